@@ -1,0 +1,149 @@
+"""Sans-I/O codec for standard PTP/IP (PTPIP.md), for either end of a command/data or event connection."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+from ptpipd.ip.codec import Role
+from ptpipd.ip.errors import LocalProtocolError
+from ptpipd.ip.framing import (
+    DEFAULT_MAX_FRAME,
+    DEFAULT_STREAM_THRESHOLD,
+    FrameChunk,
+    FrameHead,
+    FrameReader,
+    RawRecorder,
+)
+from ptpipd.ip.packets import (
+    HEADER_SIZE,
+    U32,
+    Buffer,
+    Data,
+    EndData,
+    Packet,
+    PacketType,
+    StartData,
+    decode_generic,
+    encode,
+    encode_header,
+)
+
+_DATA_HEAD = struct.Struct("<III")  # length, type, transaction id
+#: Payload bytes per Data packet when we send a large data phase.
+DATA_CHUNK = 1 << 20
+
+
+def _is_data_packet(head: bytes) -> bool:
+    ptype = U32.unpack_from(head, 4)[0]
+    return ptype in (PacketType.Data, PacketType.EndData)
+
+
+class GenericCodec:
+    """Standard PTP/IP framing: an 8-byte header on every packet (PTPIP.md §2).
+
+    Data and EndData packets longer than ``stream_threshold`` are not buffered whole: their payload comes out
+    as several :class:`Data` values (and, for EndData, a final :class:`EndData`) as the bytes arrive.
+    Any other packet over ``max_packet`` bytes is a :class:`~ptpipd.ip.errors.FrameTooLarge` error.
+    """
+
+    dialect = "generic"
+
+    def __init__(
+        self,
+        role: Role,
+        *,
+        max_packet: int = DEFAULT_MAX_FRAME,
+        stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
+    ) -> None:
+        self.role = role
+        self._reader = FrameReader(
+            min_length=HEADER_SIZE,
+            head_size=12,
+            is_streamed=_is_data_packet,
+            max_length=max_packet,
+            stream_threshold=stream_threshold,
+            what="PTP/IP packet",
+        )
+        self._stream_type = 0
+        self._stream_tid = 0
+
+    @property
+    def recorder(self) -> RawRecorder | None:
+        """When set, a copy of every received packet is kept in it (bounded)."""
+        return self._reader.recorder
+
+    @recorder.setter
+    def recorder(self, value: RawRecorder | None) -> None:
+        self._reader.recorder = value
+
+    @property
+    def in_packet(self) -> bool:
+        """True while a packet is partly received."""
+        return self._reader.in_frame
+
+    def receive_data(self, data: Buffer) -> None:
+        """Feeds bytes received from the peer."""
+        self._reader.receive_data(data)
+
+    def next_event(self) -> Packet | None:
+        """The next decoded packet, or None when more bytes are needed."""
+        while True:
+            frame = self._reader.next_frame()
+            if frame is None:
+                return None
+            if isinstance(frame, bytes):
+                return decode_generic(frame)
+            if isinstance(frame, FrameHead):
+                _, self._stream_type, self._stream_tid = _DATA_HEAD.unpack_from(frame.head, 0)
+                continue
+            packet = self._chunk(frame)
+            if packet is not None:
+                return packet
+
+    def _chunk(self, chunk: FrameChunk) -> Packet | None:
+        if chunk.last and self._stream_type == PacketType.EndData:
+            return EndData(self._stream_tid, chunk.data)
+        return Data(self._stream_tid, chunk.data) if chunk.data else None
+
+    def encode(self, packet: Packet) -> bytes:
+        """The wire bytes of one packet."""
+        return encode(packet)
+
+    def encode_data(self, transaction_id: int, code: int, payload: Buffer) -> list[bytes]:
+        """StartData with the exact length, Data packets of at most 1 MiB, and EndData with the last piece.
+
+        The exact length is always sent (never "unknown"): libgphoto2 cannot handle the unknown marker.
+        """
+        del code  # PTP/IP data packets do not repeat the operation code
+        view = memoryview(payload).cast("B")
+        out = [encode(StartData(transaction_id, len(view)))]
+        while len(view) > DATA_CHUNK:
+            out.append(encode(Data(transaction_id, view[:DATA_CHUNK])))
+            view = view[DATA_CHUNK:]
+        out.append(encode(EndData(transaction_id, view)))
+        return out
+
+    def data_pieces(
+        self, transaction_id: int, code: int, total: int, chunks: Iterator[Buffer]
+    ) -> Iterator[Buffer]:
+        """StartData, then for each chunk a Data header and the chunk; the last one goes out as EndData.
+
+        The chunks must add up to ``total`` bytes exactly.
+        """
+        del code
+        yield encode(StartData(transaction_id, total))
+        sent = 0
+        previous: Buffer | None = None
+        for chunk in chunks:
+            if previous is not None:
+                yield encode_header(PacketType.Data, 4 + len(previous)) + U32.pack(transaction_id)
+                yield previous
+            previous = chunk
+            sent += len(chunk)
+        if sent != total:
+            raise LocalProtocolError(f"data phase announced {total} bytes but produced {sent}")
+        last = previous if previous is not None else b""
+        yield encode_header(PacketType.EndData, 4 + len(last)) + U32.pack(transaction_id)
+        if last:
+            yield last
