@@ -14,7 +14,8 @@ need to know which dialect is on the wire:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
@@ -60,3 +61,19 @@ class Codec(Protocol):
         self, transaction_id: int, code: int, total: int, chunks: Iterator[Buffer]
     ) -> Iterator[Buffer]:
         """Byte pieces of a data phase of ``total`` bytes streamed from ``chunks`` (for big objects)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one dialect sets up its connections; the codecs do the rest.
+
+    ``event_handshake``: the event connection starts with InitEventRequest/Ack (standard) or with nothing
+    (Fuji). ``open_session_transaction_id``: the TransactionID OpenSession goes out with.
+    """
+
+    name: str
+    command_codec: Callable[[Role], Codec]
+    event_codec: Callable[[Role], Codec]
+    init_request: Callable[[bytes, str], bytes]
+    event_handshake: bool
+    open_session_transaction_id: int

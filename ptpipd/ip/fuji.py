@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ptpipd.ip import packets as pk
-from ptpipd.ip.codec import Decoded, ExtraPacket, Role
+from ptpipd.ip.codec import Codec, Decoded, Dialect, ExtraPacket, Role
 from ptpipd.ip.errors import LocalProtocolError, RemoteProtocolError
 from ptpipd.ip.framing import (
     DEFAULT_MAX_FRAME,
@@ -328,3 +328,23 @@ class FujiCodec:
             yield chunk
         if sent != total:
             raise LocalProtocolError(f"data container announced {total} bytes but produced {sent}")
+
+
+def _fuji_command_codec(role: Role) -> Codec:
+    return FujiCodec(role)
+
+
+def _fuji_event_codec(role: Role) -> Codec:
+    return FujiCodec(role, containers=True)
+
+
+#: Fuji Wi-Fi: 82-byte init request, containers afterwards, no event handshake, OpenSession with TID 1
+#: (what malc0mn's X-T1 client sends; FUJI.md §4).
+FUJI = Dialect(
+    name="fuji",
+    command_codec=_fuji_command_codec,
+    event_codec=_fuji_event_codec,
+    init_request=encode_init_command_request,
+    event_handshake=False,
+    open_session_transaction_id=1,
+)

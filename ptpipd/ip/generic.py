@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from ptpipd.ip.codec import Role
+from ptpipd.ip.codec import Codec, Dialect, Role
 from ptpipd.ip.errors import LocalProtocolError
 from ptpipd.ip.framing import (
     DEFAULT_MAX_FRAME,
@@ -21,6 +21,7 @@ from ptpipd.ip.packets import (
     Buffer,
     Data,
     EndData,
+    InitCommandRequest,
     Packet,
     PacketType,
     StartData,
@@ -147,3 +148,22 @@ class GenericCodec:
         yield encode_header(PacketType.EndData, 4 + len(last)) + U32.pack(transaction_id)
         if last:
             yield last
+
+
+def _generic_codec(role: Role) -> Codec:
+    return GenericCodec(role)
+
+
+def _generic_init_request(guid: bytes, name: str) -> bytes:
+    return encode(InitCommandRequest(guid, name))
+
+
+#: Standard PTP/IP: one port for both connections, InitEventRequest on the event one, OpenSession with TID 0.
+GENERIC = Dialect(
+    name="generic",
+    command_codec=_generic_codec,
+    event_codec=_generic_codec,
+    init_request=_generic_init_request,
+    event_handshake=True,
+    open_session_transaction_id=0,
+)

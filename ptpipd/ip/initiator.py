@@ -1,0 +1,159 @@
+"""Sans-I/O bookkeeping of an initiator's transactions on the command/data connection (PTPIP.md §7, §11).
+
+:class:`InitiatorSession` assigns transaction IDs, produces the packets of a request (and its data-out
+phase), and checks every packet that comes back against the transaction in flight: a response or data with
+another transaction's ID, data where none is expected, or a handshake packet in the middle of the session is
+a :class:`~ptpipd.ip.errors.RemoteProtocolError`. One transaction at a time, as every real camera expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ptpipd.ip.codec import Codec, Decoded
+from ptpipd.ip.errors import LocalProtocolError, RemoteProtocolError
+from ptpipd.ip.packets import (
+    Buffer,
+    Data,
+    DataPhase,
+    EndData,
+    OperationRequest,
+    OperationResponse,
+    StartData,
+)
+
+LAST_TRANSACTION_ID = 0xFFFF_FFFE  # 0xFFFFFFFF is reserved; the counter wraps to 1, never to 0
+
+
+class Phase(Enum):
+    """Where the transaction in flight stands."""
+
+    IDLE = "idle"
+    WAIT_DATA_OR_RESPONSE = "waiting for data or the response"
+    IN_DATA = "receiving data"
+    WAIT_RESPONSE = "waiting for the response"
+
+
+@dataclass(slots=True)
+class Transaction:
+    """The transaction in flight."""
+
+    code: int
+    transaction_id: int
+    params: tuple[int, ...]
+    data_out: bool
+    data_in_length: int | None = None
+    received: int = 0
+
+
+class InitiatorSession:
+    """Transaction IDs and packet-order checks for one session over a codec."""
+
+    def __init__(self, codec: Codec, *, first_transaction_id: int = 0) -> None:
+        self.codec = codec
+        self._next_tid = first_transaction_id
+        self.current: Transaction | None = None
+        self.phase = Phase.IDLE
+
+    @property
+    def next_transaction_id(self) -> int:
+        """The ID the next transaction will carry."""
+        return self._next_tid
+
+    def reset_transaction_ids(self, first: int) -> None:
+        """Restarts the counter (OpenSession goes out with 0 or 1 depending on the dialect)."""
+        self._next_tid = first
+
+    def start(self, code: int, params: tuple[int, ...] = (), data_out: Buffer | None = None) -> list[bytes]:
+        """Begins a transaction; returns the packets to write, each with one write."""
+        if self.current is not None:
+            raise LocalProtocolError(
+                f"transaction 0x{self.current.code:04X} is still in flight; one at a time per session"
+            )
+        tid = self._next_tid
+        self._next_tid = 1 if tid >= LAST_TRANSACTION_ID else tid + 1
+        phase = DataPhase.DataOut if data_out is not None else DataPhase.NoDataOrDataIn
+        out = [self.codec.encode(OperationRequest(phase, code, tid, tuple(params)))]
+        if data_out is not None:
+            out.extend(self.codec.encode_data(tid, code, data_out))
+        self.current = Transaction(code, tid, tuple(params), data_out is not None)
+        self.phase = Phase.WAIT_RESPONSE if data_out is not None else Phase.WAIT_DATA_OR_RESPONSE
+        return out
+
+    def abandon(self) -> None:
+        """Forgets the transaction in flight (the connection is being closed)."""
+        self.current = None
+        self.phase = Phase.IDLE
+
+    def receive_data(self, data: Buffer) -> None:
+        """Feeds bytes from the command/data connection."""
+        self.codec.receive_data(data)
+
+    def next_event(self) -> StartData | Data | EndData | OperationResponse | None:
+        """The next packet of the transaction in flight, checked; None when more bytes are needed."""
+        while True:
+            packet = self.codec.next_event()
+            if packet is None:
+                return None
+            checked = self._check(packet)
+            if checked is not None:
+                return checked
+
+    def _check(self, packet: Decoded) -> StartData | Data | EndData | OperationResponse | None:
+        tx = self.current
+        if tx is None:
+            if isinstance(packet, OperationResponse):
+                return None  # a late answer to an abandoned transaction: libgphoto2 drops these too
+            raise RemoteProtocolError(f"unexpected {type(packet).__name__} while no transaction is in flight")
+        match packet:
+            case OperationResponse(_, tid, _):
+                if tid != tx.transaction_id:
+                    if tid < tx.transaction_id:
+                        return None  # stale reply (PTPIP.md §7): drop it and keep waiting
+                    raise RemoteProtocolError(
+                        f"response for transaction {tid} while waiting for {tx.transaction_id}"
+                    )
+                if self.phase is Phase.IN_DATA:
+                    raise RemoteProtocolError("response arrived before the data phase ended (no EndData)")
+                self.current = None
+                self.phase = Phase.IDLE
+                return packet
+            case StartData(tid, total):
+                self._check_tid(tid, tx, "StartData")
+                if tx.data_out:
+                    raise RemoteProtocolError(
+                        f"StartData from the camera during data-out operation 0x{tx.code:04X}"
+                    )
+                if self.phase is Phase.IN_DATA:
+                    raise RemoteProtocolError("StartData inside a data phase")
+                # A second data phase for the same transaction (malc0mn reads several Fuji data containers)
+                # is concatenated; the announced length then no longer says the total.
+                tx.data_in_length = packet.known_length if self.phase is Phase.WAIT_DATA_OR_RESPONSE else None
+                del total
+                self.phase = Phase.IN_DATA
+                return packet
+            case Data(tid, payload) | EndData(tid, payload):
+                self._check_tid(tid, tx, type(packet).__name__)
+                if self.phase is not Phase.IN_DATA:
+                    if isinstance(packet, EndData) and not payload and self.phase is Phase.WAIT_RESPONSE:
+                        return None  # stray empty EndData: libgphoto2 skips it as well
+                    raise RemoteProtocolError(f"{type(packet).__name__} without StartData")
+                tx.received += len(payload)
+                if isinstance(packet, EndData):
+                    if tx.data_in_length is not None and tx.received != tx.data_in_length:
+                        raise RemoteProtocolError(
+                            f"StartData announced {tx.data_in_length} bytes but {tx.received} arrived"
+                        )
+                    self.phase = Phase.WAIT_RESPONSE
+                elif tx.data_in_length is not None and tx.received > tx.data_in_length:
+                    raise RemoteProtocolError(
+                        f"more data than the {tx.data_in_length} bytes StartData announced"
+                    )
+                return packet
+        raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the command/data connection")
+
+    @staticmethod
+    def _check_tid(tid: int, tx: Transaction, what: str) -> None:
+        if tid != tx.transaction_id:
+            raise RemoteProtocolError(f"{what} for transaction {tid} while {tx.transaction_id} is in flight")
