@@ -1,0 +1,136 @@
+"""Errors a camera operation can end with, one class per JSON-RPC error code of DESIGN.md §4.
+
+They are raised by :mod:`ptpipd.vendors` and :mod:`ptpipd.camera`, passed through by the service, and turned
+into JSON-RPC errors by :mod:`ptpipd.rpc` (each class's ``rpc_code`` and :meth:`CameraError.data`). This
+module imports nothing from the package, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+
+class CameraError(Exception):
+    """Base class: a camera operation did not succeed, for a reason a client should be told."""
+
+    rpc_code: ClassVar[int] = -32603
+
+    def data(self) -> dict[str, Any] | None:
+        """The JSON-RPC ``error.data`` object for this error (DESIGN.md §4)."""
+        return None
+
+
+class NotConnected(CameraError):
+    """-32000: there is no working session with the camera (it is connecting, pairing or gone)."""
+
+    rpc_code = -32000
+
+    def __init__(self, message: str, *, state: str = "disconnected", last_error: str | None = None) -> None:
+        super().__init__(message)
+        self.state = state
+        self.last_error = last_error
+
+    def data(self) -> dict[str, Any]:
+        return {"state": self.state, "last_error": self.last_error}
+
+
+class CameraTimeout(CameraError):
+    """-32001: the camera did not answer in time (the session is then reset)."""
+
+    rpc_code = -32001
+
+    def __init__(self, message: str, *, timeout_s: float, opcode: int | None = None) -> None:
+        super().__init__(message)
+        self.timeout_s = timeout_s
+        self.opcode = opcode
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "timeout_s": self.timeout_s,
+            "opcode": None if self.opcode is None else f"0x{self.opcode:04X}",
+        }
+
+
+class CameraRefused(CameraError):
+    """-32002: the camera answered with a response code other than OK."""
+
+    rpc_code = -32002
+
+    def __init__(self, response: int, response_name: str, opcode: int, message: str | None = None) -> None:
+        super().__init__(
+            message or f"the camera refused operation 0x{opcode:04X}: {response_name} (0x{response:04X})"
+        )
+        self.response = response
+        self.response_name = response_name
+        self.opcode = opcode
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "response": f"0x{self.response:04X}",
+            "name": self.response_name,
+            "opcode": f"0x{self.opcode:04X}",
+        }
+
+
+class NotSupported(CameraError):
+    """-32003: this camera or vendor does not support the operation."""
+
+    rpc_code = -32003
+
+    def __init__(self, message: str, *, vendor: str) -> None:
+        super().__init__(message)
+        self.vendor = vendor
+
+    def data(self) -> dict[str, Any]:
+        return {"vendor": self.vendor}
+
+
+class UnknownProperty(CameraError):
+    """-32004: no property by that name or code on this camera."""
+
+    rpc_code = -32004
+
+    def __init__(self, prop: str, known: Sequence[str]) -> None:
+        super().__init__(f"unknown property {prop!r}")
+        self.prop = prop
+        self.known = list(known)
+
+    def data(self) -> dict[str, Any]:
+        return {"property": self.prop, "known": self.known}
+
+
+class InvalidValue(CameraError):
+    """-32005: the value is not one the property allows; nothing was sent to the camera."""
+
+    rpc_code = -32005
+
+    def __init__(self, prop: str, value: object, allowed: Sequence[str], reason: str | None = None) -> None:
+        shown = ", ".join(allowed[:12]) + (", …" if len(allowed) > 12 else "")
+        detail = reason or (f"allowed: {shown}" if allowed else "no value is allowed")
+        super().__init__(f"invalid value {value!r} for {prop}: {detail}")
+        self.prop = prop
+        self.value = value
+        self.allowed = list(allowed)
+
+    def data(self) -> dict[str, Any]:
+        return {"property": self.prop, "value": self.value, "allowed": self.allowed}
+
+
+class TooManyRequests(CameraError):
+    """-32006: too many requests are already queued for the camera."""
+
+    rpc_code = -32006
+
+    def __init__(self, queued: int) -> None:
+        super().__init__(f"too many queued requests ({queued}); try again later")
+        self.queued = queued
+
+    def data(self) -> dict[str, Any]:
+        return {"queued": self.queued}
+
+
+class PairingFailed(CameraError):
+    """The camera refused to pair (Fuji InitFail 0x2019/0x201D); the message says what to do on the camera."""
+
+    rpc_code = -32000

@@ -1,0 +1,268 @@
+"""Human labels for property values, and the reverse: from what a person types back to the value.
+
+A :class:`Labels` object knows one property's encoding: ``label(value)`` gives the text shown to people
+(``f/5.6``, ``1/250``, ``+1/3``, ``daylight``), ``parse(text)`` the value a label stands for, or None when the
+text is not one of its labels (the caller then tries a plain number). Matching ignores case, spaces and the
+difference between ``_`` and ``-``, so ``"S 6400"``, ``"s6400"`` and ``"S6400"`` are the same label.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Protocol
+
+from ptpipd.ptp import Value
+
+
+def normalize(text: str) -> str:
+    """The form labels are compared in: lowercase, no spaces, ``_`` read as ``-``."""
+    return re.sub(r"\s+", "", text).lower().replace("_", "-")
+
+
+def hex_label(value: Value) -> str:
+    """The fallback label of a value no table names."""
+    if isinstance(value, int):
+        return f"0x{value:04X}" if value >= 0 else str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return value
+
+
+class Labels(Protocol):
+    """Converts between a property's values and their labels."""
+
+    def label(self, value: Value) -> str:
+        """The label shown for ``value``."""
+
+    def parse(self, text: str) -> Value | None:
+        """The value ``text`` labels, or None when it is not a label of this kind."""
+
+
+class Plain:
+    """Numbers shown as decimal, strings as themselves; parses nothing (plain numbers are tried anyway)."""
+
+    def __init__(self, unit: str = "") -> None:
+        self.unit = unit
+
+    def label(self, value: Value) -> str:
+        if isinstance(value, int):
+            return f"{value}{self.unit}"
+        return hex_label(value)
+
+    def parse(self, text: str) -> Value | None:
+        if self.unit and normalize(text).endswith(self.unit.lower()):
+            digits = normalize(text)[: -len(self.unit)]
+            if re.fullmatch(r"-?\d+", digits):
+                return int(digits)
+        return None
+
+
+PLAIN = Plain()
+
+
+class Enum:
+    """A table of named values; unknown values show as hex. ``aliases`` are extra accepted spellings."""
+
+    def __init__(self, names: Mapping[int, str], aliases: Mapping[str, int] | None = None) -> None:
+        self.names = dict(names)
+        self._by_label = {normalize(name): value for value, name in self.names.items()}
+        for alias, value in (aliases or {}).items():
+            self._by_label.setdefault(normalize(alias), value)
+
+    def label(self, value: Value) -> str:
+        if isinstance(value, int) and value in self.names:
+            return self.names[value]
+        return hex_label(value)
+
+    def parse(self, text: str) -> Value | None:
+        return self._by_label.get(normalize(text))
+
+
+class Scaled:
+    """A number stored times ``scale`` (FocalLength in 1/100 mm, …), shown with a unit."""
+
+    def __init__(self, scale: int, unit: str, special: Mapping[int, str] | None = None) -> None:
+        self.scale = scale
+        self.unit = unit
+        self.special = dict(special or {})
+        self._special_by_label = {normalize(v): k for k, v in self.special.items()}
+
+    def label(self, value: Value) -> str:
+        if not isinstance(value, int):
+            return hex_label(value)
+        if value in self.special:
+            return self.special[value]
+        return f"{_trim(Fraction(value, self.scale))}{self.unit}"
+
+    def parse(self, text: str) -> Value | None:
+        t = normalize(text)
+        if t in self._special_by_label:
+            return self._special_by_label[t]
+        if self.unit and t.endswith(self.unit.lower()):
+            t = t[: -len(self.unit)]
+        elif self.unit:
+            return None
+        try:
+            return round(Fraction(t) * self.scale)
+        except (ValueError, ZeroDivisionError):
+            return None
+
+
+def _trim(value: Fraction) -> str:
+    """A decimal with at most two places and no trailing zeros: 5.6, 11, 0.25."""
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return text if text != "-0" else "0"
+
+
+class FNumber:
+    """F-number stored ×100 (PTP 0x5007): 560 → ``f/5.6``; ``special`` names values such as 0xFFFF."""
+
+    def __init__(self, special: Mapping[int, str] | None = None) -> None:
+        self.special = dict(special or {})
+        self._special_by_label = {normalize(v): k for k, v in self.special.items()}
+
+    def label(self, value: Value) -> str:
+        if not isinstance(value, int):
+            return hex_label(value)
+        if value in self.special:
+            return self.special[value]
+        return f"f/{_trim(Fraction(value, 100))}"
+
+    def parse(self, text: str) -> Value | None:
+        t = normalize(text)
+        if t in self._special_by_label:
+            return self._special_by_label[t]
+        match = re.fullmatch(r"(?:f/?)(\d+(?:\.\d+)?)", t)
+        if not match:
+            return None
+        return round(Fraction(match.group(1)) * 100)
+
+
+class ExposureTime:
+    """Exposure time in 1/10000 s (PTP 0x500D): 40 → ``1/250``, 300000 → ``30s``, 5000 → ``1/2``."""
+
+    def __init__(self, special: Mapping[int, str] | None = None) -> None:
+        self.special = dict(special or {})
+        self._special_by_label = {normalize(v): k for k, v in self.special.items()}
+
+    def label(self, value: Value) -> str:
+        if not isinstance(value, int):
+            return hex_label(value)
+        if value in self.special:
+            return self.special[value]
+        if value <= 0:
+            return str(value)
+        if value < 10000:
+            denominator = Fraction(10000, value)
+            if abs(denominator - round(denominator)) < Fraction(1, 20) or denominator >= 3:
+                return f"1/{round(denominator)}"
+        return f"{_trim(Fraction(value, 10000))}s"
+
+    def parse(self, text: str) -> Value | None:
+        t = normalize(text)
+        if t in self._special_by_label:
+            return self._special_by_label[t]
+        t = t.removesuffix("s").removesuffix('"')
+        try:
+            seconds = Fraction(t)
+        except (ValueError, ZeroDivisionError):
+            return None
+        if seconds <= 0:
+            return None
+        return round(seconds * 10000)
+
+
+class ExposureBias:
+    """Exposure bias in 1/1000 EV (PTP 0x5010, INT16): 333 → ``+1/3``, −2667 → ``-2 2/3``, 0 → ``0``.
+
+    A remainder under 0.4 stop counts as ⅓, otherwise ⅔ (the rule of the seed tool), so the thirds the
+    cameras use (333, 667, 1333 …) label as expected; halves print as decimals.
+    """
+
+    def label(self, value: Value) -> str:
+        if not isinstance(value, int):
+            return hex_label(value)
+        if value == 0:
+            return "0"
+        sign = "+" if value > 0 else "-"
+        whole, rest = divmod(abs(value), 1000)
+        if rest == 0:
+            return f"{sign}{whole}"
+        if rest == 500:
+            return f"{sign}{whole}.5"
+        third = "1/3" if rest < 400 else "2/3"
+        return f"{sign}{whole} {third}" if whole else f"{sign}{third}"
+
+    def parse(self, text: str) -> Value | None:
+        t = text.strip().lower().removesuffix("ev").strip()
+        match = re.fullmatch(r"([+-]?)\s*(?:(\d+)\s+)?(\d+)\s*/\s*3", t)
+        if match:
+            sign = -1 if match.group(1) == "-" else 1
+            thirds = int(match.group(2) or 0) * 3 + int(match.group(3))
+            whole, rest = divmod(thirds, 3)
+            return sign * (whole * 1000 + (0, 333, 667)[rest])
+        if t in ("off", "±0", "0"):
+            return 0
+        try:
+            stops = Fraction(t.replace(" ", ""))
+        except (ValueError, ZeroDivisionError):
+            return None
+        if stops.denominator == 1 or stops.denominator == 2:
+            return round(stops * 1000)
+        return None
+
+
+class Iso:
+    """ISO sensitivity as a plain number; ``special`` covers markers such as 0xFFFF = ``auto``."""
+
+    def __init__(self, special: Mapping[int, str] | None = None) -> None:
+        self.special = dict(special or {})
+        self._special_by_label = {normalize(v): k for k, v in self.special.items()}
+
+    def label(self, value: Value) -> str:
+        if isinstance(value, int) and value in self.special:
+            return self.special[value]
+        return str(value) if isinstance(value, int) else hex_label(value)
+
+    def parse(self, text: str) -> Value | None:
+        t = normalize(text).removeprefix("iso")
+        if t in self._special_by_label:
+            return self._special_by_label[t]
+        return int(t) if t.isdigit() else None
+
+
+class Milliseconds:
+    """A duration in ms (CaptureDelay 0x5012): 0 → ``off``, 2000 → ``2s``, 500 → ``0.5s``."""
+
+    def label(self, value: Value) -> str:
+        if not isinstance(value, int):
+            return hex_label(value)
+        if value == 0:
+            return "off"
+        return f"{_trim(Fraction(value, 1000))}s"
+
+    def parse(self, text: str) -> Value | None:
+        t = normalize(text)
+        if t in ("off", "none"):
+            return 0
+        if t.endswith("ms") and t[:-2].isdigit():
+            return int(t[:-2])
+        if t.endswith("s"):
+            try:
+                return round(Fraction(t[:-1]) * 1000)
+            except (ValueError, ZeroDivisionError):
+                return None
+        return None
+
+
+class Percent:
+    """A level in percent (BatteryLevel on a 0..100 range): 87 → ``87%``."""
+
+    def label(self, value: Value) -> str:
+        return f"{value}%" if isinstance(value, int) else hex_label(value)
+
+    def parse(self, text: str) -> Value | None:
+        t = normalize(text).removesuffix("%")
+        return int(t) if t.isdigit() else None
