@@ -3,7 +3,16 @@
 import pytest
 
 from ptpipd.vendors.generic import STANDARD_PROPERTIES
-from ptpipd.vendors.labels import Enum, ExposureBias, ExposureTime, FNumber, Iso, Milliseconds, Percent, normalize
+from ptpipd.vendors.labels import (
+    Enum,
+    ExposureBias,
+    ExposureTime,
+    FNumber,
+    Iso,
+    Milliseconds,
+    Percent,
+    normalize,
+)
 
 SPECS = {s.name: s for s in STANDARD_PROPERTIES}
 
@@ -21,7 +30,15 @@ def test_fnumber(value: int, label: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "label"),
-    [(40, "1/250"), (5, "1/2000"), (80, "1/125"), (333, "1/30"), (5000, "1/2"), (10000, "1s"), (300000, "30s")],
+    [
+        (40, "1/250"),
+        (5, "1/2000"),
+        (80, "1/125"),
+        (333, "1/30"),
+        (5000, "1/2"),
+        (10000, "1s"),
+        (300000, "30s"),
+    ],
 )
 def test_exposure_time(value: int, label: str) -> None:
     labels = ExposureTime()
