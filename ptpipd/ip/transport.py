@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -30,6 +31,7 @@ from ptpipd.ip.errors import (
 )
 from ptpipd.ip.framing import RawRecorder
 from ptpipd.ip.initiator import InitiatorSession
+from ptpipd.ip.liveview import LiveViewReader
 from ptpipd.ip.packets import (
     Buffer,
     Data,
@@ -349,6 +351,25 @@ class Initiator:
             raise item.error
         return item
 
+    async def open_stream(self, port: int, *, frame_timeout: float | None = None) -> LiveViewStream:
+        """Opens the live-view connection (Fuji port 55742, after InitiateOpenCapture)."""
+        self._check_alive()
+        stream = LiveViewStream(frame_timeout if frame_timeout is not None else self.timeouts.handshake)
+        attempts = max(1, self.timeouts.event_connect_attempts)
+        for attempt in range(attempts):
+            try:
+                link = await _open(
+                    "live-view", self.host, port, stream._feed, stream._lost, self.timeouts.connect
+                )
+                break
+            except ConnectionRefusedError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(self.timeouts.event_connect_delay)
+        stream._link = link
+        self.add_cleanup(stream._close_now)
+        return stream
+
     def add_cleanup(self, close: Callable[[], None]) -> None:
         """Registers an extra connection (live view) to close with the initiator, before the others."""
         self._extra_links.append(close)
@@ -568,6 +589,79 @@ class Initiator:
 
 class _ClosedByUs(ConnectionClosed):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFrame:
+    """One live-view frame as delivered: our sequence number (gaps = frames dropped because the reader was
+    slow), the camera's counter, when its last byte arrived (monotonic and wall clock), and the JPEG."""
+
+    sequence: int
+    counter: int
+    received_at: float
+    wall_time: float
+    jpeg: bytes
+
+
+class LiveViewStream:
+    """Frames from the live-view connection, as an async iterator.
+
+    It holds at most one unread frame: when the reader is slower than the camera, the newest frame replaces
+    the unread one (counted in ``dropped``), so a reader never falls behind. Waiting for a frame is bounded
+    by ``frame_timeout``.
+    """
+
+    def __init__(self, frame_timeout: float) -> None:
+        self.frame_timeout = frame_timeout
+        self.received = 0
+        self.dropped = 0
+        self._reader = LiveViewReader()
+        self._latest: LiveFrame | None = None
+        self._ready = asyncio.Event()
+        self._error: BaseException | None = None
+        self._link: _Link | None = None
+
+    def _feed(self, data: memoryview) -> None:
+        self._reader.receive_data(data)
+        now = asyncio.get_running_loop().time()
+        while (frame := self._reader.next_frame()) is not None:
+            self.received += 1
+            if self._latest is not None:
+                self.dropped += 1
+            self._latest = LiveFrame(self.received, frame.counter, now, time.time(), frame.jpeg)
+            self._ready.set()
+
+    def _lost(self, exc: BaseException) -> None:
+        if self._error is None:
+            self._error = exc if isinstance(exc, PTPIPError) else ConnectionClosed(f"live view lost: {exc}")
+        self._ready.set()
+
+    def _close_now(self) -> None:
+        self._lost(_ClosedByUs("live view closed"))
+        if self._link is not None:
+            self._link.close()
+
+    def __aiter__(self) -> LiveViewStream:
+        return self
+
+    async def __anext__(self) -> LiveFrame:
+        while self._latest is None:
+            if isinstance(self._error, _ClosedByUs):
+                raise StopAsyncIteration
+            if self._error is not None:
+                raise self._error
+            try:
+                await asyncio.wait_for(self._ready.wait(), self.frame_timeout)
+            except TimeoutError:
+                raise TransactionTimeout("waiting for a live-view frame", self.frame_timeout) from None
+            self._ready.clear()
+        frame, self._latest = self._latest, None
+        return frame
+
+    async def close(self) -> None:
+        """Closes the live-view connection; iteration then stops."""
+        self._close_now()
+        await asyncio.sleep(0)
 
 
 @dataclass(frozen=True, slots=True)
