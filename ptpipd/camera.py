@@ -114,8 +114,15 @@ def parse_int(text: str) -> int | None:
 class Camera:
     """One session with one camera. Use as an async context manager, or call :meth:`open` and :meth:`close`."""
 
-    def __init__(self, config: CameraConfig | None = None, **fields: Any) -> None:
+    def __init__(
+        self,
+        config: CameraConfig | None = None,
+        *,
+        on_pairing: Callable[[], None] | None = None,
+        **fields: Any,
+    ) -> None:
         self.config = replace(config or CameraConfig(), **fields)
+        self.on_pairing = on_pairing
         self.driver_class = vendor_driver(self.config.vendor)
         self.ports = self.resolve_ports(self.config, self.driver_class)
         self.summary: DeviceSummary | None = None
@@ -178,7 +185,7 @@ class Camera:
         try:
             with self._errors():
                 await link.connect(self.ports.command)
-                driver = self.driver_class(link, cfg, self.ports)
+                driver = self.driver_class(link, cfg, self.ports, self.on_pairing)
                 self._driver = driver
                 self.summary = await driver.open()
         except BaseException:

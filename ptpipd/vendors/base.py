@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -242,10 +242,22 @@ class VendorDriver(ABC):
     default_ports: ClassVar[Ports]
     properties: ClassVar[PropertyTable]
 
-    def __init__(self, link: Initiator, config: CameraConfig, ports: Ports) -> None:
+    def __init__(
+        self,
+        link: Initiator,
+        config: CameraConfig,
+        ports: Ports,
+        on_pairing: Callable[[], None] | None = None,
+    ) -> None:
         self.link = link
         self.config = config
         self.ports = ports
+        self._on_pairing = on_pairing
+
+    def pairing(self) -> None:
+        """Drivers call this when they start waiting for a confirmation on the camera (first pairing)."""
+        if self._on_pairing is not None:
+            self._on_pairing()
 
     @abstractmethod
     async def open(self) -> DeviceSummary:
