@@ -1,0 +1,252 @@
+"""The methods table: every JSON-RPC method, its params and result models, and its handler.
+
+The table is explicit (no global registry): :func:`build_methods` returns the list, and
+:class:`~ptpipd.rpc.dispatcher.Dispatcher` turns it into what jsonrpcserver's ``async_dispatch`` calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from ptpipd.camera import Capture
+from ptpipd.files import AtomicFile
+from ptpipd.rpc import convert
+from ptpipd.rpc import errors as codes
+from ptpipd.rpc import models as m
+from ptpipd.rpc.errors import RpcError
+from ptpipd.service import CameraService, Subscription
+
+
+@dataclass(eq=False)
+class Client:
+    """One connected client: the context every method receives."""
+
+    id: int
+    transport: str
+    peer: str
+    authenticated: bool = True
+    subscription: Subscription | None = None
+    on_subscribe: Callable[[Subscription | None], None] | None = None
+
+
+Handler = Callable[[Client, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One entry of the methods table."""
+
+    name: str
+    params: type[m.Params]
+    result: Any
+    handler: Handler
+    summary: str
+    errors: tuple[int, ...] = ()
+    needs_auth: bool = True
+
+
+CAMERA_ERRORS = (codes.NOT_CONNECTED, codes.TIMEOUT, codes.REFUSED, codes.TOO_MANY_REQUESTS)
+PROPERTY_ERRORS = (*CAMERA_ERRORS, codes.UNKNOWN_PROPERTY, codes.NOT_SUPPORTED)
+
+
+@dataclass
+class Api:
+    """The handlers, bound to the service and the daemon's settings."""
+
+    service: CameraService
+    capture_dir: Path
+    auth_token: str | None = None
+    started: float = field(default_factory=time.time)
+
+    async def status(self, client: Client, p: m.NoParams) -> dict[str, Any]:
+        return self.service.status()
+
+    async def info(self, client: Client, p: m.NoParams) -> dict[str, Any]:
+        return convert.info(await self.service.info())
+
+    async def state(self, client: Client, p: m.NoParams) -> list[dict[str, Any]]:
+        return [convert.state_entry(e) for e in await self.service.state_list()]
+
+    async def get(self, client: Client, p: m.PropertyParams) -> dict[str, Any]:
+        return convert.property_value(await self.service.get(p.property))
+
+    async def set(self, client: Client, p: m.SetParams) -> dict[str, Any]:
+        return convert.property_value(await self.service.set(p.property, p.value))
+
+    async def describe(self, client: Client, p: m.PropertyParams) -> dict[str, Any]:
+        return convert.property_desc(await self.service.describe(p.property))
+
+    async def capture(self, client: Client, p: m.CaptureParams) -> dict[str, Any]:
+        if p.inline:
+            return self._inline(await self.service.capture(None))
+        with AtomicFile(self.capture_dir) as sink:
+            cap = await self.service.capture(sink)
+            return self._saved(cap, sink, "capture")
+
+    async def files(self, client: Client, p: m.NoParams) -> list[dict[str, Any]]:
+        return [convert.file_entry(f) for f in await self.service.files()]
+
+    async def download(self, client: Client, p: m.DownloadParams) -> dict[str, Any]:
+        if p.inline:
+            return self._inline(await self.service.download(p.handle, None))
+        with AtomicFile(self.capture_dir) as sink:
+            cap = await self.service.download(p.handle, sink)
+            return self._saved(cap, sink, f"object-{p.handle}")
+
+    @staticmethod
+    def _inline(cap: Capture) -> dict[str, Any]:
+        return convert.transfer(cap.transfer, data=cap.data or b"")
+
+    @staticmethod
+    def _saved(cap: Capture, sink: AtomicFile, stem: str) -> dict[str, Any]:
+        name = cap.transfer.filename or f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{cap.transfer.format}"
+        path = sink.commit(Path(name).name)
+        return convert.transfer(cap.transfer, path=str(path))
+
+    async def opreq(self, client: Client, p: m.OpreqParams) -> dict[str, Any]:
+        return convert.opreq(await self.service.opreq(p.code, list(p.params)))
+
+    async def subscribe(self, client: Client, p: m.SubscribeParams) -> bool:
+        if client.subscription is not None:
+            self.service.unsubscribe(client.subscription)
+        client.subscription = self.service.subscribe(p.topics)
+        if client.on_subscribe is not None:
+            client.on_subscribe(client.subscription)
+        return True
+
+    async def unsubscribe(self, client: Client, p: m.SubscribeParams) -> bool:
+        if client.subscription is not None:
+            self.service.unsubscribe(client.subscription)
+            client.subscription = None
+            if client.on_subscribe is not None:
+                client.on_subscribe(None)
+        return True
+
+    async def auth(self, client: Client, p: m.AuthParams) -> bool:
+        import hmac
+
+        if self.auth_token is None or not hmac.compare_digest(p.token.encode(), self.auth_token.encode()):
+            raise RpcError(codes.UNAUTHORISED, "unauthorised: wrong token")
+        client.authenticated = True
+        return True
+
+
+def build_methods(api: Api, discover: Handler) -> list[Method]:
+    """The methods of DESIGN.md §4, in the order the docs list them."""
+    return [
+        Method("status", m.NoParams, m.StatusResult, api.status, "The daemon and the camera connection."),
+        Method(
+            "info",
+            m.NoParams,
+            m.InfoResult,
+            api.info,
+            "The camera's description and all its properties.",
+            PROPERTY_ERRORS,
+        ),
+        Method(
+            "state",
+            m.NoParams,
+            list[m.StateEntryResult],
+            api.state,
+            "The camera's state list (Fuji 0xD212); other vendors answer -32003.",
+            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
+        ),
+        Method(
+            "get",
+            m.PropertyParams,
+            m.PropertyValueResult,
+            api.get,
+            "A property's current value.",
+            PROPERTY_ERRORS,
+        ),
+        Method(
+            "set",
+            m.SetParams,
+            m.PropertyValueResult,
+            api.set,
+            "Writes a property; returns the value read back from the camera. Invalid values are refused before anything is sent.",
+            (*PROPERTY_ERRORS, codes.INVALID_VALUE),
+        ),
+        Method(
+            "describe",
+            m.PropertyParams,
+            m.PropertyDescResult,
+            api.describe,
+            "A property's type, default and allowed values.",
+            PROPERTY_ERRORS,
+        ),
+        Method(
+            "capture",
+            m.CaptureParams,
+            m.TransferResult,
+            api.capture,
+            "Takes a picture: the new image (generic) or the preview (Fuji), saved by the daemon or returned inline.",
+            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
+        ),
+        Method(
+            "files",
+            m.NoParams,
+            list[m.FileResult],
+            api.files,
+            "The images and files on the camera.",
+            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
+        ),
+        Method(
+            "download",
+            m.DownloadParams,
+            m.TransferResult,
+            api.download,
+            "One object from the camera, saved by the daemon or returned inline.",
+            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
+        ),
+        Method(
+            "opreq",
+            m.OpreqParams,
+            m.OpreqResult,
+            api.opreq,
+            "Any operation with up to five parameters: the response, the data and the raw packets. It can change anything on the camera.",
+            CAMERA_ERRORS,
+        ),
+        Method(
+            "subscribe",
+            m.SubscribeParams,
+            bool,
+            api.subscribe,
+            "Notifications on this connection: notify.event, notify.property, notify.connection.",
+        ),
+        Method(
+            "unsubscribe",
+            m.SubscribeParams,
+            bool,
+            api.unsubscribe,
+            "Stops the notifications on this connection.",
+        ),
+        Method(
+            "auth",
+            m.AuthParams,
+            bool,
+            api.auth,
+            "Authenticates a non-loopback TCP client with the daemon's token.",
+            (codes.UNAUTHORISED,),
+            needs_auth=False,
+        ),
+        Method(
+            "rpc.discover",
+            m.NoParams,
+            dict[str, Any],
+            discover,
+            "This API as an OpenRPC document.",
+            needs_auth=False,
+        ),
+    ]
+
+
+def result_model(method: Method) -> type[BaseModel] | Any:
+    """The result type of a method (for schemas)."""
+    return method.result

@@ -1,0 +1,71 @@
+"""``rpc.discover``: the API as an OpenRPC 1.2.6 document, generated from the methods table's models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ptpipd import API_VERSION
+from ptpipd.rpc.errors import ERROR_TABLE, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR
+from ptpipd.rpc.methods import Method
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def openrpc_document(methods: list[Method]) -> dict[str, Any]:
+    """The OpenRPC document for ``methods`` (schemas shared under ``components.schemas``)."""
+    schemas: dict[str, Any] = {}
+
+    def schema_of(tp: Any) -> dict[str, Any]:
+        schema = TypeAdapter(tp).json_schema(ref_template=REF_TEMPLATE)
+        schemas.update(schema.pop("$defs", {}))
+        return schema
+
+    out = []
+    for method in methods:
+        params_schema = schema_of(method.params)
+        props = params_schema.get("properties", {})
+        required = set(params_schema.get("required", []))
+        params = [
+            {
+                "name": name,
+                "required": name in required,
+                "schema": prop,
+                **({"description": prop["description"]} if "description" in prop else {}),
+            }
+            for name, prop in props.items()
+        ]
+        errors = [{"code": code, "message": ERROR_TABLE[code]} for code in (*method.errors, INVALID_PARAMS)]
+        out.append(
+            {
+                "name": method.name,
+                "summary": method.summary,
+                "paramStructure": "either",
+                "params": params,
+                "result": {"name": f"{method.name}Result", "schema": schema_of(method.result)},
+                "errors": errors,
+            }
+        )
+    return {
+        "openrpc": "1.2.6",
+        "info": {
+            "title": "ptpipd",
+            "version": API_VERSION,
+            "description": "Remote control of a camera over PTP/IP. One JSON-RPC 2.0 request or batch per line "
+            "(NDJSON) on the Unix socket or TCP; notifications after `subscribe`.",
+        },
+        "methods": out,
+        "components": {
+            "schemas": schemas,
+            "errors": {
+                str(code): {"code": code, "message": text}
+                for code, text in ERROR_TABLE.items()
+                if code not in (PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND)
+            }
+            | {
+                str(c): {"code": c, "message": ERROR_TABLE[c]}
+                for c in (PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND)
+            },
+        },
+    }
