@@ -1,0 +1,427 @@
+"""A deterministic standard PTP camera, as pure state: operations in, responses, data and events out.
+
+No I/O and no clock: the responder feeds it operations and the server calls :meth:`GenericCamera.finish_capture`
+and :meth:`GenericCamera.drain_battery` when their time comes. Everything it serves is reproducible from
+its ``seed`` (and ``object_size``):
+
+* DeviceInfo: Manufacturer "ptpipd", Model "Simulated PTP/IP camera", DeviceVersion the package version,
+  SerialNumber "SIM-0001", no vendor extension; the operations, events and properties it implements.
+* One card, StorageID 0x00010001, with ``DCIM`` (handle 1) → ``100TEST`` (handle 2) → ``IMG_0001.JPG`` ..
+  ``IMG_0003.JPG`` (handles 3..5), and with ``object_size`` a ``BIG00001.BIN`` (handle 6, format 0x3000,
+  content in :mod:`ptpipd.sim.bigobject`). ``IMG_0001.JPG`` is write-protected, as a photo locked on the
+  camera would be.
+* Photo number ``n`` is ``jpeg.photo(seed << 16 | n, "IMG_nnnn.JPG", w, h, target_size)`` (see
+  :func:`photo_bytes`); its thumbnail a 160×120 ``jpeg.photo`` with the same seed.
+* A capture makes the next ``IMG_nnnn.JPG`` at the current ImageSize, dated with the DateTime property
+  (the camera clock does not tick), or BurstNumber of them in burst mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ptpipd
+from ptpipd.ip.packets import Event
+from ptpipd.ptp import (
+    DeviceInfo,
+    DevicePropCode,
+    EventCode,
+    ObjectFormat,
+    ObjectInfo,
+    OperationCode,
+    ResponseCode,
+    StillCaptureMode,
+    encode_uint32_array,
+)
+from ptpipd.ptp.types import Buffer
+from ptpipd.sim import bigobject, jpeg
+from ptpipd.sim.generic_props import GENERIC_PROPERTIES
+from ptpipd.sim.properties import PropertyStore
+from ptpipd.sim.storage import ALL, SimObject, Storage, folder_info
+
+OC = OperationCode
+RC = ResponseCode
+
+STORAGE_ID = 0x0001_0001
+DCIM_HANDLE = 1
+FOLDER_HANDLE = 2
+FOLDER_NAME = "100TEST"
+#: Event TransactionID for events that belong to no transaction (PTP.md §4).
+NO_TRANSACTION = 0xFFFF_FFFF
+CARD_CAPACITY = 32_000_000_000
+THUMB_SIZE = (160, 120)
+#: Sizes of the three photos on the card at start-up (bytes, ±10 %).
+INITIAL_PHOTO_SIZES = (110_000, 150_000, 190_000)
+INITIAL_DATES = ("20240601T101500", "20240601T101623", "20240601T102041")
+
+SUPPORTED_OPERATIONS = (
+    OC.GetDeviceInfo,
+    OC.OpenSession,
+    OC.CloseSession,
+    OC.GetStorageIDs,
+    OC.GetStorageInfo,
+    OC.GetNumObjects,
+    OC.GetObjectHandles,
+    OC.GetObjectInfo,
+    OC.GetObject,
+    OC.GetThumb,
+    OC.DeleteObject,
+    OC.InitiateCapture,
+    OC.GetDevicePropDesc,
+    OC.GetDevicePropValue,
+    OC.SetDevicePropValue,
+    OC.ResetDevicePropValue,
+    OC.GetPartialObject,
+)
+SUPPORTED_EVENTS = (
+    EventCode.ObjectAdded,
+    EventCode.ObjectRemoved,
+    EventCode.DevicePropChanged,
+    EventCode.CaptureComplete,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one operation produced.
+
+    ``data``: the data-in phase (None: no data phase). ``events``: to send on the event connection once
+    the response is out. ``capture_delay``: set when a capture started; seconds of self-timer (the
+    CaptureDelay property) on top of the simulator's own capture delay, after which the server calls
+    :meth:`GenericCamera.finish_capture`.
+    """
+
+    code: int
+    params: tuple[int, ...] = ()
+    data: Buffer | None = None
+    events: tuple[Event, ...] = ()
+    capture_delay: float | None = None
+
+
+def photo_bytes(seed: int, number: int, width: int, height: int, target_size: int | None = None) -> bytes:
+    """The JPEG of photo ``number`` (IMG_nnnn.JPG) for a simulator started with ``seed``."""
+    return jpeg.photo(seed << 16 | number, photo_name(number), width, height, target_size)
+
+
+def thumb_bytes(seed: int, number: int) -> bytes:
+    """The 160×120 thumbnail of photo ``number``."""
+    return jpeg.photo(seed << 16 | number, f"{number:04d}", *THUMB_SIZE)
+
+
+def photo_name(number: int) -> str:
+    """DCF file name of photo ``number``."""
+    return f"IMG_{number:04d}.JPG"
+
+
+def _photo_info(
+    number: int, size: int, thumb: bytes, width: int, height: int, date: str, protected: bool
+) -> ObjectInfo:
+    return ObjectInfo(
+        storage_id=STORAGE_ID,
+        object_format=ObjectFormat.EXIF_JPEG,
+        protection_status=int(protected),
+        compressed_size=size,
+        thumb_format=ObjectFormat.JFIF,  # jpeg.photo writes JFIF files
+        thumb_compressed_size=len(thumb),
+        thumb_width=THUMB_SIZE[0],
+        thumb_height=THUMB_SIZE[1],
+        image_width=width,
+        image_height=height,
+        image_bit_depth=24,
+        parent_object=FOLDER_HANDLE,
+        association_type=0,
+        association_desc=0,
+        sequence_number=0,
+        filename=photo_name(number),
+        capture_date=date,
+        modification_date=date,
+        keywords="",
+    )
+
+
+def _big_info(size: int, date: str) -> ObjectInfo:
+    return ObjectInfo(
+        storage_id=STORAGE_ID,
+        object_format=ObjectFormat.Undefined,
+        protection_status=0,
+        compressed_size=size,
+        thumb_format=0,
+        thumb_compressed_size=0,
+        thumb_width=0,
+        thumb_height=0,
+        image_width=0,
+        image_height=0,
+        image_bit_depth=0,
+        parent_object=FOLDER_HANDLE,
+        association_type=0,
+        association_desc=0,
+        sequence_number=0,
+        filename=bigobject.FILENAME,
+        capture_date=date,
+        modification_date=date,
+        keywords="",
+    )
+
+
+def _param(params: tuple[int, ...], index: int) -> int:
+    """Missing parameters count as 0 (PTPIP.md §4.6: initiators send only the slots they use)."""
+    return params[index] if index < len(params) else 0
+
+
+class GenericCamera:
+    """The camera: DeviceInfo, one card, the standard properties, session state and capture state."""
+
+    def __init__(self, *, seed: int = 0, object_size: int | None = None) -> None:
+        self.seed = seed
+        self.properties = PropertyStore(GENERIC_PROPERTIES)
+        self.storage = Storage(STORAGE_ID, CARD_CAPACITY, "SD card", "PTPIPD_SIM")
+        self.session_id: int | None = None
+        self.capturing: int | None = None  # TransactionID of the capture in progress
+        self._last_photo = 0
+        self._build_card(object_size)
+        self._handlers: dict[int, Callable[[int, tuple[int, ...], Buffer | None], Outcome]] = {
+            OC.GetDeviceInfo: self._get_device_info,
+            OC.OpenSession: self._open_session,
+            OC.CloseSession: self._close_session,
+            OC.GetStorageIDs: self._get_storage_ids,
+            OC.GetStorageInfo: self._get_storage_info,
+            OC.GetNumObjects: self._get_num_objects,
+            OC.GetObjectHandles: self._get_object_handles,
+            OC.GetObjectInfo: self._get_object_info,
+            OC.GetObject: self._get_object,
+            OC.GetThumb: self._get_thumb,
+            OC.DeleteObject: self._delete_object,
+            OC.InitiateCapture: self._initiate_capture,
+            OC.GetDevicePropDesc: self._get_prop_desc,
+            OC.GetDevicePropValue: self._get_prop_value,
+            OC.SetDevicePropValue: self._set_prop_value,
+            OC.ResetDevicePropValue: self._reset_prop_value,
+            OC.GetPartialObject: self._get_partial_object,
+        }
+        assert set(self._handlers) == set(SUPPORTED_OPERATIONS)
+
+    def _build_card(self, object_size: int | None) -> None:
+        first, last = INITIAL_DATES[0], INITIAL_DATES[-1]
+        self.storage.add(folder_info(STORAGE_ID, "DCIM", 0, first), b"")
+        self.storage.add(folder_info(STORAGE_ID, FOLDER_NAME, DCIM_HANDLE, first), b"")
+        for index, (size, date) in enumerate(zip(INITIAL_PHOTO_SIZES, INITIAL_DATES, strict=True)):
+            self._add_photo(640, 480, date, target_size=size, protected=index == 0)
+        if object_size is not None:
+            self.storage.add(_big_info(object_size, last), bigobject.build(object_size))
+
+    def _add_photo(
+        self, width: int, height: int, date: str, *, target_size: int | None = None, protected: bool = False
+    ) -> SimObject:
+        self._last_photo += 1
+        number = self._last_photo
+        data = photo_bytes(self.seed, number, width, height, target_size)
+        thumb = thumb_bytes(self.seed, number)
+        info = _photo_info(number, len(data), thumb, width, height, date, protected)
+        return self.storage.add(info, data, thumb)
+
+    # ------------------------------------------------------------------ public API
+
+    def device_info(self) -> DeviceInfo:
+        """The DeviceInfo dataset."""
+        return DeviceInfo(
+            standard_version=100,
+            vendor_extension_id=0,
+            vendor_extension_version=0,
+            vendor_extension_desc="",
+            functional_mode=0,
+            operations_supported=tuple(int(c) for c in SUPPORTED_OPERATIONS),
+            events_supported=tuple(int(c) for c in SUPPORTED_EVENTS),
+            device_properties_supported=self.properties.codes,
+            capture_formats=(int(ObjectFormat.EXIF_JPEG),),
+            image_formats=(int(ObjectFormat.EXIF_JPEG),),
+            manufacturer="ptpipd",
+            model="Simulated PTP/IP camera",
+            device_version=ptpipd.__version__,
+            serial_number="SIM-0001",
+        )
+
+    def operation(self, code: int, tid: int, params: tuple[int, ...], data: Buffer | None = None) -> Outcome:
+        """Runs one operation. ``data`` is the data-out phase, if the initiator sent one."""
+        handler = self._handlers.get(code)
+        if handler is None:
+            return Outcome(RC.OperationNotSupported)
+        if self.session_id is None and code not in (OC.GetDeviceInfo, OC.OpenSession):
+            return Outcome(RC.SessionNotOpen)
+        return handler(tid, params, data)
+
+    def end_session(self) -> None:
+        """The PTP/IP connection is gone: the session with it (a capture in progress still completes)."""
+        self.session_id = None
+
+    def finish_capture(self) -> list[Event]:
+        """Completes the capture in progress: stores the new photo(s); returns ObjectAdded… CaptureComplete."""
+        tid = self.capturing
+        if tid is None:
+            return []
+        self.capturing = None
+        props = self.properties
+        size = props[DevicePropCode.ImageSize]
+        assert isinstance(size, str)
+        width, height = (int(n) for n in size.split("x"))
+        date = props[DevicePropCode.DateTime]
+        assert isinstance(date, str)
+        count = 1
+        if props[DevicePropCode.StillCaptureMode] == StillCaptureMode.Burst:
+            burst = props[DevicePropCode.BurstNumber]
+            assert isinstance(burst, int)
+            count = burst
+        events = [
+            Event(EventCode.ObjectAdded, tid, (self._add_photo(width, height, date).handle,))
+            for _ in range(count)
+        ]
+        events.append(Event(EventCode.CaptureComplete, tid))
+        return events
+
+    def drain_battery(self) -> list[Event]:
+        """One step of battery drain (1 %); an empty battery is swapped for a full one."""
+        level = self.properties[DevicePropCode.BatteryLevel]
+        assert isinstance(level, int)
+        self.properties.store(DevicePropCode.BatteryLevel, level - 1 if level > 0 else 100)
+        return [Event(EventCode.DevicePropChanged, NO_TRANSACTION, (DevicePropCode.BatteryLevel,))]
+
+    # ------------------------------------------------------------------ session
+
+    def _get_device_info(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        return Outcome(RC.OK, data=self.device_info().encode())
+
+    def _open_session(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        session_id = _param(params, 0)
+        if self.session_id is not None:
+            return Outcome(RC.SessionAlreadyOpen, (self.session_id,))
+        if session_id == 0:
+            return Outcome(RC.InvalidParameter)
+        self.session_id = session_id
+        return Outcome(RC.OK)
+
+    def _close_session(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        self.session_id = None
+        return Outcome(RC.OK)
+
+    # ------------------------------------------------------------------ storage and objects
+
+    def _get_storage_ids(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        return Outcome(RC.OK, data=encode_uint32_array([STORAGE_ID]))
+
+    def _get_storage_info(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        if _param(params, 0) != STORAGE_ID:
+            return Outcome(RC.InvalidStorageID)
+        return Outcome(RC.OK, data=self.storage.info().encode())
+
+    def _select(self, params: tuple[int, ...]) -> list[int] | ResponseCode:
+        return self.storage.select(_param(params, 0), _param(params, 1), _param(params, 2))
+
+    def _get_num_objects(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        handles = self._select(params)
+        if isinstance(handles, ResponseCode):
+            return Outcome(handles)
+        return Outcome(RC.OK, (len(handles),))
+
+    def _get_object_handles(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        handles = self._select(params)
+        if isinstance(handles, ResponseCode):
+            return Outcome(handles)
+        return Outcome(RC.OK, data=encode_uint32_array(handles))
+
+    def _object(self, params: tuple[int, ...]) -> SimObject | None:
+        return self.storage.get(_param(params, 0))
+
+    def _get_object_info(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        obj = self._object(params)
+        if obj is None:
+            return Outcome(RC.InvalidObjectHandle)
+        return Outcome(RC.OK, data=obj.info.encode())
+
+    def _get_object(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        obj = self._object(params)
+        if obj is None:
+            return Outcome(RC.InvalidObjectHandle)
+        return Outcome(RC.OK, data=obj.content)
+
+    def _get_partial_object(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        obj = self._object(params)
+        if obj is None:
+            return Outcome(RC.InvalidObjectHandle)
+        offset, most = _param(params, 1), _param(params, 2)
+        content = memoryview(obj.content)
+        if offset > len(content):
+            return Outcome(RC.InvalidParameter)
+        piece = content[offset : offset + most]  # 0xFFFFFFFF ("to the end") needs no special case
+        return Outcome(RC.OK, (len(piece),), data=piece)
+
+    def _get_thumb(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        obj = self._object(params)
+        if obj is None:
+            return Outcome(RC.InvalidObjectHandle)
+        if obj.thumb is None:
+            return Outcome(RC.NoThumbnailPresent)
+        return Outcome(RC.OK, data=obj.thumb)
+
+    def _delete_object(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        handle, object_format = _param(params, 0), _param(params, 1)
+        if handle != ALL:  # the format parameter only applies to "delete all" (PTP.md §5.1)
+            obj = self.storage.get(handle)
+            if obj is None:
+                return Outcome(RC.InvalidObjectHandle)
+            if obj.protected or obj.is_folder:  # the camera keeps its DCF folders
+                return Outcome(RC.ObjectWriteProtected)
+            self.storage.remove(handle)
+            return Outcome(RC.OK, events=(Event(EventCode.ObjectRemoved, tid, (handle,)),))
+        targets = self.storage.select(ALL, object_format, 0)
+        assert isinstance(targets, list)
+        removed: list[Event] = []
+        kept = 0
+        for target in targets:
+            obj = self.storage.objects[target]
+            if obj.is_folder:
+                continue
+            if obj.protected:
+                kept += 1
+                continue
+            self.storage.remove(target)
+            removed.append(Event(EventCode.ObjectRemoved, tid, (target,)))
+        return Outcome(RC.PartialDeletion if kept else RC.OK, events=tuple(removed))
+
+    # ------------------------------------------------------------------ capture
+
+    def _initiate_capture(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        storage_id, object_format = _param(params, 0), _param(params, 1)
+        if storage_id not in (0, STORAGE_ID):
+            return Outcome(RC.InvalidStorageID)
+        if object_format not in (0, ObjectFormat.EXIF_JPEG):
+            return Outcome(RC.InvalidObjectFormatCode)
+        if self.capturing is not None:
+            return Outcome(RC.DeviceBusy)
+        self.capturing = tid
+        delay = self.properties[DevicePropCode.CaptureDelay]
+        assert isinstance(delay, int)
+        return Outcome(RC.OK, capture_delay=delay / 1000)
+
+    # ------------------------------------------------------------------ properties
+
+    def _get_prop_desc(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        desc = self.properties.describe(_param(params, 0))
+        if desc is None:
+            return Outcome(RC.DevicePropNotSupported)
+        return Outcome(RC.OK, data=desc.encode())
+
+    def _get_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        value = self.properties.value_bytes(_param(params, 0))
+        if value is None:
+            return Outcome(RC.DevicePropNotSupported)
+        return Outcome(RC.OK, data=value)
+
+    def _set_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        code = _param(params, 0)
+        result, changed = self.properties.set_from_initiator(code, data if data is not None else b"")
+        events = (Event(EventCode.DevicePropChanged, tid, (code,)),) if changed else ()
+        return Outcome(result, events=events)
+
+    def _reset_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        result, changed = self.properties.reset(_param(params, 0))
+        return Outcome(result, events=tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in changed))

@@ -1,0 +1,140 @@
+"""The standard properties of the simulated generic camera (PTP.md §5.4, §5.6), with realistic types and forms.
+
+Defaults are those of a camera fresh from the box: ISO 400, automatic white balance, f/5.6, 1/250 s,
+no exposure bias, full battery. The table is data only; :class:`~ptpipd.sim.properties.PropertyStore` applies
+the rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ptpipd.ptp import (
+    DataType,
+    DevicePropCode,
+    EffectMode,
+    EnumForm,
+    ExposureMeteringMode,
+    ExposureProgramMode,
+    FlashMode,
+    FocusMeteringMode,
+    FocusMode,
+    NoForm,
+    RangeForm,
+    StillCaptureMode,
+    Value,
+    WhiteBalance,
+)
+from ptpipd.sim.properties import PropSpec
+
+P = DevicePropCode
+U8, U16, I16, U32, STR = DataType.UINT8, DataType.UINT16, DataType.INT16, DataType.UINT32, DataType.STR
+
+#: ISO auto marker of ExposureIndex (PTP.md §5.4).
+ISO_AUTO = 0xFFFF
+#: ImageSize values; a capture produces a JPEG of the current size.
+IMAGE_SIZES = ("640x480", "1600x1200", "4000x3000")
+#: Exposure times in 1/10000 s, from 1/2000 s to 30 s.
+EXPOSURE_TIMES = (
+    5,
+    10,
+    20,
+    40,
+    80,
+    167,
+    333,
+    667,
+    1250,
+    2500,
+    5000,
+    10000,
+    20000,
+    40000,
+    80000,
+    150000,
+    300000,
+)
+#: f-numbers × 100.
+F_NUMBERS = (280, 350, 400, 560, 800, 1100, 1600, 2200)
+#: Exposure bias in thirds of a stop, × 1000 (−3 EV … +3 EV).
+EXPOSURE_BIAS = tuple(round(third * 1000 / 3) for third in range(-9, 10))
+#: Default DateTime (the camera clock does not tick: the simulator is deterministic).
+DEFAULT_DATETIME = "20240601T120000"
+
+_DATETIME = re.compile(r"\d{8}T\d{6}(\.\d)?(Z|[+-]\d{4})?")
+
+
+def is_datetime(value: Value) -> bool:
+    """A PTP DateTime string (PTP.md §2.2): ``YYYYMMDDThhmmss[.s][Z|±hhmm]``."""
+    return isinstance(value, str) and _DATETIME.fullmatch(value) is not None
+
+
+def _enum(*values: int) -> EnumForm:
+    return EnumForm(tuple(int(v) for v in values))
+
+
+GENERIC_PROPERTIES: tuple[PropSpec, ...] = (
+    PropSpec(P.BatteryLevel, U8, False, 100, RangeForm(0, 100, 1)),
+    PropSpec(P.ImageSize, STR, True, "1600x1200", EnumForm(IMAGE_SIZES)),
+    # 0 basic, 1 normal, 2 fine: "higher = better quality"
+    PropSpec(P.CompressionSetting, U8, True, 2, _enum(0, 1, 2)),
+    PropSpec(
+        P.WhiteBalance,
+        U16,
+        True,
+        int(WhiteBalance.Automatic),
+        _enum(
+            WhiteBalance.Manual,
+            WhiteBalance.Automatic,
+            WhiteBalance.Daylight,
+            WhiteBalance.Fluorescent,
+            WhiteBalance.Tungsten,
+            WhiteBalance.Flash,
+        ),
+    ),
+    PropSpec(P.FNumber, U16, True, 560, EnumForm(F_NUMBERS)),
+    # a 18-55 mm zoom, in mm × 100; the simulated lens is not zoomable from the initiator
+    PropSpec(P.FocalLength, U32, False, 3500, RangeForm(1800, 5500, 100)),
+    PropSpec(P.FocusMode, U16, True, int(FocusMode.Automatic), _enum(*list(FocusMode)[1:])),
+    PropSpec(
+        P.ExposureMeteringMode,
+        U16,
+        True,
+        int(ExposureMeteringMode.MultiSpot),
+        _enum(*list(ExposureMeteringMode)[1:]),
+    ),
+    PropSpec(P.FlashMode, U16, True, int(FlashMode.AutoFlash), _enum(*list(FlashMode)[1:])),
+    PropSpec(P.ExposureTime, U32, True, 40, EnumForm(EXPOSURE_TIMES)),
+    PropSpec(
+        P.ExposureProgramMode,
+        U16,
+        True,
+        int(ExposureProgramMode.Automatic),
+        _enum(
+            ExposureProgramMode.Manual,
+            ExposureProgramMode.Automatic,
+            ExposureProgramMode.AperturePriority,
+            ExposureProgramMode.ShutterPriority,
+        ),
+    ),
+    PropSpec(P.ExposureIndex, U16, True, 400, _enum(100, 200, 400, 800, 1600, 3200, 6400, ISO_AUTO)),
+    PropSpec(P.ExposureBiasCompensation, I16, True, 0, EnumForm(EXPOSURE_BIAS)),
+    PropSpec(P.DateTime, STR, True, DEFAULT_DATETIME, NoForm(), check=is_datetime),
+    # self-timer in ms: a capture starts this long after InitiateCapture's response
+    PropSpec(P.CaptureDelay, U32, True, 0, _enum(0, 2000, 10000)),
+    # burst: one InitiateCapture makes BurstNumber photos; time-lapse is not simulated
+    PropSpec(P.StillCaptureMode, U16, True, 1, _enum(StillCaptureMode.Normal, StillCaptureMode.Burst)),
+    PropSpec(P.Contrast, U8, True, 5, RangeForm(0, 10, 1)),
+    PropSpec(P.Sharpness, U8, True, 5, RangeForm(0, 10, 1)),
+    PropSpec(P.EffectMode, U16, True, int(EffectMode.Standard), _enum(*list(EffectMode)[1:])),
+    PropSpec(P.BurstNumber, U16, True, 3, RangeForm(1, 5, 1)),
+    PropSpec(
+        P.FocusMeteringMode,
+        U16,
+        True,
+        int(FocusMeteringMode.MultiSpot),
+        _enum(FocusMeteringMode.CenterSpot, FocusMeteringMode.MultiSpot),
+    ),
+    PropSpec(P.Artist, STR, True, "", NoForm()),
+    PropSpec(P.CopyrightInfo, STR, True, "", NoForm()),
+)

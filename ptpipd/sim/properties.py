@@ -1,0 +1,122 @@
+"""Device properties of a simulated camera: their descriptions, current values and the SetDevicePropValue rules.
+
+Pure (no I/O). A :class:`PropertyStore` holds one :class:`PropSpec` per property and the current values,
+and answers the three property operations the way PTP.md §5.2 says a device must:
+
+* unknown property → DevicePropNotSupported (0x200A)
+* read-only property → AccessDenied (0x200F)
+* data that is not exactly one value of the property's DataType → InvalidDevicePropFormat (0x201B)
+* a value the form (or the property's own check) does not allow → InvalidDevicePropValue (0x201C)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ptpipd.ptp import (
+    DataType,
+    DecodeError,
+    DevicePropDesc,
+    Form,
+    ResponseCode,
+    Value,
+    decode_value,
+    encode_value,
+)
+from ptpipd.ptp.types import Buffer
+
+
+@dataclass(frozen=True, slots=True)
+class PropSpec:
+    """One property: its code, DataType, whether the initiator may set it, factory default and form.
+
+    ``check`` is an extra rule on top of the form (e.g. the DateTime syntax for a none-form STR).
+    """
+
+    code: int
+    datatype: DataType
+    writable: bool
+    default: Value
+    form: Form
+    check: Callable[[Value], bool] | None = None
+
+    def describe(self, current: Value) -> DevicePropDesc:
+        """The DevicePropDesc dataset with ``current`` as the current value."""
+        return DevicePropDesc(self.code, self.datatype, int(self.writable), self.default, current, self.form)
+
+    def allows(self, value: Value) -> bool:
+        """Whether ``value`` may become the current value."""
+        if not self.describe(self.default).allows(value):
+            return False
+        return self.check is None or self.check(value)
+
+
+class PropertyStore:
+    """The current values of a set of properties, in the order given (the DeviceInfo order)."""
+
+    def __init__(self, specs: Iterable[PropSpec]) -> None:
+        self.specs = {spec.code: spec for spec in specs}
+        for spec in self.specs.values():
+            if not spec.allows(spec.default):  # a table error: fail at start-up, not at the first Get
+                raise ValueError(f"property 0x{spec.code:04X}: the default {spec.default!r} breaks its form")
+        self.values: dict[int, Value] = {code: spec.default for code, spec in self.specs.items()}
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        """The property codes, for DeviceInfo.DevicePropertiesSupported."""
+        return tuple(int(code) for code in self.specs)
+
+    def __contains__(self, code: int) -> bool:
+        return code in self.specs
+
+    def __getitem__(self, code: int) -> Value:
+        return self.values[code]
+
+    def describe(self, code: int) -> DevicePropDesc | None:
+        """The DevicePropDesc of ``code``, or None when the property does not exist."""
+        spec = self.specs.get(code)
+        return None if spec is None else spec.describe(self.values[code])
+
+    def value_bytes(self, code: int) -> bytes | None:
+        """The bare current value (GetDevicePropValue data, PTP.md §3.5), or None for an unknown code."""
+        spec = self.specs.get(code)
+        return None if spec is None else encode_value(spec.datatype, self.values[code])
+
+    def set_from_initiator(self, code: int, data: Buffer) -> tuple[ResponseCode, bool]:
+        """SetDevicePropValue: checks and stores the value; returns the response code and whether it changed."""
+        spec = self.specs.get(code)
+        if spec is None:
+            return ResponseCode.DevicePropNotSupported, False
+        if not spec.writable:
+            return ResponseCode.AccessDenied, False
+        try:
+            value, end = decode_value(spec.datatype, data)
+        except DecodeError:
+            return ResponseCode.InvalidDevicePropFormat, False
+        if end != len(data):
+            return ResponseCode.InvalidDevicePropFormat, False
+        if not spec.allows(value):
+            return ResponseCode.InvalidDevicePropValue, False
+        return ResponseCode.OK, self.store(code, value)
+
+    def store(self, code: int, value: Value) -> bool:
+        """Sets a value from the camera's side (no access check); returns whether it changed."""
+        changed = self.values[code] != value
+        self.values[code] = value
+        return changed
+
+    def reset(self, code: int) -> tuple[ResponseCode, list[int]]:
+        """ResetDevicePropValue: ``code`` or 0xFFFFFFFF for every writable property.
+
+        Returns the response code and the codes whose value changed.
+        """
+        if code == 0xFFFF_FFFF:
+            targets = [c for c, spec in self.specs.items() if spec.writable]
+        elif code not in self.specs:
+            return ResponseCode.DevicePropNotSupported, []
+        elif not self.specs[code].writable:
+            return ResponseCode.AccessDenied, []
+        else:
+            targets = [code]
+        return ResponseCode.OK, [c for c in targets if self.store(c, self.specs[c].default)]

@@ -1,0 +1,151 @@
+"""The simulated memory card: one storage holding folders and files, and the GetObjectHandles filters.
+
+Pure (no I/O). Object handles are never reused once deleted, as on real cameras, so an initiator holding
+a stale handle gets InvalidObjectHandle rather than someone else's file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ptpipd.ptp import (
+    AccessCapability,
+    AssociationType,
+    FilesystemType,
+    ObjectFormat,
+    ObjectInfo,
+    ResponseCode,
+    StorageInfo,
+    StorageType,
+)
+from ptpipd.ptp.types import Buffer
+
+#: StorageID / handle / format parameter meaning "all" (PTP.md §5.1, §5.5).
+ALL = 0xFFFF_FFFF
+#: GetObjectHandles parent parameter meaning "objects at the root of the storage".
+ROOT_ONLY = 0xFFFF_FFFF
+
+
+def is_image_format(code: int) -> bool:
+    """Image formats are 0x38xx (standard) and 0xB8xx (vendor) in PTP's code layout."""
+    return (code & 0x7F00) == 0x3800
+
+
+@dataclass(slots=True)
+class SimObject:
+    """One object on the card: its ObjectInfo, its bytes and its thumbnail (None when it has none)."""
+
+    handle: int
+    info: ObjectInfo
+    content: Buffer
+    thumb: bytes | None = None
+
+    @property
+    def is_folder(self) -> bool:
+        """Associations are the folders of PTP."""
+        return self.info.object_format == ObjectFormat.Association
+
+    @property
+    def protected(self) -> bool:
+        """ProtectionStatus 1: read-only, cannot be deleted."""
+        return self.info.protection_status != 0
+
+
+def folder_info(storage_id: int, name: str, parent: int, date: str) -> ObjectInfo:
+    """The ObjectInfo of a folder (an Association of type Generic folder, PTP.md §3.4)."""
+    return ObjectInfo(
+        storage_id=storage_id,
+        object_format=ObjectFormat.Association,
+        protection_status=0,
+        compressed_size=0,
+        thumb_format=0,
+        thumb_compressed_size=0,
+        thumb_width=0,
+        thumb_height=0,
+        image_width=0,
+        image_height=0,
+        image_bit_depth=0,
+        parent_object=parent,
+        association_type=AssociationType.GenericFolder,
+        association_desc=0,
+        sequence_number=0,
+        filename=name,
+        capture_date=date,
+        modification_date=date,
+        keywords="",
+    )
+
+
+class Storage:
+    """One removable card (StorageID ``storage_id``) and the objects on it, in handle order."""
+
+    def __init__(self, storage_id: int, capacity: int, description: str, label: str) -> None:
+        self.storage_id = storage_id
+        self.capacity = capacity
+        self.description = description
+        self.label = label
+        self.objects: dict[int, SimObject] = {}
+        self._next_handle = 1
+
+    def add(self, info: ObjectInfo, content: Buffer, thumb: bytes | None = None) -> SimObject:
+        """Stores a new object under the next handle."""
+        obj = SimObject(self._next_handle, info, content, thumb)
+        self.objects[obj.handle] = obj
+        self._next_handle += 1
+        return obj
+
+    def get(self, handle: int) -> SimObject | None:
+        """The object with ``handle``, if any."""
+        return self.objects.get(handle)
+
+    def remove(self, handle: int) -> None:
+        """Deletes one object (the caller checked it may)."""
+        del self.objects[handle]
+
+    @property
+    def used(self) -> int:
+        """Bytes taken by the objects."""
+        return sum(obj.info.compressed_size for obj in self.objects.values())
+
+    def info(self) -> StorageInfo:
+        """The StorageInfo dataset: a removable, read-write DCF card."""
+        free = max(0, self.capacity - self.used)
+        return StorageInfo(
+            storage_type=StorageType.RemovableRAM,
+            filesystem_type=FilesystemType.DCF,
+            access_capability=AccessCapability.ReadWrite,
+            max_capacity=self.capacity,
+            free_space_bytes=free,
+            free_space_images=min(free // 1_000_000, ALL - 1),  # about 1 MB per photo at the default size
+            description=self.description,
+            volume_label=self.label,
+        )
+
+    def select(self, storage_id: int, object_format: int, parent: int) -> list[int] | ResponseCode:
+        """The handles GetObjectHandles / GetNumObjects return, or the error response code.
+
+        ``storage_id``: this storage's ID or 0xFFFFFFFF (all). ``object_format``: 0 any, 0xFFFFFFFF images
+        only, else that format. ``parent``: 0 any parent, 0xFFFFFFFF root level only, else the children
+        of that folder (PTP.md §5.1).
+        """
+        if storage_id not in (self.storage_id, ALL):
+            return ResponseCode.InvalidStorageID
+        if parent not in (0, ROOT_ONLY):
+            folder = self.objects.get(parent)
+            if folder is None:
+                return ResponseCode.InvalidObjectHandle
+            if not folder.is_folder:
+                return ResponseCode.InvalidParentObject
+        out = []
+        for obj in self.objects.values():
+            fmt = obj.info.object_format
+            if object_format == ALL and not is_image_format(fmt):
+                continue
+            if object_format not in (0, ALL) and fmt != object_format:
+                continue
+            if parent == ROOT_ONLY and obj.info.parent_object != 0:
+                continue
+            if parent not in (0, ROOT_ONLY) and obj.info.parent_object != parent:
+                continue
+            out.append(obj.handle)
+        return out
