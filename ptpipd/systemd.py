@@ -1,0 +1,118 @@
+"""systemd integration without libsystemd: sd_notify messages and socket activation (LISTEN_FDS).
+
+* :class:`Notifier` sends ``READY=1``, ``STATUS=…``, ``WATCHDOG=1`` and ``STOPPING=1`` as datagrams to
+  ``$NOTIFY_SOCKET`` (a path, or an abstract socket written ``@name``); without it, it does nothing.
+* :func:`listen_fds` takes the sockets systemd passed (fd 3 onwards, when ``$LISTEN_PID`` is ours) and tells
+  Unix from TCP ones, using ``$LISTEN_FDNAMES`` when set (``rpc``, ``rpc-tcp``, ``legacy``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+SD_LISTEN_FDS_START = 3
+
+
+class Notifier:
+    """Sends sd_notify messages; a no-op when ``NOTIFY_SOCKET`` is not set."""
+
+    def __init__(self, env: Mapping[str, str] = os.environ) -> None:
+        address = env.get("NOTIFY_SOCKET", "")
+        self.address: str | None = None
+        self._sock: socket.socket | None = None
+        if address:
+            self.address = "\0" + address[1:] if address.startswith("@") else address
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        usec = env.get("WATCHDOG_USEC", "")
+        pid = env.get("WATCHDOG_PID", "")
+        enabled = usec.isdigit() and int(usec) > 0 and (not pid or pid == str(os.getpid()))
+        #: Seconds between WATCHDOG=1 pings (half the watchdog interval), or None when not watched.
+        self.watchdog_interval: float | None = int(usec) / 2e6 if enabled else None
+
+    @property
+    def enabled(self) -> bool:
+        """True when there is a notification socket."""
+        return self._sock is not None
+
+    def notify(self, *fields: str) -> None:
+        """Sends one datagram with the given ``KEY=value`` fields."""
+        if self._sock is None or self.address is None:
+            return
+        message = "\n".join(fields).encode()
+        try:
+            self._sock.sendto(message, self.address)
+        except OSError as exc:  # the manager went away: nothing useful to do but say so once
+            log.debug("sd_notify failed: %s", exc)
+
+    def ready(self, status: str) -> None:
+        """``READY=1`` (call only once every listener is bound)."""
+        self.notify("READY=1", f"STATUS={status}")
+
+    def status(self, text: str) -> None:
+        """``STATUS=`` line shown by ``systemctl status``."""
+        self.notify(f"STATUS={text}")
+
+    def watchdog(self) -> None:
+        """``WATCHDOG=1``."""
+        self.notify("WATCHDOG=1")
+
+    def stopping(self) -> None:
+        """``STOPPING=1``."""
+        self.notify("STOPPING=1", "STATUS=stopping")
+
+    def close(self) -> None:
+        """Closes the datagram socket."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+@dataclass
+class ActivatedSockets:
+    """Sockets received from systemd, sorted by role."""
+
+    unix: list[socket.socket] = field(default_factory=list)
+    tcp: list[socket.socket] = field(default_factory=list)
+    legacy: list[socket.socket] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        """True when systemd passed at least one socket."""
+        return bool(self.unix or self.tcp or self.legacy)
+
+
+def listen_fds(env: Mapping[str, str] = os.environ, *, unset: bool = True) -> ActivatedSockets:
+    """The sockets of socket activation; empty when ``LISTEN_PID`` is not this process.
+
+    Names from ``LISTEN_FDNAMES`` decide the role (``legacy`` → the text protocol); otherwise a Unix socket
+    serves JSON-RPC on the socket path and an inet socket JSON-RPC over TCP.
+    """
+    out = ActivatedSockets()
+    if env.get("LISTEN_PID") != str(os.getpid()):
+        return out
+    try:
+        count = int(env.get("LISTEN_FDS", "0"))
+    except ValueError:
+        return out
+    names = env.get("LISTEN_FDNAMES", "").split(":") if env.get("LISTEN_FDNAMES") else []
+    for i in range(count):
+        fd = SD_LISTEN_FDS_START + i
+        os.set_inheritable(fd, False)
+        sock = socket.socket(fileno=fd)
+        name = names[i] if i < len(names) else ""
+        if name == "legacy":
+            out.legacy.append(sock)
+        elif sock.family == socket.AF_UNIX:
+            out.unix.append(sock)
+        else:
+            out.tcp.append(sock)
+    if unset and env is os.environ:
+        for key in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+            os.environ.pop(key, None)  # children must not think the sockets are theirs
+    return out

@@ -1,0 +1,1 @@
+"""Where clients connect: NDJSON JSON-RPC over a Unix socket and over TCP, through one handler."""

@@ -1,0 +1,137 @@
+"""One client connection, Unix or TCP alike: request lines in, response lines out, in order, plus
+notifications after ``subscribe`` (from a second task of the same connection, through a bounded queue)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import itertools
+import json
+import logging
+import socket
+
+from ptpipd.rpc import Client, Dispatcher
+from ptpipd.rpc.dispatcher import error_response
+from ptpipd.rpc.errors import INVALID_REQUEST
+from ptpipd.service import CameraService, SubscriberOverflow, Subscription
+from ptpipd.transports.lines import LineTooLong, read_line
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(peer: object) -> bool:
+    """True for a Unix peer or a TCP peer on a loopback address."""
+    if not isinstance(peer, tuple) or not peer:
+        return True
+    try:
+        return ipaddress.ip_address(str(peer[0]).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class ClientHandler:
+    """Serves connections for a dispatcher; tracks them so the daemon can close them on shutdown."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, service: CameraService, *, require_auth_off_loopback: bool
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.service = service
+        self.require_auth = require_auth_off_loopback
+        self._ids = itertools.count(1)
+        self._connections: dict[int, asyncio.StreamWriter] = {}
+
+    @property
+    def count(self) -> int:
+        """Connections open right now."""
+        return len(self._connections)
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        kind = "unix" if sock is not None and sock.family == socket.AF_UNIX else "tcp"
+        peer = writer.get_extra_info("peername")
+        client = Client(
+            next(self._ids), kind, str(peer or kind), authenticated=not self.require_auth or is_loopback(peer)
+        )
+        self._connections[client.id] = writer
+        self.service.clients += 1
+        log.debug("client %d connected over %s from %s", client.id, kind, client.peer)
+        notifier: asyncio.Task[None] | None = None
+
+        def on_subscribe(sub: Subscription | None) -> None:
+            nonlocal notifier
+            if notifier is not None:
+                notifier.cancel()
+                notifier = None
+            if sub is not None:
+                notifier = asyncio.create_task(self._notify(sub, writer, client), name=f"notify-{client.id}")
+
+        client.on_subscribe = on_subscribe
+        try:
+            await self._serve(reader, writer, client)
+        except (ConnectionError, OSError) as exc:
+            log.debug("client %d: %s", client.id, exc)
+        finally:
+            if notifier is not None:
+                notifier.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await notifier
+            if client.subscription is not None:
+                self.service.unsubscribe(client.subscription)
+            self.service.clients -= 1
+            self._connections.pop(client.id, None)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            log.debug("client %d gone", client.id)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: Client
+    ) -> None:
+        while True:
+            try:
+                line = await read_line(reader)
+            except LineTooLong as exc:
+                log.warning("client %d: %s; closing the connection", client.id, exc)
+                writer.write(error_response(INVALID_REQUEST, f"Invalid request: {exc}").encode() + b"\n")
+                await writer.drain()
+                return
+            if line is None:
+                return
+            if not line.strip():
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                response = error_response(-32700, "Parse error: the line is not UTF-8")
+            else:
+                response = await self.dispatcher.dispatch(text, client)
+            if response:
+                writer.write(response.encode() + b"\n")
+                await writer.drain()
+
+    async def _notify(self, sub: Subscription, writer: asyncio.StreamWriter, client: Client) -> None:
+        try:
+            while True:
+                note = await sub.next()
+                line = json.dumps({"jsonrpc": "2.0", "method": note.method, "params": note.params})
+                writer.write(line.encode() + b"\n")
+                await writer.drain()
+        except SubscriberOverflow as exc:
+            log.warning("client %d dropped: %s", client.id, exc)
+            final = {
+                "jsonrpc": "2.0",
+                "method": "notify.connection",
+                "params": {"state": "dropped", "reason": str(exc)},
+            }
+            with contextlib.suppress(Exception):
+                writer.write(json.dumps(final).encode() + b"\n")
+            writer.close()
+        except (ConnectionError, OSError):
+            writer.close()
+
+    def close_all(self) -> None:
+        """Closes every client connection (shutdown)."""
+        for writer in list(self._connections.values()):
+            writer.close()
