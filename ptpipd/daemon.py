@@ -1,0 +1,281 @@
+"""``ptpipd``: flags → settings → logging → run(): the service, the listeners, READY=1, ordered shutdown.
+
+Run order (moonraker-style): the camera service starts connecting in the background while the listeners
+are bound; ``READY=1`` goes to systemd only once every listener accepts connections; SIGTERM/SIGINT stop
+accepting, let the request in flight finish (bounded), send CloseSession, close the camera connections and
+the clients, and exit 0 — all within 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ptpipd import __version__
+from ptpipd.config import (
+    EXIT_CONFIG,
+    EXIT_SETTINGS,
+    EXIT_UNSPECIFIED,
+    ConfigFileError,
+    Settings,
+    SettingsError,
+    load_settings,
+    persistent_guid,
+)
+from ptpipd.ip.transport import Timeouts
+from ptpipd.legacy.oneshot import one_shot
+from ptpipd.legacy.server import start_legacy
+from ptpipd.logs import setup_logging
+from ptpipd.rpc import Dispatcher, make_dispatcher
+from ptpipd.service import CameraService, ConnectionState, ServiceOptions
+from ptpipd.systemd import ActivatedSockets, Notifier, listen_fds
+from ptpipd.transports.handler import ClientHandler
+from ptpipd.transports.listeners import SocketInUse, bound_address, serve_tcp, serve_unix
+from ptpipd.vendors.base import CameraConfig
+
+log = logging.getLogger("ptpipd")
+
+SHUTDOWN_LIMIT = 4.5
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of DESIGN.md §6."""
+    p = argparse.ArgumentParser(
+        prog="ptpipd",
+        description="Holds one PTP/IP camera session and serves it as JSON-RPC on a Unix socket and TCP.",
+        epilog="Precedence: defaults < PTPIPD_* environment < flags < config file. "
+        "Exit codes: 1 unspecified, 102 config file unreadable/invalid, 104 invalid settings, "
+        "105 could not connect (one-shot mode).",
+    )
+    p.add_argument("-f", "--config", type=Path, help="INI config file (the seed format plus [daemon])")
+    p.add_argument("--host", help="camera address (default 192.168.0.1)")
+    p.add_argument("--port", type=int, help="camera port when it has one port for everything (default 15740)")
+    p.add_argument("--cmd-data-port", type=int, dest="cmd_data_port", help="command/data port (Fuji 55740)")
+    p.add_argument("--event-port", type=int, dest="event_port", help="event port (Fuji 55741)")
+    p.add_argument("--stream-port", type=int, dest="stream_port", help="live-view port (Fuji 55742)")
+    p.add_argument("--vendor", choices=["generic", "fuji"], help="camera dialect (default generic)")
+    p.add_argument("--guid", help="initiator GUID (default: generated once, kept in the state directory)")
+    p.add_argument(
+        "--friendly-name", dest="friendly_name", help="initiator name shown on / remembered by the camera"
+    )
+    p.add_argument("--socket", type=Path, help="Unix socket path")
+    p.add_argument(
+        "--rpc-tcp",
+        dest="rpc_tcp",
+        metavar="HOST:PORT|off",
+        help="JSON-RPC TCP listener (default 127.0.0.1:15741)",
+    )
+    p.add_argument("--legacy", metavar="HOST:PORT", help="serve the seed's text protocol there")
+    p.add_argument(
+        "--simulate", choices=["generic", "fuji"], help="run the simulated camera in-process and use it"
+    )
+    p.add_argument("--capture-dir", dest="capture_dir", type=Path, help="where captures are saved")
+    p.add_argument("--state-dir", dest="state_dir", type=Path, help="state directory (GUID, captures)")
+    p.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "-c", dest="command", metavar="COMMAND", help="one-shot: connect, run one text command, print, exit"
+    )
+    p.add_argument("--version", action="version", version=f"ptpipd {__version__}")
+    return p
+
+
+def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the flags set (None = not given)."""
+    flags: dict[str, Any] = {
+        key: getattr(args, key)
+        for key in (
+            "host",
+            "port",
+            "cmd_data_port",
+            "event_port",
+            "stream_port",
+            "vendor",
+            "guid",
+            "friendly_name",
+            "socket",
+            "rpc_tcp",
+            "simulate",
+            "capture_dir",
+            "state_dir",
+            "log_level",
+        )
+    }
+    if args.legacy:
+        from ptpipd.config import parse_host_port
+
+        host, port = parse_host_port(args.legacy, 15740)
+        flags.update(legacy_enabled=True, legacy_address=host, legacy_port=port)
+    return flags
+
+
+def camera_config(
+    settings: Settings, env: Mapping[str, str], *, host: str | None = None, ports: Sequence[int] = ()
+) -> CameraConfig:
+    """The camera side of the settings (``host``/``ports`` override them, for the in-process simulator)."""
+    command, event, stream = [*ports, None, None, None][:3]
+    return CameraConfig(
+        host=host or settings.host,
+        vendor=settings.vendor,
+        port=command if command is not None else settings.command_port(),
+        event_port=event if event is not None else settings.event_port,
+        stream_port=stream if stream is not None else settings.stream_port,
+        guid=persistent_guid(settings, env),
+        friendly_name=settings.friendly_name,
+        timeouts=Timeouts(transaction=settings.timeout),
+        pairing_timeout=settings.pairing_timeout,
+    )
+
+
+def status_text(
+    state: ConnectionState, reason: str | None, service: CameraService, serving: list[str]
+) -> str:
+    """The STATUS= line: the camera state and where the daemon listens."""
+    s = service.summary
+    camera = (
+        f"{s.manufacturer} {s.model}"
+        if s is not None and state is ConnectionState.CONNECTED
+        else service.config.host
+    )
+    text = f"camera {state.value} ({camera})"
+    if reason and state is not ConnectionState.CONNECTED:
+        text += f": {reason}"
+    return f"{text}; serving {', '.join(serving)}"
+
+
+async def _start_listeners(
+    settings: Settings, env: Mapping[str, str], handler: ClientHandler, activated: ActivatedSockets
+) -> list[asyncio.Server]:
+    servers = []
+    if activated.any:
+        for sock in activated.unix:
+            servers.append(await serve_unix(handler, Path(), sock=sock))
+        for sock in activated.tcp:
+            servers.append(await serve_tcp(handler, sock=sock))
+        return servers
+    servers.append(
+        await serve_unix(
+            handler, settings.socket_path(env), mode=settings.socket_mode, group=settings.socket_group
+        )
+    )
+    address = settings.rpc_tcp_address()
+    if address is not None:
+        servers.append(await serve_tcp(handler, *address))
+    return servers
+
+
+async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
+    """Runs the daemon until SIGTERM/SIGINT; returns the exit code."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    notifier = Notifier(env)
+    activated = listen_fds(env)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(notifier.close)
+        host: str | None = None
+        ports: list[int] = []
+        if settings.simulate:
+            from ptpipd.sim.server import start_simulator
+
+            sim = await start_simulator(settings.simulate, host="127.0.0.1", port=0)
+            stack.push_async_callback(sim.close)
+            host, ports = sim.host, list(sim.ports)
+            settings.vendor = settings.simulate
+            log.info("simulated %s camera on %s:%s", settings.simulate, host, ",".join(map(str, ports)))
+        service = CameraService(
+            camera_config(settings, env, host=host, ports=ports),
+            ServiceOptions(keepalive_interval=settings.keepalive),
+        )
+        dispatcher = make_dispatcher(service, settings.captures_path(env), settings.auth_token)
+        handler = ClientHandler(dispatcher, service, require_auth_off_loopback=bool(settings.auth_token))
+        try:
+            servers = await _start_listeners(settings, env, handler, activated)
+        except (OSError, SocketInUse) as exc:
+            log.error("cannot listen: %s", exc)
+            return EXIT_UNSPECIFIED
+        extra = await _start_extra_listeners(settings, dispatcher, service, activated)
+        servers += extra
+        serving = [bound_address(s) for s in servers]
+        service.add_state_listener(
+            lambda state, reason: notifier.status(status_text(state, reason, service, serving))
+        )
+        async with asyncio.TaskGroup() as tg:
+            runner = tg.create_task(service.run(), name="camera-service")
+            watchdog = (
+                tg.create_task(_watchdog(notifier), name="watchdog") if notifier.watchdog_interval else None
+            )
+            for line in serving:
+                log.info("listening on %s", line)
+            notifier.ready(status_text(service.state, None, service, serving))
+            await stop.wait()
+            log.info("stopping")
+            notifier.stopping()
+            try:
+                await asyncio.wait_for(_shutdown(servers, service, handler), SHUTDOWN_LIMIT)
+            except TimeoutError:
+                log.warning("shutdown took longer than %.1f s; closing anyway", SHUTDOWN_LIMIT)
+                handler.close_all()
+            service.stop()
+            if watchdog is not None:
+                watchdog.cancel()
+            await runner
+    return 0
+
+
+async def _start_extra_listeners(
+    settings: Settings, dispatcher: Dispatcher, service: CameraService, activated: ActivatedSockets
+) -> list[asyncio.Server]:
+    """The legacy text listener, when enabled in the settings or handed over by systemd."""
+    if not (settings.legacy_enabled or activated.legacy):
+        return []
+    return await start_legacy(settings, dispatcher, service, activated.legacy)
+
+
+async def _shutdown(servers: list[asyncio.Server], service: CameraService, handler: ClientHandler) -> None:
+    for server in servers:
+        server.close()  # stop accepting first
+    await service.close()  # the request in flight finishes (bounded), CloseSession, channels closed
+    handler.close_all()
+    for server in servers:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 0.5)
+
+
+async def _watchdog(notifier: Notifier) -> None:
+    interval = notifier.watchdog_interval or 1.0
+    while True:
+        notifier.watchdog()
+        await asyncio.sleep(interval)  # a timer, not synchronisation: the ping proves the loop still runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``ptpipd``."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(flags_from_args(args), args.config)
+    except ConfigFileError as exc:
+        print(f"ptpipd: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except SettingsError as exc:
+        print(f"ptpipd: {exc}", file=sys.stderr)
+        return EXIT_SETTINGS
+    setup_logging(settings.log_level)
+    if args.command is not None:
+        return asyncio.run(one_shot(settings, args.command))
+    try:
+        return asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
