@@ -192,7 +192,8 @@ class CameraService:
             self._connected.set()
         else:
             self._connected.clear()
-        level = logging.WARNING if new is ConnectionState.DISCONNECTED and reason else logging.INFO
+        failed = new is ConnectionState.DISCONNECTED and reason and not self._stop.is_set()
+        level = logging.WARNING if failed else logging.INFO
         log.log(level, "camera %s%s", new.value, f": {reason}" if reason else "")
         params: dict[str, Any] = {"state": new.value}
         if reason:
