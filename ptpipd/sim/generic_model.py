@@ -146,7 +146,10 @@ def _big_info(size: int, date: str) -> ObjectInfo:
         object_format=ObjectFormat.Undefined,
         protection_status=0,
         compressed_size=size,
-        thumb_format=0,
+        # No thumbnail (size 0), but not ThumbFormat 0 either: libgphoto2 refuses to download an object whose
+        # ObjectFormat is Undefined and whose ThumbFormat is Undefined or 0 ("special files like firmware"),
+        # and gphoto2 --get-file of this object is the benchmark's baseline.
+        thumb_format=ObjectFormat.UndefinedImage,
         thumb_compressed_size=0,
         thumb_width=0,
         thumb_height=0,

@@ -104,7 +104,7 @@ class Close:
 
 @dataclass(slots=True)
 class Reply:
-    """A transaction to answer: write :meth:`Responder.reply_pieces` in order, then call
+    """A transaction to answer: write :meth:`Responder.reply_packets` in order, then call
     :meth:`Responder.finished`. ``outcome`` holds the events and the capture to start afterwards."""
 
     request: OperationRequest
@@ -350,22 +350,27 @@ class Responder:
         self.busy = reply
         return reply
 
-    def reply_pieces(self, reply: Reply) -> Iterator[Buffer]:
-        """The bytes of the reply in order: the data phase (if any), then the OperationResponse.
+    def reply_packets(self, reply: Reply) -> Iterator[tuple[Buffer, ...]]:
+        """The packets of the reply in order: the data phase (if any), then the OperationResponse.
 
-        Small data phases come as whole packets; a large one as a Data header followed by a 1 MiB view of
-        the data, which the writer may join or send separately.
+        Each item is one whole packet, as one or two buffers to write together: a large data phase comes as
+        1 MiB Data packets, each a 12-byte header and a view of the data (never a copy of the whole).
         """
         tid = reply.request.transaction_id
         data = reply.outcome.data
         if data is not None:
             view = memoryview(data).cast("B")
             if len(view) <= DATA_CHUNK:
-                yield from self.codec.encode_data(tid, reply.request.code, view)
+                for packet in self.codec.encode_data(tid, reply.request.code, view):
+                    yield (packet,)
             else:
                 chunks = (view[i : i + DATA_CHUNK] for i in range(0, len(view), DATA_CHUNK))
-                yield from self.codec.data_pieces(tid, reply.request.code, len(view), chunks)
-        yield self.codec.encode(OperationResponse(reply.outcome.code, tid, reply.outcome.params))
+                # data_pieces yields StartData, then a header and its payload for each Data/EndData packet
+                pieces = self.codec.data_pieces(tid, reply.request.code, len(view), chunks)
+                yield (next(pieces),)
+                for header in pieces:
+                    yield (header, next(pieces))
+        yield (self.codec.encode(OperationResponse(reply.outcome.code, tid, reply.outcome.params)),)
 
     def finished(self, reply: Reply) -> None:
         """The reply's response has been written: the next OperationRequest may come."""

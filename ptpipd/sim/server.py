@@ -115,9 +115,16 @@ class _Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, data: Buffer) -> None:
-        if self.transport is not None and not self._closed and not self.transport.is_closing():
-            self.transport.write(data)
+    def write(self, *buffers: Buffer) -> None:
+        """Writes one packet (given in one or more pieces) unless the connection is closing."""
+        if self.transport is None or self._closed or self.transport.is_closing():
+            return
+        if len(buffers) == 1:
+            self.transport.write(buffers[0])
+        else:
+            # One packet, one write (tshark decodes one PDU per segment); joining a 1 MiB payload to its
+            # header is the only copy of the data on its way out, bounded by the flow control below.
+            self.transport.writelines(buffers)
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -128,33 +135,18 @@ class _Connection(asyncio.Protocol):
         server = self.server
         if server.options.response_delay > 0:
             await asyncio.sleep(server.options.response_delay)
-        pending_header: Buffer | None = None
-        for piece in self.responder.reply_pieces(reply):
+        for packet in self.responder.reply_packets(reply):
             if self._closed:
                 return
-            if len(piece) <= 16 and pending_header is None and reply.outcome.data is not None:
-                pending_header = piece  # a Data/EndData header: join it with its payload, one write each
-                continue
-            if pending_header is not None:
-                # The only copy of the payload on its way out: 1 MiB at a time, bounded by flow control.
-                self.transport_writelines(pending_header, piece)
-                pending_header = None
-            else:
-                self.write(piece)
+            self.write(*packet)
             if not self._can_write.is_set():
                 await self._can_write.wait()
-        if pending_header is not None:
-            self.write(pending_header)
         if self._closed:
             return
         self.responder.finished(reply)
         server._send_events(reply.outcome.events)
         if reply.outcome.capture_delay is not None:
             server._schedule_capture(server.options.capture_delay + reply.outcome.capture_delay)
-
-    def transport_writelines(self, head: Buffer, payload: Buffer) -> None:
-        if self.transport is not None and not self._closed and not self.transport.is_closing():
-            self.transport.writelines([head, payload])
 
 
 class SimServer:
