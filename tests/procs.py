@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,14 +51,66 @@ def read_line_until(proc: subprocess.Popen[str], pattern: re.Pattern[str], timeo
                 return match
 
 
+class LogFile:
+    """A process's stderr, written to a file opened for appending (never a pipe that could fill up and block
+    the process) and readable at any time while the process runs."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        if path is None:
+            fd, name = tempfile.mkstemp(prefix="ptpipd-test-", suffix=".log")
+            os.close(fd)
+            path = Path(name)
+            self.owned = True
+        else:
+            self.owned = False
+        self.path = path
+        self.file = path.open("ab")
+
+    def text(self) -> str:
+        """Everything written so far."""
+        try:
+            return self.path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def close(self) -> str:
+        """Closes our handle, returns the text and removes a temporary file."""
+        if not self.file.closed:
+            self.file.close()
+        text = self.text()
+        if self.owned:
+            self.path.unlink(missing_ok=True)
+        return text
+
+
+def _close_pipes(proc: subprocess.Popen[str]) -> None:
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None and not stream.closed:
+            stream.close()
+
+
 @dataclass
 class SimProcess:
-    """A running ``ptpipd-sim``: where it listens, and the process."""
+    """A running ``ptpipd-sim``: where it listens, and the process. Its stderr goes to ``log``."""
 
     proc: subprocess.Popen[str]
     host: str
     ports: list[int]
     args: list[str] = field(default_factory=list)
+    log: LogFile | None = None
+    _stderr: str | None = None
+
+    def stderr_text(self) -> str:
+        """What the simulator has written on stderr so far (logs; the stop summary once stopped)."""
+        if self._stderr is not None:
+            return self._stderr
+        return self.log.text() if self.log is not None else ""
+
+    def kill(self) -> None:
+        """SIGKILL: the camera vanishes without closing anything."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(5)
 
     @property
     def port(self) -> int:
@@ -65,7 +118,11 @@ class SimProcess:
         return self.ports[0]
 
     def stop(self) -> str:
-        """Stops the simulator (SIGTERM, then SIGKILL after 5 s) and returns what it wrote on stderr."""
+        """Stops the simulator (SIGTERM, then SIGKILL after 5 s) and returns what it wrote on stderr.
+
+        Safe to call more than once (the later calls return the same text)."""
+        if self._stderr is not None:
+            return self._stderr
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -73,10 +130,15 @@ class SimProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        err = self.proc.stderr.read() if self.proc.stderr else ""
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        else:
+            self.proc.wait()
+        err = (
+            self.log.close()
+            if self.log is not None
+            else (self.proc.stderr.read() if self.proc.stderr else "")
+        )
+        _close_pipes(self.proc)
+        self._stderr = err
         return err
 
 
@@ -90,17 +152,19 @@ def start_sim(vendor: str = "generic", *extra: str, timeout: float = 30.0) -> Si
     """Starts ``ptpipd-sim`` on free ports and waits for its ``listening on`` line."""
     args = sim_command(vendor, *extra)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
-    )
+    log = LogFile()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log.file, text=True, env=env, cwd=REPO)
+    log.file.close()  # the child has its own copy
     try:
         match = read_line_until(proc, LISTENING, timeout)
-    except BaseException:
+    except BaseException as exc:
         proc.kill()
         proc.wait()
-        raise
+        _close_pipes(proc)
+        err = log.close()
+        raise RuntimeError(f"ptpipd-sim did not start ({exc}); stderr: {err}") from None
     ports = [int(p) for p in match["ports"].split(",")]
-    return SimProcess(proc, match["host"], ports, args)
+    return SimProcess(proc, match["host"], ports, args, log)
 
 
 @contextlib.contextmanager
@@ -135,10 +199,16 @@ class NotifyListener:
         self.messages.append(fields)
         return True
 
-    def wait_for(self, key: str, value: str | None = None, timeout: float = 30.0) -> dict[str, str]:
-        """The first message (already received or arriving within ``timeout``) with ``key`` (= ``value``)."""
+    def wait_for(
+        self, key: str, value: str | None = None, timeout: float = 30.0, *, after: int = 0
+    ) -> dict[str, str]:
+        """The first message (already received or arriving within ``timeout``) with ``key`` (= ``value``).
+
+        ``after``: ignore the first ``after`` messages (``len(listener.messages)`` taken earlier is a
+        cursor: "a message that arrives from now on").
+        """
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = after
         while True:
             for msg in self.messages[seen:]:
                 if key in msg and (value is None or msg[key] == value):
@@ -158,17 +228,42 @@ class NotifyListener:
 
     def close(self) -> None:
         self.sock.close()
+        self.path.unlink(missing_ok=True)
+
+
+def rss_kib(pid: int) -> int:
+    """The resident set size of a process (VmRSS in /proc/PID/status), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 @dataclass
 class DaemonProcess:
-    """A running ``ptpipd``: its process, sockets and sd_notify endpoint."""
+    """A running ``ptpipd``: its process, sockets and sd_notify endpoint. Its stderr goes to ``log``."""
 
     proc: subprocess.Popen[str]
     socket_path: Path
     tcp: tuple[str, int] | None
     notify: NotifyListener
     workdir: Path
+    log: LogFile | None = None
+    _result: tuple[int, str] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_kib(self) -> int:
+        """The daemon's resident set size (KiB)."""
+        return rss_kib(self.proc.pid)
+
+    def stderr_text(self) -> str:
+        """What the daemon has logged so far."""
+        if self._result is not None:
+            return self._result[1]
+        return self.log.text() if self.log is not None else ""
 
     def connect(self, via: str = "unix", timeout: float = 15.0) -> RpcConnection:
         """A JSON-RPC connection over the Unix socket or TCP."""
@@ -186,18 +281,24 @@ class DaemonProcess:
         """Waits for the camera state ``connected`` (the daemon's STATUS= line says it)."""
         deadline = time.monotonic() + timeout
         while True:
+            cursor = len(self.notify.messages)
             status = self.call("status")
             if status["state"] == "connected":
                 return dict(status)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"camera not connected: {status}")
+            # the next STATUS= after our status call (a state change), or re-ask after at most 1 s
             with contextlib.suppress(TimeoutError):
-                self.notify.wait_for("STATUS", None, timeout=min(left, 1.0))
-                self.notify.messages.clear()
+                self.notify.wait_for("STATUS", None, timeout=min(left, 1.0), after=cursor)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> tuple[int, str]:
-        """Signals the daemon and returns (exit code, stderr)."""
+        """Signals the daemon and returns (exit code, stderr). Safe to call again (same answer).
+
+        A daemon that does not exit within ``timeout`` is killed and its code is SIGKILL's (-9).
+        """
+        if self._result is not None:
+            return self._result
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -205,12 +306,15 @@ class DaemonProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        err = self.proc.stderr.read() if self.proc.stderr else ""
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        err = (
+            self.log.close()
+            if self.log is not None
+            else (self.proc.stderr.read() if self.proc.stderr else "")
+        )
+        _close_pipes(self.proc)
         self.notify.close()
-        return self.proc.returncode, err
+        self._result = (self.proc.returncode, err)
+        return self._result
 
 
 def daemon_env(workdir: Path, notify_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -218,13 +322,15 @@ def daemon_env(workdir: Path, notify_path: Path, extra: dict[str, str] | None = 
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PTPIPD_", "LISTEN_", "NOTIFY_", "WATCHDOG_"))
+        if not k.startswith(("PTPIPD_", "LISTEN_", "NOTIFY_", "WATCHDOG_", "JOURNAL_", "RUNTIME_", "STATE_"))
     }
     env.update(
         PYTHONUNBUFFERED="1",
         NOTIFY_SOCKET=str(notify_path),
         XDG_RUNTIME_DIR=str(workdir / "run"),
         XDG_STATE_HOME=str(workdir / "state"),
+        # as root the defaults are /run/ptpipd and /var/lib/ptpipd: a test must not write there
+        STATE_DIRECTORY=str(workdir / "state" / "ptpipd"),
         HOME=str(workdir),
     )
     env.update(extra or {})
@@ -237,7 +343,7 @@ def start_daemon(
     """Starts ``ptpipd`` with a socket and a free TCP port in ``workdir`` and waits for its READY=1."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "run").mkdir(exist_ok=True)
-    notify = NotifyListener(workdir / "notify.sock")
+    notify = NotifyListener(_unused(workdir / "notify.sock"))
     sock_path = workdir / "ptpipd.sock"
     cmd = [
         sys.executable,
@@ -249,25 +355,37 @@ def start_daemon(
         "127.0.0.1:0",
         *args,
     ]
+    log = LogFile(_unused(workdir / "daemon.log"))
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log.file,
         text=True,
         env=daemon_env(workdir, notify.path, env),
         cwd=REPO,
     )
+    log.file.close()  # the child has its own copy
     try:
         ready = notify.wait_for("READY", "1", timeout)
     except BaseException:
         proc.kill()
         proc.wait()
-        err = proc.stderr.read() if proc.stderr else ""
+        _close_pipes(proc)
+        err = log.close()
         notify.close()
-        raise RuntimeError(f"ptpipd did not become ready: {err}") from None
+        raise RuntimeError(f"ptpipd did not become ready (rc={proc.returncode}): {err}") from None
     match = re.search(r"127\.0\.0\.1:(\d+)", ready.get("STATUS", ""))
     tcp = ("127.0.0.1", int(match.group(1))) if match else None
-    return DaemonProcess(proc, sock_path, tcp, notify, workdir)
+    return DaemonProcess(proc, sock_path, tcp, notify, workdir, log)
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``path`` with -1, -2… before the suffix when it exists (a second daemon in one workdir)."""
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
 
 
 @contextlib.contextmanager
