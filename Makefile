@@ -49,10 +49,9 @@ unit: $(STAMP)
 
 test: $(STAMP) system-deps lint typecheck unit
 
+# The daemon on the built-in simulated camera, a first ptpipctl call, then Ctrl-C to stop (VENDOR=fuji too).
 run: $(STAMP)
-	@echo "starting the simulated camera; in another shell try:"
-	@echo "  gphoto2 --port ptpip:127.0.0.1:15740:15740 --camera 'PTP/IP Camera' --summary"
-	$(BIN)/ptpipd-sim --vendor generic --port 15740
+	BIN=$(BIN) ./scripts/run-simulated.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/download.py
