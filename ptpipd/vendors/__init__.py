@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from ptpipd.vendors.base import VendorDriver
+from ptpipd.vendors.fuji import FujiDriver
 from ptpipd.vendors.generic import GenericDriver
 
 VENDORS: dict[str, type[VendorDriver]] = {
     GenericDriver.name: GenericDriver,
+    FujiDriver.name: FujiDriver,
 }
 
 
