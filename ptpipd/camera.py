@@ -436,39 +436,46 @@ def event_name(code: int, driver: VendorDriver | None) -> str:
 
 
 def coerce_value(spec: PropertySpec, desc: DevicePropDesc, value: str | int) -> Value:
-    """The wire value for what a user asked for; :class:`InvalidValue` when the camera would not accept it."""
+    """The wire value for what a user asked for; :class:`InvalidValue` when the camera would not accept it.
+
+    A string is tried, in order, as one of the allowed values' labels, as a label of the property's kind
+    (``f/5.6``, ``1/250``, ``+1/3``), and as a plain integer (``800``, ``-3000``, ``0x320``); the first
+    reading that the property's type and form accept wins.
+    """
     allowed = allowed_labels(spec, desc)
     if not desc.writable:
         raise InvalidValue(spec.name, value, [], f"{spec.name} is read-only")
     dt = desc.datatype
-    candidate: Value | None
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidValue(spec.name, value, allowed, "give a label, an integer or a hex string")
     if dt.is_array:
         raise InvalidValue(spec.name, value, allowed, "array properties cannot be set")
+    candidates: list[Value] = []
     if isinstance(value, int) or dt == DataType.STR:
-        candidate = value
+        candidates.append(value)
     else:
-        candidate = None
         if isinstance(desc.form, EnumForm):
             wanted = normalize(value)
-            for v in desc.form.values:
-                if normalize(labelled(dt, v, spec.labels).label) == wanted:
-                    candidate = v
-                    break
-        if candidate is None:
-            candidate = spec.labels.parse(value)
-        if candidate is None:
-            candidate = parse_int(value)
-        if candidate is None:
-            raise InvalidValue(spec.name, value, allowed)
-    try:
-        check_value(dt, candidate)
-    except EncodeError:
-        raise InvalidValue(spec.name, value, allowed, f"does not fit a {dt.label}") from None
-    if not desc.allows(candidate):
-        raise InvalidValue(spec.name, value, allowed)
-    return candidate
+            candidates += [
+                v for v in desc.form.values if normalize(labelled(dt, v, spec.labels).label) == wanted
+            ]
+        parsed = spec.labels.parse(value)
+        if parsed is not None:
+            candidates.append(parsed)
+        number = parse_int(value)
+        if number is not None:
+            candidates.append(number)
+    reason: str | None = None
+    for candidate in candidates:
+        try:
+            check_value(dt, candidate)
+        except EncodeError:
+            reason = f"does not fit a {dt.label}"
+            continue
+        if desc.allows(candidate):
+            return candidate
+        reason = None
+    raise InvalidValue(spec.name, value, allowed, reason)
 
 
 def allowed_labels(spec: PropertySpec, desc: DevicePropDesc) -> list[str]:
