@@ -1,0 +1,1 @@
+"""Tests that drive third-party tools (gphoto2, tshark, ...) against our programs."""
