@@ -221,8 +221,9 @@ FILM_ALIASES = {
     "classic-chrome": 11,
 }
 
-#: 0x5005, malc0mn/hkr meaning of 0x800A–0x800C for the X-T1 (§17).
+#: 0x5005, malc0mn/hkr meaning of 0x800A–0x800C for the X-T1 (§17); 0 is the X-T1's value before 0x902B.
 WHITE_BALANCE: dict[int, str] = {
+    0: "undefined",
     2: "auto",
     4: "daylight",
     6: "tungsten",
