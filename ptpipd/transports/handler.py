@@ -30,6 +30,30 @@ def is_loopback(peer: object) -> bool:
         return False
 
 
+#: After refusing an over-long line: how long, and how much, the rest of it is read and dropped.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 64 << 20
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Half-closes and discards what the client is still sending (bounded) before the connection is closed.
+
+    Closing a socket with unread input makes the kernel send a reset, and a client still writing its
+    over-long line (a simple script writes everything before it reads) would then see "connection reset"
+    instead of the -32600 already sent.
+    """
+    if writer.can_write_eof():
+        writer.write_eof()
+    received = 0
+    with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while received < LINGER_BYTES:
+                chunk = await reader.read(1 << 16)
+                if not chunk:
+                    break
+                received += len(chunk)
+
+
 class ClientHandler:
     """Serves connections for a dispatcher; tracks them so the daemon can close them on shutdown."""
 
@@ -96,6 +120,7 @@ class ClientHandler:
                 log.warning("client %d: %s; closing the connection", client.id, exc)
                 writer.write(error_response(INVALID_REQUEST, f"Invalid request: {exc}").encode() + b"\n")
                 await writer.drain()
+                await _linger(reader, writer)
                 return
             if line is None:
                 return
