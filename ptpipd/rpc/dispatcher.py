@@ -105,12 +105,44 @@ class Dispatcher:
         return call
 
     async def dispatch(self, request: str, client: Client) -> str:
-        """The response line for one request line (without the newline); ``""`` when nothing is due."""
+        """The response line for one request line (without the newline); ``""`` when nothing is due.
+
+        A batch with invalid members is answered member by member (JSON-RPC 2.0 §6): each invalid one
+        gets its own -32600 and the valid ones run as usual.
+        """
+        try:
+            parsed = json.loads(request)
+        except (ValueError, RecursionError) as exc:
+            return error_response(codes.PARSE_ERROR, "Parse error", data=str(exc))
+        if isinstance(parsed, list) and parsed:
+            invalid: list[str] = []
+            valid: list[object] = []
+            for item in parsed:
+                try:
+                    _check_one(item)
+                except ValueError as exc:
+                    invalid.append(error_response(codes.INVALID_REQUEST, "Invalid request", data=str(exc)))
+                else:
+                    valid.append(item)
+            if invalid:
+                answers = [await self._dispatch_parsed(valid, client)] if valid else []
+                parts = [a[1:-1] for a in answers if a] + invalid  # the valid members' answers, unwrapped
+                return "[" + ", ".join(parts) + "]"
+        return await self._dispatch_parsed(parsed, client)
+
+    async def _dispatch_parsed(self, parsed: object, client: Client) -> str:
         return await async_dispatch(
-            request, methods=self.methods, context=client, validator=validate_request, deserializer=json.loads
+            "",
+            methods=self.methods,
+            context=client,
+            validator=validate_request,
+            deserializer=lambda _: parsed,
         )
 
 
-def error_response(code: int, message: str, request_id: object = None) -> str:
+def error_response(code: int, message: str, request_id: object = None, *, data: object = None) -> str:
     """A JSON-RPC error response line built without a request (e.g. for an over-long line)."""
-    return json.dumps({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": request_id})
+    error: dict[str, object] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return json.dumps({"jsonrpc": "2.0", "error": error, "id": request_id})
