@@ -1,0 +1,329 @@
+"""Wrong input gets the right error (DESIGN.md §4) and breaks nothing else: the connection that sent it
+keeps working where the contract says so, other clients never notice, the camera is not touched."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.daemon.conftest import VENDORS, camera_args, wait_until
+from tests.procs import DaemonProcess, SimProcess, running_daemon, running_sim
+from tests.rpcclient import RpcConnection
+
+MiB = 1 << 20
+
+#: The simulator's -v log line of an operation it received: "0x1016 tid=7 (20495,) -> 0x2001 ()".
+SIM_OPERATION = re.compile(r"\b0x(?P<code>[0-9A-F]{4}) tid=\d+ ")
+SET_DEVICE_PROP_VALUE = "1016"
+GET_DEVICE_PROP_VALUE = "1015"
+
+
+class SimLog:
+    """The operations the simulator received (it logs each one with -v) from a point on."""
+
+    def __init__(self, sim: SimProcess) -> None:
+        self.sim = sim
+        self.start = len(sim.stderr_text())
+
+    def operations(self) -> list[str]:
+        return [m["code"] for m in SIM_OPERATION.finditer(self.sim.stderr_text()[self.start :])]
+
+
+@pytest.fixture(scope="module", params=VENDORS)
+def verbose(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SimProcess, DaemonProcess]]:
+    """A simulator that logs every operation it receives (-v), no battery drain, and a daemon on it."""
+    vendor = str(request.param)
+    workdir = tmp_path_factory.mktemp("verbose")
+    with (
+        running_sim(vendor, "-v", "--battery-interval", "0") as sim,
+        running_daemon(workdir, *camera_args(sim, vendor)) as daemon,
+    ):
+        daemon.wait_connected()
+        yield sim, daemon
+
+
+@pytest.fixture
+def daemon(shared: tuple[str, SimProcess, DaemonProcess]) -> DaemonProcess:
+    """This module's tests share one daemon per vendor: none of them may disturb it."""
+    return shared[2]
+
+
+def error_of(response: dict[str, Any]) -> dict[str, Any]:
+    assert "error" in response and "result" not in response, response
+    error: dict[str, Any] = response["error"]
+    assert isinstance(error["code"], int) and isinstance(error["message"], str) and error["message"]
+    return error
+
+
+def assert_still_serves(conn: RpcConnection) -> None:
+    assert conn.call("status")["state"] == "connected"
+
+
+# --------------------------------------------------------------------------------------- JSON-RPC level
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"jsonrpc": "2.0", "method": "status", "id": 1',
+        "{'jsonrpc': '2.0'}",
+        "status",
+        '{"jsonrpc": "2.0", "method": "status", "id": 1}}',
+    ],
+)
+@pytest.mark.parametrize("via", ["unix", "tcp"])
+def test_invalid_json_is_a_parse_error(daemon: DaemonProcess, via: str, line: str) -> None:
+    with daemon.connect(via) as conn:
+        conn.send_line(line)
+        response = conn.read_response()
+        assert error_of(response)["code"] == -32700
+        assert response["id"] is None
+        assert_still_serves(conn)
+
+
+def test_non_utf8_line_is_a_parse_error(daemon: DaemonProcess) -> None:
+    with daemon.connect() as conn:
+        conn.send_line(b'{"jsonrpc": "2.0", "method": "\xff\xfe", "id": 1}')
+        assert error_of(conn.read_response())["code"] == -32700
+        assert_still_serves(conn)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        42,
+        "status",
+        None,
+        True,
+        [],
+        {"method": "status", "id": 1},  # no "jsonrpc"
+        {"jsonrpc": "1.0", "method": "status", "id": 1},
+        {"jsonrpc": "2.0", "method": 5, "id": 1},
+        {"jsonrpc": "2.0", "id": 1},
+        {"jsonrpc": "2.0", "method": "status", "id": {"a": 1}},
+        {"jsonrpc": "2.0", "method": "status", "id": True},
+        {"jsonrpc": "2.0", "method": "get", "params": "iso", "id": 1},
+        {"jsonrpc": "2.0", "method": "status", "id": 1, "extra": 1},
+    ],
+)
+@pytest.mark.parametrize("via", ["unix", "tcp"])
+def test_not_a_request_object_is_invalid_request(daemon: DaemonProcess, via: str, request_: object) -> None:
+    with daemon.connect(via) as conn:
+        conn.send_line(json.dumps(request_))
+        response = conn.read_response()
+        assert isinstance(response, dict), response  # one error, not a batch answer
+        assert error_of(response)["code"] == -32600
+        assert response["id"] is None
+        assert_still_serves(conn)
+
+
+def test_batch_with_invalid_members_answers_each(daemon: DaemonProcess) -> None:
+    """JSON-RPC 2.0 §6: every member of a batch gets its own answer; a bad one does not sink the rest."""
+    with daemon.connect() as conn:
+        conn.send_line(json.dumps([1, {"jsonrpc": "2.0", "method": "status", "id": "ok"}, {"foo": "bar"}]))
+        responses = conn.read_response()
+        assert isinstance(responses, list), responses
+        assert len(responses) == 3
+        errors = [r for r in responses if "error" in r]
+        assert [e["error"]["code"] for e in errors] == [-32600, -32600]
+        assert all(e["id"] is None for e in errors)
+        (ok,) = [r for r in responses if "result" in r]
+        assert ok["id"] == "ok" and ok["result"]["state"] == "connected"
+
+
+@pytest.mark.parametrize("via", ["unix", "tcp"])
+def test_unknown_method(daemon: DaemonProcess, via: str) -> None:
+    with daemon.connect(via) as conn:
+        response = conn.request("shoot_the_moon", {"now": True})
+        assert error_of(response)["code"] == -32601
+        assert response["id"] is not None
+        conn.send_line(json.dumps({"jsonrpc": "2.0", "method": "nope"}))  # a notification: no answer
+        assert_still_serves(conn)
+
+
+BAD_PARAMS: list[tuple[str, Any, str, list[str]]] = [
+    ("get", {}, "missing", ["property"]),
+    ("get", {"property": "iso", "colour": "red"}, "extra_forbidden", ["colour"]),
+    ("get", {"property": 1.5}, "", ["property"]),
+    ("get", ["iso", "extra"], "too_many_arguments", []),
+    ("set", {"property": "iso"}, "missing", ["value"]),
+    ("set", {"property": "iso", "value": [800]}, "", ["value"]),
+    ("download", {"handle": -1}, "greater_than_equal", ["handle"]),
+    ("download", {"handle": "three"}, "int_parsing", ["handle"]),
+    ("download", {"handle": 3, "inline": "maybe"}, "bool_parsing", ["inline"]),
+    ("opreq", {"code": "0x1001", "params": [1, 2, 3, 4, 5, 6]}, "too_long", ["params"]),
+    ("opreq", {"code": 0x10000}, "less_than_equal", ["code"]),
+    ("opreq", {"code": "zz"}, "value_error", ["code"]),
+    ("opreq", {"code": 0x1001, "params": [-1]}, "greater_than_equal", ["params", "0"]),
+    ("capture", {"inline": "maybe"}, "bool_parsing", ["inline"]),
+    ("status", {"verbose": True}, "extra_forbidden", ["verbose"]),
+    ("subscribe", {"topics": "event"}, "list_type", ["topics"]),
+]
+
+
+@pytest.mark.parametrize(("method", "params", "kind", "loc"), BAD_PARAMS)
+def test_bad_params_with_details(
+    daemon: DaemonProcess, method: str, params: Any, kind: str, loc: list[str]
+) -> None:
+    with daemon.connect() as conn:
+        error = error_of(conn.request(method, params))
+        assert error["code"] == -32602
+        details = error["data"]
+        assert isinstance(details, list) and details, error
+        for detail in details:
+            assert {"type", "loc", "msg"} <= detail.keys(), detail
+        if kind:
+            assert kind in [d["type"] for d in details], details
+        assert any(d["loc"][: len(loc)] == loc for d in details), details
+        assert_still_serves(conn)
+
+
+def test_unknown_property(daemon: DaemonProcess) -> None:
+    with daemon.connect() as conn:
+        for method, params in [
+            ("get", {"property": "warp-factor"}),
+            ("describe", ["warp-factor"]),
+            ("set", {"property": "warp-factor", "value": 9}),
+            ("get", {"property": "0x9999"}),
+        ]:
+            error = error_of(conn.request(method, params))
+            assert error["code"] == -32004, (method, error)
+            assert error["data"]["property"] in ("warp-factor", "0x9999")
+            assert "iso" in error["data"]["known"]
+        assert_still_serves(conn)
+
+
+@pytest.mark.parametrize("value", ["123", 123, "0x7b", "ISO 9000", "", -400])
+def test_value_outside_the_enum_leaves_the_camera_untouched(
+    verbose: tuple[SimProcess, DaemonProcess], value: object
+) -> None:
+    sim, daemon = verbose
+    log = SimLog(sim)
+    with daemon.connect() as conn:
+        before = conn.call("get", ["iso"])
+        error = error_of(conn.request("set", {"property": "iso", "value": value}))
+        assert error["code"] == -32005
+        assert error["data"]["property"] == "iso"
+        assert error["data"]["value"] == value
+        assert "800" in error["data"]["allowed"]
+        # read back through the daemon ...
+        assert conn.call("get", ["iso"]) == before
+        # ... and from the simulator's own log: the GetDevicePropValue of that read is there, no Set at all
+        ops = log.operations()
+        assert GET_DEVICE_PROP_VALUE in ops
+        assert SET_DEVICE_PROP_VALUE not in ops, ops
+        # positive control: a valid set does show up, so the check above can fail
+        conn.call("set", {"property": "iso", "value": "800" if before["label"] != "800" else "200"})
+        assert SET_DEVICE_PROP_VALUE in log.operations()
+
+
+def test_read_only_property_is_refused_before_the_camera(verbose: tuple[SimProcess, DaemonProcess]) -> None:
+    sim, daemon = verbose
+    log = SimLog(sim)
+    with daemon.connect() as conn:
+        before = conn.call("get", ["battery"])
+        assert before["writable"] is False
+        error = error_of(conn.request("set", {"property": "battery", "value": before["value"]}))
+        assert error["code"] == -32005
+        assert conn.call("get", ["battery"]) == before
+    ops = log.operations()
+    assert GET_DEVICE_PROP_VALUE in ops
+    assert SET_DEVICE_PROP_VALUE not in ops, ops
+
+
+# --------------------------------------------------------------------------------------- transport level
+
+
+def _line_of(size: int) -> bytes:
+    """A syntactically valid request line of ``size`` bytes before its newline."""
+    head = b'{"jsonrpc": "2.0", "method": "status", "id": 1}'
+    return head + b" " * (size - len(head)) + b"\n"
+
+
+@pytest.mark.parametrize("via", ["unix", "tcp"])
+def test_a_line_of_exactly_one_mib_is_accepted(daemon: DaemonProcess, via: str) -> None:
+    with daemon.connect(via) as conn:
+        conn.sock.sendall(_line_of(MiB))
+        assert conn.read_response()["result"]["state"] == "connected"
+
+
+@pytest.mark.parametrize("size", [MiB + 1, 4 * MiB])
+@pytest.mark.parametrize("via", ["unix", "tcp"])
+def test_over_long_line_is_refused_and_closed(daemon: DaemonProcess, via: str, size: int) -> None:
+    """A plain client that writes its whole (too long) line and then reads must get the -32600, then EOF;
+    meanwhile a client connected before, and one connecting after, are served."""
+    with daemon.connect(via) as bystander:
+        bystander.call("status")
+        with daemon.connect(via) as conn:
+            conn.sock.sendall(_line_of(size))  # everything, like a simple script would, before reading
+            response = conn.read_response()
+            assert error_of(response)["code"] == -32600
+            assert "1048576" in response["error"]["message"] or "MiB" in response["error"]["message"]
+            with pytest.raises((EOFError, ConnectionResetError)):
+                conn.read_message(timeout=5)
+        assert_still_serves(bystander)
+    with daemon.connect(via) as late:
+        assert_still_serves(late)
+    assert daemon.proc.poll() is None
+
+
+def test_over_long_line_while_sending_in_a_thread(daemon: DaemonProcess) -> None:
+    """A client that keeps writing a 16 MiB line is answered and cut off, and cannot wedge the daemon."""
+    with daemon.connect("tcp") as conn:
+        failure: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                conn.sock.sendall(b"[" + b" " * (16 * MiB))
+            except OSError as exc:  # the daemon may close before all of it is sent
+                failure.append(exc)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        assert error_of(conn.read_response())["code"] == -32600
+        sender.join(10)
+        assert not sender.is_alive()
+    assert daemon.call("status")["state"] == "connected"
+
+
+@pytest.fixture
+def slow(tmp_path: Path) -> Iterator[tuple[SimProcess, DaemonProcess]]:
+    """Every camera answer takes 0.3 s, so a request is reliably still in flight when its client leaves."""
+    with (
+        running_sim("generic", "--response-delay", "0.3", "--battery-interval", "0") as sim,
+        running_daemon(tmp_path / "daemon", *camera_args(sim, "generic")) as daemon,
+    ):
+        daemon.wait_connected()
+        yield sim, daemon
+
+
+@pytest.mark.slow
+def test_client_disconnecting_mid_request(slow: tuple[SimProcess, DaemonProcess]) -> None:
+    daemon = slow[1]
+    with daemon.connect("unix") as b:
+        baseline = b.call("status")["clients"]
+        for via in ("unix", "tcp"):
+            gone = daemon.connect(via)
+            gone.send_line(json.dumps({"jsonrpc": "2.0", "method": "capture", "id": 1}))
+            gone.send_line(json.dumps({"jsonrpc": "2.0", "method": "get", "params": ["iso"], "id": 2}))
+            gone.sock.shutdown(socket.SHUT_RDWR)
+            gone.close()
+            # B's request queues behind the abandoned ones and is answered normally
+            assert b.call("get", ["iso"], timeout=15)["property"] == "iso"
+        half = daemon.connect("tcp")
+        half.sock.sendall(b'{"jsonrpc": "2.0", "method": "get", "par')  # half a line, then gone
+        half.close()
+        wait_until(lambda: b.call("status")["clients"] == baseline, 10, "the daemon forgets the clients")
+        assert b.call("status")["reconnects"] == 0
+    log = daemon.stderr_text()
+    assert "Traceback" not in log and " ERROR " not in log, log
+    assert daemon.proc.poll() is None
