@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from ptpipd.camera import Camera, CameraEvent
-from ptpipd.errors import CameraRefused, InvalidValue, NotSupported, PairingFailed
+from ptpipd.errors import CameraRefused, CameraTimeout, InvalidValue, NotSupported, PairingFailed
 from ptpipd.ip.codec import Role
 from ptpipd.ip.errors import InitFailed
 from ptpipd.ip.fuji import FUJI, FujiCodec, FujiInitCommandRequest
@@ -71,6 +72,9 @@ class ScriptedFuji:
     empty_device_info: bool = False
     undescribed: set[int] = field(default_factory=set)
     live_frames: int = 3
+    #: Rewrites the preview size the C001 event announces (None: the real size); drop_events sends none.
+    announced_size: int | None = None
+    drop_events: bool = False
     received: list[Received] = field(default_factory=list)
     previews: list[bytes] = field(default_factory=list)
     prompt_shown: asyncio.Event = field(default_factory=asyncio.Event)
@@ -179,6 +183,10 @@ class ScriptedFuji:
     # -------------------------------------------------------------- event and live-view ports
 
     def _send_event(self, event: ModelEvent) -> None:
+        if self.drop_events:
+            return
+        if event.code == 0xC001 and self.announced_size is not None:
+            event = ModelEvent(event.code, event.transaction_id, (*event.params[:2], self.announced_size, 0))
         raw = self._event_codec.encode(Event(event.code, event.transaction_id, event.params))
         if self._events is None:
             self._queued.append(raw)
@@ -572,3 +580,25 @@ async def test_live_view_frames(camera: Camera) -> None:
 async def test_keepalive(camera: Camera, camera_responder: ScriptedFuji) -> None:
     await within(camera.keepalive())
     assert camera_responder.received[-1].code == 0x1015
+
+
+async def test_capture_warns_when_the_preview_size_differs(
+    camera: Camera, camera_responder: ScriptedFuji, caplog: pytest.LogCaptureFixture
+) -> None:
+    camera_responder.announced_size = 1234
+    with caplog.at_level(logging.WARNING, logger="ptpipd.vendors.fuji"):
+        capture = await within(camera.capture())
+    assert capture.data == jpeg_preview(1)
+    assert any("announced 1234" in r.getMessage() for r in caplog.records)
+
+
+async def test_capture_without_events_times_out(camera_responder: ScriptedFuji) -> None:
+    camera_responder.drop_events = True
+    cam = Camera(camera_responder.config(capture_timeout=0.2))
+    try:
+        await within(cam.open())
+        with pytest.raises(CameraTimeout, match="PreviewAvailable"):
+            await within(cam.capture())
+        assert [r.code for r in camera_responder.received][-1] == 0x100E  # no 0x9022 was sent
+    finally:
+        await within(cam.close())
