@@ -162,8 +162,11 @@ def _ro(code: int, value: int = 0) -> tuple[PropDef, int]:
 def _invented_defs() -> dict[int, tuple[PropDef, Value]]:
     """Properties of FUJI.md §11.1 with no captured description: their definitions and start values.
 
-    Values come from malc0mn's GetDevicePropValue captures where they exist; types, writability and
-    forms are choices (documented in the report): counters and status words read-only, movie ISO like ISO.
+    Values come from malc0mn's GetDevicePropValue captures where they exist. Types follow FUJI.md §11.1;
+    writability and forms are choices: counters, status words and the app versions of the other modes are
+    read-only without a form; movie ISO takes auto and 200..6400; 0xD241 its nine sizes; 0xDF01 only 5
+    (remote mode, the one the model implements); 0xDF24 any version from the camera's minimum up; 0xD500 a
+    PTP string, as Fuji's app writes it; 0xD242 mirrors the README battery level 3.
     """
     u16, u32 = DataType.UINT16, DataType.UINT32
     movie_isos = (

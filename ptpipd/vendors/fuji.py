@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported, PairingFailed
 from ptpipd.ip.fuji import FUJI
 from ptpipd.ip.packets import Buffer, Event
-from ptpipd.ip.transport import DataSink, LiveFrame, Reply
+from ptpipd.ip.transport import DataSink, Initiator, LiveFrame, Reply
 from ptpipd.ptp import (
     DataType,
     DecodeError,
@@ -190,8 +190,14 @@ class FujiDriver(VendorDriver):
     summary: DeviceSummary | None = None
     _capture: _CaptureWait | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        link: Initiator,
+        config: CameraConfig,
+        ports: Ports,
+        on_pairing: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(link, config, ports, on_pairing)
         self._descs: dict[int, DevicePropDesc] = {}
         self._list: list[DevicePropDesc] = []
         self._state_codes: set[int] | None = None
