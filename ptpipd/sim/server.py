@@ -79,6 +79,7 @@ class _Connection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self.server._connections.add(self)
+        self.server._no_connections.clear()
         log.debug("connection from %s", self.peer)
 
     def data_received(self, data: bytes) -> None:
@@ -101,6 +102,8 @@ class _Connection(asyncio.Protocol):
         if self._task is not None:
             self._task.cancel()
         self.server._connections.discard(self)
+        if not self.server._connections:
+            self.server._no_connections.set()
         for other in self.server.hub.connection_lost(self.responder):
             conn = self.server._by_responder(other)
             if conn is not None:
@@ -115,10 +118,16 @@ class _Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ writing
 
+    @property
+    def gone(self) -> bool:
+        """True once the connection is closing or closed: nothing more is written."""
+        return self._closed or self.transport is None or self.transport.is_closing()
+
     def write(self, *buffers: Buffer) -> None:
-        """Writes one packet (given in one or more pieces) unless the connection is closing."""
-        if self.transport is None or self._closed or self.transport.is_closing():
+        """Writes one packet (given in one or more pieces) unless the connection is going away."""
+        if self.gone:
             return
+        assert self.transport is not None
         if len(buffers) == 1:
             self.transport.write(buffers[0])
         else:
@@ -127,26 +136,40 @@ class _Connection(asyncio.Protocol):
             self.transport.writelines(buffers)
 
     def close(self) -> None:
+        """Closes after flushing what is written (an InitFail must reach the initiator)."""
+        if self._task is not None:
+            self._task.cancel()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
+    def abort(self) -> None:
+        """Closes at once, whatever is still buffered (the simulator is stopping)."""
+        if self._task is not None:
+            self._task.cancel()
+        if self.transport is not None:
+            self.transport.abort()
+
     async def _answer(self, reply: Reply) -> None:
-        """Writes one transaction's data phase and response, then its events, then starts its capture."""
+        """Writes one transaction's data phase and response, then its events; starts its capture."""
         server = self.server
-        if server.options.response_delay > 0:
-            await asyncio.sleep(server.options.response_delay)
-        for packet in self.responder.reply_packets(reply):
-            if self._closed:
+        try:
+            if server.options.response_delay > 0:
+                await asyncio.sleep(server.options.response_delay)
+            for packet in self.responder.reply_packets(reply):
+                if self.gone:
+                    return
+                self.write(*packet)
+                if not self._can_write.is_set():
+                    await self._can_write.wait()  # flow control: the initiator reads slower than we write
+            if self.gone:
                 return
-            self.write(*packet)
-            if not self._can_write.is_set():
-                await self._can_write.wait()
-        if self._closed:
-            return
-        self.responder.finished(reply)
-        server._send_events(reply.outcome.events)
-        if reply.outcome.capture_delay is not None:
-            server._schedule_capture(server.options.capture_delay + reply.outcome.capture_delay)
+            self.responder.finished(reply)
+            server._send_events(reply.outcome.events)
+        finally:
+            # The camera started capturing when the request arrived; it finishes even if the initiator left,
+            # or it would answer DeviceBusy forever.
+            if reply.outcome.capture_delay is not None:
+                server._schedule_capture(server.options.capture_delay + reply.outcome.capture_delay)
 
 
 class SimServer:
@@ -162,6 +185,9 @@ class SimServer:
         self._connections: set[_Connection] = set()
         self._timers: set[asyncio.TimerHandle] = set()
         self._battery: asyncio.Task[None] | None = None
+        self._closing = False
+        self._no_connections = asyncio.Event()
+        self._no_connections.set()
 
     @property
     def stats(self) -> Stats:
@@ -188,7 +214,10 @@ class SimServer:
         server = await loop.create_server(lambda: _Connection(self), self.host, port, reuse_address=True)
         self._servers.append(server)
         self.ports.append(server.sockets[0].getsockname()[1])
+
+    def _start_battery(self) -> None:
         if self.options.battery_interval > 0:
+            loop = asyncio.get_running_loop()
             self._battery = loop.create_task(self._drain_battery(self.options.battery_interval))
 
     def _by_responder(self, responder: Responder) -> _Connection | None:
@@ -207,6 +236,8 @@ class SimServer:
                 conn.write(packet)
 
     def _schedule_capture(self, delay: float) -> None:
+        if self._closing:
+            return
         loop = asyncio.get_running_loop()
         handle: asyncio.TimerHandle | None = None
 
@@ -225,10 +256,13 @@ class SimServer:
 
     async def close(self) -> None:
         """Stops listening, closes every connection and cancels the timers."""
+        self._closing = True
         for server in self._servers:
             server.close()
         for conn in list(self._connections):
-            conn.close()
+            conn.abort()
+        with contextlib.suppress(TimeoutError):  # aborted transports report their loss on the next turns
+            await asyncio.wait_for(self._no_connections.wait(), 1.0)
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
@@ -243,6 +277,7 @@ class SimServer:
 async def _start_generic(host: str, port: int, options: SimOptions) -> SimServer:
     server = SimServer(GenericCamera(seed=options.seed, object_size=options.object_size), host, options)
     await server._listen(port)
+    server._start_battery()
     return server
 
 

@@ -611,3 +611,36 @@ async def test_start_simulator_in_process() -> None:
         await server.close()
     with pytest.raises(KeyError):
         await start_simulator("nikon", port=0)
+
+
+async def test_big_data_phase_respects_flow_control() -> None:
+    """A slow reader never makes the simulator buffer the object: at most about WRITE_HIGH + one packet."""
+    from ptpipd.sim.server import WRITE_HIGH, start_simulator
+
+    size = 48 << 20
+    server = await start_simulator("generic", "127.0.0.1", 0, battery_interval=0, object_size=size)
+    port = server.ports[0]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 16)
+        codec = GenericCodec(Role.INITIATOR)
+        writer.write(encode(InitCommandRequest(GUID, "slow reader")))
+        codec.receive_data(await asyncio.wait_for(reader.read(1024), TIMEOUT))
+        ack = codec.next_event()
+        assert isinstance(ack, InitCommandAck)
+        _, ev_writer = await asyncio.open_connection("127.0.0.1", port)
+        ev_writer.write(encode(InitEventRequest(ack.connection_number)))
+        writer.write(encode(OperationRequest(1, 0x1002, 0, (1,))))
+        assert await asyncio.wait_for(reader.readexactly(14), TIMEOUT) == encode(OperationResponse(OK, 0))
+        writer.write(encode(OperationRequest(1, 0x1009, 1, (6,))))
+        total = 20 + 48 * (12 + (1 << 20)) + 14  # StartData, 47 Data + 1 EndData of 1 MiB, the response
+        received = peak = 0
+        while received < total:
+            received += len(await asyncio.wait_for(reader.read(1 << 16), TIMEOUT))
+            buffered = [c.transport.get_write_buffer_size() for c in server._connections if c.transport]
+            peak = max(peak, *buffered)
+        assert received == total
+        assert peak <= WRITE_HIGH + (1 << 20) + 64, peak
+        writer.close()
+        ev_writer.close()
+    finally:
+        await server.close()
