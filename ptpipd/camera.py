@@ -257,7 +257,8 @@ class Camera:
                 f"the camera did not answer: {exc}", timeout_s=exc.timeout, opcode=exc.opcode
             ) from exc
         except InitFailed as exc:
-            raise PairingFailed(str(exc)) from exc
+            message = self.driver_class.explain_init_failure(exc.reason, self.config) or str(exc)
+            raise PairingFailed(message) from exc
         except (ConnectionClosed, RemoteProtocolError) as exc:
             raise NotConnected(f"camera connection lost: {exc}", last_error=str(exc)) from exc
         except DataTooLarge as exc:

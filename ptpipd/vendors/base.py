@@ -254,6 +254,11 @@ class VendorDriver(ABC):
         self.ports = ports
         self._on_pairing = on_pairing
 
+    @classmethod
+    def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
+        """A user-facing explanation of an InitFail reason (what to do on the camera), or None."""
+        return None
+
     def pairing(self) -> None:
         """Drivers call this when they start waiting for a confirmation on the camera (first pairing)."""
         if self._on_pairing is not None:
