@@ -339,7 +339,11 @@ class Responder:
             outcome = Outcome(ResponseCode.InvalidTransactionID)
         else:
             was_open = camera.session_id is not None
-            outcome = camera.operation(op.code, tid, op.params, data)
+            try:
+                outcome = camera.operation(op.code, tid, op.params, data)
+            except Exception:  # a bug in the model: answer like a confused camera, keep serving
+                log.exception("operation 0x%04X failed inside the simulated camera", op.code)
+                outcome = Outcome(ResponseCode.GeneralError)
             if op.code == OperationCode.OpenSession and not was_open and outcome.code == ResponseCode.OK:
                 self.hub.stats.sessions += 1
                 self._expected_tid = next_transaction_id(tid)

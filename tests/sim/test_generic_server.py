@@ -579,38 +579,79 @@ def test_command_line_errors_exit_2(args: list[str], message: str) -> None:
     assert "listening on" not in result.stdout
 
 
+class AsyncSession:
+    """A session with an in-process simulator over asyncio streams (OpenSession done, TID 1 next)."""
+
+    def __init__(self) -> None:
+        self.codec = GenericCodec(Role.INITIATOR)
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def open(self, port: int, *, limit: int = 1 << 16) -> AsyncSession:
+        self.reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=limit)
+        self.writers.append(writer)
+        writer.write(encode(InitCommandRequest(GUID, "in-process")))
+        ack = await self.packet()
+        assert isinstance(ack, InitCommandAck)
+        ev_reader, ev_writer = await asyncio.open_connection("127.0.0.1", port)
+        self.writers.append(ev_writer)
+        ev_writer.write(encode(InitEventRequest(ack.connection_number)))
+        assert await asyncio.wait_for(ev_reader.readexactly(8), TIMEOUT) == encode(InitEventAck())
+        self.send(OperationRequest(1, 0x1002, 0, (1,)))
+        assert await self.packet() == OperationResponse(OK, 0)
+        return self
+
+    def send(self, packet: Packet) -> None:
+        self.writers[0].write(encode(packet))
+
+    async def packet(self) -> Packet:
+        while (packet := self.codec.next_event()) is None:
+            data = await asyncio.wait_for(self.reader.read(1 << 16), TIMEOUT)
+            assert data, "the simulator closed the connection"
+            self.codec.receive_data(data)
+        return packet
+
+    def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+
+
 async def test_start_simulator_in_process() -> None:
     from ptpipd.sim.server import start_simulator
 
     server = await start_simulator("generic", "127.0.0.1", 0, battery_interval=0, seed=3)
     try:
         assert server.host == "127.0.0.1" and len(server.ports) == 1 and server.ports[0] > 0
-        port = server.ports[0]
-
-        async def roundtrip() -> int:
-            codec = GenericCodec(Role.INITIATOR)
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(encode(InitCommandRequest(GUID, "in-process")))
-            codec.receive_data(await reader.read(1024))
-            ack = codec.next_event()
-            assert isinstance(ack, InitCommandAck)
-            ev_reader, ev_writer = await asyncio.open_connection("127.0.0.1", port)
-            ev_writer.write(encode(InitEventRequest(ack.connection_number)))
-            assert await ev_reader.readexactly(8) == encode(InitEventAck())
-            writer.write(encode(OperationRequest(1, 0x1002, 0, (1,))))
-            codec.receive_data(await reader.readexactly(14))
-            response = codec.next_event()
-            assert isinstance(response, OperationResponse)
-            writer.close()
-            ev_writer.close()
-            return response.code
-
-        assert await asyncio.wait_for(roundtrip(), TIMEOUT) == OK
-        assert (server.sessions, server.transactions, server.violations) == (1, 1, 0)
+        session = await AsyncSession().open(server.ports[0])
+        session.send(OperationRequest(1, 0x1004, 1, ()))
+        assert isinstance(await session.packet(), StartData)
+        assert isinstance(await session.packet(), EndData)
+        assert await session.packet() == OperationResponse(OK, 1)
+        # same event loop: the response was counted in the step that wrote it
+        assert (server.sessions, server.transactions, server.violations) == (1, 2, 0)
+        session.close()
     finally:
         await server.close()
     with pytest.raises(KeyError):
         await start_simulator("nikon", port=0)
+
+
+async def test_a_bug_in_the_model_is_a_general_error(caplog: pytest.LogCaptureFixture) -> None:
+    from ptpipd.sim.server import start_simulator
+
+    server = await start_simulator("generic", "127.0.0.1", 0, battery_interval=0)
+    try:
+        session = await AsyncSession().open(server.ports[0])
+
+        def broken(*args: object) -> None:
+            raise RuntimeError("model bug")
+
+        server.camera.operation = broken  # type: ignore[method-assign,assignment]
+        session.send(OperationRequest(1, 0x1004, 1, ()))
+        assert await session.packet() == OperationResponse(0x2002, 1)  # GeneralError, connection kept
+        assert "model bug" in caplog.text
+        session.close()
+    finally:
+        await server.close()
 
 
 async def test_big_data_phase_respects_flow_control() -> None:
@@ -619,28 +660,17 @@ async def test_big_data_phase_respects_flow_control() -> None:
 
     size = 48 << 20
     server = await start_simulator("generic", "127.0.0.1", 0, battery_interval=0, object_size=size)
-    port = server.ports[0]
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 16)
-        codec = GenericCodec(Role.INITIATOR)
-        writer.write(encode(InitCommandRequest(GUID, "slow reader")))
-        codec.receive_data(await asyncio.wait_for(reader.read(1024), TIMEOUT))
-        ack = codec.next_event()
-        assert isinstance(ack, InitCommandAck)
-        _, ev_writer = await asyncio.open_connection("127.0.0.1", port)
-        ev_writer.write(encode(InitEventRequest(ack.connection_number)))
-        writer.write(encode(OperationRequest(1, 0x1002, 0, (1,))))
-        assert await asyncio.wait_for(reader.readexactly(14), TIMEOUT) == encode(OperationResponse(OK, 0))
-        writer.write(encode(OperationRequest(1, 0x1009, 1, (6,))))
+        session = await AsyncSession().open(server.ports[0])
+        session.send(OperationRequest(1, 0x1009, 1, (6,)))
         total = 20 + 48 * (12 + (1 << 20)) + 14  # StartData, 47 Data + 1 EndData of 1 MiB, the response
         received = peak = 0
         while received < total:
-            received += len(await asyncio.wait_for(reader.read(1 << 16), TIMEOUT))
+            received += len(await asyncio.wait_for(session.reader.read(1 << 16), TIMEOUT))
             buffered = [c.transport.get_write_buffer_size() for c in server._connections if c.transport]
             peak = max(peak, *buffered)
         assert received == total
         assert peak <= WRITE_HIGH + (1 << 20) + 64, peak
-        writer.close()
-        ev_writer.close()
+        session.close()
     finally:
         await server.close()
