@@ -18,8 +18,8 @@ Strictness, so that tests catch initiator bugs rather than paper over them:
 Tolerated, because real initiators do it: InitCommandRequest without ProtocolVersion (the ack then omits it
 too); a data-out phase of StartData + EndData, StartData + Data* + EndData, or libgphoto2's lone StartData(0)
 (an empty EndData that may follow it is swallowed); DataPhaseInfo 1 with no data for SetDevicePropValue;
-ProbeRequest on either connection (answered at once). Cancel is accepted and ignored: the simulator answers
-every operation at once, so there is never anything to cancel.
+ProbeRequest on either connection (answered at once). Cancel is accepted and ignored: the simulator runs
+every transaction to its end (PTPIP.md §9 leaves Cancel unspecified).
 """
 
 from __future__ import annotations
@@ -255,7 +255,9 @@ class Responder:
 
     def _command_packet(self, packet: Packet) -> list[Action]:
         if isinstance(packet, Cancel):
-            log.debug("Cancel of transaction %d ignored: nothing is ever in progress", packet.transaction_id)
+            log.debug(
+                "Cancel of transaction %d ignored: every transaction runs to its end", packet.transaction_id
+            )
             return []
         swallow, self._swallow_end_tid = self._swallow_end_tid, None
         if isinstance(packet, EndData) and packet.transaction_id == swallow and not packet.payload:
