@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,24 @@ class NotifyListener:
             if left <= 0:
                 raise TimeoutError(
                     f"no sd_notify {key}{'=' + value if value else ''} within {timeout} s: {self.messages}"
+                )
+            self._receive(left)
+
+    def wait_until(
+        self, predicate: Callable[[dict[str, str]], bool], timeout: float = 30.0, *, after: int = 0
+    ) -> dict[str, str]:
+        """The first message after the first ``after`` ones for which ``predicate`` is true."""
+        deadline = time.monotonic() + timeout
+        seen = after
+        while True:
+            for msg in self.messages[seen:]:
+                if predicate(msg):
+                    return msg
+            seen = len(self.messages)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(
+                    f"no matching sd_notify message within {timeout} s: {self.messages[after:]}"
                 )
             self._receive(left)
 
