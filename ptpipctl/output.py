@@ -1,0 +1,165 @@
+"""What ptpipctl prints: aligned tables, key/value blocks, JSON, the seed's hex dumps, a progress bar.
+
+Tables are laid out like the seed tool's (Go ``text/tabwriter`` with minimum width 8 and padding 2): a header,
+a row of dashes, the rows; every column but the last is padded. Hex dumps are byte for byte those of the seed
+(Go's ``hex.Dump``, the ``hexdump -C`` layout without the final offset line), each packet introduced by
+``"\\nReceived N bytes. HEX dump:\\n"``.
+
+Light on imports: this runs on the fast path (see :mod:`ptpipctl.fast`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any, TextIO
+
+MIN_WIDTH = 8
+PADDING = 2
+
+
+def table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) -> str:
+    """Rows in aligned columns (the header underlined with dashes); each line ends with a newline."""
+    lines: list[Sequence[str]] = []
+    if header is not None:
+        lines.append(header)
+        lines.append(["-" * len(h) for h in header])
+    lines.extend(rows)
+    if not lines:
+        return ""
+    columns = max(len(line) for line in lines)
+    widths = [0] * columns
+    for line in lines:
+        for i, cell in enumerate(line[:-1]):
+            widths[i] = max(widths[i], len(cell) + PADDING, MIN_WIDTH)
+    out = []
+    for line in lines:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(line[:-1])]
+        cells.append(line[-1] if line else "")
+        out.append("".join(cells) + "\n")
+    return "".join(out)
+
+
+def pairs(items: Iterable[tuple[str, str]]) -> str:
+    """``key  value`` lines with the values aligned."""
+    items = list(items)
+    if not items:
+        return ""
+    width = max(len(k) for k, _ in items) + PADDING
+    return "".join(f"{k.ljust(width)}{v}".rstrip() + "\n" for k, v in items)
+
+
+def json_text(value: Any, *, pretty: bool = False) -> str:
+    """JSON with a final newline: compact, or indented by two spaces."""
+    import json
+
+    if pretty:
+        return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def hexdump(data: bytes) -> str:
+    """Go's ``hex.Dump``: offset, 16 bytes in two groups of 8, and the printable ASCII between bars."""
+    out = []
+    for offset in range(0, len(data), 16):
+        chunk = data[offset : offset + 16]
+        hexes = ""
+        for i, byte in enumerate(chunk):
+            hexes += f"{byte:02x} "
+            if i == 7:
+                hexes += " "
+        text = "".join(chr(b) if 32 <= b <= 126 else "." for b in chunk)
+        out.append(f"{offset:08x}  {hexes.ljust(49)} |{text}|\n")
+    return "".join(out)
+
+
+def packet_dumps(packets: Iterable[bytes]) -> str:
+    """The seed's ``opreq`` output: every packet received, introduced by its size."""
+    return "".join(f"\nReceived {len(p)} bytes. HEX dump:\n{hexdump(p)}" for p in packets)
+
+
+def short_hex(value: str | None) -> str:
+    """``0x0190`` → ``0x190`` (Go's ``%#x``); ``""`` for None."""
+    if not value:
+        return ""
+    digits = value[2:].lstrip("0") if value[:2].lower() == "0x" else value
+    return "0x" + (digits or "0")
+
+
+def yes_no(flag: object) -> str:
+    """``yes``/``no``."""
+    return "yes" if flag else "no"
+
+
+def size_text(size: float) -> str:
+    """A byte count for people: ``610137`` → ``595.8 KiB``."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover
+
+
+class Progress:
+    """A one-line progress bar on a terminal, fed with the bytes of a response line received so far.
+
+    The daemon sends an image base64-encoded inside one JSON line, so the image bytes are about 3/4 of the
+    line's; ``total`` is the image size when known (a bar and a percentage), else only the amount is shown.
+    Nothing is drawn for transfers below ``threshold`` bytes or when disabled (stderr not a terminal).
+    """
+
+    WIDTH = 30
+
+    def __init__(
+        self,
+        label: str,
+        total: int | None = None,
+        *,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+        threshold: int = 1 << 20,
+        interval: float = 0.1,
+    ) -> None:
+        self.label = label
+        self.total = total if total and total > 0 else None
+        self.enabled = enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.threshold = threshold
+        self.interval = interval
+        self.drawn = False
+        self._last = 0.0
+
+    def __call__(self, received: int) -> None:
+        if not self.enabled:
+            return
+        image = received * 3 // 4
+        if not self.drawn and image < self.threshold:
+            return
+        now = time.monotonic()
+        if self.drawn and now - self._last < self.interval:
+            return
+        self._last = now
+        self.stream.write("\r" + self.render(image))
+        self.stream.flush()
+        self.drawn = True
+
+    def render(self, image: int) -> str:
+        """The line for ``image`` bytes received."""
+        if self.total is None:
+            return f"{self.label}  {size_text(image)}"
+        part = min(image, self.total) / self.total
+        filled = int(part * self.WIDTH)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        return f"{self.label}  [{bar}] {int(part * 100):3d}%  {size_text(min(image, self.total))} of {size_text(self.total)}"
+
+    def finish(self) -> None:
+        """Clears the line when something was drawn."""
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.drawn = False
