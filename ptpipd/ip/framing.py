@@ -88,8 +88,11 @@ class RawRecorder:
 class FrameReader:
     """Sans-I/O splitter of length-prefixed frames.
 
-    ``is_streamed(head)`` looks at the first ``head_size`` bytes of a frame (length included) and says whether
-    it is a data frame that may be streamed. Frames of at most ``stream_threshold`` bytes always come whole.
+    ``is_streamed(head)`` looks at the first ``decide_size`` bytes of a frame (length included; 8 is enough to
+    see a PTP/IP packet type or a Fuji container type) and says whether it is a data frame that may be
+    streamed; a streamed frame is announced with its first ``head_size`` bytes. A frame over ``max_length``
+    that is not streamable is refused as soon as those ``decide_size`` bytes are in. Frames of at most
+    ``stream_threshold`` bytes always come whole.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class FrameReader:
         min_length: int,
         head_size: int,
         is_streamed: Callable[[bytes], bool],
+        decide_size: int = 8,
         max_length: int = DEFAULT_MAX_FRAME,
         stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
         what: str = "packet",
@@ -107,6 +111,7 @@ class FrameReader:
         self.min_length = min_length
         self.max_length = max_length
         self.head_size = head_size
+        self.decide_size = min(decide_size, head_size)
         self.stream_threshold = stream_threshold
         self.is_streamed = is_streamed
         self.what = what
@@ -170,10 +175,17 @@ class FrameReader:
                 )
             self._length = length
         length = self._length
-        peek = min(self.head_size, length)
-        if not self._fill(peek):
+        decide = min(self.decide_size, length)
+        if not self._fill(decide):
             return None
-        if length > self.stream_threshold and peek == self.head_size and self.is_streamed(bytes(self._acc)):
+        streamed = (
+            length > self.stream_threshold and length >= self.head_size and self.is_streamed(bytes(self._acc))
+        )
+        if not streamed and length > self.max_length:
+            raise FrameTooLarge(length, self.max_length)
+        if streamed:
+            if not self._fill(self.head_size):
+                return None
             head = bytes(self._acc)
             self._acc.clear()
             self._length = 0
@@ -181,8 +193,6 @@ class FrameReader:
             if self.recorder is not None:
                 self.recorder.begin(head)
             return FrameHead(head, length)
-        if length > self.max_length:
-            raise FrameTooLarge(length, self.max_length)
         if not self._fill(length):
             return None
         frame = bytes(self._acc)

@@ -199,6 +199,7 @@ class FujiCodec:
         stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
     ) -> None:
         self.role = role
+        self._error: RemoteProtocolError | None = None
         self.containers = containers
         self._reader = FrameReader(
             min_length=8,
@@ -232,7 +233,17 @@ class FujiCodec:
         self._reader.receive_data(data)
 
     def next_event(self) -> Decoded | None:
-        """The next decoded packet, or None when more bytes are needed."""
+        """The next decoded packet, or None when more bytes are needed. After a protocol error the codec
+        keeps raising it: the bytes that follow cannot be trusted."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._next_event()
+        except RemoteProtocolError as exc:
+            self._error = exc
+            raise
+
+    def _next_event(self) -> Decoded | None:
         while not self._ready:
             frame = self._reader.next_frame()
             if frame is None:

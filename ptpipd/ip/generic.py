@@ -6,7 +6,7 @@ import struct
 from collections.abc import Iterator
 
 from ptpipd.ip.codec import Codec, Dialect, Role
-from ptpipd.ip.errors import LocalProtocolError
+from ptpipd.ip.errors import LocalProtocolError, RemoteProtocolError
 from ptpipd.ip.framing import (
     DEFAULT_MAX_FRAME,
     DEFAULT_STREAM_THRESHOLD,
@@ -58,6 +58,7 @@ class GenericCodec:
         stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
     ) -> None:
         self.role = role
+        self._error: RemoteProtocolError | None = None
         self._reader = FrameReader(
             min_length=HEADER_SIZE,
             head_size=12,
@@ -88,7 +89,17 @@ class GenericCodec:
         self._reader.receive_data(data)
 
     def next_event(self) -> Packet | None:
-        """The next decoded packet, or None when more bytes are needed."""
+        """The next decoded packet, or None when more bytes are needed. After a protocol error the codec
+        keeps raising it: the bytes that follow cannot be trusted."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._next_event()
+        except RemoteProtocolError as exc:
+            self._error = exc
+            raise
+
+    def _next_event(self) -> Packet | None:
         while True:
             frame = self._reader.next_frame()
             if frame is None:

@@ -72,11 +72,12 @@ class InitiatorSession:
                 f"transaction 0x{self.current.code:04X} is still in flight; one at a time per session"
             )
         tid = self._next_tid
-        self._next_tid = 1 if tid >= LAST_TRANSACTION_ID else tid + 1
         phase = DataPhase.DataOut if data_out is not None else DataPhase.NoDataOrDataIn
         out = [self.codec.encode(OperationRequest(phase, code, tid, tuple(params)))]
         if data_out is not None:
             out.extend(self.codec.encode_data(tid, code, data_out))
+        # Only a request that can be sent uses up its ID: a strict camera expects the next one to follow.
+        self._next_tid = 1 if tid >= LAST_TRANSACTION_ID else tid + 1
         self.current = Transaction(code, tid, tuple(params), data_out is not None)
         self.phase = Phase.WAIT_RESPONSE if data_out is not None else Phase.WAIT_DATA_OR_RESPONSE
         return out

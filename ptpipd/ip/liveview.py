@@ -50,6 +50,9 @@ def decode_frame(frame: Buffer) -> StreamFrame:
     if len(frame) < HEADER_SIZE:
         raise RemoteProtocolError(f"live-view frame of {len(frame)} bytes is shorter than its header")
     counter = struct.unpack_from("<I", frame, 8)[0]
+    if bytes(frame[HEADER_SIZE : HEADER_SIZE + 2]) == _SOI:
+        return StreamFrame(counter, bytes(frame[HEADER_SIZE:]))
+    # Not where three sources put it: take the first FF D8 from offset 14 on (libgphoto2 counts 14 bytes).
     start = bytes(frame[14:]).find(_SOI)
     if start < 0:
         raise RemoteProtocolError("live-view frame without a JPEG start marker (FF D8)")
@@ -64,19 +67,27 @@ class LiveViewReader:
             min_length=HEADER_SIZE,
             head_size=HEADER_SIZE,
             is_streamed=lambda head: False,
+            decide_size=4,
             max_length=max_frame,
             stream_threshold=max_frame,
             what="live-view frame",
         )
+        self._error: RemoteProtocolError | None = None
 
     def receive_data(self, data: Buffer) -> None:
         """Feeds received bytes."""
         self._reader.receive_data(data)
 
     def next_frame(self) -> StreamFrame | None:
-        """The next complete frame, or None when more bytes are needed."""
+        """The next complete frame, or None when more bytes are needed. Errors are final."""
+        if self._error is not None:
+            raise self._error
         frame = self._reader.next_frame()
         if frame is None:
             return None
         assert isinstance(frame, bytes)
-        return decode_frame(frame)
+        try:
+            return decode_frame(frame)
+        except RemoteProtocolError as exc:
+            self._error = exc
+            raise

@@ -94,7 +94,10 @@ def encode_name(name: str) -> bytes:
     """A PTP/IP friendly name: UTF-16LE code units and a 0x0000 terminator, no length prefix (PTPIP.md §6)."""
     if "\x00" in name:
         raise LocalProtocolError("a friendly name may not contain NUL")
-    return name.encode("utf-16-le") + b"\x00\x00"
+    try:
+        return name.encode("utf-16-le") + b"\x00\x00"
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"a friendly name must be valid text: {exc}") from None
 
 
 def decode_name(data: Buffer, offset: int, end: int, what: str) -> tuple[str, int]:

@@ -294,8 +294,8 @@ class Initiator:
         self._command.write(self.dialect.init_request(self.guid, self.name))
         reply = await self._next_handshake(self._handshake, "the init command request")
         if isinstance(reply, InitFail):
-            self._shutdown(InitFailed(reply.reason, init_fail_text(reply.reason)))
-            raise InitFailed(reply.reason, init_fail_text(reply.reason))
+            failed = self._error if isinstance(self._error, InitFailed) else None
+            raise failed or InitFailed(reply.reason, init_fail_text(reply.reason))
         if not isinstance(reply, InitCommandAck):
             error = RemoteProtocolError(f"expected InitCommandAck, got {type(reply).__name__}")
             self._shutdown(error)
@@ -382,6 +382,11 @@ class Initiator:
             codec.receive_data(data)
             while (packet := codec.next_event()) is not None:
                 self._handshake.put_nowait(packet)
+                if isinstance(packet, InitFail):
+                    # Record the reason now: the camera closes the connection right after InitFail
+                    # (PTPIP.md §4.5), and that close must not be what the caller is told.
+                    self._shutdown(InitFailed(packet.reason, init_fail_text(packet.reason)))
+                    return
                 if isinstance(packet, InitCommandAck | InitFail):
                     self._in_session = isinstance(packet, InitCommandAck)
                     # bytes after the ack belong to the session: decode them through it
@@ -536,6 +541,9 @@ class Initiator:
         try:
             await asyncio.wait_for(asyncio.shield(fut), limit)
         except TimeoutError:
+            if fut in self._probes:
+                self._probes.remove(fut)
+            fut.cancel()  # nobody will await it: it must not carry the shutdown error
             error = TransactionTimeout("waiting for the ProbeResponse", limit)
             self._shutdown(error)
             raise error from None
