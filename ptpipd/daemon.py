@@ -38,7 +38,14 @@ from ptpipd.rpc import Dispatcher, make_dispatcher
 from ptpipd.service import CameraService, ConnectionState, ServiceOptions
 from ptpipd.systemd import ActivatedSockets, Notifier, listen_fds
 from ptpipd.transports.handler import ClientHandler
-from ptpipd.transports.listeners import SocketInUse, bound_address, serve_tcp, serve_unix
+from ptpipd.transports.listeners import (
+    SocketInUse,
+    bound_address,
+    remove_socket_file,
+    serve_tcp,
+    serve_unix,
+    socket_file_identity,
+)
 from ptpipd.vendors.base import CameraConfig
 
 log = logging.getLogger("ptpipd")
@@ -202,6 +209,9 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         except (OSError, SocketInUse) as exc:
             log.error("cannot listen: %s", exc)
             return EXIT_UNSPECIFIED
+        if not activated.any:  # our own socket file (systemd's stay where they are)
+            path = settings.socket_path(env)
+            stack.callback(remove_socket_file, path, socket_file_identity(path))
         extra = await _start_extra_listeners(settings, dispatcher, service, activated)
         servers += extra
         serving = [bound_address(s) for s in servers]

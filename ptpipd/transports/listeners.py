@@ -82,6 +82,22 @@ async def serve_tcp(
     return await asyncio.start_server(handler, host, port, limit=MAX_LINE, reuse_address=True)
 
 
+def socket_file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the socket file at ``path``, to recognise it later; None when there is none."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def remove_socket_file(path: Path, identity: tuple[int, int] | None) -> None:
+    """Removes the socket file this daemon bound, unless it has been replaced since (by another daemon)."""
+    if identity is not None and socket_file_identity(path) == identity:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def bound_address(server: asyncio.Server) -> str:
     """``HOST:PORT`` or the path a server listens on."""
     sockname = server.sockets[0].getsockname()
