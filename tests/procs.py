@@ -28,27 +28,43 @@ LISTENING = re.compile(r"listening on (?P<host>[0-9.]+):(?P<ports>[0-9,]+)")
 
 
 def read_line_until(proc: subprocess.Popen[str], pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
-    """Reads ``proc``'s stdout line by line until ``pattern`` matches; fails after ``timeout`` seconds."""
+    """Reads ``proc``'s stdout line by line until ``pattern`` matches; fails after ``timeout`` seconds.
+
+    Reads the pipe's file descriptor directly (select() and a buffered ``readline`` do not mix: two lines
+    arriving together would leave the second in the buffer, unseen by select). Lines after the match stay
+    pending for the next call.
+    """
     assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    pending: bytearray = _PENDING.setdefault(proc.pid, bytearray())
     deadline = time.monotonic() + timeout
     seen: list[str] = []
     with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
+        sel.register(fd, selectors.EVENT_READ)
         while True:
+            while b"\n" in pending:
+                raw, _, rest = bytes(pending).partition(b"\n")
+                pending[:] = rest
+                line = raw.decode(errors="replace")
+                seen.append(line)
+                match = pattern.search(line)
+                if match:
+                    return match
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"no line matching {pattern.pattern!r} within {timeout} s; got {seen!r}")
             if not sel.select(left):
                 continue
-            line = proc.stdout.readline()
-            if not line:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 raise RuntimeError(
-                    f"process exited (rc={proc.poll()}) before {pattern.pattern!r}; got {seen!r}"
+                    f"process exited (rc={proc.wait(5)}) before {pattern.pattern!r}; got {seen!r}"
                 )
-            seen.append(line.rstrip("\n"))
-            match = pattern.search(line)
-            if match:
-                return match
+            pending += chunk
+
+
+#: Output read past a matching line, per process id.
+_PENDING: dict[int, bytearray] = {}
 
 
 class LogFile:
@@ -190,10 +206,16 @@ class NotifyListener:
         self.messages: list[dict[str, str]] = []
 
     def _receive(self, timeout: float) -> bool:
-        self.sock.settimeout(max(timeout, 0.001))
+        """Reads one datagram, waiting at most ``timeout`` s (0: only what is already queued)."""
+        if self.sock.fileno() < 0:  # closed: close() read everything that had arrived
+            return False
+        if timeout > 0:
+            self.sock.settimeout(timeout)
+        else:
+            self.sock.setblocking(False)
         try:
             data = self.sock.recv(65536)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):
             return False
         fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
         self.messages.append(fields)
@@ -207,19 +229,14 @@ class NotifyListener:
         ``after``: ignore the first ``after`` messages (``len(listener.messages)`` taken earlier is a
         cursor: "a message that arrives from now on").
         """
-        deadline = time.monotonic() + timeout
-        seen = after
-        while True:
-            for msg in self.messages[seen:]:
-                if key in msg and (value is None or msg[key] == value):
-                    return msg
-            seen = len(self.messages)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(
-                    f"no sd_notify {key}{'=' + value if value else ''} within {timeout} s: {self.messages}"
-                )
-            self._receive(left)
+        try:
+            return self.wait_until(
+                lambda msg: key in msg and (value is None or msg[key] == value), timeout, after=after
+            )
+        except TimeoutError:
+            raise TimeoutError(
+                f"no sd_notify {key}{'=' + value if value else ''} within {timeout} s: {self.messages}"
+            ) from None
 
     def wait_until(
         self, predicate: Callable[[dict[str, str]], bool], timeout: float = 30.0, *, after: int = 0
@@ -234,6 +251,8 @@ class NotifyListener:
             seen = len(self.messages)
             left = deadline - time.monotonic()
             if left <= 0:
+                if self._receive(0.0):  # what has already arrived still counts
+                    continue
                 raise TimeoutError(
                     f"no matching sd_notify message within {timeout} s: {self.messages[after:]}"
                 )
@@ -245,6 +264,8 @@ class NotifyListener:
             timeout = 0.0
 
     def close(self) -> None:
+        """Reads what is still queued (so ``messages`` is complete), then closes and removes the socket."""
+        self.drain()
         self.sock.close()
         self.path.unlink(missing_ok=True)
 

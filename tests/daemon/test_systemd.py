@@ -1,0 +1,227 @@
+"""systemd integration through real sockets: sd_notify datagrams to a NOTIFY_SOCKET we own (READY, STATUS,
+WATCHDOG, STOPPING) and socket activation by the real ``systemd-socket-activate``."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.conftest import camera_args, wait_until
+from tests.procs import REPO, NotifyListener, daemon_env, read_line_until, running_daemon, running_sim
+from tests.rpcclient import RpcConnection
+
+STATUS_REQUEST = json.dumps({"jsonrpc": "2.0", "method": "status", "id": 1})
+
+
+def raw_status(sock: socket.socket) -> dict[str, object]:
+    """Sends ``status`` on a freshly connected socket and returns the response."""
+    sock.settimeout(10)
+    sock.sendall(STATUS_REQUEST.encode() + b"\n")
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        assert chunk, "the daemon closed the connection"
+        data += chunk
+    response: dict[str, object] = json.loads(data)
+    return response
+
+
+def test_ready_means_both_listeners_accept(tmp_path: Path) -> None:
+    """The harness returns the moment READY=1 arrives; both sockets must already take connections."""
+    with running_daemon(tmp_path / "d", "--simulate", "generic") as daemon:
+        ready = daemon.notify.wait_for("READY", "1", timeout=0)
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            unix.connect(str(daemon.socket_path))  # ENOENT/ECONNREFUSED if READY came too early
+            assert daemon.tcp is not None, ready
+            tcp.connect(daemon.tcp)
+            assert raw_status(unix)["result"]
+            assert raw_status(tcp)["result"]
+        finally:
+            unix.close()
+            tcp.close()
+        assert ready["STATUS"].endswith(f"serving {daemon.socket_path}, 127.0.0.1:{daemon.tcp[1]}"), ready
+        assert sum("READY" in m for m in daemon.notify.messages) == 1
+
+
+def test_status_follows_the_camera(tmp_path: Path) -> None:
+    """STATUS= says connected, then disconnected with the reason when the camera leaves, then connected."""
+    with running_sim("generic", "--battery-interval", "0") as sim:
+        port = sim.port
+        with running_daemon(tmp_path / "d", *camera_args(sim, "generic")) as daemon:
+            notify = daemon.notify
+            up = notify.wait_until(lambda m: m.get("STATUS", "").startswith("camera connected"), 10)
+            assert "ptpipd Simulated PTP/IP camera" in up["STATUS"]
+            cursor = len(notify.messages)
+            sim.stop()  # the camera is switched off (closes its connections)
+            down = notify.wait_until(lambda m: "STATUS" in m, 10, after=cursor)
+            assert down["STATUS"].startswith("camera disconnected (127.0.0.1): "), down
+            cursor = len(notify.messages)
+            with running_sim("generic", "--port", str(port), "--battery-interval", "0"):
+                notify.wait_until(
+                    lambda m: m.get("STATUS", "").startswith("camera connected"), 30, after=cursor
+                )
+                states = [m["STATUS"].split(" (")[0] for m in notify.messages[cursor:] if "STATUS" in m]
+                assert states[-1] == "camera connected"
+                assert set(states) <= {"camera connecting", "camera disconnected", "camera connected"}
+                assert daemon.call("get", ["iso"])["property"] == "iso"
+
+
+WATCHDOG_USEC = 200_000
+
+
+def test_watchdog_pings(tmp_path: Path) -> None:
+    """With WATCHDOG_USEC=200000 a WATCHDOG=1 comes well within every 0.2 s (systemd's deadline)."""
+    env = {"WATCHDOG_USEC": str(WATCHDOG_USEC)}
+    with running_daemon(tmp_path / "d", "--simulate", "generic", env=env) as daemon:
+        daemon.notify.wait_for("WATCHDOG", "1", timeout=5)
+        with daemon.connect() as conn:
+            for _ in range(8):  # ~0.8 s of pings while the daemon also serves requests
+                cursor = len(daemon.notify.messages)
+                conn.call("status")
+                daemon.notify.wait_for("WATCHDOG", "1", timeout=WATCHDOG_USEC / 1e6, after=cursor)
+
+
+def test_watchdog_for_another_pid_is_not_ours(tmp_path: Path) -> None:
+    """WATCHDOG_PID names the watched process; a daemon that is not it sends no pings."""
+    env = {"WATCHDOG_USEC": str(WATCHDOG_USEC), "WATCHDOG_PID": "1"}
+    with running_daemon(tmp_path / "d", "--simulate", "generic", env=env) as daemon:
+        daemon.wait_connected()
+        rc, _ = daemon.stop()
+    assert rc == 0
+    daemon.notify.drain()  # closed: everything it sent is in .messages already
+    assert not [m for m in daemon.notify.messages if "WATCHDOG" in m]
+
+
+@pytest.mark.slow
+def test_sigterm_stops_in_order_within_five_seconds(tmp_path: Path) -> None:
+    """SIGTERM with a subscribed client and a camera request in flight: the request is answered, STOPPING=1
+    is sent, the camera session is closed (CloseSession on the simulator), exit code 0, all within 5 s."""
+    with running_sim("generic", "-v", "--response-delay", "0.5", "--battery-interval", "0") as sim:
+        daemon_ctx = running_daemon(tmp_path / "d", *camera_args(sim, "generic"))
+        with daemon_ctx as daemon:
+            daemon.wait_connected()
+            subscriber = daemon.connect("tcp")
+            subscriber.call("subscribe")
+            busy = daemon.connect("unix")
+            start = len(sim.stderr_text())
+            busy.send_line(json.dumps({"jsonrpc": "2.0", "method": "get", "params": ["iso"], "id": 7}))
+            wait_until(
+                lambda: "0x1015 tid=" in sim.stderr_text()[start:], 10, "the request reaches the camera"
+            )
+            cursor = len(daemon.notify.messages)
+            t0 = time.monotonic()
+            daemon.proc.send_signal(signal.SIGTERM)
+            rc = daemon.proc.wait(10)
+            elapsed = time.monotonic() - t0
+            answer = busy.read_response(timeout=5)
+            with pytest.raises(EOFError):
+                busy.read_message(timeout=5)
+            with pytest.raises((EOFError, ConnectionResetError)):
+                while True:  # the subscriber may get notify.connection first, then the end
+                    subscriber.read_message(timeout=5)
+            busy.close()
+            subscriber.close()
+            rc_again, log = daemon.stop()
+        assert rc == rc_again == 0, log
+        assert elapsed < 5.0, f"stopping took {elapsed:.1f} s"
+        assert answer["id"] == 7 and answer["result"]["property"] == "iso", answer
+        daemon.notify.drain()
+        stopping = daemon.notify.wait_for("STOPPING", "1", timeout=0, after=cursor)
+        assert stopping
+        assert "0x1003 tid=" in sim.stderr_text()[start:], "no CloseSession reached the camera"
+        assert "Traceback" not in log, log
+        assert not [m for m in daemon.notify.messages if "WATCHDOG" in m]  # not asked for
+
+
+def test_unix_socket_file_is_removed_on_exit(tmp_path: Path) -> None:
+    with running_daemon(tmp_path / "d", "--simulate", "generic") as daemon:
+        assert daemon.socket_path.is_socket()
+        rc, log = daemon.stop()
+    assert rc == 0, log
+    assert not daemon.socket_path.exists(), "the daemon left its socket file behind"
+
+
+# ------------------------------------------------------------------------------------ socket activation
+
+ACTIVATE = shutil.which("systemd-socket-activate")
+LISTENING_ON = re.compile(r"Listening on (?P<address>\S+) as (?P<fd>\d+)\.")
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(ACTIVATE is None, reason="systemd-socket-activate is not installed")
+@pytest.mark.parametrize("names", [True, False], ids=["fdnames", "no-fdnames"])
+def test_socket_activation(tmp_path: Path, names: bool) -> None:
+    """systemd-socket-activate binds a Unix socket and a TCP port, waits for the first connection, then
+    starts the daemon with LISTEN_FDS: the daemon must serve JSON-RPC on exactly those sockets."""
+    assert ACTIVATE is not None
+    (tmp_path / "run").mkdir()
+    notify = NotifyListener(tmp_path / "notify.sock")
+    sock_path = tmp_path / "activated.sock"
+    port = free_tcp_port()
+    env = daemon_env(tmp_path, notify.path)
+    passed = [
+        f"--setenv={k}={env[k]}" for k in ("NOTIFY_SOCKET", "XDG_RUNTIME_DIR", "STATE_DIRECTORY", "HOME")
+    ]
+    cmd = [
+        ACTIVATE,
+        f"--listen={sock_path}",
+        f"--listen=127.0.0.1:{port}",
+        *(["--fdname=rpc:rpc-tcp"] if names else []),
+        *passed,
+        "--setenv=PYTHONUNBUFFERED=1",
+        sys.executable,
+        "-m",
+        "ptpipd.daemon",
+        "--simulate",
+        "generic",
+        "--socket",
+        str(tmp_path / "not-used.sock"),  # activation wins: nothing is bound here
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    try:
+        read_line_until(proc, LISTENING_ON, 10)
+        read_line_until(proc, LISTENING_ON, 10)
+        assert not notify.messages
+        # the first connection starts the daemon; it finds this connection waiting on the passed socket
+        with RpcConnection(str(sock_path), timeout=20) as first:
+            status = first.call("status")
+            assert status["vendor"] == "generic"
+            ready = notify.wait_for("READY", "1", timeout=10)
+            assert str(sock_path) in ready["STATUS"] and f"127.0.0.1:{port}" in ready["STATUS"], ready
+            with RpcConnection(("127.0.0.1", port)) as second:
+                second.call("subscribe")
+                status = second.call("status")
+                assert status["clients"] == 2
+            assert first.call("rpc.discover")["openrpc"]
+        assert not (tmp_path / "not-used.sock").exists()
+        assert not (tmp_path / "run" / "ptpipd" / "ptpipd.sock").exists()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        notify.wait_for("STOPPING", "1", timeout=0)
+        assert sock_path.is_socket(), "the daemon removed a socket that systemd owns"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        output = proc.stdout.read() if proc.stdout else ""
+        if proc.stdout:
+            proc.stdout.close()
+        notify.close()
+    assert "Traceback" not in output, output
