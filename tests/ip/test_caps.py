@@ -117,11 +117,6 @@ def test_length_over_cap_fails_once_the_head_is_in(name: str, over: str) -> None
     assert isinstance(info.value, RemoteProtocolError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the cap is checked only once head_size (12, live view 18) bytes are in; "
-    "with the 8 header bytes of a non-data packet announcing 0xFFFFFFFF, next_event() returns None and waits",
-)
 @pytest.mark.parametrize("name", reader_params())
 def test_length_over_cap_fails_with_only_the_8_header_bytes(name: str) -> None:
     make, rest = READERS[name]
@@ -188,11 +183,6 @@ def test_framing_error_is_sticky(name: str, bad: str) -> None:
         reader.receive_data(good)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a well-framed but malformed packet raises once, then the codec carries on decoding "
-    "the packets after it (framing errors are sticky, decoding errors are not)",
-)
 @pytest.mark.parametrize(
     "make, bad, good",
     [

@@ -92,9 +92,6 @@ def test_fuji_ids_and_containers() -> None:
     assert s.next_transaction_id == 2
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: start() consumes a transaction ID even when it refuses the request"
-)
 @pytest.mark.parametrize(
     "code, params",
     [pytest.param(0x1_0000, (), id="opcode-17-bits"), pytest.param(0x1001, (0,) * 6, id="six-params")],

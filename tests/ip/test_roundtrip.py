@@ -256,10 +256,6 @@ def test_encode_refuses_bad_fields(packet: pk.Packet) -> None:
         pk.encode(packet)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a friendly name with a lone surrogate raises UnicodeEncodeError, not LocalProtocolError",
-)
 def test_encode_refuses_unencodable_name() -> None:
     with pytest.raises(LocalProtocolError):
         pk.encode(pk.InitCommandRequest(bytes(16), "\ud800"))

@@ -136,11 +136,6 @@ async def test_init_fail(net: Net, name: str, reason: int, text: str) -> None:
     assert len(seen.closes) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: when the camera closes the socket right after InitFail (as PTPIP.md §4.5 says it does), "
-    "on_close and Initiator.error report ConnectionClosed, not the InitFailed that connect() raises",
-)
 @pytest.mark.parametrize("name, reason", [("generic", 1), ("fuji", 0x2019)])
 async def test_init_fail_is_the_reported_reason(net: Net, name: str, reason: int) -> None:
     dialect = DIALECTS[name]
@@ -460,11 +455,6 @@ async def test_unanswered_probe_times_out(net: Net) -> None:
     assert len(s.seen.closes) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after probe() times out, _shutdown() sets the TransactionTimeout on the probe's own future "
-    "too; nobody retrieves it, so asyncio logs 'Future exception was never retrieved' when it is collected",
-)
 async def test_unanswered_probe_leaves_no_unretrieved_future(
     net: Net, caplog: pytest.LogCaptureFixture
 ) -> None:
