@@ -1,0 +1,331 @@
+"""The adapter: text command → JSON-RPC request through a real :class:`Dispatcher` → the seed's text.
+
+The dispatcher here is the real class with a stub methods table (canned results, recorded params), so these
+tests pin the exact text of every command and error without a camera; tests/legacy/test_server.py runs the
+same commands against the daemon and its simulated cameras.
+"""
+
+from __future__ import annotations
+
+import base64
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ptpipd.errors import InvalidValue, NotSupported, UnknownProperty
+from tests.legacy.seed import SEED_902B, SEED_D212, packets_of, seed_text
+
+with warnings.catch_warnings():
+    # jsonrpcserver 5 reads its schema with importlib.resources.open_text, deprecated since 3.11
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from ptpipd.legacy.adapter import Adapter, Reply, error_message, hex_dump, packet_dumps, tabwriter
+    from ptpipd.rpc import Client, Dispatcher, Method
+    from ptpipd.rpc import models as m
+
+ISO = {
+    "property": "iso",
+    "code": "0x500f",
+    "name": "ExposureIndex",
+    "type": "uint16",
+    "value": 800,
+    "hex": "0x0320",
+    "label": "800",
+    "writable": True,
+}
+BIAS = {
+    **ISO,
+    "property": "exp-bias",
+    "code": "0x5010",
+    "type": "int16",
+    "value": -333,
+    "hex": "0xfeb3",
+    "label": "-1/3",
+}
+DATE = {
+    **ISO,
+    "property": "datetime",
+    "type": "str",
+    "value": "20240601T120000",
+    "hex": None,
+    "label": "20240601T120000",
+}
+ISO_DESC = {
+    **ISO,
+    "factory_default": {"value": 400, "hex": "0x0190", "label": "400"},
+    "form": {
+        "kind": "enum",
+        "values": [{"value": v, "hex": f"0x{v:04x}", "label": str(v)} for v in (400, 800)],
+    },
+}
+JPEG = b"\xff\xd8\xff\xe0fake jpeg\xff\xd9"
+
+
+class Stub:
+    """A methods table with canned answers; ``calls`` records (method, params) in order."""
+
+    def __init__(self, **answers: Any) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def method(self, name: str, params: type[m.Params]) -> Method:
+        async def handler(client: Client, p: m.Params) -> Any:
+            self.calls.append((name, p.model_dump(exclude_defaults=False)))
+            answer = self.answers[name]
+            if isinstance(answer, Exception):
+                raise answer
+            return answer(p) if callable(answer) else answer
+
+        return Method(name, params, Any, handler, name)
+
+    def dispatcher(self) -> Dispatcher:
+        table = {
+            "get": m.PropertyParams,
+            "set": m.SetParams,
+            "describe": m.PropertyParams,
+            "info": m.NoParams,
+            "state": m.NoParams,
+            "capture": m.CaptureParams,
+            "opreq": m.OpreqParams,
+            "auth": m.AuthParams,
+        }
+        return Dispatcher(
+            [self.method(name, params) for name, params in table.items() if name in self.answers]
+        )
+
+
+async def run(stub: Stub, line: str, capture_dir: Path = Path("/nonexistent")) -> Reply:
+    reply = await Adapter(stub.dispatcher(), Client(1, "legacy", "test"), capture_dir).run_line(line)
+    assert reply is not None
+    return reply
+
+
+async def test_get_prints_label_and_short_hex() -> None:
+    stub = Stub(get=ISO)
+    assert await run(stub, "get iso") == Reply("800 (0x320)\n")
+    assert stub.calls == [("get", {"property": "iso"})]
+
+
+async def test_get_by_hex_code_sends_the_code() -> None:
+    stub = Stub(get=ISO)
+    await run(stub, "get 500f")
+    await run(stub, "get 0x500F")
+    assert stub.calls == [("get", {"property": 0x500F}), ("get", {"property": 0x500F})]
+
+
+async def test_get_negative_and_string_values() -> None:
+    assert (await run(Stub(get=BIAS), "get exp-bias")).text == "-1/3 (0xfeb3)\n"
+    assert (await run(Stub(get=DATE), "get datetime")).text == "20240601T120000\n"
+    zero = {**ISO, "value": 0, "hex": "0x0000", "label": "off"}
+    assert (await run(Stub(get=zero), "get delay")).text == "off (0x0)\n"
+
+
+async def test_set_uses_the_seed_sentence_with_the_value_read_back() -> None:
+    stub = Stub(set=ISO)
+    assert (await run(stub, "set iso 800")).text == "property iso successfully set to 800 (0x320)\n"
+    assert stub.calls == [("set", {"property": "iso", "value": "800"})]
+
+
+def test_tabwriter_is_gos_with_the_seeds_settings() -> None:
+    # minimum cell width 8, padding 2, the last column unpadded
+    assert (
+        tabwriter([("a", "bb", "c"), ("long-name", "x", "")]) == "a          bb      c\nlong-name  x       \n"
+    )
+
+
+async def test_info_table() -> None:
+    stub = Stub(info={"device": {"model": "X"}, "properties": [ISO_DESC, {**BIAS, "writable": False}, DATE]})
+    assert (await run(stub, "info")).text == (
+        "\n"
+        "Property  Value as string  Value as int64  Value in hex\n"
+        "--------  ---------------  --------------  ------------\n"
+        "iso       800              800             0x000320\n"
+        "exp-bias  -1/3             -333            0x00feb3\n"
+        "datetime  20240601T120000  -               -\n"
+    )
+
+
+async def test_state_table() -> None:
+    entries = [
+        {"code": "0x5012", "name": "CaptureDelay", "property": "delay", "value": 0, "label": "off"},
+        {"code": "0xd02a", "name": "ISO", "property": "iso", "value": 0x80000190, "label": "S 400"},
+    ]
+    assert (await run(Stub(state=entries), "state")).text == (
+        "\n"
+        "Property  Value as string  Value as int64  Value in hex\n"
+        "--------  ---------------  --------------  ------------\n"
+        "delay     off              0               0x000000\n"
+        "iso       S 400            2147484048      0x80000190\n"
+    )
+
+
+async def test_json_compact_and_pretty_with_four_spaces() -> None:
+    entries = [{"code": "0x5012", "name": "CaptureDelay", "property": "delay", "value": 0, "label": "off"}]
+    stub = Stub(state=entries, describe=ISO_DESC)
+    compact = (await run(stub, "state json")).text
+    assert compact == '[{"code":"0x5012","name":"CaptureDelay","property":"delay","value":0,"label":"off"}]\n'
+    pretty = (await run(stub, "state json pretty")).text
+    assert pretty.startswith('[\n    {\n        "code": "0x5012",\n')
+    assert (await run(stub, "describe iso json")).text.startswith('{"property":"iso","code":"0x500f",')
+
+
+async def test_describe_text() -> None:
+    ranged = {**BIAS, "factory_default": {"value": 0, "hex": "0x0000", "label": "0"}}
+    ranged["form"] = {"kind": "range", "min": -3000, "max": 3000, "step": 333}
+    assert (await run(Stub(describe=ISO_DESC), "describe iso")).text == (
+        "\n"
+        "Property  Value as string  Value as int64  Value in hex\n"
+        "--------  ---------------  --------------  ------------\n"
+        "iso       800              800             0x000320\n"
+        "\n"
+        "Type: uint16, read-write\n"
+        "Factory default: 400 (0x190)\n"
+        "Allowed: 400, 800\n"
+    )
+    text = (await run(Stub(describe=ranged), "describe exp-bias")).text
+    assert text.endswith("Factory default: 0 (0x0)\nRange: -3000 to 3000, step 333\n")
+
+
+@pytest.mark.parametrize("path", [SEED_902B, SEED_D212], ids=["0x902B", "0x1015-0xD212"])
+async def test_opreq_prints_the_seed_dump_byte_for_byte(path: Path) -> None:
+    expected = seed_text(path)
+    packets = packets_of(expected)
+    answer = {
+        "response": {"code": "0x2001", "name": "OK", "params": []},
+        "packets": [p.hex() for p in packets],
+    }
+    stub = Stub(opreq=answer)
+    words = path.stem.removeprefix("seed_opreq_").split("_")
+    assert (await run(stub, "opreq " + " ".join(words))).text == expected
+    assert stub.calls[0][1]["code"] == int(words[0], 16)
+    assert packet_dumps(packets) == expected
+
+
+def test_hex_dump_lines_of_every_length() -> None:
+    data = bytes(range(0x20, 0x20 + 40))
+    for n in range(1, 41):
+        dump = hex_dump(data[:n])
+        lines = dump.splitlines()
+        assert len(lines) == (n + 15) // 16
+        for i, line in enumerate(lines):
+            chunk = data[i * 16 : i * 16 + 16][: n - i * 16]
+            assert line[:10] == f"{i * 16:08x}  "
+            assert line.index("|") == 60  # the ASCII column never moves
+            assert line[61:-1] == chunk.decode()
+    assert hex_dump(b"") == ""
+    assert hex_dump(b"\x00\x7f\x1f~") == "00000000  00 7f 1f 7e" + " " * 39 + "|...~|\n"
+
+
+async def test_capture_without_path_says_where_the_daemon_saved_it() -> None:
+    stub = Stub(capture={"format": "jpeg", "size": 1234, "path": "/var/lib/ptpipd/captures/IMG_0001.JPG"})
+    reply = await run(stub, "shoot")
+    assert reply.text == "Image captured, saved to /var/lib/ptpipd/captures/IMG_0001.JPG (1234 bytes)\n"
+    assert stub.calls == [("capture", {"inline": False})]
+
+
+def _inline(p: m.CaptureParams) -> dict[str, Any]:
+    assert p.inline
+    return {
+        "format": "jpeg",
+        "size": len(JPEG),
+        "filename": "IMG_0007.JPG",
+        "data": base64.b64encode(JPEG).decode(),
+    }
+
+
+def hidden_files(root: Path) -> list[Path]:
+    return list(root.rglob(".*"))
+
+
+def exists(path: Path) -> bool:
+    return path.exists()
+
+
+def content(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+async def test_capture_to_a_path_on_the_daemons_side(tmp_path: Path) -> None:
+    stub = Stub(capture=_inline)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    reply = await run(stub, "snap sub/one.jpg", tmp_path)
+    assert reply.text == f"Image captured, saved to {sub / 'one.jpg'} ({len(JPEG)} bytes)\n"
+    assert content(sub / "one.jpg") == JPEG
+    elsewhere = tmp_path / "abs.jpg"
+    elsewhere.write_bytes(b"old")
+    await run(stub, f"shutter {elsewhere}", tmp_path / "unused")
+    assert content(elsewhere) == JPEG  # an explicit file is replaced
+    await run(stub, f"capture {sub}", tmp_path)
+    assert content(sub / "IMG_0007.JPG") == JPEG  # a directory gets the camera's name
+    assert hidden_files(tmp_path) == [], "no temporary file is left behind"
+
+
+async def test_capture_into_a_missing_directory_is_one_error_line(tmp_path: Path) -> None:
+    reply = await run(Stub(capture=_inline), "capture nowhere/x.jpg", tmp_path)
+    assert not reply.ok
+    assert reply.text.startswith(f"capture error: cannot write {tmp_path / 'nowhere' / 'x.jpg'}: ")
+    assert reply.text.count("\n") == 1
+    assert hidden_files(tmp_path) == [] and not exists(tmp_path / "nowhere")
+
+
+async def test_daemon_errors_become_one_seed_style_line() -> None:
+    stub = Stub(
+        get=UnknownProperty("nosuch", ["iso", "delay"]),
+        set=InvalidValue("iso", "123", ["100", "200"]),
+        state=NotSupported("'state' is not supported by the generic vendor", vendor="generic"),
+    )
+    assert await run(stub, "get nosuch") == Reply(
+        "get error: unknown property 'nosuch' (known: iso, delay)\n", ok=False
+    )
+    assert await run(stub, "set iso 123") == Reply(
+        "set error: invalid value '123' for iso: allowed: 100, 200\n", ok=False
+    )
+    assert await run(stub, "state") == Reply(
+        "state error: 'state' is not supported by the generic vendor\n", ok=False
+    )
+
+
+def test_invalid_params_are_explained_from_pydantics_errors() -> None:
+    error = {
+        "code": -32602,
+        "message": "Invalid params",
+        "data": [
+            {"type": "missing", "loc": ["property"], "msg": "Field required"},
+            {"loc": [], "msg": "bad"},
+        ],
+    }
+    assert error_message(error) == "Invalid params: property: Field required; bad"
+    assert (
+        error_message({"code": -32000, "message": "the camera is\n connecting"}) == "the camera is connecting"
+    )
+
+
+async def test_parse_errors_never_reach_the_dispatcher() -> None:
+    stub = Stub(get=ISO)
+    reply = await run(stub, "get")
+    assert reply == Reply("get error: missing a property; usage: get PROP\n", ok=False, usage=True)
+    reply = await run(stub, "frobnicate now")
+    assert reply.usage and reply.text.startswith("unknown command 'frobnicate'")
+    assert stub.calls == []
+
+
+async def test_blank_line_is_no_reply() -> None:
+    adapter = Adapter(Stub(get=ISO).dispatcher(), Client(1, "legacy", "test"), Path("/"))
+    assert await adapter.run_line("  \r\n") is None
+
+
+async def test_help_needs_no_daemon() -> None:
+    reply = await run(Stub(), "help")
+    assert reply.ok and reply.text.startswith("Supported commands:\n")
+
+
+async def test_unauthenticated_client_gets_the_dispatchers_error_and_auth_unlocks() -> None:
+    stub = Stub(get=ISO, auth=True)
+    dispatcher = stub.dispatcher()
+    client = Client(1, "legacy", "192.0.2.1", authenticated=False)
+    adapter = Adapter(dispatcher, client, Path("/"))
+    reply = await adapter.run_line("get iso")
+    assert reply == Reply("get error: unauthorised: call auth {token} first\n", ok=False)
+    assert stub.calls == []
