@@ -321,7 +321,7 @@ async def test_help_needs_no_daemon() -> None:
     assert reply.ok and reply.text.startswith("Supported commands:\n")
 
 
-async def test_unauthenticated_client_gets_the_dispatchers_error_and_auth_unlocks() -> None:
+async def test_unauthenticated_client_gets_the_dispatchers_error() -> None:
     stub = Stub(get=ISO, auth=True)
     dispatcher = stub.dispatcher()
     client = Client(1, "legacy", "192.0.2.1", authenticated=False)
