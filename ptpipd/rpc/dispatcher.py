@@ -1,4 +1,4 @@
-"""Dispatching JSON-RPC request lines with jsonrpcserver's ``async_dispatch`` and the explicit methods table.
+"""Dispatching JSON-RPC request lines with jsonrpcserver's steps and the explicit methods table.
 
 Each table entry becomes an async function that checks authentication, validates the params with the
 method's pydantic model (positional arrays map onto the model's fields in order), runs the handler, and
@@ -9,12 +9,19 @@ equivalent to jsonrpcserver's jsonschema one, because this runs for every reques
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from jsonrpcserver import Error, Result, Success, async_dispatch
+from jsonrpcserver import Error, Result, Success
+from jsonrpcserver.async_dispatcher import call as jsonrpc_call
+from jsonrpcserver.dispatcher import create_request, to_response
+from jsonrpcserver.response import to_serializable_one
+from jsonrpcserver.result import MethodNotFoundResult
+from jsonrpcserver.sentinels import NOID
+from oslash.either import Left  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
 from ptpipd.errors import CameraError
@@ -67,7 +74,7 @@ class Dispatcher:
     def _wrap(method: Method) -> Callable[..., Coroutine[Any, Any, Result]]:
         fields = list(method.params.model_fields)
 
-        async def call(client: Client, *args: Any, **kwargs: Any) -> Result:
+        async def call(client: Client, /, *args: Any, **kwargs: Any) -> Result:
             if method.needs_auth and not client.authenticated:
                 return Error(codes.UNAUTHORISED, "unauthorised: call auth {token} first")
             try:
@@ -109,40 +116,63 @@ class Dispatcher:
 
         A batch with invalid members is answered member by member (JSON-RPC 2.0 §6): each invalid one
         gets its own -32600 and the valid ones run as usual.
+
+        jsonrpcserver's own steps do the work (request, call with its error handling, response, its JSON
+        shape), but not its ``async_dispatch`` pipeline: that checks every call against the method's
+        ``inspect.signature`` and runs even a single request as a task through ``asyncio.gather``, which
+        together cost more than the rest of a request's way through the daemon. Our methods accept any
+        arguments (the params model checks them), so the signature check can never fail.
         """
         try:
             parsed = json.loads(request)
         except (ValueError, RecursionError) as exc:
             return error_response(codes.PARSE_ERROR, "Parse error", data=str(exc))
-        if isinstance(parsed, list) and parsed:
-            invalid: list[str] = []
-            valid: list[object] = []
-            for item in parsed:
-                try:
-                    _check_one(item)
-                except ValueError as exc:
-                    invalid.append(error_response(codes.INVALID_REQUEST, "Invalid request", data=str(exc)))
-                else:
-                    valid.append(item)
-            if invalid:
-                answers = [await self._dispatch_parsed(valid, client)] if valid else []
-                parts = [a[1:-1] for a in answers if a] + invalid  # the valid members' answers, unwrapped
-                return "[" + ", ".join(parts) + "]"
-        return await self._dispatch_parsed(parsed, client)
+        if isinstance(parsed, dict):
+            try:
+                _check_one(parsed)
+            except ValueError as exc:
+                return error_response(codes.INVALID_REQUEST, "Invalid request", data=str(exc))
+            answer = await self._call(parsed, client)
+            return "" if answer is None else json.dumps(answer)
+        if not isinstance(parsed, list) or not parsed:
+            what = "an empty batch" if isinstance(parsed, list) else "a request is a JSON object or an array"
+            return error_response(codes.INVALID_REQUEST, "Invalid request", data=what)
+        valid: list[dict[str, Any]] = []
+        invalid: list[dict[str, Any]] = []
+        for item in parsed:
+            try:
+                _check_one(item)
+            except ValueError as exc:
+                invalid.append(_error(codes.INVALID_REQUEST, "Invalid request", str(exc)))
+            else:
+                valid.append(item)
+        answers = await asyncio.gather(*(self._call(item, client) for item in valid))
+        responses = [a for a in answers if a is not None] + invalid
+        return json.dumps(responses) if responses else ""
 
-    async def _dispatch_parsed(self, parsed: object, client: Client) -> str:
-        return await async_dispatch(
-            "",
-            methods=self.methods,
-            context=client,
-            validator=validate_request,
-            deserializer=lambda _: parsed,
+    async def _call(self, request: dict[str, Any], client: Client) -> dict[str, Any] | None:
+        """The response object of one valid request; None for a notification."""
+        req = create_request(request)
+        method = self.methods.get(req.method)
+        result = (
+            Left(MethodNotFoundResult(req.method))
+            if method is None
+            else await jsonrpc_call(req, client, method)  # catches what a method raises: -32603, logged
         )
+        if req.id is NOID:
+            return None
+        answer = to_serializable_one(to_response(req, result))
+        assert isinstance(answer, dict)
+        return answer
+
+
+def _error(code: int, message: str, data: object = None) -> dict[str, Any]:
+    error: dict[str, object] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "error": error, "id": None}
 
 
 def error_response(code: int, message: str, request_id: object = None, *, data: object = None) -> str:
     """A JSON-RPC error response line built without a request (e.g. for an over-long line)."""
-    error: dict[str, object] = {"code": code, "message": message}
-    if data is not None:
-        error["data"] = data
-    return json.dumps({"jsonrpc": "2.0", "error": error, "id": request_id})
+    return json.dumps(_error(code, message, data) | {"id": request_id})
