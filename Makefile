@@ -56,5 +56,69 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/download.py
 
+# ------------------------------------------------------------------------------------------- install
+# `make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_PYTHON=python3] [PIPFLAGS=]`
+# The package goes in with INSTALL_PYTHON's pip (no dependencies, nothing uninstalled, nothing outside
+# DESTDIR); its scripts (ptpipd, ptpipctl, ptpipd-sim) get that interpreter in their #! line, so it must
+# have pydantic, jsonrpcserver and typer and see PREFIX's site-packages. Offline builds:
+# PIPFLAGS='--no-build-isolation --no-index' (then setuptools>=68 and wheel must be installed).
+# The units' /usr/bin/ptpipd and /usr/share/doc/ptpipd become $(BINDIR)/ptpipd and $(DOCDIR).
+INSTALL_PYTHON ?= $(PYTHON)
+PIPFLAGS       ?=
+INSTALL        ?= install
+BINDIR         ?= $(PREFIX)/bin
+DOCDIR         ?= $(PREFIX)/share/doc/ptpipd
+SYSCONFDIR     ?= /etc
+UNITDIR        ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR    ?= $(PREFIX)/lib/tmpfiles.d
+UNITS          := ptpipd.service ptpipd.socket ptpipd@.service ptpipd@.socket ptpipd-legacy.socket
+CONTRIB_SCRIPTS := timelapse.sh bracket.py focus_stack.py client.js legacy.sh
+
+.PHONY: install install-python install-systemd install-config install-doc docs
+
+install: install-python install-systemd install-config install-doc
+
+# pip's own byte-compilation would write the staging path into the .pyc files (tracebacks would show
+# DESTDIR); compileall -s/-p writes the installed path. direct_url.json would name this build directory.
+install-python:
+	PIP_ROOT_USER_ACTION=ignore $(INSTALL_PYTHON) -m pip install --no-deps --ignore-installed --no-compile \
+	  --disable-pip-version-check --no-warn-script-location --prefix '$(PREFIX)' \
+	  $(if $(DESTDIR),--root '$(DESTDIR)') $(PIPFLAGS) .
+	@test -x '$(DESTDIR)$(BINDIR)/ptpipd' || { \
+	  echo "make install: pip did not put ptpipd in $(DESTDIR)$(BINDIR); set BINDIR to its scripts directory" >&2; \
+	  exit 1; }
+	find '$(abspath $(DESTDIR)$(PREFIX))' -path '*-packages/ptpipd-*.dist-info/direct_url.json' -delete
+	find '$(abspath $(DESTDIR)$(PREFIX))' -type d \( -name ptpipd -o -name ptpipctl \) -path '*-packages/*' \
+	  -prune -exec $(INSTALL_PYTHON) -m compileall -f -q $(if $(DESTDIR),-s '$(abspath $(DESTDIR))' -p /) {} +
+
+install-systemd:
+	$(INSTALL) -d '$(DESTDIR)$(UNITDIR)'
+	for unit in $(UNITS); do \
+	  sed -e 's|/usr/bin/ptpipd|$(BINDIR)/ptpipd|g' -e 's|/usr/share/doc/ptpipd|$(DOCDIR)|g' \
+	    "systemd/$$unit" > '$(DESTDIR)$(UNITDIR)'/"$$unit.tmp" && \
+	  chmod 644 '$(DESTDIR)$(UNITDIR)'/"$$unit.tmp" && \
+	  mv '$(DESTDIR)$(UNITDIR)'/"$$unit.tmp" '$(DESTDIR)$(UNITDIR)'/"$$unit" || exit 1; \
+	done
+	$(INSTALL) -D -m 644 systemd/ptpipd.sysusers '$(DESTDIR)$(SYSUSERSDIR)/ptpipd.conf'
+	$(INSTALL) -D -m 644 systemd/ptpipd.tmpfiles '$(DESTDIR)$(TMPFILESDIR)/ptpipd.conf'
+
+# The examples are always refreshed; ptpipd.conf (the admin's file) is installed only when missing.
+install-config:
+	$(INSTALL) -d -m 755 '$(DESTDIR)$(SYSCONFDIR)/ptpipd'
+	$(INSTALL) -m 644 contrib/generic.conf contrib/fuji.conf '$(DESTDIR)$(SYSCONFDIR)/ptpipd/'
+	test -e '$(DESTDIR)$(SYSCONFDIR)/ptpipd/ptpipd.conf' || \
+	  $(INSTALL) -m 644 contrib/ptpipd.conf '$(DESTDIR)$(SYSCONFDIR)/ptpipd/ptpipd.conf'
+
+install-doc:
+	$(INSTALL) -d '$(DESTDIR)$(DOCDIR)/examples'
+	$(INSTALL) -m 644 README.md docs/api.md '$(DESTDIR)$(DOCDIR)/'
+	$(INSTALL) -m 644 contrib/generic.conf contrib/fuji.conf contrib/ptpipd.conf '$(DESTDIR)$(DOCDIR)/examples/'
+	cd contrib && $(INSTALL) -m 755 $(CONTRIB_SCRIPTS) '$(DESTDIR)$(DOCDIR)/examples/'
+
+# docs/api.md from rpc.discover, with a real example of every method and error (in-process simulator).
+docs: $(STAMP)
+	$(BIN)/python docs/gen_api.py --output docs/api.md
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
