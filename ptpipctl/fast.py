@@ -91,6 +91,11 @@ def parse(args: list[str]) -> Invocation | None:
             positionals.append(arg)
     if len(positionals) < least or (most >= 0 and len(positionals) > most):
         return None
+    if "timeout" in globals_:
+        try:
+            float(globals_["timeout"])
+        except ValueError:
+            return None  # typer words the usage error
     return Invocation(globals_, command, positionals, flags)
 
 
@@ -101,12 +106,7 @@ def run_fast(args: list[str]) -> int | None:
     inv = parse(args)
     if inv is None:
         return None
-    timeout: float | None = None
-    if "timeout" in inv.globals:
-        try:
-            timeout = float(inv.globals["timeout"])
-        except ValueError:
-            return None  # typer words the usage error
+    timeout = float(inv.globals["timeout"]) if "timeout" in inv.globals else None
     from ptpipctl.commands import Globals, execute
 
     module, function, _, _, known = COMMANDS[inv.command]

@@ -51,28 +51,28 @@ _WHITESPACE = " \t\n\r"
 
 def loads(text: str) -> Any:
     """The value of one JSON document (surrounding whitespace allowed); :class:`JSONError` otherwise."""
-    if _scan is None:  # pragma: no cover
-        import json
-
+    if _scan is not None:
+        n = len(text)
+        start = 0
+        while start < n and text[start] in _WHITESPACE:
+            start += 1
         try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise JSONError(str(exc)) from None
-    n = len(text)
-    start = 0
-    while start < n and text[start] in _WHITESPACE:
-        start += 1
+            value, end = _scan(text, start)
+        except (StopIteration, ValueError, SystemError):
+            # The C scanner words its errors with json.decoder.JSONDecodeError, which it only finds when
+            # json.decoder is already imported (else SystemError): let the json module say what is wrong.
+            pass
+        else:
+            while end < n and text[end] in _WHITESPACE:
+                end += 1
+            if end == n:
+                return value
+    import json
+
     try:
-        value, end = _scan(text, start)
-    except StopIteration as exc:
-        raise JSONError(f"expecting a value at character {exc.value}") from None
-    except ValueError as exc:  # json.JSONDecodeError from the scanner (unterminated string, …)
+        return json.loads(text)
+    except ValueError as exc:
         raise JSONError(str(exc)) from None
-    while end < n and text[end] in _WHITESPACE:
-        end += 1
-    if end != n:
-        raise JSONError(f"extra data at character {end}")
-    return value
 
 
 def dumps(value: Any) -> str:

@@ -1,0 +1,178 @@
+"""The fast path and the typer path are one program: for the same command line they must print the same
+bytes, exit with the same code and send the daemon the same requests. Each case runs the installed
+``ptpipctl`` twice as a subprocess (``PTPIPCTL_FAST=0`` forces typer) against a stub daemon with fixed answers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from ptpipctl.fast import parse
+from tests.cli.conftest import Result, clean_env, ctl
+from tests.cli.stub import StubDaemon, stub_daemon
+
+SOCK = "{sock}"  # replaced by the stub's socket path
+RUN = "{run}"  # replaced by the default socket directory (/run/ptpipd as root)
+
+#: (arguments, environment (PTPIPCTL_SOCKET points at the stub unless given), fast path takes it, exit code)
+CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
+    (["status"], {}, True, 0),
+    (["status", "--json"], {}, True, 0),
+    (["get", "iso"], {}, True, 0),
+    (["get", "--json", "iso"], {}, True, 0),
+    (["get", "0x500f"], {}, True, 1),  # the stub knows only "iso"
+    (["get", "nosuch"], {}, True, 1),
+    (["set", "iso", "800"], {}, True, 0),
+    (["set", "iso", "800", "--json"], {}, True, 0),
+    (["set", "iso", "-800"], {}, False, 0),  # a value like an option: typer (which accepts it) handles it
+    (["describe", "iso"], {}, True, 0),
+    (["describe", "iso", "--json"], {}, True, 0),
+    (["info"], {}, True, 0),
+    (["info", "--json"], {}, True, 0),
+    (["info", "--pretty"], {}, True, 0),
+    (["info", "--pretty", "--json"], {}, True, 0),
+    (["state"], {}, True, 0),
+    (["state", "--json"], {}, True, 0),
+    (["files"], {}, True, 0),
+    (["files", "--json"], {}, True, 0),
+    (["opreq", "0x1015", "0xD212"], {}, True, 0),
+    (["opreq", "1015", "d212", "--json"], {}, True, 0),
+    (["opreq", "zz"], {}, True, 2),
+    (["opreq", "1", "2", "3", "4", "5", "6", "7"], {}, True, 2),
+    (["call", "get", '{"property":"iso"}'], {}, True, 0),
+    (["call", "--pretty", "status"], {}, True, 0),
+    (["call", "files", "[]", "--json"], {}, True, 0),
+    (["call", "get", "{not json"], {}, True, 2),
+    (["call", "get", "3"], {}, True, 2),
+    (["call", "nosuch"], {}, True, 1),
+    (["get"], {}, False, 2),
+    (["get", "iso", "extra"], {}, False, 2),
+    (["get", "iso", "--jsn"], {}, False, 2),
+    (["--help"], {}, False, 0),
+    (["frobnicate"], {}, False, 2),
+    (["--timeout", "5", "get", "iso"], {}, True, 0),
+    (["--timeout=5", "get", "iso"], {}, True, 0),
+    (["--timeout", "0", "get", "iso"], {}, True, 2),
+    (["--timeout", "soon", "get", "iso"], {}, False, 2),
+    (["--socket", SOCK, "get", "iso"], {"PTPIPCTL_SOCKET": "/nonexistent.sock"}, True, 0),
+    (["--socket=" + SOCK, "get", "iso"], {"PTPIPCTL_SOCKET": ""}, True, 0),
+    (["--socket", "/nonexistent.sock", "get", "iso"], {}, True, 105),
+    (["--instance", "studio", "get", "iso"], {}, True, 105),
+    (["--socket", SOCK, "--instance", "studio", "get", "iso"], {}, True, 2),
+    (["--tcp", "localhost:notaport", "get", "iso"], {}, True, 2),
+    (["get", "iso"], {"PTPIPCTL_TIMEOUT": "soon"}, True, 2),
+    (["get", "iso"], {"PTPIPCTL_TIMEOUT": "0"}, True, 2),
+    (["get", "iso"], {"PTPIPCTL_SOCKET": ""}, True, 105),  # empty: unset, so the default socket
+    (["get", "iso"], {"PTPIPCTL_SOCKET": "", "PTPIPCTL_INSTANCE": "studio"}, True, 105),
+    (["--socket", "/nonexistent.sock", "get", "iso"], {"PTPIPCTL_TCP": "127.0.0.1:1"}, True, 105),
+]
+
+
+def case_id(case: tuple[list[str], dict[str, str], bool, int]) -> str:
+    args, env, _, _ = case
+    return " ".join(args) + "".join(f" [{k}={v}]" for k, v in env.items())
+
+
+def default_dir(home: Path) -> str:
+    """ptpipctl's default socket directory in the test environment."""
+    return "/run/ptpipd" if os.geteuid() == 0 else f"{home}/run/ptpipd"
+
+
+def run_both(
+    args: list[str], env: dict[str, str], stub: StubDaemon
+) -> tuple[Result, Result, list[list[dict[str, object]]]]:
+    results = []
+    requests = []
+    for fast in (True, False):
+        stub.requests.clear()
+        results.append(ctl(*args, env=env, fast=fast))
+        requests.append(list(stub.requests))
+    return results[0], results[1], requests
+
+
+@pytest.mark.parametrize(("args", "extra", "takes", "code"), CASES, ids=[case_id(c) for c in CASES])
+def test_both_paths_agree(
+    home: Path, stub: StubDaemon, args: list[str], extra: dict[str, str], takes: bool, code: int
+) -> None:
+    sock = str(stub.address)
+    real_args = [a.replace(SOCK, sock) for a in args]
+    env = clean_env(home, **{"PTPIPCTL_SOCKET": sock, **extra})
+    assert (parse(real_args) is not None) is takes
+    fast, typer, requests = run_both(real_args, env, stub)
+    assert (fast.code, fast.raw, fast.err) == (typer.code, typer.raw, typer.err)
+    assert requests[0] == requests[1]
+    assert fast.code == code, fast.err
+    if code == 0:
+        assert fast.err == "" and fast.out
+        assert bool(requests[0]) is (args != ["--help"]), "a command asks the daemon; help does not"
+    elif code == 105:
+        assert fast.err.startswith("ptpipctl: cannot reach ptpipd at ") and fast.err.count("\n") == 1
+        if "studio" in real_args or extra.get("PTPIPCTL_INSTANCE") == "studio":
+            assert f"at socket {default_dir(home)}/studio.sock: " in fast.err
+        elif extra.get("PTPIPCTL_SOCKET") == "" and "--socket" not in args:
+            assert f"at socket {default_dir(home)}/ptpipd.sock: " in fast.err
+    elif code == 1:
+        assert fast.err.startswith("ptpipctl: ") and fast.err.count("\n") == 1 and fast.out == ""
+
+
+def imported(importtime: str) -> set[str]:
+    """The modules a ``-X importtime`` report lists."""
+    return {line.rsplit("|", 1)[-1].strip() for line in importtime.splitlines() if "import time:" in line}
+
+
+def test_fast_path_does_not_import_typer_and_typer_path_does(home: Path, stub: StubDaemon) -> None:
+    env = clean_env(home)
+    fast = ctl("--socket", str(stub.address), "get", "iso", env=env, python_flags=("-X", "importtime"))
+    slow = ctl(
+        "--socket", str(stub.address), "get", "iso", env=env, fast=False, python_flags=("-X", "importtime")
+    )
+    assert fast.code == slow.code == 0
+    assert fast.out == slow.out
+    assert "typer" not in imported(fast.err)
+    assert "typer" in imported(slow.err)
+    assert not {"ptpipd", "json", "socket", "re", "typing", "dataclasses"} & imported(fast.err)
+
+
+def test_token_is_sent_with_auth_first_over_tcp(home: Path) -> None:
+    with stub_daemon(("127.0.0.1", 0)) as stub:
+        host, port = stub.address
+        env = clean_env(home)
+        for fast in (True, False):
+            stub.requests.clear()
+            good = ctl("--tcp", f"{host}:{port}", "--token", "right", "get", "iso", env=env, fast=fast)
+            assert good.code == 0, good.err
+            assert stub.methods() == ["auth", "get"]
+            assert stub.requests[0]["params"] == {"token": "right"}
+            bad = ctl(
+                "--tcp", f"{host}:{port}", "get", "iso", env=dict(env, PTPIPCTL_TOKEN="wrong"), fast=fast
+            )
+            assert (bad.code, bad.err) == (1, "ptpipctl: unauthorised: wrong token\n")
+
+
+def test_token_is_not_sent_over_the_unix_socket(home: Path, stub: StubDaemon) -> None:
+    result = ctl("--socket", str(stub.address), "--token", "right", "get", "iso", env=clean_env(home))
+    assert result.code == 0
+    assert stub.methods() == ["get"]
+
+
+def test_unreachable_daemon_is_105_with_one_line_naming_the_socket(home: Path) -> None:
+    env = clean_env(home)
+    for fast in (True, False):
+        result = ctl("get", "iso", env=env, fast=fast)
+        assert result.code == 105
+        assert result.out == ""
+        assert result.err == (
+            f"ptpipctl: cannot reach ptpipd at socket {default_dir(home)}/ptpipd.sock: No such file or directory\n"
+        )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = ctl("--tcp", f"127.0.0.1:{port}", "status", env=env)
+    assert (result.code, result.err) == (
+        105,
+        f"ptpipctl: cannot reach ptpipd at 127.0.0.1:{port}: Connection refused\n",
+    )
