@@ -1,8 +1,8 @@
 """``ptpipd-sim``: run a simulated PTP/IP camera until SIGTERM or SIGINT.
 
 Prints exactly ``listening on HOST:PORT[,PORT...]`` on stdout once it accepts connections (tests wait for
-that line) and, when stopped, one stderr line ``sim: sessions=N transactions=N violations=N``. Logs go to
-stderr. Exit codes: 0 after a signal, 2 for bad arguments or a vendor not simulated yet, 1 when it cannot
+that line; a Fuji camera lists its command, event and live-view ports) and, when stopped, one stderr line
+``sim: sessions=N transactions=N violations=N``. Logs go to stderr. Exit codes: 0 after a signal, 2 for bad arguments or a vendor not simulated yet, 1 when it cannot
 listen.
 """
 
@@ -25,6 +25,13 @@ def _seconds(text: str) -> float:
     value = float(text)
     if not value >= 0:  # also refuses NaN
         raise argparse.ArgumentTypeError(f"not a duration in seconds: {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1000:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"not a frame rate (0 < F <= 1000): {text!r}")
     return value
 
 
@@ -56,9 +63,18 @@ def parser() -> argparse.ArgumentParser:
         "--vendor", choices=sorted(VENDORS), default="generic", help="camera dialect (default generic)"
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=None, help="TCP port, 0 = a free one (default 15740)")
     p.add_argument(
-        "--ports", type=_ports, default=None, metavar="P[,P...]", help="ports of vendors that use several"
+        "--port",
+        type=_port,
+        default=None,
+        help="TCP port, 0 = a free one (default 15740; fuji: P, P+1, P+2, default 55740)",
+    )
+    p.add_argument(
+        "--ports",
+        type=_ports,
+        default=None,
+        metavar="P[,P...]",
+        help="fuji: command,event,live-view ports (0 alone = three consecutive free ones)",
     )
     p.add_argument(
         "--object-size",
@@ -85,28 +101,49 @@ def parser() -> argparse.ArgumentParser:
         "--response-delay", type=_seconds, default=0.0, metavar="S", help="delay every response by S seconds"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the photos on the card (default 0)")
+    fuji = p.add_argument_group("fuji", "the simulated X-T1 (--vendor fuji)")
+    fuji.add_argument(
+        "--accept-any-client",
+        action="store_true",
+        help="let every client name connect, without a pairing prompt (default: the first name is "
+        "remembered and others get InitFail 0x2019)",
+    )
+    fuji.add_argument(
+        "--confirm-delay",
+        type=_seconds,
+        default=0.0,
+        metavar="S",
+        help="the first pairing holds the 0xDF01 answer S seconds, as if waiting for OK on the camera",
+    )
+    fuji.add_argument(
+        "--fps", type=_rate, default=10.0, metavar="F", help="live-view frames per second (default 10)"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log every transaction")
     return p
 
 
 async def _run(args: argparse.Namespace) -> int:
-    port = args.port if args.port is not None else args.ports[0] if args.ports else 15740
+    ports = [args.port] if args.port is not None else args.ports
+    shown = ",".join(map(str, ports)) if ports else "the default ports"
     try:
         server = await start_simulator(
             args.vendor,
             args.host,
-            port,
+            ports=ports,
             object_size=args.object_size,
             capture_delay=args.capture_delay,
             battery_interval=args.battery_interval,
             response_delay=args.response_delay,
             seed=args.seed,
+            accept_any_client=args.accept_any_client,
+            confirm_delay=args.confirm_delay,
+            fps=args.fps,
         )
-    except NotImplementedError as exc:
+    except (NotImplementedError, ValueError) as exc:
         print(f"ptpipd-sim: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"ptpipd-sim: cannot listen on {args.host}:{port}: {exc}", file=sys.stderr)
+        print(f"ptpipd-sim: cannot listen on {args.host}:{shown}: {exc}", file=sys.stderr)
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

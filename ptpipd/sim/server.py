@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.sim.generic_model import GenericCamera
@@ -25,17 +25,29 @@ log = logging.getLogger("ptpipd.sim")
 #: Far below a data phase, so a 1 GB object never sits in the write buffer.
 WRITE_HIGH = 1 << 20
 WRITE_LOW = 256 << 10
+#: The PTP/IP port (PTPIP.md §3).
+GENERIC_PORT = 15740
 
 
 @dataclass(frozen=True, slots=True)
 class SimOptions:
-    """Timing and content options of a simulated camera (the ``ptpipd-sim`` flags)."""
+    """Timing and content options of a simulated camera (the ``ptpipd-sim`` flags).
+
+    A vendor ignores the options it has no use for (the generic camera the Fuji ones; the X-T1 the card
+    and battery ones).
+    """
 
     object_size: int | None = None
     capture_delay: float = 0.05
     battery_interval: float = 1.0
     response_delay: float = 0.0
     seed: int = 0
+    #: Fuji only: every client name connects, with no pairing prompt.
+    accept_any_client: bool = False
+    #: Fuji only: seconds the first pairing holds the 0xDF01 answer (the user pressing OK on the camera).
+    confirm_delay: float = 0.0
+    #: Fuji only: live-view frames per second.
+    fps: float = 10.0
 
 
 def _tune_socket(transport: asyncio.BaseTransport) -> socket.socket | None:
@@ -274,35 +286,74 @@ class SimServer:
             await server.wait_closed()
 
 
-async def _start_generic(host: str, port: int, options: SimOptions) -> SimServer:
+class Simulator(Protocol):
+    """What every simulated camera offers: where it listens, its counters, and a way to stop it."""
+
+    host: str
+    ports: list[int]
+
+    @property
+    def stats(self) -> Stats:
+        """Sessions opened, transactions answered, protocol violations seen."""
+
+    async def close(self) -> None:
+        """Stops listening and closes every connection."""
+
+
+async def _start_generic(host: str, ports: Sequence[int] | None, options: SimOptions) -> SimServer:
+    if ports is not None and len(ports) != 1:
+        raise ValueError(f"the generic simulator listens on one port, got {len(ports)}")
+    port = GENERIC_PORT if ports is None else ports[0]
     server = SimServer(GenericCamera(seed=options.seed, object_size=options.object_size), host, options)
     await server._listen(port)
     server._start_battery()
     return server
 
 
-async def _start_fuji(host: str, port: int, options: SimOptions) -> SimServer:
-    raise NotImplementedError("fuji: not implemented yet")
+async def _start_fuji(host: str, ports: Sequence[int] | None, options: SimOptions) -> Simulator:
+    from ptpipd.sim.fuji_server import DEFAULT_PORTS, FujiOptions, start_fuji
+
+    fuji = FujiOptions(
+        accept_any_client=options.accept_any_client,
+        confirm_delay=options.confirm_delay,
+        fps=options.fps,
+        capture_delay=options.capture_delay,
+        response_delay=options.response_delay,
+    )
+    return await start_fuji(host, DEFAULT_PORTS if ports is None else ports, fuji)
 
 
-#: Vendor name → how to start a simulator of that vendor.
-VENDORS: dict[str, Callable[[str, int, SimOptions], Awaitable[SimServer]]] = {
+#: Vendor name → how to start a simulator of that vendor (``ports``: None = the vendor's default ports).
+VENDORS: dict[str, Callable[[str, Sequence[int] | None, SimOptions], Awaitable[Simulator]]] = {
     "generic": _start_generic,
     "fuji": _start_fuji,
 }
 
 
 async def start_simulator(
-    vendor: str = "generic", host: str = "127.0.0.1", port: int = 15740, **options: Any
-) -> SimServer:
-    """Starts a simulated camera listening on ``host:port`` (0 = a free port) and returns it.
+    vendor: str = "generic",
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    *,
+    ports: Sequence[int] | None = None,
+    **options: Any,
+) -> Simulator:
+    """Starts a simulated camera on ``host`` and returns it once it accepts connections.
+
+    Ports: ``port`` (0 = free ones) or ``ports`` (a list), or neither for the vendor's defaults (generic
+    15740; Fuji 55740, 55741, 55742). The generic camera listens on one port. The Fuji camera uses three:
+    ``port=P`` means P, P+1, P+2 (libgphoto2 derives them so), ``port=0`` three consecutive free ones, and
+    ``ports`` may give two or three of them (see :func:`ptpipd.sim.fuji_server.bind_ports`).
 
     ``options`` are the fields of :class:`SimOptions`: ``object_size`` (bytes, or None), ``capture_delay``,
-    ``battery_interval`` (0 disables the drain), ``response_delay`` (seconds) and ``seed``. Raises KeyError
-    for an unknown vendor and NotImplementedError for one not simulated yet.
+    ``battery_interval`` (0 disables the drain), ``response_delay`` (seconds), ``seed``, and for Fuji
+    ``accept_any_client``, ``confirm_delay`` (seconds) and ``fps``. Raises KeyError for an unknown vendor,
+    ValueError for ports the vendor cannot use, OSError when a port cannot be bound.
     """
     try:
         start = VENDORS[vendor]
     except KeyError:
         raise KeyError(f"unknown vendor {vendor!r}; known: {', '.join(VENDORS)}") from None
-    return await start(host, port, SimOptions(**options))
+    if port is not None and ports is not None:
+        raise ValueError("give port or ports, not both")
+    return await start(host, [port] if port is not None else ports, SimOptions(**options))

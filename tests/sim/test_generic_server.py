@@ -559,7 +559,7 @@ def test_stop_summary_counts_sessions_and_transactions() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--vendor", "fuji"], "fuji: not implemented yet"),
+        (["--vendor", "fuji", "--ports", "1,2,3,4"], "one to three ports"),
         (["--object-size", "12Q"], "not a size"),
         (["--port", "70000"], "not a TCP port"),
         (["--vendor", "nikon"], "invalid choice"),
