@@ -1,0 +1,282 @@
+"""Every ptpipctl command as a subprocess against a real daemon on each simulated camera."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import PTPIPCTL, Live, clean_env, ctl
+from tests.legacy.seed import packets_of
+from tests.procs import REPO
+
+PAIR = re.compile(r"^(?P<key>[a-z][a-z ]*?)  +(?P<value>.*)$")
+
+
+def pairs(text: str) -> dict[str, str]:
+    """``key  value`` lines → dict (every line must be one)."""
+    out = {}
+    for line in text.splitlines():
+        m = PAIR.match(line)
+        assert m, line
+        out[m["key"]] = m["value"]
+    return out
+
+
+def test_status(live: Live) -> None:
+    result = live.ctl("status")
+    assert result.code == 0, result.err
+    fields = pairs(result.out)
+    status = live.daemon.call("status")
+    assert fields["state"] == "connected"
+    assert fields["vendor"] == status["vendor"]
+    assert fields["serial"] == status["camera"]["serial"]
+    assert fields["daemon"] == f"ptpipd {status['daemon_version']}, API {status['api_version']}"
+    as_json = json.loads(live.ctl("status", "--json").out)
+    assert as_json["camera"] == status["camera"]
+
+
+def test_get(live: Live) -> None:
+    expected = live.daemon.call("get", {"property": "iso"})
+    result = live.ctl("get", "iso")
+    assert result.code == 0, result.err
+    fields = pairs(result.out)
+    assert fields["property"] == "iso"
+    assert fields["value"] == expected["label"]
+    assert fields["raw"] == f"{expected['value']} ({expected['hex']})"
+    assert fields["name"] == f"{expected['name']} ({expected['code']})"
+    assert json.loads(live.ctl("get", "iso", "--json").out) == expected
+    assert live.ctl("get", expected["code"]).out == result.out
+
+
+def test_set_reads_back(live: Live) -> None:
+    desc = live.daemon.call("describe", {"property": "iso"})
+    new = next(
+        v["label"] for v in desc["form"]["values"] if v["label"] != desc["label"] and v["label"].isdigit()
+    )
+    result = live.ctl("set", "iso", new)
+    assert result.code == 0, result.err
+    assert pairs(result.out)["value"] == new
+    assert live.daemon.call("get", {"property": "iso"})["label"] == new
+    back = json.loads(live.ctl("set", "iso", desc["label"], "--json").out)
+    assert back["label"] == desc["label"]
+
+
+def test_set_a_negative_value_needs_no_double_dash(live: Live) -> None:
+    desc = live.daemon.call("describe", {"property": "exp-bias"})
+    negative = next(v["label"] for v in desc["form"]["values"] if v["label"].startswith("-"))
+    result = live.ctl("set", "exp-bias", negative)
+    assert result.code == 0, result.err
+    assert pairs(result.out)["value"] == negative
+
+
+def test_camera_error_exits_1_with_the_daemons_message(live: Live) -> None:
+    with live.daemon.connect() as conn:
+        error = conn.request("set", {"property": "iso", "value": "123"})["error"]
+    result = live.ctl("set", "iso", "123")
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err == f"ptpipctl: {error['message']}\n"
+
+
+def test_unknown_property_lists_the_known_ones(live: Live) -> None:
+    result = live.ctl("describe", "nosuch")
+    assert result.code == 1
+    assert result.err.startswith("ptpipctl: unknown property 'nosuch' (known: ")
+    assert "iso" in result.err and result.err.count("\n") == 1
+
+
+def test_describe(live: Live) -> None:
+    desc = live.daemon.call("describe", {"property": "iso"})
+    result = live.ctl("describe", "iso")
+    assert result.code == 0, result.err
+    fields = pairs(result.out)
+    assert fields["allowed"] == ", ".join(v["label"] for v in desc["form"]["values"])
+    assert fields["default"].startswith(desc["factory_default"]["label"])
+    assert json.loads(live.ctl("describe", "iso", "--json").out) == desc
+
+
+def test_info_table(live: Live) -> None:
+    info = live.daemon.call("info")
+    result = live.ctl("info")
+    assert result.code == 0, result.err
+    head, _, table = result.out.partition("\n\n")
+    assert pairs(head)["model"] == info["device"]["model"]
+    lines = table.splitlines()
+    assert re.match(r"Property +Code +Name +Value +Hex +Access$", lines[0])
+    assert re.match(r"-{8} +-{4} +-{4} +-{5} +-{3} +-{6}$", lines[1])
+    assert len(lines) == 2 + len(info["properties"])
+    column = lines[0].index("Value")
+    for line, prop in zip(lines[2:], info["properties"], strict=True):
+        assert line.startswith(prop["property"] + " ")
+        assert line[column:].startswith(prop["label"] or '""') or prop["label"] == ""
+        assert line.endswith("rw" if prop["writable"] else "ro")
+
+
+@pytest.mark.parametrize("flags", [["--json"], ["--pretty"], ["--json", "--pretty"]])
+def test_info_json(live: Live, flags: list[str]) -> None:
+    result = live.ctl("info", *flags)
+    assert result.code == 0, result.err
+    info = json.loads(result.out)
+    assert info["device"] == live.daemon.call("info")["device"]
+    assert ("\n  " in result.out) is ("--pretty" in flags)
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"], ["--pretty"]])
+def test_state(live: Live, flags: list[str]) -> None:
+    result = live.ctl("state", *flags)
+    if live.vendor == "generic":
+        assert result.code == 1
+        assert result.err == "ptpipctl: 'state' is not supported by the generic vendor\n"
+        return
+    assert result.code == 0, result.err
+    entries = live.daemon.call("state")
+    if flags:
+        assert json.loads(result.out) == entries
+    else:
+        assert len(result.out.splitlines()) == 2 + len(entries)
+
+
+def test_files_and_download(live: Live, tmp_path: Path) -> None:
+    with live.daemon.connect() as conn:
+        answer = conn.request("files")
+    result = live.ctl("files")
+    if "error" in answer:  # the Fuji remote-control mode has no file access
+        assert answer["error"]["code"] == -32003
+        assert (result.code, result.err) == (1, f"ptpipctl: {answer['error']['message']}\n")
+        assert live.ctl("download", "1", str(tmp_path)).code == 1
+        return
+    files = answer["result"]
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert re.match(r"Handle +Filename +Folder +Size +Format +Captured$", lines[0])
+    assert len(lines) == 2 + len(files)
+    assert json.loads(live.ctl("files", "--json").out) == files
+    if not files:
+        pytest.skip("this camera has no files")  # pragma: no cover - both simulators have some
+    first = files[0]
+    saved = live.ctl("download", str(first["handle"]), str(tmp_path))
+    assert saved.code == 0, saved.err
+    target = tmp_path / first["filename"]
+    assert saved.out.startswith(f"saved {target} (")
+    assert target.stat().st_size == first["size"]
+    again = live.ctl("download", str(first["handle"]), str(tmp_path), "--json")
+    assert json.loads(again.out)["path"] == str(target.with_name(target.stem + "-1" + target.suffix))
+    to_stdout = live.ctl("download", str(first["handle"]), "-")
+    assert to_stdout.raw == target.read_bytes()
+    missing = live.ctl("download", "999999", str(tmp_path))
+    assert missing.code == 1 and missing.err.startswith("ptpipctl: ")
+
+
+def test_capture_to_a_file_a_directory_stdout_and_here(live: Live, tmp_path: Path) -> None:
+    named = tmp_path / "shot.jpg"
+    result = live.ctl("capture", str(named))
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"saved {named} (")
+    assert named.read_bytes()[:2] == b"\xff\xd8"
+    into = tmp_path / "dir"
+    into.mkdir()
+    result = live.ctl("capture", str(into), "--json")
+    saved = json.loads(result.out)
+    assert Path(saved["path"]).parent == into and Path(saved["path"]).stat().st_size == saved["size"]
+    assert "data" not in saved
+    raw = live.ctl("capture", "-")
+    assert raw.code == 0 and raw.raw[:2] == b"\xff\xd8" and raw.err == ""
+    here = tmp_path / "here"
+    here.mkdir()
+    result = ctl("capture", env=live.env, cwd=here)
+    assert result.code == 0, result.err
+    written = [p for p in here.iterdir()]
+    assert len(written) == 1 and result.out.startswith(f"saved {written[0].name} (")
+    assert not list(tmp_path.rglob(".*.tmp")), "no temporary file is left"
+
+
+def test_capture_json_to_stdout_is_a_usage_error(live: Live) -> None:
+    result = live.ctl("capture", "-", "--json")
+    assert result.code == 2
+    assert result.err == "ptpipctl: --json cannot be combined with writing the image to stdout ('-')\n"
+
+
+def test_opreq_hex_dump(live: Live) -> None:
+    result = live.ctl("opreq", "0x1001")
+    assert result.code == 0, result.err
+    packets = packets_of(result.out)
+    manufacturer = live.daemon.call("status")["camera"]["manufacturer"]
+    assert manufacturer.encode("utf-16-le") in b"".join(packets)
+    as_json = json.loads(live.ctl("opreq", "1001", "--json").out)
+    assert as_json["response"]["name"] == "OK"
+    assert [len(bytes.fromhex(p)) for p in as_json["packets"]] == [len(p) for p in packets]
+
+
+def test_call(live: Live) -> None:
+    result = live.ctl("call", "get", '{"property": "iso"}')
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == live.daemon.call("get", {"property": "iso"})
+    assert json.loads(live.ctl("call", "get", '["iso"]').out)["property"] == "iso"
+    discovered = json.loads(live.ctl("call", "rpc.discover", "--pretty").out)
+    assert {m["name"] for m in discovered["methods"]} >= {"get", "set", "capture", "opreq"}
+    missing = live.ctl("call", "nosuch")
+    assert (missing.code, missing.err) == (1, "ptpipctl: Method not found: nosuch\n")
+    bad = live.ctl("call", "get", "{}")
+    assert bad.code == 1 and bad.err == "ptpipctl: Invalid params: property: Field required\n"
+
+
+def test_over_tcp(live: Live) -> None:
+    assert live.daemon.tcp is not None
+    host, port = live.daemon.tcp
+    env = {k: v for k, v in live.env.items() if k != "PTPIPCTL_SOCKET"}
+    result = ctl("--tcp", f"{host}:{port}", "get", "iso", env=env)
+    assert result.code == 0, result.err
+    assert result.out == live.ctl("get", "iso").out
+    env["PTPIPCTL_TCP"] = f"{host}:{port}"
+    assert ctl("status", "--json", env=env).code == 0
+
+
+def test_events_until_interrupted(live: Live) -> None:
+    """``events --json`` prints notifications as they come; a capture makes some; Ctrl-C ends it with 0."""
+    proc = subprocess.Popen(
+        [str(PTPIPCTL), "events", "--json", "--topic", "event"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=live.env,
+        cwd=REPO,
+        text=True,
+    )
+    try:
+        # subscribed once the daemon counts us; then a capture produces events (no sleeps: both are signals)
+        deadline = time.monotonic() + 15
+        while live.daemon.call("status")["clients"] < 2:
+            assert time.monotonic() < deadline, "ptpipctl events never connected"
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        subscribed_before = time.monotonic()
+        live.daemon.call("capture")
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        note = json.loads(line)
+        assert note["method"] == "notify.event"
+        assert set(note["params"]) >= {"code", "name", "params", "time"}
+        assert time.monotonic() - subscribed_before < 15
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_daemon_down_exits_105_naming_the_socket(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    sock = tmp_path / "gone.sock"
+    result = ctl("--socket", str(sock), "status", env=clean_env(tmp_path))
+    assert result.code == 105
+    assert result.err == f"ptpipctl: cannot reach ptpipd at socket {sock}: No such file or directory\n"
+    assert os.path.exists(sock) is False
