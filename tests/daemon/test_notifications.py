@@ -3,10 +3,14 @@ connections (Unix and TCP alike); a capture produces ``notify.event``; topics fi
 
 from __future__ import annotations
 
+import socket
+import time
+from pathlib import Path
+
 import pytest
 
 from tests.daemon.conftest import next_note, other_enum_value
-from tests.procs import DaemonProcess
+from tests.procs import DaemonProcess, running_daemon
 
 
 @pytest.mark.parametrize(("setter_via", "subscriber_via"), [("unix", "tcp"), ("tcp", "unix")])
@@ -94,3 +98,29 @@ def test_camera_initiated_change_is_announced(daemon: DaemonProcess, vendor: str
         assert note["code"] == "0x5001"
         assert 0 <= note["value"] < 100
         assert a.call("get", ["battery"])["value"] <= note["value"]
+
+
+@pytest.mark.slow
+def test_a_subscriber_that_never_reads_is_dropped_not_waited_for(tmp_path: Path) -> None:
+    """DESIGN §7: a slow subscriber never holds up the camera; it is dropped with a final notify.connection."""
+    with running_daemon(tmp_path / "d", "--simulate", "generic") as daemon:
+        daemon.wait_connected()
+        sleeper = daemon.connect()
+        sleeper.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sleeper.call("subscribe")
+        worst = 0.0
+        with daemon.connect() as a:
+            for i in range(3000):  # two notifications each (property and event): far over the queue
+                started = time.monotonic()
+                a.call("set", ["iso", "100" if i % 2 else "200"])
+                worst = max(worst, time.monotonic() - started)
+            assert worst < 0.5, f"a set took {worst:.2f} s: the camera waited for the sleeping subscriber"
+            received = []
+            with pytest.raises((EOFError, ConnectionResetError)):
+                while True:
+                    received.append(sleeper.read_message(timeout=10))
+            sleeper.close()
+            assert received[-1]["method"] == "notify.connection"
+            assert received[-1]["params"]["state"] == "dropped", received[-1]
+            assert len(received) < 3000 * 2
+            assert a.call("status")["state"] == "connected"

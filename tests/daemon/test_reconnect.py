@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from ptpipd.sim import bigobject
 from tests.daemon.conftest import next_note, wait_until
-from tests.procs import start_daemon, start_sim
+from tests.procs import running_daemon, running_sim, start_daemon, start_sim
 
 #: The daemon's transaction timeout in this test (PTPIPD_TIMEOUT): in-flight calls must fail within it.
 TIMEOUT_S = 4.0
@@ -128,3 +129,32 @@ def test_camera_killed_mid_transfer_and_restarted(tmp_path: Path) -> None:
         sim.stop()
     assert rc == 0, log
     assert "Traceback" not in log, log
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_camera_absent_at_start(tmp_path: Path) -> None:
+    """No camera yet: READY=1 anyway (clients can connect and ask), requests fail with -32000 and the
+    state, and the daemon connects by itself when the camera appears."""
+    port = free_port()
+    with (
+        running_daemon(tmp_path / "d", "--host", "127.0.0.1", "--port", str(port)) as daemon,
+        daemon.connect("tcp") as conn,
+    ):
+        conn.call("subscribe", {"topics": ["connection"]})
+        response = conn.request("get", ["iso"], timeout=15)
+        assert response["error"]["code"] == -32000, response
+        assert response["error"]["data"]["state"] in ("disconnected", "connecting")
+        status = conn.call("status")
+        assert status["state"] in ("disconnected", "connecting")
+        assert status["camera"] is None
+        assert status["last_error"]
+        with running_sim("generic", "--port", str(port), "--battery-interval", "0"):
+            next_note(conn, "notify.connection", lambda p: p["state"] == "connected", timeout=40)
+            assert conn.call("get", ["iso"])["property"] == "iso"
+            assert conn.call("status")["reconnects"] == 0  # a first connection, not a reconnection

@@ -144,6 +144,16 @@ def test_sigterm_stops_in_order_within_five_seconds(tmp_path: Path) -> None:
         assert not [m for m in daemon.notify.messages if "WATCHDOG" in m]  # not asked for
 
 
+def test_sigint_stops_too(tmp_path: Path) -> None:
+    with running_daemon(tmp_path / "d", "--simulate", "generic") as daemon:
+        daemon.wait_connected()
+        cursor = len(daemon.notify.messages)
+        rc, log = daemon.stop(signal.SIGINT)
+    assert rc == 0, log
+    assert daemon.notify.wait_for("STOPPING", "1", timeout=0, after=cursor)
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
+
+
 def test_unix_socket_file_is_removed_on_exit(tmp_path: Path) -> None:
     with running_daemon(tmp_path / "d", "--simulate", "generic") as daemon:
         assert daemon.socket_path.is_socket()
