@@ -1,0 +1,99 @@
+"""ptpipctl's output helpers: tables, key/value blocks, the seed's hex dumps, sizes, the progress bar."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import pytest
+
+from ptpipctl.output import Progress, hexdump, json_text, packet_dumps, pairs, short_hex, size_text, table
+from tests.legacy.seed import SEED_902B, SEED_D212, packets_of, seed_text
+
+
+@pytest.mark.parametrize("path", [SEED_902B, SEED_D212], ids=["0x902B", "0x1015-0xD212"])
+def test_packet_dumps_are_the_seeds_byte_for_byte(path: Path) -> None:
+    expected = seed_text(path)
+    assert packet_dumps(packets_of(expected)) == expected
+
+
+def test_hexdump_agrees_with_the_daemons_for_every_length() -> None:
+    with warnings.catch_warnings():  # jsonrpcserver 5 uses importlib.resources.open_text, deprecated in 3.11
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from ptpipd.legacy.adapter import hex_dump  # the same format lives on the daemon's side
+
+    data = bytes(range(256)) * 2
+    for n in (0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 255, 512):
+        assert hexdump(data[:n]) == hex_dump(data[:n])
+
+
+def test_table_columns() -> None:
+    text = table(
+        [("iso", "0x500f", "400"), ("exposure-bias", "0x5010", "-1/3")], ("Property", "Code", "Value")
+    )
+    assert text == (
+        "Property       Code    Value\n"
+        "--------       ----    -----\n"
+        "iso            0x500f  400\n"
+        "exposure-bias  0x5010  -1/3\n"
+    )
+    assert table([]) == ""
+
+
+def test_pairs_align_and_strip() -> None:
+    assert pairs([("state", "connected"), ("last error", "")]) == "state       connected\nlast error\n"
+    assert pairs([]) == ""
+
+
+def test_json_text() -> None:
+    assert json_text({"a": [1, "é"]}) == '{"a":[1,"é"]}\n'
+    assert json_text({"a": 1}, pretty=True) == '{\n  "a": 1\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("value", "short"), [("0x0190", "0x190"), ("0x0000", "0x0"), ("0xfeb3", "0xfeb3"), (None, "")]
+)
+def test_short_hex(value: str | None, short: str) -> None:
+    assert short_hex(value) == short
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (610137, "595.8 KiB"), (5 << 30, "5.0 GiB")],
+)
+def test_size_text(size: int, text: str) -> None:
+    assert size_text(size) == text
+
+
+def test_progress_with_a_total() -> None:
+    stream = io.StringIO()
+    bar = Progress("IMG_0001.JPG", 3 << 20, stream=stream, threshold=1 << 20, interval=0)
+    bar(1000)  # below the threshold: nothing drawn
+    assert stream.getvalue() == ""
+    bar(2 << 20)  # 2 MiB of base64 are 1.5 MiB of image
+    assert stream.getvalue() == "\rIMG_0001.JPG  [###############...............]  50%  1.5 MiB of 3.0 MiB"
+    bar(10 << 20)  # more than the total (the JSON around the data): capped at 100 %
+    assert stream.getvalue().endswith("[##############################] 100%  3.0 MiB of 3.0 MiB")
+    bar.finish()
+    assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_progress_without_a_total_and_disabled() -> None:
+    stream = io.StringIO()
+    bar = Progress("capture", None, stream=stream, threshold=0, interval=0)
+    bar(4 << 20)
+    assert stream.getvalue() == "\rcapture  3.0 MiB"
+    quiet = io.StringIO()
+    off = Progress("capture", 10, enabled=False, stream=quiet, threshold=0)
+    off(1 << 30)
+    off.finish()
+    assert quiet.getvalue() == ""
+
+
+def test_progress_is_throttled() -> None:
+    stream = io.StringIO()
+    bar = Progress("x", None, stream=stream, threshold=0, interval=3600)
+    bar(4 << 20)
+    bar(8 << 20)
+    assert stream.getvalue().count("\r") == 1
