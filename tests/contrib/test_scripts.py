@@ -1,0 +1,366 @@
+"""Every contrib script against ``ptpipd --simulate``, with its effect checked: the pictures written, the
+values set and put back, seen through our own JSON-RPC connection's notifications; and their errors."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.contrib.conftest import (
+    CONTRIB,
+    SimDaemon,
+    collect,
+    free_tcp_port,
+    is_shot,
+    property_note,
+    python_script,
+    run,
+    story,
+)
+from tests.procs import LISTENING, REPO, LogFile, SimProcess, read_line_until, running_daemon
+
+SOI, EOI = b"\xff\xd8", b"\xff\xd9"
+NODE = shutil.which("node")
+
+
+def jpeg(path: Path) -> bytes:
+    data = path.read_bytes()
+    assert data[:2] == SOI and data[-2:] == EOI, f"{path} is not a whole JPEG"
+    return data
+
+
+def shots(count: int, then: Any = None) -> Any:
+    """A ``collect`` condition: ``count`` pictures taken, and then (if given) ``then``."""
+    seen = 0
+
+    def until(note: dict[str, Any]) -> bool:
+        nonlocal seen
+        if is_shot(note):
+            seen += 1
+            return then is None and seen >= count
+        return seen >= count and then is not None and then(note)
+
+    return until
+
+
+# ------------------------------------------------------------------------------------------ timelapse
+
+
+@pytest.mark.parametrize("client", ["socat", "nc"])
+def test_timelapse_writes_the_pictures(sim_daemon: SimDaemon, tmp_path: Path, client: str) -> None:
+    if shutil.which(client) is None:
+        pytest.skip(f"{client} is not installed")
+    out = tmp_path / "out"
+    done = run(
+        ["bash", str(CONTRIB / "timelapse.sh"), "-o", str(out), "3", "0.1"],
+        sim_daemon.env(PTPIPD_CLIENT=client),
+    )
+    assert done.returncode == 0, done.stderr
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == ["timelapse-0001.jpg", "timelapse-0002.jpg", "timelapse-0003.jpg"]
+    assert len({jpeg(f) for f in files}) == 3, "three different pictures"
+    assert done.stdout.splitlines() == [f"{i}/3 {f}" for i, f in enumerate(files, 1)]
+
+
+def test_timelapse_keeps_the_interval(sim_daemon: SimDaemon) -> None:
+    """The pictures are taken INTERVAL apart (the camera's CaptureComplete times), and without -o the daemon
+    keeps them: the printed paths are new files in its capture directory."""
+    interval = 0.5
+    with sim_daemon.connect() as watcher:
+        watcher.call("subscribe", {"topics": ["event"]})
+        done = run(["bash", str(CONTRIB / "timelapse.sh"), "3", str(interval)], sim_daemon.env())
+        assert done.returncode == 0, done.stderr
+        notes = collect(watcher, shots(3))
+    times = [n["params"]["time"] for n in notes if is_shot(n)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(gaps) == 2 and all(interval - 0.05 <= g < interval + 1.5 for g in gaps), gaps
+    paths = [Path(line.split(" ", 1)[1]) for line in done.stdout.splitlines()]
+    assert [line.split(" ")[0] for line in done.stdout.splitlines()] == ["1/3", "2/3", "3/3"]
+    assert len(set(paths)) == 3
+    for path in paths:
+        assert path.parent == sim_daemon.captures
+        jpeg(path)
+
+
+class FakeDaemon:
+    """A Unix socket answering like a daemon whose camera is gone: status says so, capture fails."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen()
+        self.methods: list[str] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                with conn, conn.makefile("rwb") as f:
+                    request = json.loads(f.readline())
+                    self.methods.append(request["method"])
+                    if request["method"] == "status":
+                        answer: dict[str, Any] = {"result": {"state": "disconnected"}}
+                    else:
+                        answer = {"error": {"code": -32000, "message": "the camera is disconnected"}}
+                    f.write(json.dumps({"jsonrpc": "2.0", **answer, "id": request["id"]}).encode() + b"\n")
+
+    def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def fake_daemon(tmp_path: Path) -> Iterator[FakeDaemon]:
+    fake = FakeDaemon(tmp_path / "fake.sock")
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+def test_timelapse_reports_failed_shots(fake_daemon: FakeDaemon, keep_going: bool) -> None:
+    args = ["-k"] if keep_going else []
+    env = {"PATH": "/usr/bin:/bin", "PTPIPD_SOCKET": str(fake_daemon.path)}
+    done = run(["bash", str(CONTRIB / "timelapse.sh"), *args, "2", "0"], env)
+    assert done.returncode == 1
+    assert "the camera is disconnected; trying anyway" in done.stderr
+    assert "shot 1/2 failed: -32000 the camera is disconnected" in done.stderr
+    assert fake_daemon.methods == ["status", "capture", "capture"] if keep_going else ["status", "capture"]
+    assert ("2 of 2 shots failed" in done.stderr) is keep_going
+
+
+@pytest.mark.parametrize(
+    ("args", "rc", "message", "usage"),
+    [
+        ([], 2, "expected COUNT and INTERVAL", True),
+        (["0", "1"], 2, "COUNT must be a positive integer", False),
+        (["2", "soon"], 2, "INTERVAL must be seconds", False),
+        (["-x", "2", "1"], 2, "unknown option -x", True),
+        (
+            ["-s", "/nonexistent/ptpipd.sock", "2", "1"],
+            105,
+            "no ptpipd socket at /nonexistent/ptpipd.sock",
+            False,
+        ),
+    ],
+)
+def test_timelapse_usage(args: list[str], rc: int, message: str, usage: bool) -> None:
+    done = run(["bash", str(CONTRIB / "timelapse.sh"), *args], {"PATH": "/usr/bin:/bin"})
+    assert done.returncode == rc
+    assert message in done.stderr
+    assert ("usage: timelapse.sh" in done.stderr) is usage
+
+
+# ------------------------------------------------------------------------------------------ bracket
+
+
+def test_bracket_shoots_each_bias_and_restores(sim_daemon: SimDaemon, tmp_path: Path) -> None:
+    sim_daemon.call("set", {"property": "exp-bias", "value": "+1/3"})
+    out = tmp_path / "out"
+    with sim_daemon.connect() as watcher:
+        watcher.call("subscribe", {"topics": ["property", "event"]})
+        done = run([*python_script("bracket.py"), "-o", str(out)], sim_daemon.env())
+        assert done.returncode == 0, done.stderr
+        notes = collect(watcher, shots(3, then=property_note("exp-bias", "+1/3")))
+    assert story(notes, "exp-bias") == [
+        "exp-bias=-1",
+        "shot",
+        "exp-bias=0",
+        "shot",
+        "exp-bias=+1",
+        "shot",
+        "exp-bias=+1/3",
+    ]
+    assert sim_daemon.call("get", {"property": "exp-bias"})["label"] == "+1/3"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["bracket-01_m1EV.jpg", "bracket-02_0EV.jpg", "bracket-03_p1EV.jpg"]
+    assert len({jpeg(out / n) for n in names}) == 3
+    assert done.stdout.splitlines()[-1] == "exp-bias restored to +1/3"
+
+
+def test_bracket_daemon_side_and_fractions(sim_daemon: SimDaemon) -> None:
+    """Steps as fractions of a stop; without -o the daemon keeps the pictures and the paths are printed."""
+    sim_daemon.call("set", {"property": "exp-bias", "value": "0"})
+    done = run([*python_script("bracket.py"), "--steps=-2/3,+1 1/3"], sim_daemon.env())
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [re.sub(r": .*", "", ln) for ln in lines[1:3]] == ["1/2 exp-bias -2/3", "2/2 exp-bias +1 1/3"]
+    for line in lines[1:3]:
+        jpeg(Path(line.split(": ", 1)[1]))
+    assert sim_daemon.call("get", {"property": "exp-bias"})["label"] == "0"
+
+
+def test_bracket_refuses_a_bias_the_camera_lacks(sim_daemon: SimDaemon) -> None:
+    sim_daemon.call("set", {"property": "exp-bias", "value": "-1/3"})
+    before = sim_daemon.saved()
+    done = run([*python_script("bracket.py"), "--steps=-1,5"], sim_daemon.env())
+    assert done.returncode == 2
+    assert "the camera does not allow 5 EV; it allows: -3, -2 2/3," in done.stderr
+    assert sim_daemon.saved() == before, "no picture may be taken"
+    assert sim_daemon.call("get", {"property": "exp-bias"})["label"] == "-1/3"
+
+
+def test_python_scripts_unreachable_and_usage(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PTPIPD_SOCKET": str(tmp_path / "nothing.sock")}
+    for script in ("bracket.py", "focus_stack.py"):
+        done = run(python_script(script), env)
+        assert done.returncode == 105, done.stderr
+        assert f"cannot connect to ptpipd at {tmp_path / 'nothing.sock'}" in done.stderr
+        done = run([*python_script(script), "--bogus"], env)
+        assert done.returncode == 2
+        assert "usage:" in done.stderr
+        done = run([*python_script(script), "--help"], env)
+        assert done.returncode == 0 and "Exit codes" in done.stdout
+
+
+# ------------------------------------------------------------------------------------------ focus stack
+
+
+def test_focus_stack_refuses_without_focus_steps(sim_daemon: SimDaemon) -> None:
+    before = sim_daemon.saved()
+    done = run(python_script("focus_stack.py"), sim_daemon.env())
+    assert done.returncode == 3, done.stderr
+    assert "focus stacking is not possible with this camera" in done.stderr
+    assert "FocusDistance, 0x5009" in done.stderr
+    assert sim_daemon.saved() == before
+
+
+@contextlib.contextmanager
+def focus_camera() -> Iterator[SimProcess]:
+    """The generic simulated camera with a settable FocusDistance (tests/contrib/focus_sim.py)."""
+    args = [sys.executable, "-m", "tests.contrib.focus_sim", "--host", "127.0.0.1", "--port", "0"]
+    log = LogFile()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log.file, text=True, cwd=REPO)
+    log.file.close()
+    sim = SimProcess(proc, "127.0.0.1", [], args, log)
+    try:
+        match = read_line_until(proc, LISTENING, 30)
+        sim.ports = [int(match["ports"])]
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_focus_stack_steps_and_restores(tmp_path: Path) -> None:
+    with (
+        focus_camera() as camera,
+        running_daemon(tmp_path, "--host", camera.host, "--port", str(camera.port)) as daemon,
+    ):
+        daemon.wait_connected()
+        assert daemon.call("get", {"property": "focusmode"})["label"] == "auto"
+        out = tmp_path / "stack"
+        env = {"PATH": "/usr/bin:/bin", "PTPIPD_SOCKET": str(daemon.socket_path)}
+        with daemon.connect() as watcher:
+            watcher.call("subscribe", {"topics": ["property", "event"]})
+            done = run([*python_script("focus_stack.py"), "-n", "3", "-o", str(out)], env)
+            assert done.returncode == 0, done.stderr
+            notes = collect(watcher, shots(3, then=property_note("focusmode", "auto")))
+        assert story(notes, "focusdistance") == [
+            "focusdistance=300mm",
+            "shot",
+            "focusdistance=1500mm",
+            "shot",
+            "focusdistance=infinity",
+            "shot",
+            "focusdistance=1000mm",
+        ]
+        modes = [n["params"]["label"] for n in notes if n["params"].get("property") == "focusmode"]
+        assert modes == ["manual", "auto"]
+        assert daemon.call("get", {"property": "focusdistance"})["label"] == "1000mm"
+        names = sorted(p.name for p in out.iterdir())
+        assert names == ["focus-01_300mm.jpg", "focus-02_1500mm.jpg", "focus-03_infinity.jpg"]
+        for name in names:
+            jpeg(out / name)
+
+
+# ------------------------------------------------------------------------------------------ client.js
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_client_js_get_and_set(sim_daemon: SimDaemon) -> None:
+    assert NODE is not None
+    before = sim_daemon.call("set", {"property": "iso", "value": "400"})
+    client = [NODE, str(CONTRIB / "client.js")]
+    done = run([*client, "get", "iso"], sim_daemon.env())
+    assert (done.returncode, done.stdout) == (0, f"iso = 400 ({before['hex']})\n"), done.stderr
+    done = run([*client, "--socket", str(sim_daemon.socket), "set", "iso", "3200"], {"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    after = sim_daemon.call("get", {"property": "iso"})
+    assert (after["label"], after["value"]) == ("3200", 3200)
+    assert done.stdout.splitlines() == [f"iso = 3200 ({after['hex']})", "notify.property: iso = 3200"]
+    done = run([*client, "set", after["code"], "3200"], sim_daemon.env())  # by code, to the same value
+    assert done.stdout.splitlines() == [f"iso = 3200 ({after['hex']})", "unchanged: no notify.property"]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+@pytest.mark.parametrize(
+    ("args", "rc", "message"),
+    [
+        (["get", "zoom"], 1, "unknown property 'zoom' (error -32004)"),
+        (["set", "iso", "123"], 1, "invalid value '123' for iso"),
+        (["fly"], 2, "cannot run: fly"),
+        ([], 2, "usage: node client.js"),
+        (["--socket", "/nonexistent.sock", "get", "iso"], 105, "cannot talk to ptpipd at /nonexistent.sock"),
+    ],
+)
+def test_client_js_errors(sim_daemon: SimDaemon, args: list[str], rc: int, message: str) -> None:
+    assert NODE is not None
+    done = run([NODE, str(CONTRIB / "client.js"), *args], sim_daemon.env())
+    assert done.returncode == rc, done.stderr
+    assert message in done.stderr
+
+
+# ------------------------------------------------------------------------------------------ legacy.sh
+
+
+def test_legacy_sh_commands(sim_daemon: SimDaemon, tmp_path: Path) -> None:
+    host, port = sim_daemon.legacy
+    picture = tmp_path / "legacy.jpg"
+    env = {"PATH": "/usr/bin:/bin", "PTPIPD_LEGACY": f"{host}:{port}"}
+    done = run(["bash", str(CONTRIB / "legacy.sh"), "set iso 800", "get iso", f"capture {picture}"], env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:2] == ["property iso successfully set to 800 (0x320)", "800 (0x320)"]
+    assert lines[2].startswith(f"Image captured, saved to {picture} (")
+    jpeg(picture)
+    assert sim_daemon.call("get", {"property": "iso"})["label"] == "800"
+    # commands from standard input, blank lines skipped, each on its own connection
+    done = subprocess.run(
+        ["bash", str(CONTRIB / "legacy.sh"), "-a", f"{host}:{port}"],
+        input="set iso 1600\n\nget iso\n",
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout.splitlines()) == (
+        0,
+        ["property iso successfully set to 1600 (0x640)", "1600 (0x640)"],
+    ), done.stderr
+    assert sim_daemon.call("get", {"property": "iso"})["label"] == "1600"
+
+
+def test_legacy_sh_unreachable_and_usage() -> None:
+    env = {"PATH": "/usr/bin:/bin"}
+    done = run(["bash", str(CONTRIB / "legacy.sh"), "-a", f"127.0.0.1:{free_tcp_port()}", "get iso"], env)
+    assert done.returncode == 105
+    assert "nothing answers on 127.0.0.1:" in done.stderr
+    done = run(["bash", str(CONTRIB / "legacy.sh"), "-a", "nowhere", "get iso"], env)
+    assert done.returncode == 2 and "HOST:PORT" in done.stderr
