@@ -94,10 +94,11 @@ class LegacyHandler:
                 continue
             reply = await adapter.run_line(line)
             if reply is not None:
-                log.debug("legacy client %d: %r ok=%s", adapter.client.id, line.strip(), reply.ok)
+                word = (line.split() or [""])[0]  # the command only: `auth TOKEN` must not reach the log
+                log.debug("legacy client %d: %s ok=%s", adapter.client.id, word, reply.ok)
                 writer.write(reply.text.encode())
                 await writer.drain()
-                authenticating = line.split()[0].lower() == "auth" and reply.ok
+                authenticating = word.lower() == "auth" and reply.ok
                 if not self.keep_open and not authenticating:
                     return
             if eof:

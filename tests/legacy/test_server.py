@@ -335,3 +335,69 @@ def test_nc_helper_fails_when_nc_has_to_be_killed() -> None:
             nc("127.0.0.1", listener.getsockname()[1], "get iso", timeout=0.5)  # never answers, never closes
     finally:
         listener.close()
+
+
+# ------------------------------------------------------------------------------------------------ auth
+
+
+def non_loopback_ipv4() -> str | None:
+    """An IPv4 address of this host that is not loopback (and can be bound), or None."""
+    import contextlib
+    import socket
+
+    candidates: list[str] = []
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # sends nothing: picks the outgoing interface
+        candidates.append(probe.getsockname()[0])
+    for address in candidates:
+        if address.startswith("127."):
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind((address, 0))
+        except OSError:
+            continue
+        return str(address)
+    return None
+
+
+def test_a_network_listener_wants_auth_first(tmp_path: Path) -> None:
+    """On a non-loopback address (allowed with an auth_token only) a client sends ``auth TOKEN`` first; that
+    line does not use up the connection's one command."""
+    address = non_loopback_ipv4()
+    if address is None:
+        pytest.skip("this host has no non-loopback IPv4 address to listen on")
+    config = tmp_path / "auth.ini"
+    config.write_text(
+        f'[server]\nenabled = true\naddress = {address}\nport = 0\n[daemon]\nauth_token = "s3cret"\n'
+    )
+    from tests.procs import running_daemon
+
+    with running_daemon(
+        tmp_path / "d", "--simulate", "generic", "-f", str(config), "--log-level", "debug"
+    ) as daemon:
+        daemon.wait_connected()
+        ready = daemon.notify.wait_for("READY", "1", timeout=1)
+        match = re.search(rf"{re.escape(address)}:(\d+)", ready["STATUS"])
+        assert match, ready
+        port = int(match.group(1))
+        assert nc(address, port, "get iso") == "get error: unauthorised: call auth {token} first\n"
+        assert nc(address, port, "auth wrong") == "auth error: unauthorised: wrong token\n"
+        answer = subprocess.run(
+            [
+                "bash",
+                "-c",
+                'printf "auth s3cret\\nget iso\\n" | timeout 15 nc "$1" "$2"',
+                "x",
+                address,
+                str(port),
+            ],
+            capture_output=True,
+            timeout=20,
+        )
+        assert answer.returncode == 0, answer.stderr
+        assert answer.stdout.decode() == "authenticated\n400 (0x190)\n"
+        rc, log = daemon.stop()
+    assert rc == 0
+    assert re.search(r"legacy client \d+: auth ok=True", log), "commands are logged at debug level"
+    assert "s3cret" not in log, "the token was logged"
