@@ -58,6 +58,11 @@ class LegacyHandler:
             await _finish(reader, writer)
         except (ConnectionError, OSError) as exc:
             log.debug("legacy client %d: %s", client.id, exc)
+        except asyncio.CancelledError:
+            # The daemon is stopping and its event loop cancels what is left, e.g. an idle keep_open
+            # connection. Nobody awaits this task: end it quietly (asyncio would log the cancellation as an
+            # error) after closing the connection below.
+            log.debug("legacy client %d: closed at shutdown", client.id)
         finally:
             self.service.clients -= 1
             self.connections.discard(writer)

@@ -288,6 +288,25 @@ def test_keep_open_still_closes_an_over_long_line(interactive: Legacy) -> None:
         client.close()
 
 
+def test_daemon_stops_cleanly_with_idle_interactive_connections(tmp_path: Path) -> None:
+    config = tmp_path / "ptpipd.ini"
+    config.write_text("[server]\nkeep_open = true\n")
+    with running_legacy(tmp_path / "d", "generic", "-f", str(config)) as server:
+        busy = LineClient(server.host, server.port)
+        idle = LineClient(server.host, server.port)
+        try:
+            busy.send(b"get iso\n")
+            busy.read_line()
+            rc, log = server.daemon.stop()
+            assert busy.read_to_end() == b""  # the daemon closed both
+            assert idle.read_to_end() == b""
+        finally:
+            busy.close()
+            idle.close()
+    assert rc == 0
+    assert " ERROR " not in log, log
+
+
 # ------------------------------------------------------------------------------------------------ the seed's dumps
 
 
