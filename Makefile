@@ -91,6 +91,8 @@ install-python:
 	find '$(abspath $(DESTDIR)$(PREFIX))' -path '*-packages/ptpipd-*.dist-info/direct_url.json' -delete
 	find '$(abspath $(DESTDIR)$(PREFIX))' -type d \( -name ptpipd -o -name ptpipctl \) -path '*-packages/*' \
 	  -prune -exec $(INSTALL_PYTHON) -m compileall -f -q $(if $(DESTDIR),-s '$(abspath $(DESTDIR))' -p /) {} +
+	@$(INSTALL_PYTHON) -c 'import pydantic, jsonrpcserver, typer' 2>/dev/null || echo "make install: note:" \
+	  "$(INSTALL_PYTHON) lacks pydantic, jsonrpcserver or typer; ptpipd will not start until they are installed" >&2
 
 install-systemd:
 	$(INSTALL) -d '$(DESTDIR)$(UNITDIR)'

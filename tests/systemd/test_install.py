@@ -103,6 +103,7 @@ def test_python_install_is_clean(installed: Installed) -> None:
     for path in site.rglob("*"):
         if path.is_file() and path.suffix != ".pyc":
             assert str(installed.src) not in path.read_text(errors="replace"), path
+    assert "lacks pydantic" not in installed.output  # this interpreter has the dependencies
     # pip must not have uninstalled (or replaced) the interpreter's own copy of ptpipd
     assert installed.env_after == installed.env_before
 

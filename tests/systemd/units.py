@@ -114,14 +114,18 @@ class Emulation:
     unix_sockets: list[Path] = field(default_factory=list)
     tcp: list[tuple[str, int]] = field(default_factory=list)
     dirs: dict[str, Path] = field(default_factory=dict)
+    umask: str | None = None
 
     def command(self) -> list[str]:
-        """The systemd-socket-activate command line."""
+        """The systemd-socket-activate command line (UMask= applied by a shell that then execs the daemon
+        in the same process, as LISTEN_PID requires)."""
         assert ACTIVATE is not None
         cmd = [ACTIVATE, *(f"--listen={a}" for a in self.listen)]
         if self.fdnames:
             cmd.append("--fdname=" + ":".join(self.fdnames))
         cmd += [f"--setenv={k}={v}" for k, v in self.env.items()]
+        if self.umask is not None:
+            cmd += ["/bin/sh", "-c", f'umask {self.umask} && exec "$@"', "sh"]
         return [*cmd, *self.argv]
 
 
@@ -158,7 +162,8 @@ def emulate(
         env[var] = str(path)
         dirs[var] = path
     env["WATCHDOG_USEC"] = str(int(seconds(service.one("Service", "WatchdogSec")) * 1_000_000))
-    emu = Emulation(argv, env, [], [], dirs=dirs)
+    umask = service.values("Service", "UMask")
+    emu = Emulation(argv, env, [], [], dirs=dirs, umask=umask[-1] if umask else None)
     for sock in sockets:
         names = sock.values("Socket", "FileDescriptorName")
         for address in (expand(a, instance) for a in sock.values("Socket", "ListenStream")):
