@@ -177,4 +177,9 @@ def _link_unique(tmp: str, dest: str) -> str:
         except FileExistsError:
             n += 1
             continue
+        except OSError:  # a file system without hard links (FAT, some network mounts): check, then rename
+            if os.path.lexists(candidate):
+                n += 1
+                continue
+            os.replace(tmp, candidate)
         return candidate

@@ -97,3 +97,35 @@ def test_progress_is_throttled() -> None:
     bar(4 << 20)
     bar(8 << 20)
     assert stream.getvalue().count("\r") == 1
+
+
+def test_ptpipctl_imports_nothing_from_ptpipd() -> None:
+    """DESIGN.md §1: the client speaks JSON-RPC only. Every module of the package, the typer one included."""
+    import subprocess
+    import sys
+
+    modules = ["ptpipctl.app", "ptpipctl.cli", "ptpipctl.fast", "ptpipctl.client", "ptpipctl.output"]
+    modules += [
+        f"ptpipctl.commands.{m}" for m in ("status", "properties", "camera", "images", "raw", "events")
+    ]
+    code = f"import sys\nfor m in {modules!r}:\n    __import__(m)\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'ptpipd'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "[]\n"
+
+
+def test_unique_names_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from ptpipctl.commands import images
+
+    def no_links(src: str, dst: str) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    monkeypatch.chdir(tmp_path)
+    assert images.write_image(b"one", None, "IMG.JPG") == "IMG.JPG"
+    assert images.write_image(b"two", None, "IMG.JPG") == "IMG-1.JPG"
+    assert (tmp_path / "IMG.JPG").read_bytes() == b"one"
+    assert (tmp_path / "IMG-1.JPG").read_bytes() == b"two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG-1.JPG", "IMG.JPG"]
