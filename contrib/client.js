@@ -25,7 +25,7 @@ commands:
   set PROPERTY VALUE    write it; prints the value read back and the notify.property it caused
   watch [SECONDS]       print notifications (camera events, property changes) for SECONDS (default 10)
 
-The socket: --socket PATH, --instance NAME (/run/ptpipd/NAME.sock), $PTPIPD_SOCKET,
+The socket: --socket PATH, --instance NAME (/run/ptpipd/NAME.sock), $PTPIPD_SOCKET, $PTPIPCTL_SOCKET,
 /run/ptpipd/ptpipd.sock, or $XDG_RUNTIME_DIR/ptpipd/ptpipd.sock.
 Exit codes: 0 ok, 1 error from the daemon or camera, 2 usage, 105 ptpipd unreachable.`;
 
@@ -109,6 +109,7 @@ class Client {
 
 function defaultSocket() {
   if (process.env.PTPIPD_SOCKET) return process.env.PTPIPD_SOCKET;
+  if (process.env.PTPIPCTL_SOCKET) return process.env.PTPIPCTL_SOCKET;
   const system = '/run/ptpipd/ptpipd.sock';
   if (!fs.existsSync(system) && process.env.XDG_RUNTIME_DIR) {
     return path.join(process.env.XDG_RUNTIME_DIR, 'ptpipd', 'ptpipd.sock');

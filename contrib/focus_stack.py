@@ -86,9 +86,10 @@ class Client:
 
 
 def default_socket() -> str:
-    """$PTPIPD_SOCKET, else the system daemon's socket, else the per-user one."""
-    if os.environ.get("PTPIPD_SOCKET"):
-        return os.environ["PTPIPD_SOCKET"]
+    """$PTPIPD_SOCKET or $PTPIPCTL_SOCKET, else the system daemon's socket, else the per-user one."""
+    for var in ("PTPIPD_SOCKET", "PTPIPCTL_SOCKET"):
+        if os.environ.get(var):
+            return os.environ[var]
     system = "/run/ptpipd/ptpipd.sock"
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if not os.path.exists(system) and runtime:
@@ -227,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
-        "-s", "--socket", help="ptpipd's Unix socket (default $PTPIPD_SOCKET or /run/ptpipd/ptpipd.sock)"
+        "-s",
+        "--socket",
+        help="ptpipd's Unix socket (default $PTPIPD_SOCKET, $PTPIPCTL_SOCKET or /run/ptpipd/ptpipd.sock)",
     )
     where.add_argument("-i", "--instance", help="the socket of ptpipd@INSTANCE (/run/ptpipd/INSTANCE.sock)")
     parser.add_argument("-n", "--shots", type=positive, default=5, help="number of pictures (default 5)")

@@ -14,8 +14,8 @@ usage: $PROG [-s SOCKET | -i INSTANCE] [-o DIR] [-k] COUNT INTERVAL
 Takes COUNT pictures, starting one every INTERVAL seconds (decimals allowed; measured from the start of
 one shot to the start of the next, so a slow capture does not make the series drift).
 
-  -s SOCKET    ptpipd's Unix socket (default: \$PTPIPD_SOCKET, else /run/ptpipd/ptpipd.sock,
-               else \$XDG_RUNTIME_DIR/ptpipd/ptpipd.sock)
+  -s SOCKET    ptpipd's Unix socket (default: \$PTPIPD_SOCKET or \$PTPIPCTL_SOCKET, else
+               /run/ptpipd/ptpipd.sock, else \$XDG_RUNTIME_DIR/ptpipd/ptpipd.sock)
   -i INSTANCE  the socket of ptpipd@INSTANCE: /run/ptpipd/INSTANCE.sock
   -o DIR       fetch every picture and write it to DIR as timelapse-NNNN.EXT; without -o the daemon
                keeps them in its capture directory and their paths are printed
@@ -30,7 +30,7 @@ EOF
 
 die() { echo "$PROG: $1" >&2; exit "${2:-1}"; }
 
-socket=${PTPIPD_SOCKET:-}
+socket=${PTPIPD_SOCKET:-${PTPIPCTL_SOCKET:-}}
 outdir=""
 keep_going=false
 while getopts ":s:i:o:kh" opt; do

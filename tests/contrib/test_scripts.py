@@ -364,3 +364,15 @@ def test_legacy_sh_unreachable_and_usage() -> None:
     assert "nothing answers on 127.0.0.1:" in done.stderr
     done = run(["bash", str(CONTRIB / "legacy.sh"), "-a", "nowhere", "get iso"], env)
     assert done.returncode == 2 and "HOST:PORT" in done.stderr
+
+
+def test_scripts_also_read_ptpipctl_socket(sim_daemon: SimDaemon) -> None:
+    """PTPIPCTL_SOCKET (ptpipctl's variable) works too when PTPIPD_SOCKET is not set."""
+    env = {"PATH": "/usr/bin:/bin", "PTPIPCTL_SOCKET": str(sim_daemon.socket)}
+    label = sim_daemon.call("get", {"property": "exp-bias"})["label"]
+    done = run([*python_script("bracket.py"), "--steps=0"], env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"exp-bias restored to {label}"
+    if NODE is not None:
+        done = run([NODE, str(CONTRIB / "client.js"), "get", "exp-bias"], env)
+        assert done.returncode == 0 and done.stdout.startswith("exp-bias = "), done.stderr
