@@ -142,10 +142,15 @@ class LiveViewConnection(asyncio.Protocol):
         self._pacer: FramePacer | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._told = False
+        self._closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self._closed:  # closed before asyncio finished accepting it
+            transport.abort()
+            return
+        log.debug("live view: a reader connected, %g frames/s", self.fps)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -179,6 +184,7 @@ class LiveViewConnection(asyncio.Protocol):
 
     def close(self) -> None:
         """Stops and closes the connection at once (the session ended)."""
+        self._closed = True
         self.stop()
         if self.transport is not None:
             self.transport.abort()

@@ -289,6 +289,9 @@ class _EventConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if not self.server._remote():  # the session ended between accept() and now
+            transport.abort()
+            return
         _tune(transport)
         self.server._event_connected(self)
 
@@ -314,6 +317,14 @@ class _EventConnection(asyncio.Protocol):
         """Closes at once (the session ended)."""
         if self.transport is not None:
             self.transport.abort()
+
+
+class _Refused(asyncio.Protocol):
+    """A connection accepted just as the port stopped listening: closed at once (RST), as if refused."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.abort()
 
 
 class FujiSimServer:
@@ -356,7 +367,7 @@ class FujiSimServer:
             for sock in socks:
                 sock.close()
             raise
-        self._event_port = _GatedPort("event", self.host, socks[1], lambda: _EventConnection(self))
+        self._event_port = _GatedPort("event", self.host, socks[1], self._new_event_connection)
         self._stream_port = _GatedPort("live-view", self.host, socks[2], self._new_stream)
         self.ports = [sock.getsockname()[1] for sock in socks]
 
@@ -396,6 +407,7 @@ class FujiSimServer:
     # ------------------------------------------------------------------ events and live view
 
     def _event_connected(self, conn: _EventConnection) -> None:
+        log.debug("fuji: event connection, %d queued events", len(self._queued))
         self._events.add(conn)
         while self._queued:
             conn.write(self._queued.popleft())
@@ -426,7 +438,16 @@ class FujiSimServer:
             for packet in raw:
                 conn.write(packet)
 
-    def _new_stream(self) -> LiveViewConnection:
+    def _remote(self) -> bool:
+        return self.model.phase is Phase.REMOTE and self.remote_ports_listening
+
+    def _new_event_connection(self) -> asyncio.Protocol:
+        # asyncio creates the protocol a loop turn after accept(): the session may have ended since
+        return _EventConnection(self) if self._remote() else _Refused()
+
+    def _new_stream(self) -> asyncio.Protocol:
+        if not self._remote():
+            return _Refused()
         conn = LiveViewConnection(self.options.fps, self.live, self._streams.discard)
         self._streams.add(conn)
         return conn
