@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+import typer.core
 
 from ptpipctl import __version__
 from ptpipctl.client import (
@@ -216,9 +217,11 @@ def set_(
 
 
 @app.command()
-def describe(ctx: typer.Context, prop: PropArg, as_json: JsonFlag = False) -> None:
+def describe(
+    ctx: typer.Context, prop: PropArg, as_json: JsonFlag = False, pretty: PrettyFlag = False
+) -> None:
     """A property's type, factory default and allowed values."""
-    _run(ctx, property_cmds.describe, prop, as_json=as_json)
+    _run(ctx, property_cmds.describe, prop, as_json=as_json, pretty=pretty)
 
 
 @app.command()
@@ -236,8 +239,12 @@ def capture(
     as_json: JsonFlag = False,
     progress: ProgressFlag = None,
 ) -> None:
-    """Takes a picture and writes it here (the image, or the camera's preview)."""
+    """Takes a picture and writes it here (the image, or the camera's preview). Aliases: shoot, shutter, snap."""
     _run(ctx, images_cmds.capture, path, as_json=as_json, progress=progress)
+
+
+for _alias in ("shoot", "shutter", "snap"):  # the seed tool's names for capture
+    app.command(_alias, hidden=True, help="Alias of capture.")(capture)
 
 
 @app.command()
@@ -321,6 +328,24 @@ def call(
 ) -> None:
     """Sends one raw JSON-RPC request and prints its result as JSON."""
     _run(ctx, raw_cmds.call, method, params, pretty=pretty)
+
+
+@app.command("help")
+def help_(
+    ctx: typer.Context,
+    command: Annotated[str | None, typer.Argument(metavar="COMMAND", help="The command to explain.")] = None,
+) -> None:
+    """The help of ptpipctl, or of one command (as the seed tool's help COMMAND)."""
+    parent = ctx.parent
+    assert parent is not None
+    if command is None:
+        typer.echo(parent.get_help())
+        return
+    group = parent.command
+    sub = group.get_command(parent, command) if isinstance(group, typer.core.TyperGroup) else None
+    if sub is None:
+        raise typer.BadParameter(f"no such command {command!r}", param_hint="'COMMAND'")
+    typer.echo(sub.get_help(typer.Context(sub, info_name=command, parent=parent)))
 
 
 def run(argv: list[str] | None) -> int:

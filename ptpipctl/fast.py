@@ -11,7 +11,7 @@ usage errors, exit 2). The tests run the same command lines both ways and compar
 Accepted: ``[GLOBAL...] COMMAND [ARG|FLAG...]`` where GLOBAL is ``--socket``, ``--tcp``, ``--token``,
 ``--instance`` or ``--timeout`` with a value (``--opt VALUE`` or ``--opt=VALUE``), and COMMAND one of
 ``status info state get set describe files opreq call`` with exactly its positional arguments and its flags
-(``--json``; ``--pretty`` for info, state and call) in any order. ``PTPIPCTL_FAST=0`` turns the fast path off.
+(``--json``; ``--pretty`` for info, state, describe and call) in any order. ``PTPIPCTL_FAST=0`` turns the fast path off.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str, int, int, dict[str, str]]] = {
     "state": ("camera", "state", 0, 0, {"--json": "as_json", "--pretty": "pretty"}),
     "get": ("properties", "get", 1, 1, {"--json": "as_json"}),
     "set": ("properties", "set_", 2, 2, {"--json": "as_json"}),
-    "describe": ("properties", "describe", 1, 1, {"--json": "as_json"}),
+    "describe": ("properties", "describe", 1, 1, {"--json": "as_json", "--pretty": "pretty"}),
     "files": ("images", "files", 0, 0, {"--json": "as_json"}),
     "opreq": ("raw", "opreq", 1, -1, {"--json": "as_json"}),
     "call": ("raw", "call", 1, 2, {"--pretty": "pretty", "--json": ""}),

@@ -32,11 +32,11 @@ def set_(g: Globals, prop: str, value: str, *, as_json: bool = False) -> None:
     sys.stdout.write(json_text(result) if as_json else value_text(result))
 
 
-def describe(g: Globals, prop: str, *, as_json: bool = False) -> None:
+def describe(g: Globals, prop: str, *, as_json: bool = False, pretty: bool = False) -> None:
     """Prints a property's value, type, factory default and allowed values."""
     with g.target().connect() as conn:
         result = conn.call("describe", {"property": property_ref(prop)})
-    sys.stdout.write(json_text(result) if as_json else describe_text(result))
+    sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else describe_text(result))
 
 
 def labelled(label: object, hexa: object) -> str:

@@ -100,6 +100,8 @@ def test_describe(live: Live) -> None:
     assert fields["allowed"] == ", ".join(v["label"] for v in desc["form"]["values"])
     assert fields["default"].startswith(desc["factory_default"]["label"])
     assert json.loads(live.ctl("describe", "iso", "--json").out) == desc
+    pretty = live.ctl("describe", "iso", "--pretty").out
+    assert json.loads(pretty) == desc and "\n  " in pretty
 
 
 def test_info_table(live: Live) -> None:
@@ -195,6 +197,16 @@ def test_capture_to_a_file_a_directory_stdout_and_here(live: Live, tmp_path: Pat
     written = [p for p in here.iterdir()]
     assert len(written) == 1 and result.out.startswith(f"saved {written[0].name} (")
     assert not list(tmp_path.rglob(".*.tmp")), "no temporary file is left"
+
+
+@pytest.mark.parametrize("word", ["capture", "shoot", "shutter", "snap"])
+def test_capture_and_the_seeds_aliases(live: Live, tmp_path: Path, word: str) -> None:
+    target = tmp_path / f"{word}.jpg"
+    result = live.ctl(word, str(target), "--json")
+    assert result.code == 0, result.err
+    saved = json.loads(result.out)
+    assert saved["path"] == str(target)
+    assert target.read_bytes()[:2] == b"\xff\xd8" and target.stat().st_size == saved["size"]
 
 
 def test_capture_json_to_stdout_is_a_usage_error(live: Live) -> None:

@@ -49,6 +49,24 @@ def test_help_lists_every_command_and_the_exit_codes(runner: CliRunner, home: Pa
     assert (bare.code, bare.err) == (2, ctl("--help", env=clean_env(home)).out)
 
 
+def test_help_command_like_the_seeds(home: Path) -> None:
+    env = clean_env(home)
+    assert ctl("help", env=env).out == ctl("--help", env=env).out
+    assert ctl("help", "get", env=env).out == ctl("get", "--help", env=env).out
+    assert ctl("help", "shoot", env=env).out.startswith(
+        "Usage: ptpipctl shoot [OPTIONS] [PATH]\n\n  Alias of capture."
+    )
+    nope = ctl("help", "nope", env=env)
+    assert nope.code == 2 and "no such command 'nope'" in nope.err
+
+
+def test_aliases_are_hidden_but_named_in_captures_help(home: Path) -> None:
+    env = clean_env(home)
+    listing = ctl("--help", env=env).out
+    assert "\n  shoot " not in listing and "\n  snap " not in listing
+    assert "Aliases: shoot, shutter, snap." in ctl("capture", "--help", env=env).out
+
+
 def test_version(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--version"])
     assert (result.exit_code, result.output) == (0, "ptpipctl 0.1.0\n")
