@@ -20,16 +20,19 @@ TOPICS = ("event", "property", "connection")
 def events(g: Globals, *, as_json: bool = False, topics: list[str] | tuple[str, ...] = ()) -> None:
     """Subscribes and prints each notification (``--json``: one JSON object per line) until interrupted.
 
-    Ends normally (exit 0) on Ctrl-C; a daemon that goes away ends it with exit 105.
+    Once subscribed it says so in one line on stderr. Ends normally (exit 0) on Ctrl-C; a daemon that goes
+    away ends it with exit 105.
     """
     unknown = sorted(set(topics) - set(TOPICS))
     if unknown:
         raise UsageError(f"unknown topic {', '.join(unknown)}; topics: {', '.join(TOPICS)}")
+    chosen = list(dict.fromkeys(topics))
     try:
         with g.target().connect() as conn:
-            conn.call("subscribe", {"topics": list(dict.fromkeys(topics))} if topics else None)
-            if not as_json:
-                sys.stderr.write(f"listening to {', '.join(topics or TOPICS)} notifications; Ctrl-C stops\n")
+            conn.call("subscribe", {"topics": chosen} if chosen else None)
+            # on stderr, also with --json: scripts may wait for this line to know the subscription is live
+            sys.stderr.write(f"listening to {', '.join(chosen or TOPICS)} notifications; Ctrl-C stops\n")
+            sys.stderr.flush()
             while True:
                 while conn.notifications:
                     show(conn.notifications.pop(0), as_json)

@@ -141,7 +141,7 @@ def test_events_json_with_topics(home: Path, stub: StubDaemon) -> None:
         "events", "--json", "--topic", "property", "--topic", "event", "--topic", "property", env=env
     )
     assert result.out == '{"method":"notify.property","params":{"property":"iso","value":800}}\n'
-    assert result.err.startswith("ptpipctl: lost the connection")
+    assert result.err.startswith("listening to property, event notifications; Ctrl-C stops\nptpipctl: lost")
     assert stub.requests[-1]["params"] == {"topics": ["property", "event"]}
     bad = ctl("events", "--topic", "weather", env=env)
     assert (bad.code, bad.err) == (
