@@ -1,6 +1,6 @@
 """Latency and throughput of ``get iso`` through the daemon vs the library, in one run.
 
-Run with ``.venv/bin/python bench/rpc.py [--calls 3000] [--profile FILE]``. Measured, each after a warm-up:
+Run with ``.venv/bin/python bench/rpc.py [--calls 3000] [--runs 3] [--profile FILE]``. Measured, each after a warm-up:
 
 * **daemon, 1 / 8 clients**: JSON-RPC ``get iso`` over the Unix socket of ``ptpipd --simulate generic`` (a
   subprocess; the simulated camera runs inside the daemon's event loop), by 1 client and by 8 concurrent
@@ -15,7 +15,14 @@ library call (p50) — judged both as specified (``--simulate`` against the libr
 camera in its own process in both cases: the daemon adds a process hop and its own work, nothing else).
 The cases take turns over ``--runs`` rounds and the table shows medians, so that a noisy moment on a
 shared machine does not decide a verdict. ``--profile FILE`` runs the daemon of the "sim process" cases
-under cProfile (the figures of those cases are then not comparable) and prints where its time goes. It prints "met" / "NOT met" and never exits non-zero because of a time.
+under cProfile (the figures of those cases are then not comparable) and prints where its time goes.
+It prints "met" / "NOT met" and never exits non-zero because of a time.
+
+Where the time goes (2 vCPUs, Python 3.11): the library call is ~115 µs. Through the daemon, a trivial
+asyncio line server alone costs ~48 µs of round trip (two more socket hops and event-loop wake-ups), and
+the daemon's own work per request is ~60 µs of CPU: asyncio streams and two loop iterations, ~10 µs of
+JSON-RPC dispatch (JSON, params model, response), the service lock. Dispatch was 43 µs before
+jsonrpcserver's per-request signature check and gather were taken out of the path.
 """
 
 from __future__ import annotations
