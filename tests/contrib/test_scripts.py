@@ -4,7 +4,6 @@ values set and put back, seen through our own JSON-RPC connection's notification
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import re
 import shutil
@@ -84,8 +83,13 @@ def test_timelapse_keeps_the_interval(sim_daemon: SimDaemon) -> None:
         assert done.returncode == 0, done.stderr
         notes = collect(watcher, shots(3))
     times = [n["params"]["time"] for n in notes if is_shot(n)]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(gaps) == 2 and all(interval - 0.05 <= g < interval + 1.5 for g in gaps), gaps
+    assert len(times) == 3
+    # Shot k starts k·INTERVAL after the first; CaptureComplete adds the capture's own latency, which
+    # varies by a few tenths under load, hence the margin. Without the sleep, all three would come within
+    # about 0.3 s.
+    since_first = [t - times[0] for t in times[1:]]
+    for k, elapsed in enumerate(since_first, 1):
+        assert k * interval - 0.25 <= elapsed < k * interval + 1.5, since_first
     paths = [Path(line.split(" ", 1)[1]) for line in done.stdout.splitlines()]
     assert [line.split(" ")[0] for line in done.stdout.splitlines()] == ["1/3", "2/3", "3/3"]
     assert len(set(paths)) == 3
