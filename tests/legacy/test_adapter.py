@@ -329,3 +329,39 @@ async def test_unauthenticated_client_gets_the_dispatchers_error() -> None:
     reply = await adapter.run_line("get iso")
     assert reply == Reply("get error: unauthorised: call auth {token} first\n", ok=False)
     assert stub.calls == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: pyproject.toml's filterwarnings ignores DeprecationWarning from module jsonrpcserver.*, but "
+    "jsonrpcserver's open_text warning is attributed to importlib.resources, so a test module that imports "
+    "ptpipd.rpc at top level fails to collect (tests work around it with warnings.catch_warnings)",
+)
+def test_rpc_package_imports_under_the_projects_warning_filters(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.procs import REPO
+
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(
+        "from ptpipd.rpc import make_dispatcher  # noqa: F401\n\n\ndef test_nothing() -> None:\n    pass\n"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(REPO / "pyproject.toml"),
+            str(probe),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
