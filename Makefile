@@ -116,7 +116,7 @@ install-doc:
 	$(INSTALL) -d '$(DESTDIR)$(DOCDIR)/examples'
 	$(INSTALL) -m 644 README.md docs/api.md '$(DESTDIR)$(DOCDIR)/'
 	$(INSTALL) -m 644 contrib/generic.conf contrib/fuji.conf contrib/ptpipd.conf '$(DESTDIR)$(DOCDIR)/examples/'
-	cd contrib && $(INSTALL) -m 755 $(CONTRIB_SCRIPTS) '$(DESTDIR)$(DOCDIR)/examples/'
+	$(INSTALL) -m 755 $(addprefix contrib/,$(CONTRIB_SCRIPTS)) '$(DESTDIR)$(DOCDIR)/examples/'
 
 # docs/api.md from rpc.discover, with a real example of every method and error (in-process simulator).
 docs: $(STAMP)

@@ -1,7 +1,7 @@
 """``make install DESTDIR=…`` once per session, on a copy of the working tree.
 
 The copy (tracked and new, not ignored, files) keeps pip's in-tree build directory out of the shared
-checkout. The install uses this test run's interpreter (``INSTALL_PYTHON``), so the installed scripts run
+checkout. DESTDIR is given relative to the source directory, as packaging scripts often do. The install uses this test run's interpreter (``INSTALL_PYTHON``), so the installed scripts run
 with the same dependencies; the default PREFIX (/usr/local) is what a user gets from a plain
 ``make install``.
 """
@@ -94,7 +94,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     src, dest = base / "src", base / "dest"
     copy_tree(src)
     before = own_installation()
-    done = run_make(src, "install", f"DESTDIR={dest}")
+    done = run_make(src, "install", "DESTDIR=../dest")  # relative, the harder case: make runs in src
     assert done.returncode == 0, f"make install failed:\n{done.stdout}\n{done.stderr}"
     return Installed(src, dest, PREFIX, snapshot(dest), done.stdout + done.stderr, before, own_installation())
 
