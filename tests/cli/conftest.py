@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.stub import StubDaemon, stub_daemon
-from tests.legacy.conftest import VENDORS, require_simulator
+from tests.legacy.conftest import VENDORS
 from tests.procs import REPO, DaemonProcess, running_daemon
 
 #: The console script pip installed for the entry point ``ptpipctl.app:main``.
@@ -90,7 +90,6 @@ class Live:
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """One daemon per vendor for the package; tests must not depend on each other's changes."""
     vendor = str(request.param)
-    require_simulator(vendor)
     workdir = tmp_path_factory.mktemp(f"ctl-{vendor}")
     with running_daemon(workdir / "daemon", "--simulate", vendor) as daemon:
         daemon.wait_connected()

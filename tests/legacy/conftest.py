@@ -3,7 +3,6 @@ helpers that talk to it the way old scripts do — ``echo CMD | nc HOST PORT`` �
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import shutil
@@ -18,42 +17,10 @@ import pytest
 
 from tests.procs import DaemonProcess, running_daemon
 
-FUJI_PENDING = "fuji simulator not merged yet"
-
+#: Both simulated vendors.
+VENDORS = ["generic", "fuji"]
 
 NC = shutil.which("nc")
-
-
-def simulator_available(vendor: str) -> bool:
-    """Whether ``ptpipd.sim`` can start ``vendor`` (probed in-process, in a fraction of a second)."""
-    from ptpipd.sim.server import start_simulator
-
-    async def probe() -> None:
-        sim = await start_simulator(vendor, host="127.0.0.1", port=0)
-        await sim.close()
-
-    try:
-        asyncio.run(probe())
-    except (NotImplementedError, ImportError, KeyError):  # a stub, a module not there yet, an unknown vendor
-        return False
-    return True
-
-
-#: Whether the Fuji simulator runs in this checkout (it is being written by someone else).
-FUJI_READY = simulator_available("fuji")
-
-#: Both simulated vendors. Until the Fuji simulator runs, its tests are strict expected failures (they fail
-#: fast, at set-up); from the day it runs they are ordinary tests — no mark to remove by hand.
-VENDORS = [
-    "generic",
-    pytest.param("fuji", marks=pytest.mark.xfail(not FUJI_READY, strict=True, reason=FUJI_PENDING)),
-]
-
-
-def require_simulator(vendor: str) -> None:
-    """Fails at once (an expected failure for Fuji) when the simulator of ``vendor`` does not run yet."""
-    if not simulator_available(vendor):
-        raise RuntimeError(f"{FUJI_PENDING}: ptpipd.sim cannot start {vendor!r}")
 
 
 @dataclass
@@ -102,7 +69,6 @@ def legacy_port(daemon: DaemonProcess) -> int:
 @contextlib.contextmanager
 def running_legacy(workdir: Path, vendor: str, *extra: str) -> Iterator[Legacy]:
     """A daemon on the simulated ``vendor`` with the text listener on a free loopback port, connected."""
-    require_simulator(vendor)
     with running_daemon(workdir, "--simulate", vendor, "--legacy", "127.0.0.1:0", *extra) as daemon:
         daemon.wait_connected()
         yield Legacy(vendor, daemon, "127.0.0.1", legacy_port(daemon))

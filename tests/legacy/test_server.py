@@ -16,12 +16,9 @@ from typing import Any
 import pytest
 
 from tests.legacy.conftest import (
-    FUJI_PENDING,
-    FUJI_READY,
     Legacy,
     LineClient,
     nc,
-    require_simulator,
     running_legacy,
 )
 from tests.legacy.seed import (
@@ -317,7 +314,6 @@ def fresh_fuji(tmp_path: Path) -> Any:
         yield server
 
 
-@pytest.mark.xfail(not FUJI_READY, strict=True, reason=FUJI_PENDING)
 @pytest.mark.parametrize(
     ("line", "path"),
     [("opreq 0x902B", SEED_902B), ("opreq 0x1015 0xD212", SEED_D212)],
@@ -333,14 +329,6 @@ def test_fuji_opreq_matches_the_seed_readme_byte_for_byte(fresh_fuji: Legacy, li
     assert len(text) == len(expected)
     ours = transaction_ids(text)
     assert len(set(ours)) == 1, f"the data and response packets of one transaction share its ID: {ours}"
-
-
-def test_require_simulator_names_what_is_missing() -> None:
-    try:
-        require_simulator("fuji")
-    except RuntimeError as exc:
-        assert FUJI_PENDING in str(exc)
-    require_simulator("generic")  # does not raise
 
 
 def test_nc_helper_fails_when_nc_has_to_be_killed() -> None:
