@@ -38,8 +38,8 @@ system-deps:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check ptpipd ptpipctl tests bench
-	$(BIN)/ruff format --check ptpipd ptpipctl
+	$(BIN)/ruff check ptpipd ptpipctl tests bench contrib docs
+	$(BIN)/ruff format --check ptpipd ptpipctl tests bench contrib docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict ptpipd ptpipctl

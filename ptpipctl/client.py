@@ -105,18 +105,29 @@ def _is_root() -> bool:
 def runtime_dir(env: Mapping[str, str]) -> str:
     """The daemon's socket directory: ``/run/ptpipd`` as root, ``$XDG_RUNTIME_DIR/ptpipd``, ``/tmp/ptpipd-UID``."""
     if _is_root():
-        return "/run/ptpipd"
+        return SYSTEM_RUNTIME_DIR
     xdg = env.get("XDG_RUNTIME_DIR")
     if xdg:
         return f"{xdg.rstrip('/')}/ptpipd"
     return f"/tmp/ptpipd-{os.getuid()}"
 
 
+SYSTEM_RUNTIME_DIR = "/run/ptpipd"
+
+
 def instance_socket(name: str, env: Mapping[str, str]) -> str:
-    """The socket of instance ``name`` (``ptpipd`` is the default instance)."""
+    """The socket of instance ``name`` (``ptpipd`` is the default instance).
+
+    As a user: your own daemon's socket when it exists, else the system service's ``/run/ptpipd/NAME.sock``
+    when that exists (members of the ptpipd group may use it), else your own (for the error message).
+    """
     if not name or "/" in name or name in (".", "..") or "\x00" in name:
         raise UsageError(f"invalid instance name {name!r}: use a plain name such as 'studio'")
-    return f"{runtime_dir(env)}/{name}.sock"
+    own = f"{runtime_dir(env)}/{name}.sock"
+    system = f"{SYSTEM_RUNTIME_DIR}/{name}.sock"
+    if own != system and not os.path.exists(own) and os.path.exists(system):
+        return system
+    return own
 
 
 def parse_host_port(text: str) -> tuple[str, int]:

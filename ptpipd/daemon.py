@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ptpipd import __version__
+from ptpipd.camera_setup import resolve_camera
 from ptpipd.config import (
     EXIT_CONFIG,
     EXIT_SETTINGS,
@@ -28,9 +29,7 @@ from ptpipd.config import (
     Settings,
     SettingsError,
     load_settings,
-    persistent_guid,
 )
-from ptpipd.ip.transport import Timeouts
 from ptpipd.legacy.oneshot import one_shot
 from ptpipd.legacy.server import start_legacy
 from ptpipd.logs import setup_logging
@@ -46,7 +45,6 @@ from ptpipd.transports.listeners import (
     serve_unix,
     socket_file_identity,
 )
-from ptpipd.vendors.base import CameraConfig
 
 log = logging.getLogger("ptpipd")
 
@@ -123,24 +121,6 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
-def camera_config(
-    settings: Settings, env: Mapping[str, str], *, host: str | None = None, ports: Sequence[int] = ()
-) -> CameraConfig:
-    """The camera side of the settings (``host``/``ports`` override them, for the in-process simulator)."""
-    command, event, stream = [*ports, None, None, None][:3]
-    return CameraConfig(
-        host=host or settings.host,
-        vendor=settings.vendor,
-        port=command if command is not None else settings.command_port(),
-        event_port=event if event is not None else settings.event_port,
-        stream_port=stream if stream is not None else settings.stream_port,
-        guid=persistent_guid(settings, env),
-        friendly_name=settings.friendly_name,
-        timeouts=Timeouts(transaction=settings.timeout),
-        pairing_timeout=settings.pairing_timeout,
-    )
-
-
 def status_text(
     state: ConnectionState, reason: str | None, service: CameraService, serving: list[str]
 ) -> str:
@@ -151,7 +131,14 @@ def status_text(
         if s is not None and state is ConnectionState.CONNECTED
         else service.config.host
     )
-    text = f"camera {state.value} ({camera})"
+    shown = state.value
+    if (
+        state is ConnectionState.DISCONNECTED
+        and service.last_error is None
+        and service.connected_since is None
+    ):
+        shown = "connecting"  # READY=1 goes out before the service's first attempt has begun
+    text = f"camera {shown} ({camera})"
     if reason and state is not ConnectionState.CONNECTED:
         text += f": {reason}"
     return f"{text}; serving {', '.join(serving)}"
@@ -188,20 +175,8 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
     activated = listen_fds(env)
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(notifier.close)
-        host: str | None = None
-        ports: list[int] = []
-        if settings.simulate:
-            from ptpipd.sim.server import start_simulator
-
-            sim = await start_simulator(settings.simulate, host="127.0.0.1", port=0)
-            stack.push_async_callback(sim.close)
-            host, ports = sim.host, list(sim.ports)
-            settings.vendor = settings.simulate
-            log.info("simulated %s camera on %s:%s", settings.simulate, host, ",".join(map(str, ports)))
-        service = CameraService(
-            camera_config(settings, env, host=host, ports=ports),
-            ServiceOptions(keepalive_interval=settings.keepalive),
-        )
+        config = await resolve_camera(settings, env, stack)
+        service = CameraService(config, ServiceOptions(keepalive_interval=settings.keepalive))
         dispatcher = make_dispatcher(service, settings.captures_path(env), settings.auth_token)
         handler = ClientHandler(dispatcher, service, require_auth_off_loopback=bool(settings.auth_token))
         try:

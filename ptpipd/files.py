@@ -16,6 +16,12 @@ from typing import Self
 Buffer = bytes | bytearray | memoryview
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def unique_path(directory: Path, name: str) -> Path:
     """``directory/name``, or with ``-1``, ``-2``… before the suffix when that already exists."""
     candidate = directory / name
@@ -34,6 +40,9 @@ class AtomicFile:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=self.directory, prefix=".ptpipd-", suffix=".part")
+        # mkstemp makes the file 0600 whatever the umask; a picture should get the usual mode (with the
+        # service's UMask=0027, readable by the ptpipd group that clients belong to).
+        os.fchmod(fd, 0o666 & ~_umask())
         self._file = os.fdopen(fd, "wb")
         self.temp_path = Path(name)
         self.size = 0

@@ -76,7 +76,7 @@ class ServiceOptions:
     keepalive_interval: float = 3.0
     keepalive_timeout: float = 5.0
     backoff_initial: float = 0.5
-    backoff_max: float = 30.0
+    backoff_max: float = 10.0  # a Wi-Fi camera switched back on should be seen within seconds
     max_queue: int = 64
     wait_connected: float = 3.0
     subscriber_queue: int = 256

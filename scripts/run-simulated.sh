@@ -16,7 +16,7 @@ trap 'kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM EXIT
 
 # Wait (at most 15 s) until the daemon answers and the camera is connected.
 for _ in $(seq 150); do
-    if "$BIN/ptpipctl" --socket "$SOCK" --json status 2>/dev/null | grep -q '"connected"'; then
+    if "$BIN/ptpipctl" --socket "$SOCK" status --json 2>/dev/null | grep -q '"connected"'; then
         break
     fi
     kill -0 $daemon 2>/dev/null || { echo "ptpipd exited" >&2; exit 1; }

@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 
+from ptpipd.camera_setup import resolve_camera
 from ptpipd.config import EXIT_CONNECT, EXIT_SETTINGS, EXIT_UNSPECIFIED, Settings
 from ptpipd.legacy.adapter import Adapter
 from ptpipd.legacy.parser import Command, ParseError, help_text, parse
@@ -43,19 +44,7 @@ async def one_shot(settings: Settings, command: str) -> int:
         # stderr is for the command's own errors; the connection failure is reported once, below
         logging.getLogger("ptpipd").setLevel(logging.ERROR)
     async with contextlib.AsyncExitStack() as stack:
-        host: str | None = None
-        ports: list[int] = []
-        if settings.simulate:
-            from ptpipd.sim.server import start_simulator
-
-            sim = await start_simulator(settings.simulate, host="127.0.0.1", port=0)
-            stack.push_async_callback(sim.close)
-            host, ports = sim.host, list(sim.ports)
-            settings.vendor = settings.simulate
-        # The daemon's own rule for the camera settings (imported late: the daemon module imports this one).
-        from ptpipd.daemon import camera_config
-
-        config = camera_config(settings, os.environ, host=host, ports=ports)
+        config = await resolve_camera(settings, os.environ, stack)
         service = CameraService(config, ServiceOptions(keepalive_interval=settings.keepalive))
         return await _run(settings, service, parsed)
 

@@ -1,4 +1,4 @@
-"""Dispatching JSON-RPC request lines with jsonrpcserver's steps and the explicit methods table.
+"""Dispatching JSON-RPC request lines with jsonrpcserver's ``async_dispatch`` and the explicit methods table.
 
 Each table entry becomes an async function that checks authentication, validates the params with the
 method's pydantic model (positional arrays map onto the model's fields in order), runs the handler, and
@@ -9,19 +9,13 @@ equivalent to jsonrpcserver's jsonschema one, because this runs for every reques
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import json
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from jsonrpcserver import Error, Result, Success
-from jsonrpcserver.async_dispatcher import call as jsonrpc_call
-from jsonrpcserver.dispatcher import create_request, to_response
-from jsonrpcserver.response import to_serializable_one
-from jsonrpcserver.result import MethodNotFoundResult
-from jsonrpcserver.sentinels import NOID
-from oslash.either import Left  # type: ignore[import-untyped]
+from jsonrpcserver import Error, Result, Success, async_dispatch
 from pydantic import ValidationError
 
 from ptpipd.errors import CameraError
@@ -109,19 +103,16 @@ class Dispatcher:
                 )
 
         call.__name__ = method.name.replace(".", "_")
+        # async_dispatch checks every call with inspect.signature(); a precomputed one makes that cheap.
+        call.__signature__ = inspect.signature(call)  # type: ignore[attr-defined]
         return call
 
     async def dispatch(self, request: str, client: Client) -> str:
         """The response line for one request line (without the newline); ``""`` when nothing is due.
 
-        A batch with invalid members is answered member by member (JSON-RPC 2.0 §6): each invalid one
-        gets its own -32600 and the valid ones run as usual.
-
-        jsonrpcserver's own steps do the work (request, call with its error handling, response, its JSON
-        shape), but not its ``async_dispatch`` pipeline: that checks every call against the method's
-        ``inspect.signature`` and runs even a single request as a task through ``asyncio.gather``, which
-        together cost more than the rest of a request's way through the daemon. Our methods accept any
-        arguments (the params model checks them), so the signature check can never fail.
+        The line is parsed once; jsonrpcserver's ``async_dispatch`` then runs the request (or batch) against
+        the methods table. A batch with invalid members is answered member by member (JSON-RPC 2.0 §6):
+        each invalid one gets its own -32600 and the valid ones run as usual.
         """
         try:
             parsed = json.loads(request)
@@ -132,8 +123,7 @@ class Dispatcher:
                 _check_one(parsed)
             except ValueError as exc:
                 return error_response(codes.INVALID_REQUEST, "Invalid request", data=str(exc))
-            answer = await self._call(parsed, client)
-            return "" if answer is None else json.dumps(answer)
+            return await self._dispatch(parsed, client)
         if not isinstance(parsed, list) or not parsed:
             what = "an empty batch" if isinstance(parsed, list) else "a request is a JSON object or an array"
             return error_response(codes.INVALID_REQUEST, "Invalid request", data=what)
@@ -146,24 +136,21 @@ class Dispatcher:
                 invalid.append(_error(codes.INVALID_REQUEST, "Invalid request", str(exc)))
             else:
                 valid.append(item)
-        answers = await asyncio.gather(*(self._call(item, client) for item in valid))
-        responses = [a for a in answers if a is not None] + invalid
+        if not invalid:
+            return await self._dispatch(parsed, client)
+        answered = json.loads(await self._dispatch(valid, client) or "[]") if valid else []
+        responses = [*answered, *invalid]
         return json.dumps(responses) if responses else ""
 
-    async def _call(self, request: dict[str, Any], client: Client) -> dict[str, Any] | None:
-        """The response object of one valid request; None for a notification."""
-        req = create_request(request)
-        method = self.methods.get(req.method)
-        result = (
-            Left(MethodNotFoundResult(req.method))
-            if method is None
-            else await jsonrpc_call(req, client, method)  # catches what a method raises: -32603, logged
+    async def _dispatch(self, parsed: object, client: Client) -> str:
+        # The request is already parsed and checked: hand it over as it is.
+        return await async_dispatch(
+            "", methods=self.methods, context=client, validator=_valid, deserializer=lambda _: parsed
         )
-        if req.id is NOID:
-            return None
-        answer = to_serializable_one(to_response(req, result))
-        assert isinstance(answer, dict)
-        return answer
+
+
+def _valid(request: object) -> object:
+    return request
 
 
 def _error(code: int, message: str, data: object = None) -> dict[str, Any]:

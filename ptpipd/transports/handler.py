@@ -25,9 +25,12 @@ def is_loopback(peer: object) -> bool:
     if not isinstance(peer, tuple) or not peer:
         return True
     try:
-        return ipaddress.ip_address(str(peer[0]).split("%")[0]).is_loopback
+        address = ipaddress.ip_address(str(peer[0]).split("%")[0])
     except ValueError:
         return False
+    # an IPv4 client of a dual-stack listener shows up as ::ffff:127.0.0.1
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)
 
 
 #: After refusing an over-long line: how long, and how much, the rest of it is read and dropped.

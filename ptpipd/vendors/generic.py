@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ptpipd.errors import CameraRefused, CameraTimeout
+from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
 from ptpipd.ip.generic import GENERIC
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.ip.transport import DataSink, Reply
@@ -356,7 +356,12 @@ class GenericDriver(VendorDriver):
         return Transfer(format_name(info.object_format), reply.data_length, handle, info.filename)
 
     async def download(self, handle: int, sink: DataSink) -> Transfer:
-        return await self._fetch(handle, await self.object_info(handle), sink)
+        info = await self.object_info(handle)
+        if info.object_format == ObjectFormat.Association:
+            raise NotSupported(
+                f"object {handle} ({info.filename}) is a folder; download the files in it", vendor=self.name
+            )
+        return await self._fetch(handle, info, sink)
 
     async def files(self) -> list[FileEntry]:
         storages, _ = decode_uint32_array(

@@ -331,12 +331,6 @@ async def test_unauthenticated_client_gets_the_dispatchers_error() -> None:
     assert stub.calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pyproject.toml's filterwarnings ignores DeprecationWarning from module jsonrpcserver.*, but "
-    "jsonrpcserver's open_text warning is attributed to importlib.resources, so a test module that imports "
-    "ptpipd.rpc at top level fails to collect (tests work around it with warnings.catch_warnings)",
-)
 def test_rpc_package_imports_under_the_projects_warning_filters(tmp_path: Path) -> None:
     import subprocess
     import sys

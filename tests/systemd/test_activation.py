@@ -145,11 +145,6 @@ def test_legacy_socket(tmp_path: Path) -> None:
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: captures are created 0600 (tempfile.mkstemp in ptpipd/files.py ignores the umask), so the "
-    "ptpipd group cannot read the path `capture` returns; fchmod(fd, 0o666 & ~umask) after mkstemp would fix it",
-)
 def test_captures_follow_the_units_umask(tmp_path: Path) -> None:
     """UMask=0027: a client in the ptpipd group can open the picture whose path `capture` returns."""
     service, sock = Unit.load(UNITS / "ptpipd.service"), Unit.load(UNITS / "ptpipd.socket")
