@@ -306,6 +306,18 @@ class FujiDriver(VendorDriver):
         """GetDevicePropValue of the battery level: one small answer, whatever its response code."""
         await self.link.transaction(OperationCode.GetDevicePropValue, (0x5001,))
 
+    def supported_properties(self) -> set[int] | None:
+        """The codes this camera has: the Fuji table's, those its DeviceInfo lists (when it fills one; the
+        X-T4 does not), and those of the 0x902B and 0xD212 lists it answered. Anything else is unknown
+        rather than sent to the camera."""
+        codes = {spec.code for spec in self.properties.specs}
+        if self.device is not None:
+            codes.update(self.device.device_properties_supported)
+        codes.update(desc.code for desc in self._list)
+        if self._state_codes is not None:
+            codes.update(self._state_codes)
+        return codes
+
     # -------------------------------------------------------------- descriptions
 
     async def _load_list(self) -> list[DevicePropDesc]:

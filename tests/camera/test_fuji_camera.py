@@ -20,7 +20,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from ptpipd.camera import Camera, CameraEvent
-from ptpipd.errors import InvalidValue, PairingFailed
+from ptpipd.errors import InvalidValue, PairingFailed, UnknownProperty
 from ptpipd.ip.transport import LiveFrame
 from ptpipd.sim.jpeg import FONT, GLYPH_ADVANCE, counter_layout
 from ptpipd.vendors.base import EnumValues, PropertyDesc, RangeValues
@@ -228,6 +228,17 @@ async def test_invalid_values_are_refused_before_anything_is_sent(
     # at most the GetDevicePropDesc that fetched the allowed values went out, no SetDevicePropValue
     assert cam._link.next_transaction_id - tid <= 1
     assert (await cam.get(prop)).value == before
+
+
+@pytest.mark.parametrize("prop", [0x9999, "0x9999", "nonsense"])
+async def test_a_property_the_camera_does_not_have_is_unknown(cam: Camera, prop: int | str) -> None:
+    assert cam._link is not None
+    tid = cam._link.next_transaction_id
+    for call in (cam.get, cam.describe):
+        with pytest.raises(UnknownProperty) as info:
+            await call(prop)
+        assert "iso" in info.value.known and "effect" in info.value.known
+    assert cam._link.next_transaction_id == tid  # nothing was sent to the camera
 
 
 # ------------------------------------------------------------------------------------------------ capture
