@@ -184,7 +184,7 @@ class FujiDriver(VendorDriver):
     properties = PropertyTable(FUJI_PROPERTIES)
     event_names: ClassVar[dict[int, str]] = EVENT_NAMES
     #: After this long without an answer to 0xDF01 the camera is taken to show its pairing prompt.
-    pairing_hint_delay: ClassVar[float] = 1.0
+    pairing_hint_delay: ClassVar[float] = 0.5
 
     device: DeviceInfo | None = None
     summary: DeviceSummary | None = None

@@ -205,14 +205,6 @@ def test_unknown_property(daemon: DaemonProcess) -> None:
 @pytest.mark.parametrize("code", ["0x9999", 0x9999])
 def test_unknown_property_code(request: pytest.FixtureRequest, daemon: DaemonProcess, code: object) -> None:
     """A code the camera does not have is an unknown property (-32004), not a camera refusal."""
-    if "fuji" in request.node.callspec.id:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="BUG (vendors/fuji, camera.py): a code the X-T1 does not list is sent to the camera "
-                "and its DevicePropNotSupported comes back as -32002 instead of -32004",
-            )
-        )
     with daemon.connect() as conn:
         for method in ("get", "describe"):
             error = error_of(conn.request(method, {"property": code}))
