@@ -49,7 +49,8 @@ unit: $(STAMP)
 
 test: $(STAMP) system-deps lint typecheck unit
 
-# The daemon on the built-in simulated camera, a first ptpipctl call, then Ctrl-C to stop (VENDOR=fuji too).
+# The daemon on the built-in simulated camera, a first ptpipctl call, then Ctrl-C to stop
+# (VENDOR=fuji, RPC_TCP=HOST:PORT and LEGACY=HOST:PORT change what it serves).
 run: $(STAMP)
 	BIN=$(BIN) ./scripts/run-simulated.sh
 

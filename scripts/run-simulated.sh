@@ -5,12 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 VENDOR=${VENDOR:-generic}
+RPC_TCP=${RPC_TCP:-127.0.0.1:15741}
+LEGACY=${LEGACY:-127.0.0.1:15740}
 RUN=.run
 SOCK=$RUN/ptpipd.sock
 mkdir -p "$RUN"
 
-"$BIN/ptpipd" --simulate "$VENDOR" --socket "$SOCK" --state-dir "$RUN/state" --rpc-tcp 127.0.0.1:15741 \
-    --legacy 127.0.0.1:15740 &
+"$BIN/ptpipd" --simulate "$VENDOR" --socket "$SOCK" --state-dir "$RUN/state" --rpc-tcp "$RPC_TCP" \
+    --legacy "$LEGACY" &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM EXIT
 
@@ -31,7 +33,7 @@ echo
 echo "Try, in another shell:"
 echo "  $BIN/ptpipctl --socket $SOCK set iso 800"
 echo "  $BIN/ptpipctl --socket $SOCK capture /tmp/shot.jpg"
-echo "  echo 'get iso' | nc 127.0.0.1 15740            # the legacy text protocol"
+echo "  echo 'get iso' | nc ${LEGACY%:*} ${LEGACY##*:}            # the legacy text protocol"
 echo "  echo '{\"jsonrpc\":\"2.0\",\"method\":\"status\",\"id\":1}' | nc -U -q1 $SOCK"
 echo "Ctrl-C stops the daemon."
 wait $daemon
