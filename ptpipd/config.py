@@ -18,7 +18,6 @@ Values may be quoted ("..."), as in the seed. Environment variables use the opti
 from __future__ import annotations
 
 import configparser
-import ipaddress
 import os
 import uuid
 from collections.abc import Mapping
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ptpipd.net import is_loopback_host
 
 EXIT_UNSPECIFIED = 1
 EXIT_CONFIG = 102
@@ -165,25 +166,16 @@ class Settings(BaseModel):
     def check(self) -> None:
         """Cross-field rules (exit 104 when broken)."""
         address = self.rpc_tcp_address()
-        if address is not None and not self.auth_token and not _loopback(address[0]):
+        if address is not None and not self.auth_token and not is_loopback_host(address[0]):
             raise SettingsError(
                 f"rpc_tcp {address[0]}:{address[1]} is not a loopback address: set auth_token in [daemon] "
                 "(clients then call auth {token} first)"
             )
-        if self.legacy_enabled and not _loopback(self.legacy_address) and not self.auth_token:
+        if self.legacy_enabled and not is_loopback_host(self.legacy_address) and not self.auth_token:
             raise SettingsError(
                 f"the legacy text server on {self.legacy_address} would be open to the network without "
                 "authentication; bind it to a loopback address"
             )
-
-
-def _loopback(host: str) -> bool:
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # ------------------------------------------------------------------------------------------------ sources

@@ -23,9 +23,9 @@ import socket
 from ptpipd.config import Settings
 from ptpipd.legacy.adapter import Adapter
 from ptpipd.legacy.parser import MAX_LINE
+from ptpipd.net import is_loopback_peer
 from ptpipd.rpc import Client, Dispatcher
 from ptpipd.service import CameraService
-from ptpipd.transports.handler import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class LegacyHandler:
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         client = Client(
-            next(_IDS), "legacy", str(peer), authenticated=not self.require_auth or is_loopback(peer)
+            next(_IDS), "legacy", str(peer), authenticated=not self.require_auth or is_loopback_peer(peer)
         )
         adapter = Adapter(self.dispatcher, client, self.capture_dir)
         self.connections.add(writer)

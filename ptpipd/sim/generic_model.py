@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import ptpipd
+from ptpipd import __version__
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import (
     DeviceInfo,
@@ -240,7 +240,7 @@ class GenericCamera:
             image_formats=(int(ObjectFormat.EXIF_JPEG),),
             manufacturer="ptpipd",
             model="Simulated PTP/IP camera",
-            device_version=ptpipd.__version__,
+            device_version=__version__,
             serial_number="SIM-0001",
         )
 

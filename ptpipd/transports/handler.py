@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import itertools
 import json
 import logging
 import socket
 
+from ptpipd.net import is_loopback_peer
 from ptpipd.rpc import Client, Dispatcher
 from ptpipd.rpc.dispatcher import error_response
 from ptpipd.rpc.errors import INVALID_REQUEST
@@ -18,19 +18,6 @@ from ptpipd.service import CameraService, SubscriberOverflow, Subscription
 from ptpipd.transports.lines import LineTooLong, read_line
 
 log = logging.getLogger(__name__)
-
-
-def is_loopback(peer: object) -> bool:
-    """True for a Unix peer or a TCP peer on a loopback address."""
-    if not isinstance(peer, tuple) or not peer:
-        return True
-    try:
-        address = ipaddress.ip_address(str(peer[0]).split("%")[0])
-    except ValueError:
-        return False
-    # an IPv4 client of a dual-stack listener shows up as ::ffff:127.0.0.1
-    mapped = getattr(address, "ipv4_mapped", None)
-    return bool((mapped or address).is_loopback)
 
 
 #: After refusing an over-long line: how long, and how much, the rest of it is read and dropped.
@@ -79,7 +66,10 @@ class ClientHandler:
         kind = "unix" if sock is not None and sock.family == socket.AF_UNIX else "tcp"
         peer = writer.get_extra_info("peername")
         client = Client(
-            next(self._ids), kind, str(peer or kind), authenticated=not self.require_auth or is_loopback(peer)
+            next(self._ids),
+            kind,
+            str(peer or kind),
+            authenticated=not self.require_auth or is_loopback_peer(peer),
         )
         self._connections[client.id] = writer
         self.service.clients += 1

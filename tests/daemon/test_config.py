@@ -27,8 +27,9 @@ with warnings.catch_warnings():
     # jsonrpcserver 5 reads its schema with importlib.resources.open_text, deprecated in 3.11; the
     # project's filter names read_text only. Tests that run the dispatcher in-process import it here.
     warnings.simplefilter("ignore", DeprecationWarning)
+    from ptpipd.net import is_loopback_peer as is_loopback
     from ptpipd.rpc import make_dispatcher
-    from ptpipd.transports.handler import ClientHandler, is_loopback
+    from ptpipd.transports.handler import ClientHandler
 
 DATA = Path(__file__).parent / "data"
 TOKEN = "correct horse battery staple"
