@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
-from ptpipd.ip.framing import RawRecorder
+from ptpipd.ip.errors import RemoteProtocolError
+from ptpipd.ip.framing import FrameReader, RawRecorder
 from ptpipd.ip.packets import Buffer, Packet
 
 
@@ -37,6 +38,50 @@ class Role(Enum):
 
     INITIATOR = "initiator"
     RESPONDER = "responder"
+
+
+T = TypeVar("T", bound=Packet | ExtraPacket)
+
+
+class FramedCodec(Generic[T]):
+    """What both dialects' codecs share: a :class:`FrameReader`, the raw recorder, and final errors."""
+
+    def __init__(self, role: Role, reader: FrameReader) -> None:
+        self.role = role
+        self._reader = reader
+        self._error: RemoteProtocolError | None = None
+
+    @property
+    def recorder(self) -> RawRecorder | None:
+        """When set, a copy of every received frame is kept in it (bounded)."""
+        return self._reader.recorder
+
+    @recorder.setter
+    def recorder(self, value: RawRecorder | None) -> None:
+        self._reader.recorder = value
+
+    @property
+    def in_packet(self) -> bool:
+        """True while a packet is partly received."""
+        return self._reader.in_frame
+
+    def receive_data(self, data: Buffer) -> None:
+        """Feeds bytes received from the peer."""
+        self._reader.receive_data(data)
+
+    def next_event(self) -> T | None:
+        """The next decoded packet, or None when more bytes are needed. After a protocol error the codec
+        keeps raising it: the bytes that follow cannot be trusted."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._next_event()
+        except RemoteProtocolError as exc:
+            self._error = exc
+            raise
+
+    def _next_event(self) -> T | None:
+        raise NotImplementedError
 
 
 class Codec(Protocol):

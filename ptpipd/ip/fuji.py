@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ptpipd.ip import packets as pk
-from ptpipd.ip.codec import Codec, Decoded, Dialect, ExtraPacket, Role
+from ptpipd.ip.codec import Codec, Decoded, Dialect, ExtraPacket, FramedCodec, Role
 from ptpipd.ip.errors import LocalProtocolError, RemoteProtocolError
 from ptpipd.ip.framing import (
     DEFAULT_MAX_FRAME,
@@ -41,7 +41,6 @@ from ptpipd.ip.framing import (
     FrameChunk,
     FrameHead,
     FrameReader,
-    RawRecorder,
 )
 from ptpipd.ip.packets import Buffer, Packet
 
@@ -180,7 +179,7 @@ def _is_repeated_init(frame: bytes) -> bool:
     return len(frame) >= 30 and _INIT_HEAD.unpack_from(frame, 4)[:2] == (1, FUJI_PROTOCOL_VERSION)
 
 
-class FujiCodec:
+class FujiCodec(FramedCodec[Decoded]):
     """Sans-I/O codec for the Fuji dialect on the command port or the event port.
 
     The command port starts in the init phase (PTP/IP framing); an initiator codec switches to containers
@@ -198,10 +197,8 @@ class FujiCodec:
         max_packet: int = DEFAULT_MAX_FRAME,
         stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
     ) -> None:
-        self.role = role
-        self._error: RemoteProtocolError | None = None
         self.containers = containers
-        self._reader = FrameReader(
+        reader = FrameReader(
             min_length=8,
             head_size=12,
             is_streamed=self._streamable,
@@ -209,39 +206,16 @@ class FujiCodec:
             stream_threshold=stream_threshold,
             what="Fuji container",
         )
+        super().__init__(role, reader)
         self._ready: deque[Decoded] = deque()
         self._stream_tid = 0
 
     def _streamable(self, head: bytes) -> bool:
         return self.containers and _is_data_container(head)
 
-    @property
-    def recorder(self) -> RawRecorder | None:
-        """When set, a copy of every received frame is kept in it (bounded)."""
-        return self._reader.recorder
-
-    @recorder.setter
-    def recorder(self, value: RawRecorder | None) -> None:
-        self._reader.recorder = value
-
     def start_containers(self) -> None:
         """Switches from the init phase to container framing."""
         self.containers = True
-
-    def receive_data(self, data: Buffer) -> None:
-        """Feeds bytes received from the peer."""
-        self._reader.receive_data(data)
-
-    def next_event(self) -> Decoded | None:
-        """The next decoded packet, or None when more bytes are needed. After a protocol error the codec
-        keeps raising it: the bytes that follow cannot be trusted."""
-        if self._error is not None:
-            raise self._error
-        try:
-            return self._next_event()
-        except RemoteProtocolError as exc:
-            self._error = exc
-            raise
 
     def _next_event(self) -> Decoded | None:
         while not self._ready:

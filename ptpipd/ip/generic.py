@@ -5,15 +5,14 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from ptpipd.ip.codec import Codec, Dialect, Role
-from ptpipd.ip.errors import LocalProtocolError, RemoteProtocolError
+from ptpipd.ip.codec import Codec, Dialect, FramedCodec, Role
+from ptpipd.ip.errors import LocalProtocolError
 from ptpipd.ip.framing import (
     DEFAULT_MAX_FRAME,
     DEFAULT_STREAM_THRESHOLD,
     FrameChunk,
     FrameHead,
     FrameReader,
-    RawRecorder,
 )
 from ptpipd.ip.packets import (
     HEADER_SIZE,
@@ -40,7 +39,7 @@ def _is_data_packet(head: bytes) -> bool:
     return ptype in (PacketType.Data, PacketType.EndData)
 
 
-class GenericCodec:
+class GenericCodec(FramedCodec[Packet]):
     """Standard PTP/IP framing: an 8-byte header on every packet (PTPIP.md §2).
 
     Data and EndData packets longer than ``stream_threshold`` are not buffered whole: their payload comes out
@@ -57,9 +56,7 @@ class GenericCodec:
         max_packet: int = DEFAULT_MAX_FRAME,
         stream_threshold: int = DEFAULT_STREAM_THRESHOLD,
     ) -> None:
-        self.role = role
-        self._error: RemoteProtocolError | None = None
-        self._reader = FrameReader(
+        reader = FrameReader(
             min_length=HEADER_SIZE,
             head_size=12,
             is_streamed=_is_data_packet,
@@ -67,37 +64,9 @@ class GenericCodec:
             stream_threshold=stream_threshold,
             what="PTP/IP packet",
         )
+        super().__init__(role, reader)
         self._stream_type = 0
         self._stream_tid = 0
-
-    @property
-    def recorder(self) -> RawRecorder | None:
-        """When set, a copy of every received packet is kept in it (bounded)."""
-        return self._reader.recorder
-
-    @recorder.setter
-    def recorder(self, value: RawRecorder | None) -> None:
-        self._reader.recorder = value
-
-    @property
-    def in_packet(self) -> bool:
-        """True while a packet is partly received."""
-        return self._reader.in_frame
-
-    def receive_data(self, data: Buffer) -> None:
-        """Feeds bytes received from the peer."""
-        self._reader.receive_data(data)
-
-    def next_event(self) -> Packet | None:
-        """The next decoded packet, or None when more bytes are needed. After a protocol error the codec
-        keeps raising it: the bytes that follow cannot be trusted."""
-        if self._error is not None:
-            raise self._error
-        try:
-            return self._next_event()
-        except RemoteProtocolError as exc:
-            self._error = exc
-            raise
 
     def _next_event(self) -> Packet | None:
         while True:

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ptpipd.errors import NotSupported
+from ptpipd.errors import CameraRefused, NotSupported
 from ptpipd.ip.codec import Dialect
-from ptpipd.ip.packets import Event
-from ptpipd.ip.transport import DataSink, Initiator, Timeouts
-from ptpipd.ptp import DataType, DevicePropCode, DevicePropDesc, Value, code_name
+from ptpipd.ip.packets import Buffer, Event
+from ptpipd.ip.transport import DataSink, Initiator, Reply, Timeouts
+from ptpipd.ptp import DataType, DevicePropCode, DevicePropDesc, ResponseCode, Value, code_name
 from ptpipd.vendors.labels import PLAIN, Labels, hex_label
 
 # ------------------------------------------------------------------------------------------------ config
@@ -253,6 +253,21 @@ class VendorDriver(ABC):
         self.config = config
         self.ports = ports
         self._on_pairing = on_pairing
+
+    async def call(
+        self,
+        code: int,
+        params: tuple[int, ...] = (),
+        *,
+        data_out: Buffer | None = None,
+        sink: DataSink | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
+        """Runs a transaction and raises :class:`CameraRefused` unless the camera answers OK."""
+        reply = await self.link.transaction(code, params, data_out=data_out, sink=sink, timeout=timeout)
+        if reply.code != ResponseCode.OK:
+            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), code)
+        return reply
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:

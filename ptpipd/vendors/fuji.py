@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported, PairingFailed
 from ptpipd.ip.fuji import FUJI
-from ptpipd.ip.packets import Buffer, Event
-from ptpipd.ip.transport import DataSink, Initiator, LiveFrame, Reply
+from ptpipd.ip.packets import Event
+from ptpipd.ip.transport import DataSink, Initiator, LiveFrame
 from ptpipd.ptp import (
     DataType,
     DecodeError,
@@ -209,21 +209,6 @@ class FujiDriver(VendorDriver):
         return None if template is None else template.format(name=config.friendly_name)
 
     # -------------------------------------------------------------- helpers
-
-    async def call(
-        self,
-        code: int,
-        params: tuple[int, ...] = (),
-        *,
-        data_out: Buffer | None = None,
-        sink: DataSink | None = None,
-        timeout: float | None = None,
-    ) -> Reply:
-        """Runs a transaction and raises :class:`CameraRefused` unless the camera answers OK."""
-        reply = await self.link.transaction(code, params, data_out=data_out, sink=sink, timeout=timeout)
-        if reply.code != ResponseCode.OK:
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), code)
-        return reply
 
     def _datatype(self, code: int) -> DataType:
         desc = self._descs.get(code)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
 from ptpipd.ip.generic import GENERIC
-from ptpipd.ip.packets import Buffer, Event
+from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import DataSink, Reply
 from ptpipd.ptp import (
     DataType,
@@ -219,21 +219,6 @@ class GenericDriver(VendorDriver):
     _capture: _CaptureWait | None = None
 
     # -------------------------------------------------------------- helpers
-
-    async def call(
-        self,
-        code: int,
-        params: tuple[int, ...] = (),
-        *,
-        data_out: Buffer | None = None,
-        sink: DataSink | None = None,
-        timeout: float | None = None,
-    ) -> Reply:
-        """Runs a transaction and raises :class:`CameraRefused` unless the camera answers OK."""
-        reply = await self.link.transaction(code, params, data_out=data_out, sink=sink, timeout=timeout)
-        if reply.code != ResponseCode.OK:
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), code)
-        return reply
 
     @staticmethod
     def _data(reply: Reply, what: str) -> bytes:
