@@ -80,12 +80,14 @@ class Enum:
         return self._by_label.get(normalize(text))
 
 
-class Scaled:
-    """A number stored times ``scale`` (FocalLength in 1/100 mm, …), shown with a unit."""
+class Numeric:
+    """A number with a format of its own, where ``special`` values have names (0xFFFF → ``auto``).
 
-    def __init__(self, scale: int, unit: str, special: Mapping[int, str] | None = None) -> None:
-        self.scale = scale
-        self.unit = unit
+    Subclasses say how to write a number (:meth:`format`) and how to read one back (:meth:`read`, given the
+    normalised text); names of special values are handled here.
+    """
+
+    def __init__(self, special: Mapping[int, str] | None = None) -> None:
         self.special = dict(special or {})
         self._special_by_label = {normalize(v): k for k, v in self.special.items()}
 
@@ -94,12 +96,36 @@ class Scaled:
             return hex_label(value)
         if value in self.special:
             return self.special[value]
-        return f"{_trim(Fraction(value, self.scale))}{self.unit}"
+        return self.format(value)
 
     def parse(self, text: str) -> Value | None:
         t = normalize(text)
         if t in self._special_by_label:
             return self._special_by_label[t]
+        return self.read(t)
+
+    def format(self, value: int) -> str:
+        """The label of an ordinary value."""
+        return str(value)
+
+    def read(self, text: str) -> int | None:
+        """The value of a normalised label, or None."""
+        return None
+
+
+class Scaled(Numeric):
+    """A number stored times ``scale`` (FocalLength in 1/100 mm, …), shown with a unit."""
+
+    def __init__(self, scale: int, unit: str, special: Mapping[int, str] | None = None) -> None:
+        super().__init__(special)
+        self.scale = scale
+        self.unit = unit
+
+    def format(self, value: int) -> str:
+        return f"{_trim(Fraction(value, self.scale))}{self.unit}"
+
+    def read(self, text: str) -> int | None:
+        t = text
         if self.unit and t.endswith(self.unit.lower()):
             t = t[: -len(self.unit)]
         elif self.unit:
@@ -116,42 +142,23 @@ def _trim(value: Fraction) -> str:
     return text if text != "-0" else "0"
 
 
-class FNumber:
+class FNumber(Numeric):
     """F-number stored ×100 (PTP 0x5007): 560 → ``f/5.6``; ``special`` names values such as 0xFFFF."""
 
-    def __init__(self, special: Mapping[int, str] | None = None) -> None:
-        self.special = dict(special or {})
-        self._special_by_label = {normalize(v): k for k, v in self.special.items()}
-
-    def label(self, value: Value) -> str:
-        if not isinstance(value, int):
-            return hex_label(value)
-        if value in self.special:
-            return self.special[value]
+    def format(self, value: int) -> str:
         return f"f/{_trim(Fraction(value, 100))}"
 
-    def parse(self, text: str) -> Value | None:
-        t = normalize(text)
-        if t in self._special_by_label:
-            return self._special_by_label[t]
-        match = re.fullmatch(r"(?:f/?)(\d+(?:\.\d+)?)", t)
+    def read(self, text: str) -> int | None:
+        match = re.fullmatch(r"(?:f/?)(\d+(?:\.\d+)?)", text)
         if not match:
             return None
         return round(Fraction(match.group(1)) * 100)
 
 
-class ExposureTime:
+class ExposureTime(Numeric):
     """Exposure time in 1/10000 s (PTP 0x500D): 40 → ``1/250``, 300000 → ``30s``, 5000 → ``1/2``."""
 
-    def __init__(self, special: Mapping[int, str] | None = None) -> None:
-        self.special = dict(special or {})
-        self._special_by_label = {normalize(v): k for k, v in self.special.items()}
-
-    def label(self, value: Value) -> str:
-        if not isinstance(value, int):
-            return hex_label(value)
-        if value in self.special:
-            return self.special[value]
+    def format(self, value: int) -> str:
         if value <= 0:
             return str(value)
         if value < 10000:
@@ -160,11 +167,8 @@ class ExposureTime:
                 return f"1/{round(denominator)}"
         return f"{_trim(Fraction(value, 10000))}s"
 
-    def parse(self, text: str) -> Value | None:
-        t = normalize(text)
-        if t in self._special_by_label:
-            return self._special_by_label[t]
-        t = t.removesuffix("s").removesuffix('"')
+    def read(self, text: str) -> int | None:
+        t = text.removesuffix("s").removesuffix('"')
         try:
             seconds = Fraction(t)
         except (ValueError, ZeroDivisionError):
@@ -214,23 +218,14 @@ class ExposureBias:
         return None
 
 
-class Iso:
+class Iso(Numeric):
     """ISO sensitivity as a plain number; ``special`` covers markers such as 0xFFFF = ``auto``."""
 
-    def __init__(self, special: Mapping[int, str] | None = None) -> None:
-        self.special = dict(special or {})
-        self._special_by_label = {normalize(v): k for k, v in self.special.items()}
-
-    def label(self, value: Value) -> str:
-        if isinstance(value, int) and value in self.special:
-            return self.special[value]
-        return str(value) if isinstance(value, int) else hex_label(value)
-
     def parse(self, text: str) -> Value | None:
-        t = normalize(text).removeprefix("iso")
-        if t in self._special_by_label:
-            return self._special_by_label[t]
-        return int(t) if t.isdigit() else None
+        return super().parse(normalize(text).removeprefix("iso"))
+
+    def read(self, text: str) -> int | None:
+        return int(text) if text.isdigit() else None
 
 
 class Milliseconds:
