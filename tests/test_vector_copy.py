@@ -9,6 +9,15 @@ from tests.vectors import VECTOR_DIR
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "protocol" / "vectors"
 
 
+def test_protocol_notes_copy_matches_shared() -> None:
+    """tests/data/protocol/PTP.md, which the code-table tests read, is the shared one."""
+    if SHARED.is_dir():
+        assert (VECTOR_DIR.parent / "protocol" / "PTP.md").read_bytes() == (
+            SHARED.parent / "PTP.md"
+        ).read_bytes()
+    assert (VECTOR_DIR.parent / "protocol" / "PTP.md").stat().st_size > 10_000
+
+
 def test_copy_has_every_file() -> None:
     assert len(list(VECTOR_DIR.glob("*.json"))) == 9
 
