@@ -113,7 +113,8 @@ class Dialect:
     """How one dialect sets up its connections; the codecs do the rest.
 
     ``event_handshake``: the event connection starts with InitEventRequest/Ack (standard) or with nothing
-    (Fuji). ``open_session_transaction_id``: the TransactionID OpenSession goes out with.
+    (Fuji). ``open_session_transaction_id``: the TransactionID OpenSession goes out with. ``probes``: the
+    dialect has ProbeRequest/ProbeResponse (Fuji's has none).
     """
 
     name: str
@@ -122,3 +123,4 @@ class Dialect:
     init_request: Callable[[bytes, str], bytes]
     event_handshake: bool
     open_session_transaction_id: int
+    probes: bool = True

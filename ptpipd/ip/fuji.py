@@ -332,4 +332,5 @@ FUJI = Dialect(
     init_request=encode_init_command_request,
     event_handshake=False,
     open_session_transaction_id=1,
+    probes=False,
 )

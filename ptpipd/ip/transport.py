@@ -25,6 +25,7 @@ from ptpipd.ip.codec import Codec, Decoded, Dialect, Role
 from ptpipd.ip.errors import (
     ConnectionClosed,
     InitFailed,
+    LocalProtocolError,
     PTPIPError,
     RemoteProtocolError,
     TransactionTimeout,
@@ -531,6 +532,8 @@ class Initiator:
 
     async def probe(self, timeout: float | None = None) -> None:
         """Sends a ProbeRequest on the event connection and waits for the ProbeResponse."""
+        if not self.dialect.probes:
+            raise LocalProtocolError(f"the {self.dialect.name} dialect has no probe packets")
         self._check_alive()
         if self._events is None or self._event_codec is None:
             raise ConnectionClosed("the event connection is not open")

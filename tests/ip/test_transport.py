@@ -679,3 +679,14 @@ async def test_close(net: Net, dialect: Dialect) -> None:
     assert s.evt is not None
     await s.evt.read_to_eof()
     assert s.seen.closes == []
+
+
+async def test_probe_is_refused_up_front_on_a_dialect_without_probes(net: Net) -> None:
+    from ptpipd.ip.errors import LocalProtocolError
+    from ptpipd.ip.fuji import FUJI
+
+    s = await net.connect(FUJI)
+    with pytest.raises(LocalProtocolError, match="no probe"):
+        await s.init.probe(timeout=0.5)
+    assert s.init.alive  # refusing a probe does not break the session
+    await s.init.close()
