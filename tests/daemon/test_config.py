@@ -9,7 +9,6 @@ import json
 import re
 import socket
 import stat
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,14 @@ from typing import Any
 import pytest
 
 from ptpipd.config import ConfigFileError, SettingsError, load_settings
+from ptpipd.net import is_loopback_peer as is_loopback
+from ptpipd.rpc import make_dispatcher
 from ptpipd.service import CameraService
+from ptpipd.transports.handler import ClientHandler
 from ptpipd.vendors.base import CameraConfig
 from tests.daemon.conftest import camera_args, run_daemon_once
 from tests.procs import DaemonProcess, SimProcess, daemon_env, running_daemon, running_sim
 from tests.rpcclient import RpcConnection
-
-with warnings.catch_warnings():
-    # jsonrpcserver 5 reads its schema with importlib.resources.open_text, deprecated in 3.11; the
-    # project's filter names read_text only. Tests that run the dispatcher in-process import it here.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from ptpipd.net import is_loopback_peer as is_loopback
-    from ptpipd.rpc import make_dispatcher
-    from ptpipd.transports.handler import ClientHandler
 
 DATA = Path(__file__).parent / "data"
 TOKEN = "correct horse battery staple"

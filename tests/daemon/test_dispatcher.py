@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonrpcserver import async_dispatch
 
 from ptpipd.errors import NotConnected
 from ptpipd.ptp import DataType
+from ptpipd.rpc import Client, Dispatcher, make_dispatcher
+from ptpipd.rpc.dispatcher import validate_request
 from ptpipd.service import CameraService
 from ptpipd.vendors.base import CameraConfig, PropertyValue
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)  # jsonrpcserver's open_text, see test_config.py
-    from jsonrpcserver import async_dispatch
-
-    from ptpipd.rpc import Client, Dispatcher, make_dispatcher
-    from ptpipd.rpc.dispatcher import validate_request
 
 ISO = PropertyValue("iso", 0x500F, "ExposureIndex", DataType.UINT16, 400, "400", True)
 

@@ -7,19 +7,13 @@ import json
 import re
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
+from ptpipd.rpc import make_dispatcher
+from ptpipd.rpc.errors import ERROR_TABLE
+from ptpipd.service import CameraService
+from ptpipd.vendors.base import CameraConfig
 from tests.procs import REPO
-
-with warnings.catch_warnings():
-    # jsonrpcserver 5 reads its schema with importlib.resources.open_text, deprecated since 3.11 (the
-    # pyproject filter covers read_text only)
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from ptpipd.rpc import make_dispatcher
-    from ptpipd.rpc.errors import ERROR_TABLE
-    from ptpipd.service import CameraService
-    from ptpipd.vendors.base import CameraConfig
 
 API = REPO / "docs" / "api.md"
 GENERATOR = REPO / "docs" / "gen_api.py"

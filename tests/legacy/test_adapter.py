@@ -8,21 +8,16 @@ same commands against the daemon and its simulated cameras.
 from __future__ import annotations
 
 import base64
-import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ptpipd.errors import InvalidValue, NotSupported, UnknownProperty
+from ptpipd.legacy.adapter import Adapter, Reply, error_message, hex_dump, packet_dumps, tabwriter
+from ptpipd.rpc import Client, Dispatcher, Method
+from ptpipd.rpc import models as m
 from tests.legacy.seed import SEED_902B, SEED_D212, packets_of, seed_text
-
-with warnings.catch_warnings():
-    # jsonrpcserver 5 reads its schema with importlib.resources.open_text, deprecated since 3.11
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from ptpipd.legacy.adapter import Adapter, Reply, error_message, hex_dump, packet_dumps, tabwriter
-    from ptpipd.rpc import Client, Dispatcher, Method
-    from ptpipd.rpc import models as m
 
 ISO = {
     "property": "iso",
