@@ -455,3 +455,6 @@ class FujiDriver(VendorDriver):
                 yield frame
         finally:
             await stream.close()
+
+
+DRIVER = FujiDriver

@@ -384,3 +384,6 @@ def _folder_path(parent: int, infos: dict[int, ObjectInfo]) -> str:
         parts.append(infos[parent].filename)
         parent = infos[parent].parent_object
     return "/".join(reversed(parts))
+
+
+DRIVER = GenericDriver
