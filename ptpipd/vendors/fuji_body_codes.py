@@ -27,6 +27,7 @@ import struct
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
+from typing import Any
 
 from ptpipd.ptp import DecodeError, EncodeError, OperationCode
 from ptpipd.ptp.types import Buffer
@@ -356,51 +357,22 @@ def explain_camera_state(state: int | None, remote_version: int | None) -> str |
 
 # ------------------------------------------------------------------------------------------------ bodies
 
+# The shooting state the X-T4 and X-T5 send after InitiateOpenCapture (log-xt4 lines 136-156, log-x5
+# lines 150-171), as (code, u32 value) in the camera's order.
+# fmt: off
 _XT4_STATE = (
-    (0xD21B, 0),
-    (0x500C, 0x800A),
-    (0x5012, 0),
-    (0xD229, 907),
-    (0xD22A, 4594),
-    (0x500E, 1),
-    (0xD242, 11),
-    (0xD018, 5),
-    (0xD241, 10),
-    (0xD02A, 0x8000_1900),
-    (0xD02B, 0x8000_1900),
-    (0xD240, 0x8000_EA60),
-    (0xD028, 0),
-    (0x5007, 200),
-    (0x5005, 2),
-    (0xD001, 1),
-    (0x500A, 0x8001),
-    (0xD17C, 0x0302_0705),
-    (0xD209, 0),
-    (0xD246, 11),
+    (0xD21B, 0), (0x500C, 0x800A), (0x5012, 0), (0xD229, 907), (0xD22A, 4594),
+    (0x500E, 1), (0xD242, 11), (0xD018, 5), (0xD241, 10), (0xD02A, 0x8000_1900),
+    (0xD02B, 0x8000_1900), (0xD240, 0x8000_EA60), (0xD028, 0), (0x5007, 200), (0x5005, 2),
+    (0xD001, 1), (0x500A, 0x8001), (0xD17C, 0x0302_0705), (0xD209, 0), (0xD246, 11),
 )
 _XT5_STATE = (
-    (0xD21B, 0),
-    (0x500C, 0x800A),
-    (0x5012, 0),
-    (0xD229, 0x83C),
-    (0xD22A, 0x25BE),
-    (0x500E, 3),
-    (0xD242, 9),
-    (0xD018, 4),
-    (0xD241, 0xA),
-    (0xD02A, 0x8000_0C80),
-    (0xD02B, 0x8000_0C80),
-    (0xD240, 0xFFFF_FFFF),
-    (0xD028, 0),
-    (0x5007, 0x168),
-    (0x5010, 0xFD65),
-    (0x5005, 2),
-    (0xD001, 1),
-    (0x500A, 0x8001),
-    (0xD17C, 0x0302_0705),
-    (0xD209, 0),
-    (0xD246, 9),
+    (0xD21B, 0), (0x500C, 0x800A), (0x5012, 0), (0xD229, 0x83C), (0xD22A, 0x25BE),
+    (0x500E, 3), (0xD242, 9), (0xD018, 4), (0xD241, 0xA), (0xD02A, 0x8000_0C80),
+    (0xD02B, 0x8000_0C80), (0xD240, 0xFFFF_FFFF), (0xD028, 0), (0x5007, 0x168), (0x5010, 0xFD65),
+    (0x5005, 2), (0xD001, 1), (0x500A, 0x8001), (0xD17C, 0x0302_0705), (0xD209, 0), (0xD246, 9),
 )
+# fmt: on
 
 
 def _access(objects: int) -> tuple[tuple[int, int], ...]:
@@ -463,10 +435,30 @@ XT1 = BodyProfile(
     remote_state=(),
     assumed=frozenset({"device_info_empty", "storage_ids"}),
 )
-XT2 = BodyProfile(
-    key="x-t2",
-    model="X-T2",
-    versions=(
+
+
+#: 0xD400 and 0xD52F as the X-T4 and X-T5 answer them (the tester reads them with the versions).
+_D4XX = ((0xD400, 0), (0xD52F, 1))
+
+
+def _later(key: str, versions: tuple[tuple[int, int | None], ...], **fields: Any) -> BodyProfile:
+    """A body after the X-T1: libfuji's set-up, an events list of changes, full-size files, one storage,
+    an empty DeviceInfo, the 0xD227 size flag and Camera Connect's remote version, unless ``fields`` differ."""
+    defaults: dict[str, Any] = {
+        "setup": LATER_SETUP,
+        "events": EventsMode.CHANGES,
+        "full_size": True,
+        "storage_ids": (0x1000_0001,),
+        "device_info_empty": True,
+        "size_needs_correct_flag": True,
+        "remote_version_written": CAMERA_CONNECT_REMOTE_VERSION,
+    }
+    return BodyProfile(key=key, model=key.upper(), versions=versions, **(defaults | fields))
+
+
+XT2 = _later(
+    "x-t2",
+    (
         (0xDF21, 3),
         (0xDF22, 4),
         (0xDF23, 1),
@@ -476,77 +468,31 @@ XT2 = BodyProfile(
         (0xDF31, 2),
         (0xD235, None),
     ),
-    setup=LATER_SETUP,
-    events=EventsMode.CHANGES,
-    full_size=True,
-    storage_ids=(),
-    device_info_empty=True,
-    size_needs_correct_flag=True,
+    storage_ids=(),  # the X-T2 log: GetStorageIDs answers an empty list
     access_events=_access(123),
     remote_state=tuple(pair for pair in _XT4_STATE if pair[0] != 0xD246),
-    remote_version_written=CAMERA_CONNECT_REMOTE_VERSION,
     assumed=frozenset({"full_size", "device_info_empty", "size_needs_correct_flag", "remote_state"}),
 )
-XT4 = BodyProfile(
-    key="x-t4",
-    model="X-T4",
-    versions=(
-        (0xDF21, 4),
-        (0xDF22, 5),
-        (0xDF24, 0x0002_000A),
-        (0xDF25, 4),
-        (0xDF26, 1),
-        (0xD400, 0),
-        (0xD52F, 1),
-        (0xDF28, 1),
-    ),
-    setup=LATER_SETUP,
-    events=EventsMode.CHANGES,
-    full_size=True,
-    storage_ids=(0x1000_0001,),
-    device_info_empty=True,
-    size_needs_correct_flag=True,
+XT4 = _later(
+    "x-t4",
+    ((0xDF21, 4), (0xDF22, 5), (0xDF24, 0x0002_000A), (0xDF25, 4), (0xDF26, 1), (0xDF28, 1), *_D4XX),
     access_events=_access(44),
     remote_state=_XT4_STATE,
-    remote_version_written=CAMERA_CONNECT_REMOTE_VERSION,
     assumed=frozenset({"storage_ids"}),
 )
-XT5 = BodyProfile(
-    key="x-t5",
-    model="X-T5",
-    versions=(
-        (0xDF21, 4),
-        (0xDF22, 5),
-        (0xDF24, 0x0002_000B),
-        (0xDF25, 5),
-        (0xD400, 0),
-        (0xD52F, 1),
-        (0xDF28, 3),
-    ),
-    setup=LATER_SETUP,
-    events=EventsMode.CHANGES,
-    full_size=True,
-    storage_ids=(0x1000_0001,),
-    device_info_empty=True,
-    size_needs_correct_flag=True,
+XT5 = _later(
+    "x-t5",
+    ((0xDF21, 4), (0xDF22, 5), (0xDF24, 0x0002_000B), (0xDF25, 5), (0xDF28, 3), *_D4XX),
     access_events=_access(0x9E),
     remote_state=_XT5_STATE,
-    remote_version_written=CAMERA_CONNECT_REMOTE_VERSION,
     assumed=frozenset({"storage_ids", "device_info_empty"}),
 )
-XS10 = BodyProfile(
-    key="x-s10",
-    model="X-S10",
-    versions=((0xDF21, 4), (0xDF22, 5), (0xDF24, 0x0002_000A), (0xDF25, 4), (0xDF28, 1)),
-    setup=LATER_SETUP,
-    events=EventsMode.CHANGES,
-    full_size=True,
-    storage_ids=(0x1000_0001,),
-    device_info_empty=True,
-    size_needs_correct_flag=True,
+XS10 = _later(
+    "x-s10",
+    ((0xDF21, 4), (0xDF22, 5), (0xDF24, 0x0002_000A), (0xDF25, 4), (0xDF28, 1)),
     access_events=_access(44),
     remote_state=_XT4_STATE,
-    remote_version_written=0x0002_000B,
+    remote_version_written=0x0002_000B,  # what Camera Connect wrote to an X-S10 (fudge lib/note.txt)
     assumed=frozenset(
         {"DF21", "DF22", "DF25", "storage_ids", "device_info_empty", "access_events", "remote_state"}
     ),
