@@ -111,6 +111,9 @@ PROBE_OBJECT_HANDLE = 0xFFFF_FFF1
 MAX_PARTIAL_OBJECT = 0x10_0000
 #: Bodies reporting a remote version above this need GetObjectInfo before GetThumb (libfuji).
 THUMB_NEEDS_OBJECT_INFO_ABOVE = 0x0002_0006
+#: The ObjectInfo size a simulated body reports until 0xD227 is 1. A choice: libfuji says "100kb", the X-T4
+#: log shows 167936 for a full-size JPEG.
+PLACEHOLDER_SIZE = 100 * 1024
 #: Keywords of a Fuji ObjectInfo: ``Orientation:N`` (X-T4 log; a 2015 ObjectInfo in petabyt/camlib).
 ORIENTATION_PREFIX = "Orientation:"
 #: The largest object count taken from an events list (9999 files in each of 900 DCF folders).
@@ -249,6 +252,13 @@ def partial_requests(size: int, piece: int = MAX_PARTIAL_OBJECT) -> Iterator[tup
         raise EncodeError(f"GetPartialObject piece of {piece} bytes (1 .. {MAX_PARTIAL_OBJECT})")
     for offset in range(0, size, piece):
         yield offset, min(piece, size - offset)
+
+
+def reported_size(actual: int, correct_size: bool) -> int:
+    """ObjectInfo's size on a body with the 0xD227 quirk: the real size only while 0xD227 is 1."""
+    if not 0 <= actual <= 0xFFFF_FFFF:
+        raise EncodeError(f"object of {actual} bytes: ObjectInfo sizes are u32")
+    return actual if correct_size else PLACEHOLDER_SIZE
 
 
 def synthetic_handles(count: int) -> range:

@@ -22,6 +22,7 @@ from ptpipd.vendors.fuji_body_codes import (
     MAX_OBJECT_COUNT,
     MAX_PARTIAL_OBJECT,
     NO_REMOTE_MODE,
+    PLACEHOLDER_SIZE,
     WRONG_MODE,
     XT1_SETUP,
     BodyProperty,
@@ -36,6 +37,7 @@ from ptpipd.vendors.fuji_body_codes import (
     orientation,
     orientation_keywords,
     partial_requests,
+    reported_size,
     synthetic_handles,
     version_text,
 )
@@ -259,6 +261,13 @@ def test_partial_requests_cover_the_object_in_gphoto2s_pieces() -> None:
 def test_partial_requests_refuse_what_u32_offsets_cannot_say(size: int, piece: int) -> None:
     with pytest.raises(EncodeError):
         list(partial_requests(size, piece))
+
+
+def test_reported_size_hides_the_real_size_until_the_flag_is_set() -> None:
+    assert reported_size(3_000_000, correct_size=False) == PLACEHOLDER_SIZE
+    assert reported_size(3_000_000, correct_size=True) == 3_000_000
+    with pytest.raises(EncodeError):
+        reported_size(1 << 32, correct_size=True)
 
 
 def test_synthetic_handles() -> None:
