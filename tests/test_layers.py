@@ -28,11 +28,19 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ptpipd.vendors": ("ptpipd.ptp", "ptpipd.ip", "ptpipd.vendors", "ptpipd.errors"),
     # a vendor's data tables must stay pure data: the simulator imports them
     "ptpipd.vendors.fuji_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
+    "ptpipd.vendors.fuji_body_codes": ("ptpipd.ptp", "ptpipd.vendors.labels", "ptpipd.vendors.fuji_codes"),
     "ptpipd.vendors.labels": ("ptpipd.ptp",),
     "ptpipd.camera": BELOW_SERVICE,
     "ptpipd.service": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.version"),
     "ptpipd.rpc": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.files", "ptpipd.rpc", "ptpipd.version"),
-    "ptpipd.sim": ("ptpipd.ptp", "ptpipd.ip", "ptpipd.sim", "ptpipd.vendors.fuji_codes", "ptpipd.version"),
+    "ptpipd.sim": (
+        "ptpipd.ptp",
+        "ptpipd.ip",
+        "ptpipd.sim",
+        "ptpipd.vendors.fuji_codes",
+        "ptpipd.vendors.fuji_body_codes",
+        "ptpipd.version",
+    ),
 }
 #: the upper layers may use anything below them, nothing above
 DENIED: dict[str, tuple[str, ...]] = {
@@ -113,6 +121,8 @@ def test_ptpipctl_imports_nothing_from_ptpipd(path: Path) -> None:
         ("ptpipd.ip.x", "def f():\n    import ptpipd.service\n", True),
         ("ptpipd.sim.x", "from ptpipd.vendors.fuji import FujiDriver\n", True),
         ("ptpipd.sim.x", "from ptpipd.vendors.fuji_codes import FujiProperty\n", False),
+        ("ptpipd.sim.x", "from ptpipd.vendors.fuji_body_codes import BODIES\n", False),
+        ("ptpipd.vendors.fuji_body_codes", "from ptpipd.ip.fuji import FUJI\n", True),
         ("ptpipd.legacy.x", "from ptpipd.transports.lines import MAX_LINE\n", True),
         ("ptpipd.legacy.x", "from ptpipd.rpc import Dispatcher\n", False),
     ],
