@@ -752,8 +752,8 @@ _BE16 = struct.Struct(">H")
 class LiveViewHeader:
     """The 384-byte live-view header of the D500-class bodies (D750, D500, D850) and the Z 6 / Z 7.
 
-    Multi-byte fields are **big-endian** (jpglab/fuse, for the versioned header of the same family).
-    Offsets from digiCamControl ``NikonD500Base.GetAdditionalLiveViewData``::
+    Multi-byte fields are **big-endian** (digiCamControl reads them with its big-endian
+    ``BaseMTPCamera.ToInt16``). Offsets from digiCamControl ``NikonD500Base.GetAdditionalLiveViewData``::
 
         offset  size  field
         8       2     lv_width      live-view JPEG width
