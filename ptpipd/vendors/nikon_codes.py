@@ -549,7 +549,7 @@ def property_labels(model: str = "d750") -> dict[int, Labels]:
     }
 
 
-#: Unified names → the property codes that carry them, preferred first (NIKON.md §6). The vendor takes the
+#: Unified names → the property codes that carry them, preferred first (NIKON.md §7). The vendor takes the
 #: first code the body lists: a Z reports and accepts its shutter speed through 0xD100 (N-link).
 UNIFIED_NAMES: dict[str, tuple[int, ...]] = {
     "iso": (0x500F, NikonProperty.ExposureIndexEx),

@@ -311,7 +311,7 @@ def test_shutter_labels_read_back(value: int, label: str) -> None:
 
 
 # The labels gphoto2 2.5.28 printed for these values when run against a scratch Nikon responder
-# (NIKON.md §5.4): libgphoto2's raw "x/y" form, and "x 200" for 0xFFFFFFFE.
+# (NIKON.md §5.3): libgphoto2's raw "x/y" form, and "x 200" for 0xFFFFFFFE.
 @pytest.mark.parametrize(
     ("text", "value"),
     [("10/25", 0x000A0019), ("13/10", 0x000D000A), ("30", 0x001E0001), ("x 200", SHUTTER_FLASH_SYNC)],
