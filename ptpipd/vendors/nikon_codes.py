@@ -734,6 +734,14 @@ def split_live_view(data: Buffer, header_size: int) -> LiveViewFrame:
     return LiveViewFrame(view[:header_size], jpeg)
 
 
+def _exact(data: Buffer, size: int, what: str) -> bytes:
+    """``data`` as bytes, which must be exactly ``size`` long."""
+    raw = bytes(memoryview(data).cast("B"))
+    if len(raw) != size:
+        raise DecodeError(f"{what}: {len(raw)} bytes, expected {size}", offset=0)
+    return raw
+
+
 #: The big-endian fields of the 384-byte header (offsets from digiCamControl NikonD500Base).
 _LV384 = (
     ("lv_width", 8),
@@ -788,9 +796,7 @@ class LiveViewHeader:
     @classmethod
     def decode(cls, data: Buffer) -> LiveViewHeader:
         """Read the fields of a 384-byte header (exactly 384 bytes)."""
-        raw = bytes(memoryview(data).cast("B"))
-        if len(raw) != cls.SIZE:
-            raise DecodeError(f"live-view header: {len(raw)} bytes, expected {cls.SIZE}", offset=0)
+        raw = _exact(data, cls.SIZE, "live-view header")
         words = {name: _BE16.unpack_from(raw, off)[0] for name, off in _LV384}
         return cls(raw, **words, rotation=raw[37], focus=raw[48], recording=raw[68])
 
@@ -851,9 +857,7 @@ class VersionedLiveViewHeader:
     @classmethod
     def decode(cls, data: Buffer) -> VersionedLiveViewHeader:
         """Read the fields of a 1024-byte versioned header."""
-        raw = bytes(memoryview(data).cast("B"))
-        if len(raw) != cls.SIZE:
-            raise DecodeError(f"versioned live-view header: {len(raw)} bytes, expected {cls.SIZE}", offset=0)
+        raw = _exact(data, cls.SIZE, "versioned live-view header")
         major, minor, info, size = _LVV.unpack_from(raw, 0)
         width, height = struct.unpack_from(">HH", raw, 28)
         return cls(raw, major, minor, info, size, width, height)
