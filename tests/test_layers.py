@@ -29,6 +29,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # a vendor's data tables must stay pure data: the simulator imports them
     "ptpipd.vendors.fuji_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
     "ptpipd.vendors.fuji_body_codes": ("ptpipd.ptp", "ptpipd.vendors.labels", "ptpipd.vendors.fuji_codes"),
+    "ptpipd.vendors.nikon_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
     "ptpipd.vendors.labels": ("ptpipd.ptp",),
     "ptpipd.camera": BELOW_SERVICE,
     "ptpipd.service": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.version"),
