@@ -322,6 +322,8 @@ CAPTURE_TO_PC = 4
 CAPTURE_TO_CARD = 2
 #: PCHDDCapacity arguments gphoto2 sends after CaptureDestination = PC (free space announcement).
 PC_HDD_CAPACITY = (0x0FFF_FFFF, 0x1000, 1)
+#: ObjectFormat of a folder (PTP Association).
+ASSOCIATION = 0x3001
 #: AvailListChanged list type libgphoto2 understands: an enumeration of u32 elements (CANON.md §4.3).
 LIST_ENUMERATION = 3
 
@@ -884,7 +886,7 @@ class FolderEntry:
         20      4     unknown u32 (0x10 in the folder samples)
         24      4     ObjectSize u32
         28      4     ParentObject u32
-        32      4     ObjectHandle again (both samples)
+        32      4     a handle: the entry's own in both ptp.h samples, a neighbour's in the ptp-pack.c one
         36      16    Filename, ASCII, NUL-padded
         52      4     Time u32 (Unix seconds)
         56      ...   ``trailer`` up to EntrySize
@@ -911,22 +913,25 @@ class FolderEntry:
 
     @classmethod
     def make(
-        cls,
-        handle: int,
-        storage_id: int,
-        object_format: int,
-        size: int,
-        parent: int,
-        name: str,
-        time: int,
-        flags: int = 0,
+        cls, handle: int, storage_id: int, object_format: int, size: int, parent: int, name: str, time: int
     ) -> FolderEntry:
-        """An entry as a camera writes one: the name NUL-padded to 16 bytes, the handle repeated."""
+        """An entry as the samples show one: the name NUL-padded to 16 bytes, the handle repeated, and for a
+        folder (0x3001) Flags 1 and 0x10 at offset 20 (the file sample has 0 in both)."""
         raw = _ascii(name, "FolderEntry name")
         if len(raw) > 15:
             raise EncodeError(f"FolderEntry: name {name!r} is longer than 15 bytes")
+        folder = object_format == ASSOCIATION
         return cls(
-            handle, storage_id, object_format, size, parent, raw.ljust(16, b"\0"), time, flags, handle2=handle
+            handle,
+            storage_id,
+            object_format,
+            size,
+            parent,
+            raw.ljust(16, b"\0"),
+            time,
+            flags=1 if folder else 0,
+            unknown20=0x10 if folder else 0,
+            handle2=handle,
         )
 
     def encode(self) -> bytes:
@@ -1131,7 +1136,9 @@ def _shutter_aliases(label: str) -> tuple[str, ...]:
     return (label + "s",) if label.startswith("1/") else ()
 
 
-SHUTTER = StopTable(SHUTTER_SPEEDS, _with_aliases(SHUTTER_SPEEDS, _shutter_aliases))
+#: gphoto2 2.5.30 writes 0x14, 0x1D and 0x23 as "20.3", "10.3" and "6.3"; scripts written for it keep working.
+_GPHOTO2_SHUTTER = {"20.3": 0x14, "10.3": 0x1D, "6.3": 0x23}
+SHUTTER = StopTable(SHUTTER_SPEEDS, {**_with_aliases(SHUTTER_SPEEDS, _shutter_aliases), **_GPHOTO2_SHUTTER})
 
 
 def shutter_seconds(code: int) -> Fraction | None:
