@@ -30,6 +30,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ptpipd.vendors.fuji_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
     "ptpipd.vendors.fuji_body_codes": ("ptpipd.ptp", "ptpipd.vendors.labels", "ptpipd.vendors.fuji_codes"),
     "ptpipd.vendors.nikon_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
+    "ptpipd.vendors.canon_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
     "ptpipd.vendors.labels": ("ptpipd.ptp",),
     "ptpipd.camera": BELOW_SERVICE,
     "ptpipd.service": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.version"),
