@@ -1,8 +1,8 @@
-"""From a text command to a JSON-RPC call through the daemon's own dispatcher, and from its answer to text.
+"""From a text command to a call of the daemon's own dispatcher, and from its answer to text.
 
-Every command becomes a JSON-RPC request line handed to the same :class:`~ptpipd.rpc.Dispatcher` the JSON-RPC
-listeners use, so validation, camera access and errors are exactly those of the RPC. The answers are written
-as the seed tool wrote them where it showed them, and as follows where it did not:
+Every command becomes a :meth:`~ptpipd.rpc.Dispatcher.call` of the same dispatcher the JSON-RPC listeners
+use (structured: no JSON in between), so validation, camera access and errors are exactly those of the RPC.
+The answers are written as the seed tool wrote them where it showed them, and as follows where it did not:
 
 * ``get PROP`` → ``LABEL (0xHEX)``, the seed's line (hex without leading zeros, Go's ``%#x``; two's
   complement for negative values; the label alone for strings), plus a newline.
@@ -30,17 +30,19 @@ as the seed tool wrote them where it showed them, and as follows where it did no
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
-import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from ptpipd.errors import ErrorCode
 from ptpipd.files import AtomicFile
 from ptpipd.legacy.parser import Command, ParseError, help_text, parse
-from ptpipd.rpc import Client, Dispatcher
+from ptpipd.rpc import Client, Dispatcher, RpcError
+from ptpipd.rpc import models as m
 
 TABLE_HEADER = ("Property", "Value as string", "Value as int64", "Value in hex")
 
@@ -119,18 +121,19 @@ def _row(prop: object, label: object, value: object, hexa: str | None) -> tuple[
 
 def json_output(result: Any, pretty: bool) -> str:
     """The seed's ``json`` / ``json pretty`` output."""
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    elif isinstance(result, list):
+        result = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
     if pretty:
         return json.dumps(result, indent=4, ensure_ascii=False) + "\n"
     return json.dumps(result, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-def error_message(error: Any) -> str:
-    """One line from a JSON-RPC error object (``Invalid params`` completed from pydantic's errors)."""
-    if not isinstance(error, dict):
-        return str(error)
-    message = str(error.get("message", "error"))
-    data = error.get("data")
-    if error.get("code") == -32602 and isinstance(data, list):
+def error_message(error: RpcError) -> str:
+    """One line from a JSON-RPC error (``Invalid params`` completed from pydantic's errors)."""
+    message, data = error.message, error.data
+    if error.code == ErrorCode.INVALID_PARAMS and isinstance(data, list):
         problems = [
             f"{'.'.join(str(p) for p in e.get('loc') or [])}: {e.get('msg')}".lstrip(": ")
             for e in data
@@ -138,7 +141,7 @@ def error_message(error: Any) -> str:
         ]
         if problems:
             message = f"{message}: {'; '.join(problems)}"
-    elif error.get("code") == -32004 and isinstance(data, dict) and data.get("known"):
+    elif error.code == ErrorCode.UNKNOWN_PROPERTY and isinstance(data, dict) and data.get("known"):
         message = f"{message} (known: {', '.join(map(str, data['known']))})"
     return " ".join(message.split())
 
@@ -150,17 +153,13 @@ class Adapter:
         self.dispatcher = dispatcher
         self.client = client
         self.capture_dir = capture_dir
-        self._ids = itertools.count(1)
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
-        """One JSON-RPC call through the dispatcher: the result, or :class:`CommandFailed`."""
-        request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": next(self._ids)}
-        if params is not None:
-            request["params"] = params
-        response = json.loads(await self.dispatcher.dispatch(json.dumps(request), self.client))
-        if "error" in response:
-            raise CommandFailed(error_message(response["error"]))
-        return response["result"]
+        """One call through the dispatcher: the result, or :class:`CommandFailed`."""
+        result = await self.dispatcher.call(method, params, self.client)
+        if isinstance(result, RpcError):
+            raise CommandFailed(error_message(result))
+        return result
 
     async def run_line(self, line: str) -> Reply | None:
         """The reply to one line; None for a blank line."""
@@ -186,44 +185,42 @@ class Adapter:
             await self.call("auth", {"token": c.token})
             return "authenticated\n"
         if c.name == "get":
-            v = await self.call("get", {"property": c.prop})
-            return label_hex(v["label"], v["hex"]) + "\n"
+            v: m.PropertyValueResult = await self.call("get", {"property": c.prop})
+            return label_hex(v.label, v.hex) + "\n"
         if c.name == "set":
             v = await self.call("set", {"property": c.prop, "value": c.value})
-            return f"property {c.prop_text} successfully set to {label_hex(v['label'], v['hex'])}\n"
+            return f"property {c.prop_text} successfully set to {label_hex(v.label, v.hex)}\n"
         if c.name == "describe":
-            d = await self.call("describe", {"property": c.prop})
+            d: m.PropertyDescResult = await self.call("describe", {"property": c.prop})
             return json_output(d, c.pretty) if c.json else describe_text(d)
         if c.name == "info":
-            info = await self.call("info")
+            info: m.InfoResult = await self.call("info")
             if c.json:
                 return json_output(info, c.pretty)
-            return seed_table(
-                [_row(p["property"], p["label"], p["value"], p["hex"]) for p in info["properties"]]
-            )
+            return seed_table([_row(p.property, p.label, p.value, p.hex) for p in info.properties])
         if c.name == "state":
-            entries = await self.call("state")
+            entries: list[m.StateEntryResult] = await self.call("state")
             if c.json:
                 return json_output(entries, c.pretty)
-            return seed_table([_row(e["property"], e["label"], e["value"], None) for e in entries])
+            return seed_table([_row(e.property, e.label, e.value, None) for e in entries])
         if c.name == "opreq":
-            r = await self.call("opreq", {"code": c.code, "params": list(c.params)})
-            return packet_dumps([bytes.fromhex(p) for p in r["packets"]])
+            r: m.OpreqResult = await self.call("opreq", {"code": c.code, "params": list(c.params)})
+            return packet_dumps([bytes.fromhex(p) for p in r.packets])
         if c.name == "capture":
             return await self._capture(c.path)
         raise CommandFailed(f"command {c.name!r} is not handled")  # pragma: no cover - the parser knows all
 
     async def _capture(self, path: str | None) -> str:
         if path is None:
-            r = await self.call("capture", {"inline": False})
-            return f"Image captured, saved to {r['path']} ({r['size']} bytes)\n"
-        r = await self.call("capture", {"inline": True})
+            saved: m.TransferResult = await self.call("capture", {"inline": False})
+            return f"Image captured, saved to {saved.path} ({saved.size} bytes)\n"
+        r: m.TransferResult = await self.call("capture", {"inline": True})
         try:
-            data = base64.b64decode(r["data"], validate=True)
-        except (binascii.Error, KeyError, TypeError) as exc:
+            data = r.image()
+        except (binascii.Error, ValueError) as exc:
             raise CommandFailed(f"no image data in the answer: {exc}") from None
         target = self.capture_dir / path  # an absolute PATH replaces the directory
-        name = Path(str(r.get("filename") or f"capture.{r.get('format', 'bin')}")).name
+        name = Path(r.filename or f"capture.{r.format}").name
         try:
             written = await asyncio.to_thread(_write, target, name, data)
         except OSError as exc:
@@ -247,17 +244,16 @@ def _write(target: Path, name: str, data: bytes) -> Path:
         return sink.commit(target.name, overwrite=True)
 
 
-def describe_text(d: dict[str, Any]) -> str:
+def describe_text(d: m.PropertyDescResult) -> str:
     """``describe``'s text: the seed's one-row table, then the type, default and allowed values."""
-    default = d.get("factory_default") or {}
-    form = d.get("form") or {}
+    default, form = d.factory_default, d.form
     lines = [
-        f"Type: {d['type']}, {'read-write' if d.get('writable') else 'read-only'}",
-        f"Factory default: {label_hex(default.get('label'), default.get('hex'))}",
+        f"Type: {d.type}, {'read-write' if d.writable else 'read-only'}",
+        f"Factory default: {label_hex(default.label, default.hex)}",
     ]
-    if form.get("kind") == "enum":
-        lines.append("Allowed: " + ", ".join(str(v["label"]) for v in form.get("values") or []))
-    elif form.get("kind") == "range":
-        lines.append(f"Range: {form['min']} to {form['max']}, step {form['step']}")
-    table = seed_table([_row(d["property"], d["label"], d["value"], d["hex"])])
+    if isinstance(form, m.EnumFormResult):
+        lines.append("Allowed: " + ", ".join(v.label for v in form.values))
+    elif isinstance(form, m.RangeFormResult):
+        lines.append(f"Range: {form.min} to {form.max}, step {form.step}")
+    table = seed_table([_row(d.property, d.label, d.value, d.hex)])
     return table + "\n" + "\n".join(lines) + "\n"

@@ -366,17 +366,13 @@ def raw_exchange(conn: RpcConnection, line: bytes) -> bytes:
 
 
 HUGE_HEX = "0x" + "f" * 5000
-ISSUE_14_4 = pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 4: -32603 'Exceeds the limit (4300 digits)' (pydantic's JSON re-parsed)",
-)
 
 
 @pytest.mark.parametrize(
     ("method", "params"),
     [
-        pytest.param("opreq", {"code": HUGE_HEX}, marks=ISSUE_14_4),
-        pytest.param("opreq", {"code": "0x1015", "params": [HUGE_HEX]}, marks=ISSUE_14_4),
+        ("opreq", {"code": HUGE_HEX}),
+        ("opreq", {"code": "0x1015", "params": [HUGE_HEX]}),
         ("download", {"handle": 10**1000}),
         ("get", {"property": 1.5e308}),
     ],
@@ -411,7 +407,6 @@ def test_huge_numbers_are_invalid_params(daemon: DaemonProcess, method: str, par
     ids=["id-nan", "id-inf", "id-minus-inf", "id-1e400", "param-nan", "param-1e999", "batch-nan"],
 )
 @pytest.mark.parametrize("via", ["unix", "tcp"])
-@pytest.mark.xfail(strict=True, reason="issue 14 item 5: NaN/Infinity accepted, echoed back as bare tokens")
 def test_non_standard_numbers_are_refused_and_never_sent_back(
     daemon: DaemonProcess, via: str, line: bytes
 ) -> None:

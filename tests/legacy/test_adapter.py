@@ -1,8 +1,8 @@
-"""The adapter: text command → JSON-RPC request through a real :class:`Dispatcher` → the seed's text.
+"""The adapter: text command → :meth:`Dispatcher.call` of a real :class:`Dispatcher` → the seed's text.
 
-The dispatcher here is the real class with a stub methods table (canned results, recorded params), so these
-tests pin the exact text of every command and error without a camera; tests/legacy/test_server.py runs the
-same commands against the daemon and its simulated cameras.
+The dispatcher here is the real class with a stub methods table (canned result models, recorded params), so
+these tests pin the exact text of every command and error without a camera; tests/legacy/test_server.py
+runs the same commands against the daemon and its simulated cameras.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from ptpipd.errors import InvalidValue, NotSupported, UnknownProperty
 from ptpipd.legacy.adapter import Adapter, Reply, error_message, hex_dump, packet_dumps, tabwriter
-from ptpipd.rpc import Client, Dispatcher, Method
+from ptpipd.rpc import Client, Dispatcher, Method, RpcError
 from ptpipd.rpc import models as m
 from tests.legacy.seed import SEED_902B, SEED_D212, packets_of, seed_text
 
@@ -70,7 +70,7 @@ class Stub:
             answer = self.answers[name]
             if isinstance(answer, Exception):
                 raise answer
-            return answer(p) if callable(answer) else answer
+            return as_model(name, answer(p) if callable(answer) else answer)
 
         return Method(name, params, Any, handler, name)
 
@@ -88,6 +88,27 @@ class Stub:
         return Dispatcher(
             [self.method(name, params) for name, params in table.items() if name in self.answers]
         )
+
+
+RESULTS: dict[str, Any] = {
+    "get": m.PropertyValueResult,
+    "set": m.PropertyValueResult,
+    "describe": m.PropertyDescResult,
+    "info": m.InfoResult,
+    "state": m.StateEntryResult,
+    "capture": m.TransferResult,
+    "opreq": m.OpreqResult,
+}
+
+
+def as_model(method: str, answer: Any) -> Any:
+    """A canned answer (JSON-shaped, as the tests write it) as the result model the real handler returns."""
+    model = RESULTS.get(method)
+    if model is None:
+        return answer
+    if isinstance(answer, list):
+        return [model.model_validate(a) for a in answer]
+    return model.model_validate(answer)
 
 
 async def run(stub: Stub, line: str, capture_dir: Path = Path("/nonexistent")) -> Reply:
@@ -130,7 +151,9 @@ def test_tabwriter_is_gos_with_the_seeds_settings() -> None:
 
 
 async def test_info_table() -> None:
-    stub = Stub(info={"device": {"model": "X"}, "properties": [ISO_DESC, {**BIAS, "writable": False}, DATE]})
+    none = {"factory_default": {"value": 0, "hex": None, "label": ""}, "form": {"kind": "none"}}
+    properties = [ISO_DESC, {**BIAS, **none, "writable": False}, {**DATE, **none}]
+    stub = Stub(info={"device": {"model": "X"}, "properties": properties})
     assert (await run(stub, "info")).text == (
         "\n"
         "Property  Value as string  Value as int64  Value in hex\n"
@@ -283,18 +306,16 @@ async def test_daemon_errors_become_one_seed_style_line() -> None:
 
 
 def test_invalid_params_are_explained_from_pydantics_errors() -> None:
-    error = {
-        "code": -32602,
-        "message": "Invalid params",
-        "data": [
+    error = RpcError(
+        -32602,
+        "Invalid params",
+        [
             {"type": "missing", "loc": ["property"], "msg": "Field required"},
             {"loc": [], "msg": "bad"},
         ],
-    }
-    assert error_message(error) == "Invalid params: property: Field required; bad"
-    assert (
-        error_message({"code": -32000, "message": "the camera is\n connecting"}) == "the camera is connecting"
     )
+    assert error_message(error) == "Invalid params: property: Field required; bad"
+    assert error_message(RpcError(-32000, "the camera is\n connecting")) == "the camera is connecting"
 
 
 async def test_parse_errors_never_reach_the_dispatcher() -> None:
