@@ -7,7 +7,9 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -419,3 +421,51 @@ def test_non_standard_numbers_are_refused_and_never_sent_back(
         assert error_of(response)["code"] in (-32700, -32600)
         assert response["id"] is None
         assert_still_serves(conn)
+
+
+# ------------------------------------------------------------------------ wrong tokens (issue 14 item 12)
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[DaemonProcess]:
+    """A daemon with an auth_token (its loopback TCP clients need none, but ``auth`` still checks it)."""
+    config = tmp_path / "auth.ini"
+    config.write_text(f'[daemon]\nauth_token = "{TOKEN}"\n')
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(config)) as daemon:
+        daemon.wait_connected()
+        yield daemon
+
+
+def _auth(daemon: DaemonProcess, token: str) -> dict[str, Any]:
+    with daemon.connect("tcp") as conn:
+        return conn.request("auth", {"token": token})
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 12: wrong tokens are not throttled")
+def test_wrong_tokens_close_the_connection_and_lock_the_address_out(guarded: DaemonProcess) -> None:
+    # one connection: three wrong tokens, then the daemon closes it
+    answers: list[dict[str, Any]] = []
+    with guarded.connect("tcp") as conn, pytest.raises((EOFError, ConnectionResetError, BrokenPipeError)):
+        for i in range(10):
+            answers.append(conn.request("auth", {"token": f"guess-{i}"}))
+    assert [error_of(a)["code"] for a in answers] == [-32010] * 3, answers
+    assert answers[0]["error"]["message"] == "unauthorised: wrong token"
+    assert "closing the connection" in answers[-1]["error"]["message"]
+    # the address is locked out for a while: even the right token is refused, unchecked
+    locked = error_of(_auth(guarded, TOKEN))
+    match = re.fullmatch(
+        r"unauthorised: too many wrong tokens from 127\.0\.0\.1; try again in ([0-9.]+) s", locked["message"]
+    )
+    assert locked["code"] == -32010 and match, locked
+    # the lockout is a time the daemon announced: waiting it out is the behaviour under test
+    time.sleep(float(match[1]) + 0.05)
+    assert _auth(guarded, TOKEN)["result"] is True  # and a right token clears the record
+    # guesses in parallel gain nothing: after the free ones, every attempt is refused unchecked
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda i: error_of(_auth(guarded, f"parallel-{i}"))["message"], range(24)))
+    checked = [r for r in replies if r.startswith("unauthorised: wrong token")]
+    assert len(checked) == 3, replies
+    assert all("try again in" in r for r in replies if r not in checked)
+    assert guarded.call("status")["state"] == "connected"
