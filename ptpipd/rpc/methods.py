@@ -7,7 +7,6 @@ method's result model (or ``bool`` / the OpenRPC document); the dispatcher seria
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,13 +17,18 @@ from ptpipd.camera import Capture
 from ptpipd.files import AtomicFile
 from ptpipd.rpc import errors as codes
 from ptpipd.rpc import models as m
+from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.errors import RpcError
 from ptpipd.service import CameraService, Subscription
 
 
 @dataclass(eq=False)
 class Client:
-    """One connected client: the context every method receives."""
+    """One connected client: the context every method receives.
+
+    ``closing`` is set by a method when the connection must end once its answer is sent (too many wrong
+    ``auth`` tokens); ``auth_failures`` counts this connection's wrong tokens.
+    """
 
     id: int
     transport: str
@@ -32,6 +36,8 @@ class Client:
     authenticated: bool = True
     subscription: Subscription | None = None
     on_subscribe: Callable[[Subscription | None], None] | None = None
+    auth_failures: int = 0
+    closing: bool = False
 
 
 Handler = Callable[[Client, Any], Awaitable[Any]]
@@ -72,6 +78,10 @@ class Api:
     auth_token: str | None = None
     client_count: Callable[[], int] = no_clients
     started: float = field(default_factory=time.time)
+    guard: AuthGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guard = AuthGuard(self.auth_token)
 
     async def status(self, client: Client, p: m.NoParams) -> m.StatusResult:
         return m.StatusResult.model_validate({**self.service.status(), "clients": self.client_count()})
@@ -138,8 +148,12 @@ class Api:
         return True
 
     async def auth(self, client: Client, p: m.AuthParams) -> bool:
-        if self.auth_token is None or not hmac.compare_digest(p.token.encode(), self.auth_token.encode()):
-            raise RpcError(codes.UNAUTHORISED, "unauthorised: wrong token")
+        try:
+            self.guard.check(p.token, client.peer, client.auth_failures)
+        except AuthRefused as exc:
+            client.auth_failures += 1
+            client.closing = client.closing or exc.close
+            raise RpcError(codes.UNAUTHORISED, str(exc)) from None
         client.authenticated = True
         return True
 

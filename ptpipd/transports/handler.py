@@ -2,7 +2,8 @@
 notifications after ``subscribe`` (from a second task of the same connection, through a bounded queue).
 
 Each line goes to :meth:`Dispatcher.respond` as it came (bytes; the dispatcher parses it once). The handler
-counts its own connections (:attr:`ClientHandler.count`).
+counts its own connections (:attr:`ClientHandler.count`) and closes a connection after an answer when the
+method asked for it (``Client.closing``: too many wrong ``auth`` tokens).
 """
 
 from __future__ import annotations
@@ -124,6 +125,10 @@ class ClientHandler:
             if response is not None:
                 writer.write(response.encode() + b"\n")
                 await writer.drain()
+            if client.closing:
+                log.warning("client %d: closing the connection after too many wrong tokens", client.id)
+                await _linger(reader, writer)
+                return
 
     async def _notify(self, sub: Subscription, writer: asyncio.StreamWriter, client: Client) -> None:
         try:

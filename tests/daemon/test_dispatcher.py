@@ -21,6 +21,7 @@ from ptpipd.errors import NotConnected
 from ptpipd.ptp import DataType
 from ptpipd.rpc import Client, Dispatcher, RpcError, make_dispatcher
 from ptpipd.rpc import models as m
+from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.dispatcher import parse_json
 from ptpipd.service import CameraService
 from ptpipd.vendors.base import CameraConfig, PropertyValue
@@ -292,3 +293,64 @@ async def test_a_result_the_handler_cannot_build_is_internal_not_invalid_params(
         got = await ours(dispatcher, json.dumps(req("status")))
     assert got["error"]["code"] == -32603
     assert any(r.exc_info for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------------------- auth guard
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_auth_guard_limits_per_connection_and_locks_out_per_address() -> None:
+    clock = Clock()
+    guard = AuthGuard("right", clock)
+    peer = "('192.0.2.5', 40000)"
+    guard.check("right", peer, 0)  # a right token passes
+    for here in range(2):
+        with pytest.raises(AuthRefused) as refused:
+            guard.check("wrong", peer, here)
+        assert str(refused.value) == "unauthorised: wrong token" and not refused.value.close
+    with pytest.raises(AuthRefused) as refused:
+        guard.check("wrong", "('192.0.2.5', 40001)", 2)  # third wrong token: this connection ends
+    assert refused.value.close and "closing" in str(refused.value)
+    # the address (any port) is locked out 0.5 s, then 1 s, 2 s … ; the token is not even looked at
+    with pytest.raises(AuthRefused, match=r"from 192\.0\.2\.5; try again in 0\.5 s"):
+        guard.check("right", "('192.0.2.5', 40002)", 0)
+    guard.check("right", "('198.51.100.1', 1)", 0)  # another address is not affected
+    clock.now += 0.5
+    with pytest.raises(AuthRefused, match="wrong token"):
+        guard.check("wrong", peer, 0)
+    with pytest.raises(AuthRefused, match=r"try again in 1\.0 s"):
+        guard.check("right", peer, 0)
+    clock.now += 1.0
+    guard.check("right", peer, 0)  # a right token clears the record
+    with pytest.raises(AuthRefused, match="wrong token"):
+        guard.check("wrong", peer, 0)
+    with pytest.raises(AuthRefused, match="too many wrong tokens on this connection"):
+        guard.check("right", peer, 3)  # a connection over the limit is refused unchecked
+
+
+def test_auth_guard_forgets_quiet_addresses_and_remembers_a_bounded_number() -> None:
+    clock = Clock()
+    guard = AuthGuard("right", clock)
+    for _ in range(2):
+        with pytest.raises(AuthRefused):
+            guard.check("wrong", "unix", 0)
+    clock.now += 601
+    for _ in range(2):  # forgotten: two more wrong tokens are free again
+        with pytest.raises(AuthRefused, match="wrong token"):
+            guard.check("wrong", "unix", 0)
+    for i in range(5000):
+        with pytest.raises(AuthRefused):
+            guard.check("wrong", f"('10.0.{i // 256}.{i % 256}', 1)", 0)
+    assert len(guard._peers) <= 4096
+
+
+def test_auth_guard_without_a_token_refuses_everything() -> None:
+    with pytest.raises(AuthRefused, match="wrong token"):
+        AuthGuard(None).check("", "x", 0)

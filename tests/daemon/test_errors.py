@@ -443,7 +443,6 @@ def _auth(daemon: DaemonProcess, token: str) -> dict[str, Any]:
         return conn.request("auth", {"token": token})
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 12: wrong tokens are not throttled")
 def test_wrong_tokens_close_the_connection_and_lock_the_address_out(guarded: DaemonProcess) -> None:
     # one connection: three wrong tokens, then the daemon closes it
     answers: list[dict[str, Any]] = []
