@@ -408,3 +408,20 @@ def test_a_network_listener_wants_auth_first(tmp_path: Path) -> None:
     assert rc == 0
     assert re.search(r"legacy client \d+: auth ok=True", log), "commands are logged at debug level"
     assert "s3cret" not in log, "the token was logged"
+
+
+ISSUE_14_11 = pytest.mark.xfail(strict=True, reason="issue 14 item 11: `get 0x0` says unknown property '0'")
+
+
+@pytest.mark.parametrize(
+    "code", [pytest.param("0x0", marks=ISSUE_14_11), pytest.param("0X00", marks=ISSUE_14_11), "0"]
+)
+def test_a_code_is_named_as_written(legacy: Legacy, code: str) -> None:
+    """Issue 14 item 11: the message names the code the user typed, not its decimal value."""
+    text = legacy.nc(f"get {code}")
+    assert text.count("\n") == 1 and text.startswith("get error: "), text
+    # the daemon refuses the code itself (unknown property), or, once codes go to the camera (issue 13
+    # item 2), reports the camera's answer; either way never the decimal '0'
+    assert text.startswith(f"get error: unknown property {code!r} (known: ") or text == (
+        "get error: device property not supported\n"
+    ), text
