@@ -57,7 +57,11 @@ class Reply:
 
 
 class CommandFailed(Exception):
-    """A JSON-RPC error answer, or a failure writing the image: one line of text."""
+    """A JSON-RPC error answer (``error``), or a failure writing the image: one line of text."""
+
+    def __init__(self, message: str, error: RpcError | None = None) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 def tabwriter(rows: list[tuple[str, ...]]) -> str:
@@ -146,6 +150,16 @@ def error_message(error: RpcError) -> str:
     return " ".join(message.split())
 
 
+def failure_text(command: Command, failure: CommandFailed) -> str:
+    """The text after ``COMMAND error:`` — the dispatcher's message, with the property named as typed."""
+    error = failure.error
+    if error is not None and error.code == ErrorCode.UNKNOWN_PROPERTY and command.prop_text is not None:
+        known = error.data.get("known") if isinstance(error.data, dict) else None
+        named = f"unknown property {command.prop_text!r}"
+        return f"{named} (known: {', '.join(map(str, known))})" if known else named
+    return str(failure)
+
+
 class Adapter:
     """Runs text commands for one client through the dispatcher."""
 
@@ -158,7 +172,7 @@ class Adapter:
         """One call through the dispatcher: the result, or :class:`CommandFailed`."""
         result = await self.dispatcher.call(method, params, self.client)
         if isinstance(result, RpcError):
-            raise CommandFailed(error_message(result))
+            raise CommandFailed(error_message(result), result)
         return result
 
     async def run_line(self, line: str) -> Reply | None:
@@ -176,7 +190,7 @@ class Adapter:
         try:
             return Reply(await self._text(command))
         except CommandFailed as exc:
-            return Reply(f"{command.name} error: {exc}\n", ok=False)
+            return Reply(f"{command.name} error: {failure_text(command, exc)}\n", ok=False)
 
     async def _text(self, c: Command) -> str:
         if c.name == "help":

@@ -375,3 +375,11 @@ def test_rpc_package_imports_under_the_projects_warning_filters(tmp_path: Path) 
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+async def test_an_unknown_code_is_named_as_typed() -> None:
+    """Issue 14 item 11: the camera layer names the code it was given (0, in decimal); the line names what the
+    user typed."""
+    stub = Stub(get=UnknownProperty("0", ["iso"]))
+    assert await run(stub, "get 0x0") == Reply("get error: unknown property '0x0' (known: iso)\n", ok=False)
+    assert stub.calls == [("get", {"property": 0})]

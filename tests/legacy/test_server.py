@@ -410,12 +410,7 @@ def test_a_network_listener_wants_auth_first(tmp_path: Path) -> None:
     assert "s3cret" not in log, "the token was logged"
 
 
-ISSUE_14_11 = pytest.mark.xfail(strict=True, reason="issue 14 item 11: `get 0x0` says unknown property '0'")
-
-
-@pytest.mark.parametrize(
-    "code", [pytest.param("0x0", marks=ISSUE_14_11), pytest.param("0X00", marks=ISSUE_14_11), "0"]
-)
+@pytest.mark.parametrize("code", ["0x0", "0X00", "0"])
 def test_a_code_is_named_as_written(legacy: Legacy, code: str) -> None:
     """Issue 14 item 11: the message names the code the user typed, not its decimal value."""
     text = legacy.nc(f"get {code}")
