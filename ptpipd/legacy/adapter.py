@@ -164,12 +164,12 @@ class Adapter:
             info: m.InfoResult = await self.call("info")
             if c.json:
                 return fmt.go_json([fmt.property_json(p, labels) for p in info.properties], c.pretty)
-            return fmt.property_rows(info.properties, labels)
+            return fmt.value_rows(info.properties, labels)
         if c.name == "state":
             entries: list[m.StateEntryResult] = await self.call("state")
             if c.json:
                 return fmt.go_json([fmt.state_json(e, labels) for e in entries], c.pretty)
-            return fmt.state_rows(entries, labels)
+            return fmt.value_rows(entries, labels)
         raise CommandFailed(f"command {c.name!r} is not handled")  # pragma: no cover - the parser knows all
 
     async def _set(self, c: Command) -> str:

@@ -136,21 +136,12 @@ def _json_value(code: int, value: m.Scalar, labels: LegacyLabels) -> dict[str, s
 # ------------------------------------------------------------------------------------------ properties
 
 
-def property_rows(props: list[m.PropertyDescResult], labels: LegacyLabels) -> str:
-    """``info``: one row per property, in the camera's order."""
+def value_rows(items: Sequence[m.PropertyDescResult | m.StateEntryResult], labels: LegacyLabels) -> str:
+    """``info`` (the properties) and ``state`` (the state list entries): one row each, in the camera's order."""
     rows = []
-    for p in props:
-        code = _code(p.code)
-        rows.append((go_hex(code), labels.name(code), *_cells(code, p.value, labels)))
-    return table(INFO_HEADER, rows)
-
-
-def state_rows(entries: list[m.StateEntryResult], labels: LegacyLabels) -> str:
-    """``state``: one row per entry of the state list, in its order."""
-    rows = []
-    for e in entries:
-        code = _code(e.code)
-        rows.append((go_hex(code), labels.name(code), *_cells(code, e.value, labels)))
+    for item in items:
+        code = _code(item.code)
+        rows.append((go_hex(code), labels.name(code), *_cells(code, item.value, labels)))
     return table(INFO_HEADER, rows)
 
 

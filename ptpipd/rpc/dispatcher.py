@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ptpipd.errors import CameraError
 from ptpipd.rpc import errors as codes
@@ -127,6 +127,13 @@ def check_request(request: object) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ dispatcher
 
 
+def _internal(method: str, exc: Exception) -> RpcError:
+    """-32603 for a bug, logged with its traceback; ``data`` says what happened even when the exception is
+    silent (an empty ``TimeoutError``)."""
+    log.exception("%s failed", method)
+    return RpcError(codes.INTERNAL_ERROR, "Internal error", str(exc) or type(exc).__name__)
+
+
 class Dispatcher:
     """Runs the methods table for clients.
 
@@ -159,13 +166,11 @@ class Dispatcher:
         except CameraError as exc:
             return camera_error(exc)
         except ValidationError as exc:  # a result model the handler could not build: a bug
-            log.exception("%s failed", method)
-            return RpcError(codes.INTERNAL_ERROR, "Internal error", str(exc))
+            return _internal(method, exc)
         except ValueError as exc:  # e.g. a value the handler's own checks refuse
-            return problem("value_error", str(exc))
+            return problem("value_error", str(exc) or type(exc).__name__)
         except Exception as exc:
-            log.exception("%s failed", method)
-            return RpcError(codes.INTERNAL_ERROR, "Internal error", str(exc))
+            return _internal(method, exc)
 
     def _params(self, entry: Method, params: object) -> Params:
         if isinstance(params, entry.params):
@@ -222,12 +227,3 @@ class Dispatcher:
             log.exception("%s: cannot serialise its result", name)
             return _error_text(RpcError(codes.INTERNAL_ERROR, "Internal error", str(exc)), request_id)
         return f'{{"jsonrpc":"2.0","result":{body},"id":{_id_text(request_id)}}}'
-
-
-def dump(result: Any) -> Any:
-    """A result as plain JSON data (for callers of :meth:`Dispatcher.call` that want dicts)."""
-    if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
-    if isinstance(result, list):
-        return [dump(item) for item in result]
-    return result

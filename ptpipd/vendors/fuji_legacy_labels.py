@@ -9,6 +9,7 @@ labels are merged in; where it did not (focus mode), a value it did not name has
 
 from __future__ import annotations
 
+from ptpipd.vendors import fuji_codes as ours
 from ptpipd.vendors.legacy_labels import FLASH_MODES, WHITE_BALANCE, LegacyLabels
 
 #: Fuji property names; the standard codes keep their standard names.
@@ -31,37 +32,13 @@ NAMES: dict[int, str] = {
     0xDF24: "app version",
 }
 
-BATTERY: dict[int, str] = {
-    1: "1/3",
-    2: "2/3",
-    3: "3/3",
-    6: "critical",
-    7: "1/5",
-    8: "2/5",
-    9: "3/5",
-    10: "4/5",
-    11: "5/5",
-}
-COMMAND_DIAL: dict[int, str] = {0: "both", 1: "aperture", 2: "shutter speed", 3: "none"}
-DEVICE_ERRORS: dict[int, str] = {0: "none"}
-FILM_SIMULATIONS: dict[int, str] = {
-    1: "PROVIA",
-    2: "Velvia",
-    3: "ASTIA",
-    4: "Monochrome",
-    5: "Sepia",
-    6: "PRO Neg. Hi",
-    7: "PRO Neg. Std",
-    8: "Monochrome + Ye Filter",
-    9: "Monochrome + R Filter",
-    10: "Monochrome + G Filter",
-    11: "Classic Chrome",
-    12: "ACROS",
-    13: "ACROS Ye",
-    14: "ACROS R",
-    15: "ACROS G",
-    16: "ETERNA",
-}
+# Where our tables follow the same numbering as the seed's (malc0mn's), the words are the same too.
+BATTERY = ours.BATTERY_LEVELS
+COMMAND_DIAL = ours.COMMAND_DIAL
+DEVICE_ERRORS = ours.DEVICE_ERRORS
+FOCUS_LOCK = ours.FOCUS_LOCK
+IMAGE_SIZES = ours.IMAGE_SIZES
+FILM_SIMULATIONS: dict[int, str] = {**ours.FILM_SIMULATIONS, 13: "ACROS Ye", 14: "ACROS R", 15: "ACROS G"}
 FLASH: dict[int, str] = {
     **FLASH_MODES,
     0x8001: "on",
@@ -75,19 +52,7 @@ FLASH: dict[int, str] = {
     0x8009: "disabled",
     0x800A: "enabled",
 }
-FOCUS_LOCK: dict[int, str] = {0: "off", 1: "on"}
 FOCUS_MODES: dict[int, str] = {0x8001: "single auto", 0x8002: "continuous auto"}
-IMAGE_SIZES: dict[int, str] = {
-    2: "S 3:2",
-    3: "S 16:9",
-    4: "S 1:1",
-    6: "M 3:2",
-    7: "M 16:9",
-    8: "M 1:1",
-    10: "L 3:2",
-    11: "L 16:9",
-    12: "L 1:1",
-}
 IMAGE_QUALITY: dict[int, str] = {2: "fine", 3: "normal", 4: "fine + RAW", 5: "normal + RAW"}
 #: "temprerature" is the seed's spelling; scripts match it.
 WHITE_BALANCE_FUJI: dict[int, str] = {

@@ -354,3 +354,15 @@ def test_auth_guard_forgets_quiet_addresses_and_remembers_a_bounded_number() -> 
 def test_auth_guard_without_a_token_refuses_everything() -> None:
     with pytest.raises(AuthRefused, match="wrong token"):
         AuthGuard(None).check("", "x", 0)
+
+
+async def test_a_silent_exception_still_says_what_happened(tmp_path: Path) -> None:
+    """Issue 14 item 11: an empty TimeoutError is not an empty message."""
+
+    class Silent(FakeService):
+        async def get(self, prop: str | int) -> PropertyValue:
+            raise TimeoutError
+
+    dispatcher = make_dispatcher(Silent(CameraConfig(host="127.0.0.1", port=1)), tmp_path)
+    got = await dispatcher.call("get", ["iso"], Client(1, "unix", "t"))
+    assert got == RpcError(-32603, "Internal error", "TimeoutError")

@@ -66,3 +66,16 @@ def test_response_texts() -> None:
     assert response_text(0x200A) == "device property not supported"
     assert response_text(0x2006) == "paramter not supported"  # sic, as the seed printed it
     assert response_text(0xA001) == "unknown operation response code: 0xa001"
+
+
+def test_fuji_tables_shared_with_ours_say_what_the_seed_said() -> None:
+    fuji = legacy_labels("fuji")
+    assert [fuji.label(0xD001, v) for v in (1, 11, 13, 16)] == [
+        "PROVIA",
+        "Classic Chrome",
+        "ACROS Ye",
+        "ETERNA",
+    ]
+    assert [fuji.label(0xD241, v) for v in (2, 10, 12)] == ["S 3:2", "L 3:2", "L 1:1"]
+    assert [fuji.label(0xD028, v) for v in (0, 3)] == ["both", "none"]
+    assert [fuji.label(c, 0) for c in (0xD209, 0xD21B)] == ["off", "none"]
