@@ -1,4 +1,12 @@
-"""JSON-RPC 2.0: the methods table with pydantic models, error codes, OpenRPC discovery, dispatching."""
+"""JSON-RPC 2.0: the methods table with pydantic models, error codes, OpenRPC discovery, dispatching.
+
+For a transport (NDJSON, WebSocket, ``POST /rpc``): ``make_dispatcher(...)`` once, a :class:`Client` per
+connection, then ``await dispatcher.respond(message, client)`` per message (text, bytes, or already parsed)
+→ the response text, or None when nothing is due; notifications after ``subscribe`` arrive on
+``client.on_subscribe``'s subscription and are written with :func:`notification_text`; close the connection
+after an answer when ``client.closing`` is set. In-process callers use ``await dispatcher.call(method,
+params, client)`` → the result model or an :class:`RpcError`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ptpipd.rpc.dispatcher import Dispatcher
+from ptpipd.rpc.dispatcher import Dispatcher, error_response, notification_text
 from ptpipd.rpc.errors import RpcError
 from ptpipd.rpc.methods import Api, Client, Method, build_methods, no_clients
 from ptpipd.rpc.openrpc import openrpc_document
@@ -19,7 +27,9 @@ __all__ = [
     "Method",
     "RpcError",
     "build_methods",
+    "error_response",
     "make_dispatcher",
+    "notification_text",
     "openrpc_document",
 ]
 

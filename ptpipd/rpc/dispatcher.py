@@ -7,12 +7,14 @@ reasons measured on this code base:
 
 * **strict JSON**: Python's ``json`` accepts ``NaN``, ``Infinity`` and ``1e400`` and writes them back, which a
   strict parser (JavaScript's ``JSON.parse``) rejects; owning the parse refuses them (-32700) and owning the
-  encoding guarantees no response ever contains one (``allow_nan=False``, pydantic's ``dump_json``);
+  encoding guarantees no response ever contains one (``allow_nan=False``);
 * **one validation**: the request is checked once, here, and the params once, by the method's pydantic
   model; jsonrpcserver checked the request again (jsonschema), inspected every handler's signature per
   call, and wanted results wrapped in its own ``Result`` type;
 * **results are models**: handlers return the pydantic result models that ``rpc.discover`` documents, and
-  they are serialised straight to JSON text by pydantic (no intermediate dicts);
+  the response is built from them (pydantic's JSON-mode dump, then one ``json.dumps`` of the envelope: the
+  text keeps the ``", "``/``": "`` spacing and ASCII escapes responses always had, which line-oriented
+  scripts such as contrib/timelapse.sh match on);
 * **one dependency chain less** (jsonrpcserver → jsonschema, oslash), whose deprecation warnings the test
   suite had to filter.
 
@@ -76,8 +78,16 @@ def parse_json(text: str | bytes | bytearray) -> Any:
     return _DECODER.decode(text)
 
 
-def _id_text(request_id: object) -> str:
-    return json.dumps(request_id, allow_nan=False)
+def _dumps(body: dict[str, Any]) -> str:
+    """The envelope's text: strict JSON, in the spacing of Python's (and jsonrpcserver's) ``json.dumps``."""
+    try:
+        return json.dumps(body, allow_nan=False)
+    except (ValueError, TypeError):  # data a client sent us that strict JSON cannot carry
+        if "error" in body:
+            body["error"] = {**body["error"], "data": json_safe(body["error"].get("data"))}
+        if "params" in body:
+            body["params"] = json_safe(body["params"])
+        return json.dumps(body, allow_nan=False, default=repr)
 
 
 def error_response(code: int, message: str, request_id: object = None, *, data: object = None) -> str:
@@ -86,23 +96,12 @@ def error_response(code: int, message: str, request_id: object = None, *, data: 
 
 
 def _error_text(error: RpcError, request_id: object) -> str:
-    body = error.to_dict()
-    try:
-        text = json.dumps(body, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    except (ValueError, TypeError):  # data a client sent us and strict JSON cannot carry
-        body["data"] = json_safe(body.get("data"))
-        text = json.dumps(body, allow_nan=False, ensure_ascii=False, separators=(",", ":"), default=repr)
-    return f'{{"jsonrpc":"2.0","error":{text},"id":{_id_text(request_id)}}}'
+    return _dumps({"jsonrpc": "2.0", "error": error.to_dict(), "id": request_id})
 
 
 def notification_text(method: str, params: object) -> str:
     """A notification line (without newline): ``{"jsonrpc": "2.0", "method": …, "params": …}``."""
-    body = {"jsonrpc": "2.0", "method": method, "params": params}
-    try:
-        return json.dumps(body, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    except (ValueError, TypeError):
-        body["params"] = json_safe(params)
-        return json.dumps(body, allow_nan=False, ensure_ascii=False, separators=(",", ":"), default=repr)
+    return _dumps({"jsonrpc": "2.0", "method": method, "params": params})
 
 
 def check_request(request: object) -> dict[str, Any]:
@@ -204,7 +203,7 @@ class Dispatcher:
             return error_response(codes.INVALID_REQUEST, "Invalid request", data="an empty batch")
         answers = await asyncio.gather(*(self._one(item, client) for item in message))
         given = [answer for answer in answers if answer is not None]
-        return f"[{','.join(given)}]" if given else None
+        return f"[{', '.join(given)}]" if given else None
 
     async def _one(self, request: object, client: Client) -> str | None:
         try:
@@ -222,8 +221,7 @@ class Dispatcher:
 
     def _success(self, name: str, result: Any, request_id: object) -> str:
         try:
-            body = self._results[name].dump_json(result).decode()
+            body = self._results[name].dump_python(result, mode="json")
+            return json.dumps({"jsonrpc": "2.0", "result": body, "id": request_id}, allow_nan=False)
         except Exception as exc:  # a handler returned something its declared result type cannot hold
-            log.exception("%s: cannot serialise its result", name)
-            return _error_text(RpcError(codes.INTERNAL_ERROR, "Internal error", str(exc)), request_id)
-        return f'{{"jsonrpc":"2.0","result":{body},"id":{_id_text(request_id)}}}'
+            return _error_text(_internal(name, exc), request_id)
