@@ -168,7 +168,9 @@ class Session:
 
         self.service.add_state_listener(on_state)
         # one client: the example's, as the listeners would count it
-        self.dispatcher = make_dispatcher(self.service, self.capture_dir, self.auth_token, lambda: 1)
+        self.dispatcher = make_dispatcher(
+            self.service, self.capture_dir, self.auth_token, client_count=lambda: 1
+        )
         runner = asyncio.create_task(self.service.run())
         try:
             await asyncio.wait_for((connected if vendor else disconnected).wait(), WAIT)

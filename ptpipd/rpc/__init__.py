@@ -38,6 +38,7 @@ def make_dispatcher(
     service: CameraService,
     capture_dir: Path,
     auth_token: str | None = None,
+    *,
     client_count: Callable[[], int] = no_clients,
 ) -> Dispatcher:
     """The daemon's dispatcher: the methods of DESIGN.md §4 bound to ``service``.

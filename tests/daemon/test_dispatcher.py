@@ -266,7 +266,7 @@ async def test_call_returns_errors_instead_of_raising(dispatcher: Dispatcher) ->
 async def test_status_counts_the_clients_the_daemon_reports(tmp_path: Path) -> None:
     service = FakeService(CameraConfig(host="127.0.0.1", port=1))
     connected = [3]
-    dispatcher = make_dispatcher(service, tmp_path, None, lambda: connected[0])
+    dispatcher = make_dispatcher(service, tmp_path, None, client_count=lambda: connected[0])
     assert (await dispatcher.call("status", None, Client(1, "unix", "t"))).clients == 3
     connected[0] = 5
     assert (await dispatcher.call("status", None, Client(1, "unix", "t"))).clients == 5
