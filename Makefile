@@ -61,7 +61,7 @@ bench: $(STAMP)
 # `make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_PYTHON=python3] [PIPFLAGS=]`
 # The package goes in with INSTALL_PYTHON's pip (no dependencies, nothing uninstalled, nothing outside
 # DESTDIR); its scripts (ptpipd, ptpipctl, ptpipd-sim) get that interpreter in their #! line, so it must
-# have pydantic, jsonrpcserver and typer and see PREFIX's site-packages. Offline builds:
+# have pydantic and typer and see PREFIX's site-packages. Offline builds:
 # PIPFLAGS='--no-build-isolation --no-index' (then setuptools>=68 and wheel must be installed).
 # The units' /usr/bin/ptpipd and /usr/share/doc/ptpipd become $(BINDIR)/ptpipd and $(DOCDIR).
 INSTALL_PYTHON ?= $(PYTHON)
@@ -92,8 +92,8 @@ install-python:
 	find '$(abspath $(DESTDIR)$(PREFIX))' -path '*-packages/ptpipd-*.dist-info/direct_url.json' -delete
 	find '$(abspath $(DESTDIR)$(PREFIX))' -type d \( -name ptpipd -o -name ptpipctl \) -path '*-packages/*' \
 	  -prune -exec $(INSTALL_PYTHON) -m compileall -f -q $(if $(DESTDIR),-s '$(abspath $(DESTDIR))' -p /) {} +
-	@$(INSTALL_PYTHON) -c 'import pydantic, jsonrpcserver, typer' 2>/dev/null || echo "make install: note:" \
-	  "$(INSTALL_PYTHON) lacks pydantic, jsonrpcserver or typer; ptpipd will not start until they are installed" >&2
+	@$(INSTALL_PYTHON) -c 'import pydantic, typer' 2>/dev/null || echo "make install: note:" \
+	  "$(INSTALL_PYTHON) lacks pydantic or typer; ptpipd will not start until they are installed" >&2
 
 install-systemd:
 	$(INSTALL) -d '$(DESTDIR)$(UNITDIR)'

@@ -157,7 +157,6 @@ class Session:
             timeouts=self.timeouts,
         )
         self.service = CameraService(config, self.options)
-        self.service.clients = 1  # the example client, as the transport's handler would count it
         connected = asyncio.Event()
         disconnected = asyncio.Event()
 
@@ -168,7 +167,10 @@ class Session:
                 disconnected.set()
 
         self.service.add_state_listener(on_state)
-        self.dispatcher = make_dispatcher(self.service, self.capture_dir, self.auth_token)
+        # one client: the example's, as the listeners would count it
+        self.dispatcher = make_dispatcher(
+            self.service, self.capture_dir, self.auth_token, client_count=lambda: 1
+        )
         runner = asyncio.create_task(self.service.run())
         try:
             await asyncio.wait_for((connected if vendor else disconnected).wait(), WAIT)
@@ -192,8 +194,8 @@ class Session:
     async def line(self, line: str, client: Client | None = None) -> Any:
         """The daemon's answer to one request line (parsed), normalised."""
         assert self.dispatcher is not None
-        answer = await self.dispatcher.dispatch(line, client or self.client)
-        return self.norm(json.loads(answer)) if answer else None
+        answer = await self.dispatcher.respond(line, client or self.client)
+        return self.norm(json.loads(answer)) if answer is not None else None
 
     async def call(
         self, title: str, method: str, params: Any = None, client: Client | None = None

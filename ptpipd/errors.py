@@ -1,20 +1,40 @@
-"""Errors a camera operation can end with, one class per JSON-RPC error code of DESIGN.md §4.
+"""The JSON-RPC error codes of DESIGN.md §4, named once, and the errors a camera operation can end with.
 
-They are raised by :mod:`ptpipd.vendors` and :mod:`ptpipd.camera`, passed through by the service, and turned
-into JSON-RPC errors by :mod:`ptpipd.rpc` (each class's ``rpc_code`` and :meth:`CameraError.data`). This
-module imports nothing from the package, so every layer may use it.
+:class:`ErrorCode` is the one place the numbers are written; every other module names them. The camera
+errors (one class per application code) are raised by :mod:`ptpipd.vendors` and :mod:`ptpipd.camera`, passed
+through by the service, and turned into JSON-RPC errors by :mod:`ptpipd.rpc` (each class's ``rpc_code`` and
+:meth:`CameraError.data`). This module imports nothing from the package, so every layer may use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any, ClassVar
+
+
+class ErrorCode(IntEnum):
+    """Every JSON-RPC error code the daemon answers with (DESIGN.md §4)."""
+
+    PARSE_ERROR = -32700
+    INVALID_REQUEST = -32600
+    METHOD_NOT_FOUND = -32601
+    INVALID_PARAMS = -32602
+    INTERNAL_ERROR = -32603
+    NOT_CONNECTED = -32000
+    TIMEOUT = -32001
+    REFUSED = -32002
+    NOT_SUPPORTED = -32003
+    UNKNOWN_PROPERTY = -32004
+    INVALID_VALUE = -32005
+    TOO_MANY_REQUESTS = -32006
+    UNAUTHORISED = -32010
 
 
 class CameraError(Exception):
     """Base class: a camera operation did not succeed, for a reason a client should be told."""
 
-    rpc_code: ClassVar[int] = -32603
+    rpc_code: ClassVar[int] = ErrorCode.INTERNAL_ERROR
 
     def data(self) -> dict[str, Any] | None:
         """The JSON-RPC ``error.data`` object for this error (DESIGN.md §4)."""
@@ -24,7 +44,7 @@ class CameraError(Exception):
 class NotConnected(CameraError):
     """-32000: there is no working session with the camera (it is connecting, pairing or gone)."""
 
-    rpc_code = -32000
+    rpc_code = ErrorCode.NOT_CONNECTED
 
     def __init__(self, message: str, *, state: str = "disconnected", last_error: str | None = None) -> None:
         super().__init__(message)
@@ -38,7 +58,7 @@ class NotConnected(CameraError):
 class CameraTimeout(CameraError):
     """-32001: the camera did not answer in time (the session is then reset)."""
 
-    rpc_code = -32001
+    rpc_code = ErrorCode.TIMEOUT
 
     def __init__(self, message: str, *, timeout_s: float, opcode: int | None = None) -> None:
         super().__init__(message)
@@ -55,7 +75,7 @@ class CameraTimeout(CameraError):
 class CameraRefused(CameraError):
     """-32002: the camera answered with a response code other than OK."""
 
-    rpc_code = -32002
+    rpc_code = ErrorCode.REFUSED
 
     def __init__(self, response: int, response_name: str, opcode: int, message: str | None = None) -> None:
         super().__init__(
@@ -76,7 +96,7 @@ class CameraRefused(CameraError):
 class NotSupported(CameraError):
     """-32003: this camera or vendor does not support the operation."""
 
-    rpc_code = -32003
+    rpc_code = ErrorCode.NOT_SUPPORTED
 
     def __init__(self, message: str, *, vendor: str) -> None:
         super().__init__(message)
@@ -89,7 +109,7 @@ class NotSupported(CameraError):
 class UnknownProperty(CameraError):
     """-32004: no property by that name or code on this camera."""
 
-    rpc_code = -32004
+    rpc_code = ErrorCode.UNKNOWN_PROPERTY
 
     def __init__(self, prop: str, known: Sequence[str]) -> None:
         super().__init__(f"unknown property {prop!r}")
@@ -103,7 +123,7 @@ class UnknownProperty(CameraError):
 class InvalidValue(CameraError):
     """-32005: the value is not one the property allows; nothing was sent to the camera."""
 
-    rpc_code = -32005
+    rpc_code = ErrorCode.INVALID_VALUE
 
     def __init__(self, prop: str, value: object, allowed: Sequence[str], reason: str | None = None) -> None:
         shown = ", ".join(allowed[:12]) + (", …" if len(allowed) > 12 else "")
@@ -120,7 +140,7 @@ class InvalidValue(CameraError):
 class TooManyRequests(CameraError):
     """-32006: too many requests are already queued for the camera."""
 
-    rpc_code = -32006
+    rpc_code = ErrorCode.TOO_MANY_REQUESTS
 
     def __init__(self, queued: int) -> None:
         super().__init__(f"too many queued requests ({queued}); try again later")
@@ -133,4 +153,4 @@ class TooManyRequests(CameraError):
 class PairingFailed(CameraError):
     """The camera refused to pair (Fuji InitFail 0x2019/0x201D); the message says what to do on the camera."""
 
-    rpc_code = -32000
+    rpc_code = ErrorCode.NOT_CONNECTED

@@ -1,48 +1,51 @@
-"""From a text command to a JSON-RPC call through the daemon's own dispatcher, and from its answer to text.
+"""From a text command to a call of the daemon's own dispatcher, and from its answer to the seed tool's text.
 
-Every command becomes a JSON-RPC request line handed to the same :class:`~ptpipd.rpc.Dispatcher` the JSON-RPC
-listeners use, so validation, camera access and errors are exactly those of the RPC. The answers are written
-as the seed tool wrote them where it showed them, and as follows where it did not:
+Every command becomes a :meth:`~ptpipd.rpc.Dispatcher.call` of the same dispatcher the JSON-RPC listeners
+use (structured: no JSON in between), so validation, camera access and errors are exactly those of the RPC.
+The answers are the seed tool's, byte for byte where ``SEED-OUTPUT.md`` shows them (formats in
+:mod:`ptpipd.legacy.seed_format`), in the seed's words (``status.vendor`` picks the vendor's
+:func:`~ptpipd.vendors.legacy_labels.legacy_labels`):
 
-* ``get PROP`` → ``LABEL (0xHEX)``, the seed's line (hex without leading zeros, Go's ``%#x``; two's
-  complement for negative values; the label alone for strings), plus a newline.
-* ``set PROP VALUE`` → ``property PROP successfully set to LABEL (0xHEX)`` (the seed's sentence, with the
+* ``get PROP`` → ``LABEL (0xHEX)``; ``set PROP VALUE`` → ``property PROP successfully set to 0xHEX`` (the
   value the camera reports after the write).
-* ``info``, ``state`` → the seed's table: a blank line, then ``Property  Value as string  Value as int64
-  Value in hex`` (tabwriter layout: columns at least 8 wide, 2 spaces of padding), a row of dashes, one row
-  per property (the unified name, the label, the signed value, ``0x`` and at least six hex digits, i.e. Go's
-  ``%0#8x``); ``-`` where a value is not a number.
-* ``describe PROP`` → the same table with one row, then ``Type: …``, ``Factory default: …`` and
-  ``Allowed: …`` (or ``Range: MIN to MAX, step STEP``) lines.
-* ``… json`` → the JSON-RPC result as compact JSON, ``… json pretty`` → indented by four spaces (the seed
-  used Go's ``json.MarshalIndent`` with four spaces); then a newline.
-* ``opreq`` → for each packet received, ``\\nReceived N bytes. HEX dump:\\n`` and Go's ``hex.Dump`` of it,
-  byte for byte the seed's output.
-* ``capture`` → ``Image captured, saved to PATH (N bytes)``. PATH is on the daemon's side, as in the seed's
-  server mode; a relative PATH is taken inside the daemon's capture directory (a daemon's working
-  directory means nothing), a directory gets the camera's file name, an existing file is replaced. Without
-  PATH the daemon saves the image in its capture directory under the camera's file name.
-* ``help`` → the list of commands with their usage.
-* Errors → one line ``COMMAND error: MESSAGE`` (the seed's form; the message is the JSON-RPC error's), an
-  unknown command → ``unknown command 'X'; try 'help' (…)``.
+* ``info``, ``state`` → a blank line and the table ``DevicePropCode  Property name  Value as string  Value as
+  int64  Value in hex``; ``describe PROP`` → the nine-column table (default, current, allowed values).
+* ``… json`` → the seed's JSON (an array of ``{"DevicePropertyCode", "dataType", "readOnly",
+  "FactoryDefaultValue", "CurrentValue", "formType", "form"}`` objects; one object for ``describe``), compact
+  or (``pretty``) indented by four spaces, then a newline.
+* ``opreq`` → per packet received, ``\\nReceived N bytes. HEX dump:\\n`` and its hex dump.
+* ``capture [PATH]`` → ``Image preview saved to PATH`` (``Image saved to PATH`` for a camera that gives the
+  new image itself). PATH is on the daemon's side and written exactly (the seed inserted ``-N`` before the
+  extension); a relative PATH is taken inside the daemon's capture directory, a directory gets the
+  camera's file name, an existing file is replaced. Without PATH the image goes to the capture directory.
+* Errors → one line ``COMMAND error: MESSAGE``. A camera's refusal is the seed's text of its response code
+  (``set error: invalid device property value``); a value the daemon refuses before sending gets the text the
+  camera would have sent (``invalid device property value``, or ``access denied`` for a read-only
+  property); everything else is the JSON-RPC error's message. An unknown command →
+  ``unknown command 'X'; try 'help' (…)``; ``help`` lists the commands.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
-import itertools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ptpipd.errors import ErrorCode
 from ptpipd.files import AtomicFile
+from ptpipd.legacy import seed_format as fmt
 from ptpipd.legacy.parser import Command, ParseError, help_text, parse
-from ptpipd.rpc import Client, Dispatcher
-
-TABLE_HEADER = ("Property", "Value as string", "Value as int64", "Value in hex")
+from ptpipd.rpc import Client, Dispatcher, RpcError
+from ptpipd.rpc import models as m
+from ptpipd.vendors.legacy_labels import (
+    ACCESS_DENIED,
+    INVALID_VALUE,
+    LegacyLabels,
+    legacy_labels,
+    response_text,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,82 +58,17 @@ class Reply:
 
 
 class CommandFailed(Exception):
-    """A JSON-RPC error answer, or a failure writing the image: one line of text."""
+    """A JSON-RPC error answer (``error``), or a failure writing the image: one line of text."""
+
+    def __init__(self, message: str, error: RpcError | None = None) -> None:
+        super().__init__(message)
+        self.error = error
 
 
-def tabwriter(rows: list[tuple[str, ...]]) -> str:
-    """Go's ``text/tabwriter`` as the seed set it up (min width 8, padding 2, spaces; last cell unpadded)."""
-    widths: dict[int, int] = {}
-    for row in rows:
-        for i, cell in enumerate(row[:-1]):
-            widths[i] = max(widths.get(i, 0), len(cell) + 2, 8)
-    return "".join(
-        "".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + row[-1] + "\n" for row in rows
-    )
-
-
-def seed_table(rows: list[tuple[str, str, str, str]]) -> str:
-    """The seed's property table, with its leading blank line."""
-    header = [TABLE_HEADER, tuple("-" * len(h) for h in TABLE_HEADER)]
-    return "\n" + tabwriter([*header, *rows])
-
-
-def hex_dump(data: bytes) -> str:
-    """Go's ``hex.Dump`` (``hexdump -C`` without the final offset line)."""
-    lines = []
-    for offset in range(0, len(data), 16):
-        chunk = data[offset : offset + 16]
-        left = " ".join(f"{b:02x}" for b in chunk[:8])
-        right = " ".join(f"{b:02x}" for b in chunk[8:])
-        hexes = f"{left}  {right}" if right else left
-        text = "".join(chr(b) if 32 <= b <= 126 else "." for b in chunk)
-        lines.append(f"{offset:08x}  {hexes.ljust(48)}  |{text}|\n")
-    return "".join(lines)
-
-
-def packet_dumps(packets: list[bytes]) -> str:
-    """The seed's ``opreq`` output."""
-    return "".join(f"\nReceived {len(p)} bytes. HEX dump:\n{hex_dump(p)}" for p in packets)
-
-
-def short_hex(hexa: str | None) -> str | None:
-    """``0x0190`` → ``0x190``."""
-    if not hexa:
-        return None
-    return "0x" + (hexa[2:].lstrip("0") or "0")
-
-
-def label_hex(label: object, hexa: str | None) -> str:
-    """``800 (0x320)``, or the label alone."""
-    short = short_hex(hexa)
-    return f"{label} ({short})" if short else str(label)
-
-
-def _row(prop: object, label: object, value: object, hexa: str | None) -> tuple[str, str, str, str]:
-    if hexa:
-        wide = f"{int(hexa, 16):#08x}"
-    elif isinstance(value, int) and not isinstance(value, bool):
-        wide = f"{value & 0xFFFF_FFFF_FFFF_FFFF:#08x}"
-    else:
-        wide = "-"
-    number = str(value) if isinstance(value, int) and not isinstance(value, bool) else "-"
-    return (str(prop), str(label), number, wide)
-
-
-def json_output(result: Any, pretty: bool) -> str:
-    """The seed's ``json`` / ``json pretty`` output."""
-    if pretty:
-        return json.dumps(result, indent=4, ensure_ascii=False) + "\n"
-    return json.dumps(result, separators=(",", ":"), ensure_ascii=False) + "\n"
-
-
-def error_message(error: Any) -> str:
-    """One line from a JSON-RPC error object (``Invalid params`` completed from pydantic's errors)."""
-    if not isinstance(error, dict):
-        return str(error)
-    message = str(error.get("message", "error"))
-    data = error.get("data")
-    if error.get("code") == -32602 and isinstance(data, list):
+def error_message(error: RpcError) -> str:
+    """One line from a JSON-RPC error (``Invalid params`` completed from pydantic's errors)."""
+    message, data = error.message, error.data
+    if error.code == ErrorCode.INVALID_PARAMS and isinstance(data, list):
         problems = [
             f"{'.'.join(str(p) for p in e.get('loc') or [])}: {e.get('msg')}".lstrip(": ")
             for e in data
@@ -138,9 +76,25 @@ def error_message(error: Any) -> str:
         ]
         if problems:
             message = f"{message}: {'; '.join(problems)}"
-    elif error.get("code") == -32004 and isinstance(data, dict) and data.get("known"):
+    elif error.code == ErrorCode.UNKNOWN_PROPERTY and isinstance(data, dict) and data.get("known"):
         message = f"{message} (known: {', '.join(map(str, data['known']))})"
     return " ".join(message.split())
+
+
+def failure_text(command: Command, failure: CommandFailed) -> str:
+    """The text after ``COMMAND error:``: the seed's text of a camera refusal, else the dispatcher's message
+    with the property named as typed."""
+    error = failure.error
+    if error is None:
+        return str(failure)
+    data = error.data if isinstance(error.data, dict) else {}
+    if error.code == ErrorCode.REFUSED and isinstance(data.get("response"), str):
+        return response_text(int(data["response"], 16))
+    if error.code == ErrorCode.UNKNOWN_PROPERTY and command.prop_text is not None:
+        named = f"unknown property {command.prop_text!r}"
+        known = data.get("known")
+        return f"{named} (known: {', '.join(map(str, known))})" if known else named
+    return str(failure)
 
 
 class Adapter:
@@ -150,17 +104,21 @@ class Adapter:
         self.dispatcher = dispatcher
         self.client = client
         self.capture_dir = capture_dir
-        self._ids = itertools.count(1)
+        self._labels: LegacyLabels | None = None
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
-        """One JSON-RPC call through the dispatcher: the result, or :class:`CommandFailed`."""
-        request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": next(self._ids)}
-        if params is not None:
-            request["params"] = params
-        response = json.loads(await self.dispatcher.dispatch(json.dumps(request), self.client))
-        if "error" in response:
-            raise CommandFailed(error_message(response["error"]))
-        return response["result"]
+        """One call through the dispatcher: the result, or :class:`CommandFailed`."""
+        result = await self.dispatcher.call(method, params, self.client)
+        if isinstance(result, RpcError):
+            raise CommandFailed(error_message(result), result)
+        return result
+
+    async def labels(self) -> LegacyLabels:
+        """The seed's words for this daemon's camera (asked once per connection)."""
+        if self._labels is None:
+            status: m.StatusResult = await self.call("status")
+            self._labels = legacy_labels(status.vendor)
+        return self._labels
 
     async def run_line(self, line: str) -> Reply | None:
         """The reply to one line; None for a blank line."""
@@ -177,7 +135,7 @@ class Adapter:
         try:
             return Reply(await self._text(command))
         except CommandFailed as exc:
-            return Reply(f"{command.name} error: {exc}\n", ok=False)
+            return Reply(f"{command.name} error: {failure_text(command, exc)}\n", ok=False)
 
     async def _text(self, c: Command) -> str:
         if c.name == "help":
@@ -185,50 +143,69 @@ class Adapter:
         if c.name == "auth":
             await self.call("auth", {"token": c.token})
             return "authenticated\n"
-        if c.name == "get":
-            v = await self.call("get", {"property": c.prop})
-            return label_hex(v["label"], v["hex"]) + "\n"
-        if c.name == "set":
-            v = await self.call("set", {"property": c.prop, "value": c.value})
-            return f"property {c.prop_text} successfully set to {label_hex(v['label'], v['hex'])}\n"
-        if c.name == "describe":
-            d = await self.call("describe", {"property": c.prop})
-            return json_output(d, c.pretty) if c.json else describe_text(d)
-        if c.name == "info":
-            info = await self.call("info")
-            if c.json:
-                return json_output(info, c.pretty)
-            return seed_table(
-                [_row(p["property"], p["label"], p["value"], p["hex"]) for p in info["properties"]]
-            )
-        if c.name == "state":
-            entries = await self.call("state")
-            if c.json:
-                return json_output(entries, c.pretty)
-            return seed_table([_row(e["property"], e["label"], e["value"], None) for e in entries])
         if c.name == "opreq":
-            r = await self.call("opreq", {"code": c.code, "params": list(c.params)})
-            return packet_dumps([bytes.fromhex(p) for p in r["packets"]])
+            r: m.OpreqResult = await self.call("opreq", {"code": c.code, "params": list(c.params)})
+            return fmt.packet_dumps([bytes.fromhex(p) for p in r.packets])
         if c.name == "capture":
             return await self._capture(c.path)
+        if c.name == "set":
+            return await self._set(c)
+        labels = await self.labels()
+        if c.name == "get":
+            return fmt.value_line(await self.call("get", {"property": c.prop}), labels)
+        if c.name == "describe":
+            d: m.PropertyDescResult = await self.call("describe", {"property": c.prop})
+            return (
+                fmt.go_json(fmt.property_json(d, labels), c.pretty)
+                if c.json
+                else fmt.describe_rows(d, labels)
+            )
+        if c.name == "info":
+            info: m.InfoResult = await self.call("info")
+            if c.json:
+                return fmt.go_json([fmt.property_json(p, labels) for p in info.properties], c.pretty)
+            return fmt.value_rows(info.properties, labels)
+        if c.name == "state":
+            entries: list[m.StateEntryResult] = await self.call("state")
+            if c.json:
+                return fmt.go_json([fmt.state_json(e, labels) for e in entries], c.pretty)
+            return fmt.value_rows(entries, labels)
         raise CommandFailed(f"command {c.name!r} is not handled")  # pragma: no cover - the parser knows all
+
+    async def _set(self, c: Command) -> str:
+        assert c.prop_text is not None
+        try:
+            v: m.PropertyValueResult = await self.call("set", {"property": c.prop, "value": c.value})
+        except CommandFailed as exc:
+            if exc.error is None or exc.error.code != ErrorCode.INVALID_VALUE:
+                raise
+            # refused before it reached the camera: say what the camera would have answered
+            desc = await self.dispatcher.call("describe", {"property": c.prop}, self.client)
+            read_only = isinstance(desc, m.PropertyDescResult) and not desc.writable
+            raise CommandFailed(response_text(ACCESS_DENIED if read_only else INVALID_VALUE)) from None
+        return fmt.set_line(c.prop_text, v)
 
     async def _capture(self, path: str | None) -> str:
         if path is None:
-            r = await self.call("capture", {"inline": False})
-            return f"Image captured, saved to {r['path']} ({r['size']} bytes)\n"
-        r = await self.call("capture", {"inline": True})
+            saved: m.TransferResult = await self.call("capture", {"inline": False})
+            return _saved_line(saved, saved.path or "")
+        r: m.TransferResult = await self.call("capture", {"inline": True})
         try:
-            data = base64.b64decode(r["data"], validate=True)
-        except (binascii.Error, KeyError, TypeError) as exc:
+            data = r.image()
+        except (binascii.Error, ValueError) as exc:
             raise CommandFailed(f"no image data in the answer: {exc}") from None
         target = self.capture_dir / path  # an absolute PATH replaces the directory
-        name = Path(str(r.get("filename") or f"capture.{r.get('format', 'bin')}")).name
+        name = Path(r.filename or f"capture.{r.format}").name
         try:
             written = await asyncio.to_thread(_write, target, name, data)
         except OSError as exc:
             raise CommandFailed(f"cannot write {target}: {exc.strerror or exc}") from None
-        return f"Image captured, saved to {written} ({len(data)} bytes)\n"
+        return _saved_line(r, str(written))
+
+
+def _saved_line(r: m.TransferResult, path: str) -> str:
+    """The seed's line; a preview (no object on the camera: no handle) is called one."""
+    return f"Image {'preview ' if r.handle is None else ''}saved to {path}\n"
 
 
 def _write(target: Path, name: str, data: bytes) -> Path:
@@ -245,19 +222,3 @@ def _write(target: Path, name: str, data: bytes) -> Path:
     with AtomicFile(target.parent) as sink:
         sink.write(data)
         return sink.commit(target.name, overwrite=True)
-
-
-def describe_text(d: dict[str, Any]) -> str:
-    """``describe``'s text: the seed's one-row table, then the type, default and allowed values."""
-    default = d.get("factory_default") or {}
-    form = d.get("form") or {}
-    lines = [
-        f"Type: {d['type']}, {'read-write' if d.get('writable') else 'read-only'}",
-        f"Factory default: {label_hex(default.get('label'), default.get('hex'))}",
-    ]
-    if form.get("kind") == "enum":
-        lines.append("Allowed: " + ", ".join(str(v["label"]) for v in form.get("values") or []))
-    elif form.get("kind") == "range":
-        lines.append(f"Range: {form['min']} to {form['max']}, step {form['step']}")
-    table = seed_table([_row(d["property"], d["label"], d["value"], d["hex"])])
-    return table + "\n" + "\n".join(lines) + "\n"

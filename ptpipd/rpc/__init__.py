@@ -1,21 +1,52 @@
-"""JSON-RPC 2.0: the methods table with pydantic models, error codes, OpenRPC discovery, dispatching."""
+"""JSON-RPC 2.0: the methods table with pydantic models, error codes, OpenRPC discovery, dispatching.
+
+For a transport (NDJSON, WebSocket, ``POST /rpc``): ``make_dispatcher(...)`` once, a :class:`Client` per
+connection, then ``await dispatcher.respond(message, client)`` per message (text, bytes, or already parsed)
+→ the response text, or None when nothing is due; notifications after ``subscribe`` arrive on
+``client.on_subscribe``'s subscription and are written with :func:`notification_text`; close the connection
+after an answer when ``client.closing`` is set. In-process callers use ``await dispatcher.call(method,
+params, client)`` → the result model or an :class:`RpcError`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ptpipd.rpc.dispatcher import Dispatcher
-from ptpipd.rpc.methods import Api, Client, Method, build_methods
+from ptpipd.rpc.dispatcher import Dispatcher, error_response, notification_text
+from ptpipd.rpc.errors import RpcError
+from ptpipd.rpc.methods import Api, Client, Method, build_methods, no_clients
 from ptpipd.rpc.openrpc import openrpc_document
 from ptpipd.service import CameraService
 
-__all__ = ["Api", "Client", "Dispatcher", "Method", "build_methods", "make_dispatcher", "openrpc_document"]
+__all__ = [
+    "Api",
+    "Client",
+    "Dispatcher",
+    "Method",
+    "RpcError",
+    "build_methods",
+    "error_response",
+    "make_dispatcher",
+    "notification_text",
+    "openrpc_document",
+]
 
 
-def make_dispatcher(service: CameraService, capture_dir: Path, auth_token: str | None = None) -> Dispatcher:
-    """The daemon's dispatcher: the methods of DESIGN.md §4 bound to ``service``."""
-    api = Api(service, capture_dir, auth_token)
+def make_dispatcher(
+    service: CameraService,
+    capture_dir: Path,
+    auth_token: str | None = None,
+    *,
+    client_count: Callable[[], int] = no_clients,
+) -> Dispatcher:
+    """The daemon's dispatcher: the methods of DESIGN.md §4 bound to ``service``.
+
+    ``client_count`` says how many clients are connected right now (``status.clients``); the daemon passes
+    the sum of its listeners' own counts.
+    """
+    api = Api(service, capture_dir, auth_token, client_count)
     document: dict[str, Any] = {}
 
     async def discover(client: Client, params: Any) -> dict[str, Any]:

@@ -1,28 +1,31 @@
-"""JSON-RPC error codes (DESIGN.md §4) and the conversion of exceptions into error results."""
+"""JSON-RPC errors: what each code means (DESIGN.md §4), and the conversion of exceptions into them.
+
+The numbers themselves live in :class:`ptpipd.errors.ErrorCode`; this module re-exports them under their
+names so the rest of :mod:`ptpipd.rpc` reads ``codes.INVALID_PARAMS``.
+"""
 
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
-from jsonrpcserver import Error, InvalidParams, Result
 from pydantic import ValidationError
 
-from ptpipd.errors import CameraError
+from ptpipd.errors import CameraError, ErrorCode
 
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-NOT_CONNECTED = -32000
-TIMEOUT = -32001
-REFUSED = -32002
-NOT_SUPPORTED = -32003
-UNKNOWN_PROPERTY = -32004
-INVALID_VALUE = -32005
-TOO_MANY_REQUESTS = -32006
-UNAUTHORISED = -32010
+PARSE_ERROR = int(ErrorCode.PARSE_ERROR)
+INVALID_REQUEST = int(ErrorCode.INVALID_REQUEST)
+METHOD_NOT_FOUND = int(ErrorCode.METHOD_NOT_FOUND)
+INVALID_PARAMS = int(ErrorCode.INVALID_PARAMS)
+INTERNAL_ERROR = int(ErrorCode.INTERNAL_ERROR)
+NOT_CONNECTED = int(ErrorCode.NOT_CONNECTED)
+TIMEOUT = int(ErrorCode.TIMEOUT)
+REFUSED = int(ErrorCode.REFUSED)
+NOT_SUPPORTED = int(ErrorCode.NOT_SUPPORTED)
+UNKNOWN_PROPERTY = int(ErrorCode.UNKNOWN_PROPERTY)
+INVALID_VALUE = int(ErrorCode.INVALID_VALUE)
+TOO_MANY_REQUESTS = int(ErrorCode.TOO_MANY_REQUESTS)
+UNAUTHORISED = int(ErrorCode.UNAUTHORISED)
 
 #: Every error a method can answer with, and what it means (used by rpc.discover and the docs).
 ERROR_TABLE: dict[int, str] = {
@@ -41,30 +44,93 @@ ERROR_TABLE: dict[int, str] = {
     UNAUTHORISED: "Unauthorised: on non-loopback TCP, call `auth` with the daemon's token first",
 }
 
+#: How much of a client's input an error may echo back (strings, and integers in hex digits).
+ECHO_LIMIT = 200
+
 
 class RpcError(Exception):
-    """An error a method raises to answer with a specific code."""
+    """A JSON-RPC error: ``code``, ``message`` (the exception's text) and optional ``data``.
+
+    Handlers raise it to answer with a specific code; :meth:`Dispatcher.call` returns it (never raises it) for
+    every failure, so a caller holds either a result or an :class:`RpcError`.
+    """
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = int(code)
+        self.message = message
         self.data = data
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-RPC ``error`` object."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
 
-def camera_error(exc: CameraError) -> Result:
-    """The error result of a camera error."""
-    data = exc.data()
-    return Error(exc.rpc_code, str(exc), data) if data is not None else Error(exc.rpc_code, str(exc))
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RpcError) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message))
+
+    def __repr__(self) -> str:
+        return f"RpcError({self.code}, {self.message!r}, {self.data!r})"
 
 
-def rpc_error(exc: RpcError) -> Result:
-    """The error result of an :class:`RpcError`."""
-    return Error(exc.code, str(exc), exc.data) if exc.data is not None else Error(exc.code, str(exc))
+def camera_error(exc: CameraError) -> RpcError:
+    """The JSON-RPC error of a camera error."""
+    return RpcError(exc.rpc_code, str(exc), exc.data())
 
 
-def invalid_params(exc: ValidationError) -> Result:
-    """-32602 with pydantic's errors (JSON-safe) as ``data``."""
-    errors = json.loads(exc.json(include_url=False, include_context=False, include_input=True))
-    for error in errors:
-        error["loc"] = [str(part) for part in error.get("loc", [])]
-    return InvalidParams(errors)
+def invalid_params(exc: ValidationError) -> RpcError:
+    """-32602 with pydantic's errors as ``data``: ``type``, ``loc`` (strings), ``msg`` and the ``input``.
+
+    The errors are taken as Python objects (never through pydantic's JSON and back) and the echoed input is
+    made safe for strict JSON: no NaN or Infinity, no integer wider than the JSON a client can read (shown as
+    hex), nothing longer than :data:`ECHO_LIMIT`.
+    """
+    details = []
+    for error in exc.errors(include_url=False, include_context=False):
+        detail: dict[str, Any] = {
+            "type": error["type"],
+            "loc": [str(part) for part in error["loc"]],
+            "msg": error["msg"],
+        }
+        if "input" in error:
+            detail["input"] = json_safe(error["input"])
+        details.append(detail)
+    return params_error(details)
+
+
+def params_error(details: list[dict[str, Any]]) -> RpcError:
+    """-32602 with ``details`` (pydantic-shaped: ``type``, ``loc``, ``msg``)."""
+    return RpcError(INVALID_PARAMS, "Invalid params", details)
+
+
+def problem(kind: str, message: str) -> RpcError:
+    """-32602 for one problem that is not a field's (``loc`` empty)."""
+    return params_error([{"type": kind, "loc": [], "msg": message}])
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """``value`` as strict JSON can carry it (a client's input, echoed in an error)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) < 1 << 63:
+            return value
+        text = f"{value:#x}"
+        return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "…"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value if len(value) <= ECHO_LIMIT else value[:ECHO_LIMIT] + "…"
+    if depth >= 4:
+        return "…"
+    if isinstance(value, dict):
+        items = list(value.items())[:20]
+        return {str(k)[:ECHO_LIMIT]: json_safe(v, depth + 1) for k, v in items}
+    if isinstance(value, list | tuple):
+        return [json_safe(v, depth + 1) for v in value[:20]]
+    return json_safe(repr(value))

@@ -1,7 +1,8 @@
 """The methods table: every JSON-RPC method, its params and result models, and its handler.
 
-The table is explicit (no global registry): :func:`build_methods` returns the list, and
-:class:`~ptpipd.rpc.dispatcher.Dispatcher` turns it into what jsonrpcserver's ``async_dispatch`` calls.
+The table is explicit (no global registry): :func:`build_methods` returns the list and
+:class:`~ptpipd.rpc.dispatcher.Dispatcher` runs it. Handlers take the validated params model and return the
+method's result model (or ``bool`` / the OpenRPC document); the dispatcher serialises it.
 """
 
 from __future__ import annotations
@@ -12,20 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from ptpipd.camera import Capture
 from ptpipd.files import AtomicFile
-from ptpipd.rpc import convert
 from ptpipd.rpc import errors as codes
 from ptpipd.rpc import models as m
+from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.errors import RpcError
 from ptpipd.service import CameraService, Subscription
 
 
 @dataclass(eq=False)
 class Client:
-    """One connected client: the context every method receives."""
+    """One connected client: the context every method receives.
+
+    ``closing`` is set by a method when the connection must end once its answer is sent (too many wrong
+    ``auth`` tokens); ``auth_failures`` counts this connection's wrong tokens.
+    """
 
     id: int
     transport: str
@@ -33,6 +36,8 @@ class Client:
     authenticated: bool = True
     subscription: Subscription | None = None
     on_subscribe: Callable[[Subscription | None], None] | None = None
+    auth_failures: int = 0
+    closing: bool = False
 
 
 Handler = Callable[[Client, Any], Awaitable[Any]]
@@ -55,44 +60,58 @@ CAMERA_ERRORS = (codes.NOT_CONNECTED, codes.TIMEOUT, codes.REFUSED, codes.TOO_MA
 PROPERTY_ERRORS = (*CAMERA_ERRORS, codes.UNKNOWN_PROPERTY, codes.NOT_SUPPORTED)
 
 
+def no_clients() -> int:
+    """The default client count (a dispatcher without listeners)."""
+    return 0
+
+
 @dataclass
 class Api:
-    """The handlers, bound to the service and the daemon's settings."""
+    """The handlers, bound to the service and the daemon's settings.
+
+    ``client_count`` answers how many clients are connected (the listeners count their own; the daemon
+    passes their sum).
+    """
 
     service: CameraService
     capture_dir: Path
     auth_token: str | None = None
+    client_count: Callable[[], int] = no_clients
     started: float = field(default_factory=time.time)
+    guard: AuthGuard = field(init=False)
 
-    async def status(self, client: Client, p: m.NoParams) -> dict[str, Any]:
-        return self.service.status()
+    def __post_init__(self) -> None:
+        self.guard = AuthGuard(self.auth_token)
 
-    async def info(self, client: Client, p: m.NoParams) -> dict[str, Any]:
-        return convert.info(await self.service.info())
+    async def status(self, client: Client, p: m.NoParams) -> m.StatusResult:
+        return m.StatusResult.model_validate({**self.service.status(), "clients": self.client_count()})
 
-    async def state(self, client: Client, p: m.NoParams) -> list[dict[str, Any]]:
-        return [convert.state_entry(e) for e in await self.service.state_list()]
+    async def info(self, client: Client, p: m.NoParams) -> m.InfoResult:
+        return m.InfoResult.from_info(await self.service.info())
 
-    async def get(self, client: Client, p: m.PropertyParams) -> dict[str, Any]:
-        return convert.property_value(await self.service.get(p.property))
+    async def state(self, client: Client, p: m.NoParams) -> list[m.StateEntryResult]:
+        return [m.StateEntryResult.from_entry(e) for e in await self.service.state_list()]
 
-    async def set(self, client: Client, p: m.SetParams) -> dict[str, Any]:
-        return convert.property_value(await self.service.set(p.property, p.value))
+    async def get(self, client: Client, p: m.PropertyParams) -> m.PropertyValueResult:
+        return m.PropertyValueResult.from_value(await self.service.get(p.property))
 
-    async def describe(self, client: Client, p: m.PropertyParams) -> dict[str, Any]:
-        return convert.property_desc(await self.service.describe(p.property))
+    async def set(self, client: Client, p: m.SetParams) -> m.PropertyValueResult:
+        return m.PropertyValueResult.from_value(await self.service.set(p.property, p.value))
 
-    async def capture(self, client: Client, p: m.CaptureParams) -> dict[str, Any]:
+    async def describe(self, client: Client, p: m.PropertyParams) -> m.PropertyDescResult:
+        return m.PropertyDescResult.from_desc(await self.service.describe(p.property))
+
+    async def capture(self, client: Client, p: m.CaptureParams) -> m.TransferResult:
         if p.inline:
             return self._inline(await self.service.capture(None))
         with AtomicFile(self.capture_dir) as sink:
             cap = await self.service.capture(sink)
             return self._saved(cap, sink, "capture")
 
-    async def files(self, client: Client, p: m.NoParams) -> list[dict[str, Any]]:
-        return [convert.file_entry(f) for f in await self.service.files()]
+    async def files(self, client: Client, p: m.NoParams) -> list[m.FileResult]:
+        return [m.FileResult.from_entry(f) for f in await self.service.files()]
 
-    async def download(self, client: Client, p: m.DownloadParams) -> dict[str, Any]:
+    async def download(self, client: Client, p: m.DownloadParams) -> m.TransferResult:
         if p.inline:
             return self._inline(await self.service.download(p.handle, None))
         with AtomicFile(self.capture_dir) as sink:
@@ -100,17 +119,17 @@ class Api:
             return self._saved(cap, sink, f"object-{p.handle}")
 
     @staticmethod
-    def _inline(cap: Capture) -> dict[str, Any]:
-        return convert.transfer(cap.transfer, data=cap.data or b"")
+    def _inline(cap: Capture) -> m.TransferResult:
+        return m.TransferResult.from_transfer(cap.transfer, data=cap.data or b"")
 
     @staticmethod
-    def _saved(cap: Capture, sink: AtomicFile, stem: str) -> dict[str, Any]:
+    def _saved(cap: Capture, sink: AtomicFile, stem: str) -> m.TransferResult:
         name = cap.transfer.filename or f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{cap.transfer.format}"
         path = sink.commit(Path(name).name)
-        return convert.transfer(cap.transfer, path=str(path))
+        return m.TransferResult.from_transfer(cap.transfer, path=str(path))
 
-    async def opreq(self, client: Client, p: m.OpreqParams) -> dict[str, Any]:
-        return convert.opreq(await self.service.opreq(p.code, list(p.params)))
+    async def opreq(self, client: Client, p: m.OpreqParams) -> m.OpreqResult:
+        return m.OpreqResult.from_result(await self.service.opreq(p.code, list(p.params)))
 
     async def subscribe(self, client: Client, p: m.SubscribeParams) -> bool:
         if client.subscription is not None:
@@ -129,10 +148,12 @@ class Api:
         return True
 
     async def auth(self, client: Client, p: m.AuthParams) -> bool:
-        import hmac
-
-        if self.auth_token is None or not hmac.compare_digest(p.token.encode(), self.auth_token.encode()):
-            raise RpcError(codes.UNAUTHORISED, "unauthorised: wrong token")
+        try:
+            self.guard.check(p.token, client.peer, client.auth_failures)
+        except AuthRefused as exc:
+            client.auth_failures += 1
+            client.closing = client.closing or exc.close
+            raise RpcError(codes.UNAUTHORISED, str(exc)) from None
         client.authenticated = True
         return True
 
@@ -245,8 +266,3 @@ def build_methods(api: Api, discover: Handler) -> list[Method]:
             needs_auth=False,
         ),
     ]
-
-
-def result_model(method: Method) -> type[BaseModel] | Any:
-    """The result type of a method (for schemas)."""
-    return method.result

@@ -1,10 +1,39 @@
-"""Pydantic models of every method's params and result (DESIGN.md §4); ``rpc.discover`` is built from them."""
+"""Pydantic models of every method's params and result (DESIGN.md §4).
+
+Handlers return the result models; the JSON-RPC responses are serialised from them and ``rpc.discover``
+describes them, so the answers and the document cannot drift apart. Each result model builds itself from the
+camera layer's value (``from_…``): the only place where a camera value becomes an API shape.
+"""
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
+
+from ptpipd.camera import CameraInfo
+from ptpipd.ptp import Value
+from ptpipd.vendors.base import (
+    EnumValues,
+    FileEntry,
+    LabelledValue,
+    PropertyDesc,
+    PropertyValue,
+    RangeValues,
+    StateEntry,
+    Transfer,
+)
+from ptpipd.vendors.base import (
+    OpreqResult as CameraOpreq,
+)
 
 Topic = Literal["event", "property", "connection"]
 PropertyRef = Annotated[
@@ -106,6 +135,22 @@ class Result(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class SparseResult(Result):
+    """A result whose unset optional fields are left out of the JSON rather than sent as null."""
+
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+def _scalar(value: Value) -> int | str | list[int]:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _hex4(code: int) -> str:
+    return f"0x{code:04x}"
+
+
 class CameraIdentity(Result):
     """Who the camera says it is."""
 
@@ -143,6 +188,20 @@ class PropertyValueResult(Result):
     label: str
     writable: bool
 
+    @classmethod
+    def from_value(cls, v: PropertyValue) -> PropertyValueResult:
+        """From the camera's value."""
+        return cls(
+            property=v.prop,
+            code=_hex4(v.code),
+            name=v.name,
+            type=v.datatype.label,
+            value=_scalar(v.value),
+            hex=v.hex,
+            label=v.label,
+            writable=v.writable,
+        )
+
 
 class LabelledValueResult(Result):
     """A value with its hex and label."""
@@ -150,6 +209,11 @@ class LabelledValueResult(Result):
     value: Scalar
     hex: str | None
     label: str
+
+    @classmethod
+    def from_value(cls, v: LabelledValue) -> LabelledValueResult:
+        """From the camera's labelled value."""
+        return cls(value=_scalar(v.value), hex=v.hex, label=v.label)
 
 
 class EnumFormResult(Result):
@@ -180,12 +244,34 @@ class PropertyDescResult(PropertyValueResult):
     factory_default: LabelledValueResult
     form: EnumFormResult | RangeFormResult | NoFormResult = Field(discriminator="kind")
 
+    @classmethod
+    def from_desc(cls, d: PropertyDesc) -> PropertyDescResult:
+        """From the camera's description."""
+        form: EnumFormResult | RangeFormResult | NoFormResult
+        if isinstance(d.form, EnumValues):
+            form = EnumFormResult(values=[LabelledValueResult.from_value(v) for v in d.form.values])
+        elif isinstance(d.form, RangeValues):
+            form = RangeFormResult(
+                min=_scalar(d.form.minimum), max=_scalar(d.form.maximum), step=_scalar(d.form.step)
+            )
+        else:
+            form = NoFormResult()
+        current = PropertyValueResult.from_value(d.current)
+        return cls(
+            **dict(current), factory_default=LabelledValueResult.from_value(d.factory_default), form=form
+        )
+
 
 class InfoResult(Result):
     """The device's self-description and every property's description."""
 
     device: dict[str, Any]
     properties: list[PropertyDescResult]
+
+    @classmethod
+    def from_info(cls, i: CameraInfo) -> InfoResult:
+        """From the camera's info."""
+        return cls(device=i.device, properties=[PropertyDescResult.from_desc(d) for d in i.properties])
 
 
 class StateEntryResult(Result):
@@ -197,8 +283,13 @@ class StateEntryResult(Result):
     value: int
     label: str
 
+    @classmethod
+    def from_entry(cls, e: StateEntry) -> StateEntryResult:
+        """From the camera's state list entry."""
+        return cls(code=_hex4(e.code), name=e.name, property=e.prop, value=e.value, label=e.label)
 
-class TransferResult(Result):
+
+class TransferResult(SparseResult):
     """An image or file from the camera: saved on the daemon's side (`path`) or inline (`data`, base64)."""
 
     format: str
@@ -207,6 +298,24 @@ class TransferResult(Result):
     filename: str | None = None
     path: str | None = None
     data: str | None = Field(None, description="base64, when `inline` was true.")
+
+    @classmethod
+    def from_transfer(
+        cls, t: Transfer, *, path: str | None = None, data: bytes | None = None
+    ) -> TransferResult:
+        """From what the camera sent; ``path`` where the daemon saved it, or the bytes themselves."""
+        return cls(
+            format=t.format,
+            size=t.size,
+            handle=t.handle,
+            filename=t.filename or None,
+            path=path,
+            data=None if data is None else base64.b64encode(data).decode("ascii"),
+        )
+
+    def image(self) -> bytes:
+        """The inline bytes (``data``); empty when there are none."""
+        return base64.b64decode(self.data) if self.data else b""
 
 
 class FileResult(Result):
@@ -220,6 +329,19 @@ class FileResult(Result):
     size: int
     captured: str | None
 
+    @classmethod
+    def from_entry(cls, f: FileEntry) -> FileResult:
+        """From the camera's object list entry."""
+        return cls(
+            handle=f.handle,
+            storage=f"0x{f.storage:08x}",
+            filename=f.filename,
+            folder=f.folder,
+            format=f.format,
+            size=f.size,
+            captured=f.captured,
+        )
+
 
 class ResponseInfo(Result):
     """A PTP response."""
@@ -229,9 +351,18 @@ class ResponseInfo(Result):
     params: list[int]
 
 
-class OpreqResult(Result):
+class OpreqResult(SparseResult):
     """The response, the data (base64) and every packet received, in hex (for hex dumps)."""
 
     response: ResponseInfo
     data: str | None = None
     packets: list[str]
+
+    @classmethod
+    def from_result(cls, r: CameraOpreq) -> OpreqResult:
+        """From the camera's answer."""
+        return cls(
+            response=ResponseInfo(code=_hex4(r.code), name=r.name, params=list(r.params)),
+            data=None if r.data is None else base64.b64encode(r.data).decode("ascii"),
+            packets=[p.hex() for p in r.packets],
+        )

@@ -1,18 +1,22 @@
 """One client connection, Unix or TCP alike: request lines in, response lines out, in order, plus
-notifications after ``subscribe`` (from a second task of the same connection, through a bounded queue)."""
+notifications after ``subscribe`` (from a second task of the same connection, through a bounded queue).
+
+Each line goes to :meth:`Dispatcher.respond` as it came (bytes; the dispatcher parses it once). The handler
+counts its own connections (:attr:`ClientHandler.count`) and closes a connection after an answer when the
+method asked for it (``Client.closing``: too many wrong ``auth`` tokens).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import socket
 
 from ptpipd.net import is_loopback_peer
 from ptpipd.rpc import Client, Dispatcher
-from ptpipd.rpc.dispatcher import error_response
+from ptpipd.rpc.dispatcher import error_response, notification_text
 from ptpipd.rpc.errors import INVALID_REQUEST
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
 from ptpipd.transports.lines import LineTooLong, read_line
@@ -72,7 +76,6 @@ class ClientHandler:
             authenticated=not self.require_auth or is_loopback_peer(peer),
         )
         self._connections[client.id] = writer
-        self.service.clients += 1
         log.debug("client %d connected over %s from %s", client.id, kind, client.peer)
         notifier: asyncio.Task[None] | None = None
 
@@ -96,7 +99,6 @@ class ClientHandler:
                     await notifier
             if client.subscription is not None:
                 self.service.unsubscribe(client.subscription)
-            self.service.clients -= 1
             self._connections.pop(client.id, None)
             writer.close()
             with contextlib.suppress(Exception):
@@ -119,32 +121,26 @@ class ClientHandler:
                 return
             if not line.strip():
                 continue
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError:
-                response = error_response(-32700, "Parse error: the line is not UTF-8")
-            else:
-                response = await self.dispatcher.dispatch(text, client)
-            if response:
+            response = await self.dispatcher.respond(line, client)
+            if response is not None:
                 writer.write(response.encode() + b"\n")
                 await writer.drain()
+            if client.closing:
+                log.warning("client %d: closing the connection after too many wrong tokens", client.id)
+                await _linger(reader, writer)
+                return
 
     async def _notify(self, sub: Subscription, writer: asyncio.StreamWriter, client: Client) -> None:
         try:
             while True:
                 note = await sub.next()
-                line = json.dumps({"jsonrpc": "2.0", "method": note.method, "params": note.params})
-                writer.write(line.encode() + b"\n")
+                writer.write(notification_text(note.method, note.params).encode() + b"\n")
                 await writer.drain()
         except SubscriberOverflow as exc:
             log.warning("client %d dropped: %s", client.id, exc)
-            final = {
-                "jsonrpc": "2.0",
-                "method": "notify.connection",
-                "params": {"state": "dropped", "reason": str(exc)},
-            }
+            final = notification_text("notify.connection", {"state": "dropped", "reason": str(exc)})
             with contextlib.suppress(Exception):
-                writer.write(json.dumps(final).encode() + b"\n")
+                writer.write(final.encode() + b"\n")
             writer.close()
         except (ConnectionError, OSError):
             writer.close()

@@ -18,7 +18,7 @@ def test_packet_dumps_are_the_seeds_byte_for_byte(path: Path) -> None:
 
 
 def test_hexdump_agrees_with_the_daemons_for_every_length() -> None:
-    from ptpipd.legacy.adapter import hex_dump  # the same format lives on the daemon's side
+    from ptpipd.legacy.seed_format import hex_dump  # the same format lives on the daemon's side
 
     data = bytes(range(256)) * 2
     for n in (0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 255, 512):

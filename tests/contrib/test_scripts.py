@@ -341,8 +341,10 @@ def test_legacy_sh_commands(sim_daemon: SimDaemon, tmp_path: Path) -> None:
     done = run(["bash", str(CONTRIB / "legacy.sh"), "set iso 800", "get iso", f"capture {picture}"], env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[:2] == ["property iso successfully set to 800 (0x320)", "800 (0x320)"]
-    assert lines[2].startswith(f"Image captured, saved to {picture} (")
+    # the seed tool's lines (it had no ISO label for a standard PTP camera: the label is empty there)
+    fuji = sim_daemon.vendor == "fuji"
+    assert lines[:2] == ["property iso successfully set to 0x320", f"{'800' if fuji else ''} (0x320)"]
+    assert lines[2] == f"Image {'preview ' if fuji else ''}saved to {picture}"
     jpeg(picture)
     assert sim_daemon.call("get", {"property": "iso"})["label"] == "800"
     # commands from standard input, blank lines skipped, each on its own connection
@@ -356,7 +358,7 @@ def test_legacy_sh_commands(sim_daemon: SimDaemon, tmp_path: Path) -> None:
     )
     assert (done.returncode, done.stdout.splitlines()) == (
         0,
-        ["property iso successfully set to 1600 (0x640)", "1600 (0x640)"],
+        ["property iso successfully set to 0x640", f"{'1600' if fuji else ''} (0x640)"],
     ), done.stderr
     assert sim_daemon.call("get", {"property": "iso"})["label"] == "1600"
 

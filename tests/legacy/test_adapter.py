@@ -1,21 +1,21 @@
-"""The adapter: text command → JSON-RPC request through a real :class:`Dispatcher` → the seed's text.
+"""The adapter: text command → :meth:`Dispatcher.call` of a real :class:`Dispatcher` → the seed's text.
 
-The dispatcher here is the real class with a stub methods table (canned results, recorded params), so these
-tests pin the exact text of every command and error without a camera; tests/legacy/test_server.py runs the
-same commands against the daemon and its simulated cameras.
+The dispatcher here is the real class with a stub methods table (canned result models, recorded params), so
+these tests pin the exact text of every command and error without a camera; tests/legacy/test_server.py and
+test_seed_output.py run the same commands against the daemon and its simulated cameras.
 """
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ptpipd.errors import InvalidValue, NotSupported, UnknownProperty
-from ptpipd.legacy.adapter import Adapter, Reply, error_message, hex_dump, packet_dumps, tabwriter
-from ptpipd.rpc import Client, Dispatcher, Method
+from ptpipd.errors import CameraRefused, InvalidValue, NotSupported, UnknownProperty
+from ptpipd.legacy.adapter import Adapter, Reply, error_message
+from ptpipd.legacy.seed_format import go_hex, go_hex8, go_json, hex_dump, packet_dumps, tabwriter
+from ptpipd.rpc import Client, Dispatcher, Method, RpcError
 from ptpipd.rpc import models as m
 from tests.legacy.seed import SEED_902B, SEED_D212, packets_of, seed_text
 
@@ -29,6 +29,14 @@ ISO = {
     "label": "800",
     "writable": True,
 }
+FUJI_ISO = {
+    **ISO,
+    "code": "0xd02a",
+    "type": "uint32",
+    "value": 0x80001900,
+    "hex": "0x80001900",
+    "label": "S6400",
+}
 BIAS = {
     **ISO,
     "property": "exp-bias",
@@ -41,11 +49,13 @@ BIAS = {
 DATE = {
     **ISO,
     "property": "datetime",
+    "code": "0x5011",
     "type": "str",
     "value": "20240601T120000",
     "hex": None,
     "label": "20240601T120000",
 }
+NO_FORM = {"factory_default": {"value": 0, "hex": "0x0000", "label": "0"}, "form": {"kind": "none"}}
 ISO_DESC = {
     **ISO,
     "factory_default": {"value": 400, "hex": "0x0190", "label": "400"},
@@ -54,28 +64,78 @@ ISO_DESC = {
         "values": [{"value": v, "hex": f"0x{v:04x}", "label": str(v)} for v in (400, 800)],
     },
 }
+WB_DESC = {
+    **ISO,
+    "property": "whitebalance",
+    "code": "0x5005",
+    "value": 2,
+    "hex": "0x0002",
+    "label": "auto",
+    "factory_default": {"value": 2, "hex": "0x0002", "label": "auto"},
+    "form": {"kind": "enum", "values": [{"value": 2, "hex": "0x0002", "label": "auto"}]},
+}
 JPEG = b"\xff\xd8\xff\xe0fake jpeg\xff\xd9"
+
+RESULTS: dict[str, Any] = {
+    "get": m.PropertyValueResult,
+    "set": m.PropertyValueResult,
+    "describe": m.PropertyDescResult,
+    "info": m.InfoResult,
+    "state": m.StateEntryResult,
+    "capture": m.TransferResult,
+    "opreq": m.OpreqResult,
+    "status": m.StatusResult,
+}
+
+
+def status(vendor: str) -> dict[str, Any]:
+    return {
+        "state": "connected",
+        "vendor": vendor,
+        "host": "127.0.0.1",
+        "ports": [15740],
+        "camera": None,
+        "connected_since": None,
+        "reconnects": 0,
+        "last_error": None,
+        "api_version": "1.0",
+        "daemon_version": "0",
+        "clients": 1,
+    }
+
+
+def as_model(method: str, answer: Any) -> Any:
+    """A canned answer (JSON-shaped, as the tests write it) as the result model the real handler returns."""
+    model = RESULTS.get(method)
+    if model is None:
+        return answer
+    if isinstance(answer, list):
+        return [model.model_validate(a) for a in answer]
+    return model.model_validate(answer)
 
 
 class Stub:
-    """A methods table with canned answers; ``calls`` records (method, params) in order."""
+    """A methods table with canned answers; ``calls`` records (method, params) in order (``status``, which
+    the adapter asks for the camera's vendor, is answered but not recorded)."""
 
-    def __init__(self, **answers: Any) -> None:
-        self.answers = answers
+    def __init__(self, vendor: str = "generic", **answers: Any) -> None:
+        self.answers = {"status": status(vendor), **answers}
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def method(self, name: str, params: type[m.Params]) -> Method:
         async def handler(client: Client, p: m.Params) -> Any:
-            self.calls.append((name, p.model_dump(exclude_defaults=False)))
+            if name != "status":
+                self.calls.append((name, p.model_dump(exclude_defaults=False)))
             answer = self.answers[name]
             if isinstance(answer, Exception):
                 raise answer
-            return answer(p) if callable(answer) else answer
+            return as_model(name, answer(p) if callable(answer) else answer)
 
         return Method(name, params, Any, handler, name)
 
     def dispatcher(self) -> Dispatcher:
         table = {
+            "status": m.NoParams,
             "get": m.PropertyParams,
             "set": m.SetParams,
             "describe": m.PropertyParams,
@@ -96,10 +156,54 @@ async def run(stub: Stub, line: str, capture_dir: Path = Path("/nonexistent")) -
     return reply
 
 
-async def test_get_prints_label_and_short_hex() -> None:
-    stub = Stub(get=ISO)
-    assert await run(stub, "get iso") == Reply("800 (0x320)\n")
+# ------------------------------------------------------------------------------------------ Go's formats
+
+
+def test_go_hex_formats() -> None:
+    assert [go_hex(v) for v in (0, 2, 0x320, 0x80001900, -333)] == [
+        "0x0",
+        "0x2",
+        "0x320",
+        "0x80001900",
+        "-0x14d",
+    ]
+    # %0#8x: 8 digits after 0x, 7 after -0x (Go counts the sign, not the prefix)
+    assert [go_hex8(v) for v in (0, 3, 0x3020404, 0xFFFFFFFF, 0x1_0000_0000, -333)] == [
+        "0x00000000",
+        "0x00000003",
+        "0x03020404",
+        "0xffffffff",
+        "0x100000000",
+        "-0x000014d",
+    ]
+
+
+def test_tabwriter_is_gos_with_the_seeds_settings() -> None:
+    # minimum cell width 8, padding 2, the last column unpadded
+    assert (
+        tabwriter([("a", "bb", "c"), ("long-name", "x", "")]) == "a          bb      c\nlong-name  x       \n"
+    )
+
+
+def test_go_json_escapes_like_go() -> None:
+    assert (
+        go_json({"a": "R&D <x>", "b": None, "c": []}, False)
+        == '{"a":"R\\u0026D \\u003cx\\u003e","b":null,"c":[]}\n'
+    )
+    assert go_json([{"a": 1}], True) == '[\n    {\n        "a": 1\n    }\n]\n'
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+async def test_get_prints_the_seeds_label_and_short_hex() -> None:
+    stub = Stub("fuji", get=FUJI_ISO)
+    assert await run(stub, "get iso") == Reply("S6400 (0x80001900)\n")
     assert stub.calls == [("get", {"property": "iso"})]
+    wb = {**ISO, "code": "0x5005", "value": 2, "hex": "0x0002", "label": "auto"}
+    assert (await run(Stub(get=wb), "get whitebalance")).text == "automatic (0x2)\n"  # ours says auto
+    # no seed label (ISO on a standard PTP camera): an empty label, as the seed printed it
+    assert (await run(Stub(get=ISO), "get iso")).text == " (0x320)\n"
 
 
 async def test_get_by_hex_code_sends_the_code() -> None:
@@ -112,32 +216,28 @@ async def test_get_by_hex_code_sends_the_code() -> None:
 async def test_get_negative_and_string_values() -> None:
     assert (await run(Stub(get=BIAS), "get exp-bias")).text == "-1/3 (0xfeb3)\n"
     assert (await run(Stub(get=DATE), "get datetime")).text == "20240601T120000\n"
-    zero = {**ISO, "value": 0, "hex": "0x0000", "label": "off"}
-    assert (await run(Stub(get=zero), "get delay")).text == "off (0x0)\n"
+    zero = {**ISO, "code": "0x5012", "value": 0, "hex": "0x0000", "label": "off"}
+    assert (await run(Stub("fuji", get=zero), "get delay")).text == "off (0x0)\n"
+    assert (await run(Stub("generic", get=zero), "get delay")).text == " (0x0)\n"
 
 
 async def test_set_uses_the_seed_sentence_with_the_value_read_back() -> None:
     stub = Stub(set=ISO)
-    assert (await run(stub, "set iso 800")).text == "property iso successfully set to 800 (0x320)\n"
+    assert (await run(stub, "set iso 800")).text == "property iso successfully set to 0x320\n"
     assert stub.calls == [("set", {"property": "iso", "value": "800"})]
 
 
-def test_tabwriter_is_gos_with_the_seeds_settings() -> None:
-    # minimum cell width 8, padding 2, the last column unpadded
-    assert (
-        tabwriter([("a", "bb", "c"), ("long-name", "x", "")]) == "a          bb      c\nlong-name  x       \n"
-    )
-
-
 async def test_info_table() -> None:
-    stub = Stub(info={"device": {"model": "X"}, "properties": [ISO_DESC, {**BIAS, "writable": False}, DATE]})
+    properties = [ISO_DESC, {**BIAS, **NO_FORM, "writable": False}, {**DATE, **NO_FORM}, WB_DESC]
+    stub = Stub(info={"device": {"model": "X"}, "properties": properties})
     assert (await run(stub, "info")).text == (
         "\n"
-        "Property  Value as string  Value as int64  Value in hex\n"
-        "--------  ---------------  --------------  ------------\n"
-        "iso       800              800             0x000320\n"
-        "exp-bias  -1/3             -333            0x00feb3\n"
-        "datetime  20240601T120000  -               -\n"
+        "DevicePropCode  Property name               Value as string  Value as int64  Value in hex\n"
+        "--------------  -------------               ---------------  --------------  ------------\n"
+        "0x500f          ISO                                          800             0x00000320\n"
+        "0x5010          exposure bias compensation  -1/3             -333            -0x000014d\n"
+        "0x5011          date time                   20240601T120000  -               -\n"
+        "0x5005          white balance               automatic        2               0x00000002\n"
     )
 
 
@@ -145,41 +245,53 @@ async def test_state_table() -> None:
     entries = [
         {"code": "0x5012", "name": "CaptureDelay", "property": "delay", "value": 0, "label": "off"},
         {"code": "0xd02a", "name": "ISO", "property": "iso", "value": 0x80000190, "label": "S 400"},
+        {"code": "0xd999", "name": "Unknown", "property": "0xd999", "value": 7, "label": "7"},
     ]
-    assert (await run(Stub(state=entries), "state")).text == (
+    assert (await run(Stub("fuji", state=entries), "state")).text == (
         "\n"
-        "Property  Value as string  Value as int64  Value in hex\n"
-        "--------  ---------------  --------------  ------------\n"
-        "delay     off              0               0x000000\n"
-        "iso       S 400            2147484048      0x80000190\n"
+        "DevicePropCode  Property name  Value as string  Value as int64  Value in hex\n"
+        "--------------  -------------  ---------------  --------------  ------------\n"
+        "0x5012          capture delay  off              0               0x00000000\n"
+        "0xd02a          ISO            S400             2147484048      0x80000190\n"
+        "0xd999                                          7               0x00000007\n"
     )
 
 
 async def test_json_compact_and_pretty_with_four_spaces() -> None:
-    entries = [{"code": "0x5012", "name": "CaptureDelay", "property": "delay", "value": 0, "label": "off"}]
-    stub = Stub(state=entries, describe=ISO_DESC)
+    entries = [{"code": "0x5001", "name": "BatteryLevel", "property": "battery", "value": 3, "label": "3/3"}]
+    stub = Stub("fuji", state=entries, describe=ISO_DESC)
     compact = (await run(stub, "state json")).text
-    assert compact == '[{"code":"0x5012","name":"CaptureDelay","property":"delay","value":0,"label":"off"}]\n'
+    assert compact == (
+        '[{"DevicePropertyCode":{"code":"0x5001","label":"battery level"},"dataType":"uint32","readOnly":true,'
+        '"FactoryDefaultValue":{"value":"0x0","label":""},"CurrentValue":{"value":"0x3","label":"3/3"},'
+        '"formType":"none","form":null}]\n'
+    )
     pretty = (await run(stub, "state json pretty")).text
-    assert pretty.startswith('[\n    {\n        "code": "0x5012",\n')
-    assert (await run(stub, "describe iso json")).text.startswith('{"property":"iso","code":"0x500f",')
+    assert pretty.startswith('[\n    {\n        "DevicePropertyCode": {\n            "code": "0x5001",\n')
+    assert (await run(stub, "describe iso json")).text == (
+        '{"DevicePropertyCode":{"code":"0x500f","label":"ISO"},"dataType":"uint16","readOnly":false,'
+        '"FactoryDefaultValue":{"value":"0x190","label":""},"CurrentValue":{"value":"0x320","label":""},'
+        '"formType":"enum","form":{"values":[{"value":"0x190","label":""},{"value":"0x320","label":""}]}}\n'
+    )
 
 
 async def test_describe_text() -> None:
+    assert (await run(Stub(describe=WB_DESC), "describe whitebalance")).text == (
+        "\n"
+        "DevicePropCode  Prop name      Dflt val as str  Dflt val as int64  Dflt val in hex  Cur val as str  "
+        "Cur val as int64  Cur val in hex  Vals allowed\n"
+        "--------------  ---------      ---------------  -----------------  ---------------  --------------  "
+        "----------------  --------------  ------------\n"
+        "0x5005          white balance  automatic        2                  0x00000002       automatic       "
+        "2                 0x00000002      0x2\n"
+    )
     ranged = {**BIAS, "factory_default": {"value": 0, "hex": "0x0000", "label": "0"}}
     ranged["form"] = {"kind": "range", "min": -3000, "max": 3000, "step": 333}
-    assert (await run(Stub(describe=ISO_DESC), "describe iso")).text == (
-        "\n"
-        "Property  Value as string  Value as int64  Value in hex\n"
-        "--------  ---------------  --------------  ------------\n"
-        "iso       800              800             0x000320\n"
-        "\n"
-        "Type: uint16, read-write\n"
-        "Factory default: 400 (0x190)\n"
-        "Allowed: 400, 800\n"
-    )
     text = (await run(Stub(describe=ranged), "describe exp-bias")).text
-    assert text.endswith("Factory default: 0 (0x0)\nRange: -3000 to 3000, step 333\n")
+    assert text.endswith("  min -0xbb8, max 0xbb8, step 0x14d\n")
+    ranged["form"] = {"kind": "range", "min": 0, "max": 0x10090707, "step": 1}
+    text = (await run(Stub(describe=ranged), "describe exp-bias json")).text
+    assert '"formType":"range","form":{"min":"0x0","max":"0x10090707","step":"0x1"}' in text
 
 
 @pytest.mark.parametrize("path", [SEED_902B, SEED_D212], ids=["0x902B", "0x1015-0xD212"])
@@ -213,13 +325,20 @@ def test_hex_dump_lines_of_every_length() -> None:
 
 
 async def test_capture_without_path_says_where_the_daemon_saved_it() -> None:
-    stub = Stub(capture={"format": "jpeg", "size": 1234, "path": "/var/lib/ptpipd/captures/IMG_0001.JPG"})
+    saved = {"format": "jpeg", "size": 1234, "handle": 7, "path": "/var/lib/ptpipd/captures/IMG_0001.JPG"}
+    stub = Stub(capture=saved)
     reply = await run(stub, "shoot")
-    assert reply.text == "Image captured, saved to /var/lib/ptpipd/captures/IMG_0001.JPG (1234 bytes)\n"
+    assert reply.text == "Image saved to /var/lib/ptpipd/captures/IMG_0001.JPG\n"
     assert stub.calls == [("capture", {"inline": False})]
+    preview = {"format": "jpeg", "size": 1234, "path": "/var/lib/ptpipd/captures/preview.jpg"}
+    assert (await run(Stub(capture=preview), "shoot")).text == (
+        "Image preview saved to /var/lib/ptpipd/captures/preview.jpg\n"
+    )
 
 
 def _inline(p: m.CaptureParams) -> dict[str, Any]:
+    import base64
+
     assert p.inline
     return {
         "format": "jpeg",
@@ -246,13 +365,15 @@ async def test_capture_to_a_path_on_the_daemons_side(tmp_path: Path) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()
     reply = await run(stub, "snap sub/one.jpg", tmp_path)
-    assert reply.text == f"Image captured, saved to {sub / 'one.jpg'} ({len(JPEG)} bytes)\n"
+    assert reply.text == f"Image preview saved to {sub / 'one.jpg'}\n"
     assert content(sub / "one.jpg") == JPEG
     elsewhere = tmp_path / "abs.jpg"
     elsewhere.write_bytes(b"old")
     await run(stub, f"shutter {elsewhere}", tmp_path / "unused")
     assert content(elsewhere) == JPEG  # an explicit file is replaced
-    await run(stub, f"capture {sub}", tmp_path)
+    assert (
+        await run(stub, f"capture {sub}", tmp_path)
+    ).text == f"Image preview saved to {sub / 'IMG_0007.JPG'}\n"
     assert content(sub / "IMG_0007.JPG") == JPEG  # a directory gets the camera's name
     assert hidden_files(tmp_path) == [], "no temporary file is left behind"
 
@@ -274,27 +395,50 @@ async def test_daemon_errors_become_one_seed_style_line() -> None:
     assert await run(stub, "get nosuch") == Reply(
         "get error: unknown property 'nosuch' (known: iso, delay)\n", ok=False
     )
-    assert await run(stub, "set iso 123") == Reply(
-        "set error: invalid value '123' for iso: allowed: 100, 200\n", ok=False
-    )
+    # refused before the camera: what the camera would have said (the seed sent everything to it)
+    assert await run(stub, "set iso 123") == Reply("set error: invalid device property value\n", ok=False)
     assert await run(stub, "state") == Reply(
         "state error: 'state' is not supported by the generic vendor\n", ok=False
     )
 
 
+async def test_a_read_only_property_is_access_denied() -> None:
+    battery = {**WB_DESC, "code": "0x5001", "writable": False}
+    stub = Stub(set=InvalidValue("battery", "2", [], "battery is read-only"), describe=battery)
+    assert await run(stub, "set battery 2") == Reply("set error: access denied\n", ok=False)
+    assert stub.calls == [
+        ("set", {"property": "battery", "value": "2"}),
+        ("describe", {"property": "battery"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("response", "text"),
+    [
+        (0x201C, "invalid device property value"),
+        (0x200F, "access denied"),
+        (0x200A, "device property not supported"),
+        (0x2019, "device busy"),
+        (0x9999, "unknown operation response code: 0x9999"),
+    ],
+)
+async def test_a_camera_refusal_is_the_seeds_text_of_its_response(response: int, text: str) -> None:
+    stub = Stub(get=CameraRefused(response, "X", 0x1015), set=CameraRefused(response, "X", 0x1016))
+    assert await run(stub, "get 0xd999") == Reply(f"get error: {text}\n", ok=False)
+    assert await run(stub, "set iso 0x320") == Reply(f"set error: {text}\n", ok=False)
+
+
 def test_invalid_params_are_explained_from_pydantics_errors() -> None:
-    error = {
-        "code": -32602,
-        "message": "Invalid params",
-        "data": [
+    error = RpcError(
+        -32602,
+        "Invalid params",
+        [
             {"type": "missing", "loc": ["property"], "msg": "Field required"},
             {"loc": [], "msg": "bad"},
         ],
-    }
-    assert error_message(error) == "Invalid params: property: Field required; bad"
-    assert (
-        error_message({"code": -32000, "message": "the camera is\n connecting"}) == "the camera is connecting"
     )
+    assert error_message(error) == "Invalid params: property: Field required; bad"
+    assert error_message(RpcError(-32000, "the camera is\n connecting")) == "the camera is connecting"
 
 
 async def test_parse_errors_never_reach_the_dispatcher() -> None:
@@ -326,6 +470,17 @@ async def test_unauthenticated_client_gets_the_dispatchers_error() -> None:
     assert stub.calls == []
 
 
+async def test_the_vendor_is_asked_once_per_connection() -> None:
+    asked: list[str] = []
+    stub = Stub("fuji", get=FUJI_ISO)
+    stub.answers["status"] = lambda p: asked.append("status") or status("fuji")
+    adapter = Adapter(stub.dispatcher(), Client(1, "legacy", "test"), Path("/"))
+    for _ in range(3):
+        reply = await adapter.run_line("get iso")
+        assert reply == Reply("S6400 (0x80001900)\n")
+    assert asked == ["status"]
+
+
 def test_rpc_package_imports_under_the_projects_warning_filters(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -354,3 +509,11 @@ def test_rpc_package_imports_under_the_projects_warning_filters(tmp_path: Path) 
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+async def test_an_unknown_code_is_named_as_typed() -> None:
+    """Issue 14 item 11: the camera layer names the code it was given (0, in decimal); the line names what the
+    user typed."""
+    stub = Stub(get=UnknownProperty("0", ["iso"]))
+    assert await run(stub, "get 0x0") == Reply("get error: unknown property '0x0' (known: iso)\n", ok=False)
+    assert stub.calls == [("get", {"property": 0})]

@@ -17,6 +17,17 @@ from tests.legacy.conftest import VENDORS
 from tests.legacy.seed import SEED_902B, SEED_D212, mask_transaction_ids, seed_text
 from tests.procs import REPO
 
+#: The members of a property object in the seed's JSON (SEED-OUTPUT.md).
+SEED_PROPERTY_KEYS = {
+    "DevicePropertyCode",
+    "dataType",
+    "readOnly",
+    "FactoryDefaultValue",
+    "CurrentValue",
+    "formType",
+    "form",
+}
+
 
 def one_shot(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PTPIPD_")}
@@ -35,7 +46,9 @@ def one_shot(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.Comp
 def test_get(tmp_path: Path, vendor: str) -> None:
     proc = one_shot(tmp_path, "--simulate", vendor, "-c", "get iso")
     assert proc.returncode == 0, proc.stderr
-    assert re.fullmatch(r"\S.* \(0x[0-9a-f]+\)\n", proc.stdout), proc.stdout
+    # the seed's label (none for ISO on a standard PTP camera, S6400 on the X-T1), then the value in hex
+    assert re.fullmatch(r"(S6400)? \(0x[0-9a-f]+\)\n", proc.stdout), proc.stdout
+    assert proc.stdout.startswith("S6400 ") is (vendor == "fuji")
     assert proc.stderr == ""
 
 
@@ -45,15 +58,18 @@ def test_info_json_pretty(tmp_path: Path, vendor: str) -> None:
 
     proc = one_shot(tmp_path, "--simulate", vendor, "-c", "info json pretty")
     assert proc.returncode == 0, proc.stderr
-    assert set(json.loads(proc.stdout)) == {"device", "properties"}
+    properties = json.loads(proc.stdout)
+    assert properties and all(set(p) == SEED_PROPERTY_KEYS for p in properties)
+    assert proc.stdout.startswith('[\n    {\n        "DevicePropertyCode": {\n')
 
 
 def test_capture_to_a_path(tmp_path: Path) -> None:
     target = tmp_path / "one-shot.jpg"
     proc = one_shot(tmp_path, "--simulate", "generic", "-c", f"snap {target}")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == f"Image captured, saved to {target} ({target.stat().st_size} bytes)\n"
-    assert target.read_bytes()[:2] == b"\xff\xd8"
+    assert proc.stdout == f"Image saved to {target}\n"
+    data = target.read_bytes()
+    assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
 
 
 def test_a_failing_command_exits_1_with_its_error_on_stderr(tmp_path: Path) -> None:

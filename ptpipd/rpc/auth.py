@@ -1,0 +1,109 @@
+"""Checking ``auth`` tokens without letting anyone guess them quickly.
+
+Two limits, so that neither many attempts on one connection nor many connections from one address help:
+
+* **per connection**: after :data:`MAX_FAILURES_PER_CONNECTION` wrong tokens the connection is closed (the
+  transport closes it after sending the answer; a transport that cannot close still gets every further
+  ``auth`` on it refused unchecked);
+* **per peer address**: after :data:`FREE_FAILURES` wrong tokens from one address, that address is locked
+  out for a time that doubles with every further failure (:data:`FIRST_LOCKOUT` up to
+  :data:`MAX_LOCKOUT`); an attempt during the lockout is refused without looking at the token, so running
+  guesses in parallel gains nothing. A right token ends the address's record; an address that stays quiet
+  for :data:`FORGET_AFTER` is forgotten, and at most :data:`MAX_PEERS` addresses are remembered.
+
+A lockout refuses at once rather than making the answer wait: a waiting answer would tie up a task per
+attempt and would not slow down an attacker who does not wait for answers.
+"""
+
+from __future__ import annotations
+
+import ast
+import hmac
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MAX_FAILURES_PER_CONNECTION = 3
+FREE_FAILURES = 3
+FIRST_LOCKOUT = 0.5
+MAX_LOCKOUT = 60.0
+FORGET_AFTER = 600.0
+MAX_PEERS = 4096
+
+
+class AuthRefused(Exception):
+    """A wrong token, or an attempt during a lockout; ``close`` when the connection must end now."""
+
+    def __init__(self, message: str, *, close: bool) -> None:
+        super().__init__(message)
+        self.close = close
+
+
+@dataclass
+class _Peer:
+    failures: int = 0
+    locked_until: float = 0.0
+    last: float = 0.0
+
+
+def peer_host(peer: str) -> str:
+    """The address part of a peer as the transports write it (``"('127.0.0.1', 5000)"`` → ``127.0.0.1``)."""
+    if peer.startswith("("):
+        try:
+            parsed = ast.literal_eval(peer)
+        except (ValueError, SyntaxError):
+            return peer
+        if isinstance(parsed, tuple) and parsed:
+            return str(parsed[0])
+    return peer
+
+
+class AuthGuard:
+    """The daemon's token and the failure records of the peers that tried it."""
+
+    def __init__(self, token: str | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._token = token.encode() if token is not None else None
+        self._clock = clock
+        self._peers: OrderedDict[str, _Peer] = OrderedDict()
+
+    def check(self, token: str, peer: str, failures_here: int) -> None:
+        """Returns when ``token`` is right; raises :class:`AuthRefused` otherwise.
+
+        ``failures_here`` is how many wrong tokens this connection has sent already.
+        """
+        host = peer_host(peer)
+        now = self._clock()
+        if failures_here >= MAX_FAILURES_PER_CONNECTION:
+            raise AuthRefused("unauthorised: too many wrong tokens on this connection", close=True)
+        record = self._record(host, now)
+        if record.locked_until > now:
+            wait = record.locked_until - now
+            raise AuthRefused(
+                f"unauthorised: too many wrong tokens from {host}; try again in {wait:.1f} s",
+                close=failures_here + 1 >= MAX_FAILURES_PER_CONNECTION,
+            )
+        if self._token is not None and hmac.compare_digest(token.encode(), self._token):
+            self._peers.pop(host, None)
+            return
+        record.failures += 1
+        record.last = now
+        if record.failures >= FREE_FAILURES:
+            lockout = min(MAX_LOCKOUT, FIRST_LOCKOUT * 2 ** (record.failures - FREE_FAILURES))
+            record.locked_until = now + lockout
+        closing = failures_here + 1 >= MAX_FAILURES_PER_CONNECTION
+        raise AuthRefused(
+            "unauthorised: wrong token" + ("; closing the connection" if closing else ""), close=closing
+        )
+
+    def _record(self, host: str, now: float) -> _Peer:
+        record = self._peers.get(host)
+        if record is not None and now - record.last > FORGET_AFTER and record.locked_until <= now:
+            record = None
+        if record is None:
+            record = _Peer(last=now)
+            self._peers[host] = record
+            while len(self._peers) > MAX_PEERS:
+                self._peers.popitem(last=False)
+        self._peers.move_to_end(host)
+        return record
