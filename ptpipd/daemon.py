@@ -177,8 +177,15 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         stack.callback(notifier.close)
         config = await resolve_camera(settings, env, stack)
         service = CameraService(config, ServiceOptions(keepalive_interval=settings.keepalive))
-        dispatcher = make_dispatcher(service, settings.captures_path(env), settings.auth_token)
+        handlers: list[ClientHandler] = []
+        dispatcher = make_dispatcher(
+            service,
+            settings.captures_path(env),
+            settings.auth_token,
+            client_count=lambda: service.clients + sum(h.count for h in handlers),
+        )
         handler = ClientHandler(dispatcher, service, require_auth_off_loopback=bool(settings.auth_token))
+        handlers.append(handler)
         try:
             servers = await _start_listeners(settings, env, handler, activated)
         except (OSError, SocketInUse) as exc:
