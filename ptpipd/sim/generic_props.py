@@ -1,7 +1,7 @@
 """The standard properties of the simulated generic camera (PTP.md §5.4, §5.6), with realistic types and forms.
 
 Defaults are those of a camera fresh from the box: ISO 400, automatic white balance, f/5.6, 1/250 s,
-no exposure bias, full battery. The table is data only; :class:`~ptpipd.sim.properties.PropertyStore` applies
+no exposure bias, full battery, the lens focused at 1 m. The table is data only; :class:`~ptpipd.sim.properties.PropertyStore` applies
 the rules.
 """
 
@@ -58,6 +58,9 @@ EXPOSURE_TIMES = (
 F_NUMBERS = (280, 350, 400, 560, 800, 1100, 1600, 2200)
 #: Exposure bias in thirds of a stop, × 1000 (−3 EV … +3 EV).
 EXPOSURE_BIAS = tuple(round(third * 1000 / 3) for third in range(-9, 10))
+#: FocusDistance in mm (PTP.md §5.4): from the lens's closest focus, 0.3 m, to 0xFFFF = infinity.
+FOCUS_NEAREST = 300
+FOCUS_INFINITY = 0xFFFF
 #: Default DateTime (the camera clock does not tick: the simulator is deterministic).
 DEFAULT_DATETIME = "20240601T120000"
 
@@ -96,6 +99,8 @@ GENERIC_PROPERTIES: tuple[PropSpec, ...] = (
     # a 18-55 mm zoom, in mm × 100; the simulated lens is not zoomable from the initiator
     PropSpec(P.FocalLength, U32, False, 3500, RangeForm(1800, 5500, 100)),
     PropSpec(P.FocusMode, U16, True, int(FocusMode.Automatic), _enum(*list(FocusMode)[1:])),
+    # focus by distance, millimetre by millimetre, as a lens motor drives it
+    PropSpec(P.FocusDistance, U16, True, 1000, RangeForm(FOCUS_NEAREST, FOCUS_INFINITY, 1)),
     PropSpec(
         P.ExposureMeteringMode,
         U16,

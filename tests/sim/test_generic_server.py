@@ -559,7 +559,9 @@ def test_stop_summary_counts_sessions_and_transactions() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--vendor", "fuji", "--ports", "1,2,3,4"], "one to three ports"),
+        (["--vendor", "fuji", "--ports", "1,2,3,4"], "the Fujifilm X-T1 listens on 3 ports"),
+        (["--ports", "1,2"], "the generic camera listens on one port (PTP/IP); got 2"),
+        (["--fps", "20"], "--fps: not an option of --vendor generic"),
         (["--object-size", "12Q"], "not a size"),
         (["--port", "70000"], "not a TCP port"),
         (["--vendor", "nikon"], "invalid choice"),
@@ -633,6 +635,8 @@ async def test_start_simulator_in_process() -> None:
         await server.close()
     with pytest.raises(KeyError):
         await start_simulator("nikon", port=0)
+    with pytest.raises(TypeError, match="has no option fps"):
+        await start_simulator("generic", port=0, fps=25)
 
 
 async def test_a_bug_in_the_model_is_a_general_error(caplog: pytest.LogCaptureFixture) -> None:
@@ -645,7 +649,7 @@ async def test_a_bug_in_the_model_is_a_general_error(caplog: pytest.LogCaptureFi
         def broken(*args: object) -> None:
             raise RuntimeError("model bug")
 
-        server.camera.operation = broken  # type: ignore[method-assign,assignment]
+        server.body.model.operation = broken  # type: ignore[attr-defined]
         session.send(OperationRequest(1, 0x1004, 1, ()))
         assert await session.packet() == OperationResponse(0x2002, 1)  # GeneralError, connection kept
         assert "model bug" in caplog.text
@@ -667,7 +671,7 @@ async def test_big_data_phase_respects_flow_control() -> None:
         received = peak = 0
         while received < total:
             received += len(await asyncio.wait_for(session.reader.read(1 << 16), TIMEOUT))
-            buffered = [c.transport.get_write_buffer_size() for c in server._connections if c.transport]
+            buffered = [c.transport.get_write_buffer_size() for c in server.connections if c.transport]
             peak = max(peak, *buffered)
         assert received == total
         assert peak <= WRITE_HIGH + (1 << 20) + 64, peak
