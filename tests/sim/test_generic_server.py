@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import signal
 import socket
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,6 +41,7 @@ from ptpipd.ip.packets import (
     encode,
 )
 from ptpipd.ptp import DataType, DeviceInfo, DevicePropDesc, ObjectInfo, decode_uint32_array, decode_value
+from ptpipd.sim.generic_model import photo_bytes
 from tests.procs import REPO, SimProcess, running_sim, start_sim
 
 OK = 0x2001
@@ -46,6 +49,8 @@ ALL = 0xFFFF_FFFF
 GUID = bytes(range(16))
 TIMEOUT = 5.0
 QUIET = ("--battery-interval", "0")  # no battery events unless a test wants them
+#: The simulated camera's DateTime: its clock does not tick.
+DATE = "20240601T120000"
 SUMMARY = re.compile(r"^sim: sessions=(\d+) transactions=(\d+) violations=(\d+)$", re.MULTILINE)
 
 
@@ -174,6 +179,14 @@ def shared() -> Iterator[SimProcess]:
     """A simulator for the tests that change nothing on the camera."""
     with running_sim("generic", *QUIET) as sim:
         yield sim
+
+
+def wait_for_log(sim: SimProcess, text: str, count: int = 1, timeout: float = TIMEOUT) -> None:
+    """Waits until the simulator has logged ``text`` ``count`` times (its own signal that it acted)."""
+    deadline = time.monotonic() + timeout
+    while sim.stderr_text().count(text) < count:
+        assert time.monotonic() < deadline, f"the simulator did not log {text!r} {count} times"
+        time.sleep(0.01)
 
 
 def stop_summary(sim: SimProcess) -> tuple[int, int, int]:
@@ -422,6 +435,51 @@ def test_capture_in_progress_is_device_busy() -> None:
         assert session.call(0x100E, 0, 0).code == OK
         assert session.call(0x100E, 0, 0).code == 0x2019
         session.close()
+
+
+def test_shutter_pressed_on_the_body_every_interval() -> None:
+    """--shoot-every: a new photo and ObjectAdded alone, with no transaction (what libgphoto2 turns into
+    "file added"); the photo is what the model documents for that number and date."""
+    with running_sim("generic", *QUIET, "--shoot-every", "0.1", "--seed", "5") as sim:
+        session = Session(sim.port)
+        first, second = session.event(), session.event()
+        assert (first.code, first.transaction_id, second.code, second.transaction_id) == (
+            0x4002,
+            ALL,
+            0x4002,
+            ALL,
+        )
+        assert second.params[0] == first.params[0] + 1
+        info = ObjectInfo.decode(session.data(0x1008, second.params[0]))
+        number = int(info.filename[4:8])
+        assert (info.filename, info.parent_object, info.capture_date) == (f"IMG_{number:04d}.JPG", 2, DATE)
+        photo = session.data(0x1009, second.params[0])
+        assert len(photo) == info.compressed_size and photo == photo_bytes(5, number, 1600, 1200, date=DATE)
+        session.close()
+
+
+def test_sigusr1_presses_the_shutter_once() -> None:
+    with running_sim("generic", *QUIET) as sim:
+        session = Session(sim.port)
+        sim.proc.send_signal(signal.SIGUSR1)
+        assert session.event() == Event(0x4002, ALL, (6,))
+        assert ObjectInfo.decode(session.data(0x1008, 6)).filename == "IMG_0004.JPG"
+        session.close()
+        sim.proc.send_signal(signal.SIGUSR1)  # no session: the photo is taken all the same
+        wait_for_log(sim, "shutter pressed on the body", 2)
+        session = Session(sim.port)
+        handles = decode_uint32_array(session.data(0x1007, ALL, 0, 2))[0]
+        assert handles == (3, 4, 5, 6, 7)
+        session.close()
+
+
+def test_the_battery_drains_slowly_by_default() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ptpipd.sim", "--help"], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    text = " ".join(result.stdout.split())
+    assert "--battery-interval S the battery drains 1% every S seconds and stays empty at 0%" in text
+    assert "(0: it never drains) (default 60)" in text
 
 
 def test_battery_drains_with_events() -> None:
