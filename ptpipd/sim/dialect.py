@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -28,12 +29,21 @@ if TYPE_CHECKING:
     from ptpipd.sim.responder import Body
 
 
-def seconds(text: str) -> float:
-    """A duration in seconds, >= 0."""
-    value = float(text)
-    if not value >= 0:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"not a duration in seconds: {text!r}")
-    return value
+def bounded(what: str, low: float, high: float = math.inf, *, above: bool = False) -> Callable[[str], float]:
+    """A flag parser for a number from ``low`` (or, ``above``, over it) to ``high``; NaN is refused."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not ((value > low) if above else (value >= low)) or not value <= high:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names it in "invalid ... value"
+    return parse
+
+
+#: A duration in seconds, >= 0.
+seconds = bounded("a duration in seconds", 0)
 
 
 def option(

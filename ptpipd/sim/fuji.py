@@ -24,7 +24,6 @@ dropped when the session ends).
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -34,7 +33,7 @@ from ptpipd.ip.codec import Role as CodecRole
 from ptpipd.ip.fuji import FujiCodec
 from ptpipd.ip.liveview import encode_frame
 from ptpipd.ip.packets import Buffer, Event
-from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, option, seconds
+from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, bounded, option, seconds
 from ptpipd.sim.fuji_model import Phase, XT1Model, preview_jpeg
 from ptpipd.sim.fuji_responder import FujiResponder
 from ptpipd.sim.pictures import live_jpeg
@@ -46,11 +45,7 @@ MAX_QUEUED_EVENTS = 64
 COMMAND, EVENT, STREAM = range(3)
 
 
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1000:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"not a frame rate (0 < F <= 1000): {text!r}")
-    return value
+_rate = bounded("a frame rate (0 < F <= 1000)", 0, 1000, above=True)
 
 
 @dataclass(frozen=True, slots=True)

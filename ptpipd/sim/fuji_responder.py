@@ -34,12 +34,11 @@ Rules, and where FUJI.md is silent the choices made:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ptpipd.ip.codec import Role
 from ptpipd.ip.fuji import FujiCodec, FujiInitCommandRequest, TerminateMarker
-from ptpipd.ip.packets import Buffer, Data, EndData, InitCommandAck, InitFail, OperationRequest, StartData
+from ptpipd.ip.packets import Data, EndData, InitCommandAck, InitFail, OperationRequest, StartData
 from ptpipd.ptp import OperationCode, ResponseCode
 from ptpipd.sim.fuji_model import AwaitConfirmation
 from ptpipd.sim.responder import Action, Close, DataOut, Hold, Outcome, Reply, Responder, Send, Violation
@@ -58,8 +57,6 @@ FUJI_SIM_NAME = "X-T1"
 ACK_VERSION = 0
 #: The largest SetDevicePropValue payload accepted (the longest real one is a 100-byte geotag string).
 MAX_DATA_OUT = 64 * 1024
-#: A data container larger than this goes out as its header and pieces (flow control between them).
-PIECE = 1 << 20
 
 #: Operations with a data phase towards the host: each answer carries a data container, even an empty one.
 DATA_IN_OPERATIONS = frozenset(
@@ -171,12 +168,3 @@ class FujiResponder(Responder):
             return model.confirm_pairing()
 
         return Hold(delay, confirmed)
-
-    def _data_packets(self, tid: int, code: int, data: memoryview) -> Iterator[tuple[Buffer, ...]]:
-        if len(data) <= PIECE:
-            yield from super()._data_packets(tid, code, data)
-            return
-        # one container, written as its header and 1 MiB views of the data (never a copy of the whole)
-        chunks = (data[i : i + PIECE] for i in range(0, len(data), PIECE))
-        for piece in self.codec.data_pieces(tid, code, len(data), chunks):
-            yield (piece,)

@@ -43,7 +43,7 @@ from ptpipd.sim.generic_props import DEFAULT_DATETIME, GENERIC_PROPERTIES
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
 from ptpipd.sim.responder import NO_TRANSACTION, Outcome
-from ptpipd.sim.storage import ALL, SimObject, Storage, folder_info
+from ptpipd.sim.storage import ALL, SimObject, Storage, folder_info, object_info
 
 OC = OperationCode
 RC = ResponseCode
@@ -59,25 +59,6 @@ PHOTO_MEMORY = 512 << 20
 INITIAL_PHOTO_SIZES = (110_000, 150_000, 190_000)
 INITIAL_DATES = ("20240601T101500", "20240601T101623", "20240601T102041")
 
-SUPPORTED_OPERATIONS = (
-    OC.GetDeviceInfo,
-    OC.OpenSession,
-    OC.CloseSession,
-    OC.GetStorageIDs,
-    OC.GetStorageInfo,
-    OC.GetNumObjects,
-    OC.GetObjectHandles,
-    OC.GetObjectInfo,
-    OC.GetObject,
-    OC.GetThumb,
-    OC.DeleteObject,
-    OC.InitiateCapture,
-    OC.GetDevicePropDesc,
-    OC.GetDevicePropValue,
-    OC.SetDevicePropValue,
-    OC.ResetDevicePropValue,
-    OC.GetPartialObject,
-)
 SUPPORTED_EVENTS = (
     EventCode.ObjectAdded,
     EventCode.ObjectRemoved,
@@ -114,54 +95,22 @@ def photo_name(number: int) -> str:
 def _photo_info(
     number: int, size: int, thumb: bytes, width: int, height: int, date: str, protected: bool
 ) -> ObjectInfo:
-    return ObjectInfo(
-        storage_id=STORAGE_ID,
-        object_format=ObjectFormat.EXIF_JPEG,
-        protection_status=int(protected),
-        compressed_size=size,
-        thumb_format=ObjectFormat.JFIF,  # Pillow writes JFIF files
-        thumb_compressed_size=len(thumb),
-        thumb_width=THUMB_SIZE[0],
-        thumb_height=THUMB_SIZE[1],
-        image_width=width,
-        image_height=height,
-        image_bit_depth=24,
-        parent_object=FOLDER_HANDLE,
-        association_type=0,
-        association_desc=0,
-        sequence_number=0,
-        filename=photo_name(number),
-        capture_date=date,
-        modification_date=date,
-        keywords="",
-    )
+    return object_info(
+        STORAGE_ID, photo_name(number), FOLDER_HANDLE, date, object_format=ObjectFormat.EXIF_JPEG,
+        protection_status=int(protected), compressed_size=size, thumb_format=ObjectFormat.JFIF,
+        thumb_compressed_size=len(thumb), thumb_width=THUMB_SIZE[0], thumb_height=THUMB_SIZE[1],
+        image_width=width, image_height=height, image_bit_depth=24,
+    )  # fmt: skip
 
 
 def _big_info(size: int, date: str) -> ObjectInfo:
-    return ObjectInfo(
-        storage_id=STORAGE_ID,
-        object_format=ObjectFormat.Undefined,
-        protection_status=0,
-        compressed_size=size,
-        # No thumbnail (size 0), but not ThumbFormat 0 either: libgphoto2 refuses to download an object whose
-        # ObjectFormat is Undefined and whose ThumbFormat is Undefined or 0 ("special files like firmware"),
-        # and gphoto2 --get-file of this object is the benchmark's baseline.
-        thumb_format=ObjectFormat.UndefinedImage,
-        thumb_compressed_size=0,
-        thumb_width=0,
-        thumb_height=0,
-        image_width=0,
-        image_height=0,
-        image_bit_depth=0,
-        parent_object=FOLDER_HANDLE,
-        association_type=0,
-        association_desc=0,
-        sequence_number=0,
-        filename=bigobject.FILENAME,
-        capture_date=date,
-        modification_date=date,
-        keywords="",
-    )
+    # No thumbnail (size 0), but not ThumbFormat 0 either: libgphoto2 refuses to download an object whose
+    # ObjectFormat is Undefined and whose ThumbFormat is Undefined or 0 ("special files like firmware"),
+    # and gphoto2 --get-file of this object is the benchmark's baseline.
+    return object_info(
+        STORAGE_ID, bigobject.FILENAME, FOLDER_HANDLE, date, object_format=ObjectFormat.Undefined,
+        compressed_size=size, thumb_format=ObjectFormat.UndefinedImage,
+    )  # fmt: skip
 
 
 def _param(params: tuple[int, ...], index: int) -> int:
@@ -181,26 +130,6 @@ class GenericCamera:
         self.photo_memory = 0
         self._last_photo = 0
         self._build_card(object_size)
-        self._handlers: dict[int, Callable[[int, tuple[int, ...], Buffer | None], Outcome]] = {
-            OC.GetDeviceInfo: self._get_device_info,
-            OC.OpenSession: self._open_session,
-            OC.CloseSession: self._close_session,
-            OC.GetStorageIDs: self._get_storage_ids,
-            OC.GetStorageInfo: self._get_storage_info,
-            OC.GetNumObjects: self._get_num_objects,
-            OC.GetObjectHandles: self._get_object_handles,
-            OC.GetObjectInfo: self._get_object_info,
-            OC.GetObject: self._get_object,
-            OC.GetThumb: self._get_thumb,
-            OC.DeleteObject: self._delete_object,
-            OC.InitiateCapture: self._initiate_capture,
-            OC.GetDevicePropDesc: self._get_prop_desc,
-            OC.GetDevicePropValue: self._get_prop_value,
-            OC.SetDevicePropValue: self._set_prop_value,
-            OC.ResetDevicePropValue: self._reset_prop_value,
-            OC.GetPartialObject: self._get_partial_object,
-        }
-        assert set(self._handlers) == set(SUPPORTED_OPERATIONS)
 
     def _build_card(self, object_size: int | None) -> None:
         first, last = INITIAL_DATES[0], INITIAL_DATES[-1]
@@ -244,7 +173,7 @@ class GenericCamera:
             vendor_extension_version=0,
             vendor_extension_desc="",
             functional_mode=0,
-            operations_supported=tuple(int(c) for c in SUPPORTED_OPERATIONS),
+            operations_supported=tuple(int(c) for c in _HANDLERS),
             events_supported=tuple(int(c) for c in SUPPORTED_EVENTS),
             device_properties_supported=self.properties.codes,
             capture_formats=(int(ObjectFormat.EXIF_JPEG),),
@@ -257,12 +186,12 @@ class GenericCamera:
 
     def operation(self, code: int, tid: int, params: tuple[int, ...], data: Buffer | None = None) -> Outcome:
         """Runs one operation. ``data`` is the data-out phase, if the initiator sent one."""
-        handler = self._handlers.get(code)
+        handler = _HANDLERS.get(code)
         if handler is None:
             return Outcome(RC.OperationNotSupported)
         if self.session_id is None and code not in (OC.GetDeviceInfo, OC.OpenSession):
             return Outcome(RC.SessionNotOpen)
-        return handler(tid, params, data)
+        return handler(self, tid, params, data)
 
     def end_session(self) -> None:
         """The PTP/IP connection is gone, and the session with it; a capture in progress completes now."""
@@ -439,3 +368,26 @@ class GenericCamera:
     def _reset_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         result, changed = self.properties.reset(_param(params, 0))
         return Outcome(result, events=tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in changed))
+
+
+_Handler = Callable[[GenericCamera, int, tuple[int, ...], Buffer | None], Outcome]
+#: The operations, in DeviceInfo's order.
+_HANDLERS: dict[int, _Handler] = {
+    OC.GetDeviceInfo: GenericCamera._get_device_info,
+    OC.OpenSession: GenericCamera._open_session,
+    OC.CloseSession: GenericCamera._close_session,
+    OC.GetStorageIDs: GenericCamera._get_storage_ids,
+    OC.GetStorageInfo: GenericCamera._get_storage_info,
+    OC.GetNumObjects: GenericCamera._get_num_objects,
+    OC.GetObjectHandles: GenericCamera._get_object_handles,
+    OC.GetObjectInfo: GenericCamera._get_object_info,
+    OC.GetObject: GenericCamera._get_object,
+    OC.GetThumb: GenericCamera._get_thumb,
+    OC.DeleteObject: GenericCamera._delete_object,
+    OC.InitiateCapture: GenericCamera._initiate_capture,
+    OC.GetDevicePropDesc: GenericCamera._get_prop_desc,
+    OC.GetDevicePropValue: GenericCamera._get_prop_value,
+    OC.SetDevicePropValue: GenericCamera._set_prop_value,
+    OC.ResetDevicePropValue: GenericCamera._reset_prop_value,
+    OC.GetPartialObject: GenericCamera._get_partial_object,
+}

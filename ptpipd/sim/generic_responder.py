@@ -73,6 +73,8 @@ class Kind(Enum):
 class GenericResponder(Responder):
     """The responder side of one TCP connection (command/data or event, decided by its first packet)."""
 
+    chunk = DATA_CHUNK
+
     def __init__(self, body: GenericBody) -> None:
         super().__init__(body.stats, GenericCodec(Role.RESPONDER))
         self.body = body
@@ -147,13 +149,8 @@ class GenericResponder(Responder):
             self._expected_tid = next_transaction_id(tid)
         return reply
 
-    def _data_packets(self, tid: int, code: int, data: memoryview) -> Iterator[tuple[Buffer, ...]]:
-        if len(data) <= DATA_CHUNK:
-            yield from super()._data_packets(tid, code, data)
-            return
-        # StartData, then each Data/EndData as its 12-byte header and a view of the data (never a copy)
-        chunks = (data[i : i + DATA_CHUNK] for i in range(0, len(data), DATA_CHUNK))
-        pieces = self.codec.data_pieces(tid, code, len(data), chunks)
+    def _writes(self, pieces: Iterator[Buffer]) -> Iterator[tuple[Buffer, ...]]:
+        # StartData, then each Data/EndData packet as its 12-byte header and its piece: one packet, one write
         yield (next(pieces),)
         for header in pieces:
             yield (header, next(pieces))

@@ -205,12 +205,14 @@ class Responder:
     """The base of every dialect's connection responder: input loop, violations, transactions, counters.
 
     A subclass implements :meth:`_packet` and may set ``serial`` (read the next packet only once the
-    current transaction is answered, as a camera busy with one request does) and ``data_in`` (operations
-    always answered with a data phase, empty when there is no data).
+    current transaction is answered, as a camera busy with one request does), ``data_in`` (operations
+    always answered with a data phase, empty when there is no data) and how a large data phase is written.
     """
 
     serial: ClassVar[bool] = False
     data_in: ClassVar[frozenset[int]] = frozenset()
+    #: data phases above this size go out as pieces (see :meth:`_writes`), with flow control between them
+    chunk: ClassVar[int] = 1 << 20
 
     def __init__(self, stats: Stats, codec: Codec) -> None:
         self.stats = stats
@@ -285,8 +287,18 @@ class Responder:
         yield (self.codec.encode(OperationResponse(outcome.code, tid, outcome.params)),)
 
     def _data_packets(self, tid: int, code: int, data: memoryview) -> Iterator[tuple[Buffer, ...]]:
-        for packet in self.codec.encode_data(tid, code, data):
-            yield (packet,)
+        if len(data) <= self.chunk:
+            for packet in self.codec.encode_data(tid, code, data):
+                yield (packet,)
+            return
+        # a large data phase: headers and views of the data, never a copy of the whole
+        chunks = (data[i : i + self.chunk] for i in range(0, len(data), self.chunk))
+        yield from self._writes(self.codec.data_pieces(tid, code, len(data), chunks))
+
+    def _writes(self, pieces: Iterator[Buffer]) -> Iterator[tuple[Buffer, ...]]:
+        """A large data phase's pieces grouped into writes (the default: each piece alone)."""
+        for piece in pieces:
+            yield (piece,)
 
     def finished(self, reply: Reply) -> None:
         """The reply's response has been written: count it; the next OperationRequest may come."""

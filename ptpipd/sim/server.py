@@ -358,21 +358,6 @@ class SimServer:
         return self.body.stats
 
     @property
-    def sessions(self) -> int:
-        """PTP sessions opened (OpenSession answered OK)."""
-        return self.stats.sessions
-
-    @property
-    def transactions(self) -> int:
-        """Transactions whose response was written."""
-        return self.stats.transactions
-
-    @property
-    def violations(self) -> int:
-        """Protocol violations by initiators (each closed its connection)."""
-        return self.stats.violations
-
-    @property
     def connections(self) -> list[_Connection]:
         """The open PTP/IP connections."""
         return list(self._connections.values())

@@ -687,7 +687,7 @@ async def test_start_simulator_in_process() -> None:
         assert isinstance(await session.packet(), EndData)
         assert await session.packet() == OperationResponse(OK, 1)
         # same event loop: the response was counted in the step that wrote it
-        assert (server.sessions, server.transactions, server.violations) == (1, 2, 0)
+        assert (server.stats.sessions, server.stats.transactions, server.stats.violations) == (1, 2, 0)
         session.close()
     finally:
         await server.close()
