@@ -143,7 +143,7 @@ class XT1Model:
             vendor_extension_version=100,
             vendor_extension_desc="fujifilm.co.jp: 1.0; ",
             functional_mode=0,
-            operations_supported=(*(op.value for op in _OPERATIONS), *(op.value for op in _FUJI_OPERATIONS)),
+            operations_supported=(OperationCode.GetDeviceInfo, OperationCode.OpenSession, *_HANDLERS),
             events_supported=(EventCode.CaptureComplete, FujiEvent.PreviewAvailable, FujiEvent.ObjectAdded),
             device_properties_supported=tuple(self.properties.codes),
             capture_formats=(ObjectFormat.EXIF_JPEG,),
@@ -359,55 +359,28 @@ class XT1Model:
 
 
 _Handler = Callable[[XT1Model, int, Sequence[int], bytes | None], "Outcome | AwaitConfirmation"]
+OC, FO = OperationCode, FujiOperation
+#: The operations besides GetDeviceInfo and OpenSession, standard ones in DeviceInfo's order first.
 _HANDLERS: dict[int, _Handler] = {
-    OperationCode.CloseSession: XT1Model._close_session,
-    OperationCode.GetDevicePropDesc: XT1Model._get_desc,
-    OperationCode.GetDevicePropValue: XT1Model._get_value,
-    OperationCode.SetDevicePropValue: XT1Model._set_value,
-    OperationCode.InitiateOpenCapture: XT1Model._open_capture,
-    OperationCode.InitiateCapture: XT1Model._capture,
-    FujiOperation.GetDeviceInfo: XT1Model._device_prop_list,
-    FujiOperation.GetCapturePreview: XT1Model._get_preview,
-    FujiOperation.SetFocusPoint: XT1Model._set_focus_point,
-    FujiOperation.ResetFocusPoint: XT1Model._reset_focus_point,
-    FujiOperation.SetShutterSpeed: XT1Model._step_shutter,
-    FujiOperation.SetAperture: XT1Model._step_aperture,
-    FujiOperation.SetExposureCompensation: XT1Model._step_bias,
-    FujiOperation.InitiateMovieCapture: XT1Model._start_movie,
-    FujiOperation.TerminateMovieCapture: XT1Model._stop_movie,
+    OC.CloseSession: XT1Model._close_session,
+    OC.InitiateCapture: XT1Model._capture,
+    OC.GetDevicePropDesc: XT1Model._get_desc,
+    OC.GetDevicePropValue: XT1Model._get_value,
+    OC.SetDevicePropValue: XT1Model._set_value,
+    OC.InitiateOpenCapture: XT1Model._open_capture,
+    FO.InitiateMovieCapture: XT1Model._start_movie,
+    FO.TerminateMovieCapture: XT1Model._stop_movie,
+    FO.GetCapturePreview: XT1Model._get_preview,
+    FO.SetFocusPoint: XT1Model._set_focus_point,
+    FO.ResetFocusPoint: XT1Model._reset_focus_point,
+    FO.GetDeviceInfo: XT1Model._device_prop_list,
+    FO.SetShutterSpeed: XT1Model._step_shutter,
+    FO.SetAperture: XT1Model._step_aperture,
+    FO.SetExposureCompensation: XT1Model._step_bias,
 }
-#: Operations refused with InvalidParameter without a first parameter.
-_NEEDS_PARAM = frozenset(
-    {
-        OperationCode.GetDevicePropDesc,
-        OperationCode.GetDevicePropValue,
-        OperationCode.SetDevicePropValue,
-        FujiOperation.SetFocusPoint,
-        FujiOperation.SetAperture,
-        FujiOperation.SetExposureCompensation,
-    }
-)
-#: Operations refused with DeviceBusy before InitiateOpenCapture.
-_REMOTE_ONLY = frozenset(
-    {
-        OperationCode.InitiateCapture,
-        FujiOperation.GetCapturePreview,
-        FujiOperation.SetFocusPoint,
-        FujiOperation.ResetFocusPoint,
-        FujiOperation.SetShutterSpeed,
-        FujiOperation.SetAperture,
-        FujiOperation.SetExposureCompensation,
-        FujiOperation.InitiateMovieCapture,
-    }
-)
-_OPERATIONS = (
-    OperationCode.GetDeviceInfo,
-    OperationCode.OpenSession,
-    OperationCode.CloseSession,
-    OperationCode.InitiateCapture,
-    OperationCode.GetDevicePropDesc,
-    OperationCode.GetDevicePropValue,
-    OperationCode.SetDevicePropValue,
-    OperationCode.InitiateOpenCapture,
-)
-_FUJI_OPERATIONS = tuple(op for op in FujiOperation if op in _HANDLERS)
+#: Refused with InvalidParameter without a first parameter.
+_NEEDS_PARAM = frozenset({OC.GetDevicePropDesc, OC.GetDevicePropValue, OC.SetDevicePropValue, FO.SetFocusPoint,
+                          FO.SetAperture, FO.SetExposureCompensation})  # fmt: skip
+#: Refused with DeviceBusy before InitiateOpenCapture.
+_REMOTE_ONLY = frozenset({OC.InitiateCapture, FO.GetCapturePreview, FO.SetFocusPoint, FO.ResetFocusPoint,
+                          FO.SetShutterSpeed, FO.SetAperture, FO.SetExposureCompensation, FO.InitiateMovieCapture})  # fmt: skip

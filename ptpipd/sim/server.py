@@ -30,7 +30,7 @@ from typing import Any
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, load, split_options
 from ptpipd.sim.responder import Action, Body, Close, Hold, Outcome, Reply, Responder, Send, Stats
-from ptpipd.sim.stream import LiveStats, StreamConnection
+from ptpipd.sim.stream import StreamConnection
 
 log = logging.getLogger("ptpipd.sim")
 
@@ -131,7 +131,7 @@ class _Listener:
         self.factory = factory
         self.sock: socket.socket | None = sock
         self.server: asyncio.Server | None = None
-        self.conns: set[_Connection | _Stream] = set()
+        self.conns: set[_Connection | StreamConnection] = set()
 
     @property
     def listening(self) -> bool:
@@ -184,31 +184,6 @@ class _Refused(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         transport.abort()
-
-
-class _Stream(StreamConnection):
-    """A stream connection that its listener knows about (so it closes with the session)."""
-
-    def __init__(
-        self, listener: _Listener, fps: float, frame: Callable[[int], bytes], stats: LiveStats
-    ) -> None:
-        super().__init__(fps, frame, stats)
-        self.listener = listener
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.listener.conns.add(self)
-        _tune(transport)
-        super().connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.listener.conns.discard(self)
-        super().connection_lost(exc)
-
-    def abort(self) -> None:
-        """Closes at once."""
-        self.stop()
-        if self.transport is not None:
-            self.transport.abort()
 
 
 class _Connection(asyncio.Protocol):
@@ -345,7 +320,6 @@ class SimServer:
         self.host = host
         self.options = options
         self.own_options = own
-        self.live = LiveStats()
         self.ports: list[int] = []
         self._listeners: list[_Listener] = []
         self._connections: dict[Responder, _Connection] = {}
@@ -392,7 +366,7 @@ class SimServer:
             if spec.gated and not (self.body.remote and listener.listening):
                 return _Refused()
             if spec.role is Role.STREAM:
-                return _Stream(listener, self.body.fps, self.body.live_frame, self.live)
+                return StreamConnection(self.body.fps, self.body.live_frame, listener.conns)
             return _Connection(self, listener, self.body.responder(index))
 
         return protocol
