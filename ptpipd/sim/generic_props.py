@@ -95,9 +95,9 @@ GENERIC_PROPERTIES: tuple[PropSpec, ...] = (
     PropSpec(P.FNumber, U16, True, 560, EnumForm(F_NUMBERS)),
     # a 18-55 mm zoom, in mm × 100; the simulated lens is not zoomable from the initiator
     PropSpec(P.FocalLength, U32, False, 3500, RangeForm(1800, 5500, 100)),
-    PropSpec(P.FocusMode, U16, True, int(FocusMode.Automatic), _enum(*list(FocusMode)[1:])),
     # focus by distance, millimetre by millimetre, as a lens motor drives it
     PropSpec(P.FocusDistance, U16, True, 1000, RangeForm(FOCUS_NEAREST, FOCUS_INFINITY, 1)),
+    PropSpec(P.FocusMode, U16, True, int(FocusMode.Automatic), _enum(*list(FocusMode)[1:])),
     PropSpec(P.ExposureMeteringMode, U16, True, int(Metering.MultiSpot), _enum(*list(Metering)[1:])),
     PropSpec(P.FlashMode, U16, True, int(FlashMode.AutoFlash), _enum(*list(FlashMode)[1:])),
     PropSpec(P.ExposureTime, U32, True, 40, EnumForm(EXPOSURE_TIMES)),

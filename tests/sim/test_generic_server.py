@@ -7,6 +7,7 @@ of it. Nothing sleeps: every wait is on a packet or a close from the simulator, 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import re
 import signal
@@ -41,7 +42,9 @@ from ptpipd.ip.packets import (
     encode,
 )
 from ptpipd.ptp import DataType, DeviceInfo, DevicePropDesc, ObjectInfo, decode_uint32_array, decode_value
+from ptpipd.sim.dialect import SimOptions, load
 from ptpipd.sim.generic_model import photo_bytes
+from ptpipd.vendors import VENDORS
 from tests.procs import REPO, SimProcess, running_sim, start_sim
 
 OK = 0x2001
@@ -637,6 +640,17 @@ def test_command_line_errors_exit_2(args: list[str], message: str) -> None:
     assert result.returncode == 2
     assert message in result.stderr
     assert "listening on" not in result.stdout
+
+
+def test_the_readme_names_every_option_of_every_body() -> None:
+    """A body's options come from its SIMULATOR; the README's simulator section must keep up with them."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## The simulated camera\n", 1)[1].split("\n## ", 1)[0]
+    names = [f.name for f in dataclasses.fields(SimOptions)]
+    for vendor in VENDORS:
+        names += load(vendor).option_names()
+    missing = [name for name in names if "--" + name.replace("_", "-") not in section]
+    assert not missing, f"README.md's simulator section does not mention {missing}"
 
 
 class AsyncSession:
