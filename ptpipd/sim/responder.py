@@ -272,6 +272,8 @@ class Responder:
         except Exception:  # a bug in the model: answer like a confused camera, keep serving
             log.exception("operation 0x%04X failed inside the simulated camera", op.code)
             outcome = Outcome(ResponseCode.GeneralError)
+        answer = f"0x{outcome.code:04X} {outcome.params}" if isinstance(outcome, Outcome) else "held"
+        log.debug("0x%04X tid=%d %s -> %s", op.code, op.transaction_id, op.params, answer)
         self.busy = Reply(op, outcome)
         return self.busy
 
@@ -310,11 +312,3 @@ class Responder:
         assert isinstance(outcome, Outcome)
         if op.code == OperationCode.OpenSession and outcome.code == ResponseCode.OK:
             self.stats.sessions += 1
-        log.debug(
-            "0x%04X tid=%d %s -> 0x%04X %s",
-            op.code,
-            op.transaction_id,
-            op.params,
-            outcome.code,
-            outcome.params,
-        )
