@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import random
 import re
 import struct
@@ -70,6 +71,8 @@ _LIVE_MARKER: Colour = (64, 224, 96)
 _STAMP = re.compile(rb"ptpipd-sim frame=(\d+) mono=(\d+\.\d+) wall=(\d+\.\d+)")
 _PADDING = b"ptpipd-sim padding "
 _TILE = 256
+#: The faintest grain the budget search tries.
+_FAINT = 0.005
 _MAX_COMMENT = 0xFFFF - 2
 
 
@@ -176,22 +179,26 @@ def _grainy(card: Image.Image, grain: Image.Image, strength: float) -> bytes:
 
 
 def _fit(card: Image.Image, grain: Image.Image, budget: int) -> bytes:
-    """The grainiest encoding of ``card`` that leaves at least 4 bytes of ``budget`` for padding."""
+    """The grainiest encoding of ``card`` that leaves 4 to about 3 % of ``budget`` for padding."""
     limit = budget - 4
-    best = _grainy(card, grain, 0.0)
-    if len(best) > limit:
-        raise ValueError(f"a {card.width}x{card.height} photo needs more than {budget} bytes ({len(best)})")
-    low, high = 0.0, 1.0
-    for _ in range(9):  # the grain's strength, halved each step: within 0.2 % of the best
-        middle = (low + high) / 2
-        data = _grainy(card, grain, middle)
-        if len(data) <= limit:
-            low, best = middle, data
-        else:
-            high = middle
-        if len(best) >= limit * 0.98:
+    plain = _grainy(card, grain, 0.0)
+    if len(plain) > limit:
+        raise ValueError(f"a {card.width}x{card.height} photo needs more than {budget} bytes ({len(plain)})")
+    # Above a faint grain the size grows about linearly with the logarithm of the strength: interpolate
+    # there (halving the interval every other step, where it is not linear), keeping the best encoding
+    # under the limit.
+    low, high = (math.log(_FAINT), plain), (0.0, _grainy(card, grain, 1.0))
+    if len(high[1]) <= limit:
+        return high[1]
+    for step in range(12):
+        if len(low[1]) >= limit * 0.97:
             break
-    return best
+        (x0, d0), (x1, d1) = low, high
+        x = x0 + (x1 - x0) * (limit - len(d0)) / (len(d1) - len(d0))
+        x = (x0 + x1) / 2 if step % 2 else min(x1 - (x1 - x0) / 20, max(x0 + (x1 - x0) / 20, x))
+        data = _grainy(card, grain, math.exp(x))
+        low, high = ((x, data), high) if len(data) <= limit else (low, (x, data))
+    return low[1]
 
 
 def photo(seed: int, caption: Caption, width: int, height: int, budget: int | None = None) -> bytes:

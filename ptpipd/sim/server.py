@@ -31,6 +31,7 @@ from ptpipd.ip.packets import Buffer, Event
 from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, load, split_options
 from ptpipd.sim.responder import Action, Body, Close, Hold, Outcome, Reply, Responder, Send, Stats
 from ptpipd.sim.stream import StreamConnection
+from ptpipd.vendors import VENDORS
 
 log = logging.getLogger("ptpipd.sim")
 
@@ -483,7 +484,7 @@ class SimServer:
 
 
 async def start_simulator(
-    vendor: str = "generic",
+    vendor: str = VENDORS[0],
     host: str = "127.0.0.1",
     port: int | None = None,
     *,
