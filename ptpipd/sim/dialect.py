@@ -58,22 +58,12 @@ def option(
 class SimOptions:
     """The options every simulated body takes (a body ignores those it has no use for)."""
 
-    capture_delay: float = option(
-        0.05, "seconds from InitiateCapture's response to the new picture's events", seconds, "S"
-    )
+    capture_delay: float = option(0.05, "seconds from InitiateCapture's answer to the picture", seconds, "S")
     response_delay: float = option(0.0, "delay every response by S seconds", seconds, "S")
     battery_interval: float = option(
-        60.0,
-        "the battery drains 1%% every S seconds and stays empty at 0%% (0: it never drains)",
-        seconds,
-        "S",
+        60.0, "lose 1%% of battery every S s, down to 0%% (0: never)", seconds, "S"
     )
-    shoot_every: float = option(
-        0.0,
-        "press the shutter on the body every S seconds (0: never); SIGUSR1 presses it once",
-        seconds,
-        "S",
-    )
+    shoot_every: float = option(0.0, "press the shutter on the body every S seconds (0: never)", seconds, "S")
     seed: int = option(0, "seed of the pictures the camera makes", int, "N")
 
 

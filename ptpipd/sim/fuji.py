@@ -53,15 +53,10 @@ class FujiOptions:
     """The simulated X-T1's own options."""
 
     accept_any_client: bool = option(
-        False,
-        "let every client name connect, without a pairing prompt (default: the first name is remembered "
-        "and others get InitFail 0x2019)",
+        False, "any client name connects, unprompted (else the first paired only)"
     )
     confirm_delay: float = option(
-        0.0,
-        "the first pairing holds the 0xDF01 answer S seconds, as if waiting for OK on the camera",
-        seconds,
-        "S",
+        0.0, "hold the first pairing's 0xDF01 answer S seconds (OK on the camera)", seconds, "S"
     )
     fps: float = option(10.0, "live-view frames per second", _rate, "F")
 

@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING
 
 from ptpipd.ip.codec import Role
 from ptpipd.ip.fuji import FujiCodec, FujiInitCommandRequest, TerminateMarker
-from ptpipd.ip.packets import Data, EndData, InitCommandAck, InitFail, OperationRequest, StartData
+from ptpipd.ip.packets import InitCommandAck, InitFail, OperationRequest
 from ptpipd.ptp import OperationCode, ResponseCode
 from ptpipd.sim.fuji_model import AwaitConfirmation
-from ptpipd.sim.responder import Action, Close, DataOut, Hold, Outcome, Reply, Responder, Send, Violation
+from ptpipd.sim.responder import Action, Close, Hold, Outcome, Reply, Responder, Send, Violation
 from ptpipd.vendors.fuji_codes import FujiOperation
 
 if TYPE_CHECKING:
@@ -85,12 +85,11 @@ class FujiResponder(Responder):
     codec: FujiCodec
 
     def __init__(self, body: FujiBody) -> None:
-        super().__init__(body.stats, FujiCodec(Role.RESPONDER))
+        super().__init__(body.stats, FujiCodec(Role.RESPONDER), MAX_DATA_OUT)
         self.body = body
         self._accepted = False
         self._connection_number = 0
         self._commands = 0
-        self._data_out = DataOut(MAX_DATA_OUT)
 
     def name(self) -> str:
         """What the connection is, for messages."""
@@ -104,14 +103,7 @@ class FujiResponder(Responder):
         if isinstance(packet, TerminateMarker):
             log.info("fuji: the host sent the terminate marker")
             return [Close("terminate marker")]
-        if self._data_out.swallowed(packet):
-            return []
-        if isinstance(packet, OperationRequest):
-            return self._command(packet)
-        if isinstance(packet, StartData | Data | EndData):
-            done = self._data_out.feed(packet)
-            return [] if done is None else [self._run(*done)]
-        raise Violation(f"{type(packet).__name__} from the host on the command connection")
+        return self._transaction(packet, self._command, "from the host on the command connection")
 
     def _init_request(self, request: FujiInitCommandRequest) -> list[Action]:
         body = self.body

@@ -13,15 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ptpipd.ip.packets import (
-    Event,
-    InitCommandAck,
-    InitCommandRequest,
-    InitEventAck,
-    InitEventRequest,
-    InitFail,
-)
-from ptpipd.ip.packets import InitFailReason as Reason
+from ptpipd.ip import packets as pk
 from ptpipd.sim.bigobject import parse_size
 from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
 from ptpipd.sim.generic_model import GenericCamera
@@ -72,33 +64,36 @@ class GenericBody:
         """The generic camera has no gated ports."""
         return False
 
-    def open_command(self, conn: GenericResponder, request: InitCommandRequest) -> list[Action]:
+    def open_command(self, conn: GenericResponder, request: pk.InitCommandRequest) -> list[Action]:
         """InitCommandRequest: the ack of a new session, or InitFail Busy while one is active."""
         if self.command is not None:
             log.info("refusing %r: a session is already active (InitFail Busy)", request.name)
-            return [Send(conn.codec.encode(InitFail(Reason.Busy))), Close("busy")]
+            return [Send(conn.codec.encode(pk.InitFail(pk.InitFailReason.Busy))), Close("busy")]
         self._connection_number += 1
         self.command, conn.kind = conn, Kind.COMMAND
         log.info("session %d: initiator %r connected", self._connection_number, request.name)
         return [
             Send(
                 conn.codec.encode(
-                    InitCommandAck(self._connection_number, SIM_GUID, SIM_NAME, request.version)
+                    pk.InitCommandAck(self._connection_number, SIM_GUID, SIM_NAME, request.version)
                 )
             )
         ]
 
-    def open_events(self, conn: GenericResponder, request: InitEventRequest) -> list[Action]:
+    def open_events(self, conn: GenericResponder, request: pk.InitEventRequest) -> list[Action]:
         """InitEventRequest: the ack when it names the session's connection number and none is open yet."""
         number = request.connection_number
         if self.command is None or number != self._connection_number:
             log.info("refusing an event connection for unknown connection number %d", number)
-            return [Send(conn.codec.encode(InitFail(Reason.Unspecified))), Close("unknown session")]
+            return [
+                Send(conn.codec.encode(pk.InitFail(pk.InitFailReason.Unspecified))),
+                Close("unknown session"),
+            ]
         if self.events is not None:
             log.info("refusing a second event connection for session %d", number)
-            return [Send(conn.codec.encode(InitFail(Reason.Busy))), Close("busy")]
+            return [Send(conn.codec.encode(pk.InitFail(pk.InitFailReason.Busy))), Close("busy")]
         self.events, conn.kind = conn, Kind.EVENT
-        return [Send(conn.codec.encode(InitEventAck()))]
+        return [Send(conn.codec.encode(pk.InitEventAck()))]
 
     def connection_lost(self, conn: Responder) -> list[Responder] | None:
         """A connection ended; when it was one of the session's, the session ends and the other must go."""
@@ -111,20 +106,20 @@ class GenericBody:
         log.info("session %d ended", self._connection_number)
         return others
 
-    def route(self, events: Sequence[Event]) -> list[tuple[Responder, bytes]]:
+    def route(self, events: Sequence[pk.Event]) -> list[tuple[Responder, bytes]]:
         """Events go to the session's event connection, or nowhere."""
         conn = self.events
         return [] if conn is None else [(conn, conn.codec.encode(event)) for event in events]
 
-    def finish_capture(self) -> list[Event]:
+    def finish_capture(self) -> list[pk.Event]:
         """See :meth:`GenericCamera.finish_capture`."""
         return self.model.finish_capture()
 
-    def drain_battery(self) -> list[Event]:
+    def drain_battery(self) -> list[pk.Event]:
         """See :meth:`GenericCamera.drain_battery`."""
         return self.model.drain_battery()
 
-    def press_shutter(self) -> list[Event]:
+    def press_shutter(self) -> list[pk.Event]:
         """See :meth:`GenericCamera.press_shutter`."""
         return self.model.press_shutter()
 

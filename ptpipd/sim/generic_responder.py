@@ -33,19 +33,16 @@ from ptpipd.ip.generic import DATA_CHUNK, GenericCodec
 from ptpipd.ip.packets import (
     Buffer,
     Cancel,
-    Data,
     DataPhase,
-    EndData,
     InitCommandRequest,
     InitEventRequest,
     OperationRequest,
     Packet,
     ProbeRequest,
     ProbeResponse,
-    StartData,
 )
 from ptpipd.ptp import OperationCode, ResponseCode
-from ptpipd.sim.responder import Action, DataOut, Outcome, Reply, Responder, Send, Violation
+from ptpipd.sim.responder import Action, Outcome, Reply, Responder, Send, Violation
 
 if TYPE_CHECKING:
     from ptpipd.sim.generic import GenericBody
@@ -76,11 +73,10 @@ class GenericResponder(Responder):
     chunk = DATA_CHUNK
 
     def __init__(self, body: GenericBody) -> None:
-        super().__init__(body.stats, GenericCodec(Role.RESPONDER))
+        super().__init__(body.stats, GenericCodec(Role.RESPONDER), MAX_DATA_OUT)
         self.body = body
         self.kind = Kind.UNDECIDED
         self._expected_tid: int | None = None  # next TID in the open session
-        self._data_out = DataOut(MAX_DATA_OUT)
 
     def name(self) -> str:
         """What the connection is, for messages."""
@@ -108,14 +104,7 @@ class GenericResponder(Responder):
                 "Cancel of transaction %d ignored: every transaction runs to its end", packet.transaction_id
             )
             return []
-        if self._data_out.swallowed(packet):
-            return []  # the empty EndData after a StartData(0) we already treated as complete
-        if isinstance(packet, OperationRequest):
-            return self._operation_request(packet)
-        if isinstance(packet, StartData | Data | EndData):
-            done = self._data_out.feed(packet)
-            return [] if done is None else [self._run(*done)]
-        raise Violation(f"{type(packet).__name__} on the command/data connection")
+        return self._transaction(packet, self._operation_request, "on the command/data connection")
 
     def _operation_request(self, op: OperationRequest) -> list[Action]:
         current = self.busy.request if self.busy is not None else self._data_out.op

@@ -214,12 +214,13 @@ class Responder:
     #: data phases above this size go out as pieces (see :meth:`_writes`), with flow control between them
     chunk: ClassVar[int] = 1 << 20
 
-    def __init__(self, stats: Stats, codec: Codec) -> None:
+    def __init__(self, stats: Stats, codec: Codec, max_data_out: int = 0) -> None:
         self.stats = stats
         self.codec = codec
         self.closed = False
         #: the transaction whose response is not written yet
         self.busy: Reply | None = None
+        self._data_out = DataOut(max_data_out)
 
     def connected(self) -> list[Action]:
         """What to do as the connection is accepted (nothing, unless a subclass says otherwise)."""
@@ -257,6 +258,23 @@ class Responder:
         return "PTP/IP"
 
     def _packet(self, packet: object) -> list[Action]:
+        raise NotImplementedError
+
+    def _transaction(
+        self, packet: object, request: Callable[[OperationRequest], list[Action]], where: str
+    ) -> list[Action]:
+        """An OperationRequest (to ``request``) or a packet of a data-out phase; anything else is a
+        violation, said to have come ``where``."""
+        if self._data_out.swallowed(packet):
+            return []  # the empty EndData after a StartData(0) already treated as complete
+        if isinstance(packet, OperationRequest):
+            return request(packet)
+        if isinstance(packet, StartData | Data | EndData):
+            done = self._data_out.feed(packet)
+            return [] if done is None else [self._run(*done)]
+        raise Violation(f"{type(packet).__name__} {where}")
+
+    def _run(self, op: OperationRequest, data: bytes | None) -> Reply:
         raise NotImplementedError
 
     def _violation(self, what: str) -> Close:

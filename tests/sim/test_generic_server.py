@@ -481,8 +481,7 @@ def test_the_battery_drains_slowly_by_default() -> None:
         [sys.executable, "-m", "ptpipd.sim", "--help"], capture_output=True, text=True, check=True, cwd=REPO
     )
     text = " ".join(result.stdout.split())
-    assert "--battery-interval S the battery drains 1% every S seconds and stays empty at 0%" in text
-    assert "(0: it never drains) (default 60)" in text
+    assert "--battery-interval S lose 1% of battery every S s, down to 0% (0: never) (default 60)" in text
 
 
 def test_battery_drains_with_events() -> None:
