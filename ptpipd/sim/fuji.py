@@ -95,7 +95,8 @@ class FujiBody:
         self.owner: FujiResponder | None = None
         self._connection_number = 0
         self._events: list[EventResponder] = []
-        self._queued: deque[Event] = deque(maxlen=MAX_QUEUED_EVENTS)
+        #: events waiting for an event connection, with the session (count) they belong to
+        self._queued: deque[tuple[int, Event]] = deque(maxlen=MAX_QUEUED_EVENTS)
         self._codec = FujiCodec(CodecRole.RESPONDER, containers=True)
 
     def responder(self, port: int) -> Responder:
@@ -129,7 +130,8 @@ class FujiBody:
         """An event connection joined: the events that waited for one."""
         log.debug("fuji: event connection, %d queued events", len(self._queued))
         self._events.append(conn)
-        queued: list[Action] = [Send(self._codec.encode(event)) for event in self._queued]
+        session = self.stats.sessions
+        queued: list[Action] = [Send(self._codec.encode(ev)) for n, ev in self._queued if n == session]
         self._queued.clear()
         return queued
 
@@ -137,7 +139,7 @@ class FujiBody:
         """Events go to every event connection; without one, they wait (and go with the session)."""
         if not self._events:
             if self.remote:
-                self._queued.extend(events)
+                self._queued.extend((self.stats.sessions, event) for event in events)
             return []
         raw = [self._codec.encode(event) for event in events]
         return [(conn, data) for conn in self._events for data in raw]

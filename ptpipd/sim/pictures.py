@@ -13,7 +13,7 @@ pads it to the byte, as cameras pad their files with maker notes. :func:`thumbna
 ``10**digits``, zero-padded, each digit drawn in :data:`DIGITS`, a 5×7 grid of square cells whose places
 :func:`counter_layout` gives, so that a reader can tell the digits from the decoded pixels. A "LIVE" label,
 colour bars and a marker that moves one step per frame sit around the digits. The digits are pre-rendered
-once per size, so a frame costs one paste per digit and one JPEG encode (about half a millisecond at
+once per size, so a frame costs one paste per digit and one JPEG encode (about a millisecond at
 640×480). Each frame carries its production time in a COM segment right after the JFIF header::
 
     FF FE <u16 BE length> "ptpipd-sim frame=<n> mono=<seconds> wall=<seconds>"
