@@ -55,7 +55,7 @@ run: $(STAMP)
 	BIN=$(BIN) ./scripts/run-simulated.sh
 
 bench: $(STAMP)
-	for b in download rpc cli liveview jpeg_frames; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in download rpc cli liveview; do $(BIN)/python bench/$$b.py || exit 1; done
 
 # ------------------------------------------------------------------------------------------- install
 # `make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_PYTHON=python3] [PIPFLAGS=]`

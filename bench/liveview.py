@@ -5,7 +5,7 @@ Run with ``.venv/bin/python bench/liveview.py [--fps 30] [--seconds 10]``. A sim
 alone; ``ptpipd.camera.Camera(vendor="fuji").liveview()`` reads its stream for the given time.
 
 How the age of a frame is measured: the simulator writes the moment it produced each frame into the
-frame's JPEG, as a comment (COM) segment ``ptpipd-sim frame=N mono=T wall=W`` (:mod:`ptpipd.sim.fuji_live`),
+frame's JPEG, as a comment (COM) segment ``ptpipd-sim frame=N mono=T wall=W`` (:mod:`ptpipd.sim.pictures`),
 where T is ``time.monotonic()`` -- Linux's CLOCK_MONOTONIC, one clock for all processes of the machine. The
 age of a delivered frame is ``time.monotonic()`` in this process when ``async for`` hands the frame over,
 minus T. (``arrival`` is the same with the transport's ``LiveFrame.received_at``, when its last byte came
@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ptpipd.camera import Camera  # noqa: E402
-from ptpipd.sim.fuji_live import frame_stamp  # noqa: E402
+from ptpipd.sim.pictures import frame_stamp  # noqa: E402
 
 LISTENING = re.compile(r"listening on ([0-9.]+):(\d+),(\d+),(\d+)")
 RATE_TARGET = 0.98
@@ -50,6 +50,7 @@ class Result:
     counter_gaps: int
     cpu: float
     sim_cpu: float
+    jpeg_bytes: int
 
 
 def process_cpu(pid: int) -> float:
@@ -79,7 +80,7 @@ async def measure(host: str, ports: list[int], seconds: float, sim_pid: int) -> 
         frames = cam.liveview()
         ages: list[float] = []
         arrivals: list[float] = []
-        sequence_gaps = counter_gaps = 0
+        sequence_gaps = counter_gaps = jpeg_bytes = 0
         last_sequence = last_counter = None
         first_at = last_at = 0.0
         cpu0 = sim0 = 0.0
@@ -93,6 +94,7 @@ async def measure(host: str, ports: list[int], seconds: float, sim_pid: int) -> 
                     first_at, cpu0, sim0 = now, time.process_time(), process_cpu(sim_pid)
                 else:
                     ages.append(now - stamp.monotonic)
+                    jpeg_bytes += len(frame.jpeg)
                     arrivals.append(frame.received_at - stamp.monotonic)
                     sequence_gaps += frame.sequence - last_sequence - 1
                     assert last_counter is not None
@@ -104,7 +106,8 @@ async def measure(host: str, ports: list[int], seconds: float, sim_pid: int) -> 
             await frames.aclose()  # type: ignore[attr-defined]  # an async generator
         cpu = time.process_time() - cpu0
         sim_cpu = process_cpu(sim_pid) - sim0
-    return Result(len(ages), last_at - first_at, ages, arrivals, sequence_gaps, counter_gaps, cpu, sim_cpu)
+    gaps = (sequence_gaps, counter_gaps)
+    return Result(len(ages), last_at - first_at, ages, arrivals, *gaps, cpu, sim_cpu, jpeg_bytes)
 
 
 def verdict(ok: bool) -> str:
@@ -132,7 +135,8 @@ def main() -> None:
         return values[min(len(values) - 1, int(q * len(values)))]
 
     print(
-        f"offered: {args.fps:g} frames/s for {args.seconds:g} s (640x480 JPEG, ~30 kB), simulator in a subprocess"
+        f"offered: {args.fps:g} frames/s for {args.seconds:g} s (640x480 JPEG, "
+        f"{result.jpeg_bytes / result.frames / 1000:.0f} kB on average), simulator in a subprocess"
     )
     print(f"delivered: {result.frames} frames in {result.seconds:.3f} s = {rate:.2f} frames/s")
     print(

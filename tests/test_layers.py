@@ -1,13 +1,18 @@
 """The imports point one way: ptp ← ip ← vendors ← camera ← service ← {rpc, legacy} ← transports ← daemon.
 
-The simulator uses only ptp, ip and vendor *data* tables (never the initiator side), and ptpipctl imports
-nothing from ptpipd (it speaks JSON-RPC only). Read from the source with ``ast``, so a lazy import inside a
-function counts too.
+The simulator uses only ptp, ip, the vendor names (the ``ptpipd.vendors`` package) and the vendors' pure
+data modules (``ptpipd.vendors.labels`` and every ``ptpipd.vendors.*_codes``), never the initiator side; the
+data modules import only ptp and one another. ptpipctl imports nothing from ptpipd (it speaks JSON-RPC only).
+Read from the source with ``ast``, so a lazy import inside a function counts too; and, since a package's
+own imports come along with it, a fresh interpreter loading the whole simulator is checked as well.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,24 +31,15 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ptpipd.systemd": (),
     "ptpipd.logs": (),
     "ptpipd.vendors": ("ptpipd.ptp", "ptpipd.ip", "ptpipd.vendors", "ptpipd.errors"),
-    # a vendor's data tables must stay pure data: the simulator imports them
-    "ptpipd.vendors.fuji_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
-    "ptpipd.vendors.fuji_body_codes": ("ptpipd.ptp", "ptpipd.vendors.labels", "ptpipd.vendors.fuji_codes"),
-    "ptpipd.vendors.nikon_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
-    "ptpipd.vendors.canon_codes": ("ptpipd.ptp", "ptpipd.vendors.labels"),
-    "ptpipd.vendors.labels": ("ptpipd.ptp",),
     "ptpipd.camera": BELOW_SERVICE,
     "ptpipd.service": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.version"),
     "ptpipd.rpc": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.files", "ptpipd.rpc", "ptpipd.version"),
-    "ptpipd.sim": (
-        "ptpipd.ptp",
-        "ptpipd.ip",
-        "ptpipd.sim",
-        "ptpipd.vendors.fuji_codes",
-        "ptpipd.vendors.fuji_body_codes",
-        "ptpipd.version",
-    ),
 }
+#: What the simulator may import besides the vendor names and data modules (see :func:`sim_may_import`).
+SIM_ALLOWED = ("ptpipd.ptp", "ptpipd.ip", "ptpipd.sim", "ptpipd.version")
+#: What a vendor data module may import besides other data modules: it must stay pure data (the simulator
+#: imports it).
+DATA_ALLOWED = ("ptpipd.ptp",)
 #: the upper layers may use anything below them, nothing above
 DENIED: dict[str, tuple[str, ...]] = {
     "ptpipd.legacy": ("ptpipd.transports", "ptpipd.daemon"),
@@ -87,8 +83,42 @@ def _under(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
+def is_vendor_data(module: str) -> bool:
+    """``ptpipd.vendors.labels`` and every ``ptpipd.vendors.<name>_codes``: tables, no behaviour."""
+    return (
+        module == "ptpipd.vendors.labels" or re.fullmatch(r"ptpipd\.vendors\.\w+_codes", module) is not None
+    )
+
+
+def _is_module(name: str) -> bool:
+    path = PKG.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").exists() or path.is_dir()
+
+
+def _vendor_data(name: str) -> bool:
+    """``name`` is a vendor data module or a name in one."""
+    return is_vendor_data(".".join(name.split(".")[:3]))
+
+
+def sim_may_import(name: str) -> bool:
+    """The simulator's rule: ptp, ip, itself, the ``ptpipd.vendors`` package (a name it defines, such as
+    VENDORS) and the vendor data modules."""
+    if any(_under(name, allowed) for allowed in SIM_ALLOWED):
+        return True
+    parts = name.split(".")
+    if parts[:2] != ["ptpipd", "vendors"]:
+        return False
+    if len(parts) == 2:
+        return True
+    return _vendor_data(name) or (len(parts) == 3 and not _is_module(name))
+
+
 def violations(module: str, found: set[str]) -> list[str]:
     """The imports of ``module`` that break the layering."""
+    if _under(module, "ptpipd.sim"):
+        return sorted(n for n in found if not sim_may_import(n))
+    if is_vendor_data(module):
+        return sorted(n for n in found if not (any(_under(n, a) for a in DATA_ALLOWED) or _vendor_data(n)))
     rules = [k for k in ALLOWED if _under(module, k)]
     if rules:
         allowed = ALLOWED[max(rules, key=len)]
@@ -125,9 +155,35 @@ def test_ptpipctl_imports_nothing_from_ptpipd(path: Path) -> None:
         ("ptpipd.sim.x", "from ptpipd.vendors.fuji_codes import FujiProperty\n", False),
         ("ptpipd.sim.x", "from ptpipd.vendors.fuji_body_codes import BODIES\n", False),
         ("ptpipd.vendors.fuji_body_codes", "from ptpipd.ip.fuji import FUJI\n", True),
+        ("ptpipd.sim.x", "from ptpipd.vendors.canon_codes import CanonOperation\n", False),
+        ("ptpipd.sim.x", "from ptpipd.vendors.labels import Numeric\n", False),
+        ("ptpipd.sim.x", "from ptpipd.vendors import VENDORS\n", False),
+        ("ptpipd.sim.x", "from ptpipd.vendors import base\n", True),
+        ("ptpipd.sim.x", "import ptpipd.vendors.generic\n", True),
+        ("ptpipd.sim.x", "from ptpipd.camera import Camera\n", True),
+        ("ptpipd.sim.x", "from ptpipd.ip.transport import Initiator\n", False),
+        ("ptpipd.vendors.nikon_codes", "from ptpipd.vendors.labels import Numeric\n", False),
+        ("ptpipd.vendors.nikon_codes", "from ptpipd.ip.packets import Event\n", True),
+        ("ptpipd.vendors.fuji_codes", "from ptpipd.vendors.base import PropertySpec\n", True),
+        ("ptpipd.vendors.labels", "from ptpipd.ptp import Value\n", False),
+        ("ptpipd.vendors.fuji_body_codes", "from ptpipd.vendors.fuji_codes import FujiProperty\n", False),
         ("ptpipd.legacy.x", "from ptpipd.transports.lines import MAX_LINE\n", True),
         ("ptpipd.legacy.x", "from ptpipd.rpc import Dispatcher\n", False),
     ],
 )
 def test_the_checker_sees_violations(module: str, source: str, bad: bool) -> None:
     assert bool(violations(module, imports(source, module))) == bad
+
+
+def test_a_fresh_interpreter_running_the_simulator_loads_nothing_else() -> None:
+    """Every simulated body, the server and the CLI, and what their packages import in turn."""
+    bodies = ", ".join(
+        f"ptpipd.sim.{p.stem}" for p in sorted((PKG / "sim").glob("*.py")) if p.stem != "__main__"
+    )
+    code = f"import sys, {bodies}; print(*sorted(m for m in sys.modules if m.startswith('ptpipd')))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    modules = loaded.stdout.split()
+    assert "ptpipd.sim.server" in modules and "ptpipd.vendors" in modules
+    assert [m for m in modules if m != "ptpipd" and not sim_may_import(m)] == []

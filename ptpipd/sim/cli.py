@@ -2,44 +2,29 @@
 
 Prints exactly ``listening on HOST:PORT[,PORT...]`` on stdout once it accepts connections (tests wait for
 that line; a Fuji camera lists its command, event and live-view ports) and, when stopped, one stderr line
-``sim: sessions=N transactions=N violations=N``. Logs go to stderr. Exit codes: 0 after a signal, 2 for bad arguments or a vendor not simulated yet, 1 when it cannot
-listen.
+``sim: sessions=N transactions=N violations=N``. SIGUSR1 presses the shutter on the body. Logs go to
+stderr. Exit codes: 0 after a signal, 2 for bad arguments, 1 when it cannot listen.
+
+The vendors are those of :data:`ptpipd.vendors.VENDORS`; each body's own options come from its
+``SIMULATOR`` (:mod:`ptpipd.sim.dialect`), shown in ``--help`` in a group per body.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from ptpipd.sim.bigobject import parse_size
-from ptpipd.sim.server import VENDORS, start_simulator
+from ptpipd.sim.dialect import SimOptions, Simulator, load
+from ptpipd.sim.server import start_simulator
+from ptpipd.vendors import VENDORS
 
 log = logging.getLogger("ptpipd.sim")
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"not a duration in seconds: {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1000:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"not a frame rate (0 < F <= 1000): {text!r}")
-    return value
-
-
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _port(text: str) -> int:
@@ -53,93 +38,76 @@ def _ports(text: str) -> list[int]:
     return [_port(part) for part in text.split(",")]
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command-line parser."""
+def _add_options(group: argparse._ArgumentGroup, options: type[Any], seen: set[str]) -> None:
+    """A flag per field of an options dataclass (``confirm_delay`` → ``--confirm-delay``), once per name."""
+    for f in dataclasses.fields(options):
+        if f.name in seen:
+            continue
+        seen.add(f.name)
+        flag, meta = "--" + f.name.replace("_", "-"), f.metadata
+        if f.type in (bool, "bool"):
+            group.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=meta["help"])
+            continue
+        shown = (
+            "none" if f.default is None else f"{f.default:g}" if isinstance(f.default, float) else f.default
+        )
+        group.add_argument(
+            flag, type=meta["parse"], metavar=meta["metavar"], default=argparse.SUPPRESS,
+            help=f"{meta['help']} (default {shown})",
+        )  # fmt: skip
+
+
+def parser(bodies: dict[str, Simulator]) -> argparse.ArgumentParser:
+    """The command-line parser: the common flags, then a group per simulated body."""
     p = argparse.ArgumentParser(
         prog="ptpipd-sim",
-        description="A simulated PTP/IP camera (responder), deterministic, for tests and script development.",
+        description="A simulated PTP/IP camera (responder), deterministic, for tests and script development. "
+        "SIGUSR1 presses its shutter button once.",
     )
     p.add_argument(
-        "--vendor", choices=sorted(VENDORS), default="generic", help="camera dialect (default generic)"
+        "--vendor", choices=VENDORS, default=VENDORS[0], help=f"camera dialect (default {VENDORS[0]})"
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument(
         "--port",
         type=_port,
-        default=None,
-        help="TCP port, 0 = a free one (default 15740; fuji: P, P+1, P+2, default 55740)",
+        help="TCP port, 0 = a free one; a body with several ports takes P, P+1, … (default: the body's: "
+        + "; ".join(
+            f"{name} {','.join(str(port.default) for port in body.ports)}" for name, body in bodies.items()
+        )
+        + ")",
     )
     p.add_argument(
         "--ports",
         type=_ports,
-        default=None,
         metavar="P[,P...]",
-        help="fuji: command,event,live-view ports (0 alone = three consecutive free ones)",
+        help="the body's ports in order (0 alone: consecutive free ones)",
     )
-    p.add_argument(
-        "--object-size",
-        type=_size,
-        default=None,
-        metavar="SIZE",
-        help="add BIG00001.BIN of this size (100M, 512K, 1G, bytes) to the card",
-    )
-    p.add_argument(
-        "--capture-delay",
-        type=_seconds,
-        default=0.05,
-        metavar="S",
-        help="seconds from InitiateCapture's response to the new object (default 0.05)",
-    )
-    p.add_argument(
-        "--battery-interval",
-        type=_seconds,
-        default=1.0,
-        metavar="S",
-        help="the battery drains 1%% every S seconds (default 1; 0 disables)",
-    )
-    p.add_argument(
-        "--response-delay", type=_seconds, default=0.0, metavar="S", help="delay every response by S seconds"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the photos on the card (default 0)")
-    fuji = p.add_argument_group("fuji", "the simulated X-T1 (--vendor fuji)")
-    fuji.add_argument(
-        "--accept-any-client",
-        action="store_true",
-        help="let every client name connect, without a pairing prompt (default: the first name is "
-        "remembered and others get InitFail 0x2019)",
-    )
-    fuji.add_argument(
-        "--confirm-delay",
-        type=_seconds,
-        default=0.0,
-        metavar="S",
-        help="the first pairing holds the 0xDF01 answer S seconds, as if waiting for OK on the camera",
-    )
-    fuji.add_argument(
-        "--fps", type=_rate, default=10.0, metavar="F", help="live-view frames per second (default 10)"
-    )
+    seen: set[str] = set()
+    _add_options(p.add_argument_group("every body"), SimOptions, seen)
+    for name, body in bodies.items():
+        _add_options(p.add_argument_group(name, f"{body.title} (--vendor {name})"), body.options, seen)
     p.add_argument("-v", "--verbose", action="store_true", help="log every transaction")
     return p
 
 
-async def _run(args: argparse.Namespace) -> int:
+def _options(args: argparse.Namespace, body: Simulator, p: argparse.ArgumentParser) -> dict[str, Any]:
+    """The options given on the command line; an option of another body is a usage error."""
+    common = {f.name for f in dataclasses.fields(SimOptions)}
+    given = {k: v for k, v in vars(args).items() if k not in ("vendor", "host", "port", "ports", "verbose")}
+    foreign = sorted(k for k in given if k not in common and k not in body.option_names())
+    if foreign:
+        flags = ", ".join("--" + k.replace("_", "-") for k in foreign)
+        p.error(f"{flags}: not an option of --vendor {args.vendor}")
+    return given
+
+
+async def _run(args: argparse.Namespace, options: dict[str, Any]) -> int:
     ports = [args.port] if args.port is not None else args.ports
     shown = ",".join(map(str, ports)) if ports else "the default ports"
     try:
-        server = await start_simulator(
-            args.vendor,
-            args.host,
-            ports=ports,
-            object_size=args.object_size,
-            capture_delay=args.capture_delay,
-            battery_interval=args.battery_interval,
-            response_delay=args.response_delay,
-            seed=args.seed,
-            accept_any_client=args.accept_any_client,
-            confirm_delay=args.confirm_delay,
-            fps=args.fps,
-        )
-    except (NotImplementedError, ValueError) as exc:
+        server = await start_simulator(args.vendor, args.host, ports=ports, **options)
+    except ValueError as exc:
         print(f"ptpipd-sim: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -149,6 +117,7 @@ async def _run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, server.press_shutter)
     print(f"listening on {server.host}:{','.join(map(str, server.ports))}", flush=True)
     try:
         await stop.wait()
@@ -160,10 +129,13 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ptpipd-sim`` and ``python -m ptpipd.sim``."""
-    args = parser().parse_args(argv)
+    bodies = {name: load(name) for name in VENDORS}
+    p = parser(bodies)
+    args = p.parse_args(argv)
+    options = _options(args, bodies[args.vendor], p)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return asyncio.run(_run(args))
+    return asyncio.run(_run(args, options))

@@ -1,8 +1,8 @@
 """A deterministic standard PTP camera, as pure state: operations in, responses, data and events out.
 
-No I/O and no clock: the responder feeds it operations and the server calls :meth:`GenericCamera.finish_capture`
-and :meth:`GenericCamera.drain_battery` when their time comes. Everything it serves is reproducible from
-its ``seed`` (and ``object_size``):
+No I/O and no clock: the responder feeds it operations and the server calls :meth:`GenericCamera.finish_capture`,
+:meth:`GenericCamera.drain_battery` and :meth:`GenericCamera.press_shutter` when their time comes.
+Everything it serves is reproducible from its ``seed`` (and ``object_size``):
 
 * DeviceInfo: Manufacturer "ptpipd", Model "Simulated PTP/IP camera", DeviceVersion the package version,
   SerialNumber "SIM-0001", no vendor extension; the operations, events and properties it implements.
@@ -10,16 +10,19 @@ its ``seed`` (and ``object_size``):
   ``IMG_0003.JPG`` (handles 3..5), and with ``object_size`` a ``BIG00001.BIN`` (handle 6, format 0x3000,
   content in :mod:`ptpipd.sim.bigobject`). ``IMG_0001.JPG`` is write-protected, as a photo locked on the
   camera would be.
-* Photo number ``n`` is ``jpeg.photo(seed << 16 | n, "IMG_nnnn.JPG", w, h, target_size)`` (see
-  :func:`photo_bytes`); its thumbnail a 160×120 ``jpeg.photo`` with the same seed.
+* Photo number ``n`` is :func:`photo_bytes`: the test card of :func:`ptpipd.sim.pictures.photo` captioned
+  ``IMG_nnnn.JPG`` and its date; its thumbnail the same card at 160×120.
 * A capture makes the next ``IMG_nnnn.JPG`` at the current ImageSize, dated with the DateTime property
-  (the camera clock does not tick), or BurstNumber of them in burst mode.
+  (the camera clock does not tick), or BurstNumber of them in burst mode. The shutter pressed on the body
+  makes one, announced by ObjectAdded alone (TransactionID 0xFFFFFFFF: no transaction asked for it), which
+  is what libgphoto2's event loop (and so ``gphoto2 --capture-tethered``) turns into "file added".
+* The card holds at most :data:`PHOTO_MEMORY` bytes of new photos (they live in memory): then it is full,
+  and captures are refused with StoreFull.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ptpipd import __version__
 from ptpipd.ip.packets import Event
@@ -35,10 +38,12 @@ from ptpipd.ptp import (
     encode_uint32_array,
 )
 from ptpipd.ptp.types import Buffer
-from ptpipd.sim import bigobject, jpeg
-from ptpipd.sim.generic_props import GENERIC_PROPERTIES
+from ptpipd.sim import bigobject
+from ptpipd.sim.generic_props import DEFAULT_DATETIME, GENERIC_PROPERTIES
+from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
-from ptpipd.sim.storage import ALL, SimObject, Storage, folder_info
+from ptpipd.sim.responder import NO_TRANSACTION, Outcome
+from ptpipd.sim.storage import ALL, SimObject, Storage, folder_info, object_info
 
 OC = OperationCode
 RC = ResponseCode
@@ -47,33 +52,13 @@ STORAGE_ID = 0x0001_0001
 DCIM_HANDLE = 1
 FOLDER_HANDLE = 2
 FOLDER_NAME = "100TEST"
-#: Event TransactionID for events that belong to no transaction (PTP.md §4).
-NO_TRANSACTION = 0xFFFF_FFFF
 CARD_CAPACITY = 32_000_000_000
-THUMB_SIZE = (160, 120)
-#: Sizes of the three photos on the card at start-up (bytes, ±10 %).
+#: Bytes of new photos the simulated card keeps in memory before it reports itself full.
+PHOTO_MEMORY = 512 << 20
+#: Sizes of the three photos on the card at start-up (bytes, exactly).
 INITIAL_PHOTO_SIZES = (110_000, 150_000, 190_000)
 INITIAL_DATES = ("20240601T101500", "20240601T101623", "20240601T102041")
 
-SUPPORTED_OPERATIONS = (
-    OC.GetDeviceInfo,
-    OC.OpenSession,
-    OC.CloseSession,
-    OC.GetStorageIDs,
-    OC.GetStorageInfo,
-    OC.GetNumObjects,
-    OC.GetObjectHandles,
-    OC.GetObjectInfo,
-    OC.GetObject,
-    OC.GetThumb,
-    OC.DeleteObject,
-    OC.InitiateCapture,
-    OC.GetDevicePropDesc,
-    OC.GetDevicePropValue,
-    OC.SetDevicePropValue,
-    OC.ResetDevicePropValue,
-    OC.GetPartialObject,
-)
 SUPPORTED_EVENTS = (
     EventCode.ObjectAdded,
     EventCode.ObjectRemoved,
@@ -82,31 +67,24 @@ SUPPORTED_EVENTS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one operation produced.
-
-    ``data``: the data-in phase (None: no data phase). ``events``: to send on the event connection once
-    the response is out. ``capture_delay``: set when a capture started; seconds of self-timer (the
-    CaptureDelay property) on top of the simulator's own capture delay, after which the server calls
-    :meth:`GenericCamera.finish_capture`.
-    """
-
-    code: int
-    params: tuple[int, ...] = ()
-    data: Buffer | None = None
-    events: tuple[Event, ...] = ()
-    capture_delay: float | None = None
+def photo_bytes(
+    seed: int, number: int, width: int, height: int, target_size: int | None = None, date: str | None = None
+) -> bytes:
+    """The JPEG of photo ``number`` (IMG_nnnn.JPG, dated ``date``: by default as on the card at start-up)."""
+    return photo(seed, _caption(number, date), width, height, target_size)
 
 
-def photo_bytes(seed: int, number: int, width: int, height: int, target_size: int | None = None) -> bytes:
-    """The JPEG of photo ``number`` (IMG_nnnn.JPG) for a simulator started with ``seed``."""
-    return jpeg.photo(seed << 16 | number, photo_name(number), width, height, target_size)
-
-
-def thumb_bytes(seed: int, number: int) -> bytes:
+def thumb_bytes(seed: int, number: int, date: str | None = None) -> bytes:
     """The 160×120 thumbnail of photo ``number``."""
-    return jpeg.photo(seed << 16 | number, f"{number:04d}", *THUMB_SIZE)
+    return thumbnail(seed, _caption(number, date))
+
+
+def _caption(number: int, date: str | None) -> Caption:
+    if date is None:
+        date = INITIAL_DATES[number - 1] if 0 < number <= len(INITIAL_DATES) else DEFAULT_DATETIME
+    # PTP's 20240601T101500 as a photographer reads it: 2024-06-01 10:15:00
+    shown = f"{date[0:4]}-{date[4:6]}-{date[6:8]} {date[9:11]}:{date[11:13]}:{date[13:15]}"
+    return Caption(number, photo_name(number), shown)
 
 
 def photo_name(number: int) -> str:
@@ -117,54 +95,22 @@ def photo_name(number: int) -> str:
 def _photo_info(
     number: int, size: int, thumb: bytes, width: int, height: int, date: str, protected: bool
 ) -> ObjectInfo:
-    return ObjectInfo(
-        storage_id=STORAGE_ID,
-        object_format=ObjectFormat.EXIF_JPEG,
-        protection_status=int(protected),
-        compressed_size=size,
-        thumb_format=ObjectFormat.JFIF,  # jpeg.photo writes JFIF files
-        thumb_compressed_size=len(thumb),
-        thumb_width=THUMB_SIZE[0],
-        thumb_height=THUMB_SIZE[1],
-        image_width=width,
-        image_height=height,
-        image_bit_depth=24,
-        parent_object=FOLDER_HANDLE,
-        association_type=0,
-        association_desc=0,
-        sequence_number=0,
-        filename=photo_name(number),
-        capture_date=date,
-        modification_date=date,
-        keywords="",
-    )
+    return object_info(
+        STORAGE_ID, photo_name(number), FOLDER_HANDLE, date, object_format=ObjectFormat.EXIF_JPEG,
+        protection_status=int(protected), compressed_size=size, thumb_format=ObjectFormat.JFIF,
+        thumb_compressed_size=len(thumb), thumb_width=THUMB_SIZE[0], thumb_height=THUMB_SIZE[1],
+        image_width=width, image_height=height, image_bit_depth=24,
+    )  # fmt: skip
 
 
 def _big_info(size: int, date: str) -> ObjectInfo:
-    return ObjectInfo(
-        storage_id=STORAGE_ID,
-        object_format=ObjectFormat.Undefined,
-        protection_status=0,
-        compressed_size=size,
-        # No thumbnail (size 0), but not ThumbFormat 0 either: libgphoto2 refuses to download an object whose
-        # ObjectFormat is Undefined and whose ThumbFormat is Undefined or 0 ("special files like firmware"),
-        # and gphoto2 --get-file of this object is the benchmark's baseline.
-        thumb_format=ObjectFormat.UndefinedImage,
-        thumb_compressed_size=0,
-        thumb_width=0,
-        thumb_height=0,
-        image_width=0,
-        image_height=0,
-        image_bit_depth=0,
-        parent_object=FOLDER_HANDLE,
-        association_type=0,
-        association_desc=0,
-        sequence_number=0,
-        filename=bigobject.FILENAME,
-        capture_date=date,
-        modification_date=date,
-        keywords="",
-    )
+    # No thumbnail (size 0), but not ThumbFormat 0 either: libgphoto2 refuses to download an object whose
+    # ObjectFormat is Undefined and whose ThumbFormat is Undefined or 0 ("special files like firmware"),
+    # and gphoto2 --get-file of this object is the benchmark's baseline.
+    return object_info(
+        STORAGE_ID, bigobject.FILENAME, FOLDER_HANDLE, date, object_format=ObjectFormat.Undefined,
+        compressed_size=size, thumb_format=ObjectFormat.UndefinedImage,
+    )  # fmt: skip
 
 
 def _param(params: tuple[int, ...], index: int) -> int:
@@ -181,28 +127,9 @@ class GenericCamera:
         self.storage = Storage(STORAGE_ID, CARD_CAPACITY, "SD card", "PTPIPD_SIM")
         self.session_id: int | None = None
         self.capturing: int | None = None  # TransactionID of the capture in progress
+        self.photo_memory = 0
         self._last_photo = 0
         self._build_card(object_size)
-        self._handlers: dict[int, Callable[[int, tuple[int, ...], Buffer | None], Outcome]] = {
-            OC.GetDeviceInfo: self._get_device_info,
-            OC.OpenSession: self._open_session,
-            OC.CloseSession: self._close_session,
-            OC.GetStorageIDs: self._get_storage_ids,
-            OC.GetStorageInfo: self._get_storage_info,
-            OC.GetNumObjects: self._get_num_objects,
-            OC.GetObjectHandles: self._get_object_handles,
-            OC.GetObjectInfo: self._get_object_info,
-            OC.GetObject: self._get_object,
-            OC.GetThumb: self._get_thumb,
-            OC.DeleteObject: self._delete_object,
-            OC.InitiateCapture: self._initiate_capture,
-            OC.GetDevicePropDesc: self._get_prop_desc,
-            OC.GetDevicePropValue: self._get_prop_value,
-            OC.SetDevicePropValue: self._set_prop_value,
-            OC.ResetDevicePropValue: self._reset_prop_value,
-            OC.GetPartialObject: self._get_partial_object,
-        }
-        assert set(self._handlers) == set(SUPPORTED_OPERATIONS)
 
     def _build_card(self, object_size: int | None) -> None:
         first, last = INITIAL_DATES[0], INITIAL_DATES[-1]
@@ -218,10 +145,23 @@ class GenericCamera:
     ) -> SimObject:
         self._last_photo += 1
         number = self._last_photo
-        data = photo_bytes(self.seed, number, width, height, target_size)
-        thumb = thumb_bytes(self.seed, number)
+        data = photo_bytes(self.seed, number, width, height, target_size, date)
+        thumb = thumb_bytes(self.seed, number, date)
+        self.photo_memory += len(data) + len(thumb)
         info = _photo_info(number, len(data), thumb, width, height, date, protected)
         return self.storage.add(info, data, thumb)
+
+    def _new_photos(self, count: int) -> list[int]:
+        """``count`` photos at the current ImageSize and DateTime (fewer when the card fills up)."""
+        size, date = self.properties[DevicePropCode.ImageSize], self.properties[DevicePropCode.DateTime]
+        assert isinstance(size, str) and isinstance(date, str)
+        width, height = (int(n) for n in size.split("x"))
+        return [self._add_photo(width, height, date).handle for _ in range(count) if not self.card_full]
+
+    @property
+    def card_full(self) -> bool:
+        """True once the new photos fill :data:`PHOTO_MEMORY`."""
+        return self.photo_memory >= PHOTO_MEMORY
 
     # ------------------------------------------------------------------ public API
 
@@ -233,7 +173,7 @@ class GenericCamera:
             vendor_extension_version=0,
             vendor_extension_desc="",
             functional_mode=0,
-            operations_supported=tuple(int(c) for c in SUPPORTED_OPERATIONS),
+            operations_supported=tuple(int(c) for c in _HANDLERS),
             events_supported=tuple(int(c) for c in SUPPORTED_EVENTS),
             device_properties_supported=self.properties.codes,
             capture_formats=(int(ObjectFormat.EXIF_JPEG),),
@@ -246,16 +186,17 @@ class GenericCamera:
 
     def operation(self, code: int, tid: int, params: tuple[int, ...], data: Buffer | None = None) -> Outcome:
         """Runs one operation. ``data`` is the data-out phase, if the initiator sent one."""
-        handler = self._handlers.get(code)
+        handler = _HANDLERS.get(code)
         if handler is None:
             return Outcome(RC.OperationNotSupported)
         if self.session_id is None and code not in (OC.GetDeviceInfo, OC.OpenSession):
             return Outcome(RC.SessionNotOpen)
-        return handler(tid, params, data)
+        return handler(self, tid, params, data)
 
     def end_session(self) -> None:
-        """The PTP/IP connection is gone: the session with it (a capture in progress still completes)."""
+        """The PTP/IP connection is gone, and the session with it; a capture in progress completes now."""
         self.session_id = None
+        self.finish_capture()
 
     def finish_capture(self) -> list[Event]:
         """Completes the capture in progress: stores the new photo(s); returns ObjectAdded… CaptureComplete."""
@@ -263,29 +204,26 @@ class GenericCamera:
         if tid is None:
             return []
         self.capturing = None
-        props = self.properties
-        size = props[DevicePropCode.ImageSize]
-        assert isinstance(size, str)
-        width, height = (int(n) for n in size.split("x"))
-        date = props[DevicePropCode.DateTime]
-        assert isinstance(date, str)
         count = 1
-        if props[DevicePropCode.StillCaptureMode] == StillCaptureMode.Burst:
-            burst = props[DevicePropCode.BurstNumber]
+        if self.properties[DevicePropCode.StillCaptureMode] == StillCaptureMode.Burst:
+            burst = self.properties[DevicePropCode.BurstNumber]
             assert isinstance(burst, int)
             count = burst
-        events = [
-            Event(EventCode.ObjectAdded, tid, (self._add_photo(width, height, date).handle,))
-            for _ in range(count)
-        ]
-        events.append(Event(EventCode.CaptureComplete, tid))
-        return events
+        events = [Event(EventCode.ObjectAdded, tid, (handle,)) for handle in self._new_photos(count)]
+        return [*events, Event(EventCode.CaptureComplete, tid)]
+
+    def press_shutter(self) -> list[Event]:
+        """The shutter pressed on the body: one new photo and its ObjectAdded (nothing when the card is full)."""
+        handles = self._new_photos(1)
+        return [Event(EventCode.ObjectAdded, NO_TRANSACTION, (handle,)) for handle in handles]
 
     def drain_battery(self) -> list[Event]:
-        """One step of battery drain (1 %); an empty battery is swapped for a full one."""
+        """One step of battery drain (1 %); an empty battery stays empty (and says nothing more)."""
         level = self.properties[DevicePropCode.BatteryLevel]
         assert isinstance(level, int)
-        self.properties.store(DevicePropCode.BatteryLevel, level - 1 if level > 0 else 100)
+        if level <= 0:
+            return []
+        self.properties.store(DevicePropCode.BatteryLevel, level - 1)
         return [Event(EventCode.DevicePropChanged, NO_TRANSACTION, (DevicePropCode.BatteryLevel,))]
 
     # ------------------------------------------------------------------ session
@@ -400,10 +338,12 @@ class GenericCamera:
             return Outcome(RC.InvalidObjectFormatCode)
         if self.capturing is not None:
             return Outcome(RC.DeviceBusy)
+        if self.card_full:
+            return Outcome(RC.StoreFull)
         self.capturing = tid
         delay = self.properties[DevicePropCode.CaptureDelay]
         assert isinstance(delay, int)
-        return Outcome(RC.OK, capture_delay=delay / 1000)
+        return Outcome(RC.OK, capture=delay / 1000)
 
     # ------------------------------------------------------------------ properties
 
@@ -428,3 +368,26 @@ class GenericCamera:
     def _reset_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         result, changed = self.properties.reset(_param(params, 0))
         return Outcome(result, events=tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in changed))
+
+
+_Handler = Callable[[GenericCamera, int, tuple[int, ...], Buffer | None], Outcome]
+#: The operations, in DeviceInfo's order.
+_HANDLERS: dict[int, _Handler] = {
+    OC.GetDeviceInfo: GenericCamera._get_device_info,
+    OC.OpenSession: GenericCamera._open_session,
+    OC.CloseSession: GenericCamera._close_session,
+    OC.GetStorageIDs: GenericCamera._get_storage_ids,
+    OC.GetStorageInfo: GenericCamera._get_storage_info,
+    OC.GetNumObjects: GenericCamera._get_num_objects,
+    OC.GetObjectHandles: GenericCamera._get_object_handles,
+    OC.GetObjectInfo: GenericCamera._get_object_info,
+    OC.GetObject: GenericCamera._get_object,
+    OC.GetThumb: GenericCamera._get_thumb,
+    OC.DeleteObject: GenericCamera._delete_object,
+    OC.InitiateCapture: GenericCamera._initiate_capture,
+    OC.GetDevicePropDesc: GenericCamera._get_prop_desc,
+    OC.GetDevicePropValue: GenericCamera._get_prop_value,
+    OC.SetDevicePropValue: GenericCamera._set_prop_value,
+    OC.ResetDevicePropValue: GenericCamera._reset_prop_value,
+    OC.GetPartialObject: GenericCamera._get_partial_object,
+}

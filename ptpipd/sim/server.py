@@ -1,6 +1,19 @@
-"""The asyncio side of the simulator: listening sockets, connections, timers (capture, battery, delays).
+"""The one asyncio skeleton of every simulated body: listeners, connections, timers, shutdown.
 
-Everything protocol-related happens in :mod:`ptpipd.sim.responder`; this module moves bytes and keeps time.
+Everything protocol-related happens in the body's sans-I/O responders (:mod:`ptpipd.sim.responder`); this
+module moves bytes and keeps time, the same way for every dialect:
+
+* **listeners**: one per declared :class:`~ptpipd.sim.dialect.Port`, all bound at start-up; a gated port
+  listens only while ``Body.remote`` is true (it is bound and refuses connections otherwise);
+* **sockets**: TCP_NODELAY on every connection (each packet goes out in one write), TCP_QUICKACK re-armed
+  after every read (ORACLES.md §1 quirk 5);
+* **writes**: a reply's packets go out one write each, with flow control (pause above :data:`WRITE_HIGH`
+  buffered bytes, resume below :data:`WRITE_LOW`), so a 1 GB object never sits in the write buffer;
+* **time**: the response delay, a prompt's delay (:class:`~ptpipd.sim.responder.Hold`), the capture delay,
+  the battery drain, the shutter pressed on the body every ``shoot_every`` seconds;
+* **sessions**: when the body says a session ended, its other connections close, the gated ports stop
+  listening and the session's timers are cancelled.
+
 Start one with :func:`start_simulator` (the daemon's ``--simulate`` and the tests use it in-process; the
 ``ptpipd-sim`` command wraps it).
 """
@@ -11,51 +24,28 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ptpipd.ip.packets import Buffer, Event
-from ptpipd.sim.generic_model import GenericCamera
-from ptpipd.sim.responder import Close, Hub, Reply, Responder, Send, Stats
+from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, load, split_options
+from ptpipd.sim.responder import Action, Body, Close, Hold, Outcome, Reply, Responder, Send, Stats
+from ptpipd.sim.stream import StreamConnection
+from ptpipd.vendors import VENDORS
 
 log = logging.getLogger("ptpipd.sim")
 
-#: Flow control of the command connection: pause producing above HIGH buffered bytes, resume below LOW.
-#: Far below a data phase, so a 1 GB object never sits in the write buffer.
+#: Flow control of a connection: pause producing above HIGH buffered bytes, resume below LOW.
 WRITE_HIGH = 1 << 20
 WRITE_LOW = 256 << 10
-#: The PTP/IP port (PTPIP.md §3).
-GENERIC_PORT = 15740
+_PORT_ATTEMPTS = 64
 
 
-@dataclass(frozen=True, slots=True)
-class SimOptions:
-    """Timing and content options of a simulated camera (the ``ptpipd-sim`` flags).
-
-    A vendor ignores the options it has no use for (the generic camera the Fuji ones; the X-T1 the card
-    and battery ones).
-    """
-
-    object_size: int | None = None
-    capture_delay: float = 0.05
-    battery_interval: float = 1.0
-    response_delay: float = 0.0
-    seed: int = 0
-    #: Fuji only: every client name connects, with no pairing prompt.
-    accept_any_client: bool = False
-    #: Fuji only: seconds the first pairing holds the 0xDF01 answer (the user pressing OK on the camera).
-    confirm_delay: float = 0.0
-    #: Fuji only: live-view frames per second.
-    fps: float = 10.0
-
-
-def _tune_socket(transport: asyncio.BaseTransport) -> socket.socket | None:
+def _tune(transport: asyncio.BaseTransport) -> socket.socket | None:
     sock = transport.get_extra_info("socket")
-    if sock is None:
-        return None
-    # Each packet goes out with one write; Nagle would hold the small ones back (ORACLES.md §1 quirk 5).
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if sock is not None:
+        # Each packet goes out with one write; Nagle would hold the small ones back (ORACLES.md §1 quirk 5).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock  # type: ignore[no-any-return]
 
 
@@ -67,12 +57,143 @@ def _quickack(sock: socket.socket | None) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
+# ------------------------------------------------------------------------------------------------ ports
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and not listening: connections to it are refused."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def wanted_ports(given: Sequence[int] | None, layout: Sequence[Port], title: str = "this body") -> list[int]:
+    """The ports to bind: the layout's defaults, or ``given``, where missing ones follow the last given
+    (+1 each; after a 0, any free port). ``[0]`` alone for several ports means consecutive free ones
+    (marked by an empty list), since libgphoto2 derives the Fuji's event and live-view ports so."""
+    if given is None:
+        return [port.default for port in layout]
+    names = ", ".join(port.name for port in layout)
+    if not 1 <= len(given) <= len(layout):
+        many = f"{len(layout)} ports ({names})" if len(layout) > 1 else f"one port ({names})"
+        raise ValueError(f"{title} listens on {many}; got {len(given)}")
+    for port in given:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"not a TCP port: {port}")
+    if list(given) == [0] and len(layout) > 1:
+        return []
+    wanted = list(given)
+    while len(wanted) < len(layout):
+        wanted.append(wanted[-1] + 1 if wanted[-1] else 0)
+    return wanted
+
+
+def bind_ports(host: str, wanted: Sequence[int], count: int) -> list[socket.socket]:
+    """Bound sockets for ``wanted`` (see :func:`wanted_ports`; empty: ``count`` consecutive free ports)."""
+    if wanted:
+        socks: list[socket.socket] = []
+        try:
+            for port in wanted:
+                socks.append(_bound(host, port))
+        except BaseException:
+            for sock in socks:
+                sock.close()
+            raise
+        return socks
+    for _ in range(_PORT_ATTEMPTS):
+        first = _bound(host, 0)
+        base = first.getsockname()[1]
+        with contextlib.suppress(OSError, ValueError):
+            if base + count - 1 > 65535:
+                raise ValueError("no room above")
+            return [first, *bind_ports(host, range(base + 1, base + count), count)]
+        first.close()
+    raise OSError(f"no {count} consecutive free ports found")
+
+
+class _Listener:
+    """One port: bound all the time, listening from the start or (gated) only while the body is remote."""
+
+    def __init__(
+        self, spec: Port, host: str, sock: socket.socket, factory: Callable[[], asyncio.Protocol]
+    ) -> None:
+        self.spec = spec
+        self.host = host
+        self.port: int = sock.getsockname()[1]
+        self.factory = factory
+        self.sock: socket.socket | None = sock
+        self.server: asyncio.Server | None = None
+        self.conns: set[_Connection | StreamConnection] = set()
+
+    @property
+    def listening(self) -> bool:
+        """True while connections are accepted."""
+        return self.server is not None
+
+    async def open(self) -> None:
+        """Starts listening (asyncio calls listen() on the bound socket)."""
+        if self.server is not None:
+            return
+        if self.sock is None:  # a rebind failed earlier: try once more
+            self.sock = _bound(self.host, self.port)
+        sock, self.sock = self.sock, None
+        self.server = await asyncio.get_running_loop().create_server(self.factory, sock=sock)
+        if self.spec.gated:
+            log.info("%s port %d now listening", self.spec.name, self.port)
+
+    def shut(self) -> None:
+        """Stops listening, closes the port's connections and binds the port again, without listening."""
+        server, self.server = self.server, None
+        for conn in list(self.conns):
+            conn.abort()
+        if server is None:
+            return
+        server.close()
+        try:
+            self.sock = _bound(self.host, self.port)
+        except OSError as exc:  # someone took the port in between: it is simply closed now
+            log.warning("cannot bind the %s port %d again: %s", self.spec.name, self.port, exc)
+            self.sock = None
+        log.info("%s port %d no longer listening", self.spec.name, self.port)
+
+    async def close(self) -> None:
+        """Releases the port for good."""
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+# ------------------------------------------------------------------------------------------------ connections
+
+
+class _Refused(asyncio.Protocol):
+    """A connection accepted just as a gated port stopped listening: closed at once (RST), as if refused."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.abort()
+
+
 class _Connection(asyncio.Protocol):
     """One accepted TCP connection and its responder."""
 
-    def __init__(self, server: SimServer) -> None:
+    def __init__(self, server: SimServer, listener: _Listener, responder: Responder) -> None:
         self.server = server
-        self.responder: Responder = server.hub.responder()
+        self.listener = listener
+        self.responder = responder
         self.transport: asyncio.Transport | None = None
         self.sock: socket.socket | None = None
         self.peer = "?"
@@ -81,29 +202,24 @@ class _Connection(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
-    # ------------------------------------------------------------------ asyncio callbacks
-
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.sock = _tune_socket(transport)
+        if self.listener.spec.gated and not self.server.body.remote:  # the session ended since accept()
+            transport.abort()
+            return
+        self.sock = _tune(transport)
         transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.server._connections.add(self)
-        self.server._no_connections.clear()
-        log.debug("connection from %s", self.peer)
+        self.listener.conns.add(self)
+        self.server._connections[self.responder] = self
+        log.debug("%s connection from %s", self.listener.spec.name, self.peer)
+        self._act(self.responder.connected())
 
     def data_received(self, data: bytes) -> None:
         _quickack(self.sock)
-        for action in self.responder.receive_data(data):
-            if isinstance(action, Send):
-                self.write(action.data)
-            elif isinstance(action, Reply):
-                self._task = asyncio.get_running_loop().create_task(self._answer(action))
-            elif isinstance(action, Close):
-                log.debug("closing %s: %s", self.peer, action.reason)
-                self.close()
+        self._act(self.responder.receive_data(data))
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -113,22 +229,16 @@ class _Connection(asyncio.Protocol):
         self._can_write.set()
         if self._task is not None:
             self._task.cancel()
-        self.server._connections.discard(self)
-        if not self.server._connections:
-            self.server._no_connections.set()
-        for other in self.server.hub.connection_lost(self.responder):
-            conn = self.server._by_responder(other)
-            if conn is not None:
-                conn.close()
-        log.debug("connection from %s closed", self.peer)
+        self.listener.conns.discard(self)
+        if self.server._connections.pop(self.responder, None) is not None:
+            self.server._lost(self.responder)
+        log.debug("%s connection from %s closed", self.listener.spec.name, self.peer)
 
     def pause_writing(self) -> None:
         self._can_write.clear()
 
     def resume_writing(self) -> None:
         self._can_write.set()
-
-    # ------------------------------------------------------------------ writing
 
     @property
     def gone(self) -> bool:
@@ -140,11 +250,11 @@ class _Connection(asyncio.Protocol):
         if self.gone:
             return
         assert self.transport is not None
+        # One packet, one write (tshark decodes one PDU per segment); joining a 1 MiB payload to its
+        # header is the only copy of the data on its way out, bounded by the flow control.
         if len(buffers) == 1:
             self.transport.write(buffers[0])
         else:
-            # One packet, one write (tshark decodes one PDU per segment); joining a 1 MiB payload to its
-            # header is the only copy of the data on its way out, bounded by the flow control below.
             self.transport.writelines(buffers)
 
     def close(self) -> None:
@@ -155,205 +265,249 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
     def abort(self) -> None:
-        """Closes at once, whatever is still buffered (the simulator is stopping)."""
+        """Closes at once, whatever is still buffered."""
         if self._task is not None:
             self._task.cancel()
         if self.transport is not None:
             self.transport.abort()
 
+    def _act(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                self.write(action.data)
+            elif isinstance(action, Close):
+                log.debug("closing %s: %s", self.peer, action.reason)
+                self.close()
+            else:
+                if self.responder.serial and self.transport is not None:
+                    self.transport.pause_reading()  # one transaction at a time, as the camera
+                self._task = asyncio.get_running_loop().create_task(self._answer(action))
+
     async def _answer(self, reply: Reply) -> None:
-        """Writes one transaction's data phase and response, then its events; starts its capture."""
-        server = self.server
-        try:
-            if server.options.response_delay > 0:
-                await asyncio.sleep(server.options.response_delay)
-            for packet in self.responder.reply_packets(reply):
-                if self.gone:
-                    return
-                self.write(*packet)
-                if not self._can_write.is_set():
-                    await self._can_write.wait()  # flow control: the initiator reads slower than we write
+        """Writes one transaction's data phase and response, then hands its outcome to the server."""
+        if isinstance(reply.outcome, Hold):
+            if reply.outcome.delay > 0:
+                await asyncio.sleep(reply.outcome.delay)
+            reply.outcome = reply.outcome.resolve()
+        if self.server.options.response_delay > 0:
+            await asyncio.sleep(self.server.options.response_delay)
+        await self.server.sync_gates()  # e.g. listening before the OK of InitiateOpenCapture goes out
+        for packet in self.responder.reply_packets(reply):
             if self.gone:
                 return
-            self.responder.finished(reply)
-            server._send_events(reply.outcome.events)
-        finally:
-            # The camera started capturing when the request arrived; it finishes even if the initiator left,
-            # or it would answer DeviceBusy forever.
-            if reply.outcome.capture_delay is not None:
-                server._schedule_capture(server.options.capture_delay + reply.outcome.capture_delay)
+            self.write(*packet)
+            if not self._can_write.is_set():
+                await self._can_write.wait()  # flow control: the initiator reads slower than we write
+        if self.gone:
+            return
+        self.responder.finished(reply)
+        assert isinstance(reply.outcome, Outcome)
+        self.server.deliver(reply.outcome)
+        if self.responder.serial and self.transport is not None:
+            self.transport.resume_reading()
+        self._act(self.responder.resume())
+
+
+# ------------------------------------------------------------------------------------------------ server
 
 
 class SimServer:
-    """A running simulated camera: ``host``, ``ports`` (where it listens), ``stats``, and :meth:`close`."""
+    """A running simulated camera: ``host``, ``ports`` (where it listens), ``stats``, ``body``, and
+    :meth:`close`. ``options`` are the common options, ``own_options`` the body's own."""
 
-    def __init__(self, camera: GenericCamera, host: str, options: SimOptions) -> None:
-        self.camera = camera
+    def __init__(self, simulator: Simulator, body: Body, host: str, options: SimOptions, own: Any) -> None:
+        self.simulator = simulator
+        self.body = body
         self.host = host
         self.options = options
-        self.hub = Hub(camera)
+        self.own_options = own
         self.ports: list[int] = []
-        self._servers: list[asyncio.Server] = []
-        self._connections: set[_Connection] = set()
+        self._listeners: list[_Listener] = []
+        self._connections: dict[Responder, _Connection] = {}
         self._timers: set[asyncio.TimerHandle] = set()
-        self._battery: asyncio.Task[None] | None = None
-        self._closing = False
-        self._no_connections = asyncio.Event()
-        self._no_connections.set()
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def stats(self) -> Stats:
         """Sessions opened, transactions answered, protocol violations seen."""
-        return self.hub.stats
+        return self.body.stats
 
     @property
-    def sessions(self) -> int:
-        """PTP sessions opened (OpenSession answered OK)."""
-        return self.stats.sessions
+    def connections(self) -> list[_Connection]:
+        """The open PTP/IP connections."""
+        return list(self._connections.values())
 
     @property
-    def transactions(self) -> int:
-        """Transactions whose response was written."""
-        return self.stats.transactions
+    def gated_ports_listening(self) -> bool:
+        """True while the gated ports (if any) accept connections."""
+        return any(lo.listening for lo in self._listeners if lo.spec.gated)
 
-    @property
-    def violations(self) -> int:
-        """Protocol violations by initiators (each closed its connection)."""
-        return self.stats.violations
+    async def start(self, ports: Sequence[int] | None) -> None:
+        """Binds every port and starts listening on the ungated ones."""
+        layout = self.simulator.ports
+        socks = bind_ports(self.host, wanted_ports(ports, layout, self.simulator.title), len(layout))
+        self._listeners = [
+            _Listener(spec, self.host, sock, self._factory(i, spec))
+            for i, (spec, sock) in enumerate(zip(layout, socks, strict=True))
+        ]
+        self.ports = [listener.port for listener in self._listeners]
+        try:
+            for listener in self._listeners:
+                if not listener.spec.gated:
+                    await listener.open()
+        except BaseException:
+            await self.close()
+            raise
+        self._start_clock()
 
-    async def _listen(self, port: int) -> None:
+    def _factory(self, index: int, spec: Port) -> Callable[[], asyncio.Protocol]:
+        def protocol() -> asyncio.Protocol:
+            listener = self._listeners[index]
+            # asyncio creates the protocol a loop turn after accept(): the session may have ended since
+            if spec.gated and not (self.body.remote and listener.listening):
+                return _Refused()
+            if spec.role is Role.STREAM:
+                return StreamConnection(self.body.fps, self.body.live_frame, listener.conns)
+            return _Connection(self, listener, self.body.responder(index))
+
+        return protocol
+
+    def _start_clock(self) -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Connection(self), self.host, port, reuse_address=True)
-        self._servers.append(server)
-        self.ports.append(server.sockets[0].getsockname()[1])
-
-    def _start_battery(self) -> None:
         if self.options.battery_interval > 0:
-            loop = asyncio.get_running_loop()
-            self._battery = loop.create_task(self._drain_battery(self.options.battery_interval))
+            self._tasks.append(loop.create_task(self._every(self.options.battery_interval, self._drain)))
+        if self.options.shoot_every > 0:
+            self._tasks.append(loop.create_task(self._every(self.options.shoot_every, self.press_shutter)))
 
-    def _by_responder(self, responder: Responder) -> _Connection | None:
-        for conn in self._connections:
-            if conn.responder is responder:
-                return conn
-        return None
-
-    def _send_events(self, events: list[Event] | tuple[Event, ...]) -> None:
-        target = self.hub.event_packets(events)
-        if target is None:
-            return
-        conn = self._by_responder(target[0])
-        if conn is not None:
-            for packet in target[1]:
-                conn.write(packet)
-
-    def _schedule_capture(self, delay: float) -> None:
-        if self._closing:
-            return
-        loop = asyncio.get_running_loop()
-        handle: asyncio.TimerHandle | None = None
-
-        def done() -> None:
-            assert handle is not None
-            self._timers.discard(handle)
-            self._send_events(self.camera.finish_capture())
-
-        handle = loop.call_later(delay, done)
-        self._timers.add(handle)
-
-    async def _drain_battery(self, interval: float) -> None:
+    @staticmethod
+    async def _every(interval: float, tick: Callable[[], None]) -> None:
         while True:
             await asyncio.sleep(interval)
-            self._send_events(self.camera.drain_battery())
+            tick()
 
-    async def close(self) -> None:
-        """Stops listening, closes every connection and cancels the timers."""
-        self._closing = True
-        for server in self._servers:
-            server.close()
-        for conn in list(self._connections):
-            conn.abort()
-        with contextlib.suppress(TimeoutError):  # aborted transports report their loss on the next turns
-            await asyncio.wait_for(self._no_connections.wait(), 1.0)
+    # ------------------------------------------------------------------ sessions, events, timers
+
+    async def sync_gates(self) -> None:
+        """The gated ports listen exactly while the body is remote."""
+        if not self.body.remote:
+            self._shut_gates()
+            return
+        for listener in self._listeners:
+            if listener.spec.gated and not listener.listening:
+                try:
+                    await listener.open()
+                except OSError as exc:
+                    log.error("cannot listen on the %s port %d: %s", listener.spec.name, listener.port, exc)
+
+    def _shut_gates(self) -> None:
+        if self.gated_ports_listening:
+            self._cancel_timers()
+        for listener in self._listeners:
+            if listener.spec.gated:
+                listener.shut()
+
+    def _lost(self, responder: Responder) -> None:
+        others = self.body.connection_lost(responder)
+        if others is None:
+            return
+        self._cancel_timers()  # a session's pending events die with it
+        for other in others:
+            conn = self._connections.get(other)
+            if conn is not None:
+                conn.close()
+        self._shut_gates()
+
+    def route(self, events: Sequence[Event]) -> None:
+        """Sends events where the body says they go."""
+        for responder, data in self.body.route(events) if events else ():
+            conn = self._connections.get(responder)
+            if conn is not None:
+                conn.write(data)
+
+    def deliver(self, outcome: Outcome) -> None:
+        """A transaction's events: now, or with its capture once the capture delay has passed."""
+        if outcome.capture is None:
+            self.route(outcome.events)
+            return
+        events = outcome.events
+        delay = self.options.capture_delay + outcome.capture
+        self._later(delay, lambda: self.route((*events, *self.body.finish_capture())))
+
+    def _later(self, delay: float, action: Callable[[], None]) -> None:
+        handle: asyncio.TimerHandle | None = None
+
+        def fire() -> None:
+            assert handle is not None
+            self._timers.discard(handle)
+            action()
+
+        handle = asyncio.get_running_loop().call_later(delay, fire)
+        self._timers.add(handle)
+
+    def _cancel_timers(self) -> None:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
-        if self._battery is not None:
-            self._battery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._battery
-        for server in self._servers:
-            await server.wait_closed()
 
+    def _drain(self) -> None:
+        self.route(self.body.drain_battery())
 
-class Simulator(Protocol):
-    """What every simulated camera offers: where it listens, its counters, and a way to stop it."""
+    def press_shutter(self) -> None:
+        """Presses the shutter button on the body (``--shoot-every``, SIGUSR1)."""
+        events = self.body.press_shutter()
+        log.info(
+            "shutter pressed on the body: %s",
+            ", ".join(f"0x{e.code:04X}" for e in events) or "nothing happens",
+        )
+        self.route(events)
 
-    host: str
-    ports: list[int]
-
-    @property
-    def stats(self) -> Stats:
-        """Sessions opened, transactions answered, protocol violations seen."""
+    # ------------------------------------------------------------------ stopping
 
     async def close(self) -> None:
-        """Stops listening and closes every connection."""
-
-
-async def _start_generic(host: str, ports: Sequence[int] | None, options: SimOptions) -> SimServer:
-    if ports is not None and len(ports) != 1:
-        raise ValueError(f"the generic simulator listens on one port, got {len(ports)}")
-    port = GENERIC_PORT if ports is None else ports[0]
-    server = SimServer(GenericCamera(seed=options.seed, object_size=options.object_size), host, options)
-    await server._listen(port)
-    server._start_battery()
-    return server
-
-
-async def _start_fuji(host: str, ports: Sequence[int] | None, options: SimOptions) -> Simulator:
-    from ptpipd.sim.fuji_server import DEFAULT_PORTS, FujiOptions, start_fuji
-
-    fuji = FujiOptions(
-        accept_any_client=options.accept_any_client,
-        confirm_delay=options.confirm_delay,
-        fps=options.fps,
-        capture_delay=options.capture_delay,
-        response_delay=options.response_delay,
-    )
-    return await start_fuji(host, DEFAULT_PORTS if ports is None else ports, fuji)
-
-
-#: Vendor name → how to start a simulator of that vendor (``ports``: None = the vendor's default ports).
-VENDORS: dict[str, Callable[[str, Sequence[int] | None, SimOptions], Awaitable[Simulator]]] = {
-    "generic": _start_generic,
-    "fuji": _start_fuji,
-}
+        """Stops listening, closes every connection and cancels the timers."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._cancel_timers()
+        conns = [conn for listener in self._listeners for conn in listener.conns]
+        for listener in self._listeners:
+            if listener.server is not None:
+                listener.server.close()
+        for conn in conns:
+            conn.abort()
+        for _ in range(3):  # aborted transports report their loss on the next loop turns
+            await asyncio.sleep(0)
+        for listener in self._listeners:
+            await listener.close()
 
 
 async def start_simulator(
-    vendor: str = "generic",
+    vendor: str = VENDORS[0],
     host: str = "127.0.0.1",
     port: int | None = None,
     *,
     ports: Sequence[int] | None = None,
     **options: Any,
-) -> Simulator:
+) -> SimServer:
     """Starts a simulated camera on ``host`` and returns it once it accepts connections.
 
-    Ports: ``port`` (0 = free ones) or ``ports`` (a list), or neither for the vendor's defaults (generic
-    15740; Fuji 55740, 55741, 55742). The generic camera listens on one port. The Fuji camera uses three:
-    ``port=P`` means P, P+1, P+2 (libgphoto2 derives them so), ``port=0`` three consecutive free ones, and
-    ``ports`` may give two or three of them (see :func:`ptpipd.sim.fuji_server.bind_ports`).
+    Ports: ``port`` (0 = free ones) or ``ports`` (a list), or neither for the body's defaults (generic
+    15740; Fuji 55740, 55741, 55742). For a body with several ports, ``port=P`` means P, P+1, …,
+    ``port=0`` consecutive free ones, and ``ports`` may give the first ones (see :func:`wanted_ports`).
 
-    ``options`` are the fields of :class:`SimOptions`: ``object_size`` (bytes, or None), ``capture_delay``,
-    ``battery_interval`` (0 disables the drain), ``response_delay`` (seconds), ``seed``, and for Fuji
-    ``accept_any_client``, ``confirm_delay`` (seconds) and ``fps``. Raises KeyError for an unknown vendor,
-    ValueError for ports the vendor cannot use, OSError when a port cannot be bound.
+    ``options`` are the fields of :class:`~ptpipd.sim.dialect.SimOptions` (``capture_delay``,
+    ``response_delay``, ``battery_interval`` (0 disables the drain), ``shoot_every``, ``seed``) and of the
+    body's own options (generic: ``object_size``; Fuji: ``accept_any_client``, ``confirm_delay``, ``fps``).
+    Raises KeyError for an unknown vendor, TypeError for an option the body does not take, ValueError for
+    ports or values it cannot use, OSError when a port cannot be bound.
     """
-    try:
-        start = VENDORS[vendor]
-    except KeyError:
-        raise KeyError(f"unknown vendor {vendor!r}; known: {', '.join(VENDORS)}") from None
+    simulator = load(vendor)
     if port is not None and ports is not None:
         raise ValueError("give port or ports, not both")
-    return await start(host, [port] if port is not None else ports, SimOptions(**options))
+    common, own = split_options(simulator, options)
+    server = SimServer(simulator, simulator.build(common, own), host, common, own)
+    await server.start([port] if port is not None else ports)
+    log.info("simulated %s on %s:%s", simulator.title, host, ",".join(map(str, server.ports)))
+    return server

@@ -51,29 +51,33 @@ class SimObject:
         return self.info.protection_status != 0
 
 
-def folder_info(storage_id: int, name: str, parent: int, date: str) -> ObjectInfo:
-    """The ObjectInfo of a folder (an Association of type Generic folder, PTP.md §3.4)."""
+#: The numeric fields of an ObjectInfo besides StorageID and ParentObject.
+_ZERO = dict.fromkeys((
+    "object_format", "protection_status", "compressed_size", "thumb_format", "thumb_compressed_size",
+    "thumb_width", "thumb_height", "image_width", "image_height", "image_bit_depth", "association_type",
+    "association_desc", "sequence_number",
+), 0)  # fmt: skip
+
+
+def object_info(storage_id: int, name: str, parent: int, date: str, **fields: int) -> ObjectInfo:
+    """The ObjectInfo of ``name`` in folder ``parent``, dated ``date``; every other field 0 unless given."""
     return ObjectInfo(
         storage_id=storage_id,
-        object_format=ObjectFormat.Association,
-        protection_status=0,
-        compressed_size=0,
-        thumb_format=0,
-        thumb_compressed_size=0,
-        thumb_width=0,
-        thumb_height=0,
-        image_width=0,
-        image_height=0,
-        image_bit_depth=0,
         parent_object=parent,
-        association_type=AssociationType.GenericFolder,
-        association_desc=0,
-        sequence_number=0,
         filename=name,
         capture_date=date,
         modification_date=date,
         keywords="",
+        **(_ZERO | fields),
     )
+
+
+def folder_info(storage_id: int, name: str, parent: int, date: str) -> ObjectInfo:
+    """The ObjectInfo of a folder (an Association of type Generic folder, PTP.md §3.4)."""
+    return object_info(
+        storage_id, name, parent, date, object_format=ObjectFormat.Association,
+        association_type=AssociationType.GenericFolder,
+    )  # fmt: skip
 
 
 class Storage:

@@ -4,7 +4,7 @@ refusals before anything is sent, capture, and 100 live-view frames checked pixe
 
 Expected values come from the protocol notes (the seed README's X-T1 captures, FUJI.md §9–§11) and from
 Pillow's decoding of the JPEGs, not from our own initiator: the live-view digits are compared with the
-font and layout :func:`ptpipd.sim.jpeg.counter_frame` documents.
+font and layout :func:`ptpipd.sim.pictures.live_jpeg` documents.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from PIL import Image, ImageStat
 from ptpipd.camera import Camera, CameraEvent
 from ptpipd.errors import InvalidValue, PairingFailed, UnknownProperty
 from ptpipd.ip.transport import LiveFrame
-from ptpipd.sim.jpeg import FONT, GLYPH_ADVANCE, counter_layout
+from ptpipd.sim.pictures import DIGITS, counter_layout
 from ptpipd.vendors.base import EnumValues, PropertyDesc, RangeValues
 from ptpipd.vendors.fuji import FujiDriver
 from tests.procs import SimProcess, running_sim
@@ -264,26 +264,25 @@ async def test_capture_returns_the_preview_jpeg(cam: Camera) -> None:
 
 
 def digits_shown(image: Image.Image) -> str:
-    """Reads the counter digits from a decoded frame using counter_frame's documented layout and FONT."""
+    """Reads the counter digits from a decoded frame using live_jpeg's documented layout and DIGITS."""
     layout = counter_layout(*image.size)
     grey = image.convert("L")
     text = ""
     for slot in range(layout.digits):
-        x0 = layout.bx + slot * GLYPH_ADVANCE * layout.scale  # in 8-pixel blocks
+        x0 = layout.left + slot * layout.advance
         lit = []
         for gy in range(7):
             row = ""
             for gx in range(5):
-                left, top = (x0 + gx * layout.scale) * 8, (layout.by + gy * layout.scale) * 8
-                size = layout.scale * 8
-                box = grey.crop((left + 2, top + 2, left + size - 2, top + size - 2))
+                left, top = x0 + gx * layout.cell, layout.top + gy * layout.cell
+                box = grey.crop((left + 2, top + 2, left + layout.cell - 2, top + layout.cell - 2))
                 mean = ImageStat.Stat(box).mean[0]
                 assert mean > 170 or mean < 80, (
                     f"digit {slot} pixel ({gx},{gy}) is neither lit nor dark: {mean}"
                 )
                 row += "#" if mean > 170 else "."
             lit.append(row)
-        matches = [d for d in "0123456789" if tuple(FONT[d]) == tuple(lit)]
+        matches = [d for d in "0123456789" if tuple(DIGITS[d]) == tuple(lit)]
         assert len(matches) == 1, f"digit {slot} reads as {lit}"
         text += matches[0]
     return text

@@ -1,8 +1,9 @@
-"""``python -m tests.contrib.focus_sim [ptpipd-sim flags]``: the generic simulated camera plus a settable
-FocusDistance (0x5009), so that focus_stack.py has focus steps to take.
+"""``python -m tests.contrib.focus_sim scale|none [ptpipd-sim flags]``: the generic simulated camera with its
+FocusDistance (0x5009) changed before the simulator starts.
 
-The stock simulated camera has no FocusDistance (focus_stack.py then refuses, which the tests check too);
-this one adds the property to the model's table before the simulator starts, nothing else.
+``scale``: the distances of a lens's focus scale (0.3 m … infinity) instead of the stock millimetre range,
+so that focus_stack.py has few, known steps to take; ``none``: no FocusDistance at all (focus_stack.py then
+refuses, which the tests check). Nothing else changes.
 """
 
 from __future__ import annotations
@@ -21,5 +22,7 @@ START = 1000
 FOCUS_DISTANCE = PropSpec(DevicePropCode.FocusDistance, DataType.UINT16, True, START, EnumForm(DISTANCES))
 
 if __name__ == "__main__":
-    generic_model.GENERIC_PROPERTIES = (*generic_model.GENERIC_PROPERTIES, FOCUS_DISTANCE)
+    variant = sys.argv.pop(1)
+    others = tuple(p for p in generic_model.GENERIC_PROPERTIES if p.code != DevicePropCode.FocusDistance)
+    generic_model.GENERIC_PROPERTIES = (*others, FOCUS_DISTANCE) if variant == "scale" else others
     sys.exit(main())

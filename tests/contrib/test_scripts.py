@@ -237,6 +237,7 @@ def test_python_scripts_unreachable_and_usage(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------ focus stack
 
 
+@pytest.mark.parametrize("sim_daemon", ["fuji"], indirect=True)  # the X-T1 has no focus distance
 def test_focus_stack_refuses_without_focus_steps(sim_daemon: SimDaemon) -> None:
     before = sim_daemon.saved()
     done = run(python_script("focus_stack.py"), sim_daemon.env())
@@ -247,9 +248,9 @@ def test_focus_stack_refuses_without_focus_steps(sim_daemon: SimDaemon) -> None:
 
 
 @contextlib.contextmanager
-def focus_camera() -> Iterator[SimProcess]:
-    """The generic simulated camera with a settable FocusDistance (tests/contrib/focus_sim.py)."""
-    args = [sys.executable, "-m", "tests.contrib.focus_sim", "--host", "127.0.0.1", "--port", "0"]
+def focus_camera(variant: str) -> Iterator[SimProcess]:
+    """The generic simulated camera with its FocusDistance changed (tests/contrib/focus_sim.py)."""
+    args = [sys.executable, "-m", "tests.contrib.focus_sim", variant, "--host", "127.0.0.1", "--port", "0"]
     log = LogFile()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log.file, text=True, cwd=REPO)
     log.file.close()
@@ -262,9 +263,22 @@ def focus_camera() -> Iterator[SimProcess]:
         sim.stop()
 
 
+def test_focus_stack_refuses_a_generic_camera_without_focus_distance(tmp_path: Path) -> None:
+    with (
+        focus_camera("none") as camera,
+        running_daemon(tmp_path, "--host", camera.host, "--port", str(camera.port)) as daemon,
+    ):
+        daemon.wait_connected()
+        env = {"PATH": "/usr/bin:/bin", "PTPIPD_SOCKET": str(daemon.socket_path)}
+        done = run(python_script("focus_stack.py"), env)
+        assert done.returncode == 3, done.stderr
+        assert "FocusDistance, 0x5009" in done.stderr
+        assert max(f["handle"] for f in daemon.call("files")) == 5  # the card's last photo: none was taken
+
+
 def test_focus_stack_steps_and_restores(tmp_path: Path) -> None:
     with (
-        focus_camera() as camera,
+        focus_camera("scale") as camera,
         running_daemon(tmp_path, "--host", camera.host, "--port", str(camera.port)) as daemon,
     ):
         daemon.wait_connected()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon.conftest import next_note, other_enum_value
-from tests.procs import DaemonProcess, running_daemon
+from tests.daemon.conftest import camera_args, next_note, other_enum_value
+from tests.procs import DaemonProcess, running_daemon, running_sim
 
 
 @pytest.mark.parametrize(("setter_via", "subscriber_via"), [("unix", "tcp"), ("tcp", "unix")])
@@ -86,17 +86,21 @@ def test_unknown_topic_is_invalid_params(daemon: DaemonProcess) -> None:
         assert response["error"]["data"], response
 
 
-@pytest.mark.parametrize("vendor", ["generic"])  # the battery drain is the generic simulator's
-def test_camera_initiated_change_is_announced(daemon: DaemonProcess, vendor: str) -> None:
-    """The simulated battery drains 1 % a second: DevicePropChanged → the service reads it → notify."""
-    with daemon.connect() as a:
-        a.call("subscribe", {"topics": ["property", "event"]})
-        event = next_note(a, "notify.event", lambda p: p["name"] == "DevicePropChanged", timeout=5)
-        assert event["params"] == [0x5001]
-        note = next_note(a, "notify.property", lambda p: p["property"] == "battery", timeout=5)
-        assert note["code"] == "0x5001"
-        assert 0 <= note["value"] < 100
-        assert a.call("get", ["battery"])["value"] <= note["value"]
+def test_camera_initiated_change_is_announced(tmp_path: Path) -> None:
+    """The simulated battery drains 1 % every 0.2 s: DevicePropChanged → the service reads it → notify."""
+    with (
+        running_sim("generic", "--battery-interval", "0.2") as sim,  # the generic simulator's drain
+        running_daemon(tmp_path / "daemon", *camera_args(sim, "generic")) as daemon,
+    ):
+        daemon.wait_connected()
+        with daemon.connect() as a:
+            a.call("subscribe", {"topics": ["property", "event"]})
+            event = next_note(a, "notify.event", lambda p: p["name"] == "DevicePropChanged", timeout=5)
+            assert event["params"] == [0x5001]
+            note = next_note(a, "notify.property", lambda p: p["property"] == "battery", timeout=5)
+            assert note["code"] == "0x5001"
+            assert 0 <= note["value"] < 100
+            assert a.call("get", ["battery"])["value"] <= note["value"]
 
 
 @pytest.mark.slow

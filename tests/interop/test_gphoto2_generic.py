@@ -124,7 +124,7 @@ def test_capture_image_and_download(sim: SimProcess, tmp_path: Path) -> None:
 
 
 def test_wait_event_sees_the_battery_drain(tmp_path: Path) -> None:
-    with running_sim("generic") as sim:  # the default drain: 1 % a second
+    with running_sim("generic", "--battery-interval", "0.5") as sim:  # 1 % every 0.5 s
         out = ok(gphoto2(sim.port, "--wait-event=2s", home=tmp_path))
     changes = re.findall(r'Property 5001 changed, "batterylevel" to "(\d+)%"', out)
     assert changes, out

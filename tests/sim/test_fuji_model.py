@@ -12,7 +12,8 @@ from ptpipd.ip.codec import Role
 from ptpipd.ip.fuji import FUJI_PROTOCOL_VERSION, FujiCodec
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import DataType, DeviceInfo, DevicePropDesc, ResponseCode, encode_string, encode_value
-from ptpipd.sim.fuji_model import Answer, AwaitConfirmation, Phase, XT1Model
+from ptpipd.sim.fuji_model import AwaitConfirmation, Phase, XT1Model
+from ptpipd.sim.responder import Outcome as Answer
 from ptpipd.vendors.fuji_codes import (
     PROPERTY_LABELS,
     PROPERTY_TYPES,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import signal
 import socket
 import struct
 import subprocess
@@ -34,8 +35,9 @@ from ptpipd.ip.packets import (
     OperationResponse,
     StartData,
 )
-from ptpipd.sim.fuji_live import frame_stamp
+from ptpipd.sim.pictures import frame_stamp
 from tests.procs import REPO, SimProcess, running_daemon, running_sim, start_sim
+from tests.sim.test_generic_server import wait_for_log
 
 HOST = "127.0.0.1"
 TIMEOUT = 5.0
@@ -481,6 +483,35 @@ def test_capture_events_preview_and_ignored_second_capture(remote: Conn, sim: Si
         evt.close()
 
 
+def test_shutter_pressed_on_the_body_sends_the_capture_events(remote: Conn, sim: SimProcess) -> None:
+    """SIGUSR1 presses the X-T1's shutter: C004 and C001 as for InitiateCapture, with no transaction."""
+    evt = socket.create_connection((HOST, sim.ports[1]), timeout=TIMEOUT)
+    try:
+        sim.proc.send_signal(signal.SIGUSR1)
+        assert recv_frame(evt) == event_frame(0xC004, 0xFFFF_FFFF)
+        available = recv_frame(evt)
+        size = struct.unpack_from("<I", available, 20)[0]
+        assert available == event_frame(0xC001, 0xFFFF_FFFF, size)
+        fetch = remote.send(0x9022)
+        preview = remote.reply(fetch)
+        assert preview.code == OK and preview.data is not None and len(preview.data) == size
+        assert recv_frame(evt) == event_frame(0x400D, fetch)
+    finally:
+        evt.close()
+
+
+def test_shutter_pressed_outside_remote_mode_does_nothing() -> None:
+    with running_sim("fuji", "--accept-any-client") as process:
+        process.proc.send_signal(signal.SIGUSR1)
+        wait_for_log(process, "shutter pressed on the body: nothing happens")
+        conn = Conn(process.ports[0])
+        try:
+            conn.remote_mode()
+            assert conn.call(0x9022).code == 0x2002  # no preview waits: the press took no picture
+        finally:
+            conn.close()
+
+
 # ------------------------------------------------------------------------------------------------------
 # Live view
 # ------------------------------------------------------------------------------------------------------
@@ -555,7 +586,7 @@ async def test_start_simulator_in_process_with_fuji_options() -> None:
     try:
         command, event, stream = server.ports
         assert (event, stream) == (command + 1, command + 2)
-        options = server.options  # type: ignore[attr-defined]
+        options = server.own_options
         assert (options.accept_any_client, options.confirm_delay, options.fps) == (True, 0.5, 25)
         reader, writer = await asyncio.open_connection(HOST, command)
         request = encode_fuji_init(FujiInitCommandRequest(GUID, "in-process", FUJI_PROTOCOL_VERSION, True))

@@ -21,8 +21,9 @@ from ptpipd.ptp import (
     decode_value,
     encode_value,
 )
-from ptpipd.sim import bigobject
-from ptpipd.sim.generic_model import GenericCamera, Outcome
+from ptpipd.sim import bigobject, generic_model
+from ptpipd.sim.generic_model import INITIAL_PHOTO_SIZES, GenericCamera, photo_bytes
+from ptpipd.sim.responder import Outcome
 
 OK = 0x2001
 ALL = 0xFFFF_FFFF
@@ -156,7 +157,7 @@ def test_folders_and_photos(cam: Cam) -> None:
         thumb = cam.ok_data(0x100A, handle)
         assert info.filename == f"IMG_{number:04d}.JPG"
         assert (info.object_format, info.parent_object, info.storage_id) == (0x3801, 2, STORAGE)
-        assert 100_000 <= len(data) == info.compressed_size <= 200_000
+        assert len(data) == info.compressed_size == INITIAL_PHOTO_SIZES[number - 1]  # exactly the budget
         assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
         assert (info.image_width, info.image_height) == (640, 480)
         assert info.thumb_format in (0x3808, 0x3801) and len(thumb) == info.thumb_compressed_size
@@ -169,8 +170,9 @@ def test_folders_and_photos(cam: Cam) -> None:
 
 def test_photos_are_deterministic_per_seed() -> None:
     a, b, c = Cam(seed=0), Cam(seed=0), Cam(seed=1)
-    assert a.ok_data(0x1009, 3) == b.ok_data(0x1009, 3)
+    assert a.ok_data(0x1009, 3) == b.ok_data(0x1009, 3) == photo_bytes(0, 1, 640, 480, INITIAL_PHOTO_SIZES[0])
     assert a.ok_data(0x1009, 3) != c.ok_data(0x1009, 3)
+    assert a.ok_data(0x1009, 3) != a.ok_data(0x1009, 4)
 
 
 def test_partial_object(cam: Cam) -> None:
@@ -302,15 +304,15 @@ def test_set_property_refusals_and_changes() -> None:
     assert cam.op(0x1017, 0x5016).code == 0x200A
 
 
-def test_battery_drains_and_is_swapped_when_empty() -> None:
+def test_battery_drains_and_stays_empty() -> None:
     model = GenericCamera()
     assert model.drain_battery() == [Event(0x4006, ALL, (0x5001,))]
     assert model.properties[0x5001] == 99
     for _ in range(99):
         model.drain_battery()
     assert model.properties[0x5001] == 0
-    model.drain_battery()
-    assert model.properties[0x5001] == 100
+    assert model.drain_battery() == []  # never wraps to 100 %, and says nothing more
+    assert model.properties[0x5001] == 0
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -323,7 +325,7 @@ def test_capture_adds_a_photo_and_returns_the_events() -> None:
     assert cam.model.finish_capture() == []  # nothing in progress
     start = cam.op(0x100E, 0, 0)
     tid = cam.tid - 1
-    assert start.code == OK and start.capture_delay == 0
+    assert start.code == OK and start.capture == 0
     assert cam.op(0x100E, 0, 0).code == 0x2019  # DeviceBusy while the capture runs
     events = cam.model.finish_capture()
     assert events == [Event(0x4002, tid, (6,)), Event(0x400D, tid, ())]
@@ -343,7 +345,7 @@ def test_capture_follows_the_settings() -> None:
     assert cam.op(0x1016, 0x5018, data=struct.pack("<H", 2)).code == OK  # of two
     assert cam.op(0x1016, 0x5012, data=struct.pack("<I", 2000)).code == OK  # self-timer 2 s
     start = cam.op(0x100E, 0, 0)
-    assert start.code == OK and start.capture_delay == 2.0
+    assert start.code == OK and start.capture == 2.0
     events = cam.model.finish_capture()
     assert [(e.code, e.params) for e in events] == [(0x4002, (6,)), (0x4002, (7,)), (0x400D, ())]
     assert [cam.info(h).filename for h in (6, 7)] == ["IMG_0004.JPG", "IMG_0005.JPG"]
@@ -357,9 +359,45 @@ def test_capture_parameters_are_checked() -> None:
     assert cam.op(0x100E, STORAGE, 0x3801).code == OK
 
 
-def test_session_end_keeps_the_capture_running() -> None:
+def test_session_end_completes_the_capture() -> None:
     cam = Cam()
     assert cam.op(0x100E).code == OK
     cam.model.end_session()
-    assert cam.model.session_id is None
-    assert [e.code for e in cam.model.finish_capture()] == [0x4002, 0x400D]
+    assert cam.model.session_id is None and cam.model.capturing is None
+    assert cam.model.finish_capture() == []  # already done: the photo is on the card
+    assert (
+        cam.model.storage.get(6) is not None and cam.model.storage.objects[6].info.filename == "IMG_0004.JPG"
+    )
+
+
+def test_shutter_pressed_on_the_body() -> None:
+    cam = Cam()
+    assert cam.model.press_shutter() == [Event(0x4002, ALL, (6,))]  # ObjectAdded alone, no transaction
+    info = cam.info(6)
+    assert (info.filename, info.parent_object, info.object_format) == ("IMG_0004.JPG", 2, 0x3801)
+    assert (info.image_width, info.image_height, info.capture_date) == (1600, 1200, "20240601T120000")
+    data = cam.ok_data(0x1009, 6)
+    assert len(data) == info.compressed_size
+    assert data == photo_bytes(0, 4, 1600, 1200, date="20240601T120000")
+    assert cam.model.press_shutter() == [Event(0x4002, ALL, (7,))]
+
+
+def test_a_full_card_refuses_new_photos(monkeypatch: pytest.MonkeyPatch) -> None:
+    cam = Cam()
+    monkeypatch.setattr(generic_model, "PHOTO_MEMORY", cam.model.photo_memory + 1)
+    assert cam.model.press_shutter() == [Event(0x4002, ALL, (6,))]  # the last one that fits
+    assert cam.model.card_full
+    assert cam.model.press_shutter() == []
+    assert cam.op(0x100E).code == 0x200C  # StoreFull
+
+
+def test_focus_distance_is_a_writable_range() -> None:
+    cam = Cam()
+    assert 0x5009 in DeviceInfo.decode(cam.ok_data(0x1001)).device_properties_supported
+    focus = cam.desc(0x5009)
+    assert (focus.datatype, focus.writable, focus.current) == (DataType.UINT16, True, 1000)
+    assert focus.form == RangeForm(300, 0xFFFF, 1)  # 0.3 m to infinity (0xFFFF), in mm
+    assert cam.op(0x1016, 0x5009, data=struct.pack("<H", 250)).code == 0x201C  # closer than the lens
+    done = cam.op(0x1016, 0x5009, data=struct.pack("<H", 0xFFFF))
+    assert (done.code, [e.params for e in done.events]) == (OK, [(0x5009,)])
+    assert cam.desc(0x5009).current == 0xFFFF

@@ -7,12 +7,15 @@ of it. Nothing sleeps: every wait is on a packet or a close from the simulator, 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import re
+import signal
 import socket
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,6 +42,9 @@ from ptpipd.ip.packets import (
     encode,
 )
 from ptpipd.ptp import DataType, DeviceInfo, DevicePropDesc, ObjectInfo, decode_uint32_array, decode_value
+from ptpipd.sim.dialect import SimOptions, load
+from ptpipd.sim.generic_model import photo_bytes
+from ptpipd.vendors import VENDORS
 from tests.procs import REPO, SimProcess, running_sim, start_sim
 
 OK = 0x2001
@@ -46,6 +52,8 @@ ALL = 0xFFFF_FFFF
 GUID = bytes(range(16))
 TIMEOUT = 5.0
 QUIET = ("--battery-interval", "0")  # no battery events unless a test wants them
+#: The simulated camera's DateTime: its clock does not tick.
+DATE = "20240601T120000"
 SUMMARY = re.compile(r"^sim: sessions=(\d+) transactions=(\d+) violations=(\d+)$", re.MULTILINE)
 
 
@@ -174,6 +182,14 @@ def shared() -> Iterator[SimProcess]:
     """A simulator for the tests that change nothing on the camera."""
     with running_sim("generic", *QUIET) as sim:
         yield sim
+
+
+def wait_for_log(sim: SimProcess, text: str, count: int = 1, timeout: float = TIMEOUT) -> None:
+    """Waits until the simulator has logged ``text`` ``count`` times (its own signal that it acted)."""
+    deadline = time.monotonic() + timeout
+    while sim.stderr_text().count(text) < count:
+        assert time.monotonic() < deadline, f"the simulator did not log {text!r} {count} times"
+        time.sleep(0.01)
 
 
 def stop_summary(sim: SimProcess) -> tuple[int, int, int]:
@@ -424,6 +440,50 @@ def test_capture_in_progress_is_device_busy() -> None:
         session.close()
 
 
+def test_shutter_pressed_on_the_body_every_interval() -> None:
+    """--shoot-every: a new photo and ObjectAdded alone, with no transaction (what libgphoto2 turns into
+    "file added"); the photo is what the model documents for that number and date."""
+    with running_sim("generic", *QUIET, "--shoot-every", "0.1", "--seed", "5") as sim:
+        session = Session(sim.port)
+        first, second = session.event(), session.event()
+        assert (first.code, first.transaction_id, second.code, second.transaction_id) == (
+            0x4002,
+            ALL,
+            0x4002,
+            ALL,
+        )
+        assert second.params[0] == first.params[0] + 1
+        info = ObjectInfo.decode(session.data(0x1008, second.params[0]))
+        number = int(info.filename[4:8])
+        assert (info.filename, info.parent_object, info.capture_date) == (f"IMG_{number:04d}.JPG", 2, DATE)
+        photo = session.data(0x1009, second.params[0])
+        assert len(photo) == info.compressed_size and photo == photo_bytes(5, number, 1600, 1200, date=DATE)
+        session.close()
+
+
+def test_sigusr1_presses_the_shutter_once() -> None:
+    with running_sim("generic", *QUIET) as sim:
+        session = Session(sim.port)
+        sim.proc.send_signal(signal.SIGUSR1)
+        assert session.event() == Event(0x4002, ALL, (6,))
+        assert ObjectInfo.decode(session.data(0x1008, 6)).filename == "IMG_0004.JPG"
+        session.close()
+        sim.proc.send_signal(signal.SIGUSR1)  # no session: the photo is taken all the same
+        wait_for_log(sim, "shutter pressed on the body", 2)
+        session = Session(sim.port)
+        handles = decode_uint32_array(session.data(0x1007, ALL, 0, 2))[0]
+        assert handles == (3, 4, 5, 6, 7)
+        session.close()
+
+
+def test_the_battery_drains_slowly_by_default() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ptpipd.sim", "--help"], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    text = " ".join(result.stdout.split())
+    assert "--battery-interval S lose 1% of battery every S s, down to 0% (0: never) (default 60)" in text
+
+
 def test_battery_drains_with_events() -> None:
     with running_sim("generic", "--battery-interval", "0.05") as sim:
         session = Session(sim.port)
@@ -559,7 +619,9 @@ def test_stop_summary_counts_sessions_and_transactions() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--vendor", "fuji", "--ports", "1,2,3,4"], "one to three ports"),
+        (["--vendor", "fuji", "--ports", "1,2,3,4"], "the Fujifilm X-T1 listens on 3 ports"),
+        (["--ports", "1,2"], "the generic camera listens on one port (PTP/IP); got 2"),
+        (["--fps", "20"], "--fps: not an option of --vendor generic"),
         (["--object-size", "12Q"], "not a size"),
         (["--port", "70000"], "not a TCP port"),
         (["--vendor", "nikon"], "invalid choice"),
@@ -577,6 +639,17 @@ def test_command_line_errors_exit_2(args: list[str], message: str) -> None:
     assert result.returncode == 2
     assert message in result.stderr
     assert "listening on" not in result.stdout
+
+
+def test_the_readme_names_every_option_of_every_body() -> None:
+    """A body's options come from its SIMULATOR; the README's simulator section must keep up with them."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## The simulated camera\n", 1)[1].split("\n## ", 1)[0]
+    names = [f.name for f in dataclasses.fields(SimOptions)]
+    for vendor in VENDORS:
+        names += load(vendor).option_names()
+    missing = [name for name in names if "--" + name.replace("_", "-") not in section]
+    assert not missing, f"README.md's simulator section does not mention {missing}"
 
 
 class AsyncSession:
@@ -627,12 +700,14 @@ async def test_start_simulator_in_process() -> None:
         assert isinstance(await session.packet(), EndData)
         assert await session.packet() == OperationResponse(OK, 1)
         # same event loop: the response was counted in the step that wrote it
-        assert (server.sessions, server.transactions, server.violations) == (1, 2, 0)
+        assert (server.stats.sessions, server.stats.transactions, server.stats.violations) == (1, 2, 0)
         session.close()
     finally:
         await server.close()
     with pytest.raises(KeyError):
         await start_simulator("nikon", port=0)
+    with pytest.raises(TypeError, match="has no option fps"):
+        await start_simulator("generic", port=0, fps=25)
 
 
 async def test_a_bug_in_the_model_is_a_general_error(caplog: pytest.LogCaptureFixture) -> None:
@@ -645,7 +720,7 @@ async def test_a_bug_in_the_model_is_a_general_error(caplog: pytest.LogCaptureFi
         def broken(*args: object) -> None:
             raise RuntimeError("model bug")
 
-        server.camera.operation = broken  # type: ignore[method-assign,assignment]
+        server.body.model.operation = broken  # type: ignore[attr-defined]
         session.send(OperationRequest(1, 0x1004, 1, ()))
         assert await session.packet() == OperationResponse(0x2002, 1)  # GeneralError, connection kept
         assert "model bug" in caplog.text
@@ -667,7 +742,7 @@ async def test_big_data_phase_respects_flow_control() -> None:
         received = peak = 0
         while received < total:
             received += len(await asyncio.wait_for(session.reader.read(1 << 16), TIMEOUT))
-            buffered = [c.transport.get_write_buffer_size() for c in server._connections if c.transport]
+            buffered = [c.transport.get_write_buffer_size() for c in server.connections if c.transport]
             peak = max(peak, *buffered)
         assert received == total
         assert peak <= WRITE_HIGH + (1 << 20) + 64, peak

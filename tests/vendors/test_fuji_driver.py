@@ -35,8 +35,8 @@ from ptpipd.ip.packets import (
 )
 from ptpipd.ip.transport import Initiator, Timeouts
 from ptpipd.ptp import DataType, EnumForm, NoForm, RangeForm, encode_value
-from ptpipd.sim.fuji_model import AwaitConfirmation, ModelEvent, XT1Model
-from ptpipd.sim.jpeg import counter_frame
+from ptpipd.sim.fuji_model import AwaitConfirmation, XT1Model
+from ptpipd.sim.pictures import live_jpeg
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import CameraConfig, VendorDriver
 from ptpipd.vendors.fuji import FujiDriver
@@ -182,11 +182,11 @@ class ScriptedFuji:
 
     # -------------------------------------------------------------- event and live-view ports
 
-    def _send_event(self, event: ModelEvent) -> None:
+    def _send_event(self, event: Event) -> None:
         if self.drop_events:
             return
         if event.code == 0xC001 and self.announced_size is not None:
-            event = ModelEvent(event.code, event.transaction_id, (*event.params[:2], self.announced_size, 0))
+            event = Event(event.code, event.transaction_id, (*event.params[:2], self.announced_size, 0))
         raw = self._event_codec.encode(Event(event.code, event.transaction_id, event.params))
         if self._events is None:
             self._queued.append(raw)
@@ -205,7 +205,7 @@ class ScriptedFuji:
     async def _stream_port(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.append(writer)
         for counter in range(self.live_frames):
-            writer.write(encode_frame(counter, counter_frame(counter, 160, 120)))
+            writer.write(encode_frame(counter, live_jpeg(counter, 160, 120)))
         with contextlib.suppress(ConnectionError):
             await writer.drain()
             await reader.read()

@@ -1,0 +1,140 @@
+"""The simulated standard PTP/IP camera (``ptpipd-sim --vendor generic``): one port, PTP/IP framing.
+
+Command and event connections both arrive on port 15740 (PTPIP.md §3); each gets a
+:class:`~ptpipd.sim.generic_responder.GenericResponder`, and :class:`GenericBody` pairs them into the one
+session the camera serves at a time. The camera itself is :class:`~ptpipd.sim.generic_model.GenericCamera`.
+Events go to the session's event connection, or nowhere when there is none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ptpipd.ip import packets as pk
+from ptpipd.sim.bigobject import parse_size
+from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
+from ptpipd.sim.generic_model import GenericCamera
+from ptpipd.sim.generic_responder import GenericResponder, Kind
+from ptpipd.sim.responder import Action, Close, Responder, Send, Stats
+
+log = logging.getLogger("ptpipd.sim")
+
+#: The simulator's GUID (fixed, so initiators that remember cameras recognise it).
+SIM_GUID = bytes.fromhex("7074706970642d73696d2d3030303031")  # b"ptpipd-sim-00001"
+SIM_NAME = "ptpipd-sim"
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class GenericOptions:
+    """The generic camera's own options."""
+
+    object_size: int | None = option(
+        None, "add BIG00001.BIN of this size (100M, 512K, 1G, bytes) to the card", _size, "SIZE"
+    )
+
+
+class GenericBody:
+    """The generic camera's session table: at most one initiator (command + event connection) at a time."""
+
+    fps = 0.0
+
+    def __init__(self, model: GenericCamera) -> None:
+        self.model = model
+        self.stats = Stats()
+        self.command: GenericResponder | None = None
+        self.events: GenericResponder | None = None
+        self._connection_number = 0
+
+    def responder(self, port: int) -> Responder:
+        """A responder for a newly accepted connection."""
+        return GenericResponder(self)
+
+    @property
+    def remote(self) -> bool:
+        """The generic camera has no gated ports."""
+        return False
+
+    def open_command(self, conn: GenericResponder, request: pk.InitCommandRequest) -> list[Action]:
+        """InitCommandRequest: the ack of a new session, or InitFail Busy while one is active."""
+        if self.command is not None:
+            log.info("refusing %r: a session is already active (InitFail Busy)", request.name)
+            return [Send(conn.codec.encode(pk.InitFail(pk.InitFailReason.Busy))), Close("busy")]
+        self._connection_number += 1
+        self.command, conn.kind = conn, Kind.COMMAND
+        log.info("session %d: initiator %r connected", self._connection_number, request.name)
+        return [
+            Send(
+                conn.codec.encode(
+                    pk.InitCommandAck(self._connection_number, SIM_GUID, SIM_NAME, request.version)
+                )
+            )
+        ]
+
+    def open_events(self, conn: GenericResponder, request: pk.InitEventRequest) -> list[Action]:
+        """InitEventRequest: the ack when it names the session's connection number and none is open yet."""
+        number = request.connection_number
+        if self.command is None or number != self._connection_number:
+            log.info("refusing an event connection for unknown connection number %d", number)
+            return [
+                Send(conn.codec.encode(pk.InitFail(pk.InitFailReason.Unspecified))),
+                Close("unknown session"),
+            ]
+        if self.events is not None:
+            log.info("refusing a second event connection for session %d", number)
+            return [Send(conn.codec.encode(pk.InitFail(pk.InitFailReason.Busy))), Close("busy")]
+        self.events, conn.kind = conn, Kind.EVENT
+        return [Send(conn.codec.encode(pk.InitEventAck()))]
+
+    def connection_lost(self, conn: Responder) -> list[Responder] | None:
+        """A connection ended; when it was one of the session's, the session ends and the other must go."""
+        conn.closed = True
+        if conn is not self.command and conn is not self.events:
+            return None
+        others: list[Responder] = [c for c in (self.command, self.events) if c is not None and c is not conn]
+        self.command = self.events = None
+        self.model.end_session()
+        log.info("session %d ended", self._connection_number)
+        return others
+
+    def route(self, events: Sequence[pk.Event]) -> list[tuple[Responder, bytes]]:
+        """Events go to the session's event connection, or nowhere."""
+        conn = self.events
+        return [] if conn is None else [(conn, conn.codec.encode(event)) for event in events]
+
+    def finish_capture(self) -> list[pk.Event]:
+        """See :meth:`GenericCamera.finish_capture`."""
+        return self.model.finish_capture()
+
+    def drain_battery(self) -> list[pk.Event]:
+        """See :meth:`GenericCamera.drain_battery`."""
+        return self.model.drain_battery()
+
+    def press_shutter(self) -> list[pk.Event]:
+        """See :meth:`GenericCamera.press_shutter`."""
+        return self.model.press_shutter()
+
+    def live_frame(self, counter: int) -> bytes:
+        """The generic camera has no live-view stream."""
+        raise NotImplementedError
+
+
+def _build(common: SimOptions, own: GenericOptions) -> GenericBody:
+    return GenericBody(GenericCamera(seed=common.seed, object_size=own.object_size))
+
+
+SIMULATOR = Simulator(
+    title="the generic camera",
+    ports=(Port("PTP/IP", 15740),),
+    options=GenericOptions,
+    build=_build,
+)
