@@ -238,7 +238,7 @@ class Connection:
     def __init__(self, target: Target) -> None:
         self.target = target
         self._ids = 0
-        self._buffer = b""
+        self._buffer = bytearray()
         self.notifications: list[dict[str, Any]] = []
         self._sock = self._open(target)
         if target.token is not None and target.is_tcp:
@@ -296,36 +296,46 @@ class Connection:
     ) -> Any:
         """The next message from the daemon. ``progress`` is told how many bytes of it have arrived so far;
         ``timeout`` None waits forever, the default is the target's."""
-        self._sock.settimeout(self.target.timeout if timeout == -1.0 else timeout)
-        chunks: list[bytes] = []
-        pending = self._buffer
-        received = 0
-        while True:
-            end = pending.find(b"\n")
-            if end >= 0:
-                chunks.append(pending[:end])
-                self._buffer = pending[end + 1 :]
-                break
-            chunks.append(pending)
-            received += len(pending)
-            if progress is not None and received:
-                progress(received)
+        line = self._line(progress, self.target.timeout if timeout == -1.0 else timeout)
+        if line is None:
+            raise self._lost(f"no answer within {self.target.timeout:g} s")
+        return _decode(line)
+
+    def _line(self, progress: Callable[[int], None] | None, timeout: float | None) -> bytes | None:
+        """The next line without its newline; None when ``timeout`` passes first (what came is kept)."""
+        self._sock.settimeout(timeout)
+        buffer = self._buffer
+        searched = 0
+        while (end := buffer.find(b"\n", searched)) < 0:
+            searched = len(buffer)
+            if progress is not None and searched:
+                progress(searched)
             try:
-                pending = self._sock.recv(_CHUNK)
+                chunk = self._sock.recv(_CHUNK)
             except TimeoutError:
-                raise self._lost(f"no answer within {self.target.timeout:g} s") from None
+                return None
             except OSError as exc:
                 raise self._lost(exc.strerror or str(exc)) from None
-            if not pending:
-                self._buffer = b""
+            if not chunk:
                 raise self._lost("the daemon closed the connection")
-        line = b"".join(chunks)
+            buffer += chunk
+        line = bytes(buffer[:end])
+        del buffer[: end + 1]
         if progress is not None:
-            progress(len(line) + 1)
-        try:
-            return loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, JSONError) as exc:
-            raise CtlError(f"the daemon sent a line that is not JSON: {exc}") from None
+            progress(end + 1)
+        return line
+
+    def notification(self, timeout: float | None) -> dict[str, Any] | None:
+        """The next notification (after :meth:`call` ``subscribe``); None when ``timeout`` seconds pass
+        first (None: wait for ever)."""
+        while not self.notifications:
+            line = self._line(None, timeout)
+            if line is None:
+                return None
+            message = _decode(line)
+            if isinstance(message, dict) and "method" in message and "id" not in message:
+                return message
+        return self.notifications.pop(0)
 
     def response(self, request_id: int, *, progress: Callable[[int], None] | None = None) -> Any:
         """The result of request ``request_id``; :class:`RpcFailure` for an error response."""
@@ -345,6 +355,13 @@ class Connection:
     def call(self, method: str, params: Any = None, *, progress: Callable[[int], None] | None = None) -> Any:
         """Sends a request and returns its result."""
         return self.response(self.send(method, params), progress=progress)
+
+
+def _decode(line: bytes) -> Any:
+    try:
+        return loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, JSONError) as exc:
+        raise CtlError(f"the daemon sent a line that is not JSON: {exc}") from None
 
 
 def _failure(error: Any) -> RpcFailure:

@@ -1,128 +1,134 @@
-"""The fast path: well-formed invocations of the common commands, run without importing typer.
+"""The fast path: well-formed command lines, parsed from the declarations without importing typer.
 
-Importing typer costs ~35 ms, several times Python's own start-up (~8 ms), while ``ptpipctl get iso`` itself
-needs a few milliseconds. So :func:`run_fast` recognises a strict subset of the command line that typer
-(:mod:`ptpipctl.cli`, the definition of the interface) would accept, and for it calls the very same command
-function through the same :func:`~ptpipctl.commands.execute`. Anything else — help, completion, a missing or
-extra argument, an unknown or repeated option, an option value that looks like an option, ``--``, a value
-starting with ``-``, a ``--timeout`` that is not a number — returns None, and typer handles it (with its
-usage errors, exit 2). The tests run the same command lines both ways and compare output and exit codes.
-
-Accepted: ``[GLOBAL...] COMMAND [ARG|FLAG...]`` where GLOBAL is ``--socket``, ``--tcp``, ``--token``,
-``--instance`` or ``--timeout`` with a value (``--opt VALUE`` or ``--opt=VALUE``), and COMMAND one of
-``status info state get set describe files opreq call`` with exactly its positional arguments and its flags
-(``--json``; ``--pretty`` for info, state, describe and call) in any order. ``PTPIPCTL_FAST=0`` turns the fast path off.
+Importing typer costs several times Python's own start-up, while ``ptpipctl get iso`` itself needs a few
+milliseconds. So :func:`parse` reads a strict subset of what the typer interface (:mod:`ptpipctl.cli`)
+accepts, from the same declarations (:mod:`ptpipctl.declare`), and :func:`run_fast` calls the command's
+function the same way typer does. Anything else — help, completion, a missing or extra argument, an unknown
+or repeated option, an option value that looks like an option, ``--``, an argument starting with ``-``
+(except where the command declares ``dash_values``), a value that does not convert — returns None, and typer
+handles it with its usage errors (exit 2). The tests run the same command lines both ways and compare output
+and exit codes. ``PTPIPCTL_FAST=0`` turns the fast path off.
 """
 
 from __future__ import annotations
 
 import os
 
+from ptpipctl.declare import GLOBAL_OPTIONS, load
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from ptpipctl.declare import Command, Opt
 
-GLOBAL_OPTIONS = {
-    "--socket": "socket",
-    "--tcp": "tcp",
-    "--token": "token",
-    "--instance": "instance",
-    "--timeout": "timeout",
-}
-
-# command: (module, function, minimum positionals, maximum positionals or -1, flags → keyword)
-COMMANDS: dict[str, tuple[str, str, int, int, dict[str, str]]] = {
-    "status": ("status", "status", 0, 0, {"--json": "as_json"}),
-    "info": ("camera", "info", 0, 0, {"--json": "as_json", "--pretty": "pretty"}),
-    "state": ("camera", "state", 0, 0, {"--json": "as_json", "--pretty": "pretty"}),
-    "get": ("properties", "get", 1, 1, {"--json": "as_json"}),
-    "set": ("properties", "set_", 2, 2, {"--json": "as_json"}),
-    "describe": ("properties", "describe", 1, 1, {"--json": "as_json", "--pretty": "pretty"}),
-    "files": ("images", "files", 0, 0, {"--json": "as_json"}),
-    "opreq": ("raw", "opreq", 1, -1, {"--json": "as_json"}),
-    "call": ("raw", "call", 1, 2, {"--pretty": "pretty", "--json": ""}),
-}
+_HELP = ("--", "-h", "--help")
 
 
 class Invocation:
-    """A parsed fast-path command line."""
+    """A parsed command line: the command, the global options given, every parameter's value."""
 
-    __slots__ = ("command", "flags", "globals", "positionals")
+    __slots__ = ("command", "globals", "values")
 
-    def __init__(
-        self, globals_: dict[str, str], command: str, positionals: list[str], flags: dict[str, bool]
-    ) -> None:
-        self.globals = globals_
+    def __init__(self, command: Command, globals_: dict[str, object], values: dict[str, object]) -> None:
         self.command = command
-        self.positionals = positionals
-        self.flags = flags
+        self.globals = globals_
+        self.values = values
 
 
 def parse(args: list[str]) -> Invocation | None:
     """The invocation, or None when the command line is not in the fast path's subset."""
-    globals_: dict[str, str] = {}
+    given: dict[str, object] = {}
+    options = {o.name: o for o in GLOBAL_OPTIONS}
     i = 0
     while i < len(args) and args[i].startswith("-"):
-        name, eq, value = args[i].partition("=")
-        key = GLOBAL_OPTIONS.get(name)
-        if key is None or key in globals_:
+        i = _option(args, i, options, given)
+        if i < 0:
             return None
-        if not eq:
-            i += 1
-            if i >= len(args):
-                return None
-            value = args[i]
-        if value.startswith("-"):
-            return None
-        globals_[key] = value
+    command = load(args[i]).get(args[i]) if i < len(args) else None
+    if command is None:
+        return None
+    values = _values(command, args[i + 1 :])
+    return None if values is None else Invocation(command, given, values)
+
+
+def _option(args: list[str], i: int, options: dict[str, Opt], given: dict[str, object]) -> int:
+    """Reads the option with a value at ``args[i]`` into ``given``; the next index, or -1 to decline."""
+    name, eq, value = args[i].partition("=")
+    opt = options.get(name)
+    if opt is None or not opt.takes_value or (opt.dest in given and not opt.many):
+        return -1
+    if not eq:
         i += 1
-    if i >= len(args) or args[i] not in COMMANDS:
-        return None
-    command = args[i]
-    _, _, least, most, known = COMMANDS[command]
+        if i >= len(args):
+            return -1
+        value = args[i]
+    if value.startswith("-"):
+        return -1
+    try:
+        converted = opt.convert(value)
+    except ValueError:
+        return -1
+    if opt.many:
+        previous = given.get(opt.dest, ())
+        given[opt.dest] = (*previous, converted) if isinstance(previous, tuple) else (converted,)
+    else:
+        given[opt.dest] = converted
+    return i + 1
+
+
+def _values(command: Command, words: list[str]) -> dict[str, object] | None:
+    """Every parameter's value from the words after the command name; None to decline."""
+    options = {o.name: o for o in command.options()}
+    switches = {o.off: o for o in command.options() if o.off}
+    values: dict[str, object] = {}
     positionals: list[str] = []
-    flags: dict[str, bool] = {}
-    for arg in args[i + 1 :]:
-        if arg.startswith("-"):
-            if arg not in known or arg in flags:
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in _HELP:
+            return None
+        name = word.partition("=")[0]
+        if word == "-" or not word.startswith("-"):
+            positionals.append(word)
+        elif name in options and options[name].takes_value:
+            i = _option(words, i, options, values) - 1
+            if i < 0:
                 return None
-            flags[arg] = True
+        elif word in options or word in switches:
+            opt = options.get(word) or switches[word]
+            if opt.dest in values:
+                return None
+            values[opt.dest] = word in options
+        elif command.dash_values and name not in options:
+            positionals.append(word)
         else:
-            positionals.append(arg)
-    if len(positionals) < least or (most >= 0 and len(positionals) > most):
+            return None
+        i += 1
+    return _positionals(command, positionals, values)
+
+
+def _positionals(command: Command, words: list[str], values: dict[str, object]) -> dict[str, object] | None:
+    try:
+        for arg in command.args():
+            if arg.many:
+                values[arg.dest] = tuple(arg.convert(w) for w in words)
+                words = []
+            elif words:
+                values[arg.dest] = arg.convert(words.pop(0))
+            elif arg.required:
+                return None
+    except ValueError:
         return None
-    if "timeout" in globals_:
-        try:
-            float(globals_["timeout"])
-        except ValueError:
-            return None  # typer words the usage error
-    return Invocation(globals_, command, positionals, flags)
+    return None if words else {**command.defaults(), **values}
 
 
 def run_fast(args: list[str]) -> int | None:
     """Runs the command line if the fast path takes it; None to hand it to typer."""
     if os.environ.get("PTPIPCTL_FAST") == "0" or "_PTPIPCTL_COMPLETE" in os.environ:
         return None
-    inv = parse(args)
-    if inv is None:
+    invocation = parse(args)
+    if invocation is None:
         return None
-    timeout = float(inv.globals["timeout"]) if "timeout" in inv.globals else None
     from ptpipctl.commands import Globals, execute
 
-    module, function, _, _, known = COMMANDS[inv.command]
-    # __import__ rather than importlib.import_module: importlib is one more module to load
-    command: Callable[..., None] = getattr(
-        __import__(f"ptpipctl.commands.{module}", fromlist=[function]), function
-    )
-    g = Globals(
-        socket=inv.globals.get("socket"),
-        tcp=inv.globals.get("tcp"),
-        token=inv.globals.get("token"),
-        instance=inv.globals.get("instance"),
-        timeout=timeout,
-    )
-    keywords = {known[flag]: True for flag in inv.flags if known[flag]}
-    positionals: list[object] = list(inv.positionals)
-    if inv.command == "opreq":
-        positionals = [inv.positionals[0], tuple(inv.positionals[1:])]
-    return execute(command, g, *positionals, **keywords)
+    g = Globals(**invocation.globals)  # type: ignore[arg-type]
+    return execute(invocation.command.func, g, **invocation.values)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import sys
 import time
 
+from ptpipctl.jsonio import dumps
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -55,11 +57,11 @@ def pairs(items: Iterable[tuple[str, str]]) -> str:
 
 def json_text(value: Any, *, pretty: bool = False) -> str:
     """JSON with a final newline: compact, or indented by two spaces."""
+    if not pretty:
+        return dumps(value) + "\n"
     import json
 
-    if pretty:
-        return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
 def hexdump(data: bytes) -> str:
@@ -80,19 +82,6 @@ def hexdump(data: bytes) -> str:
 def packet_dumps(packets: Iterable[bytes]) -> str:
     """The seed's ``opreq`` output: every packet received, introduced by its size."""
     return "".join(f"\nReceived {len(p)} bytes. HEX dump:\n{hexdump(p)}" for p in packets)
-
-
-def short_hex(value: str | None) -> str:
-    """``0x0190`` → ``0x190`` (Go's ``%#x``); ``""`` for None."""
-    if not value:
-        return ""
-    digits = value[2:].lstrip("0") if value[:2].lower() == "0x" else value
-    return "0x" + (digits or "0")
-
-
-def yes_no(flag: object) -> str:
-    """``yes``/``no``."""
-    return "yes" if flag else "no"
 
 
 def size_text(size: float) -> str:

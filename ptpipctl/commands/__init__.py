@@ -1,6 +1,6 @@
-"""The commands, one module per noun, shared by the typer interface (:mod:`ptpipctl.cli`) and the fast path
-(:mod:`ptpipctl.fast`): both parse the command line their own way and then call the same functions here
-through :func:`execute`, so output and exit codes cannot differ between them.
+"""The commands, one module per noun, each declared once with :func:`ptpipctl.declare.command`; the typer
+interface (:mod:`ptpipctl.cli`) and the fast path (:mod:`ptpipctl.fast`) both call them through
+:func:`execute`, so output and exit codes cannot differ between them.
 
 Every command function takes the :class:`Globals` first, writes its output to ``sys.stdout`` and raises
 :class:`~ptpipctl.client.CtlError` subclasses for failures; :func:`execute` turns those into one line on

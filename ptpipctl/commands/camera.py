@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ptpipctl.declare import JSON, PRETTY, command
 from ptpipctl.output import json_text, pairs, table
 
 TYPE_CHECKING = False
@@ -16,15 +17,17 @@ PROPERTY_HEADER = ("Property", "Code", "Name", "Value", "Hex", "Access")
 STATE_HEADER = ("Property", "Code", "Name", "Value", "Hex")
 
 
-def info(g: Globals, *, as_json: bool = False, pretty: bool = False) -> None:
-    """Prints the device description and a table of every property (``--json``/``--pretty``: the result)."""
+@command(JSON, PRETTY)
+def info(g: Globals, *, as_json: bool, pretty: bool) -> None:
+    """The camera's description and every property's value."""
     with g.target().connect() as conn:
         result = conn.call("info")
     sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else info_text(result))
 
 
-def state(g: Globals, *, as_json: bool = False, pretty: bool = False) -> None:
-    """Prints the camera's state list (Fuji); other vendors answer that it is not supported."""
+@command(JSON, PRETTY)
+def state(g: Globals, *, as_json: bool, pretty: bool) -> None:
+    """The camera's state list (Fujifilm)."""
     with g.target().connect() as conn:
         result = conn.call("state")
     sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else state_text(result))

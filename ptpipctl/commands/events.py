@@ -6,6 +6,7 @@ import sys
 import time
 
 from ptpipctl.client import UsageError
+from ptpipctl.declare import Opt, command
 from ptpipctl.output import json_text
 
 TYPE_CHECKING = False
@@ -17,12 +18,23 @@ if TYPE_CHECKING:
 TOPICS = ("event", "property", "connection")
 
 
-def events(g: Globals, *, as_json: bool = False, topics: list[str] | tuple[str, ...] = ()) -> None:
-    """Subscribes and prints each notification (``--json``: one JSON object per line) until interrupted.
+def _complete_topic(_g: Globals, incomplete: str, _given: dict[str, Any]) -> list[str]:
+    return [t for t in TOPICS if t.startswith(incomplete)]
 
-    Once subscribed it says so in one line on stderr. Ends normally (exit 0) on Ctrl-C; a daemon that goes
-    away ends it with exit 105.
-    """
+
+@command(
+    Opt("--json", "as_json", "One JSON object per notification and line."),
+    Opt(
+        "--topic",
+        "topics",
+        "event, property or connection (repeatable; default: all).",
+        metavar="TOPIC",
+        many=True,
+        complete=_complete_topic,
+    ),
+)
+def events(g: Globals, *, as_json: bool, topics: tuple[str, ...]) -> None:
+    """Prints the daemon's notifications as they arrive, until Ctrl-C."""
     unknown = sorted(set(topics) - set(TOPICS))
     if unknown:
         raise UsageError(f"unknown topic {', '.join(unknown)}; topics: {', '.join(TOPICS)}")
@@ -33,12 +45,8 @@ def events(g: Globals, *, as_json: bool = False, topics: list[str] | tuple[str, 
             # on stderr, also with --json: scripts may wait for this line to know the subscription is live
             sys.stderr.write(f"listening to {', '.join(chosen or TOPICS)} notifications; Ctrl-C stops\n")
             sys.stderr.flush()
-            while True:
-                while conn.notifications:
-                    show(conn.notifications.pop(0), as_json)
-                message = conn.read_message(timeout=None)
-                if isinstance(message, dict) and "method" in message and "id" not in message:
-                    show(message, as_json)
+            while (note := conn.notification(None)) is not None:  # None: waits for ever
+                show(note, as_json)
     except KeyboardInterrupt:
         return
 
@@ -63,12 +71,12 @@ def note_text(note: dict[str, Any], now: float | None = None) -> str:
         params = " ".join(str(x) for x in p.get("params") or [])
         what = f"{p.get('name')} ({p.get('code')})" + (f" {params}" if params else "")
         topic = "event"
-    elif method == "notify.property":
-        what = f"{p.get('property')} = {p.get('label')} ({p.get('code')})"
-        topic = "property"
     elif method == "notify.connection":
         what = str(p.get("state")) + (f": {p['reason']}" if p.get("reason") else "")
         topic = "connection"
+    elif method == "notify.property":
+        what = f"{p.get('property')} = {p.get('label')} ({p.get('code')})"
+        topic = "property"
     else:
         what = json_text(p).strip()
         topic = method

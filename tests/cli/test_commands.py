@@ -215,15 +215,45 @@ def test_capture_json_to_stdout_is_a_usage_error(live: Live) -> None:
     assert result.err == "ptpipctl: --json cannot be combined with writing the image to stdout ('-')\n"
 
 
-def test_opreq_hex_dump(live: Live) -> None:
+def test_opreq_hex_dump_and_response(live: Live) -> None:
     result = live.ctl("opreq", "0x1001")
     assert result.code == 0, result.err
-    packets = packets_of(result.out)
+    dump, _, response = result.out.rpartition("\nResponse: ")
+    assert response == "OK (0x2001)\n"
+    packets = packets_of(dump)
     manufacturer = live.daemon.call("status")["camera"]["manufacturer"]
     assert manufacturer.encode("utf-16-le") in b"".join(packets)
     as_json = json.loads(live.ctl("opreq", "1001", "--json").out)
     assert as_json["response"]["name"] == "OK"
     assert [len(bytes.fromhex(p)) for p in as_json["packets"]] == [len(p) for p in packets]
+
+
+def test_opreq_params_are_decimal_unless_0x(live: Live) -> None:
+    """Issue 15 item 1: a parameter reads as decimal unless it starts with 0x (the legacy grammar keeps hex)."""
+    code = live.daemon.call("get", {"property": "iso"})["code"]  # GetDevicePropValue of the ISO property
+    by_hex = live.ctl("opreq", "0x1015", code, "--json")
+    by_decimal = live.ctl("opreq", "0x1015", str(int(code, 16)), "--json")
+    assert by_hex.code == by_decimal.code == 0, by_hex.err + by_decimal.err
+    assert json.loads(by_decimal.out)["data"] == json.loads(by_hex.out)["data"]
+    bare_hex = live.ctl("opreq", "0x1015", code.removeprefix("0x"))
+    if not code.removeprefix("0x").isdigit():
+        assert (bare_hex.code, bare_hex.out) == (2, "")
+
+
+def test_opreq_non_ok_response_exits_1_naming_it(live: Live) -> None:
+    """Issue 15 item 14: ``opreq 0x9999`` shows the response's name and exits 1; --json keeps everything."""
+    result = live.ctl("opreq", "0x9999")
+    assert result.code == 1
+    assert result.out.endswith("\nResponse: OperationNotSupported (0x2005)\n")
+    assert packets_of(result.out.rpartition("\nResponse: ")[0])
+    assert result.err == "ptpipctl: the camera answered OperationNotSupported (0x2005) to operation 0x9999\n"
+    as_json = live.ctl("opreq", "0x9999", "--json")
+    assert (as_json.code, as_json.err) == (1, result.err)
+    assert json.loads(as_json.out)["response"] == {
+        "code": "0x2005",
+        "name": "OperationNotSupported",
+        "params": [],
+    }
 
 
 def test_call(live: Live) -> None:

@@ -1,4 +1,4 @@
-"""ptpipctl's JSON without the json module agrees with the json module."""
+"""ptpipctl's JSON without the json module (nor CPython's private _json) agrees with the json module."""
 
 from __future__ import annotations
 
@@ -23,8 +23,15 @@ values = st.recursive(
 
 @given(values)
 def test_dumps_is_compact_json(value: Any) -> None:
-    assert dumps(value) == json.dumps(value, separators=(",", ":"))
+    assert dumps(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     assert loads(dumps(value)) == json.loads(json.dumps(value))
+
+
+@given(st.text())
+def test_strings_with_escapes_both_ways(text: str) -> None:
+    """Every escape json writes (ASCII-only ``\\uXXXX`` with surrogate pairs included) reads back."""
+    for encoded in (json.dumps(text), json.dumps(text, ensure_ascii=False)):
+        assert loads(encoded) == text
 
 
 @given(values, st.sampled_from(["", " ", "\n", "\t \r\n"]))
@@ -33,7 +40,10 @@ def test_loads_agrees_with_json(value: Any, blank: str) -> None:
     assert loads(text) == json.loads(text)
 
 
-@pytest.mark.parametrize("text", ["", "{", "[1,]", "1 2", '"open', "nul", "{'a': 1}", "[1] x"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "{", "[1,]", "1 2", '"open', "nul", "{'a': 1}", "[1] x", "01", "1.", "-", '"\\x"', '"a\tb"', "[1}"],
+)
 def test_errors_are_json_errors_with_jsons_words(text: str) -> None:
     with pytest.raises(JSONError) as exc:
         loads(text)
@@ -42,12 +52,13 @@ def test_errors_are_json_errors_with_jsons_words(text: str) -> None:
     assert str(exc.value) == str(reference.value)
 
 
-def test_errors_without_json_imported_first() -> None:
-    """The C scanner needs json.decoder to word an error; ptpipctl must not crash when it is not loaded."""
+def test_no_json_module_on_the_way_and_errors_worded_by_it() -> None:
+    """Valid JSON is read without importing json (nor _json); an error imports json to word it."""
     code = (
         "import sys\n"
         "from ptpipctl.jsonio import JSONError, loads\n"
-        "assert 'json' not in sys.modules\n"
+        "assert loads('{\"a\": [1, 2.5, \"\\\\u00e9\"]}') == {'a': [1, 2.5, 'é']}\n"
+        "assert not {'json', '_json'} & set(sys.modules)\n"
         "try:\n    loads('{bad')\nexcept JSONError as exc:\n    print(exc)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)

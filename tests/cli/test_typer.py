@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ptpipctl.cli import PROPERTY_NAMES, app
+from ptpipctl.cli import app
+from ptpipctl.commands.properties import PROPERTY_NAMES
 from tests.cli.conftest import PTPIPCTL, clean_env, ctl
 from tests.cli.stub import FILES, StubDaemon
 
