@@ -81,6 +81,9 @@ def wait(g: Globals, *, timeout: float) -> None:
     with g.target().connect() as conn:
         conn.call("subscribe", {"topics": ["connection"]})  # first, so no change goes unseen
         result = conn.call("status")
+        if result.get("state") != "connected":  # on stderr: scripts may wait for this line
+            sys.stderr.write(f"waiting for the camera ({state_text(result)}), at most {timeout:g} s\n")
+            sys.stderr.flush()
         while result.get("state") != "connected":
             left = deadline - time.monotonic()
             note = conn.notification(left) if left > 0 else None
@@ -93,11 +96,16 @@ def wait(g: Globals, *, timeout: float) -> None:
     sys.stdout.write(f"connected to {who}\n")
 
 
-def not_connected_text(s: dict[str, Any], timeout: float) -> str:
-    """Why ``wait`` gave up: the state, the last error with its time, the attempts."""
-    text = f"the camera is not connected after {timeout:g} s (state {s.get('state')}"
+def state_text(s: dict[str, Any]) -> str:
+    """``state connecting; last error: … (at …); 3 attempts`` from a ``status`` result."""
+    text = f"state {s.get('state')}"
     if s.get("last_error"):
         text += f"; last error: {last_error_text(s)}"
     if "attempts" in s:
         text += f"; {s['attempts']} attempts"
-    return text + ")"
+    return text
+
+
+def not_connected_text(s: dict[str, Any], timeout: float) -> str:
+    """Why ``wait`` gave up: the state, the last error with its time, the attempts."""
+    return f"the camera is not connected after {timeout:g} s ({state_text(s)})"

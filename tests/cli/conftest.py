@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +45,7 @@ def ctl(
     cwd: Path | None = None,
     timeout: float = 60,
     python_flags: tuple[str, ...] = (),
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Result:
     """Runs the installed ``ptpipctl`` with ``args``; ``fast=False`` forces the typer path."""
     run_env = dict(env)
@@ -52,7 +53,12 @@ def ctl(
         run_env["PTPIPCTL_FAST"] = "0"
     command = [sys.executable, *python_flags, str(PTPIPCTL)] if python_flags else [str(PTPIPCTL)]
     proc = subprocess.run(
-        [*command, *args], capture_output=True, env=run_env, cwd=cwd or REPO, timeout=timeout
+        [*command, *args],
+        capture_output=True,
+        env=run_env,
+        cwd=cwd or REPO,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
     )
     return Result(
         proc.returncode,

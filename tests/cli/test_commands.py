@@ -319,3 +319,28 @@ def test_daemon_down_exits_105_naming_the_socket(tmp_path: Path) -> None:
     assert result.code == 105
     assert result.err == f"ptpipctl: cannot reach ptpipd at socket {sock}: No such file or directory\n"
     assert os.path.exists(sock) is False
+
+
+def complete(env: dict[str, str], words: str) -> list[str]:
+    """What bash completion offers for the last word of ``words``."""
+    position = len(words.split()) - (0 if words.endswith(" ") else 1)
+    result = ctl(
+        env=dict(env, _PTPIPCTL_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(position))
+    )
+    assert result.code == 0 and result.err == "", result.err
+    return result.out.split()
+
+
+def test_completion_asks_the_connected_camera(live: Live) -> None:
+    """Issue 15 item 17: property names from ``info``, values of ``set PROP`` from ``describe``."""
+    names = [p["property"] for p in live.daemon.call("info")["properties"]]
+    assert complete(live.env, "ptpipctl get ") == names
+    assert complete(live.env, "ptpipctl describe f") == [n for n in names if n.startswith("f")]
+    assert ("recmode" in complete(live.env, "ptpipctl get r")) is ("recmode" in names)
+    labels = [v["label"] for v in live.daemon.call("describe", {"property": "iso"})["form"]["values"]]
+    assert complete(live.env, "ptpipctl set iso ") == labels
+    assert complete(live.env, "ptpipctl set iso 8") == [v for v in labels if v.startswith("8")]
+    # the daemon of the command line being completed, not the environment's
+    socket_given = {k: v for k, v in live.env.items() if k != "PTPIPCTL_SOCKET"}
+    words = f"ptpipctl --socket {live.env['PTPIPCTL_SOCKET']} get "
+    assert complete(socket_given, words) == names
