@@ -103,9 +103,9 @@ def _progress(label: str, total: object, enabled: bool | None) -> Progress:
 
 
 def _progress_for(conn: Connection, handle: int, enabled: bool | None) -> Progress:
-    """A bar named after the object, with its size from ``files`` as the total (not asked when off)."""
+    """A bar named after the object, with its size from ``files`` as the total (asked only for a bar)."""
     entry: dict[str, Any] = {}
-    if enabled is not False:
+    if sys.stderr.isatty() if enabled is None else enabled:
         entry = next((f for f in conn.call("files") if f.get("handle") == handle), {})
     return _progress(str(entry.get("filename") or f"object {handle}"), entry.get("size"), enabled)
 

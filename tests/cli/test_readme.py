@@ -49,9 +49,7 @@ def option_rows() -> list[str]:
         if term == "-h, --help":
             continue
         env = ENV.search(text)
-        rows.append(
-            f"| `{term}` | {f'`{env[1]}`' if env else '–'} | {ENV.sub('', text) if env else text} |"
-        )
+        rows.append(f"| `{term}` | {f'`{env[1]}`' if env else '–'} | {ENV.sub('', text) if env else text} |")
     return rows
 
 
@@ -74,11 +72,7 @@ def readme_rows() -> tuple[list[str], list[str]]:
     """The rows of the option and command tables of the README's ptpipctl section."""
     text = (REPO / "README.md").read_text()
     section = text.split("\n## ptpipctl\n", 1)[1].split("\n## ", 1)[0]
-    tables = [
-        [line for line in block.splitlines()[2:]]
-        for block in section.split("\n\n")
-        if block.startswith("| ")
-    ]
+    tables = [block.splitlines()[2:] for block in section.split("\n\n") if block.startswith("| ")]
     assert len(tables) == 2, "the section has two tables: the options, the commands"
     return tables[0], tables[1]
 

@@ -205,6 +205,9 @@ def test_download_progress_has_the_total_from_files(home: Path, stub: StubDaemon
     again = ctl("download", "7", "--no-progress", env=env, cwd=home)
     assert again.out == "saved BIG-1.JPG (3.0 MiB, jpeg, camera handle 7)\n"
     assert stub.requests[-1]["method"] == "download" and stub.methods()[-2:] == ["download", "download"]
+    stub.requests.clear()
+    quiet = ctl("download", "7", "-", env=env)  # stderr is not a terminal: no bar, so no `files` for it
+    assert (quiet.raw, stub.methods()) == (IMAGE, ["download"])
 
 
 def test_capture_to_stdout(home: Path, stub: StubDaemon) -> None:
