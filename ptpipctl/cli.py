@@ -18,7 +18,7 @@ import typer.core
 
 from ptpipctl import __version__
 from ptpipctl.commands import Globals, execute
-from ptpipctl.declare import GLOBAL_OPTIONS, Arg, Command, Opt, commands
+from ptpipctl.declare import GLOBAL_OPTIONS, Command, Param, commands
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,26 +81,19 @@ def _completer(complete: Completer | None) -> Callable[..., list[str]] | None:
     return run
 
 
-def _parameter(p: Arg | Opt) -> inspect.Parameter:
+def _parameter(p: Param) -> inspect.Parameter:
     """The typer parameter of a declared one."""
     common: dict[str, Any] = {"help": p.help, "show_default": False, "autocompletion": _completer(p.complete)}
-    kind: Any
-    default: Any = None
-    if isinstance(p, Arg):
-        info: Any = typer.Argument(metavar=p.metavar, min=p.minimum, max=p.maximum, **common)
-        kind = list[str] if p.many else p.kind
-        if p.required:
-            default = inspect.Parameter.empty
-        else:
-            kind = kind | None
+    kind: Any = (
+        list[str] | None if p.many else p.kind if p.takes_value else bool if p.off is None else bool | None
+    )
+    if p.is_arg:
+        low, high = p.bounds or (None, None)
+        info: Any = typer.Argument(metavar=p.name, min=low, max=high, **common)
+        kind = kind if p.required or p.many else kind | None
     else:
         info = typer.Option(f"{p.name}/{p.off}" if p.off else p.name, metavar=p.metavar, **common)
-        if p.many:
-            kind = list[str] | None
-        elif p.takes_value:
-            kind, default = p.kind, p.default
-        else:
-            kind, default = (bool | None, None) if p.off else (bool, False)
+    default = inspect.Parameter.empty if p.required else None if p.many else p.default
     return inspect.Parameter(
         p.dest, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, info]
     )

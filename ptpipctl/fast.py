@@ -1,13 +1,11 @@
 """The fast path: well-formed command lines, parsed from the declarations without importing typer.
 
-Importing typer costs several times Python's own start-up, while ``ptpipctl get iso`` itself needs a few
-milliseconds. So :func:`parse` reads a strict subset of what the typer interface (:mod:`ptpipctl.cli`)
-accepts, from the same declarations (:mod:`ptpipctl.declare`), and :func:`run_fast` calls the command's
-function the same way typer does. Anything else — help, completion, a missing or extra argument, an unknown
-or repeated option, an option value that looks like an option, ``--``, an argument starting with ``-``
-(except where the command declares ``dash_values``), a value that does not convert — returns None, and typer
-handles it with its usage errors (exit 2). The tests run the same command lines both ways and compare output
-and exit codes. ``PTPIPCTL_FAST=0`` turns the fast path off.
+:func:`parse` reads a strict subset of what the typer interface (:mod:`ptpipctl.cli`) accepts, from the same
+declarations (:mod:`ptpipctl.declare`), and :func:`run_fast` calls the command as typer would. Anything else
+— help, completion, a missing or extra argument, an unknown or repeated option, an option value that looks
+like an option, ``--``, an argument starting with ``-`` (unless the command declares ``dash_values``), a
+value that does not convert — returns None and typer handles it, with its usage errors (exit 2). The tests
+run the same command lines both ways and compare. ``PTPIPCTL_FAST=0`` turns the fast path off.
 """
 
 from __future__ import annotations
@@ -18,117 +16,91 @@ from ptpipctl.declare import GLOBAL_OPTIONS, load
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ptpipctl.declare import Command, Opt
+    from typing import Any
 
-_HELP = ("--", "-h", "--help")
+    from ptpipctl.declare import Command, Param
 
-
-class Invocation:
-    """A parsed command line: the command, the global options given, every parameter's value."""
-
-    __slots__ = ("command", "globals", "values")
-
-    def __init__(self, command: Command, globals_: dict[str, object], values: dict[str, object]) -> None:
-        self.command = command
-        self.globals = globals_
-        self.values = values
+    Values = dict[str, Any]
 
 
-def parse(args: list[str]) -> Invocation | None:
-    """The invocation, or None when the command line is not in the fast path's subset."""
-    given: dict[str, object] = {}
-    options = {o.name: o for o in GLOBAL_OPTIONS}
-    i = 0
-    while i < len(args) and args[i].startswith("-"):
-        i = _option(args, i, options, given)
-        if i < 0:
+class Decline(Exception):
+    """Not in the fast path's subset: typer handles the command line."""
+
+
+def parse(args: list[str]) -> tuple[Command, Values, Values] | None:
+    """The command, the global options given and every parameter's value; None to leave it to typer."""
+    try:
+        given: Values = {}
+        options = {o.name: o for o in GLOBAL_OPTIONS}
+        i = 0
+        while i < len(args) and args[i].startswith("-"):
+            i = _option(args, i, options.get(args[i].partition("=")[0]), given)
+        command = load(args[i]).get(args[i]) if i < len(args) else None
+        if command is None:
             return None
-    command = load(args[i]).get(args[i]) if i < len(args) else None
-    if command is None:
+        return command, given, _values(command, args[i + 1 :])
+    except (Decline, ValueError):
         return None
-    values = _values(command, args[i + 1 :])
-    return None if values is None else Invocation(command, given, values)
 
 
-def _option(args: list[str], i: int, options: dict[str, Opt], given: dict[str, object]) -> int:
-    """Reads the option with a value at ``args[i]`` into ``given``; the next index, or -1 to decline."""
-    name, eq, value = args[i].partition("=")
-    opt = options.get(name)
-    if opt is None or not opt.takes_value or (opt.dest in given and not opt.many):
-        return -1
+def _option(args: list[str], i: int, opt: Param | None, values: Values) -> int:
+    """Reads the option at ``args[i]`` into ``values``; the index after it."""
+    if opt is None or (opt.dest in values and not opt.many):
+        raise Decline
+    _, eq, value = args[i].partition("=")
+    if not opt.takes_value:
+        if eq:
+            raise Decline
+        values[opt.dest] = args[i] != opt.off
+        return i + 1
     if not eq:
         i += 1
-        if i >= len(args):
-            return -1
-        value = args[i]
+        value = args[i] if i < len(args) else "-"
     if value.startswith("-"):
-        return -1
-    try:
-        converted = opt.convert(value)
-    except ValueError:
-        return -1
-    if opt.many:
-        previous = given.get(opt.dest, ())
-        given[opt.dest] = (*previous, converted) if isinstance(previous, tuple) else (converted,)
-    else:
-        given[opt.dest] = converted
+        raise Decline
+    converted = opt.convert(value)
+    values[opt.dest] = (*values.get(opt.dest, ()), converted) if opt.many else converted
     return i + 1
 
 
-def _values(command: Command, words: list[str]) -> dict[str, object] | None:
-    """Every parameter's value from the words after the command name; None to decline."""
-    options = {o.name: o for o in command.options()}
-    switches = {o.off: o for o in command.options() if o.off}
-    values: dict[str, object] = {}
+def _values(command: Command, words: list[str]) -> Values:
+    """Every parameter's value from the words after the command name."""
+    options = {name: p for p in command.params if not p.is_arg for name in (p.name, p.off) if name}
+    values: Values = {}
     positionals: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
-        if word in _HELP:
-            return None
-        name = word.partition("=")[0]
-        if word == "-" or not word.startswith("-"):
-            positionals.append(word)
-        elif name in options and options[name].takes_value:
-            i = _option(words, i, options, values) - 1
-            if i < 0:
-                return None
-        elif word in options or word in switches:
-            opt = options.get(word) or switches[word]
-            if opt.dest in values:
-                return None
-            values[opt.dest] = word in options
-        elif command.dash_values and name not in options:
-            positionals.append(word)
+        opt = options.get(word.partition("=")[0])
+        dashed = word.startswith("-") and word != "-"
+        if word in ("--", "-h", "--help") or (dashed and not opt and not command.dash_values):
+            raise Decline
+        if opt:
+            i = _option(words, i, opt, values)
         else:
-            return None
-        i += 1
-    return _positionals(command, positionals, values)
-
-
-def _positionals(command: Command, words: list[str], values: dict[str, object]) -> dict[str, object] | None:
-    try:
-        for arg in command.args():
-            if arg.many:
-                values[arg.dest] = tuple(arg.convert(w) for w in words)
-                words = []
-            elif words:
-                values[arg.dest] = arg.convert(words.pop(0))
-            elif arg.required:
-                return None
-    except ValueError:
-        return None
-    return None if words else {**command.defaults(), **values}
+            positionals.append(word)
+            i += 1
+    for arg in (p for p in command.params if p.is_arg):
+        if arg.many:
+            values[arg.dest] = tuple(map(arg.convert, positionals))
+            positionals = []
+        elif positionals:
+            values[arg.dest] = arg.convert(positionals.pop(0))
+        elif arg.required:
+            raise Decline
+    if positionals:
+        raise Decline
+    return {p.dest: p.default for p in command.params} | values
 
 
 def run_fast(args: list[str]) -> int | None:
     """Runs the command line if the fast path takes it; None to hand it to typer."""
     if os.environ.get("PTPIPCTL_FAST") == "0" or "_PTPIPCTL_COMPLETE" in os.environ:
         return None
-    invocation = parse(args)
-    if invocation is None:
+    parsed = parse(args)
+    if parsed is None:
         return None
     from ptpipctl.commands import Globals, execute
 
-    g = Globals(**invocation.globals)  # type: ignore[arg-type]
-    return execute(invocation.command.func, g, **invocation.values)
+    command, given, values = parsed
+    return execute(command.func, Globals(**given), **values)

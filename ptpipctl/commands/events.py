@@ -6,7 +6,7 @@ import sys
 import time
 
 from ptpipctl.client import UsageError
-from ptpipctl.declare import Opt, command
+from ptpipctl.declare import Param, command
 from ptpipctl.output import json_text
 
 TYPE_CHECKING = False
@@ -23,8 +23,8 @@ def _complete_topic(_g: Globals, incomplete: str, _given: dict[str, Any]) -> lis
 
 
 @command(
-    Opt("--json", "as_json", "One JSON object per notification and line."),
-    Opt(
+    Param("--json", "as_json", "One JSON object per notification and line."),
+    Param(
         "--topic",
         "topics",
         "event, property or connection (repeatable; default: all).",

@@ -18,7 +18,7 @@ import sys
 import time
 
 from ptpipctl.client import CtlError, UsageError
-from ptpipctl.declare import JSON, PROGRESS, Arg, command
+from ptpipctl.declare import JSON, PROGRESS, Param, command
 from ptpipctl.output import Progress, json_text, size_text, table
 
 TYPE_CHECKING = False
@@ -58,9 +58,9 @@ def files_text(entries: list[dict[str, Any]]) -> str:
 
 
 @command(
-    Arg(
-        "path",
+    Param(
         "PATH",
+        "path",
         PATH_HELP.format(what="the image") + " Default: the camera's file name here.",
         required=False,
     ),
@@ -81,8 +81,8 @@ def capture(g: Globals, path: str | None, *, as_json: bool, progress: bool | Non
 
 
 @command(
-    Arg("handle", "HANDLE", "The object's handle (see 'files').", kind=int, minimum=0, maximum=0xFFFF_FFFF),
-    Arg("path", "PATH", PATH_HELP.format(what="it"), required=False),
+    Param("HANDLE", "handle", "The object's handle (see 'files').", kind=int, bounds=(0, 0xFFFF_FFFF)),
+    Param("PATH", "path", PATH_HELP.format(what="it"), required=False),
     JSON,
     PROGRESS,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ptpipctl.client import CtlError
-from ptpipctl.declare import JSON, PRETTY, Arg, command
+from ptpipctl.declare import JSON, PRETTY, Param, command
 from ptpipctl.output import json_text, pairs
 
 TYPE_CHECKING = False
@@ -66,15 +66,15 @@ def complete_value(g: Globals, incomplete: str, given: dict[str, Any]) -> list[s
     return [label for label in labels if label.lower().startswith(incomplete.lower())]
 
 
-PROP = Arg(
-    "prop",
+PROP = Param(
     "PROP",
+    "prop",
     "A name (iso, exposure, …), a hex code (0x500f) or a decimal code.",
     complete=complete_property,
 )
-VALUE = Arg(
-    "value",
+VALUE = Param(
     "VALUE",
+    "value",
     'A label ("800", "auto", "+1/3"; case-insensitive), an integer or hex (0x320). A negative value needs no --.',
     complete=complete_value,
 )

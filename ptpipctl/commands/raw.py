@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ptpipctl.client import CtlError, UsageError
-from ptpipctl.declare import JSON, PRETTY, Arg, Opt, command
+from ptpipctl.declare import JSON, PRETTY, Param, command
 from ptpipctl.jsonio import JSONError, loads
 from ptpipctl.output import json_text, packet_dumps
 
@@ -40,8 +40,8 @@ def parse_param(text: str) -> int:
 
 
 @command(
-    Arg("code", "CODE", "The operation code, in hex (0x1015; 1015 as the seed tool reads it)."),
-    Arg("params", "PARAM", "Up to five parameters: decimal (16), or hex with 0x (0xD212).", many=True),
+    Param("CODE", "code", "The operation code, in hex (0x1015; 1015 as the seed tool reads it)."),
+    Param("PARAM", "params", "Up to five parameters: decimal (16), or hex with 0x (0xD212).", many=True),
     JSON,
 )
 def opreq(g: Globals, code: str, params: tuple[str, ...], *, as_json: bool) -> None:
@@ -71,10 +71,12 @@ def response_text(response: dict[str, Any]) -> str:
 
 
 @command(
-    Arg("method", "METHOD", "A JSON-RPC method (see 'call rpc.discover')."),
-    Arg("params", "JSON", 'The params: a JSON object or array, e.g. \'{"property":"iso"}\'.', required=False),
+    Param("METHOD", "method", "A JSON-RPC method (see 'call rpc.discover')."),
+    Param(
+        "JSON", "params", 'The params: a JSON object or array, e.g. \'{"property":"iso"}\'.', required=False
+    ),
     PRETTY,
-    Opt("--json", "as_json", "Accepted for symmetry: the output is JSON."),
+    Param("--json", "as_json", "Accepted for symmetry: the output is JSON."),
 )
 def call(g: Globals, method: str, params: str | None, *, pretty: bool, as_json: bool) -> None:
     """Sends one raw JSON-RPC request and prints its result as JSON."""

@@ -6,7 +6,7 @@ import sys
 import time
 
 from ptpipctl.client import CtlError, UsageError
-from ptpipctl.declare import JSON, Opt, command
+from ptpipctl.declare import JSON, Param, command
 from ptpipctl.output import json_text, pairs
 
 TYPE_CHECKING = False
@@ -64,7 +64,7 @@ def status_text(s: dict[str, Any]) -> str:
 
 
 @command(
-    Opt(
+    Param(
         "--timeout",
         "timeout",
         f"How long to wait for the camera (default {WAIT_SECONDS:g}).",

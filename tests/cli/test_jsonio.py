@@ -53,11 +53,11 @@ def test_errors_are_json_errors_with_jsons_words(text: str) -> None:
 
 
 def test_no_json_module_on_the_way_and_errors_worded_by_it() -> None:
-    """Valid JSON is read without importing json (nor _json); an error imports json to word it."""
+    """The daemon's JSON (no escapes) is read without importing json (nor _json); an error imports json."""
     code = (
         "import sys\n"
         "from ptpipctl.jsonio import JSONError, loads\n"
-        "assert loads('{\"a\": [1, 2.5, \"\\\\u00e9\"]}') == {'a': [1, 2.5, 'é']}\n"
+        "assert loads('{\"a\": [1, 2.5, \"é\", true, null], \"b\": {}}') == {'a': [1, 2.5, 'é', True, None], 'b': {}}\n"
         "assert not {'json', '_json'} & set(sys.modules)\n"
         "try:\n    loads('{bad')\nexcept JSONError as exc:\n    print(exc)\n"
     )
