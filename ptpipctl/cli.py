@@ -1,10 +1,9 @@
-"""The typer interface, derived from the declarations (:mod:`ptpipctl.declare`): help, version, usage errors,
+"""The typer interface, built from the declarations (:mod:`ptpipctl.declare`): help, version, usage errors,
 shell completion, and every command line the fast path (:mod:`ptpipctl.fast`) leaves to it.
 
-Each declared command becomes a typer command whose signature is built from its parameters; its callback
-hands the values to the command function through :func:`~ptpipctl.commands.execute`, as the fast path does.
-Global options take their environment variables through :func:`ptpipctl.client.resolve_target`, which both
-paths use: options given on the command line win over the environment as a group. Completers run with the
+Each command's signature is built from its parameters; the callback calls the command function through
+:func:`~ptpipctl.commands.execute`, as the fast path does. Only global options given on the command line are
+passed on (:meth:`ptpipctl.client.Globals.target` reads the environment, for both paths). Completers get the
 global options of the command line being completed, so they ask the daemon that command would reach.
 """
 
@@ -26,89 +25,62 @@ if TYPE_CHECKING:
 
     from ptpipctl.declare import Completer
 
-EPILOG = (
-    "Exit codes: 0 ok, 1 error from the daemon or the camera (its message on stderr), 2 usage, "
-    "105 daemon unreachable."
-)
-
 app = typer.Typer(
     name="ptpipctl",
     help="Control a camera through ptpipd (JSON-RPC on its Unix socket or TCP).",
-    epilog=EPILOG,
+    epilog="Exit codes: 0 ok, 1 error from the daemon or the camera (its message on stderr), 2 usage, "
+    "105 daemon unreachable.",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def parse_timeout(text: str) -> float:
-    """``--timeout``'s value; a bad one ends the command with exit 2."""
-    try:
-        return float(text)
-    except ValueError:
-        raise typer.BadParameter(f"not a number of seconds: {text!r}", param_hint="'--timeout'") from None
+KEYWORD = inspect.Parameter.KEYWORD_ONLY
+CONTEXT = inspect.Parameter("ctx", KEYWORD, annotation=typer.Context)
 
 
 def _globals(ctx: typer.Context) -> Globals:
-    """The global options given on the command line (the environment is read by resolve_target)."""
+    """The global options given on the command line."""
     root = ctx.find_root()
-    given: dict[str, Any] = {}
-    for opt in GLOBAL_OPTIONS:
-        source = root.get_parameter_source(opt.dest)
-        value = root.params.get(opt.dest)
-        if value is not None and source is not None and source.name == "COMMANDLINE":
-            given[opt.dest] = parse_timeout(value) if opt.kind is float else value
-    return Globals(**given)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"ptpipctl {__version__}")
-        raise typer.Exit()
+    given = [
+        o.dest
+        for o in GLOBAL_OPTIONS
+        if getattr(root.get_parameter_source(o.dest), "name", "") == "COMMANDLINE"
+    ]
+    return Globals(**{dest: root.params[dest] for dest in given})
 
 
 def _completer(complete: Completer | None) -> Callable[..., list[str]] | None:
-    if complete is None:
-        return None
-
     def run(ctx: typer.Context, incomplete: str) -> list[str]:
         try:
-            return complete(_globals(ctx), incomplete, dict(ctx.params))
-        except Exception:  # completion stays silent: no candidates rather than a traceback in the shell
+            return complete(_globals(ctx), incomplete, dict(ctx.params)) if complete else []
+        except Exception:  # silent: no candidates rather than a traceback in the shell
             return []
 
-    return run
+    return run if complete else None
 
 
 def _parameter(p: Param) -> inspect.Parameter:
     """The typer parameter of a declared one."""
     common: dict[str, Any] = {"help": p.help, "show_default": False, "autocompletion": _completer(p.complete)}
-    kind: Any = (
-        list[str] | None if p.many else p.kind if p.takes_value else bool if p.off is None else bool | None
-    )
+    kind: Any = list[str] if p.many else p.kind if p.takes_value else bool if p.off is None else bool | None
     if p.is_arg:
         low, high = p.bounds or (None, None)
         info: Any = typer.Argument(metavar=p.name, min=low, max=high, **common)
-        kind = kind if p.required or p.many else kind | None
     else:
-        info = typer.Option(f"{p.name}/{p.off}" if p.off else p.name, metavar=p.metavar, **common)
-    default = inspect.Parameter.empty if p.required else None if p.many else p.default
-    return inspect.Parameter(
-        p.dest, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, info]
-    )
-
-
-CONTEXT = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+        names = f"{p.name}/{p.off}" if p.off else p.name
+        info = typer.Option(names, metavar=p.metavar, envvar=p.env, **common)
+    default = inspect.Parameter.empty if p.required else p.default
+    if default is None or p.many:
+        kind, default = kind | None, None
+    return inspect.Parameter(p.dest, KEYWORD, default=default, annotation=Annotated[kind, info])
 
 
 def _callback(command: Command) -> Callable[..., None]:
     """The typer callback of a declared command."""
 
     def run(ctx: typer.Context, **values: Any) -> None:
-        for p in command.params:
-            if p.many:
-                values[p.dest] = tuple(values[p.dest] or ())
+        values |= {p.dest: tuple(values[p.dest] or ()) for p in command.params if p.many}
         code = execute(command.func, _globals(ctx), **values)
         if code:
             raise typer.Exit(code)
@@ -117,42 +89,29 @@ def _callback(command: Command) -> Callable[..., None]:
     return run
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ptpipctl {__version__}")
+        raise typer.Exit()
+
+
 def _main_options(ctx: typer.Context, **_: Any) -> None:
-    _globals(ctx)  # a bad --timeout is a usage error before the command runs
+    """Control a camera through ptpipd."""
 
 
+_VERSION = typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
 _main_options.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
         CONTEXT,
-        *(
-            inspect.Parameter(
-                o.dest,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=None,
-                annotation=Annotated[
-                    str | None, typer.Option(o.name, envvar=o.env, metavar=o.metavar, help=o.help)
-                ],
-            )
-            for o in GLOBAL_OPTIONS
-        ),
-        inspect.Parameter(
-            "version",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=False,
-            annotation=Annotated[
-                bool,
-                typer.Option(
-                    "--version", callback=_version, is_eager=True, help="Print the version and exit."
-                ),
-            ],
-        ),
+        *map(_parameter, GLOBAL_OPTIONS),
+        inspect.Parameter("version", KEYWORD, default=False, annotation=Annotated[bool, _VERSION]),
     ]
 )
 app.callback()(_main_options)
 
 for _command in commands():
-    _settings = {"ignore_unknown_options": True} if _command.dash_values else None
     _run = _callback(_command)
+    _settings = {"ignore_unknown_options": True} if _command.dash_values else None
     app.command(_command.name, help=_command.help, context_settings=_settings)(_run)
     for _alias in _command.aliases:
         app.command(_alias, hidden=True, help=f"Alias of {_command.name}.", context_settings=_settings)(_run)
@@ -181,11 +140,5 @@ def run(argv: list[str] | None) -> int:
     try:
         app(args=argv, prog_name="ptpipctl", standalone_mode=True)
     except SystemExit as exc:
-        code = exc.code
-        if code is None:
-            return 0
-        return code if isinstance(code, int) else 1
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     return 0
-
-
-__all__ = ["app", "run"]

@@ -150,7 +150,6 @@ GLOBAL_OPTIONS = (
         "timeout",
         "How long to wait for the daemon's answer (default 120).",
         metavar="SECONDS",
-        kind=float,
         env=ENV_TIMEOUT,
     ),
 )

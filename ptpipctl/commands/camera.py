@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.commands import Globals
+    from ptpipctl.client import Globals
 
 PROPERTY_HEADER = ("Property", "Code", "Name", "Value", "Hex", "Access")
 STATE_HEADER = ("Property", "Code", "Name", "Value", "Hex")

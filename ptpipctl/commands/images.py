@@ -25,8 +25,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.client import Connection
-    from ptpipctl.commands import Globals
+    from ptpipctl.client import Connection, Globals
 
 FILES_HEADER = ("Handle", "Filename", "Folder", "Size", "Format", "Captured")
 EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}

@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.commands import Globals
+    from ptpipctl.client import Globals
 
 #: Offered by shell completion when the daemon cannot be asked: the unified names most cameras have.
 PROPERTY_NAMES = (

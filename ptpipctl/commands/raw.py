@@ -13,7 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.commands import Globals
+    from ptpipctl.client import Globals
 
 HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 OK = "0x2001"

@@ -13,7 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.commands import Globals
+    from ptpipctl.client import Globals
 
 WAIT_SECONDS = 60.0
 

@@ -85,7 +85,7 @@ CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
     (["--timeout", "5", "get", "iso"], {}, True, 0),
     (["--timeout=5", "get", "iso"], {}, True, 0),
     (["--timeout", "0", "get", "iso"], {}, True, 2),
-    (["--timeout", "soon", "get", "iso"], {}, False, 2),
+    (["--timeout", "soon", "get", "iso"], {}, True, 2),
     (["--socket", SOCK, "get", "iso"], {"PTPIPCTL_SOCKET": "/nonexistent.sock"}, True, 0),
     (["--socket=" + SOCK, "get", "iso"], {"PTPIPCTL_SOCKET": ""}, True, 0),
     (["--socket", "/nonexistent.sock", "get", "iso"], {}, True, 105),
