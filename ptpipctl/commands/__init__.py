@@ -12,6 +12,7 @@ import os
 import sys
 
 from ptpipctl.client import CtlError, Globals
+from ptpipctl.output import json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +22,16 @@ if TYPE_CHECKING:
 #: The exit code after Ctrl-C (128 + SIGINT), except for ``events``, which ends that way normally.
 EXIT_INTERRUPTED = 130
 
-__all__ = ["Globals", "execute"]
+__all__ = ["Globals", "execute", "show"]
+
+
+def show(
+    g: Globals, method: str, params: Any, text: Callable[[Any], str], as_json: bool, pretty: bool = False
+) -> None:
+    """Asks the daemon and prints its result: as JSON (``--json``, ``--pretty``), else as ``text`` says."""
+    with g.target().connect() as conn:
+        result = conn.call(method, params)
+    sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else text(result))
 
 
 def execute(command: Callable[..., None], *args: Any, **kwargs: Any) -> int:

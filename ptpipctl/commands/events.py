@@ -46,18 +46,11 @@ def events(g: Globals, *, as_json: bool, topics: tuple[str, ...]) -> None:
             sys.stderr.write(f"listening to {', '.join(chosen or TOPICS)} notifications; Ctrl-C stops\n")
             sys.stderr.flush()
             while (note := conn.notification(None)) is not None:  # None: waits for ever
-                show(note, as_json)
+                as_sent = {"method": note.get("method"), "params": note.get("params")}
+                sys.stdout.write(json_text(as_sent) if as_json else note_text(note))
+                sys.stdout.flush()
     except KeyboardInterrupt:
         return
-
-
-def show(note: dict[str, Any], as_json: bool) -> None:
-    """Prints one notification."""
-    if as_json:
-        sys.stdout.write(json_text({"method": note.get("method"), "params": note.get("params")}))
-    else:
-        sys.stdout.write(note_text(note))
-    sys.stdout.flush()
 
 
 def note_text(note: dict[str, Any], now: float | None = None) -> str:
@@ -67,17 +60,14 @@ def note_text(note: dict[str, Any], now: float | None = None) -> str:
     stamped = p.get("time")
     when = float(stamped) if isinstance(stamped, int | float) else (time.time() if now is None else now)
     stamp = time.strftime("%H:%M:%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
-    if method == "notify.event":
+    topic = method.removeprefix("notify.")
+    if topic == "event":
         params = " ".join(str(x) for x in p.get("params") or [])
         what = f"{p.get('name')} ({p.get('code')})" + (f" {params}" if params else "")
-        topic = "event"
-    elif method == "notify.connection":
+    elif topic == "connection":
         what = str(p.get("state")) + (f": {p['reason']}" if p.get("reason") else "")
-        topic = "connection"
-    elif method == "notify.property":
+    elif topic == "property":
         what = f"{p.get('property')} = {p.get('label')} ({p.get('code')})"
-        topic = "property"
     else:
-        what = json_text(p).strip()
-        topic = method
+        what, topic = json_text(p).strip(), method
     return f"{stamp}  {topic:<10}  {what}\n"

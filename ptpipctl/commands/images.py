@@ -1,14 +1,11 @@
 """``ptpipctl capture``, ``files`` and ``download``: pictures from the camera, written here.
 
-The destination is opened before the camera is asked (a temporary file in the destination's directory), so
-a path that cannot be written is refused before the shutter fires or the transfer starts; the image then
-goes into that file, which is renamed into place (never a half-written file). If writing fails after a shot,
-the message names the handle that holds the picture. ``-`` writes the image to stdout. Without a path the
-file gets the camera's name (or ``capture-DATE-TIME.EXT``) in the current directory, never replacing an
-existing file (``-1``, ``-2``… are added); an explicit path is replaced.
-
-The daemon returns the image base64-encoded inside its one response line (``inline: true``); the line is
-read with a progress bar on a terminal (the total is the size ``files`` lists, for ``download``).
+The destination is opened first (a temporary file in its directory), so a path that cannot be written is
+refused before the shutter fires or a transfer starts; the image goes into that file, which is then renamed
+into place. If writing fails after a shot, the message names the handle that holds the picture. ``-`` is
+stdout. Without a path the file gets the camera's name (or ``capture-DATE-TIME.EXT``) here, never replacing
+a file (``-1``, ``-2``… are added); an explicit path is replaced. The daemon sends the image base64-encoded
+in its one response line (``inline``), read with a progress bar on a terminal.
 """
 
 from __future__ import annotations
@@ -18,50 +15,43 @@ import sys
 import time
 
 from ptpipctl.client import CtlError, UsageError
+from ptpipctl.commands import show
 from ptpipctl.declare import JSON, PROGRESS, Param, command
-from ptpipctl.output import Progress, json_text, size_text, table
+from ptpipctl.output import Progress, fields, json_text, size_text, table
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.client import Connection, Globals
+    from ptpipctl.client import Globals
 
-FILES_HEADER = ("Handle", "Filename", "Folder", "Size", "Format", "Captured")
 EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
-PATH_HELP = "Where to write {what} ('-': stdout; a directory: the camera's file name in it)."
+WHERE = "Where to write {} ('-': stdout; a directory: the camera's file name in it)."
 
 
 @command(JSON)
 def files(g: Globals, *, as_json: bool) -> None:
     """The images and files on the camera."""
-    with g.target().connect() as conn:
-        result = conn.call("files")
-    sys.stdout.write(json_text(result) if as_json else files_text(result))
+    show(g, "files", None, files_text, as_json)
 
 
 def files_text(entries: list[dict[str, Any]]) -> str:
     """The ``files`` result as a table."""
     rows = [
-        (
-            str(f.get("handle")),
-            str(f.get("filename")),
-            str(f.get("folder") or "-"),
-            str(f.get("size")),
-            str(f.get("format")),
-            str(f.get("captured") or "-"),
-        )
+        [
+            *fields(f, "handle", "filename"),
+            f.get("folder") or "-",
+            *fields(f, "size", "format"),
+            f.get("captured") or "-",
+        ]
         for f in entries
     ]
-    return table(rows, FILES_HEADER)
+    return table(rows, ("Handle", "Filename", "Folder", "Size", "Format", "Captured"))
 
 
 @command(
     Param(
-        "PATH",
-        "path",
-        PATH_HELP.format(what="the image") + " Default: the camera's file name here.",
-        required=False,
+        "PATH", "path", WHERE.format("the image") + " Default: the camera's file name here.", required=False
     ),
     JSON,
     PROGRESS,
@@ -69,44 +59,33 @@ def files_text(entries: list[dict[str, Any]]) -> str:
 )
 def capture(g: Globals, path: str | None, *, as_json: bool, progress: bool | None) -> None:
     """Takes a picture and writes it here (the image, or the camera's preview)."""
-    with Destination(path, as_json) as dest:
-        bar = _progress("capture", None, progress)
-        try:
-            with g.target().connect() as conn:
-                result = conn.call("capture", {"inline": True}, progress=bar)
-        finally:
-            bar.finish()
+    with Destination(path, as_json) as dest, g.target().connect() as conn:
+        with _bar("capture", None, progress) as bar:
+            result = conn.call("capture", {"inline": True}, progress=bar)
         dest.save(result, "capture")
 
 
 @command(
     Param("HANDLE", "handle", "The object's handle (see 'files').", kind=int, bounds=(0, 0xFFFF_FFFF)),
-    Param("PATH", "path", PATH_HELP.format(what="it"), required=False),
+    Param("PATH", "path", WHERE.format("it"), required=False),
     JSON,
     PROGRESS,
 )
 def download(g: Globals, handle: int, path: str | None, *, as_json: bool, progress: bool | None) -> None:
     """Copies one object from the camera."""
     with Destination(path, as_json) as dest, g.target().connect() as conn:
-        bar = _progress_for(conn, handle, progress)
-        try:
+        bar = _bar(f"object {handle}", None, progress)
+        if bar.enabled:  # the file name and the size, for the bar
+            entry: dict[str, Any] = next((f for f in conn.call("files") if f.get("handle") == handle), {})
+            bar = _bar(entry.get("filename") or bar.label, entry.get("size"), progress)
+        with bar:
             result = conn.call("download", {"handle": handle, "inline": True}, progress=bar)
-        finally:
-            bar.finish()
         dest.save(result, f"object-{handle}")
 
 
-def _progress(label: str, total: object, enabled: bool | None) -> Progress:
+def _bar(label: str, total: object, enabled: bool | None) -> Progress:
     on = sys.stderr.isatty() if enabled is None else enabled
     return Progress(label, total if isinstance(total, int) else None, enabled=on)
-
-
-def _progress_for(conn: Connection, handle: int, enabled: bool | None) -> Progress:
-    """A bar named after the object, with its size from ``files`` as the total (asked only for a bar)."""
-    entry: dict[str, Any] = {}
-    if sys.stderr.isatty() if enabled is None else enabled:
-        entry = next((f for f in conn.call("files") if f.get("handle") == handle), {})
-    return _progress(str(entry.get("filename") or f"object {handle}"), entry.get("size"), enabled)
 
 
 class Destination:
@@ -115,19 +94,17 @@ class Destination:
     def __init__(self, path: str | None, as_json: bool) -> None:
         if as_json and path == "-":
             raise UsageError("--json cannot be combined with writing the image to stdout ('-')")
-        self.path = path
-        self.as_json = as_json
+        self.path, self.as_json, self.fd, self.tmp = path, as_json, -1, ""
         self.unique = path is None or os.path.isdir(path)
         self.directory = (path if self.unique else os.path.dirname(path)) if path else ""
-        self.tmp = ""
-        self.fd = -1
         if path != "-":
             self.tmp = os.path.join(self.directory or ".", f".ptpipctl-{os.getpid()}.tmp")
             try:
                 self.fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except OSError as exc:
-                where = path or "the current directory"
-                raise CtlError(f"cannot write to {where}: {exc.strerror or exc}") from None
+                raise CtlError(
+                    f"cannot write to {path or 'the current directory'}: {exc.strerror or exc}"
+                ) from None
 
     def __enter__(self) -> Destination:
         return self
@@ -144,27 +121,27 @@ class Destination:
         if self.path == "-":
             sys.stdout.flush()
             sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
             return
         final = os.path.join(self.directory, default_name(result, stem)) if self.unique else str(self.path)
         try:
-            written = self._commit(data, final)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view) :]
+            os.fsync(self.fd)
+            written = _link_unique(self.tmp, final) if self.unique else final
+            if not self.unique:
+                os.replace(self.tmp, final)
         except OSError as exc:
-            raise CtlError(_lost_text(final, exc, result)) from None
+            handle = result.get("handle")
+            kept = f"is on the camera as handle {handle} (ptpipctl download {handle} PATH)"
+            where = kept if handle is not None else "was a preview: the camera keeps no copy to download"
+            raise CtlError(f"cannot write {final}: {exc.strerror or exc}; the picture {where}") from None
         result["path"] = os.path.abspath(written)
-        sys.stdout.write(json_text(result) if self.as_json else saved_text(written, len(data), result))
-
-    def _commit(self, data: bytes, final: str) -> str:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view) :]
-        os.fsync(self.fd)
-        os.close(self.fd)
-        self.fd = -1
-        if not self.unique:
-            os.replace(self.tmp, final)
-            return final
-        return _link_unique(self.tmp, final)
+        size = f"{len(data)} bytes" if len(data) < 1024 else size_text(len(data))
+        handle = result.get("handle")
+        about = [size, result.get("format"), f"camera handle {handle}" if handle is not None else ""]
+        text = f"saved {written} ({', '.join(str(a) for a in about if a)})\n"
+        sys.stdout.write(json_text(result) if self.as_json else text)
 
 
 def _image(result: dict[str, Any]) -> bytes:
@@ -177,30 +154,6 @@ def _image(result: dict[str, Any]) -> bytes:
         return binascii.a2b_base64(encoded)
     except binascii.Error as exc:
         raise CtlError(f"the image data from the daemon is not base64: {exc}") from None
-
-
-def _lost_text(dest: str, exc: OSError, result: dict[str, Any]) -> str:
-    handle = result.get("handle")
-    where = (
-        f"the picture is on the camera as handle {handle} (ptpipctl download {handle} PATH)"
-        if handle is not None
-        else "the camera keeps no copy to download (it was a preview)"
-    )
-    return f"cannot write {dest}: {exc.strerror or exc}; {where}"
-
-
-def saved_text(written: str, size: int, result: dict[str, Any]) -> str:
-    """``saved PATH (SIZE, FORMAT, camera handle N)``."""
-    about = ", ".join(
-        part
-        for part in (
-            f"{size} bytes" if size < 1024 else size_text(size),
-            str(result.get("format") or ""),
-            f"camera handle {result['handle']}" if result.get("handle") is not None else "",
-        )
-        if part
-    )
-    return f"saved {written} ({about})\n"
 
 
 def default_name(result: dict[str, Any], stem: str) -> str:
@@ -220,12 +173,11 @@ def _link_unique(tmp: str, dest: str) -> str:
         candidate = dest if n == 0 else f"{root}-{n}{ext}"
         try:
             os.link(tmp, candidate)  # fails when the name exists: no race with another writer
+            return candidate
         except FileExistsError:
             n += 1
-            continue
         except OSError:  # a file system without hard links (FAT, some network mounts): check, then rename
-            if os.path.lexists(candidate):
-                n += 1
-                continue
-            os.replace(tmp, candidate)
-        return candidate
+            if not os.path.lexists(candidate):
+                os.replace(tmp, candidate)
+                return candidate
+            n += 1

@@ -1,12 +1,11 @@
-"""``ptpipctl get``, ``set`` and ``describe``: one camera property; and their shell completion."""
+"""``ptpipctl get``, ``set`` and ``describe``: one camera property; and the completion of names and values."""
 
 from __future__ import annotations
 
-import sys
-
 from ptpipctl.client import CtlError
+from ptpipctl.commands import show
 from ptpipctl.declare import JSON, PRETTY, Param, command
-from ptpipctl.output import json_text, pairs
+from ptpipctl.output import pairs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,8 +13,8 @@ if TYPE_CHECKING:
 
     from ptpipctl.client import Globals
 
-#: Offered by shell completion when the daemon cannot be asked: the unified names most cameras have.
-PROPERTY_NAMES = (
+#: Offered by shell completion when the daemon cannot be asked: unified names most cameras have.
+PROPERTY_NAMES: tuple[str, ...] = (
     "battery",
     "delay",
     "effect",
@@ -23,20 +22,14 @@ PROPERTY_NAMES = (
     "exposure",
     "flashmode",
     "fnumber",
-    "focusmode",
-    "focusmtr",
-    "imagesize",
-    "iso",
-    "program",
-    "whitebalance",
 )
-
-#: How long shell completion waits for the daemon before it falls back to the static list.
+PROPERTY_NAMES += ("focusmode", "focusmtr", "imagesize", "iso", "program", "whitebalance")
+#: How long completion waits for the daemon before it falls back to the static list (seconds).
 COMPLETION_TIMEOUT = 1.0
 
 
 def _ask(g: Globals, method: str, params: dict[str, Any] | None = None) -> Any:
-    """The daemon's answer within :data:`COMPLETION_TIMEOUT`, or None (completion stays silent)."""
+    """The daemon's answer within :data:`COMPLETION_TIMEOUT`, or None."""
     try:
         target = g.target()
         target.timeout = min(target.timeout, COMPLETION_TIMEOUT)
@@ -46,24 +39,26 @@ def _ask(g: Globals, method: str, params: dict[str, Any] | None = None) -> Any:
         return None
 
 
+def _matching(words: Any, incomplete: str) -> list[str]:
+    return [str(w) for w in words if str(w).lower().startswith(incomplete.lower())]
+
+
 def complete_property(g: Globals, incomplete: str, _given: dict[str, Any]) -> list[str]:
     """The connected camera's property names (``info``), else :data:`PROPERTY_NAMES`."""
     info = _ask(g, "info")
-    names: tuple[str, ...] = PROPERTY_NAMES
-    if isinstance(info, dict) and isinstance(info.get("properties"), list):
-        names = tuple(str(p.get("property")) for p in info["properties"] if isinstance(p, dict))
-    return [n for n in names if n.lower().startswith(incomplete.lower())]
+    try:
+        return _matching([p["property"] for p in info["properties"]], incomplete)
+    except (TypeError, KeyError):
+        return _matching(PROPERTY_NAMES, incomplete)
 
 
 def complete_value(g: Globals, incomplete: str, given: dict[str, Any]) -> list[str]:
-    """The allowed values of the property before (``describe``); nothing when the daemon cannot say."""
-    prop = given.get("prop")
-    desc = _ask(g, "describe", {"property": prop}) if isinstance(prop, str) else None
-    form = desc.get("form") if isinstance(desc, dict) else None
-    if not isinstance(form, dict) or form.get("kind") != "enum":
+    """The allowed values of the property given before (``describe``); none when the daemon cannot say."""
+    desc = _ask(g, "describe", {"property": given.get("prop")})
+    try:
+        return _matching([v["label"] for v in desc["form"]["values"]], incomplete)
+    except (TypeError, KeyError):
         return []
-    labels = [str(v.get("label")) for v in form.get("values") or [] if isinstance(v, dict)]
-    return [label for label in labels if label.lower().startswith(incomplete.lower())]
 
 
 PROP = Param(
@@ -83,25 +78,19 @@ VALUE = Param(
 @command(PROP, JSON)
 def get(g: Globals, prop: str, *, as_json: bool) -> None:
     """A property's current value."""
-    with g.target().connect() as conn:
-        result = conn.call("get", {"property": prop.strip()})
-    sys.stdout.write(json_text(result) if as_json else value_text(result))
+    show(g, "get", {"property": prop.strip()}, value_text, as_json)
 
 
 @command(PROP, VALUE, JSON, dash_values=True)
 def set_(g: Globals, prop: str, value: str, *, as_json: bool) -> None:
     """Writes a property; prints the value the camera reports afterwards."""
-    with g.target().connect() as conn:
-        result = conn.call("set", {"property": prop.strip(), "value": value})
-    sys.stdout.write(json_text(result) if as_json else value_text(result))
+    show(g, "set", {"property": prop.strip(), "value": value}, value_text, as_json)
 
 
 @command(PROP, JSON, PRETTY)
 def describe(g: Globals, prop: str, *, as_json: bool, pretty: bool) -> None:
     """A property's type, factory default and allowed values."""
-    with g.target().connect() as conn:
-        result = conn.call("describe", {"property": prop.strip()})
-    sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else describe_text(result))
+    show(g, "describe", {"property": prop.strip()}, describe_text, as_json, pretty)
 
 
 def labelled(label: object, hexa: object) -> str:
@@ -110,15 +99,13 @@ def labelled(label: object, hexa: object) -> str:
 
 
 def _value_rows(v: dict[str, Any]) -> list[tuple[str, str]]:
-    access = "read-write" if v.get("writable") else "read-only"
     raw = v.get("value")
-    raw_text = " ".join(str(x) for x in raw) if isinstance(raw, list) else str(raw)
     return [
         ("property", str(v.get("property"))),
         ("name", f"{v.get('name')} ({v.get('code')})"),
         ("value", str(v.get("label"))),
-        ("raw", labelled(raw_text, v.get("hex"))),
-        ("type", f"{v.get('type')}, {access}"),
+        ("raw", labelled(" ".join(map(str, raw)) if isinstance(raw, list) else raw, v.get("hex"))),
+        ("type", f"{v.get('type')}, {'read-write' if v.get('writable') else 'read-only'}"),
     ]
 
 
@@ -127,21 +114,14 @@ def value_text(v: dict[str, Any]) -> str:
     return pairs(_value_rows(v))
 
 
-def allowed_text(v: dict[str, Any]) -> tuple[str, str]:
-    """The ``allowed`` or ``range`` line of a ``PropertyDesc``."""
-    form = v.get("form") or {}
-    kind = form.get("kind")
-    if kind == "enum":
-        return ("allowed", ", ".join(str(item.get("label")) for item in form.get("values") or []) or "-")
-    if kind == "range":
-        return ("range", f"{form.get('min')} to {form.get('max')}, step {form.get('step')}")
-    return ("allowed", f"any {v.get('type')} value")
-
-
 def describe_text(v: dict[str, Any]) -> str:
-    """A ``PropertyDesc`` as aligned ``key  value`` lines."""
+    """A ``PropertyDesc`` as aligned ``key  value`` lines, with its default and allowed values."""
     default = v.get("factory_default") or {}
-    rows = _value_rows(v)
-    rows.append(("default", labelled(default.get("label"), default.get("hex"))))
-    rows.append(allowed_text(v))
-    return pairs(rows)
+    form = v.get("form") or {}
+    if form.get("kind") == "enum":
+        allowed = ("allowed", ", ".join(str(item.get("label")) for item in form.get("values") or []) or "-")
+    elif form.get("kind") == "range":
+        allowed = ("range", f"{form.get('min')} to {form.get('max')}, step {form.get('step')}")
+    else:
+        allowed = ("allowed", f"any {v.get('type')} value")
+    return pairs([*_value_rows(v), ("default", labelled(default.get("label"), default.get("hex"))), allowed])

@@ -15,27 +15,21 @@ if TYPE_CHECKING:
 
     from ptpipctl.client import Globals
 
-HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 OK = "0x2001"
 
 
-def parse_code(text: str) -> int:
-    """An operation code as the seed reads it, always hex: ``0x1015`` or ``1015``."""
+def parse_number(text: str, what: str, *, hexa: bool = False) -> int:
+    """``0x…`` in hex, else decimal — or hex for an operation code (``hexa``), as the seed reads it."""
     digits = text[2:] if text[:2] in ("0x", "0X") else text
-    if not digits or not set(digits) <= HEX_DIGITS or int(digits, 16) > 0xFFFF:
-        raise UsageError(f"invalid operation code {text!r}: give 16 bits in hex, e.g. 0x1015")
-    return int(digits, 16)
-
-
-def parse_param(text: str) -> int:
-    """A parameter as everywhere else in ptpipctl: decimal (``16``), or hex with ``0x`` (``0x10``)."""
-    hexa = text[:2] in ("0x", "0X")
-    digits = text[2:] if hexa else text
-    if not digits or not set(digits) <= (HEX_DIGITS if hexa else frozenset("0123456789")):
-        raise UsageError(f"invalid parameter {text!r}: decimal (16) or hex with 0x (0x10)")
-    value = int(digits, 16 if hexa else 10)
-    if value > 0xFFFF_FFFF:
-        raise UsageError(f"invalid parameter {text!r}: more than 32 bits")
+    try:
+        value = (
+            int(digits, 16 if hexa or digits != text else 10) if digits.isascii() and digits.isalnum() else -1
+        )
+    except ValueError:
+        value = -1
+    if not 0 <= value <= (0xFFFF if hexa else 0xFFFF_FFFF):
+        hint = "16 bits in hex, e.g. 0x1015" if hexa else "32 bits, decimal (16) or hex with 0x (0x10)"
+        raise UsageError(f"invalid {what} {text!r}: {hint}")
     return value
 
 
@@ -48,26 +42,24 @@ def opreq(g: Globals, code: str, params: tuple[str, ...], *, as_json: bool) -> N
     """Runs any operation, hex-dumps the packets received and names the response (exit 1 unless OK)."""
     if len(params) > 5:
         raise UsageError(f"an operation takes at most 5 parameters, got {len(params)}")
-    request = {"code": parse_code(code), "params": [parse_param(p) for p in params]}
+    request = {
+        "code": parse_number(code, "operation code", hexa=True),
+        "params": [parse_number(p, "parameter") for p in params],
+    }
     with g.target().connect() as conn:
         result = conn.call("opreq", request)
     response = result.get("response") or {}
+    name = f"{response.get('name')} ({response.get('code')})"
     if as_json:
         sys.stdout.write(json_text(result))
     else:
         sys.stdout.write(packet_dumps(bytes.fromhex(p) for p in result.get("packets") or []))
-        sys.stdout.write(f"\n{response_text(response)}\n")
+        params_text = ", ".join(str(p) for p in response.get("params") or [])
+        sys.stdout.write(
+            f"\nResponse: {name}" + (f", parameters {params_text}" if params_text else "") + "\n"
+        )
     if response.get("code") != OK:
-        name = f"{response.get('name')} ({response.get('code')})"
         raise CtlError(f"the camera answered {name} to operation 0x{request['code']:04x}")
-
-
-def response_text(response: dict[str, Any]) -> str:
-    """``Response: OK (0x2001)``, with the response's parameters when it has any."""
-    params = ", ".join(str(p) for p in response.get("params") or [])
-    return f"Response: {response.get('name')} ({response.get('code')})" + (
-        f", parameters {params}" if params else ""
-    )
 
 
 @command(

@@ -61,7 +61,7 @@ def test_a_write_failing_after_the_shot_names_the_handle(live: Live, tmp_path: P
     assert result.err.startswith(f"ptpipctl: cannot write {target}: File too large; ")
     assert list(tmp_path.iterdir()) == [], "neither the picture nor a temporary file is left"
     if live.vendor == "fuji":  # remote mode hands over a preview, which the camera does not keep
-        assert result.err.endswith("; the camera keeps no copy to download (it was a preview)\n")
+        assert result.err.endswith("; the picture was a preview: the camera keeps no copy to download\n")
         return
     newest = max(live.daemon.call("files"), key=lambda f: f["handle"])
     handle = newest["handle"]

@@ -204,7 +204,7 @@ def test_opreq_params_are_decimal_unless_0x(home: Path, stub: StubDaemon) -> Non
         refused = ctl("opreq", "0x100B", "1a", env=env, fast=fast)
         assert (refused.code, refused.err) == (
             2,
-            "ptpipctl: invalid parameter '1a': decimal (16) or hex with 0x (0x10)\n",
+            "ptpipctl: invalid parameter '1a': 32 bits, decimal (16) or hex with 0x (0x10)\n",
         )
         assert stub.requests[1:] == []
 
