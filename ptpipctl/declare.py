@@ -127,29 +127,24 @@ PROGRESS = Param(
 )
 
 #: The global options, given before the command; each also read from its environment variable.
-GLOBAL_OPTIONS = (
-    Param(
-        "--socket",
-        "socket",
-        "The daemon's Unix socket (default: /run/ptpipd/ptpipd.sock as root, else "
-        "$XDG_RUNTIME_DIR/ptpipd/ptpipd.sock, else /tmp/ptpipd-$UID/ptpipd.sock).",
-        metavar="PATH",
-        env=ENV_SOCKET,
-    ),
-    Param("--tcp", "tcp", "Reach the daemon over TCP instead.", metavar="HOST:PORT", env=ENV_TCP),
-    Param("--token", "token", "The daemon's auth_token (sent over TCP).", metavar="TOKEN", env=ENV_TOKEN),
-    Param(
-        "--instance",
-        "instance",
-        "A named daemon instance: the socket NAME.sock beside the default one.",
-        metavar="NAME",
-        env=ENV_INSTANCE,
-    ),
-    Param(
-        "--timeout",
-        "timeout",
-        "How long to wait for the daemon's answer (default 120).",
-        metavar="SECONDS",
-        env=ENV_TIMEOUT,
-    ),
+GLOBAL_OPTIONS = tuple(
+    Param(f"--{dest}", dest, help, metavar=metavar, env=env)
+    for dest, metavar, env, help in (
+        (
+            "socket",
+            "PATH",
+            ENV_SOCKET,
+            "The daemon's Unix socket (default: /run/ptpipd/ptpipd.sock as root, else "
+            "$XDG_RUNTIME_DIR/ptpipd/ptpipd.sock, else /tmp/ptpipd-$UID/ptpipd.sock).",
+        ),
+        ("tcp", "HOST:PORT", ENV_TCP, "Reach the daemon over TCP instead."),
+        ("token", "TOKEN", ENV_TOKEN, "The daemon's auth_token (sent over TCP)."),
+        (
+            "instance",
+            "NAME",
+            ENV_INSTANCE,
+            "A named daemon instance: the socket NAME.sock beside the default one.",
+        ),
+        ("timeout", "SECONDS", ENV_TIMEOUT, "How long to wait for the daemon's answer (default 120)."),
+    )
 )
