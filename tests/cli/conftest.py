@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -66,6 +67,33 @@ def ctl(
         proc.stderr.decode(errors="replace"),
         proc.stdout,
     )
+
+
+@contextlib.contextmanager
+def ctl_running(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """The installed ``ptpipctl`` with ``args`` as a running process (text pipes); killed if still running."""
+    proc = subprocess.Popen(
+        [str(PTPIPCTL), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, text=True
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def complete(env: dict[str, str], words: str, cword: int | None = None) -> list[str]:
+    """What bash completion offers for ``words`` (the word at ``cword``; default: the last one)."""
+    position = len(words.split()) - (0 if words.endswith(" ") else 1) if cword is None else cword
+    result = ctl(
+        env=dict(env, _PTPIPCTL_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(position))
+    )
+    assert result.code == 0 and result.err == "", result.err
+    return result.out.split()
 
 
 @pytest.fixture

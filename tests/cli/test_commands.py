@@ -6,15 +6,13 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import PTPIPCTL, Live, clean_env, ctl
+from tests.cli.conftest import Live, clean_env, complete, ctl, ctl_running
 from tests.legacy.seed import packets_of
-from tests.procs import REPO
 
 PAIR = re.compile(r"^(?P<key>[a-z][a-z ]*?)  +(?P<value>.*)$")
 
@@ -282,34 +280,17 @@ def test_over_tcp(live: Live) -> None:
 
 def test_events_until_interrupted(live: Live) -> None:
     """``events --json`` prints notifications as they come; a capture makes some; Ctrl-C ends it with 0."""
-    proc = subprocess.Popen(
-        [str(PTPIPCTL), "events", "--json", "--topic", "event"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=live.env,
-        cwd=REPO,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
+    with ctl_running("events", "--json", "--topic", "event", env=live.env) as proc:
+        assert proc.stderr is not None and proc.stdout is not None
         assert proc.stderr.readline() == "listening to event notifications; Ctrl-C stops\n"  # subscribed
         subscribed_before = time.monotonic()
         live.daemon.call("capture")
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        note = json.loads(line)
+        note = json.loads(proc.stdout.readline())
         assert note["method"] == "notify.event"
         assert set(note["params"]) >= {"code", "name", "params", "time"}
         assert time.monotonic() - subscribed_before < 15
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_daemon_down_exits_105_naming_the_socket(tmp_path: Path) -> None:
@@ -319,16 +300,6 @@ def test_daemon_down_exits_105_naming_the_socket(tmp_path: Path) -> None:
     assert result.code == 105
     assert result.err == f"ptpipctl: cannot reach ptpipd at socket {sock}: No such file or directory\n"
     assert os.path.exists(sock) is False
-
-
-def complete(env: dict[str, str], words: str) -> list[str]:
-    """What bash completion offers for the last word of ``words``."""
-    position = len(words.split()) - (0 if words.endswith(" ") else 1)
-    result = ctl(
-        env=dict(env, _PTPIPCTL_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(position))
-    )
-    assert result.code == 0 and result.err == "", result.err
-    return result.out.split()
 
 
 def test_completion_asks_the_connected_camera(live: Live) -> None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ptpipctl.cli import app
 from ptpipctl.commands.properties import PROPERTY_NAMES
-from tests.cli.conftest import PTPIPCTL, clean_env, ctl
+from tests.cli.conftest import PTPIPCTL, clean_env, complete, ctl
 from tests.cli.stub import FILES, StubDaemon
 
 COMMANDS = (
@@ -90,16 +90,6 @@ def test_usage_errors_exit_2(home: Path, args: list[str], message: str) -> None:
     assert result.code == 2
     assert message in result.err
     assert result.out == ""
-
-
-def complete(env: dict[str, str], words: str, cword: int | None = None) -> list[str]:
-    """What bash completion offers for ``words`` (the word at ``cword``; default: the last one)."""
-    position = len(words.split()) - (0 if words.endswith(" ") else 1) if cword is None else cword
-    result = ctl(
-        env=dict(env, _PTPIPCTL_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(position))
-    )
-    assert result.code == 0 and result.err == "", result.err
-    return result.out.split()
 
 
 def test_shell_completion_without_a_daemon(home: Path) -> None:

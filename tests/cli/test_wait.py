@@ -5,15 +5,14 @@ error with its time and the attempts when the daemon sends them."""
 from __future__ import annotations
 
 import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import PTPIPCTL, clean_env, ctl
+from tests.cli.conftest import clean_env, ctl, ctl_running
 from tests.cli.stub import STATUS, StubDaemon
-from tests.procs import REPO, DaemonProcess, running_daemon, running_sim
+from tests.procs import DaemonProcess, running_daemon, running_sim
 
 
 def free_port() -> int:
@@ -46,28 +45,13 @@ def test_wait_gives_up_after_the_timeout_with_the_last_error(
 
 def test_wait_returns_once_the_camera_comes(cameraless: tuple[DaemonProcess, int, dict[str, str]]) -> None:
     _, port, env = cameraless
-    proc = subprocess.Popen(
-        [str(PTPIPCTL), "wait", "--timeout", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=REPO,
-        text=True,
-    )
-    try:
+    with ctl_running("wait", "--timeout", "60", env=env) as proc:
         assert proc.stderr is not None and proc.stdout is not None
         assert proc.stderr.readline().startswith("waiting for the camera (state ")  # subscribed, not there
         with running_sim("generic", "--port", str(port)):
             assert proc.wait(60) == 0
             assert proc.stdout.read() == "connected to ptpipd Simulated PTP/IP camera\n"
             assert proc.stderr.read() == ""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_status_shows_the_time_of_the_last_error_and_the_attempts(home: Path, stub: StubDaemon) -> None:
