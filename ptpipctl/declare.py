@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 #: The modules of :mod:`ptpipctl.commands` in help order, the most used first: the fast path imports them
 #: in this order only until it has the command it runs.
-MODULES = ("properties", "status", "camera", "images", "events", "raw")
+MODULES = ("properties", "images", "status", "camera", "events", "raw")
 
 
 class Param:
