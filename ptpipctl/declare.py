@@ -10,6 +10,9 @@ is its help, its parameters are :class:`Param` objects::
 :mod:`ptpipctl.fast` parses well-formed command lines from the declarations without importing typer (ten
 times Python's start-up); :mod:`ptpipctl.cli` builds the typer application (help, completion, usage errors)
 from them. Both call ``func(globals, **values)`` with one keyword per parameter (its ``dest``).
+
+A new command is one such function in the module of its noun (a new module is added to :data:`MODULES`);
+the tests then ask for a fast-path case (``tests/cli/test_paths.py``) and its README row.
 """
 
 from __future__ import annotations
