@@ -298,12 +298,13 @@ class Connection:
             if not chunk:
                 raise self._lost("the daemon closed the connection")
             buffer += chunk
-        line = bytes(buffer[:end])
-        del buffer[: end + 1]
-        if progress is not None:
-            progress(end + 1)
         try:
-            return loads(line.decode("utf-8"))
+            with memoryview(buffer) as view:  # no copy of a large line before it is decoded
+                text = str(view[:end], "utf-8")
+            del buffer[: end + 1]
+            if progress is not None:
+                progress(end + 1)
+            return loads(text)
         except (UnicodeDecodeError, JSONError) as exc:
             raise CtlError(f"the daemon sent a line that is not JSON: {exc}") from None
 

@@ -24,6 +24,7 @@ class _Unsure(Exception):
 
 _SPACE = " \t\n\r"
 _DIGITS = frozenset("0123456789")
+_CONTROL = tuple(map(chr, range(0x20)))
 _WORDS: tuple[tuple[str, object], ...] = (("true", True), ("false", False), ("null", None))
 _WORDS += (("NaN", float("nan")), ("Infinity", float("inf")), ("-Infinity", float("-inf")))
 
@@ -55,7 +56,7 @@ def _value(s: str, i: int) -> tuple[Any, int]:
     if c == '"':
         end = s.find('"', i + 1)
         text = s[i + 1 : end]
-        if end < 0 or "\\" in text or not text.isprintable():
+        if end < 0 or "\\" in text or _controls(text):
             raise _Unsure  # escapes and control characters: json's work
         return text, end + 1
     if c in "{[":
@@ -66,6 +67,13 @@ def _value(s: str, i: int) -> tuple[Any, int]:
         if s.startswith(word, i):
             return constant, i + len(word)
     raise _Unsure
+
+
+def _controls(text: str) -> bool:
+    """Whether ``text`` may hold a control character (U+0000-U+001F), which JSON allows only escaped."""
+    if len(text) < 256:
+        return not text.isprintable()  # quick for short strings; other unprintables go to json too
+    return any(c in text for c in _CONTROL)  # a C scan per character: quick for long ones (images)
 
 
 def _container(s: str, i: int, is_object: bool) -> tuple[Any, int]:

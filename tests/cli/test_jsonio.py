@@ -79,3 +79,16 @@ def test_dumps_refuses_what_json_refuses() -> None:
     with pytest.raises(TypeError):
         dumps(object())
     assert dumps((1, 2)) == "[1,2]"
+
+
+@pytest.mark.parametrize("length", [10, 300, 100_000])
+def test_raw_control_characters_are_refused_in_short_and_long_strings(length: int) -> None:
+    for char in ("\x00", "\t", "\x1f"):
+        text = '"' + "A" * length + char + '"'
+        with pytest.raises(JSONError) as exc:
+            loads(text)
+        with pytest.raises(json.JSONDecodeError) as reference:
+            json.loads(text)
+        assert str(exc.value) == str(reference.value)
+    valid = '"' + "A" * length + "\xa0\u2028é" + '"'  # unprintable but valid unescaped
+    assert loads(valid) == json.loads(valid)
