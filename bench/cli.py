@@ -18,7 +18,8 @@ runs (after two warm-up runs each; the commands take turns, so drift hits them a
 For information it also times ``ptpipctl get iso`` through typer (``PTPIPCTL_FAST=0``).
 
 Targets: ``get iso`` ≤ 1.5× bare Python (issue 9); ``capture -`` and ``download`` start-up (the command's
-time minus the camera's own time) ≤ 1.5× bare Python (issue 15); gphoto2 / ptpipctl ≥ 5× for ``get iso``,
+time minus the camera's own time) ≤ 1.5× bare Python (issue 15), also shown from the minima of the runs
+(the simulated capture itself varies by tens of milliseconds on a busy machine, which medians carry over); gphoto2 / ptpipctl ≥ 5× for ``get iso``,
 which no Python program can meet where the interpreter alone needs more than a fifth of gphoto2's time
 (the report prints that floor). Prints "met" / "NOT met"; never exits non-zero because of a time.
 
@@ -125,12 +126,16 @@ def report(times: dict[str, list[float]], rounds: int) -> None:
         f"get iso / bare python:          {ctl / python:5.2f}x   target <= {TARGET_VS_PYTHON:g}x   "
         f"{verdict(ctl / python <= TARGET_VS_PYTHON)}"
     )
+    least = {name: min(values) * 1e3 for name, values in times.items()}
     for command, camera in (("capture -", "capture"), (f"download {HANDLE} -", "download")):
         startup = median[f"ptpipctl {command}"] - median[f"camera's own time: {camera}"]
         ratio = startup / python
+        by_minima = (least[f"ptpipctl {command}"] - least[f"camera's own time: {camera}"]) / least[
+            "python -c pass"
+        ]
         print(
             f"{command:<12} start-up {startup:6.2f} ms = {ratio:4.2f}x bare python   target <= "
-            f"{TARGET_VS_PYTHON:g}x   {verdict(ratio <= TARGET_VS_PYTHON)}"
+            f"{TARGET_VS_PYTHON:g}x   {verdict(ratio <= TARGET_VS_PYTHON)}   (by minima: {by_minima:4.2f}x)"
         )
     if "gphoto2 --get-config iso" in median:
         gp = median["gphoto2 --get-config iso"]
