@@ -1,70 +1,92 @@
-"""The command-line interface, defined with typer: THE definition of ptpipctl's commands, options, help,
-validation, usage errors and shell completion.
+"""The typer interface, built from the declarations (:mod:`ptpipctl.declare`): help, version, usage errors,
+shell completion, and every command line the fast path (:mod:`ptpipctl.fast`) leaves to it.
 
-Each command here only hands its arguments to the shared command function in :mod:`ptpipctl.commands`
-through :func:`~ptpipctl.commands.execute`. Well-formed invocations of the common commands skip this module
-(typer takes ~35 ms to import) and go through :mod:`ptpipctl.fast`, which calls the same functions.
-
-Global options take their environment variables (``PTPIPCTL_SOCKET``, ``PTPIPCTL_TCP``, ``PTPIPCTL_TOKEN``,
-``PTPIPCTL_INSTANCE``, ``PTPIPCTL_TIMEOUT``) through :func:`ptpipctl.client.resolve_target`, which both
-paths use: options given on the command line win over the environment as a group.
+Each command's signature is built from its parameters; the callback calls the command function through
+:func:`~ptpipctl.commands.execute`, as the fast path does. Only global options given on the command line are
+passed on (:meth:`ptpipctl.client.Globals.target` reads the environment, for both paths). Completers get the
+global options of the command line being completed, so they ask the daemon that command would reach.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from typing import Annotated, Any
 
 import typer
 import typer.core
 
 from ptpipctl import __version__
-from ptpipctl.client import (
-    ENV_INSTANCE,
-    ENV_SOCKET,
-    ENV_TCP,
-    ENV_TIMEOUT,
-    ENV_TOKEN,
-    UsageError,
-)
 from ptpipctl.commands import Globals, execute
-from ptpipctl.commands import camera as camera_cmds
-from ptpipctl.commands import events as events_cmds
-from ptpipctl.commands import images as images_cmds
-from ptpipctl.commands import properties as property_cmds
-from ptpipctl.commands import raw as raw_cmds
-from ptpipctl.commands import status as status_cmds
+from ptpipctl.declare import GLOBAL_OPTIONS, Command, Param, commands
 
-#: The seed's unified property names, offered by shell completion (the daemon knows more; see `info`).
-PROPERTY_NAMES = (
-    "delay",
-    "effect",
-    "exposure",
-    "exp-bias",
-    "flashmode",
-    "focusmtr",
-    "iso",
-    "whitebalance",
-    "recmode",
-)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-EPILOG = (
-    "Exit codes: 0 ok, 1 error from the daemon or the camera (its message on stderr), 2 usage, "
-    "105 daemon unreachable."
-)
+    from ptpipctl.declare import Completer
 
 app = typer.Typer(
     name="ptpipctl",
     help="Control a camera through ptpipd (JSON-RPC on its Unix socket or TCP).",
-    epilog=EPILOG,
+    epilog="Exit codes: 0 ok, 1 error from the daemon or the camera (its message on stderr), 2 usage, "
+    "105 daemon unreachable.",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+KEYWORD = inspect.Parameter.KEYWORD_ONLY
+CONTEXT = inspect.Parameter("ctx", KEYWORD, annotation=typer.Context)
 
 
-def _complete_property(incomplete: str) -> list[str]:
-    return [name for name in PROPERTY_NAMES if name.startswith(incomplete.lower())]
+def _globals(ctx: typer.Context) -> Globals:
+    """The global options given on the command line."""
+    root = ctx.find_root()
+    given = [
+        o.dest
+        for o in GLOBAL_OPTIONS
+        if getattr(root.get_parameter_source(o.dest), "name", "") == "COMMANDLINE"
+    ]
+    return Globals(**{dest: root.params[dest] for dest in given})
+
+
+def _completer(complete: Completer | None) -> Callable[..., list[str]] | None:
+    def run(ctx: typer.Context, incomplete: str) -> list[str]:
+        try:
+            return complete(_globals(ctx), incomplete, dict(ctx.params)) if complete else []
+        except Exception:  # silent: no candidates rather than a traceback in the shell
+            return []
+
+    return run if complete else None
+
+
+def _parameter(p: Param) -> inspect.Parameter:
+    """The typer parameter of a declared one."""
+    common: dict[str, Any] = {"help": p.help, "show_default": False, "autocompletion": _completer(p.complete)}
+    kind: Any = list[str] if p.many else p.kind if p.takes_value else bool if p.off is None else bool | None
+    if p.is_arg:
+        low, high = p.bounds or (None, None)
+        info: Any = typer.Argument(metavar=p.name, min=low, max=high, **common)
+    else:
+        names = f"{p.name}/{p.off}" if p.off else p.name
+        info = typer.Option(names, metavar=p.metavar, envvar=p.env, **common)
+    default = inspect.Parameter.empty if p.required else p.default
+    if default is None or p.many:
+        kind, default = kind | None, None
+    return inspect.Parameter(p.dest, KEYWORD, default=default, annotation=Annotated[kind, info])
+
+
+def _callback(command: Command) -> Callable[..., None]:
+    """The typer callback of a declared command."""
+
+    def run(ctx: typer.Context, **values: Any) -> None:
+        values |= {p.dest: tuple(values[p.dest] or ()) for p in command.params if p.many}
+        code = execute(command.func, _globals(ctx), **values)
+        if code:
+            raise typer.Exit(code)
+
+    run.__signature__ = inspect.Signature([CONTEXT, *map(_parameter, command.params)])  # type: ignore[attr-defined]
+    return run
 
 
 def _version(value: bool) -> None:
@@ -73,261 +95,26 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _from_command_line(ctx: typer.Context, name: str, value: str | None) -> str | None:
-    """The option's value if it was given on the command line (the environment is read by resolve_target)."""
-    source = ctx.get_parameter_source(name)
-    return value if source is not None and source.name == "COMMANDLINE" else None
-
-
-@app.callback()
-def main_options(
-    ctx: typer.Context,
-    socket: Annotated[
-        str | None,
-        typer.Option(
-            "--socket",
-            envvar=ENV_SOCKET,
-            metavar="PATH",
-            help="The daemon's Unix socket (default: /run/ptpipd/ptpipd.sock as root, "
-            "else $XDG_RUNTIME_DIR/ptpipd/ptpipd.sock, else /tmp/ptpipd-$UID/ptpipd.sock).",
-        ),
-    ] = None,
-    tcp: Annotated[
-        str | None,
-        typer.Option("--tcp", envvar=ENV_TCP, metavar="HOST:PORT", help="Reach the daemon over TCP instead."),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token", envvar=ENV_TOKEN, metavar="TOKEN", help="The daemon's auth_token (sent over TCP)."
-        ),
-    ] = None,
-    instance: Annotated[
-        str | None,
-        typer.Option(
-            "--instance",
-            envvar=ENV_INSTANCE,
-            metavar="NAME",
-            help="A named daemon instance: the socket NAME.sock beside the default one.",
-        ),
-    ] = None,
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            envvar=ENV_TIMEOUT,
-            metavar="SECONDS",
-            help="How long to wait for the daemon's answer (default 120).",
-        ),
-    ] = None,
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
-    ] = False,
-) -> None:
+def _main_options(ctx: typer.Context, **_: Any) -> None:
     """Control a camera through ptpipd."""
-    seconds: float | None = None
-    given_timeout = _from_command_line(ctx, "timeout", timeout)
-    if given_timeout is not None:
-        seconds = parse_timeout(given_timeout)
-    ctx.obj = Globals(
-        socket=_from_command_line(ctx, "socket", socket),
-        tcp=_from_command_line(ctx, "tcp", tcp),
-        token=_from_command_line(ctx, "token", token),
-        instance=_from_command_line(ctx, "instance", instance),
-        timeout=seconds,
-    )
 
 
-def parse_timeout(text: str) -> float:
-    """``--timeout``'s value; a bad one ends the command with exit 2 (both paths use this)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise typer.BadParameter(f"not a number of seconds: {text!r}", param_hint="'--timeout'") from None
+_VERSION = typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+_main_options.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        CONTEXT,
+        *map(_parameter, GLOBAL_OPTIONS),
+        inspect.Parameter("version", KEYWORD, default=False, annotation=Annotated[bool, _VERSION]),
+    ]
+)
+app.callback()(_main_options)
 
-
-def _run(ctx: typer.Context, command: object, *args: object, **kwargs: object) -> None:
-    globals_ = ctx.obj if isinstance(ctx.obj, Globals) else Globals()
-    code = execute(command, globals_, *args, **kwargs)  # type: ignore[arg-type]
-    if code:
-        raise typer.Exit(code)
-
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the daemon's result as JSON, for scripts.")]
-PrettyFlag = Annotated[bool, typer.Option("--pretty", help="Indented JSON (implies --json).")]
-PropArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="PROP",
-        help="A name (iso, exposure, …), a hex code (0x500f) or a decimal code.",
-        autocompletion=_complete_property,
-        show_default=False,
-    ),
-]
-ProgressFlag = Annotated[
-    bool | None,
-    typer.Option(
-        "--progress/--no-progress", help="Show a progress bar (default: when stderr is a terminal)."
-    ),
-]
-
-
-@app.command()
-def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """The daemon and its camera connection."""
-    _run(ctx, status_cmds.status, as_json=as_json)
-
-
-@app.command()
-def info(ctx: typer.Context, as_json: JsonFlag = False, pretty: PrettyFlag = False) -> None:
-    """The camera's description and every property's value."""
-    _run(ctx, camera_cmds.info, as_json=as_json, pretty=pretty)
-
-
-@app.command()
-def state(ctx: typer.Context, as_json: JsonFlag = False, pretty: PrettyFlag = False) -> None:
-    """The camera's state list (Fujifilm)."""
-    _run(ctx, camera_cmds.state, as_json=as_json, pretty=pretty)
-
-
-@app.command()
-def get(ctx: typer.Context, prop: PropArg, as_json: JsonFlag = False) -> None:
-    """A property's current value."""
-    _run(ctx, property_cmds.get, prop, as_json=as_json)
-
-
-@app.command("set", context_settings={"ignore_unknown_options": True})
-def set_(
-    ctx: typer.Context,
-    prop: PropArg,
-    value: Annotated[
-        str,
-        typer.Argument(
-            metavar="VALUE",
-            help='A label ("800", "auto", "+1/3"; case-insensitive), an integer or hex (0x320). '
-            "A negative value needs no --.",
-            show_default=False,
-        ),
-    ],
-    as_json: JsonFlag = False,
-) -> None:
-    """Writes a property; prints the value the camera reports afterwards."""
-    _run(ctx, property_cmds.set_, prop, value, as_json=as_json)
-
-
-@app.command()
-def describe(
-    ctx: typer.Context, prop: PropArg, as_json: JsonFlag = False, pretty: PrettyFlag = False
-) -> None:
-    """A property's type, factory default and allowed values."""
-    _run(ctx, property_cmds.describe, prop, as_json=as_json, pretty=pretty)
-
-
-@app.command()
-def capture(
-    ctx: typer.Context,
-    path: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="PATH",
-            help="Where to write the image ('-': stdout; a directory: the camera's file name in it). "
-            "Default: the camera's file name here.",
-            show_default=False,
-        ),
-    ] = None,
-    as_json: JsonFlag = False,
-    progress: ProgressFlag = None,
-) -> None:
-    """Takes a picture and writes it here (the image, or the camera's preview). Aliases: shoot, shutter, snap."""
-    _run(ctx, images_cmds.capture, path, as_json=as_json, progress=progress)
-
-
-for _alias in ("shoot", "shutter", "snap"):  # the seed tool's names for capture
-    app.command(_alias, hidden=True, help="Alias of capture.")(capture)
-
-
-@app.command()
-def files(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """The images and files on the camera."""
-    _run(ctx, images_cmds.files, as_json=as_json)
-
-
-@app.command()
-def download(
-    ctx: typer.Context,
-    handle: Annotated[
-        int,
-        typer.Argument(metavar="HANDLE", help="The object's handle (see 'files').", min=0, max=0xFFFF_FFFF),
-    ],
-    path: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="PATH",
-            help="Where to write it ('-': stdout; a directory: the camera's file name in it).",
-            show_default=False,
-        ),
-    ] = None,
-    as_json: JsonFlag = False,
-    progress: ProgressFlag = None,
-) -> None:
-    """Copies one object from the camera."""
-    _run(ctx, images_cmds.download, handle, path, as_json=as_json, progress=progress)
-
-
-@app.command()
-def opreq(
-    ctx: typer.Context,
-    code: Annotated[str, typer.Argument(metavar="CODE", help="The operation code in hex (0x1015).")],
-    params: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="PARAM", help="Up to five parameters in hex (0xD212).", show_default=False),
-    ] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Runs any operation and hex-dumps the packets received (for reverse engineering)."""
-    _run(ctx, raw_cmds.opreq, code, tuple(params or ()), as_json=as_json)
-
-
-@app.command()
-def events(
-    ctx: typer.Context,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per notification and line.")
-    ] = False,
-    topics: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--topic",
-            metavar="TOPIC",
-            help="event, property or connection (repeatable; default: all).",
-            autocompletion=lambda incomplete: [t for t in events_cmds.TOPICS if t.startswith(incomplete)],
-        ),
-    ] = None,
-) -> None:
-    """Prints the daemon's notifications as they arrive, until Ctrl-C."""
-    _run(ctx, events_cmds.events, as_json=as_json, topics=tuple(topics or ()))
-
-
-@app.command()
-def call(
-    ctx: typer.Context,
-    method: Annotated[
-        str, typer.Argument(metavar="METHOD", help="A JSON-RPC method (see 'call rpc.discover').")
-    ],
-    params: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="JSON", help='The params: a JSON object or array, e.g. \'{"property":"iso"}\'.'
-        ),
-    ] = None,
-    pretty: PrettyFlag = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Accepted for symmetry: the output is JSON.")
-    ] = False,
-) -> None:
-    """Sends one raw JSON-RPC request and prints its result as JSON."""
-    _run(ctx, raw_cmds.call, method, params, pretty=pretty)
+for _command in commands():
+    _run = _callback(_command)
+    _settings = {"ignore_unknown_options": True} if _command.dash_values else None
+    app.command(_command.name, help=_command.help, context_settings=_settings)(_run)
+    for _alias in _command.aliases:
+        app.command(_alias, hidden=True, help=f"Alias of {_command.name}.", context_settings=_settings)(_run)
 
 
 @app.command("help")
@@ -353,11 +140,5 @@ def run(argv: list[str] | None) -> int:
     try:
         app(args=argv, prog_name="ptpipctl", standalone_mode=True)
     except SystemExit as exc:
-        code = exc.code
-        if code is None:
-            return 0
-        return code if isinstance(code, int) else 1
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     return 0
-
-
-__all__ = ["UsageError", "app", "run"]

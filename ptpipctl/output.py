@@ -13,6 +13,8 @@ from __future__ import annotations
 import sys
 import time
 
+from ptpipctl.jsonio import dumps
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -44,6 +46,11 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) ->
     return "".join(out)
 
 
+def fields(record: dict[str, Any], *keys: str) -> list[str]:
+    """The record's values under ``keys``, as text."""
+    return [str(record.get(k)) for k in keys]
+
+
 def pairs(items: Iterable[tuple[str, str]]) -> str:
     """``key  value`` lines with the values aligned."""
     items = list(items)
@@ -55,11 +62,11 @@ def pairs(items: Iterable[tuple[str, str]]) -> str:
 
 def json_text(value: Any, *, pretty: bool = False) -> str:
     """JSON with a final newline: compact, or indented by two spaces."""
+    if not pretty:
+        return dumps(value) + "\n"
     import json
 
-    if pretty:
-        return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
 def hexdump(data: bytes) -> str:
@@ -67,13 +74,9 @@ def hexdump(data: bytes) -> str:
     out = []
     for offset in range(0, len(data), 16):
         chunk = data[offset : offset + 16]
-        hexes = ""
-        for i, byte in enumerate(chunk):
-            hexes += f"{byte:02x} "
-            if i == 7:
-                hexes += " "
+        hexes = f"{chunk[:8].hex(' ')}  {chunk[8:].hex(' ')}".ljust(49)
         text = "".join(chr(b) if 32 <= b <= 126 else "." for b in chunk)
-        out.append(f"{offset:08x}  {hexes.ljust(49)} |{text}|\n")
+        out.append(f"{offset:08x}  {hexes} |{text}|\n")
     return "".join(out)
 
 
@@ -82,27 +85,15 @@ def packet_dumps(packets: Iterable[bytes]) -> str:
     return "".join(f"\nReceived {len(p)} bytes. HEX dump:\n{hexdump(p)}" for p in packets)
 
 
-def short_hex(value: str | None) -> str:
-    """``0x0190`` → ``0x190`` (Go's ``%#x``); ``""`` for None."""
-    if not value:
-        return ""
-    digits = value[2:].lstrip("0") if value[:2].lower() == "0x" else value
-    return "0x" + (digits or "0")
-
-
-def yes_no(flag: object) -> str:
-    """``yes``/``no``."""
-    return "yes" if flag else "no"
-
-
 def size_text(size: float) -> str:
     """A byte count for people: ``610137`` → ``595.8 KiB``."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"  # pragma: no cover
+    if size < 1024:
+        return f"{int(size)} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024 or unit == "GiB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 class Progress:
@@ -125,23 +116,17 @@ class Progress:
         threshold: int = 1 << 20,
         interval: float = 0.1,
     ) -> None:
-        self.label = label
+        self.label, self.enabled, self.threshold, self.interval = label, enabled, threshold, interval
         self.total = total if total and total > 0 else None
-        self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
-        self.threshold = threshold
-        self.interval = interval
         self.drawn = False
         self._last = 0.0
 
     def __call__(self, received: int) -> None:
-        if not self.enabled:
+        image, now = received * 3 // 4, time.monotonic()
+        if not self.enabled or (self.drawn and now - self._last < self.interval):
             return
-        image = received * 3 // 4
         if not self.drawn and image < self.threshold:
-            return
-        now = time.monotonic()
-        if self.drawn and now - self._last < self.interval:
             return
         self._last = now
         self.stream.write("\r" + self.render(image))
@@ -152,10 +137,15 @@ class Progress:
         """The line for ``image`` bytes received."""
         if self.total is None:
             return f"{self.label}  {size_text(image)}"
-        part = min(image, self.total) / self.total
-        filled = int(part * self.WIDTH)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        return f"{self.label}  [{bar}] {int(part * 100):3d}%  {size_text(min(image, self.total))} of {size_text(self.total)}"
+        done = min(image, self.total)
+        bar = ("#" * (done * self.WIDTH // self.total)).ljust(self.WIDTH, ".")
+        return f"{self.label}  [{bar}] {done * 100 // self.total:3d}%  {size_text(done)} of {size_text(self.total)}"
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
 
     def finish(self) -> None:
         """Clears the line when something was drawn."""

@@ -1,10 +1,9 @@
-"""The commands, one module per noun, shared by the typer interface (:mod:`ptpipctl.cli`) and the fast path
-(:mod:`ptpipctl.fast`): both parse the command line their own way and then call the same functions here
-through :func:`execute`, so output and exit codes cannot differ between them.
+"""The commands, one module per noun, each declared once (:mod:`ptpipctl.declare`). The typer interface and
+the fast path both run them through :func:`execute`, so output and exit codes cannot differ between them.
 
-Every command function takes the :class:`Globals` first, writes its output to ``sys.stdout`` and raises
-:class:`~ptpipctl.client.CtlError` subclasses for failures; :func:`execute` turns those into one line on
-stderr and the exit code of DESIGN.md §6 (1 daemon or camera error, 2 usage, 105 daemon unreachable).
+A command function takes the :class:`~ptpipctl.client.Globals` first, writes its output to ``sys.stdout``
+and raises :class:`~ptpipctl.client.CtlError` subclasses for failures; :func:`execute` turns those into one
+line on stderr and the exit code of DESIGN.md §6 (1 daemon or camera error, 2 usage, 105 unreachable).
 """
 
 from __future__ import annotations
@@ -12,49 +11,27 @@ from __future__ import annotations
 import os
 import sys
 
-from ptpipctl.client import CtlError, Target, resolve_target
+from ptpipctl.client import CtlError, Globals
+from ptpipctl.output import json_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
     from typing import Any
 
 #: The exit code after Ctrl-C (128 + SIGINT), except for ``events``, which ends that way normally.
 EXIT_INTERRUPTED = 130
 
+__all__ = ["Globals", "execute", "show"]
 
-class Globals:
-    """The global options as given on the command line (None: not given; the environment then decides)."""
 
-    __slots__ = ("env", "instance", "socket", "tcp", "timeout", "token")
-
-    def __init__(
-        self,
-        *,
-        socket: str | None = None,
-        tcp: str | None = None,
-        token: str | None = None,
-        instance: str | None = None,
-        timeout: float | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.socket = socket
-        self.tcp = tcp
-        self.token = token
-        self.instance = instance
-        self.timeout = timeout
-        self.env = os.environ if env is None else env
-
-    def target(self) -> Target:
-        """Where the daemon is (:func:`ptpipctl.client.resolve_target`)."""
-        return resolve_target(
-            socket=self.socket,
-            tcp=self.tcp,
-            instance=self.instance,
-            token=self.token,
-            timeout=self.timeout,
-            env=self.env,
-        )
+def show(
+    g: Globals, method: str, params: Any, text: Callable[[Any], str], as_json: bool, pretty: bool = False
+) -> None:
+    """Asks the daemon and prints its result: as JSON (``--json``, ``--pretty``), else as ``text`` says."""
+    with g.target().connect() as conn:
+        result = conn.call(method, params)
+    sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else text(result))
 
 
 def execute(command: Callable[..., None], *args: Any, **kwargs: Any) -> int:

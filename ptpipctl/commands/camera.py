@@ -2,70 +2,56 @@
 
 from __future__ import annotations
 
-import sys
-
-from ptpipctl.output import json_text, pairs, table
+from ptpipctl.commands import show
+from ptpipctl.declare import JSON, PRETTY, command
+from ptpipctl.output import fields, pairs, table
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.commands import Globals
-
-PROPERTY_HEADER = ("Property", "Code", "Name", "Value", "Hex", "Access")
-STATE_HEADER = ("Property", "Code", "Name", "Value", "Hex")
+    from ptpipctl.client import Globals
 
 
-def info(g: Globals, *, as_json: bool = False, pretty: bool = False) -> None:
-    """Prints the device description and a table of every property (``--json``/``--pretty``: the result)."""
-    with g.target().connect() as conn:
-        result = conn.call("info")
-    sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else info_text(result))
+@command(JSON, PRETTY)
+def info(g: Globals, *, as_json: bool, pretty: bool) -> None:
+    """The camera's description and every property's value."""
+    show(g, "info", None, info_text, as_json, pretty)
 
 
-def state(g: Globals, *, as_json: bool = False, pretty: bool = False) -> None:
-    """Prints the camera's state list (Fuji); other vendors answer that it is not supported."""
-    with g.target().connect() as conn:
-        result = conn.call("state")
-    sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else state_text(result))
+@command(JSON, PRETTY)
+def state(g: Globals, *, as_json: bool, pretty: bool) -> None:
+    """The camera's state list (Fujifilm)."""
+    show(g, "state", None, state_text, as_json, pretty)
 
 
 def _cell(value: object) -> str:
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "-"
-    if value is None or value == "":
-        return "-"
-    return str(value)
+        value = ", ".join(str(v) for v in value)
+    return "-" if value is None or value == "" else str(value)
 
 
 def info_text(result: dict[str, Any]) -> str:
     """The device fields as ``key  value`` lines, a blank line, and the properties table."""
-    device = result.get("device") or {}
-    head = pairs((str(k).replace("_", " "), _cell(v)) for k, v in device.items())
+    head = pairs((str(k).replace("_", " "), _cell(v)) for k, v in (result.get("device") or {}).items())
     rows = [
-        (
-            str(p.get("property")),
-            str(p.get("code")),
-            str(p.get("name")),
-            str(p.get("label")),
+        [
+            *fields(p, "property", "code", "name", "label"),
             p.get("hex") or "-",
             "rw" if p.get("writable") else "ro",
-        )
+        ]
         for p in result.get("properties") or []
     ]
-    return head + "\n" + table(rows, PROPERTY_HEADER)
+    return head + "\n" + table(rows, ("Property", "Code", "Name", "Value", "Hex", "Access"))
 
 
 def state_text(entries: list[dict[str, Any]]) -> str:
     """The state list as a table."""
     rows = [
-        (
-            str(e.get("property")),
-            str(e.get("code")),
-            str(e.get("name")),
-            str(e.get("label")),
+        [
+            *fields(e, "property", "code", "name", "label"),
             f"0x{e['value']:x}" if isinstance(e.get("value"), int) else "-",
-        )
+        ]
         for e in entries
     ]
-    return table(rows, STATE_HEADER)
+    return table(rows, ("Property", "Code", "Name", "Value", "Hex"))

@@ -1,42 +1,96 @@
-"""``ptpipctl get``, ``set`` and ``describe``: one camera property."""
+"""``ptpipctl get``, ``set`` and ``describe``: one camera property; and the completion of names and values."""
 
 from __future__ import annotations
 
-import sys
-
-from ptpipctl.output import json_text, pairs
+from ptpipctl.client import CtlError
+from ptpipctl.commands import show
+from ptpipctl.declare import JSON, PRETTY, Param, command
+from ptpipctl.output import pairs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.commands import Globals
+    from ptpipctl.client import Globals
+
+#: Offered by shell completion when the daemon cannot be asked: unified names most cameras have.
+PROPERTY_NAMES: tuple[str, ...] = (
+    "battery",
+    "delay",
+    "effect",
+    "exp-bias",
+    "exposure",
+    "flashmode",
+    "fnumber",
+)
+PROPERTY_NAMES += ("focusmode", "focusmtr", "imagesize", "iso", "program", "whitebalance")
+#: How long completion waits for the daemon before it falls back to the static list (seconds).
+COMPLETION_TIMEOUT = 1.0
 
 
-def property_ref(text: str) -> str:
-    """What the daemon gets for a property argument: the text as given (a name, ``0x5005`` or ``20485``)."""
-    return text.strip()
+def _ask(g: Globals, method: str, params: dict[str, Any] | None = None) -> Any:
+    """The daemon's answer within :data:`COMPLETION_TIMEOUT`, or None."""
+    try:
+        target = g.target()
+        target.timeout = min(target.timeout, COMPLETION_TIMEOUT)
+        with target.connect() as conn:
+            return conn.call(method, params)
+    except CtlError:
+        return None
 
 
-def get(g: Globals, prop: str, *, as_json: bool = False) -> None:
-    """Prints a property's current value."""
-    with g.target().connect() as conn:
-        result = conn.call("get", {"property": property_ref(prop)})
-    sys.stdout.write(json_text(result) if as_json else value_text(result))
+def _matching(words: Any, incomplete: str) -> list[str]:
+    return [str(w) for w in words if str(w).lower().startswith(incomplete.lower())]
 
 
-def set_(g: Globals, prop: str, value: str, *, as_json: bool = False) -> None:
-    """Writes a property and prints the value the camera reports afterwards."""
-    with g.target().connect() as conn:
-        result = conn.call("set", {"property": property_ref(prop), "value": value})
-    sys.stdout.write(json_text(result) if as_json else value_text(result))
+def complete_property(g: Globals, incomplete: str, _given: dict[str, Any]) -> list[str]:
+    """The connected camera's property names (``info``), else :data:`PROPERTY_NAMES`."""
+    info = _ask(g, "info")
+    try:
+        return _matching([p["property"] for p in info["properties"]], incomplete)
+    except (TypeError, KeyError):
+        return _matching(PROPERTY_NAMES, incomplete)
 
 
-def describe(g: Globals, prop: str, *, as_json: bool = False, pretty: bool = False) -> None:
-    """Prints a property's value, type, factory default and allowed values."""
-    with g.target().connect() as conn:
-        result = conn.call("describe", {"property": property_ref(prop)})
-    sys.stdout.write(json_text(result, pretty=pretty) if as_json or pretty else describe_text(result))
+def complete_value(g: Globals, incomplete: str, given: dict[str, Any]) -> list[str]:
+    """The allowed values of the property given before (``describe``); none when the daemon cannot say."""
+    desc = _ask(g, "describe", {"property": given.get("prop")})
+    try:
+        return _matching([v["label"] for v in desc["form"]["values"]], incomplete)
+    except (TypeError, KeyError):
+        return []
+
+
+PROP = Param(
+    "PROP",
+    "prop",
+    "A name (iso, exposure, …), a hex code (0x500f) or a decimal code.",
+    complete=complete_property,
+)
+VALUE = Param(
+    "VALUE",
+    "value",
+    'A label ("800", "auto", "+1/3"; case-insensitive), an integer or hex (0x320). A negative value needs no --.',
+    complete=complete_value,
+)
+
+
+@command(PROP, JSON)
+def get(g: Globals, prop: str, *, as_json: bool) -> None:
+    """A property's current value."""
+    show(g, "get", {"property": prop.strip()}, value_text, as_json)
+
+
+@command(PROP, VALUE, JSON, dash_values=True)
+def set_(g: Globals, prop: str, value: str, *, as_json: bool) -> None:
+    """Writes a property; prints the value the camera reports afterwards."""
+    show(g, "set", {"property": prop.strip(), "value": value}, value_text, as_json)
+
+
+@command(PROP, JSON, PRETTY)
+def describe(g: Globals, prop: str, *, as_json: bool, pretty: bool) -> None:
+    """A property's type, factory default and allowed values."""
+    show(g, "describe", {"property": prop.strip()}, describe_text, as_json, pretty)
 
 
 def labelled(label: object, hexa: object) -> str:
@@ -45,15 +99,13 @@ def labelled(label: object, hexa: object) -> str:
 
 
 def _value_rows(v: dict[str, Any]) -> list[tuple[str, str]]:
-    access = "read-write" if v.get("writable") else "read-only"
     raw = v.get("value")
-    raw_text = " ".join(str(x) for x in raw) if isinstance(raw, list) else str(raw)
     return [
         ("property", str(v.get("property"))),
         ("name", f"{v.get('name')} ({v.get('code')})"),
         ("value", str(v.get("label"))),
-        ("raw", labelled(raw_text, v.get("hex"))),
-        ("type", f"{v.get('type')}, {access}"),
+        ("raw", labelled(" ".join(map(str, raw)) if isinstance(raw, list) else raw, v.get("hex"))),
+        ("type", f"{v.get('type')}, {'read-write' if v.get('writable') else 'read-only'}"),
     ]
 
 
@@ -62,21 +114,14 @@ def value_text(v: dict[str, Any]) -> str:
     return pairs(_value_rows(v))
 
 
-def allowed_text(v: dict[str, Any]) -> tuple[str, str]:
-    """The ``allowed`` or ``range`` line of a ``PropertyDesc``."""
-    form = v.get("form") or {}
-    kind = form.get("kind")
-    if kind == "enum":
-        return ("allowed", ", ".join(str(item.get("label")) for item in form.get("values") or []) or "-")
-    if kind == "range":
-        return ("range", f"{form.get('min')} to {form.get('max')}, step {form.get('step')}")
-    return ("allowed", f"any {v.get('type')} value")
-
-
 def describe_text(v: dict[str, Any]) -> str:
-    """A ``PropertyDesc`` as aligned ``key  value`` lines."""
+    """A ``PropertyDesc`` as aligned ``key  value`` lines, with its default and allowed values."""
     default = v.get("factory_default") or {}
-    rows = _value_rows(v)
-    rows.append(("default", labelled(default.get("label"), default.get("hex"))))
-    rows.append(allowed_text(v))
-    return pairs(rows)
+    form = v.get("form") or {}
+    if form.get("kind") == "enum":
+        allowed = ("allowed", ", ".join(str(item.get("label")) for item in form.get("values") or []) or "-")
+    elif form.get("kind") == "range":
+        allowed = ("range", f"{form.get('min')} to {form.get('max')}, step {form.get('step')}")
+    else:
+        allowed = ("allowed", f"any {v.get('type')} value")
+    return pairs([*_value_rows(v), ("default", labelled(default.get("label"), default.get("hex"))), allowed])

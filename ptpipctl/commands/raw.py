@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ptpipctl.client import UsageError
+from ptpipctl.client import CtlError, UsageError
+from ptpipctl.declare import JSON, PRETTY, Param, command
 from ptpipctl.jsonio import JSONError, loads
 from ptpipctl.output import json_text, packet_dumps
 
@@ -12,40 +13,65 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ptpipctl.commands import Globals
+    from ptpipctl.client import Globals
 
-HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+OK = "0x2001"
 
 
-def parse_hex(text: str, bits: int, what: str) -> int:
-    """A hex number as the seed reads it: ``0x1015`` or ``1015``; :class:`UsageError` otherwise."""
+def parse_number(text: str, what: str, *, hexa: bool = False) -> int:
+    """``0x…`` in hex, else decimal — or hex for an operation code (``hexa``), as the seed reads it."""
     digits = text[2:] if text[:2] in ("0x", "0X") else text
-    if not digits or not set(digits) <= HEX_DIGITS:
-        raise UsageError(f"invalid {what} {text!r}: give it in hex, e.g. 0x1015")
-    value = int(digits, 16)
-    if value >= 1 << bits:
-        raise UsageError(f"invalid {what} {text!r}: more than {bits} bits")
+    try:
+        value = (
+            int(digits, 16 if hexa or digits != text else 10) if digits.isascii() and digits.isalnum() else -1
+        )
+    except ValueError:
+        value = -1
+    if not 0 <= value <= (0xFFFF if hexa else 0xFFFF_FFFF):
+        hint = "16 bits in hex, e.g. 0x1015" if hexa else "32 bits, decimal (16) or hex with 0x (0x10)"
+        raise UsageError(f"invalid {what} {text!r}: {hint}")
     return value
 
 
-def opreq(g: Globals, code: str, params: list[str] | tuple[str, ...] = (), *, as_json: bool = False) -> None:
-    """Runs any operation (code and up to five parameters, in hex) and hex-dumps the packets received."""
+@command(
+    Param("CODE", "code", "The operation code, in hex (0x1015; 1015 as the seed tool reads it)."),
+    Param("PARAM", "params", "Up to five parameters: decimal (16), or hex with 0x (0xD212).", many=True),
+    JSON,
+)
+def opreq(g: Globals, code: str, params: tuple[str, ...], *, as_json: bool) -> None:
+    """Runs any operation, hex-dumps the packets received and names the response (exit 1 unless OK)."""
     if len(params) > 5:
         raise UsageError(f"an operation takes at most 5 parameters, got {len(params)}")
     request = {
-        "code": parse_hex(code, 16, "operation code"),
-        "params": [parse_hex(p, 32, "parameter") for p in params],
+        "code": parse_number(code, "operation code", hexa=True),
+        "params": [parse_number(p, "parameter") for p in params],
     }
     with g.target().connect() as conn:
         result = conn.call("opreq", request)
+    response = result.get("response") or {}
+    name = f"{response.get('name')} ({response.get('code')})"
     if as_json:
         sys.stdout.write(json_text(result))
     else:
         sys.stdout.write(packet_dumps(bytes.fromhex(p) for p in result.get("packets") or []))
+        params_text = ", ".join(str(p) for p in response.get("params") or [])
+        sys.stdout.write(
+            f"\nResponse: {name}" + (f", parameters {params_text}" if params_text else "") + "\n"
+        )
+    if response.get("code") != OK:
+        raise CtlError(f"the camera answered {name} to operation 0x{request['code']:04x}")
 
 
-def call(g: Globals, method: str, params: str | None = None, *, pretty: bool = False) -> None:
-    """Sends one raw JSON-RPC request (params: a JSON object or array) and prints its result as JSON."""
+@command(
+    Param("METHOD", "method", "A JSON-RPC method (see 'call rpc.discover')."),
+    Param(
+        "JSON", "params", 'The params: a JSON object or array, e.g. \'{"property":"iso"}\'.', required=False
+    ),
+    PRETTY,
+    Param("--json", "as_json", "Accepted for symmetry: the output is JSON."),
+)
+def call(g: Globals, method: str, params: str | None, *, pretty: bool, as_json: bool) -> None:
+    """Sends one raw JSON-RPC request and prints its result as JSON."""
     value: Any = None
     if params is not None:
         try:

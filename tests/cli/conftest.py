@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def ctl(
     cwd: Path | None = None,
     timeout: float = 60,
     python_flags: tuple[str, ...] = (),
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Result:
     """Runs the installed ``ptpipctl`` with ``args``; ``fast=False`` forces the typer path."""
     run_env = dict(env)
@@ -52,7 +54,12 @@ def ctl(
         run_env["PTPIPCTL_FAST"] = "0"
     command = [sys.executable, *python_flags, str(PTPIPCTL)] if python_flags else [str(PTPIPCTL)]
     proc = subprocess.run(
-        [*command, *args], capture_output=True, env=run_env, cwd=cwd or REPO, timeout=timeout
+        [*command, *args],
+        capture_output=True,
+        env=run_env,
+        cwd=cwd or REPO,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
     )
     return Result(
         proc.returncode,
@@ -60,6 +67,33 @@ def ctl(
         proc.stderr.decode(errors="replace"),
         proc.stdout,
     )
+
+
+@contextlib.contextmanager
+def ctl_running(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """The installed ``ptpipctl`` with ``args`` as a running process (text pipes); killed if still running."""
+    proc = subprocess.Popen(
+        [str(PTPIPCTL), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, text=True
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def complete(env: dict[str, str], words: str, cword: int | None = None) -> list[str]:
+    """What bash completion offers for ``words`` (the word at ``cword``; default: the last one)."""
+    position = len(words.split()) - (0 if words.endswith(" ") else 1) if cword is None else cword
+    result = ctl(
+        env=dict(env, _PTPIPCTL_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(position))
+    )
+    assert result.code == 0 and result.err == "", result.err
+    return result.out.split()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ and recording every request, so output can be compared byte for byte and request
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import socket
@@ -102,6 +103,16 @@ OPREQ = {
 }
 
 
+IMAGE = b"\xff\xd8stub image\xff\xd9"
+SHOT = {
+    "format": "jpeg",
+    "size": len(IMAGE),
+    "handle": 9,
+    "filename": "IMG_0009.JPG",
+    "data": base64.b64encode(IMAGE).decode(),
+}
+
+
 class StubError(Exception):
     """Answer with a JSON-RPC error."""
 
@@ -127,6 +138,8 @@ def default_answers() -> dict[str, Any]:
         "state": STATE,
         "files": FILES,
         "opreq": OPREQ,
+        "capture": lambda p: dict(SHOT),
+        "download": lambda p: {**SHOT, "handle": p.get("handle")},
         "auth": lambda p: (
             True if p.get("token") == "right" else _raise(StubError(-32010, "unauthorised: wrong token"))
         ),

@@ -6,6 +6,7 @@ import base64
 import socket
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,26 +15,18 @@ from ptpipctl.client import (
     Connection,
     CtlError,
     DaemonUnreachable,
+    Globals,
     RpcFailure,
     Target,
     UsageError,
     describe_error,
     parse_host_port,
-    resolve_target,
 )
 from tests.cli.stub import ISO, StubDaemon, stub_daemon
 
 
-def target(env: dict[str, str] | None = None, **given: str | float | None) -> Target:
-    options: dict[str, object] = {
-        "socket": None,
-        "tcp": None,
-        "instance": None,
-        "token": None,
-        "timeout": None,
-    }
-    options.update(given)
-    return resolve_target(env=env or {}, **options)  # type: ignore[arg-type]
+def target(env: dict[str, str] | None = None, **given: Any) -> Target:
+    return Globals(env=env or {}, **given).target()
 
 
 @pytest.fixture
@@ -89,8 +82,11 @@ def test_token_and_timeout(user: None) -> None:
     for bad in (0, -1, float("inf"), float("nan")):
         with pytest.raises(UsageError, match="positive number of seconds"):
             target(timeout=bad)
-    with pytest.raises(UsageError, match="PTPIPCTL_TIMEOUT"):
+    with pytest.raises(UsageError, match="PTPIPCTL_TIMEOUT: not a number of seconds: 'soon'"):
         target({"PTPIPCTL_TIMEOUT": "soon"})
+    with pytest.raises(UsageError, match="--timeout: not a number of seconds: 'later'"):
+        target({"PTPIPCTL_TIMEOUT": "soon"}, timeout="later")
+    assert target({"PTPIPCTL_TIMEOUT": "soon"}, timeout="2.5").timeout == 2.5
 
 
 @pytest.mark.parametrize(
@@ -202,8 +198,11 @@ def test_a_silent_daemon_times_out(tmp_path: Path) -> None:
     listener.bind(str(tmp_path / "s.sock"))
     listener.listen()
     try:
-        with pytest.raises(DaemonUnreachable, match=r"no answer within 0.2 s"):
-            client.call(Target(path=str(tmp_path / "s.sock"), timeout=0.2), "status")
+        with (
+            pytest.raises(DaemonUnreachable, match=r"no answer within 0.2 s"),
+            Target(path=str(tmp_path / "s.sock"), timeout=0.2).connect() as conn,
+        ):
+            conn.call("status")
     finally:
         listener.close()
 
@@ -218,6 +217,10 @@ def test_errors_carry_exit_codes() -> None:
 
 
 def test_stub_answers_unknown_methods(tmp_path: Path) -> None:
-    with stub_daemon(tmp_path / "s.sock") as stub, pytest.raises(RpcFailure, match="Method not found: nope"):
-        client.call(Target(path=str(stub.address)), "nope")
+    with (
+        stub_daemon(tmp_path / "s.sock") as stub,
+        pytest.raises(RpcFailure, match="Method not found: nope"),
+        Target(path=str(stub.address)).connect() as conn,
+    ):
+        conn.call("nope")
     assert isinstance(stub, StubDaemon)

@@ -6,15 +6,13 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import PTPIPCTL, Live, clean_env, ctl
+from tests.cli.conftest import Live, clean_env, complete, ctl, ctl_running
 from tests.legacy.seed import packets_of
-from tests.procs import REPO
 
 PAIR = re.compile(r"^(?P<key>[a-z][a-z ]*?)  +(?P<value>.*)$")
 
@@ -215,15 +213,45 @@ def test_capture_json_to_stdout_is_a_usage_error(live: Live) -> None:
     assert result.err == "ptpipctl: --json cannot be combined with writing the image to stdout ('-')\n"
 
 
-def test_opreq_hex_dump(live: Live) -> None:
+def test_opreq_hex_dump_and_response(live: Live) -> None:
     result = live.ctl("opreq", "0x1001")
     assert result.code == 0, result.err
-    packets = packets_of(result.out)
+    dump, _, response = result.out.rpartition("\nResponse: ")
+    assert response == "OK (0x2001)\n"
+    packets = packets_of(dump)
     manufacturer = live.daemon.call("status")["camera"]["manufacturer"]
     assert manufacturer.encode("utf-16-le") in b"".join(packets)
     as_json = json.loads(live.ctl("opreq", "1001", "--json").out)
     assert as_json["response"]["name"] == "OK"
     assert [len(bytes.fromhex(p)) for p in as_json["packets"]] == [len(p) for p in packets]
+
+
+def test_opreq_params_are_decimal_unless_0x(live: Live) -> None:
+    """Issue 15 item 1: a parameter reads as decimal unless it starts with 0x (the legacy grammar keeps hex)."""
+    code = live.daemon.call("get", {"property": "iso"})["code"]  # GetDevicePropValue of the ISO property
+    by_hex = live.ctl("opreq", "0x1015", code, "--json")
+    by_decimal = live.ctl("opreq", "0x1015", str(int(code, 16)), "--json")
+    assert by_hex.code == by_decimal.code == 0, by_hex.err + by_decimal.err
+    assert json.loads(by_decimal.out)["data"] == json.loads(by_hex.out)["data"]
+    bare_hex = live.ctl("opreq", "0x1015", code.removeprefix("0x"))
+    if not code.removeprefix("0x").isdigit():
+        assert (bare_hex.code, bare_hex.out) == (2, "")
+
+
+def test_opreq_non_ok_response_exits_1_naming_it(live: Live) -> None:
+    """Issue 15 item 14: ``opreq 0x9999`` shows the response's name and exits 1; --json keeps everything."""
+    result = live.ctl("opreq", "0x9999")
+    assert result.code == 1
+    assert result.out.endswith("\nResponse: OperationNotSupported (0x2005)\n")
+    assert packets_of(result.out.rpartition("\nResponse: ")[0])
+    assert result.err == "ptpipctl: the camera answered OperationNotSupported (0x2005) to operation 0x9999\n"
+    as_json = live.ctl("opreq", "0x9999", "--json")
+    assert (as_json.code, as_json.err) == (1, result.err)
+    assert json.loads(as_json.out)["response"] == {
+        "code": "0x2005",
+        "name": "OperationNotSupported",
+        "params": [],
+    }
 
 
 def test_call(live: Live) -> None:
@@ -252,34 +280,17 @@ def test_over_tcp(live: Live) -> None:
 
 def test_events_until_interrupted(live: Live) -> None:
     """``events --json`` prints notifications as they come; a capture makes some; Ctrl-C ends it with 0."""
-    proc = subprocess.Popen(
-        [str(PTPIPCTL), "events", "--json", "--topic", "event"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=live.env,
-        cwd=REPO,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
+    with ctl_running("events", "--json", "--topic", "event", env=live.env) as proc:
+        assert proc.stderr is not None and proc.stdout is not None
         assert proc.stderr.readline() == "listening to event notifications; Ctrl-C stops\n"  # subscribed
         subscribed_before = time.monotonic()
         live.daemon.call("capture")
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        note = json.loads(line)
+        note = json.loads(proc.stdout.readline())
         assert note["method"] == "notify.event"
         assert set(note["params"]) >= {"code", "name", "params", "time"}
         assert time.monotonic() - subscribed_before < 15
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_daemon_down_exits_105_naming_the_socket(tmp_path: Path) -> None:
@@ -289,3 +300,18 @@ def test_daemon_down_exits_105_naming_the_socket(tmp_path: Path) -> None:
     assert result.code == 105
     assert result.err == f"ptpipctl: cannot reach ptpipd at socket {sock}: No such file or directory\n"
     assert os.path.exists(sock) is False
+
+
+def test_completion_asks_the_connected_camera(live: Live) -> None:
+    """Issue 15 item 17: property names from ``info``, values of ``set PROP`` from ``describe``."""
+    names = [p["property"] for p in live.daemon.call("info")["properties"]]
+    assert complete(live.env, "ptpipctl get ") == names
+    assert complete(live.env, "ptpipctl describe f") == [n for n in names if n.startswith("f")]
+    assert ("recmode" in complete(live.env, "ptpipctl get r")) is ("recmode" in names)
+    labels = [v["label"] for v in live.daemon.call("describe", {"property": "iso"})["form"]["values"]]
+    assert complete(live.env, "ptpipctl set iso ") == labels
+    assert complete(live.env, "ptpipctl set iso 8") == [v for v in labels if v.startswith("8")]
+    # the daemon of the command line being completed, not the environment's
+    socket_given = {k: v for k, v in live.env.items() if k != "PTPIPCTL_SOCKET"}
+    words = f"ptpipctl --socket {live.env['PTPIPCTL_SOCKET']} get "
+    assert complete(socket_given, words) == names

@@ -1,4 +1,4 @@
-"""ptpipctl's JSON without the json module agrees with the json module."""
+"""ptpipctl's JSON without the json module (nor CPython's private _json) agrees with the json module."""
 
 from __future__ import annotations
 
@@ -23,8 +23,15 @@ values = st.recursive(
 
 @given(values)
 def test_dumps_is_compact_json(value: Any) -> None:
-    assert dumps(value) == json.dumps(value, separators=(",", ":"))
+    assert dumps(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     assert loads(dumps(value)) == json.loads(json.dumps(value))
+
+
+@given(st.text())
+def test_strings_with_escapes_both_ways(text: str) -> None:
+    """Every escape json writes (ASCII-only ``\\uXXXX`` with surrogate pairs included) reads back."""
+    for encoded in (json.dumps(text), json.dumps(text, ensure_ascii=False)):
+        assert loads(encoded) == text
 
 
 @given(values, st.sampled_from(["", " ", "\n", "\t \r\n"]))
@@ -33,7 +40,10 @@ def test_loads_agrees_with_json(value: Any, blank: str) -> None:
     assert loads(text) == json.loads(text)
 
 
-@pytest.mark.parametrize("text", ["", "{", "[1,]", "1 2", '"open', "nul", "{'a': 1}", "[1] x"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "{", "[1,]", "1 2", '"open', "nul", "{'a': 1}", "[1] x", "01", "1.", "-", '"\\x"', '"a\tb"', "[1}"],
+)
 def test_errors_are_json_errors_with_jsons_words(text: str) -> None:
     with pytest.raises(JSONError) as exc:
         loads(text)
@@ -42,12 +52,13 @@ def test_errors_are_json_errors_with_jsons_words(text: str) -> None:
     assert str(exc.value) == str(reference.value)
 
 
-def test_errors_without_json_imported_first() -> None:
-    """The C scanner needs json.decoder to word an error; ptpipctl must not crash when it is not loaded."""
+def test_no_json_module_on_the_way_and_errors_worded_by_it() -> None:
+    """The daemon's JSON (no escapes) is read without importing json (nor _json); an error imports json."""
     code = (
         "import sys\n"
         "from ptpipctl.jsonio import JSONError, loads\n"
-        "assert 'json' not in sys.modules\n"
+        "assert loads('{\"a\": [1, 2.5, \"é\", true, null], \"b\": {}}') == {'a': [1, 2.5, 'é', True, None], 'b': {}}\n"
+        "assert not {'json', '_json'} & set(sys.modules)\n"
         "try:\n    loads('{bad')\nexcept JSONError as exc:\n    print(exc)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
@@ -68,3 +79,16 @@ def test_dumps_refuses_what_json_refuses() -> None:
     with pytest.raises(TypeError):
         dumps(object())
     assert dumps((1, 2)) == "[1,2]"
+
+
+@pytest.mark.parametrize("length", [10, 300, 100_000])
+def test_raw_control_characters_are_refused_in_short_and_long_strings(length: int) -> None:
+    for char in ("\x00", "\t", "\x1f"):
+        text = '"' + "A" * length + char + '"'
+        with pytest.raises(JSONError) as exc:
+            loads(text)
+        with pytest.raises(json.JSONDecodeError) as reference:
+            json.loads(text)
+        assert str(exc.value) == str(reference.value)
+    valid = '"' + "A" * length + "\xa0\u2028é" + '"'  # unprintable but valid unescaped
+    assert loads(valid) == json.loads(valid)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
 import pytest
 
-from ptpipctl.output import Progress, hexdump, json_text, packet_dumps, pairs, short_hex, size_text, table
+from ptpipctl.output import Progress, hexdump, json_text, packet_dumps, pairs, size_text, table
 from tests.legacy.seed import SEED_902B, SEED_D212, packets_of, seed_text
 
 
@@ -46,13 +47,6 @@ def test_pairs_align_and_strip() -> None:
 def test_json_text() -> None:
     assert json_text({"a": [1, "é"]}) == '{"a":[1,"é"]}\n'
     assert json_text({"a": 1}, pretty=True) == '{\n  "a": 1\n}\n'
-
-
-@pytest.mark.parametrize(
-    ("value", "short"), [("0x0190", "0x190"), ("0x0000", "0x0"), ("0xfeb3", "0xfeb3"), (None, "")]
-)
-def test_short_hex(value: str | None, short: str) -> None:
-    assert short_hex(value) == short
 
 
 @pytest.mark.parametrize(
@@ -101,10 +95,10 @@ def test_ptpipctl_imports_nothing_from_ptpipd() -> None:
     import subprocess
     import sys
 
+    from ptpipctl.declare import MODULES
+
     modules = ["ptpipctl.app", "ptpipctl.cli", "ptpipctl.fast", "ptpipctl.client", "ptpipctl.output"]
-    modules += [
-        f"ptpipctl.commands.{m}" for m in ("status", "properties", "camera", "images", "raw", "events")
-    ]
+    modules += [f"ptpipctl.commands.{m}" for m in MODULES]
     code = f"import sys\nfor m in {modules!r}:\n    __import__(m)\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'ptpipd'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -114,15 +108,19 @@ def test_ptpipctl_imports_nothing_from_ptpipd() -> None:
 def test_unique_names_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from ptpipctl.commands import images
+    from ptpipctl.commands.images import Destination
 
     def no_links(src: str, dst: str) -> None:
         raise PermissionError(1, "Operation not permitted")
 
+    def save(data: bytes) -> None:
+        with Destination(None, as_json=True) as dest:
+            dest.save({"data": base64.b64encode(data).decode(), "filename": "IMG.JPG"}, "capture")
+
     monkeypatch.setattr(os, "link", no_links)
     monkeypatch.chdir(tmp_path)
-    assert images.write_image(b"one", None, "IMG.JPG") == "IMG.JPG"
-    assert images.write_image(b"two", None, "IMG.JPG") == "IMG-1.JPG"
+    save(b"one")
+    save(b"two")
     assert (tmp_path / "IMG.JPG").read_bytes() == b"one"
     assert (tmp_path / "IMG-1.JPG").read_bytes() == b"two"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG-1.JPG", "IMG.JPG"]

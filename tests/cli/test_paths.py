@@ -5,12 +5,14 @@ bytes, exit with the same code and send the daemon the same requests. Each case 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
 
 import pytest
 
+from ptpipctl.declare import commands
 from ptpipctl.fast import parse
 from tests.cli.conftest import Result, clean_env, ctl
 from tests.cli.stub import StubDaemon, stub_daemon
@@ -28,7 +30,9 @@ CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
     (["get", "nosuch"], {}, True, 1),
     (["set", "iso", "800"], {}, True, 0),
     (["set", "iso", "800", "--json"], {}, True, 0),
-    (["set", "iso", "-800"], {}, False, 0),  # a value like an option: typer (which accepts it) handles it
+    (["set", "iso", "-800"], {}, True, 0),  # a value like an option: set declares dash_values, as typer's
+    (["set", "iso", "--json", "-800"], {}, True, 0),
+    (["set", "-h", "iso", "800"], {}, False, 0),
     (["describe", "iso"], {}, True, 0),
     (["describe", "iso", "--json"], {}, True, 0),
     (["describe", "--pretty", "iso"], {}, True, 0),
@@ -42,8 +46,11 @@ CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
     (["files"], {}, True, 0),
     (["files", "--json"], {}, True, 0),
     (["opreq", "0x1015", "0xD212"], {}, True, 0),
-    (["opreq", "1015", "d212", "--json"], {}, True, 0),
+    (["opreq", "1015", "0xd212", "--json"], {}, True, 0),
+    (["opreq", "0x1015", "53778"], {}, True, 0),  # params are decimal unless 0x
+    (["opreq", "0x1015", "d212"], {}, True, 2),
     (["opreq", "zz"], {}, True, 2),
+    (["opreq", "0x1015", "-1"], {}, False, 2),
     (["opreq", "1", "2", "3", "4", "5", "6", "7"], {}, True, 2),
     (["call", "get", '{"property":"iso"}'], {}, True, 0),
     (["call", "--pretty", "status"], {}, True, 0),
@@ -51,6 +58,25 @@ CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
     (["call", "get", "{not json"], {}, True, 2),
     (["call", "get", "3"], {}, True, 2),
     (["call", "nosuch"], {}, True, 1),
+    (["capture", "-"], {}, True, 0),
+    (["shoot", "--no-progress", "-"], {}, True, 0),
+    (["capture", "-", "--json"], {}, True, 2),
+    (["capture", "--progress", "--no-progress", "-"], {}, False, 0),
+    (["capture", "a", "b"], {}, False, 2),
+    (["download", "3", "-"], {}, True, 0),
+    (["download", "4", "-", "--progress"], {}, True, 0),
+    (["download", "x"], {}, False, 2),
+    (["download", "4294967296"], {}, False, 2),
+    (["events", "--topic", "weather"], {}, True, 2),
+    (["events", "--topic=event", "--topic", "nope"], {}, True, 2),
+    (["events", "--topic"], {}, False, 2),
+    (["wait"], {}, True, 0),
+    (["wait", "--timeout", "0"], {}, True, 0),
+    (["wait", "--timeout=0.5"], {}, True, 0),
+    (["wait", "--timeout", "soon"], {}, False, 2),
+    (["wait", "--timeout", "-1"], {}, False, 2),
+    (["--timeout", "5", "wait", "--timeout", "1"], {}, True, 0),
+    (["get", "--json=1", "iso"], {}, False, 2),
     (["get"], {}, False, 2),
     (["get", "iso", "extra"], {}, False, 2),
     (["get", "iso", "--jsn"], {}, False, 2),
@@ -59,7 +85,7 @@ CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
     (["--timeout", "5", "get", "iso"], {}, True, 0),
     (["--timeout=5", "get", "iso"], {}, True, 0),
     (["--timeout", "0", "get", "iso"], {}, True, 2),
-    (["--timeout", "soon", "get", "iso"], {}, False, 2),
+    (["--timeout", "soon", "get", "iso"], {}, True, 2),
     (["--socket", SOCK, "get", "iso"], {"PTPIPCTL_SOCKET": "/nonexistent.sock"}, True, 0),
     (["--socket=" + SOCK, "get", "iso"], {"PTPIPCTL_SOCKET": ""}, True, 0),
     (["--socket", "/nonexistent.sock", "get", "iso"], {}, True, 105),
@@ -110,7 +136,9 @@ def test_both_paths_agree(
     assert fast.code == code, fast.err
     if code == 0:
         assert fast.err == "" and fast.out
-        assert bool(requests[0]) is ("--help" not in args), "a command asks the daemon; help does not"
+        assert bool(requests[0]) is not ({"--help", "-h"} & set(args)), (
+            "a command asks the daemon; help does not"
+        )
     elif code == 105:
         assert fast.err.startswith("ptpipctl: cannot reach ptpipd at ") and fast.err.count("\n") == 1
         if "studio" in real_args or extra.get("PTPIPCTL_INSTANCE") == "studio":
@@ -126,17 +154,78 @@ def imported(importtime: str) -> set[str]:
     return {line.rsplit("|", 1)[-1].strip() for line in importtime.splitlines() if "import time:" in line}
 
 
-def test_fast_path_does_not_import_typer_and_typer_path_does(home: Path, stub: StubDaemon) -> None:
+#: One command line per declared command, each run on the fast path (issue 15 item 9).
+EVERY_COMMAND = [
+    ["status"],
+    ["wait"],
+    ["info"],
+    ["state"],
+    ["get", "iso"],
+    ["set", "iso", "800"],
+    ["describe", "iso"],
+    ["files"],
+    ["capture", "-"],
+    ["download", "3", "-"],
+    ["opreq", "0x1001"],
+    ["call", "status"],
+    ["events", "--json"],
+]
+
+
+def test_every_command_has_a_fast_path_case() -> None:
+    assert {args[0] for args in EVERY_COMMAND} == {c.name for c in commands()}
+
+
+@pytest.mark.parametrize("args", EVERY_COMMAND, ids=lambda a: " ".join(a))
+def test_fast_path_does_not_import_typer_and_typer_path_does(
+    home: Path, stub: StubDaemon, args: list[str]
+) -> None:
+    if args[0] == "events":  # one notification, then the stub goes away: events ends with 105
+        stub.after_subscribe = [
+            {"method": "notify.event", "params": {"code": "0x4002", "name": "ObjectAdded"}}
+        ]
     env = clean_env(home)
-    fast = ctl("--socket", str(stub.address), "get", "iso", env=env, python_flags=("-X", "importtime"))
-    slow = ctl(
-        "--socket", str(stub.address), "get", "iso", env=env, fast=False, python_flags=("-X", "importtime")
-    )
-    assert fast.code == slow.code == 0
-    assert fast.out == slow.out
+    fast = ctl("--socket", str(stub.address), *args, env=env, python_flags=("-X", "importtime"))
+    slow = ctl("--socket", str(stub.address), *args, env=env, fast=False, python_flags=("-X", "importtime"))
+    assert fast.code == slow.code == (105 if args[0] == "events" else 0), fast.err
+    assert fast.raw == slow.raw
     assert "typer" not in imported(fast.err)
     assert "typer" in imported(slow.err)
-    assert not {"ptpipd", "json", "socket", "re", "typing", "dataclasses"} & imported(fast.err)
+    assert not {"ptpipd", "json", "_json", "socket", "re", "typing", "dataclasses"} & imported(fast.err)
+
+
+def test_opreq_params_are_decimal_unless_0x(home: Path, stub: StubDaemon) -> None:
+    """The delete trap: `opreq 0x100B 10` must mean handle 10, as `files` lists it, not 0x10."""
+    env = clean_env(home, PTPIPCTL_SOCKET=str(stub.address))
+    for fast in (True, False):
+        stub.requests.clear()
+        assert ctl("opreq", "0x100B", "10", "0x10", env=env, fast=fast).code == 0
+        assert [r.get("params") for r in stub.requests] == [{"code": 0x100B, "params": [10, 16]}]
+        refused = ctl("opreq", "0x100B", "1a", env=env, fast=fast)
+        assert (refused.code, refused.err) == (
+            2,
+            "ptpipctl: invalid parameter '1a': 32 bits, decimal (16) or hex with 0x (0x10)\n",
+        )
+        assert stub.requests[1:] == []
+
+
+def test_opreq_names_the_response_and_exits_1_unless_ok(home: Path, stub: StubDaemon) -> None:
+    env = clean_env(home, PTPIPCTL_SOCKET=str(stub.address))
+    ok = ctl("opreq", "0x1015", "0xd212", env=env)
+    assert ok.code == 0 and ok.out.endswith("\nResponse: OK (0x2001)\n")
+    refused = {"code": "0x2005", "name": "OperationNotSupported", "params": [7]}
+    stub.answers["opreq"] = {"response": refused, "packets": ["0e00000007000000052003000000"]}
+    for fast in (True, False):
+        text = ctl("opreq", "0x9999", env=env, fast=fast)
+        assert text.code == 1
+        assert text.out.startswith("\nReceived 14 bytes. HEX dump:\n00000000  0e 00 00 00")
+        assert text.out.endswith("\nResponse: OperationNotSupported (0x2005), parameters 7\n")
+        assert (
+            text.err == "ptpipctl: the camera answered OperationNotSupported (0x2005) to operation 0x9999\n"
+        )
+        as_json = ctl("opreq", "0x9999", "--json", env=env, fast=fast)
+        assert (as_json.code, as_json.err) == (1, text.err)
+        assert json.loads(as_json.out) == stub.answers["opreq"]
 
 
 def test_token_is_sent_with_auth_first_over_tcp(home: Path) -> None:

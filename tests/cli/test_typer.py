@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from ptpipctl.cli import PROPERTY_NAMES, app
-from tests.cli.conftest import PTPIPCTL, clean_env, ctl
+from ptpipctl.cli import app
+from ptpipctl.commands.properties import PROPERTY_NAMES
+from tests.cli.conftest import PTPIPCTL, clean_env, complete, ctl
 from tests.cli.stub import FILES, StubDaemon
 
 COMMANDS = (
@@ -90,21 +92,26 @@ def test_usage_errors_exit_2(home: Path, args: list[str], message: str) -> None:
     assert result.out == ""
 
 
-def complete(home: Path, words: str, cword: int) -> list[str]:
-    env = clean_env(home, _PTPIPCTL_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(cword))
-    result = ctl(env=env)
-    assert result.code == 0, result.err
-    return result.out.split()
-
-
-def test_shell_completion(home: Path) -> None:
-    assert complete(home, "ptpipctl de", 1) == ["describe"]
-    assert complete(home, "ptpipctl d", 1) == ["describe", "download"]
-    assert complete(home, "ptpipctl get i", 2) == ["iso"]
-    assert complete(home, "ptpipctl set e", 2) == [n for n in PROPERTY_NAMES if n.startswith("e")]
-    assert complete(home, "ptpipctl events --topic c", 3) == ["connection"]
+def test_shell_completion_without_a_daemon(home: Path) -> None:
+    env = clean_env(home)
+    assert complete(env, "ptpipctl de", 1) == ["describe"]
+    assert complete(env, "ptpipctl d", 1) == ["describe", "download"]
+    assert complete(env, "ptpipctl get i", 2) == [n for n in PROPERTY_NAMES if n.startswith("i")]
+    assert complete(env, "ptpipctl set e", 2) == [n for n in PROPERTY_NAMES if n.startswith("e")]
+    assert complete(env, "ptpipctl set iso ") == []
+    assert complete(env, "ptpipctl events --topic c", 3) == ["connection"]
     script = ctl("--show-completion", "bash", env=clean_env(home, SHELL="/bin/bash"))
     assert script.code == 0 and "_PTPIPCTL_COMPLETE" in script.out
+
+
+def test_completion_falls_back_quietly_when_the_daemon_does_not_answer(home: Path) -> None:
+    """A daemon that accepts but never answers: the static list after the completion timeout, no noise."""
+    with socket.socket(socket.AF_UNIX) as silent:
+        silent.bind(str(home / "silent.sock"))
+        silent.listen()
+        env = clean_env(home, PTPIPCTL_SOCKET=str(home / "silent.sock"))
+        assert complete(env, "ptpipctl get ") == list(PROPERTY_NAMES)
+        assert complete(env, "ptpipctl set iso ") == []
 
 
 def test_events_human_lines_then_105_when_the_daemon_goes(home: Path, stub: StubDaemon) -> None:
@@ -188,6 +195,9 @@ def test_download_progress_has_the_total_from_files(home: Path, stub: StubDaemon
     again = ctl("download", "7", "--no-progress", env=env, cwd=home)
     assert again.out == "saved BIG-1.JPG (3.0 MiB, jpeg, camera handle 7)\n"
     assert stub.requests[-1]["method"] == "download" and stub.methods()[-2:] == ["download", "download"]
+    stub.requests.clear()
+    quiet = ctl("download", "7", "-", env=env)  # stderr is not a terminal: no bar, so no `files` for it
+    assert (quiet.raw, stub.methods()) == (IMAGE, ["download"])
 
 
 def test_capture_to_stdout(home: Path, stub: StubDaemon) -> None:
