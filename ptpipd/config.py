@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ptpipd.net import is_loopback_host
+from ptpipd.vendors import VENDORS
 
 EXIT_UNSPECIFIED = 1
 EXIT_CONFIG = 102
@@ -93,7 +94,7 @@ class Settings(BaseModel):
 
     # [responder]
     host: str = "192.168.0.1"
-    vendor: Literal["generic", "fuji"] = "generic"
+    vendor: str = VENDORS[0]
     port: int | None = Field(None, ge=0, le=65535)
     cmd_data_port: int | None = Field(None, ge=0, le=65535)
     event_port: int | None = Field(None, ge=0, le=65535)
@@ -118,7 +119,14 @@ class Settings(BaseModel):
     pairing_timeout: float = Field(60.0, gt=0)
     timeout: float = Field(10.0, gt=0)
     keepalive: float = Field(3.0, gt=0)
-    simulate: Literal["generic", "fuji"] | None = None
+    simulate: str | None = None
+
+    @field_validator("vendor", "simulate")
+    @classmethod
+    def _vendor(cls, value: str | None) -> str | None:
+        if value is not None and value not in VENDORS:
+            raise ValueError(f"unknown vendor {value!r}; known: {', '.join(VENDORS)}")
+        return value
 
     @field_validator("friendly_name")
     @classmethod
@@ -228,7 +236,7 @@ def _coerce(field: str, value: str) -> Any:
         return int(value, 8)
     if field.endswith(("enabled", "keep_open")):
         return value.strip().lower() in ("1", "true", "yes", "on")
-    if field == "vendor":
+    if field in ("vendor", "simulate"):
         return value.strip().lower()
     return value
 

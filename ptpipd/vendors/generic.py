@@ -33,6 +33,7 @@ from ptpipd.ptp import (
     encode_value,
 )
 from ptpipd.vendors.base import (
+    Capabilities,
     DeviceSummary,
     FileEntry,
     Ports,
@@ -214,6 +215,7 @@ class GenericDriver(VendorDriver):
     dialect = GENERIC
     default_ports = Ports(command=15740, event=15740)
     properties = PropertyTable(STANDARD_PROPERTIES)
+    capabilities = Capabilities(files=True, partial_objects=True)
 
     device: DeviceInfo | None = None
     _capture: _CaptureWait | None = None
@@ -347,6 +349,13 @@ class GenericDriver(VendorDriver):
                 f"object {handle} ({info.filename}) is a folder; download the files in it", vendor=self.name
             )
         return await self._fetch(handle, info, sink)
+
+    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+        """GetPartialObject (PTP.md §5.3), where the camera lists it: at most ``length`` bytes from ``offset``."""
+        if self.device is not None and OperationCode.GetPartialObject not in self.device.operations_supported:
+            raise self.unsupported("GetPartialObject on this camera")
+        reply = await self.call(OperationCode.GetPartialObject, (handle, offset, length), sink=sink)
+        return reply.data_length
 
     async def files(self) -> list[FileEntry]:
         storages, _ = decode_uint32_array(
