@@ -94,6 +94,29 @@ def resolve_ports(config: CameraConfig, driver: type[VendorDriver]) -> Ports:
     return Ports(command, event, stream)
 
 
+@contextlib.contextmanager
+def camera_errors(driver: type[VendorDriver], config: CameraConfig) -> Iterator[None]:
+    """Turns transport errors into :mod:`ptpipd.errors` exceptions with the reason."""
+    try:
+        yield
+    except TransactionTimeout as exc:
+        raise CameraTimeout(
+            f"the camera did not answer: {exc}", timeout_s=exc.timeout, opcode=exc.opcode
+        ) from exc
+    except InitFailed as exc:
+        raise PairingFailed(driver.explain_init_failure(exc.reason, config) or str(exc)) from exc
+    except (ConnectionClosed, RemoteProtocolError) as exc:
+        raise NotConnected(f"camera connection lost: {exc}", last_error=str(exc)) from exc
+    except DataTooLarge as exc:
+        raise NotSupported(str(exc), vendor=driver.name) from exc
+    except DecodeError as exc:
+        raise NotSupported(
+            f"the camera's answer is not in the standard format: {exc}", vendor=driver.name
+        ) from exc
+    except OSError as exc:
+        raise NotConnected(f"cannot reach the camera at {config.host}: {exc}", last_error=str(exc)) from exc
+
+
 class Camera:
     """One session with one camera. Use as an async context manager, or call :meth:`open` and :meth:`close`."""
 
@@ -223,30 +246,8 @@ class Camera:
             except Exception:
                 log.exception("close listener failed")
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Turns transport errors into :mod:`ptpipd.errors` exceptions with the reason."""
-        try:
-            yield
-        except TransactionTimeout as exc:
-            raise CameraTimeout(
-                f"the camera did not answer: {exc}", timeout_s=exc.timeout, opcode=exc.opcode
-            ) from exc
-        except InitFailed as exc:
-            message = self.driver_class.explain_init_failure(exc.reason, self.config) or str(exc)
-            raise PairingFailed(message) from exc
-        except (ConnectionClosed, RemoteProtocolError) as exc:
-            raise NotConnected(f"camera connection lost: {exc}", last_error=str(exc)) from exc
-        except DataTooLarge as exc:
-            raise NotSupported(str(exc), vendor=self.vendor) from exc
-        except DecodeError as exc:
-            raise NotSupported(
-                f"the camera's answer is not in the standard format: {exc}", vendor=self.vendor
-            ) from exc
-        except OSError as exc:
-            raise NotConnected(
-                f"cannot reach the camera at {self.config.host}: {exc}", last_error=str(exc)
-            ) from exc
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        return camera_errors(self.driver_class, self.config)
 
     def _require(self, able: bool, what: str) -> VendorDriver:
         """The driver, when the vendor's capabilities include ``what``."""

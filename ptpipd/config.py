@@ -188,37 +188,22 @@ class Settings(BaseModel):
 
 # ------------------------------------------------------------------------------------------------ sources
 
-#: INI (section, key) → settings field.
-INI_KEYS: dict[tuple[str, str], str] = {
+_SEED_KEYS: dict[tuple[str, str], str] = {
     ("initiator", "friendly_name"): "friendly_name",
     ("initiator", "guid"): "guid",
-    ("responder", "host"): "host",
-    ("responder", "port"): "port",
-    ("responder", "vendor"): "vendor",
-    ("responder", "cmd_data_port"): "cmd_data_port",
-    ("responder", "event_port"): "event_port",
-    ("responder", "stream_port"): "stream_port",
+    **{
+        ("responder", key): key
+        for key in ("host", "port", "vendor", "cmd_data_port", "event_port", "stream_port")
+    },
     ("server", "enabled"): "legacy_enabled",
     ("server", "address"): "legacy_address",
     ("server", "port"): "legacy_port",
     ("server", "keep_open"): "legacy_keep_open",
-    **{
-        ("daemon", key): key
-        for key in (
-            "socket",
-            "socket_mode",
-            "socket_group",
-            "rpc_tcp",
-            "auth_token",
-            "capture_dir",
-            "state_dir",
-            "log_level",
-            "pairing_timeout",
-            "timeout",
-            "keepalive",
-            "simulate",
-        )
-    },
+}
+#: INI (section, key) → settings field: the seed's sections, and every other setting under [daemon].
+INI_KEYS: dict[tuple[str, str], str] = {
+    **_SEED_KEYS,
+    **{("daemon", f): f for f in Settings.model_fields if f not in _SEED_KEYS.values()},
 }
 
 ENV_KEYS = {f"PTPIPD_{field.upper()}": field for field in Settings.model_fields}

@@ -94,25 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags set (None = not given)."""
-    flags: dict[str, Any] = {
-        key: getattr(args, key)
-        for key in (
-            "host",
-            "port",
-            "cmd_data_port",
-            "event_port",
-            "stream_port",
-            "vendor",
-            "guid",
-            "friendly_name",
-            "socket",
-            "rpc_tcp",
-            "simulate",
-            "capture_dir",
-            "state_dir",
-            "log_level",
-        )
-    }
+    flags = {key: value for key, value in vars(args).items() if key in Settings.model_fields}
     if args.legacy:
         from ptpipd.config import parse_host_port
 
@@ -122,24 +104,17 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def status_text(
-    state: ConnectionState, reason: str | None, service: CameraService, serving: list[str]
+    state: ConnectionState, reason: str | None, status: dict[str, Any], serving: list[str]
 ) -> str:
-    """The STATUS= line: the camera state and where the daemon listens."""
-    s = service.summary
-    camera = (
-        f"{s.manufacturer} {s.model}"
-        if s is not None and state is ConnectionState.CONNECTED
-        else service.config.host
-    )
-    shown = state.value
-    if (
-        state is ConnectionState.DISCONNECTED
-        and service.last_error is None
-        and service.connected_since is None
-    ):
-        shown = "connecting"  # READY=1 goes out before the service's first attempt has begun
-    text = f"camera {shown} ({camera})"
-    if reason and state is not ConnectionState.CONNECTED:
+    """The STATUS= line: the camera state and where the daemon listens (``status`` is the service's)."""
+    camera = status["camera"]
+    connected = state is ConnectionState.CONNECTED
+    shown = f"{camera['manufacturer']} {camera['model']}" if camera and connected else status["host"]
+    never_tried = status["last_error"] is None and status["connected_since"] is None
+    # READY=1 goes out before the service's first attempt has begun
+    text = f"camera {'connecting' if state is ConnectionState.DISCONNECTED and never_tried else state.value}"
+    text += f" ({shown})"
+    if reason and not connected:
         text += f": {reason}"
     return f"{text}; serving {', '.join(serving)}"
 
@@ -214,13 +189,13 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
             stack.callback(remove_socket_file, path, socket_file_identity(path))
         serving = [listener.address for listener in listeners]
         service.add_state_listener(
-            lambda state, reason: notifier.status(status_text(state, reason, service, serving))
+            lambda state, reason: notifier.status(status_text(state, reason, service.status(), serving))
         )
         await stack.enter_async_context(_watchdog(notifier))
         stack.push_async_callback(_stop_serving, listeners, service, notifier)
         for line in serving:
             log.info("listening on %s", line)
-        notifier.ready(status_text(service.state, None, service, serving))
+        notifier.ready(status_text(service.state, None, service.status(), serving))
         await stop.wait()
     return 0
 

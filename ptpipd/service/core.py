@@ -75,28 +75,14 @@ class CameraService:
         """The connection state."""
         return self.session.state
 
-    @property
-    def summary(self) -> Any:
-        """Who the camera said it is (None before the first connection)."""
-        return self.session.summary
-
-    @property
-    def last_error(self) -> str | None:
-        """Why the last connection attempt or session ended."""
-        return self.session.last_error
-
-    @property
-    def connected_since(self) -> float | None:
-        """Unix time of the current connection."""
-        return self.session.connected_since
-
     def add_state_listener(self, listener: Callable[[ConnectionState, str | None], None]) -> None:
         """Called with (state, reason) on every state change."""
         self.session.listeners.append(listener)
 
     def status(self) -> dict[str, Any]:
         """The ``status`` result of DESIGN.md §4, less ``clients`` (the listeners count those)."""
-        s, session = self.summary, self.session
+        session = self.session
+        s = session.summary
         ports = [p for p in (self.ports.command, self.ports.event, self.ports.stream) if p is not None]
         pairing = self.state is ConnectionState.PAIRING
         return {
@@ -155,12 +141,15 @@ class CameraService:
 
     # ---------------------------------------------------------------- requests
 
-    def _require_camera(self) -> Camera:
-        camera = self.session.camera
+    def _require_camera(self, queued_for: Camera | None) -> Camera:
+        """The camera, if it is still the one the request queued for (a request never outlives its link)."""
+        camera, session = self.session.camera, self.session
         if self._draining:
-            raise NotConnected("the daemon is stopping", state=self.state.value, last_error=self.last_error)
-        if camera is None or self.state is not ConnectionState.CONNECTED or self.session.lost:
-            state, error = self.state.value, self.last_error
+            raise NotConnected("the daemon is stopping", state=self.state.value)
+        if session.lost or (queued_for is not None and camera is not queued_for):
+            raise NotConnected(f"camera connection lost: {session.last_error}", last_error=session.last_error)
+        if camera is None or self.state is not ConnectionState.CONNECTED:
+            state, error = self.state.value, session.last_error
             raise NotConnected(
                 f"the camera is {state}" + (f" ({error})" if error else ""), state=state, last_error=error
             )
@@ -170,8 +159,11 @@ class CameraService:
         """Runs ``op`` on the camera when its turn comes (requests run one at a time, in arrival order).
 
         At most ``max_queue`` may wait (:class:`TooManyRequests`); when the camera link drops, the request
-        in flight fails at once with :class:`NotConnected`, whatever it was waiting for.
+        in flight fails at once with :class:`NotConnected`, whatever it was waiting for, and so do the
+        requests queued behind it (none runs on the next connection).
         """
+        if self._draining:
+            raise NotConnected("the daemon is stopping", state=self.state.value)
         if self._queued >= self.options.max_queue:
             raise TooManyRequests(self._queued)
         self._queued += 1
@@ -180,8 +172,9 @@ class CameraService:
                 # A request right after start-up waits briefly for the first connection instead of failing.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.session.connected.wait(), self.options.wait_connected)
+            queued_for = self.session.camera
             async with self._lock:
-                return await self._in_flight(op, self._require_camera())
+                return await self._in_flight(op, self._require_camera(queued_for))
         finally:
             self._queued -= 1
 
@@ -192,9 +185,8 @@ class CameraService:
         except asyncio.CancelledError:
             if task is None or self._interrupted is not task or task.uncancel() > 0:
                 raise
-            raise NotConnected(
-                f"camera connection lost: {self.last_error or 'the link dropped'}", last_error=self.last_error
-            ) from None
+            error = self.session.last_error
+            raise NotConnected(f"camera connection lost: {error}", last_error=error) from None
         finally:
             self._inflight = self._interrupted = None
             self._last_activity = time.monotonic()
@@ -210,6 +202,11 @@ class CameraService:
     def idle(self) -> float:
         """Seconds since the last request finished."""
         return time.monotonic() - self._last_activity
+
+    @property
+    def queued(self) -> int:
+        """Requests running or waiting for the camera."""
+        return self._queued
 
     @property
     def busy(self) -> bool:

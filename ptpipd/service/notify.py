@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ptpipd.camera import CameraEvent
@@ -42,7 +42,6 @@ class Subscription:
     topics: frozenset[str]
     queue: asyncio.Queue[Notification]
     overflowed: bool = False
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, note: Notification) -> None:
         """Queues a notification without waiting; marks the subscription overflowed when full."""
@@ -52,25 +51,13 @@ class Subscription:
             self.queue.put_nowait(note)
         except asyncio.QueueFull:
             self.overflowed = True
-            self.wakeup.set()
 
     async def next(self) -> Notification:
-        """The next notification; :class:`SubscriberOverflow` once the queue has overflowed."""
-        while True:
-            if self.overflowed:
-                raise SubscriberOverflow(f"more than {self.queue.maxsize} notifications were waiting")
-            if not self.queue.empty():
-                return self.queue.get_nowait()
-            getter = asyncio.ensure_future(self.queue.get())
-            waker = asyncio.ensure_future(self.wakeup.wait())
-            try:
-                await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waker.cancel()
-                if not getter.done():
-                    getter.cancel()
-            if getter.done() and not getter.cancelled():
-                return getter.result()
+        """The next notification; :class:`SubscriberOverflow` once the queue has overflowed (a reader
+        waiting here cannot miss that: the queue is empty while it waits, so the next offer wakes it)."""
+        if self.overflowed:
+            raise SubscriberOverflow(f"more than {self.queue.maxsize} notifications were waiting")
+        return await self.queue.get()
 
 
 class Fanout:
@@ -126,8 +113,13 @@ class Fanout:
         if self._last_value.get(value.code) == value.value:
             return
         self._last_value[value.code] = value.value
-        params = {"property": value.prop, "code": f"0x{value.code:04x}", "value": value.value}
-        self.publish(Notification("property", "notify.property", {**params, "label": value.label}))
+        params = {
+            "property": value.prop,
+            "code": f"0x{value.code:04x}",
+            "value": value.value,
+            "label": value.label,
+        }
+        self.publish(Notification("property", "notify.property", params))
 
 
 class Refresher:
