@@ -127,17 +127,16 @@ class CameraService:
             return
         self._draining = True
         self.session.stop()
-        grace = self.options.shutdown_grace
-        try:
-            await asyncio.wait_for(self._lock.acquire(), grace)
-        except TimeoutError:
+        grace, acquired = self.options.shutdown_grace, False
+        with contextlib.suppress(TimeoutError):
+            acquired = await asyncio.wait_for(self._lock.acquire(), grace)
+        if not acquired:
             log.warning("a camera request was still running after %.1f s; closing anyway", grace)
-            await self.session.end("daemon stopping")
-            return
         try:
             await self.session.end("daemon stopping")
         finally:
-            self._lock.release()
+            if acquired:
+                self._lock.release()
 
     # ---------------------------------------------------------------- requests
 

@@ -14,10 +14,10 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from ptpipd.ip.errors import ConnectionClosed, PTPIPError, TransactionTimeout
-from ptpipd.ip.packets import Buffer
+from ptpipd.ip.liveview import LiveViewReader
 from ptpipd.ip.transport import Channel, Initiator
 
 
@@ -47,26 +47,8 @@ class LiveView(ABC):
         """Ends the live view (stops the camera's stream, or closes its connection)."""
 
 
-class WireFrame(Protocol):
-    """What a stream's frame reader yields: the camera's counter and the JPEG."""
-
-    @property
-    def counter(self) -> int: ...
-
-    @property
-    def jpeg(self) -> bytes: ...
-
-
-class FrameSplitter(Protocol):
-    """A sans-I/O reader of a live-view byte stream (e.g. :class:`ptpipd.ip.liveview.LiveViewReader`)."""
-
-    def receive_data(self, data: Buffer) -> None: ...
-
-    def next_frame(self) -> WireFrame | None: ...
-
-
 class StreamLiveView(LiveView):
-    """Frames pushed on a connection of their own, split by ``splitter``.
+    """Frames pushed on a connection of their own, split by a sans-I/O ``splitter`` (Fuji: FUJI.md §13).
 
     It holds at most one unread frame: when the reader is slower than the camera, the newest frame replaces
     the unread one (counted in ``dropped``), so a reader never falls behind. Waiting is bounded by
@@ -75,7 +57,7 @@ class StreamLiveView(LiveView):
 
     polled = False
 
-    def __init__(self, splitter: FrameSplitter, frame_timeout: float) -> None:
+    def __init__(self, splitter: LiveViewReader, frame_timeout: float) -> None:
         self.frame_timeout = frame_timeout
         self.received = 0
         self.dropped = 0
@@ -86,7 +68,7 @@ class StreamLiveView(LiveView):
         self._channel: Channel | None = None
 
     @classmethod
-    async def open(cls, link: Initiator, port: int, splitter: FrameSplitter) -> StreamLiveView:
+    async def open(cls, link: Initiator, port: int, splitter: LiveViewReader) -> StreamLiveView:
         """Connects to the camera's live-view ``port`` (closed with ``link``)."""
         view = cls(splitter, link.timeouts.handshake)
         view._channel = await link.open_channel("live-view", port, view._feed, view._lost)
