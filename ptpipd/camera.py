@@ -249,6 +249,14 @@ class Camera:
     def _errors(self) -> contextlib.AbstractContextManager[None]:
         return camera_errors(self.driver_class, self.config)
 
+    def error_for(self, exc: BaseException) -> BaseException:
+        """The :mod:`ptpipd.errors` exception a transport failure stands for (the reason a link dropped)."""
+        try:
+            with self._errors():
+                raise exc
+        except Exception as mapped:
+            return mapped
+
     def _require(self, able: bool, what: str) -> VendorDriver:
         """The driver, when the vendor's capabilities include ``what``."""
         if not able:

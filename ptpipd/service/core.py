@@ -184,8 +184,8 @@ class CameraService:
         except asyncio.CancelledError:
             if task is None or self._interrupted is not task or task.uncancel() > 0:
                 raise
-            error = self.session.last_error
-            raise NotConnected(f"camera connection lost: {error}", last_error=error) from None
+            # what the link's failure means for this request (a timeout stays a timeout: -32001)
+            raise self.session.lost_error or NotConnected("camera connection lost") from None
         finally:
             self._inflight = self._interrupted = None
             self._last_activity = time.monotonic()

@@ -37,6 +37,7 @@ class Session:
         self.reconnects = 0
         self.last_error: str | None = None
         self.lost: str | None = None  # why the current camera's link dropped
+        self.lost_error: BaseException | None = None
         self.connected = asyncio.Event()
         self.stopped = asyncio.Event()
         self._wake = asyncio.Event()  # the link dropped, or the service stops
@@ -126,6 +127,7 @@ class Session:
         if camera is not self.camera or self.lost is not None:
             return
         self.lost = str(reason) or type(reason).__name__
+        self.lost_error = camera.error_for(reason)
         self.last_error = self.lost
         self._wake.set()
         self.service.link_lost()
