@@ -105,9 +105,9 @@ class FakeCamera(Camera):
 
     # the camera's side
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: str | BaseException) -> None:
         """The link breaks (as the initiator reports it)."""
-        self._on_close(ConnectionClosed(reason))
+        self._on_close(ConnectionClosed(reason) if isinstance(reason, str) else reason)
 
     def emit(self, code: int, *params: int) -> None:
         """The camera pushes an event."""

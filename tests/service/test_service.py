@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import pytest
 
-from ptpipd.errors import NotConnected, TooManyRequests
+from ptpipd.errors import CameraTimeout, NotConnected, TooManyRequests
+from ptpipd.ip.errors import TransactionTimeout
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import EventCode
 from ptpipd.service import Backoff, ConnectionState, SubscriberOverflow
@@ -164,6 +165,19 @@ async def test_requests_in_flight_and_queued_fail_at_once_when_the_link_drops() 
         await states.wait_for(CONNECTED, 2)
         assert (await service.get("iso")).value == 400
         assert service.status()["reconnects"] == 1
+
+
+async def test_a_link_lost_to_a_timeout_fails_the_request_as_a_timeout() -> None:
+    world = World()
+    async with make_service(world) as service:
+        await States(service).wait_for(CONNECTED)
+        world.gate.clear()
+        in_flight = asyncio.create_task(service.get("iso"))
+        await within(world.started.wait())
+        world.camera.drop(TransactionTimeout("operation 0x1015", 0.2, opcode=0x1015))
+        with pytest.raises(CameraTimeout, match=r"did not answer: operation 0x1015: no answer within 0\.2 s"):
+            await within(in_flight, 1.0)
+        world.gate.set()
 
 
 async def test_cancelling_a_request_is_not_mistaken_for_a_link_loss() -> None:
