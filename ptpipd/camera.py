@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self
@@ -333,11 +333,8 @@ class Camera:
 
     async def capture(self, sink: DataSink | None = None, *, cap: int = 64 << 20) -> Capture:
         """Takes a picture; what the camera hands over (the image, or a preview) goes to ``sink`` or is
-        returned in memory."""
-        collector = BytesSink(cap) if sink is None else None
-        with self._errors():
-            transfer = await self.driver.capture(sink or collector or BytesSink(cap))
-        return self._collected(transfer, collector)
+        returned in memory (up to ``cap`` bytes)."""
+        return await self._transfer(self.driver.capture, sink, cap)
 
     async def files(self) -> list[FileEntry]:
         """The images and files on the camera's storage."""
@@ -348,10 +345,7 @@ class Camera:
     async def download(self, handle: int, sink: DataSink | None = None, *, cap: int = 64 << 20) -> Capture:
         """One object from the camera's storage, to ``sink`` or in memory."""
         driver = self._require(self.capabilities.files, "'download'")
-        collector = BytesSink(cap) if sink is None else None
-        with self._errors():
-            transfer = await driver.download(handle, sink or collector or BytesSink(cap))
-        return self._collected(transfer, collector)
+        return await self._transfer(lambda into: driver.download(handle, into), sink, cap)
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes of an object from ``offset`` (GetPartialObject); returns how many came."""
@@ -359,8 +353,13 @@ class Camera:
         with self._errors():
             return await driver.download_part(handle, offset, length, sink)
 
-    def _collected(self, transfer: Transfer, collector: BytesSink | None) -> Capture:
-        if collector is None:
+    async def _transfer(
+        self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None, cap: int
+    ) -> Capture:
+        collector = BytesSink(cap)
+        with self._errors():
+            transfer = await fetch(sink or collector)
+        if sink is not None:
             return Capture(transfer, None)
         if collector.overflow:
             raise NotSupported(

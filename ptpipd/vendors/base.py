@@ -60,10 +60,10 @@ class CameraConfig:
 class EventDelivery(StrEnum):
     """How a camera tells about changes: pushed on its event connection, or listed when asked."""
 
-    CHANNEL = "channel"  # events arrive on the event connection/port (standard PTP/IP, Fuji X-T1)
-    POLL = (
-        "poll"  # the service calls the driver's poll_events() every poll_interval (EOS 0x9116, Nikon 0x90C7)
-    )
+    #: events arrive on the event connection or port (standard PTP/IP, Fuji X-T1)
+    CHANNEL = "channel"
+    #: the service calls the driver's poll_events() every poll_interval (EOS 0x9116, Nikon 0x90C7)
+    POLL = "poll"
 
 
 class LiveViewSource(StrEnum):
@@ -92,14 +92,9 @@ class Capabilities:
     pairing: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
-        """The capabilities as JSON (``status``)."""
-        return {
-            "events": self.events.value,
-            "liveview": self.liveview.value,
-            "files": self.files,
-            "partial_objects": self.partial_objects,
-            "state_list": self.state_list,
-        }
+        """The capabilities as JSON (``status``): what a client can ask for."""
+        shown = ("events", "liveview", "files", "partial_objects", "state_list")
+        return {key: getattr(self, key) for key in shown}
 
 
 # ------------------------------------------------------------------------------------------------ properties
