@@ -147,8 +147,9 @@ class Camera:
 
     @property
     def capabilities(self) -> Capabilities:
-        """What this vendor's driver can do."""
-        return self.driver_class.capabilities
+        """What the connected body can do (before the session: what its vendor declares)."""
+        driver = self._driver
+        return driver.body_capabilities() if driver is not None else self.driver_class.capabilities
 
     @property
     def driver(self) -> VendorDriver:

@@ -21,6 +21,7 @@ from ptpipd.service.state import ConnectionState, ServiceOptions
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
+    Capabilities,
     FileEntry,
     OpreqResult,
     PropertyDesc,
@@ -54,7 +55,7 @@ class CameraService:
         self.options = opts = options or ServiceOptions()
         driver = vendor_driver(config.vendor)
         self.vendor_name = driver.name
-        self.capabilities = driver.capabilities
+        self._declared = driver.capabilities
         self.ports = resolve_ports(config, driver)
         self.fanout = Fanout(opts.subscriber_queue)
         self.session = Session(self, camera_factory)
@@ -74,6 +75,12 @@ class CameraService:
     def state(self) -> ConnectionState:
         """The connection state."""
         return self.session.state
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the connected camera can do (while none is: what its vendor declares)."""
+        camera = self.session.camera
+        return camera.capabilities if camera is not None else self._declared
 
     def add_state_listener(self, listener: Callable[[ConnectionState, str | None], None]) -> None:
         """Called with (state, reason) on every state change."""

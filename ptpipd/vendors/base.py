@@ -393,6 +393,11 @@ class VendorDriver(ABC):
     def handle_event(self, event: Event) -> None:  # noqa: B027 - optional hook
         """Called for every event the camera sends, before it is passed on to listeners."""
 
+    def body_capabilities(self) -> Capabilities:
+        """What the connected body can do, once :meth:`open` has identified it (a vendor whose bodies
+        differ narrows or widens its declared :attr:`capabilities` here)."""
+        return self.capabilities
+
     def unsupported(self, what: str) -> NotSupported:
         """The error for an operation this vendor or body cannot do."""
         return unsupported(self.name, what)

@@ -201,7 +201,9 @@ async def test_cancelling_a_request_is_not_mistaken_for_a_link_loss() -> None:
 async def test_polled_events_reach_subscribers_through_the_queue() -> None:
     world = World(capabilities=Capabilities(events=EventDelivery.POLL, poll_interval=0.001))
     async with make_service(world) as service:
+        assert service.status()["capabilities"]["events"] == "channel"  # the generic vendor's declaration
         await States(service).wait_for(CONNECTED)
+        assert service.status()["capabilities"]["events"] == "poll"  # what this body does
         events = service.subscribe(["event"])
         values = service.subscribe(["property"])
         world.iso = 800
