@@ -146,3 +146,12 @@ def make_service(world: World, vendor: str = "generic", **options: Any) -> Camer
         ServiceOptions(**opts),
         camera_factory=lambda cfg, **kw: FakeCamera(world, cfg, **kw),
     )
+
+
+async def hold_camera(world: World, service: CameraService) -> asyncio.Task[PropertyValue]:
+    """A ``get`` that holds the camera (the request in flight) until ``world.gate`` is set again."""
+    world.gate.clear()
+    world.started.clear()
+    task = asyncio.create_task(service.get("iso"))
+    await asyncio.wait_for(world.started.wait(), WAIT)
+    return task

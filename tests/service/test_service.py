@@ -21,7 +21,7 @@ from ptpipd.ptp import EventCode
 from ptpipd.service import Backoff, ConnectionState, SubscriberOverflow
 from ptpipd.vendors.base import Capabilities, EventDelivery
 from ptpipd.vendors.liveview import LiveFrame, LiveView, PolledLiveView
-from tests.service.fake import WAIT, States, World, make_service
+from tests.service.fake import WAIT, States, World, hold_camera, make_service
 
 CONNECTED = ConnectionState.CONNECTED
 DISCONNECTED = ConnectionState.DISCONNECTED
@@ -149,9 +149,8 @@ async def test_requests_in_flight_and_queued_fail_at_once_when_the_link_drops() 
     states = States(service)
     async with service:
         await states.wait_for(CONNECTED)
-        world.gate.clear()  # the camera never answers: only the link loss can end these
-        in_flight = asyncio.create_task(service.get("iso"))
-        await within(world.started.wait())
+        # the camera never answers: only the link loss can end these
+        in_flight = await hold_camera(world, service)
         queued = [asyncio.create_task(service.get("iso")) for _ in range(2)]
         await asyncio.sleep(0)
         world.camera.drop("the cable was pulled")
@@ -171,9 +170,7 @@ async def test_a_link_lost_to_a_timeout_fails_the_request_as_a_timeout() -> None
     world = World()
     async with make_service(world) as service:
         await States(service).wait_for(CONNECTED)
-        world.gate.clear()
-        in_flight = asyncio.create_task(service.get("iso"))
-        await within(world.started.wait())
+        in_flight = await hold_camera(world, service)
         world.camera.drop(TransactionTimeout("operation 0x1015", 0.2, opcode=0x1015))
         with pytest.raises(CameraTimeout, match=r"did not answer: operation 0x1015: no answer within 0\.2 s"):
             await within(in_flight, 1.0)
@@ -184,9 +181,7 @@ async def test_cancelling_a_request_is_not_mistaken_for_a_link_loss() -> None:
     world = World()
     async with make_service(world) as service:
         await States(service).wait_for(CONNECTED)
-        world.gate.clear()
-        task = asyncio.create_task(service.get("iso"))
-        await within(world.started.wait())
+        task = await hold_camera(world, service)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -213,11 +208,8 @@ async def test_polled_events_reach_subscribers_through_the_queue() -> None:
         value = await within(values.next())
         assert value.params["value"] == 800  # type: ignore[union-attr]
         # polls are queued requests: the next one waits for the request that holds the camera
-        world.gate.clear()
-        world.started.clear()
         del world.calls[:]
-        busy = asyncio.create_task(service.get("iso"))
-        await within(world.started.wait())
+        busy = await hold_camera(world, service)
         await within(until(lambda: service.queued == 2))  # the get, and a poll queued behind it
         assert world.calls == ["get iso"]
         world.gate.set()
@@ -275,18 +267,14 @@ async def test_streamed_live_view_frames_need_no_lock() -> None:
         await States(service).wait_for(CONNECTED)
         busy: list[bool] = []
         world.liveview = lambda: StreamView(busy, lambda: service.busy)
-        world.gate.clear()
-        blocked = asyncio.create_task(service.get("iso"))  # holds the camera the whole time
-        await within(world.started.wait())
+        blocked = await hold_camera(world, service)  # holds the camera the whole time
         frames = service.live_frames()
         opening = asyncio.create_task(anext(frames))  # type: ignore[arg-type]
         await asyncio.sleep(0)
         world.gate.set()  # opening the view is a request: it waits for the get
         await within(blocked)
         first = await within(opening)
-        world.gate.clear()
-        blocked = asyncio.create_task(service.get("iso"))
-        await within(world.started.wait())
+        blocked = await hold_camera(world, service)
         second = await within(anext(frames))  # while the get holds the camera
         assert (first.counter, second.counter) == (1, 2)  # type: ignore[union-attr]
         assert busy[-1] is True
@@ -304,9 +292,7 @@ async def test_leaving_lets_the_request_in_flight_finish_then_closes_the_camera(
     states = States(service)
     async with service:
         await states.wait_for(CONNECTED)
-        world.gate.clear()
-        in_flight = asyncio.create_task(service.get("iso"))
-        await within(world.started.wait())
+        in_flight = await hold_camera(world, service)
         draining = asyncio.create_task(service.drain())
         await asyncio.sleep(0)
         with pytest.raises(NotConnected, match="stopping"):
