@@ -180,22 +180,20 @@ class CameraService:
                     await asyncio.wait_for(self.session.connected.wait(), self.options.wait_connected)
             queued_for = self.session.camera
             async with self._lock:
-                return await self._in_flight(op, self._require_camera(queued_for))
+                camera = self._require_camera(queued_for)
+                task = self._inflight = asyncio.current_task()
+                try:
+                    return await op(camera)
+                except asyncio.CancelledError:
+                    if task is None or self._interrupted is not task or task.uncancel() > 0:
+                        raise
+                    # what the link's failure means for this request (a timeout stays a timeout: -32001)
+                    raise self.session.lost_error or NotConnected("camera connection lost") from None
+                finally:
+                    self._inflight = self._interrupted = None
+                    self._last_activity = time.monotonic()
         finally:
             self._queued -= 1
-
-    async def _in_flight(self, op: Callable[[Camera], Awaitable[T]], camera: Camera) -> T:
-        task = self._inflight = asyncio.current_task()
-        try:
-            return await op(camera)
-        except asyncio.CancelledError:
-            if task is None or self._interrupted is not task or task.uncancel() > 0:
-                raise
-            # what the link's failure means for this request (a timeout stays a timeout: -32001)
-            raise self.session.lost_error or NotConnected("camera connection lost") from None
-        finally:
-            self._inflight = self._interrupted = None
-            self._last_activity = time.monotonic()
 
     def link_lost(self) -> None:
         """The session calls this when the camera link drops: the request in flight is interrupted."""
