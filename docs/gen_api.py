@@ -167,18 +167,15 @@ class Session:
                 disconnected.set()
 
         self.service.add_state_listener(on_state)
-        # one client: the example's, as the listeners would count it
+        # one example client, as the daemon's listeners would count it
         self.dispatcher = make_dispatcher(
             self.service, self.capture_dir, self.auth_token, client_count=lambda: 1
         )
-        runner = asyncio.create_task(self.service.run())
         try:
-            await asyncio.wait_for((connected if vendor else disconnected).wait(), WAIT)
-            yield self
+            async with self.service:
+                await asyncio.wait_for((connected if vendor else disconnected).wait(), WAIT)
+                yield self
         finally:
-            self.service.stop()
-            await self.service.close()
-            await asyncio.wait_for(runner, WAIT)
             if self.sim is not None:
                 await self.sim.close()
 

@@ -3,17 +3,18 @@
 :class:`Camera` opens the connections (through :mod:`ptpipd.ip`), lets the vendor driver run its session
 set-up, and then offers the operations of DESIGN.md §3 for every vendor alike: property names or codes,
 human labels, values checked against the camera's own description *before* anything is sent, and errors
-from :mod:`ptpipd.errors` with the reason. It does not serialise callers or reconnect: that is the job of
+from :mod:`ptpipd.errors` with the reason. What a vendor can do comes from its driver's
+:class:`~ptpipd.vendors.base.Capabilities`. It does not serialise callers or reconnect: that is the job of
 :class:`ptpipd.service.CameraService`, which owns one Camera at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self
@@ -25,44 +26,31 @@ from ptpipd.errors import (
     NotConnected,
     NotSupported,
     PairingFailed,
-    UnknownProperty,
 )
 from ptpipd.ip.errors import ConnectionClosed, InitFailed, PTPIPError, RemoteProtocolError, TransactionTimeout
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink, DataTooLarge, Initiator
-from ptpipd.ptp import (
-    DataType,
-    DecodeError,
-    DevicePropCode,
-    DevicePropDesc,
-    EncodeError,
-    EnumForm,
-    EventCode,
-    RangeForm,
-    ResponseCode,
-    Value,
-    check_value,
-    code_name,
-)
+from ptpipd.ptp import DecodeError, DevicePropDesc, EventCode, ResponseCode, code_name
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
+    Capabilities,
     DeviceSummary,
-    EnumValues,
+    EventDelivery,
     FileEntry,
-    LabelledValue,
+    LiveViewSource,
     OpreqResult,
     Ports,
     PropertyDesc,
     PropertySpec,
     PropertyValue,
-    RangeValues,
     StateEntry,
     Transfer,
     VendorDriver,
-    labelled,
+    unsupported,
 )
-from ptpipd.vendors.labels import normalize
+from ptpipd.vendors.liveview import LiveFrame, LiveView
+from ptpipd.vendors.values import coerce_value, property_desc, property_value
 
 log = logging.getLogger(__name__)
 
@@ -96,19 +84,37 @@ class Capture:
     data: bytes | None
 
 
-_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
-_INT = re.compile(r"[+-]?\d+")
-_HEX = re.compile(r"0[xX][0-9a-fA-F]+")
+def resolve_ports(config: CameraConfig, driver: type[VendorDriver]) -> Ports:
+    """The ports to use: the configured ones, else derived from the command port, else the vendor's."""
+    default = driver.default_ports
+    command = config.port or default.command
+    shift = command - default.command  # libgphoto2 derives event = command + 1 etc. for Fuji
+    event = config.event_port or default.event + shift
+    stream = config.stream_port or (default.stream + shift if default.stream is not None else None)
+    return Ports(command, event, stream)
 
 
-def parse_int(text: str) -> int | None:
-    """A decimal (``800``, ``-1``) or hex (``0x320``) integer, or None."""
-    t = text.strip()
-    if _INT.fullmatch(t):
-        return int(t, 10)
-    if _HEX.fullmatch(t):
-        return int(t, 16)
-    return None
+@contextlib.contextmanager
+def camera_errors(driver: type[VendorDriver], config: CameraConfig) -> Iterator[None]:
+    """Turns transport errors into :mod:`ptpipd.errors` exceptions with the reason."""
+    try:
+        yield
+    except TransactionTimeout as exc:
+        raise CameraTimeout(
+            f"the camera did not answer: {exc}", timeout_s=exc.timeout, opcode=exc.opcode
+        ) from exc
+    except InitFailed as exc:
+        raise PairingFailed(driver.explain_init_failure(exc.reason, config) or str(exc)) from exc
+    except (ConnectionClosed, RemoteProtocolError) as exc:
+        raise NotConnected(f"camera connection lost: {exc}", last_error=str(exc)) from exc
+    except DataTooLarge as exc:
+        raise NotSupported(str(exc), vendor=driver.name) from exc
+    except DecodeError as exc:
+        raise NotSupported(
+            f"the camera's answer is not in the standard format: {exc}", vendor=driver.name
+        ) from exc
+    except OSError as exc:
+        raise NotConnected(f"cannot reach the camera at {config.host}: {exc}", last_error=str(exc)) from exc
 
 
 class Camera:
@@ -124,7 +130,7 @@ class Camera:
         self.config = replace(config or CameraConfig(), **fields)
         self.on_pairing = on_pairing
         self.driver_class = vendor_driver(self.config.vendor)
-        self.ports = self.resolve_ports(self.config, self.driver_class)
+        self.ports = resolve_ports(self.config, self.driver_class)
         self.summary: DeviceSummary | None = None
         self._link: Initiator | None = None
         self._driver: VendorDriver | None = None
@@ -132,22 +138,18 @@ class Camera:
         self._event_listeners: list[Callable[[CameraEvent], None]] = []
         self._close_listeners: list[Callable[[BaseException], None]] = []
 
-    @staticmethod
-    def resolve_ports(config: CameraConfig, driver: type[VendorDriver]) -> Ports:
-        """The ports to use: the configured ones, else derived from the command port, else the vendor's."""
-        default = driver.default_ports
-        command = config.port or default.command
-        shift = command - default.command  # libgphoto2 derives event = command + 1 etc. for Fuji
-        event = config.event_port or default.event + shift
-        stream = config.stream_port or (default.stream + shift if default.stream is not None else None)
-        return Ports(command, event, stream)
-
     # -------------------------------------------------------------- lifecycle
 
     @property
     def vendor(self) -> str:
         """The vendor name."""
         return self.driver_class.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the connected body can do (before the session: what its vendor declares)."""
+        driver = self._driver
+        return driver.body_capabilities() if driver is not None else self.driver_class.capabilities
 
     @property
     def driver(self) -> VendorDriver:
@@ -170,7 +172,7 @@ class Camera:
         self._close_listeners.append(listener)
 
     async def open(self) -> DeviceSummary:
-        """Connects, runs the vendor's set-up (pairing on a Fuji) and returns who the camera is."""
+        """Connects, runs the vendor's set-up (pairing where the camera asks) and returns who the camera is."""
         cfg = self.config
         link = Initiator(
             self.driver_class.dialect,
@@ -187,28 +189,30 @@ class Camera:
                 await link.connect(self.ports.command)
                 driver = self.driver_class(link, cfg, self.ports, self.on_pairing)
                 self._driver = driver
-                self.summary = await driver.open()
+                self.summary = summary = await driver.open()
         except BaseException:
             await link.close()
             self._driver = None
             raise
         log.info(
             "connected to %s %s (serial %s) at %s",
-            self.summary.manufacturer,
-            self.summary.model,
-            self.summary.serial,
+            summary.manufacturer,
+            summary.model,
+            summary.serial,
             cfg.host,
         )
-        return self.summary
+        return summary
 
-    async def close(self) -> None:
-        """Ends the session (CloseSession when the camera still answers) and closes the connections."""
+    async def close(self, timeout: float | None = None) -> None:
+        """Ends the session (CloseSession when the camera still answers, within ``timeout`` seconds) and
+        closes the connections."""
         link, driver = self._link, self._driver
         if link is None:
             return
         if driver is not None and link.alive:
-            with contextlib.suppress(PTPIPError, CameraError, OSError):
-                await driver.close()
+            with contextlib.suppress(PTPIPError, CameraError, OSError, TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await driver.close()
         await link.close()
         self._driver = None
 
@@ -222,18 +226,14 @@ class Camera:
         await self.close()
 
     def _on_event(self, event: Event) -> None:
-        if event.code in (EventCode.DevicePropChanged, EventCode.DeviceInfoChanged):
-            # A changed property may have a new form (e.g. an ISO list that depends on the mode).
-            if event.code == EventCode.DeviceInfoChanged:
-                self._descs.clear()
-            elif event.params:
-                self._descs.pop(event.params[0], None)
-        driver = self._driver
-        if driver is not None:
-            driver.handle_event(event)
-        camera_event = CameraEvent(
-            event.code, event_name(event.code, driver), event.transaction_id, event.params, time.time()
-        )
+        if event.code == EventCode.DeviceInfoChanged:
+            self._descs.clear()  # a changed property may have a new form (an ISO list that depends on the mode)
+        elif event.code == EventCode.DevicePropChanged and event.params:
+            self._descs.pop(event.params[0], None)
+        if self._driver is not None:
+            self._driver.handle_event(event)
+        name = self.driver_class.event_names.get(event.code) or code_name(EventCode, event.code)
+        camera_event = CameraEvent(event.code, name, event.transaction_id, event.params, time.time())
         for listener in list(self._event_listeners):
             try:
                 listener(camera_event)
@@ -247,53 +247,29 @@ class Camera:
             except Exception:
                 log.exception("close listener failed")
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Turns transport errors into :mod:`ptpipd.errors` exceptions with the reason."""
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        return camera_errors(self.driver_class, self.config)
+
+    def error_for(self, exc: BaseException) -> BaseException:
+        """The :mod:`ptpipd.errors` exception a transport failure stands for (the reason a link dropped)."""
         try:
-            yield
-        except TransactionTimeout as exc:
-            raise CameraTimeout(
-                f"the camera did not answer: {exc}", timeout_s=exc.timeout, opcode=exc.opcode
-            ) from exc
-        except InitFailed as exc:
-            message = self.driver_class.explain_init_failure(exc.reason, self.config) or str(exc)
-            raise PairingFailed(message) from exc
-        except (ConnectionClosed, RemoteProtocolError) as exc:
-            raise NotConnected(f"camera connection lost: {exc}", last_error=str(exc)) from exc
-        except DataTooLarge as exc:
-            raise NotSupported(str(exc), vendor=self.vendor) from exc
-        except DecodeError as exc:
-            raise NotSupported(
-                f"the camera's answer is not in the standard format: {exc}", vendor=self.vendor
-            ) from exc
-        except OSError as exc:
-            raise NotConnected(
-                f"cannot reach the camera at {self.config.host}: {exc}", last_error=str(exc)
-            ) from exc
+            with self._errors():
+                raise exc
+        except Exception as mapped:
+            return mapped
+
+    def _require(self, able: bool, what: str) -> VendorDriver:
+        """The driver, when the vendor's capabilities include ``what``."""
+        if not able:
+            raise unsupported(self.vendor, what)
+        return self.driver
 
     # -------------------------------------------------------------- properties
 
     def resolve(self, prop: str | int) -> PropertySpec:
-        """The property a name or code refers to; :class:`UnknownProperty` when there is none."""
-        table = self.driver_class.properties
+        """The property a name or code refers to; :class:`~ptpipd.errors.UnknownProperty` when there is none."""
         supported = self._driver.supported_properties() if self._driver is not None else None
-        code: int | None = None
-        if isinstance(prop, int) and not isinstance(prop, bool):
-            code = prop
-        elif isinstance(prop, str):
-            text = prop.strip()
-            spec = table.by_name(text)
-            if spec is not None and (supported is None or spec.code in supported):
-                return spec
-            if _HEX.fullmatch(text) or _HEX4.fullmatch(text):
-                code = int(text.removeprefix("0x").removeprefix("0X"), 16)  # the seed reads "5005" as hex
-            elif text.isdigit():
-                code = int(text)
-        if code is not None and 0 <= code <= 0xFFFF and (supported is None or code in supported):
-            return table.spec_for(code)
-        known = [s.name for s in table.specs if supported is None or s.code in supported]
-        raise UnknownProperty(str(prop), known)
+        return self.driver_class.properties.resolve(prop, supported)
 
     async def _desc(self, spec: PropertySpec, *, fresh: bool = False) -> DevicePropDesc:
         desc = None if fresh else self._descs.get(spec.code)
@@ -303,43 +279,24 @@ class Camera:
             self._descs[spec.code] = desc
         return desc
 
-    def _value(self, spec: PropertySpec, desc: DevicePropDesc, value: Value) -> PropertyValue:
-        lv = labelled(desc.datatype, value, spec.labels)
-        return PropertyValue(spec.name, spec.code, spec.title, desc.datatype, value, lv.label, desc.writable)
-
-    def _describe(self, spec: PropertySpec, desc: DevicePropDesc) -> PropertyDesc:
-        form: EnumValues | RangeValues | None
-        if isinstance(desc.form, EnumForm):
-            form = EnumValues(tuple(labelled(desc.datatype, v, spec.labels) for v in desc.form.values))
-        elif isinstance(desc.form, RangeForm):
-            form = RangeValues(desc.form.minimum, desc.form.maximum, desc.form.step)
-        else:
-            form = None
-        return PropertyDesc(
-            self._value(spec, desc, desc.current),
-            labelled(desc.datatype, desc.factory_default, spec.labels),
-            form,
-            desc,
-        )
-
     async def get(self, prop: str | int) -> PropertyValue:
         """A property's current value, read from the camera."""
         spec = self.resolve(prop)
         desc = await self._desc(spec)
         with self._errors():
             value = await self.driver.get_value(spec.code, desc.datatype)
-        return self._value(spec, desc, value)
+        return property_value(spec, desc, value)
 
     async def describe(self, prop: str | int) -> PropertyDesc:
         """A property's description, read from the camera."""
         spec = self.resolve(prop)
-        return self._describe(spec, await self._desc(spec, fresh=True))
+        return property_desc(spec, await self._desc(spec, fresh=True))
 
     async def set(self, prop: str | int, value: str | int) -> PropertyValue:
         """Checks ``value`` against the camera's description, writes it, and returns the value read back.
 
         ``value`` is a label (case-insensitive, spaces ignored), an integer, or a hex string ``"0x320"``.
-        An invalid value raises :class:`InvalidValue` and nothing is sent.
+        An invalid value raises :class:`~ptpipd.errors.InvalidValue` and nothing is sent.
         """
         spec = self.resolve(prop)
         desc = await self._desc(spec, fresh=True)
@@ -347,7 +304,7 @@ class Camera:
         with self._errors():
             await self.driver.set_value(spec.code, desc.datatype, wire)
             current = await self.driver.get_value(spec.code, desc.datatype)
-        return self._value(spec, desc, current)
+        return property_value(spec, desc, current)
 
     async def info(self) -> CameraInfo:
         """The device description and every property's description."""
@@ -355,40 +312,55 @@ class Camera:
             device = await self.driver.device_info()
             descs = await self.driver.describe_all()
         table = self.driver_class.properties
-        out = []
-        for desc in descs:
-            self._descs[desc.code] = desc
-            out.append(self._describe(table.spec_for(desc.code), desc))
-        return CameraInfo(device, out)
+        self._descs.update((desc.code, desc) for desc in descs)
+        return CameraInfo(device, [property_desc(table.spec_for(desc.code), desc) for desc in descs])
 
     async def state(self) -> list[StateEntry]:
-        """The camera's state list (Fuji); :class:`NotSupported` elsewhere."""
+        """The camera's state list, where the vendor has one; :class:`NotSupported` elsewhere."""
+        driver = self._require(self.capabilities.state_list, "'state'")
         with self._errors():
-            return await self.driver.state()
+            return await driver.state()
+
+    async def poll_events(self) -> int:
+        """Asks a polling camera for its events and passes them on like pushed ones; returns how many."""
+        driver = self._require(self.capabilities.events is EventDelivery.POLL, "event polling")
+        with self._errors():
+            events = await driver.poll_events()
+        for event in events:
+            self._on_event(event)
+        return len(events)
 
     # -------------------------------------------------------------- images
 
     async def capture(self, sink: DataSink | None = None, *, cap: int = 64 << 20) -> Capture:
-        """Takes a picture; the image (generic) or preview (Fuji) goes to ``sink`` or is returned in memory."""
-        collector = BytesSink(cap) if sink is None else None
-        with self._errors():
-            transfer = await self.driver.capture(sink or collector or BytesSink(cap))
-        return self._collected(transfer, collector)
+        """Takes a picture; what the camera hands over (the image, or a preview) goes to ``sink`` or is
+        returned in memory (up to ``cap`` bytes)."""
+        return await self._transfer(self.driver.capture, sink, cap)
 
     async def files(self) -> list[FileEntry]:
         """The images and files on the camera's storage."""
+        driver = self._require(self.capabilities.files, "'files'")
         with self._errors():
-            return await self.driver.files()
+            return await driver.files()
 
     async def download(self, handle: int, sink: DataSink | None = None, *, cap: int = 64 << 20) -> Capture:
         """One object from the camera's storage, to ``sink`` or in memory."""
-        collector = BytesSink(cap) if sink is None else None
-        with self._errors():
-            transfer = await self.driver.download(handle, sink or collector or BytesSink(cap))
-        return self._collected(transfer, collector)
+        driver = self._require(self.capabilities.files, "'download'")
+        return await self._transfer(lambda into: driver.download(handle, into), sink, cap)
 
-    def _collected(self, transfer: Transfer, collector: BytesSink | None) -> Capture:
-        if collector is None:
+    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+        """Up to ``length`` bytes of an object from ``offset`` (GetPartialObject); returns how many came."""
+        driver = self._require(self.capabilities.partial_objects, "partial downloads")
+        with self._errors():
+            return await driver.download_part(handle, offset, length, sink)
+
+    async def _transfer(
+        self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None, cap: int
+    ) -> Capture:
+        collector = BytesSink(cap)
+        with self._errors():
+            transfer = await fetch(sink or collector)
+        if sink is not None:
             return Capture(transfer, None)
         if collector.overflow:
             raise NotSupported(
@@ -397,9 +369,26 @@ class Camera:
             )
         return Capture(transfer, bytes(collector.buffer))
 
-    def liveview(self) -> AsyncIterator[Any]:
-        """Live-view frames (Fuji); :class:`NotSupported` elsewhere."""
-        return self.driver.liveview()
+    async def open_liveview(self) -> LiveView:
+        """Starts the live view; frames from ``await view.next_frame()`` (see :mod:`ptpipd.vendors.liveview`)."""
+        driver = self._require(self.capabilities.liveview is not LiveViewSource.NONE, "live view")
+        with self._errors():
+            return await driver.open_liveview()
+
+    async def next_frame(self, view: LiveView) -> LiveFrame:
+        """The next frame of ``view``, with the camera layer's errors."""
+        with self._errors():
+            return await view.next_frame()
+
+    async def liveview(self) -> AsyncIterator[LiveFrame]:
+        """Live-view frames until the iteration stops; :class:`NotSupported` without live view."""
+        view = await self.open_liveview()
+        try:
+            while True:
+                yield await self.next_frame(view)
+        finally:
+            with contextlib.suppress(PTPIPError, CameraError, OSError):
+                await view.close()
 
     # -------------------------------------------------------------- raw
 
@@ -414,85 +403,10 @@ class Camera:
             raise NotConnected("the camera is not open")
         with self._errors():
             reply = await link.transaction(code, tuple(params), record=True)
-        return OpreqResult(
-            reply.code,
-            code_name(ResponseCode, reply.code),
-            reply.params,
-            reply.data if reply.data_length else None,
-            reply.raw,
-        )
+        data = reply.data if reply.data_length else None
+        return OpreqResult(reply.code, code_name(ResponseCode, reply.code), reply.params, data, reply.raw)
 
     async def keepalive(self) -> None:
         """Proves the camera still answers (a probe, or a cheap transaction)."""
         with self._errors():
             await self.driver.keepalive()
-
-
-def event_name(code: int, driver: VendorDriver | None) -> str:
-    """The name of an event code (standard or the vendor's)."""
-    names = getattr(driver, "event_names", None) if driver is not None else None
-    if isinstance(names, dict) and code in names:
-        return str(names[code])
-    return code_name(EventCode, code)
-
-
-def coerce_value(spec: PropertySpec, desc: DevicePropDesc, value: str | int) -> Value:
-    """The wire value for what a user asked for; :class:`InvalidValue` when the camera would not accept it.
-
-    A string is tried, in order, as one of the allowed values' labels, as a label of the property's kind
-    (``f/5.6``, ``1/250``, ``+1/3``), and as a plain integer (``800``, ``-3000``, ``0x320``); the first
-    reading that the property's type and form accept wins.
-    """
-    allowed = allowed_labels(spec, desc)
-    if not desc.writable:
-        raise InvalidValue(spec.name, value, [], f"{spec.name} is read-only")
-    dt = desc.datatype
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise InvalidValue(spec.name, value, allowed, "give a label, an integer or a hex string")
-    if dt.is_array:
-        raise InvalidValue(spec.name, value, allowed, "array properties cannot be set")
-    candidates: list[Value] = []
-    if isinstance(value, int) or dt == DataType.STR:
-        candidates.append(value)
-    else:
-        if isinstance(desc.form, EnumForm):
-            wanted = normalize(value)
-            candidates += [
-                v for v in desc.form.values if normalize(labelled(dt, v, spec.labels).label) == wanted
-            ]
-        parsed = spec.labels.parse(value)
-        if parsed is not None:
-            candidates.append(parsed)
-        number = parse_int(value)
-        if number is not None:
-            candidates.append(number)
-    reason: str | None = None
-    for candidate in candidates:
-        try:
-            check_value(dt, candidate)
-        except EncodeError:
-            reason = f"does not fit a {dt.label}"
-            continue
-        if desc.allows(candidate):
-            return candidate
-        reason = None
-    raise InvalidValue(spec.name, value, allowed, reason)
-
-
-def allowed_labels(spec: PropertySpec, desc: DevicePropDesc) -> list[str]:
-    """What a user may pass for a property, for error messages."""
-    if isinstance(desc.form, EnumForm):
-        return [labelled(desc.datatype, v, spec.labels).label for v in desc.form.values]
-    if isinstance(desc.form, RangeForm):
-        lo = labelled(desc.datatype, desc.form.minimum, spec.labels).label
-        hi = labelled(desc.datatype, desc.form.maximum, spec.labels).label
-        return [f"{lo}..{hi} (step {desc.form.step})"]
-    return []
-
-
-def property_name(code: int) -> str:
-    """The standard PTP name of a property code, or its hex."""
-    return code_name(DevicePropCode, code)
-
-
-__all__ += ["LabelledValue", "coerce_value", "parse_int"]

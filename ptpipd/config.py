@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ptpipd.net import is_loopback_host
+from ptpipd.vendors import VENDORS
 
 EXIT_UNSPECIFIED = 1
 EXIT_CONFIG = 102
@@ -93,7 +94,7 @@ class Settings(BaseModel):
 
     # [responder]
     host: str = "192.168.0.1"
-    vendor: Literal["generic", "fuji"] = "generic"
+    vendor: str = VENDORS[0]
     port: int | None = Field(None, ge=0, le=65535)
     cmd_data_port: int | None = Field(None, ge=0, le=65535)
     event_port: int | None = Field(None, ge=0, le=65535)
@@ -118,7 +119,14 @@ class Settings(BaseModel):
     pairing_timeout: float = Field(60.0, gt=0)
     timeout: float = Field(10.0, gt=0)
     keepalive: float = Field(3.0, gt=0)
-    simulate: Literal["generic", "fuji"] | None = None
+    simulate: str | None = None
+
+    @field_validator("vendor", "simulate")
+    @classmethod
+    def _vendor(cls, value: str | None) -> str | None:
+        if value is not None and value not in VENDORS:
+            raise ValueError(f"unknown vendor {value!r}; known: {', '.join(VENDORS)}")
+        return value
 
     @field_validator("friendly_name")
     @classmethod
@@ -180,37 +188,22 @@ class Settings(BaseModel):
 
 # ------------------------------------------------------------------------------------------------ sources
 
-#: INI (section, key) → settings field.
-INI_KEYS: dict[tuple[str, str], str] = {
+_SEED_KEYS: dict[tuple[str, str], str] = {
     ("initiator", "friendly_name"): "friendly_name",
     ("initiator", "guid"): "guid",
-    ("responder", "host"): "host",
-    ("responder", "port"): "port",
-    ("responder", "vendor"): "vendor",
-    ("responder", "cmd_data_port"): "cmd_data_port",
-    ("responder", "event_port"): "event_port",
-    ("responder", "stream_port"): "stream_port",
+    **{
+        ("responder", key): key
+        for key in ("host", "port", "vendor", "cmd_data_port", "event_port", "stream_port")
+    },
     ("server", "enabled"): "legacy_enabled",
     ("server", "address"): "legacy_address",
     ("server", "port"): "legacy_port",
     ("server", "keep_open"): "legacy_keep_open",
-    **{
-        ("daemon", key): key
-        for key in (
-            "socket",
-            "socket_mode",
-            "socket_group",
-            "rpc_tcp",
-            "auth_token",
-            "capture_dir",
-            "state_dir",
-            "log_level",
-            "pairing_timeout",
-            "timeout",
-            "keepalive",
-            "simulate",
-        )
-    },
+}
+#: INI (section, key) → settings field: the seed's sections, and every other setting under [daemon].
+INI_KEYS: dict[tuple[str, str], str] = {
+    **_SEED_KEYS,
+    **{("daemon", f): f for f in Settings.model_fields if f not in _SEED_KEYS.values()},
 }
 
 ENV_KEYS = {f"PTPIPD_{field.upper()}": field for field in Settings.model_fields}
@@ -228,7 +221,7 @@ def _coerce(field: str, value: str) -> Any:
         return int(value, 8)
     if field.endswith(("enabled", "keep_open")):
         return value.strip().lower() in ("1", "true", "yes", "on")
-    if field == "vendor":
+    if field in ("vendor", "simulate"):
         return value.strip().lower()
     return value
 

@@ -15,7 +15,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +32,23 @@ from ptpipd.config import (
     load_settings,
 )
 from ptpipd.legacy.oneshot import one_shot
-from ptpipd.legacy.server import start_legacy
+from ptpipd.legacy.server import READER_LIMIT, LegacyHandler
 from ptpipd.logs import setup_logging
 from ptpipd.rpc import Dispatcher, make_dispatcher
 from ptpipd.service import CameraService, ConnectionState, ServiceOptions
 from ptpipd.systemd import ActivatedSockets, Notifier, listen_fds
 from ptpipd.transports.handler import ClientHandler
 from ptpipd.transports.listeners import (
+    Listener,
     SocketInUse,
-    bound_address,
     remove_socket_file,
     serve_tcp,
     serve_unix,
     socket_file_identity,
 )
+from ptpipd.vendors import VENDORS
 
 log = logging.getLogger("ptpipd")
-
-SHUTDOWN_LIMIT = 4.5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cmd-data-port", type=int, dest="cmd_data_port", help="command/data port (Fuji 55740)")
     p.add_argument("--event-port", type=int, dest="event_port", help="event port (Fuji 55741)")
     p.add_argument("--stream-port", type=int, dest="stream_port", help="live-view port (Fuji 55742)")
-    p.add_argument("--vendor", choices=["generic", "fuji"], help="camera dialect (default generic)")
+    p.add_argument("--vendor", choices=VENDORS, help=f"camera dialect (default {VENDORS[0]})")
     p.add_argument("--guid", help="initiator GUID (default: generated once, kept in the state directory)")
     p.add_argument(
         "--friendly-name", dest="friendly_name", help="initiator name shown on / remembered by the camera"
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--legacy", metavar="HOST:PORT", help="serve the seed's text protocol there")
     p.add_argument(
-        "--simulate", choices=["generic", "fuji"], help="run the simulated camera in-process and use it"
+        "--simulate", choices=VENDORS, help="run a simulated camera of this dialect in-process and use it"
     )
     p.add_argument("--capture-dir", dest="capture_dir", type=Path, help="where captures are saved")
     p.add_argument("--state-dir", dest="state_dir", type=Path, help="state directory (GUID, captures)")
@@ -94,25 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags set (None = not given)."""
-    flags: dict[str, Any] = {
-        key: getattr(args, key)
-        for key in (
-            "host",
-            "port",
-            "cmd_data_port",
-            "event_port",
-            "stream_port",
-            "vendor",
-            "guid",
-            "friendly_name",
-            "socket",
-            "rpc_tcp",
-            "simulate",
-            "capture_dir",
-            "state_dir",
-            "log_level",
-        )
-    }
+    flags = {key: value for key, value in vars(args).items() if key in Settings.model_fields}
     if args.legacy:
         from ptpipd.config import parse_host_port
 
@@ -122,131 +104,131 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def status_text(
-    state: ConnectionState, reason: str | None, service: CameraService, serving: list[str]
+    state: ConnectionState, reason: str | None, status: dict[str, Any], serving: list[str]
 ) -> str:
-    """The STATUS= line: the camera state and where the daemon listens."""
-    s = service.summary
-    camera = (
-        f"{s.manufacturer} {s.model}"
-        if s is not None and state is ConnectionState.CONNECTED
-        else service.config.host
-    )
-    shown = state.value
-    if (
-        state is ConnectionState.DISCONNECTED
-        and service.last_error is None
-        and service.connected_since is None
-    ):
-        shown = "connecting"  # READY=1 goes out before the service's first attempt has begun
-    text = f"camera {shown} ({camera})"
-    if reason and state is not ConnectionState.CONNECTED:
+    """The STATUS= line: the camera state and where the daemon listens (``status`` is the service's)."""
+    camera = status["camera"]
+    connected = state is ConnectionState.CONNECTED
+    shown = f"{camera['manufacturer']} {camera['model']}" if camera and connected else status["host"]
+    never_tried = status["last_error"] is None and status["connected_since"] is None
+    # READY=1 goes out before the service's first attempt has begun
+    text = f"camera {'connecting' if state is ConnectionState.DISCONNECTED and never_tried else state.value}"
+    text += f" ({shown})"
+    if reason and not connected:
         text += f": {reason}"
     return f"{text}; serving {', '.join(serving)}"
 
 
-async def _start_listeners(
+Opener = Callable[[], Awaitable[Listener]]
+
+
+def _rpc_listeners(
     settings: Settings, env: Mapping[str, str], handler: ClientHandler, activated: ActivatedSockets
-) -> list[asyncio.Server]:
-    servers = []
+) -> list[Opener]:
+    """The JSON-RPC listeners: the sockets systemd handed over, else the Unix socket and TCP of the settings."""
+    openers: list[Opener] = []
     if activated.any:
-        for sock in activated.unix:
-            servers.append(await serve_unix(handler, Path(), sock=sock))
-        for sock in activated.tcp:
-            servers.append(await serve_tcp(handler, sock=sock))
-        return servers
-    servers.append(
-        await serve_unix(
-            handler, settings.socket_path(env), mode=settings.socket_mode, group=settings.socket_group
-        )
-    )
+        openers += [partial(serve_unix, handler, Path(), sock=sock) for sock in activated.unix]
+        return openers + [partial(serve_tcp, handler, sock=sock) for sock in activated.tcp]
+    path = settings.socket_path(env)
+    openers.append(partial(serve_unix, handler, path, mode=settings.socket_mode, group=settings.socket_group))
     address = settings.rpc_tcp_address()
     if address is not None:
-        servers.append(await serve_tcp(handler, *address))
-    return servers
+        openers.append(partial(serve_tcp, handler, *address))
+    return openers
+
+
+def _legacy_listeners(
+    settings: Settings, dispatcher: Dispatcher, activated: ActivatedSockets
+) -> list[Opener]:
+    """The legacy text listener, when enabled in the settings or handed over by systemd."""
+    if not (settings.legacy_enabled or activated.legacy):
+        return []
+    handler = LegacyHandler(settings, dispatcher)
+    if activated.legacy:
+        return [partial(serve_tcp, handler, sock=sock, limit=READER_LIMIT) for sock in activated.legacy]
+    address, port = settings.legacy_address, settings.legacy_port
+    return [partial(serve_tcp, handler, address, port, limit=READER_LIMIT)]
 
 
 async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
-    """Runs the daemon until SIGTERM/SIGINT; returns the exit code."""
-    loop = asyncio.get_running_loop()
+    """Runs the daemon until SIGTERM/SIGINT; returns the exit code.
+
+    Everything that must be closed is entered on one exit stack, in the order that makes leaving it an
+    ordered shutdown: first stop accepting and drain the service (the request in flight finishes,
+    CloseSession), then each listener closes its connections, then the service's tasks end.
+    """
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     notifier = Notifier(env)
     activated = listen_fds(env)
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(notifier.close)
         config = await resolve_camera(settings, env, stack)
-        service = CameraService(config, ServiceOptions(keepalive_interval=settings.keepalive))
-        handlers: list[ClientHandler] = []
+        options = ServiceOptions(keepalive_interval=settings.keepalive)
+        service = await stack.enter_async_context(CameraService(config, options))
+        listeners: list[Listener] = []
         dispatcher = make_dispatcher(
             service,
             settings.captures_path(env),
             settings.auth_token,
-            client_count=lambda: service.clients + sum(h.count for h in handlers),
+            client_count=lambda: sum(listener.clients for listener in listeners),
         )
         handler = ClientHandler(dispatcher, service, require_auth_off_loopback=bool(settings.auth_token))
-        handlers.append(handler)
         try:
-            servers = await _start_listeners(settings, env, handler, activated)
+            for opener in _rpc_listeners(settings, env, handler, activated) + _legacy_listeners(
+                settings, dispatcher, activated
+            ):
+                listeners.append(await stack.enter_async_context(await opener()))
         except (OSError, SocketInUse) as exc:
             log.error("cannot listen: %s", exc)
             return EXIT_UNSPECIFIED
         if not activated.any:  # our own socket file (systemd's stay where they are)
             path = settings.socket_path(env)
             stack.callback(remove_socket_file, path, socket_file_identity(path))
-        extra = await _start_extra_listeners(settings, dispatcher, service, activated)
-        servers += extra
-        serving = [bound_address(s) for s in servers]
+        serving = [listener.address for listener in listeners]
         service.add_state_listener(
-            lambda state, reason: notifier.status(status_text(state, reason, service, serving))
+            lambda state, reason: notifier.status(status_text(state, reason, service.status(), serving))
         )
-        async with asyncio.TaskGroup() as tg:
-            runner = tg.create_task(service.run(), name="camera-service")
-            watchdog = (
-                tg.create_task(_watchdog(notifier), name="watchdog") if notifier.watchdog_interval else None
-            )
-            for line in serving:
-                log.info("listening on %s", line)
-            notifier.ready(status_text(service.state, None, service, serving))
-            await stop.wait()
-            log.info("stopping")
-            notifier.stopping()
-            try:
-                await asyncio.wait_for(_shutdown(servers, service, handler), SHUTDOWN_LIMIT)
-            except TimeoutError:
-                log.warning("shutdown took longer than %.1f s; closing anyway", SHUTDOWN_LIMIT)
-                handler.close_all()
-            service.stop()
-            if watchdog is not None:
-                watchdog.cancel()
-            await runner
+        await stack.enter_async_context(_watchdog(notifier))
+        stack.push_async_callback(_stop_serving, listeners, service, notifier)
+        for line in serving:
+            log.info("listening on %s", line)
+        notifier.ready(status_text(service.state, None, service.status(), serving))
+        await stop.wait()
     return 0
 
 
-async def _start_extra_listeners(
-    settings: Settings, dispatcher: Dispatcher, service: CameraService, activated: ActivatedSockets
-) -> list[asyncio.Server]:
-    """The legacy text listener, when enabled in the settings or handed over by systemd."""
-    if not (settings.legacy_enabled or activated.legacy):
-        return []
-    return await start_legacy(settings, dispatcher, service, activated.legacy)
+async def _stop_serving(listeners: list[Listener], service: CameraService, notifier: Notifier) -> None:
+    """The first step of the shutdown: no new connections, and the camera session ends in order."""
+    log.info("stopping")
+    notifier.stopping()
+    for listener in listeners:
+        listener.stop_accepting()
+    await service.drain()
 
 
-async def _shutdown(servers: list[asyncio.Server], service: CameraService, handler: ClientHandler) -> None:
-    for server in servers:
-        server.close()  # stop accepting first
-    await service.close()  # the request in flight finishes (bounded), CloseSession, channels closed
-    handler.close_all()
-    for server in servers:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 0.5)
+@contextlib.asynccontextmanager
+async def _watchdog(notifier: Notifier) -> AsyncIterator[None]:
+    """``WATCHDOG=1`` every half watchdog interval while the daemon runs (when systemd watches it)."""
+    interval = notifier.watchdog_interval
+    if interval is None:
+        yield
+        return
 
+    async def ping() -> None:
+        while True:
+            notifier.watchdog()
+            await asyncio.sleep(interval)  # a timer, not synchronisation: the ping proves the loop still runs
 
-async def _watchdog(notifier: Notifier) -> None:
-    interval = notifier.watchdog_interval or 1.0
-    while True:
-        notifier.watchdog()
-        await asyncio.sleep(interval)  # a timer, not synchronisation: the ping proves the loop still runs
+    task = asyncio.create_task(ping(), name="watchdog")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def main(argv: Sequence[str] | None = None) -> int:

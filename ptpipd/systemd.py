@@ -1,7 +1,7 @@
 """systemd integration without libsystemd: sd_notify messages and socket activation (LISTEN_FDS).
 
-* :class:`Notifier` sends ``READY=1``, ``STATUS=…``, ``WATCHDOG=1`` and ``STOPPING=1`` as datagrams to
-  ``$NOTIFY_SOCKET`` (a path, or an abstract socket written ``@name``); without it, it does nothing.
+* :class:`Notifier` sends ``READY=1``, ``STATUS=…``, ``WATCHDOG=1`` and ``STOPPING=1`` to ``$NOTIFY_SOCKET``
+  through the ``sdnotify`` package; without the variable it does nothing. The watchdog interval is ours.
 * :func:`listen_fds` takes the sockets systemd passed (fd 3 onwards, when ``$LISTEN_PID`` is ours) and tells
   Unix from TCP ones, using ``$LISTEN_FDNAMES`` when set (``rpc``, ``rpc-tcp``, ``legacy``).
 """
@@ -14,41 +14,34 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import sdnotify
+
 log = logging.getLogger(__name__)
 
 SD_LISTEN_FDS_START = 3
 
 
 class Notifier:
-    """Sends sd_notify messages; a no-op when ``NOTIFY_SOCKET`` is not set."""
+    """Sends sd_notify messages through :mod:`sdnotify`; a no-op when ``NOTIFY_SOCKET`` is not set.
+
+    The watchdog interval comes from ``WATCHDOG_USEC``, for this process only when ``WATCHDOG_PID`` says so.
+    """
 
     def __init__(self, env: Mapping[str, str] = os.environ) -> None:
-        address = env.get("NOTIFY_SOCKET", "")
-        self.address: str | None = None
-        self._sock: socket.socket | None = None
-        if address:
-            self.address = "\0" + address[1:] if address.startswith("@") else address
-            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        self._notifier: sdnotify.SystemdNotifier | None = (
+            sdnotify.SystemdNotifier() if env.get("NOTIFY_SOCKET") else None
+        )
         usec = env.get("WATCHDOG_USEC", "")
         pid = env.get("WATCHDOG_PID", "")
         enabled = usec.isdigit() and int(usec) > 0 and (not pid or pid == str(os.getpid()))
         #: Seconds between WATCHDOG=1 pings (half the watchdog interval), or None when not watched.
         self.watchdog_interval: float | None = int(usec) / 2e6 if enabled else None
 
-    @property
-    def enabled(self) -> bool:
-        """True when there is a notification socket."""
-        return self._sock is not None
-
     def notify(self, *fields: str) -> None:
-        """Sends one datagram with the given ``KEY=value`` fields."""
-        if self._sock is None or self.address is None:
-            return
-        message = "\n".join(fields).encode()
-        try:
-            self._sock.sendto(message, self.address)
-        except OSError as exc:  # the manager went away: nothing useful to do but say so once
-            log.debug("sd_notify failed: %s", exc)
+        """Sends one datagram with the given ``KEY=value`` fields (UTF-8, as systemd reads them)."""
+        if self._notifier is not None:
+            # sdnotify encodes as Latin-1 and drops a message it cannot encode: hand it the UTF-8 bytes
+            self._notifier.notify("\n".join(fields).encode().decode("latin-1"))
 
     def ready(self, status: str) -> None:
         """``READY=1`` (call only once every listener is bound)."""
@@ -68,9 +61,9 @@ class Notifier:
 
     def close(self) -> None:
         """Closes the datagram socket."""
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        notifier, self._notifier = self._notifier, None
+        if notifier is not None and notifier.socket is not None:
+            notifier.socket.close()
 
 
 @dataclass

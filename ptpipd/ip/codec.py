@@ -60,11 +60,6 @@ class FramedCodec(Generic[T]):
     def recorder(self, value: RawRecorder | None) -> None:
         self._reader.recorder = value
 
-    @property
-    def in_packet(self) -> bool:
-        """True while a packet is partly received."""
-        return self._reader.in_frame
-
     def receive_data(self, data: Buffer) -> None:
         """Feeds bytes received from the peer."""
         self._reader.receive_data(data)

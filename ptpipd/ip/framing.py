@@ -127,11 +127,6 @@ class FrameReader:
         """Bytes received but not yet handed out (the bytes of a partial frame)."""
         return len(self._acc) + sum(len(v) for v in self._pending)
 
-    @property
-    def in_frame(self) -> bool:
-        """True when a frame has begun but is not finished."""
-        return bool(self._acc) or self._left >= 0
-
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Feeds received bytes. They are not copied until :meth:`next_frame` needs to keep them."""
         if data:

@@ -294,10 +294,6 @@ class FujiCodec(FramedCodec[Decoded]):
                 return pk.encode(packet)
         raise LocalProtocolError(f"{type(packet).__name__} has no Fuji encoding; use encode_data for data")
 
-    def encode_init(self, guid: bytes, name: str) -> bytes:
-        """The 82-byte init request (initiator side)."""
-        return encode_init_command_request(guid, name)
-
     def encode_data(self, transaction_id: int, code: int, payload: Buffer) -> list[bytes]:
         """One data container carrying the whole payload."""
         return [encode_container(Container(ContainerKind.Data, code, transaction_id, bytes(payload)))]

@@ -61,10 +61,6 @@ class InitiatorSession:
         """The ID the next transaction will carry."""
         return self._next_tid
 
-    def reset_transaction_ids(self, first: int) -> None:
-        """Restarts the counter (OpenSession goes out with 0 or 1 depending on the dialect)."""
-        self._next_tid = first
-
     def start(self, code: int, params: tuple[int, ...] = (), data_out: Buffer | None = None) -> list[bytes]:
         """Begins a transaction; returns the packets to write, each with one write."""
         if self.current is not None:

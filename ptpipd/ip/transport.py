@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,7 +31,6 @@ from ptpipd.ip.errors import (
 )
 from ptpipd.ip.framing import RawRecorder
 from ptpipd.ip.initiator import InitiatorSession
-from ptpipd.ip.liveview import LiveViewReader
 from ptpipd.ip.packets import (
     Buffer,
     Data,
@@ -136,8 +134,11 @@ class _Pending:
     progress: Callable[[int, int | None], None] | None = None
 
 
-class _Link(asyncio.BufferedProtocol):
-    """One TCP connection whose received bytes are handed synchronously to ``feed``."""
+class Channel(asyncio.BufferedProtocol):
+    """One TCP connection to the camera whose received bytes are handed synchronously to ``feed``.
+
+    ``on_lost`` is called once with the reason when the connection fails (not after :meth:`close`).
+    """
 
     def __init__(
         self, name: str, feed: Callable[[memoryview], None], on_lost: Callable[[BaseException], None]
@@ -179,20 +180,25 @@ class _Link(asyncio.BufferedProtocol):
         self.fail(exc or ConnectionClosed(f"the {self.name} connection was closed"))
 
     def write(self, data: Buffer) -> None:
+        """Sends bytes; :class:`ConnectionClosed` once the connection is closing."""
         if self.transport is None or self.transport.is_closing():
             raise ConnectionClosed(f"the {self.name} connection is closed")
         self.transport.write(data)
 
     def fail(self, exc: BaseException) -> None:
+        """Aborts the connection and reports ``exc`` to ``on_lost`` (once)."""
         if self.error is None:
             self.error = exc
             if self.transport is not None:
                 self.transport.abort()
             self._on_lost(exc)
 
-    def close(self) -> None:
+    def close(self, reason: BaseException | None = None) -> None:
+        """Closes the connection; ``on_lost`` hears of it only when a ``reason`` is given."""
         if self.error is None:
-            self.error = ConnectionClosed(f"the {self.name} connection was closed by us")
+            self.error = reason or ConnectionClosed(f"the {self.name} connection was closed by us")
+            if reason is not None:
+                self._on_lost(reason)
         if self.transport is not None:
             self.transport.close()
 
@@ -204,19 +210,134 @@ async def _open(
     feed: Callable[[memoryview], None],
     on_lost: Callable[[BaseException], None],
     timeout: float,
-) -> _Link:
+) -> Channel:
     loop = asyncio.get_running_loop()
     try:
         _, link = await asyncio.wait_for(
-            loop.create_connection(lambda: _Link(name, feed, on_lost), host, port), timeout
+            loop.create_connection(lambda: Channel(name, feed, on_lost), host, port), timeout
         )
     except TimeoutError:
         raise TransactionTimeout(f"connecting the {name} channel to {host}:{port}", timeout) from None
     return link
 
 
+async def _open_retrying(
+    name: str,
+    host: str,
+    port: int,
+    feed: Callable[[memoryview], None],
+    on_lost: Callable[[BaseException], None],
+    timeouts: Timeouts,
+) -> Channel:
+    """Cameras may refuse a secondary connection at first (libgphoto2 and malc0mn both retry)."""
+    attempts = max(1, timeouts.event_connect_attempts)
+    for _ in range(attempts - 1):
+        with contextlib.suppress(ConnectionRefusedError):
+            return await _open(name, host, port, feed, on_lost, timeouts.connect)
+        await asyncio.sleep(timeouts.event_connect_delay)
+    return await _open(name, host, port, feed, on_lost, timeouts.connect)
+
+
+async def _next_handshake(
+    queue: asyncio.Queue[Decoded | _Failure], what: str, timeout: float, fail: Callable[[BaseException], None]
+) -> Decoded:
+    """The next handshake packet; a timeout or an unexpected packet shuts the initiator down (``fail``)."""
+    try:
+        async with asyncio.timeout(timeout):
+            item = await queue.get()
+    except TimeoutError:
+        error = TransactionTimeout(f"waiting for the answer to {what}", timeout)
+        fail(error)
+        raise error from None
+    if isinstance(item, _Failure):
+        raise item.error
+    return item
+
+
+def _expect(reply: Decoded, kind: type[Decoded], fail: Callable[[BaseException], None]) -> None:
+    """Raises (and shuts down) unless the handshake answer is a ``kind``; InitFail becomes InitFailed."""
+    if isinstance(reply, kind):
+        return
+    if isinstance(reply, InitFail):
+        error: PTPIPError = InitFailed(reply.reason, init_fail_text(reply.reason))
+    else:
+        error = RemoteProtocolError(f"expected {kind.__name__}, got {type(reply).__name__}")
+    fail(error)
+    raise error
+
+
+class _EventChannel:
+    """The event connection: its handshake (standard PTP/IP only), events to ``on_event``, and probes."""
+
+    def __init__(self, initiator: Initiator) -> None:
+        self._init = initiator
+        self.codec: Codec = initiator.dialect.event_codec(Role.INITIATOR)
+        self.channel: Channel | None = None
+        self.handshake: asyncio.Queue[Decoded | _Failure] = asyncio.Queue(maxsize=8)
+        self.probes: list[asyncio.Future[None]] = []
+
+    async def open(self, port: int) -> None:
+        init = self._init
+        self.channel = await _open_retrying("event", init.host, port, self.feed, init._lost, init.timeouts)
+        if not init.dialect.event_handshake:
+            return
+        assert init.ack is not None
+        self.channel.write(self.codec.encode(InitEventRequest(init.ack.connection_number)))
+        reply = await _next_handshake(
+            self.handshake, "the init event request", init.timeouts.handshake, init._shutdown
+        )
+        _expect(reply, InitEventAck, init._shutdown)
+
+    def feed(self, data: memoryview) -> None:
+        codec = self.codec
+        codec.receive_data(data)
+        while (packet := codec.next_event()) is not None:
+            if isinstance(packet, Event):
+                if self._init.on_event is not None:
+                    self._init.on_event(packet)
+            elif isinstance(packet, ProbeRequest):
+                assert self.channel is not None
+                self.channel.write(codec.encode(ProbeResponse()))
+            elif isinstance(packet, ProbeResponse):
+                for fut in self.probes:
+                    if not fut.done():
+                        fut.set_result(None)
+                self.probes.clear()
+            elif isinstance(packet, InitEventAck | InitFail) and self._init.dialect.event_handshake:
+                self.handshake.put_nowait(packet)
+            else:
+                raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the event connection")
+
+    async def probe(self, limit: float) -> None:
+        if self.channel is None:
+            raise ConnectionClosed("the event connection is not open")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.probes.append(fut)
+        self.channel.write(self.codec.encode(ProbeRequest()))
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), limit)
+        except TimeoutError:
+            if fut in self.probes:
+                self.probes.remove(fut)
+            fut.cancel()  # nobody will await it: it must not carry the shutdown error
+            error = TransactionTimeout("waiting for the ProbeResponse", limit)
+            self._init._shutdown(error)
+            raise error from None
+
+    def fail(self, exc: BaseException) -> None:
+        for fut in self.probes:
+            if not fut.done():
+                fut.set_exception(exc)
+        self.probes.clear()
+        with contextlib.suppress(asyncio.QueueFull):
+            self.handshake.put_nowait(_Failure(exc))
+        if self.channel is not None:
+            self.channel.close()
+
+
 class Initiator:
-    """An initiator's connections to one camera: command/data, events, and (Fuji) the live-view stream.
+    """An initiator's connections to one camera: command/data, events, and any extra channel a vendor opens
+    (:meth:`open_channel`, e.g. Fujifilm's live-view stream).
 
     ``on_event`` is called synchronously for every event; it must not block. ``on_close`` is called once,
     with the reason, when the initiator stops working for any reason other than :meth:`close`.
@@ -241,17 +362,14 @@ class Initiator:
         self.on_event = on_event
         self.on_close = on_close
         self.ack: InitCommandAck | None = None
-        self._command: _Link | None = None
-        self._events: _Link | None = None
+        self._command: Channel | None = None
+        self._events: _EventChannel | None = None
         self._command_codec: Codec = dialect.command_codec(Role.INITIATOR)
         self._session = InitiatorSession(
             self._command_codec, first_transaction_id=dialect.open_session_transaction_id
         )
         self._handshake: asyncio.Queue[Decoded | _Failure] = asyncio.Queue(maxsize=8)
         self._in_session = False
-        self._event_codec: Codec | None = None
-        self._event_handshake: asyncio.Queue[Decoded | _Failure] = asyncio.Queue(maxsize=8)
-        self._probes: list[asyncio.Future[None]] = []
         self._lock = asyncio.Lock()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -260,7 +378,7 @@ class Initiator:
         self._started_at = 0.0
         self._error: BaseException | None = None
         self._closing = False
-        self._extra_links: list[Callable[[], None]] = []
+        self._extra: list[Channel] = []
 
     # ------------------------------------------------------------------ state
 
@@ -293,14 +411,13 @@ class Initiator:
             "command/data", self.host, port, self._feed_command, self._lost, self.timeouts.connect
         )
         self._command.write(self.dialect.init_request(self.guid, self.name))
-        reply = await self._next_handshake(self._handshake, "the init command request")
-        if isinstance(reply, InitFail):
-            failed = self._error if isinstance(self._error, InitFailed) else None
-            raise failed or InitFailed(reply.reason, init_fail_text(reply.reason))
-        if not isinstance(reply, InitCommandAck):
-            error = RemoteProtocolError(f"expected InitCommandAck, got {type(reply).__name__}")
-            self._shutdown(error)
-            raise error
+        reply = await _next_handshake(
+            self._handshake, "the init command request", self.timeouts.handshake, self._shutdown
+        )
+        if isinstance(reply, InitFail) and isinstance(self._error, InitFailed):
+            raise self._error
+        _expect(reply, InitCommandAck, self._shutdown)
+        assert isinstance(reply, InitCommandAck)
         self.ack = reply
         self._in_session = True
         return reply
@@ -308,72 +425,23 @@ class Initiator:
     async def open_events(self, port: int) -> None:
         """Opens the event connection (after the ack; on Fuji after InitiateOpenCapture)."""
         self._check_alive()
-        codec = self.dialect.event_codec(Role.INITIATOR)
-        self._event_codec = codec
-        attempts = max(1, self.timeouts.event_connect_attempts)
-        for attempt in range(attempts):
-            try:
-                self._events = await _open(
-                    "event", self.host, port, self._feed_events, self._lost, self.timeouts.connect
-                )
-                break
-            except ConnectionRefusedError:
-                # Cameras may refuse the event connection at first (libgphoto2 and malc0mn both retry).
-                if attempt == attempts - 1:
-                    raise
-                await asyncio.sleep(self.timeouts.event_connect_delay)
-        if self.dialect.event_handshake:
-            assert self.ack is not None
-            assert self._events is not None
-            self._events.write(codec.encode(InitEventRequest(self.ack.connection_number)))
-            reply = await self._next_handshake(self._event_handshake, "the init event request")
-            if isinstance(reply, InitFail):
-                error = InitFailed(reply.reason, init_fail_text(reply.reason))
-                self._shutdown(error)
-                raise error
-            if not isinstance(reply, InitEventAck):
-                error2 = RemoteProtocolError(f"expected InitEventAck, got {type(reply).__name__}")
-                self._shutdown(error2)
-                raise error2
+        self._events = _EventChannel(self)
+        await self._events.open(port)
 
-    async def _next_handshake(self, queue: asyncio.Queue[Decoded | _Failure], what: str) -> Decoded:
-        getter = asyncio.ensure_future(queue.get())
-        try:
-            done, _ = await asyncio.wait({getter}, timeout=self.timeouts.handshake)
-        finally:
-            if not getter.done():
-                getter.cancel()
-        if not done:
-            error = TransactionTimeout(f"waiting for the answer to {what}", self.timeouts.handshake)
-            self._shutdown(error)
-            raise error
-        item = getter.result()
-        if isinstance(item, _Failure):
-            raise item.error
-        return item
-
-    async def open_stream(self, port: int, *, frame_timeout: float | None = None) -> LiveViewStream:
-        """Opens the live-view connection (Fuji port 55742, after InitiateOpenCapture)."""
+    async def open_channel(
+        self,
+        name: str,
+        port: int,
+        feed: Callable[[memoryview], None],
+        on_lost: Callable[[BaseException], None],
+    ) -> Channel:
+        """Opens an extra connection to the camera (a vendor's live-view stream, say), retried while the
+        camera refuses it, and closed with the initiator (before the others, as malc0mn does). ``feed`` gets
+        its bytes; ``on_lost`` the reason once it fails, the initiator's own failure included."""
         self._check_alive()
-        stream = LiveViewStream(frame_timeout if frame_timeout is not None else self.timeouts.handshake)
-        attempts = max(1, self.timeouts.event_connect_attempts)
-        for attempt in range(attempts):
-            try:
-                link = await _open(
-                    "live-view", self.host, port, stream._feed, stream._lost, self.timeouts.connect
-                )
-                break
-            except ConnectionRefusedError:
-                if attempt == attempts - 1:
-                    raise
-                await asyncio.sleep(self.timeouts.event_connect_delay)
-        stream._link = link
-        self.add_cleanup(stream._close_now)
-        return stream
-
-    def add_cleanup(self, close: Callable[[], None]) -> None:
-        """Registers an extra connection (live view) to close with the initiator, before the others."""
-        self._extra_links.append(close)
+        channel = await _open_retrying(name, self.host, port, feed, on_lost, self.timeouts)
+        self._extra.append(channel)
+        return channel
 
     # ------------------------------------------------------------------ receiving
 
@@ -414,27 +482,6 @@ class Initiator:
                 pending.total = packet.known_length
             elif isinstance(packet, OperationResponse):
                 self._finish(pending, packet)
-
-    def _feed_events(self, data: memoryview) -> None:
-        codec = self._event_codec
-        assert codec is not None
-        codec.receive_data(data)
-        while (packet := codec.next_event()) is not None:
-            if isinstance(packet, Event):
-                if self.on_event is not None:
-                    self.on_event(packet)
-            elif isinstance(packet, ProbeRequest):
-                assert self._events is not None
-                self._events.write(codec.encode(ProbeResponse()))
-            elif isinstance(packet, ProbeResponse):
-                for fut in self._probes:
-                    if not fut.done():
-                        fut.set_result(None)
-                self._probes.clear()
-            elif isinstance(packet, InitEventAck | InitFail) and self.dialect.event_handshake:
-                self._event_handshake.put_nowait(packet)
-            else:
-                raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the event connection")
 
     # ------------------------------------------------------------------ transactions
 
@@ -535,21 +582,9 @@ class Initiator:
         if not self.dialect.probes:
             raise LocalProtocolError(f"the {self.dialect.name} dialect has no probe packets")
         self._check_alive()
-        if self._events is None or self._event_codec is None:
+        if self._events is None:
             raise ConnectionClosed("the event connection is not open")
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._probes.append(fut)
-        self._events.write(self._event_codec.encode(ProbeRequest()))
-        limit = self.timeouts.handshake if timeout is None else timeout
-        try:
-            await asyncio.wait_for(asyncio.shield(fut), limit)
-        except TimeoutError:
-            if fut in self._probes:
-                self._probes.remove(fut)
-            fut.cancel()  # nobody will await it: it must not carry the shutdown error
-            error = TransactionTimeout("waiting for the ProbeResponse", limit)
-            self._shutdown(error)
-            raise error from None
+        await self._events.probe(self.timeouts.handshake if timeout is None else timeout)
 
     # ------------------------------------------------------------------ closing
 
@@ -575,19 +610,16 @@ class Initiator:
         self._session.abandon()
         if pending is not None and not pending.future.done():
             pending.future.set_exception(self._error or exc)
-        for fut in self._probes:
-            if not fut.done():
-                fut.set_exception(self._error or exc)
-        self._probes.clear()
-        for queue in (self._handshake, self._event_handshake):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(_Failure(self._error or exc))
-        for close in reversed(self._extra_links):
-            close()
-        self._extra_links.clear()
-        for link in (self._events, self._command):
-            if link is not None:
-                link.close()
+        reason = self._error or exc
+        with contextlib.suppress(asyncio.QueueFull):
+            self._handshake.put_nowait(_Failure(reason))
+        for channel in reversed(self._extra):
+            channel.close(reason)
+        self._extra.clear()
+        if self._events is not None:
+            self._events.fail(reason)
+        if self._command is not None:
+            self._command.close()
         self._idle.set()
         if first and self.on_close is not None and not isinstance(exc, _ClosedByUs):
             self.on_close(exc)
@@ -600,79 +632,6 @@ class Initiator:
 
 class _ClosedByUs(ConnectionClosed):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class LiveFrame:
-    """One live-view frame as delivered: our sequence number (gaps = frames dropped because the reader was
-    slow), the camera's counter, when its last byte arrived (monotonic and wall clock), and the JPEG."""
-
-    sequence: int
-    counter: int
-    received_at: float
-    wall_time: float
-    jpeg: bytes
-
-
-class LiveViewStream:
-    """Frames from the live-view connection, as an async iterator.
-
-    It holds at most one unread frame: when the reader is slower than the camera, the newest frame replaces
-    the unread one (counted in ``dropped``), so a reader never falls behind. Waiting for a frame is bounded
-    by ``frame_timeout``.
-    """
-
-    def __init__(self, frame_timeout: float) -> None:
-        self.frame_timeout = frame_timeout
-        self.received = 0
-        self.dropped = 0
-        self._reader = LiveViewReader()
-        self._latest: LiveFrame | None = None
-        self._ready = asyncio.Event()
-        self._error: BaseException | None = None
-        self._link: _Link | None = None
-
-    def _feed(self, data: memoryview) -> None:
-        self._reader.receive_data(data)
-        now = asyncio.get_running_loop().time()
-        while (frame := self._reader.next_frame()) is not None:
-            self.received += 1
-            if self._latest is not None:
-                self.dropped += 1
-            self._latest = LiveFrame(self.received, frame.counter, now, time.time(), frame.jpeg)
-            self._ready.set()
-
-    def _lost(self, exc: BaseException) -> None:
-        if self._error is None:
-            self._error = exc if isinstance(exc, PTPIPError) else ConnectionClosed(f"live view lost: {exc}")
-        self._ready.set()
-
-    def _close_now(self) -> None:
-        self._lost(_ClosedByUs("live view closed"))
-        if self._link is not None:
-            self._link.close()
-
-    def __aiter__(self) -> LiveViewStream:
-        return self
-
-    async def __anext__(self) -> LiveFrame:
-        while self._latest is None:
-            if isinstance(self._error, _ClosedByUs):
-                raise StopAsyncIteration
-            if self._error is not None:
-                raise self._error
-            try:
-                await asyncio.wait_for(self._ready.wait(), self.frame_timeout)
-            except TimeoutError:
-                raise TransactionTimeout("waiting for a live-view frame", self.frame_timeout) from None
-            self._ready.clear()
-        frame, self._latest = self._latest, None
-        return frame
-
-    async def close(self) -> None:
-        """Closes the live-view connection; iteration then stops."""
-        self._close_now()
-        await asyncio.sleep(0)
 
 
 @dataclass(frozen=True, slots=True)

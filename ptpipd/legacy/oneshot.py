@@ -43,17 +43,16 @@ async def one_shot(settings: Settings, command: str) -> int:
     if settings.log_level == "info":
         # stderr is for the command's own errors; the connection failure is reported once, below
         logging.getLogger("ptpipd").setLevel(logging.ERROR)
+    return await _run(settings, parsed)
+
+
+async def _run(settings: Settings, command: Command) -> int:
     async with contextlib.AsyncExitStack() as stack:
         config = await resolve_camera(settings, os.environ, stack)
         service = CameraService(config, ServiceOptions(keepalive_interval=settings.keepalive))
-        return await _run(settings, service, parsed)
-
-
-async def _run(settings: Settings, service: CameraService, command: Command) -> int:
-    states: asyncio.Queue[tuple[ConnectionState, str | None]] = asyncio.Queue()
-    service.add_state_listener(lambda state, reason: states.put_nowait((state, reason)))
-    runner = asyncio.create_task(service.run(), name="camera-service")
-    try:
+        states: asyncio.Queue[tuple[ConnectionState, str | None]] = asyncio.Queue()
+        service.add_state_listener(lambda state, reason: states.put_nowait((state, reason)))
+        await stack.enter_async_context(service)  # leaving it ends the session in order (CloseSession)
         failure = await _connected(settings, states)
         if failure is not None:
             where = f"{service.config.host}:{service.ports.command}"
@@ -62,11 +61,6 @@ async def _run(settings: Settings, service: CameraService, command: Command) -> 
         captures = settings.captures_path(os.environ)
         adapter = Adapter(make_dispatcher(service, captures), Client(0, "one-shot", "-c"), captures)
         reply = await adapter.run(command)
-    finally:
-        await service.close()
-        service.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(runner, settings.timeout)
     if reply.ok:
         sys.stdout.write(reply.text)
         sys.stdout.flush()

@@ -18,16 +18,18 @@ import contextlib
 import itertools
 import logging
 import os
-import socket
 
 from ptpipd.config import Settings
 from ptpipd.legacy.adapter import Adapter
 from ptpipd.legacy.parser import MAX_LINE
 from ptpipd.net import is_loopback_peer
 from ptpipd.rpc import Client, Dispatcher
-from ptpipd.service import CameraService
 
 log = logging.getLogger(__name__)
+
+#: The stream reader's limit for a text connection: the line cap plus room for ``\r\n``, so that a longer
+#: line is detected without buffering it.
+READER_LIMIT = MAX_LINE + 2
 
 #: Client ids of legacy connections start high so they do not collide with the JSON-RPC handler's in logs.
 _IDS = itertools.count(1_000_000)
@@ -36,13 +38,11 @@ _IDS = itertools.count(1_000_000)
 class LegacyHandler:
     """Serves text connections for one dispatcher."""
 
-    def __init__(self, settings: Settings, dispatcher: Dispatcher, service: CameraService) -> None:
+    def __init__(self, settings: Settings, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
-        self.service = service
         self.keep_open = settings.legacy_keep_open
         self.require_auth = bool(settings.auth_token)
         self.capture_dir = settings.captures_path(os.environ)
-        self.connections: set[asyncio.StreamWriter] = set()
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -50,22 +50,13 @@ class LegacyHandler:
             next(_IDS), "legacy", str(peer), authenticated=not self.require_auth or is_loopback_peer(peer)
         )
         adapter = Adapter(self.dispatcher, client, self.capture_dir)
-        self.connections.add(writer)
-        self.service.clients += 1
         log.debug("legacy client %d connected from %s", client.id, client.peer)
         try:
             await self._serve(reader, writer, adapter)
             await _finish(reader, writer)
         except (ConnectionError, OSError) as exc:
             log.debug("legacy client %d: %s", client.id, exc)
-        except asyncio.CancelledError:
-            # The daemon is stopping and its event loop cancels what is left, e.g. an idle keep_open
-            # connection. Nobody awaits this task: end it quietly (asyncio would log the cancellation as an
-            # error) after closing the connection below.
-            log.debug("legacy client %d: closed at shutdown", client.id)
         finally:
-            self.service.clients -= 1
-            self.connections.discard(writer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -109,11 +100,6 @@ class LegacyHandler:
             if eof:
                 return
 
-    def close_all(self) -> None:
-        """Closes every open connection (shutdown)."""
-        for writer in list(self.connections):
-            writer.close()
-
 
 #: How long a closing connection waits for the client to close its side, and how much it reads meanwhile.
 FINISH_TIMEOUT = 2.0
@@ -137,21 +123,3 @@ async def _finish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 if not chunk:
                     break
                 dropped += len(chunk)
-
-
-async def start_legacy(
-    settings: Settings, dispatcher: Dispatcher, service: CameraService, activated: list[socket.socket]
-) -> list[asyncio.Server]:
-    """Starts the text-protocol listener(s): the sockets systemd handed over, else ``[server]``'s address.
-
-    The stream reader's limit is the line cap plus room for ``\\r\\n``, so a longer line is detected without
-    buffering it.
-    """
-    handler = LegacyHandler(settings, dispatcher, service)
-    limit = MAX_LINE + 2
-    if activated:
-        return [await asyncio.start_server(handler, sock=sock, limit=limit) for sock in activated]
-    server = await asyncio.start_server(
-        handler, settings.legacy_address, settings.legacy_port, limit=limit, reuse_address=True
-    )
-    return [server]

@@ -160,6 +160,16 @@ class CameraIdentity(Result):
     version: str
 
 
+class CapabilitiesResult(Result):
+    """What the camera's vendor driver can do (DESIGN.md §9)."""
+
+    events: Literal["channel", "poll"] = Field(description="Events pushed on a channel, or polled.")
+    liveview: Literal["none", "stream", "poll"]
+    files: bool = Field(description="Lists and downloads full-size objects.")
+    partial_objects: bool = Field(description="Reads byte ranges of objects (GetPartialObject).")
+    state_list: bool = Field(description="Has a state list (`state`).")
+
+
 class StatusResult(Result):
     """The daemon and the camera connection."""
 
@@ -173,6 +183,8 @@ class StatusResult(Result):
     last_error: str | None
     api_version: str
     daemon_version: str
+    capabilities: CapabilitiesResult
+    pairing: list[str] = Field(description="While pairing: what to do on the camera.")
     clients: int
 
 

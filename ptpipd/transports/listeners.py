@@ -1,5 +1,5 @@
-"""Opening the listening sockets: a Unix socket (mode 0660, stale file handled) and TCP, or sockets
-handed over by systemd."""
+"""The listening sockets: a Unix socket (mode 0660, stale file handled) and TCP, or sockets handed over by
+systemd; each a :class:`Listener` that counts and closes its own connections."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import logging
 import os
 import socket
 import stat
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, Self
 
-from ptpipd.transports.handler import ClientHandler
 from ptpipd.transports.lines import MAX_LINE
 
 log = logging.getLogger(__name__)
@@ -46,22 +47,88 @@ def clear_stale_socket(path: Path) -> None:
         probe.close()
 
 
+#: How long closing connections may take at shutdown before their handlers are cancelled.
+CLOSE_WAIT = 0.5
+
+ConnectionHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Listener:
+    """One listening socket and the connections it accepted: it counts them and closes them.
+
+    The daemon enters it on its exit stack; leaving stops accepting, closes every connection still open
+    (keep-open legacy clients included) and waits, bounded, for their handlers to end.
+    """
+
+    def __init__(self, handler: ConnectionHandler) -> None:
+        self.handler = handler
+        self.server: asyncio.Server | None = None
+        self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+
+    @property
+    def clients(self) -> int:
+        """Connections open right now."""
+        return len(self._connections)
+
+    @property
+    def address(self) -> str:
+        """``HOST:PORT`` or the path it listens on."""
+        assert self.server is not None
+        sockname = self.server.sockets[0].getsockname()
+        return f"{sockname[0]}:{sockname[1]}" if isinstance(sockname, tuple) else str(sockname)
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = writer
+        try:
+            await self.handler(reader, writer)
+        except asyncio.CancelledError:
+            log.debug("connection closed at shutdown")  # nobody awaits this task: end it quietly
+        finally:
+            del self._connections[task]
+            writer.close()
+
+    def stop_accepting(self) -> None:
+        """Closes the listening socket; open connections go on."""
+        if self.server is not None:
+            self.server.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.stop_accepting()
+        for writer in self._connections.values():
+            writer.close()
+        tasks = list(self._connections)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=CLOSE_WAIT)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=CLOSE_WAIT)
+
+
 async def serve_unix(
-    handler: ClientHandler,
+    handler: ConnectionHandler,
     path: Path,
     *,
     mode: int = 0o660,
     group: str | None = None,
     sock: socket.socket | None = None,
-) -> asyncio.Server:
+    limit: int = MAX_LINE,
+) -> Listener:
     """The Unix-socket listener (bound at ``path``, or the given socket from systemd)."""
+    listener = Listener(handler)
     if sock is not None:
-        return await asyncio.start_unix_server(handler, sock=sock, limit=MAX_LINE)
+        listener.server = await asyncio.start_unix_server(listener, sock=sock, limit=limit)
+        return listener
     path.parent.mkdir(parents=True, exist_ok=True)
     clear_stale_socket(path)
     old = os.umask(0o117)  # no window in which the socket is more open than 0660
     try:
-        server = await asyncio.start_unix_server(handler, path=str(path), limit=MAX_LINE)
+        listener.server = await asyncio.start_unix_server(listener, path=str(path), limit=limit)
     finally:
         os.umask(old)
     os.chmod(path, mode)
@@ -70,16 +137,24 @@ async def serve_unix(
 
         with contextlib.suppress(KeyError, PermissionError):
             os.chown(path, -1, grp.getgrnam(group).gr_gid)
-    return server
+    return listener
 
 
 async def serve_tcp(
-    handler: ClientHandler, host: str = "127.0.0.1", port: int = 15741, *, sock: socket.socket | None = None
-) -> asyncio.Server:
-    """The TCP listener (NDJSON JSON-RPC)."""
+    handler: ConnectionHandler,
+    host: str = "127.0.0.1",
+    port: int = 15741,
+    *,
+    sock: socket.socket | None = None,
+    limit: int = MAX_LINE,
+) -> Listener:
+    """A TCP listener (NDJSON JSON-RPC by default; the legacy text protocol passes its own line limit)."""
+    listener = Listener(handler)
     if sock is not None:
-        return await asyncio.start_server(handler, sock=sock, limit=MAX_LINE)
-    return await asyncio.start_server(handler, host, port, limit=MAX_LINE, reuse_address=True)
+        listener.server = await asyncio.start_server(listener, sock=sock, limit=limit)
+    else:
+        listener.server = await asyncio.start_server(listener, host, port, limit=limit, reuse_address=True)
+    return listener
 
 
 def socket_file_identity(path: Path) -> tuple[int, int] | None:
@@ -96,11 +171,3 @@ def remove_socket_file(path: Path, identity: tuple[int, int] | None) -> None:
     if identity is not None and socket_file_identity(path) == identity:
         with contextlib.suppress(OSError):
             path.unlink()
-
-
-def bound_address(server: asyncio.Server) -> str:
-    """``HOST:PORT`` or the path a server listens on."""
-    sockname = server.sockets[0].getsockname()
-    if isinstance(sockname, tuple):
-        return f"{sockname[0]}:{sockname[1]}"
-    return str(sockname)

@@ -1,25 +1,29 @@
 """What every vendor module provides, and the values camera operations return.
 
-A vendor is a file: :mod:`ptpipd.vendors.generic` (standard PTP) and :mod:`ptpipd.vendors.fuji` each define
-a :class:`VendorDriver` subclass with the dialect it speaks, its default ports, its property names and
-labels, and the sequences it needs (init, capture, state). :class:`ptpipd.camera.Camera` does everything
-that is the same for all vendors (name resolution, value validation, labels, caching) on top of a driver.
+A vendor is a file: each ``ptpipd.vendors.N`` defines a :class:`VendorDriver` subclass with the dialect it
+speaks, its default ports, its property names and labels, what it can do (:class:`Capabilities`), and the
+sequences it needs (init, capture, state, event polling, live view). :class:`ptpipd.camera.Camera` does
+everything that is the same for all vendors (name resolution, value validation, labels, caching) on top of
+a driver, and asks the driver's :class:`Capabilities`, never its name.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
-from ptpipd.errors import CameraRefused, NotSupported
+from ptpipd.errors import CameraRefused, NotSupported, UnknownProperty
 from ptpipd.ip.codec import Dialect
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.ip.transport import DataSink, Initiator, Reply, Timeouts
 from ptpipd.ptp import DataType, DevicePropCode, DevicePropDesc, ResponseCode, Value, code_name
 from ptpipd.vendors.labels import PLAIN, Labels, hex_label
+from ptpipd.vendors.liveview import LiveView
 
 # ------------------------------------------------------------------------------------------------ config
 
@@ -53,7 +57,50 @@ class CameraConfig:
     capture_timeout: float = 30.0
 
 
+class EventDelivery(StrEnum):
+    """How a camera tells about changes: pushed on its event connection, or listed when asked."""
+
+    #: events arrive on the event connection or port (standard PTP/IP, Fuji X-T1)
+    CHANNEL = "channel"
+    #: the service calls the driver's poll_events() every poll_interval (EOS 0x9116, Nikon 0x90C7)
+    POLL = "poll"
+
+
+class LiveViewSource(StrEnum):
+    """Where live-view frames come from."""
+
+    NONE = "none"
+    STREAM = "stream"  # a connection of its own (Fuji port 55742)
+    POLL = "poll"  # one operation per frame on the command channel (EOS 0x9153, Nikon 0x9203)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a vendor's driver can do. The camera and service layers ask this, never the vendor's name.
+
+    ``files``: lists and downloads full-size objects; ``partial_objects``: reads byte ranges of them
+    (GetPartialObject, where the body lists it); ``state_list``: a state list (Fuji 0xD212); ``pairing``:
+    what the user must do on the camera on a first connection (``{name}`` is our friendly name).
+    """
+
+    events: EventDelivery = EventDelivery.CHANNEL
+    poll_interval: float = 0.5
+    liveview: LiveViewSource = LiveViewSource.NONE
+    files: bool = False
+    partial_objects: bool = False
+    state_list: bool = False
+    pairing: tuple[str, ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        """The capabilities as JSON (``status``): what a client can ask for."""
+        shown = ("events", "liveview", "files", "partial_objects", "state_list")
+        return {key: getattr(self, key) for key in shown}
+
+
 # ------------------------------------------------------------------------------------------------ properties
+
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+_HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +129,6 @@ class PropertyTable:
         """The property called ``name`` (unified name, alias or PTP name; case-insensitive)."""
         return self._by_name.get(name.lower())
 
-    def by_code(self, code: int) -> PropertySpec | None:
-        """The property with this code, if the vendor names it."""
-        return self._by_code.get(code)
-
     def spec_for(self, code: int) -> PropertySpec:
         """The named spec, or a plain one for a code the vendor does not name."""
         spec = self._by_code.get(code)
@@ -97,6 +140,26 @@ class PropertyTable:
     def names(self) -> list[str]:
         """The unified names, in table order."""
         return [s.name for s in self.specs]
+
+    def resolve(self, prop: str | int, supported: set[int] | None) -> PropertySpec:
+        """The property a name or code refers to, among the ``supported`` codes (None: any);
+        :class:`UnknownProperty` when there is none. ``"5005"`` is read as hex, as the seed tool does."""
+        code: int | None = None
+        if isinstance(prop, int) and not isinstance(prop, bool):
+            code = prop
+        elif isinstance(prop, str):
+            text = prop.strip()
+            spec = self.by_name(text)
+            if spec is not None and (supported is None or spec.code in supported):
+                return spec
+            if _HEX.fullmatch(text) or _HEX4.fullmatch(text):
+                code = int(text.removeprefix("0x").removeprefix("0X"), 16)
+            elif text.isdigit():
+                code = int(text)
+        if code is not None and 0 <= code <= 0xFFFF and (supported is None or code in supported):
+            return self.spec_for(code)
+        known = [s.name for s in self.specs if supported is None or s.code in supported]
+        raise UnknownProperty(str(prop), known)
 
 
 # ------------------------------------------------------------------------------------------------ results
@@ -230,6 +293,11 @@ def labelled(datatype: DataType, value: Value, labels: Labels) -> LabelledValue:
 # ------------------------------------------------------------------------------------------------ drivers
 
 
+def unsupported(vendor: str, what: str) -> NotSupported:
+    """The error for an operation a vendor cannot do (``'state' is not supported by the generic vendor``)."""
+    return NotSupported(f"{what} is not supported by the {vendor} vendor", vendor=vendor)
+
+
 class VendorDriver(ABC):
     """A vendor's way of running a session over an :class:`~ptpipd.ip.transport.Initiator`.
 
@@ -241,6 +309,9 @@ class VendorDriver(ABC):
     dialect: ClassVar[Dialect]
     default_ports: ClassVar[Ports]
     properties: ClassVar[PropertyTable]
+    capabilities: ClassVar[Capabilities]
+    #: Names of the vendor's own event codes (standard ones are named by :mod:`ptpipd.ptp`).
+    event_names: ClassVar[Mapping[int, str]] = {}
 
     def __init__(
         self,
@@ -322,18 +393,38 @@ class VendorDriver(ABC):
     def handle_event(self, event: Event) -> None:  # noqa: B027 - optional hook
         """Called for every event the camera sends, before it is passed on to listeners."""
 
+    def body_capabilities(self) -> Capabilities:
+        """What the connected body can do, once :meth:`open` has identified it (a vendor whose bodies
+        differ narrows or widens its declared :attr:`capabilities` here)."""
+        return self.capabilities
+
+    def unsupported(self, what: str) -> NotSupported:
+        """The error for an operation this vendor or body cannot do."""
+        return unsupported(self.name, what)
+
+    # The operations below exist where :attr:`capabilities` says so; the camera layer checks before calling.
+
+    async def poll_events(self) -> list[Event]:
+        """The events since the last poll (``EventDelivery.POLL``)."""
+        raise self.unsupported("event polling")
+
     async def state(self) -> list[StateEntry]:
-        """The camera's state list (Fuji 0xD212)."""
-        raise NotSupported(f"'state' is not supported by the {self.name} vendor", vendor=self.name)
+        """The camera's state list (``state_list``)."""
+        raise self.unsupported("'state'")
 
     async def files(self) -> list[FileEntry]:
-        """The objects on the camera's storage."""
-        raise NotSupported(f"'files' is not supported by the {self.name} vendor", vendor=self.name)
+        """The objects on the camera's storage (``files``)."""
+        raise self.unsupported("'files'")
 
     async def download(self, handle: int, sink: DataSink) -> Transfer:
-        """Writes one object to ``sink``."""
-        raise NotSupported(f"'download' is not supported by the {self.name} vendor", vendor=self.name)
+        """Writes one object to ``sink`` (``files``)."""
+        raise self.unsupported("'download'")
 
-    def liveview(self) -> AsyncIterator[Any]:
-        """Live-view frames, newest first when the reader is slow."""
-        raise NotSupported(f"live view is not supported by the {self.name} vendor", vendor=self.name)
+    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+        """Writes up to ``length`` bytes of an object from ``offset`` to ``sink``; returns how many came
+        (``partial_objects``)."""
+        raise self.unsupported("partial downloads")
+
+    async def open_liveview(self) -> LiveView:
+        """Starts the live view (``liveview`` is not NONE)."""
+        raise self.unsupported("live view")

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported, PairingFailed
 from ptpipd.ip.fuji import FUJI
+from ptpipd.ip.liveview import LiveViewReader
 from ptpipd.ip.packets import Event
-from ptpipd.ip.transport import DataSink, Initiator, LiveFrame
+from ptpipd.ip.transport import DataSink, Initiator
 from ptpipd.ptp import (
     DataType,
     DecodeError,
@@ -45,7 +46,9 @@ from ptpipd.ptp import (
 )
 from ptpipd.vendors.base import (
     CameraConfig,
+    Capabilities,
     DeviceSummary,
+    LiveViewSource,
     Ports,
     PropertySpec,
     PropertyTable,
@@ -69,6 +72,7 @@ from ptpipd.vendors.fuji_codes import (
     state_value,
 )
 from ptpipd.vendors.labels import PLAIN
+from ptpipd.vendors.liveview import LiveView, StreamLiveView
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +186,12 @@ class FujiDriver(VendorDriver):
     dialect = FUJI
     default_ports = Ports(command=55740, event=55741, stream=55742)
     properties = PropertyTable(FUJI_PROPERTIES)
-    event_names: ClassVar[dict[int, str]] = EVENT_NAMES
+    capabilities = Capabilities(
+        liveview=LiveViewSource.STREAM,
+        state_list=True,
+        pairing=("press OK on the camera to let {name!r} connect (first connection only)",),
+    )
+    event_names = EVENT_NAMES
     #: After this long without an answer to 0xDF01 the camera is taken to show its pairing prompt.
     pairing_hint_delay: ClassVar[float] = 0.5
 
@@ -442,19 +451,11 @@ class FujiDriver(VendorDriver):
             self._capture = None
         return Transfer("jpeg", reply.data_length, None, None)
 
-    def liveview(self) -> AsyncIterator[LiveFrame]:
-        """Frames from the live-view port; the connection closes when the iteration stops."""
+    async def open_liveview(self) -> LiveView:
+        """Frames from the live-view port (FUJI.md §13); the camera streams as soon as it is connected."""
         if self.ports.stream is None:
             raise NotSupported("no live-view port is configured", vendor=self.name)
-        return self._frames(self.ports.stream)
-
-    async def _frames(self, port: int) -> AsyncIterator[LiveFrame]:
-        stream = await self.link.open_stream(port)
-        try:
-            async for frame in stream:
-                yield frame
-        finally:
-            await stream.close()
+        return await StreamLiveView.open(self.link, self.ports.stream, LiveViewReader())
 
 
 DRIVER = FujiDriver

@@ -33,6 +33,7 @@ from ptpipd.ptp import (
     encode_value,
 )
 from ptpipd.vendors.base import (
+    Capabilities,
     DeviceSummary,
     FileEntry,
     Ports,
@@ -58,30 +59,33 @@ log = logging.getLogger(__name__)
 SESSION_ID = 1
 ALL = 0xFFFF_FFFF
 
+WHITE_BALANCE = Enum(
+    {1: "manual", 2: "auto", 3: "one-push", 4: "daylight", 5: "fluorescent", 6: "tungsten", 7: "flash"},
+    {"automatic": 2, "one-push-automatic": 3, "incandescent": 6},
+)
+METERING = Enum({1: "average", 2: "center-weighted", 3: "multi-spot", 4: "center-spot"})
+FLASH = Enum({1: "auto", 2: "off", 3: "fill", 4: "red-eye-auto", 5: "red-eye-fill", 6: "external-sync"})
+PROGRAM = Enum(
+    {
+        1: "manual",
+        2: "auto",
+        3: "aperture-priority",
+        4: "shutter-priority",
+        5: "creative",
+        6: "action",
+        7: "portrait",
+    },
+    {"m": 1, "p": 2, "a": 3, "av": 3, "s": 4, "tv": 4},
+)
+EFFECT = Enum({1: "standard", 2: "b&w", 3: "sepia"}, {"bw": 2, "black-white": 2, "monochrome": 2})
+
 #: The standard properties (PTP.md §5.4, §5.6) under the seed tool's unified names and a few more.
 STANDARD_PROPERTIES = (
     PropertySpec(0x5001, "battery", "BatteryLevel", Percent(), ("batterylevel", "battery-level")),
     PropertySpec(0x5002, "functional-mode", "FunctionalMode", Enum({0: "standard", 1: "sleep"})),
     PropertySpec(0x5003, "imagesize", "ImageSize", aliases=("image-size",)),
     PropertySpec(0x5004, "compression", "CompressionSetting"),
-    PropertySpec(
-        0x5005,
-        "whitebalance",
-        "WhiteBalance",
-        Enum(
-            {
-                1: "manual",
-                2: "auto",
-                3: "one-push",
-                4: "daylight",
-                5: "fluorescent",
-                6: "tungsten",
-                7: "flash",
-            },
-            {"automatic": 2, "one-push-automatic": 3, "incandescent": 6},
-        ),
-        ("wb", "white-balance"),
-    ),
+    PropertySpec(0x5005, "whitebalance", "WhiteBalance", WHITE_BALANCE, ("wb", "white-balance")),
     PropertySpec(0x5006, "rgbgain", "RGBGain"),
     PropertySpec(0x5007, "fnumber", "FNumber", FNumber(), ("aperture", "f-number")),
     PropertySpec(0x5008, "focallength", "FocalLength", Scaled(100, "mm"), ("focal-length",)),
@@ -91,39 +95,10 @@ STANDARD_PROPERTIES = (
     PropertySpec(
         0x500A, "focusmode", "FocusMode", Enum({1: "manual", 2: "auto", 3: "macro"}), ("focus-mode",)
     ),
-    PropertySpec(
-        0x500B,
-        "metering",
-        "ExposureMeteringMode",
-        Enum({1: "average", 2: "center-weighted", 3: "multi-spot", 4: "center-spot"}),
-        ("metering-mode",),
-    ),
-    PropertySpec(
-        0x500C,
-        "flashmode",
-        "FlashMode",
-        Enum({1: "auto", 2: "off", 3: "fill", 4: "red-eye-auto", 5: "red-eye-fill", 6: "external-sync"}),
-        ("flash", "flash-mode"),
-    ),
+    PropertySpec(0x500B, "metering", "ExposureMeteringMode", METERING, ("metering-mode",)),
+    PropertySpec(0x500C, "flashmode", "FlashMode", FLASH, ("flash", "flash-mode")),
     PropertySpec(0x500D, "exposure", "ExposureTime", ExposureTime(), ("shutter", "exposure-time")),
-    PropertySpec(
-        0x500E,
-        "program",
-        "ExposureProgramMode",
-        Enum(
-            {
-                1: "manual",
-                2: "auto",
-                3: "aperture-priority",
-                4: "shutter-priority",
-                5: "creative",
-                6: "action",
-                7: "portrait",
-            },
-            {"m": 1, "p": 2, "a": 3, "av": 3, "s": 4, "tv": 4},
-        ),
-        ("exposure-program", "mode"),
-    ),
+    PropertySpec(0x500E, "program", "ExposureProgramMode", PROGRAM, ("exposure-program", "mode")),
     PropertySpec(0x500F, "iso", "ExposureIndex", Iso({0xFFFF: "auto"}), ("exposure-index",)),
     PropertySpec(0x5010, "exp-bias", "ExposureBiasCompensation", ExposureBias(), ("exposure-bias", "ev")),
     PropertySpec(0x5011, "datetime", "DateTime", aliases=("date-time",)),
@@ -138,13 +113,7 @@ STANDARD_PROPERTIES = (
     PropertySpec(0x5014, "contrast", "Contrast"),
     PropertySpec(0x5015, "sharpness", "Sharpness"),
     PropertySpec(0x5016, "zoom", "DigitalZoom", Scaled(10, "x"), ("digital-zoom",)),
-    PropertySpec(
-        0x5017,
-        "effect",
-        "EffectMode",
-        Enum({1: "standard", 2: "b&w", 3: "sepia"}, {"bw": 2, "black-white": 2, "monochrome": 2}),
-        ("effect-mode",),
-    ),
+    PropertySpec(0x5017, "effect", "EffectMode", EFFECT, ("effect-mode",)),
     PropertySpec(0x5018, "burst-number", "BurstNumber"),
     PropertySpec(0x5019, "burst-interval", "BurstInterval", Plain("ms")),
     PropertySpec(0x501A, "timelapse-number", "TimelapseNumber"),
@@ -214,6 +183,7 @@ class GenericDriver(VendorDriver):
     dialect = GENERIC
     default_ports = Ports(command=15740, event=15740)
     properties = PropertyTable(STANDARD_PROPERTIES)
+    capabilities = Capabilities(files=True, partial_objects=True)
 
     device: DeviceInfo | None = None
     _capture: _CaptureWait | None = None
@@ -347,6 +317,13 @@ class GenericDriver(VendorDriver):
                 f"object {handle} ({info.filename}) is a folder; download the files in it", vendor=self.name
             )
         return await self._fetch(handle, info, sink)
+
+    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+        """GetPartialObject (PTP.md §5.3), where the camera lists it: at most ``length`` bytes from ``offset``."""
+        if self.device is not None and OperationCode.GetPartialObject not in self.device.operations_supported:
+            raise self.unsupported("GetPartialObject on this camera")
+        reply = await self.call(OperationCode.GetPartialObject, (handle, offset, length), sink=sink)
+        return reply.data_length
 
     async def files(self) -> list[FileEntry]:
         storages, _ = decode_uint32_array(

@@ -21,10 +21,10 @@ from PIL import Image, ImageStat
 
 from ptpipd.camera import Camera, CameraEvent
 from ptpipd.errors import InvalidValue, PairingFailed, UnknownProperty
-from ptpipd.ip.transport import LiveFrame
 from ptpipd.sim.pictures import DIGITS, counter_layout
 from ptpipd.vendors.base import EnumValues, PropertyDesc, RangeValues
 from ptpipd.vendors.fuji import FujiDriver
+from ptpipd.vendors.liveview import LiveFrame
 from tests.procs import SimProcess, running_sim
 
 NAME = "pytest-fuji"

@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 
 from ptpipd.config import ConfigFileError, SettingsError, load_settings
+from ptpipd.daemon import build_parser
 from ptpipd.net import is_loopback_peer as is_loopback
 from ptpipd.rpc import make_dispatcher
 from ptpipd.service import CameraService
 from ptpipd.transports.handler import ClientHandler
+from ptpipd.vendors import VENDORS
 from ptpipd.vendors.base import CameraConfig
 from tests.daemon.conftest import camera_args, run_daemon_once
 from tests.procs import DaemonProcess, SimProcess, daemon_env, running_daemon, running_sim
@@ -105,7 +107,8 @@ INVALID_SETTINGS: dict[str, tuple[list[str], str, dict[str, str]]] = {
     "public-tcp-env": ([], "", {"PTPIPD_RPC_TCP": "192.0.2.2:15741"}),
     "public-legacy": ([], '[server]\nenabled = true\naddress = "0.0.0.0"\n', {}),
     "bad-guid": ([], "[initiator]\nguid = not-a-uuid\n", {}),
-    "bad-vendor": ([], "[responder]\nvendor = canon\n", {}),
+    "bad-vendor": ([], "[responder]\nvendor = polaroid\n", {}),
+    "bad-simulate": ([], "[daemon]\nsimulate = polaroid\n", {}),
     "bad-port": ([], "[responder]\nport = 70000\n", {}),
     "bad-env-port": ([], "", {"PTPIPD_PORT": "fifteen"}),
     "bad-tcp-port": (["--rpc-tcp", "127.0.0.1:99999"], "", {}),
@@ -124,6 +127,16 @@ def test_invalid_settings_exit_104(tmp_path: Path, name: str) -> None:
     assert done.returncode == 104, (done.returncode, done.stderr)
     assert done.stderr.startswith("ptpipd: "), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_vendors_come_from_the_one_list() -> None:
+    """Flags and settings accept exactly ptpipd.vendors.VENDORS; the error names them."""
+    for name in VENDORS:
+        assert load_settings({"vendor": name, "simulate": name}, None, env={}).vendor == name
+    with pytest.raises(SettingsError, match=f"unknown vendor 'polaroid'; known: {', '.join(VENDORS)}"):
+        load_settings({"vendor": "polaroid"}, None, env={})
+    actions = {a.dest: a for a in build_parser()._actions}
+    assert tuple(actions["vendor"].choices) == tuple(actions["simulate"].choices) == VENDORS  # type: ignore[arg-type]
 
 
 def test_public_tcp_with_a_token_is_allowed() -> None:

@@ -48,6 +48,14 @@ STATUS_JSON = {
     "last_error": None,
     "api_version": "1.0",
     "daemon_version": "0.1.0",
+    "capabilities": {
+        "events": "channel",
+        "liveview": "none",
+        "files": True,
+        "partial_objects": True,
+        "state_list": False,
+    },
+    "pairing": [],
     "clients": 0,
 }
 

@@ -76,13 +76,6 @@ def test_ids_wrap_from_fffffffe_to_1() -> None:
     assert seen == [0xFFFF_FFFD, 0xFFFF_FFFE, 1, 2]  # never 0xFFFFFFFF, never 0
 
 
-def test_reset_transaction_ids() -> None:
-    s = generic(5)
-    finish(s, sent_request(s, s.start(0x1001)).transaction_id)
-    s.reset_transaction_ids(1)
-    assert sent_request(s, s.start(0x1002, (1,))).transaction_id == 1
-
-
 def test_fuji_ids_and_containers() -> None:
     s = fuji()
     packets = s.start(0x1002, (1,))

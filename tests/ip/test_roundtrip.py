@@ -32,6 +32,7 @@ from ptpipd.ip.fuji import (
     encode_init_command_request,
 )
 from ptpipd.ip.generic import DATA_CHUNK, GenericCodec
+from tests.ip.codecs import assert_between_packets
 
 u16 = st.integers(0, 0xFFFF)
 u32 = st.integers(0, 0xFFFF_FFFF)
@@ -99,7 +100,7 @@ def test_packet_sequence_through_codec(packets: list[pk.Packet]) -> None:
     while (p := codec.next_event()) is not None:
         out.append(p)
     assert out == packets
-    assert not codec.in_packet
+    assert_between_packets(codec)
 
 
 # --------------------------------------------------------------------------------------------

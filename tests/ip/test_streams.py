@@ -33,6 +33,7 @@ from ptpipd.ip.fuji import (
 )
 from ptpipd.ip.generic import GenericCodec
 from ptpipd.ip.liveview import LiveViewReader, StreamFrame, encode_frame
+from tests.ip.codecs import assert_between_packets
 from tests.vectors import vector
 
 # --------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def test_generic_split_at_every_offset(threshold: int) -> None:
     for offset in range(len(stream) + 1):
         codec = GenericCodec(Role.INITIATOR, stream_threshold=threshold)
         assert feed(codec, cut(stream, [offset])) == expected, offset
-        assert not codec.in_packet
+        assert_between_packets(codec)
 
 
 @pytest.mark.parametrize("threshold", [DEFAULT_STREAM_THRESHOLD, 32], ids=["whole", "streamed"])
@@ -186,7 +187,7 @@ BIG_GENERIC_EXPECTED = generic_expected(BIG_GENERIC)
 def test_generic_big_stream_any_split(offsets: list[int]) -> None:
     codec = GenericCodec(Role.INITIATOR)
     assert feed(codec, cut(BIG_GENERIC_STREAM, offsets)) == BIG_GENERIC_EXPECTED
-    assert not codec.in_packet
+    assert_between_packets(codec)
 
 
 @settings(max_examples=30, deadline=None)
@@ -369,7 +370,7 @@ def test_frame_reader_split_at_every_offset() -> None:
             )
             assert reassemble(reader, cut(stream, [a, offset // 2])) == frames
             assert reader.buffered == 0
-            assert not reader.in_frame
+            assert reassemble(reader, [frames[2]]) == [frames[2]]  # nothing of a frame was left behind
 
 
 @given(st.lists(st.integers(0, 300), max_size=20))

@@ -100,6 +100,14 @@ def status(vendor: str) -> dict[str, Any]:
         "last_error": None,
         "api_version": "1.0",
         "daemon_version": "0",
+        "capabilities": {
+            "events": "channel",
+            "liveview": "none",
+            "files": True,
+            "partial_objects": False,
+            "state_list": False,
+        },
+        "pairing": [],
         "clients": 1,
     }
 

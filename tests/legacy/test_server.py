@@ -318,6 +318,8 @@ def test_daemon_stops_cleanly_with_idle_interactive_connections(tmp_path: Path) 
         try:
             busy.send(b"get iso\n")
             busy.read_line()
+            # each listener counts its own clients: the two text connections and this JSON-RPC one
+            assert server.daemon.call("status")["clients"] == 3
             rc, log = server.daemon.stop()
             assert busy.read_to_end() == b""  # the daemon closed both
             assert idle.read_to_end() == b""

@@ -1,0 +1,294 @@
+"""CameraService: the one owner of the camera, serving every client's requests one at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from ptpipd import API_VERSION, __version__
+from ptpipd.camera import Camera, CameraEvent, CameraInfo, Capture, resolve_ports
+from ptpipd.errors import CameraError, NotConnected, TooManyRequests
+from ptpipd.ip.transport import DataSink
+from ptpipd.ptp import EventCode
+from ptpipd.service.notify import Fanout, Refresher, Subscription
+from ptpipd.service.session import Session
+from ptpipd.service.state import ConnectionState, ServiceOptions
+from ptpipd.vendors import vendor_driver
+from ptpipd.vendors.base import (
+    CameraConfig,
+    Capabilities,
+    FileEntry,
+    OpreqResult,
+    PropertyDesc,
+    PropertyValue,
+    StateEntry,
+)
+from ptpipd.vendors.liveview import LiveFrame, LiveView
+
+log = logging.getLogger("ptpipd.service")
+T = TypeVar("T")
+
+#: Makes the camera of one connection attempt: ``factory(config, on_pairing=callback)``. Tests pass fakes.
+CameraFactory = Callable[..., Camera]
+
+
+class CameraService:
+    """Owns the camera session for as long as it is entered (``async with CameraService(config) as s``).
+
+    Entering starts the session loop (connect, serve, notice loss, back off, reconnect); leaving stops it in
+    order: :meth:`drain` (no new requests, the one in flight finishes, CloseSession), then the tasks end.
+    """
+
+    def __init__(
+        self,
+        config: CameraConfig,
+        options: ServiceOptions | None = None,
+        *,
+        camera_factory: CameraFactory = Camera,
+    ) -> None:
+        self.config = config
+        self.options = opts = options or ServiceOptions()
+        driver = vendor_driver(config.vendor)
+        self.vendor_name = driver.name
+        self._declared = driver.capabilities
+        self.ports = resolve_ports(config, driver)
+        self.fanout = Fanout(opts.subscriber_queue)
+        self.session = Session(self, camera_factory)
+        self._refresher = Refresher(self.get, self.fanout)
+        self._lock = asyncio.Lock()
+        self._queued = 0
+        self._inflight: asyncio.Task[Any] | None = None
+        self._interrupted: asyncio.Task[Any] | None = None
+        self._draining = False
+        self._stack = contextlib.AsyncExitStack()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_activity = 0.0
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection state."""
+        return self.session.state
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the connected camera can do (while none is: what its vendor declares)."""
+        camera = self.session.camera
+        return camera.capabilities if camera is not None else self._declared
+
+    def add_state_listener(self, listener: Callable[[ConnectionState, str | None], None]) -> None:
+        """Called with (state, reason) on every state change."""
+        self.session.listeners.append(listener)
+
+    def status(self) -> dict[str, Any]:
+        """The ``status`` result of DESIGN.md §4, less ``clients`` (the listeners count those)."""
+        session = self.session
+        s = session.summary
+        ports = [p for p in (self.ports.command, self.ports.event, self.ports.stream) if p is not None]
+        pairing = self.state is ConnectionState.PAIRING
+        return {
+            "state": self.state.value,
+            "vendor": self.vendor_name,
+            "host": self.config.host,
+            "ports": sorted(set(ports), key=ports.index),
+            "camera": None
+            if s is None
+            else {"manufacturer": s.manufacturer, "model": s.model, "serial": s.serial, "version": s.version},
+            "connected_since": session.connected_since,
+            "reconnects": session.reconnects,
+            "last_error": session.last_error,
+            "api_version": API_VERSION,
+            "daemon_version": __version__,
+            "capabilities": self.capabilities.describe(),
+            "pairing": session.pairing_steps() if pairing else [],
+        }
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Self:
+        group = await self._stack.enter_async_context(asyncio.TaskGroup())
+        self._tasks = [
+            group.create_task(self.session.run(), name="camera-session"),
+            group.create_task(self._refresher.run(self.session.stopped), name="property-refresh"),
+        ]
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.drain()
+        for task in self._tasks:
+            task.cancel()  # the loop may be waiting for a camera that does not answer: no need to wait
+        await self._stack.aclose()
+
+    async def drain(self) -> None:
+        """Ordered end of the camera session: new requests are refused, the one in flight finishes (bounded
+        by ``shutdown_grace``), CloseSession (bounded by ``close_timeout``), connections closed."""
+        if self._draining:
+            return
+        self._draining = True
+        self.session.stop()
+        grace, acquired = self.options.shutdown_grace, False
+        with contextlib.suppress(TimeoutError):
+            acquired = await asyncio.wait_for(self._lock.acquire(), grace)
+        if not acquired:
+            log.warning("a camera request was still running after %.1f s; closing anyway", grace)
+        try:
+            await self.session.end("daemon stopping")
+        finally:
+            if acquired:
+                self._lock.release()
+
+    # ---------------------------------------------------------------- requests
+
+    def _require_camera(self, queued_for: Camera | None) -> Camera:
+        """The camera, if it is still the one the request queued for (a request never outlives its link)."""
+        camera, session = self.session.camera, self.session
+        if self._draining:
+            raise NotConnected("the daemon is stopping", state=self.state.value)
+        if session.lost or (queued_for is not None and camera is not queued_for):
+            raise NotConnected(f"camera connection lost: {session.last_error}", last_error=session.last_error)
+        if camera is None or self.state is not ConnectionState.CONNECTED:
+            state, error = self.state.value, session.last_error
+            raise NotConnected(
+                f"the camera is {state}" + (f" ({error})" if error else ""), state=state, last_error=error
+            )
+        return camera
+
+    async def request(self, op: Callable[[Camera], Awaitable[T]]) -> T:
+        """Runs ``op`` on the camera when its turn comes (requests run one at a time, in arrival order).
+
+        At most ``max_queue`` may wait (:class:`TooManyRequests`); when the camera link drops, the request
+        in flight fails at once with :class:`NotConnected`, whatever it was waiting for, and so do the
+        requests queued behind it (none runs on the next connection).
+        """
+        if self._draining:
+            raise NotConnected("the daemon is stopping", state=self.state.value)
+        if self._queued >= self.options.max_queue:
+            raise TooManyRequests(self._queued)
+        self._queued += 1
+        try:
+            if self.state is ConnectionState.CONNECTING and self.options.wait_connected > 0:
+                # A request right after start-up waits briefly for the first connection instead of failing.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.session.connected.wait(), self.options.wait_connected)
+            queued_for = self.session.camera
+            async with self._lock:
+                camera = self._require_camera(queued_for)
+                task = self._inflight = asyncio.current_task()
+                try:
+                    return await op(camera)
+                except asyncio.CancelledError:
+                    if task is None or self._interrupted is not task or task.uncancel() > 0:
+                        raise
+                    # what the link's failure means for this request (a timeout stays a timeout: -32001)
+                    raise self.session.lost_error or NotConnected("camera connection lost") from None
+                finally:
+                    self._inflight = self._interrupted = None
+                    self._last_activity = time.monotonic()
+        finally:
+            self._queued -= 1
+
+    def link_lost(self) -> None:
+        """The session calls this when the camera link drops: the request in flight is interrupted."""
+        task = self._inflight
+        if task is not None and self._interrupted is None:
+            self._interrupted = task
+            task.cancel()
+
+    @property
+    def idle(self) -> float:
+        """Seconds since the last request finished."""
+        return time.monotonic() - self._last_activity
+
+    @property
+    def queued(self) -> int:
+        """Requests running or waiting for the camera."""
+        return self._queued
+
+    @property
+    def busy(self) -> bool:
+        """True while a request runs."""
+        return self._lock.locked()
+
+    async def get(self, prop: str | int) -> PropertyValue:
+        """A property's value."""
+        return await self.request(lambda cam: cam.get(prop))
+
+    async def set(self, prop: str | int, value: str | int) -> PropertyValue:
+        """Sets a property and announces the new value to subscribers."""
+        result = await self.request(lambda cam: cam.set(prop, value))
+        self.fanout.value(result)
+        return result
+
+    async def describe(self, prop: str | int) -> PropertyDesc:
+        """A property's description."""
+        return await self.request(lambda cam: cam.describe(prop))
+
+    async def info(self) -> CameraInfo:
+        """Device description and all property descriptions."""
+        return await self.request(lambda cam: cam.info())
+
+    async def state_list(self) -> list[StateEntry]:
+        """The camera's state list (where the vendor has one)."""
+        return await self.request(lambda cam: cam.state())
+
+    async def capture(self, sink: DataSink | None = None) -> Capture:
+        """Takes a picture."""
+        return await self.request(lambda cam: cam.capture(sink))
+
+    async def files(self) -> list[FileEntry]:
+        """The objects on the camera's storage."""
+        return await self.request(lambda cam: cam.files())
+
+    async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
+        """One object from the camera."""
+        return await self.request(lambda cam: cam.download(handle, sink))
+
+    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+        """Up to ``length`` bytes of an object from ``offset`` (one queued request per piece)."""
+        return await self.request(lambda cam: cam.download_part(handle, offset, length, sink))
+
+    async def opreq(self, code: int, params: list[int]) -> OpreqResult:
+        """A raw operation."""
+        return await self.request(lambda cam: cam.opreq(code, params))
+
+    async def live_frames(self) -> AsyncIterator[LiveFrame]:
+        """The camera's live-view frames until the caller stops iterating. A polled frame is a transaction
+        and waits its turn like any request; a streamed one needs no lock."""
+
+        async def start(cam: Camera) -> tuple[Camera, LiveView]:
+            return cam, await cam.open_liveview()
+
+        camera, view = await self.request(start)
+        try:
+            while True:
+                if view.polled:
+                    yield await self.request(lambda _: camera.next_frame(view))
+                else:
+                    yield await camera.next_frame(view)
+        finally:
+            with contextlib.suppress(CameraError, OSError):
+                await (self.request(lambda _: view.close()) if view.polled else view.close())
+
+    # ---------------------------------------------------------------- events and notifications
+
+    def subscribe(self, topics: Iterable[str] | None = None) -> Subscription:
+        """A bounded notification queue for ``topics`` (all three by default)."""
+        return self.fanout.subscribe(topics)
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Stops notifications to ``sub``."""
+        self.fanout.subscriptions.discard(sub)
+
+    def on_event(self, event: CameraEvent) -> None:
+        """Every camera event, pushed or polled: to subscribers, and changed properties are read back."""
+        self.fanout.event(event)
+        if event.code == EventCode.DevicePropChanged and event.params:
+            self._refresher.changed(event.params[0])

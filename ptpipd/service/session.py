@@ -1,0 +1,181 @@
+"""The session loop of the service: connect, watch the link (keepalive or event polling), notice its loss,
+back off, reconnect — and the connection state that goes with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ptpipd.camera import Camera
+from ptpipd.errors import CameraError, TooManyRequests
+from ptpipd.service.state import TRANSITIONS, Backoff, ConnectionState
+from ptpipd.vendors.base import DeviceSummary, EventDelivery
+
+if TYPE_CHECKING:
+    from ptpipd.service.core import CameraFactory, CameraService
+
+log = logging.getLogger("ptpipd.service")
+
+
+class Session:
+    """One service's camera session over time: at most one :class:`Camera` at a time, replaced when lost."""
+
+    def __init__(self, service: CameraService, factory: CameraFactory) -> None:
+        self.service = service
+        self.factory = factory
+        opts = service.options
+        self.backoff = Backoff(opts.backoff_initial, opts.backoff_max)
+        self.state = ConnectionState.DISCONNECTED
+        self.listeners: list[Callable[[ConnectionState, str | None], None]] = []
+        self.camera: Camera | None = None
+        self.summary: DeviceSummary | None = None
+        self.connected_since: float | None = None
+        self.reconnects = 0
+        self.last_error: str | None = None
+        self.lost: str | None = None  # why the current camera's link dropped
+        self.lost_error: BaseException | None = None
+        self.connected = asyncio.Event()
+        self.stopped = asyncio.Event()
+        self._wake = asyncio.Event()  # the link dropped, or the service stops
+
+    # ---------------------------------------------------------------- state
+
+    def set_state(self, new: ConnectionState, reason: str | None = None) -> None:
+        """Moves to ``new`` (one of :data:`TRANSITIONS`) and tells the listeners and subscribers."""
+        old = self.state
+        if new == old:
+            return
+        if new not in TRANSITIONS[old]:
+            raise RuntimeError(f"invalid camera state transition {old.value} → {new.value}")
+        self.state = new
+        if new is ConnectionState.CONNECTED:
+            self.connected.set()
+        else:
+            self.connected.clear()
+        failed = new is ConnectionState.DISCONNECTED and reason and not self.stopped.is_set()
+        log.log(
+            logging.WARNING if failed else logging.INFO, "camera %s%s", new, f": {reason}" if reason else ""
+        )
+        self.service.fanout.connection(new.value, reason)
+        for listener in list(self.listeners):
+            try:
+                listener(new, reason)
+            except Exception:
+                log.exception("state listener failed")
+
+    def pairing_steps(self) -> list[str]:
+        """What the user must do on the camera while it waits for a first-time confirmation."""
+        steps = self.service.capabilities.pairing or ("confirm the connection on the camera",)
+        return [step.format(name=self.service.config.friendly_name) for step in steps]
+
+    def stop(self) -> None:
+        """No more connection attempts; the loop ends (the service closes the camera)."""
+        self.stopped.set()
+        self._wake.set()
+
+    # ---------------------------------------------------------------- the loop
+
+    async def run(self) -> None:
+        """Keeps a session open until :meth:`stop`."""
+        try:
+            while not self.stopped.is_set():
+                camera = await self._connect()
+                if camera is None:
+                    delay = self.backoff.next()
+                    log.info("reconnecting in %.1f s", delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stopped.wait(), delay)
+                    continue
+                self.backoff.reset()
+                reason = await self._watch(camera)
+                if reason is None:
+                    break
+                self.last_error = reason
+                await self.end(reason)
+                self.reconnects += 1
+        finally:
+            await self.end("daemon stopping")
+
+    async def _connect(self) -> Camera | None:
+        self.set_state(ConnectionState.CONNECTING)
+        self.lost = None
+        if not self.stopped.is_set():
+            self._wake.clear()
+        camera = self.factory(self.service.config, on_pairing=self._pairing)
+        camera.add_event_listener(self.service.on_event)
+        camera.add_close_listener(lambda reason: self._link_lost(camera, reason))
+        try:
+            self.summary = await camera.open()
+        except (CameraError, OSError) as exc:
+            self.last_error = str(exc)
+            self.set_state(ConnectionState.DISCONNECTED, self.last_error)
+            return None
+        self.camera = camera
+        self.connected_since = time.time()
+        self.set_state(ConnectionState.CONNECTED)
+        return camera
+
+    def _pairing(self) -> None:
+        if self.state is ConnectionState.CONNECTING:
+            self.set_state(ConnectionState.PAIRING, "; ".join(self.pairing_steps()))
+
+    def _link_lost(self, camera: Camera, reason: BaseException) -> None:
+        if camera is not self.camera or self.lost is not None:
+            return
+        self.lost = str(reason) or type(reason).__name__
+        self.lost_error = camera.error_for(reason)
+        self.last_error = self.lost
+        self._wake.set()
+        self.service.link_lost()
+
+    async def _watch(self, camera: Camera) -> str | None:
+        """Until the link drops (its reason) or the service stops (None): keepalive while nobody asks
+        anything, or, for a camera that does not push its events, a poll every ``poll_interval``."""
+        caps = camera.capabilities
+        polling = caps.events is EventDelivery.POLL
+        interval = caps.poll_interval if polling else self.service.options.keepalive_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            if self.stopped.is_set():
+                return None
+            if self.lost is not None:
+                return self.lost
+            failure = await (self._poll() if polling else self._keepalive(interval))
+            if failure is not None:
+                return failure
+
+    async def _poll(self) -> str | None:
+        try:
+            await self.service.request(lambda cam: cam.poll_events())
+        except TooManyRequests:
+            pass  # the queue is full: the camera is busy with others; poll next time
+        except CameraError as exc:
+            log.debug("event poll failed: %s", exc)
+        return None
+
+    async def _keepalive(self, interval: float) -> str | None:
+        service = self.service
+        if service.idle < interval or service.busy:
+            return None
+        timeout = service.options.keepalive_timeout
+        try:
+            await service.request(lambda cam: asyncio.wait_for(cam.keepalive(), timeout))
+        except TooManyRequests:
+            return None
+        except (CameraError, TimeoutError) as exc:
+            return self.lost or f"keepalive failed: {str(exc) or f'no answer within {timeout:g} s'}"
+        return None
+
+    async def end(self, reason: str) -> None:
+        """Closes the current camera (CloseSession while it answers, bounded) and says so."""
+        camera, self.camera = self.camera, None
+        if camera is None:
+            return
+        self.set_state(ConnectionState.DISCONNECTED, reason)
+        self.connected_since = None
+        await camera.close(timeout=self.service.options.close_timeout)

@@ -1,0 +1,67 @@
+"""The service's connection states, its tuning, and the reconnect backoff."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ConnectionState(StrEnum):
+    """Where the session with the camera stands."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    PAIRING = "pairing"
+    CONNECTED = "connected"
+
+
+#: The only transitions the service makes.
+TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
+    ConnectionState.DISCONNECTED: frozenset({ConnectionState.CONNECTING}),
+    ConnectionState.CONNECTING: frozenset(
+        {ConnectionState.PAIRING, ConnectionState.CONNECTED, ConnectionState.DISCONNECTED}
+    ),
+    ConnectionState.PAIRING: frozenset({ConnectionState.CONNECTED, ConnectionState.DISCONNECTED}),
+    ConnectionState.CONNECTED: frozenset({ConnectionState.DISCONNECTED}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOptions:
+    """Tuning of the service; the defaults suit a camera on Wi-Fi.
+
+    ``shutdown_grace`` bounds the wait for the request in flight when the service stops, ``close_timeout``
+    the CloseSession after it.
+    """
+
+    keepalive_interval: float = 3.0
+    keepalive_timeout: float = 5.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0  # a Wi-Fi camera switched back on should be seen within seconds
+    max_queue: int = 64
+    wait_connected: float = 3.0
+    subscriber_queue: int = 256
+    shutdown_grace: float = 3.0
+    close_timeout: float = 1.0
+
+
+class Backoff:
+    """Delays between connection attempts: doubling from ``initial`` up to ``maximum``, each scaled by a
+    random factor in [0.5, 1] so that many daemons do not hammer one camera in step."""
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random | None = None) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.attempt = 0
+        self._rng = rng or random.Random()
+
+    def next(self) -> float:
+        """The delay before the next attempt."""
+        delay = min(self.maximum, self.initial * 2.0**self.attempt) * self._rng.uniform(0.5, 1.0)
+        self.attempt += 1
+        return delay
+
+    def reset(self) -> None:
+        """After a successful connection: the next failure starts from ``initial`` again."""
+        self.attempt = 0

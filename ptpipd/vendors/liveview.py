@@ -1,0 +1,133 @@
+"""Live-view frames, whatever the camera's way of sending them: one :class:`LiveView` interface.
+
+A camera either pushes frames on a connection of their own (Fujifilm's port 55742: :class:`StreamLiveView`)
+or hands out one frame per operation on the command channel (Canon EOS GetViewFinderData 0x9153, Nikon
+GetLiveViewImage 0x9203: :class:`PolledLiveView`). Both deliver :class:`LiveFrame` values from
+``await view.next_frame()``. ``view.polled`` tells the caller whether each frame is a transaction: the
+service then runs it through its queue like any other request, while a stream needs no lock at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ptpipd.ip.errors import ConnectionClosed, PTPIPError, TransactionTimeout
+from ptpipd.ip.liveview import LiveViewReader
+from ptpipd.ip.transport import Channel, Initiator
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFrame:
+    """One live-view frame as delivered: our sequence number (gaps = frames dropped because the reader was
+    slow), the camera's counter, when its last byte arrived (monotonic and wall clock), and the JPEG."""
+
+    sequence: int
+    counter: int
+    received_at: float
+    wall_time: float
+    jpeg: bytes
+
+
+class LiveView(ABC):
+    """An open live view. ``polled``: each :meth:`next_frame` is a transaction on the command channel."""
+
+    polled: ClassVar[bool]
+
+    @abstractmethod
+    async def next_frame(self) -> LiveFrame:
+        """The next frame (the newest one, when the reader is slower than the camera)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Ends the live view (stops the camera's stream, or closes its connection)."""
+
+
+class StreamLiveView(LiveView):
+    """Frames pushed on a connection of their own, split by a sans-I/O ``splitter`` (Fuji: FUJI.md §13).
+
+    It holds at most one unread frame: when the reader is slower than the camera, the newest frame replaces
+    the unread one (counted in ``dropped``), so a reader never falls behind. Waiting is bounded by
+    ``frame_timeout``.
+    """
+
+    polled = False
+
+    def __init__(self, splitter: LiveViewReader, frame_timeout: float) -> None:
+        self.frame_timeout = frame_timeout
+        self.received = 0
+        self.dropped = 0
+        self._splitter = splitter
+        self._latest: LiveFrame | None = None
+        self._ready = asyncio.Event()
+        self._error: BaseException | None = None
+        self._channel: Channel | None = None
+
+    @classmethod
+    async def open(cls, link: Initiator, port: int, splitter: LiveViewReader) -> StreamLiveView:
+        """Connects to the camera's live-view ``port`` (closed with ``link``)."""
+        view = cls(splitter, link.timeouts.handshake)
+        view._channel = await link.open_channel("live-view", port, view._feed, view._lost)
+        return view
+
+    def _feed(self, data: memoryview) -> None:
+        self._splitter.receive_data(data)
+        now = asyncio.get_running_loop().time()
+        while (frame := self._splitter.next_frame()) is not None:
+            self.received += 1
+            self.dropped += self._latest is not None
+            self._latest = LiveFrame(self.received, frame.counter, now, time.time(), frame.jpeg)
+            self._ready.set()
+
+    def _lost(self, exc: BaseException) -> None:
+        if self._error is None:
+            self._error = exc if isinstance(exc, PTPIPError) else ConnectionClosed(f"live view lost: {exc}")
+        self._ready.set()
+
+    async def next_frame(self) -> LiveFrame:
+        while self._latest is None:
+            if self._error is not None:
+                raise self._error
+            try:
+                await asyncio.wait_for(self._ready.wait(), self.frame_timeout)
+            except TimeoutError:
+                raise TransactionTimeout("waiting for a live-view frame", self.frame_timeout) from None
+            self._ready.clear()
+        frame, self._latest = self._latest, None
+        return frame
+
+    async def close(self) -> None:
+        self._lost(ConnectionClosed("the live view was closed"))
+        if self._channel is not None:
+            self._channel.close()
+
+
+class PolledLiveView(LiveView):
+    """One frame per call of ``fetch`` (a transaction returning a JPEG); ``stop`` ends the camera's live view.
+
+    The camera's counter is our sequence number: a polled camera numbers nothing itself.
+    """
+
+    polled = True
+
+    def __init__(
+        self, fetch: Callable[[], Awaitable[bytes]], stop: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
+        self._fetch = fetch
+        self._stop = stop
+        self.received = 0
+
+    async def next_frame(self) -> LiveFrame:
+        jpeg = await self._fetch()
+        self.received += 1
+        now = asyncio.get_running_loop().time()
+        return LiveFrame(self.received, self.received, now, time.time(), jpeg)
+
+    async def close(self) -> None:
+        stop, self._stop = self._stop, None
+        if stop is not None:
+            await stop()
