@@ -11,15 +11,24 @@ DESTDIR ?=
 SYSTEM_TOOLS := gphoto2:gphoto2 tshark:tshark nc:netcat-openbsd socat:socat \
                 systemd-analyze:systemd systemd-socket-activate:systemd node:nodejs
 
-.PHONY: run test lint typecheck unit venv python-venv system-deps bench clean
+.PHONY: run test lint typecheck unit venv system-deps bench clean
 
 # `make venv`: everything (running, tests, linters). `make run` needs only $(RUN_STAMP): the package,
 # editable, and its three dependencies. pyproject.toml's package-dir makes the editable install a plain
 # .pth with the checkout's root (ptpipd, ptpipctl and tests importable, console scripts installed).
 venv: $(STAMP)
 
+# Debian's python3 makes virtualenvs only with python3-venv (ensurepip): installed when running as root.
 $(RUN_STAMP): pyproject.toml
-	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian package python3-venv ($(PYTHON) -m venv needs it)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; \
+	else \
+	  echo "$(PYTHON) cannot create a virtualenv (no ensurepip): install python3-venv" \
+	    "(sudo apt-get install python3-venv), or run make as root" >&2; \
+	  exit 1; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
@@ -28,17 +37,6 @@ $(RUN_STAMP): pyproject.toml
 $(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
-
-# Debian's python3 creates virtualenvs only with python3-venv (ensurepip); installed when running as root.
-python-venv:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing Debian package python3-venv ($(PYTHON) -m venv needs it)"; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; \
-	else \
-	  echo "$(PYTHON) cannot create a virtualenv (no ensurepip): install python3-venv" \
-	    "(sudo apt-get install python3-venv), or run make as root" >&2; \
-	  exit 1; \
-	fi
 
 # Installs missing Debian packages when running as root; otherwise only says what is missing.
 system-deps:
