@@ -14,7 +14,7 @@ SYSTEM_TOOLS := gphoto2:gphoto2 tshark:tshark nc:netcat-openbsd socat:socat \
 .PHONY: run test lint typecheck unit venv system-deps bench clean
 
 # `make venv`: everything (running, tests, linters). `make run` needs only $(RUN_STAMP): the package,
-# editable, and its three dependencies. pyproject.toml's package-dir makes the editable install a plain
+# editable, and its dependencies. pyproject.toml's package-dir makes the editable install a plain
 # .pth with the checkout's root (ptpipd, ptpipctl and tests importable, console scripts installed).
 venv: $(STAMP)
 

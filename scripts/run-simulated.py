@@ -331,7 +331,7 @@ def say_how_to_use(bin_dir: str, vendor: str, pid: int, legacy: str) -> None:
         f"\nTry, in another shell:\n"
         f"  {ctl} set iso 800\n"
         f"  {ctl} capture /tmp/shot.jpg\n"
-        f"  echo 'get iso' | nc {host} {port}            # the legacy text protocol\n"
+        f"  echo 'get whitebalance' | nc {host} {port}   # the legacy text protocol, the seed tool's words\n"
         f"  echo '{status}' | nc -U -q1 {SOCK}\n"
         f"Ctrl-C stops the daemon.",
         flush=True,

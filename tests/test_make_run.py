@@ -36,7 +36,7 @@ pytestmark = [
 ]
 
 BANNERS = ("!!", "will be removed", "BuildBackendWarning", "SetuptoolsDeprecationWarning", "Editable install")
-TEST_ONLY = ("pytest", "mypy", "ruff", "hypothesis", "PIL")
+TEST_ONLY = ("pytest", "mypy", "ruff", "hypothesis", "jsonschema")
 SERVING = re.compile(r"ptpipd \(PID (\d+)\) is serving a simulated (\w+) camera")
 
 
