@@ -3,6 +3,7 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
@@ -12,12 +13,29 @@ SYSTEM_TOOLS := gphoto2:gphoto2 tshark:tshark nc:netcat-openbsd socat:socat \
 
 .PHONY: run test lint typecheck unit venv system-deps bench clean
 
+# `make venv`: everything (running, tests, linters). `make run` needs only $(RUN_STAMP): the package,
+# editable, and its dependencies. pyproject.toml's package-dir makes the editable install a plain
+# .pth with the checkout's root (ptpipd, ptpipctl and tests importable, console scripts installed).
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Debian's python3 makes virtualenvs only with python3-venv (ensurepip): installed when running as root.
+$(RUN_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian package python3-venv ($(PYTHON) -m venv needs it)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; \
+	else \
+	  echo "$(PYTHON) cannot create a virtualenv (no ensurepip): install python3-venv" \
+	    "(sudo apt-get install python3-venv), or run make as root" >&2; \
+	  exit 1; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 # Installs missing Debian packages when running as root; otherwise only says what is missing.
@@ -38,8 +56,8 @@ system-deps:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check ptpipd ptpipctl tests bench contrib docs
-	$(BIN)/ruff format --check ptpipd ptpipctl tests bench contrib docs
+	$(BIN)/ruff check ptpipd ptpipctl tests bench contrib docs scripts
+	$(BIN)/ruff format --check ptpipd ptpipctl tests bench contrib docs scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict ptpipd ptpipctl
@@ -50,9 +68,10 @@ unit: $(STAMP)
 test: $(STAMP) system-deps lint typecheck unit
 
 # The daemon on the built-in simulated camera, a first ptpipctl call, then Ctrl-C to stop
-# (VENDOR=fuji, RPC_TCP=HOST:PORT and LEGACY=HOST:PORT change what it serves).
-run: $(STAMP)
-	BIN=$(BIN) ./scripts/run-simulated.sh
+# (VENDOR=fuji, RPC_TCP=HOST:PORT and LEGACY=HOST:PORT change what it serves). Refuses when another
+# process holds .run/ptpipd.sock or a port; see scripts/run-simulated.py.
+run: $(RUN_STAMP)
+	@BIN='$(BIN)' VENDOR='$(VENDOR)' RPC_TCP='$(RPC_TCP)' LEGACY='$(LEGACY)' exec $(BIN)/python scripts/run-simulated.py
 
 bench: $(STAMP)
 	for b in download rpc cli liveview; do $(BIN)/python bench/$$b.py || exit 1; done

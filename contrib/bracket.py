@@ -80,16 +80,60 @@ class Client:
         self.sock.close()
 
 
+def instance_socket(name: str) -> str:
+    """ptpipctl's rule: ``/run/ptpipd/NAME.sock`` as root; else your own runtime directory's socket
+    ($XDG_RUNTIME_DIR/ptpipd, or /tmp/ptpipd-UID) when it exists, else the system service's when that exists
+    (members of the ptpipd group may use it), else your own."""
+    if not re.fullmatch(r"[\w.@-]+", name) or name in (".", ".."):
+        raise ValueError(f"invalid instance name {name!r}: use a plain name such as 'studio'")
+    system = f"/run/ptpipd/{name}.sock"
+    if os.geteuid() == 0:
+        return system
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    own = os.path.join(runtime, "ptpipd") if runtime else f"/tmp/ptpipd-{os.getuid()}"
+    own = os.path.join(own, f"{name}.sock")
+    return system if not os.path.exists(own) and os.path.exists(system) else own
+
+
 def default_socket() -> str:
-    """$PTPIPD_SOCKET or $PTPIPCTL_SOCKET, else the system daemon's socket, else the per-user one."""
+    """$PTPIPD_SOCKET or $PTPIPCTL_SOCKET, else the socket ptpipctl would use."""
     for var in ("PTPIPD_SOCKET", "PTPIPCTL_SOCKET"):
         if os.environ.get(var):
             return os.environ[var]
-    system = "/run/ptpipd/ptpipd.sock"
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if not os.path.exists(system) and runtime:
-        return os.path.join(runtime, "ptpipd", "ptpipd.sock")
-    return system
+    return instance_socket("ptpipd")
+
+
+def write_atomically(result: dict[str, Any], path: Path) -> Path:
+    """Writes a capture's inline image to ``path`` through a temporary file (never half a picture)."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_bytes(base64.b64decode(result["data"]))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+class PreviewNote:
+    """Says once, on stderr, when the camera hands over previews only: its capture result names no picture
+    on the card (no ``handle``; the Fujifilm dialect), so what is saved is a small preview."""
+
+    def __init__(self, output: Path | None) -> None:
+        self.output = output
+        self.said = False
+
+    def check(self, result: dict[str, Any]) -> None:
+        if self.said or "handle" in result:
+            return
+        self.said = True
+        where = f"in {self.output} " if self.output is not None else ""
+        print(
+            f"bracket.py: this camera hands over previews only (its capture result names no picture on the "
+            f"card): the files {where}are small previews; the full pictures stay on the camera's card",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 _EV = re.compile(r"^\s*([+-]?)\s*(\d+(?:\.\d+)?)?(?:\s*(\d+)/(\d+))?\s*(?:EV)?\s*$", re.IGNORECASE)
@@ -146,9 +190,32 @@ def plan(steps: list[str], allowed: list[tuple[Fraction, Any, str]]) -> list[tup
 def write_inline(result: dict[str, Any], directory: Path, index: int, label: str) -> Path:
     ext = {"jpeg": "jpg"}.get(result.get("format") or "", result.get("format") or "bin")
     safe = label.replace("/", "_").replace(" ", "_").replace("+", "p").replace("-", "m") or "0"
-    path = directory / f"bracket-{index:02d}_{safe}EV.{ext}"
-    path.write_bytes(base64.b64decode(result["data"]))
-    return path
+    return write_atomically(result, directory / f"bracket-{index:02d}_{safe}EV.{ext}")
+
+
+class WriteFailed(Exception):
+    """A picture was taken but could not be written on this machine."""
+
+
+def shoot(client: Client, output: Path | None, note: PreviewNote, index: int, label: str) -> str:
+    """Takes one picture; returns where it is (the daemon's path, its handle, or the file written)."""
+    if output is None:
+        result = client.call("capture")
+        note.check(result)
+        return str(result.get("path") or f"handle {result.get('handle')}")
+    result = client.call("capture", inline=True)
+    note.check(result)
+    try:
+        return str(write_inline(result, output, index, label))
+    except OSError as exc:
+        kept = (
+            f"the camera keeps it as handle {result['handle']}"
+            if "handle" in result
+            else "the full picture stays on the card"
+        )
+        raise WriteFailed(
+            f"shot {index} taken, but cannot write it to {output}: {exc.strerror}; {kept}"
+        ) from None
 
 
 def bracket(client: Client, steps: list[str], output: Path | None) -> int:
@@ -162,15 +229,12 @@ def bracket(client: Client, steps: list[str], output: Path | None) -> int:
     except ValueError as exc:
         print(f"bracket.py: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{PROPERTY} is {original['label']}; {len(shots)} shots", flush=True)
+    print(f"{PROPERTY} is {original['label']}; {len(shots)} shot{'s' * (len(shots) != 1)}", flush=True)
+    note = PreviewNote(output)
     try:
         for i, (value, _label) in enumerate(shots, 1):
             got = client.call("set", property=PROPERTY, value=value)
-            if output is None:
-                result = client.call("capture")
-                where = result.get("path") or f"handle {result.get('handle')}"
-            else:
-                where = str(write_inline(client.call("capture", inline=True), output, i, got["label"]))
+            where = shoot(client, output, note, i, got["label"])
             print(f"{i}/{len(shots)} {PROPERTY} {got['label']}: {where}", flush=True)
     finally:
         try:
@@ -192,9 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument(
         "-s",
         "--socket",
-        help="ptpipd's Unix socket (default $PTPIPD_SOCKET, $PTPIPCTL_SOCKET or /run/ptpipd/ptpipd.sock)",
+        help="ptpipd's Unix socket (default $PTPIPD_SOCKET, $PTPIPCTL_SOCKET, else the one ptpipctl uses)",
     )
-    where.add_argument("-i", "--instance", help="the socket of ptpipd@INSTANCE (/run/ptpipd/INSTANCE.sock)")
+    where.add_argument(
+        "-i", "--instance", help="the socket of ptpipd@INSTANCE (INSTANCE.sock, found as ptpipctl does)"
+    )
     parser.add_argument(
         "--steps", default="-1,0,+1", help="comma-separated exposure biases in EV (default -1,0,+1)"
     )
@@ -205,12 +271,21 @@ def main(argv: list[str] | None = None) -> int:
     steps = [s for s in args.steps.split(",") if s.strip()]
     if not steps:
         parser.error("--steps is empty")
-    path = args.socket or (f"/run/ptpipd/{args.instance}.sock" if args.instance else default_socket())
+    for step in steps:  # the syntax now; whether the camera allows them once connected
+        if parse_ev(step) is None:
+            parser.error(f"--steps: {step!r} is not an exposure bias (write -1, +2/3, -1 1/3, 0.7…)")
+    try:
+        path = args.socket or (instance_socket(args.instance) if args.instance else default_socket())
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.output is not None:
         try:
             args.output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             print(f"bracket.py: cannot create {args.output}: {exc.strerror}", file=sys.stderr)
+            return EXIT_ERROR
+        if not os.access(args.output, os.W_OK | os.X_OK):
+            print(f"bracket.py: cannot write to {args.output}: permission denied", file=sys.stderr)
             return EXIT_ERROR
     try:
         client = Client(path)
@@ -219,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNREACHABLE
     try:
         return bracket(client, steps, args.output)
-    except RpcError as exc:
+    except (RpcError, WriteFailed) as exc:
         print(f"bracket.py: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except Unreachable as exc:

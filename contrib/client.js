@@ -25,9 +25,17 @@ commands:
   set PROPERTY VALUE    write it; prints the value read back and the notify.property it caused
   watch [SECONDS]       print notifications (camera events, property changes) for SECONDS (default 10)
 
-The socket: --socket PATH, --instance NAME (/run/ptpipd/NAME.sock), $PTPIPD_SOCKET, $PTPIPCTL_SOCKET,
-/run/ptpipd/ptpipd.sock, or $XDG_RUNTIME_DIR/ptpipd/ptpipd.sock.
+The socket: --socket PATH, --instance NAME (NAME.sock), $PTPIPD_SOCKET, $PTPIPCTL_SOCKET, else the one
+ptpipctl uses: ptpipd.sock in /run/ptpipd as root, else in your own $XDG_RUNTIME_DIR/ptpipd (or
+/tmp/ptpipd-UID) when it exists, else /run/ptpipd's.
 Exit codes: 0 ok, 1 error from the daemon or camera, 2 usage, 105 ptpipd unreachable.`;
+
+// Each command's arguments: checked before connecting, so a typo is a usage error even without a daemon.
+const COMMANDS = {
+  get: { args: 'PROPERTY', min: 1, max: 1 },
+  set: { args: 'PROPERTY VALUE', min: 2, max: 2 },
+  watch: { args: '[SECONDS]', min: 0, max: 1 },
+};
 
 class RpcError extends Error {
   constructor(error) {
@@ -75,7 +83,14 @@ class Client {
       const line = this.buffer.slice(0, newline);
       this.buffer = this.buffer.slice(newline + 1);
       if (line.trim() === '') continue;
-      const message = JSON.parse(line);
+      let message;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        this.failAll(new Error(`ptpipd sent a line that is not JSON: ${line.slice(0, 80)}`));
+        this.sock.destroy();
+        return;
+      }
       if (message.id === undefined) {
         this.onNotification(message);
       } else if (this.pending.has(message.id)) {
@@ -107,14 +122,24 @@ class Client {
   }
 }
 
-function defaultSocket() {
-  if (process.env.PTPIPD_SOCKET) return process.env.PTPIPD_SOCKET;
-  if (process.env.PTPIPCTL_SOCKET) return process.env.PTPIPCTL_SOCKET;
-  const system = '/run/ptpipd/ptpipd.sock';
-  if (!fs.existsSync(system) && process.env.XDG_RUNTIME_DIR) {
-    return path.join(process.env.XDG_RUNTIME_DIR, 'ptpipd', 'ptpipd.sock');
+// ptpipctl's rule: /run/ptpipd as root; else your own runtime directory's socket when it exists, else the
+// system service's when that exists (members of the ptpipd group may use it), else your own.
+function instanceSocket(name) {
+  if (!/^[\w.@-]+$/.test(name) || name === '.' || name === '..') {
+    throw new UsageError(`invalid instance name '${name}': use a plain name such as 'studio'`);
   }
-  return system;
+  const system = path.join('/run/ptpipd', `${name}.sock`);
+  const uid = process.getuid();
+  if (uid === 0) return system;
+  const dir = process.env.XDG_RUNTIME_DIR
+    ? path.join(process.env.XDG_RUNTIME_DIR, 'ptpipd')
+    : `/tmp/ptpipd-${uid}`;
+  const own = path.join(dir, `${name}.sock`);
+  return !fs.existsSync(own) && fs.existsSync(system) ? system : own;
+}
+
+function defaultSocket() {
+  return process.env.PTPIPD_SOCKET || process.env.PTPIPCTL_SOCKET || instanceSocket('ptpipd');
 }
 
 function parseArgs(argv) {
@@ -123,14 +148,29 @@ function parseArgs(argv) {
     const arg = argv[i];
     if (arg === '-h' || arg === '--help') args.help = true;
     else if (arg === '-s' || arg === '--socket') args.socket = argv[++i];
-    else if (arg === '-i' || arg === '--instance') args.socket = argv[++i] && `/run/ptpipd/${argv[i]}.sock`;
+    else if (arg === '-i' || arg === '--instance') args.socket = argv[++i] && instanceSocket(argv[i]);
     else if (arg.startsWith('--socket=')) args.socket = arg.slice('--socket='.length);
     else if (arg.startsWith('-') && args.command.length === 0 && !/^-\d/.test(arg)) {
-      throw new Error(`unknown option ${arg}`);
+      throw new UsageError(`unknown option ${arg}`);
     } else args.command.push(arg);
   }
-  if (args.socket === undefined) throw new Error('--socket and --instance need a value');
+  if (args.socket === undefined) throw new UsageError('--socket and --instance need a value');
   return args;
+}
+
+// The command's name and arguments, or a UsageError saying what is wrong with them.
+function checkCommand(command) {
+  const [verb, ...rest] = command;
+  const spec = Object.hasOwn(COMMANDS, verb) ? COMMANDS[verb] : undefined;
+  if (spec === undefined) {
+    throw new UsageError(`unknown command '${verb}'; the commands are ${Object.keys(COMMANDS).join(', ')}`);
+  }
+  if (rest.length < spec.min || rest.length > spec.max) {
+    throw new UsageError(`${verb} takes ${spec.args || 'no arguments'}: node client.js ${verb} ${spec.args}`);
+  }
+  if (verb === 'watch' && rest.length && !(Number(rest[0]) > 0)) {
+    throw new UsageError(`watch needs a number of seconds, not '${rest[0]}'`);
+  }
 }
 
 function show(value) {
@@ -177,42 +217,39 @@ async function run(client, command) {
     }
   } else if (verb === 'watch' && rest.length <= 1) {
     const seconds = rest.length ? Number(rest[0]) : 10;
-    if (!(seconds > 0)) throw new UsageError(`watch needs a number of seconds, not ${rest[0]}`);
     client.onNotification = (note) => console.log(JSON.stringify(note));
     await client.call('subscribe', {});
     console.error(`client.js: watching for ${seconds} s`);
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000)); // the watch period itself
-  } else {
-    throw new UsageError(`cannot run: ${command.join(' ') || '(no command)'}`);
   }
 }
 
 async function main() {
   let args;
+  let socketPath;
   try {
     args = parseArgs(process.argv.slice(2));
+    if (args.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (args.command.length === 0) {
+      console.error(USAGE);
+      return EXIT_USAGE;
+    }
+    checkCommand(args.command);
+    socketPath = args.socket || defaultSocket();
   } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
     console.error(`client.js: ${err.message}\n${USAGE}`);
     return EXIT_USAGE;
   }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (args.command.length === 0) {
-    console.error(USAGE);
-    return EXIT_USAGE;
-  }
-  const client = new Client(args.socket || defaultSocket());
+  const client = new Client(socketPath);
   try {
     await client.connect();
     await run(client, args.command);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`client.js: ${err.message}\n${USAGE}`);
-      return EXIT_USAGE;
-    }
     if (err instanceof Unreachable) {
       console.error(`client.js: ${err.message} (is ptpipd running? use --socket or PTPIPD_SOCKET)`);
       return EXIT_UNREACHABLE;

@@ -22,6 +22,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -85,16 +86,60 @@ class Client:
         self.sock.close()
 
 
+def instance_socket(name: str) -> str:
+    """ptpipctl's rule: ``/run/ptpipd/NAME.sock`` as root; else your own runtime directory's socket
+    ($XDG_RUNTIME_DIR/ptpipd, or /tmp/ptpipd-UID) when it exists, else the system service's when that exists
+    (members of the ptpipd group may use it), else your own."""
+    if not re.fullmatch(r"[\w.@-]+", name) or name in (".", ".."):
+        raise ValueError(f"invalid instance name {name!r}: use a plain name such as 'studio'")
+    system = f"/run/ptpipd/{name}.sock"
+    if os.geteuid() == 0:
+        return system
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    own = os.path.join(runtime, "ptpipd") if runtime else f"/tmp/ptpipd-{os.getuid()}"
+    own = os.path.join(own, f"{name}.sock")
+    return system if not os.path.exists(own) and os.path.exists(system) else own
+
+
 def default_socket() -> str:
-    """$PTPIPD_SOCKET or $PTPIPCTL_SOCKET, else the system daemon's socket, else the per-user one."""
+    """$PTPIPD_SOCKET or $PTPIPCTL_SOCKET, else the socket ptpipctl would use."""
     for var in ("PTPIPD_SOCKET", "PTPIPCTL_SOCKET"):
         if os.environ.get(var):
             return os.environ[var]
-    system = "/run/ptpipd/ptpipd.sock"
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if not os.path.exists(system) and runtime:
-        return os.path.join(runtime, "ptpipd", "ptpipd.sock")
-    return system
+    return instance_socket("ptpipd")
+
+
+def write_atomically(result: dict[str, Any], path: Path) -> Path:
+    """Writes a capture's inline image to ``path`` through a temporary file (never half a picture)."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_bytes(base64.b64decode(result["data"]))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+class PreviewNote:
+    """Says once, on stderr, when the camera hands over previews only: its capture result names no picture
+    on the card (no ``handle``; the Fujifilm dialect), so what is saved is a small preview."""
+
+    def __init__(self, output: Path | None) -> None:
+        self.output = output
+        self.said = False
+
+    def check(self, result: dict[str, Any]) -> None:
+        if self.said or "handle" in result:
+            return
+        self.said = True
+        where = f"in {self.output} " if self.output is not None else ""
+        print(
+            f"focus_stack.py: this camera hands over previews only (its capture result names no picture on the "
+            f"card): the files {where}are small previews; the full pictures stay on the camera's card",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 class Unsupported(Exception):
@@ -157,9 +202,32 @@ def manual_focus(client: Client) -> Any:
 
 def save(result: dict[str, Any], directory: Path, index: int, label: str) -> Path:
     ext = {"jpeg": "jpg"}.get(result.get("format") or "", result.get("format") or "bin")
-    path = directory / f"focus-{index:02d}_{label.replace(' ', '')}.{ext}"
-    path.write_bytes(base64.b64decode(result["data"]))
-    return path
+    return write_atomically(result, directory / f"focus-{index:02d}_{label.replace(' ', '')}.{ext}")
+
+
+class WriteFailed(Exception):
+    """A picture was taken but could not be written on this machine."""
+
+
+def shoot(client: Client, output: Path | None, note: PreviewNote, index: int, label: str) -> str:
+    """Takes one picture; returns where it is (the daemon's path, its handle, or the file written)."""
+    if output is None:
+        result = client.call("capture")
+        note.check(result)
+        return str(result.get("path") or f"handle {result.get('handle')}")
+    result = client.call("capture", inline=True)
+    note.check(result)
+    try:
+        return str(save(result, output, index, label))
+    except OSError as exc:
+        kept = (
+            f"the camera keeps it as handle {result['handle']}"
+            if "handle" in result
+            else "the full picture stays on the card"
+        )
+        raise WriteFailed(
+            f"shot {index} taken, but cannot write it to {output}: {exc.strerror}; {kept}"
+        ) from None
 
 
 def stack(client: Client, args: argparse.Namespace) -> int:
@@ -173,16 +241,13 @@ def stack(client: Client, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"focus_stack.py: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{FOCUS} is {desc['label']}; {len(targets)} shots", flush=True)
+    print(f"{FOCUS} is {desc['label']}; {len(targets)} shot{'s' * (len(targets) != 1)}", flush=True)
     old_mode = manual_focus(client)
+    note = PreviewNote(args.output)
     try:
         for i, value in enumerate(targets, 1):
             got = client.call("set", property=FOCUS, value=value)
-            if args.output is None:
-                result = client.call("capture")
-                where = result.get("path") or f"handle {result.get('handle')}"
-            else:
-                where = str(save(client.call("capture", inline=True), args.output, i, got["label"]))
+            where = shoot(client, args.output, note, i, got["label"])
             print(f"{i}/{len(targets)} {FOCUS} {got['label']}: {where}", flush=True)
     finally:
         try:
@@ -230,9 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument(
         "-s",
         "--socket",
-        help="ptpipd's Unix socket (default $PTPIPD_SOCKET, $PTPIPCTL_SOCKET or /run/ptpipd/ptpipd.sock)",
+        help="ptpipd's Unix socket (default $PTPIPD_SOCKET, $PTPIPCTL_SOCKET, else the one ptpipctl uses)",
     )
-    where.add_argument("-i", "--instance", help="the socket of ptpipd@INSTANCE (/run/ptpipd/INSTANCE.sock)")
+    where.add_argument(
+        "-i", "--instance", help="the socket of ptpipd@INSTANCE (INSTANCE.sock, found as ptpipctl does)"
+    )
     parser.add_argument("-n", "--shots", type=positive, default=5, help="number of pictures (default 5)")
     parser.add_argument("--near", type=distance, help="nearest focus distance in mm (default: the lens's)")
     parser.add_argument(
@@ -242,12 +309,18 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", type=Path, help="write the pictures here (default: the daemon keeps them)"
     )
     args = parser.parse_args(argv)
-    path = args.socket or (f"/run/ptpipd/{args.instance}.sock" if args.instance else default_socket())
+    try:
+        path = args.socket or (instance_socket(args.instance) if args.instance else default_socket())
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.output is not None:
         try:
             args.output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             print(f"focus_stack.py: cannot create {args.output}: {exc.strerror}", file=sys.stderr)
+            return EXIT_ERROR
+        if not os.access(args.output, os.W_OK | os.X_OK):
+            print(f"focus_stack.py: cannot write to {args.output}: permission denied", file=sys.stderr)
             return EXIT_ERROR
     try:
         client = Client(path)
@@ -256,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNREACHABLE
     try:
         return stack(client, args)
-    except RpcError as exc:
+    except (RpcError, WriteFailed) as exc:
         print(f"focus_stack.py: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except Unreachable as exc:

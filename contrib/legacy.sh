@@ -47,17 +47,22 @@ host=${BASH_REMATCH[1]}
 port=${BASH_REMATCH[2]}
 host=${host#[}
 host=${host%]}
+((10#$port >= 1 && 10#$port <= 65535)) || die "the port must be 1 to 65535, not $port" $EXIT_USAGE
 [[ $wait_s =~ ^[1-9][0-9]*$ ]] || die "-w needs whole seconds, not '$wait_s'" $EXIT_USAGE
 command -v nc >/dev/null || die "nc is not installed (netcat-openbsd)"
 
+# nc's own complaints (unknown host…) go here, never into what is printed as the daemon's answer.
+errors=$(mktemp) || die "cannot create a temporary file"
+trap 'rm -f -- "$errors"' EXIT
+
 send() {
-    local command=$1 output
+    local command=$1 output problem
     # -N: end our side after the command, so the server knows the request is complete; the server answers
     # and closes (one command per connection, as the seed's server mode).
-    if ! output=$(printf '%s\n' "$command" | nc -N -w "$wait_s" "$host" "$port" 2>&1); then
-        if [ -z "$output" ] || [[ $output == *"refused"* ]]; then
-            die "nothing answers on $host:$port (is ptpipd's legacy listener on? see -h)" $EXIT_UNREACHABLE
-        fi
+    if ! output=$(printf '%s\n' "$command" | nc -N -w "$wait_s" "$host" "$port" 2>"$errors") && [ -z "$output" ]; then
+        problem=$(head -c 300 "$errors" | tr '\n' ' ')
+        die "nothing answers on $host:$port${problem:+: ${problem% }} (is ptpipd's legacy listener on? see -h)" \
+            $EXIT_UNREACHABLE
     fi
     if [ -z "$output" ]; then
         echo "$PROG: no answer to '$command'" >&2

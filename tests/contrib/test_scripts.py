@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.contrib.conftest import (
     CONTRIB,
@@ -38,6 +41,20 @@ def jpeg(path: Path) -> bytes:
     data = path.read_bytes()
     assert data[:2] == SOI and data[-2:] == EOI, f"{path} is not a whole JPEG"
     return data
+
+
+PREVIEWS_ONLY = "this camera hands over previews only"
+
+
+def previews_notes(stderr: str) -> list[str]:
+    """The scripts' note that the camera gave previews, not the pictures (once per run at most)."""
+    return [line for line in stderr.splitlines() if PREVIEWS_ONLY in line]
+
+
+def jpeg_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        assert image.format == "JPEG"
+        return image.size
 
 
 def shots(count: int, then: Any = None) -> Any:
@@ -71,6 +88,14 @@ def test_timelapse_writes_the_pictures(sim_daemon: SimDaemon, tmp_path: Path, cl
     assert [f.name for f in files] == ["timelapse-0001.jpg", "timelapse-0002.jpg", "timelapse-0003.jpg"]
     assert len({jpeg(f) for f in files}) == 3, "three different pictures"
     assert done.stdout.splitlines() == [f"{i}/3 {f}" for i, f in enumerate(files, 1)]
+    # The Fuji hands over its 640×480 preview (its capture result has no handle): said once, on stderr
+    notes = previews_notes(done.stderr)
+    if sim_daemon.vendor == "fuji":
+        assert len(notes) == 1 and f"the files in {out} are small previews" in notes[0], done.stderr
+        assert {jpeg_size(f) for f in files} == {(640, 480)}
+    else:
+        assert notes == [], done.stderr
+        assert {jpeg_size(f) for f in files} == {(1600, 1200)}
 
 
 def test_timelapse_keeps_the_interval(sim_daemon: SimDaemon) -> None:
@@ -92,6 +117,7 @@ def test_timelapse_keeps_the_interval(sim_daemon: SimDaemon) -> None:
         assert k * interval - 0.25 <= elapsed < k * interval + 1.5, since_first
     paths = [Path(line.split(" ", 1)[1]) for line in done.stdout.splitlines()]
     assert [line.split(" ")[0] for line in done.stdout.splitlines()] == ["1/3", "2/3", "3/3"]
+    assert len(previews_notes(done.stderr)) == (1 if sim_daemon.vendor == "fuji" else 0), done.stderr
     assert len(set(paths)) == 3
     for path in paths:
         assert path.parent == sim_daemon.captures
@@ -148,6 +174,7 @@ def test_timelapse_reports_failed_shots(fake_daemon: FakeDaemon, keep_going: boo
     assert "shot 1/2 failed: -32000 the camera is disconnected" in done.stderr
     assert fake_daemon.methods == ["status", "capture", "capture"] if keep_going else ["status", "capture"]
     assert ("2 of 2 shots failed" in done.stderr) is keep_going
+    assert "took longer than the interval" not in done.stderr, "INTERVAL 0 asks for back-to-back shots"
 
 
 @pytest.mark.parametrize(
@@ -157,6 +184,7 @@ def test_timelapse_reports_failed_shots(fake_daemon: FakeDaemon, keep_going: boo
         (["0", "1"], 2, "COUNT must be a positive integer", False),
         (["2", "soon"], 2, "INTERVAL must be seconds", False),
         (["-x", "2", "1"], 2, "unknown option -x", True),
+        (["-i", "a/b", "2", "1"], 2, "invalid instance name 'a/b'", False),
         (
             ["-s", "/nonexistent/ptpipd.sock", "2", "1"],
             105,
@@ -197,6 +225,25 @@ def test_bracket_shoots_each_bias_and_restores(sim_daemon: SimDaemon, tmp_path: 
     assert names == ["bracket-01_m1EV.jpg", "bracket-02_0EV.jpg", "bracket-03_p1EV.jpg"]
     assert len({jpeg(out / n) for n in names}) == 3
     assert done.stdout.splitlines()[-1] == "exp-bias restored to +1/3"
+    notes = previews_notes(done.stderr)
+    assert len(notes) == (1 if sim_daemon.vendor == "fuji" else 0), done.stderr
+    assert all(f"the files in {out} are small previews" in n for n in notes)
+
+
+def test_bracket_says_which_shot_it_could_not_write(sim_daemon: SimDaemon, tmp_path: Path) -> None:
+    """The second picture's file name is taken by a directory: the shot is taken but cannot be written.
+    The script says so (and where the picture is), leaves no partial file, and still restores the bias."""
+    sim_daemon.call("set", {"property": "exp-bias", "value": "0"})
+    out = tmp_path / "out"
+    (out / "bracket-02_p1EV.jpg").mkdir(parents=True)
+    done = run([*python_script("bracket.py"), "--steps=-1,+1,0", "-o", str(out)], sim_daemon.env())
+    assert done.returncode == 1, done.stderr
+    kept = "the camera keeps it as handle " if sim_daemon.vendor == "generic" else "the full picture stays on"
+    assert f"bracket.py: shot 2 taken, but cannot write it to {out}: " in done.stderr
+    assert kept in done.stderr
+    assert done.stdout.splitlines()[-1] == "exp-bias restored to 0"
+    assert sorted(p.name for p in out.iterdir()) == ["bracket-01_m1EV.jpg", "bracket-02_p1EV.jpg"]
+    jpeg(out / "bracket-01_m1EV.jpg")
 
 
 def test_bracket_daemon_side_and_fractions(sim_daemon: SimDaemon) -> None:
@@ -223,7 +270,12 @@ def test_bracket_refuses_a_bias_the_camera_lacks(sim_daemon: SimDaemon) -> None:
 
 def test_python_scripts_unreachable_and_usage(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PTPIPD_SOCKET": str(tmp_path / "nothing.sock")}
+    # what can be checked without the camera is a usage error (2), not "unreachable" (105)
+    done = run([*python_script("bracket.py"), "--steps=-1,abc"], env)
+    assert done.returncode == 2 and "--steps: 'abc' is not an exposure bias" in done.stderr, done.stderr
     for script in ("bracket.py", "focus_stack.py"):
+        done = run([*python_script(script), "-i", "../etc"], env)
+        assert done.returncode == 2 and "invalid instance name '../etc'" in done.stderr, done.stderr
         done = run(python_script(script), env)
         assert done.returncode == 105, done.stderr
         assert f"cannot connect to ptpipd at {tmp_path / 'nothing.sock'}" in done.stderr
@@ -333,7 +385,10 @@ def test_client_js_get_and_set(sim_daemon: SimDaemon) -> None:
     [
         (["get", "zoom"], 1, "unknown property 'zoom' (error -32004)"),
         (["set", "iso", "123"], 1, "invalid value '123' for iso"),
-        (["fly"], 2, "cannot run: fly"),
+        (["fly"], 2, "unknown command 'fly'; the commands are get, set, watch"),
+        (["get"], 2, "get takes PROPERTY: node client.js get PROPERTY"),
+        (["set", "iso"], 2, "set takes PROPERTY VALUE: node client.js set PROPERTY VALUE"),
+        (["watch", "soon"], 2, "watch needs a number of seconds, not 'soon'"),
         ([], 2, "usage: node client.js"),
         (["--socket", "/nonexistent.sock", "get", "iso"], 105, "cannot talk to ptpipd at /nonexistent.sock"),
     ],
@@ -343,6 +398,19 @@ def test_client_js_errors(sim_daemon: SimDaemon, args: list[str], rc: int, messa
     done = run([NODE, str(CONTRIB / "client.js"), *args], sim_daemon.env())
     assert done.returncode == rc, done.stderr
     assert message in done.stderr
+    if rc == 2:
+        assert "commands:\n  get PROPERTY" in done.stderr, "the usage, with the commands, follows"
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_client_js_usage_comes_before_connecting(tmp_path: Path) -> None:
+    """A mistyped command is a usage error (2) even when no daemon runs, not "unreachable" (105)."""
+    assert NODE is not None
+    env = {"PATH": "/usr/bin:/bin", "PTPIPD_SOCKET": str(tmp_path / "nothing.sock")}
+    done = run([NODE, str(CONTRIB / "client.js"), "bogus"], env)
+    assert done.returncode == 2 and "unknown command 'bogus'" in done.stderr, done.stderr
+    done = run([NODE, str(CONTRIB / "client.js"), "get", "iso"], env)
+    assert done.returncode == 105 and "cannot talk to ptpipd at" in done.stderr, done.stderr
 
 
 # ------------------------------------------------------------------------------------------ legacy.sh
@@ -384,6 +452,11 @@ def test_legacy_sh_unreachable_and_usage() -> None:
     assert "nothing answers on 127.0.0.1:" in done.stderr
     done = run(["bash", str(CONTRIB / "legacy.sh"), "-a", "nowhere", "get iso"], env)
     assert done.returncode == 2 and "HOST:PORT" in done.stderr
+    for port in ("0", "99999", "070000"):
+        done = run(["bash", str(CONTRIB / "legacy.sh"), "-a", f"127.0.0.1:{port}", "get iso"], env)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"the port must be 1 to 65535, not {port}" in done.stderr
+        assert done.stdout == "", "nc's complaint is never printed as the daemon's answer"
 
 
 def test_scripts_also_read_ptpipctl_socket(sim_daemon: SimDaemon) -> None:
@@ -396,3 +469,58 @@ def test_scripts_also_read_ptpipctl_socket(sim_daemon: SimDaemon) -> None:
     if NODE is not None:
         done = run([NODE, str(CONTRIB / "client.js"), "get", "exp-bias"], env)
         assert done.returncode == 0 and done.stdout.startswith("exp-bias = "), done.stderr
+
+
+# ------------------------------------------------------------------------------------------ the socket
+
+
+@pytest.fixture
+def unprivileged(tmp_path: Path) -> Iterator[tuple[list[str], Path, int]]:
+    """How to run a script as an unprivileged user (this one, or nobody through setpriv when the tests run
+    as root), a copy of contrib/ that user can read, and the user's id."""
+    if os.geteuid() != 0:
+        yield [], CONTRIB, os.getuid()
+        return
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    copy = Path(tempfile.mkdtemp(prefix="ptpipd-contrib-"))
+    try:
+        copy.chmod(0o755)
+        for script in ("bracket.py", "focus_stack.py", "timelapse.sh", "client.js"):
+            shutil.copy(CONTRIB / script, copy / script)
+            (copy / script).chmod(0o644)
+        yield ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], copy, 65534
+    finally:
+        shutil.rmtree(copy)
+
+
+@pytest.mark.parametrize("xdg", [True, False])
+def test_scripts_look_for_the_socket_where_ptpipctl_does(
+    unprivileged: tuple[list[str], Path, int], tmp_path: Path, xdg: bool
+) -> None:
+    """Without -s or PTPIPD_SOCKET, a user's scripts look where that user's daemon puts its socket (and
+    ptpipctl looks): $XDG_RUNTIME_DIR/ptpipd, else /tmp/ptpipd-UID; the system service's /run/ptpipd only
+    when the user's own socket does not exist and the system one does. -i NAME: NAME.sock there."""
+    prefix, scripts, uid = unprivileged
+    env = {"PATH": "/usr/bin:/bin"}
+    own_dir = f"/tmp/ptpipd-{uid}"
+    if xdg:
+        env["XDG_RUNTIME_DIR"] = str(tmp_path / "runtime")
+        own_dir = f"{tmp_path / 'runtime'}/ptpipd"
+    commands = {
+        "bracket.py": ["python3", str(scripts / "bracket.py")],
+        "focus_stack.py": ["python3", str(scripts / "focus_stack.py")],
+        "timelapse.sh": ["bash", str(scripts / "timelapse.sh")],
+    }
+    if NODE is not None:
+        commands["client.js"] = [NODE, str(scripts / "client.js")]
+    for name in ("ptpipd", "nosuch"):
+        own, system = f"{own_dir}/{name}.sock", f"/run/ptpipd/{name}.sock"
+        expected = system if not os.path.exists(own) and os.path.exists(system) else own
+        instance = [] if name == "ptpipd" else ["-i", name]
+        for script, command in commands.items():
+            extra = {"timelapse.sh": ["1", "1"], "client.js": ["get", "iso"]}.get(script, [])
+            done = run([*prefix, *command, *instance, *extra], env)
+            assert done.returncode == 105, (script, done.stderr)
+            looked = re.search(r" at (/\S+\.sock)\b", done.stderr)
+            assert looked is not None and looked[1] == expected, (script, done.stderr)
