@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -23,6 +24,7 @@ class MjpegReader:
 
     sock: socket.socket
     buffer: bytearray = field(default_factory=bytearray)
+    body: bytearray = field(default_factory=bytearray)
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -32,60 +34,46 @@ class MjpegReader:
             raise EOFError("the daemon closed the stream")
         self.buffer += chunk
 
-    def _until(self, marker: bytes) -> bytes:
-        while (at := self.buffer.find(marker)) < 0:
-            self._fill()
-        out = bytes(self.buffer[:at])
-        del self.buffer[: at + len(marker)]
-        return out
-
-    def _exactly(self, n: int) -> bytes:
-        while len(self.buffer) < n:
-            self._fill()
-        out = bytes(self.buffer[:n])
-        del self.buffer[:n]
-        return out
+    def _chunk(self) -> None:
+        """One chunk of the chunked body (Transfer-Encoding: chunked) into ``body``."""
+        size = int(_until(self.buffer, b"\r\n", self._fill).split(b";")[0], 16)
+        if size == 0:
+            raise EOFError("the stream ended")
+        self.body += _exactly(self.buffer, size + 2, self._fill)[:size]
 
     def read_head(self) -> None:
-        lines = self._until(b"\r\n\r\n").decode("latin-1").split("\r\n")
+        lines = _until(self.buffer, b"\r\n\r\n", self._fill).decode("latin-1").split("\r\n")
         self.status = int(lines[0].split()[1])
         self.headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
 
     def next_part(self) -> Part:
-        """The next part of the chunked multipart body (chunked framing read along the way)."""
-        boundary = self.headers["content-type"].split("boundary=")[1].encode()
-        head = self._part_bytes(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        assert lines[0] == b"--".decode() + boundary.decode(), lines
+        """The next part of the multipart body."""
+        boundary = self.headers["content-type"].split("boundary=")[1]
+        lines = _until(self.body, b"\r\n\r\n", self._chunk).decode("latin-1").split("\r\n")
+        assert lines[0] == f"--{boundary}", lines
         fields = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
         assert fields["content-type"] == "image/jpeg", fields
-        jpeg = self._part_exact(int(fields["content-length"]))
-        assert self._part_exact(2) == b"\r\n"
-        return Part(time.monotonic(), int(fields["x-frame"]), jpeg)
+        data = _exactly(self.body, int(fields["content-length"]) + 2, self._chunk)
+        assert data.endswith(b"\r\n")
+        return Part(time.monotonic(), int(fields["x-frame"]), data[:-2])
 
-    # the body is chunked (Transfer-Encoding: chunked): unwrap the chunks into a second buffer
-    _body: bytearray = field(default_factory=bytearray)
 
-    def _chunk(self) -> None:
-        size = int(self._until(b"\r\n").split(b";")[0], 16)
-        if size == 0:
-            raise EOFError("the stream ended")
-        self._body += self._exactly(size)
-        assert self._exactly(2) == b"\r\n"
+def _until(buffer: bytearray, marker: bytes, more: Callable[[], None]) -> bytes:
+    """What ``buffer`` holds before ``marker`` (removed with it), calling ``more`` until it is there."""
+    while (at := buffer.find(marker)) < 0:
+        more()
+    out = bytes(buffer[:at])
+    del buffer[: at + len(marker)]
+    return out
 
-    def _part_bytes(self, marker: bytes) -> bytes:
-        while (at := self._body.find(marker)) < 0:
-            self._chunk()
-        out = bytes(self._body[:at])
-        del self._body[: at + len(marker)]
-        return out
 
-    def _part_exact(self, n: int) -> bytes:
-        while len(self._body) < n:
-            self._chunk()
-        out = bytes(self._body[:n])
-        del self._body[:n]
-        return out
+def _exactly(buffer: bytearray, n: int, more: Callable[[], None]) -> bytes:
+    """The first ``n`` bytes of ``buffer`` (removed), calling ``more`` until there are enough."""
+    while len(buffer) < n:
+        more()
+    out = bytes(buffer[:n])
+    del buffer[:n]
+    return out
 
 
 def open_stream(host: str, port: int, path: str = "/liveview.mjpeg", timeout: float = 30.0) -> MjpegReader:

@@ -32,11 +32,8 @@ def vm_hwm_kib(pid: int) -> int:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def test_1gib_through_curl_sha_and_daemon_memory(big_web: Web, tmp_path: Path) -> None:
