@@ -111,10 +111,12 @@ async def serve_object(
     if transport is None:
         raise ConnectionResetError("the client went away")
     forward = Forward(transport, span)
-    # the client may be up to two pieces behind before the next piece waits for it: the camera's next
-    # transaction overlaps the client's reading, and the daemon still holds a few MiB at most
+    # after a piece, the next one is asked for at once while less than 256 KiB waits for the client, else
+    # once it is down to 64 KiB: the camera's next transaction overlaps the client's reading, and at most
+    # about a piece is held (larger limits measured slower as well as bigger: asyncio copies whatever the
+    # socket does not take at once)
     assert isinstance(transport, asyncio.WriteTransport)
-    transport.set_write_buffer_limits(high=2 * CHUNK, low=CHUNK)
+    transport.set_write_buffer_limits(high=CHUNK // 4, low=CHUNK // 16)
 
     async def drained() -> None:
         async with asyncio.timeout(write_timeout):
