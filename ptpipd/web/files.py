@@ -88,18 +88,11 @@ async def serve_object(
     """The object, or the range asked for, with its headers."""
     meta = await backend.object_meta(handle)
     tag = etag(meta)
-    headers = {
-        "Content-Type": content_type(meta),
-        "Content-Disposition": disposition("attachment", meta.filename),
-        "ETag": tag,
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "no-cache",
-    }
     if request.headers.get("If-None-Match", "").strip() == tag:
         return web.Response(status=304, headers={"ETag": tag})
     wanted = _wanted(request, meta, tag)
     span = wanted or ByteRange(0, meta.size, meta.size)
-    response = web.StreamResponse(status=200 if wanted is None else 206, headers=headers)
+    response = web.StreamResponse(status=200 if wanted is None else 206, headers=_headers(meta, tag))
     if wanted is not None:
         response.headers["Content-Range"] = wanted.content_range
     response.content_length = span.length
@@ -108,31 +101,10 @@ async def serve_object(
         return response
     await response.write(b"")  # the headers go out now: the body goes straight onto the connection
     transport = request.transport
-    if transport is None:
+    if not isinstance(transport, asyncio.WriteTransport):
         raise ConnectionResetError("the client went away")
-    forward = Forward(transport, span)
-    # after a piece, the next one is asked for at once while less than 256 KiB waits for the client, else
-    # once it is down to 64 KiB: the camera's next transaction overlaps the client's reading, and at most
-    # about a piece is held (larger limits measured slower as well as bigger: asyncio copies whatever the
-    # socket does not take at once)
-    assert isinstance(transport, asyncio.WriteTransport)
-    transport.set_write_buffer_limits(high=CHUNK // 4, low=CHUNK // 16)
-
-    async def drained() -> None:
-        async with asyncio.timeout(write_timeout):
-            await _drain(response)
-
     try:
-        if backend.partial_reads:
-            try:
-                await _in_pieces(backend, handle, forward, drained)
-            except NotSupported:  # the vendor reads ranges, this body does not list GetPartialObject
-                if forward.sent:
-                    raise
-                forward.position = 0
-                await _in_one(backend, handle, forward, drained)
-        else:
-            await _in_one(backend, handle, forward, drained)
+        await _body(response, transport, backend, handle, Forward(transport, span), write_timeout)
     except (TimeoutError, ConnectionError) as exc:
         # headers are out: the only way left to say "incomplete" is to end the connection
         log.info("download of object %d to %s stopped: %s", handle, request.remote, exc or "write timeout")
@@ -140,6 +112,45 @@ async def serve_object(
         return response
     await response.write_eof()
     return response
+
+
+def _headers(meta: ObjectMeta, tag: str) -> dict[str, str]:
+    return {
+        "Content-Type": content_type(meta),
+        "Content-Disposition": disposition("attachment", meta.filename),
+        "ETag": tag,
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "no-cache",
+    }
+
+
+async def _body(
+    response: web.StreamResponse,
+    transport: asyncio.WriteTransport,
+    backend: Backend,
+    handle: int,
+    forward: Forward,
+    write_timeout: float,
+) -> None:
+    # after a piece, the next one is asked for at once while less than 256 KiB waits for the client, else
+    # once it is down to 64 KiB: the camera's next transaction overlaps the client's reading, and at most
+    # about a piece is held (larger limits measured slower as well as bigger: asyncio copies whatever the
+    # socket does not take at once)
+    transport.set_write_buffer_limits(high=CHUNK // 4, low=CHUNK // 16)
+
+    async def drained() -> None:
+        async with asyncio.timeout(write_timeout):
+            await _drain(response)
+
+    if backend.partial_reads:
+        try:
+            await _in_pieces(backend, handle, forward, drained)
+            return
+        except NotSupported:  # the vendor reads ranges, this body does not list GetPartialObject
+            if forward.sent:
+                raise
+            forward.position = 0
+    await _in_one(backend, handle, forward, drained)
 
 
 async def _drain(response: web.StreamResponse) -> None:
