@@ -9,7 +9,8 @@ DESTDIR ?=
 
 # Debian packages the test suite drives (command -> package).
 SYSTEM_TOOLS := gphoto2:gphoto2 tshark:tshark nc:netcat-openbsd socat:socat \
-                systemd-analyze:systemd systemd-socket-activate:systemd node:nodejs
+                systemd-analyze:systemd systemd-socket-activate:systemd node:nodejs \
+                curl:curl ffprobe:ffmpeg
 
 .PHONY: run test lint typecheck unit venv system-deps bench clean
 
@@ -68,19 +69,19 @@ unit: $(STAMP)
 test: $(STAMP) system-deps lint typecheck unit
 
 # The daemon on the built-in simulated camera, a first ptpipctl call, then Ctrl-C to stop
-# (VENDOR=fuji, RPC_TCP=HOST:PORT and LEGACY=HOST:PORT change what it serves). Refuses when another
+# (VENDOR=fuji, RPC_TCP=HOST:PORT, LEGACY=HOST:PORT and HTTP=HOST:PORT change what it serves). Refuses when another
 # process holds .run/ptpipd.sock or a port; see scripts/run-simulated.py.
 run: $(RUN_STAMP)
-	@BIN='$(BIN)' VENDOR='$(VENDOR)' RPC_TCP='$(RPC_TCP)' LEGACY='$(LEGACY)' exec $(BIN)/python scripts/run-simulated.py
+	@BIN='$(BIN)' VENDOR='$(VENDOR)' RPC_TCP='$(RPC_TCP)' LEGACY='$(LEGACY)' HTTP='$(HTTP)' exec $(BIN)/python scripts/run-simulated.py
 
 bench: $(STAMP)
-	for b in download rpc cli liveview; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in download rpc cli liveview liveview_daemon; do $(BIN)/python bench/$$b.py || exit 1; done
 
 # ------------------------------------------------------------------------------------------- install
 # `make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_PYTHON=python3] [PIPFLAGS=]`
 # The package goes in with INSTALL_PYTHON's pip (no dependencies, nothing uninstalled, nothing outside
 # DESTDIR); its scripts (ptpipd, ptpipctl, ptpipd-sim) get that interpreter in their #! line, so it must
-# have pydantic and typer and see PREFIX's site-packages. Offline builds:
+# have the dependencies (pydantic, typer, aiohttp, Pillow, sdnotify) and see PREFIX's site-packages. Offline builds:
 # PIPFLAGS='--no-build-isolation --no-index' (then setuptools>=68 and wheel must be installed).
 # The units' /usr/bin/ptpipd and /usr/share/doc/ptpipd become $(BINDIR)/ptpipd and $(DOCDIR).
 INSTALL_PYTHON ?= $(PYTHON)
@@ -92,7 +93,8 @@ SYSCONFDIR     ?= /etc
 UNITDIR        ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR    ?= $(PREFIX)/lib/tmpfiles.d
-UNITS          := ptpipd.service ptpipd.socket ptpipd@.service ptpipd@.socket ptpipd-legacy.socket
+UNITS          := ptpipd.service ptpipd.socket ptpipd@.service ptpipd@.socket ptpipd-legacy.socket \
+                  ptpipd-http.socket ptpipd-http@.socket
 CONTRIB_SCRIPTS := timelapse.sh bracket.py focus_stack.py client.js legacy.sh
 
 .PHONY: install install-python install-systemd install-config install-doc docs

@@ -8,7 +8,7 @@ The seed's INI examples load unchanged::
     [initiator]   friendly_name, guid
     [responder]   host, port, vendor, cmd_data_port, event_port, stream_port
     [server]      enabled, address, port          (the legacy text protocol), keep_open (ours)
-    [daemon]      socket, socket_mode, socket_group, rpc_tcp, auth_token, capture_dir, state_dir,
+    [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, auth_token, capture_dir, state_dir,
                   log_level, pairing_timeout, timeout, keepalive
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
@@ -112,6 +112,8 @@ class Settings(BaseModel):
     socket_mode: int = 0o660
     socket_group: str | None = None
     rpc_tcp: str | None = "127.0.0.1:15741"
+    http: str | None = "127.0.0.1:15780"
+    http_timeout: float = Field(15.0, gt=0)
     auth_token: str | None = None
     capture_dir: Path | None = None
     state_dir: Path | None = None
@@ -159,9 +161,21 @@ class Settings(BaseModel):
             return None
         return parse_host_port(self.rpc_tcp, 15741)
 
+    def http_address(self) -> tuple[str, int] | None:
+        """The data plane's TCP listener (DESIGN.md §8), or None when ``off``."""
+        if self.http is None or self.http.strip().lower() in ("", "off", "no", "false", "none"):
+            return None
+        return parse_host_port(self.http, 15780)
+
     def socket_path(self, env: Mapping[str, str] = os.environ) -> Path:
         """The Unix socket path."""
         return self.socket or default_runtime_dir(env) / "ptpipd.sock"
+
+    def http_socket_path(self, env: Mapping[str, str] = os.environ) -> Path:
+        """The data plane's Unix socket beside the JSON-RPC one: ``ptpipd.sock`` → ``ptpipd-http.sock``
+        (an instance's ``NAME.sock`` → ``NAME-http.sock``)."""
+        path = self.socket_path(env)
+        return path.with_name(f"{path.stem}-http.sock")
 
     def state_path(self, env: Mapping[str, str] = os.environ) -> Path:
         """The state directory."""
@@ -178,6 +192,12 @@ class Settings(BaseModel):
             raise SettingsError(
                 f"rpc_tcp {address[0]}:{address[1]} is not a loopback address: set auth_token in [daemon] "
                 "(clients then call auth {token} first)"
+            )
+        http = self.http_address()
+        if http is not None and not self.auth_token and not is_loopback_host(http[0]):
+            raise SettingsError(
+                f"http {http[0]}:{http[1]} is not a loopback address: set auth_token in [daemon] "
+                "(HTTP clients then send it as Authorization: Bearer TOKEN)"
             )
         if self.legacy_enabled and not is_loopback_host(self.legacy_address) and not self.auth_token:
             raise SettingsError(

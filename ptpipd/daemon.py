@@ -41,12 +41,17 @@ from ptpipd.transports.handler import ClientHandler
 from ptpipd.transports.listeners import (
     Listener,
     SocketInUse,
+    bind_tcp,
+    bind_unix,
     remove_socket_file,
     serve_tcp,
     serve_unix,
     socket_file_identity,
 )
 from ptpipd.vendors import VENDORS
+from ptpipd.web.app import WebOptions
+from ptpipd.web.bridge import ServiceBackend
+from ptpipd.web.server import WebServer
 
 log = logging.getLogger("ptpipd")
 
@@ -77,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="rpc_tcp",
         metavar="HOST:PORT|off",
         help="JSON-RPC TCP listener (default 127.0.0.1:15741)",
+    )
+    p.add_argument(
+        "--http",
+        metavar="HOST:PORT|off",
+        help="HTTP data plane TCP listener (default 127.0.0.1:15780; the Unix socket beside --socket, "
+        "ptpipd-http.sock, serves it always)",
     )
     p.add_argument("--legacy", metavar="HOST:PORT", help="serve the seed's text protocol there")
     p.add_argument(
@@ -169,30 +180,35 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         options = ServiceOptions(keepalive_interval=settings.keepalive)
         service = await stack.enter_async_context(CameraService(config, options))
         listeners: list[Listener] = []
+        plane: list[WebServer] = []
         dispatcher = make_dispatcher(
             service,
             settings.captures_path(env),
             settings.auth_token,
             client_count=lambda: sum(listener.clients for listener in listeners),
+            status_extra=lambda: plane[0].status() if plane else {},
         )
         handler = ClientHandler(dispatcher, service, require_auth_off_loopback=bool(settings.auth_token))
+        rpc = _rpc_listeners(settings, env, handler, activated)
         try:
-            for opener in _rpc_listeners(settings, env, handler, activated) + _legacy_listeners(
-                settings, dispatcher, activated
-            ):
+            for opener in rpc + _legacy_listeners(settings, dispatcher, activated):
                 listeners.append(await stack.enter_async_context(await opener()))
+            backend = ServiceBackend(service, dispatcher, settings.captures_path(env))
+            plane.append(await _start_web(settings, env, activated, backend, stack))
         except (OSError, SocketInUse) as exc:
             log.error("cannot listen: %s", exc)
             return EXIT_UNSPECIFIED
         if not activated.any:  # our own socket file (systemd's stay where they are)
             path = settings.socket_path(env)
             stack.callback(remove_socket_file, path, socket_file_identity(path))
-        serving = [listener.address for listener in listeners]
+        # JSON-RPC, then HTTP, then the legacy text listener (which tests and scripts expect last)
+        addresses = [listener.address for listener in listeners]
+        serving = addresses[: len(rpc)] + plane[0].addresses + addresses[len(rpc) :]
         service.add_state_listener(
             lambda state, reason: notifier.status(status_text(state, reason, service.status(), serving))
         )
         await stack.enter_async_context(_watchdog(notifier))
-        stack.push_async_callback(_stop_serving, listeners, service, notifier)
+        stack.push_async_callback(_stop_serving, listeners, plane[0], service, notifier)
         for line in serving:
             log.info("listening on %s", line)
         notifier.ready(status_text(service.state, None, service.status(), serving))
@@ -200,12 +216,46 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
     return 0
 
 
-async def _stop_serving(listeners: list[Listener], service: CameraService, notifier: Notifier) -> None:
-    """The first step of the shutdown: no new connections, and the camera session ends in order."""
+async def _start_web(
+    settings: Settings,
+    env: Mapping[str, str],
+    activated: ActivatedSockets,
+    backend: ServiceBackend,
+    stack: contextlib.AsyncExitStack,
+) -> WebServer:
+    """The HTTP data plane (DESIGN.md §8) on its Unix socket and TCP, or on the sockets systemd passed."""
+    timeout = settings.http_timeout
+    web = await stack.enter_async_context(
+        WebServer(
+            backend,
+            token=settings.auth_token,
+            capture_dir=settings.captures_path(env),
+            options=WebOptions(write_timeout=timeout, idle_timeout=timeout),
+        )
+    )
+    if activated.any:
+        for sock in activated.http:
+            await web.serve(sock)
+        return web
+    path = settings.http_socket_path(env)
+    await web.serve(bind_unix(path, settings.socket_mode, settings.socket_group))
+    stack.callback(remove_socket_file, path, socket_file_identity(path))
+    address = settings.http_address()
+    if address is not None:
+        await web.serve(bind_tcp(*address))
+    return web
+
+
+async def _stop_serving(
+    listeners: list[Listener], web: WebServer, service: CameraService, notifier: Notifier
+) -> None:
+    """The first step of the shutdown: no new connections, downloads and viewers end, and the camera
+    session ends in order."""
     log.info("stopping")
     notifier.stopping()
     for listener in listeners:
         listener.stop_accepting()
+    await web.close()
     await service.drain()
 
 

@@ -3,7 +3,8 @@
 * :class:`Notifier` sends ``READY=1``, ``STATUS=…``, ``WATCHDOG=1`` and ``STOPPING=1`` to ``$NOTIFY_SOCKET``
   through the ``sdnotify`` package; without the variable it does nothing. The watchdog interval is ours.
 * :func:`listen_fds` takes the sockets systemd passed (fd 3 onwards, when ``$LISTEN_PID`` is ours) and tells
-  Unix from TCP ones, using ``$LISTEN_FDNAMES`` when set (``rpc``, ``rpc-tcp``, ``legacy``).
+  Unix from TCP ones, using ``$LISTEN_FDNAMES`` when set (``rpc``, ``rpc-tcp``, ``legacy``,
+  ``http``, ``http-tcp``).
 """
 
 from __future__ import annotations
@@ -73,17 +74,19 @@ class ActivatedSockets:
     unix: list[socket.socket] = field(default_factory=list)
     tcp: list[socket.socket] = field(default_factory=list)
     legacy: list[socket.socket] = field(default_factory=list)
+    http: list[socket.socket] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
         """True when systemd passed at least one socket."""
-        return bool(self.unix or self.tcp or self.legacy)
+        return bool(self.unix or self.tcp or self.legacy or self.http)
 
 
 def listen_fds(env: Mapping[str, str] = os.environ, *, unset: bool = True) -> ActivatedSockets:
     """The sockets of socket activation; empty when ``LISTEN_PID`` is not this process.
 
-    Names from ``LISTEN_FDNAMES`` decide the role (``legacy`` → the text protocol); otherwise a Unix socket
+    Names from ``LISTEN_FDNAMES`` decide the role (``legacy`` → the text protocol, ``http`` and ``http-tcp``
+    → the HTTP data plane); otherwise a Unix socket
     serves JSON-RPC on the socket path and an inet socket JSON-RPC over TCP.
     """
     out = ActivatedSockets()
@@ -101,6 +104,8 @@ def listen_fds(env: Mapping[str, str] = os.environ, *, unset: bool = True) -> Ac
         name = names[i] if i < len(names) else ""
         if name == "legacy":
             out.legacy.append(sock)
+        elif name in ("http", "http-tcp"):
+            out.http.append(sock)
         elif sock.family == socket.AF_UNIX:
             out.unix.append(sock)
         else:

@@ -2,7 +2,8 @@
 """`make run`: ptpipd on the built-in simulated camera, a first ptpipctl call, then the daemon in the
 foreground until Ctrl-C. Everything lives in ./.run (socket, GUID, captures).
 
-The Makefile passes BIN (the virtualenv's bin directory), VENDOR, RPC_TCP and LEGACY in the environment.
+The Makefile passes BIN (the virtualenv's bin directory), VENDOR, RPC_TCP, LEGACY and HTTP in the
+environment.
 
 It speaks for its own daemon only:
 
@@ -15,7 +16,7 @@ It speaks for its own daemon only:
   a terminal, SIGINT/SIGTERM/SIGHUP sent to this script are passed on to the daemon.
 
 Standard library only. Exit codes: 0 stopped by Ctrl-C or a signal, 1 the daemon could not start or
-stopped by itself, 2 a bad VENDOR/RPC_TCP/LEGACY value.
+stopped by itself, 2 a bad VENDOR/RPC_TCP/LEGACY/HTTP value.
 """
 
 from __future__ import annotations
@@ -317,7 +318,7 @@ def _wait_connected(timeout: float) -> str | None:
         return last
 
 
-def say_how_to_use(bin_dir: str, vendor: str, pid: int, legacy: str) -> None:
+def say_how_to_use(bin_dir: str, vendor: str, pid: int, legacy: str, http: str) -> None:
     ctl = f"{bin_dir}/ptpipctl --socket {SOCK}"
     host, port = legacy.rsplit(":", 1)
     print(f"\nptpipd (PID {pid}) is serving a simulated {vendor} camera. A first call:", flush=True)
@@ -327,12 +328,15 @@ def say_how_to_use(bin_dir: str, vendor: str, pid: int, legacy: str) -> None:
             [f"{bin_dir}/ptpipctl", "--socket", str(SOCK), "get", "iso"], timeout=FIRST_CALL_TIMEOUT
         )
     status = '{"jsonrpc":"2.0","method":"status","id":1}'
+    live = f"  ffplay http://{http}/liveview.mjpeg   # live view (or open it in a browser)\n"
     print(
         f"\nTry, in another shell:\n"
         f"  {ctl} set iso 800\n"
         f"  {ctl} capture /tmp/shot.jpg\n"
         f"  echo 'get whitebalance' | nc {host} {port}   # the legacy text protocol, the seed tool's words\n"
         f"  echo '{status}' | nc -U -q1 {SOCK}\n"
+        f"  curl http://{http}/files   # pictures over HTTP (then curl -OJ http://{http}/files/3)\n"
+        f"{live if vendor == 'fuji' else ''}"
         f"Ctrl-C stops the daemon.",
         flush=True,
     )
@@ -344,6 +348,7 @@ def main() -> int:
     vendor = os.environ.get("VENDOR") or "generic"
     rpc_tcp = os.environ.get("RPC_TCP") or "127.0.0.1:15741"
     legacy = os.environ.get("LEGACY") or "127.0.0.1:15740"
+    http = os.environ.get("HTTP") or "127.0.0.1:15780"
     # Ignored dispositions are inherited: Ctrl-Z must not stop the daemon while it has the terminal (make
     # would wait for ever), and SIGTTOU would stop this script when it takes the terminal back.
     signal.signal(signal.SIGTSTP, signal.SIG_IGN)
@@ -354,18 +359,24 @@ def main() -> int:
         check_socket_free()
         check_port_free("RPC_TCP", "JSON-RPC over TCP", rpc_tcp)
         check_port_free("LEGACY", "the legacy text protocol", legacy)
+        if parse_address("HTTP", http) in (
+            parse_address("RPC_TCP", rpc_tcp),
+            parse_address("LEGACY", legacy),
+        ):
+            raise Failed(f"HTTP is {http}, the port of another listener; give it its own", EXIT_USAGE)
+        check_port_free("HTTP", "the HTTP data plane", http)
         RUN.mkdir(exist_ok=True)
         daemon = Daemon(
             [f"{bin_dir}/ptpipd", "--simulate", vendor, "--socket", str(SOCK), "--state-dir",
-             str(RUN / "state"), "--rpc-tcp", rpc_tcp, "--legacy", legacy]
+             str(RUN / "state"), "--rpc-tcp", rpc_tcp, "--legacy", legacy, "--http", http]
         )  # fmt: skip
-        return run(daemon, bin_dir, vendor, legacy)
+        return run(daemon, bin_dir, vendor, legacy, http)
     except Failed as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return exc.code
 
 
-def run(daemon: Daemon, bin_dir: str, vendor: str, legacy: str) -> int:
+def run(daemon: Daemon, bin_dir: str, vendor: str, legacy: str, http: str) -> int:
     try:
         if not daemon.ready(READY_TIMEOUT):
             if daemon.stop_signal is not None and daemon.proc.returncode == 0:
@@ -379,7 +390,7 @@ def run(daemon: Daemon, bin_dir: str, vendor: str, legacy: str) -> int:
             if problem is not None:
                 print(f"{PROG}: the simulated camera is not connected yet: {problem}", file=sys.stderr)
         if daemon.stop_signal is None:
-            say_how_to_use(bin_dir, vendor, daemon.pid, legacy)
+            say_how_to_use(bin_dir, vendor, daemon.pid, legacy, http)
         code = daemon.foreground()
     except BaseException:
         daemon.stop()

@@ -392,6 +392,8 @@ def start_daemon(
         str(sock_path),
         "--rpc-tcp",
         "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",  # never the default port: test daemons run side by side
         *args,
     ]
     log = LogFile(_unused(workdir / "daemon.log"))

@@ -43,7 +43,8 @@ DATA_ALLOWED = ("ptpipd.ptp",)
 #: the upper layers may use anything below them, nothing above
 DENIED: dict[str, tuple[str, ...]] = {
     "ptpipd.legacy": ("ptpipd.transports", "ptpipd.daemon"),
-    "ptpipd.transports": ("ptpipd.daemon", "ptpipd.legacy"),
+    "ptpipd.transports": ("ptpipd.daemon", "ptpipd.legacy", "ptpipd.web"),
+    "ptpipd.web": ("ptpipd.daemon", "ptpipd.legacy", "ptpipd.transports", "ptpipd.sim"),
     "ptpipd.config": ("ptpipd.daemon", "ptpipd.transports", "ptpipd.legacy", "ptpipd.rpc", "ptpipd.service"),
     "ptpipd.camera_setup": ("ptpipd.daemon", "ptpipd.transports", "ptpipd.legacy", "ptpipd.rpc"),
     "ptpipd.daemon": (),

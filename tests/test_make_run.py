@@ -160,7 +160,12 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_make_run_from_a_fresh_clone(clone: Path) -> None:
     assert not (clone / ".venv").exists(), "this test must make the virtualenv itself"
     legacy = free_port()
-    with terminal(clone, "run", f"RPC_TCP=127.0.0.1:{free_port()}", f"LEGACY=127.0.0.1:{legacy}") as term:
+    ports = (
+        f"RPC_TCP=127.0.0.1:{free_port()}",
+        f"LEGACY=127.0.0.1:{legacy}",
+        f"HTTP=127.0.0.1:{free_port()}",
+    )
+    with terminal(clone, "run", *ports) as term:
         pid = int(term.expect(SERVING.pattern + ". A first call:", 600)[1])
         installing = term.output()
         for banner in BANNERS:
@@ -225,7 +230,11 @@ def test_make_run_refuses_what_another_process_holds(clone: Path) -> None:
             assert f"already in use by PID {os.getpid()} (" in done.stderr, done.stderr
             assert "serving" not in done.stdout + done.stderr
 
-    first_args = (f"RPC_TCP=127.0.0.1:{free_port()}", f"LEGACY=127.0.0.1:{free_port()}")
+    first_args = (
+        f"RPC_TCP=127.0.0.1:{free_port()}",
+        f"LEGACY=127.0.0.1:{free_port()}",
+        f"HTTP=127.0.0.1:{free_port()}",
+    )
     with terminal(clone, "run", *first_args) as first:
         pid = int(first.expect(SERVING.pattern, 600)[1])
         first.expect(r"Ctrl-C stops the daemon", 30)

@@ -40,13 +40,15 @@ def make_dispatcher(
     auth_token: str | None = None,
     *,
     client_count: Callable[[], int] = no_clients,
+    status_extra: Callable[[], dict[str, Any]] | None = None,
 ) -> Dispatcher:
     """The daemon's dispatcher: the methods of DESIGN.md §4 bound to ``service``.
 
     ``client_count`` says how many clients are connected right now (``status.clients``); the daemon passes
-    the sum of its listeners' own counts.
+    the sum of its listeners' own counts. ``status_extra`` adds the layers above to ``status`` (the data
+    plane's ``http`` and ``liveview``).
     """
-    api = Api(service, capture_dir, auth_token, client_count)
+    api = Api(service, capture_dir, auth_token, client_count, status_extra=status_extra)
     document: dict[str, Any] = {}
 
     async def discover(client: Client, params: Any) -> dict[str, Any]:

@@ -15,10 +15,13 @@ from typing import Any
 
 from ptpipd.camera import Capture
 from ptpipd.files import AtomicFile
+from ptpipd.ip.transport import BytesSink
+from ptpipd.ptp import DecodeError, ObjectInfo, OperationCode, ResponseCode
 from ptpipd.rpc import errors as codes
 from ptpipd.rpc import models as m
 from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.errors import RpcError
+from ptpipd.rpc.urls import INLINE_LIMIT, capture_url, object_url
 from ptpipd.service import CameraService, Subscription
 
 
@@ -78,13 +81,18 @@ class Api:
     auth_token: str | None = None
     client_count: Callable[[], int] = no_clients
     started: float = field(default_factory=time.time)
+    #: More of ``status`` from the layers above (the data plane's ``http`` and ``liveview``).
+    status_extra: Callable[[], dict[str, Any]] | None = None
     guard: AuthGuard = field(init=False)
 
     def __post_init__(self) -> None:
         self.guard = AuthGuard(self.auth_token)
 
     async def status(self, client: Client, p: m.NoParams) -> m.StatusResult:
-        return m.StatusResult.model_validate({**self.service.status(), "clients": self.client_count()})
+        extra = self.status_extra() if self.status_extra is not None else {}
+        return m.StatusResult.model_validate(
+            {**self.service.status(), "clients": self.client_count(), **extra}
+        )
 
     async def info(self, client: Client, p: m.NoParams) -> m.InfoResult:
         return m.InfoResult.from_info(await self.service.info())
@@ -102,31 +110,54 @@ class Api:
         return m.PropertyDescResult.from_desc(await self.service.describe(p.property))
 
     async def capture(self, client: Client, p: m.CaptureParams) -> m.TransferResult:
-        if p.inline:
-            return self._inline(await self.service.capture(None))
-        with AtomicFile(self.capture_dir) as sink:
-            cap = await self.service.capture(sink)
-            return self._saved(cap, sink, "capture")
+        memory = BytesSink(INLINE_LIMIT if p.inline else 0)
+        with AtomicFile(self.capture_dir) as file:
+            cap = await self.service.capture(_Tee(file, memory))
+            if p.inline and not memory.overflow:
+                file.abort()  # inline: the client gets the bytes, the daemon keeps nothing
+                url = object_url(cap.transfer.handle) if cap.transfer.handle is not None else None
+                return m.TransferResult.from_transfer(cap.transfer, data=bytes(memory.buffer), url=url)
+            saved = self._saved(cap, file, "capture")
+        if p.inline:  # too big to inline: the picture is kept, and the error says where
+            raise _too_big(cap.transfer.size, saved.url or "", saved.path)
+        return saved
 
     async def files(self, client: Client, p: m.NoParams) -> list[m.FileResult]:
         return [m.FileResult.from_entry(f) for f in await self.service.files()]
 
     async def download(self, client: Client, p: m.DownloadParams) -> m.TransferResult:
         if p.inline:
-            return self._inline(await self.service.download(p.handle, None))
+            size = await self._announced_size(p.handle)
+            if size is not None and size > INLINE_LIMIT:
+                raise _too_big(size, object_url(p.handle))
+            memory = BytesSink(INLINE_LIMIT)
+            cap = await self.service.download(p.handle, memory)
+            if memory.overflow:  # the camera sent more than it announced
+                raise _too_big(memory.size, object_url(p.handle))
+            return m.TransferResult.from_transfer(
+                cap.transfer, data=bytes(memory.buffer), url=object_url(p.handle)
+            )
         with AtomicFile(self.capture_dir) as sink:
             cap = await self.service.download(p.handle, sink)
             return self._saved(cap, sink, f"object-{p.handle}")
 
-    @staticmethod
-    def _inline(cap: Capture) -> m.TransferResult:
-        return m.TransferResult.from_transfer(cap.transfer, data=cap.data or b"")
+    async def _announced_size(self, handle: int) -> int | None:
+        """The size GetObjectInfo announces, or None when the camera does not answer it."""
+        answer = await self.service.opreq(OperationCode.GetObjectInfo, [handle])
+        if answer.code != ResponseCode.OK or not answer.data:
+            return None
+        try:
+            return ObjectInfo.decode(answer.data).compressed_size
+        except DecodeError:
+            return None
 
     @staticmethod
     def _saved(cap: Capture, sink: AtomicFile, stem: str) -> m.TransferResult:
         name = cap.transfer.filename or f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{cap.transfer.format}"
         path = sink.commit(Path(name).name)
-        return m.TransferResult.from_transfer(cap.transfer, path=str(path))
+        handle = cap.transfer.handle
+        url = object_url(handle) if handle is not None else capture_url(str(path))
+        return m.TransferResult.from_transfer(cap.transfer, path=str(path), url=url)
 
     async def opreq(self, client: Client, p: m.OpreqParams) -> m.OpreqResult:
         return m.OpreqResult.from_result(await self.service.opreq(p.code, list(p.params)))
@@ -156,6 +187,29 @@ class Api:
             raise RpcError(codes.UNAUTHORISED, str(exc)) from None
         client.authenticated = True
         return True
+
+
+class _Tee:
+    """A data sink writing to two sinks."""
+
+    def __init__(self, first: AtomicFile, second: BytesSink) -> None:
+        self.first = first
+        self.second = second
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.first.write(data)
+        self.second.write(data)
+
+
+def _too_big(size: int, url: str, path: str | None = None) -> RpcError:
+    """-32602 for an object over the inline limit, naming where to fetch it instead."""
+    where = f"GET {url} on the HTTP data plane" + (f" (saved as {path})" if path else "")
+    data = {"size": size, "limit": INLINE_LIMIT, "url": url} | ({"path": path} if path else {})
+    return RpcError(
+        codes.INVALID_PARAMS,
+        f"the object is {size} bytes, more than the {INLINE_LIMIT}-byte inline limit: {where}",
+        data,
+    )
 
 
 def build_methods(api: Api, discover: Handler) -> list[Method]:

@@ -21,6 +21,7 @@ from pydantic import (
 
 from ptpipd.camera import CameraInfo
 from ptpipd.ptp import Value
+from ptpipd.rpc.urls import object_url
 from ptpipd.vendors.base import (
     EnumValues,
     FileEntry,
@@ -170,6 +171,26 @@ class CapabilitiesResult(Result):
     state_list: bool = Field(description="Has a state list (`state`).")
 
 
+class HttpStatus(Result):
+    """The HTTP data plane: where it listens and how many connections it has."""
+
+    addresses: list[str] = Field(description="Its listeners: http://HOST:PORT or a socket path.")
+    connections: int = Field(description="HTTP connections open now (WebSockets and live-view viewers too).")
+    tasks: int = Field(
+        description="asyncio tasks running in the daemon (diagnostics: it returns to its idle value)."
+    )
+
+
+class LiveViewStatus(Result):
+    """The live-view fan-out of the data plane."""
+
+    running: bool = Field(description="The camera's live view is running (viewers watch, or just left).")
+    viewers: int = Field(description="Clients of /liveview.mjpeg and /liveview.jpg right now.")
+    fps: float = Field(description="Frames per second from the camera over the last 2 s (0 when stopped).")
+    frames: int = Field(description="Frames received from the camera since the daemon started.")
+    starts: int = Field(description="How many times the camera's live view was started.")
+
+
 class StatusResult(Result):
     """The daemon and the camera connection."""
 
@@ -186,6 +207,17 @@ class StatusResult(Result):
     capabilities: CapabilitiesResult
     pairing: list[str] = Field(description="While pairing: what to do on the camera.")
     clients: int
+    http: HttpStatus | None = Field(None, description="The HTTP data plane (absent without one).")
+    liveview: LiveViewStatus | None = Field(None, description="Live view through the data plane.")
+
+    @model_serializer(mode="wrap")
+    def _without_plane(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without a data plane (a dispatcher used on its own) ``http`` and ``liveview`` are left out."""
+        out: dict[str, Any] = handler(self)
+        for key in ("http", "liveview"):
+            if out.get(key) is None:
+                out.pop(key, None)
+        return out
 
 
 class PropertyValueResult(Result):
@@ -309,13 +341,19 @@ class TransferResult(SparseResult):
     handle: int | None = None
     filename: str | None = None
     path: str | None = None
-    data: str | None = Field(None, description="base64, when `inline` was true.")
+    data: str | None = Field(None, description="base64, when `inline` was true (objects up to 8 MiB).")
+    url: str | None = Field(
+        None,
+        description="Where the HTTP data plane serves it: /files/HANDLE (a camera object) or /captures/NAME "
+        "(a file the daemon saved); a path on the daemon's HTTP address.",
+    )
 
     @classmethod
     def from_transfer(
-        cls, t: Transfer, *, path: str | None = None, data: bytes | None = None
+        cls, t: Transfer, *, path: str | None = None, data: bytes | None = None, url: str | None = None
     ) -> TransferResult:
-        """From what the camera sent; ``path`` where the daemon saved it, or the bytes themselves."""
+        """From what the camera sent; ``path`` where the daemon saved it, or the bytes themselves; ``url``
+        where the data plane serves it."""
         return cls(
             format=t.format,
             size=t.size,
@@ -323,6 +361,7 @@ class TransferResult(SparseResult):
             filename=t.filename or None,
             path=path,
             data=None if data is None else base64.b64encode(data).decode("ascii"),
+            url=url,
         )
 
     def image(self) -> bytes:
@@ -340,6 +379,9 @@ class FileResult(Result):
     format: str
     size: int
     captured: str | None
+    url: str = Field(
+        description="/files/HANDLE: the object streamed over the HTTP data plane (Range, resume)."
+    )
 
     @classmethod
     def from_entry(cls, f: FileEntry) -> FileResult:
@@ -352,6 +394,7 @@ class FileResult(Result):
             format=f.format,
             size=f.size,
             captured=f.captured,
+            url=object_url(f.handle),
         )
 
 

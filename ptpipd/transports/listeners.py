@@ -121,22 +121,8 @@ async def serve_unix(
 ) -> Listener:
     """The Unix-socket listener (bound at ``path``, or the given socket from systemd)."""
     listener = Listener(handler)
-    if sock is not None:
-        listener.server = await asyncio.start_unix_server(listener, sock=sock, limit=limit)
-        return listener
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clear_stale_socket(path)
-    old = os.umask(0o117)  # no window in which the socket is more open than 0660
-    try:
-        listener.server = await asyncio.start_unix_server(listener, path=str(path), limit=limit)
-    finally:
-        os.umask(old)
-    os.chmod(path, mode)
-    if group:
-        import grp
-
-        with contextlib.suppress(KeyError, PermissionError):
-            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+    bound = sock if sock is not None else bind_unix(path, mode, group)
+    listener.server = await asyncio.start_unix_server(listener, sock=bound, limit=limit)
     return listener
 
 
@@ -171,3 +157,38 @@ def remove_socket_file(path: Path, identity: tuple[int, int] | None) -> None:
     if identity is not None and socket_file_identity(path) == identity:
         with contextlib.suppress(OSError):
             path.unlink()
+
+
+def bind_unix(path: Path, mode: int = 0o660, group: str | None = None) -> socket.socket:
+    """A Unix socket bound at ``path`` with ``mode`` (never more open, not even for an instant)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o117)
+    try:
+        sock.bind(str(path))
+    except BaseException:
+        sock.close()
+        raise
+    finally:
+        os.umask(old)
+    os.chmod(path, mode)
+    if group:
+        import grp
+
+        with contextlib.suppress(KeyError, PermissionError):
+            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+    return sock
+
+
+def bind_tcp(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (with address reuse, as the JSON-RPC listener)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock

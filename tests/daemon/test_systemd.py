@@ -50,7 +50,11 @@ def test_ready_means_both_listeners_accept(tmp_path: Path) -> None:
         finally:
             unix.close()
             tcp.close()
-        assert ready["STATUS"].endswith(f"serving {daemon.socket_path}, 127.0.0.1:{daemon.tcp[1]}"), ready
+        serving = f"serving {daemon.socket_path}, 127.0.0.1:{daemon.tcp[1]}, {daemon.socket_path.parent}/ptpipd-http.sock"
+        assert re.search(rf"{re.escape(serving)}, http://127\.0\.0\.1:\d+$", ready["STATUS"]), ready
+        http_port = int(ready["STATUS"].rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", http_port), timeout=10):
+            pass  # the data plane accepts too
         assert sum("READY" in m for m in daemon.notify.messages) == 1
 
 

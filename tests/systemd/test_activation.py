@@ -163,3 +163,45 @@ def test_captures_follow_the_units_umask(tmp_path: Path) -> None:
     finally:
         notify.close()
     assert shot.stat().st_mode & 0o777 == 0o640
+
+
+def test_http_socket(tmp_path: Path) -> None:
+    """With ptpipd-http.socket (fds named "http"), the data plane is served on systemd's Unix socket and TCP
+    port, JSON-RPC on ptpipd.socket's, by the one daemon; curl is the HTTP client."""
+    service = Unit.load(UNITS / "ptpipd.service")
+    sockets = [Unit.load(UNITS / "ptpipd.socket"), Unit.load(UNITS / "ptpipd-http.socket")]
+    emu = emulate(service, sockets, tmp_path)
+    assert emu.fdnames == ["rpc", "rpc", "http", "http"]
+    (tmp_path / "etc/ptpipd/ptpipd.conf").write_text("[daemon]\nsimulate = generic\n")
+    notify = NotifyListener(tmp_path / "notify.sock")
+    log = tmp_path / "daemon.log"
+    host, port = emu.tcp[1]
+    try:
+        with activated(emu, notify, log) as proc:
+            fetched = subprocess.run(
+                ["curl", "-sS", "-f", "--retry", "0", f"http://{host}:{port}/files"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert fetched.returncode == 0, fetched.stderr
+            assert "IMG_0001.JPG" in fetched.stdout
+            via_unix = subprocess.run(
+                ["curl", "-sS", "-f", "--unix-socket", str(emu.unix_sockets[1]), "http://ptpipd/files/3"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            assert via_unix.returncode == 0 and via_unix.stdout.startswith(b"\xff\xd8"), via_unix.stderr
+            with RpcConnection(str(emu.unix_sockets[0]), timeout=20) as rpc:
+                status = rpc.call("status")
+            assert sorted(status["http"]["addresses"]) == sorted(
+                [str(emu.unix_sockets[1]), f"http://{host}:{port}"]
+            )
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+        assert emu.unix_sockets[1].is_socket(), "the daemon removed a socket that systemd owns"
+    finally:
+        notify.close()
+    assert "Traceback" not in log.read_text(), log.read_text()

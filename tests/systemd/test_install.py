@@ -16,7 +16,15 @@ from tests.procs import DaemonProcess, LogFile, NotifyListener, daemon_env
 from tests.systemd.conftest import Installed, run_make
 from tests.systemd.units import Unit
 
-UNITS = ["ptpipd.service", "ptpipd.socket", "ptpipd@.service", "ptpipd@.socket", "ptpipd-legacy.socket"]
+UNITS = [
+    "ptpipd.service",
+    "ptpipd.socket",
+    "ptpipd@.service",
+    "ptpipd@.socket",
+    "ptpipd-legacy.socket",
+    "ptpipd-http.socket",
+    "ptpipd-http@.socket",
+]
 EXAMPLES = ["generic.conf", "fuji.conf", "ptpipd.conf"]
 SCRIPTS = ["timelapse.sh", "bracket.py", "focus_stack.py", "client.js", "legacy.sh"]
 

@@ -35,6 +35,8 @@ VERIFY = [
     "ptpipd@cam1.service",
     "ptpipd@cam1.socket",
     "ptpipd-legacy.socket",
+    "ptpipd-http.socket",
+    "ptpipd-http@cam1.socket",
 ]
 EXPOSURE = re.compile(r"Overall exposure level for (?P<unit>\S+): (?P<score>\d+\.\d+) ")
 
@@ -98,7 +100,7 @@ def test_service_settings() -> None:
 def test_template_is_per_camera() -> None:
     service = Unit.load(UNITS / "ptpipd@.service")
     assert service.one("Service", "ExecStart") == (
-        "/usr/bin/ptpipd -f /etc/ptpipd/%i.conf --socket /run/ptpipd/%i.sock --rpc-tcp off"
+        "/usr/bin/ptpipd -f /etc/ptpipd/%i.conf --socket /run/ptpipd/%i.sock --rpc-tcp off --http off"
     )
     assert service.values("Unit", "Requires") == ["ptpipd@%i.socket"]
     sock = Unit.load(UNITS / "ptpipd@.socket")
@@ -119,6 +121,17 @@ def test_sockets() -> None:
     assert legacy.values("Socket", "ListenStream") == ["127.0.0.1:15740"]
     assert legacy.one("Socket", "FileDescriptorName") == "legacy"  # how the daemon tells it apart
     assert legacy.one("Socket", "Service") == "ptpipd.service"
+    web = Unit.load(UNITS / "ptpipd-http.socket")
+    assert web.values("Socket", "ListenStream") == ["/run/ptpipd/ptpipd-http.sock", "127.0.0.1:15780"]
+    assert web.one("Socket", "FileDescriptorName") == "http"
+    assert web.one("Socket", "Service") == "ptpipd.service"
+    assert "ptpipd-http.socket" in Unit.load(UNITS / "ptpipd.service").one("Unit", "Wants")
+    web_instance = Unit.load(UNITS / "ptpipd-http@.socket")
+    assert web_instance.values("Socket", "ListenStream") == ["/run/ptpipd/%i-http.sock"]
+    assert web_instance.one("Socket", "Service") == "ptpipd@%i.service"
+    for name in ("ptpipd-http.socket", "ptpipd-http@.socket"):
+        s = Unit.load(UNITS / name)
+        assert (s.one("Socket", "SocketMode"), s.one("Socket", "SocketGroup")) == ("0660", "ptpipd")
 
 
 def test_snippets_match_the_units() -> None:

@@ -1,0 +1,24 @@
+"""Where the HTTP data plane (DESIGN.md §8) serves what a JSON-RPC result names, and the inline limit.
+
+URLs are paths on the data plane (``/files/12``), not absolute: the daemon cannot know which of its
+addresses (the Unix socket, loopback TCP, a tunnel) the client reaches it through. Prefix them with the HTTP
+address (``http://127.0.0.1:15780``; ``ptpipctl url`` prints it).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+#: The largest object ``capture``/``download`` return inline (base64 in ``data``): 8 MiB, about 11 MB of
+#: JSON. Larger ones are refused with -32602 naming their URL: fetch them over HTTP, streamed.
+INLINE_LIMIT = 8 << 20
+
+
+def object_url(handle: int) -> str:
+    """A camera object: ``GET /files/{handle}`` (Range, ETag; streamed from the camera)."""
+    return f"/files/{handle}"
+
+
+def capture_url(path: str) -> str:
+    """A file the daemon saved in its capture directory (a capture preview): ``GET /captures/{name}``."""
+    return f"/captures/{PurePath(path).name}"

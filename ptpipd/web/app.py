@@ -1,0 +1,280 @@
+"""The HTTP data plane (DESIGN.md §8): the aiohttp application and its routes, inside the daemon's loop.
+
+| route | answer |
+|---|---|
+| ``GET /files`` | the ``files`` result, each entry with its ``url`` |
+| ``GET``/``HEAD /files/{handle}`` | the object streamed from the camera (``Range``, ``ETag``, ``If-Range``) |
+| ``GET /files/{handle}/thumb`` | the camera's thumbnail |
+| ``POST /capture`` | takes a picture: ``{handle, url, format, size, filename, path}`` |
+| ``GET /captures/{name}`` | a file the daemon saved (a capture preview on cameras that keep no object) |
+| ``GET /liveview.mjpeg`` | ``multipart/x-mixed-replace`` JPEG stream (one camera stream for all viewers) |
+| ``GET /liveview.jpg`` | the newest live-view frame |
+| ``GET /rpc`` / ``POST /rpc`` | JSON-RPC over a WebSocket / one request or batch |
+| ``POST /auth`` | sets the browser's session cookie (see :mod:`ptpipd.web.auth`) |
+
+Errors are ``{"error": {code, message, data}}`` with the JSON-RPC code and an HTTP status
+(:mod:`ptpipd.web.errors`). Everything is bounded (:class:`WebOptions`): request line and header sizes, a
+connection that sends no complete request, a client that stops reading (each write has a timeout, and no
+write ever happens while the camera is held), viewers and their one-frame slots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ptpipd.errors import CameraError, NotSupported
+from ptpipd.rpc import errors as codes
+from ptpipd.rpc.urls import capture_url, object_url
+from ptpipd.web import files as files_route
+from ptpipd.web import rpc as rpc_route
+from ptpipd.web.auth import COOKIE, TokenRule, middleware, session_value, unauthorised
+from ptpipd.web.backend import Backend, Frame
+from ptpipd.web.errors import HttpError, bad_request, not_found
+from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
+
+log = logging.getLogger(__name__)
+
+BOUNDARY = "ptpipdframe"
+
+
+@dataclass(frozen=True, slots=True)
+class WebOptions:
+    """Limits and timeouts of the data plane (seconds and bytes)."""
+
+    write_timeout: float = 20.0  # one write to a client that does not read
+    idle_timeout: float = 15.0  # a connection without a complete request (slow or silent headers)
+    first_frame_timeout: float = 10.0
+    frame_timeout: float = 10.0
+    linger: float = 3.0  # the camera's live view runs this long after the last viewer left
+    max_viewers: int = 64
+    max_line_size: int = 8190
+    max_field_size: int = 8190
+    max_headers: int = 64
+    heartbeat: float = 20.0  # WebSocket ping interval; a client that does not answer is dropped
+    shutdown_timeout: float = 1.0
+
+
+BACKEND = web.AppKey("backend", Backend)
+HUB = web.AppKey("hub", LiveHub)
+OPTIONS = web.AppKey("options", WebOptions)
+RULE = web.AppKey("rule", TokenRule)
+CAPTURES = web.AppKey("captures", Path)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except HttpError as exc:
+        return exc.response()
+    except CameraError as exc:
+        return HttpError.from_camera(exc).response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 404:
+            return not_found(request.path[:200]).response()
+        return HttpError(exc.status, codes.INVALID_REQUEST, exc.reason, None, dict(exc.headers)).response()
+    except (ConnectionError, TimeoutError) as exc:
+        # the client went away, or stopped reading for longer than the write timeout: nothing to answer
+        log.debug("%s %s: client %s gone: %s", request.method, request.path, request.remote, exc)
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=499)  # never sent (the transport is closed); aiohttp drops it quietly
+    except Exception as exc:  # a bug: logged with its traceback, -32603 for the client
+        log.exception("%s %s failed", request.method, request.path)
+        return HttpError(
+            500, codes.INTERNAL_ERROR, "Internal error", str(exc) or type(exc).__name__
+        ).response()
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+async def list_files(request: web.Request) -> web.Response:
+    entries = await request.app[BACKEND].files()
+    return web.json_response([{**entry, "url": object_url(int(entry["handle"]))} for entry in entries])
+
+
+async def get_file(request: web.Request) -> web.StreamResponse:
+    handle = files_route.parse_handle(request.match_info["handle"])
+    app = request.app
+    return await files_route.serve_object(request, app[BACKEND], handle, app[OPTIONS].write_timeout)
+
+
+async def get_thumb(request: web.Request) -> web.Response:
+    handle = files_route.parse_handle(request.match_info["handle"])
+    data = await request.app[BACKEND].thumb(handle)
+    return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+
+
+async def post_capture(request: web.Request) -> web.Response:
+    shot = await request.app[BACKEND].capture()
+    if shot.handle is not None:
+        url = object_url(shot.handle)
+    elif shot.path is not None:
+        url = capture_url(shot.path)
+    else:
+        raise HttpError(500, codes.INTERNAL_ERROR, "the capture left neither an object nor a file")
+    return web.json_response(
+        {
+            "handle": shot.handle,
+            "url": url,
+            "format": shot.format,
+            "size": shot.size,
+            "filename": shot.filename,
+            "path": shot.path,
+        }
+    )
+
+
+async def get_capture(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    directory = request.app[CAPTURES]
+    path = directory / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise not_found(f"/captures/{name[:100]}")
+    return web.FileResponse(
+        path, headers={"Content-Disposition": files_route.disposition("attachment", name)}
+    )
+
+
+# ---------------------------------------------------------------------------------------------- live view
+
+
+def _join(request: web.Request) -> Viewer:
+    backend = request.app[BACKEND]
+    if not backend.liveview:
+        vendor = backend.status().get("vendor")
+        raise NotSupported(f"the {vendor} camera has no live view", vendor=str(vendor))
+    try:
+        return request.app[HUB].join()
+    except ViewerLimit as exc:
+        raise HttpError(503, codes.TOO_MANY_REQUESTS, str(exc), None, {"Retry-After": "5"}) from None
+
+
+async def _first(viewer: Viewer, timeout: float) -> Frame:
+    try:
+        return await viewer.next(timeout)
+    except TimeoutError:
+        raise HttpError(504, codes.TIMEOUT, f"no live-view frame within {timeout:g} s") from None
+
+
+def _part(frame: Frame) -> bytes:
+    head = (
+        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n"
+        f"X-Frame: {frame.sequence}\r\n\r\n"
+    )
+    return head.encode() + frame.jpeg + b"\r\n"
+
+
+async def liveview_mjpeg(request: web.Request) -> web.StreamResponse:
+    opts, hub = request.app[OPTIONS], request.app[HUB]
+    viewer = _join(request)
+    try:
+        frame = await _first(viewer, opts.first_frame_timeout)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+                "Cache-Control": "no-store",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        try:
+            while True:
+                async with asyncio.timeout(opts.write_timeout):
+                    await response.write(_part(frame))
+                frame = await viewer.next(opts.frame_timeout)
+        except (CameraError, TimeoutError, ConnectionError) as exc:
+            # the camera's stream ended, no frame came for long, or the viewer stopped reading: a multipart
+            # stream has no end marker a player waits for, so the connection simply ends
+            log.info("live-view viewer %s: %s", request.remote, exc or "timed out")
+            if request.transport is not None:
+                request.transport.abort()
+        return response
+    finally:
+        hub.leave(viewer)
+
+
+async def liveview_jpg(request: web.Request) -> web.Response:
+    viewer = _join(request)
+    try:
+        frame = await _first(viewer, request.app[OPTIONS].first_frame_timeout)
+    finally:
+        request.app[HUB].leave(viewer)
+    return web.Response(
+        body=frame.jpeg,
+        content_type="image/jpeg",
+        headers={"Cache-Control": "no-store", "X-Frame": str(frame.sequence)},
+    )
+
+
+# ---------------------------------------------------------------------------------------------- rpc, auth
+
+
+async def get_rpc(request: web.Request) -> web.StreamResponse:
+    return await rpc_route.websocket(request, request.app[BACKEND], request.app[OPTIONS].heartbeat)
+
+
+async def post_rpc(request: web.Request) -> web.Response:
+    return await rpc_route.post_rpc(request, request.app[BACKEND])
+
+
+async def post_auth(request: web.Request) -> web.Response:
+    rule = request.app[RULE]
+    if request.content_type == "application/json":
+        try:
+            token = (await request.json()).get("token")
+        except (ValueError, AttributeError):
+            raise bad_request('the body must be JSON {"token": "…"}') from None
+    else:
+        token = (await request.post()).get("token")
+    if rule.token is None:
+        return web.json_response({"authenticated": True})
+    if not isinstance(token, str) or not rule.check(token):
+        raise unauthorised("unauthorised: wrong token")
+    response = web.json_response({"authenticated": True})
+    response.set_cookie(COOKIE, session_value(rule.token), httponly=True, samesite="Strict", path="/")
+    return response
+
+
+async def index(request: web.Request) -> web.Response:
+    """A plain placeholder until the web page lands: where everything is."""
+    links = ["/liveview.mjpeg", "/liveview.jpg", "/files"]
+    items = "".join(f'<li><a href="{link}">{link}</a></li>' for link in links)
+    return web.Response(
+        text=f"<!doctype html><title>ptpipd</title><h1>ptpipd</h1><ul>{items}</ul>", content_type="text/html"
+    )
+
+
+def create_app(
+    backend: Backend, hub: LiveHub, *, token: str | None, capture_dir: Path, options: WebOptions
+) -> web.Application:
+    """The application: routes, the token rule, JSON errors, a 1 MiB body cap."""
+    rule = TokenRule(token)
+    app = web.Application(middlewares=[_errors, middleware(rule)], client_max_size=rpc_route.MAX_MESSAGE)
+    app[BACKEND] = backend
+    app[HUB] = hub
+    app[OPTIONS] = options
+    app[RULE] = rule
+    app[CAPTURES] = capture_dir
+    app.router.add_get("/", index)
+    app.router.add_post("/auth", post_auth)
+    app.router.add_get("/files", list_files)
+    app.router.add_get("/files/{handle}", get_file)  # HEAD too (aiohttp adds it for GET routes)
+    app.router.add_get("/files/{handle}/thumb", get_thumb)
+    app.router.add_post("/capture", post_capture)
+    app.router.add_get("/captures/{name}", get_capture)
+    app.router.add_get("/liveview.mjpeg", liveview_mjpeg)
+    app.router.add_get("/liveview.jpg", liveview_jpg)
+    app.router.add_get("/rpc", get_rpc)
+    app.router.add_post("/rpc", post_rpc)
+    return app

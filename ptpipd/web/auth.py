@@ -1,0 +1,115 @@
+"""Who may use the data plane: the rule of JSON-RPC over TCP, for HTTP.
+
+* The Unix socket and loopback peers are let in (the sockets' modes and the loopback rule decide, as for
+  JSON-RPC).
+* With ``auth_token`` set, a peer off loopback shows the token in one of three ways:
+
+  - ``Authorization: Bearer TOKEN`` (scripts, curl);
+  - ``?token=TOKEN`` on the URL (an ``<img src>`` or a player that cannot send headers; the URL then holds
+    the token, so the daemon never logs query strings);
+  - the ``ptpipd_session`` cookie that ``POST /auth`` (form field or JSON ``token``) sets: HttpOnly,
+    SameSite=Strict, valid until the token changes. This is the browser's way: the page asks for the token
+    once and it never sits in a URL, the history or a log.
+
+  Without one, the answer is 401 with ``-32010``; ``/`` and ``/static/…`` (the page, no camera access) and
+  ``POST /auth`` need none. A WebSocket at ``/rpc`` may also open without one and send JSON-RPC ``auth``
+  first, exactly as on NDJSON TCP.
+* Browsers let any web site send requests to loopback, so state-changing requests and WebSockets that carry
+  an ``Origin`` are refused (403) unless it is the daemon's own origin (the ``Host`` they were sent to).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from ptpipd.net import is_loopback_peer
+from ptpipd.rpc import errors as codes
+from ptpipd.web.errors import HttpError
+
+COOKIE = "ptpipd_session"
+#: Paths anyone may fetch: the page (it holds nothing) and the login.
+OPEN_PATHS = ("/", "/auth", "/favicon.ico")
+OPEN_PREFIXES = ("/static/",)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CREDENTIALS = "ptpipd.credentials"
+
+
+def session_value(token: str) -> str:
+    """The cookie value for ``token``: derived from it (the cookie never holds the token itself)."""
+    return hmac.new(token.encode(), b"ptpipd web session v1", hashlib.sha256).hexdigest()
+
+
+def _equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+class TokenRule:
+    """Decides for each request; ``token`` None means nobody is ever asked."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+        self._session = session_value(token) if token else None
+
+    def exempt(self, request: web.Request) -> bool:
+        """True when the request needs no token (no token set, Unix socket or loopback peer)."""
+        if self.token is None:
+            return True
+        return is_loopback_peer(request.transport.get_extra_info("peername") if request.transport else None)
+
+    def presented(self, request: web.Request) -> bool:
+        """True when the request carries the token (header, query or session cookie)."""
+        assert self.token is not None and self._session is not None
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and _equal(value.strip(), self.token):
+            return True
+        query = request.query.get("token")
+        if query is not None and _equal(query, self.token):
+            return True
+        cookie = request.cookies.get(COOKIE)
+        return cookie is not None and _equal(cookie, self._session)
+
+    def check(self, given: str) -> bool:
+        """True when ``given`` is the token."""
+        return self.token is not None and _equal(given, self.token)
+
+
+def same_origin(request: web.Request) -> bool:
+    """True without an ``Origin`` header (not a browser) or when it names the host the request went to."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    if origin == "null":
+        return False
+    return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+def unauthorised(message: str = "unauthorised: this address needs the daemon's token") -> HttpError:
+    """401 with -32010 and the header that says how to authenticate."""
+    return HttpError(401, codes.UNAUTHORISED, message, None, {"WWW-Authenticate": 'Bearer realm="ptpipd"'})
+
+
+def middleware(rule: TokenRule) -> Middleware:
+    """The aiohttp middleware applying ``rule``; it also stores whether the request came with credentials."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        allowed = rule.exempt(request) or rule.presented(request)
+        request[CREDENTIALS] = allowed
+        path = request.path
+        is_ws = path == "/rpc" and request.method == "GET"
+        if (request.method not in ("GET", "HEAD") or is_ws) and not same_origin(request):
+            raise HttpError(403, codes.UNAUTHORISED, "cross-site request refused (Origin is not this daemon)")
+        if not (allowed or is_ws or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)):
+            raise unauthorised()
+        return await handler(request)
+
+    return guard

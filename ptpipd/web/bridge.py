@@ -1,0 +1,187 @@
+"""The daemon as the data plane's :class:`~ptpipd.web.backend.Backend`: the camera service and the JSON-RPC
+dispatcher behind the small interface :mod:`ptpipd.web` uses. This is the only web module that knows them.
+
+Every camera operation is one request through the service's queue, so a download's pieces, thumbnails and
+captures take turns with every other client's requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ptpipd.camera import Camera
+from ptpipd.errors import CameraError, CameraRefused, NotConnected, NotSupported
+from ptpipd.files import AtomicFile
+from ptpipd.ip.errors import PTPIPError
+from ptpipd.ptp import ObjectFormat, ObjectInfo, OperationCode, ResponseCode, code_name
+from ptpipd.rpc import Client, Dispatcher, notification_text
+from ptpipd.rpc.models import FileResult
+from ptpipd.service import CameraService, SubscriberOverflow, Subscription
+from ptpipd.vendors.base import LiveViewSource
+from ptpipd.web.backend import Frame, ObjectMeta, Shot, Sink, UnknownObject
+
+T = TypeVar("T")
+
+
+class RpcBridge:
+    """One data-plane JSON-RPC client on the dispatcher, with its notifications as an async iterator."""
+
+    def __init__(self, dispatcher: Dispatcher, service: CameraService, client: Client) -> None:
+        self.dispatcher = dispatcher
+        self.service = service
+        self.client = client
+        self._changed = asyncio.Event()
+        client.on_subscribe = lambda sub: self._changed.set()
+
+    @property
+    def closing(self) -> bool:
+        return self.client.closing
+
+    async def respond(self, message: str) -> str | None:
+        return await self.dispatcher.respond(message, self.client)
+
+    async def notifications(self) -> AsyncIterator[str]:
+        while True:
+            sub = self.client.subscription
+            if sub is None:
+                await self._changed.wait()
+                self._changed.clear()
+                continue
+            try:
+                note = await self._next(sub)
+            except SubscriberOverflow as exc:
+                yield notification_text("notify.connection", {"state": "dropped", "reason": str(exc)})
+                return
+            if note is not None:
+                yield notification_text(*note)
+
+    async def _next(self, sub: Subscription) -> tuple[str, dict[str, Any]] | None:
+        """The next notification of ``sub``, or None when the client (un)subscribed meanwhile."""
+        getter = asyncio.ensure_future(sub.next())
+        changed = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({getter, changed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
+            if not getter.done():
+                getter.cancel()
+        if getter.done() and not getter.cancelled():
+            note = getter.result()
+            return note.method, note.params
+        self._changed.clear()
+        return None
+
+    def close(self) -> None:
+        if self.client.subscription is not None:
+            self.service.unsubscribe(self.client.subscription)
+            self.client.subscription = None
+
+
+class ServiceBackend:
+    """The daemon's service and dispatcher as a data-plane backend."""
+
+    def __init__(self, service: CameraService, dispatcher: Dispatcher, capture_dir: Path) -> None:
+        self.service = service
+        self.dispatcher = dispatcher
+        self.capture_dir = capture_dir
+        self._ids = itertools.count(1_000_000)  # apart from the NDJSON clients' numbers in logs
+
+    # ---------------------------------------------------------------- JSON-RPC
+
+    def rpc_session(self, transport: str, peer: str, authenticated: bool) -> RpcBridge:
+        client = Client(next(self._ids), transport, peer, authenticated=authenticated)
+        return RpcBridge(self.dispatcher, self.service, client)
+
+    def status(self) -> dict[str, Any]:
+        return self.service.status()
+
+    # ---------------------------------------------------------------- what the camera can do
+
+    @property
+    def partial_reads(self) -> bool:
+        return self.service.capabilities.partial_objects
+
+    @property
+    def liveview(self) -> bool:
+        return self.service.capabilities.liveview is not LiveViewSource.NONE
+
+    def _files_supported(self) -> None:
+        if not self.service.capabilities.files:
+            vendor = self.service.vendor_name
+            raise NotSupported(f"the {vendor} camera has no file access", vendor=vendor)
+
+    async def _on_camera(self, op: Callable[[Camera], Awaitable[T]], handle: int) -> T:
+        """``op`` as one queued request, with the camera layer's errors (an unknown handle: 404)."""
+
+        async def run(camera: Camera) -> T:
+            with camera._errors():
+                return await op(camera)
+
+        try:
+            return await self.service.request(run)
+        except CameraRefused as exc:
+            if exc.response == ResponseCode.InvalidObjectHandle:
+                raise UnknownObject(handle) from None
+            raise
+
+    # ---------------------------------------------------------------- files
+
+    async def files(self) -> list[dict[str, Any]]:
+        return [FileResult.from_entry(e).model_dump(mode="json") for e in await self.service.files()]
+
+    async def object_meta(self, handle: int) -> ObjectMeta:
+        self._files_supported()
+
+        async def info(camera: Camera) -> ObjectInfo:
+            reply = await camera.driver.call(OperationCode.GetObjectInfo, (handle,))
+            return ObjectInfo.decode(reply.data or b"")
+
+        oi = await self._on_camera(info, handle)
+        kind = code_name(ObjectFormat, oi.object_format).lower()  # the media type comes from the file name
+        return ObjectMeta(handle, oi.filename, kind, oi.compressed_size, oi.capture_date or None)
+
+    async def read_part(self, handle: int, offset: int, length: int, sink: Sink) -> int:
+        return await self._on_camera(lambda cam: cam.download_part(handle, offset, length, sink), handle)
+
+    async def read_all(self, handle: int, sink: Sink) -> int:
+        capture = await self._on_camera(lambda cam: cam.download(handle, sink), handle)
+        return capture.transfer.size
+
+    async def thumb(self, handle: int) -> bytes:
+        self._files_supported()
+
+        async def get(camera: Camera) -> bytes:
+            return (await camera.driver.call(OperationCode.GetThumb, (handle,))).data or b""
+
+        return await self._on_camera(get, handle)
+
+    # ---------------------------------------------------------------- capture
+
+    async def capture(self) -> Shot:
+        with AtomicFile(self.capture_dir) as sink:
+            cap = await self.service.capture(sink)
+            transfer = cap.transfer
+            name = transfer.filename or f"capture-{time.strftime('%Y%m%d-%H%M%S')}.{transfer.format}"
+            path = sink.commit(Path(name).name)
+        return Shot(transfer.format, transfer.size, transfer.handle, transfer.filename, str(path))
+
+    # ---------------------------------------------------------------- live view
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        frames = self.service.live_frames()
+        try:
+            async for frame in frames:
+                yield Frame(frame.sequence, frame.received_at, frame.jpeg)
+        except PTPIPError as exc:
+            raise NotConnected(f"live view lost: {exc}") from exc
+        finally:
+            close = getattr(frames, "aclose", None)  # an async generator: its finally stops the camera's
+            if close is not None:
+                with contextlib.suppress(CameraError, PTPIPError, OSError):
+                    await close()

@@ -1,0 +1,227 @@
+"""``GET/HEAD /files/{handle}``: an object streamed from the camera as it arrives, never whole in memory.
+
+Where the camera reads byte ranges (GetPartialObject, 0x101B) the object goes in pieces of at most
+:data:`~ptpipd.web.backend.CHUNK` bytes, each one camera transaction queued like any other client's request,
+so a long download never freezes the camera for others. The bytes go onto the client's connection as they
+arrive (:class:`Forward`, no piece is collected first), and the next piece is asked for once the client has
+taken the previous one: a client that reads slowly delays the camera's next transaction, never the others'
+(backpressure), and the daemon holds at most about one piece per download. A ``Range`` becomes the pieces
+it covers. Without partial reads the object comes in one GetObject; a client that falls more than
+:data:`PIPE_CAP` bytes behind it is disconnected (PTP cannot pause a data phase).
+
+A client that goes away mid-transfer cancels the handler: the piece in flight completes on the wire (its
+bytes are discarded, the session stays in step) and nothing more is asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+import zlib
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from aiohttp import web
+
+from ptpipd.errors import NotSupported
+from ptpipd.web.backend import CHUNK, Backend, ObjectMeta
+from ptpipd.web.errors import HttpError
+from ptpipd.web.ranges import BadRange, ByteRange, parse_range
+
+log = logging.getLogger(__name__)
+
+#: Bytes a GetObject may run ahead of a slow client before that client is disconnected (cameras without
+#: partial reads cannot be paused mid-object: PTP has no flow control of its own).
+PIPE_CAP = 16 << 20
+
+_FORMAT_TYPES = {"exif_jpeg": "image/jpeg", "jpeg": "image/jpeg", "jfif": "image/jpeg", "png": "image/png"}
+
+
+def parse_handle(text: str) -> int:
+    """An object handle from the URL (decimal, or hex with 0x); 404 for anything else."""
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 0xFFFF_FFFF:
+        raise HttpError(404, -32602, f"{text[:40]!r} is not an object handle (a 32-bit number)")
+    return value
+
+
+def content_type(meta: ObjectMeta) -> str:
+    """The object's media type, from its format or its file name."""
+    guessed, _ = mimetypes.guess_type(meta.filename)
+    return _FORMAT_TYPES.get(meta.format) or guessed or "application/octet-stream"
+
+
+def etag(meta: ObjectMeta) -> str:
+    """A strong validator: the handle, size, name and capture time (what identifies a picture on a card)."""
+    digest = zlib.crc32(f"{meta.filename}\0{meta.captured}".encode())
+    return f'"{meta.handle:x}-{meta.size:x}-{digest:08x}"'
+
+
+def disposition(kind: str, filename: str) -> str:
+    """``Content-Disposition`` with an ASCII fallback and the UTF-8 name (RFC 6266)."""
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def _wanted(request: web.Request, meta: ObjectMeta, tag: str) -> ByteRange | None:
+    header = request.headers.get("Range")
+    if header is None:
+        return None
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip() != tag:
+        return None  # the object changed since the client's partial copy: the whole object
+    try:
+        return parse_range(header, meta.size)
+    except BadRange as exc:
+        raise HttpError(
+            416, -32602, str(exc), {"size": meta.size}, {"Content-Range": f"bytes */{meta.size}"}
+        ) from None
+
+
+async def serve_object(
+    request: web.Request, backend: Backend, handle: int, write_timeout: float
+) -> web.StreamResponse:
+    """The object, or the range asked for, with its headers."""
+    meta = await backend.object_meta(handle)
+    tag = etag(meta)
+    if request.headers.get("If-None-Match", "").strip() == tag:
+        return web.Response(status=304, headers={"ETag": tag})
+    wanted = _wanted(request, meta, tag)
+    span = wanted or ByteRange(0, meta.size, meta.size)
+    response = web.StreamResponse(status=200 if wanted is None else 206, headers=_headers(meta, tag))
+    if wanted is not None:
+        response.headers["Content-Range"] = wanted.content_range
+    response.content_length = span.length
+    await response.prepare(request)
+    if request.method == "HEAD" or span.length == 0:
+        return response
+    await response.write(b"")  # the headers go out now: the body goes straight onto the connection
+    transport = request.transport
+    if not isinstance(transport, asyncio.WriteTransport):
+        raise ConnectionResetError("the client went away")
+    try:
+        await _body(response, transport, backend, handle, Forward(transport, span), write_timeout)
+    except (TimeoutError, ConnectionError) as exc:
+        # headers are out: the only way left to say "incomplete" is to end the connection
+        log.info("download of object %d to %s stopped: %s", handle, request.remote, exc or "write timeout")
+        transport.abort()
+        return response
+    await response.write_eof()
+    return response
+
+
+def _headers(meta: ObjectMeta, tag: str) -> dict[str, str]:
+    return {
+        "Content-Type": content_type(meta),
+        "Content-Disposition": disposition("attachment", meta.filename),
+        "ETag": tag,
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "no-cache",
+    }
+
+
+async def _body(
+    response: web.StreamResponse,
+    transport: asyncio.WriteTransport,
+    backend: Backend,
+    handle: int,
+    forward: Forward,
+    write_timeout: float,
+) -> None:
+    # after a piece, the next one is asked for at once while less than 256 KiB waits for the client, else
+    # once it is down to 64 KiB: the camera's next transaction overlaps the client's reading, and at most
+    # about a piece is held (larger limits measured slower as well as bigger: asyncio copies whatever the
+    # socket does not take at once)
+    transport.set_write_buffer_limits(high=CHUNK // 4, low=CHUNK // 16)
+
+    async def drained() -> None:
+        async with asyncio.timeout(write_timeout):
+            await _drain(response)
+
+    if backend.partial_reads:
+        try:
+            await _in_pieces(backend, handle, forward, drained)
+            return
+        except NotSupported:  # the vendor reads ranges, this body does not list GetPartialObject
+            if forward.sent:
+                raise
+            forward.position = 0
+    await _in_one(backend, handle, forward, drained)
+
+
+async def _drain(response: web.StreamResponse) -> None:
+    """Waits until the client has taken what was written, down to the transport's low-water mark."""
+    writer = getattr(response, "_payload_writer", None)  # aiohttp has no public drain on a response
+    if writer is not None:
+        await writer.drain()
+
+
+class Forward:
+    """The camera's bytes of ``span`` straight onto the client's connection, as they arrive.
+
+    Data phases are handed over synchronously by the camera link, so this sink cannot wait: it writes (the
+    transport keeps what the socket does not take at once) and the caller waits for the client between
+    transactions. It never raises (that would break the camera link): once the client is gone, or more
+    than ``cap`` bytes are waiting for it, the rest is dropped and ``dropped`` says why.
+    """
+
+    def __init__(self, transport: asyncio.BaseTransport, span: ByteRange, cap: int = PIPE_CAP) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        self.transport = transport
+        self.span = span
+        self.cap = cap
+        self.position = 0  # of the next byte the camera sends, in the object
+        self.sent = 0
+        self.dropped: str | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        start = self.position
+        self.position += len(data)
+        lo, hi = max(start, self.span.start), min(self.position, self.span.end)
+        if lo >= hi or self.dropped is not None:
+            return
+        transport = self.transport
+        if transport.is_closing():
+            self.dropped = "the client went away"
+            return
+        if transport.get_write_buffer_size() > self.cap:
+            self.dropped = f"the client fell more than {self.cap} bytes behind the camera"
+            transport.abort()
+            return
+        # a copy: the camera link reuses its receive buffer, and the transport may keep what it cannot send
+        transport.write(bytes(memoryview(data)[lo - start : hi - start]))
+        self.sent += hi - lo
+
+    def check(self) -> None:
+        """Raises when the client did not get everything asked so far."""
+        if self.dropped is not None:
+            raise ConnectionAbortedError(self.dropped)
+
+
+async def _in_pieces(
+    backend: Backend, handle: int, forward: Forward, drained: Callable[[], Awaitable[None]]
+) -> None:
+    span = forward.span
+    offset = span.start
+    while offset < span.end:
+        forward.position = offset
+        got = await backend.read_part(handle, offset, min(CHUNK, span.end - offset), forward)
+        forward.check()
+        if got <= 0:
+            raise ConnectionAbortedError(f"the camera sent no bytes of object {handle} at {offset}")
+        offset += got
+        await drained()  # backpressure: the next piece once the client has taken this one
+
+
+async def _in_one(
+    backend: Backend, handle: int, forward: Forward, drained: Callable[[], Awaitable[None]]
+) -> None:
+    await backend.read_all(handle, forward)
+    forward.check()
+    if forward.sent < forward.span.length:
+        raise ConnectionAbortedError(f"object {handle} ended after {forward.position} bytes")
+    await drained()

@@ -1,0 +1,93 @@
+"""JSON-RPC over the data plane: a WebSocket at ``GET /rpc`` (one text message per request, batch, response
+or notification, ``subscribe`` included) and ``POST /rpc`` (one request or batch per HTTP request). Both go
+through the same dispatcher as NDJSON, so methods, params and errors are the same.
+
+A WebSocket opened without credentials starts unauthenticated, like a TCP client off loopback: only ``auth``
+and ``rpc.discover`` run until ``auth {token}`` succeeds. Messages are capped at the NDJSON line cap; a
+binary message is answered -32600; a client that falls behind with its notifications is dropped with a
+final ``notify.connection {state: "dropped"}`` (its queue is bounded by the service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from aiohttp import WSMsgType, web
+
+from ptpipd.rpc import errors as codes
+from ptpipd.web.auth import CREDENTIALS, unauthorised
+from ptpipd.web.backend import Backend, RpcSession
+
+log = logging.getLogger(__name__)
+
+#: The largest request or batch, as on NDJSON (a line over 1 MiB is refused there).
+MAX_MESSAGE = 1 << 20
+
+
+def _peer(request: web.Request) -> str:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return str(peer or "unix")
+
+
+def _error(code: int, message: str) -> str:
+    body = {"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": None}
+    return json.dumps(body)
+
+
+async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
+    """``POST /rpc``: the body is one JSON-RPC request or batch; the answer its response (204 when none)."""
+    if not request[CREDENTIALS]:
+        raise unauthorised()
+    if request.content_length is not None and request.content_length > MAX_MESSAGE:
+        return web.Response(status=413, text=_error(codes.INVALID_REQUEST, "request over 1 MiB"))
+    body = await request.text()
+    session = backend.rpc_session("http", _peer(request), True)
+    try:
+        answer = await session.respond(body)
+    finally:
+        session.close()
+    if answer is None:
+        return web.Response(status=204)
+    return web.Response(text=answer, content_type="application/json")
+
+
+async def websocket(request: web.Request, backend: Backend, heartbeat: float) -> web.WebSocketResponse:
+    """``GET /rpc``: JSON-RPC over a WebSocket until either side closes."""
+    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=heartbeat, compress=False)
+    await ws.prepare(request)
+    session = backend.rpc_session("websocket", _peer(request), bool(request[CREDENTIALS]))
+    try:
+        async with asyncio.TaskGroup() as group:
+            notes = group.create_task(_notify(ws, session), name="ws-notify")
+            await _serve(ws, session)
+            notes.cancel()
+    finally:
+        session.close()
+        await ws.close()
+    return ws
+
+
+async def _serve(ws: web.WebSocketResponse, session: RpcSession) -> None:
+    async for message in ws:
+        if message.type == WSMsgType.TEXT:
+            answer = await session.respond(message.data)
+        elif message.type == WSMsgType.BINARY:
+            answer = _error(codes.INVALID_REQUEST, "Invalid request: send JSON-RPC as text messages")
+        else:  # an error or a close: the iteration ends by itself
+            continue
+        if answer is not None:
+            await ws.send_str(answer)
+        if session.closing:
+            await ws.close(code=1008, message=b"too many wrong tokens")
+            return
+
+
+async def _notify(ws: web.WebSocketResponse, session: RpcSession) -> None:
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        async for text in session.notifications():
+            await ws.send_str(text)
+        # the subscription overflowed: the last text said so; this client is dropped
+        await ws.close(code=1013, message=b"notifications overflowed")

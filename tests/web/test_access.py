@@ -1,0 +1,149 @@
+"""Who gets in, and what the data plane refuses: the token off loopback (header, query, browser cookie),
+the Unix socket, oversized headers, connections that never finish a request, and the settings."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.conftest import run_daemon_once, wait_until
+from tests.daemon.test_config import non_loopback_ipv4
+from tests.procs import daemon_env, running_daemon
+from tests.web.conftest import Web, raw_request
+
+TOKEN = "s3cret-token"
+
+
+def _get(
+    host: str, port: int, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def test_token_off_loopback(tmp_path: Path) -> None:
+    address = non_loopback_ipv4()
+    assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
+    ini = tmp_path / "auth.ini"
+    ini.write_text(f'[daemon]\nhttp = {address}:0\nauth_token = "{TOKEN}"\n')
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini)) as daemon:
+        daemon.wait_connected()
+        ready = daemon.notify.wait_for("READY", "1", timeout=0)
+        match = re.search(rf"http://{re.escape(address)}:(\d+)", ready["STATUS"])
+        assert match, ready
+        port = int(match.group(1))
+        status, headers, body = _get(address, port, "/files")
+        assert status == 401
+        assert headers["www-authenticate"].startswith("Bearer")
+        assert json.loads(body)["error"]["code"] == -32010
+        assert _get(address, port, "/files", {"Authorization": "Bearer wrong"})[0] == 401
+        assert _get(address, port, "/files", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        assert _get(address, port, f"/files/3?token={TOKEN}")[0] == 200
+        assert _get(address, port, "/")[0] == 200  # the page holds nothing: it asks for the token
+        # the browser's way: POST /auth once, then a cookie (never the token itself)
+        conn = http.client.HTTPConnection(address, port, timeout=30)
+        conn.request(
+            "POST",
+            "/auth",
+            body=f"token={TOKEN}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 200
+        cookie = answer.getheader("Set-Cookie") or ""
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+        session = cookie.split(";")[0]
+        conn.close()
+        assert _get(address, port, "/files", {"Cookie": session})[0] == 200
+        conn = http.client.HTTPConnection(address, port, timeout=30)
+        conn.request(
+            "POST", "/auth", body=json.dumps({"token": "nope"}), headers={"Content-Type": "application/json"}
+        )
+        assert conn.getresponse().status == 401
+        conn.close()
+        # the Unix socket needs no token
+        assert _get(address, port, "/liveview.jpg")[0] == 401
+        http_sock = daemon.socket_path.parent / "ptpipd-http.sock"
+        done = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--unix-socket",
+                str(http_sock),
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "http://x/files",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.stdout == "200", done.stderr
+
+
+def test_non_loopback_http_without_a_token_is_refused(tmp_path: Path) -> None:
+    env = daemon_env(tmp_path, tmp_path / "notify.sock")
+    done = run_daemon_once(
+        ["--simulate", "generic", "--http", "192.0.2.1:15780", "--socket", str(tmp_path / "s")], env
+    )
+    assert done.returncode == 104, done.stderr
+    assert "http 192.0.2.1:15780 is not a loopback address" in done.stderr
+
+
+def test_http_off(tmp_path: Path) -> None:
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "--http", "off") as daemon:
+        status = daemon.call("status")
+        assert status["http"]["addresses"] == [str(daemon.socket_path.parent / "ptpipd-http.sock")]
+
+
+def test_oversized_headers_refused_and_serving_goes_on(generic_web: Web) -> None:
+    big = b"GET /files HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
+    sock = raw_request(generic_web.host, generic_web.port, big)
+    with sock:
+        answer = sock.recv(4096)
+    assert re.match(rb"HTTP/1\.[01] (400|431)", answer), answer[:100]
+    many = b"GET /files HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(500)) + b"\r\n"
+    with raw_request(generic_web.host, generic_web.port, many) as sock:
+        assert re.match(rb"HTTP/1\.[01] (400|431)", sock.recv(4096))
+    assert generic_web.request("GET", "/files")[0] == 200
+
+
+@pytest.mark.parametrize("head", [b"", b"GET /files HTTP/1.1\r\nHost: x\r\n"], ids=["silent", "half-headers"])
+def test_connection_without_a_complete_request_is_closed(big_web: Web, head: bytes) -> None:
+    """A client that connects and sends nothing, or stops in the middle of its headers, is disconnected
+    after ``http_timeout`` (2 s for this daemon); nobody else waits meanwhile."""
+    sock = raw_request(big_web.host, big_web.port, head, timeout=60)
+    with sock:
+        assert big_web.daemon.call("get", ["iso"])["property"] == "iso"
+        assert sock.recv(4096) == b"", "the daemon closes the connection without answering"
+
+
+def test_shutdown_with_clients_connected_is_prompt(tmp_path: Path) -> None:
+    with running_daemon(tmp_path / "d", "--simulate", "fuji", "--http", "127.0.0.1:0") as daemon:
+        daemon.wait_connected()
+        ready = daemon.notify.wait_for("READY", "1", timeout=0)
+        port = int(re.findall(r"http://127\.0\.0\.1:(\d+)", ready["STATUS"])[0])
+        viewer = socket.create_connection(("127.0.0.1", port), timeout=30)
+        viewer.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert viewer.recv(100).startswith(b"HTTP/1.1 200")
+        wait_until(lambda: daemon.call("status")["liveview"]["viewers"] == 1, 10, "the viewer")
+        rc, log = daemon.stop(timeout=10)
+        viewer.close()
+    assert rc == 0, log
+    assert "Traceback" not in log
+    assert not (daemon.socket_path.parent / "ptpipd-http.sock").exists()

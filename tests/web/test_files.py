@@ -1,0 +1,257 @@
+"""Files over HTTP: streamed downloads (curl, the 1 GiB object, memory), Range and resume, ETag, HEAD, the
+files list, thumbnails, captures, and what a client that goes away mid-transfer leaves behind (nothing)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ptpipd.sim import bigobject
+from tests.daemon.conftest import wait_until
+from tests.rpcclient import RpcConnection
+from tests.web.conftest import GIB, Web, raw_request
+
+CURL = "curl"
+
+
+def vm_hwm_kib(pid: int) -> int:
+    """Peak resident set size (VmHWM) of a process, KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def sha256_file(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def test_1gib_through_curl_sha_and_daemon_memory(big_web: Web, tmp_path: Path) -> None:
+    """The 1 GiB object through curl: every byte right (SHA-256 of the simulator's published formula), and
+    the daemon's peak RSS stays under 64 MB (it never holds more than a piece or two)."""
+    out = tmp_path / "big.bin"
+    done = subprocess.run(
+        [CURL, "-sS", "-f", "-o", str(out), "-D", str(tmp_path / "headers"), big_web.url("/files/6")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    headers = (tmp_path / "headers").read_text().lower()
+    assert "content-length: 1073741824" in headers
+    assert 'filename="big00001.bin"' in headers
+    assert out.stat().st_size == GIB
+    assert sha256_file(out) == bigobject.sha256(GIB)
+    peak = vm_hwm_kib(big_web.daemon.pid)
+    assert peak <= 64 * 1000, f"daemon peak RSS {peak} KiB after a 1 GiB download"
+
+
+def test_resume_after_a_kill_gives_the_same_bytes(big_web: Web, tmp_path: Path) -> None:
+    """curl killed at about half of the 1 GiB object, then ``curl -C -`` continues with a Range: the file is
+    the object (SHA-256), and the daemon keeps serving (the session stayed usable)."""
+    out = tmp_path / "resumed.bin"
+    first = subprocess.Popen(
+        [CURL, "-sS", "--limit-rate", "400M", "-o", str(out), big_web.url("/files/6")],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: out.exists() and out.stat().st_size >= GIB * 45 // 100, 60, "half the object")
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait(10)
+        assert first.stderr is not None
+        first.stderr.close()
+    partial = out.stat().st_size
+    assert 0 < partial < GIB, partial
+    assert big_web.daemon.call("get", ["iso"])["property"] == "iso"  # the camera still answers
+    done = subprocess.run(
+        [CURL, "-sS", "-f", "-C", "-", "-o", str(out), "-D", str(tmp_path / "h"), big_web.url("/files/6")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    head = (tmp_path / "h").read_text()
+    assert head.startswith("HTTP/1.1 206"), head
+    assert f"Content-Range: bytes {partial}-{GIB - 1}/{GIB}" in head
+    assert sha256_file(out) == bigobject.sha256(GIB)
+
+
+def test_other_clients_run_between_pieces(big_web: Web, tmp_path: Path) -> None:
+    """While a slow 1 GiB download runs, ``get iso`` from another client is answered before it ends."""
+    slow = subprocess.Popen(
+        [CURL, "-sS", "--limit-rate", "100M", "-o", str(tmp_path / "slow.bin"), big_web.url("/files/6")],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: (tmp_path / "slow.bin").exists(), 30, "the download to start")
+        for _ in range(5):
+            assert big_web.daemon.call("get", ["iso"])["property"] == "iso"
+        assert slow.poll() is None, "the download had already ended: nothing was shown"
+    finally:
+        slow.kill()
+        slow.wait(10)
+        assert slow.stderr is not None
+        slow.stderr.close()
+
+
+def test_inline_over_the_limit_names_the_url(big_web: Web) -> None:
+    """``download {inline: true}`` of the 1 GiB object is refused before any byte moves (the size the
+    camera announces), with -32602 naming the URL to stream it from instead."""
+    with RpcConnection(str(big_web.daemon.socket_path)) as conn:
+        answer = conn.request("download", {"handle": 6, "inline": True}, timeout=10)
+    error = answer["error"]
+    assert error["code"] == -32602 and "/files/6" in error["message"], error
+    assert error["data"] == {"size": GIB, "limit": 8 << 20, "url": "/files/6"}
+    small = big_web.daemon.call("download", {"handle": 3, "inline": True})
+    assert small["url"] == "/files/3" and small["size"] == len(base64.b64decode(small["data"]))
+
+
+def test_client_gone_mid_transfer_leaves_the_session_usable(big_web: Web) -> None:
+    sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = 0
+    while received < 8 << 20:
+        chunk = sock.recv(1 << 20)
+        assert chunk
+        received += len(chunk)
+    sock.close()
+    assert big_web.daemon.call("get", ["iso"])["property"] == "iso"
+    status, _, body = big_web.request("GET", "/files/3")
+    assert status == 200
+    Image.open(io.BytesIO(body)).verify()
+    assert big_web.daemon.call("status")["state"] == "connected"
+
+
+# --------------------------------------------------------------------------------------------- small objects
+
+
+def test_files_list_has_urls(generic_web: Web) -> None:
+    status, files = generic_web.get_json("/files")
+    assert status == 200
+    assert [f["filename"] for f in files][:3] == ["IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"]
+    for entry in files:
+        assert entry["url"] == f"/files/{entry['handle']}"
+    rpc = generic_web.daemon.call("files")
+    assert [f["handle"] for f in rpc] == [f["handle"] for f in files]
+
+
+def test_object_headers_head_etag_and_ranges(generic_web: Web) -> None:
+    status, headers, whole = generic_web.request("GET", "/files/3")
+    assert status == 200
+    assert headers["content-type"] == "image/jpeg"
+    assert int(headers["content-length"]) == len(whole)
+    assert headers["content-disposition"].startswith('attachment; filename="IMG_0001.JPG"')
+    assert headers["accept-ranges"] == "bytes"
+    tag = headers["etag"]
+    Image.open(io.BytesIO(whole)).verify()
+    # HEAD: the same headers, no body
+    status, head_headers, body = generic_web.request("HEAD", "/files/3")
+    assert (status, body, head_headers["etag"], head_headers["content-length"]) == (
+        200,
+        b"",
+        tag,
+        str(len(whole)),
+    )
+    # ranges
+    for spec, lo, hi in (
+        ("bytes=0-99", 0, 100),
+        ("bytes=100-", 100, len(whole)),
+        ("bytes=-10", len(whole) - 10, len(whole)),
+    ):
+        status, h, part = generic_web.request("GET", "/files/3", headers={"Range": spec})
+        assert status == 206, spec
+        assert part == whole[lo:hi], spec
+        assert h["content-range"] == f"bytes {lo}-{hi - 1}/{len(whole)}"
+    # If-Range with another validator: the whole object
+    status, _, body = generic_web.request(
+        "GET", "/files/3", headers={"Range": "bytes=0-9", "If-Range": '"x"'}
+    )
+    assert (status, body) == (200, whole)
+    status, _, _ = generic_web.request("GET", "/files/3", headers={"If-None-Match": tag})
+    assert status == 304
+
+
+@pytest.mark.parametrize("spec", ["bytes=999999999-", "bytes=0-1,5-6", "items=0-1", "bytes=5-2", "bytes=-0"])
+def test_bad_range_is_416(generic_web: Web, spec: str) -> None:
+    status, headers, body = generic_web.request("GET", "/files/3", headers={"Range": spec})
+    assert status == 416, spec
+    assert headers["content-range"].startswith("bytes */")
+    error = json.loads(body)["error"]
+    assert error["code"] == -32602 and error["message"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/files/9999", "/files/0x7777", "/files/abc", "/files/99999999999", "/nothing"]
+)
+def test_unknown_handle_or_path_is_404(generic_web: Web, path: str) -> None:
+    status, body = generic_web.get_json(path)
+    assert status == 404, path
+    assert body["error"]["code"] in (-32002, -32602, -32601) and body["error"]["message"]
+    if path == "/files/9999":
+        assert body["error"]["code"] == -32002 and body["error"]["data"]["handle"] == 9999
+
+
+def test_thumbnail(generic_web: Web) -> None:
+    status, headers, body = generic_web.request("GET", "/files/3/thumb")
+    assert status == 200 and headers["content-type"] == "image/jpeg"
+    Image.open(io.BytesIO(body)).verify()
+    status, _, _ = generic_web.request("GET", "/files/9999/thumb")
+    assert status == 404
+
+
+def test_capture_gives_the_new_objects_url(generic_web: Web) -> None:
+    status, _, body = generic_web.request("POST", "/capture")
+    assert status == 200, body
+    shot = json.loads(body)
+    assert shot["handle"] is not None and shot["url"] == f"/files/{shot['handle']}"
+    status, headers, data = generic_web.request("GET", shot["url"])
+    assert status == 200 and len(data) == shot["size"] == int(headers["content-length"])
+    Image.open(io.BytesIO(data)).verify()
+
+
+def test_fuji_capture_gives_the_previews_url_and_no_files(fuji_web: Web) -> None:
+    status, _, body = fuji_web.request("POST", "/capture")
+    assert status == 200, body
+    shot = json.loads(body)
+    assert shot["handle"] is None and shot["url"].startswith("/captures/")
+    status, _, data = fuji_web.request("GET", shot["url"])
+    assert status == 200 and len(data) == shot["size"]
+    Image.open(io.BytesIO(data)).verify()
+    status, _, _ = fuji_web.request("GET", "/captures/..%2fetc%2fpasswd")
+    assert status == 404
+    status, body = fuji_web.get_json("/files/1")
+    assert status == 501 and body["error"]["code"] == -32003
+
+
+def test_stalled_download_is_dropped_without_holding_the_camera(big_web: Web) -> None:
+    """A client that asks for the 1 GiB object and never reads: other clients go on at once, and the daemon
+    closes the stalled connection after its write timeout (``http_timeout``, 15 s by default; 2 s here)."""
+    sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        for _ in range(3):
+            assert big_web.daemon.call("get", ["iso"])["property"] == "iso"
+        wait_until(
+            lambda: "download of object 6" in big_web.daemon.stderr_text(),
+            30,
+            "the daemon to drop the client",
+        )
+        assert big_web.daemon.call("get", ["iso"])["property"] == "iso"
+        total = 0
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(1 << 20):
+                total += len(chunk)
+        assert total < GIB, "the whole object arrived: the connection was not dropped"
+    finally:
+        sock.close()

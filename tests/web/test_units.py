@@ -1,0 +1,125 @@
+"""The data plane's pure parts, in-process: Range parsing (RFC 9110 §14 examples) and the live-view hub's
+rules with a frame source of our own (the subprocess tests drive the same through the daemon)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from ptpipd.errors import NotConnected
+from ptpipd.web.backend import Frame
+from ptpipd.web.liveview import LiveHub, ViewerLimit
+from ptpipd.web.ranges import BadRange, ByteRange, parse_range
+
+
+@pytest.mark.parametrize(
+    ("header", "size", "expected"),
+    [
+        ("bytes=0-499", 10000, ByteRange(0, 500, 10000)),  # RFC 9110 §14.1.2's examples
+        ("bytes=500-999", 10000, ByteRange(500, 1000, 10000)),
+        ("bytes=-500", 10000, ByteRange(9500, 10000, 10000)),
+        ("bytes=9500-", 10000, ByteRange(9500, 10000, 10000)),
+        ("bytes=0-0", 10000, ByteRange(0, 1, 10000)),
+        ("bytes=-1", 10000, ByteRange(9999, 10000, 10000)),
+        ("bytes=0-99999", 10000, ByteRange(0, 10000, 10000)),  # an end past the object is cut to it
+        ("bytes=-20000", 10000, ByteRange(0, 10000, 10000)),
+        (" bytes = 5 - 9 ", 10000, ByteRange(5, 10, 10000)),
+    ],
+)
+def test_ranges(header: str, size: int, expected: ByteRange) -> None:
+    got = parse_range(header, size)
+    assert got == expected
+    assert got.content_range == f"bytes {expected.start}-{expected.end - 1}/{size}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["bytes=10000-", "bytes=0-1,4-5", "bytes=", "bytes=-", "bytes=-0", "bytes=9-3", "items=0-1", "bytes=a-b"],
+)
+def test_bad_ranges(header: str) -> None:
+    with pytest.raises(BadRange):
+        parse_range(header, 10000)
+
+
+class Camera:
+    """A frame source whose frames the test releases one by one."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Frame | BaseException] = asyncio.Queue()
+        self.opened = 0
+        self.closed = 0
+        self.count = 0
+
+    def send(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.count += 1
+            self.queue.put_nowait(
+                Frame(self.count, asyncio.get_running_loop().time(), b"\xff\xd8%d" % self.count)
+            )
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        self.opened += 1
+        try:
+            while True:
+                item = await self.queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.closed += 1
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_slow_viewer_skips_frames_fast_one_gets_all() -> None:
+    camera = Camera()
+    async with LiveHub(camera.frames, linger=0.05) as hub:
+        fast, slow = hub.join(), hub.join()
+        assert hub.running and hub.status()["viewers"] == 2
+        got = []
+        for _ in range(10):
+            camera.send()
+            await settle()
+            got.append((await fast.next(1.0)).sequence)
+        assert got == list(range(1, 11))
+        newest = await slow.next(1.0)
+        assert newest.sequence == 10 and slow.skipped == 9  # only the newest waited for it
+        assert camera.opened == 1  # one camera stream for both
+        hub.leave(fast)
+        hub.leave(slow)
+        await asyncio.sleep(0.2)
+        assert not hub.running and camera.closed == 1
+
+
+async def test_a_viewer_within_the_linger_keeps_the_stream() -> None:
+    camera = Camera()
+    async with LiveHub(camera.frames, linger=0.2) as hub:
+        first = hub.join()
+        camera.send()
+        await first.next(1.0)
+        hub.leave(first)
+        second = hub.join()  # before the linger ends: the running stream, and its newest frame at once
+        assert (await second.next(1.0)).sequence == 1
+        assert camera.opened == 1 and hub.starts == 1
+        hub.leave(second)
+        await asyncio.sleep(0.4)
+        assert not hub.running
+
+
+async def test_viewer_cap_and_camera_errors() -> None:
+    camera = Camera()
+    async with LiveHub(camera.frames, max_viewers=2) as hub:
+        a, b = hub.join(), hub.join()
+        with pytest.raises(ViewerLimit):
+            hub.join()
+        await settle()
+        camera.queue.put_nowait(NotConnected("camera connection lost"))
+        for viewer in (a, b):
+            with pytest.raises(NotConnected):
+                await viewer.next(1.0)
+        assert not hub.running
