@@ -370,8 +370,8 @@ def jsonrpc_garbage(rng: random.Random) -> bytes:
         )
         field_ = rng.choice(("id", "params"))
         body = {"jsonrpc": "2.0", "method": rng.choice(("status", "get", "opreq")), "id": 1}
-        text = json.dumps(body)
-        return text.replace('"id": 1', f'"{field_}": {number}', 1).encode()
+        plain = json.dumps(body)
+        return plain.replace('"id": 1', f'"{field_}": {number}', 1).encode()
     if kind == 3:
         return rng.choice(
             (b"[]", b"[1,2,3]", b"{}", b"null", b'"x"', b"[{}]", b'{"jsonrpc":"2.0"}', b"\xef\xbb\xbf{}")
@@ -443,18 +443,15 @@ def legacy_garbage(rng: random.Random) -> bytes:
     elif kind == 1:
         line = b"get " + b"x" * rng.choice((10, 4000, 5000, 70000))
     elif kind == 2:
-        line = " ".join(
-            f"0x{rng.getrandbits(rng.choice((4, 16, 32, 40))):x}" for _ in range(rng.randint(0, 8))
-        )
-        line = ("opreq " + line).encode()
+        hexes = (f"0x{rng.getrandbits(rng.choice((4, 16, 32, 40))):x}" for _ in range(rng.randint(0, 8)))
+        line = ("opreq " + " ".join(hexes)).encode()
     else:
-        words = [rng.choice(LEGACY_WORDS) for _ in range(rng.randint(1, 5))]
-        line = " ".join(words).encode()
+        line = " ".join(rng.choice(LEGACY_WORDS) for _ in range(rng.randint(1, 5))).encode()
         if kind == 4:
             line = mutate(rng, line, [], False).replace(b"\n", b" ")
-    words = line.split()
-    if words and words[0].lower() in (b"capture", b"shoot", b"shutter", b"snap") and len(words) > 1:
-        line = words[0]  # no PATH
+    parts = line.split()
+    if parts and parts[0].lower() in (b"capture", b"shoot", b"shutter", b"snap") and len(parts) > 1:
+        line = parts[0]  # no PATH
     return line
 
 

@@ -35,8 +35,8 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ptpipd.ip.packets import (
     HEADER,
@@ -91,6 +91,7 @@ MAX_PACKET = 1 << 20
 #: The first bytes of a JPEG file, for the objects on the fake card.
 JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 
+STORAGE_INFO = StorageInfo(4, 2, 0, 32 << 30, 16 << 30, 1000, "card", "HOSTILE")
 SUPPORTED = (
     OC.GetDeviceInfo,
     OC.OpenSession,
@@ -212,19 +213,108 @@ class Session:
     number: int
     command: Conn
     events: Conn | None = None
-    next_handle: int = 100
-    connected: threading.Event = field(default_factory=threading.Event)
 
 
-class HostileCamera:
+@dataclass
+class Answer:
+    """The normal answer to an operation: response code and params, data-in phase, events to send after."""
+
+    code: int
+    params: tuple[int, ...] = ()
+    data: bytes | None = None
+    events: tuple[Event, ...] = ()
+
+
+class StandardCamera:
+    """The well-behaved camera, as pure state: an operation in, its :class:`Answer` out (no I/O).
+
+    One card (StorageID 0x00010001) with ``objects`` by handle, ExposureIndex ``iso`` (UINT16, enum of
+    :data:`ISO_VALUES`); a capture adds ``IMG_<handle>.JPG`` and answers ObjectAdded + CaptureComplete.
+    """
+
+    def __init__(self) -> None:
+        self.iso = 400
+        self.objects: dict[int, FakeObject] = {1: FakeObject(object_info("IMG_0001.JPG", 4096), picture())}
+        self.next_handle = 100
+        self._handlers: dict[int, Callable[[OperationRequest, bytes | None], Answer]] = {
+            OC.GetDeviceInfo: lambda r, d: Answer(RC.OK, data=self.device_info().encode()),
+            OC.OpenSession: lambda r, d: Answer(RC.OK),
+            OC.CloseSession: lambda r, d: Answer(RC.OK),
+            OC.GetStorageIDs: lambda r, d: Answer(RC.OK, data=encode_uint32_array((STORAGE_ID,))),
+            OC.GetStorageInfo: lambda r, d: Answer(RC.OK, data=STORAGE_INFO.encode()),
+            OC.GetObjectHandles: lambda r, d: Answer(RC.OK, data=encode_uint32_array(sorted(self.objects))),
+            OC.GetObjectInfo: self._object,
+            OC.GetObject: self._object,
+            OC.InitiateCapture: self._capture,
+            OC.GetDevicePropDesc: self._property,
+            OC.GetDevicePropValue: self._property,
+            OC.SetDevicePropValue: self._property,
+        }
+
+    def answer(self, request: OperationRequest, data_out: bytes | None = None) -> Answer:
+        """What a standard camera answers to ``request`` (``data_out``: its data-out phase)."""
+        handler = self._handlers.get(request.code)
+        return handler(request, data_out) if handler else Answer(RC.OperationNotSupported)
+
+    def device_info(self) -> DeviceInfo:
+        """The DeviceInfo this camera reports."""
+        return DeviceInfo(
+            standard_version=100,
+            vendor_extension_id=0,
+            vendor_extension_version=0,
+            vendor_extension_desc="",
+            functional_mode=0,
+            operations_supported=tuple(int(c) for c in SUPPORTED),
+            events_supported=(EventCode.ObjectAdded, EventCode.DevicePropChanged, EventCode.CaptureComplete),
+            device_properties_supported=(ISO,),
+            capture_formats=(ObjectFormat.EXIF_JPEG,),
+            image_formats=(ObjectFormat.EXIF_JPEG,),
+            manufacturer=MANUFACTURER,
+            model=MODEL,
+            device_version="1.0",
+            serial_number="HOSTILE-1",
+        )
+
+    def iso_desc(self) -> DevicePropDesc:
+        """ExposureIndex: UINT16, read-write, an enum of :data:`ISO_VALUES`."""
+        return DevicePropDesc(ISO, DataType.UINT16, 1, 100, self.iso, EnumForm(ISO_VALUES))
+
+    def _object(self, request: OperationRequest, data_out: bytes | None) -> Answer:
+        obj = self.objects.get(request.params[0] if request.params else 0)
+        if obj is None:
+            return Answer(RC.InvalidObjectHandle)
+        return Answer(RC.OK, data=obj.info.encode() if request.code == OC.GetObjectInfo else obj.data)
+
+    def _capture(self, request: OperationRequest, data_out: bytes | None) -> Answer:
+        handle, tid = self.next_handle, request.transaction_id
+        self.next_handle += 1
+        data = picture(8192, seed=handle)
+        self.objects[handle] = FakeObject(object_info(f"IMG_{handle:04d}.JPG", len(data)), data)
+        events = (Event(EventCode.ObjectAdded, tid, (handle,)), Event(EventCode.CaptureComplete, tid))
+        return Answer(RC.OK, events=events)
+
+    def _property(self, request: OperationRequest, data_out: bytes | None) -> Answer:
+        if (request.params[0] if request.params else 0) != ISO:
+            return Answer(RC.DevicePropNotSupported)
+        if request.code == OC.GetDevicePropDesc:
+            return Answer(RC.OK, data=self.iso_desc().encode())
+        if request.code == OC.GetDevicePropValue:
+            return Answer(RC.OK, data=encode_value(DataType.UINT16, self.iso))
+        value, _ = decode_value(DataType.UINT16, data_out or b"")
+        if value not in ISO_VALUES:
+            return Answer(RC.InvalidDevicePropValue)
+        self.iso = int(value)
+        return Answer(RC.OK, events=(Event(EventCode.DevicePropChanged, request.transaction_id, (ISO,)),))
+
+
+class HostileCamera(StandardCamera):
     """A scriptable PTP/IP responder on ``host:port`` (0: a free port), serving in background threads."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, announce: bool = False) -> None:
+        super().__init__()
         self.announce = announce
         self.listener = self._listen(host, port)
         self.host, self.port = self.listener.getsockname()[:2]
-        self.iso = 400
-        self.objects: dict[int, FakeObject] = {1: FakeObject(object_info("IMG_0001.JPG", 4096), picture())}
         self.rules: dict[int, deque[Action]] = {}
         self.sessions = 0
         self.session: Session | None = None
@@ -405,7 +495,7 @@ class HostileCamera:
             packet = conn.read_packet()
             self.wait_thawed()
             if isinstance(packet, OperationRequest):
-                self._transaction(session, conn, packet)
+                self._transaction(conn, packet)
             elif isinstance(packet, ProbeRequest):
                 conn.send(encode(ProbeResponse()))
 
@@ -425,7 +515,7 @@ class HostileCamera:
 
     # ------------------------------------------------------------------ transactions
 
-    def _transaction(self, session: Session, conn: Conn, request: OperationRequest) -> None:
+    def _transaction(self, conn: Conn, request: OperationRequest) -> None:
         self.requests.append(request.code)
         data_out = self._read_data_out(conn, request) if request.code == OC.SetDevicePropValue else None
         with self._lock:
@@ -434,17 +524,16 @@ class HostileCamera:
         if action is not None:
             action(self, conn, request)
             return
-        code, params, data, events = self._answer(session, request, data_out)
+        answer = self.answer(request, data_out)
         tid = request.transaction_id
-        if data is not None:
-            conn.send(encode(StartData(tid, len(data))) + encode(EndData(tid, data)))
-        conn.send(encode(OperationResponse(code, tid, params)))
-        if request.code == OC.OpenSession and code == RC.OK:
+        if answer.data is not None:
+            conn.send(encode(StartData(tid, len(answer.data))) + encode(EndData(tid, answer.data)))
+        conn.send(encode(OperationResponse(answer.code, tid, answer.params)))
+        if request.code == OC.OpenSession and answer.code == RC.OK:
             self.sessions += 1
-            session.connected.set()
             self.connected.set()
             self._say(f"session {self.sessions}")
-        for event in events:
+        for event in answer.events:
             self._event_conn().send(encode(event))
 
     def _read_data_out(self, conn: Conn, request: OperationRequest) -> bytes:
@@ -456,75 +545,6 @@ class HostileCamera:
                 out += packet.payload
                 if isinstance(packet, EndData):
                     return bytes(out)
-
-    def device_info(self) -> DeviceInfo:
-        """The DeviceInfo this camera reports."""
-        return DeviceInfo(
-            standard_version=100,
-            vendor_extension_id=0,
-            vendor_extension_version=0,
-            vendor_extension_desc="",
-            functional_mode=0,
-            operations_supported=tuple(int(c) for c in SUPPORTED),
-            events_supported=(EventCode.ObjectAdded, EventCode.DevicePropChanged, EventCode.CaptureComplete),
-            device_properties_supported=(ISO,),
-            capture_formats=(ObjectFormat.EXIF_JPEG,),
-            image_formats=(ObjectFormat.EXIF_JPEG,),
-            manufacturer=MANUFACTURER,
-            model=MODEL,
-            device_version="1.0",
-            serial_number="HOSTILE-1",
-        )
-
-    def iso_desc(self) -> DevicePropDesc:
-        """ExposureIndex: UINT16, read-write, an enum of :data:`ISO_VALUES`."""
-        return DevicePropDesc(ISO, DataType.UINT16, 1, 100, self.iso, EnumForm(ISO_VALUES))
-
-    def _answer(
-        self, session: Session, request: OperationRequest, data_out: bytes | None
-    ) -> tuple[int, tuple[int, ...], bytes | None, list[Event]]:
-        code, params, tid = request.code, request.params, request.transaction_id
-        first = params[0] if params else 0
-        if code == OC.GetDeviceInfo:
-            return RC.OK, (), self.device_info().encode(), []
-        if code in (OC.OpenSession, OC.CloseSession):
-            return RC.OK, (), None, []
-        if code == OC.GetStorageIDs:
-            return RC.OK, (), encode_uint32_array((STORAGE_ID,)), []
-        if code == OC.GetStorageInfo:
-            info = StorageInfo(4, 2, 0, 32 << 30, 16 << 30, 1000, "card", "HOSTILE")
-            return RC.OK, (), info.encode(), []
-        if code == OC.GetObjectHandles:
-            return RC.OK, (), encode_uint32_array(sorted(self.objects)), []
-        if code in (OC.GetObjectInfo, OC.GetObject):
-            obj = self.objects.get(first)
-            if obj is None:
-                return RC.InvalidObjectHandle, (), None, []
-            return RC.OK, (), obj.info.encode() if code == OC.GetObjectInfo else obj.data, []
-        if code == OC.InitiateCapture:
-            handle = session.next_handle
-            session.next_handle += 1
-            data = picture(8192, seed=handle)
-            self.objects[handle] = FakeObject(object_info(f"IMG_{handle:04d}.JPG", len(data)), data)
-            return (
-                RC.OK,
-                (),
-                None,
-                [Event(EventCode.ObjectAdded, tid, (handle,)), Event(EventCode.CaptureComplete, tid)],
-            )
-        if code in (OC.GetDevicePropDesc, OC.GetDevicePropValue, OC.SetDevicePropValue) and first != ISO:
-            return RC.DevicePropNotSupported, (), None, []
-        if code == OC.GetDevicePropDesc:
-            return RC.OK, (), self.iso_desc().encode(), []
-        if code == OC.GetDevicePropValue:
-            return RC.OK, (), encode_value(DataType.UINT16, self.iso), []
-        if code == OC.SetDevicePropValue:
-            value, _ = decode_value(DataType.UINT16, data_out or b"")
-            if value not in ISO_VALUES:
-                return RC.InvalidDevicePropValue, (), None, []
-            self.iso = int(value)
-            return RC.OK, (), None, [Event(EventCode.DevicePropChanged, tid, (ISO,))]
-        return RC.OperationNotSupported, (), None, []
 
 
 # ---------------------------------------------------------------------------------------------- actions
@@ -663,16 +683,6 @@ def main(argv: list[str] | None = None) -> None:
     while not done.wait(1.0):
         pass
     cam.close()
-
-
-@contextlib.contextmanager
-def hostile_camera(**kwargs: object) -> Iterator[HostileCamera]:
-    """A :class:`HostileCamera` that is always closed."""
-    cam = HostileCamera(**kwargs)  # type: ignore[arg-type]
-    try:
-        yield cam
-    finally:
-        cam.close()
 
 
 if __name__ == "__main__":

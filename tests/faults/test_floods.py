@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from ptpipd.ptp import EventCode
 from tests.faults.conftest import Defect, check_all, daemon_on, simulated_daemon
-from tests.hostile import ISO, EventCode, HostileCamera
+from tests.hostile import ISO, HostileCamera
 from tests.procs import DaemonProcess
 
 FLOOD_EVENTS = 300_000
