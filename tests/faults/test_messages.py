@@ -57,21 +57,22 @@ def message_problems(what: str, message: str) -> list[str]:
 @pytest.mark.xfail(
     strict=True,
     raises=Defect,
-    reason="issue 14 defect 11: 'camera connection lost: camera connection lost: …' (doubled prefix)",
+    reason="issue 14 defect 11: doubled prefix 'camera connection lost: camera connection lost: …', "
+    "'Future exception was never retrieved' in the log",
 )
 def test_every_error_says_what_happened_once_in_words(camera: HostileCamera, tmp_path: Path) -> None:
     """Issue 14 defect 11, every symptom the issue lists, each checked (all problems reported together):
 
     * the camera stops answering (frozen, as if SIGSTOPped): the disconnect reason must say why in words
       (before the service reshape on main: ``"keepalive failed: "``, an empty TimeoutError);
-    * the daemon's log must never show ``Future exception was never retrieved`` (before the reshape: once
-      the frozen camera's connections were dropped, the abandoned probe's future);
+    * the daemon's log must never show ``Future exception was never retrieved`` (still today, once the
+      frozen camera's connections are dropped and it vanishes: ``ConnectionClosed … [Errno 104]``);
     * the camera vanishes (RST) during ``get``: the -32000 message, its ``last_error`` and the disconnect
       reason say each thing once (still today: ``camera connection lost: camera connection lost:
       [Errno 104] …`` in the -32000 message).
 
-    The first two pass on main since the reshape; the legacy ``get 0x0`` symptom is fixed on main and
-    tested in tests/legacy/test_server.py.
+    The first passes on main since the service reshape; the legacy ``get 0x0`` symptom is fixed on main
+    and tested in tests/legacy/test_server.py.
     """
     env = {"PTPIPD_KEEPALIVE": str(KEEPALIVE_S)}
     problems: list[str] = []
