@@ -12,7 +12,7 @@ SYSTEM_TOOLS := gphoto2:gphoto2 tshark:tshark nc:netcat-openbsd socat:socat \
                 systemd-analyze:systemd systemd-socket-activate:systemd node:nodejs \
                 curl:curl ffprobe:ffmpeg
 
-.PHONY: run test lint typecheck unit venv system-deps bench clean
+.PHONY: run test lint typecheck unit venv system-deps bench fuzz clean
 
 # `make venv`: everything (running, tests, linters). `make run` needs only $(RUN_STAMP): the package,
 # editable, and its dependencies. pyproject.toml's package-dir makes the editable install a plain
@@ -76,6 +76,12 @@ run: $(RUN_STAMP)
 
 bench: $(STAMP)
 	for b in download rpc cli liveview liveview_daemon; do $(BIN)/python bench/$$b.py || exit 1; done
+
+# Issue 14's reliability suite (fuzz, garbage input, camera kills, soak): figures and goals, several minutes;
+# not part of `make test`. FUZZ_ARGS shortens it, e.g. FUZZ_ARGS='--soak-seconds 10 --cycles 3'.
+FUZZ_ARGS ?=
+fuzz: $(STAMP)
+	$(BIN)/python bench/faults.py $(FUZZ_ARGS)
 
 # ------------------------------------------------------------------------------------------- install
 # `make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_PYTHON=python3] [PIPFLAGS=]`
