@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
-from ptpipd.ip.packets import Buffer, Event
-from ptpipd.ip.transport import DataSink, Reply
+from ptpipd.ip.packets import Event
+from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
     DataType,
     DecodeError,
@@ -51,6 +51,7 @@ from ptpipd.ptp import (
     decode_uint32_array,
 )
 from ptpipd.vendors.base import (
+    CameraConfig,
     Capabilities,
     DeviceSummary,
     EventDelivery,
@@ -186,29 +187,23 @@ class CanonDriver(GenericDriver):
         ),
     )
     event_names = EVENT_NAMES
+    response_names = RESPONSE_NAMES
     object_formats = CANON_FORMATS
 
     eos: EosState
     _kept_on = 0.0
 
+    @classmethod
+    def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
+        """A Canon refuses the PTP/IP handshake of a computer it has not paired with (CANON.md §8)."""
+        return (
+            f"the camera refused {config.friendly_name!r} (InitFail 0x{reason:04X}): pair this computer on the "
+            "camera first (Remote control, with python -m ptpipd.vendors.canon_upnp answering its search) and "
+            "confirm the connection on the camera if it asks"
+        )
+
     def _supports(self, code: int) -> bool:
         return self.device is not None and code in self.device.operations_supported
-
-    async def call(
-        self,
-        code: int,
-        params: tuple[int, ...] = (),
-        *,
-        data_out: Buffer | None = None,
-        sink: DataSink | None = None,
-        timeout: float | None = None,
-    ) -> Reply:
-        """A transaction that must succeed; Canon's own response codes are named in the error."""
-        reply = await self.link.transaction(code, params, data_out=data_out, sink=sink, timeout=timeout)
-        if reply.code != ResponseCode.OK:
-            name = RESPONSE_NAMES.get(reply.code) or code_name(ResponseCode, reply.code)
-            raise CameraRefused(reply.code, name, code)
-        return reply
 
     # -------------------------------------------------------------- session
 
@@ -255,8 +250,7 @@ class CanonDriver(GenericDriver):
                 break
             await asyncio.sleep(BUSY_WAIT)
         if reply.code != ResponseCode.OK:
-            name = RESPONSE_NAMES.get(reply.code) or code_name(ResponseCode, reply.code)
-            raise CameraRefused(reply.code, name, code)
+            raise self.refused(reply.code, code)
 
     async def _to_card(self) -> None:
         """New pictures go to the card (so ``files``, downloads and ingest see them), not to the host."""
@@ -468,7 +462,7 @@ class CanonDriver(GenericDriver):
                 await asyncio.sleep(FRAME_RETRY_WAIT)
                 continue
             if reply.code != ResponseCode.OK:
-                raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), OC.GetViewFinderData)
+                raise self.refused(reply.code, OC.GetViewFinderData)
             jpeg = viewfinder_jpeg(reply.data or b"")
             if jpeg is None:
                 raise DecodeError("GetViewFinderData: no JPEG record in the data")

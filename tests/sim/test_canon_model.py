@@ -21,27 +21,16 @@ from ptpipd.vendors.canon_codes import (
     ObjectTransfer,
     PropValueChanged,
 )
+from tests.vendors.test_canon_codes import DUMP_HEAD, ISO_800, SERIAL, h
 
 RC = ResponseCode
 
 
-def h(text: str) -> bytes:
-    return bytes.fromhex("".join(text.split()))
-
-
-# CANON.md §4.2 / gphoto2 run, --list-config: the first four records of the dump after SetEventMode(1);
-# gphoto2 logged "currentvalue of d101 is 30", d102 is 78, d103 is 48, d104 is 0 (f/5.6, 1/250, ISO 100, 0).
-DUMP_HEAD = h("""
-    10000000 89c10000 01d10000 30000000
-    10000000 89c10000 02d10000 78000000
-    10000000 89c10000 03d10000 48000000
-    10000000 89c10000 04d10000 00000000
-""")
-# CANON.md §5: gphoto2's --set-config iso=800, and §4.2: the body's answer gphoto2 read back as 800.
+# The gphoto2-run bytes of tests/vendors/test_canon_codes.py (their sources are named there): the first
+# records of the dump after SetEventMode(1) (f/5.6, 1/250, ISO 100, 0), the body's answer to ISO 800, the
+# 6D's serial after RequestDevicePropValue 0xD1AF.
+# CANON.md §5: gphoto2's --set-config iso=800.
 SET_ISO_800 = h("0c000000 03d10000 60000000")
-ISO_800 = h("10000000 89c10000 03d10000 60000000")
-# CANON.md §4.2: the 6D's serial after RequestDevicePropValue 0xD1AF.
-SERIAL = h("19000000 89c10000 afd10000 303333303234303134343833 00")
 # CANON.md §5: prepare capture (CaptureDestination = PC) and --capture-preview (EVF output = PC).
 TO_PC = h("0c000000 1cd10000 04000000")
 EVF_PC = h("0c000000 b0d10000 02000000")

@@ -7,6 +7,8 @@ from __future__ import annotations
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import DataType, EnumForm, NoForm
 from ptpipd.vendors import canon_codes as cc
+from ptpipd.vendors.base import CameraConfig
+from ptpipd.vendors.canon import CanonDriver
 from ptpipd.vendors.canon_state import NO_TRANSACTION, EosState
 from tests.vendors.test_canon_codes import (
     DUMP_HEAD,
@@ -116,3 +118,8 @@ def test_an_empty_list_means_read_only_for_now() -> None:
     state.feed(ISO_800 + h("14000000 8ac10000 03d10000 03000000 00000000") + END)
     desc = state.describe(0xD103)
     assert desc is not None and (desc.writable, desc.form) == (False, NoForm())
+
+
+def test_a_refused_handshake_says_how_to_pair() -> None:
+    text = CanonDriver.explain_init_failure(0x2019, CameraConfig(friendly_name="studio"))
+    assert text is not None and "'studio'" in text and "0x2019" in text and "canon_upnp" in text
