@@ -114,6 +114,16 @@ class RawCamera:
                 assert isinstance(packet, OperationResponse) and packet.transaction_id == tid, packet
                 return packet.code, bytes(data) if data is not None else None
 
+    def call_out(self, code: int, data: bytes, *params: int) -> int:
+        """Runs one data-out operation (StartData, EndData with all of ``data``); returns the response code."""
+        tid, self.tid = self.tid, self.tid + 1
+        self.cmd.sendall(encode(OperationRequest(DataPhase.DataOut, code, tid, params)))
+        self.cmd.sendall(encode(StartData(tid, len(data))))
+        self.cmd.sendall(encode(EndData(tid, data)))
+        packet = self._recv()
+        assert isinstance(packet, OperationResponse) and packet.transaction_id == tid, packet
+        return packet.code
+
     def data(self, code: int, *params: int) -> bytes:
         """The data of an operation that must succeed."""
         result, data = self.call(code, *params)
