@@ -105,6 +105,9 @@ SERIAL = "033024014483"
 MODEL_ID = 0x80000302
 #: 2024-06-01 10:00:00 UTC: the camera clock of a deterministic body does not tick.
 CAMERA_TIME = 1_717_236_000
+#: CaptureDestination is a bit set of card slots (1, 2) and the host (4) on newer bodies; a one-slot body's card
+#: may be called 1 (older libgphoto2 writes 1 for "card") or 2 (libpict): both mean the card here.
+CARD_SLOT_1 = 1
 #: Frames the body reports as AvailableShots on an empty card at the default quality.
 AVAILABLE_SHOTS = 4672
 SHUTTER_COUNT = 147
@@ -127,7 +130,7 @@ SIX_D: tuple[EosProp, ...] = (
     EosProp(P.Owner, ""),
     EosProp(P.ModelID, MODEL_ID, writable=False),
     EosProp(P.AvailableShots, AVAILABLE_SHOTS, writable=False),
-    EosProp(P.CaptureDestination, CAPTURE_TO_CARD, (CAPTURE_TO_CARD, CAPTURE_TO_PC), listed=False),
+    EosProp(P.CaptureDestination, CAPTURE_TO_CARD, (CARD_SLOT_1, CAPTURE_TO_CARD, CAPTURE_TO_PC), listed=False),
     EosProp(P.ImageFormat, IMAGE_FORMATS[0], IMAGE_FORMATS),
     EosProp(P.ShutterCounter, SHUTTER_COUNT, writable=False),
     EosProp(P.SerialNumber, SERIAL, writable=False),

@@ -8,7 +8,6 @@ The session, as libgphoto2's "Canon EOS (WLAN)" driver runs it (CANON.md §6.2):
     GetEvent 0x9116 until a poll brings nothing             the dump: values first, then allowed values
     GetDeviceInfoEx 0x9108                                  logged; a failure does not matter
     RequestDevicePropValue 0x9127 (owner, artist, copyright, serial), GetEvent until nothing
-    SetDevicePropValueEx 0xD11C = card                      when the body would send pictures to the host
 
 Properties never go through GetDevicePropDesc: :class:`~ptpipd.vendors.canon_state.EosState` keeps what the
 GetEvent records said, a read polls GetEvent once first, a write is SetDevicePropValueEx 0x9110 followed by
@@ -66,8 +65,6 @@ from ptpipd.vendors.canon_codes import (
     ASSOCIATION,
     BATTERY,
     CAPTURE_DESTINATION,
-    CAPTURE_TO_CARD,
-    CAPTURE_TO_PC,
     COLOR_SPACE,
     DRIVE_MODE,
     EVF_OUTPUT,
@@ -221,7 +218,6 @@ class CanonDriver(GenericDriver):
             for code in (P.Owner, P.Artist, P.Copyright, P.SerialNumber):
                 await self.link.transaction(OC.RequestDevicePropValue, (code,))
         await self._drain()
-        await self._to_card()
         self.eos.take_events()  # the dump is the starting state, not news
         self._kept_on = time.monotonic()
         serial = self.eos.value(P.SerialNumber)
@@ -251,15 +247,6 @@ class CanonDriver(GenericDriver):
             await asyncio.sleep(BUSY_WAIT)
         if reply.code != ResponseCode.OK:
             raise self.refused(reply.code, code)
-
-    async def _to_card(self) -> None:
-        """New pictures go to the card (so ``files``, downloads and ingest see them), not to the host."""
-        if self.eos.value(P.CaptureDestination) != CAPTURE_TO_PC:
-            return
-        try:
-            await self._write(P.CaptureDestination, CAPTURE_TO_CARD)
-        except CameraRefused as exc:
-            log.info("the body keeps sending pictures to the host: %s", exc)
 
     async def close(self) -> None:
         """gphoto2's order (CANON.md §9.1): remote mode off and on, event mode off, CloseSession."""

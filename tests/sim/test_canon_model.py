@@ -250,4 +250,10 @@ def test_the_body_shutter_and_the_session_end(body: EOS6D) -> None:
     body.end_session()
     assert body.props[0xD11C] == cc.CAPTURE_TO_CARD and body.props[0xD1B0] == 0
     ok(body, 0x1002, 1)
+    ok(body, 0x9114, 1)
+    ok(body, 0x9110, data=h("0c000000 1cd10000 01000000"))  # "card" as older libgphoto2 writes it
+    body.press_shutter()
+    assert any(isinstance(r, ObjectAdded) for r in cc.decode_events(events(body)))
+    body.end_session()
+    ok(body, 0x1002, 1)
     assert events(body) == IDLE  # the queue belonged to the old session
