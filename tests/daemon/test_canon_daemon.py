@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from ptpipd.vendors.canon import POLL_INTERVAL
+from ptpipd.vendors.canon import POLL_INTERVAL, CanonDriver
 from tests.daemon.conftest import camera_args, next_note
 from tests.procs import DaemonProcess, SimProcess, running_daemon, running_sim
 
@@ -48,6 +48,14 @@ WRITES = [
     ("picturestyle", "Landscape", 0x83, "Landscape"),
     ("colorspace", "Adobe RGB", 2, "Adobe RGB"),
     ("artist", "Jane Doe", "Jane Doe", "Jane Doe"),
+    ("owner", "J. Doe", "J. Doe", "J. Doe"),
+    ("copyright", "(c) 2024 J. Doe", "(c) 2024 J. Doe", "(c) 2024 J. Doe"),
+    ("capturetarget", "PC", 4, "PC"),
+    ("capturetarget", "card", 2, "card"),
+    ("output", "TFT", 1, "TFT"),
+    ("output", "off", 0, "off"),
+    ("evfmode", "0", 0, "0"),
+    ("camera-time", "1717240000", 1717240000, "1717240000"),
 ]
 #: (unified name, value, label) of the read-only ones at power-on.
 READ_ONLY = [
@@ -56,7 +64,14 @@ READ_ONLY = [
     ("shutter-count", 147, "147"),
     ("lens", "EF24-105mm f/4L IS USM", "EF24-105mm f/4L IS USM"),
     ("serial", "033024014483", "033024014483"),
+    ("model-id", 0x80000302, "2147484418"),
 ]
+
+
+def test_every_unified_name_is_exercised() -> None:
+    tried = {name for name, *_ in WRITES} | {name for name, *_ in READ_ONLY}
+    missing = [spec.name for spec in CanonDriver.properties.specs if spec.name not in tried]
+    assert not missing, f"no test sets or reads {missing}"
 
 
 def error(daemon: DaemonProcess, method: str, params: Any) -> dict[str, Any]:
