@@ -41,6 +41,7 @@ from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
     DataType,
     DecodeError,
+    DeviceInfo,
     DevicePropDesc,
     EventCode,
     OperationCode,
@@ -127,6 +128,17 @@ SELF_TIMER = {0x10: 10.0, 0x11: 2.0}
 #: Folders deeper than this, or more entries than that, are not listed.
 MAX_DEPTH, MAX_ENTRIES = 8, 100_000
 RESPONSE_NAMES = {int(c): c.name for c in CanonResponse}
+PAIRING = (
+    "on the camera: Wi-Fi function, Remote control (EOS Utility), choose {name!r} in the list of computers "
+    "and press SET (the computer must answer the camera's UPnP search: python -m ptpipd.vendors.canon_upnp, "
+    "see the README)",
+    "if the camera asks to allow the connection, confirm it within a few seconds",
+)
+INIT_FAIL = (
+    "the camera refused {name!r} (InitFail 0x{reason:04X}): pair this computer on the camera first (Remote "
+    "control, with python -m ptpipd.vendors.canon_upnp answering its search) and confirm the connection on "
+    "the camera if it asks"
+)
 
 
 def _spec(code: int, name: str, labels: Labels = PLAIN, *aliases: str) -> PropertySpec:
@@ -176,12 +188,7 @@ class CanonDriver(GenericDriver):
         liveview=LiveViewSource.POLL,
         files=True,
         partial_objects=True,
-        pairing=(
-            "on the camera: Wi-Fi function, Remote control (EOS Utility), choose {name!r} in the list of "
-            "computers and press SET (first connection: the computer must answer the camera's UPnP search, "
-            "see the README)",
-            "if the camera asks to allow the connection, confirm it within a few seconds",
-        ),
+        pairing=PAIRING,
     )
     event_names = EVENT_NAMES
     response_names = RESPONSE_NAMES
@@ -193,11 +200,7 @@ class CanonDriver(GenericDriver):
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
         """A Canon refuses the PTP/IP handshake of a computer it has not paired with (CANON.md §8)."""
-        return (
-            f"the camera refused {config.friendly_name!r} (InitFail 0x{reason:04X}): pair this computer on the "
-            "camera first (Remote control, with python -m ptpipd.vendors.canon_upnp answering its search) and "
-            "confirm the connection on the camera if it asks"
-        )
+        return INIT_FAIL.format(name=config.friendly_name, reason=reason)
 
     def _supports(self, code: int) -> bool:
         return self.device is not None and code in self.device.operations_supported
@@ -207,7 +210,8 @@ class CanonDriver(GenericDriver):
     async def open(self) -> DeviceSummary:
         self.eos = EosState()
         summary = await super().open()
-        self._check_eos()
+        assert self.device is not None
+        check_eos(self.device)
         await self._until_not_busy(OC.SetRemoteMode, (MODE_ON,))
         await self._until_not_busy(OC.SetEventMode, (MODE_ON,))
         await self._drain()
@@ -224,20 +228,6 @@ class CanonDriver(GenericDriver):
         return DeviceSummary(
             summary.manufacturer, summary.model, str(serial or summary.serial), summary.version
         )
-
-    def _check_eos(self) -> None:
-        d = self.device
-        assert d is not None
-        canon = d.vendor_extension_id == 0xB or (
-            d.vendor_extension_id == 6 and "canon" in d.manufacturer.lower()
-        )
-        if not canon or not self._supports(OC.GetEvent):
-            raise NotSupported(
-                f"{d.manufacturer} {d.model} is not a Canon EOS body (VendorExtensionID "
-                f"0x{d.vendor_extension_id:X}, GetEvent 0x9116 {'listed' if self._supports(OC.GetEvent) else 'missing'})"
-                "; try --vendor generic",
-                vendor=self.name,
-            )
 
     async def _until_not_busy(self, code: int, params: tuple[int, ...]) -> None:
         for _ in range(BUSY_RETRIES):
@@ -363,13 +353,6 @@ class CanonDriver(GenericDriver):
 
     # -------------------------------------------------------------- capture
 
-    def _exposure(self) -> float:
-        """The shutter speed plus the self-timer, in seconds (0 for bulb or an unknown speed)."""
-        speed = self.eos.value(P.ShutterSpeed)
-        seconds = shutter_seconds(speed) if isinstance(speed, int) else None
-        drive = self.eos.value(P.DriveMode)
-        return float(seconds or 0) + SELF_TIMER.get(drive if isinstance(drive, int) else -1, 0.0)
-
     async def capture(self, sink: DataSink) -> Transfer:
         before = set(self.eos.objects) | set(self.eos.transfers)
         if self._supports(OC.RemoteReleaseOn):
@@ -388,7 +371,7 @@ class CanonDriver(GenericDriver):
             ]
             return added + [r for h, r in self.eos.transfers.items() if h not in before]
 
-        limit = self.config.capture_timeout + self._exposure()
+        limit = self.config.capture_timeout + exposure_seconds(self.eos)
         if not await self._until(lambda _: bool(fresh()), limit):
             raise CameraTimeout(
                 f"the body announced no new picture within {limit:g} s of the release",
@@ -480,14 +463,36 @@ class CanonDriver(GenericDriver):
             if len(out) >= MAX_ENTRIES:
                 return
             if entry.object_format != ASSOCIATION:
-                out.append(self._file(storage, entry, path))
+                out.append(file_entry(storage, entry, path, self.format_name(entry.object_format)))
             elif depth < MAX_DEPTH:
                 await self._walk(storage, entry.handle, f"{path}/{entry.name}".lstrip("/"), depth + 1, out)
 
-    def _file(self, storage: int, entry: FolderEntry, folder: str) -> FileEntry:
-        when = datetime.fromtimestamp(entry.time, UTC).strftime("%Y-%m-%dT%H:%M:%S") if entry.time else None
-        fmt = self.format_name(entry.object_format)
-        return FileEntry(entry.handle, storage, entry.name, fmt, entry.size, when, folder)
+
+def check_eos(d: DeviceInfo) -> None:
+    """NotSupported unless the DeviceInfo is an EOS body's: Canon's extension (0xB, or 6 with Manufacturer
+    Canon, CANON.md §1) and GetEvent 0x9116."""
+    canon = d.vendor_extension_id == 0xB or (d.vendor_extension_id == 6 and "canon" in d.manufacturer.lower())
+    polls = OC.GetEvent in d.operations_supported
+    if not canon or not polls:
+        raise NotSupported(
+            f"{d.manufacturer} {d.model} is not a Canon EOS body (VendorExtensionID 0x{d.vendor_extension_id:X}, "
+            f"GetEvent 0x9116 {'listed' if polls else 'missing'}); try --vendor generic",
+            vendor=CanonDriver.name,
+        )
+
+
+def exposure_seconds(eos: EosState) -> float:
+    """The shutter speed plus the self-timer, in seconds (0 for bulb or an unknown speed)."""
+    speed = eos.value(P.ShutterSpeed)
+    seconds = shutter_seconds(speed) if isinstance(speed, int) else None
+    drive = eos.value(P.DriveMode)
+    return float(seconds or 0) + SELF_TIMER.get(drive if isinstance(drive, int) else -1, 0.0)
+
+
+def file_entry(storage: int, entry: FolderEntry, folder: str, fmt: str) -> FileEntry:
+    """A file of a GetObjectInfoEx listing as ``files`` shows it (its Unix time as ISO 8601, UTC)."""
+    when = datetime.fromtimestamp(entry.time, UTC).strftime("%Y-%m-%dT%H:%M:%S") if entry.time else None
+    return FileEntry(entry.handle, storage, entry.name, fmt, entry.size, when, folder)
 
 
 def _name(canon: type[CanonOperation], standard: type[OperationCode], code: int) -> str:

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from ptpipd.camera import Camera, CameraEvent
+from ptpipd.errors import NotSupported
 from ptpipd.ip.transport import BytesSink
 from ptpipd.sim.canon_card import RAM_HANDLES
 from ptpipd.vendors.liveview import LiveFrame
@@ -107,3 +108,11 @@ async def test_the_shutter_pressed_on_the_body_is_polled(sim: SimProcess, cam: C
     name = last_picture(sim)[0]
     assert name in [f.filename for f in await cam.files() if f.handle == added[0].params[0]]
     assert {e.name for e in seen} >= {"ObjectAdded", "DevicePropChanged"}  # shots left and the counter
+
+
+async def test_a_body_that_is_not_an_eos_is_refused_with_the_reason() -> None:
+    with (
+        running_sim("generic", "--battery-interval", "0") as generic,
+        pytest.raises(NotSupported, match=r"Simulated PTP/IP camera is not a Canon EOS body .*0x0.*missing"),
+    ):
+        await Camera(host=generic.host, vendor="canon", port=generic.port).open()
