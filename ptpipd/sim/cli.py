@@ -2,7 +2,8 @@
 
 Prints exactly ``listening on HOST:PORT[,PORT...]`` on stdout once it accepts connections (tests wait for
 that line; a Fuji camera lists its command, event and live-view ports) and, when stopped, one stderr line
-``sim: sessions=N transactions=N violations=N``. SIGUSR1 presses the shutter on the body. Logs go to
+``sim: sessions=N transactions=N violations=N``. SIGUSR1 presses the shutter on the body, SIGUSR2 turns
+its main dial one step. Logs go to
 stderr. Exit codes: 0 after a signal, 2 for bad arguments, 1 when it cannot listen.
 
 The vendors are those of :data:`ptpipd.vendors.VENDORS`; each body's own options come from its
@@ -62,7 +63,7 @@ def parser(bodies: dict[str, Simulator]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ptpipd-sim",
         description="A simulated PTP/IP camera (responder), deterministic, for tests and script development. "
-        "SIGUSR1 presses its shutter button once.",
+        "SIGUSR1 presses its shutter button once, SIGUSR2 turns its main dial one step.",
     )
     p.add_argument(
         "--vendor", choices=VENDORS, default=VENDORS[0], help=f"camera dialect (default {VENDORS[0]})"
@@ -118,6 +119,7 @@ async def _run(args: argparse.Namespace, options: dict[str, Any]) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, server.press_shutter)
+    loop.add_signal_handler(signal.SIGUSR2, server.turn_dial)
     print(f"listening on {server.host}:{','.join(map(str, server.ports))}", flush=True)
     try:
         await stop.wait()

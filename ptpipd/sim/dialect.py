@@ -64,6 +64,9 @@ class SimOptions:
         60.0, "lose 1%% of battery every S s, down to 0%% (0: never)", seconds, "S"
     )
     shoot_every: float = option(0.0, "press the shutter on the body every S seconds (0: never)", seconds, "S")
+    dial_every: float = option(
+        0.0, "turn the body's main dial one step every S seconds (0: never)", seconds, "S"
+    )
     seed: int = option(0, "seed of the pictures the camera makes", int, "N")
 
 

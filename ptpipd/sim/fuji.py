@@ -156,6 +156,10 @@ class FujiBody:
         """See :meth:`XT1Model.press_shutter`."""
         return self.model.press_shutter()
 
+    def turn_dial(self) -> list[Event]:
+        """The simulated X-T1's dials send nothing (no public capture shows what a real one sends)."""
+        return []
+
     def live_frame(self, counter: int) -> bytes:
         """A live-view frame as it goes on port 55742 (FUJI.md §13)."""
         return encode_frame(counter, live_jpeg(counter))

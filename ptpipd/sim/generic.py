@@ -4,6 +4,9 @@ Command and event connections both arrive on port 15740 (PTPIP.md §3); each get
 :class:`~ptpipd.sim.generic_responder.GenericResponder`, and :class:`GenericBody` pairs them into the one
 session the camera serves at a time. The camera itself is :class:`~ptpipd.sim.generic_model.GenericCamera`.
 Events go to the session's event connection, or nowhere when there is none.
+
+Any body that speaks standard PTP/IP framing on one port (the Canon EOS too) reuses :class:`GenericBody`
+and the responder with its own camera: anything that is a :class:`StandardCamera`.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ import argparse
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ptpipd.ip import packets as pk
+from ptpipd.ptp.types import Buffer
 from ptpipd.sim.bigobject import parse_size
 from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
 from ptpipd.sim.generic_model import GenericCamera
 from ptpipd.sim.generic_responder import GenericResponder, Kind
-from ptpipd.sim.responder import Action, Close, Responder, Send, Stats
+from ptpipd.sim.responder import Action, Close, Outcome, Responder, Send, Stats
 
 log = logging.getLogger("ptpipd.sim")
 
@@ -43,12 +48,37 @@ class GenericOptions:
     )
 
 
+class StandardCamera(Protocol):
+    """The camera behind a standard PTP/IP body (pure state, see :class:`GenericCamera`)."""
+
+    #: the open PTP session's ID, None outside a session
+    session_id: int | None
+
+    def operation(self, code: int, tid: int, params: tuple[int, ...], data: Buffer | None = None) -> Outcome:
+        """Runs one operation; ``data`` is the data-out phase, if the initiator sent one."""
+
+    def end_session(self) -> None:
+        """The PTP/IP connection is gone, and the session with it."""
+
+    def finish_capture(self) -> list[pk.Event]:
+        """The capture in progress is done: the events that say so."""
+
+    def drain_battery(self) -> list[pk.Event]:
+        """The battery lost one step: the events that say so."""
+
+    def press_shutter(self) -> list[pk.Event]:
+        """The shutter pressed on the body: the events that say so."""
+
+    def turn_dial(self) -> list[pk.Event]:
+        """The main dial turned one step on the body: the events that say so."""
+
+
 class GenericBody:
-    """The generic camera's session table: at most one initiator (command + event connection) at a time."""
+    """A standard PTP/IP body's session table: at most one initiator (command + event connection) at a time."""
 
     fps = 0.0
 
-    def __init__(self, model: GenericCamera) -> None:
+    def __init__(self, model: StandardCamera) -> None:
         self.model = model
         self.stats = Stats()
         self.command: GenericResponder | None = None
@@ -123,8 +153,12 @@ class GenericBody:
         """See :meth:`GenericCamera.press_shutter`."""
         return self.model.press_shutter()
 
+    def turn_dial(self) -> list[pk.Event]:
+        """See :meth:`GenericCamera.turn_dial`."""
+        return self.model.turn_dial()
+
     def live_frame(self, counter: int) -> bytes:
-        """The generic camera has no live-view stream."""
+        """A standard PTP/IP body has no live-view stream port."""
         raise NotImplementedError
 
 

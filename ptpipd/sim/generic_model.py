@@ -1,7 +1,8 @@
 """A deterministic standard PTP camera, as pure state: operations in, responses, data and events out.
 
 No I/O and no clock: the responder feeds it operations and the server calls :meth:`GenericCamera.finish_capture`,
-:meth:`GenericCamera.drain_battery` and :meth:`GenericCamera.press_shutter` when their time comes.
+:meth:`GenericCamera.drain_battery`, :meth:`GenericCamera.press_shutter` and :meth:`GenericCamera.turn_dial`
+when their time comes.
 Everything it serves is reproducible from its ``seed`` (and ``object_size``):
 
 * DeviceInfo: Manufacturer "ptpipd", Model "Simulated PTP/IP camera", DeviceVersion the package version,
@@ -39,7 +40,7 @@ from ptpipd.ptp import (
 )
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim import bigobject
-from ptpipd.sim.generic_props import DEFAULT_DATETIME, GENERIC_PROPERTIES
+from ptpipd.sim.generic_props import DEFAULT_DATETIME, EXPOSURE_TIMES, GENERIC_PROPERTIES
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
 from ptpipd.sim.responder import NO_TRANSACTION, Outcome
@@ -216,6 +217,15 @@ class GenericCamera:
         """The shutter pressed on the body: one new photo and its ObjectAdded (nothing when the card is full)."""
         handles = self._new_photos(1)
         return [Event(EventCode.ObjectAdded, NO_TRANSACTION, (handle,)) for handle in handles]
+
+    def turn_dial(self) -> list[Event]:
+        """The main dial turned one click: ExposureTime moves to the next of its values (after the longest,
+        back to the shortest), announced by DevicePropChanged."""
+        times = list(EXPOSURE_TIMES)
+        current = self.properties[DevicePropCode.ExposureTime]
+        at = times.index(current) if current in times else -1
+        self.properties.store(DevicePropCode.ExposureTime, times[(at + 1) % len(times)])
+        return [Event(EventCode.DevicePropChanged, NO_TRANSACTION, (DevicePropCode.ExposureTime,))]
 
     def drain_battery(self) -> list[Event]:
         """One step of battery drain (1 %); an empty battery stays empty (and says nothing more)."""

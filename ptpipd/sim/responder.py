@@ -130,6 +130,9 @@ class Body(Protocol):
     def press_shutter(self) -> list[Event]:
         """Someone pressed the shutter button on the body: the events a real body sends."""
 
+    def turn_dial(self) -> list[Event]:
+        """Someone turned the main dial on the body one step: the events a real body sends."""
+
     def live_frame(self, counter: int) -> bytes:
         """Live-view frame ``counter`` as it goes on the stream port."""
 

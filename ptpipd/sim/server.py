@@ -10,7 +10,8 @@ module moves bytes and keeps time, the same way for every dialect:
 * **writes**: a reply's packets go out one write each, with flow control (pause above :data:`WRITE_HIGH`
   buffered bytes, resume below :data:`WRITE_LOW`), so a 1 GB object never sits in the write buffer;
 * **time**: the response delay, a prompt's delay (:class:`~ptpipd.sim.responder.Hold`), the capture delay,
-  the battery drain, the shutter pressed on the body every ``shoot_every`` seconds;
+  the battery drain, the shutter pressed and the main dial turned on the body every ``shoot_every`` /
+  ``dial_every`` seconds;
 * **sessions**: when the body says a session ended, its other connections close, the gated ports stop
   listening and the session's timers are cancelled.
 
@@ -378,6 +379,8 @@ class SimServer:
             self._tasks.append(loop.create_task(self._every(self.options.battery_interval, self._drain)))
         if self.options.shoot_every > 0:
             self._tasks.append(loop.create_task(self._every(self.options.shoot_every, self.press_shutter)))
+        if self.options.dial_every > 0:
+            self._tasks.append(loop.create_task(self._every(self.options.dial_every, self.turn_dial)))
 
     @staticmethod
     async def _every(interval: float, tick: Callable[[], None]) -> None:
@@ -458,6 +461,14 @@ class SimServer:
         log.info(
             "shutter pressed on the body: %s",
             ", ".join(f"0x{e.code:04X}" for e in events) or "nothing happens",
+        )
+        self.route(events)
+
+    def turn_dial(self) -> None:
+        """Turns the main dial on the body one step (``--dial-every``, SIGUSR2)."""
+        events = self.body.turn_dial()
+        log.info(
+            "main dial turned on the body: %s", ", ".join(f"0x{e.code:04X}" for e in events) or "no event"
         )
         self.route(events)
 

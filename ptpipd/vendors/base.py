@@ -312,6 +312,8 @@ class VendorDriver(ABC):
     capabilities: ClassVar[Capabilities]
     #: Names of the vendor's own event codes (standard ones are named by :mod:`ptpipd.ptp`).
     event_names: ClassVar[Mapping[int, str]] = {}
+    #: Names of the vendor's own response codes (Canon's 0xA102 …), for errors.
+    response_names: ClassVar[Mapping[int, str]] = {}
 
     def __init__(
         self,
@@ -337,8 +339,13 @@ class VendorDriver(ABC):
         """Runs a transaction and raises :class:`CameraRefused` unless the camera answers OK."""
         reply = await self.link.transaction(code, params, data_out=data_out, sink=sink, timeout=timeout)
         if reply.code != ResponseCode.OK:
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), code)
+            raise self.refused(reply.code, code)
         return reply
+
+    def refused(self, response: int, opcode: int) -> CameraRefused:
+        """The error for a response other than OK to ``opcode``, naming the response."""
+        name = self.response_names.get(response) or code_name(ResponseCode, response)
+        return CameraRefused(response, name, opcode)
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:

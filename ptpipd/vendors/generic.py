@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
 from ptpipd.ip.generic import GENERIC
@@ -185,10 +186,17 @@ class GenericDriver(VendorDriver):
     properties = PropertyTable(STANDARD_PROPERTIES)
     capabilities = Capabilities(files=True, partial_objects=True)
 
+    #: Names of object formats a vendor's bodies use beyond :data:`FORMAT_NAMES` (0xB103 is a Canon CR2)
+    object_formats: ClassVar[Mapping[int, str]] = {}
+
     device: DeviceInfo | None = None
     _capture: _CaptureWait | None = None
 
     # -------------------------------------------------------------- helpers
+
+    def format_name(self, code: int) -> str:
+        """The short name of an object format on this vendor's bodies."""
+        return self.object_formats.get(code) or format_name(code)
 
     @staticmethod
     def _data(reply: Reply, what: str) -> bytes:
@@ -231,8 +239,8 @@ class GenericDriver(VendorDriver):
             "operations": [code_name(OperationCode, c) for c in d.operations_supported],
             "events": [code_name(EventCode, c) for c in d.events_supported],
             "properties": [f"0x{c:04x}" for c in d.device_properties_supported],
-            "capture_formats": [format_name(c) for c in d.capture_formats],
-            "image_formats": [format_name(c) for c in d.image_formats],
+            "capture_formats": [self.format_name(c) for c in d.capture_formats],
+            "image_formats": [self.format_name(c) for c in d.image_formats],
         }
 
     async def describe_all(self) -> list[DevicePropDesc]:
@@ -308,7 +316,7 @@ class GenericDriver(VendorDriver):
 
     async def _fetch(self, handle: int, info: ObjectInfo, sink: DataSink) -> Transfer:
         reply = await self.call(OperationCode.GetObject, (handle,), sink=sink)
-        return Transfer(format_name(info.object_format), reply.data_length, handle, info.filename)
+        return Transfer(self.format_name(info.object_format), reply.data_length, handle, info.filename)
 
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         info = await self.object_info(handle)
@@ -344,7 +352,7 @@ class GenericDriver(VendorDriver):
                         handle,
                         storage,
                         info.filename,
-                        format_name(info.object_format),
+                        self.format_name(info.object_format),
                         info.compressed_size,
                         ptp_date(info.capture_date),
                         _folder_path(info.parent_object, infos),

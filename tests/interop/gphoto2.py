@@ -39,17 +39,24 @@ TIMEOUT = 30
 
 
 def gphoto2(
-    port: int, *args: str, home: Path, cwd: Path | None = None, timeout: int = TIMEOUT
+    port: int,
+    *args: str,
+    home: Path,
+    cwd: Path | None = None,
+    timeout: int = TIMEOUT,
+    camera: str = "PTP/IP Camera",
+    settings: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Runs ``timeout T gphoto2 --port ptpip:127.0.0.1:PORT:PORT --camera "PTP/IP Camera" ARGS``.
+    """Runs ``timeout T gphoto2 --port ptpip:127.0.0.1:PORT:PORT --camera CAMERA ARGS``.
 
-    The event port must be repeated: gphoto2 connects its event channel to 15740 otherwise.
+    The event port must be repeated: gphoto2 connects its event channel to 15740 otherwise. ``settings``
+    are more lines of ``$HOME/.gphoto/settings`` (``ptp2=capturetarget=card``).
     """
-    settings = home / ".gphoto" / "settings"
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(f"ptp2_ip=guid={GUID}\n")
+    path = home / ".gphoto" / "settings"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{line}\n" for line in (f"ptp2_ip=guid={GUID}", *settings)))
     command = ["timeout", str(timeout), "gphoto2", "--port", f"ptpip:127.0.0.1:{port}:{port}"]
-    command += ["--camera", "PTP/IP Camera", *args]
+    command += ["--camera", camera, *args]
     env = dict(os.environ, HOME=str(home), LANG="C", LC_ALL="C")
     return subprocess.run(
         command, capture_output=True, text=True, env=env, cwd=cwd or home, timeout=timeout + 10, check=False
@@ -106,6 +113,16 @@ class RawCamera:
             else:
                 assert isinstance(packet, OperationResponse) and packet.transaction_id == tid, packet
                 return packet.code, bytes(data) if data is not None else None
+
+    def call_out(self, code: int, data: bytes, *params: int) -> int:
+        """Runs one data-out operation (StartData, EndData with all of ``data``); returns the response code."""
+        tid, self.tid = self.tid, self.tid + 1
+        self.cmd.sendall(encode(OperationRequest(DataPhase.DataOut, code, tid, params)))
+        self.cmd.sendall(encode(StartData(tid, len(data))))
+        self.cmd.sendall(encode(EndData(tid, data)))
+        packet = self._recv()
+        assert isinstance(packet, OperationResponse) and packet.transaction_id == tid, packet
+        return packet.code
 
     def data(self, code: int, *params: int) -> bytes:
         """The data of an operation that must succeed."""

@@ -382,6 +382,15 @@ def test_shutter_pressed_on_the_body() -> None:
     assert cam.model.press_shutter() == [Event(0x4002, ALL, (7,))]
 
 
+def test_the_main_dial_steps_the_exposure_time() -> None:
+    cam = Cam()
+    assert cam.model.turn_dial() == [Event(0x4006, ALL, (0x500D,))]  # DevicePropChanged, no transaction
+    assert cam.ok_data(0x1015, 0x500D) == (80).to_bytes(4, "little")  # 1/250 s → 1/125 s
+    for _ in range(16):
+        cam.model.turn_dial()
+    assert cam.ok_data(0x1015, 0x500D) == (40).to_bytes(4, "little")  # past 30 s, back round to 1/250 s
+
+
 def test_a_full_card_refuses_new_photos(monkeypatch: pytest.MonkeyPatch) -> None:
     cam = Cam()
     monkeypatch.setattr(generic_model, "PHOTO_MEMORY", cam.model.photo_memory + 1)

@@ -1,0 +1,46 @@
+"""The simulated Canon EOS 6D (``ptpipd-sim --vendor canon``): standard PTP/IP framing on one port, EOS inside.
+
+gphoto2's "Canon EOS (WLAN)" driver speaks standard PTP/IP to an EOS body (CANON.md §1, §7): one port,
+15740, a command and an event connection, the generic handshake. So the body is the standard PTP/IP
+session table and responder of :mod:`ptpipd.sim.generic` around its own camera,
+:class:`~ptpipd.sim.canon_model.EOS6D`; the EOS dialect is all in the operations (GetEvent polling,
+SetDevicePropValueEx, remote release, GetViewFinderData). The event connection stays silent, as on a real
+EOS body: its events wait in the GetEvent queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from ptpipd.sim.canon_model import EOS6D
+from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
+from ptpipd.sim.generic import GenericBody
+
+
+def _scale(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"not a scale from 1 to 64: {text!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CanonOptions:
+    """The simulated EOS 6D's own options."""
+
+    photo_scale: int = option(
+        4, "draw photos at 1/N of the 6D's pixel size (1: the full 5472x3648)", _scale, "N"
+    )
+
+
+def _build(common: SimOptions, own: CanonOptions) -> GenericBody:
+    return GenericBody(EOS6D(seed=common.seed, scale=own.photo_scale))
+
+
+SIMULATOR = Simulator(
+    title="the Canon EOS 6D",
+    ports=(Port("PTP/IP", 15740),),
+    options=CanonOptions,
+    build=_build,
+)

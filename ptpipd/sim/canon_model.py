@@ -1,0 +1,415 @@
+"""A simulated Canon EOS 6D over Wi-Fi, as libgphoto2's "Canon EOS (WLAN)" driver expects it: pure state.
+
+Operations in, :class:`~ptpipd.sim.responder.Outcome` out; no I/O and no clock (the server calls
+:meth:`EOS6D.finish_capture`, :meth:`EOS6D.drain_battery`, :meth:`EOS6D.press_shutter` and
+:meth:`EOS6D.turn_dial` when their time comes). The facts are in ``tests/data/canon/CANON.md``:
+
+* **DeviceInfo** (§6.1): VendorExtensionID 6 with "microsoft.com: 1.0" and Manufacturer "Canon Inc." (what
+  EOS bodies report; libgphoto2 shows it as Canon's 0xB), Model "Canon EOS 6D", version "3-1.1.2"; the
+  operations below; the standard properties the 6D lists (0xD402, 0xD407, 0xD406, 0xD303, 0x5001).
+* **Events** (§4): nothing goes on the PTP/IP event channel; records wait in a queue the host empties with
+  GetEvent 0x9116 (the terminator alone when there is nothing). SetEventMode(1) queues every property value,
+  then every allowed-value list (libgphoto2 builds its whole configuration from them); RequestDevicePropValue
+  0x9127 queues one value. The queue belongs to the session and holds at most :data:`MAX_EVENTS` records
+  (the oldest go first).
+* **Remote mode**: SetRemoteMode 0x9114 (1 over PTP/IP). Writes, releases and live view are refused with
+  0xA005 OperationRefused outside remote mode (no source shows a body's refusal; a choice that catches an
+  initiator that forgot it).
+* **Capture** (§6.3): RemoteReleaseOn(1) (half press) focuses and reports FocusInfoEx 0xD1D3;
+  RemoteReleaseOn(2) (full press) exposes for the shutter speed (plus the self-timer of drive 0x10/0x11),
+  then writes the shot where CaptureDestination 0xD11C says (:mod:`ptpipd.sim.canon_card`). With the shutter
+  at bulb the exposure lasts until RemoteReleaseOff(2) (or BulbStart 0x9125 … BulbEnd 0x9126). RemoteRelease
+  0x910F does the whole press at once and answers parameter 0. Each shot counts down AvailableShots 0xD11B and
+  up ShutterCounter 0xD1AC.
+* **Live view** (§4.9): with the PC bit of EVFOutputDevice 0xD1B0 set, GetViewFinderData 0x9153 returns one
+  JPEG record (type 1) with a visible frame counter, one new frame per call; the first call after the PC
+  bit is set, and every call without it, answers 0xA102 ObjectNotReady (gphoto2 and libpict retry).
+* **On the body**: the shutter button takes a picture as a remote release does; the main dial steps the
+  shutter speed (the aperture in Av), the battery drains 1 % a step, reported in the 6D's five levels. Each
+  change is queued as a PropValueChanged record.
+* The session's end puts the destination back on the card and live view off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from fractions import Fraction
+
+from ptpipd.ip.packets import Event
+from ptpipd.ptp import DataType, DeviceInfo, EnumForm, NoForm, ObjectFormat, ResponseCode, encode_uint32_array
+from ptpipd.ptp.types import Buffer
+from ptpipd.sim.canon_card import CR2, STORAGE_ID, EosCard
+from ptpipd.sim.canon_props import EosProperties
+from ptpipd.sim.pictures import live_jpeg
+from ptpipd.sim.properties import PropertyStore, PropSpec
+from ptpipd.sim.responder import Outcome
+from ptpipd.vendors.canon_codes import (
+    CAPTURE_TO_CARD,
+    CAPTURE_TO_PC,
+    EVF_PC,
+    RELEASE_FULL,
+    RELEASE_HALF,
+    VIEWFINDER_JPEG,
+    CanonEvent,
+    CanonOperation,
+    CanonProperty,
+    CanonResponse,
+    DeviceInfoEx,
+    ImageFormat,
+    PropValueChanged,
+    Record,
+    ViewfinderRecord,
+    encode_events,
+    encode_focus_info,
+    shutter_seconds,
+)
+
+log = logging.getLogger("ptpipd.sim")
+
+OC, P, RC = CanonOperation, CanonProperty, ResponseCode
+MAX_EVENTS = 4096
+BULB = 0x0C
+AV = 0x02
+SELF_TIMER = {0x10: 10.0, 0x11: 2.0}
+LIVE_SIZE = (960, 640)
+#: The 6D's battery levels from full to low (0xD111 values) and the percentage each starts at.
+BATTERY_STEPS = ((2, 88), (4, 63), (1, 38), (5, 13), (0, 0))
+#: The 6D's 11 AF points (width, height, x, y) on a 5472 × 3648 frame: a diamond around the centre.
+AF_POINTS = tuple(
+    (200, 200, x, y)
+    for x, y in ((0, 0), (0, -800), (0, 800), (-1100, 0), (1100, 0), (-700, -450), (700, -450),
+                 (-700, 450), (700, 450), (-1600, 0), (1600, 0))
+)  # fmt: skip
+# The standard properties the 6D lists in DeviceInfo, with its values (CANON.md §6.1, canon-eos6d.txt).
+STANDARD = (
+    PropSpec(0xD402, DataType.STR, False, "Canon EOS 6D", NoForm()),
+    PropSpec(0xD407, DataType.UINT32, False, 1, NoForm()),
+    PropSpec(0xD406, DataType.STR, True, "Unknown Initiator", NoForm()),
+    PropSpec(0xD303, DataType.UINT8, False, 1, NoForm()),
+    PropSpec(0x5001, DataType.UINT8, False, 100, EnumForm((100, 0, 75, 0, 50))),
+)
+EVENTS = (0x4001, 0x4002, 0x4003, 0x4004, 0x4005, *range(0xC181, 0xC18C), 0xC18D, 0xC18E, 0xC18F)
+
+
+def _param(params: tuple[int, ...], index: int) -> int:
+    return params[index] if index < len(params) else 0
+
+
+class EOS6D:
+    """The body: properties, card, event queue, session, release and live-view state."""
+
+    def __init__(self, *, seed: int = 0, scale: int = 4) -> None:
+        self.props = EosProperties()
+        self.standard = PropertyStore(STANDARD)
+        self.card = EosCard(seed, scale)
+        self.session_id: int | None = None
+        self.remote = False
+        self.events: deque[Record] = deque(maxlen=MAX_EVENTS)
+        self.pressed = 0  # 0, RELEASE_HALF or RELEASE_FULL
+        self.exposing = False  # a full press is being exposed (the server calls finish_capture)
+        self.bulb_open = False
+        self.battery = 100
+        self.frames = 0
+        self._evf_ready = False
+
+    # ------------------------------------------------------------------ the server's entry points
+
+    def device_info(self) -> DeviceInfo:
+        """The DeviceInfo dataset."""
+        return DeviceInfo(
+            standard_version=100, vendor_extension_id=6, vendor_extension_version=100,
+            vendor_extension_desc="microsoft.com: 1.0; ", functional_mode=0,
+            operations_supported=tuple(int(c) for c in HANDLERS), events_supported=EVENTS,
+            device_properties_supported=self.standard.codes, capture_formats=(int(ObjectFormat.EXIF_JPEG),),
+            image_formats=(int(ObjectFormat.Association), int(ObjectFormat.EXIF_JPEG), CR2),
+            manufacturer="Canon Inc.", model="Canon EOS 6D", device_version="3-1.1.2",
+            serial_number="0123456789abcdef0123456789abcdef",
+        )  # fmt: skip
+
+    def operation(self, code: int, tid: int, params: tuple[int, ...], data: Buffer | None = None) -> Outcome:
+        """Runs one operation; ``data`` is the data-out phase, if the host sent one."""
+        handler = HANDLERS.get(code)
+        if handler is None:
+            return Outcome(RC.OperationNotSupported)
+        if self.session_id is None and code not in (0x1001, 0x1002):  # GetDeviceInfo, OpenSession
+            return Outcome(RC.SessionNotOpen)
+        if code in NEEDS_REMOTE and not self.remote:
+            return Outcome(CanonResponse.OperationRefused)
+        return handler(self, params, bytes(data) if data is not None else b"")
+
+    def end_session(self) -> None:
+        """The session is over: an exposure completes onto the card; live view and remote mode end."""
+        self.props.store(P.CaptureDestination, CAPTURE_TO_CARD)
+        if self.exposing or self.bulb_open:
+            self.exposing, self.bulb_open = True, False
+            self.finish_capture()
+        self.props.store(P.EVFOutputDevice, 0)
+        self.session_id, self.remote, self.pressed = None, False, 0
+        self.events.clear()
+
+    def finish_capture(self) -> list[Event]:
+        """The exposure is over: the shot is written and announced in the queue (no PTP events)."""
+        if not self.exposing:
+            return []
+        self.exposing = False
+        self._shoot()
+        return []
+
+    def press_shutter(self) -> list[Event]:
+        """The shutter button on the body: a picture, announced in the queue."""
+        if not self.card.full:
+            self._shoot()
+        return []
+
+    def turn_dial(self) -> list[Event]:
+        """The main dial one click: the next shutter speed (the next aperture in Av), queued."""
+        code = P.Aperture if self.props[P.AutoExposureMode] == AV else P.ShutterSpeed
+        allowed = [v for v in self.props.specs[code].allowed or () if v != BULB]
+        current = self.props.number(code)
+        after = [v for v in allowed if v > current]
+        self._change(code, after[0] if after else allowed[0])
+        return []
+
+    def drain_battery(self) -> list[Event]:
+        """1 % less; the 6D tells only when its level (full, 75 %, 50 %, 25 %, low) changes."""
+        self.battery = max(0, self.battery - 1)
+        level = next(level for level, start in BATTERY_STEPS if self.battery >= start)
+        if self.props.number(P.BatteryPower) != level:
+            self._change(P.BatteryPower, level)
+            self.standard.store(0x5001, {2: 100, 4: 75, 1: 50}.get(level, 0))
+        return []
+
+    # ------------------------------------------------------------------ helpers
+
+    def _queue(self, *records: Record) -> None:
+        if self.session_id is not None:
+            self.events.extend(records)
+
+    def _change(self, code: int, value: int | str) -> None:
+        if self.props.store(code, value):
+            self._queue(self.props.value_record(code))
+
+    def _shoot(self) -> None:
+        quality = ImageFormat.from_code(self.props.number(P.ImageFormat))
+        to_card = self.props[P.CaptureDestination] != CAPTURE_TO_PC or self.session_id is None
+        shot = self.card.shoot(quality, self.props.number(P.CameraTime), to_card=to_card)
+        self._queue(*shot.records)
+        self._change(P.AvailableShots, max(0, self.props.number(P.AvailableShots) - 1))
+        self._change(P.ShutterCounter, self.props.number(P.ShutterCounter) + 1)
+
+    def _exposure(self) -> float:
+        seconds = shutter_seconds(self.props.number(P.ShutterSpeed)) or Fraction(0)
+        return float(seconds) + SELF_TIMER.get(self.props.number(P.DriveMode), 0.0)
+
+    def _focus(self) -> None:
+        info = encode_focus_info(5472, 3648, AF_POINTS)
+        self._queue(PropValueChanged(P.FocusInfoEx, info))
+
+    # ------------------------------------------------------------------ session and events
+
+    def _get_device_info(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        return Outcome(RC.OK, data=self.device_info().encode())
+
+    def _open_session(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        if self.session_id is not None:
+            return Outcome(RC.SessionAlreadyOpen, (self.session_id,))
+        if _param(params, 0) == 0:
+            return Outcome(RC.InvalidParameter)
+        self.session_id = _param(params, 0)
+        self.events.clear()
+        return Outcome(RC.OK)
+
+    def _close_session(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        self.end_session()
+        return Outcome(RC.OK)
+
+    def _set_remote_mode(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        self.remote = _param(params, 0) != 0
+        return Outcome(RC.OK)
+
+    def _get_remote_mode(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        return Outcome(RC.OK, (int(self.remote),))
+
+    def _set_event_mode(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        if _param(params, 0):
+            self._queue(*self.props.dump())
+        return Outcome(RC.OK)
+
+    def _get_event(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        records = list(self.events)
+        self.events.clear()
+        return Outcome(RC.OK, data=encode_events(records))
+
+    def _request_value(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        code = _param(params, 0)
+        if code not in self.props.specs:
+            return Outcome(RC.DevicePropNotSupported)
+        self._queue(self.props.value_record(code))
+        return Outcome(RC.OK)
+
+    def _device_info_ex(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        info = DeviceInfoEx(
+            tuple(e for e in EVENTS if e >= CanonEvent.ObjectAddedEx), tuple(self.props.specs)
+        )
+        return Outcome(RC.OK, data=info.encode())
+
+    def _ok(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        return Outcome(RC.OK)
+
+    # ------------------------------------------------------------------ properties
+
+    def _set_prop_ex(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        was_pc = self.props.number(P.EVFOutputDevice) & EVF_PC
+        result, changed = self.props.set_from_host(data)
+        if changed is not None:
+            self._queue(self.props.value_record(changed))
+        if self.props.number(P.EVFOutputDevice) & EVF_PC and not was_pc:
+            self._evf_ready = False  # the first frame takes a moment
+        return Outcome(result)
+
+    def _get_prop_desc(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        desc = self.standard.describe(_param(params, 0))
+        return Outcome(RC.DevicePropNotSupported) if desc is None else Outcome(RC.OK, data=desc.encode())
+
+    def _get_prop_value(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        value = self.standard.value_bytes(_param(params, 0))
+        return Outcome(RC.DevicePropNotSupported) if value is None else Outcome(RC.OK, data=value)
+
+    def _set_prop_value(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        return Outcome(self.standard.set_from_initiator(_param(params, 0), data)[0])
+
+    # ------------------------------------------------------------------ release
+
+    def _release_on(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        stage = _param(params, 0)
+        if stage not in (RELEASE_HALF, RELEASE_FULL):
+            return Outcome(RC.InvalidParameter)
+        if stage == RELEASE_HALF:
+            self.pressed = max(self.pressed, RELEASE_HALF)
+            self._focus()
+            return Outcome(RC.OK)
+        return self._full_press()
+
+    def _full_press(self) -> Outcome:
+        if self.exposing or self.bulb_open:
+            return Outcome(RC.DeviceBusy)
+        if self.card.full:
+            return Outcome(CanonResponse.CannotMakeObject)
+        self.pressed = RELEASE_FULL
+        if self.props[P.ShutterSpeed] == BULB:
+            self.bulb_open = True
+            return Outcome(RC.OK)
+        self.exposing = True
+        return Outcome(RC.OK, capture=self._exposure())
+
+    def _release_off(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        stage = _param(params, 0)
+        if stage not in (RELEASE_HALF, RELEASE_FULL):
+            return Outcome(RC.InvalidParameter)
+        self.pressed = min(self.pressed, stage - 1)
+        if stage == RELEASE_FULL and self.bulb_open:
+            self.bulb_open, self.exposing = False, True
+            return Outcome(RC.OK, capture=0.0)
+        return Outcome(RC.OK)
+
+    def _remote_release(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        if self.props[P.ShutterSpeed] == BULB:
+            return Outcome(CanonResponse.OperationRefused)
+        outcome = self._full_press()
+        self.pressed = 0
+        return outcome if outcome.code != RC.OK else Outcome(RC.OK, (0,), capture=outcome.capture)
+
+    def _bulb_start(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        if self.props[P.ShutterSpeed] != BULB:
+            return Outcome(CanonResponse.OperationRefused)
+        return self._full_press()
+
+    def _bulb_end(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        return self._release_off((RELEASE_FULL,), data)
+
+    def _do_af(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        self._focus()
+        return Outcome(RC.OK)
+
+    # ------------------------------------------------------------------ live view
+
+    def _viewfinder(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        if not self.props.number(P.EVFOutputDevice) & EVF_PC or not self._evf_ready:
+            self._evf_ready = bool(self.props.number(P.EVFOutputDevice) & EVF_PC)
+            return Outcome(CanonResponse.ObjectNotReady)
+        frame = live_jpeg(self.frames, *LIVE_SIZE)
+        self.frames += 1
+        return Outcome(RC.OK, data=ViewfinderRecord(VIEWFINDER_JPEG, frame).encode())
+
+    # ------------------------------------------------------------------ storage
+
+    def _storage_ids(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        return Outcome(RC.OK, data=encode_uint32_array([STORAGE_ID]))
+
+    def _storage_info(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        if _param(params, 0) != STORAGE_ID:
+            return Outcome(RC.InvalidStorageID)
+        return Outcome(RC.OK, data=self.card.storage.info().encode())
+
+    def _handles(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        handles = self.card.storage.select(_param(params, 0), _param(params, 1), _param(params, 2))
+        if isinstance(handles, ResponseCode):
+            return Outcome(handles)
+        return Outcome(RC.OK, data=encode_uint32_array(handles))
+
+    def _num_objects(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        handles = self.card.storage.select(_param(params, 0), _param(params, 1), _param(params, 2))
+        return Outcome(handles) if isinstance(handles, ResponseCode) else Outcome(RC.OK, (len(handles),))
+
+    def _transfer_complete(self, params: tuple[int, ...], data: bytes) -> Outcome:
+        return Outcome(self.card.transfer_complete(_param(params, 0)))
+
+
+_Handler = Callable[[EOS6D, tuple[int, ...], bytes], Outcome]
+_p = _param
+#: The operations, in DeviceInfo's order (standard first, then EOS; CANON.md §2, §6.1).
+# fmt: off
+HANDLERS: dict[int, _Handler] = {
+    0x1001: EOS6D._get_device_info, 0x1002: EOS6D._open_session, 0x1003: EOS6D._close_session,
+    0x1004: EOS6D._storage_ids, 0x1005: EOS6D._storage_info, 0x1006: EOS6D._num_objects,
+    0x1007: EOS6D._handles,
+    0x1008: lambda m, p, d: m.card.object_info(_p(p, 0)),
+    0x1009: lambda m, p, d: m.card.object_data(_p(p, 0)),
+    0x100A: lambda m, p, d: m.card.thumb(_p(p, 0)),
+    0x100B: lambda m, p, d: m.card.delete(_p(p, 0)),
+    0x1014: EOS6D._get_prop_desc, 0x1015: EOS6D._get_prop_value, 0x1016: EOS6D._set_prop_value,
+    0x101B: lambda m, p, d: m.card.partial(_p(p, 0), _p(p, 1), _p(p, 2)),
+    OC.GetStorageIDs: EOS6D._storage_ids, OC.GetStorageInfo: EOS6D._storage_info,
+    OC.GetObject: lambda m, p, d: m.card.object_data(_p(p, 0)),
+    OC.DeleteObject: lambda m, p, d: m.card.delete(_p(p, 0)),
+    OC.GetPartialObject: lambda m, p, d: m.card.partial(_p(p, 0), _p(p, 1), _p(p, 2)),
+    OC.GetDeviceInfoEx: EOS6D._device_info_ex,
+    OC.GetObjectInfoEx: lambda m, p, d: m.card.listing(_p(p, 0), _p(p, 1)),
+    OC.RemoteRelease: EOS6D._remote_release, OC.SetDevicePropValueEx: EOS6D._set_prop_ex,
+    OC.GetRemoteMode: EOS6D._get_remote_mode, OC.SetRemoteMode: EOS6D._set_remote_mode,
+    OC.SetEventMode: EOS6D._set_event_mode, OC.GetEvent: EOS6D._get_event,
+    OC.TransferComplete: EOS6D._transfer_complete, OC.PCHDDCapacity: EOS6D._ok, OC.SetUILock: EOS6D._ok,
+    OC.ResetUILock: EOS6D._ok, OC.KeepDeviceOn: EOS6D._ok, OC.BulbStart: EOS6D._bulb_start,
+    OC.BulbEnd: EOS6D._bulb_end, OC.RequestDevicePropValue: EOS6D._request_value,
+    OC.RemoteReleaseOn: EOS6D._release_on, OC.RemoteReleaseOff: EOS6D._release_off,
+    OC.InitiateViewfinder: EOS6D._ok, OC.TerminateViewfinder: EOS6D._ok,
+    OC.GetViewFinderData: EOS6D._viewfinder, OC.DoAf: EOS6D._do_af, OC.DriveLens: EOS6D._ok,
+    OC.Zoom: EOS6D._ok, OC.ZoomPosition: EOS6D._ok, OC.AfCancel: EOS6D._ok,
+}
+# fmt: on
+#: Operations refused outside remote mode.
+NEEDS_REMOTE = frozenset(
+    {
+        OC.SetDevicePropValueEx,
+        OC.RemoteRelease,
+        OC.RemoteReleaseOn,
+        OC.RemoteReleaseOff,
+        OC.BulbStart,
+        OC.BulbEnd,
+        OC.GetViewFinderData,
+        OC.DoAf,
+        OC.DriveLens,
+    }
+)  # fmt: skip
