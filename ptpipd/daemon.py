@@ -93,11 +93,11 @@ OPTIONS: tuple[tuple[tuple[str, ...], str | None, str, dict[str, Any]], ...] = (
         {},
     ),
     (("--socket",), "PATH", f"the JSON-RPC Unix socket (default {DEFAULT_SOCKET})", {"type": Path}),
-    (("--rpc-tcp",), "HOST:PORT|off", "JSON-RPC over TCP (default 127.0.0.1:15741)", {}),
+    (("--rpc-tcp",), "HOST:PORT", "JSON-RPC over TCP, or off (default 127.0.0.1:15741)", {}),
     (
         ("--http",),
-        "HOST:PORT|off",
-        "HTTP data plane over TCP (default 127.0.0.1:15780; the Unix socket beside --socket, "
+        "HOST:PORT",
+        "HTTP data plane over TCP, or off (default 127.0.0.1:15780; the Unix socket beside --socket, "
         "ptpipd-http.sock, serves it always)",
         {},
     ),
