@@ -77,7 +77,12 @@ def _choices(spec: PropertySpec, desc: DevicePropDesc, quantity: Quantity | None
 
 
 class _Refusal(Exception):
-    """Why a user's text cannot be taken (ambiguous, or not near any listed value)."""
+    """Why a user's text cannot be taken (ambiguous, or not near any listed value). ``final``: the text is a
+    plausible spelling of the quantity, so it is not tried as anything else."""
+
+    def __init__(self, message: str, *, final: bool = True) -> None:
+        super().__init__(message)
+        self.final = final
 
 
 def _nearest(choices: list[_Choice], position: float) -> _Choice | None:
@@ -117,8 +122,18 @@ def _snap(spec: PropertySpec, choices: list[_Choice], text: str) -> Value | None
     found = {id(c): c for r in readings for c in _neighbours(choices, r)}.values()
     near = [c.label for c in sorted(found, key=lambda c: c.position or 0.0)]
     raise _Refusal(
-        f"the camera offers no value near {text.strip()}" + (f" (nearest: {', '.join(near)})" if near else "")
+        f"the camera offers no value near {text.strip()}"
+        + (f" (nearest: {', '.join(near)})" if near else ""),
+        final=any(_plausible(choices, r) for r in readings),
     )
+
+
+def _plausible(choices: list[_Choice], position: float) -> bool:
+    """Whether ``position`` lies within a stop of the listed values' span: ``40`` is a shutter speed to
+    refuse on a 1/2000…30 s camera (40 s or 1/40), while ``-3000`` is no exposure bias at all and may be a
+    wire value (−3 EV in 1/1000 EV)."""
+    placed = [c.position for c in choices if c.position is not None]
+    return bool(placed) and min(placed) - 1 <= position <= max(placed) + 1
 
 
 def _type_problem(dt: DataType, value: Value) -> str | None:
@@ -173,7 +188,9 @@ def coerce_value(spec: PropertySpec, desc: DevicePropDesc, value: str | int) -> 
     means (``-0.3`` → −1/3, ``5.6`` → f/5.6, ``250`` → 1/250 when 250 s is not offered; ``2`` is refused
     when both 2 s and 1/2 are; see :mod:`ptpipd.vendors.quantities`); a label of the property's kind
     (``S 6400``, ``500mm``, ``now``); a decimal or ``0x`` integer as a wire value, unless the text was a
-    label or a spelling of the quantity. Nothing is sent on a refusal.
+    label or a plausible spelling of the quantity (``-3000`` is no exposure bias, so it is −3 EV in the
+    wire's 1/1000 EV; ``40`` on a 1/2000…30 s camera is refused, 40 s or 1/40 being plausible). Nothing is
+    sent on a refusal.
     """
     allowed = allowed_labels(spec, desc)
     if not desc.writable:
@@ -202,10 +219,13 @@ def _text(spec: PropertySpec, desc: DevicePropDesc, text: str, allowed: list[str
     for choice in choices:
         if normalize(choice.label) == wanted:
             return choice.value
+    refused: str | None = None
     try:
         snapped = _snap(spec, choices, text)
     except _Refusal as refusal:
-        raise InvalidValue(spec.name, text, allowed, str(refusal)) from None
+        if refusal.final:
+            raise InvalidValue(spec.name, text, allowed, str(refusal)) from None
+        snapped, refused = None, str(refusal)
     if snapped is not None:
         return snapped
     parsed = spec.labels.parse(text)
@@ -213,9 +233,9 @@ def _text(spec: PropertySpec, desc: DevicePropDesc, text: str, allowed: list[str
     if parsed is not None and problem is None and desc.allows(parsed):
         return parsed
     number = parse_int(text)
-    if number is not None and parsed is None and desc.allows(number):
-        return number
-    reason = problem or _hint(spec, parsed, allowed)
+    if number is not None and (parsed is None or refused is not None) and desc.allows(number):
+        return number  # a wire value: not a label, nor a plausible spelling of the quantity
+    reason = refused or problem or _hint(spec, parsed, allowed)
     if reason is None and number is not None:
         reason = _type_problem(desc.datatype, number)
     raise InvalidValue(spec.name, text, allowed, reason)

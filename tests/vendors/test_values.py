@@ -152,8 +152,20 @@ def test_bare_f_numbers(vendor: str, text: str, label: str) -> None:
 def test_an_f_number_a_third_stop_off_is_not_snapped() -> None:
     error = refusal("generic", "fnumber", "6.3")
     assert "no value near 6.3 (nearest: f/5.6, f/8)" in str(error)
-    # 560 is not f/5.6 in disguise: a number that reads as an f-number is one
-    assert "no value near 560" in str(refusal("generic", "fnumber", "560"))
+    # f/32 is a stop past the camera's f/22: a plausible f-number, refused rather than read as a wire value
+    assert "no value near 32 (nearest: f/22)" in str(refusal("generic", "fnumber", "32"))
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "label"),
+    [
+        ("fnumber", "560", "f/5.6"),  # no lens is f/560: the wire's hundredths
+        ("exp-bias", "-3000", "-3"),  # no camera offers -3000 EV: the wire's 1/1000 EV
+        ("exp-bias", "333", "+1/3"),
+    ],
+)
+def test_a_decimal_that_is_no_plausible_quantity_is_a_wire_value(name: str, text: str, label: str) -> None:
+    assert label_of("generic", name, text) == label
 
 
 @pytest.mark.parametrize(
