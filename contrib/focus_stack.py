@@ -2,10 +2,14 @@
 """Focus stacking through ptpipd's JSON-RPC API (Python standard library only).
 
 Steps the lens through focus distances and takes one picture at each, for stacking afterwards (e.g. with
-enfuse or Helicon Focus). It needs a camera that lets the initiator set the standard PTP property
-FocusDistance (0x5009, ``focusdistance``); on one that does not, it says so and exits 3 without taking
-a picture. The focus mode is switched to manual for the series, and focus distance and mode are put
-back afterwards, also when a shot fails or the script is interrupted.
+enfuse or Helicon Focus). It uses the standard PTP property FocusDistance (0x5009, ``focusdistance``):
+a camera that lists its distances (a lens's focus scale) is stepped along that list; one that offers a
+range in millimetres (the simulated generic camera: 300 mm to infinity) gets steps spread evenly in
+dioptres (1/distance), so that they are close together near the lens and far apart towards infinity, as
+depth of field asks. A camera without it (the X-T1 over Wi-Fi: focus mode, focus point and focus lock
+only) is told apart: the script says what the camera offers for focus and exits 3 without taking a
+picture. The focus mode is switched to manual for the series, and focus distance and mode are put back
+afterwards, also when a shot fails or the script is interrupted.
 
     focus_stack.py                          # 5 steps over the whole range
     focus_stack.py --shots 8 --near 300 --far 2000 -o stack/
@@ -146,20 +150,23 @@ class Unsupported(Exception):
     """The camera offers no focus steps."""
 
 
+def dioptres(mm: int) -> float:
+    """How strongly a distance is focused: 1000/mm (infinity, 0xFFFF, is 0)."""
+    return 0.0 if mm == INFINITY else 1000.0 / mm
+
+
 def focus_positions(desc: dict[str, Any]) -> list[int]:
-    """Every focus distance the camera allows, nearest first (infinity last)."""
+    """The focus distances a camera lists (nearest first, infinity last); a range lists none."""
     form = desc.get("form", {})
-    if form.get("kind") == "enum":
-        values = [v["value"] for v in form["values"] if isinstance(v["value"], int)]
-    elif form.get("kind") == "range":
-        values = list(range(form["min"], form["max"] + 1, form["step"] or 1))
-    else:
-        values = []
-    return sorted(set(values))
+    if form.get("kind") != "enum":
+        return []
+    return sorted(
+        {v["value"] for v in form["values"] if isinstance(v["value"], int)}, key=lambda d: -dioptres(d)
+    )
 
 
 def choose(positions: list[int], shots: int, near: int | None, far: int | None) -> list[int]:
-    """``shots`` positions spread evenly over the allowed ones between ``near`` and ``far`` (mm)."""
+    """``shots`` of the listed positions between ``near`` and ``far`` (mm), spread evenly over the list."""
     within = [p for p in positions if (near is None or p >= near) and (far is None or p <= far)]
     if not within:
         raise ValueError(f"no focus distance between {near} and {far} mm; the camera allows {positions}")
@@ -170,20 +177,87 @@ def choose(positions: list[int], shots: int, near: int | None, far: int | None) 
     return [within[round(k * (len(within) - 1) / (shots - 1))] for k in range(shots)]
 
 
+def spread(form: dict[str, Any], shots: int, near: int | None, far: int | None) -> list[int]:
+    """``shots`` distances of a range form between ``near`` and ``far`` (mm), even in dioptres, on the step
+    grid: 300 mm to infinity in 5 shots is 300, 400, 600, 1200 mm and infinity."""
+    lo, hi, step = form["min"], form["max"], form["step"] or 1
+    first, last = max(lo, near if near is not None else lo), min(hi, far if far is not None else hi)
+    if first > last:
+        raise ValueError(f"no focus distance between {near} and {far} mm; the camera allows {lo} to {hi} mm")
+    a, b = dioptres(first), dioptres(last)
+    out: list[int] = []
+    for k in range(shots):
+        target = a + (b - a) * (k / (shots - 1) if shots > 1 else 0)
+        if target <= b:
+            mm = last
+        elif target >= a:
+            mm = first
+        else:
+            mm = min(last, max(first, lo + round((1000 / target - lo) / step) * step))
+        if mm not in out:
+            out.append(mm)
+    return out
+
+
 def describe_focus(client: Client) -> dict[str, Any]:
+    """FocusDistance's description; :class:`Unsupported` (saying what the camera offers) without it."""
     try:
         desc: dict[str, Any] = client.call("describe", property=FOCUS)
     except RpcError as exc:
         if exc.code in (UNKNOWN_PROPERTY, NOT_SUPPORTED):
             raise Unsupported(
-                "the camera has no focus distance property (PTP FocusDistance, 0x5009)"
+                "it does not let a client set the focus distance (PTP FocusDistance, 0x5009)" + offers(client)
             ) from None
         raise
     if not desc.get("writable"):
-        raise Unsupported("the camera reports its focus distance (0x5009) but does not let it be set")
-    if len(focus_positions(desc)) < 2:
-        raise Unsupported("the camera offers fewer than two focus distances")
+        raise Unsupported(
+            "it reports its focus distance (0x5009) but does not let it be set" + offers(client)
+        )
+    kind = desc.get("form", {}).get("kind")
+    if kind != "range" and len(focus_positions(desc)) < 2:
+        raise Unsupported("it offers fewer than two focus distances" + offers(client))
     return desc
+
+
+#: Properties that have to do with focus, by their unified names; ``info`` may list more (named *focus*).
+FOCUS_NAMES = ("focusmode", "focusmtr", "focuslock")
+
+
+def offers(client: Client) -> str:
+    """``; what it offers for focus: focusmode (FocusMode) AF-S, one of …`` from the camera's own answers."""
+    names = list(FOCUS_NAMES)
+    try:
+        info = client.call("info")
+        names += [
+            p["property"]
+            for p in info.get("properties", [])
+            if "focus" in (p["property"] + p["name"]).lower()
+        ]
+    except RpcError:
+        pass
+    found = []
+    for name in dict.fromkeys(names):
+        try:
+            found.append(offered(client.call("describe", property=name)))
+        except RpcError:
+            continue
+    if not found:
+        return "; it offers no focus setting a client can see"
+    return "; what it offers for focus: " + "; ".join(found) + ". Set the focus by hand between shots"
+
+
+def offered(desc: dict[str, Any]) -> str:
+    """One property as the refusal lists it: ``focusmtr (FocusPoint) 4x4, range 0x0..0x10090707``."""
+    form = desc.get("form", {})
+    if not desc.get("writable"):
+        choices = "read-only"
+    elif form.get("kind") == "enum":
+        choices = "one of " + ", ".join(v["label"] for v in form["values"])
+    elif form.get("kind") == "range":
+        choices = f"range {form['min']:#x}..{form['max']:#x}"
+    else:
+        choices = "any value"
+    return f"{desc['property']} ({desc['name']}) {desc['label']}, {choices}"
 
 
 def manual_focus(client: Client) -> Any:
@@ -237,7 +311,11 @@ def stack(client: Client, args: argparse.Namespace) -> int:
         print(f"focus_stack.py: focus stacking is not possible with this camera: {exc}.", file=sys.stderr)
         return EXIT_UNSUPPORTED
     try:
-        targets = choose(focus_positions(desc), args.shots, args.near, args.far)
+        form = desc.get("form", {})
+        if form.get("kind") == "range":
+            targets = spread(form, args.shots, args.near, args.far)
+        else:
+            targets = choose(focus_positions(desc), args.shots, args.near, args.far)
     except ValueError as exc:
         print(f"focus_stack.py: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -21,6 +21,8 @@ import configparser
 import os
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,6 +68,10 @@ def default_state_dir(env: Mapping[str, str]) -> Path:
         return Path("/var/lib/ptpipd")
     base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "ptpipd"
+
+
+#: The spellings of "no TCP listener".
+_OFF = ("", "off", "no", "false", "none")
 
 
 def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
@@ -130,6 +136,16 @@ class Settings(BaseModel):
             raise ValueError(f"unknown vendor {value!r}; known: {', '.join(VENDORS)}")
         return value
 
+    @field_validator("rpc_tcp", "http")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() not in _OFF:
+            try:
+                parse_host_port(value, 0)
+            except SettingsError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("friendly_name")
     @classmethod
     def _name(cls, value: str) -> str:
@@ -145,9 +161,7 @@ class Settings(BaseModel):
         try:
             return str(uuid.UUID(value.strip()))
         except ValueError:
-            raise ValueError(
-                f"guid must be a UUID such as cca455de-79ac-4b12-9731-91e433a899cf, got {value!r}"
-            ) from None
+            raise ValueError(f"not a UUID such as cca455de-79ac-4b12-9731-91e433a899cf: {value!r}") from None
 
     # -------------------------------------------------------------- derived
 
@@ -157,13 +171,13 @@ class Settings(BaseModel):
 
     def rpc_tcp_address(self) -> tuple[str, int] | None:
         """The TCP JSON-RPC listener, or None when ``off``."""
-        if self.rpc_tcp is None or self.rpc_tcp.strip().lower() in ("", "off", "no", "false", "none"):
+        if self.rpc_tcp is None or self.rpc_tcp.strip().lower() in _OFF:
             return None
         return parse_host_port(self.rpc_tcp, 15741)
 
     def http_address(self) -> tuple[str, int] | None:
         """The data plane's TCP listener (DESIGN.md §8), or None when ``off``."""
-        if self.http is None or self.http.strip().lower() in ("", "off", "no", "false", "none"):
+        if self.http is None or self.http.strip().lower() in _OFF:
             return None
         return parse_host_port(self.http, 15780)
 
@@ -238,7 +252,10 @@ def _unquote(value: str) -> str:
 
 def _coerce(field: str, value: str) -> Any:
     if field == "socket_mode":
-        return int(value, 8)
+        try:
+            return int(value, 8)
+        except ValueError:
+            raise ValueError(f"not an octal mode such as 0660: {value!r}") from None
     if field.endswith(("enabled", "keep_open")):
         return value.strip().lower() in ("1", "true", "yes", "on")
     if field in ("vendor", "simulate"):
@@ -246,7 +263,22 @@ def _coerce(field: str, value: str) -> Any:
     return value
 
 
-def read_ini(path: Path) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class IniValues:
+    """What a config file sets: settings fields with their values, and where each was written."""
+
+    path: Path
+    values: dict[str, Any] = dataclass_field(default_factory=dict)
+    #: field → (section, key) as spelled in the file
+    where: dict[str, tuple[str, str]] = dataclass_field(default_factory=dict)
+
+    def origin(self, field: str) -> str:
+        """``FILE: [section] key`` of a field the file sets."""
+        section, key = self.where[field]
+        return f"{self.path}: [{section}] {key}"
+
+
+def read_ini(path: Path) -> IniValues:
     """The settings a config file sets; :class:`ConfigFileError` when it cannot be read or parsed."""
     parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
     try:
@@ -256,16 +288,17 @@ def read_ini(path: Path) -> dict[str, Any]:
         raise ConfigFileError(f"cannot read config file {path}: {exc}") from exc
     except configparser.Error as exc:
         raise ConfigFileError(f"config file {path} is not valid INI: {exc}") from exc
-    out: dict[str, Any] = {}
+    out = IniValues(path)
     for section in parser.sections():
         for key, raw in parser.items(section):
             field = INI_KEYS.get((section.lower(), key.lower()))
             if field is None:
-                raise ConfigFileError(f"config file {path}: unknown setting [{section}] {key}")
+                raise ConfigFileError(f"{path}: unknown setting [{section}] {key}")
+            out.where[field] = (section, key)
             try:
-                out[field] = _coerce(field, _unquote(raw))
+                out.values[field] = _coerce(field, _unquote(raw))
             except ValueError as exc:
-                raise ConfigFileError(f"config file {path}: [{section}] {key}: {exc}") from exc
+                raise ConfigFileError(f"{out.origin(field)}: {exc}") from None
     return out
 
 
@@ -281,22 +314,95 @@ def read_env(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+def flag_name(field: str) -> str:
+    """The command-line flag of a settings field (``--cmd-data-port``; the ``[server]`` ones: ``--legacy``)."""
+    return "--legacy" if field.startswith("legacy_") else f"--{field.replace('_', '-')}"
+
+
+_BOUNDS = {"ge": "at least", "le": "at most", "gt": "more than", "lt": "less than"}
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    """One pydantic error in a photographer's words: ``not a number: 'abc'``."""
+    kind, value = error["type"], error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind in ("int_parsing", "float_parsing", "int_from_float"):
+        return f"not a number: {value!r}"
+    bound = next((f"{word} {ctx[key]}" for key, word in _BOUNDS.items() if key in ctx), None)
+    if bound is not None:
+        return f"out of range: {value!r} ({bound})"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return f"{error['msg'].lower().removeprefix('input ')}: {value!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A flag the config file overrode (the seed's precedence): the daemon says so once at start-up."""
+
+    flag: str
+    flag_value: Any
+    origin: str
+    file_value: Any
+
+    def __str__(self) -> str:
+        return f"{self.flag} {self.flag_value} by {self.origin} = {self.file_value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The settings, and the flags the config file overrode."""
+
+    settings: Settings
+    overrides: list[Override]
+
+
+def _invalid(exc: ValidationError, ini: IniValues, env_fields: set[str]) -> Exception:
+    """The error to report: :class:`ConfigFileError` (exit 102) naming file, section and key when a value
+    of the file is invalid, else :class:`SettingsError` (104) naming the variable or flag."""
+    in_file, elsewhere = [], []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        if field in ini.where:
+            in_file.append(f"{ini.origin(field)}: {_problem(error)}")
+        else:
+            name = next((n for n, f in ENV_KEYS.items() if f == field), field)
+            elsewhere.append(f"{name if field in env_fields else flag_name(field)}: {_problem(error)}")
+    if in_file:
+        return ConfigFileError("; ".join(in_file))
+    return SettingsError(f"invalid settings: {'; '.join(elsewhere)}")
+
+
+def load(
+    flags: Mapping[str, Any], config_file: Path | None = None, env: Mapping[str, str] = os.environ
+) -> Loaded:
+    """Merges defaults, environment, flags and the config file (in that order) and validates the result.
+
+    Raises:
+        ConfigFileError: the file cannot be read, or a value in it is invalid (exit 102).
+        SettingsError: a flag or environment value, or the combination, is invalid (exit 104).
+    """
+    from_env = read_env(env)
+    from_flags = {k: v for k, v in flags.items() if v is not None}
+    ini = read_ini(config_file) if config_file is not None else IniValues(Path())
+    try:
+        settings = Settings(**{**from_env, **from_flags, **ini.values})
+    except ValidationError as exc:
+        raise _invalid(exc, ini, set(from_env) - set(from_flags)) from exc
+    settings.check()
+    overrides = [
+        Override(flag_name(field), value, ini.origin(field), getattr(settings, field))
+        for field, value in from_flags.items()
+        if field in ini.values and str(value) != str(getattr(settings, field))
+    ]
+    return Loaded(settings, overrides)
+
+
 def load_settings(
     flags: Mapping[str, Any], config_file: Path | None = None, env: Mapping[str, str] = os.environ
 ) -> Settings:
-    """Merges defaults, environment, flags and the config file (in that order) and validates the result."""
-    merged: dict[str, Any] = {}
-    merged.update(read_env(env))
-    merged.update({k: v for k, v in flags.items() if v is not None})
-    if config_file is not None:
-        merged.update(read_ini(config_file))
-    try:
-        settings = Settings(**merged)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise SettingsError(f"invalid settings: {problems}") from exc
-    settings.check()
-    return settings
+    """The settings of :func:`load`."""
+    return load(flags, config_file, env).settings
 
 
 def persistent_guid(settings: Settings, env: Mapping[str, str] = os.environ) -> bytes:

@@ -23,13 +23,14 @@ from typing import Any
 from ptpipd import __version__
 from ptpipd.camera_setup import resolve_camera
 from ptpipd.config import (
+    ENV_KEYS,
     EXIT_CONFIG,
     EXIT_SETTINGS,
     EXIT_UNSPECIFIED,
     ConfigFileError,
     Settings,
     SettingsError,
-    load_settings,
+    load,
 )
 from ptpipd.legacy.oneshot import one_shot
 from ptpipd.legacy.server import READER_LIMIT, LegacyHandler
@@ -56,49 +57,99 @@ from ptpipd.web.server import WebServer
 log = logging.getLogger("ptpipd")
 
 
+_LEVELS = ("debug", "info", "warning", "error")
+#: The settings ``--legacy HOST:PORT`` sets.
+LEGACY_FIELDS = ("legacy_enabled", "legacy_address", "legacy_port")
+#: Where the socket is when neither --socket nor the config file says (config.default_runtime_dir).
+DEFAULT_SOCKET = "/run/ptpipd/ptpipd.sock as root, else $XDG_RUNTIME_DIR/ptpipd/ptpipd.sock, else /tmp/ptpipd-$UID/ptpipd.sock"
+#: The exit codes, as --help and the README say them (tests/daemon/test_readme.py compares).
+EXIT_CODES = (
+    "Exit codes: 0 stopped by SIGTERM/SIGINT (orderly: the request in flight finished, CloseSession sent, "
+    "within 5 s); 1 unspecified (e.g. cannot listen); 102 config file unreadable or invalid; 104 invalid "
+    "settings; 105 could not connect (one-shot -c only; the daemon itself keeps retrying)."
+)
+
+
+#: The options of the command line: (flags, metavar, help, argparse keywords). Each option that is a setting
+#: also says its PTPIPD_* variable (added by :func:`build_parser`).
+OPTIONS: tuple[tuple[tuple[str, ...], str | None, str, dict[str, Any]], ...] = (
+    (("-f", "--config"), "FILE", "INI config file (the seed format plus [daemon])", {"type": Path}),
+    (("--host",), "HOST", "camera address (default 192.168.0.1)", {}),
+    (("--port",), "PORT", "camera port when it has one port for everything (default 15740)", {"type": int}),
+    (("--cmd-data-port",), "PORT", "command/data port (Fuji 55740)", {"type": int}),
+    (("--event-port",), "PORT", "event port (Fuji 55741)", {"type": int}),
+    (("--stream-port",), "PORT", "live-view port (Fuji 55742)", {"type": int}),
+    (
+        ("--vendor",),
+        "VENDOR",
+        f"camera dialect: {', '.join(VENDORS)} (default {VENDORS[0]})",
+        {"choices": VENDORS},
+    ),
+    (("--guid",), "UUID", "initiator GUID (default: generated once, kept in the state directory)", {}),
+    (
+        ("--friendly-name",),
+        "NAME",
+        "initiator name shown on and remembered by the camera (default ptpipd)",
+        {},
+    ),
+    (("--socket",), "PATH", f"the JSON-RPC Unix socket (default {DEFAULT_SOCKET})", {"type": Path}),
+    (("--rpc-tcp",), "HOST:PORT", "JSON-RPC over TCP, or off (default 127.0.0.1:15741)", {}),
+    (
+        ("--http",),
+        "HOST:PORT",
+        "HTTP data plane over TCP, or off (default 127.0.0.1:15780; the Unix socket beside --socket, "
+        "ptpipd-http.sock, serves it always)",
+        {},
+    ),
+    (("--legacy",), "HOST:PORT", "serve the seed's text protocol there (default: off)", {}),
+    (
+        ("--simulate",),
+        "VENDOR",
+        "run a simulated camera of this dialect in-process and use it",
+        {"choices": VENDORS},
+    ),
+    (
+        ("--capture-dir",),
+        "DIR",
+        "where captures and downloads are saved (default STATE_DIR/captures)",
+        {"type": Path},
+    ),
+    (
+        ("--state-dir",),
+        "DIR",
+        "state directory: the GUID, captures (default $STATE_DIRECTORY, /var/lib/ptpipd as root, "
+        "else $XDG_STATE_HOME/ptpipd)",
+        {"type": Path},
+    ),
+    (
+        ("--timeout",),
+        "SECONDS",
+        "how long the camera may stay silent in a transaction (default 10)",
+        {"type": float},
+    ),
+    (("--log-level",), "LEVEL", "debug, info, warning or error (default info)", {"choices": _LEVELS}),
+    (
+        ("-c",),
+        "COMMAND",
+        "one-shot: connect, run one legacy text command, print its answer, exit",
+        {"dest": "command"},
+    ),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of DESIGN.md §6."""
+    """The command line of DESIGN.md §6 (the README's ptpipd section lists the same options)."""
     p = argparse.ArgumentParser(
         prog="ptpipd",
         description="Holds one PTP/IP camera session and serves it as JSON-RPC on a Unix socket and TCP.",
-        epilog="Precedence: defaults < PTPIPD_* environment < flags < config file. "
-        "Exit codes: 1 unspecified, 102 config file unreadable/invalid, 104 invalid settings, "
-        "105 could not connect (one-shot mode).",
+        epilog=f"Precedence: defaults < PTPIPD_* environment < flags < config file. {EXIT_CODES}",
     )
-    p.add_argument("-f", "--config", type=Path, help="INI config file (the seed format plus [daemon])")
-    p.add_argument("--host", help="camera address (default 192.168.0.1)")
-    p.add_argument("--port", type=int, help="camera port when it has one port for everything (default 15740)")
-    p.add_argument("--cmd-data-port", type=int, dest="cmd_data_port", help="command/data port (Fuji 55740)")
-    p.add_argument("--event-port", type=int, dest="event_port", help="event port (Fuji 55741)")
-    p.add_argument("--stream-port", type=int, dest="stream_port", help="live-view port (Fuji 55742)")
-    p.add_argument("--vendor", choices=VENDORS, help=f"camera dialect (default {VENDORS[0]})")
-    p.add_argument("--guid", help="initiator GUID (default: generated once, kept in the state directory)")
-    p.add_argument(
-        "--friendly-name", dest="friendly_name", help="initiator name shown on / remembered by the camera"
-    )
-    p.add_argument("--socket", type=Path, help="Unix socket path")
-    p.add_argument(
-        "--rpc-tcp",
-        dest="rpc_tcp",
-        metavar="HOST:PORT|off",
-        help="JSON-RPC TCP listener (default 127.0.0.1:15741)",
-    )
-    p.add_argument(
-        "--http",
-        metavar="HOST:PORT|off",
-        help="HTTP data plane TCP listener (default 127.0.0.1:15780; the Unix socket beside --socket, "
-        "ptpipd-http.sock, serves it always)",
-    )
-    p.add_argument("--legacy", metavar="HOST:PORT", help="serve the seed's text protocol there")
-    p.add_argument(
-        "--simulate", choices=VENDORS, help="run a simulated camera of this dialect in-process and use it"
-    )
-    p.add_argument("--capture-dir", dest="capture_dir", type=Path, help="where captures are saved")
-    p.add_argument("--state-dir", dest="state_dir", type=Path, help="state directory (GUID, captures)")
-    p.add_argument("--log-level", dest="log_level", choices=["debug", "info", "warning", "error"])
-    p.add_argument(
-        "-c", dest="command", metavar="COMMAND", help="one-shot: connect, run one text command, print, exit"
-    )
+    for flags, metavar, text, extra in OPTIONS:
+        dest = str(extra.get("dest") or flags[-1].removeprefix("--").replace("-", "_"))
+        fields = LEGACY_FIELDS if dest == "legacy" else (dest,)
+        env = [name for name, field in ENV_KEYS.items() if field in fields]
+        shown = f"{text} [env: {', '.join(env)}]" if env else text
+        p.add_argument(*flags, metavar=metavar, help=shown, **{"dest": dest, **extra})
     p.add_argument("--version", action="version", version=f"ptpipd {__version__}")
     return p
 
@@ -110,7 +161,7 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
         from ptpipd.config import parse_host_port
 
         host, port = parse_host_port(args.legacy, 15740)
-        flags.update(legacy_enabled=True, legacy_address=host, legacy_port=port)
+        flags.update(zip(LEGACY_FIELDS, (True, host, port), strict=True))
     return flags
 
 
@@ -285,14 +336,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ptpipd``."""
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(flags_from_args(args), args.config)
+        loaded = load(flags_from_args(args), args.config)
     except ConfigFileError as exc:
         print(f"ptpipd: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except SettingsError as exc:
         print(f"ptpipd: {exc}", file=sys.stderr)
         return EXIT_SETTINGS
+    settings = loaded.settings
     setup_logging(settings.log_level)
+    if loaded.overrides:  # the seed's precedence stays, but a flag that did nothing is said once
+        log.warning(
+            "the config file overrides these flags (as in the seed tool, the file wins): %s",
+            "; ".join(str(o) for o in loaded.overrides),
+        )
     if args.command is not None:
         return asyncio.run(one_shot(settings, args.command))
     try:

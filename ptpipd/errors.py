@@ -31,6 +31,25 @@ class ErrorCode(IntEnum):
     UNAUTHORISED = -32010
 
 
+#: How much of a user's value or name an error repeats (the rest is cut: a 100 kB value is not echoed).
+ECHO_LIMIT = 64
+
+
+def shorten(value: object) -> object:
+    """``value``, or its first :data:`ECHO_LIMIT` characters and ``…`` when it is a longer text."""
+    if isinstance(value, str) and len(value) > ECHO_LIMIT:
+        return value[:ECHO_LIMIT] + "…"
+    return value
+
+
+def echo(value: object) -> str:
+    """How a message repeats a user's value: quoted, cut after :data:`ECHO_LIMIT` characters with its
+    length said (``'xxxx…' (100000 characters)``)."""
+    if isinstance(value, str) and len(value) > ECHO_LIMIT:
+        return f"{shorten(value)!r} ({len(value)} characters)"
+    return repr(value)
+
+
 class CameraError(Exception):
     """Base class: a camera operation did not succeed, for a reason a client should be told."""
 
@@ -112,8 +131,8 @@ class UnknownProperty(CameraError):
     rpc_code = ErrorCode.UNKNOWN_PROPERTY
 
     def __init__(self, prop: str, known: Sequence[str]) -> None:
-        super().__init__(f"unknown property {prop!r}")
-        self.prop = prop
+        super().__init__(f"unknown property {echo(prop)}")
+        self.prop = str(shorten(prop))
         self.known = list(known)
 
     def data(self) -> dict[str, Any]:
@@ -126,11 +145,12 @@ class InvalidValue(CameraError):
     rpc_code = ErrorCode.INVALID_VALUE
 
     def __init__(self, prop: str, value: object, allowed: Sequence[str], reason: str | None = None) -> None:
-        shown = ", ".join(allowed[:12]) + (", …" if len(allowed) > 12 else "")
-        detail = reason or (f"allowed: {shown}" if allowed else "no value is allowed")
-        super().__init__(f"invalid value {value!r} for {prop}: {detail}")
+        # the whole list, never cut mid-list: it is what the user may write instead
+        listed = f"allowed: {', '.join(allowed)}" if allowed else None
+        detail = "; ".join(part for part in (reason, listed) if part) or "no value is allowed"
+        super().__init__(f"invalid value {echo(value)} for {prop}: {detail}")
         self.prop = prop
-        self.value = value
+        self.value = shorten(value)
         self.allowed = list(allowed)
 
     def data(self) -> dict[str, Any]:

@@ -200,8 +200,14 @@ class StatusResult(Result):
     ports: list[int]
     camera: CameraIdentity | None
     connected_since: float | None = Field(description="Unix time of the current connection, or null.")
-    reconnects: int
-    last_error: str | None
+    reconnects: int = Field(description="How many times the connection was lost and made again.")
+    last_error: str | None = Field(
+        description="The last connection failure; kept after reconnecting (see last_error_time)."
+    )
+    last_error_time: float | None = Field(description="Unix time of last_error, or null.")
+    attempts: int = Field(
+        description="Connection attempts since the last successful connection (0 while connected)."
+    )
     api_version: str
     daemon_version: str
     capabilities: CapabilitiesResult

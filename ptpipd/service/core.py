@@ -103,6 +103,8 @@ class CameraService:
             "connected_since": session.connected_since,
             "reconnects": session.reconnects,
             "last_error": session.last_error,
+            "last_error_time": session.last_error_time,
+            "attempts": session.attempts,
             "api_version": API_VERSION,
             "daemon_version": __version__,
             "capabilities": self.capabilities.describe(),

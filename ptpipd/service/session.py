@@ -34,8 +34,14 @@ class Session:
         self.camera: Camera | None = None
         self.summary: DeviceSummary | None = None
         self.connected_since: float | None = None
+        #: connections made again after one was lost
         self.reconnects = 0
+        self._was_connected = False
+        #: the last failure, kept (with its Unix time) after a reconnection: status shows when it was
         self.last_error: str | None = None
+        self.last_error_time: float | None = None
+        #: connection attempts since the last successful one (0 while connected)
+        self.attempts = 0
         self.lost: str | None = None  # why the current camera's link dropped
         self.lost_error: BaseException | None = None
         self.connected = asyncio.Event()
@@ -67,6 +73,11 @@ class Session:
             except Exception:
                 log.exception("state listener failed")
 
+    def failed(self, reason: str) -> None:
+        """Records ``reason`` as the last error, with its time."""
+        self.last_error = reason
+        self.last_error_time = time.time()
+
     def pairing_steps(self) -> list[str]:
         """What the user must do on the camera while it waits for a first-time confirmation."""
         steps = self.service.capabilities.pairing or ("confirm the connection on the camera",)
@@ -94,13 +105,13 @@ class Session:
                 reason = await self._watch(camera)
                 if reason is None:
                     break
-                self.last_error = reason
+                self.failed(reason)
                 await self.end(reason)
-                self.reconnects += 1
         finally:
             await self.end("daemon stopping")
 
     async def _connect(self) -> Camera | None:
+        self.attempts += 1
         self.set_state(ConnectionState.CONNECTING)
         self.lost = None
         if not self.stopped.is_set():
@@ -111,10 +122,13 @@ class Session:
         try:
             self.summary = await camera.open()
         except (CameraError, OSError) as exc:
-            self.last_error = str(exc)
-            self.set_state(ConnectionState.DISCONNECTED, self.last_error)
+            self.failed(str(exc))
+            self.set_state(ConnectionState.DISCONNECTED, str(exc))
             return None
+        self.reconnects += self._was_connected  # a connection made again, not the first one
+        self._was_connected = True
         self.camera = camera
+        self.attempts = 0
         self.connected_since = time.time()
         self.set_state(ConnectionState.CONNECTED)
         return camera
@@ -128,7 +142,7 @@ class Session:
             return
         self.lost = str(reason) or type(reason).__name__
         self.lost_error = camera.error_for(reason)
-        self.last_error = self.lost
+        self.failed(self.lost)
         self._wake.set()
         self.service.link_lost()
 

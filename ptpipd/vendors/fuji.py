@@ -89,7 +89,7 @@ def _spec(code: int, name: str, title: str, *aliases: str) -> PropertySpec:
 FUJI_PROPERTIES = (
     _spec(0x5012, "delay", "CaptureDelay", "self-timer", "selftimer", "capture-delay"),
     _spec(0xD001, "effect", "FilmSimulation", "film", "film-simulation", "filmsimulation"),
-    _spec(0x500D, "exposure", "ExposureTime", "exposure-time"),
+    _spec(0x500D, "exposure", "ExposureTime", "shutterspeed", "shutter", "shutter-speed", "exposure-time"),
     _spec(0x5010, "exp-bias", "ExposureBiasCompensation", "exposure-bias", "ev", "exposure-compensation"),
     _spec(0x500C, "flashmode", "FlashMode", "flash", "flash-mode"),
     _spec(0xD17C, "focusmtr", "FocusPoint", "focus-point", "focuspoint", "focus-metering"),
@@ -103,7 +103,7 @@ FUJI_PROPERTIES = (
     _spec(0x500A, "focusmode", "FocusMode", "focus-mode"),
     _spec(0x500E, "program", "ExposureProgramMode", "exposure-program", "mode", "shooting-mode"),
     _spec(0xD028, "commanddial", "CommandDialMode", "command-dial", "f-ss-control"),
-    _spec(0xD240, "shutterspeed", "ShutterSpeed", "shutter-speed", "shutter"),
+    _spec(0xD240, "shutterspeed-fuji", "FujiShutterSpeed", "fuji-shutterspeed"),  # read-only: what hkr reads
     _spec(0xD229, "remaining", "CapturesRemaining", "captures-remaining", "shots-left"),
     _spec(0xD22A, "movie-remaining", "MovieRemainingTime", "movie-remaining-time"),
     _spec(0xD209, "focuslock", "FocusLock", "focus-lock"),

@@ -350,11 +350,14 @@ REC_MODE_ALIASES = {
     "off": 0,
     "on": 1,
 }
-#: 0x5007: 0xFFFF is malc0mn's "automatic" (the X-T1's list has it; hkr calls it "---"). hkr's "0 = Auto"
-#: is not adopted: 0 is shown as the number.
-FNUMBER_SPECIAL: dict[int, str] = {0xFFFF: "auto", 0: "0"}
-#: 0x500D: the X-T1 lists 0xFFFFFFFF without a documented meaning.
-EXPOSURE_TIME_SPECIAL: dict[int, str] = {0xFFFF_FFFF: "0xFFFFFFFF", 0: "0s"}
+#: 0x5007: 0xFFFF is malc0mn's "automatic" (the X-T1's list has it; hkr calls it "---"), 0 is hkr's "Auto"
+#: (the X-T1 reads 0 in program mode, where the camera chooses). Both read "auto"; ``set fnumber auto``
+#: sends the listed 0xFFFF (the later entry wins when parsing).
+FNUMBER_SPECIAL: dict[int, str] = {0: "auto", 0xFFFF: "auto"}
+#: 0x500D: the X-T1 lists {2, 300000, 0xFFFFFFFF} without a documented meaning. 0 (its value in program
+#: mode) reads "auto" as for 0x5007; 0xFFFFFFFF reads "bulb", its meaning on Nikon bodies (libgphoto2
+#: config.c ``_get_ExpTime``) and the only setting of the X-T1's dial beyond 30 s (inferred, not proven).
+EXPOSURE_TIME_SPECIAL: dict[int, str] = {0: "auto", 0xFFFF_FFFF: "bulb"}
 
 # ------------------------------------------------------------------------------------------------ encodings
 
@@ -405,6 +408,13 @@ class FujiIso:
         if flags == ISO_FLAG_EXTENDED:
             return f"{'L' if iso < 200 else 'H'}{iso}"
         return f"0x{value:08X}"
+
+    def hint(self, value: Value, allowed: list[str]) -> str | None:
+        """Auto ISO on a camera that does not list "auto": it lists auto with a maximum (``S6400``)."""
+        autos = [label for label in allowed if label.startswith("S")]
+        if value != ISO_AUTO or not autos:
+            return None
+        return f"its auto ISO comes with a maximum sensitivity: {', '.join(autos)}"
 
     def parse(self, text: str) -> Value | None:
         t = normalize(text).removeprefix("iso")

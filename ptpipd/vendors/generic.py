@@ -44,6 +44,7 @@ from ptpipd.vendors.base import (
     VendorDriver,
 )
 from ptpipd.vendors.labels import (
+    DateTime,
     Enum,
     ExposureBias,
     ExposureTime,
@@ -98,11 +99,17 @@ STANDARD_PROPERTIES = (
     ),
     PropertySpec(0x500B, "metering", "ExposureMeteringMode", METERING, ("metering-mode",)),
     PropertySpec(0x500C, "flashmode", "FlashMode", FLASH, ("flash", "flash-mode")),
-    PropertySpec(0x500D, "exposure", "ExposureTime", ExposureTime(), ("shutter", "exposure-time")),
+    PropertySpec(
+        0x500D,
+        "exposure",
+        "ExposureTime",
+        ExposureTime(),
+        ("shutterspeed", "shutter", "shutter-speed", "exposure-time"),
+    ),
     PropertySpec(0x500E, "program", "ExposureProgramMode", PROGRAM, ("exposure-program", "mode")),
     PropertySpec(0x500F, "iso", "ExposureIndex", Iso({0xFFFF: "auto"}), ("exposure-index",)),
     PropertySpec(0x5010, "exp-bias", "ExposureBiasCompensation", ExposureBias(), ("exposure-bias", "ev")),
-    PropertySpec(0x5011, "datetime", "DateTime", aliases=("date-time",)),
+    PropertySpec(0x5011, "datetime", "DateTime", DateTime(), ("date-time",)),
     PropertySpec(0x5012, "delay", "CaptureDelay", Milliseconds(), ("capture-delay", "self-timer")),
     PropertySpec(
         0x5013,

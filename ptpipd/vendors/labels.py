@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from fractions import Fraction
 from typing import Protocol
 
@@ -143,13 +144,16 @@ def _trim(value: Fraction) -> str:
 
 
 class FNumber(Numeric):
-    """F-number stored ×100 (PTP 0x5007): 560 → ``f/5.6``; ``special`` names values such as 0xFFFF."""
+    """F-number stored ×100 (PTP 0x5007): 560 → ``f/5.6``; ``special`` names values such as 0xFFFF.
+
+    Reads ``f/5.6``, ``F5.6`` and a bare ``5.6`` (as gphoto2 does).
+    """
 
     def format(self, value: int) -> str:
         return f"f/{_trim(Fraction(value, 100))}"
 
     def read(self, text: str) -> int | None:
-        match = re.fullmatch(r"(?:f/?)(\d+(?:\.\d+)?)", text)
+        match = re.fullmatch(r"(?:f/?)?(\d+(?:\.\d+)?)", text)
         if not match:
             return None
         return round(Fraction(match.group(1)) * 100)
@@ -173,7 +177,7 @@ class ExposureTime(Numeric):
             seconds = Fraction(t)
         except (ValueError, ZeroDivisionError):
             return None
-        if seconds <= 0:
+        if seconds < 0:
             return None
         return round(seconds * 10000)
 
@@ -261,3 +265,34 @@ class Percent:
     def parse(self, text: str) -> Value | None:
         t = normalize(text).removesuffix("%")
         return int(t) if t.isdigit() else None
+
+
+class DateTime:
+    """A PTP DateTime string (0x5011; PTP.md: ``YYYYMMDDThhmmss[.s][Z|±hhmm]``), checked before it is sent.
+
+    ``now`` is the computer's local time (as gphoto2's ``datetime=now``); ISO 8601 spellings
+    (``2024-06-01 12:00``, ``2024-06-01T12:00:30``) are written in the PTP form. A text that is no date
+    and time is refused (:attr:`expected` says what is wanted) rather than sent to a camera that refuses it.
+    """
+
+    expected = "a date and time: YYYYMMDDThhmmss, YYYY-MM-DD hh:mm[:ss], or now"
+    _PTP = re.compile(r"(\d{8}T\d{6})(\.\d)?(Z|[+-]\d{4})?")
+    _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?")
+
+    def label(self, value: Value) -> str:
+        return hex_label(value)
+
+    def parse(self, text: str) -> Value | None:
+        t = text.strip()
+        if t.lower() == "now":
+            return datetime.now().strftime("%Y%m%dT%H%M%S")
+        if match := self._ISO.fullmatch(t):
+            t = "".join(match.group(1, 2, 3)) + "T" + "".join(match.group(4, 5)) + (match.group(6) or "00")
+        match = self._PTP.fullmatch(t)
+        if not match:
+            return None
+        try:
+            datetime.strptime(match.group(1), "%Y%m%dT%H%M%S")  # a real date: no 31 February, no 25:00
+        except ValueError:
+            return None
+        return t

@@ -290,13 +290,42 @@ def test_python_scripts_unreachable_and_usage(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sim_daemon", ["fuji"], indirect=True)  # the X-T1 has no focus distance
-def test_focus_stack_refuses_without_focus_steps(sim_daemon: SimDaemon) -> None:
+def test_focus_stack_says_what_a_fuji_offers(sim_daemon: SimDaemon) -> None:
+    """Issue 15 item 6: on the X-T1 the script says what the camera offers for focus (its own answers),
+    takes no picture and exits 3."""
     before = sim_daemon.saved()
     done = run(python_script("focus_stack.py"), sim_daemon.env())
     assert done.returncode == 3, done.stderr
-    assert "focus stacking is not possible with this camera" in done.stderr
-    assert "FocusDistance, 0x5009" in done.stderr
+    assert (
+        "focus stacking is not possible with this camera: it does not let a client set the focus "
+        in done.stderr
+    )
+    assert "FocusDistance, 0x5009); what it offers for focus: focusmode (FocusMode) " in done.stderr
+    assert ", one of manual, AF-S, AF-C; focusmtr (FocusPoint) " in done.stderr
+    assert ", range 0x0..0x10090707; focuslock (FocusLock) " in done.stderr
+    assert "Set the focus by hand between shots." in done.stderr
     assert sim_daemon.saved() == before
+
+
+@pytest.mark.parametrize("sim_daemon", ["generic"], indirect=True)
+def test_focus_stack_spreads_a_range_in_dioptres(sim_daemon: SimDaemon, tmp_path: Path) -> None:
+    """Issue 15 item 6: the stock generic camera's FocusDistance is a range, 300 mm to infinity (0xFFFF):
+    five shots at even steps of 1/distance, nearest first, then the focus is put back."""
+    before = sim_daemon.call("get", {"property": "focusdistance"})
+    out = tmp_path / "stack"
+    with sim_daemon.connect() as watcher:
+        watcher.call("subscribe", {"topics": ["property", "event"]})
+        done = run([*python_script("focus_stack.py"), "-n", "5", "-o", str(out)], sim_daemon.env())
+        assert done.returncode == 0, done.stderr
+        notes = collect(watcher, shots(5, then=property_note("focusmode", "auto")))
+    steps = ["300mm", "400mm", "600mm", "1200mm", "infinity"]
+    assert story(notes, "focusdistance") == [
+        *(item for label in steps for item in (f"focusdistance={label}", "shot")),
+        f"focusdistance={before['label']}",
+    ]
+    assert sim_daemon.call("get", {"property": "focusdistance"})["value"] == before["value"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"focus-{i:02d}_{label}.jpg" for i, label in enumerate(steps, 1))
 
 
 @contextlib.contextmanager
@@ -324,7 +353,8 @@ def test_focus_stack_refuses_a_generic_camera_without_focus_distance(tmp_path: P
         env = {"PATH": "/usr/bin:/bin", "PTPIPD_SOCKET": str(daemon.socket_path)}
         done = run(python_script("focus_stack.py"), env)
         assert done.returncode == 3, done.stderr
-        assert "FocusDistance, 0x5009" in done.stderr
+        assert "FocusDistance, 0x5009); what it offers for focus: focusmode (FocusMode) auto, " in done.stderr
+        assert "focusmtr (FocusMeteringMode) " in done.stderr
         assert max(f["handle"] for f in daemon.call("files")) == 5  # the card's last photo: none was taken
 
 

@@ -106,10 +106,6 @@ INVALID_SETTINGS: dict[str, tuple[list[str], str, dict[str, str]]] = {
     "public-tcp-ini": ([], "[daemon]\nrpc_tcp = 0.0.0.0:15741\n", {}),
     "public-tcp-env": ([], "", {"PTPIPD_RPC_TCP": "192.0.2.2:15741"}),
     "public-legacy": ([], '[server]\nenabled = true\naddress = "0.0.0.0"\n', {}),
-    "bad-guid": ([], "[initiator]\nguid = not-a-uuid\n", {}),
-    "bad-vendor": ([], "[responder]\nvendor = polaroid\n", {}),
-    "bad-simulate": ([], "[daemon]\nsimulate = polaroid\n", {}),
-    "bad-port": ([], "[responder]\nport = 70000\n", {}),
     "bad-env-port": ([], "", {"PTPIPD_PORT": "fifteen"}),
     "bad-tcp-port": (["--rpc-tcp", "127.0.0.1:99999"], "", {}),
 }
@@ -127,6 +123,50 @@ def test_invalid_settings_exit_104(tmp_path: Path, name: str) -> None:
     assert done.returncode == 104, (done.returncode, done.stderr)
     assert done.stderr.startswith("ptpipd: "), done.stderr
     assert "Traceback" not in done.stderr
+
+
+#: Issue 15 item 15: a value in the file that is not valid is an invalid config file (exit 102, as the README
+#: says), and the message names the file, the section, the key and what is wrong with the value.
+INVALID_IN_FILE: dict[str, tuple[str, str]] = {
+    "port-abc": ("[responder]\nport = abc\n", "[responder] port: not a number: 'abc'"),
+    "port-70000": ("[responder]\nport = 70000\n", "[responder] port: out of range: '70000' (at most 65535)"),
+    "bad-guid": ("[initiator]\nguid = not-a-uuid\n", "[initiator] guid: not a UUID such as"),
+    "bad-vendor": (
+        "[responder]\nvendor = polaroid\n",
+        "[responder] vendor: unknown vendor 'polaroid'; known:",
+    ),
+    "bad-simulate": ("[daemon]\nsimulate = polaroid\n", "[daemon] simulate: unknown vendor 'polaroid'"),
+    "bad-timeout": ("[daemon]\ntimeout = soon\n", "[daemon] timeout: not a number: 'soon'"),
+    "bad-level": ("[daemon]\nlog_level = loud\n", "[daemon] log_level: should be 'debug', 'info',"),
+    "bad-mode": (
+        "[daemon]\nsocket_mode = rw\n",
+        "[daemon] socket_mode: not an octal mode such as 0660: 'rw'",
+    ),
+    "bad-rpc-tcp": ("[daemon]\nrpc_tcp = 127.0.0.1:http\n", "[daemon] rpc_tcp: bad port in '127.0.0.1:http'"),
+    "legacy-port": ("[server]\nport = 15740x\n", "[server] port: not a number: '15740x'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INVALID_IN_FILE))
+def test_an_invalid_value_in_the_file_exits_102_naming_file_section_and_key(
+    tmp_path: Path, name: str
+) -> None:
+    text, said = INVALID_IN_FILE[name]
+    ini = tmp_path / "c.ini"
+    ini.write_text(text)
+    with pytest.raises(ConfigFileError, match=re.escape(f"{ini}: {said}")):
+        load_settings({}, ini, env={})
+    done = run_daemon_once(["-f", str(ini)], daemon_env(tmp_path, tmp_path / "no-notify"))
+    assert done.returncode == 102, (done.returncode, done.stderr)
+    assert done.stderr.startswith(f"ptpipd: {ini}: {said}"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_invalid_flag_or_variable_is_named() -> None:
+    with pytest.raises(SettingsError, match=re.escape("PTPIPD_PORT: not a number: 'fifteen'")):
+        load_settings({}, None, env={"PTPIPD_PORT": "fifteen"})
+    with pytest.raises(SettingsError, match=re.escape("--rpc-tcp: port out of range in '127.0.0.1:99999'")):
+        load_settings({"rpc_tcp": "127.0.0.1:99999"}, None, env={})
 
 
 def test_vendors_come_from_the_one_list() -> None:
@@ -208,10 +248,27 @@ def test_config_file_beats_flags_in_the_daemon(tmp_path: Path, sim: SimProcess) 
         "--friendly-name",
         "flag",
     ]
-    with running_daemon(tmp_path / "d", *wrong, "-f", str(ini)) as daemon:
+    with running_daemon(tmp_path / "d", *wrong, "--vendor", "generic", "-f", str(ini)) as daemon:
         status = daemon.wait_connected()
         assert (status["host"], status["ports"]) == (sim.host, [sim.port])
     assert "initiator 'from-file' connected" in sim.stderr_text()
+    # Issue 15 item 3: the daemon says once, at start-up, which flags the file overrode, with both values
+    # (--vendor generic agrees with the file's default and is not a flag the file sets: not named).
+    log = daemon.stderr_text()
+    lines = [line for line in log.splitlines() if "overrides these flags" in line]
+    assert len(lines) == 1, log
+    assert f"--host 192.0.2.99 by {ini}: [responder] host = {sim.host}" in lines[0]
+    assert f"--port {wrong[3]} by {ini}: [responder] port = {sim.port}" in lines[0]
+    assert f"--friendly-name flag by {ini}: [initiator] friendly_name = from-file" in lines[0]
+    assert "--vendor" not in lines[0]
+
+
+def test_no_override_line_when_the_file_agrees_with_the_flags(tmp_path: Path, sim: SimProcess) -> None:
+    ini = tmp_path / "c.ini"
+    ini.write_text(f"[responder]\nhost = {sim.host}\nport = {sim.port}\n")
+    with running_daemon(tmp_path / "d", "--port", str(sim.port), "-f", str(ini)) as daemon:
+        daemon.wait_connected()
+    assert "overrides" not in daemon.stderr_text()
 
 
 # ------------------------------------------------------------------------------------------------ auth

@@ -46,6 +46,8 @@ STATUS_JSON = {
     "connected_since": None,
     "reconnects": 0,
     "last_error": None,
+    "last_error_time": None,
+    "attempts": 0,
     "api_version": "1.0",
     "daemon_version": "0.1.0",
     "capabilities": {

@@ -98,6 +98,8 @@ def status(vendor: str) -> dict[str, Any]:
         "connected_since": None,
         "reconnects": 0,
         "last_error": None,
+        "last_error_time": None,
+        "attempts": 0,
         "api_version": "1.0",
         "daemon_version": "0",
         "capabilities": {

@@ -261,7 +261,8 @@ def test_registered_with_the_fuji_ports() -> None:
         ("focusmode", 0x500A),
         ("program", 0x500E),
         ("commanddial", 0xD028),
-        ("shutterspeed", 0xD240),
+        ("shutterspeed", 0x500D),  # the same meaning as on every camera (issue 15 item 5)
+        ("shutterspeed-fuji", 0xD240),
         ("remaining", 0xD229),
         ("movie-remaining", 0xD22A),
         ("focuslock", 0xD209),
