@@ -526,7 +526,7 @@ class Initiator:
             )
             self._pending = pending
             self._idle.clear()
-            self._command_codec.recorder = recorder
+            self._command_codec.reader.recorder = recorder
             self._started_at = loop.time()
             self._arm_stall_timer(limit)
             for packet in packets:
@@ -551,7 +551,7 @@ class Initiator:
 
     def _finish(self, pending: _Pending, response: OperationResponse) -> None:
         self._pending = None
-        self._command_codec.recorder = None
+        self._command_codec.reader.recorder = None
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None
