@@ -38,14 +38,11 @@ __all__ = [
     "Value",
     "check_value",
     "decode_string",
-    "decode_uint16_array",
     "decode_uint32_array",
     "decode_value",
     "encode_string",
-    "encode_uint16_array",
     "encode_uint32_array",
     "encode_value",
-    "value_size",
 ]
 
 Value: TypeAlias = int | str | tuple[int, ...]
@@ -155,15 +152,6 @@ def _resolve(datatype: int, error: type[ValueError], context: str) -> DataType:
     return resolved
 
 
-def value_size(datatype: int) -> int | None:
-    """The fixed byte size of a value of ``datatype``, or ``None`` when it varies (STR, arrays).
-
-    Raises:
-        ValueError: ``datatype`` is not a known data type code.
-    """
-    return DataType(datatype).size
-
-
 # ---------------------------------------------------------------------------------------------
 # Encoding
 
@@ -271,11 +259,6 @@ def encode_uint32_array(values: Iterable[int]) -> bytes:
     return encode_value(DataType.AUINT32, tuple(values))
 
 
-def encode_uint16_array(values: Iterable[int]) -> bytes:
-    """An AUINT16 (u32 count, then the u16s), as in DeviceInfo's code lists."""
-    return encode_value(DataType.AUINT16, tuple(values))
-
-
 # ---------------------------------------------------------------------------------------------
 # Decoding
 
@@ -338,10 +321,6 @@ class _Reader:
     def u16(self) -> int:
         """One UINT16."""
         return self.scalar(DataType.UINT16)
-
-    def u32(self) -> int:
-        """One UINT32."""
-        return self.scalar(DataType.UINT32)
 
     def array(self, datatype: DataType) -> tuple[int, ...]:
         """An array: u32 count, then that many elements (count checked before allocating)."""
@@ -450,9 +429,3 @@ def decode_uint32_array(data: Buffer, offset: int = 0) -> tuple[tuple[int, ...],
     """Decode an AUINT32 at ``offset`` (GetStorageIDs / GetObjectHandles data)."""
     reader = _Reader(data, offset, "AUINT32")
     return reader.array(DataType.AUINT32), reader.offset
-
-
-def decode_uint16_array(data: Buffer, offset: int = 0) -> tuple[tuple[int, ...], int]:
-    """Decode an AUINT16 at ``offset``."""
-    reader = _Reader(data, offset, "AUINT16")
-    return reader.array(DataType.AUINT16), reader.offset
