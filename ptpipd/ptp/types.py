@@ -191,13 +191,7 @@ def check_value(datatype: int, value: Value) -> None:
     Raises:
         EncodeError: with a message saying what does not fit.
     """
-    dt = _resolve(datatype, EncodeError, "check_value")
-    if dt is DataType.STR:
-        _string_units(value)
-    elif dt.is_array:
-        _as_array(dt, value)
-    else:
-        _as_int(dt, value, dt.name)
+    encode_value(datatype, value)
 
 
 def _as_array(datatype: DataType, value: object) -> list[int]:
@@ -211,9 +205,7 @@ def _as_array(datatype: DataType, value: object) -> list[int]:
 
 
 def _pack_int(datatype: DataType, value: int) -> bytes:
-    size, signed, fmt = _INT_SPECS[datatype]
-    if fmt:
-        return struct.pack("<" + fmt, value)
+    size, signed, _ = _INT_SPECS[datatype]
     return value.to_bytes(size, "little", signed=signed)
 
 
@@ -226,9 +218,7 @@ def encode_value(datatype: int, value: Value) -> bytes:
     """
     dt = _resolve(datatype, EncodeError, "encode_value")
     if dt is DataType.STR:
-        if not isinstance(value, str):
-            raise EncodeError(f"STR: expected a str, got {type(value).__name__}")
-        return encode_string(value)
+        return _encode_string(value)
     if dt.is_array:
         items = _as_array(dt, value)
         element = dt.element
@@ -248,6 +238,10 @@ def encode_string(text: str) -> bytes:
     Raises:
         EncodeError: more than 254 UTF-16 code units, a lone surrogate, or not a ``str``.
     """
+    return _encode_string(text)
+
+
+def _encode_string(text: object) -> bytes:
     units = _string_units(text)
     if not units:
         return b"\x00"
