@@ -299,14 +299,10 @@ class _Reader:
 
     def scalar(self, datatype: DataType) -> int:
         """One integer of ``datatype``."""
-        size, signed, fmt = _INT_SPECS[datatype]
+        size, signed, _ = _INT_SPECS[datatype]
         self.need(size, datatype.name)
-        if fmt:
-            (value,) = struct.unpack_from("<" + fmt, self.data, self.offset)
-        else:
-            value = int.from_bytes(self.data[self.offset : self.offset + size], "little", signed=signed)
         self.offset += size
-        return int(value)
+        return int.from_bytes(self.data[self.offset - size : self.offset], "little", signed=signed)
 
     def u8(self) -> int:
         """One UINT8."""
