@@ -1,4 +1,4 @@
-"""What the two dialect codecs have in common: the role they play and the interface both implement.
+"""What the two dialect codecs have in common: the role they play, the frame-to-packet loop, the interface.
 
 A codec is sans-I/O, in the manner of h11: feed it bytes with ``receive_data()``, take decoded packets out
 with ``next_event()`` until it returns ``None``, and get the bytes to write from its ``encode*`` methods.
@@ -14,14 +14,14 @@ need to know which dialect is on the wire:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, Protocol, TypeVar
 
 from ptpipd.ip.errors import RemoteProtocolError
-from ptpipd.ip.framing import FrameReader, RawRecorder
-from ptpipd.ip.packets import Buffer, Packet
+from ptpipd.ip.framing import FrameChunk, FrameHead, FrameReader
+from ptpipd.ip.packets import Buffer, Data, EndData, Packet
 
 
 class ExtraPacket:
@@ -40,67 +40,74 @@ class Role(Enum):
     RESPONDER = "responder"
 
 
-T = TypeVar("T", bound=Packet | ExtraPacket)
+class Codec:
+    """The codec of one connection: a :class:`FrameReader` (``reader``; set ``reader.recorder`` to keep copies
+    of the received frames) whose frames a dialect turns into packets, and the dialect's encoders.
 
-
-class FramedCodec(Generic[T]):
-    """What both dialects' codecs share: a :class:`FrameReader`, the raw recorder, and final errors."""
+    A dialect implements :meth:`_frame` (a whole frame), :meth:`_head` (the head of a data frame that is
+    streamed: it sets ``_stream_tid``, and ``_stream_ends`` when the frame's last piece ends the data phase),
+    and the three ``encode`` methods; decoded packets go to ``_ready``.
+    """
 
     def __init__(self, role: Role, reader: FrameReader) -> None:
         self.role = role
-        self._reader = reader
+        self.reader = reader
+        self._ready: deque[Decoded] = deque()
         self._error: RemoteProtocolError | None = None
-
-    @property
-    def recorder(self) -> RawRecorder | None:
-        """When set, a copy of every received frame is kept in it (bounded)."""
-        return self._reader.recorder
-
-    @recorder.setter
-    def recorder(self, value: RawRecorder | None) -> None:
-        self._reader.recorder = value
+        self._stream_tid = 0
+        self._stream_ends = True
 
     def receive_data(self, data: Buffer) -> None:
         """Feeds bytes received from the peer."""
-        self._reader.receive_data(data)
+        self.reader.receive_data(data)
 
-    def next_event(self) -> T | None:
+    def next_event(self) -> Decoded | None:
         """The next decoded packet, or None when more bytes are needed. After a protocol error the codec
         keeps raising it: the bytes that follow cannot be trusted."""
         if self._error is not None:
             raise self._error
         try:
-            return self._next_event()
+            while not self._ready:
+                frame = self.reader.next_frame()
+                if frame is None:
+                    return None
+                if isinstance(frame, FrameChunk):
+                    self._chunk(frame)
+                elif isinstance(frame, FrameHead):
+                    self._head(frame)
+                else:
+                    self._frame(frame)
         except RemoteProtocolError as exc:
             self._error = exc
             raise
+        return self._ready.popleft()
 
-    def _next_event(self) -> T | None:
+    def _chunk(self, chunk: FrameChunk) -> None:
+        if chunk.last and self._stream_ends:
+            self._ready.append(EndData(self._stream_tid, chunk.data))
+        elif chunk.data:
+            self._ready.append(Data(self._stream_tid, chunk.data))
+
+    def _head(self, frame: FrameHead) -> None:
         raise NotImplementedError
 
-
-class Codec(Protocol):
-    """The interface of :class:`~ptpipd.ip.generic.GenericCodec` and :class:`~ptpipd.ip.fuji.FujiCodec`."""
-
-    role: Role
-    recorder: RawRecorder | None
-
-    def receive_data(self, data: Buffer) -> None:
-        """Feeds bytes received from the peer."""
-
-    def next_event(self) -> Decoded | None:
-        """The next decoded packet, or None when more bytes are needed."""
+    def _frame(self, frame: bytes) -> None:
+        raise NotImplementedError
 
     def encode(self, packet: Packet) -> bytes:
         """The wire bytes of one request, response, event or handshake packet."""
+        raise NotImplementedError
 
     def encode_data(self, transaction_id: int, code: int, payload: Buffer) -> list[bytes]:
         """The packets of a whole data phase, each to be written with one write."""
+        raise NotImplementedError
 
     def data_pieces(
         self, transaction_id: int, code: int, total: int, chunks: Iterator[Buffer]
     ) -> Iterator[Buffer]:
-        """Byte pieces of a data phase of ``total`` bytes streamed from ``chunks`` (for big objects)."""
+        """Byte pieces of a data phase of ``total`` bytes streamed from ``chunks`` (for big objects); the
+        chunks must add up to ``total`` bytes exactly."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,9 @@ class RawRecorder:
         self.truncated = False
         self._size = 0
 
-    def _add(self, data: bytes | memoryview, new_frame: bool) -> None:
+    def add(self, data: bytes | memoryview, *, new_frame: bool) -> None:
+        """Records a frame that arrived whole or the head of a streamed one (``new_frame``), or a further
+        piece of the current streamed frame."""
         room = self.cap - self._size
         if room <= 0:
             self.truncated = True
@@ -71,18 +73,6 @@ class RawRecorder:
         elif self.frames:
             self.frames[-1] += piece
         self._size += len(piece)
-
-    def whole(self, frame: bytes) -> None:
-        """Records a frame that arrived whole."""
-        self._add(frame, True)
-
-    def begin(self, head: bytes) -> None:
-        """Records the head of a streamed frame."""
-        self._add(head, True)
-
-    def extend(self, chunk: bytes | memoryview) -> None:
-        """Records a piece of the current streamed frame."""
-        self._add(chunk, False)
 
 
 class FrameReader:
@@ -178,24 +168,17 @@ class FrameReader:
         )
         if not streamed and length > self.max_length:
             raise FrameTooLarge(length, self.max_length)
-        if streamed:
-            if not self._fill(self.head_size):
-                return None
-            head = bytes(self._acc)
-            self._acc.clear()
-            self._length = 0
-            self._left = length - len(head)
-            if self.recorder is not None:
-                self.recorder.begin(head)
-            return FrameHead(head, length)
-        if not self._fill(length):
+        if not self._fill(self.head_size if streamed else length):
             return None
-        frame = bytes(self._acc)
+        data = bytes(self._acc)
         self._acc.clear()
         self._length = 0
         if self.recorder is not None:
-            self.recorder.whole(frame)
-        return frame
+            self.recorder.add(data, new_frame=True)
+        if streamed:
+            self._left = length - len(data)
+            return FrameHead(data, length)
+        return data
 
     def _body_chunk(self) -> FrameChunk | None:
         if self._left == 0:
@@ -214,5 +197,5 @@ class FrameReader:
         if last:
             self._left = -1
         if self.recorder is not None:
-            self.recorder.extend(view)
+            self.recorder.add(view, new_frame=False)
         return FrameChunk(view, last)

@@ -27,21 +27,14 @@ handshake at all. hkr's tool ends a session with the 8-byte marker ``08 00 00 00
 from __future__ import annotations
 
 import struct
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
 from ptpipd.ip import packets as pk
-from ptpipd.ip.codec import Codec, Decoded, Dialect, ExtraPacket, FramedCodec, Role
+from ptpipd.ip.codec import Codec, Dialect, ExtraPacket, Role
 from ptpipd.ip.errors import LocalProtocolError, RemoteProtocolError
-from ptpipd.ip.framing import (
-    DEFAULT_MAX_FRAME,
-    DEFAULT_STREAM_THRESHOLD,
-    FrameChunk,
-    FrameHead,
-    FrameReader,
-)
+from ptpipd.ip.framing import DEFAULT_MAX_FRAME, DEFAULT_STREAM_THRESHOLD, FrameHead, FrameReader
 from ptpipd.ip.packets import Buffer, Packet
 
 #: The ProtocolVersion Fuji cameras expect in the init request (bytes ``f2 e4 53 8f``).
@@ -85,10 +78,10 @@ class Container:
     @classmethod
     def with_params(cls, kind: int, code: int, transaction_id: int, params: tuple[int, ...]) -> Container:
         """A command, response or event container carrying ``params``."""
-        for p in params:
-            if not 0 <= p <= 0xFFFF_FFFF:
-                raise LocalProtocolError(f"parameter {p} does not fit in 32 bits")
-        return cls(kind, code, transaction_id, struct.pack(f"<{len(params)}I", *params))
+        try:
+            return cls(kind, code, transaction_id, struct.pack(f"<{len(params)}I", *params))
+        except struct.error as exc:
+            raise LocalProtocolError(f"a parameter does not fit in 32 bits ({exc})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +102,11 @@ class TerminateMarker(ExtraPacket):
 def encode_container(container: Container) -> bytes:
     """The wire bytes of a container."""
     c = container
-    if not (0 <= c.kind <= 0xFFFF and 0 <= c.code <= 0xFFFF and 0 <= c.transaction_id <= 0xFFFF_FFFF):
-        raise LocalProtocolError(f"container field out of range: {c!r}")
-    return CONTAINER_HEADER.pack(
-        CONTAINER_HEADER.size + len(c.payload), c.kind, c.code, c.transaction_id
-    ) + bytes(c.payload)
+    try:
+        head = CONTAINER_HEADER.pack(CONTAINER_HEADER.size + len(c.payload), c.kind, c.code, c.transaction_id)
+    except struct.error:
+        raise LocalProtocolError(f"container field out of range: {c!r}") from None
+    return head + bytes(c.payload)
 
 
 def decode_container(data: Buffer) -> Container:
@@ -135,21 +128,21 @@ def decode_frame(data: Buffer) -> Container | TerminateMarker:
 
 def encode_init_command_request(guid: bytes, name: str, *, fixed_length: bool = True) -> bytes:
     """The Fuji init request: 82 bytes by default (name zero-padded), or malc0mn's variable-length form."""
-    if len(guid) != 16:
-        raise LocalProtocolError(f"a GUID is 16 bytes, got {len(guid)}")
-    name_bytes = pk.encode_name(name)
-    if fixed_length:
-        if len(name) > MAX_NAME_CHARS or len(name_bytes) > NAME_FIELD_SIZE:
-            raise LocalProtocolError(f"a Fuji client name has at most {MAX_NAME_CHARS} characters: {name!r}")
-        name_bytes = name_bytes.ljust(NAME_FIELD_SIZE, b"\x00")
-    body = struct.pack("<I", FUJI_PROTOCOL_VERSION) + guid + name_bytes
-    return pk.encode_header(pk.PacketType.InitCommandRequest, len(body)) + body
+    return encode_fuji_init(FujiInitCommandRequest(guid, name, fixed_length=fixed_length))
 
 
 def encode_fuji_init(request: FujiInitCommandRequest) -> bytes:
     """Encodes a :class:`FujiInitCommandRequest` (any version, for tests of refusals)."""
-    raw = encode_init_command_request(request.guid, request.name, fixed_length=request.fixed_length)
-    return raw[:8] + struct.pack("<I", request.version) + raw[12:]
+    if len(request.guid) != 16:
+        raise LocalProtocolError(f"a GUID is 16 bytes, got {len(request.guid)}")
+    name = request.name
+    name_bytes = pk.encode_name(name)
+    if request.fixed_length:
+        if len(name) > MAX_NAME_CHARS or len(name_bytes) > NAME_FIELD_SIZE:
+            raise LocalProtocolError(f"a Fuji client name has at most {MAX_NAME_CHARS} characters: {name!r}")
+        name_bytes = name_bytes.ljust(NAME_FIELD_SIZE, b"\x00")
+    body = pk.U32.pack(request.version) + request.guid + name_bytes
+    return pk.encode_header(pk.PacketType.InitCommandRequest, len(body)) + body
 
 
 def decode_init_command_request(data: Buffer) -> FujiInitCommandRequest:
@@ -179,15 +172,13 @@ def _is_repeated_init(frame: bytes) -> bool:
     return len(frame) >= 30 and _INIT_HEAD.unpack_from(frame, 4)[:2] == (1, FUJI_PROTOCOL_VERSION)
 
 
-class FujiCodec(FramedCodec[Decoded]):
+class FujiCodec(Codec):
     """Sans-I/O codec for the Fuji dialect on the command port or the event port.
 
     The command port starts in the init phase (PTP/IP framing); an initiator codec switches to containers
     by itself when it decodes the InitCommandAck, a responder codec when :meth:`start_containers` is called
     after it has sent its ack. An event-port codec is created with ``containers=True``.
     """
-
-    dialect = "fuji"
 
     def __init__(
         self,
@@ -207,8 +198,6 @@ class FujiCodec(FramedCodec[Decoded]):
             what="Fuji container",
         )
         super().__init__(role, reader)
-        self._ready: deque[Decoded] = deque()
-        self._stream_tid = 0
 
     def _streamable(self, head: bytes) -> bool:
         return self.containers and _is_data_container(head)
@@ -217,81 +206,58 @@ class FujiCodec(FramedCodec[Decoded]):
         """Switches from the init phase to container framing."""
         self.containers = True
 
-    def _next_event(self) -> Decoded | None:
-        while not self._ready:
-            frame = self._reader.next_frame()
-            if frame is None:
-                return None
-            if isinstance(frame, FrameHead):
-                _, _, _, self._stream_tid = CONTAINER_HEADER.unpack_from(frame.head, 0)
-                self._ready.append(pk.StartData(self._stream_tid, frame.length - CONTAINER_HEADER.size))
-            elif isinstance(frame, FrameChunk):
-                self._chunk(frame)
-            elif self.containers:
-                self._container(frame)
-            else:
-                self._init_packet(frame)
-        return self._ready.popleft()
+    def _head(self, frame: FrameHead) -> None:
+        _, _, _, self._stream_tid = CONTAINER_HEADER.unpack_from(frame.head, 0)
+        self._ready.append(pk.StartData(self._stream_tid, frame.length - CONTAINER_HEADER.size))
 
-    def _chunk(self, chunk: FrameChunk) -> None:
-        if chunk.last:
-            self._ready.append(pk.EndData(self._stream_tid, chunk.data))
-        elif chunk.data:
-            self._ready.append(pk.Data(self._stream_tid, chunk.data))
+    def _frame(self, frame: bytes) -> None:
+        if not self.containers:
+            self._init_packet(frame)
+        elif frame == TERMINATE_MARKER:
+            self._ready.append(TerminateMarker())
+        elif self.role is Role.RESPONDER and _is_repeated_init(frame):
+            self._ready.append(decode_init_command_request(frame))
+        else:
+            self._container(decode_container(frame))
 
     def _init_packet(self, frame: bytes) -> None:
-        if self.role is Role.RESPONDER:
-            ptype = struct.unpack_from("<I", frame, 4)[0]
-            if ptype == pk.PacketType.InitCommandRequest:
-                self._ready.append(decode_init_command_request(frame))
-                return
+        if (
+            self.role is Role.RESPONDER
+            and pk.U32.unpack_from(frame, 4)[0] == pk.PacketType.InitCommandRequest
+        ):
+            self._ready.append(decode_init_command_request(frame))
+            return
         packet = pk.decode_generic(frame)
         if isinstance(packet, pk.InitCommandAck) and self.role is Role.INITIATOR:
             self.containers = True
         self._ready.append(packet)
 
-    def _container(self, frame: bytes) -> None:
-        if len(frame) < CONTAINER_HEADER.size:
-            if frame == TERMINATE_MARKER:
-                self._ready.append(TerminateMarker())
-                return
-            raise RemoteProtocolError(f"Fuji container of {len(frame)} bytes is shorter than its header")
-        if self.role is Role.RESPONDER and _is_repeated_init(frame):
-            self._ready.append(decode_init_command_request(frame))
+    def _container(self, c: Container) -> None:
+        tid = c.transaction_id
+        if c.kind == ContainerKind.Data:
+            self._ready += (pk.StartData(tid, len(c.payload)), pk.EndData(tid, c.payload))
             return
-        c = decode_container(frame)
-        match c.kind:
-            case ContainerKind.Command:
-                params = c.params
-                if len(params) > 5:
-                    raise RemoteProtocolError(f"command container with {len(params)} parameters (at most 5)")
-                self._ready.append(
-                    pk.OperationRequest(pk.DataPhase.NoDataOrDataIn, c.code, c.transaction_id, params)
-                )
-            case ContainerKind.Data:
-                self._ready.append(pk.StartData(c.transaction_id, len(c.payload)))
-                self._ready.append(pk.EndData(c.transaction_id, c.payload))
-            case ContainerKind.Response:
-                params = c.params
-                if len(params) > 5:
-                    raise RemoteProtocolError(f"response container with {len(params)} parameters (at most 5)")
-                self._ready.append(pk.OperationResponse(c.code, c.transaction_id, params))
-            case ContainerKind.Event:
-                self._ready.append(pk.Event(c.code, c.transaction_id, c.params))
-            case _:
-                raise RemoteProtocolError(f"unknown Fuji container type {c.kind}")
+        params = c.params
+        if c.kind == ContainerKind.Event:
+            self._ready.append(pk.Event(c.code, tid, params))
+        elif c.kind not in (ContainerKind.Command, ContainerKind.Response):
+            raise RemoteProtocolError(f"unknown Fuji container type {c.kind}")
+        elif len(params) > 5:
+            raise RemoteProtocolError(f"{ContainerKind(c.kind).name} container with {len(params)} parameters")
+        elif c.kind == ContainerKind.Command:
+            self._ready.append(pk.OperationRequest(pk.DataPhase.NoDataOrDataIn, c.code, tid, params))
+        else:
+            self._ready.append(pk.OperationResponse(c.code, tid, params))
 
     def encode(self, packet: Packet) -> bytes:
         """Requests, responses and events as containers; handshake packets in PTP/IP framing."""
-        match packet:
-            case pk.OperationRequest(_, code, tid, params):
-                return encode_container(Container.with_params(ContainerKind.Command, code, tid, params))
-            case pk.OperationResponse(code, tid, params):
-                return encode_container(Container.with_params(ContainerKind.Response, code, tid, params))
-            case pk.Event(code, tid, params):
-                return encode_container(Container.with_params(ContainerKind.Event, code, tid, params))
-            case pk.InitCommandAck() | pk.InitFail() | pk.InitCommandRequest():
-                return pk.encode(packet)
+        if isinstance(packet, pk.OperationRequest | pk.OperationResponse | pk.Event):
+            kind = _CONTAINER_KINDS[type(packet)]
+            return encode_container(
+                Container.with_params(kind, packet.code, packet.transaction_id, packet.params)
+            )
+        if isinstance(packet, pk.InitCommandAck | pk.InitFail | pk.InitCommandRequest):
+            return pk.encode(packet)
         raise LocalProtocolError(f"{type(packet).__name__} has no Fuji encoding; use encode_data for data")
 
     def encode_data(self, transaction_id: int, code: int, payload: Buffer) -> list[bytes]:
@@ -311,8 +277,11 @@ class FujiCodec(FramedCodec[Decoded]):
             raise LocalProtocolError(f"data container announced {total} bytes but produced {sent}")
 
 
-def _fuji_command_codec(role: Role) -> Codec:
-    return FujiCodec(role)
+_CONTAINER_KINDS = {
+    pk.OperationRequest: ContainerKind.Command,
+    pk.OperationResponse: ContainerKind.Response,
+    pk.Event: ContainerKind.Event,
+}
 
 
 def _fuji_event_codec(role: Role) -> Codec:
@@ -323,7 +292,7 @@ def _fuji_event_codec(role: Role) -> Codec:
 #: (what malc0mn's X-T1 client sends; FUJI.md §4).
 FUJI = Dialect(
     name="fuji",
-    command_codec=_fuji_command_codec,
+    command_codec=FujiCodec,
     event_codec=_fuji_event_codec,
     init_request=encode_init_command_request,
     event_handshake=False,

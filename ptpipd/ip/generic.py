@@ -5,15 +5,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from ptpipd.ip.codec import Codec, Dialect, FramedCodec, Role
+from ptpipd.ip.codec import Codec, Dialect, Role
 from ptpipd.ip.errors import LocalProtocolError
-from ptpipd.ip.framing import (
-    DEFAULT_MAX_FRAME,
-    DEFAULT_STREAM_THRESHOLD,
-    FrameChunk,
-    FrameHead,
-    FrameReader,
-)
+from ptpipd.ip.framing import DEFAULT_MAX_FRAME, DEFAULT_STREAM_THRESHOLD, FrameHead, FrameReader
 from ptpipd.ip.packets import (
     HEADER_SIZE,
     U32,
@@ -39,15 +33,13 @@ def _is_data_packet(head: bytes) -> bool:
     return ptype in (PacketType.Data, PacketType.EndData)
 
 
-class GenericCodec(FramedCodec[Packet]):
+class GenericCodec(Codec):
     """Standard PTP/IP framing: an 8-byte header on every packet (PTPIP.md §2).
 
     Data and EndData packets longer than ``stream_threshold`` are not buffered whole: their payload comes out
     as several :class:`Data` values (and, for EndData, a final :class:`EndData`) as the bytes arrive.
     Any other packet over ``max_packet`` bytes is a :class:`~ptpipd.ip.errors.FrameTooLarge` error.
     """
-
-    dialect = "generic"
 
     def __init__(
         self,
@@ -65,27 +57,13 @@ class GenericCodec(FramedCodec[Packet]):
             what="PTP/IP packet",
         )
         super().__init__(role, reader)
-        self._stream_type = 0
-        self._stream_tid = 0
 
-    def _next_event(self) -> Packet | None:
-        while True:
-            frame = self._reader.next_frame()
-            if frame is None:
-                return None
-            if isinstance(frame, bytes):
-                return decode_generic(frame)
-            if isinstance(frame, FrameHead):
-                _, self._stream_type, self._stream_tid = _DATA_HEAD.unpack_from(frame.head, 0)
-                continue
-            packet = self._chunk(frame)
-            if packet is not None:
-                return packet
+    def _head(self, frame: FrameHead) -> None:
+        _, ptype, self._stream_tid = _DATA_HEAD.unpack_from(frame.head, 0)
+        self._stream_ends = ptype == PacketType.EndData
 
-    def _chunk(self, chunk: FrameChunk) -> Packet | None:
-        if chunk.last and self._stream_type == PacketType.EndData:
-            return EndData(self._stream_tid, chunk.data)
-        return Data(self._stream_tid, chunk.data) if chunk.data else None
+    def _frame(self, frame: bytes) -> None:
+        self._ready.append(decode_generic(frame))
 
     def encode(self, packet: Packet) -> bytes:
         """The wire bytes of one packet."""
@@ -108,10 +86,7 @@ class GenericCodec(FramedCodec[Packet]):
     def data_pieces(
         self, transaction_id: int, code: int, total: int, chunks: Iterator[Buffer]
     ) -> Iterator[Buffer]:
-        """StartData, then for each chunk a Data header and the chunk; the last one goes out as EndData.
-
-        The chunks must add up to ``total`` bytes exactly.
-        """
+        """StartData, then for each chunk a Data header and the chunk; the last one goes out as EndData."""
         del code
         yield encode(StartData(transaction_id, total))
         sent = 0
@@ -130,10 +105,6 @@ class GenericCodec(FramedCodec[Packet]):
             yield last
 
 
-def _generic_codec(role: Role) -> Codec:
-    return GenericCodec(role)
-
-
 def _generic_init_request(guid: bytes, name: str) -> bytes:
     return encode(InitCommandRequest(guid, name))
 
@@ -141,8 +112,8 @@ def _generic_init_request(guid: bytes, name: str) -> bytes:
 #: Standard PTP/IP: one port for both connections, InitEventRequest on the event one, OpenSession with TID 0.
 GENERIC = Dialect(
     name="generic",
-    command_codec=_generic_codec,
-    event_codec=_generic_codec,
+    command_codec=GenericCodec,
+    event_codec=GenericCodec,
     init_request=_generic_init_request,
     event_handshake=True,
     open_session_transaction_id=0,

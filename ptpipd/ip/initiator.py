@@ -41,7 +41,6 @@ class Transaction:
 
     code: int
     transaction_id: int
-    params: tuple[int, ...]
     data_out: bool
     data_in_length: int | None = None
     received: int = 0
@@ -74,7 +73,7 @@ class InitiatorSession:
             out.extend(self.codec.encode_data(tid, code, data_out))
         # Only a request that can be sent uses up its ID: a strict camera expects the next one to follow.
         self._next_tid = 1 if tid >= LAST_TRANSACTION_ID else tid + 1
-        self.current = Transaction(code, tid, tuple(params), data_out is not None)
+        self.current = Transaction(code, tid, data_out is not None)
         self.phase = Phase.WAIT_RESPONSE if data_out is not None else Phase.WAIT_DATA_OR_RESPONSE
         return out
 
@@ -89,13 +88,10 @@ class InitiatorSession:
 
     def next_event(self) -> StartData | Data | EndData | OperationResponse | None:
         """The next packet of the transaction in flight, checked; None when more bytes are needed."""
-        while True:
-            packet = self.codec.next_event()
-            if packet is None:
-                return None
-            checked = self._check(packet)
-            if checked is not None:
+        while (packet := self.codec.next_event()) is not None:
+            if (checked := self._check(packet)) is not None:
                 return checked
+        return None
 
     def _check(self, packet: Decoded) -> StartData | Data | EndData | OperationResponse | None:
         tx = self.current
@@ -116,7 +112,7 @@ class InitiatorSession:
                 self.current = None
                 self.phase = Phase.IDLE
                 return packet
-            case StartData(tid, total):
+            case StartData(tid):
                 self._check_tid(tid, tx, "StartData")
                 if tx.data_out:
                     raise RemoteProtocolError(
@@ -127,7 +123,6 @@ class InitiatorSession:
                 # A second data phase for the same transaction (malc0mn reads several Fuji data containers)
                 # is concatenated; the announced length then no longer says the total.
                 tx.data_in_length = packet.known_length if self.phase is Phase.WAIT_DATA_OR_RESPONSE else None
-                del total
                 self.phase = Phase.IN_DATA
                 return packet
             case Data(tid, payload) | EndData(tid, payload):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from ptpipd.ip.errors import LocalProtocolError, RemoteProtocolError
 
@@ -112,28 +113,6 @@ def decode_name(data: Buffer, offset: int, end: int, what: str) -> tuple[str, in
             return text, pos + 2
         pos += 2
     raise RemoteProtocolError(f"{what}: friendly name at offset {offset} has no NUL terminator")
-
-
-def _check_guid(guid: bytes) -> None:
-    if len(guid) != 16:
-        raise LocalProtocolError(f"a GUID is 16 bytes, got {len(guid)}")
-
-
-def _check_u32(value: int, what: str) -> None:
-    if not 0 <= value <= 0xFFFF_FFFF:
-        raise LocalProtocolError(f"{what} {value} does not fit in 32 bits")
-
-
-def _check_u16(value: int, what: str) -> None:
-    if not 0 <= value <= 0xFFFF:
-        raise LocalProtocolError(f"{what} {value} does not fit in 16 bits")
-
-
-def _check_params(params: tuple[int, ...], most: int, what: str) -> None:
-    if len(params) > most:
-        raise LocalProtocolError(f"{what} carries at most {most} parameters, got {len(params)}")
-    for p in params:
-        _check_u32(p, f"{what} parameter")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -304,80 +283,80 @@ Packet = (
     | ProbeResponse
 )
 
-_OPREQ = struct.Struct("<IHI")  # data phase, opcode, transaction id
-_CODE_TID = struct.Struct("<HI")  # response/event code, transaction id
-_START_DATA = struct.Struct("<IQ")
+
+class _Layout:
+    """A packet's payload: fixed fields packed by ``head`` (the first dataclass fields), then the ``tail``:
+
+    * ``"init"``: GUID (16 bytes), friendly name, optional ProtocolVersion u32 (the init packets);
+    * ``"params"``: up to ``most`` u32 parameters, as many as the length leaves room for;
+    * ``"payload"``: raw data bytes to the end of the packet;
+    * ``""``: nothing, the payload is exactly ``head.size`` bytes.
+    """
+
+    def __init__(self, cls: type[Packet], head: str, tail: str = "", most: int = 0) -> None:
+        self.cls = cls
+        self.ptype = PacketType[cls.__name__]
+        self.head = struct.Struct("<" + head)
+        self.fixed = len(self.head.unpack(bytes(self.head.size)))  # how many fields ``head`` packs
+        self.tail = tail
+        self.most = most
 
 
-def _params_bytes(params: tuple[int, ...]) -> bytes:
-    return struct.pack(f"<{len(params)}I", *params)
+_LAYOUTS = (
+    _Layout(InitCommandRequest, "", "init"),
+    _Layout(InitCommandAck, "I", "init"),
+    _Layout(InitEventRequest, "I"),
+    _Layout(InitEventAck, ""),
+    _Layout(InitFail, "I"),
+    _Layout(OperationRequest, "IHI", "params", 5),
+    _Layout(OperationResponse, "HI", "params", 5),
+    _Layout(Event, "HI", "params", 3),
+    _Layout(StartData, "IQ"),
+    _Layout(Data, "I", "payload"),
+    _Layout(Cancel, "I"),
+    _Layout(EndData, "I", "payload"),
+    _Layout(ProbeRequest, ""),
+    _Layout(ProbeResponse, ""),
+)
+_BY_CLASS: dict[type, _Layout] = {layout.cls: layout for layout in _LAYOUTS}
+_BY_TYPE: dict[int, _Layout] = {layout.ptype: layout for layout in _LAYOUTS}
 
 
 def encode(packet: Packet) -> bytes:
     """The wire bytes of one packet, header included. Raises :class:`LocalProtocolError` on bad fields."""
-    ptype, body = _encode_body(packet)
-    return HEADER.pack(HEADER_SIZE + len(body), ptype) + body
+    layout = _BY_CLASS.get(type(packet))
+    if layout is None:
+        raise LocalProtocolError(f"not a PTP/IP packet: {packet!r}")
+    values = [getattr(packet, name) for name in layout.cls.__match_args__]
+    try:
+        body = layout.head.pack(*values[: layout.fixed]) + _encode_tail(layout, values[layout.fixed :])
+    except struct.error as exc:
+        raise LocalProtocolError(
+            f"{layout.cls.__name__}: a field does not fit its wire type ({exc})"
+        ) from None
+    return HEADER.pack(HEADER_SIZE + len(body), layout.ptype) + body
+
+
+def _encode_tail(layout: _Layout, values: list[Any]) -> bytes:
+    if layout.tail == "init":
+        guid: bytes = values[0]
+        name, version = values[1:]
+        if len(guid) != 16:
+            raise LocalProtocolError(f"a GUID is 16 bytes, got {len(guid)}")
+        return guid + encode_name(name) + (b"" if version is None else U32.pack(version))
+    if layout.tail == "params":
+        (params,) = values
+        if len(params) > layout.most:
+            raise LocalProtocolError(
+                f"{layout.cls.__name__} carries at most {layout.most} parameters, got {len(params)}"
+            )
+        return struct.pack(f"<{len(params)}I", *params)
+    return bytes(values[0]) if values else b""
 
 
 def encode_header(ptype: PacketType, payload_length: int) -> bytes:
     """Only the 8-byte header, for writers that send a large payload separately."""
     return HEADER.pack(HEADER_SIZE + payload_length, ptype)
-
-
-def _encode_body(packet: Packet) -> tuple[int, bytes]:
-    match packet:
-        case InitCommandRequest(guid, name, version):
-            _check_guid(guid)
-            tail = b"" if version is None else U32.pack(version)
-            return PacketType.InitCommandRequest, guid + encode_name(name) + tail
-        case InitCommandAck(number, guid, name, version):
-            _check_guid(guid)
-            _check_u32(number, "connection number")
-            tail = b"" if version is None else U32.pack(version)
-            return PacketType.InitCommandAck, U32.pack(number) + guid + encode_name(name) + tail
-        case InitEventRequest(number):
-            _check_u32(number, "connection number")
-            return PacketType.InitEventRequest, U32.pack(number)
-        case InitEventAck():
-            return PacketType.InitEventAck, b""
-        case InitFail(reason):
-            _check_u32(reason, "InitFail reason")
-            return PacketType.InitFail, U32.pack(reason)
-        case OperationRequest(phase, code, tid, params):
-            _check_u32(phase, "data phase")
-            _check_u16(code, "operation code")
-            _check_u32(tid, "transaction id")
-            _check_params(params, 5, "OperationRequest")
-            return PacketType.OperationRequest, _OPREQ.pack(phase, code, tid) + _params_bytes(params)
-        case OperationResponse(code, tid, params):
-            _check_u16(code, "response code")
-            _check_u32(tid, "transaction id")
-            _check_params(params, 5, "OperationResponse")
-            return PacketType.OperationResponse, _CODE_TID.pack(code, tid) + _params_bytes(params)
-        case Event(code, tid, params):
-            _check_u16(code, "event code")
-            _check_u32(tid, "transaction id")
-            _check_params(params, 3, "Event")
-            return PacketType.Event, _CODE_TID.pack(code, tid) + _params_bytes(params)
-        case StartData(tid, total):
-            _check_u32(tid, "transaction id")
-            if not 0 <= total <= UNKNOWN_LENGTH:
-                raise LocalProtocolError(f"total data length {total} does not fit in 64 bits")
-            return PacketType.StartData, _START_DATA.pack(tid, total)
-        case Data(tid, payload):
-            _check_u32(tid, "transaction id")
-            return PacketType.Data, U32.pack(tid) + bytes(payload)
-        case Cancel(tid):
-            _check_u32(tid, "transaction id")
-            return PacketType.Cancel, U32.pack(tid)
-        case EndData(tid, payload):
-            _check_u32(tid, "transaction id")
-            return PacketType.EndData, U32.pack(tid) + bytes(payload)
-        case ProbeRequest():
-            return PacketType.ProbeRequest, b""
-        case ProbeResponse():
-            return PacketType.ProbeResponse, b""
-    raise LocalProtocolError(f"not a PTP/IP packet: {packet!r}")
 
 
 def decode_generic(data: Buffer) -> Packet:
@@ -394,89 +373,45 @@ def decode_generic(data: Buffer) -> Packet:
     return decode_body(ptype, memoryview(data)[HEADER_SIZE:])
 
 
-def _fixed(name: str, body: memoryview, size: int) -> None:
-    if len(body) != size:
-        raise RemoteProtocolError(f"{name}: payload must be {size} bytes, got {len(body)}")
+def decode_body(ptype: int, body: memoryview) -> Packet:
+    """Decodes a packet from its type and the payload after the 8-byte header."""
+    layout = _BY_TYPE.get(ptype)
+    if layout is None:
+        raise RemoteProtocolError(f"unknown PTP/IP packet type {ptype}")
+    what, size, tail = layout.cls.__name__, layout.head.size, layout.tail
+    if len(body) < size or (not tail and len(body) != size):
+        raise RemoteProtocolError(f"{what}: payload of {len(body)} bytes does not fit its {size}-byte fields")
+    values: tuple[Any, ...] = layout.head.unpack_from(body, 0)
+    if tail == "init":
+        if len(body) < size + 18:
+            raise RemoteProtocolError(f"{what}: too short for a GUID and a friendly name")
+        guid = bytes(body[size : size + 16])
+        name, end = decode_name(body, size + 16, len(body), what)
+        values += (guid, name, _version_tail(what, body, end))
+    elif tail == "params":
+        values += (_params(what, body, size, layout.most),)
+    elif tail == "payload":
+        values += (bytes(body[size:]),)
+    return layout.cls(*values)
 
 
-def _params(name: str, body: memoryview, offset: int, most: int) -> tuple[int, ...]:
+def _params(what: str, body: memoryview, offset: int, most: int) -> tuple[int, ...]:
     rest = len(body) - offset
-    if rest < 0 or rest % 4:
-        raise RemoteProtocolError(f"{name}: {len(body)}-byte payload is not {offset} + 4·N bytes")
-    count = rest // 4
-    if count > most:
-        raise RemoteProtocolError(f"{name}: {count} parameters, at most {most} allowed")
-    return struct.unpack_from(f"<{count}I", body, offset)
+    if rest % 4:
+        raise RemoteProtocolError(f"{what}: {len(body)}-byte payload is not {offset} + 4·N bytes")
+    if rest // 4 > most:
+        raise RemoteProtocolError(f"{what}: {rest // 4} parameters, at most {most} allowed")
+    return struct.unpack_from(f"<{rest // 4}I", body, offset)
 
 
-def _version_tail(name: str, body: memoryview, offset: int) -> int | None:
+def _version_tail(what: str, body: memoryview, offset: int) -> int | None:
     rest = len(body) - offset
     if rest == 0:
         return None  # atotto-style packets omit the version (PTPIP.md §5 rule 6)
     if rest < 4:
-        raise RemoteProtocolError(f"{name}: {rest} stray bytes after the friendly name")
+        raise RemoteProtocolError(f"{what}: {rest} stray bytes after the friendly name")
     version: int = U32.unpack_from(body, offset)[0]
     return version  # anything after the version is ignored, as libgphoto2 does
-
-
-def decode_body(ptype: int, body: memoryview) -> Packet:
-    """Decodes a packet from its type and the payload after the 8-byte header."""
-    match ptype:
-        case PacketType.InitCommandRequest:
-            if len(body) < 18:
-                raise RemoteProtocolError("InitCommandRequest: too short for a GUID and a name")
-            name, end = decode_name(body, 16, len(body), "InitCommandRequest")
-            return InitCommandRequest(bytes(body[:16]), name, _version_tail("InitCommandRequest", body, end))
-        case PacketType.InitCommandAck:
-            if len(body) < 22:
-                raise RemoteProtocolError("InitCommandAck: too short for a number, a GUID and a name")
-            name, end = decode_name(body, 20, len(body), "InitCommandAck")
-            number = U32.unpack_from(body, 0)[0]
-            return InitCommandAck(number, bytes(body[4:20]), name, _version_tail("InitCommandAck", body, end))
-        case PacketType.InitEventRequest:
-            _fixed("InitEventRequest", body, 4)
-            return InitEventRequest(U32.unpack_from(body, 0)[0])
-        case PacketType.InitEventAck:
-            _fixed("InitEventAck", body, 0)
-            return InitEventAck()
-        case PacketType.InitFail:
-            _fixed("InitFail", body, 4)
-            return InitFail(U32.unpack_from(body, 0)[0])
-        case PacketType.OperationRequest:
-            if len(body) < _OPREQ.size:
-                raise RemoteProtocolError(f"OperationRequest: payload of {len(body)} bytes is too short")
-            phase, code, tid = _OPREQ.unpack_from(body, 0)
-            return OperationRequest(phase, code, tid, _params("OperationRequest", body, _OPREQ.size, 5))
-        case PacketType.OperationResponse:
-            if len(body) < _CODE_TID.size:
-                raise RemoteProtocolError(f"OperationResponse: payload of {len(body)} bytes is too short")
-            code, tid = _CODE_TID.unpack_from(body, 0)
-            return OperationResponse(code, tid, _params("OperationResponse", body, _CODE_TID.size, 5))
-        case PacketType.Event:
-            if len(body) < _CODE_TID.size:
-                raise RemoteProtocolError(f"Event: payload of {len(body)} bytes is too short")
-            code, tid = _CODE_TID.unpack_from(body, 0)
-            return Event(code, tid, _params("Event", body, _CODE_TID.size, 3))
-        case PacketType.StartData:
-            _fixed("StartData", body, _START_DATA.size)
-            tid, total = _START_DATA.unpack_from(body, 0)
-            return StartData(tid, total)
-        case PacketType.Data | PacketType.EndData:
-            if len(body) < 4:
-                raise RemoteProtocolError(f"{PacketType(ptype).name}: payload too short for a transaction id")
-            tid = U32.unpack_from(body, 0)[0]
-            cls = Data if ptype == PacketType.Data else EndData
-            return cls(tid, bytes(body[4:]))
-        case PacketType.Cancel:
-            _fixed("Cancel", body, 4)
-            return Cancel(U32.unpack_from(body, 0)[0])
-        case PacketType.ProbeRequest:
-            _fixed("ProbeRequest", body, 0)
-            return ProbeRequest()
-        case PacketType.ProbeResponse:
-            _fixed("ProbeResponse", body, 0)
-            return ProbeResponse()
-    raise RemoteProtocolError(f"unknown PTP/IP packet type {ptype}")
 
 
 def packet_type(packet: Packet) -> PacketType:

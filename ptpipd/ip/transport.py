@@ -18,7 +18,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ptpipd.ip.codec import Codec, Decoded, Dialect, Role
 from ptpipd.ip.errors import (
@@ -30,7 +30,7 @@ from ptpipd.ip.errors import (
     TransactionTimeout,
 )
 from ptpipd.ip.framing import RawRecorder
-from ptpipd.ip.initiator import InitiatorSession
+from ptpipd.ip.initiator import InitiatorSession, Transaction
 from ptpipd.ip.packets import (
     Buffer,
     Data,
@@ -43,7 +43,6 @@ from ptpipd.ip.packets import (
     OperationResponse,
     ProbeRequest,
     ProbeResponse,
-    StartData,
     init_fail_text,
 )
 
@@ -124,14 +123,14 @@ class Reply:
 
 @dataclass(slots=True)
 class _Pending:
-    code: int
-    transaction_id: int
+    """The transaction in flight as the transport sees it; the session keeps its wire state in ``tx``."""
+
+    tx: Transaction
     sink: DataSink
     future: asyncio.Future[OperationResponse]
     timeout: float
-    received: int = 0
-    total: int | None = None
-    progress: Callable[[int, int | None], None] | None = None
+    started: float
+    progress: Callable[[int, int | None], None] | None
 
 
 class Channel(asyncio.BufferedProtocol):
@@ -238,32 +237,7 @@ async def _open_retrying(
     return await _open(name, host, port, feed, on_lost, timeouts.connect)
 
 
-async def _next_handshake(
-    queue: asyncio.Queue[Decoded | _Failure], what: str, timeout: float, fail: Callable[[BaseException], None]
-) -> Decoded:
-    """The next handshake packet; a timeout or an unexpected packet shuts the initiator down (``fail``)."""
-    try:
-        async with asyncio.timeout(timeout):
-            item = await queue.get()
-    except TimeoutError:
-        error = TransactionTimeout(f"waiting for the answer to {what}", timeout)
-        fail(error)
-        raise error from None
-    if isinstance(item, _Failure):
-        raise item.error
-    return item
-
-
-def _expect(reply: Decoded, kind: type[Decoded], fail: Callable[[BaseException], None]) -> None:
-    """Raises (and shuts down) unless the handshake answer is a ``kind``; InitFail becomes InitFailed."""
-    if isinstance(reply, kind):
-        return
-    if isinstance(reply, InitFail):
-        error: PTPIPError = InitFailed(reply.reason, init_fail_text(reply.reason))
-    else:
-        error = RemoteProtocolError(f"expected {kind.__name__}, got {type(reply).__name__}")
-    fail(error)
-    raise error
+T = TypeVar("T", bound=Decoded)
 
 
 class _EventChannel:
@@ -273,20 +247,15 @@ class _EventChannel:
         self._init = initiator
         self.codec: Codec = initiator.dialect.event_codec(Role.INITIATOR)
         self.channel: Channel | None = None
-        self.handshake: asyncio.Queue[Decoded | _Failure] = asyncio.Queue(maxsize=8)
         self.probes: list[asyncio.Future[None]] = []
 
     async def open(self, port: int) -> None:
         init = self._init
         self.channel = await _open_retrying("event", init.host, port, self.feed, init._lost, init.timeouts)
-        if not init.dialect.event_handshake:
-            return
-        assert init.ack is not None
-        self.channel.write(self.codec.encode(InitEventRequest(init.ack.connection_number)))
-        reply = await _next_handshake(
-            self.handshake, "the init event request", init.timeouts.handshake, init._shutdown
-        )
-        _expect(reply, InitEventAck, init._shutdown)
+        if init.dialect.event_handshake:
+            assert init.ack is not None
+            request = self.codec.encode(InitEventRequest(init.ack.connection_number))
+            await init._handshake(self.channel, request, "the init event request", InitEventAck)
 
     def feed(self, data: memoryview) -> None:
         codec = self.codec
@@ -304,7 +273,7 @@ class _EventChannel:
                         fut.set_result(None)
                 self.probes.clear()
             elif isinstance(packet, InitEventAck | InitFail) and self._init.dialect.event_handshake:
-                self.handshake.put_nowait(packet)
+                self._init._handshake_packet(packet)
             else:
                 raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the event connection")
 
@@ -315,11 +284,9 @@ class _EventChannel:
         self.probes.append(fut)
         self.channel.write(self.codec.encode(ProbeRequest()))
         try:
-            await asyncio.wait_for(asyncio.shield(fut), limit)
+            async with asyncio.timeout(limit):
+                await fut  # cancelled on timeout, so that it does not carry the shutdown error unretrieved
         except TimeoutError:
-            if fut in self.probes:
-                self.probes.remove(fut)
-            fut.cancel()  # nobody will await it: it must not carry the shutdown error
             error = TransactionTimeout("waiting for the ProbeResponse", limit)
             self._init._shutdown(error)
             raise error from None
@@ -329,8 +296,6 @@ class _EventChannel:
             if not fut.done():
                 fut.set_exception(exc)
         self.probes.clear()
-        with contextlib.suppress(asyncio.QueueFull):
-            self.handshake.put_nowait(_Failure(exc))
         if self.channel is not None:
             self.channel.close()
 
@@ -368,14 +333,13 @@ class Initiator:
         self._session = InitiatorSession(
             self._command_codec, first_transaction_id=dialect.open_session_transaction_id
         )
-        self._handshake: asyncio.Queue[Decoded | _Failure] = asyncio.Queue(maxsize=8)
+        self._reply: asyncio.Future[Decoded] | None = None  # the answer to the handshake request in flight
         self._in_session = False
         self._lock = asyncio.Lock()
         self._idle = asyncio.Event()
         self._idle.set()
         self._pending: _Pending | None = None
         self._stall_timer: asyncio.TimerHandle | None = None
-        self._started_at = 0.0
         self._error: BaseException | None = None
         self._closing = False
         self._extra: list[Channel] = []
@@ -410,17 +374,9 @@ class Initiator:
         self._command = await _open(
             "command/data", self.host, port, self._feed_command, self._lost, self.timeouts.connect
         )
-        self._command.write(self.dialect.init_request(self.guid, self.name))
-        reply = await _next_handshake(
-            self._handshake, "the init command request", self.timeouts.handshake, self._shutdown
-        )
-        if isinstance(reply, InitFail) and isinstance(self._error, InitFailed):
-            raise self._error
-        _expect(reply, InitCommandAck, self._shutdown)
-        assert isinstance(reply, InitCommandAck)
-        self.ack = reply
-        self._in_session = True
-        return reply
+        request = self.dialect.init_request(self.guid, self.name)
+        self.ack = await self._handshake(self._command, request, "the init command request", InitCommandAck)
+        return self.ack
 
     async def open_events(self, port: int) -> None:
         """Opens the event connection (after the ack; on Fuji after InitiateOpenCapture)."""
@@ -443,28 +399,52 @@ class Initiator:
         self._extra.append(channel)
         return channel
 
+    async def _handshake(self, channel: Channel, request: bytes, what: str, kind: type[T]) -> T:
+        """Sends a handshake request and returns its answer, which must be a ``kind``: a timeout, InitFail (as
+        InitFailed) or any other packet shuts the initiator down and is raised."""
+        reply = self._reply = asyncio.get_running_loop().create_future()
+        channel.write(request)
+        limit = self.timeouts.handshake
+        try:
+            async with asyncio.timeout(limit):
+                packet = await reply
+        except TimeoutError:
+            error: PTPIPError = TransactionTimeout(f"waiting for the answer to {what}", limit)
+        else:
+            if isinstance(packet, kind):
+                return packet
+            if isinstance(packet, InitFail):
+                error = InitFailed(packet.reason, init_fail_text(packet.reason))
+            else:
+                error = RemoteProtocolError(f"expected {kind.__name__}, got {type(packet).__name__}")
+        self._shutdown(error)
+        raise error
+
     # ------------------------------------------------------------------ receiving
 
+    def _handshake_packet(self, packet: Decoded) -> None:
+        if self._reply is not None and not self._reply.done():
+            self._reply.set_result(packet)
+        if isinstance(packet, InitFail):
+            # Record the reason now: the camera closes the connection right after InitFail (PTPIP.md §4.5),
+            # and that close must not be what the caller is told.
+            self._shutdown(InitFailed(packet.reason, init_fail_text(packet.reason)))
+
     def _feed_command(self, data: memoryview) -> None:
-        if not self._in_session:
-            codec = self._command_codec
-            codec.receive_data(data)
-            while (packet := codec.next_event()) is not None:
-                self._handshake.put_nowait(packet)
-                if isinstance(packet, InitFail):
-                    # Record the reason now: the camera closes the connection right after InitFail
-                    # (PTPIP.md §4.5), and that close must not be what the caller is told.
-                    self._shutdown(InitFailed(packet.reason, init_fail_text(packet.reason)))
-                    return
-                if isinstance(packet, InitCommandAck | InitFail):
-                    self._in_session = isinstance(packet, InitCommandAck)
-                    # bytes after the ack belong to the session: decode them through it
-                    if self._in_session:
-                        self._drain_session()
-                    return
+        if self._in_session:
+            self._session.receive_data(data)
+            self._drain_session()
             return
-        self._session.receive_data(data)
-        self._drain_session()
+        codec = self._command_codec
+        codec.receive_data(data)
+        while (packet := codec.next_event()) is not None:
+            self._handshake_packet(packet)
+            if isinstance(packet, InitFail):
+                return
+            if isinstance(packet, InitCommandAck):
+                self._in_session = True
+                self._drain_session()  # bytes after the ack belong to the session: decode them through it
+                return
 
     def _drain_session(self) -> None:
         session = self._session
@@ -472,14 +452,10 @@ class Initiator:
             pending = self._pending
             if pending is None:  # cannot happen: the session checks a transaction is in flight
                 raise RemoteProtocolError(f"unexpected {type(packet).__name__}")
-            if isinstance(packet, Data | EndData):
-                if packet.payload:
-                    pending.sink.write(packet.payload)
-                    pending.received += len(packet.payload)
-                    if pending.progress is not None:
-                        pending.progress(pending.received, pending.total)
-            elif isinstance(packet, StartData):
-                pending.total = packet.known_length
+            if isinstance(packet, Data | EndData) and packet.payload:
+                pending.sink.write(packet.payload)
+                if pending.progress is not None:
+                    pending.progress(pending.tx.received, pending.tx.data_in_length)
             elif isinstance(packet, OperationResponse):
                 self._finish(pending, packet)
 
@@ -506,28 +482,23 @@ class Initiator:
         before the next one starts, so the session never gets out of step.
         """
         limit = self.timeouts.transaction if timeout is None else timeout
-        collector = BytesSink(collect_cap) if sink is None else None
+        collector: BytesSink | None = None
+        if sink is None:
+            sink = collector = BytesSink(collect_cap)
         recorder = RawRecorder() if record else None
         async with self._lock:
             await self._idle.wait()
             self._check_alive()
             assert self._command is not None
             packets = self._session.start(code, tuple(params), data_out)
-            tx = self._session.current
-            assert tx is not None
+            assert self._session.current is not None
             loop = asyncio.get_running_loop()
             pending = _Pending(
-                code,
-                tx.transaction_id,
-                sink if sink is not None else collector if collector is not None else DISCARD,
-                loop.create_future(),
-                limit,
-                progress=progress,
+                self._session.current, sink, loop.create_future(), limit, loop.time(), progress
             )
             self._pending = pending
             self._idle.clear()
-            self._command_codec.recorder = recorder
-            self._started_at = loop.time()
+            self._command_codec.reader.recorder = recorder
             self._arm_stall_timer(limit)
             for packet in packets:
                 self._command.write(packet)
@@ -543,15 +514,15 @@ class Initiator:
             response.code,
             response.transaction_id,
             response.params,
-            bytes(collector.buffer) if collector is not None else None,
-            pending.received,
-            tuple(bytes(f) for f in recorder.frames) if recorder else (),
-            recorder.truncated if recorder else False,
+            None if collector is None else bytes(collector.buffer),
+            pending.tx.received,
+            () if recorder is None else tuple(bytes(f) for f in recorder.frames),
+            recorder is not None and recorder.truncated,
         )
 
     def _finish(self, pending: _Pending, response: OperationResponse) -> None:
         self._pending = None
-        self._command_codec.recorder = None
+        self._command_codec.reader.recorder = None
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None
@@ -567,13 +538,10 @@ class Initiator:
         pending = self._pending
         if pending is None or self._command is None:
             return
-        loop = asyncio.get_running_loop()
-        quiet_since = max(self._command.last_rx, self._started_at)
-        silent = loop.time() - quiet_since
+        silent = asyncio.get_running_loop().time() - max(self._command.last_rx, pending.started)
         if silent >= pending.timeout:
-            self._shutdown(
-                TransactionTimeout(f"operation 0x{pending.code:04X}", pending.timeout, opcode=pending.code)
-            )
+            code = pending.tx.code
+            self._shutdown(TransactionTimeout(f"operation 0x{code:04X}", pending.timeout, opcode=code))
         else:
             self._arm_stall_timer(pending.timeout - silent)
 
@@ -602,6 +570,7 @@ class Initiator:
         if first:
             self._error = exc
             log.debug("initiator down: %s", exc)
+        reason = self._error or exc
         self._closing = True
         if self._stall_timer is not None:
             self._stall_timer.cancel()
@@ -609,10 +578,9 @@ class Initiator:
         pending, self._pending = self._pending, None
         self._session.abandon()
         if pending is not None and not pending.future.done():
-            pending.future.set_exception(self._error or exc)
-        reason = self._error or exc
-        with contextlib.suppress(asyncio.QueueFull):
-            self._handshake.put_nowait(_Failure(reason))
+            pending.future.set_exception(reason)
+        if self._reply is not None and not self._reply.done():
+            self._reply.set_exception(reason)
         for channel in reversed(self._extra):
             channel.close(reason)
         self._extra.clear()
@@ -632,8 +600,3 @@ class Initiator:
 
 class _ClosedByUs(ConnectionClosed):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    error: BaseException

@@ -2,102 +2,13 @@
 
 Everything here is pure data conversion with no I/O; the PTP/IP and Fuji transports wrap these
 bytes in their own containers. See ``shared/protocol/PTP.md`` for the protocol notes this
-package implements.
+package implements. The package exports every public name of its modules (their ``__all__``).
 """
 
-from .codes import (
-    AccessCapability,
-    AssociationType,
-    DevicePropCode,
-    EffectMode,
-    EventCode,
-    ExposureMeteringMode,
-    ExposureProgramMode,
-    FilesystemType,
-    FlashMode,
-    FocusMeteringMode,
-    FocusMode,
-    FunctionalMode,
-    ObjectFormat,
-    OperationCode,
-    ResponseCode,
-    StillCaptureMode,
-    StorageType,
-    VendorExtensionID,
-    WhiteBalance,
-    code_kind,
-    code_name,
-    is_vendor_code,
-)
-from .datasets import (
-    DeviceInfo,
-    DevicePropDesc,
-    EnumForm,
-    Form,
-    NoForm,
-    ObjectInfo,
-    RangeForm,
-    StorageInfo,
-)
-from .errors import DecodeError, EncodeError
-from .types import (
-    DataType,
-    Value,
-    check_value,
-    decode_string,
-    decode_uint16_array,
-    decode_uint32_array,
-    decode_value,
-    encode_string,
-    encode_uint16_array,
-    encode_uint32_array,
-    encode_value,
-    value_size,
-)
+from . import codes, datasets, errors, types
+from .codes import *  # noqa: F403
+from .datasets import *  # noqa: F403
+from .errors import *  # noqa: F403
+from .types import *  # noqa: F403
 
-__all__ = [
-    "AccessCapability",
-    "AssociationType",
-    "DataType",
-    "DecodeError",
-    "DeviceInfo",
-    "DevicePropCode",
-    "DevicePropDesc",
-    "EffectMode",
-    "EncodeError",
-    "EnumForm",
-    "EventCode",
-    "ExposureMeteringMode",
-    "ExposureProgramMode",
-    "FilesystemType",
-    "FlashMode",
-    "FocusMeteringMode",
-    "FocusMode",
-    "Form",
-    "FunctionalMode",
-    "NoForm",
-    "ObjectFormat",
-    "ObjectInfo",
-    "OperationCode",
-    "RangeForm",
-    "ResponseCode",
-    "StillCaptureMode",
-    "StorageInfo",
-    "StorageType",
-    "Value",
-    "VendorExtensionID",
-    "WhiteBalance",
-    "check_value",
-    "code_kind",
-    "code_name",
-    "decode_string",
-    "decode_uint16_array",
-    "decode_uint32_array",
-    "decode_value",
-    "encode_string",
-    "encode_uint16_array",
-    "encode_uint32_array",
-    "encode_value",
-    "is_vendor_code",
-    "value_size",
-]
+__all__ = codes.__all__ + datasets.__all__ + errors.__all__ + types.__all__

@@ -43,9 +43,7 @@ __all__ = [
     "StorageType",
     "VendorExtensionID",
     "WhiteBalance",
-    "code_kind",
     "code_name",
-    "is_vendor_code",
 ]
 
 
@@ -434,38 +432,3 @@ def code_name(enum: type[IntEnum], value: int) -> str:
     except ValueError:
         width = 8 if value > 0xFFFF else 4
         return f"0x{value:0{width}X}"
-
-
-# Top nibble of a 16-bit code -> its kind. Standard codes have bit 15 clear, vendor codes set.
-_KINDS: dict[int, str] = {
-    0x1: "operation",
-    0x9: "operation",
-    0x2: "response",
-    0xA: "response",
-    0x3: "format",
-    0xB: "format",
-    0x4: "event",
-    0xC: "event",
-    0x5: "property",
-    0xD: "property",
-}
-
-
-def code_kind(code: int) -> str:
-    """What a 16-bit PTP code is, from its top nibble (PTP.md §1).
-
-    Returns one of ``"operation"``, ``"response"``, ``"event"``, ``"property"``, ``"format"``,
-    or ``"unknown"`` (for nibbles 0, 6, 7, 8, E, F and for values outside 0..0xFFFF).
-    """
-    if not 0 <= code <= 0xFFFF:
-        return "unknown"
-    return _KINDS.get(code >> 12, "unknown")
-
-
-def is_vendor_code(code: int) -> bool:
-    """True for a vendor-defined operation/response/format/event/property code (0x9xxx-0xDxxx).
-
-    Vendor codes are the standard ranges with bit 15 set. Codes of unknown kind are not vendor
-    codes.
-    """
-    return code_kind(code) != "unknown" and bool(code & 0x8000)

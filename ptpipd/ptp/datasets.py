@@ -17,8 +17,10 @@ are not validated at construction; ``encode()`` checks every field and raises En
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self, TypeAlias
+from typing import Annotated, ClassVar, Self, TypeAlias, get_type_hints
 
 from .errors import EncodeError
 from .types import Buffer, DataType, Value, _Reader, check_value, encode_value
@@ -34,16 +36,16 @@ __all__ = [
     "StorageInfo",
 ]
 
-_U8 = DataType.UINT8
-_U16 = DataType.UINT16
-_U32 = DataType.UINT32
-_U64 = DataType.UINT64
-_A16 = DataType.AUINT16
-_STR = DataType.STR
+# The wire types of the flat datasets' fields: each field's DataType rides on its annotation.
+U16 = Annotated[int, DataType.UINT16]
+U32 = Annotated[int, DataType.UINT32]
+U64 = Annotated[int, DataType.UINT64]
+A16 = Annotated[tuple[int, ...], DataType.AUINT16]
+STR = Annotated[str, DataType.STR]
 
 
 class _Dataset:
-    """Shared decode/encode plumbing; subclasses provide ``_read`` and ``_write``."""
+    """Shared decoding plumbing; subclasses provide ``_read`` and ``encode``."""
 
     __slots__ = ()
 
@@ -74,29 +76,40 @@ class _Dataset:
     def _read(cls, reader: _Reader) -> Self:
         raise NotImplementedError
 
-    def encode(self) -> bytes:
-        """The dataset's wire bytes.
 
-        Raises:
-            EncodeError: a field does not fit its wire type; the message names the field.
-        """
-        raise NotImplementedError
+def _encode_fields(owner: str, fields: Iterable[tuple[str, DataType, Value]]) -> bytes:
+    """The wire bytes of (name, type, value) fields in order; an EncodeError names ``owner.name``."""
+    parts = []
+    for name, datatype, value in fields:
+        try:
+            parts.append(encode_value(datatype, value))
+        except EncodeError as exc:
+            raise EncodeError(f"{owner}.{name}: {exc}") from None
+    return b"".join(parts)
+
+
+_LAYOUTS: dict[type, tuple[tuple[str, DataType], ...]] = {}
+
+
+def _layout(cls: type) -> tuple[tuple[str, DataType], ...]:
+    """(field, DataType) in wire order: the dataclass fields, typed by their annotations."""
+    if cls not in _LAYOUTS:
+        hints = get_type_hints(cls, include_extras=True)
+        _LAYOUTS[cls] = tuple((f.name, hints[f.name].__metadata__[0]) for f in dataclasses.fields(cls))
+    return _LAYOUTS[cls]
 
 
 class _FlatDataset(_Dataset):
-    """A dataset that is a fixed sequence of typed fields, described by ``_LAYOUT``.
-
-    ``_LAYOUT`` lists (attribute, DataType) in wire order; it drives both directions, so the
-    table in each class docstring, the decoder and the encoder cannot drift apart.
+    """A dataset that is a fixed sequence of typed fields: its dataclass fields, in wire order, annotated with
+    their wire types (``U16``, ``STR``, ...). The fields drive both directions, so the table in each class
+    docstring, the decoder and the encoder cannot drift apart.
     """
 
     __slots__ = ()
-    _LAYOUT: ClassVar[tuple[tuple[str, DataType], ...]]
 
     @classmethod
     def _read(cls, reader: _Reader) -> Self:
-        fields: dict[str, Any] = {name: reader.value(dt) for name, dt in cls._LAYOUT}
-        return cls(**fields)
+        return cls(*(reader.value(dt) for _, dt in _layout(cls)))
 
     def encode(self) -> bytes:
         """The dataset's wire bytes.
@@ -104,13 +117,8 @@ class _FlatDataset(_Dataset):
         Raises:
             EncodeError: a field does not fit its wire type; the message names the field.
         """
-        parts = []
-        for name, dt in self._LAYOUT:
-            try:
-                parts.append(encode_value(dt, getattr(self, name)))
-            except EncodeError as exc:
-                raise EncodeError(f"{type(self).__name__}.{name}: {exc}") from None
-        return b"".join(parts)
+        fields = ((name, dt, getattr(self, name)) for name, dt in _layout(type(self)))
+        return _encode_fields(type(self).__name__, fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,37 +145,20 @@ class DeviceInfo(_FlatDataset):
     ======  ====  =======  ==========================================================
     """
 
-    standard_version: int
-    vendor_extension_id: int
-    vendor_extension_version: int
-    vendor_extension_desc: str
-    functional_mode: int
-    operations_supported: tuple[int, ...]
-    events_supported: tuple[int, ...]
-    device_properties_supported: tuple[int, ...]
-    capture_formats: tuple[int, ...]
-    image_formats: tuple[int, ...]
-    manufacturer: str
-    model: str
-    device_version: str
-    serial_number: str
-
-    _LAYOUT: ClassVar[tuple[tuple[str, DataType], ...]] = (
-        ("standard_version", _U16),
-        ("vendor_extension_id", _U32),
-        ("vendor_extension_version", _U16),
-        ("vendor_extension_desc", _STR),
-        ("functional_mode", _U16),
-        ("operations_supported", _A16),
-        ("events_supported", _A16),
-        ("device_properties_supported", _A16),
-        ("capture_formats", _A16),
-        ("image_formats", _A16),
-        ("manufacturer", _STR),
-        ("model", _STR),
-        ("device_version", _STR),
-        ("serial_number", _STR),
-    )
+    standard_version: U16
+    vendor_extension_id: U32
+    vendor_extension_version: U16
+    vendor_extension_desc: STR
+    functional_mode: U16
+    operations_supported: A16
+    events_supported: A16
+    device_properties_supported: A16
+    capture_formats: A16
+    image_formats: A16
+    manufacturer: STR
+    model: STR
+    device_version: STR
+    serial_number: STR
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,25 +181,14 @@ class StorageInfo(_FlatDataset):
     No StorageInfo bytes exist in the sources, so this layout is tested by round trips only.
     """
 
-    storage_type: int
-    filesystem_type: int
-    access_capability: int
-    max_capacity: int
-    free_space_bytes: int
-    free_space_images: int
-    description: str
-    volume_label: str
-
-    _LAYOUT: ClassVar[tuple[tuple[str, DataType], ...]] = (
-        ("storage_type", _U16),
-        ("filesystem_type", _U16),
-        ("access_capability", _U16),
-        ("max_capacity", _U64),
-        ("free_space_bytes", _U64),
-        ("free_space_images", _U32),
-        ("description", _STR),
-        ("volume_label", _STR),
-    )
+    storage_type: U16
+    filesystem_type: U16
+    access_capability: U16
+    max_capacity: U64
+    free_space_bytes: U64
+    free_space_images: U32
+    description: STR
+    volume_label: STR
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,47 +223,25 @@ class ObjectInfo(_FlatDataset):
     quirk of a 64-bit compressed size is not supported.
     """
 
-    storage_id: int
-    object_format: int
-    protection_status: int
-    compressed_size: int
-    thumb_format: int
-    thumb_compressed_size: int
-    thumb_width: int
-    thumb_height: int
-    image_width: int
-    image_height: int
-    image_bit_depth: int
-    parent_object: int
-    association_type: int
-    association_desc: int
-    sequence_number: int
-    filename: str
-    capture_date: str
-    modification_date: str
-    keywords: str
-
-    _LAYOUT: ClassVar[tuple[tuple[str, DataType], ...]] = (
-        ("storage_id", _U32),
-        ("object_format", _U16),
-        ("protection_status", _U16),
-        ("compressed_size", _U32),
-        ("thumb_format", _U16),
-        ("thumb_compressed_size", _U32),
-        ("thumb_width", _U32),
-        ("thumb_height", _U32),
-        ("image_width", _U32),
-        ("image_height", _U32),
-        ("image_bit_depth", _U32),
-        ("parent_object", _U32),
-        ("association_type", _U16),
-        ("association_desc", _U32),
-        ("sequence_number", _U32),
-        ("filename", _STR),
-        ("capture_date", _STR),
-        ("modification_date", _STR),
-        ("keywords", _STR),
-    )
+    storage_id: U32
+    object_format: U16
+    protection_status: U16
+    compressed_size: U32
+    thumb_format: U16
+    thumb_compressed_size: U32
+    thumb_width: U32
+    thumb_height: U32
+    image_width: U32
+    image_height: U32
+    image_bit_depth: U32
+    parent_object: U32
+    association_type: U16
+    association_desc: U32
+    sequence_number: U32
+    filename: STR
+    capture_date: STR
+    modification_date: STR
+    keywords: STR
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,12 +389,12 @@ class DevicePropDesc(_Dataset):
         dt = self.datatype
         form = self.form
         fields: list[tuple[str, DataType, Value]] = [
-            ("code", _U16, self.code),
-            ("datatype", _U16, int(dt)),
-            ("get_set", _U8, self.get_set),
+            ("code", DataType.UINT16, self.code),
+            ("datatype", DataType.UINT16, int(dt)),
+            ("get_set", DataType.UINT8, self.get_set),
             ("factory_default", dt, self.factory_default),
             ("current", dt, self.current),
-            ("form", _U8, form.flag),
+            ("form", DataType.UINT8, form.flag),
         ]
         if isinstance(form, RangeForm):
             fields += [("form.minimum", dt, form.minimum), ("form.maximum", dt, form.maximum)]
@@ -444,14 +402,8 @@ class DevicePropDesc(_Dataset):
         elif isinstance(form, EnumForm):
             if len(form.values) > 0xFFFF:
                 raise EncodeError(f"DevicePropDesc.form: {len(form.values)} values exceed the u16 count")
-            fields.append(("form.count", _U16, len(form.values)))
+            fields.append(("form.count", DataType.UINT16, len(form.values)))
             fields += [(f"form.values[{i}]", dt, v) for i, v in enumerate(form.values)]
         elif not isinstance(form, NoForm):
             raise EncodeError(f"DevicePropDesc.form: expected a form, got {type(form).__name__}")
-        parts = []
-        for name, field_type, value in fields:
-            try:
-                parts.append(encode_value(field_type, value))
-            except EncodeError as exc:
-                raise EncodeError(f"DevicePropDesc.{name}: {exc}") from None
-        return b"".join(parts)
+        return _encode_fields("DevicePropDesc", fields)

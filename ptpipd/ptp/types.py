@@ -38,14 +38,11 @@ __all__ = [
     "Value",
     "check_value",
     "decode_string",
-    "decode_uint16_array",
     "decode_uint32_array",
     "decode_value",
     "encode_string",
-    "encode_uint16_array",
     "encode_uint32_array",
     "encode_value",
-    "value_size",
 ]
 
 Value: TypeAlias = int | str | tuple[int, ...]
@@ -155,15 +152,6 @@ def _resolve(datatype: int, error: type[ValueError], context: str) -> DataType:
     return resolved
 
 
-def value_size(datatype: int) -> int | None:
-    """The fixed byte size of a value of ``datatype``, or ``None`` when it varies (STR, arrays).
-
-    Raises:
-        ValueError: ``datatype`` is not a known data type code.
-    """
-    return DataType(datatype).size
-
-
 # ---------------------------------------------------------------------------------------------
 # Encoding
 
@@ -203,13 +191,7 @@ def check_value(datatype: int, value: Value) -> None:
     Raises:
         EncodeError: with a message saying what does not fit.
     """
-    dt = _resolve(datatype, EncodeError, "check_value")
-    if dt is DataType.STR:
-        _string_units(value)
-    elif dt.is_array:
-        _as_array(dt, value)
-    else:
-        _as_int(dt, value, dt.name)
+    encode_value(datatype, value)
 
 
 def _as_array(datatype: DataType, value: object) -> list[int]:
@@ -223,9 +205,7 @@ def _as_array(datatype: DataType, value: object) -> list[int]:
 
 
 def _pack_int(datatype: DataType, value: int) -> bytes:
-    size, signed, fmt = _INT_SPECS[datatype]
-    if fmt:
-        return struct.pack("<" + fmt, value)
+    size, signed, _ = _INT_SPECS[datatype]
     return value.to_bytes(size, "little", signed=signed)
 
 
@@ -238,9 +218,7 @@ def encode_value(datatype: int, value: Value) -> bytes:
     """
     dt = _resolve(datatype, EncodeError, "encode_value")
     if dt is DataType.STR:
-        if not isinstance(value, str):
-            raise EncodeError(f"STR: expected a str, got {type(value).__name__}")
-        return encode_string(value)
+        return _encode_string(value)
     if dt.is_array:
         items = _as_array(dt, value)
         element = dt.element
@@ -260,6 +238,10 @@ def encode_string(text: str) -> bytes:
     Raises:
         EncodeError: more than 254 UTF-16 code units, a lone surrogate, or not a ``str``.
     """
+    return _encode_string(text)
+
+
+def _encode_string(text: object) -> bytes:
     units = _string_units(text)
     if not units:
         return b"\x00"
@@ -269,11 +251,6 @@ def encode_string(text: str) -> bytes:
 def encode_uint32_array(values: Iterable[int]) -> bytes:
     """An AUINT32 (u32 count, then the u32s), as returned by GetStorageIDs / GetObjectHandles."""
     return encode_value(DataType.AUINT32, tuple(values))
-
-
-def encode_uint16_array(values: Iterable[int]) -> bytes:
-    """An AUINT16 (u32 count, then the u16s), as in DeviceInfo's code lists."""
-    return encode_value(DataType.AUINT16, tuple(values))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,14 +299,10 @@ class _Reader:
 
     def scalar(self, datatype: DataType) -> int:
         """One integer of ``datatype``."""
-        size, signed, fmt = _INT_SPECS[datatype]
+        size, signed, _ = _INT_SPECS[datatype]
         self.need(size, datatype.name)
-        if fmt:
-            (value,) = struct.unpack_from("<" + fmt, self.data, self.offset)
-        else:
-            value = int.from_bytes(self.data[self.offset : self.offset + size], "little", signed=signed)
         self.offset += size
-        return int(value)
+        return int.from_bytes(self.data[self.offset - size : self.offset], "little", signed=signed)
 
     def u8(self) -> int:
         """One UINT8."""
@@ -338,10 +311,6 @@ class _Reader:
     def u16(self) -> int:
         """One UINT16."""
         return self.scalar(DataType.UINT16)
-
-    def u32(self) -> int:
-        """One UINT32."""
-        return self.scalar(DataType.UINT32)
 
     def array(self, datatype: DataType) -> tuple[int, ...]:
         """An array: u32 count, then that many elements (count checked before allocating)."""
@@ -450,9 +419,3 @@ def decode_uint32_array(data: Buffer, offset: int = 0) -> tuple[tuple[int, ...],
     """Decode an AUINT32 at ``offset`` (GetStorageIDs / GetObjectHandles data)."""
     reader = _Reader(data, offset, "AUINT32")
     return reader.array(DataType.AUINT32), reader.offset
-
-
-def decode_uint16_array(data: Buffer, offset: int = 0) -> tuple[tuple[int, ...], int]:
-    """Decode an AUINT16 at ``offset``."""
-    reader = _Reader(data, offset, "AUINT16")
-    return reader.array(DataType.AUINT16), reader.offset

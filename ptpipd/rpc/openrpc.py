@@ -13,6 +13,10 @@ from ptpipd.rpc.methods import Method
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 
+#: The errors of the envelope itself, listed after the ones methods answer with.
+_ENVELOPE_ERRORS = (PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND)
+
+
 def openrpc_document(methods: list[Method]) -> dict[str, Any]:
     """The OpenRPC document for ``methods`` (schemas shared under ``components.schemas``)."""
     schemas: dict[str, Any] = {}
@@ -22,21 +26,18 @@ def openrpc_document(methods: list[Method]) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         return schema
 
+    def error(code: int) -> dict[str, Any]:
+        return {"code": code, "message": ERROR_TABLE[code]}
+
     out = []
     for method in methods:
         params_schema = schema_of(method.params)
-        props = params_schema.get("properties", {})
         required = set(params_schema.get("required", []))
         params = [
-            {
-                "name": name,
-                "required": name in required,
-                "schema": prop,
-                **({"description": prop["description"]} if "description" in prop else {}),
-            }
-            for name, prop in props.items()
+            {"name": name, "required": name in required, "schema": prop}
+            | ({"description": prop["description"]} if "description" in prop else {})
+            for name, prop in params_schema.get("properties", {}).items()
         ]
-        errors = [{"code": code, "message": ERROR_TABLE[code]} for code in (*method.errors, INVALID_PARAMS)]
         out.append(
             {
                 "name": method.name,
@@ -44,9 +45,10 @@ def openrpc_document(methods: list[Method]) -> dict[str, Any]:
                 "paramStructure": "either",
                 "params": params,
                 "result": {"name": f"{method.name}Result", "schema": schema_of(method.result)},
-                "errors": errors,
+                "errors": [error(code) for code in (*method.errors, INVALID_PARAMS)],
             }
         )
+    order = [code for code in ERROR_TABLE if code not in _ENVELOPE_ERRORS] + list(_ENVELOPE_ERRORS)
     return {
         "openrpc": "1.2.6",
         "info": {
@@ -56,16 +58,5 @@ def openrpc_document(methods: list[Method]) -> dict[str, Any]:
             "(NDJSON) on the Unix socket or TCP; notifications after `subscribe`.",
         },
         "methods": out,
-        "components": {
-            "schemas": schemas,
-            "errors": {
-                str(code): {"code": code, "message": text}
-                for code, text in ERROR_TABLE.items()
-                if code not in (PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND)
-            }
-            | {
-                str(c): {"code": c, "message": ERROR_TABLE[c]}
-                for c in (PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND)
-            },
-        },
+        "components": {"schemas": schemas, "errors": {str(code): error(code) for code in order}},
     }

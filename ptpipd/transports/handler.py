@@ -2,8 +2,9 @@
 notifications after ``subscribe`` (from a second task of the same connection, through a bounded queue).
 
 Each line goes to :meth:`Dispatcher.respond` as it came (bytes; the dispatcher parses it once). The handler
-counts its own connections (:attr:`ClientHandler.count`) and closes a connection after an answer when the
-method asked for it (``Client.closing``: too many wrong ``auth`` tokens).
+closes a connection after an answer when the method asked for it (``Client.closing``: too many wrong ``auth``
+tokens). Counting and closing the connections at shutdown is the :class:`~ptpipd.transports.listeners.Listener`'s
+job.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 
 
 class ClientHandler:
-    """Serves connections for a dispatcher; tracks them so the daemon can close them on shutdown."""
+    """Serves connections for a dispatcher."""
 
     def __init__(
         self, dispatcher: Dispatcher, service: CameraService, *, require_auth_off_loopback: bool
@@ -58,12 +59,6 @@ class ClientHandler:
         self.service = service
         self.require_auth = require_auth_off_loopback
         self._ids = itertools.count(1)
-        self._connections: dict[int, asyncio.StreamWriter] = {}
-
-    @property
-    def count(self) -> int:
-        """Connections open right now."""
-        return len(self._connections)
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -75,7 +70,6 @@ class ClientHandler:
             str(peer or kind),
             authenticated=not self.require_auth or is_loopback_peer(peer),
         )
-        self._connections[client.id] = writer
         log.debug("client %d connected over %s from %s", client.id, kind, client.peer)
         notifier: asyncio.Task[None] | None = None
 
@@ -99,7 +93,6 @@ class ClientHandler:
                     await notifier
             if client.subscription is not None:
                 self.service.unsubscribe(client.subscription)
-            self._connections.pop(client.id, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -143,9 +136,4 @@ class ClientHandler:
                 writer.write(final.encode() + b"\n")
             writer.close()
         except (ConnectionError, OSError):
-            writer.close()
-
-    def close_all(self) -> None:
-        """Closes every client connection (shutdown)."""
-        for writer in list(self._connections.values()):
             writer.close()

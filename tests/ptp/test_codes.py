@@ -29,9 +29,7 @@ from ptpipd.ptp import (
     StorageType,
     VendorExtensionID,
     WhiteBalance,
-    code_kind,
     code_name,
-    is_vendor_code,
 )
 
 PTP_MD = (
@@ -112,7 +110,6 @@ def test_standard_ranges_are_complete(enum: type[IntEnum], first: int, last: int
 def test_object_formats_are_the_standard_ones() -> None:
     expected = [*range(0x3000, 0x300E), *range(0x3800, 0x3812)]
     assert sorted(m.value for m in ObjectFormat) == expected
-    assert not any(is_vendor_code(m) for m in ObjectFormat)
 
 
 def section(text: str, heading: str) -> str:
@@ -148,43 +145,3 @@ def test_code_name() -> None:
     assert code_name(VendorExtensionID, 0x10000) == "0x00010000"
     assert code_name(VendorExtensionID, 0xFFFFFFFF) == "MTP"
     assert code_name(DataType, 0x4004) == "AUINT16"
-
-
-@pytest.mark.parametrize(
-    ("code", "kind", "vendor"),
-    [
-        (0x1001, "operation", False),
-        (0x902B, "operation", True),
-        (0x2001, "response", False),
-        (0xA001, "response", True),
-        (0x3801, "format", False),
-        (0xB103, "format", True),
-        (0x400D, "event", False),
-        (0xC004, "event", True),
-        (0x5010, "property", False),
-        (0xD212, "property", True),
-        (0x0000, "unknown", False),
-        (0x6000, "unknown", False),
-        (0x8001, "unknown", False),
-        (0xE000, "unknown", False),
-        (0xFFFF, "unknown", False),
-        (0x11001, "unknown", False),
-        (-1, "unknown", False),
-    ],
-)
-def test_code_kind_and_vendor(code: int, kind: str, vendor: bool) -> None:
-    assert code_kind(code) == kind
-    assert is_vendor_code(code) is vendor
-
-
-@pytest.mark.parametrize("enum", [OperationCode, ResponseCode, EventCode, DevicePropCode, ObjectFormat])
-def test_every_standard_code_has_the_matching_kind(enum: type[IntEnum]) -> None:
-    kinds = {m for m in map(code_kind, enum)}
-    expected = {
-        OperationCode: "operation",
-        ResponseCode: "response",
-        EventCode: "event",
-        DevicePropCode: "property",
-        ObjectFormat: "format",
-    }[enum]
-    assert kinds == {expected}

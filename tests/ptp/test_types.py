@@ -15,14 +15,11 @@ from ptpipd.ptp import (
     EncodeError,
     check_value,
     decode_string,
-    decode_uint16_array,
     decode_uint32_array,
     decode_value,
     encode_string,
-    encode_uint16_array,
     encode_uint32_array,
     encode_value,
-    value_size,
 )
 from tests.ptp import ARRAY_TYPES, ENCODABLE_TYPES, INT_TYPES, bounds, ptp_text, values
 
@@ -41,7 +38,6 @@ def test_datatype_codes_match_ptp_md() -> None:
 def test_integer_type_properties(datatype: DataType) -> None:
     size, signed = INT_TYPES[datatype]
     assert datatype.size == size
-    assert value_size(datatype) == size
     assert datatype.signed is signed
     assert datatype.is_array is False
     with pytest.raises(ValueError):
@@ -53,7 +49,7 @@ def test_array_type_properties(array: DataType) -> None:
     element = ARRAY_TYPES[array]
     assert array.is_array is True
     assert array.element is element
-    assert array.size is None and value_size(array) is None
+    assert array.size is None
     assert array.signed is INT_TYPES[element][1]
     assert array.label == "a" + element.label
 
@@ -65,11 +61,6 @@ def test_str_and_undef_properties() -> None:
     assert DataType.STR.signed is False
     assert DataType.UNDEF.size is None
     assert [DataType.UINT16.label, DataType.AUINT32.label, DataType.STR.label] == ["uint16", "auint32", "str"]
-
-
-def test_value_size_rejects_unknown_codes() -> None:
-    with pytest.raises(ValueError):
-        value_size(0x1234)
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,14 +247,6 @@ def test_uint32_array_helpers() -> None:
     assert decode_uint32_array(b"\x00" + data, 1) == ((0x10000001, 0x00020000), 13)
     with pytest.raises(EncodeError):
         encode_uint32_array([2**32])
-
-
-def test_uint16_array_helpers() -> None:
-    data = encode_uint16_array(iter([0x1001, 0x1002]))
-    assert data == bytes.fromhex("02 00 00 00 01 10 02 10")
-    assert decode_uint16_array(data) == ((0x1001, 0x1002), 8)
-    with pytest.raises(DecodeError, match="AUINT16 count 3"):
-        decode_uint16_array(bytes.fromhex("03 00 00 00 01 10 02 10"))
 
 
 # --------------------------------------------------------------------------------------------
