@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +85,11 @@ class Browser:
         except TimeoutException:
             raise AssertionError(f"not within {timeout} s: {what or condition}") from None
 
+    def leave(self) -> None:
+        """Leaves the page (its WebSocket and live view close), before its daemon stops."""
+        with contextlib.suppress(Exception):
+            self.driver.get("about:blank")
+
     def by_id(self, element_id: str) -> WebElement:
         return self.driver.find_element("id", element_id)
 
@@ -112,10 +116,21 @@ class Browser:
 
 
 _written: list[Path] = []
+_figures: dict[str, str] = {}
+
+
+def report(name: str, value: str) -> None:
+    """A figure the tests measured (not asserted on time): printed at the end of the run and kept in
+    ``ARTIFACTS/figures.json``."""
+    _figures[name] = value
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "figures.json").write_text(json.dumps(_figures, indent=1) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Where the screenshots went."""
+    """Where the screenshots went, and the figures measured."""
+    for name, value in _figures.items():
+        terminalreporter.write_line(f"page: {name}: {value}")
     if _written:
         terminalreporter.write_line(f"page screenshots ({len(_written)}): {ARTIFACTS}")
 
@@ -157,6 +172,7 @@ class Site:
 
     daemon: DaemonProcess
     origin: str
+    name: str = "page"
 
     def url(self, path: str = "/") -> str:
         return self.origin + path
@@ -177,14 +193,18 @@ class Site:
 
 
 @contextlib.contextmanager
-def running_site(workdir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Site]:
-    """``ptpipd ARGS`` with HTTP on a free loopback port."""
+def running_site(workdir: Path, name: str, *args: str, env: dict[str, str] | None = None) -> Iterator[Site]:
+    """``ptpipd ARGS`` with HTTP on a free loopback port (``name`` names its screenshots)."""
     with running_daemon(workdir, *args, env=env) as daemon:
-        yield Site(daemon, f"http://127.0.0.1:{http_port(daemon)}")
+        yield Site(daemon, f"http://127.0.0.1:{http_port(daemon)}", name)
 
 
 def open_page(browser: Browser, site: Site, state: str = "connected", timeout: float = 20.0) -> None:
-    """Navigates to the page and waits for the connection state (and, once connected, the settings)."""
+    """Navigates to the page and waits for the connection state (and, once connected, the settings).
+    The logs gathered before are dropped: ``browser.console`` and ``requests`` are this page's."""
+    browser.drain_logs()
+    browser.console.clear()
+    browser.requests.clear()
     browser.driver.get(site.url("/"))
     browser.wait(
         lambda d: d.find_element("id", "conn").get_attribute("data-state") == state,
@@ -195,15 +215,40 @@ def open_page(browser: Browser, site: Site, state: str = "connected", timeout: f
         browser.wait(lambda d: d.find_elements("css selector", "#props .prop"), timeout, "the settings")
 
 
+def ensure_page(browser: Browser, site: Site) -> None:
+    """The page of ``site`` is open and connected (opened when the browser shows anything else)."""
+    if not browser.driver.current_url.startswith(site.origin + "/"):
+        open_page(browser, site)
+    else:
+        browser.wait(
+            lambda d: d.find_element("id", "conn").get_attribute("data-state") == "connected", 20, "connected"
+        )
+
+
 def own_origin(urls: list[str], origin: str) -> list[str]:
     """The URLs that go anywhere but ``origin`` (its ws:// twin included); data: and blob: are local."""
     host = urlsplit(origin).netloc
     return [
         u
         for u in urls
-        if not (u.startswith(("data:", "blob:")) or (urlsplit(u).scheme in ("http", "ws") and urlsplit(u).netloc == host))
+        if not (
+            u.startswith(("data:", "blob:"))
+            or (urlsplit(u).scheme in ("http", "ws") and urlsplit(u).netloc == host)
+        )
     ]
 
 
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000
+def screenshots(browser: Browser, name: str) -> list[Path]:
+    """The page on a phone (390×844, touch) and on a desktop (1280×800): the viewport, then the whole page."""
+    paths = []
+    try:
+        for (width, height), kind in ((PHONE, "phone"), (DESKTOP, "desktop")):
+            browser.viewport(width, height, mobile=kind == "phone")
+            assert browser.js("return [innerWidth, innerHeight]") == [width, height]
+            # nothing sticks out sideways (a phone would scroll the whole page left and right)
+            assert browser.js("return document.documentElement.scrollWidth") <= width, f"{kind}: too wide"
+            paths.append(browser.screenshot(f"{name}-{kind}-{width}x{height}"))
+            paths.append(browser.screenshot(f"{name}-{kind}-full", full=True))
+    finally:
+        browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return paths

@@ -279,6 +279,9 @@ function updateLive() {
   if (!state.liveWanted) {
     live.stop();
     placeholder("Live view paused.");
+  } else if (document.hidden) {
+    live.stop(); // nobody looks (another tab, a locked phone): the camera and the Wi-Fi rest
+    placeholder("Live view paused while the page is hidden.");
   } else if (!connected()) {
     placeholder("The live view resumes when the camera is back.");
   } else {
@@ -286,6 +289,13 @@ function updateLive() {
     placeholder(live.frames > 0 && live.times.length > 0 ? "" : "Starting the live view…");
   }
 }
+
+document.addEventListener("visibilitychange", () => updateLive());
+// a page left for another keeps its fetches running in some browsers (a back/forward cache): end the stream
+window.addEventListener("pagehide", () => live.stop());
+window.addEventListener("pageshow", (e) => {
+  if (e.persisted) updateLive();
+});
 
 $("lv-toggle").addEventListener("click", () => {
   state.liveWanted = !state.liveWanted;

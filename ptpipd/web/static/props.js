@@ -74,7 +74,10 @@ class PropControl {
         this.number.id = id;
         this.number.classList.add("wide");
       }
-      this.number.addEventListener("change", () => this.change(this.number.value === "" ? "" : Number(this.number.value)));
+      this.number.addEventListener("change", () => {
+        if (this.number.value === "") this.show(this.value); // emptied: nothing to send
+        else this.change(Number(this.number.value));
+      });
       this.readback = el("output", { class: "label", for: id });
       this.field.append(this.number, this.readback);
     } else {
