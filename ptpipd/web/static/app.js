@@ -93,7 +93,7 @@ function applyStatus(status) {
     showConnection("connected", "Connected");
   } else if (status.state === "pairing") {
     const steps = el("ol", {}, ...(status.pairing || []).map((s) => el("li", { text: s })));
-    showConnection("pairing", "Pairing — confirm on the camera", el("div", {}, el("p", { text: "On the camera:" }), steps));
+    showConnection("pairing", "Pairing", el("div", {}, el("p", { text: "Pairing — confirm on the camera:" }), steps));
   } else if (status.state === "connecting") {
     showConnection("connecting", "Connecting…", el("p", { text: `Connecting to the camera at ${status.host}…` }));
   } else {
@@ -104,6 +104,7 @@ function applyStatus(status) {
     }, 1000);
   }
   props.enable(connected());
+  enableShooting();
   summary();
   if (connected() && state.loadedFor !== status.connected_since) {
     state.loadedFor = status.connected_since;
@@ -144,6 +145,7 @@ rpc.addEventListener("close", () => {
   clearInterval(retryTicker);
   showConnection("daemon-lost", "No daemon", el("p", { text: "No connection to the daemon: retrying…" }));
   props.enable(false);
+  enableShooting();
   updateLive();
 });
 
@@ -170,6 +172,7 @@ rpc.addEventListener("notify.event", (e) => {
 // ------------------------------------------------------------------------------------------ token
 
 function askToken() {
+  showConnection("locked", "Token needed");
   const dialog = $("login");
   if (!dialog.open) dialog.showModal();
   $("token").focus();
@@ -273,7 +276,7 @@ function updateLive() {
     placeholder("This camera has no live view.", true);
     return;
   }
-  toggle.hidden = false;
+  toggle.hidden = !connected();
   toggle.setAttribute("aria-pressed", String(state.liveWanted));
   toggle.textContent = state.liveWanted ? "Pause live view" : "Resume live view";
   if (!state.liveWanted) {
@@ -283,7 +286,8 @@ function updateLive() {
     live.stop(); // nobody looks (another tab, a locked phone): the camera and the Wi-Fi rest
     placeholder("Live view paused while the page is hidden.");
   } else if (!connected()) {
-    placeholder("The live view resumes when the camera is back.");
+    live.stop();
+    placeholder(state.loadedFor === null ? "The live view starts once the camera is connected." : "The live view resumes when the camera is back.");
   } else {
     if (!live.running) live.start();
     placeholder(live.frames > 0 && live.times.length > 0 ? "" : "Starting the live view…");
@@ -334,6 +338,13 @@ function wait(ms, onTick) {
   });
 }
 
+/** Capture and a new time-lapse need the camera; a running time-lapse can always be stopped. */
+function enableShooting() {
+  const busy = $("capture").textContent === "Capturing…";
+  $("capture").disabled = busy || (!connected() && !countdown);
+  $("lapse").disabled = !connected() && !lapse;
+}
+
 async function shoot() {
   const button = $("capture");
   $("capture-error").textContent = "";
@@ -347,8 +358,8 @@ async function shoot() {
     $("capture-error").textContent = describeError(err);
     return false;
   } finally {
-    button.disabled = false;
     button.textContent = "Capture";
+    enableShooting();
   }
 }
 
