@@ -278,7 +278,8 @@ function updateLive() {
   }
   toggle.hidden = !connected();
   toggle.setAttribute("aria-pressed", String(state.liveWanted));
-  toggle.textContent = state.liveWanted ? "Pause live view" : "Resume live view";
+  toggle.textContent = state.liveWanted ? "Pause" : "Resume";
+  toggle.setAttribute("aria-label", state.liveWanted ? "Pause the live view" : "Resume the live view");
   if (!state.liveWanted) {
     live.stop();
     placeholder("Live view paused.");
@@ -308,7 +309,7 @@ $("lv-toggle").addEventListener("click", () => {
 
 setInterval(() => {
   const fps = live.running ? live.fps() : 0;
-  $("lv-fps").value = `${fps.toFixed(1)} fps`;
+  $("lv-fps").value = fps > 0 ? `${fps.toFixed(1)} fps` : "– fps";
   if (live.running && live.times.length > 0 && !$("lv-placeholder").hidden) placeholder("");
 }, 500);
 
