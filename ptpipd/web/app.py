@@ -263,9 +263,22 @@ PAGE_HEADERS = {
 }
 
 
+#: The page's media types, fixed (the system's MIME table varies: ``.js`` may be application/javascript).
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+
+
+def _page_file(path: Path) -> web.FileResponse:
+    media = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+    return web.FileResponse(path, headers={**PAGE_HEADERS, "Content-Type": media})
+
+
 async def index(request: web.Request) -> web.FileResponse:
     """The remote-control page (``static/index.html``)."""
-    return web.FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+    return _page_file(STATIC / "index.html")
 
 
 async def static_file(request: web.Request) -> web.FileResponse:
@@ -274,7 +287,7 @@ async def static_file(request: web.Request) -> web.FileResponse:
     path = STATIC / name
     if "/" in name or name.startswith(".") or not path.is_file():
         raise not_found(f"/static/{name[:100]}")
-    return web.FileResponse(path, headers=PAGE_HEADERS)
+    return _page_file(path)
 
 
 def create_app(

@@ -9,6 +9,7 @@ built-in one streams at 10 fps) behind ``ptpipd``. One browser serves the whole 
 from __future__ import annotations
 
 import io
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -228,6 +229,38 @@ def test_capture_shows_the_picture_and_its_download(browser: Browser, site: Site
         assert _fetch(first.get_attribute("href") or "") == data
 
 
+def test_time_lapse_takes_its_pictures(browser: Browser, generic: Site) -> None:
+    ensure_page(browser, generic)
+    before = {f["handle"] for f in generic.daemon.call("files")}
+    for field, value in (("lapse-every", "1"), ("lapse-count", "2")):
+        browser.by_id(field).send_keys(Keys.CONTROL, "a")
+        browser.by_id(field).send_keys(value)
+    browser.by_id("lapse").send_keys(Keys.ENTER)
+    state = browser.by_id("shoot-state")
+    browser.wait(lambda d: state.text == "Time-lapse done.", 15, f"the time-lapse done ({state.text!r})")
+    new = {f["handle"] for f in generic.daemon.call("files")} - before
+    assert len(new) == 2, new
+    browser.wait(
+        lambda d: (
+            {li.get_attribute("data-handle") for li in d.find_elements("css selector", "#gallery li")[:2]}
+            == {str(h) for h in new}
+        ),
+        10,
+        "both pictures first in the gallery",
+    )
+
+
+def test_every_control_has_a_name(browser: Browser, site: Site) -> None:
+    ensure_page(browser, site)
+    controls = browser.driver.find_elements("css selector", "button, input, select, a[href], canvas, output")
+    unnamed = [
+        (c.tag_name, c.get_attribute("id"))
+        for c in controls
+        if c.is_displayed() and not c.accessible_name.strip()
+    ]
+    assert len(controls) > 10 and unnamed == []
+
+
 # ------------------------------------------------------------------------------------------ live view
 
 
@@ -298,3 +331,22 @@ def test_screenshots(browser: Browser, site: Site) -> None:
         browser.wait(lambda d: browser.by_id("lv-fps").text[0].isdigit(), 10, "a frame rate measured")
     paths = screenshots(browser, site.name)
     assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+# ------------------------------------------------------------------------------------------ the files
+
+
+def test_static_files_are_the_packages_and_nothing_else(generic: Site) -> None:
+    for path in STATIC.iterdir():
+        with urllib.request.urlopen(generic.url(f"/static/{path.name}"), timeout=30) as response:
+            assert response.read() == path.read_bytes()
+            assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+            media = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}[path.suffix]
+            assert response.headers["Content-Type"] == f"{media}; charset=utf-8"
+    for bad in ("/static/nothing.js", "/static/.hidden", "/static/..%2Fapp.py", "/static/%2e%2e%2fapp.py"):
+        try:
+            urllib.request.urlopen(generic.url(bad), timeout=30)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404, bad
+        else:
+            raise AssertionError(f"{bad} was served")

@@ -2,7 +2,7 @@
 // events and the camera summary, all from the daemon that serves this page (nothing from elsewhere).
 
 import { LiveView } from "./live.js";
-import { Properties } from "./props.js";
+import { Properties, el } from "./props.js";
 import { Rpc, RpcError, describeError } from "./rpc.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,17 +24,6 @@ const props = new Properties($("props"), (property, value) => rpc.call("set", { 
 const live = new LiveView($("lv"), liveState);
 
 // ------------------------------------------------------------------------------------------ helpers
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "text") node.textContent = value;
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  node.append(...children);
-  return node;
-}
 
 function size(bytes) {
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MB`;

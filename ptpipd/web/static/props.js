@@ -7,7 +7,8 @@ import { describeError } from "./rpc.js";
 
 const SLIDER_MAX_STEPS = 100000; // beyond this a slider cannot be aimed: the stepper alone
 
-function el(tag, attrs = {}, ...children) {
+/** A new element: ``attrs`` as attributes (``text``: its text), then its children. */
+export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
@@ -78,7 +79,7 @@ class PropControl {
         if (this.number.value === "") this.show(this.value); // emptied: nothing to send
         else this.change(Number(this.number.value));
       });
-      this.readback = el("output", { class: "label", for: id });
+      this.readback = el("output", { class: "label", for: id, "aria-label": `${this.name} as the camera shows it` });
       this.field.append(this.number, this.readback);
     } else {
       this.kind = "string";
