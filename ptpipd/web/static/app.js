@@ -82,9 +82,17 @@ function applyStatus(status) {
     showConnection("connected", "Connected");
   } else if (status.state === "pairing") {
     const steps = el("ol", {}, ...(status.pairing || []).map((s) => el("li", { text: s })));
-    showConnection("pairing", "Pairing", el("div", {}, el("p", { text: "Pairing — confirm on the camera:" }), steps));
+    showConnection(
+      "pairing",
+      "Pairing",
+      el("div", {}, el("p", { text: "Pairing — confirm on the camera:" }), steps),
+    );
   } else if (status.state === "connecting") {
-    showConnection("connecting", "Connecting…", el("p", { text: `Connecting to the camera at ${status.host}…` }));
+    showConnection(
+      "connecting",
+      "Connecting…",
+      el("p", { text: `Connecting to the camera at ${status.host}…` }),
+    );
   } else {
     const detail = el("p", { text: retryText(status) });
     showConnection("disconnected", "Disconnected", detail);
@@ -144,7 +152,13 @@ rpc.addEventListener("notify.connection", (e) => {
   if (note.state === "dropped") return; // the daemon closes this socket; the page reconnects
   if (state.status) {
     // show the new state at once; the status call then fills in the details (camera, next attempt)
-    applyStatus({ ...state.status, state: note.state, last_error: note.reason || state.status.last_error, next_retry: null, pairing: note.state === "pairing" ? (note.reason || "").split("; ") : [] });
+    applyStatus({
+      ...state.status,
+      state: note.state,
+      last_error: note.reason || state.status.last_error,
+      next_retry: null,
+      pairing: note.state === "pairing" ? (note.reason || "").split("; ") : [],
+    });
   }
   refreshStatus();
 });
@@ -181,7 +195,8 @@ $("login-form").addEventListener("submit", async (e) => {
       body: JSON.stringify({ token: input.value }),
     });
   } catch (err) {
-    $("login-error").textContent = err.code === -32010 ? "That is not the daemon's token." : describeError(err);
+    $("login-error").textContent =
+      err.code === -32010 ? "That is not the daemon's token." : describeError(err);
     input.select();
     return;
   } finally {
@@ -200,7 +215,8 @@ async function loadCamera() {
     state.info = info;
     props.load(info.properties || []);
     props.enable(connected());
-    $("props-note").textContent = info.properties && info.properties.length ? "" : "The camera reports no settings.";
+    $("props-note").textContent =
+      info.properties && info.properties.length ? "" : "The camera reports no settings.";
     summary();
   } catch (err) {
     $("props-note").textContent = describeError(err);
@@ -277,7 +293,11 @@ function updateLive() {
     placeholder("Live view paused while the page is hidden.");
   } else if (!connected()) {
     live.stop();
-    placeholder(state.loadedFor === null ? "The live view starts once the camera is connected." : "The live view resumes when the camera is back.");
+    placeholder(
+      state.loadedFor === null
+        ? "The live view starts once the camera is connected."
+        : "The live view resumes when the camera is back.",
+    );
   } else {
     if (!live.running) live.start();
     placeholder(live.frames > 0 && live.times.length > 0 ? "" : "Starting the live view…");
@@ -358,7 +378,8 @@ function showShot(shot) {
   const fig = $("last");
   fig.dataset.handle = shot.handle ?? "";
   fig.dataset.url = shot.url;
-  $("last-img").src = shot.handle !== null && shot.handle !== undefined && caps().files ? `${shot.url}/thumb` : shot.url;
+  $("last-img").src =
+    shot.handle !== null && shot.handle !== undefined && caps().files ? `${shot.url}/thumb` : shot.url;
   $("last-img").alt = `The picture just taken: ${name}`;
   $("last-view").href = shot.url;
   $("last-download").href = shot.url;
@@ -369,7 +390,14 @@ function showShot(shot) {
   if (caps().files) {
     scheduleFiles(0);
   } else {
-    state.shots.unshift({ handle: null, filename: name, size: shot.size, url: shot.url, captured: new Date().toISOString(), thumb: shot.url });
+    state.shots.unshift({
+      handle: null,
+      filename: name,
+      size: shot.size,
+      url: shot.url,
+      captured: new Date().toISOString(),
+      thumb: shot.url,
+    });
     renderFiles();
   }
 }
@@ -442,14 +470,17 @@ function scheduleFiles(ms = 500) {
 async function loadFiles() {
   $("files-error").textContent = "";
   if (!caps().files) {
-    $("files-note").textContent = "This camera gives no access to its card: the pictures taken from this page are listed here.";
+    $("files-note").textContent =
+      "This camera gives no access to its card: the pictures taken from this page are listed here.";
     renderFiles();
     return;
   }
   $("files-note").textContent = "";
   try {
     const list = await http("/files");
-    list.sort((a, b) => String(b.captured || "").localeCompare(String(a.captured || "")) || b.handle - a.handle);
+    list.sort(
+      (a, b) => String(b.captured || "").localeCompare(String(a.captured || "")) || b.handle - a.handle,
+    );
     state.files = list;
     if (!list.length) $("files-note").textContent = "The card is empty.";
   } catch (err) {
@@ -472,17 +503,37 @@ function item(f) {
   const when = f.captured ? new Date(f.captured).toLocaleString() : "";
   const img = el("img", { src: thumb, alt: f.filename, loading: "lazy", width: 160, height: 120 });
   const error = el("p", { class: "err", role: "alert" });
-  const actions = el("div", { class: "actions" }, el("a", { href: f.url, download: f.filename, text: "Download" }));
+  const actions = el(
+    "div",
+    { class: "actions" },
+    el("a", { href: f.url, download: f.filename, text: "Download" }),
+  );
   if (state.methods.has("delete") && f.handle !== null) {
-    const del = el("button", { type: "button", class: "danger", text: "Delete", "aria-label": `Delete ${f.filename}` });
+    const del = el("button", {
+      type: "button",
+      class: "danger",
+      text: "Delete",
+      "aria-label": `Delete ${f.filename}`,
+    });
     del.addEventListener("click", () => remove(f, del, error));
     actions.append(del);
   }
   const li = el(
     "li",
     { "data-handle": f.handle ?? "" },
-    el("figure", {}, el("a", { href: f.url, target: "_blank", rel: "noopener", title: `Open ${f.filename}` }, img),
-      el("figcaption", {}, el("span", { class: "name", text: f.filename }), el("span", { class: "meta", text: [size(f.size), when].filter(Boolean).join(" · ") }), actions, error)),
+    el(
+      "figure",
+      {},
+      el("a", { href: f.url, target: "_blank", rel: "noopener", title: `Open ${f.filename}` }, img),
+      el(
+        "figcaption",
+        {},
+        el("span", { class: "name", text: f.filename }),
+        el("span", { class: "meta", text: [size(f.size), when].filter(Boolean).join(" · ") }),
+        actions,
+        error,
+      ),
+    ),
   );
   items.set(f.url, li);
   return li;
@@ -511,7 +562,14 @@ $("files-more").addEventListener("click", () => {
 
 function logLine(name, text, time) {
   const when = typeof time === "number" ? clock(time) : new Date().toLocaleTimeString([], { hour12: false });
-  const li = el("li", {}, el("time", { text: when }), " ", el("strong", { text: name }), text ? ` ${text}` : "");
+  const li = el(
+    "li",
+    {},
+    el("time", { text: when }),
+    " ",
+    el("strong", { text: name }),
+    text ? ` ${text}` : "",
+  );
   const log = $("log");
   log.prepend(li);
   while (log.children.length > MAX_EVENTS) log.lastElementChild.remove();

@@ -20,7 +20,9 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 function slug(name) {
-  return String(name).toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  return String(name)
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-");
 }
 
 /** One property's row: label, control(s), its error. */
@@ -34,7 +36,8 @@ class PropControl {
     this.queued = null;
     this.row = el("div", { class: "prop", "data-property": this.name, "data-code": desc.code });
     const label = el("label", { for: this.id }, this.name);
-    if (desc.name && desc.name !== this.name) label.append(" ", el("small", { text: desc.name, title: desc.name }));
+    if (desc.name && desc.name !== this.name)
+      label.append(" ", el("small", { text: desc.name, title: desc.name }));
     this.error = el("p", { class: "err", id: `${this.id}-error`, role: "alert" });
     this.field = el("div", { class: "field" });
     this.row.append(label, this.field, this.error);
@@ -62,7 +65,12 @@ class PropControl {
       this.kind = "range";
       const limits = { min: form.min, max: form.max, step: form.step };
       const steps = (form.max - form.min) / (form.step || 1);
-      this.number = el("input", { type: "number", inputmode: "numeric", ...limits, "aria-describedby": described });
+      this.number = el("input", {
+        type: "number",
+        inputmode: "numeric",
+        ...limits,
+        "aria-describedby": described,
+      });
       if (steps <= SLIDER_MAX_STEPS) {
         this.slider = el("input", { type: "range", id, ...limits, "aria-describedby": described });
         this.number.setAttribute("aria-label", `${this.name}, exact value`);
@@ -76,14 +84,25 @@ class PropControl {
         this.number.classList.add("wide");
       }
       this.number.addEventListener("change", () => {
-        if (this.number.value === "") this.show(this.value); // emptied: nothing to send
+        if (this.number.value === "")
+          this.show(this.value); // emptied: nothing to send
         else this.change(Number(this.number.value));
       });
-      this.readback = el("output", { class: "label", for: id, "aria-label": `${this.name} as the camera shows it` });
+      this.readback = el("output", {
+        class: "label",
+        for: id,
+        "aria-label": `${this.name} as the camera shows it`,
+      });
       this.field.append(this.number, this.readback);
     } else {
       this.kind = "string";
-      this.input = el("input", { type: "text", id, maxlength: 255, spellcheck: "false", "aria-describedby": described });
+      this.input = el("input", {
+        type: "text",
+        id,
+        maxlength: 255,
+        spellcheck: "false",
+        "aria-describedby": described,
+      });
       this.input.addEventListener("change", () => this.change(this.input.value));
       this.field.append(this.input);
     }
