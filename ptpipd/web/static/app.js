@@ -305,10 +305,14 @@ function updateLive() {
 }
 
 document.addEventListener("visibilitychange", () => updateLive());
-// a page left for another keeps its fetches running in some browsers (a back/forward cache): end the stream
-window.addEventListener("pagehide", () => live.stop());
+// a page left for another may be kept alive (a back/forward cache) with its fetches and socket running:
+// end the stream and the socket, and open them again if the page comes back
+window.addEventListener("pagehide", () => {
+  live.stop();
+  rpc.stop();
+});
 window.addEventListener("pageshow", (e) => {
-  if (e.persisted) updateLive();
+  if (e.persisted) rpc.start();
 });
 
 $("lv-toggle").addEventListener("click", () => {

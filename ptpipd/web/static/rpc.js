@@ -47,12 +47,18 @@ export class Rpc extends EventTarget {
     };
   }
 
-  /** Closes the socket and opens a new one at once (after the session cookie was set). */
-  restart() {
+  /** Closes the socket for good (until ``start``). */
+  stop() {
+    clearTimeout(this.timer);
     const ws = this.ws;
     this.ws = null;
     if (ws) ws.close();
-    this.failAll("reconnecting");
+    this.failAll("the page was left");
+  }
+
+  /** Closes the socket and opens a new one at once (after the session cookie was set). */
+  restart() {
+    this.stop();
     this.start();
   }
 
