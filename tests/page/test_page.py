@@ -161,11 +161,11 @@ def test_refused_values_are_written_next_to_their_control(browser: Browser, gene
     ensure_page(browser, generic)
     before = generic.get("datetime")["label"]
     field = browser.by_id("prop-datetime")
-    field.clear()
-    field.send_keys("next tuesday", Keys.ENTER)  # the camera itself answers InvalidDevicePropValue
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("next tuesday", Keys.ENTER)  # not a date: refused before the camera sees it
     error = browser.by_id("prop-datetime-error")
-    browser.wait(lambda d: error.text, 10, "the camera's refusal next to the date")
-    assert error.text == "The camera refused this value (InvalidDevicePropValue).", error.text
+    browser.wait(lambda d: error.text, 10, "the refusal next to the date")
+    assert error.text.startswith('"next tuesday" is not accepted: not a date and time: '), error.text
     assert field.get_attribute("value") == before == generic.get("datetime")["label"]
     assert field.get_attribute("aria-describedby") == "prop-datetime-error"
 
@@ -183,6 +183,40 @@ def test_refused_values_are_written_next_to_their_control(browser: Browser, gene
     Select(browser.by_id("prop-iso")).select_by_visible_text("200")
     settled(browser, "iso", "200")
     assert browser.by_id("prop-iso-error").text == ""
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (
+            {"code": -32002, "data": {"name": "DeviceBusy"}},
+            "The camera is busy: try again in a moment (DeviceBusy).",
+        ),
+        (
+            {"code": -32002, "data": {"name": "InvalidDevicePropValue"}},
+            "The camera refused this value (InvalidDevicePropValue).",
+        ),
+        ({"code": -32002, "data": {"name": "StoreFull"}}, "The card is full (StoreFull)."),
+        ({"code": -32000, "data": {"state": "connecting"}}, "The camera is not connected."),
+        ({"code": -32001, "data": {"timeout_s": 5}}, "The camera did not answer in time."),
+        ({"code": -32003, "data": {"vendor": "fuji"}}, "This camera cannot do that."),
+        (
+            {"code": -32005, "message": "invalid value 7 for battery: battery is read-only"},
+            "This setting is read-only.",
+        ),
+    ],
+)
+def test_camera_errors_in_words(
+    browser: Browser, generic: Site, error: dict[str, object], words: str
+) -> None:
+    """The words the page puts next to a control for the camera's refusals (some no simulator gives)."""
+    ensure_page(browser, generic)
+    said = browser.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "import('/static/rpc.js').then((m) => done(m.describeError(arguments[0])));",
+        error,
+    )
+    assert said == words
 
 
 # ------------------------------------------------------------------------------------------ capture

@@ -140,12 +140,8 @@ export function describeError(err) {
       return "This camera cannot do that.";
     case -32004:
       return "The camera has no such setting.";
-    case -32005: {
-      const allowed = Array.isArray(data.allowed) ? data.allowed : [];
-      if (allowed.length === 0) return "This setting is read-only.";
-      const shown = allowed.length > 12 ? `${allowed.slice(0, 12).join(", ")}, …` : allowed.join(", ");
-      return `${JSON.stringify(data.value)} is not allowed; the camera takes ${shown}.`;
-    }
+    case -32005:
+      return invalidValue(err, data);
     case -32006:
       return "The daemon has too many requests waiting: try again.";
     case -32010:
@@ -155,6 +151,15 @@ export function describeError(err) {
     default:
       return capital(err && err.message ? String(err.message) : "Something went wrong.");
   }
+}
+
+/** -32005: the daemon refused the value before the camera saw it; its message says why after "for P: ". */
+function invalidValue(err, data) {
+  const why = String(err.message || "").replace(/^invalid value .*? for [^:]+: /, "");
+  if (/is read-only$/.test(why)) return "This setting is read-only.";
+  const value = JSON.stringify(data.value);
+  if (why.startsWith("allowed: ")) return `${value} is not allowed; the camera takes ${why.slice(9)}.`;
+  return `${value} is not accepted: ${why}.`;
 }
 
 function capital(text) {
