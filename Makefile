@@ -10,7 +10,8 @@ DESTDIR ?=
 # Debian packages the test suite drives (command -> package).
 SYSTEM_TOOLS := gphoto2:gphoto2 tshark:tshark nc:netcat-openbsd socat:socat \
                 systemd-analyze:systemd systemd-socket-activate:systemd node:nodejs \
-                curl:curl ffprobe:ffmpeg
+                curl:curl ffprobe:ffmpeg \
+                chromium:chromium chromedriver:chromium-driver
 
 .PHONY: run test lint typecheck unit venv system-deps bench fuzz clean
 

@@ -330,6 +330,7 @@ def say_how_to_use(bin_dir: str, vendor: str, pid: int, legacy: str, http: str) 
     status = '{"jsonrpc":"2.0","method":"status","id":1}'
     live = f"  ffplay http://{http}/liveview.mjpeg   # live view (or open it in a browser)\n"
     print(
+        f"\nOpen http://{http}/ in a browser: the remote-control page (live view, settings, capture, pictures).\n"
         f"\nTry, in another shell:\n"
         f"  {ctl} set iso 800\n"
         f"  {ctl} capture /tmp/shot.jpg\n"

@@ -212,6 +212,9 @@ class StatusResult(Result):
     daemon_version: str
     capabilities: CapabilitiesResult
     pairing: list[str] = Field(description="While pairing: what to do on the camera.")
+    next_retry: float | None = Field(
+        None, description="While disconnected: Unix time of the next connection attempt (null otherwise)."
+    )
     clients: int
     http: HttpStatus | None = Field(None, description="The HTTP data plane (absent without one).")
     liveview: LiveViewStatus | None = Field(None, description="Live view through the data plane.")

@@ -109,6 +109,7 @@ class CameraService:
             "daemon_version": __version__,
             "capabilities": self.capabilities.describe(),
             "pairing": session.pairing_steps() if pairing else [],
+            "next_retry": session.retry_at if self.state is ConnectionState.DISCONNECTED else None,
         }
 
     # ---------------------------------------------------------------- lifecycle

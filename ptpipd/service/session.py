@@ -42,6 +42,7 @@ class Session:
         self.last_error_time: float | None = None
         #: connection attempts since the last successful one (0 while connected)
         self.attempts = 0
+        self.retry_at: float | None = None  # Unix time of the next connection attempt, while waiting for it
         self.lost: str | None = None  # why the current camera's link dropped
         self.lost_error: BaseException | None = None
         self.connected = asyncio.Event()
@@ -97,6 +98,7 @@ class Session:
                 camera = await self._connect()
                 if camera is None:
                     delay = self.backoff.next()
+                    self.retry_at = time.time() + delay
                     log.info("reconnecting in %.1f s", delay)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.stopped.wait(), delay)
@@ -112,6 +114,7 @@ class Session:
 
     async def _connect(self) -> Camera | None:
         self.attempts += 1
+        self.retry_at = None
         self.set_state(ConnectionState.CONNECTING)
         self.lost = None
         if not self.stopped.is_set():

@@ -113,6 +113,8 @@ GENERIC_PROPERTIES: tuple[PropSpec, ...] = (
     PropSpec(P.Sharpness, U8, True, 5, RangeForm(0, 10, 1)),
     PropSpec(P.EffectMode, U16, True, int(EffectMode.Standard), _enum(*list(EffectMode)[1:])),
     PropSpec(P.BurstNumber, U16, True, 3, RangeForm(1, 5, 1)),
+    # ms between a burst's photos, in 50 ms steps: a range whose step is not 1, as real bodies have
+    PropSpec(P.BurstInterval, U16, True, 200, RangeForm(100, 1000, 50)),
     PropSpec(P.FocusMeteringMode, U16, True, int(FocusMetering.MultiSpot), _FOCUS_METERING),
     PropSpec(P.Artist, STR, True, "", NoForm()),
     PropSpec(P.CopyrightInfo, STR, True, "", NoForm()),

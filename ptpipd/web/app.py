@@ -11,6 +11,7 @@
 | ``GET /liveview.jpg`` | the newest live-view frame |
 | ``GET /rpc`` / ``POST /rpc`` | JSON-RPC over a WebSocket / one request or batch |
 | ``POST /auth`` | sets the browser's session cookie (see :mod:`ptpipd.web.auth`) |
+| ``GET /``, ``GET /static/{name}`` | the remote-control page and its files (``static/``, shipped in the package) |
 
 Errors are ``{"error": {code, message, data}}`` with the JSON-RPC code and an HTTP status
 (:mod:`ptpipd.web.errors`). Everything is bounded (:class:`WebOptions`): request line and header sizes, a
@@ -246,13 +247,47 @@ async def post_auth(request: web.Request) -> web.Response:
     return response
 
 
-async def index(request: web.Request) -> web.Response:
-    """A plain placeholder until the web page lands: where everything is."""
-    links = ["/liveview.mjpeg", "/liveview.jpg", "/files"]
-    items = "".join(f'<li><a href="{link}">{link}</a></li>' for link in links)
-    return web.Response(
-        text=f"<!doctype html><title>ptpipd</title><h1>ptpipd</h1><ul>{items}</ul>", content_type="text/html"
-    )
+#: The web page: static files shipped in the package (no build step, nothing fetched from elsewhere).
+STATIC = Path(__file__).resolve().parent / "static"
+
+#: Every answer of the page's own files: a browser may keep them but asks again each time (the daemon and
+#: its page change together on an upgrade); nothing from any other origin may run or load in the page.
+PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "Referrer-Policy": "no-referrer",
+}
+
+
+#: The page's media types, fixed (the system's MIME table varies: ``.js`` may be application/javascript).
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+
+
+def _page_file(path: Path) -> web.FileResponse:
+    media = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+    return web.FileResponse(path, headers={**PAGE_HEADERS, "Content-Type": media})
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    """The remote-control page (``static/index.html``)."""
+    return _page_file(STATIC / "index.html")
+
+
+async def static_file(request: web.Request) -> web.FileResponse:
+    """``/static/NAME``: one of the page's files (no sub-directories, no dot-files)."""
+    name = request.match_info["name"]
+    path = STATIC / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise not_found(f"/static/{name[:100]}")
+    return _page_file(path)
 
 
 def create_app(
@@ -267,6 +302,7 @@ def create_app(
     app[RULE] = rule
     app[CAPTURES] = capture_dir
     app.router.add_get("/", index)
+    app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/auth", post_auth)
     app.router.add_get("/files", list_files)
     app.router.add_get("/files/{handle}", get_file)  # HEAD too (aiohttp adds it for GET routes)

@@ -58,6 +58,7 @@ STATUS_JSON = {
         "state_list": False,
     },
     "pairing": [],
+    "next_retry": None,
     "clients": 0,
 }
 

@@ -53,6 +53,9 @@ def test_tree(installed: Installed) -> None:
     for package in ("ptpipd", "ptpipctl"):
         assert f"{site}/{package}/__init__.py" in python_files
     assert f"{site}/ptpipd/py.typed" in python_files
+    # the web page ships in the package (the daemon serves it from there)
+    page = {f"{site}/ptpipd/web/static/{f.name}" for f in (installed.src / "ptpipd/web/static").iterdir()}
+    assert len(page) >= 5 and page <= python_files, sorted(page - python_files)
     assert any(re.fullmatch(rf"{site}/ptpipd-[0-9.]+\.dist-info/METADATA", k) for k in python_files)
     # the copies are the repository's files (configs byte for byte)
     for name in ("generic.conf", "fuji.conf", "ptpipd.conf"):

@@ -74,5 +74,5 @@ def test_the_web_page_is_served(canon_web: tuple[SimProcess, Web]) -> None:
     _, web = canon_web
     status, headers, body = web.request("GET", "/")
     assert status == 200 and headers["content-type"].startswith("text/html"), body
-    assert b'href="/liveview.mjpeg"' in body and b'href="/files"' in body
+    assert b'<script type="module" src="/static/app.js"></script>' in body  # the remote-control page
     assert web.daemon.call("status")["vendor"] == "canon"
