@@ -405,6 +405,11 @@ class VendorDriver(ABC):
         differ narrows or widens its declared :attr:`capabilities` here)."""
         return self.capabilities
 
+    def body_properties(self) -> PropertyTable:
+        """The property names and labels of the connected body, once :meth:`open` has identified it (a
+        vendor whose bodies name or label properties differently returns its own table here)."""
+        return self.properties
+
     def unsupported(self, what: str) -> NotSupported:
         """The error for an operation this vendor or body cannot do."""
         return unsupported(self.name, what)
