@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import socket
 import struct
 import subprocess
 from collections.abc import Iterator
@@ -22,14 +21,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ptpipd.ip.codec import Role
-from ptpipd.ip.generic import GenericCodec
-from ptpipd.ip.packets import InitCommandRequest, InitFail, InitFailReason, Packet, encode
+from ptpipd.ip.packets import InitFail, InitFailReason
 from ptpipd.sim.nikon import parse_guid
 from ptpipd.sim.nikon_model import photo_bytes
 from tests.interop.gphoto2 import GPHOTO2, GUID, RawCamera, gphoto2
 from tests.procs import SimProcess
-from tests.sim.nikon_sim import QUIET, running_nikon
+from tests.sim.nikon_sim import QUIET, init_answer, running_nikon
 from tests.sim.test_pictures import read_counter
 
 pytestmark = [
@@ -175,15 +172,3 @@ def test_registered_in_the_wizard_then_admitted(tmp_path: Path) -> None:
         assert "Model: Z 6" in out.splitlines() and "Nikon Exposure Time(0xd100)" in out
         # the body left its wizard: a computer that did not register is refused now
         assert init_answer(sim.port, RAW_GUID) == InitFail(InitFailReason.RejectedInitiator)
-
-
-def init_answer(port: int, guid: bytes) -> Packet:
-    """The body's answer to an InitCommandRequest with ``guid``."""
-    codec = GenericCodec(Role.INITIATOR)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(encode(InitCommandRequest(guid, "raw-check")))
-        while (packet := codec.next_event()) is None:
-            data = sock.recv(4096)
-            assert data, "closed without an answer"
-            codec.receive_data(data)
-    return packet
