@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotConnected, NotSupported, PairingFailed
@@ -376,7 +377,7 @@ class NikonDriver(GenericDriver):
         info = await self.object_info(SDRAM_HANDLE)
         transfer = await self._fetch(SDRAM_HANDLE, info, sink)
         await self._delete_sdram()
-        return transfer
+        return replace(transfer, handle=None)  # freed in the camera: no handle to download it again
 
     async def _capture_target(self) -> int:
         if NP.RecordingMedia not in self.vendor_props:
