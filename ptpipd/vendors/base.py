@@ -21,7 +21,16 @@ from ptpipd.errors import CameraRefused, NotSupported, UnknownProperty
 from ptpipd.ip.codec import Dialect
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.ip.transport import DataSink, Initiator, Reply, Timeouts
-from ptpipd.ptp import DataType, DevicePropCode, DevicePropDesc, ResponseCode, Value, code_name
+from ptpipd.ptp import (
+    DataType,
+    DevicePropCode,
+    DevicePropDesc,
+    ObjectInfo,
+    OperationCode,
+    ResponseCode,
+    Value,
+    code_name,
+)
 from ptpipd.vendors.labels import PLAIN, Labels, hex_label
 from ptpipd.vendors.liveview import LiveView
 
@@ -423,6 +432,12 @@ class VendorDriver(ABC):
     async def state(self) -> list[StateEntry]:
         """The camera's state list (``state_list``)."""
         raise self.unsupported("'state'")
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """What the camera says about one object (GetObjectInfo; a body that hides it describes the object
+        its own way)."""
+        reply = await self.call(OperationCode.GetObjectInfo, (handle,))
+        return ObjectInfo.decode(reply.data or b"")
 
     async def files(self) -> list[FileEntry]:
         """The objects on the camera's storage (``files``)."""
