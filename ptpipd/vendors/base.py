@@ -351,10 +351,10 @@ class VendorDriver(ABC):
             raise self.refused(reply.code, code)
         return reply
 
-    def refused(self, response: int, opcode: int) -> CameraRefused:
+    def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
         """The error for a response other than OK to ``opcode``, naming the response."""
         name = self.response_names.get(response) or code_name(ResponseCode, response)
-        return CameraRefused(response, name, opcode)
+        return CameraRefused(response, name, opcode, message)
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:

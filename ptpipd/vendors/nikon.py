@@ -31,10 +31,7 @@ Files: the standard operations, except on a Z that refuses GetObjectInfo/GetObje
 AccessDenied (libgphoto2#976): then sizes come from GetObjectSize 0x9421, bytes from GetPartialObjectEx
 0x9431, and names from the handle (the body gives no other metadata to a locked session).
 
-Live view: LiveViewProhibitCondition 0xD1A4 is read first (a refusal names its reasons), then
-StartLiveView 0x9201, DeviceReady until ready, GetLiveViewImg 0x9203 per frame (header cut off: 384 bytes
-on the D750 and Z 6 classes, the other known sizes tried when the JPEG is not there; NotLiveView restarts
-it once, DeviceBusy is retried) and EndLiveView 0x9202 when the last viewer leaves.
+Live view, polled frame by frame with GetLiveViewImg 0x9203: :mod:`ptpipd.vendors.nikon_live`.
 """
 
 from __future__ import annotations
@@ -46,8 +43,8 @@ from dataclasses import replace
 from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotConnected, NotSupported, PairingFailed
-from ptpipd.ip.packets import Buffer, Event, InitFailReason
-from ptpipd.ip.transport import DataSink, Reply
+from ptpipd.ip.packets import Event, InitFailReason
+from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
     DataType,
     DecodeError,
@@ -70,13 +67,12 @@ from ptpipd.vendors.base import (
     Transfer,
 )
 from ptpipd.vendors.generic import GenericDriver, format_name
-from ptpipd.vendors.liveview import LiveView, PolledLiveView
+from ptpipd.vendors.liveview import LiveView
 from ptpipd.vendors.nikon_codes import (
     CAPTURE_NO_AF,
     CONFIRM_HOST_PARAM,
     DEVICE_READY_AGAIN,
     DEVICE_READY_DONE,
-    LIVE_VIEW_HEADER_SIZES,
     MAX_EVENTS,
     SDRAM_CAPTURE_PARAM,
     SDRAM_HANDLE,
@@ -91,10 +87,9 @@ from ptpipd.vendors.nikon_codes import (
     capture_method,
     decode_event_list,
     effective_vendor_id,
-    live_view_jpeg,
     partial_object_ex_params,
-    prohibit_reasons,
 )
+from ptpipd.vendors.nikon_live import READY_TIMEOUT, NikonLive
 from ptpipd.vendors.nikon_table import nikon_table
 
 log = logging.getLogger(__name__)
@@ -103,15 +98,12 @@ OC, RC, NO, NP = OperationCode, ResponseCode, NikonOperation, NikonProperty
 NO_TRANSACTION = 0xFFFF_FFFF
 #: How often the service asks for events (libgphoto2 polls every 50–200 ms, digiCamControl every 100 ms).
 POLL_INTERVAL = 0.25
-#: Bounds of the waits for a body that says "busy": DeviceReady after OpenSession and StartLiveView.
-READY_TIMEOUT = 5.0
+#: DeviceReady is asked this often while the body says it is busy.
 READY_STEP = 0.05
 #: A capture request is retried this often while the body answers DeviceBusy or InvalidStatus.
 CAPTURE_TRIES, CAPTURE_RETRY = 50, 0.02
 #: Back-off of the event polls that wait for a capture's picture (libgphoto2: 50, 100, 150, 200 … ms).
 CAPTURE_POLLS = (0.05, 0.1, 0.15, 0.2)
-#: GetLiveViewImg is retried this often while the body is busy (libgphoto2: 20 tries).
-LIVE_TRIES, LIVE_RETRY = 20, 0.02
 #: ConfirmHost is repeated this often while the camera answers DeviceBusy (waiting for the user).
 CONFIRM_RETRY = 0.5
 #: The piece size of GetPartialObjectEx downloads.
@@ -139,13 +131,6 @@ NOT_IN_WIZARD_TEXT = (
     "connect-to-computer wizard. Open the network menu's Wi-Fi connection to a computer on the camera and "
     "wait on its 'waiting for computer' screen"
 )
-
-
-def response_name(code: int) -> str:
-    """The name of a standard or Nikon response code."""
-    if code in NikonResponse._value2member_map_:
-        return NikonResponse(code).name
-    return code_name(ResponseCode, code)
 
 
 def operation_name(code: int) -> str:
@@ -181,6 +166,7 @@ class NikonDriver(GenericDriver):
         pairing=REGISTRATION_STEPS,
     )
     event_names = {int(e): e.name for e in NikonEvent}
+    response_names = {int(r): r.name for r in NikonResponse}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -189,7 +175,7 @@ class NikonDriver(GenericDriver):
         self._table = self.properties
         self._backlog: deque[Event] = deque(maxlen=MAX_EVENTS)
         self._pc_mode = False
-        self._live = False
+        self.live = NikonLive(self)
         self._locked = False
 
     @classmethod
@@ -200,39 +186,22 @@ class NikonDriver(GenericDriver):
         return REFUSED_TEXT.format(name=config.friendly_name, guid=config.guid.hex())
 
     @property
-    def _ops(self) -> frozenset[int]:
+    def ops(self) -> frozenset[int]:
+        """The body's OperationsSupported."""
         return frozenset(self.device.operations_supported if self.device is not None else ())
 
-    async def call(
-        self,
-        code: int,
-        params: tuple[int, ...] = (),
-        *,
-        data_out: Buffer | None = None,
-        sink: DataSink | None = None,
-        timeout: float | None = None,
-    ) -> Reply:
-        """A transaction that must answer OK; Nikon responses and operations are named in the error."""
-        reply = await self.link.transaction(code, params, data_out=data_out, sink=sink, timeout=timeout)
-        if reply.code != ResponseCode.OK:
-            raise self.refused(reply.code, code)
-        return reply
-
-    @staticmethod
-    def refused(response: int, opcode: int, message: str | None = None) -> CameraRefused:
-        """The error of a refusal, with Nikon's names for its codes."""
-        text = message or (
-            f"the camera refused {operation_name(opcode)} (0x{opcode:04X}): "
-            f"{response_name(response)} (0x{response:04X})"
-        )
-        return CameraRefused(response, response_name(response), opcode, text)
+    def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
+        """The error of a refusal, naming Nikon's operation codes too."""
+        name = self.response_names.get(response) or code_name(ResponseCode, response)
+        text = f"the camera refused {operation_name(opcode)} (0x{opcode:04X}): {name} (0x{response:04X})"
+        return super().refused(response, opcode, message or text)
 
     # -------------------------------------------------------------- session
 
     async def open(self) -> DeviceSummary:
         summary = await super().open()
         assert self.device is not None
-        device, ops = self.device, self._ops
+        device, ops = self.device, self.ops
         if effective_vendor_id(device.vendor_extension_id, device.manufacturer) != VENDOR_NIKON:
             raise NotSupported(
                 f"the camera at {self.config.host} is not a Nikon ({device.manufacturer!r}, "
@@ -248,7 +217,7 @@ class NikonDriver(GenericDriver):
             data = self._data(await self.call(NO.GetVendorPropCodes), "GetVendorPropCodes")
             self.vendor_props = decode_uint16_array(data)[0]
         self._table = nikon_table(self.model, self.supported_properties())
-        await self._wait_ready(READY_TIMEOUT)
+        await self.wait_ready(READY_TIMEOUT)
         return summary
 
     async def _register(self, summary: DeviceSummary) -> None:
@@ -264,7 +233,7 @@ class NikonDriver(GenericDriver):
         while (reply := await self.link.transaction(NO.ConfirmHost, (CONFIRM_HOST_PARAM,))).code != RC.OK:
             if reply.code != RC.DeviceBusy or asyncio.get_running_loop().time() > deadline:
                 raise PairingFailed(
-                    f"the Nikon did not confirm the registration: {response_name(reply.code)} "
+                    f"the Nikon did not confirm the registration: {self.refused(reply.code, NO.ConfirmHost).response_name} "
                     f"(0x{reply.code:04X}); open its connect-to-computer wizard again and retry"
                 )
             await asyncio.sleep(CONFIRM_RETRY)
@@ -276,7 +245,7 @@ class NikonDriver(GenericDriver):
         )
 
     async def close(self) -> None:
-        if self._live:
+        if self.live.on:
             await self.link.transaction(NO.EndLiveView, timeout=2.0)
         if self._pc_mode:
             await self.link.transaction(NO.ChangeCameraMode, (0,), timeout=2.0)
@@ -290,7 +259,7 @@ class NikonDriver(GenericDriver):
         return self._table
 
     def body_capabilities(self) -> Capabilities:
-        ops = self._ops
+        ops = self.ops
         partial = bool({OC.GetPartialObject, NO.GetPartialObjectEx} & ops)
         pairing = self.capabilities.pairing if NO.PrepareHost in ops else ()
         live = LiveViewSource.POLL if NO.StartLiveView in ops else LiveViewSource.NONE
@@ -309,16 +278,16 @@ class NikonDriver(GenericDriver):
 
     async def keepalive(self) -> None:
         """DeviceReady, as N-link's keep-alive; busy counts as alive."""
-        if NO.DeviceReady not in self._ops:
+        if NO.DeviceReady not in self.ops:
             await super().keepalive()
             return
         reply = await self.link.transaction(NO.DeviceReady)
         if reply.code not in DEVICE_READY_DONE | DEVICE_READY_AGAIN:
             raise self.refused(reply.code, NO.DeviceReady)
 
-    async def _wait_ready(self, limit: float) -> None:
+    async def wait_ready(self, limit: float) -> None:
         """DeviceReady until the body is ready (libgphoto2 ``nikon_wait_busy``), at most ``limit`` seconds."""
-        if NO.DeviceReady not in self._ops:
+        if NO.DeviceReady not in self.ops:
             return
         deadline = asyncio.get_running_loop().time() + limit
         while (code := (await self.link.transaction(NO.DeviceReady)).code) not in DEVICE_READY_DONE:
@@ -329,10 +298,10 @@ class NikonDriver(GenericDriver):
                                     opcode=NO.DeviceReady)  # fmt: skip
             await asyncio.sleep(READY_STEP)
 
-    async def _pc_control(self) -> None:
+    async def pc_control(self) -> None:
         """ChangeCameraMode [1] once before the first capture or live view, as libgphoto2 does (a refusal
         0xA003 is ignored there too)."""
-        if self._pc_mode or NO.ChangeCameraMode not in self._ops:
+        if self._pc_mode or NO.ChangeCameraMode not in self.ops:
             return
         reply = await self.link.transaction(NO.ChangeCameraMode, (1,))
         self._pc_mode = reply.code == RC.OK
@@ -353,10 +322,10 @@ class NikonDriver(GenericDriver):
     # -------------------------------------------------------------- capture
 
     async def capture(self, sink: DataSink) -> Transfer:
-        method = capture_method(self._ops)
+        method = capture_method(self.ops)
         if method is None:
             raise self.unsupported("capture on this camera")
-        await self._pc_control()
+        await self.pc_control()
         target = TARGET_SDRAM
         if method is CaptureMethod.Generic:
             target = TARGET_CARD
@@ -370,7 +339,7 @@ class NikonDriver(GenericDriver):
         }[method]
         await self._start_capture(method.value, params)
         limit = self.config.capture_timeout
-        await self._wait_ready(limit)
+        await self.wait_ready(limit)
         handle = await self._wait_for_picture(target, limit)
         if target == TARGET_CARD:
             return await self.download(handle, sink)
@@ -418,7 +387,7 @@ class NikonDriver(GenericDriver):
         """Frees the SDRAM picture: DeleteObject, else DelImageSDRAM (libgphoto2's order)."""
         reply = await self.link.transaction(OC.DeleteObject, (SDRAM_HANDLE, 0))
         gone = reply.code in (RC.OK, RC.InvalidObjectHandle, RC.ObjectWriteProtected)
-        if not gone and NO.DelImageSDRAM in self._ops:
+        if not gone and NO.DelImageSDRAM in self.ops:
             await self.link.transaction(NO.DelImageSDRAM, (SDRAM_HANDLE,))
 
     # -------------------------------------------------------------- files (the Z's lock, libgphoto2#976)
@@ -427,7 +396,7 @@ class NikonDriver(GenericDriver):
         try:
             return await super().object_info(handle)
         except CameraRefused as exc:
-            if exc.response != RC.AccessDenied or NO.GetObjectSize not in self._ops:
+            if exc.response != RC.AccessDenied or NO.GetObjectSize not in self.ops:
                 raise
         self._locked = True
         return _locked_info(handle, await self._object_size(handle))
@@ -439,7 +408,7 @@ class NikonDriver(GenericDriver):
         return int.from_bytes(data, "little")
 
     async def _fetch(self, handle: int, info: ObjectInfo, sink: DataSink) -> Transfer:
-        ex = NO.GetPartialObjectEx in self._ops
+        ex = NO.GetPartialObjectEx in self.ops
         if not (self._locked and ex):
             try:
                 return await super()._fetch(handle, info, sink)
@@ -447,7 +416,7 @@ class NikonDriver(GenericDriver):
                 if exc.response != RC.AccessDenied or not ex:
                     raise
                 self._locked = True
-        size = await self._object_size(handle) if NO.GetObjectSize in self._ops else info.compressed_size
+        size = await self._object_size(handle) if NO.GetObjectSize in self.ops else info.compressed_size
         offset = 0
         while offset < size:
             got = await self._partial_ex(handle, offset, min(CHUNK, size - offset), sink)
@@ -463,8 +432,8 @@ class NikonDriver(GenericDriver):
         return reply.data_length
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
-        ex = NO.GetPartialObjectEx in self._ops
-        if ex and (self._locked or OC.GetPartialObject not in self._ops):
+        ex = NO.GetPartialObjectEx in self.ops
+        if ex and (self._locked or OC.GetPartialObject not in self.ops):
             return await self._partial_ex(handle, offset, length, sink)
         try:
             return await super().download_part(handle, offset, length, sink)
@@ -477,44 +446,7 @@ class NikonDriver(GenericDriver):
     # -------------------------------------------------------------- live view
 
     async def open_liveview(self) -> LiveView:
-        if NO.StartLiveView not in self._ops:
-            raise self.unsupported("live view on this camera")
-        if NP.LiveViewProhibitCondition in self.vendor_props:
-            condition = await self.get_value(NP.LiveViewProhibitCondition, DataType.UINT32)
-            if isinstance(condition, int) and condition:
-                reasons = "; ".join(prohibit_reasons(condition))
-                raise self.refused(NikonResponse.NotLiveView, NO.StartLiveView,
-                                   f"live view cannot start: {reasons} (0xD1A4 = 0x{condition:08X})")  # fmt: skip
-        await self._pc_control()
-        await self._start_live()
-        return PolledLiveView(self._live_frame, self._end_live)
-
-    async def _start_live(self) -> None:
-        reply = await self.link.transaction(NO.StartLiveView)
-        if reply.code not in (RC.OK, RC.DeviceBusy):
-            raise self.refused(reply.code, NO.StartLiveView)
-        self._live = True
-        await self._wait_ready(READY_TIMEOUT)
-
-    async def _live_frame(self) -> bytes:
-        restarted = False
-        for _ in range(LIVE_TRIES):
-            reply = await self.link.transaction(NO.GetLiveViewImg)
-            if reply.code == RC.OK:
-                return live_view_jpeg(self._data(reply, "GetLiveViewImg"), LIVE_VIEW_HEADER_SIZES[self.model])
-            if reply.code == NikonResponse.NotLiveView and not restarted:
-                restarted = True
-                await self._start_live()
-            elif reply.code != RC.DeviceBusy:
-                raise self.refused(reply.code, NO.GetLiveViewImg)
-            await asyncio.sleep(LIVE_RETRY)
-        raise self.refused(RC.DeviceBusy, NO.GetLiveViewImg, "the camera stayed busy: no live-view frame")
-
-    async def _end_live(self) -> None:
-        self._live = False
-        reply = await self.link.transaction(NO.EndLiveView)
-        if reply.code not in (RC.OK, NikonResponse.NotLiveView):
-            raise self.refused(reply.code, NO.EndLiveView)
+        return await self.live.open()
 
 
 DRIVER = NikonDriver
