@@ -13,7 +13,8 @@ module adds what NIKON.md (§2, §5, §8.2) says a Nikon answers, each fact with
   0xFFFF0001 (StorageID 0, no parent), announced by ObjectAddedInSDRAM + CaptureCompleteRecInSdram; one
   on the card by ObjectAdded + CaptureComplete. A new SDRAM picture replaces one nobody fetched. The
   shutter pressed on the body shoots to where RecordingMedia 0xD10B points; every shot lowers
-  ExposureRemaining 0xD1F1 (a DevicePropChanged a host sees without asking).
+  ExposureRemaining 0xD1F1 (a DevicePropChanged a host sees without asking). The main dial turned on the
+  body steps the shutter speed 0xD100 (0x500D follows).
 * **Live view**: StartLiveView 0x9201, GetLiveViewImg 0x9203 (a 384-byte big-endian header, §3.3, then a
   JPEG whose big digits count the frames served), EndLiveView 0x9202 (OK even when live view is off: the
   real answer is unknown, NIKON.md §8.4). 0x9203 outside live view answers NotLiveView 0xA00B.
@@ -36,7 +37,6 @@ from dataclasses import dataclass
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import (
     DeviceInfo,
-    DevicePropCode,
     EventCode,
     ObjectFormat,
     OperationCode,
@@ -46,7 +46,7 @@ from ptpipd.ptp import (
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim.generic_model import FOLDER_HANDLE, STORAGE_ID, GenericCamera
 from ptpipd.sim.generic_props import DEFAULT_DATETIME
-from ptpipd.sim.nikon_props import exposure_time, nikon_properties, shutter_for
+from ptpipd.sim.nikon_props import SHUTTER_SPEEDS, follow, nikon_properties
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, live_jpeg, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
 from ptpipd.sim.responder import NO_TRANSACTION, Outcome
@@ -54,6 +54,7 @@ from ptpipd.sim.storage import SimObject, folder_info, object_info
 from ptpipd.vendors.nikon_codes import (
     CONFIRM_HOST_PARAM,
     SDRAM_HANDLE,
+    SHUTTER_SPECIAL,
     TARGET_CARD,
     TARGET_SDRAM,
     VENDOR_MTP,
@@ -220,6 +221,16 @@ class NikonCamera(GenericCamera):
         if tid is None:
             return []
         return self._shot_events(self.target, tid, complete=True)
+
+    def turn_dial(self) -> list[Event]:
+        """The main dial turned one click: the next shutter speed (after 30 s, 1/8000 s again); 0x500D
+        follows it."""
+        speeds = [s for s in SHUTTER_SPEEDS if s not in SHUTTER_SPECIAL]
+        current = self.properties[NP.ShutterSpeed]
+        at = speeds.index(current) if current in speeds else -1
+        self.properties.store(NP.ShutterSpeed, speeds[(at + 1) % len(speeds)])
+        moved = (NP.ShutterSpeed, *follow(self.properties, NP.ShutterSpeed))
+        return [Event(EventCode.DevicePropChanged, NO_TRANSACTION, (code,)) for code in moved]
 
     def press_shutter(self) -> list[Event]:
         """The shutter pressed on the body: a picture where RecordingMedia 0xD10B points."""
@@ -417,24 +428,9 @@ class NikonCamera(GenericCamera):
         outcome = super()._set_prop_value(tid, params, data)
         if not outcome.events:
             return outcome
-        linked = [c for c in self._follow(_param(params, 0)) if c is not None]
+        linked = follow(self.properties, _param(params, 0))
         extra = tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in linked)
         return Outcome(outcome.code, events=(*outcome.events, *extra))
-
-    def _follow(self, code: int) -> list[int | None]:
-        """The properties that move with ``code`` (NIKON.md §4.1, §4.3): their codes when they changed."""
-        store, value = self.properties, self.properties[code]
-        assert isinstance(value, int)
-        pairs: list[tuple[int, int]] = []
-        if code == NP.ShutterSpeed:
-            pairs.append((DevicePropCode.ExposureTime, exposure_time(value)))
-        elif code == DevicePropCode.ExposureTime:
-            pairs.append((NP.ShutterSpeed, shutter_for(value)))
-        elif code == DevicePropCode.ExposureIndex and NP.ExposureIndexEx in store:
-            pairs.append((NP.ExposureIndexEx, value))
-        elif code == NP.ExposureIndexEx and store.specs[DevicePropCode.ExposureIndex].allows(value):
-            pairs.append((DevicePropCode.ExposureIndex, value))
-        return [other if store.store(other, new) else None for other, new in pairs]
 
 
 _Handler = Callable[[NikonCamera, int, tuple[int, ...], Buffer | None], Outcome]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ptpipd.ptp import DataType, DevicePropCode, EnumForm, NoForm, RangeForm
-from ptpipd.sim.properties import PropSpec
+from ptpipd.sim.properties import PropertyStore, PropSpec
 from ptpipd.vendors.nikon_codes import (
     SHUTTER_SPECIAL,
     NikonProperty,
@@ -102,6 +102,23 @@ IMAGE_QUALITIES = {"d750": (0, 1, 2, 4, 5, 6, 7), "z6": tuple(range(14))}
 DEFAULT_QUALITY = {"d750": 2, "z6": 4}  # JPEG fine in either numbering
 #: Shots left on the card at start-up (0xD1F1 ExposureRemaining; one fewer after every shot).
 SHOTS_LEFT = 1234
+
+
+def follow(store: PropertyStore, code: int) -> list[int]:
+    """After ``code`` changed: the properties that move with it (module docstring), the codes of those that
+    changed."""
+    value = store[code]
+    assert isinstance(value, int)
+    pairs: list[tuple[int, int]] = []
+    if code == N.ShutterSpeed:
+        pairs.append((P.ExposureTime, exposure_time(value)))
+    elif code == P.ExposureTime:
+        pairs.append((N.ShutterSpeed, shutter_for(value)))
+    elif code == P.ExposureIndex and N.ExposureIndexEx in store:
+        pairs.append((N.ExposureIndexEx, value))
+    elif code == N.ExposureIndexEx and store.specs[P.ExposureIndex].allows(value):
+        pairs.append((P.ExposureIndex, value))
+    return [other for other, new in pairs if store.store(other, new)]
 
 
 def _enum(values: tuple[int, ...]) -> EnumForm:

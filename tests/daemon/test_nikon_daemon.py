@@ -151,10 +151,13 @@ def test_a_change_on_the_body_is_notified_within_one_poll(tmp_path: Path, model:
     with nikon_daemon(tmp_path, model, *QUIET, env=env) as (sim, daemon), daemon.connect() as rpc:
         rpc.call("subscribe", {"topics": ["event", "property"]})
         before = time.time()
-        sim.proc.send_signal(signal.SIGUSR1)  # the shutter pressed on the body: ExposureRemaining drops
+        sim.proc.send_signal(signal.SIGUSR2)  # the main dial turned on the body: 1/250 s → 1/200 s
         event = next_note(rpc, "notify.event", lambda p: p["name"] == "DevicePropChanged")
+        note = next_note(rpc, "notify.property", lambda p: p["property"] == "exposure")
+        assert event["params"] == [0xD100]
+        assert (note["code"], note["value"], note["label"]) == ("0xd100", 0x0001_00C8, "1/200")
+        sim.proc.send_signal(signal.SIGUSR1)  # the shutter pressed on the body: ExposureRemaining drops
         note = next_note(rpc, "notify.property", lambda p: p["property"] == "shots-left")
-        assert event["params"] == [0xD1F1]
         assert (note["code"], note["value"]) == ("0xd1f1", 1233)
         # the event came with the first poll after the press: one interval at most, plus the round trip
         assert 0 <= event["time"] - before < interval + 0.5, event["time"] - before

@@ -115,6 +115,18 @@ def test_the_shutter_on_the_body_follows_recording_media() -> None:
     assert struct.unpack("<I", bytes(run(camera, 0x1015, 0xD1F1).data or b""))[0] == 1234 - 2
 
 
+def test_the_main_dial_steps_the_shutter_speed() -> None:
+    camera = session("z6")
+    camera.queue_events(camera.turn_dial())
+    # DevicePropChanged(0xD100), then 0x500D that follows it (1/250 s → 1/200 s: 40 → 50 × 1/10000 s)
+    assert events(camera) == bytes.fromhex("02000640 00d100000640 0d500000")
+    assert struct.unpack("<I", bytes(run(camera, 0x1015, 0xD100).data or b""))[0] == 0x0001_00C8
+    assert struct.unpack("<I", bytes(run(camera, 0x1015, 0x500D).data or b""))[0] == 50
+    camera.properties.store(0xD100, 0x001E_0001)  # 30 s: the next click goes round to 1/8000 s
+    camera.turn_dial()
+    assert struct.unpack("<I", bytes(run(camera, 0x1015, 0xD100).data or b""))[0] == 0x0001_1F40
+
+
 def test_events_wait_for_a_session_and_are_bounded() -> None:
     camera = NikonCamera("d750")
     camera.queue_events(camera.press_shutter())  # no session: nobody will ever ask for them
