@@ -399,15 +399,14 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK, data=len(obj.content).to_bytes(8, "little"))
 
     def _partial_object_ex(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
+        """GetPartialObjectEx: GetPartialObject with 64-bit offset and size, the count sent as (low, high)."""
         handle, offset, most = partial_object_ex_request(params or (0,))
-        obj = self._object((handle,))
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        content = memoryview(obj.content)
-        if offset > len(content):
+        if offset > 0xFFFF_FFFF:  # nothing the simulated card holds is that big
             return Outcome(RC.InvalidParameter)
-        piece = content[offset : offset + most]
-        return Outcome(RC.OK, split_u64(len(piece)), data=piece)
+        outcome = self._get_partial_object(tid, (handle, offset, min(most, 0xFFFF_FFFF)), data)
+        if outcome.code != RC.OK:
+            return outcome
+        return Outcome(RC.OK, split_u64(outcome.params[0]), data=outcome.data)
 
     def _prepare_host(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         if not self.restricted:
