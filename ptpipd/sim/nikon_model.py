@@ -36,12 +36,13 @@ from dataclasses import dataclass
 
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import (
+    DataType,
     DeviceInfo,
     EventCode,
     ObjectFormat,
     OperationCode,
     ResponseCode,
-    encode_uint16_array,
+    encode_value,
 )
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim.generic_model import FOLDER_HANDLE, STORAGE_ID, GenericCamera
@@ -324,7 +325,7 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK)
 
     def _vendor_prop_codes(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return Outcome(RC.OK, data=encode_uint16_array(self._codes(standard=False)))
+        return Outcome(RC.OK, data=encode_value(DataType.AUINT16, self._codes(standard=False)))
 
     def _start_capture(self, tid: int, target: int) -> Outcome:
         if self.capturing is not None:

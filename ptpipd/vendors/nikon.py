@@ -54,7 +54,7 @@ from ptpipd.ptp import (
     OperationCode,
     ResponseCode,
     code_name,
-    decode_uint16_array,
+    decode_value,
 )
 from ptpipd.vendors.base import (
     CameraConfig,
@@ -215,7 +215,9 @@ class NikonDriver(GenericDriver):
         self.model = "z6" if summary.model.upper().startswith("Z") else "d750"
         if NO.GetVendorPropCodes in ops:
             data = self._data(await self.call(NO.GetVendorPropCodes), "GetVendorPropCodes")
-            self.vendor_props = decode_uint16_array(data)[0]
+            codes, _ = decode_value(DataType.AUINT16, data)  # ptp.c reads it as any AUINT16
+            assert isinstance(codes, tuple)
+            self.vendor_props = codes
         self._table = nikon_table(self.model, self.supported_properties())
         await self.wait_ready(READY_TIMEOUT)
         return summary

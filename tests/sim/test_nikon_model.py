@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from ptpipd.ip.packets import Event
-from ptpipd.ptp import DeviceInfo, ObjectInfo, decode_uint16_array, encode_value
+from ptpipd.ptp import DataType, DeviceInfo, ObjectInfo, decode_value, encode_value
 from ptpipd.sim.nikon_model import BUSY_POLLS, MAX_QUEUED_EVENTS, RESTRICTED_OPS, NikonCamera, photo_bytes
 from ptpipd.sim.nikon_props import SHUTTER_SPEEDS, exposure_time
 from ptpipd.sim.responder import Outcome
@@ -63,7 +63,8 @@ def test_device_info_of_each_body() -> None:
 def test_vendor_prop_codes_are_an_auint16() -> None:
     data = run(session("z6"), 0x90CA).data
     assert data is not None
-    codes, end = decode_uint16_array(data)
+    codes, end = decode_value(DataType.AUINT16, data)
+    assert isinstance(codes, tuple)
     assert end == len(data)
     assert {0xD100, 0xD10B, 0xD161, 0xD16A, 0xD1A2, 0xD1A4, 0xD1F1, 0xD0B4} == set(codes)
     assert bytes(data[:6]) == b"\x08\x00\x00\x00" + struct.pack("<H", codes[0])
