@@ -43,6 +43,7 @@ from ptpipd.vendors.base import (
     Ports,
     PropertyDesc,
     PropertySpec,
+    PropertyTable,
     PropertyValue,
     StateEntry,
     Transfer,
@@ -266,10 +267,16 @@ class Camera:
 
     # -------------------------------------------------------------- properties
 
+    @property
+    def properties(self) -> PropertyTable:
+        """The property names and labels of the connected body (before the session: its vendor's)."""
+        driver = self._driver
+        return driver.body_properties() if driver is not None else self.driver_class.properties
+
     def resolve(self, prop: str | int) -> PropertySpec:
         """The property a name or code refers to; :class:`~ptpipd.errors.UnknownProperty` when there is none."""
         supported = self._driver.supported_properties() if self._driver is not None else None
-        return self.driver_class.properties.resolve(prop, supported)
+        return self.properties.resolve(prop, supported)
 
     async def _desc(self, spec: PropertySpec, *, fresh: bool = False) -> DevicePropDesc:
         desc = None if fresh else self._descs.get(spec.code)
@@ -311,7 +318,7 @@ class Camera:
         with self._errors():
             device = await self.driver.device_info()
             descs = await self.driver.describe_all()
-        table = self.driver_class.properties
+        table = self.properties
         self._descs.update((desc.code, desc) for desc in descs)
         return CameraInfo(device, [property_desc(table.spec_for(desc.code), desc) for desc in descs])
 

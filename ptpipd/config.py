@@ -9,7 +9,7 @@ The seed's INI examples load unchanged::
     [responder]   host, port, vendor, cmd_data_port, event_port, stream_port
     [server]      enabled, address, port          (the legacy text protocol), keep_open (ours)
     [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, auth_token, capture_dir, state_dir,
-                  log_level, pairing_timeout, timeout, keepalive
+                  log_level, pairing_timeout, timeout, keepalive, poll_interval
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
 ``PTPIPD_HOST``, ``PTPIPD_VENDOR``, ``PTPIPD_SOCKET``, ``PTPIPD_RPC_TCP``, ``PTPIPD_AUTH_TOKEN``, …
@@ -127,6 +127,7 @@ class Settings(BaseModel):
     pairing_timeout: float = Field(60.0, gt=0)
     timeout: float = Field(10.0, gt=0)
     keepalive: float = Field(3.0, gt=0)
+    poll_interval: float | None = Field(None, gt=0)
     simulate: str | None = None
 
     @field_validator("vendor", "simulate")

@@ -228,7 +228,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(notifier.close)
         config = await resolve_camera(settings, env, stack)
-        options = ServiceOptions(keepalive_interval=settings.keepalive)
+        options = ServiceOptions(keepalive_interval=settings.keepalive, poll_interval=settings.poll_interval)
         service = await stack.enter_async_context(CameraService(config, options))
         listeners: list[Listener] = []
         plane: list[WebServer] = []

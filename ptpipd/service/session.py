@@ -154,7 +154,8 @@ class Session:
         anything, or, for a camera that does not push its events, a poll every ``poll_interval``."""
         caps = camera.capabilities
         polling = caps.events is EventDelivery.POLL
-        interval = caps.poll_interval if polling else self.service.options.keepalive_interval
+        options = self.service.options
+        interval = (options.poll_interval or caps.poll_interval) if polling else options.keepalive_interval
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), interval)

@@ -36,6 +36,8 @@ class ServiceOptions:
     """
 
     keepalive_interval: float = 3.0
+    #: seconds between the event polls of a camera that does not push its events (None: its vendor's)
+    poll_interval: float | None = None
     keepalive_timeout: float = 5.0
     backoff_initial: float = 0.5
     backoff_max: float = 10.0  # a Wi-Fi camera switched back on should be seen within seconds

@@ -67,6 +67,9 @@ class SimOptions:
     dial_every: float = option(
         0.0, "turn the body's main dial one step every S seconds (0: never)", seconds, "S"
     )
+    idle_timeout: float = option(
+        0.0, "drop clients silent for S seconds, as some cameras do (0: never)", seconds, "S"
+    )
     seed: int = option(0, "seed of the pictures the camera makes", int, "N")
 
 

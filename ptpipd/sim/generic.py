@@ -77,6 +77,8 @@ class GenericBody:
     """A standard PTP/IP body's session table: at most one initiator (command + event connection) at a time."""
 
     fps = 0.0
+    #: the responder's FriendlyName in InitCommandAck
+    ack_name: str = SIM_NAME
 
     def __init__(self, model: StandardCamera) -> None:
         self.model = model
@@ -105,7 +107,7 @@ class GenericBody:
         return [
             Send(
                 conn.codec.encode(
-                    pk.InitCommandAck(self._connection_number, SIM_GUID, SIM_NAME, request.version)
+                    pk.InitCommandAck(self._connection_number, SIM_GUID, self.ack_name, request.version)
                 )
             )
         ]

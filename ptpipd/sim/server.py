@@ -11,7 +11,9 @@ module moves bytes and keeps time, the same way for every dialect:
   buffered bytes, resume below :data:`WRITE_LOW`), so a 1 GB object never sits in the write buffer;
 * **time**: the response delay, a prompt's delay (:class:`~ptpipd.sim.responder.Hold`), the capture delay,
   the battery drain, the shutter pressed and the main dial turned on the body every ``shoot_every`` /
-  ``dial_every`` seconds;
+  ``dial_every`` seconds, and ``idle_timeout``: the clients are dropped once the host has sent nothing for
+  that long while no transaction is being answered (a Nikon D5300 drops an idle client after about 30 s,
+  gphoto/gphoto2#66);
 * **sessions**: when the body says a session ended, its other connections close, the gated ports stop
   listening and the session's timers are cancelled.
 
@@ -216,10 +218,12 @@ class _Connection(asyncio.Protocol):
         self.listener.conns.add(self)
         self.server._connections[self.responder] = self
         log.debug("%s connection from %s", self.listener.spec.name, self.peer)
+        self.server.heard()
         self._act(self.responder.connected())
 
     def data_received(self, data: bytes) -> None:
         _quickack(self.sock)
+        self.server.heard()
         self._act(self.responder.receive_data(data))
 
     def eof_received(self) -> bool:
@@ -327,6 +331,7 @@ class SimServer:
         self._connections: dict[Responder, _Connection] = {}
         self._timers: set[asyncio.TimerHandle] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._idle: asyncio.TimerHandle | None = None
 
     @property
     def stats(self) -> Stats:
@@ -455,6 +460,25 @@ class SimServer:
     def _drain(self) -> None:
         self.route(self.body.drain_battery())
 
+    def heard(self) -> None:
+        """The host sent something: the ``idle_timeout`` clock starts again."""
+        if self.options.idle_timeout <= 0:
+            return
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(self.options.idle_timeout, self._drop_idle)
+
+    def _drop_idle(self) -> None:
+        self._idle = None
+        conns = self.connections
+        if any(conn.responder.busy is not None for conn in conns):
+            self.heard()  # answering takes as long as it takes: the host is not idle, it is waiting
+            return
+        if conns:
+            log.info("no traffic for %g s: the camera drops its clients", self.options.idle_timeout)
+        for conn in conns:
+            conn.close()
+
     def press_shutter(self) -> None:
         """Presses the shutter button on the body (``--shoot-every``, SIGUSR1)."""
         events = self.body.press_shutter()
@@ -482,6 +506,8 @@ class SimServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._cancel_timers()
+        if self._idle is not None:
+            self._idle.cancel()
         conns = [conn for listener in self._listeners for conn in listener.conns]
         for listener in self._listeners:
             if listener.server is not None:
@@ -509,8 +535,10 @@ async def start_simulator(
     ``port=0`` consecutive free ones, and ``ports`` may give the first ones (see :func:`wanted_ports`).
 
     ``options`` are the fields of :class:`~ptpipd.sim.dialect.SimOptions` (``capture_delay``,
-    ``response_delay``, ``battery_interval`` (0 disables the drain), ``shoot_every``, ``seed``) and of the
-    body's own options (generic: ``object_size``; Fuji: ``accept_any_client``, ``confirm_delay``, ``fps``).
+    ``response_delay``, ``battery_interval`` (0 disables the drain), ``shoot_every``, ``idle_timeout``,
+    ``seed``) and of the body's own options (generic: ``object_size``; Fuji: ``accept_any_client``,
+    ``confirm_delay``, ``fps``; Nikon: ``model``, ``vendor_id``, ``wifi``, ``registered``, ``wizard``,
+    ``file_lock``).
     Raises KeyError for an unknown vendor, TypeError for an option the body does not take, ValueError for
     ports or values it cannot use, OSError when a port cannot be bound.
     """

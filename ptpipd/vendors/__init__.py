@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ptpipd.vendors.base import VendorDriver
 
 #: The camera dialects, default first. Adding one = a module here, its simulator, and its name in this tuple.
-VENDORS: tuple[str, ...] = ("generic", "fuji", "canon")
+VENDORS: tuple[str, ...] = ("generic", "fuji", "canon", "nikon")
 
 
 def vendor_driver(name: str) -> type[VendorDriver]:

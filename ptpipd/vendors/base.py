@@ -21,7 +21,16 @@ from ptpipd.errors import CameraRefused, NotSupported, UnknownProperty
 from ptpipd.ip.codec import Dialect
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.ip.transport import DataSink, Initiator, Reply, Timeouts
-from ptpipd.ptp import DataType, DevicePropCode, DevicePropDesc, ResponseCode, Value, code_name
+from ptpipd.ptp import (
+    DataType,
+    DevicePropCode,
+    DevicePropDesc,
+    ObjectInfo,
+    OperationCode,
+    ResponseCode,
+    Value,
+    code_name,
+)
 from ptpipd.vendors.labels import PLAIN, Labels, hex_label
 from ptpipd.vendors.liveview import LiveView
 
@@ -342,10 +351,10 @@ class VendorDriver(ABC):
             raise self.refused(reply.code, code)
         return reply
 
-    def refused(self, response: int, opcode: int) -> CameraRefused:
+    def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
         """The error for a response other than OK to ``opcode``, naming the response."""
         name = self.response_names.get(response) or code_name(ResponseCode, response)
-        return CameraRefused(response, name, opcode)
+        return CameraRefused(response, name, opcode, message)
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
@@ -405,6 +414,11 @@ class VendorDriver(ABC):
         differ narrows or widens its declared :attr:`capabilities` here)."""
         return self.capabilities
 
+    def body_properties(self) -> PropertyTable:
+        """The property names and labels of the connected body, once :meth:`open` has identified it (a
+        vendor whose bodies name or label properties differently returns its own table here)."""
+        return self.properties
+
     def unsupported(self, what: str) -> NotSupported:
         """The error for an operation this vendor or body cannot do."""
         return unsupported(self.name, what)
@@ -418,6 +432,12 @@ class VendorDriver(ABC):
     async def state(self) -> list[StateEntry]:
         """The camera's state list (``state_list``)."""
         raise self.unsupported("'state'")
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """What the camera says about one object (GetObjectInfo; a body that hides it describes the object
+        its own way)."""
+        reply = await self.call(OperationCode.GetObjectInfo, (handle,))
+        return ObjectInfo.decode(reply.data or b"")
 
     async def files(self) -> list[FileEntry]:
         """The objects on the camera's storage (``files``)."""

@@ -910,3 +910,21 @@ def split_u64(value: int) -> tuple[int, int]:
     if not 0 <= value < 1 << 64:
         raise EncodeError(f"{value} is not a u64")
     return value & 0xFFFF_FFFF, value >> 32
+
+
+def live_view_jpeg(data: Buffer, header_size: int = 384) -> bytes:
+    """The JPEG of a 0x9203 answer: after ``header_size`` bytes, else after the first known header size
+    (:data:`LIVE_VIEW_HEADER_SIZES`) where one starts; a 1024-byte versioned header gives the JPEG's length.
+
+    Raises:
+        DecodeError: no JPEG start (FF D8) after any known header size, or a JPEG cut short.
+    """
+    view = bytes(memoryview(data).cast("B"))
+    sizes = dict.fromkeys((header_size, *sorted(set(LIVE_VIEW_HEADER_SIZES.values()))))
+    for size in sizes:
+        if view[size : size + 2] != _JPEG_SOI:
+            continue
+        if size == VersionedLiveViewHeader.SIZE:
+            return split_versioned_live_view(view)[1]
+        return split_live_view(view, size).jpeg
+    raise DecodeError(f"0x9203 data: no JPEG after a header of {', '.join(map(str, sizes))} bytes", offset=0)

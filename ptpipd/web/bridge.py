@@ -139,8 +139,7 @@ class ServiceBackend:
         self._files_supported()
 
         async def info(camera: Camera) -> ObjectInfo:
-            reply = await camera.driver.call(OperationCode.GetObjectInfo, (handle,))
-            return ObjectInfo.decode(reply.data or b"")
+            return await camera.driver.object_info(handle)
 
         oi = await self._on_camera(info, handle)
         kind = code_name(ObjectFormat, oi.object_format).lower()  # the media type comes from the file name

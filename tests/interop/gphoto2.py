@@ -76,11 +76,11 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
 class RawCamera:
     """A minimal PTP/IP initiator over plain sockets: handshake, OpenSession, then one call at a time."""
 
-    def __init__(self, port: int, timeout: float = 10.0) -> None:
+    def __init__(self, port: int, timeout: float = 10.0, guid: bytes = bytes(16)) -> None:
         self.cmd = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.evt: socket.socket | None = None
         self.codec = GenericCodec(Role.INITIATOR)
-        self.cmd.sendall(encode(InitCommandRequest(bytes(16), "raw-check")))
+        self.cmd.sendall(encode(InitCommandRequest(guid, "raw-check")))
         ack = self._recv()
         assert isinstance(ack, InitCommandAck), ack
         self.evt = socket.create_connection(("127.0.0.1", port), timeout=timeout)

@@ -624,7 +624,7 @@ def test_stop_summary_counts_sessions_and_transactions() -> None:
         (["--fps", "20"], "--fps: not an option of --vendor generic"),
         (["--object-size", "12Q"], "not a size"),
         (["--port", "70000"], "not a TCP port"),
-        (["--vendor", "nikon"], "invalid choice"),
+        (["--vendor", "polaroid"], "invalid choice"),
     ],
 )
 def test_command_line_errors_exit_2(args: list[str], message: str) -> None:
@@ -705,7 +705,7 @@ async def test_start_simulator_in_process() -> None:
     finally:
         await server.close()
     with pytest.raises(KeyError):
-        await start_simulator("nikon", port=0)
+        await start_simulator("polaroid", port=0)
     with pytest.raises(TypeError, match="has no option fps"):
         await start_simulator("generic", port=0, fps=25)
 

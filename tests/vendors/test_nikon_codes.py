@@ -38,6 +38,7 @@ from ptpipd.vendors.nikon_codes import (
     encode_event_ex_list,
     encode_event_list,
     encode_shutter,
+    live_view_jpeg,
     partial_object_ex_params,
     partial_object_ex_request,
     prohibit_reasons,
@@ -272,6 +273,19 @@ def test_worked_versioned_header() -> None:
     assert jpeg == TINY_JPEG
     assert header.encode() == bytes(WORKED_VERSIONED)
     assert LIVE_VIEW_HEADER_SIZES["versioned"] == VersionedLiveViewHeader.SIZE
+
+
+def test_live_view_jpeg_finds_the_jpeg_after_each_known_header() -> None:
+    # the D750/Z 6 class's 384 bytes (NIKON.md §3.3 worked example), as the body is expected to send
+    assert live_view_jpeg(WORKED_HEADER_BYTES + TINY_JPEG, 384) == TINY_JPEG
+    # a D3X-class body's 64-byte header (digiCamControl NikonD3X headerSize) where 384 was expected
+    assert live_view_jpeg(bytes(64) + TINY_JPEG, 384) == TINY_JPEG
+    # the versioned 1024-byte header (jpglab/fuse, Nikon PTP Reference §9.7.1) gives the JPEG's length
+    assert live_view_jpeg(bytes(WORKED_VERSIONED) + TINY_JPEG + b"\x00\x00", 384) == TINY_JPEG
+    with pytest.raises(DecodeError, match="no JPEG after a header of 384, 64, 128, 1024 bytes"):
+        live_view_jpeg(bytes(2000), 384)
+    with pytest.raises(DecodeError, match="does not end with FF D9"):
+        live_view_jpeg(WORKED_HEADER_BYTES + TINY_JPEG[:2] + b"\x00\x00", 384)
 
 
 def test_versioned_header_refuses_a_short_jpeg() -> None:
