@@ -30,6 +30,7 @@ ENV_TCP = "PTPIPCTL_TCP"
 ENV_TOKEN = "PTPIPCTL_TOKEN"
 ENV_INSTANCE = "PTPIPCTL_INSTANCE"
 ENV_TIMEOUT = "PTPIPCTL_TIMEOUT"
+ENV_HTTP = "PTPIPCTL_HTTP"
 _CHUNK = 1 << 18
 
 
@@ -105,18 +106,20 @@ def instance_socket(name: str, env: Mapping[str, str]) -> str:
     return system if own != system and not os.path.exists(own) and os.path.exists(system) else own
 
 
-def parse_host_port(text: str) -> tuple[str, int]:
-    """``HOST:PORT``, ``HOST`` (port 15741), ``:PORT`` (host 127.0.0.1) or ``[v6]:PORT``."""
+def parse_host_port(
+    text: str, default_port: int = DEFAULT_TCP_PORT, option: str = "--tcp"
+) -> tuple[str, int]:
+    """``HOST:PORT``, ``HOST`` (port ``default_port``), ``:PORT`` (host 127.0.0.1) or ``[v6]:PORT``."""
     t = text.strip()
     host, port = (t, "") if t.count(":") != 1 else t.split(":")  # a bare IPv6 address has several
     if t.startswith("["):
         host, sep, rest = t[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise UsageError(f"invalid --tcp address {text!r}: expected HOST:PORT")
+            raise UsageError(f"invalid {option} address {text!r}: expected HOST:PORT")
         port = rest[1:]
     if port and not (port.isdigit() and 0 < int(port) <= 65535):
-        raise UsageError(f"invalid --tcp address {text!r}: the port must be 1-65535")
-    return host or "127.0.0.1", int(port) if port else DEFAULT_TCP_PORT
+        raise UsageError(f"invalid {option} address {text!r}: the port must be 1-65535")
+    return host or "127.0.0.1", int(port) if port else default_port
 
 
 class Target:
@@ -154,9 +157,11 @@ class Globals:
         token: str | None = None,
         instance: str | None = None,
         timeout: str | float | None = None,
+        http: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.socket, self.tcp, self.token, self.instance, self.timeout = socket, tcp, token, instance, timeout
+        self.http = http  # the data plane's address (ptpipctl.httpclient.locate reads it)
         self.env = os.environ if env is None else env
 
     def target(self) -> Target:
