@@ -174,6 +174,8 @@ class Response:
     def _head(self) -> tuple[int, str, dict[str, str]]:
         pending = self._pending
         while (end := pending.find(b"\r\n\r\n")) < 0:
+            if pending[:5] != b"HTTP/"[: len(pending)]:  # e.g. the JSON-RPC socket given as --http
+                raise self._broken(f"an answer that is not HTTP: {bytes(pending[:60])!r}")
             if len(pending) > HEAD_LIMIT:
                 raise self._broken(f"a response head over {HEAD_LIMIT} bytes")
             if not self._fill():

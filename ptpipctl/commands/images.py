@@ -107,7 +107,8 @@ def _after_shot(
         if kept:
             _forget(http, kept)
     elif kept:
-        where = f"was a preview the camera keeps no copy of; the daemon keeps it: GET /captures/{kept}"
+        where = f"was a preview, which the camera does not keep; the daemon keeps it: GET /captures/{kept}"
+        where += f" (its file {shot.get('path')})"
     else:
         where = "was a preview: the camera keeps no copy to download"
     if isinstance(exc, WriteFailed):

@@ -105,8 +105,7 @@ def liveview(g: Globals, *, output: str | None, frames: int | None, seconds: flo
     finally:  # whole frames only: what came is kept, also when the stream broke
         stream.close(keep=stream.count > 0)
     if stream.tmp and stream.count:
-        fps = stream.count / max(time.monotonic() - started, 1e-9)
-        sys.stdout.write(f"saved {output} ({stream.count} frames, {size_text(stream.size)}, {fps:.1f} fps)\n")
+        sys.stdout.write(f"saved {output} ({stream.count} frames, {size_text(stream.size)})\n")
 
 
 def _watch(g: Globals, stream: Stream, frames: int | None, deadline: float | None) -> None:
