@@ -61,7 +61,9 @@ def test_a_write_failing_after_the_shot_names_the_handle(live: Live, tmp_path: P
     assert (result.code, result.out) == (1, "")
     assert result.err.startswith(f"ptpipctl: cannot write {target}: File too large; ")
     assert list(tmp_path.iterdir()) == [], "neither the picture nor a temporary file is left"
-    if live.vendor == "fuji":  # remote mode hands over a preview, which the camera does not keep: the daemon's
+    if (
+        live.vendor == "fuji"
+    ):  # remote mode hands over a preview, which the camera does not keep: the daemon's
         kept = re.search(  # copy stays, and the message says where
             r"; the picture was a preview, which the camera does not keep; the daemon keeps it: "
             r"GET (/captures/\S+) \(its file (\S+)\)\n$",
