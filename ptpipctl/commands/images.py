@@ -18,7 +18,7 @@ from ptpipctl.client import CtlError
 from ptpipctl.commands import show
 from ptpipctl.declare import JSON, PROGRESS, Param, command
 from ptpipctl.httpclient import locate
-from ptpipctl.output import Progress, fields, table
+from ptpipctl.output import Progress, fields, size_text, table
 from ptpipctl.transfer import (
     Destination,
     Interrupted,
@@ -165,8 +165,10 @@ def download(
         "type": response.headers.get("content-type"),
         "path": os.path.abspath(written),
         "url": f"/files/{handle}",
+        "resumed_from": start,
     }
-    report(dest, result, saved_text(written, size, result["type"], f"camera handle {handle}"))
+    resumed = f"resumed at {size_text(start)}" if start else ""
+    report(dest, result, saved_text(written, size, result["type"], f"camera handle {handle}", resumed))
 
 
 def _object(http: HttpTarget, handle: int, dest: Destination) -> Response:
