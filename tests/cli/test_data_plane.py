@@ -6,11 +6,11 @@ has to be made on purpose (a changed object, a connection cut mid-body)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import http.client
 import io
 import json
-import os
 import re
 import shutil
 import signal
@@ -25,6 +25,7 @@ from PIL import Image
 from ptpipctl.transfer import part_name
 from ptpipd.sim import bigobject
 from tests.cli.conftest import PTPIPCTL, Live, clean_env, ctl
+from tests.cli.peak import run_measured
 from tests.cli.stub import IMAGE, StubDaemon, stub_daemon
 from tests.daemon.conftest import camera_args, wait_until
 from tests.procs import SimProcess, running_daemon, running_sim
@@ -32,6 +33,12 @@ from tests.procs import SimProcess, running_daemon, running_sim
 GIB = 1 << 30
 BIG = "6"  # the generic simulator's handle of its big object
 MB_64_KIB = 64_000_000 // 1024  # 64 MB (10^6 bytes) in the KiB of VmHWM and ru_maxrss
+
+
+@functools.cache
+def big_sha256() -> str:
+    """The SHA-256 of the 1 GiB object, from the simulator's published formula (once: it takes seconds)."""
+    return bigobject.sha256(GIB)
 
 
 def sha256_file(path: Path) -> str:
@@ -80,15 +87,13 @@ def fuji30(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield Live("fuji", daemon, clean_env(workdir, PTPIPCTL_SOCKET=str(daemon.socket_path)))
 
 
-def run_measured(args: list[str], env: dict[str, str]) -> tuple[int, str, str, int]:
-    """Runs ptpipctl to its end: (exit code, stdout, stderr, its own peak RSS in KiB from wait4)."""
+def run_ptpipctl(args: list[str], env: dict[str, str]) -> tuple[int, str, str, int]:
+    """Runs ptpipctl to its end: (exit code, stdout, stderr, its own peak RSS in KiB)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([str(PTPIPCTL), *args], stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)  # the rusage of this child alone
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code, peak, _ = run_measured([str(PTPIPCTL), *args], env, out, err)
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read().decode(), err.read().decode(), usage.ru_maxrss
+        return code, out.read().decode(), err.read().decode(), peak
 
 
 def partials(directory: Path, handle: str) -> list[Path]:
@@ -102,7 +107,7 @@ def test_1gib_download_sha_and_peak_memory(big_daemon: Live, roomy: Path) -> Non
     """The 1 GiB object through ptpipctl download: every byte right (SHA-256 of the simulator's published
     formula), ptpipctl's and the daemon's peak RSS each at most 64 MB."""
     target = roomy / "big.bin"
-    code, out, err, peak = run_measured(["download", BIG, str(target), "--json"], big_daemon.env)
+    code, out, err, peak = run_ptpipctl(["download", BIG, str(target), "--json"], big_daemon.env)
     assert code == 0, err
     saved = json.loads(out)
     assert (saved["path"], saved["size"], saved["filename"], saved["resumed_from"]) == (
@@ -111,7 +116,7 @@ def test_1gib_download_sha_and_peak_memory(big_daemon: Live, roomy: Path) -> Non
         bigobject.FILENAME,
         0,
     )
-    assert sha256_file(target) == bigobject.sha256(GIB)
+    assert sha256_file(target) == big_sha256()
     assert peak <= MB_64_KIB, f"ptpipctl peak RSS {peak} KiB for a 1 GiB download"
     daemon_peak = vm_hwm_kib(big_daemon.daemon.pid)
     assert daemon_peak <= MB_64_KIB, f"daemon peak RSS {daemon_peak} KiB after a 1 GiB download"
@@ -142,10 +147,10 @@ def test_resume_after_sigkill_gives_the_same_bytes(big_daemon: Live, roomy: Path
     [partial] = partials(roomy, BIG)
     held = partial.stat().st_size
     assert GIB // 2 <= held < GIB
-    code, out, err, _ = run_measured(["download", BIG, str(target), "--resume", "--json"], big_daemon.env)
+    code, out, err, _ = run_ptpipctl(["download", BIG, str(target), "--resume", "--json"], big_daemon.env)
     assert code == 0, err
     assert json.loads(out)["resumed_from"] == held, "the rest was asked for, not the whole object"
-    assert sha256_file(target) == bigobject.sha256(GIB)
+    assert sha256_file(target) == big_sha256()
     assert sorted(p.name for p in roomy.iterdir()) == ["resumed.bin"]
 
 
