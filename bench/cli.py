@@ -7,9 +7,10 @@ runs (after two warm-up runs each; the commands take turns, so drift hits them a
   ``ptpipd --simulate generic`` (a subprocess) on its Unix socket.
 * **python -c pass**: the interpreter ptpipctl runs on (this venv's), doing nothing: the floor for any
   Python client.
-* **the camera's own time**: the same ``capture``/``download`` request (``inline``, as ptpipctl sends it) on
-  a connection this process keeps open to the same daemon: what the daemon and the camera take, without
-  any client start-up.
+* **the camera's own time**: the same HTTP requests ptpipctl sends (``capture``: ``POST /capture``, ``GET
+  /captures/NAME``, ``DELETE`` it; ``download``: ``GET /files/5``), made from this process with ptpipctl's
+  own HTTP client to the same daemon's HTTP socket, the bodies read to their end: what the daemon and the
+  camera take, without any client start-up.
 * **gphoto2**: Debian's gphoto2 against ``python -m ptpipd.sim --vendor generic --port 0``
   (``--port ptpip:127.0.0.1:PORT:PORT --camera "PTP/IP Camera"``, its own temporary HOME): ``--get-config
   iso``, ``--capture-image-and-download`` and ``--get-file 3`` (the third file, the object ptpipctl gets
@@ -43,7 +44,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ptpipctl.client import Connection, Target  # noqa: E402
+from ptpipctl.httpclient import HttpTarget  # noqa: E402
+from ptpipctl.jsonio import loads  # noqa: E402
 from tests.procs import running_daemon, running_sim  # noqa: E402
 
 TARGET_VS_PYTHON = 1.5
@@ -69,15 +71,25 @@ def timed(command: list[str], env: dict[str, str], check: Callable[[bytes], bool
     return run
 
 
-def in_session(conn: Connection, method: str, params: dict[str, object]) -> Run:
-    """The request on an open connection: the daemon's and the camera's time, no client start-up."""
+def in_session(http: HttpTarget, command: str) -> Run:
+    """ptpipctl's requests from this process: the daemon's and the camera's time, no client start-up."""
+
+    def body(method: str, path: str) -> bytes:
+        with http.request(method, path) as response:
+            return response.check().read(64 << 20)
 
     def run() -> float:
         started = time.perf_counter()
-        result = conn.call(method, params)
+        if command == "capture":
+            shot = loads(body("POST", "/capture").decode())
+            name = Path(shot["path"]).name
+            data = body("GET", f"/captures/{name}")
+            body("DELETE", f"/captures/{name}")
+        else:
+            data = body("GET", f"/files/{HANDLE}")
         elapsed = time.perf_counter() - started
-        if not str(result.get("data", "")).startswith("/9j/"):  # base64 of a JPEG's first bytes
-            raise SystemExit(f"benchmark request failed: {method} {params}: {str(result)[:200]}")
+        if data[:2] != JPEG:
+            raise SystemExit(f"benchmark request failed: {command}: {data[:100]!r}")
         return elapsed
 
     return run
@@ -176,8 +188,8 @@ def main() -> int:
         with (
             running_daemon(work / "daemon", "--simulate", "generic", "--log-level", "warning") as daemon,
             running_sim("generic") as sim,
-            Connection(Target(path=str(daemon.socket_path), timeout=60)) as conn,
         ):
+            http = HttpTarget(path=str(daemon.socket_path.with_name("ptpipd-http.sock")), timeout=60)
             daemon.wait_connected()
             ctl_env = dict(base_env, PTPIPCTL_SOCKET=str(daemon.socket_path))
             runs: dict[str, Run] = {
@@ -188,13 +200,11 @@ def main() -> int:
                 "ptpipctl capture -": timed(
                     [str(PTPIPCTL), "capture", "-"], ctl_env, lambda o: o[:2] == JPEG
                 ),
-                "camera's own time: capture": in_session(conn, "capture", {"inline": True}),
+                "camera's own time: capture": in_session(http, "capture"),
                 f"ptpipctl download {HANDLE} -": timed(
                     [str(PTPIPCTL), "download", str(HANDLE), "-"], ctl_env, lambda o: o[:2] == JPEG
                 ),
-                "camera's own time: download": in_session(
-                    conn, "download", {"handle": HANDLE, "inline": True}
-                ),
+                "camera's own time: download": in_session(http, "download"),
                 "ptpipctl get iso (typer path)": timed(
                     [str(PTPIPCTL), "get", "iso"],
                     dict(ctl_env, PTPIPCTL_FAST="0"),

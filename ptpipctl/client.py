@@ -7,7 +7,8 @@ on the command line (at most one); else ``PTPIPCTL_SOCKET``, ``PTPIPCTL_TCP``, `
 daemon's default socket, ``/run/ptpipd/ptpipd.sock`` as root, else ``$XDG_RUNTIME_DIR/ptpipd/ptpipd.sock``,
 else ``/tmp/ptpipd-$UID/ptpipd.sock`` (``ptpipd.config.default_runtime_dir``'s rule, duplicated on purpose).
 Instance ``NAME`` is ``NAME.sock`` in that directory. A token is sent with an ``auth`` call first, over TCP
-only: Unix-socket clients are trusted by the socket's mode.
+only: Unix-socket clients are trusted by the socket's mode. Pictures and the live view come over the
+daemon's HTTP data plane instead: :mod:`ptpipctl.httpclient`.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import sys
 import time
 
 from ptpipctl.client import CtlError, UsageError
+from ptpipctl.commands import EXIT_INTERRUPTED
 from ptpipctl.output import Progress, json_text, size_text
 
 TYPE_CHECKING = False
@@ -46,7 +47,7 @@ class WriteFailed(CtlError):
 class Interrupted(CtlError):
     """Ctrl-C during a transfer (exit 130, as an interrupted command)."""
 
-    exit_code = 130
+    exit_code = EXIT_INTERRUPTED
 
 
 def amended(exc: CtlError, text: str) -> CtlError:

@@ -17,6 +17,7 @@ from ptpipctl.declare import JSON, Param, command
 from ptpipctl.httpclient import is_loopback, locate, sibling_socket
 from ptpipctl.mjpeg import Parts, boundary_of
 from ptpipctl.output import json_text, pairs, size_text
+from ptpipctl.transfer import amended
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -102,7 +103,10 @@ def liveview(g: Globals, *, output: str | None, frames: int | None, seconds: flo
         _watch(g, stream, frames, None if seconds is None else started + seconds)
     except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or the player went away: the end
         pass
-    finally:  # whole frames only: what came is kept, also when the stream broke
+    except CtlError as exc:  # whole frames only: what came is kept, also when the stream broke
+        kept = f"; its {stream.count} frames are in {output}" if stream.tmp and stream.count else ""
+        raise amended(exc, kept) from None
+    finally:
         stream.close(keep=stream.count > 0)
     if stream.tmp and stream.count:
         sys.stdout.write(f"saved {output} ({stream.count} frames, {size_text(stream.size)})\n")

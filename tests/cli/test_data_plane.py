@@ -11,6 +11,8 @@ import hashlib
 import http.client
 import io
 import json
+import os
+import pty
 import re
 import shutil
 import signal
@@ -27,6 +29,7 @@ from ptpipd.sim import bigobject
 from tests.cli.conftest import PTPIPCTL, Live, clean_env, ctl
 from tests.cli.peak import run_measured
 from tests.cli.stub import IMAGE, StubDaemon, stub_daemon
+from tests.cli.stub import frames as stub_frames
 from tests.daemon.conftest import camera_args, wait_until
 from tests.procs import SimProcess, running_daemon, running_sim
 
@@ -373,3 +376,27 @@ def test_liveview_501_from_the_stub(home: Path, stub: StubDaemon, stub_env: dict
     stub.http.live_frames = None
     result = ctl("liveview", "--frames", "1", env=stub_env)
     assert (result.code, result.raw, result.err) == (1, b"", "ptpipctl: the stub camera has no live view\n")
+
+
+def test_liveview_refuses_a_terminal_and_keeps_the_frames_of_a_stream_that_ends(
+    home: Path, stub: StubDaemon, stub_env: dict[str, str]
+) -> None:
+    primary, secondary = pty.openpty()
+    try:
+        on_tty = subprocess.run(
+            [str(PTPIPCTL), "liveview"], env=stub_env, stdout=secondary, stderr=subprocess.PIPE, timeout=60
+        )
+    finally:
+        os.close(secondary)
+        os.close(primary)
+    assert on_tty.returncode == 2
+    assert on_tty.stderr == (
+        b"ptpipctl: stdout is a terminal: give -o FILE, or pipe the stream: ptpipctl liveview | ffplay -f mjpeg -\n"
+    )
+    assert stub.requests == []
+    clip = home / "clip.mjpg"
+    result = ctl("liveview", "-o", str(clip), env=stub_env)  # the stub's stream ends after 6 frames
+    assert (result.code, result.out) == (1, "")
+    assert result.err == f"ptpipctl: the live view ended after 6 frames; its 6 frames are in {clip}\n"
+    assert jpegs(clip.read_bytes()) == stub_frames() * 2
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith(".")) == []
