@@ -200,6 +200,27 @@ def _seconds(value: str | float, where: str) -> float:
 # ------------------------------------------------------------------------------------------------ connection
 
 
+def open_stream(path: str | None, host: str | None, port: int, timeout: float, what: str) -> _socket.socket:
+    """A stream socket connected to the Unix socket ``path`` or to ``host``:``port``; when that fails,
+    :class:`DaemonUnreachable` saying it cannot reach ``what`` and why."""
+    sock: _socket.socket | None = None
+    try:
+        if host is None:
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            address: Any = str(path)
+        else:
+            family, kind, proto, _, address = _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM)[0]
+            sock = _socket.socket(family, kind, proto)
+        sock.settimeout(timeout)
+        sock.connect(address)
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise DaemonUnreachable(f"cannot reach {what}: {reason}") from None
+    return sock
+
+
 class Connection:
     """One NDJSON connection: requests out, responses in order; notifications are kept aside."""
 
@@ -214,25 +235,8 @@ class Connection:
 
     @staticmethod
     def _open(target: Target) -> _socket.socket:
-        sock: _socket.socket | None = None
-        try:
-            if target.host is None:
-                sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-                address: Any = str(target.path)
-            else:
-                family, kind, proto, _, address = _socket.getaddrinfo(
-                    target.host, target.port, 0, _socket.SOCK_STREAM
-                )[0]
-                sock = _socket.socket(family, kind, proto)
-            sock.settimeout(target.timeout)
-            sock.connect(address)
-        except OSError as exc:
-            if sock is not None:
-                sock.close()
-            where = f"socket {target}" if target.host is None else str(target)
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise DaemonUnreachable(f"cannot reach ptpipd at {where}: {reason}") from None
-        return sock
+        where = f"socket {target}" if target.host is None else str(target)
+        return open_stream(target.path, target.host, target.port, target.timeout, f"ptpipd at {where}")
 
     def close(self) -> None:
         """Closes the connection."""

@@ -25,7 +25,15 @@ from __future__ import annotations
 import _socket
 
 from ptpipctl import __version__
-from ptpipctl.client import ENV_HTTP, CtlError, DaemonUnreachable, RpcFailure, UsageError, parse_host_port
+from ptpipctl.client import (
+    ENV_HTTP,
+    CtlError,
+    DaemonUnreachable,
+    RpcFailure,
+    UsageError,
+    open_stream,
+    parse_host_port,
+)
 from ptpipctl.jsonio import JSONError, loads
 
 TYPE_CHECKING = False
@@ -99,24 +107,9 @@ class HttpTarget:
             raise
 
     def _open(self) -> _socket.socket:
-        sock: _socket.socket | None = None
-        try:
-            if self.host is None:
-                sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-                address: Any = str(self.path)
-            else:
-                family, kind, proto, _, address = _socket.getaddrinfo(
-                    self.host, self.port, 0, _socket.SOCK_STREAM
-                )[0]
-                sock = _socket.socket(family, kind, proto)
-            sock.settimeout(self.timeout)
-            sock.connect(address)
-        except OSError as exc:
-            if sock is not None:
-                sock.close()
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise DaemonUnreachable(f"cannot reach ptpipd's HTTP data plane at {self}: {reason}") from None
-        return sock
+        return open_stream(
+            self.path, self.host, self.port, self.timeout, f"ptpipd's HTTP data plane at {self}"
+        )
 
 
 class Response:

@@ -179,13 +179,7 @@ class Destination:
 
     def write(self, data: memoryview) -> None:
         """Writes all of ``data``; :class:`WriteFailed` with the system's reason."""
-        try:
-            while data:
-                data = data[os.write(self.fd, data) :]
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise WriteFailed(_os_reason(exc)) from None
+        write_all(self.fd, data)
 
     def final(self, name: str) -> str:
         """The path the picture gets (before ``-1``, ``-2``… for a name taken): the given one, or ``name`` in
@@ -218,6 +212,18 @@ class Destination:
         if not (self.keep and held and not self.done):
             return ""
         return f"; {size_text(held)} kept in {self.tmp}: '{command} --resume' continues it"
+
+
+def write_all(fd: int, data: memoryview) -> None:
+    """Writes all of ``data`` to ``fd``; :class:`WriteFailed` with the system's reason (``BrokenPipeError``
+    as it is: the reader went away)."""
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise WriteFailed(_os_reason(exc)) from None
 
 
 def content_range(value: str) -> tuple[int, int]:

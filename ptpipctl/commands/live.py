@@ -17,7 +17,7 @@ from ptpipctl.declare import JSON, Param, command
 from ptpipctl.httpclient import is_loopback, locate, sibling_socket
 from ptpipctl.mjpeg import Parts, boundary_of
 from ptpipctl.output import json_text, pairs, size_text
-from ptpipctl.transfer import amended
+from ptpipctl.transfer import WriteFailed, amended, write_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,14 +57,10 @@ class Stream:
             raise CtlError(f"cannot write to {output}: {exc.strerror or exc}") from None
 
     def write(self, frame: bytes) -> None:
-        view = memoryview(frame)
         try:
-            while view:
-                view = view[os.write(self.fd, view) :]
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise CtlError(f"cannot write {self.path or 'stdout'}: {exc.strerror or exc}") from None
+            write_all(self.fd, memoryview(frame))
+        except WriteFailed as exc:
+            raise CtlError(f"cannot write {self.path or 'stdout'}: {exc.reason}") from None
         self.count += 1
         self.size += len(frame)
 

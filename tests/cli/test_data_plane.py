@@ -255,15 +255,6 @@ def test_capture_leaves_no_copy_at_the_daemon(live: Live, tmp_path: Path) -> Non
     assert set(captures.iterdir()) == before
 
 
-def test_over_tcp_the_data_plane_is_found_from_status(live: Live) -> None:
-    assert live.daemon.tcp is not None
-    host, port = live.daemon.tcp
-    env = {k: v for k, v in live.env.items() if k != "PTPIPCTL_SOCKET"}
-    result = ctl("--tcp", f"{host}:{port}", "capture", "-", env=env)
-    assert result.code == 0, result.err
-    assert decoded(result.raw)
-
-
 # ---------------------------------------------------------------------------------------------- url
 
 
