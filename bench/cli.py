@@ -22,7 +22,9 @@ Targets: ``get iso`` ≤ 1.5× bare Python (issue 9); ``capture -`` and ``downlo
 time minus the camera's own time) ≤ 1.5× bare Python (issue 15), also shown from the minima of the runs
 (the simulated capture itself varies by tens of milliseconds on a busy machine, which medians carry over); gphoto2 / ptpipctl ≥ 5× for ``get iso``,
 which no Python program can meet where the interpreter alone needs more than a fifth of gphoto2's time
-(the report prints that floor). Prints "met" / "NOT met"; never exits non-zero because of a time.
+(the report prints that floor). Prints "met" / "NOT met"; never exits non-zero because of a time. Last,
+each ptpipctl command's CPU time (user + system of the process, median) beside bare Python's: on a busy
+machine wall-time medians carry the scheduler's noise, CPU time much less.
 
 Bytecode: the runs here are allowed to write ``__pycache__`` (``PYTHONDONTWRITEBYTECODE`` is dropped for
 them), as an installed package has its bytecode compiled at install time.
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -57,18 +60,27 @@ JPEG = b"\xff\xd8"
 Run = Callable[[], float]
 
 
-def timed(command: list[str], env: dict[str, str], check: Callable[[bytes], bool]) -> Run:
-    """A run of ``command``: its wall time (seconds); fails loudly when the command does not do its job."""
+class timed:
+    """A run of ``command``: its wall time (seconds); fails loudly when the command does not do its job.
+    Each run's CPU time (user + system) goes to :attr:`cpu`: unlike wall time, barely moved by other
+    processes on a busy machine."""
 
-    def run() -> float:
+    def __init__(self, command: list[str], env: dict[str, str], check: Callable[[bytes], bool]) -> None:
+        self.command, self.env, self.check = command, env, check
+        self.cpu: list[float] = []
+
+    def __call__(self) -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        proc = subprocess.run(command, env=env, capture_output=True, timeout=60)
+        proc = subprocess.run(self.command, env=self.env, capture_output=True, timeout=60)
         elapsed = time.perf_counter() - started
-        if proc.returncode != 0 or not check(proc.stdout):
-            raise SystemExit(f"benchmark command failed: {command}: rc={proc.returncode} {proc.stderr!r}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0 or not self.check(proc.stdout):
+            raise SystemExit(
+                f"benchmark command failed: {self.command}: rc={proc.returncode} {proc.stderr!r}"
+            )
+        self.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         return elapsed
-
-    return run
 
 
 def in_session(http: HttpTarget, command: str) -> Run:
@@ -124,6 +136,17 @@ def measure(runs: dict[str, Run], rounds: int) -> dict[str, list[float]]:
         for name, run in runs.items():
             times[name].append(run())
     return times
+
+
+def cpu_report(runs: dict[str, Run]) -> None:
+    """The ptpipctl commands' CPU time (user + system, median) beside bare Python's: the start-up ratio as
+    the processes themselves spend it, which a busy machine's scheduling does not blur."""
+    cpu = {name: statistics.median(run.cpu) * 1e3 for name, run in runs.items() if isinstance(run, timed)}
+    python = cpu["python -c pass"]
+    print(f"CPU time (user + system), median: python -c pass {python:.2f} ms")
+    for name, value in cpu.items():
+        if name.startswith("ptpipctl "):
+            print(f"  {name:<38} {value:8.2f} ms = {value / python:4.2f}x bare python")
 
 
 def report(times: dict[str, list[float]], rounds: int) -> None:
@@ -216,6 +239,7 @@ def main() -> int:
                 runs |= gphoto2_runs(gphoto2, port, dict(base_env, HOME=str(work / "home")), work)
             times = measure(runs, args.runs)
     report(times, args.runs)
+    cpu_report(runs)
     return 0
 
 
