@@ -71,7 +71,9 @@ def _os_reason(exc: OSError) -> str:
 class Destination:
     """Where a picture goes: stdout (``-``), or a temporary file created up front in its directory."""
 
-    def __init__(self, path: str | None, as_json: bool, *, handle: int | None = None, resume: bool = False):
+    def __init__(
+        self, path: str | None, as_json: bool, *, handle: int | None = None, resume: bool = False
+    ) -> None:
         if as_json and path == "-":
             raise UsageError("--json cannot be combined with writing the image to stdout ('-')")
         if resume and path == "-":
@@ -83,22 +85,26 @@ class Destination:
         self.unique = path is None or os.path.isdir(path)
         self.directory = (path if self.unique else os.path.dirname(path)) if path else ""
         self.to_stdout = path == "-"
+        self.name = ""  # the file's name, once the daemon has said it
         if self.to_stdout:
             self.fd = STDOUT
             return
-        found = self._partial() if resume and handle is not None else None
         try:
-            if found is not None:
-                self.tmp, self.etag = found
-                self.fd = os.open(self.tmp, os.O_WRONLY)
-                self.offset = os.lseek(self.fd, 0, os.SEEK_END)
-                self.keep = True
-            else:
-                self.tmp = self._in_directory(f".ptpipctl-{os.getpid()}.tmp")
-                self.fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            self._open(resume)
         except OSError as exc:
-            where = path or "the current directory"
-            raise CtlError(f"cannot write to {where}: {_os_reason(exc)}") from None
+            raise CtlError(f"cannot write to {path or 'the current directory'}: {_os_reason(exc)}") from None
+
+    def _open(self, resume: bool) -> None:
+        """The partial file to continue (``resume``), else a new temporary file."""
+        found = self._partial() if resume and self.handle is not None else None
+        if found is not None:
+            self.tmp, self.etag = found
+            self.fd = os.open(self.tmp, os.O_WRONLY)
+            self.offset = os.lseek(self.fd, 0, os.SEEK_END)
+            self.keep = True
+        else:
+            self.tmp = self._in_directory(f".ptpipctl-{os.getpid()}.tmp")
+            self.fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
 
     def _in_directory(self, name: str) -> str:
         return os.path.join(self.directory or ".", name)
@@ -152,8 +158,11 @@ class Destination:
         """Empties the file: the object is coming again from its first byte."""
         self.offset = 0
         if not self.to_stdout:
-            os.ftruncate(self.fd, 0)
-            os.lseek(self.fd, 0, os.SEEK_SET)
+            try:
+                os.ftruncate(self.fd, 0)
+                os.lseek(self.fd, 0, os.SEEK_SET)
+            except OSError as exc:
+                raise WriteFailed(_os_reason(exc)) from None
 
     def adopt(self, response: Response) -> tuple[int, int | None]:
         """Takes a download's answer: where its bytes start in the object and the object's size. Gives the
@@ -172,7 +181,10 @@ class Destination:
         if etag and self.handle is not None and not self.to_stdout:
             partial = self._in_directory(part_name(self.handle, etag))
             if partial != self.tmp:
-                os.replace(self.tmp, partial)
+                try:
+                    os.replace(self.tmp, partial)
+                except OSError as exc:
+                    raise WriteFailed(_os_reason(exc)) from None
                 self.tmp, self.etag = partial, etag
             self.keep = True
         return self.offset, total

@@ -87,14 +87,11 @@ def capture(g: Globals, path: str | None, *, as_json: bool, progress: bool | Non
             raise _after_shot(exc, dest.final(name), shot, http, kept) from None
         if kept:
             _forget(http, kept)
-    if dest.to_stdout:
-        return
-    shot["path"] = os.path.abspath(written)
-    handle = shot.get("handle")
-    text = saved_text(
-        written, size, shot.get("format"), f"camera handle {handle}" if handle is not None else ""
-    )
-    report(dest, shot, text)
+    if not dest.to_stdout:
+        shot["path"] = os.path.abspath(written)
+        handle = shot.get("handle")
+        camera = f"camera handle {handle}" if handle is not None else ""
+        report(dest, shot, saved_text(written, size, shot.get("format"), camera))
 
 
 def _after_shot(
@@ -140,35 +137,43 @@ def download(
 ) -> None:
     """Copies one object from the camera (streamed; --resume continues an interrupted copy)."""
     with Destination(path, as_json, handle=handle, resume=resume) as dest:
-        http = locate(g)
         again = " ".join(["ptpipctl download", str(handle), *([path] if path else [])])
         try:
-            response = _object(http, handle, dest)
-            with response:
-                name = attachment_name(response.headers) or f"object-{handle}"
-                start, total = dest.adopt(response)
-                with _bar(name, total, progress, start) as bar:
-                    size = receive(response, dest, bar, start)
-            written = dest.commit(name, total)
+            result, written = _fetch(locate(g), handle, dest, progress)
         except WriteFailed as exc:
-            raise CtlError(f"cannot write {dest.final(name)}: {exc.reason}{dest.kept_note(again)}") from None
+            raise CtlError(
+                f"cannot write {dest.final(dest.name)}: {exc.reason}{dest.kept_note(again)}"
+            ) from None
         except CtlError as exc:
             raise amended(exc, dest.kept_note(again)) from None
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted{dest.kept_note(again)}") from None
-    if dest.to_stdout:
-        return
+    if not dest.to_stdout:
+        start, size = result["resumed_from"], result["size"]
+        resumed = f"resumed at {size_text(start)}" if start else ""
+        report(dest, result, saved_text(written, size, result["type"], f"camera handle {handle}", resumed))
+
+
+def _fetch(
+    http: HttpTarget, handle: int, dest: Destination, progress: bool | None
+) -> tuple[dict[str, Any], str]:
+    """The object into ``dest``, renamed into place: the download's result, and the path written."""
+    with _object(http, handle, dest) as response:
+        dest.name = attachment_name(response.headers) or f"object-{handle}"
+        start, total = dest.adopt(response)
+        with _bar(dest.name, total, progress, start) as bar:
+            size = receive(response, dest, bar, start)
+    written = dest.commit(dest.name, total)
     result = {
         "handle": handle,
-        "filename": name,
+        "filename": dest.name,
         "size": size,
         "type": response.headers.get("content-type"),
         "path": os.path.abspath(written),
         "url": f"/files/{handle}",
         "resumed_from": start,
     }
-    resumed = f"resumed at {size_text(start)}" if start else ""
-    report(dest, result, saved_text(written, size, result["type"], f"camera handle {handle}", resumed))
+    return result, written
 
 
 def _object(http: HttpTarget, handle: int, dest: Destination) -> Response:
