@@ -7,9 +7,10 @@ runs (after two warm-up runs each; the commands take turns, so drift hits them a
   ``ptpipd --simulate generic`` (a subprocess) on its Unix socket.
 * **python -c pass**: the interpreter ptpipctl runs on (this venv's), doing nothing: the floor for any
   Python client.
-* **the camera's own time**: the same ``capture``/``download`` request (``inline``, as ptpipctl sends it) on
-  a connection this process keeps open to the same daemon: what the daemon and the camera take, without
-  any client start-up.
+* **the camera's own time**: the same HTTP requests ptpipctl sends (``capture``: ``POST /capture``, ``GET
+  /captures/NAME``, ``DELETE`` it; ``download``: ``GET /files/5``), made from this process with ptpipctl's
+  own HTTP client to the same daemon's HTTP socket, the bodies read to their end: what the daemon and the
+  camera take, without any client start-up.
 * **gphoto2**: Debian's gphoto2 against ``python -m ptpipd.sim --vendor generic --port 0``
   (``--port ptpip:127.0.0.1:PORT:PORT --camera "PTP/IP Camera"``, its own temporary HOME): ``--get-config
   iso``, ``--capture-image-and-download`` and ``--get-file 3`` (the third file, the object ptpipctl gets
@@ -21,7 +22,9 @@ Targets: ``get iso`` ≤ 1.5× bare Python (issue 9); ``capture -`` and ``downlo
 time minus the camera's own time) ≤ 1.5× bare Python (issue 15), also shown from the minima of the runs
 (the simulated capture itself varies by tens of milliseconds on a busy machine, which medians carry over); gphoto2 / ptpipctl ≥ 5× for ``get iso``,
 which no Python program can meet where the interpreter alone needs more than a fifth of gphoto2's time
-(the report prints that floor). Prints "met" / "NOT met"; never exits non-zero because of a time.
+(the report prints that floor). Prints "met" / "NOT met"; never exits non-zero because of a time. Last,
+each ptpipctl command's CPU time (user + system of the process, median) beside bare Python's: on a busy
+machine wall-time medians carry the scheduler's noise, CPU time much less.
 
 Bytecode: the runs here are allowed to write ``__pycache__`` (``PYTHONDONTWRITEBYTECODE`` is dropped for
 them), as an installed package has its bytecode compiled at install time.
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,7 +47,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ptpipctl.client import Connection, Target  # noqa: E402
+from ptpipctl.httpclient import HttpTarget  # noqa: E402
+from ptpipctl.jsonio import loads  # noqa: E402
 from tests.procs import running_daemon, running_sim  # noqa: E402
 
 TARGET_VS_PYTHON = 1.5
@@ -55,29 +60,48 @@ JPEG = b"\xff\xd8"
 Run = Callable[[], float]
 
 
-def timed(command: list[str], env: dict[str, str], check: Callable[[bytes], bool]) -> Run:
-    """A run of ``command``: its wall time (seconds); fails loudly when the command does not do its job."""
+class timed:
+    """A run of ``command``: its wall time (seconds); fails loudly when the command does not do its job.
+    Each run's CPU time (user + system) goes to :attr:`cpu`: unlike wall time, barely moved by other
+    processes on a busy machine."""
 
-    def run() -> float:
+    def __init__(self, command: list[str], env: dict[str, str], check: Callable[[bytes], bool]) -> None:
+        self.command, self.env, self.check = command, env, check
+        self.cpu: list[float] = []
+
+    def __call__(self) -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        proc = subprocess.run(command, env=env, capture_output=True, timeout=60)
+        proc = subprocess.run(self.command, env=self.env, capture_output=True, timeout=60)
         elapsed = time.perf_counter() - started
-        if proc.returncode != 0 or not check(proc.stdout):
-            raise SystemExit(f"benchmark command failed: {command}: rc={proc.returncode} {proc.stderr!r}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0 or not self.check(proc.stdout):
+            raise SystemExit(
+                f"benchmark command failed: {self.command}: rc={proc.returncode} {proc.stderr!r}"
+            )
+        self.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         return elapsed
 
-    return run
 
+def in_session(http: HttpTarget, command: str) -> Run:
+    """ptpipctl's requests from this process: the daemon's and the camera's time, no client start-up."""
 
-def in_session(conn: Connection, method: str, params: dict[str, object]) -> Run:
-    """The request on an open connection: the daemon's and the camera's time, no client start-up."""
+    def body(method: str, path: str) -> bytes:
+        with http.request(method, path) as response:
+            return response.check().read(64 << 20)
 
     def run() -> float:
         started = time.perf_counter()
-        result = conn.call(method, params)
+        if command == "capture":
+            shot = loads(body("POST", "/capture").decode())
+            name = Path(shot["path"]).name
+            data = body("GET", f"/captures/{name}")
+            body("DELETE", f"/captures/{name}")
+        else:
+            data = body("GET", f"/files/{HANDLE}")
         elapsed = time.perf_counter() - started
-        if not str(result.get("data", "")).startswith("/9j/"):  # base64 of a JPEG's first bytes
-            raise SystemExit(f"benchmark request failed: {method} {params}: {str(result)[:200]}")
+        if data[:2] != JPEG:
+            raise SystemExit(f"benchmark request failed: {command}: {data[:100]!r}")
         return elapsed
 
     return run
@@ -112,6 +136,17 @@ def measure(runs: dict[str, Run], rounds: int) -> dict[str, list[float]]:
         for name, run in runs.items():
             times[name].append(run())
     return times
+
+
+def cpu_report(runs: dict[str, Run]) -> None:
+    """The ptpipctl commands' CPU time (user + system, median) beside bare Python's: the start-up ratio as
+    the processes themselves spend it, which a busy machine's scheduling does not blur."""
+    cpu = {name: statistics.median(run.cpu) * 1e3 for name, run in runs.items() if isinstance(run, timed)}
+    python = cpu["python -c pass"]
+    print(f"CPU time (user + system), median: python -c pass {python:.2f} ms")
+    for name, value in cpu.items():
+        if name.startswith("ptpipctl "):
+            print(f"  {name:<38} {value:8.2f} ms = {value / python:4.2f}x bare python")
 
 
 def report(times: dict[str, list[float]], rounds: int) -> None:
@@ -176,8 +211,8 @@ def main() -> int:
         with (
             running_daemon(work / "daemon", "--simulate", "generic", "--log-level", "warning") as daemon,
             running_sim("generic") as sim,
-            Connection(Target(path=str(daemon.socket_path), timeout=60)) as conn,
         ):
+            http = HttpTarget(path=str(daemon.socket_path.with_name("ptpipd-http.sock")), timeout=60)
             daemon.wait_connected()
             ctl_env = dict(base_env, PTPIPCTL_SOCKET=str(daemon.socket_path))
             runs: dict[str, Run] = {
@@ -188,13 +223,11 @@ def main() -> int:
                 "ptpipctl capture -": timed(
                     [str(PTPIPCTL), "capture", "-"], ctl_env, lambda o: o[:2] == JPEG
                 ),
-                "camera's own time: capture": in_session(conn, "capture", {"inline": True}),
+                "camera's own time: capture": in_session(http, "capture"),
                 f"ptpipctl download {HANDLE} -": timed(
                     [str(PTPIPCTL), "download", str(HANDLE), "-"], ctl_env, lambda o: o[:2] == JPEG
                 ),
-                "camera's own time: download": in_session(
-                    conn, "download", {"handle": HANDLE, "inline": True}
-                ),
+                "camera's own time: download": in_session(http, "download"),
                 "ptpipctl get iso (typer path)": timed(
                     [str(PTPIPCTL), "get", "iso"],
                     dict(ctl_env, PTPIPCTL_FAST="0"),
@@ -206,6 +239,7 @@ def main() -> int:
                 runs |= gphoto2_runs(gphoto2, port, dict(base_env, HOME=str(work / "home")), work)
             times = measure(runs, args.runs)
     report(times, args.runs)
+    cpu_report(runs)
     return 0
 
 

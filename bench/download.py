@@ -7,8 +7,10 @@ subprocess (``--object-size SIZE``) serves the same object to:
   http://…/files/HANDLE`` through its HTTP data plane (GetPartialObject pieces streamed onto the
   connection). Time: curl's wall time. Also the daemon's peak RSS (VmHWM) after all runs, and ``get iso``
   latency (p50/p99) from a second JSON-RPC client while a download runs, beside the same without one.
-* **ptpipctl download**: SLOT — measured once ptpipctl streams downloads over HTTP (issue 10, ptpipctl side);
-  until then the row says "not measured".
+* **ptpipctl download** (the product path as a user types it): ``ptpipctl download HANDLE FILE`` through
+  the same daemon's HTTP Unix socket (``ptpipd-http.sock``), streamed into a temporary file renamed at the
+  end. Time: its wall time, Python's start-up included. Also its peak RSS (``wait4``'s ``ru_maxrss`` through
+  :mod:`tests.cli.peak`, which keeps this process's own memory out of it).
 
 * **ours**: ``ptpipd.ip.transport.Initiator`` with the GENERIC dialect (connect, open_events, OpenSession,
   GetObject with a sink that writes a file), in a child process so that its peak RSS (VmHWM) is ours alone.
@@ -317,6 +319,22 @@ def run_curl(daemon: Daemon, handle: int, out: Path) -> float:
     return time.perf_counter() - start_time
 
 
+PTPIPCTL = Path(sys.executable).with_name("ptpipctl")
+
+
+def run_ptpipctl(daemon: Daemon, handle: int, out: Path) -> tuple[float, float]:
+    """``ptpipctl download`` through the daemon's Unix sockets: (wall seconds, its peak RSS in MB)."""
+    from tests.cli.peak import run_measured
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PTPIPCTL_", "_PTPIPCTL"))}
+    env["PTPIPCTL_SOCKET"] = str(daemon.sock)
+    command = [str(PTPIPCTL), "download", str(handle), str(out), "--no-progress"]
+    code, peak_kib, seconds = run_measured(command, env, subprocess.DEVNULL, None)
+    if code != 0:
+        raise SystemExit(f"ptpipctl download failed (rc={code})")
+    return seconds, peak_kib * 1024 / 1e6
+
+
 def iso_latencies(
     daemon: Daemon, seconds: float | None = None, busy: subprocess.Popen[bytes] | None = None
 ) -> list[float]:
@@ -344,6 +362,11 @@ def measure_daemon(sim_port: int, size: int, runs: int, work: Path, results: Res
         for _ in range(runs):
             results.curl.append(run_curl(daemon, handle, out))
             assert sha256_file(out) == expected, "daemon + curl: wrong content"
+            out.unlink()
+            seconds, rss = run_ptpipctl(daemon, handle, out)
+            results.ctl.append(seconds)
+            results.ctl_rss.append(rss)
+            assert sha256_file(out) == expected, "ptpipctl download: wrong content"
             out.unlink()
         results.daemon_rss = daemon.hwm_mb()
         results.iso_idle = iso_latencies(daemon, seconds=2.0)
@@ -417,6 +440,8 @@ class Results:
     gphoto2_small: list[float] = field(default_factory=list)
     raw: list[float] = field(default_factory=list)
     curl: list[float] = field(default_factory=list)
+    ctl: list[float] = field(default_factory=list)
+    ctl_rss: list[float] = field(default_factory=list)
     daemon_rss: float = 0.0
     iso_idle: list[float] = field(default_factory=list)
     iso_busy: list[float] = field(default_factory=list)
@@ -477,9 +502,8 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
     curl = statistics.median(results.curl)
     print(f"{'method':<34}{'MB/s':>10}{'seconds':>10}   {'(min..max s)'}")
     print(f"{'ptpipd + curl (HTTP, product)':<34}{rate(curl):>10.0f}{curl:>10.3f}   {spread(results.curl)}")
-    print(
-        f"{'ptpipctl download (HTTP)':<34}{'-':>10}{'-':>10}   not measured: SLOT for ptpipctl's HTTP client"
-    )
+    ctl = statistics.median(results.ctl)
+    print(f"{'ptpipctl download (HTTP, product)':<34}{rate(ctl):>10.0f}{ctl:>10.3f}   {spread(results.ctl)}")
     print(f"{'library (ptpipd.ip.transport)':<34}{rate(ours):>10.0f}{ours:>10.3f}   {spread(results.ours)}")
     gphoto2 = 0.0
     if results.gphoto2:
@@ -495,18 +519,28 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
     if results.gphoto2:
         ratio = gphoto2 / curl
         print(
-            f"product / gphoto2 = {ratio:.2f}x   target >= {TARGET_VS_GPHOTO2}x: {verdict(ratio >= TARGET_VS_GPHOTO2)}"
+            f"curl / gphoto2 = {ratio:.2f}x      target >= {TARGET_VS_GPHOTO2}x: {verdict(ratio >= TARGET_VS_GPHOTO2)}"
+        )
+        ratio = gphoto2 / ctl
+        print(
+            f"ptpipctl / gphoto2 = {ratio:.2f}x  target >= {TARGET_VS_GPHOTO2}x: {verdict(ratio >= TARGET_VS_GPHOTO2)}"
         )
         print(f"library / gphoto2 = {gphoto2 / ours:.2f}x")
     else:
-        print("product / gphoto2: gphoto2 is not installed, not measured")
+        print("curl, ptpipctl / gphoto2: gphoto2 is not installed, not measured")
     share = raw / curl
     print(
-        f"product / ceiling = {share:.0%}     target >= {TARGET_VS_RAW:.0%}: {verdict(share >= TARGET_VS_RAW)}"
+        f"curl / ceiling = {share:.0%}        target >= {TARGET_VS_RAW:.0%}: {verdict(share >= TARGET_VS_RAW)}"
+    )
+    share = raw / ctl
+    print(
+        f"ptpipctl / ceiling = {share:.0%}    target >= {TARGET_VS_RAW:.0%}: {verdict(share >= TARGET_VS_RAW)}"
     )
     print(f"library / ceiling = {raw / ours:.0%}")
     rss = results.daemon_rss
     print(f"daemon peak RSS   = {rss:.1f} MB  target <= {TARGET_RSS_MB} MB: {verdict(rss <= TARGET_RSS_MB)}")
+    rss = max(results.ctl_rss)
+    print(f"ptpipctl peak RSS = {rss:.1f} MB  target <= {TARGET_RSS_MB} MB: {verdict(rss <= TARGET_RSS_MB)}")
     print(f"library peak RSS  = {max(results.rss):.1f} MB")
     idle, busy = results.iso_idle, results.iso_busy
     p99 = percentile(busy, 0.99)

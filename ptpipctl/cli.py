@@ -68,8 +68,8 @@ def _parameter(p: Param) -> inspect.Parameter:
         low, high = p.bounds or (None, None)
         info: Any = typer.Argument(metavar=p.name, min=low, max=high, **common)
     else:
-        names = f"{p.name}/{p.off}" if p.off else p.name
-        info = typer.Option(names, metavar=p.metavar, envvar=p.env, **common)
+        names = [f"{p.name}/{p.off}" if p.off else p.name, *([p.short] if p.short else [])]
+        info = typer.Option(*names, metavar=p.metavar, envvar=p.env, **common)
     default = inspect.Parameter.empty if p.required else p.default
     if default is None or p.many:
         kind, default = kind | None, None

@@ -7,7 +7,8 @@ on the command line (at most one); else ``PTPIPCTL_SOCKET``, ``PTPIPCTL_TCP``, `
 daemon's default socket, ``/run/ptpipd/ptpipd.sock`` as root, else ``$XDG_RUNTIME_DIR/ptpipd/ptpipd.sock``,
 else ``/tmp/ptpipd-$UID/ptpipd.sock`` (``ptpipd.config.default_runtime_dir``'s rule, duplicated on purpose).
 Instance ``NAME`` is ``NAME.sock`` in that directory. A token is sent with an ``auth`` call first, over TCP
-only: Unix-socket clients are trusted by the socket's mode.
+only: Unix-socket clients are trusted by the socket's mode. Pictures and the live view come over the
+daemon's HTTP data plane instead: :mod:`ptpipctl.httpclient`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ENV_TCP = "PTPIPCTL_TCP"
 ENV_TOKEN = "PTPIPCTL_TOKEN"
 ENV_INSTANCE = "PTPIPCTL_INSTANCE"
 ENV_TIMEOUT = "PTPIPCTL_TIMEOUT"
+ENV_HTTP = "PTPIPCTL_HTTP"
 _CHUNK = 1 << 18
 
 
@@ -105,18 +107,20 @@ def instance_socket(name: str, env: Mapping[str, str]) -> str:
     return system if own != system and not os.path.exists(own) and os.path.exists(system) else own
 
 
-def parse_host_port(text: str) -> tuple[str, int]:
-    """``HOST:PORT``, ``HOST`` (port 15741), ``:PORT`` (host 127.0.0.1) or ``[v6]:PORT``."""
+def parse_host_port(
+    text: str, default_port: int = DEFAULT_TCP_PORT, option: str = "--tcp"
+) -> tuple[str, int]:
+    """``HOST:PORT``, ``HOST`` (port ``default_port``), ``:PORT`` (host 127.0.0.1) or ``[v6]:PORT``."""
     t = text.strip()
     host, port = (t, "") if t.count(":") != 1 else t.split(":")  # a bare IPv6 address has several
     if t.startswith("["):
         host, sep, rest = t[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise UsageError(f"invalid --tcp address {text!r}: expected HOST:PORT")
+            raise UsageError(f"invalid {option} address {text!r}: expected HOST:PORT")
         port = rest[1:]
     if port and not (port.isdigit() and 0 < int(port) <= 65535):
-        raise UsageError(f"invalid --tcp address {text!r}: the port must be 1-65535")
-    return host or "127.0.0.1", int(port) if port else DEFAULT_TCP_PORT
+        raise UsageError(f"invalid {option} address {text!r}: the port must be 1-65535")
+    return host or "127.0.0.1", int(port) if port else default_port
 
 
 class Target:
@@ -154,9 +158,11 @@ class Globals:
         token: str | None = None,
         instance: str | None = None,
         timeout: str | float | None = None,
+        http: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.socket, self.tcp, self.token, self.instance, self.timeout = socket, tcp, token, instance, timeout
+        self.http = http  # the data plane's address (ptpipctl.httpclient.locate reads it)
         self.env = os.environ if env is None else env
 
     def target(self) -> Target:
@@ -194,6 +200,27 @@ def _seconds(value: str | float, where: str) -> float:
 # ------------------------------------------------------------------------------------------------ connection
 
 
+def open_stream(path: str | None, host: str | None, port: int, timeout: float, what: str) -> _socket.socket:
+    """A stream socket connected to the Unix socket ``path`` or to ``host``:``port``; when that fails,
+    :class:`DaemonUnreachable` saying it cannot reach ``what`` and why."""
+    sock: _socket.socket | None = None
+    try:
+        if host is None:
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            address: Any = str(path)
+        else:
+            family, kind, proto, _, address = _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM)[0]
+            sock = _socket.socket(family, kind, proto)
+        sock.settimeout(timeout)
+        sock.connect(address)
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise DaemonUnreachable(f"cannot reach {what}: {reason}") from None
+    return sock
+
+
 class Connection:
     """One NDJSON connection: requests out, responses in order; notifications are kept aside."""
 
@@ -208,25 +235,8 @@ class Connection:
 
     @staticmethod
     def _open(target: Target) -> _socket.socket:
-        sock: _socket.socket | None = None
-        try:
-            if target.host is None:
-                sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-                address: Any = str(target.path)
-            else:
-                family, kind, proto, _, address = _socket.getaddrinfo(
-                    target.host, target.port, 0, _socket.SOCK_STREAM
-                )[0]
-                sock = _socket.socket(family, kind, proto)
-            sock.settimeout(target.timeout)
-            sock.connect(address)
-        except OSError as exc:
-            if sock is not None:
-                sock.close()
-            where = f"socket {target}" if target.host is None else str(target)
-            reason = exc.strerror or str(exc) or type(exc).__name__
-            raise DaemonUnreachable(f"cannot reach ptpipd at {where}: {reason}") from None
-        return sock
+        where = f"socket {target}" if target.host is None else str(target)
+        return open_stream(target.path, target.host, target.port, target.timeout, f"ptpipd at {where}")
 
     def close(self) -> None:
         """Closes the connection."""

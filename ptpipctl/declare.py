@@ -17,7 +17,7 @@ the tests then ask for a fast-path case (``tests/cli/test_paths.py``) and its RE
 
 from __future__ import annotations
 
-from ptpipctl.client import ENV_INSTANCE, ENV_SOCKET, ENV_TCP, ENV_TIMEOUT, ENV_TOKEN
+from ptpipctl.client import ENV_HTTP, ENV_INSTANCE, ENV_SOCKET, ENV_TCP, ENV_TIMEOUT, ENV_TOKEN
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,14 +29,15 @@ if TYPE_CHECKING:
 
 #: The modules of :mod:`ptpipctl.commands` in help order, the most used first: the fast path imports them
 #: in this order only until it has the command it runs.
-MODULES = ("properties", "images", "status", "camera", "events", "raw")
+MODULES = ("properties", "images", "status", "camera", "live", "events", "raw")
 
 
 class Param:
     """A positional argument (``name`` is its METAVAR) or an option (``name`` starts with ``--``): a flag
     (False, or True when given), a switch pair with ``off`` (None, True or False), or an option with a
     value when ``metavar`` is set. ``many``: repeatable or the rest of the line (a tuple); ``kind`` converts
-    the text, within ``bounds``; ``complete`` offers shell completions."""
+    the text, within ``bounds``; ``complete`` offers shell completions; ``short`` is an option's one-letter
+    name (``-o``) beside its long one."""
 
     def __init__(
         self,
@@ -53,8 +54,10 @@ class Param:
         default: object = None,
         env: str | None = None,
         complete: Completer | None = None,
+        short: str | None = None,
     ) -> None:
         self.name, self.dest, self.help, self.metavar, self.off = name, dest, help, metavar, off
+        self.short = short
         self.many, self.kind, self.bounds, self.env, self.complete = many, kind, bounds, env, complete
         self.is_arg = not name.startswith("-")
         self.required = required and self.is_arg and not many
@@ -149,5 +152,12 @@ GLOBAL_OPTIONS = tuple(
             "A named daemon instance: the socket NAME.sock beside the default one.",
         ),
         ("timeout", "SECONDS", ENV_TIMEOUT, "How long to wait for the daemon's answer (default 120)."),
+        (
+            "http",
+            "ADDRESS",
+            ENV_HTTP,
+            "The daemon's HTTP data plane (pictures, live view): HOST:PORT or a socket path (default: "
+            "NAME-http.sock beside the daemon's socket; with --tcp, the port its status reports).",
+        ),
     )
 )

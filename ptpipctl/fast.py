@@ -47,16 +47,18 @@ def _option(args: list[str], i: int, opt: Param | None, values: Values) -> int:
     """Reads the option at ``args[i]`` into ``values``; the index after it."""
     if opt is None or (opt.dest in values and not opt.many):
         raise Decline
-    _, eq, value = args[i].partition("=")
+    name, eq, value = args[i].partition("=")
     if not opt.takes_value:
         if eq:
             raise Decline
         values[opt.dest] = args[i] != opt.off
         return i + 1
+    if eq and not name.startswith("--"):  # click reads -o=FILE as the value "=FILE"
+        raise Decline
     if not eq:
         i += 1
-        value = args[i] if i < len(args) else "-"
-    if value.startswith("-"):
+        value = args[i] if i < len(args) else "--"
+    if value.startswith("-") and value != "-":  # "-" is a value (stdout) to click too
         raise Decline
     converted = opt.convert(value)
     values[opt.dest] = (*values.get(opt.dest, ()), converted) if opt.many else converted
@@ -65,7 +67,7 @@ def _option(args: list[str], i: int, opt: Param | None, values: Values) -> int:
 
 def _values(command: Command, words: list[str]) -> Values:
     """Every parameter's value from the words after the command name."""
-    options = {name: p for p in command.params if not p.is_arg for name in (p.name, p.off) if name}
+    options = {name: p for p in command.params if not p.is_arg for name in (p.name, p.off, p.short) if name}
     values: Values = {}
     positionals: list[str] = []
     i = 0

@@ -97,11 +97,11 @@ def size_text(size: float) -> str:
 
 
 class Progress:
-    """A one-line progress bar on a terminal, fed with the bytes of a response line received so far.
+    """A one-line progress bar on a terminal: the bytes so far, the total when known, the rate.
 
-    The daemon sends an image base64-encoded inside one JSON line, so the image bytes are about 3/4 of the
-    line's; ``total`` is the image size when known (a bar and a percentage), else only the amount is shown.
-    Nothing is drawn for transfers below ``threshold`` bytes or when disabled (stderr not a terminal).
+    Called with the bytes done so far; ``start`` is where a resumed transfer began (the rate counts only the
+    bytes moved now). Nothing is drawn for transfers below ``threshold`` bytes or when disabled (stderr not
+    a terminal); redrawn at most every ``interval`` seconds.
     """
 
     WIDTH = 30
@@ -115,31 +115,36 @@ class Progress:
         stream: TextIO | None = None,
         threshold: int = 1 << 20,
         interval: float = 0.1,
+        start: int = 0,
     ) -> None:
         self.label, self.enabled, self.threshold, self.interval = label, enabled, threshold, interval
         self.total = total if total and total > 0 else None
         self.stream = stream if stream is not None else sys.stderr
+        self.start = start
         self.drawn = False
-        self._last = 0.0
+        self._began = self._last = time.monotonic()
 
-    def __call__(self, received: int) -> None:
-        image, now = received * 3 // 4, time.monotonic()
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
         if not self.enabled or (self.drawn and now - self._last < self.interval):
             return
-        if not self.drawn and image < self.threshold:
+        if not self.drawn and done < self.threshold:
             return
         self._last = now
-        self.stream.write("\r" + self.render(image))
+        self.stream.write("\r" + self.render(done, now - self._began) + "\x1b[K")
         self.stream.flush()
         self.drawn = True
 
-    def render(self, image: int) -> str:
-        """The line for ``image`` bytes received."""
+    def render(self, done: int, elapsed: float) -> str:
+        """The line for ``done`` bytes after ``elapsed`` seconds."""
+        moved = max(done - self.start, 0)
+        rate = f"{size_text(moved / elapsed)}/s" if elapsed > 0 and moved else "-"
         if self.total is None:
-            return f"{self.label}  {size_text(image)}"
-        done = min(image, self.total)
+            return f"{self.label}  {size_text(done)}  {rate}"
+        done = min(done, self.total)
         bar = ("#" * (done * self.WIDTH // self.total)).ljust(self.WIDTH, ".")
-        return f"{self.label}  [{bar}] {done * 100 // self.total:3d}%  {size_text(done)} of {size_text(self.total)}"
+        percent = done * 100 // self.total
+        return f"{self.label}  [{bar}] {percent:3d}%  {size_text(done)} of {size_text(self.total)}  {rate}"
 
     def __enter__(self) -> Progress:
         return self

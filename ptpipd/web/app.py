@@ -7,6 +7,7 @@
 | ``GET /files/{handle}/thumb`` | the camera's thumbnail |
 | ``POST /capture`` | takes a picture: ``{handle, url, format, size, filename, path}`` |
 | ``GET /captures/{name}`` | a file the daemon saved (a capture preview on cameras that keep no object) |
+| ``DELETE /captures/{name}`` | removes it (a client that kept its own copy) |
 | ``GET /liveview.mjpeg`` | ``multipart/x-mixed-replace`` JPEG stream (one camera stream for all viewers) |
 | ``GET /liveview.jpg`` | the newest live-view frame |
 | ``GET /rpc`` / ``POST /rpc`` | JSON-RPC over a WebSocket / one request or batch |
@@ -136,15 +137,26 @@ async def post_capture(request: web.Request) -> web.Response:
     )
 
 
-async def get_capture(request: web.Request) -> web.StreamResponse:
+def _saved(request: web.Request) -> Path:
+    """The file ``/captures/{name}`` names in the capture directory; 404 for anything else."""
     name = request.match_info["name"]
-    directory = request.app[CAPTURES]
-    path = directory / name
+    path = request.app[CAPTURES] / name
     if "/" in name or name.startswith(".") or not path.is_file():
         raise not_found(f"/captures/{name[:100]}")
+    return path
+
+
+async def get_capture(request: web.Request) -> web.StreamResponse:
+    path = _saved(request)
     return web.FileResponse(
-        path, headers={"Content-Disposition": files_route.disposition("attachment", name)}
+        path, headers={"Content-Disposition": files_route.disposition("attachment", path.name)}
     )
+
+
+async def delete_capture(request: web.Request) -> web.Response:
+    """Removes a file the daemon saved (a client that has its own copy now, such as ptpipctl capture)."""
+    _saved(request).unlink(missing_ok=True)
+    return web.Response(status=204)
 
 
 # ---------------------------------------------------------------------------------------------- live view
@@ -309,6 +321,7 @@ def create_app(
     app.router.add_get("/files/{handle}/thumb", get_thumb)
     app.router.add_post("/capture", post_capture)
     app.router.add_get("/captures/{name}", get_capture)
+    app.router.add_delete("/captures/{name}", delete_capture)
     app.router.add_get("/liveview.mjpeg", liveview_mjpeg)
     app.router.add_get("/liveview.jpg", liveview_jpg)
     app.router.add_get("/rpc", get_rpc)

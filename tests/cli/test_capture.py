@@ -4,6 +4,7 @@ after the shot, says which handle holds the picture. Subprocess runs against rea
 from __future__ import annotations
 
 import json
+import re
 import resource
 from pathlib import Path
 
@@ -60,8 +61,19 @@ def test_a_write_failing_after_the_shot_names_the_handle(live: Live, tmp_path: P
     assert (result.code, result.out) == (1, "")
     assert result.err.startswith(f"ptpipctl: cannot write {target}: File too large; ")
     assert list(tmp_path.iterdir()) == [], "neither the picture nor a temporary file is left"
-    if live.vendor == "fuji":  # remote mode hands over a preview, which the camera does not keep
-        assert result.err.endswith("; the picture was a preview: the camera keeps no copy to download\n")
+    if (
+        live.vendor == "fuji"
+    ):  # remote mode hands over a preview, which the camera does not keep: the daemon's
+        kept = re.search(  # copy stays, and the message says where
+            r"; the picture was a preview, which the camera does not keep; the daemon keeps it: "
+            r"GET (/captures/\S+) \(its file (\S+)\)\n$",
+            result.err,
+        )
+        assert kept is not None, result.err
+        copy = Path(kept[2])
+        assert copy.read_bytes()[:2] == b"\xff\xd8" and copy.stat().st_size > LIMIT
+        assert kept[1] == f"/captures/{copy.name}"
+        copy.unlink()
         return
     newest = max(live.daemon.call("files"), key=lambda f: f["handle"])
     handle = newest["handle"]

@@ -276,6 +276,8 @@ def test_over_tcp(live: Live) -> None:
     assert result.out == live.ctl("get", "iso").out
     env["PTPIPCTL_TCP"] = f"{host}:{port}"
     assert ctl("status", "--json", env=env).code == 0
+    shot = ctl("--tcp", f"{host}:{port}", "capture", "-", env=env)  # the data plane found from its status
+    assert shot.code == 0 and shot.raw[:2] == b"\xff\xd8", shot.err
 
 
 def test_events_until_interrupted(live: Live) -> None:

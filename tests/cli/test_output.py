@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 
@@ -57,24 +56,37 @@ def test_size_text(size: int, text: str) -> None:
     assert size_text(size) == text
 
 
-def test_progress_with_a_total() -> None:
+def test_progress_with_a_total_and_the_rate() -> None:
     stream = io.StringIO()
     bar = Progress("IMG_0001.JPG", 3 << 20, stream=stream, threshold=1 << 20, interval=0)
     bar(1000)  # below the threshold: nothing drawn
     assert stream.getvalue() == ""
-    bar(2 << 20)  # 2 MiB of base64 are 1.5 MiB of image
-    assert stream.getvalue() == "\rIMG_0001.JPG  [###############...............]  50%  1.5 MiB of 3.0 MiB"
-    bar(10 << 20)  # more than the total (the JSON around the data): capped at 100 %
-    assert stream.getvalue().endswith("[##############################] 100%  3.0 MiB of 3.0 MiB")
+    bar(3 << 19)
+    assert stream.getvalue().startswith(
+        "\rIMG_0001.JPG  [###############...............]  50%  1.5 MiB of 3.0 MiB  "
+    )
+    assert stream.getvalue().endswith("/s\x1b[K")
+    bar(10 << 20)  # more than the total: capped at 100 %
+    assert "[##############################] 100%  3.0 MiB of 3.0 MiB  " in stream.getvalue()
     bar.finish()
     assert stream.getvalue().endswith("\r\x1b[K")
+    assert bar.render(3 << 19, 2.0) == (
+        "IMG_0001.JPG  [###############...............]  50%  1.5 MiB of 3.0 MiB  768.0 KiB/s"
+    )
+
+
+def test_progress_of_a_resumed_transfer_rates_only_what_moves_now() -> None:
+    bar = Progress("x", 4 << 20, start=2 << 20, stream=io.StringIO())
+    assert bar.render(3 << 20, 1.0).endswith("3.0 MiB of 4.0 MiB  1.0 MiB/s")
+    assert bar.render(2 << 20, 0.0).endswith("  -")
 
 
 def test_progress_without_a_total_and_disabled() -> None:
     stream = io.StringIO()
     bar = Progress("capture", None, stream=stream, threshold=0, interval=0)
-    bar(4 << 20)
-    assert stream.getvalue() == "\rcapture  3.0 MiB"
+    bar(3 << 20)
+    assert stream.getvalue().startswith("\rcapture  3.0 MiB  ")
+    assert bar.render(3 << 20, 3.0) == "capture  3.0 MiB  1.0 MiB/s"
     quiet = io.StringIO()
     off = Progress("capture", 10, enabled=False, stream=quiet, threshold=0)
     off(1 << 30)
@@ -98,6 +110,7 @@ def test_ptpipctl_imports_nothing_from_ptpipd() -> None:
     from ptpipctl.declare import MODULES
 
     modules = ["ptpipctl.app", "ptpipctl.cli", "ptpipctl.fast", "ptpipctl.client", "ptpipctl.output"]
+    modules += ["ptpipctl.httpclient", "ptpipctl.transfer", "ptpipctl.mjpeg"]
     modules += [f"ptpipctl.commands.{m}" for m in MODULES]
     code = f"import sys\nfor m in {modules!r}:\n    __import__(m)\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'ptpipd'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -108,19 +121,34 @@ def test_ptpipctl_imports_nothing_from_ptpipd() -> None:
 def test_unique_names_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from ptpipctl.commands.images import Destination
+    from ptpipctl.transfer import Destination
 
     def no_links(src: str, dst: str) -> None:
         raise PermissionError(1, "Operation not permitted")
 
-    def save(data: bytes) -> None:
+    def save(data: bytes) -> str:
         with Destination(None, as_json=True) as dest:
-            dest.save({"data": base64.b64encode(data).decode(), "filename": "IMG.JPG"}, "capture")
+            dest.write(memoryview(data))
+            return dest.commit("IMG.JPG", len(data))
 
     monkeypatch.setattr(os, "link", no_links)
     monkeypatch.chdir(tmp_path)
-    save(b"one")
-    save(b"two")
+    assert save(b"one") == "IMG.JPG"
+    assert save(b"two") == "IMG-1.JPG"
     assert (tmp_path / "IMG.JPG").read_bytes() == b"one"
     assert (tmp_path / "IMG-1.JPG").read_bytes() == b"two"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG-1.JPG", "IMG.JPG"]
+
+
+def test_a_short_file_is_never_renamed_into_place(tmp_path: Path) -> None:
+    from ptpipctl.client import CtlError
+    from ptpipctl.transfer import Destination
+
+    target = tmp_path / "x.jpg"
+    with (
+        pytest.raises(CtlError, match="the file holds 3 bytes, the daemon announced 4"),
+        Destination(str(target), as_json=False) as dest,
+    ):
+        dest.write(memoryview(b"abc"))
+        dest.commit("ignored", 4)
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,8 @@ from tests.cli.conftest import Result, clean_env, ctl
 from tests.cli.stub import StubDaemon, stub_daemon
 
 SOCK = "{sock}"  # replaced by the stub's socket path
+HOME = "{home}"  # replaced by the test's home directory
+HTTP_SOCK = "{http}"  # replaced by the stub's HTTP socket path
 RUN = "{run}"  # replaced by the default socket directory (/run/ptpipd as root)
 
 #: (arguments, environment (PTPIPCTL_SOCKET points at the stub unless given), fast path takes it, exit code)
@@ -67,6 +69,28 @@ CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
     (["download", "4", "-", "--progress"], {}, True, 0),
     (["download", "x"], {}, False, 2),
     (["download", "4294967296"], {}, False, 2),
+    (["download", "3", "-", "--resume"], {}, True, 2),
+    (["download", "--resume", "4", HOME + "/four.jpg"], {}, True, 0),
+    (["download", "3", "-"], {"PTPIPCTL_HTTP": "/nonexistent-http.sock"}, True, 105),
+    (["--http", "127.0.0.1:1", "download", "3", "-"], {}, True, 105),
+    (["--http", HTTP_SOCK, "download", "3", "-"], {"PTPIPCTL_HTTP": "x:1"}, True, 0),
+    (["--http", SOCK, "download", "3", "-"], {}, True, 1),  # the JSON-RPC socket: not HTTP, said at once
+    (["--http", "http://[::1", "download", "3", "-"], {}, True, 2),
+    (["liveview", "--frames", "6"], {}, True, 0),
+    (["liveview", "-o", "-", "--frames", "2"], {}, True, 0),
+    (["liveview", "--output=-", "--seconds", "30", "--frames", "3"], {}, True, 0),
+    (["liveview", "-o", HOME + "/live.mjpg", "--frames", "6"], {}, True, 0),
+    (["liveview", "-o", HOME + "/missing/live.mjpg"], {}, True, 1),
+    (["liveview", "--frames", "0"], {}, True, 2),
+    (["liveview", "--frames", "-1"], {}, False, 2),
+    (["liveview", "--seconds", "soon"], {}, False, 2),
+    (["liveview", "--frames", "100", "-o", HOME + "/l.mjpg"], {}, True, 1),  # the stub's stream has 6
+    (["url"], {}, True, 0),
+    (["url", "--json"], {}, True, 0),
+    (["url", "liveview"], {}, True, 0),
+    (["url", "weather"], {}, True, 2),
+    (["--http", "192.0.2.1:8080", "--token", "t/k", "url"], {}, True, 0),
+    (["--http", "/some/http.sock", "url"], {}, True, 2),
     (["events", "--topic", "weather"], {}, True, 2),
     (["events", "--topic=event", "--topic", "nope"], {}, True, 2),
     (["events", "--topic"], {}, False, 2),
@@ -127,7 +151,10 @@ def test_both_paths_agree(
     home: Path, stub: StubDaemon, args: list[str], extra: dict[str, str], takes: bool, code: int
 ) -> None:
     sock = str(stub.address)
-    real_args = [a.replace(SOCK, sock) for a in args]
+    real_args = [
+        a.replace(SOCK, sock).replace(HOME, str(home)).replace(HTTP_SOCK, str(stub.http.address))
+        for a in args
+    ]
     env = clean_env(home, **{"PTPIPCTL_SOCKET": sock, **extra})
     assert (parse(real_args) is not None) is takes
     fast, typer, requests = run_both(real_args, env, stub)
@@ -140,7 +167,7 @@ def test_both_paths_agree(
             "a command asks the daemon; help does not"
         )
     elif code == 105:
-        assert fast.err.startswith("ptpipctl: cannot reach ptpipd at ") and fast.err.count("\n") == 1
+        assert fast.err.startswith("ptpipctl: cannot reach ptpipd") and fast.err.count("\n") == 1
         if "studio" in real_args or extra.get("PTPIPCTL_INSTANCE") == "studio":
             assert f"at socket {default_dir(home)}/studio.sock: " in fast.err
         elif extra.get("PTPIPCTL_SOCKET") == "" and "--socket" not in args:
@@ -166,6 +193,8 @@ EVERY_COMMAND = [
     ["files"],
     ["capture", "-"],
     ["download", "3", "-"],
+    ["liveview", "-o", "-", "--frames", "2"],
+    ["url"],
     ["opreq", "0x1001"],
     ["call", "status"],
     ["events", "--json"],

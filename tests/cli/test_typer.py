@@ -3,7 +3,6 @@ output depends on time or a terminal (events, progress bars), against the stub d
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 from pathlib import Path
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from ptpipctl.cli import app
 from ptpipctl.commands.properties import PROPERTY_NAMES
 from tests.cli.conftest import PTPIPCTL, clean_env, complete, ctl
-from tests.cli.stub import FILES, StubDaemon
+from tests.cli.stub import StubDaemon
 
 COMMANDS = (
     "status",
@@ -27,6 +26,8 @@ COMMANDS = (
     "files",
     "download",
     "opreq",
+    "liveview",
+    "url",
     "events",
     "call",
 )
@@ -42,7 +43,15 @@ def test_help_lists_every_command_and_the_exit_codes(runner: CliRunner, home: Pa
     assert result.exit_code == 0
     for command in COMMANDS:
         assert f"\n  {command} " in result.output
-    for option in ("--socket", "--tcp", "--token", "--instance", "--timeout", "--install-completion"):
+    for option in (
+        "--socket",
+        "--tcp",
+        "--token",
+        "--instance",
+        "--timeout",
+        "--http",
+        "--install-completion",
+    ):
         assert option in result.output
     for variable in ("PTPIPCTL_SOCKET", "PTPIPCTL_TCP", "PTPIPCTL_TOKEN"):
         assert variable in result.output
@@ -161,47 +170,44 @@ IMAGE = bytes(range(256)) * (12 * 1024)  # 3 MiB
 
 
 def test_capture_progress_bar_and_atomic_write(home: Path, stub: StubDaemon) -> None:
-    stub.answers["capture"] = {"format": "jpeg", "size": len(IMAGE), "data": base64.b64encode(IMAGE).decode()}
+    stub.http.capture_bytes = IMAGE
+    stub.http.shot = {**stub.http.shot, "size": len(IMAGE), "path": "/daemon/captures/IMG_0009.JPG"}
     env = clean_env(home, PTPIPCTL_SOCKET=str(stub.address))
     target = home / "out.jpg"
     result = ctl("capture", str(target), "--progress", env=env)
     assert result.code == 0, result.err
     assert target.read_bytes() == IMAGE
-    assert result.err.startswith("\rcapture  ") and result.err.endswith("\r\x1b[K")  # no total: the amount
-    assert stub.requests[-1]["params"] == {"inline": True}
+    assert result.err.startswith("\rIMG_0009.JPG  [") and result.err.endswith("\r\x1b[K")
+    assert "of 3.0 MiB  " in result.err and "/s\x1b[K" in result.err  # the total and the rate
+    assert stub.methods() == [
+        "POST /capture",
+        "GET /captures/IMG_0009.JPG",
+        "DELETE /captures/IMG_0009.JPG",  # the daemon's copy, once the picture is safe here
+    ]
+    assert stub.http.captures == {}
     quiet = ctl("capture", str(target), env=env)  # stderr is not a terminal: no bar
     assert quiet.code == 0 and quiet.err == ""
     assert sorted(p.name for p in home.iterdir() if p.name.startswith(".")) == []
 
 
-def test_download_progress_has_the_total_from_files(home: Path, stub: StubDaemon) -> None:
-    entry = {**FILES[0], "handle": 7, "size": len(IMAGE), "filename": "BIG.JPG"}
-    stub.answers["files"] = [entry]
-    stub.answers["download"] = {
-        "format": "jpeg",
-        "size": len(IMAGE),
-        "handle": 7,
-        "filename": "BIG.JPG",
-        "data": base64.b64encode(IMAGE).decode(),
-    }
+def test_download_progress_has_the_total_and_the_name_from_the_headers(home: Path, stub: StubDaemon) -> None:
+    stub.http.objects[7] = ("BIG.JPG", IMAGE)
     env = clean_env(home, PTPIPCTL_SOCKET=str(stub.address))
     result = ctl("download", "7", "--progress", env=env, cwd=home)
     assert result.code == 0, result.err
     assert (home / "BIG.JPG").read_bytes() == IMAGE
     assert "\rBIG.JPG  [" in result.err and "of 3.0 MiB" in result.err
-    assert result.out == "saved BIG.JPG (3.0 MiB, jpeg, camera handle 7)\n"
-    assert [r["method"] for r in stub.requests] == ["files", "download"]
-    assert stub.requests[-1]["params"] == {"handle": 7, "inline": True}
+    assert result.out == "saved BIG.JPG (3.0 MiB, image/jpeg, camera handle 7)\n"
+    assert stub.methods() == ["GET /files/7"]
     again = ctl("download", "7", "--no-progress", env=env, cwd=home)
-    assert again.out == "saved BIG-1.JPG (3.0 MiB, jpeg, camera handle 7)\n"
-    assert stub.requests[-1]["method"] == "download" and stub.methods()[-2:] == ["download", "download"]
-    stub.requests.clear()
-    quiet = ctl("download", "7", "-", env=env)  # stderr is not a terminal: no bar, so no `files` for it
-    assert (quiet.raw, stub.methods()) == (IMAGE, ["download"])
+    assert (again.out, again.err) == ("saved BIG-1.JPG (3.0 MiB, image/jpeg, camera handle 7)\n", "")
+    quiet = ctl("download", "7", "-", env=env)
+    assert (quiet.raw, quiet.err) == (IMAGE, "")
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith(".")) == []
 
 
 def test_capture_to_stdout(home: Path, stub: StubDaemon) -> None:
-    stub.answers["capture"] = {"format": "jpeg", "size": 3, "data": base64.b64encode(b"abc").decode()}
+    stub.http.capture_bytes = b"abc"
     result = ctl("capture", "-", env=clean_env(home, PTPIPCTL_SOCKET=str(stub.address)))
     assert (result.code, result.raw, result.err) == (0, b"abc", "")
 

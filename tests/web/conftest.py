@@ -1,7 +1,8 @@
 """Fixtures for the data-plane tests: simulators and daemons as subprocesses, reached over real sockets.
 
 A daemon here serves HTTP on a free loopback port (``--http 127.0.0.1:0``); its address comes from the
-daemon's own READY status line. The 1 GiB simulator is built once per session (it takes seconds) and shared.
+daemon's own READY status line. The 1 GiB simulator (``big_sim``, tests/conftest.py) is built once per session
+(it takes seconds) and shared with ptpipctl's tests.
 """
 
 from __future__ import annotations
@@ -71,13 +72,6 @@ def running_web(
     with running_daemon(workdir, *camera_args(sim, vendor), "--http", "127.0.0.1:0", *args, env=env) as d:
         d.wait_connected()
         yield Web(d, "127.0.0.1", http_port(d), d.socket_path.parent / "ptpipd-http.sock")
-
-
-@pytest.fixture(scope="session")
-def big_sim() -> Iterator[SimProcess]:
-    """A generic simulator with a 1 GiB object (handle 6), shared: building it takes seconds."""
-    with running_sim("generic", "--object-size", "1G") as sim:
-        yield sim
 
 
 @pytest.fixture(scope="module")

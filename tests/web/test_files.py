@@ -235,6 +235,19 @@ def test_fuji_capture_gives_the_previews_url_and_no_files(fuji_web: Web) -> None
     assert status == 501 and body["error"]["code"] == -32003
 
 
+def test_a_saved_capture_can_be_deleted(fuji_web: Web) -> None:
+    """``DELETE /captures/NAME`` (what ptpipctl capture does with its own copy): 204, then the file is gone
+    (404); a path out of the capture directory is 404 too, and a foreign Origin is refused."""
+    _, _, body = fuji_web.request("POST", "/capture")
+    url = json.loads(body)["url"]
+    assert fuji_web.request("DELETE", url, headers={"Origin": "http://evil.example"})[0] == 403
+    status, _, _ = fuji_web.request("DELETE", url)
+    assert status == 204
+    assert fuji_web.request("GET", url)[0] == 404
+    assert fuji_web.request("DELETE", url)[0] == 404
+    assert fuji_web.request("DELETE", "/captures/..%2fptpipd.sock")[0] == 404
+
+
 def test_stalled_download_is_dropped_without_holding_the_camera(big_web: Web) -> None:
     """A client that asks for the 1 GiB object and never reads: other clients go on at once, and the daemon
     closes the stalled connection after its write timeout (``http_timeout``, 15 s by default; 2 s here)."""
