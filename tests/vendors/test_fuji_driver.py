@@ -1,7 +1,7 @@
 """The Fuji driver over real loopback TCP, against a scripted Fuji responder answering from the X-T1 model.
 
 The responder speaks the Fuji framing with :class:`FujiCodec` in the responder role on three ports
-(command, event, live view) and asks :class:`XT1Model` for every answer. It records what it received, so a
+(command, event, live view) and asks :class:`FujiModel` for every answer. It records what it received, so a
 test can check that nothing was sent for a refused value. Nothing sleeps: the pairing prompt is an
 asyncio.Event the test sets, and every wait is bounded.
 """
@@ -35,7 +35,7 @@ from ptpipd.ip.packets import (
 )
 from ptpipd.ip.transport import Initiator, Timeouts
 from ptpipd.ptp import DataType, EnumForm, NoForm, RangeForm, encode_value
-from ptpipd.sim.fuji_model import AwaitConfirmation, XT1Model
+from ptpipd.sim.fuji_model import AwaitConfirmation, FujiModel
 from ptpipd.sim.pictures import live_jpeg
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import CameraConfig, VendorDriver
@@ -68,7 +68,7 @@ class Received:
 class ScriptedFuji:
     """A Fuji camera on three loopback ports, answering from ``model``."""
 
-    model: XT1Model
+    model: FujiModel
     empty_device_info: bool = False
     undescribed: set[int] = field(default_factory=set)
     live_frames: int = 3
@@ -213,7 +213,7 @@ class ScriptedFuji:
 
 @pytest.fixture
 async def camera_responder() -> AsyncIterator[ScriptedFuji]:
-    responder = ScriptedFuji(XT1Model(known_client=NAME, preview=jpeg_preview))
+    responder = ScriptedFuji(FujiModel(known_client=NAME, preview=jpeg_preview))
     await responder.start()
     try:
         yield responder
@@ -293,7 +293,7 @@ def test_event_names_and_init_failure_messages() -> None:
 
 
 async def test_init_sequence_waits_for_the_pairing_prompt() -> None:
-    responder = ScriptedFuji(XT1Model(preview=jpeg_preview))  # a camera that knows no client yet
+    responder = ScriptedFuji(FujiModel(preview=jpeg_preview))  # a camera that knows no client yet
     await responder.start()
     cam = Camera(responder.config())
     try:
@@ -323,7 +323,7 @@ async def test_init_sequence_waits_for_the_pairing_prompt() -> None:
 
 async def test_pairing_callback_is_told_while_the_camera_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(FujiDriver, "pairing_hint_delay", 0.0)
-    responder = ScriptedFuji(XT1Model(preview=jpeg_preview))
+    responder = ScriptedFuji(FujiModel(preview=jpeg_preview))
     await responder.start()
     told: list[bool] = []
 
@@ -341,7 +341,7 @@ async def test_pairing_callback_is_told_while_the_camera_waits(monkeypatch: pyte
 
 
 async def test_other_client_name_is_refused_with_the_friendly_message() -> None:
-    responder = ScriptedFuji(XT1Model(known_client="the-phone-app"))
+    responder = ScriptedFuji(FujiModel(known_client="the-phone-app"))
     await responder.start()
     try:
         link = Initiator(FUJI, HOST, guid=bytes(16), name=NAME, timeouts=Timeouts(WAIT, WAIT, WAIT))
