@@ -4,7 +4,7 @@ Pure, no I/O. What the sources say, and the choices where they are silent (BODIE
 
 * **Handles** 1..N, all at the root of storage 0x10000001 (libfuji's Wi-Fi view; the X-T4's ObjectInfo).
   GetStorageIDs lists the profile's storages: none on the X-T2 (its log), whose files are still there by
-  handle. N starts as the profile's 0xD222 ObjectCount (44 on the X-T4, 158 on the X-T5).
+  handle; such a body answers GetObjectHandles with an empty list, whatever storage it is asked about. N starts as the profile's 0xD222 ObjectCount (44 on the X-T4, 158 on the X-T5).
 * **ObjectInfo** in the X-T4's layout: StorageID, ParentObject 0, EXIF/JPEG, ``DSCFnnnn.JPG``, a capture
   date, an empty modification date, keywords ``Orientation:1``. On a body with the 0xD227 quirk its size is
   the placeholder ``PLACEHOLDER_SIZE`` (100 KiB) unless 0xD227 EnableCorrectFileSize is 1.
@@ -170,12 +170,14 @@ class FujiCard:
         return Outcome(OK, data=info.encode())
 
     def _handles(self, storage_id: int, object_format: int, parent: int) -> Outcome:
+        if not self.storage_ids:  # a body that reports no storage lists nothing, whatever it is asked
+            return Outcome(OK, data=encode_uint32_array(()))
         if storage_id != ALL and storage_id not in self.storage_ids:
             return Outcome(ResponseCode.InvalidStorageID)
         if parent not in (0, ALL):  # the photos are no folders
             known = 1 <= parent <= self.count
             return Outcome(ResponseCode.InvalidParentObject if known else ResponseCode.InvalidObjectHandle)
-        listed = self.storage_ids and object_format in (0, ALL, ObjectFormat.EXIF_JPEG)
+        listed = object_format in (0, ALL, ObjectFormat.EXIF_JPEG)
         return Outcome(OK, data=encode_uint32_array(range(1, self.count + 1) if listed else ()))
 
     def _thumb(self, handle: int) -> CardAnswer:
