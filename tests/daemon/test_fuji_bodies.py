@@ -16,7 +16,6 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -184,18 +183,18 @@ def test_body_changes_arrive_as_notifications(later: tuple[str, SimProcess, Daem
         before = d.call("get", {"property": "remaining"})["value"]
         objects = len(d.call("files"))
         sim.proc.send_signal(signal.SIGUSR1)
-        seen: dict[str, dict[str, Any]] = {}
+        wanted = {  # both come from one poll, in either order; notes of earlier changes may come first
+            ("notify.property", "remaining", before - 1),
+            ("notify.event", "ObjectAdded", objects + 1),
+        }
         deadline = time.monotonic() + POLL_INTERVAL + SLACK
-        # both come from one poll, in either order (notes of earlier changes may come first)
-        while len(seen) < 2:
+        while wanted:
             note = conn.notification(None, timeout=max(0.0, deadline - time.monotonic()))
             params = note["params"]
-            if note["method"] == "notify.property" and params["property"] == "remaining":
-                if params["value"] == before - 1:
-                    seen["remaining"] = params
-            elif note["method"] == "notify.event" and params["name"] == "ObjectAdded":
-                if params["params"] == [objects + 1]:
-                    seen["added"] = params
+            if note["method"] == "notify.property":
+                wanted.discard((note["method"], params["property"], params["value"]))
+            elif params["params"]:
+                wanted.discard((note["method"], params["name"], params["params"][0]))
 
 
 def test_full_size_download(later: tuple[str, SimProcess, DaemonProcess, Path]) -> None:
