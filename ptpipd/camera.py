@@ -26,6 +26,7 @@ from ptpipd.errors import (
     NotConnected,
     NotSupported,
     PairingFailed,
+    UnknownProperty,
 )
 from ptpipd.ip.errors import ConnectionClosed, InitFailed, PTPIPError, RemoteProtocolError, TransactionTimeout
 from ptpipd.ip.packets import Event
@@ -267,9 +268,19 @@ class Camera:
     # -------------------------------------------------------------- properties
 
     def resolve(self, prop: str | int) -> PropertySpec:
-        """The property a name or code refers to; :class:`~ptpipd.errors.UnknownProperty` when there is none."""
+        """The property a name or code refers to. A name must be one the camera has
+        (:class:`~ptpipd.errors.UnknownProperty` otherwise); a code (``0xd999``, ``d999``, an integer) goes
+        to the camera even when the camera did not list it, and the camera's refusal is the answer."""
+        table = self.driver_class.properties
         supported = self._driver.supported_properties() if self._driver is not None else None
-        return self.driver_class.properties.resolve(prop, supported)
+        try:
+            return table.resolve(prop, supported)
+        except UnknownProperty as exc:
+            unknown = exc
+        if not (isinstance(prop, str) and table.by_name(prop.strip())):
+            with contextlib.suppress(UnknownProperty):
+                return table.resolve(prop, None)  # a code goes to the camera, whatever it listed
+        raise unknown
 
     async def _desc(self, spec: PropertySpec, *, fresh: bool = False) -> DevicePropDesc:
         desc = None if fresh else self._descs.get(spec.code)

@@ -58,6 +58,7 @@ from ptpipd.vendors.base import (
 )
 from ptpipd.vendors.fuji_body_codes import POLL_EVENTS, EventsList, EventsMode, Step
 from ptpipd.vendors.fuji_codes import (
+    BLOB_PROPERTIES,
     EVENT_NAMES,
     PROPERTY_LABELS,
     PROPERTY_TYPES,
@@ -281,13 +282,13 @@ class FujiDriver(FujiSession):
 
     async def describe(self, code: int) -> DevicePropDesc:
         """GetDevicePropDesc; when the camera refuses it or answers without data (FUJI.md §6.3) the cached
-        0x902B entry, else, for a property of the events list or of known type, a read-only description
-        of its value."""
-        refused: CameraRefused | None = None
+        0x902B entry, else a read-only description of the property's value (GetDevicePropValue, or the
+        events list), whose refusal is then the camera's answer."""
         try:
             data = (await self.call(OperationCode.GetDevicePropDesc, (code,))).data
         except CameraRefused as exc:
-            refused, data = exc, None
+            log.debug("0x%04X: %s; describing it from what else the camera says", code, exc)
+            data = None
         if data:
             desc = DevicePropDesc.decode(data)
             self._descs[code] = desc
@@ -295,16 +296,16 @@ class FujiDriver(FujiSession):
         cached = self._descs.get(code)
         if cached is not None:
             return cached
-        if code in PROPERTY_TYPES or code in self.events.values:
-            datatype = PROPERTY_TYPES.get(code, DataType.UINT32)
-            value = await self.get_value(code, datatype)
-            return DevicePropDesc(code, datatype, 0, value, value, NoForm())
-        raise refused or CameraRefused(
-            ResponseCode.DevicePropNotSupported,
-            "DevicePropNotSupported",
-            OperationCode.GetDevicePropDesc,
-            f"the camera cannot describe property 0x{code:04X}",
-        )
+        if code in BLOB_PROPERTIES:  # opaque bytes (FUJI.md §11.4): no value to describe either
+            raise CameraRefused(
+                ResponseCode.DevicePropNotSupported,
+                "DevicePropNotSupported",
+                OperationCode.GetDevicePropDesc,
+                f"the camera cannot describe property 0x{code:04X}",
+            )
+        datatype = PROPERTY_TYPES.get(code, DataType.UINT32)
+        value = await self.get_value(code, datatype)
+        return DevicePropDesc(code, datatype, 0, value, value, NoForm())
 
     # -------------------------------------------------------------- values
 

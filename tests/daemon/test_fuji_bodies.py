@@ -21,7 +21,9 @@ import pytest
 
 from ptpipd.sim.fuji_card import FujiCard
 from ptpipd.vendors.fuji_body_codes import body
+from tests.cli.conftest import clean_env, ctl
 from tests.daemon.conftest import camera_args, other_enum_value
+from tests.legacy.conftest import running_legacy
 from tests.procs import DaemonProcess, SimProcess, running_daemon, running_sim
 from tests.sim.test_generic_server import wait_for_log
 
@@ -223,3 +225,26 @@ def test_state_is_the_whole_state(later: tuple[str, SimProcess, DaemonProcess, P
     expected = {f"0x{code:04x}" for code, _ in (*body(model).access_events, *body(model).remote_state)}
     assert expected <= set(entries)
     assert entries["0xdf00"]["value"] == 6
+
+
+# ------------------------------------------------------------------------------------------------ issue 13 item 2
+
+
+def test_a_code_goes_to_the_camera_everywhere(tmp_path: Path) -> None:
+    """Any code reaches the camera, through JSON-RPC, ptpipctl and the legacy protocol alike; the camera's
+    refusal is the answer (-32002, its response name); -32004 stays for names."""
+    with running_legacy(tmp_path / "d", "fuji") as server:
+        with server.daemon.connect() as conn:
+            for prop in ("0xd999", "d999", 0xD999):
+                for method, params in (("get", {"property": prop}), ("set", {"property": prop, "value": 1})):
+                    error = conn.request(method, params)["error"]
+                    assert error["code"] == -32002, (prop, error)
+                    assert (error["data"]["response"], error["data"]["name"]) == (
+                        "0x200A",
+                        "DevicePropNotSupported",
+                    )
+            error = conn.request("get", {"property": "warp"})["error"]
+            assert (error["code"], error["message"]) == (-32004, "unknown property 'warp'")
+        result = ctl("get", "0xd999", env=clean_env(tmp_path, PTPIPCTL_SOCKET=str(server.daemon.socket_path)))
+        assert result.code == 1 and "DevicePropNotSupported (0x200A)" in result.err, result
+        assert server.nc("get 0xd999") == "get error: device property not supported\n"
