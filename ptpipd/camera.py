@@ -31,7 +31,7 @@ from ptpipd.errors import (
 from ptpipd.ip.errors import ConnectionClosed, InitFailed, PTPIPError, RemoteProtocolError, TransactionTimeout
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink, DataTooLarge, Initiator
-from ptpipd.ptp import DecodeError, DevicePropDesc, EventCode, ResponseCode, code_name
+from ptpipd.ptp import DecodeError, DevicePropDesc, EventCode, ObjectInfo, ResponseCode, code_name
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
@@ -358,6 +358,18 @@ class Camera:
         """One object from the camera's storage, to ``sink`` or in memory."""
         driver = self._require(self.capabilities.files, "'download'")
         return await self._transfer(lambda into: driver.download(handle, into), sink, cap)
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """An object's description (name, format, size) as the camera gives it."""
+        driver = self._require(self.capabilities.files, "'files'")
+        with self._errors():
+            return await driver.object_info(handle)
+
+    async def thumb(self, handle: int) -> bytes:
+        """An object's thumbnail (JPEG)."""
+        driver = self._require(self.capabilities.files, "'files'")
+        with self._errors():
+            return await driver.thumb(handle)
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes of an object from ``offset`` (GetPartialObject); returns how many came."""

@@ -21,7 +21,17 @@ from ptpipd.errors import CameraRefused, NotSupported, UnknownProperty
 from ptpipd.ip.codec import Dialect
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.ip.transport import DataSink, Initiator, Reply, Timeouts
-from ptpipd.ptp import DataType, DevicePropCode, DevicePropDesc, ResponseCode, Value, code_name
+from ptpipd.ptp import (
+    DataType,
+    DecodeError,
+    DevicePropCode,
+    DevicePropDesc,
+    ObjectInfo,
+    OperationCode,
+    ResponseCode,
+    Value,
+    code_name,
+)
 from ptpipd.vendors.labels import PLAIN, Labels, hex_label
 from ptpipd.vendors.liveview import LiveView
 
@@ -426,6 +436,17 @@ class VendorDriver(ABC):
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         """Writes one object to ``sink`` (``files``)."""
         raise self.unsupported("'download'")
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """One object's ObjectInfo (``files``): GetObjectInfo, unless the vendor needs more around it."""
+        reply = await self.call(OperationCode.GetObjectInfo, (handle,))
+        if not reply.data:
+            raise DecodeError(f"GetObjectInfo {handle}: the camera sent no data")
+        return ObjectInfo.decode(reply.data)
+
+    async def thumb(self, handle: int) -> bytes:
+        """One object's thumbnail (``files``): GetThumb, unless the vendor needs more around it."""
+        return (await self.call(OperationCode.GetThumb, (handle,))).data or b""
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Writes up to ``length`` bytes of an object from ``offset`` to ``sink``; returns how many came

@@ -37,6 +37,7 @@ from ptpipd.ptp import (
     DevicePropDesc,
     EventCode,
     NoForm,
+    ObjectInfo,
     OperationCode,
     ResponseCode,
     Value,
@@ -56,7 +57,13 @@ from ptpipd.vendors.base import (
     Transfer,
     labelled,
 )
-from ptpipd.vendors.fuji_body_codes import POLL_EVENTS, EventsList, EventsMode, Step
+from ptpipd.vendors.fuji_body_codes import (
+    POLL_EVENTS,
+    THUMB_NEEDS_OBJECT_INFO_ABOVE,
+    EventsList,
+    EventsMode,
+    Step,
+)
 from ptpipd.vendors.fuji_codes import (
     BLOB_PROPERTIES,
     EVENT_NAMES,
@@ -375,6 +382,12 @@ class FujiDriver(FujiSession):
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         return await self._files.part(handle, offset, length, sink)
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        return await self._files.object_info(handle)
+
+    async def thumb(self, handle: int) -> bytes:
+        return await self._files.thumb(handle, self.body.remote_version > THUMB_NEEDS_OBJECT_INFO_ABOVE)
 
     # -------------------------------------------------------------- capture and live view
 

@@ -11,6 +11,9 @@ camera's thumbnails down, so Fuji's app sets it around each download (libfuji ``
     download   0xD227 := 1; GetObjectInfo (the real size); GetPartialObject(handle, offset, ≤ 1 MiB) until
                the size is reached or a piece comes back empty; 0xD227 := 0, also after a failure
     part       GetPartialObject in ≤ 1 MiB pieces from ``offset``, ``length`` bytes at most
+    info       0xD227 := 1; GetObjectInfo; 0xD227 := 0
+    thumb      GetObjectInfo first on a body whose remote version is above 2.6 (GetThumb "blocks forever"
+               otherwise, libfuji ``fuji_get_thumb``); GetThumb
 
 A body that refuses 0xD227 keeps its sizes as they are (and the download reads until a piece is empty).
 """
@@ -81,12 +84,22 @@ class FujiFiles:
                     OperationCode.SetDevicePropValue, flag, data_out=encode_value(DataType.UINT16, 0)
                 )
 
-    async def object_info(self, handle: int) -> ObjectInfo:
-        """GetObjectInfo of one handle."""
+    async def _info(self, handle: int) -> ObjectInfo:
         reply = await self._call(OperationCode.GetObjectInfo, (handle,))
         if not reply.data:
             raise DecodeError(f"GetObjectInfo {handle}: the camera sent no data")
         return ObjectInfo.decode(reply.data)
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """One file's ObjectInfo, with its real size."""
+        async with self._real_sizes():
+            return await self._info(handle)
+
+    async def thumb(self, handle: int, after_info: bool) -> bytes:
+        """GetThumb; ``after_info``: the body answers it only after GetObjectInfo of the same file."""
+        if after_info:
+            await self._info(handle)
+        return (await self._call(OperationCode.GetThumb, (handle,))).data or b""
 
     async def _handles(self) -> list[int]:
         reply = await self._call(OperationCode.GetStorageIDs)
@@ -105,7 +118,7 @@ class FujiFiles:
         entries = []
         async with self._real_sizes():
             for handle in await self._handles():
-                info = await self.object_info(handle)
+                info = await self._info(handle)
                 entries.append(
                     FileEntry(
                         handle,
@@ -121,7 +134,7 @@ class FujiFiles:
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         """One whole file, in ≤ 1 MiB GetPartialObject pieces straight into ``sink``."""
         async with self._real_sizes() as real:
-            info = await self.object_info(handle)
+            info = await self._info(handle)
             received = 0
             for offset, length in partial_requests(info.compressed_size):
                 got = await self.part(handle, offset, length, sink)

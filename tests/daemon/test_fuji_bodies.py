@@ -26,6 +26,8 @@ from tests.daemon.conftest import camera_args, other_enum_value
 from tests.legacy.conftest import running_legacy
 from tests.procs import DaemonProcess, SimProcess, running_daemon, running_sim
 from tests.sim.test_generic_server import wait_for_log
+from tests.web.conftest import Web, http_port
+from tests.web.mjpeg import open_stream
 
 LATER = ("x-t2", "x-t4", "x-t5", "x-s10")
 #: The polling interval of a body whose events list tells changes (Capabilities.poll_interval).
@@ -119,22 +121,28 @@ def test_a_stalled_step_is_named(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------------ later bodies
 
 
+Later = tuple[str, SimProcess, DaemonProcess, Path]
+
+
 @pytest.fixture(scope="module", params=LATER)
-def later(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, SimProcess, DaemonProcess, Path]]:
-    """(model, simulator, daemon, capture dir): a body whose Yes/No dialog is answered after 1 s."""
+def later(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Later]:
+    """(model, simulator, daemon with its HTTP data plane, capture dir): a body whose Yes/No dialog is
+    answered after 1 s."""
     model = str(request.param)
     work = tmp_path_factory.mktemp(f"fuji-{model}")
     with (
         running_sim("fuji", "--model", model, "--confirm-delay", "1", "-v") as sim,
-        running_daemon(work / "d", *camera_args(sim, "fuji"), env=env(work)) as d,
+        running_daemon(work / "d", *camera_args(sim, "fuji"), "--http", "127.0.0.1:0", env=env(work)) as d,
     ):
         d.wait_connected()
         yield model, sim, d, work / "captures"
 
 
-def test_connects_through_the_dialog(later: tuple[str, SimProcess, DaemonProcess, Path]) -> None:
+def web(daemon: DaemonProcess) -> Web:
+    return Web(daemon, "127.0.0.1", http_port(daemon), daemon.socket_path.parent / "ptpipd-http.sock")
+
+
+def test_connects_through_the_dialog(later: Later) -> None:
     model, sim, d, _ = later
     pairing = "confirm on the camera: answer Yes (OK) to let 'ptpipd' connect (first connection only)"
     shown = [m["STATUS"] for m in d.notify.messages if "camera pairing" in m.get("STATUS", "")]
@@ -155,7 +163,7 @@ def test_connects_through_the_dialog(later: tuple[str, SimProcess, DaemonProcess
     assert facts["events"] == "changes" and facts["camera_state"] == "remote access"
 
 
-def test_every_writable_property_by_label(later: tuple[str, SimProcess, DaemonProcess, Path]) -> None:
+def test_every_writable_property_by_label(later: Later) -> None:
     _, _, d, _ = later
     changed = []
     for prop in d.call("info")["properties"]:
@@ -170,14 +178,14 @@ def test_every_writable_property_by_label(later: tuple[str, SimProcess, DaemonPr
     assert changed == ["delay", "flashmode", "whitebalance", "exp-bias", "effect", "iso", "recmode"]
 
 
-def test_capture_returns_the_preview(later: tuple[str, SimProcess, DaemonProcess, Path]) -> None:
+def test_capture_returns_the_preview(later: Later) -> None:
     _, _, d, _ = later
     result = d.call("capture", {"inline": True})
     data = base64.b64decode(result["data"])
     assert result["format"] == "jpeg" and len(data) == result["size"] and data[:2] == b"\xff\xd8"
 
 
-def test_body_changes_arrive_as_notifications(later: tuple[str, SimProcess, DaemonProcess, Path]) -> None:
+def test_body_changes_arrive_as_notifications(later: Later) -> None:
     """The shutter pressed on the body: the next events list tells the new file and one shot less."""
     _, sim, d, _ = later
     with d.connect() as conn:
@@ -199,7 +207,7 @@ def test_body_changes_arrive_as_notifications(later: tuple[str, SimProcess, Daem
                 wanted.discard((note["method"], params["name"], params["params"][0]))
 
 
-def test_full_size_download(later: tuple[str, SimProcess, DaemonProcess, Path]) -> None:
+def test_full_size_download(later: Later) -> None:
     model, sim, d, captures = later
     files = d.call("files")
     card = FujiCard(body(model), seed=0)
@@ -219,7 +227,7 @@ def test_full_size_download(later: tuple[str, SimProcess, DaemonProcess, Path]) 
     assert not [n for n in os.listdir(captures) if n.startswith(".")]  # no temporary file left behind
 
 
-def test_state_is_the_whole_state(later: tuple[str, SimProcess, DaemonProcess, Path]) -> None:
+def test_state_is_the_whole_state(later: Later) -> None:
     model, _, d, _ = later
     entries = {e["code"]: e for e in d.call("state")}
     expected = {f"0x{code:04x}" for code, _ in (*body(model).access_events, *body(model).remote_state)}
@@ -248,3 +256,41 @@ def test_a_code_goes_to_the_camera_everywhere(tmp_path: Path) -> None:
         result = ctl("get", "0xd999", env=clean_env(tmp_path, PTPIPCTL_SOCKET=str(server.daemon.socket_path)))
         assert result.code == 1 and "DevicePropNotSupported (0x200A)" in result.err, result
         assert server.nc("get 0xd999") == "get error: device property not supported\n"
+
+
+# ------------------------------------------------------------------------------------------------ data plane
+
+
+def test_full_size_download_over_http(later: Later) -> None:
+    """``GET /files/{handle}``: the whole file, streamed in ≤ 1 MiB GetPartialObject pieces, SHA-256 checked."""
+    model, sim, d, _ = later
+    card = FujiCard(body(model), seed=0)
+    status, headers, data = web(d).request("GET", "/files/5")
+    assert status == 200, data[:200]
+    assert int(headers["content-length"]) == card.size(5) == len(data)  # the real size, not the placeholder
+    assert headers["content-type"] == "image/jpeg" and "DSCF0005.JPG" in headers["content-disposition"]
+    assert hashlib.sha256(data).hexdigest() == hashlib.sha256(card.content(5)).hexdigest()
+    wait_for_log(sim, "0x101B tid=")
+    lengths = [int(n) for n in re.findall(r"0x101B tid=\d+ \(5, \d+, (\d+)\)", sim.stderr_text())]
+    assert lengths and max(lengths) <= 1 << 20 and sum(lengths) >= card.size(5)
+
+
+def test_thumbnail_over_http(later: Later) -> None:
+    """The X-T4, X-T5 and X-S10 answer GetThumb only after GetObjectInfo of the file (libfuji)."""
+    _, _, d, _ = later
+    status, headers, data = web(d).request("GET", "/files/4/thumb")
+    assert status == 200 and data[:2] == b"\xff\xd8", (status, data[:200])
+    assert headers["content-type"] == "image/jpeg"
+
+
+def test_live_view_over_http(later: Later) -> None:
+    _, _, d, _ = later
+    site = web(d)
+    reader = open_stream(site.host, site.port)
+    try:
+        assert reader.status == 200, reader.headers
+        parts = [reader.next_part() for _ in range(3)]
+    finally:
+        reader.sock.close()
+    assert all(part.jpeg[:2] == b"\xff\xd8" for part in parts)
+    assert [p.sequence for p in parts] == sorted(p.sequence for p in parts)
