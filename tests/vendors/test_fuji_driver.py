@@ -40,6 +40,7 @@ from ptpipd.sim.pictures import live_jpeg
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import CameraConfig, VendorDriver
 from ptpipd.vendors.fuji import FujiDriver
+from ptpipd.vendors.fuji_body_codes import body
 
 HOST = "127.0.0.1"
 NAME = "ptpipd-test"
@@ -316,6 +317,37 @@ async def test_init_sequence_waits_for_the_pairing_prompt() -> None:
             (0x1001, 7, (), None),
         ]
         assert cam.is_open
+    finally:
+        await within(cam.close())
+        await responder.stop()
+
+
+async def test_a_later_body_is_set_up_by_its_answers() -> None:
+    """The X-T1's order, and where the X-T4's answers ask for more: its versions, its events list (the
+    access entries of log-xt4 lines 76-82), Camera Connect's remote version, the shooting state."""
+    responder = ScriptedFuji(FujiModel(profile=body("x-t4"), known_client=NAME, preview=jpeg_preview))
+    await responder.start()
+    cam = Camera(responder.config())
+    try:
+        summary = await within(cam.open())
+        assert (summary.manufacturer, summary.model, summary.serial) == ("FUJIFILM", "X-T1", "")  # the ack's
+        steps = [(r.code, r.transaction_id, r.params, r.data) for r in responder.received]
+        assert steps == [
+            (0x1002, 1, (1,), None),
+            (0x1016, 2, (0xDF01,), b"\x05\x00"),
+            (0x1015, 3, (0xDF24,), None),
+            (0x1015, 4, (0xDF21,), None),
+            (0x1015, 5, (0xDF22,), None),
+            (0x1015, 6, (0xDF25,), None),
+            (0x1015, 7, (0xD212,), None),
+            (0x1016, 8, (0xDF24,), bytes.fromhex("0c000200")),  # 0x0002000C, what Camera Connect writes
+            (0x902B, 9, (), None),
+            (0x101C, 10, (0, 0), None),
+            (0x1015, 11, (0xD212,), None),
+            (0x1001, 12, (), None),
+        ]
+        caps = cam.capabilities
+        assert (caps.events, caps.files, caps.partial_objects) == ("poll", True, True)
     finally:
         await within(cam.close())
         await responder.stop()
