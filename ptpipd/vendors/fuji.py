@@ -22,15 +22,15 @@ name. What the set-up learnt (:class:`~ptpipd.vendors.fuji_setup.BodyFacts`) dec
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
 from ptpipd.ip.fuji import FUJI
 from ptpipd.ip.liveview import LiveViewReader
 from ptpipd.ip.packets import Event
-from ptpipd.ip.transport import DataSink, Initiator
+from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
     DataType,
     DecodeError,
@@ -198,17 +198,11 @@ class FujiDriver(FujiSession):
     event_names = EVENT_NAMES
 
     _capture: _CaptureWait | None = None
+    _listed = False  # an events list has been read in this session
 
-    def __init__(
-        self,
-        link: Initiator,
-        config: CameraConfig,
-        ports: Ports,
-        on_pairing: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(link, config, ports, on_pairing)
-        self._listed = False  # an events list has been read in this session
-        self._files = FujiFiles(self.call, self.events, self.read_list)
+    @functools.cached_property
+    def _files(self) -> FujiFiles:
+        return FujiFiles(self.call, self.events, self.read_list)
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
