@@ -137,31 +137,11 @@ class FujiProperties:
     def __init__(self, profile: BodyProfile = XT1, quirks: Quirks | None = None) -> None:
         self.profile, self.quirks = profile, quirks or Quirks()
         self.later = profile.events is EventsMode.CHANGES
-        readme_list = decode_desc_list(README_902B)
-        readme_state = decode_state_list(README_D212)
-        self.list_order = tuple(d.code for d in readme_list)
-        self.state_order = tuple(item.code for item in readme_state)
-        self.captured_descs = {code: bytes.fromhex(text) for code, text in CAPTURED_DESCS_HEX.items()}
-        self.blob_values = {code: bytes.fromhex(text) for code, text in CAPTURED_VALUES_HEX.items()}
         self.defs: dict[int, PropSpec] = {}
         self.values: dict[int, Value] = {}
-        for code, raw in self.captured_descs.items():
-            try:
-                desc = DevicePropDesc.decode(raw)
-            except DecodeError:
-                continue  # 0x5003, 0xD174: opaque blobs, served as captured
-            self.defs[code], self.values[code] = _spec(desc), desc.current
-        for code, (definition, value) in INVENTED.items():
-            self.defs[code], self.values[code] = definition, value
-        for desc in readme_list:
-            self.defs[desc.code], self.values[desc.code] = _spec(desc), desc.current
         #: Current values the 0x902B list and describes still report although the state says otherwise.
         self.stale: dict[int, Value] = {}
-        for item in readme_state:
-            value = state_value(self.defs[item.code].datatype, item.value)
-            if item.code in self.list_order and self.values[item.code] != value:
-                self.stale[item.code] = self.values[item.code]
-            self.values[item.code] = value
+        self._start_from_captures()
         #: Properties the body answers with no data (it does not have them).
         self.absent: set[int] = set()
         self.journal = ChangeJournal()
@@ -173,6 +153,30 @@ class FujiProperties:
             self._drop(BodyProperty.RemoteVersion)
         #: What ``--empty-value`` still answers: the events list and the version properties.
         self.kept = frozenset({FujiProperty.CurrentState, *(code for code, _ in profile.versions)})
+
+    def _start_from_captures(self) -> None:
+        """The X-T1 as captured: the README's lists, the scanned descriptions, the invented rest."""
+        readme_list = decode_desc_list(README_902B)
+        readme_state = decode_state_list(README_D212)
+        self.list_order = tuple(d.code for d in readme_list)
+        self.state_order = tuple(item.code for item in readme_state)
+        self.captured_descs = {code: bytes.fromhex(text) for code, text in CAPTURED_DESCS_HEX.items()}
+        self.blob_values = {code: bytes.fromhex(text) for code, text in CAPTURED_VALUES_HEX.items()}
+        for code, raw in self.captured_descs.items():
+            try:
+                desc = DevicePropDesc.decode(raw)
+            except DecodeError:
+                continue  # 0x5003, 0xD174: opaque blobs, served as captured
+            self.defs[code], self.values[code] = _spec(desc), desc.current
+        for code, (definition, value) in INVENTED.items():
+            self.defs[code], self.values[code] = definition, value
+        for desc in readme_list:
+            self.defs[desc.code], self.values[desc.code] = _spec(desc), desc.current
+        for item in readme_state:
+            value = state_value(self.defs[item.code].datatype, item.value)
+            if item.code in self.list_order and self.values[item.code] != value:
+                self.stale[item.code] = self.values[item.code]
+            self.values[item.code] = value
 
     # -------------------------------------------------------------- a body after the X-T1
 
