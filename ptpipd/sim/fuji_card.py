@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime
 import random
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ptpipd.ptp import (
     AccessCapability,
@@ -51,12 +51,24 @@ PHOTO_BYTES = (1_200_000, 3_600_000)
 #: The X-T4 log's first capture date (line 229); photo n was taken 3 minutes after photo n-1.
 FIRST_DATE = datetime.datetime(2024, 8, 9, 14, 1, 14)
 KEPT_PHOTOS = 4
+KEPT_THUMBS = 1024  # about 6 kB each
 #: How long a GetThumb that "blocks forever" holds the command connection (then: GeneralError).
 NEVER = 3600.0
 #: "All" in StorageID, ObjectFormat ("images") and the parent of GetObjectHandles (PTP.md §5.1).
 ALL = 0xFFFF_FFFF
 
 CardAnswer = Outcome | Hold
+
+
+def _kept(cache: OrderedDict[int, bytes], limit: int, handle: int, make: Callable[[], bytes]) -> bytes:
+    """``cache[handle]``, made when missing; the ``limit`` most recently used stay."""
+    data = cache.pop(handle, None)
+    if data is None:
+        data = make()
+    cache[handle] = data
+    while len(cache) > limit:
+        cache.popitem(last=False)
+    return data
 
 
 def _param(params: Sequence[int], index: int) -> int:
@@ -75,6 +87,7 @@ class FujiCard:
         self.count = profile.object_count
         self._described: set[int] = set()
         self._photos: OrderedDict[int, bytes] = OrderedDict()
+        self._thumbs: OrderedDict[int, bytes] = OrderedDict()
 
     # -------------------------------------------------------------- the photos
 
@@ -95,17 +108,12 @@ class FujiCard:
 
     def content(self, handle: int) -> bytes:
         """The JPEG of photo ``handle`` (drawn once, the last few kept)."""
-        data = self._photos.pop(handle, None)
-        if data is None:
-            data = photo(self.seed, self._caption(handle), *PHOTO_SIZE, self.size(handle))
-        self._photos[handle] = data
-        while len(self._photos) > KEPT_PHOTOS:
-            self._photos.popitem(last=False)
-        return data
+        caption, size = self._caption(handle), self.size(handle)
+        return _kept(self._photos, KEPT_PHOTOS, handle, lambda: photo(self.seed, caption, *PHOTO_SIZE, size))
 
     def thumb(self, handle: int) -> bytes:
-        """The 160×120 thumbnail of photo ``handle``."""
-        return thumbnail(self.seed, self._caption(handle))
+        """The 160×120 thumbnail of photo ``handle`` (every ObjectInfo gives its size: many are kept)."""
+        return _kept(self._thumbs, KEPT_THUMBS, handle, lambda: thumbnail(self.seed, self._caption(handle)))
 
     def add(self) -> int:
         """A new photo on the card (a capture, the shutter on the body); returns its handle."""

@@ -225,18 +225,18 @@ def test_later_body_files(later: SimProcess, tmp_path: Path) -> None:
 def test_full_size_in_1_mib_pieces_once_the_size_flag_is_set(tmp_path: Path) -> None:
     """With 0xD227 = 1 (as Fuji's app sets it) ObjectInfo gives the real size, and gphoto2 fetches an
     object over 1 MiB with GetPartialObject(handle, offset, 0x100000), as it would from a real body."""
-    with running_sim("fuji", "--model", "x-t5", "--accept-any-client", "-v") as sim:
+    with running_sim("fuji", "--model", "x-t4", "--accept-any-client", "-v") as sim:
         conn = raw_remote(sim)
         try:
             assert conn.call(0x1016, 0xD227, data=b"\x01\x00").code == 0x2001
         finally:
             conn.close()
-        size = FujiCard(body("x-t5"), seed=0).size(9)
+        size = FujiCard(body("x-t4"), seed=0).size(9)
         ok(gphoto2(explicit(sim), "--get-file", "9", "--folder", "/store_10000001", home=tmp_path))
         asked = re.findall(r"0x101B tid=\d+ \(9, (\d+), (\d+)\)", sim.stderr_text())
         assert [(int(offset), int(length)) for offset, length in asked] == list(partial_requests(size))
         expected = tmp_path / "expected.jpg"
-        expected.write_bytes(FujiCard(body("x-t5"), seed=0).content(9))
+        expected.write_bytes(FujiCard(body("x-t4"), seed=0).content(9))
         assert (
             subprocess.run(["cmp", str(tmp_path / "DSCF0009.JPG"), str(expected)], check=False).returncode
             == 0
