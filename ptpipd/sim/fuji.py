@@ -183,7 +183,8 @@ class FujiBody:
         return self.model.press_shutter()
 
     def turn_dial(self) -> list[Event]:
-        """The simulated X-T1's dials send nothing (no public capture shows what a real one sends)."""
+        """See :meth:`FujiModel.turn_dial` (nothing goes on the event port: no source shows it)."""
+        self.model.turn_dial()
         return []
 
     def live_frame(self, counter: int) -> bytes:

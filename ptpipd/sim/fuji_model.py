@@ -409,6 +409,15 @@ class FujiModel(_Controls):
             return []
         return list(self._shoot(NO_TRANSACTION))
 
+    def turn_dial(self) -> None:
+        """The exposure-compensation dial turned on the body, one step (back down at the top), which a
+        later body's next events list tells; the X-T1's stays as captured."""
+        if self.card is None:
+            return
+        before = self.values[0x5010]
+        if self._step(0x5010, (1,)).code == OK and self.values[0x5010] == before:
+            self._step(0x5010, (0,))
+
     def drain_battery(self) -> None:
         """The battery lost 1 % (the X-T1's stays the README capture's)."""
         self.properties.drain_battery()

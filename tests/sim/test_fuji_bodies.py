@@ -303,3 +303,16 @@ def test_wifi_mode_other_than_remote() -> None:
     assert EventsList.decode(session.get(0xD212)).camera_state == CameraState.MULTIPLE_TRANSFER
     assert session.set(0xDF01, DataType.UINT16, 5) == ResponseCode.DeviceBusy
     assert session(0x101C, 0, 0).code == ResponseCode.DeviceBusy
+
+
+def test_the_dial_turned_on_a_later_body_shows_in_its_list() -> None:
+    session = trusted("x-t5")
+    session.remote()
+    session.get(0xD212)
+    session.model.turn_dial()  # -2/3 (0xFD65 in the X-T5's list) → -1/3
+    assert session.get(0xD212) == struct.pack("<HHI", 1, 0x5010, 0xFEB3)
+    xt1 = trusted("x-t1")
+    xt1.remote(0x0002_0001)
+    before = xt1.get(0xD212)
+    xt1.model.turn_dial()
+    assert xt1.get(0xD212) == before
