@@ -558,7 +558,7 @@ class Initiator:
         log.debug("giving up on %s", error)
         self._pending = None
         self._stall_timer = None
-        self._command_codec.recorder = None
+        self._command_codec.reader.recorder = None
         self._session.give_up()
         pending.future.set_exception(error)
         self._idle.set()
