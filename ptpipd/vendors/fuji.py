@@ -193,7 +193,7 @@ class FujiDriver(FujiSession):
     capabilities = Capabilities(
         liveview=LiveViewSource.STREAM,
         state_list=True,
-        pairing=("confirm on the camera: answer Yes (OK) to let {name!r} connect (first connection only)",),
+        pairing=("press OK on the camera to let {name!r} connect (first connection only)",),
     )
     event_names = EVENT_NAMES
 

@@ -144,7 +144,7 @@ def web(daemon: DaemonProcess) -> Web:
 
 def test_connects_through_the_dialog(later: Later) -> None:
     model, sim, d, _ = later
-    pairing = "confirm on the camera: answer Yes (OK) to let 'ptpipd' connect (first connection only)"
+    pairing = "press OK on the camera to let 'ptpipd' connect (first connection only)"
     shown = [m["STATUS"] for m in d.notify.messages if "camera pairing" in m.get("STATUS", "")]
     assert shown and pairing in shown[0], d.notify.messages
     assert "pairing prompt for 'ptpipd'" in sim.stderr_text()

@@ -324,9 +324,7 @@ async def test_pairing_steps_in_status() -> None:
         reason = await states.wait_for(ConnectionState.PAIRING)
         status = service.status()
         assert status["state"] == "pairing"
-        assert status["pairing"] == [
-            "confirm on the camera: answer Yes (OK) to let 'pytest' connect (first connection only)"
-        ]
+        assert status["pairing"] == ["press OK on the camera to let 'pytest' connect (first connection only)"]
         assert reason == status["pairing"][0]
         assert status["capabilities"]["liveview"] == "stream" and status["capabilities"]["state_list"]
         world.pairing.set()  # type: ignore[union-attr]
