@@ -26,11 +26,12 @@ from ptpipd.errors import (
     NotConnected,
     NotSupported,
     PairingFailed,
+    UnknownProperty,
 )
 from ptpipd.ip.errors import ConnectionClosed, InitFailed, PTPIPError, RemoteProtocolError, TransactionTimeout
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink, DataTooLarge, Initiator
-from ptpipd.ptp import DecodeError, DevicePropDesc, EventCode, ResponseCode, code_name
+from ptpipd.ptp import DecodeError, DevicePropDesc, EventCode, ObjectInfo, ResponseCode, code_name
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
@@ -274,9 +275,19 @@ class Camera:
         return driver.body_properties() if driver is not None else self.driver_class.properties
 
     def resolve(self, prop: str | int) -> PropertySpec:
-        """The property a name or code refers to; :class:`~ptpipd.errors.UnknownProperty` when there is none."""
+        """The property a name or code refers to. A name must be one the camera has
+        (:class:`~ptpipd.errors.UnknownProperty` otherwise); a code (``0xd999``, ``d999``, an integer) goes
+        to the camera even when the camera did not list it, and the camera's refusal is the answer."""
+        table = self.properties
         supported = self._driver.supported_properties() if self._driver is not None else None
-        return self.properties.resolve(prop, supported)
+        try:
+            return table.resolve(prop, supported)
+        except UnknownProperty as exc:
+            unknown = exc
+        if not (isinstance(prop, str) and table.by_name(prop.strip())):
+            with contextlib.suppress(UnknownProperty):
+                return table.resolve(prop, None)  # a code goes to the camera, whatever it listed
+        raise unknown
 
     async def _desc(self, spec: PropertySpec, *, fresh: bool = False) -> DevicePropDesc:
         desc = None if fresh else self._descs.get(spec.code)
@@ -354,6 +365,18 @@ class Camera:
         """One object from the camera's storage, to ``sink`` or in memory."""
         driver = self._require(self.capabilities.files, "'download'")
         return await self._transfer(lambda into: driver.download(handle, into), sink, cap)
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """An object's description (name, format, size) as the camera gives it."""
+        driver = self._require(self.capabilities.files, "'files'")
+        with self._errors():
+            return await driver.object_info(handle)
+
+    async def thumb(self, handle: int) -> bytes:
+        """An object's thumbnail (JPEG)."""
+        driver = self._require(self.capabilities.files, "'files'")
+        with self._errors():
+            return await driver.thumb(handle)
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes of an object from ``offset`` (GetPartialObject); returns how many came."""

@@ -8,6 +8,7 @@ a :class:`~ptpipd.ip.errors.RemoteProtocolError`. One transaction at a time, as 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
@@ -24,6 +25,8 @@ from ptpipd.ip.packets import (
 )
 
 LAST_TRANSACTION_ID = 0xFFFF_FFFE  # 0xFFFFFFFF is reserved; the counter wraps to 1, never to 0
+#: How many given-up transactions are remembered, so that their late packets are dropped.
+GIVEN_UP = 8
 
 
 class Phase(Enum):
@@ -54,6 +57,7 @@ class InitiatorSession:
         self._next_tid = first_transaction_id
         self.current: Transaction | None = None
         self.phase = Phase.IDLE
+        self._given_up: deque[int] = deque(maxlen=GIVEN_UP)
 
     @property
     def next_transaction_id(self) -> int:
@@ -82,6 +86,13 @@ class InitiatorSession:
         self.current = None
         self.phase = Phase.IDLE
 
+    def give_up(self) -> None:
+        """Forgets the transaction in flight on a connection that stays open: whatever the camera still
+        sends for it (data, response) is dropped."""
+        if self.current is not None:
+            self._given_up.append(self.current.transaction_id)
+        self.abandon()
+
     def receive_data(self, data: Buffer) -> None:
         """Feeds bytes from the command/data connection."""
         self.codec.receive_data(data)
@@ -95,6 +106,11 @@ class InitiatorSession:
 
     def _check(self, packet: Decoded) -> StartData | Data | EndData | OperationResponse | None:
         tx = self.current
+        late = getattr(packet, "transaction_id", None)
+        if isinstance(late, int) and late in self._given_up and (tx is None or late != tx.transaction_id):
+            if isinstance(packet, OperationResponse):
+                self._given_up.remove(late)
+            return None  # the late answer to a transaction given up
         if tx is None:
             if isinstance(packet, OperationResponse):
                 return None  # a late answer to an abandoned transaction: libgphoto2 drops these too

@@ -131,6 +131,7 @@ class _Pending:
     timeout: float
     started: float
     progress: Callable[[int, int | None], None] | None
+    optional: bool = False
 
 
 class Channel(asyncio.BufferedProtocol):
@@ -472,6 +473,7 @@ class Initiator:
         record: bool = False,
         collect_cap: int = DEFAULT_COLLECT_CAP,
         progress: Callable[[int, int | None], None] | None = None,
+        optional: bool = False,
     ) -> Reply:
         """Runs one transaction and returns its reply, whatever the response code.
 
@@ -479,7 +481,9 @@ class Initiator:
         :class:`DataTooLarge` once the transaction has ended). ``timeout`` bounds the *silence* while the
         transaction is in flight. With ``record``, copies of the raw packets received are returned.
         If the caller is cancelled, the transaction still completes on the wire (its data is discarded)
-        before the next one starts, so the session never gets out of step.
+        before the next one starts, so the session never gets out of step. An ``optional`` transaction the
+        camera leaves unanswered for ``timeout`` is given up instead of ending the connection: it raises
+        :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped.
         """
         limit = self.timeouts.transaction if timeout is None else timeout
         collector: BytesSink | None = None
@@ -494,7 +498,7 @@ class Initiator:
             assert self._session.current is not None
             loop = asyncio.get_running_loop()
             pending = _Pending(
-                self._session.current, sink, loop.create_future(), limit, loop.time(), progress
+                self._session.current, sink, loop.create_future(), limit, loop.time(), progress, optional
             )
             self._pending = pending
             self._idle.clear()
@@ -541,9 +545,23 @@ class Initiator:
         silent = asyncio.get_running_loop().time() - max(self._command.last_rx, pending.started)
         if silent >= pending.timeout:
             code = pending.tx.code
-            self._shutdown(TransactionTimeout(f"operation 0x{code:04X}", pending.timeout, opcode=code))
+            error = TransactionTimeout(f"operation 0x{code:04X}", pending.timeout, opcode=code)
+            if pending.optional:
+                self._give_up(pending, error)
+            else:
+                self._shutdown(error)
         else:
             self._arm_stall_timer(pending.timeout - silent)
+
+    def _give_up(self, pending: _Pending, error: TransactionTimeout) -> None:
+        """An optional transaction went unanswered: its caller gets ``error``, the connection stays."""
+        log.debug("giving up on %s", error)
+        self._pending = None
+        self._stall_timer = None
+        self._command_codec.reader.recorder = None
+        self._session.give_up()
+        pending.future.set_exception(error)
+        self._idle.set()
 
     async def probe(self, timeout: float | None = None) -> None:
         """Sends a ProbeRequest on the event connection and waits for the ProbeResponse."""

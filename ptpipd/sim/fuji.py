@@ -1,4 +1,10 @@
-"""The simulated Fujifilm X-T1 (``ptpipd-sim --vendor fuji``): three ports, the Fuji Wi-Fi dialect.
+"""The simulated Fujifilm bodies (``ptpipd-sim --vendor fuji [--model x-t1|x-t2|x-t4|x-t5|x-s10]``).
+
+One dialect, three ports, one model per body (:class:`~ptpipd.sim.fuji_model.FujiModel` with the body's
+:class:`~ptpipd.vendors.fuji_body_codes.BodyProfile`); the X-T1 is the default and answers byte for byte
+as before the later bodies came. What each body reports and does is in tests/data/fuji/BODIES.md; the
+switches ``--refuse-desc``, ``--empty-value``, ``--ignore-device-info``, ``--no-remote`` and
+``--wifi-mode`` make any body answer like the cameras of issue 13 (:class:`~ptpipd.sim.fuji_props.Quirks`).
 
 Ports (FUJI.md §1), in the order they are given and printed:
 
@@ -15,8 +21,9 @@ that has no listener there. They start listening before the OK of InitiateOpenCa
 (their connections closed) as soon as the session leaves remote mode: the client goes away, or closes the
 session. libgphoto2 derives event = command + 1 and jpeg = event + 1, hence consecutive default ports.
 
-Timing: a pairing prompt (first client, unless ``accept_any_client``) holds the 0xDF01 answer for
-``confirm_delay`` seconds, then the "user" presses OK. The capture events C004 and C001 go out
+Timing: a pairing prompt, the Yes/No dialog (first client, unless ``accept_any_client``) holds the 0xDF01
+answer for ``confirm_delay`` seconds, then the "user" presses OK (keep it under 2.5 s for gphoto2, which
+waits no longer). The capture events C004 and C001 go out
 ``capture_delay`` seconds after InitiateCapture's response; CaptureComplete right after 0x9022's.
 Events produced while no event connection is up wait for one (at most :data:`MAX_QUEUED_EVENTS`; they are
 dropped when the session ends).
@@ -34,10 +41,12 @@ from ptpipd.ip.fuji import FujiCodec
 from ptpipd.ip.liveview import encode_frame
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, bounded, option, seconds
-from ptpipd.sim.fuji_model import Phase, XT1Model, preview_jpeg
+from ptpipd.sim.fuji_model import FujiModel, Phase
+from ptpipd.sim.fuji_props import Quirks
 from ptpipd.sim.fuji_responder import FujiResponder
 from ptpipd.sim.pictures import live_jpeg
 from ptpipd.sim.responder import Action, Responder, Send, Stats
+from ptpipd.vendors.fuji_body_codes import BODIES, DEFAULT_BODY, CameraState, body
 
 log = logging.getLogger("ptpipd.sim")
 
@@ -46,11 +55,27 @@ COMMAND, EVENT, STREAM = range(3)
 
 
 _rate = bounded("a frame rate (0 < F <= 1000)", 0, 1000, above=True)
+#: ``--wifi-mode``: the camera's Wi-Fi function, as 0xDF00 CameraState reports it (BODIES.md §6).
+WIFI_MODES = {
+    "remote": CameraState.REMOTE_ACCESS,
+    "browse": CameraState.FULL_ACCESS,
+    "transfer": CameraState.MULTIPLE_TRANSFER,
+    "autosave": CameraState.PC_AUTO_SAVE,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class FujiOptions:
-    """The simulated X-T1's own options."""
+    """The simulated Fuji bodies' own options."""
+
+    model: str = option(DEFAULT_BODY, f"the body ({', '.join(BODIES)} for fuji)", str, "MODEL")
+    wifi_mode: str = option(
+        "remote", f"the camera's Wi-Fi function, later bodies ({', '.join(WIFI_MODES)})", str, "MODE"
+    )
+    refuse_desc: bool = option(False, "refuse GetDevicePropDesc 0x1014 (0x2005)")
+    empty_value: bool = option(False, "answer GetDevicePropValue 0x1015 with no data (not 0xD212, versions)")
+    ignore_device_info: bool = option(False, "never answer GetDeviceInfo 0x1001 (the next command is served)")
+    no_remote: bool = option(False, "no Wi-Fi remote mode: 0xDF24 answers with no data")
 
     accept_any_client: bool = option(
         False, "any client name connects, unprompted (else the first paired only)"
@@ -85,9 +110,9 @@ class EventResponder(Responder):
 
 
 class FujiBody:
-    """The simulated X-T1 shared by its connections: the model, the session owner, the event port."""
+    """A simulated body shared by its connections: the model, the session owner, the event port."""
 
-    def __init__(self, model: XT1Model, options: FujiOptions) -> None:
+    def __init__(self, model: FujiModel, options: FujiOptions) -> None:
         self.model = model
         self.stats = Stats()
         self.fps = options.fps
@@ -145,19 +170,21 @@ class FujiBody:
         return [(conn, data) for conn in self._events for data in raw]
 
     def finish_capture(self) -> list[Event]:
-        """The X-T1's capture events are the InitiateCapture outcome's own: nothing more."""
+        """A Fuji's capture events are the InitiateCapture outcome's own: nothing more."""
         return []
 
     def drain_battery(self) -> list[Event]:
-        """The simulated X-T1's battery does not drain (its 0xD212 list stays the README capture's)."""
+        """See :meth:`FujiModel.drain_battery` (its events list tells, nothing goes on the event port)."""
+        self.model.drain_battery()
         return []
 
     def press_shutter(self) -> list[Event]:
-        """See :meth:`XT1Model.press_shutter`."""
+        """See :meth:`FujiModel.press_shutter`."""
         return self.model.press_shutter()
 
     def turn_dial(self) -> list[Event]:
-        """The simulated X-T1's dials send nothing (no public capture shows what a real one sends)."""
+        """See :meth:`FujiModel.turn_dial` (nothing goes on the event port: no source shows it)."""
+        self.model.turn_dial()
         return []
 
     def live_frame(self, counter: int) -> bytes:
@@ -165,14 +192,32 @@ class FujiBody:
         return encode_frame(counter, live_jpeg(counter))
 
 
+def quirks(own: FujiOptions, later: bool) -> Quirks:
+    """The issue-13 switches and the Wi-Fi function; ValueError for a mode the body cannot report."""
+    state = WIFI_MODES.get(own.wifi_mode.lower())
+    if state is None:
+        raise ValueError(f"unknown --wifi-mode {own.wifi_mode!r}; known: {', '.join(WIFI_MODES)}")
+    if state != CameraState.REMOTE_ACCESS and not later:
+        raise ValueError("the X-T1 reports no camera state (0xDF00): --wifi-mode needs a later body")
+    return Quirks(own.refuse_desc, own.empty_value, own.ignore_device_info, own.no_remote, state)
+
+
 def _build(common: SimOptions, own: FujiOptions) -> FujiBody:
-    seed = common.seed
-    model = XT1Model(accept_any_client=own.accept_any_client, preview=lambda shot: preview_jpeg(shot, seed))
+    try:
+        profile = body(own.model)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    model = FujiModel(
+        profile=profile,
+        quirks=quirks(own, profile.full_size),
+        accept_any_client=own.accept_any_client,
+        seed=common.seed,
+    )
     return FujiBody(model, own)
 
 
 SIMULATOR = Simulator(
-    title="the Fujifilm X-T1",
+    title="the Fujifilm camera",
     ports=(
         Port("command", 55740),
         Port("event", 55741, gated=True),

@@ -1,15 +1,15 @@
-"""Sans-I/O responder for the command port (55740) of the simulated X-T1: bytes in, actions out.
+"""Sans-I/O responder for the command port (55740) of a simulated Fuji body: bytes in, actions out.
 
 The connection starts in PTP/IP framing (FUJI.md §3)::
 
     initiator → camera   InitCommandRequest: u32 82 (or variable), u32 1, u32 0x8F53E4F2, GUID[16], name
-    camera → initiator   InitCommandAck:     u32 len, u32 2, u32 conn#, GUID[16], "X-T1" UTF-16LE+NUL, u32 0
+    camera → initiator   InitCommandAck:     u32 len, u32 2, u32 conn#, GUID[16], model UTF-16LE+NUL, u32 0
                   or     InitFail:           0c 00 00 00 05 00 00 00 <reason u32>, then the camera closes
 
 and continues in containers (``u32 length, u16 type, u16 code, u32 TID, payload``; FUJI.md §2.2), one
 transaction at a time: a command, for SetDevicePropValue its data container, then the camera's data
 container (data-in operations) and response. Every answer comes from the body's
-:class:`~ptpipd.sim.fuji_model.XT1Model`; the body (:class:`ptpipd.sim.fuji.FujiBody`) knows which
+:class:`~ptpipd.sim.fuji_model.FujiModel`; the body (:class:`ptpipd.sim.fuji.FujiBody`) knows which
 connection owns the session.
 
 Rules, and where FUJI.md is silent the choices made:
@@ -25,7 +25,8 @@ Rules, and where FUJI.md is silent the choices made:
   the model has no data (a refusal, a describe of an unknown property): libgphoto2's Fuji transport reads
   one data container before every response of such an operation and breaks otherwise (ORACLES.md §2).
 * The connection reads the next packet only once the previous transaction has been answered, as a
-  camera busy with one request does; nothing is pipelined or reordered.
+  camera busy with one request does; nothing is pipelined or reordered. An operation the model ignores
+  (``--ignore-device-info``) is logged and dropped: the camera reads on, the initiator waits in vain.
 * A malformed packet, a response or event container from the host, a data container that does not belong
   to a pending SetDevicePropValue, or an init request after the first command is a *violation*: logged,
   counted and the connection closed. hkr's terminate marker ``08 00 00 00 ff ff ff ff`` closes it quietly.
@@ -49,10 +50,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ptpipd.sim")
 
-#: The simulated X-T1's GUID in its InitCommandAck ("FUJIFILM-X-T1-01").
-FUJI_SIM_GUID = b"FUJIFILM-X-T1-01"
-#: The name in the InitCommandAck: what an initiator shows when GetDeviceInfo is empty.
-FUJI_SIM_NAME = "X-T1"
+
+def sim_guid(model: str) -> bytes:
+    """The simulated body's GUID in its InitCommandAck: ``FUJIFILM-X-T1-01`` for the X-T1 (16 bytes)."""
+    return f"FUJIFILM-{model}-01".encode()[:16].ljust(16, b"0")
+
+
 #: The ProtocolVersion after the name in the ack (malc0mn's mock sends 0; no real ack bytes are known).
 ACK_VERSION = 0
 #: The largest SetDevicePropValue payload accepted (the longest real one is a 100-byte geotag string).
@@ -126,7 +129,9 @@ class FujiResponder(Responder):
         else:
             log.info("fuji: repeated init request from %r answered again", request.name)
         self._accepted, body.owner = True, self
-        ack = InitCommandAck(self._connection_number, FUJI_SIM_GUID, FUJI_SIM_NAME, ACK_VERSION)
+        # the name is the model: what an initiator shows when GetDeviceInfo is empty
+        model = body.model.profile.model
+        ack = InitCommandAck(self._connection_number, sim_guid(model), model, ACK_VERSION)
         actions: list[Action] = [Send(self.codec.encode(ack))]
         self.codec.start_containers()
         return actions
@@ -139,6 +144,9 @@ class FujiResponder(Responder):
                 f"0x{pending.code:04X} (TID {pending.transaction_id}) was awaited"
             )
         self._commands += 1
+        if self.body.model.ignores(op.code):
+            log.info("fuji: 0x%04X (TID %d) ignored: no answer", op.code, op.transaction_id)
+            return []
         if self.body.model.needs_data(op.code):
             self._data_out.begin(op)
             return []

@@ -23,6 +23,7 @@ from ptpipd.ip.packets import Buffer, Event
 from ptpipd.ip.transport import DataSink, Initiator, Reply, Timeouts
 from ptpipd.ptp import (
     DataType,
+    DecodeError,
     DevicePropCode,
     DevicePropDesc,
     ObjectInfo,
@@ -433,12 +434,6 @@ class VendorDriver(ABC):
         """The camera's state list (``state_list``)."""
         raise self.unsupported("'state'")
 
-    async def object_info(self, handle: int) -> ObjectInfo:
-        """What the camera says about one object (GetObjectInfo; a body that hides it describes the object
-        its own way)."""
-        reply = await self.call(OperationCode.GetObjectInfo, (handle,))
-        return ObjectInfo.decode(reply.data or b"")
-
     async def files(self) -> list[FileEntry]:
         """The objects on the camera's storage (``files``)."""
         raise self.unsupported("'files'")
@@ -446,6 +441,18 @@ class VendorDriver(ABC):
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         """Writes one object to ``sink`` (``files``)."""
         raise self.unsupported("'download'")
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """One object's ObjectInfo (``files``): GetObjectInfo, unless the vendor needs more around it (a body
+        that hides it describes the object its own way)."""
+        reply = await self.call(OperationCode.GetObjectInfo, (handle,))
+        if not reply.data:
+            raise DecodeError(f"GetObjectInfo {handle}: the camera sent no data")
+        return ObjectInfo.decode(reply.data)
+
+    async def thumb(self, handle: int) -> bytes:
+        """One object's thumbnail (``files``): GetThumb, unless the vendor needs more around it."""
+        return (await self.call(OperationCode.GetThumb, (handle,))).data or b""
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Writes up to ``length`` bytes of an object from ``offset`` to ``sink``; returns how many came

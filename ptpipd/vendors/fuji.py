@@ -1,42 +1,43 @@
 """Fujifilm X-series cameras over Wi-Fi (remote mode): property names and labels, and the session.
 
-The transport already sent the 82-byte init request and read the ack (:data:`ptpipd.ip.fuji.FUJI`). The
-session set-up then follows FUJI.md §4::
+The transport already sent the 82-byte init request and read the ack (:data:`ptpipd.ip.fuji.FUJI`); the
+session set-up (:mod:`ptpipd.vendors.fuji_setup`) negotiates by body: the X-T1 as the seed tool does, a later
+body (X-T2 … X-T5, X-S10) with its versions, its Yes/No dialog and its events list, without reading any model
+name. What the set-up learnt (:class:`~ptpipd.vendors.fuji_setup.BodyFacts`) decides the rest:
 
-    OpenSession(1)                          0x201E SessionAlreadyOpen counts as success
-    SetDevicePropValue 0xDF01 = u16 5       answered only when the user has pressed OK (first pairing)
-    GetDevicePropValue 0xDF24 -> u32 v      the camera's minimum app version (X-T1: 0x00020001)
-    SetDevicePropValue 0xDF24 = v           echoed back, or the camera asks to "upgrade the app"
-    0x902B                                  the DevicePropDesc list: info, and describes are complete after it
-    InitiateOpenCapture(0, 0)               hands control to us; the camera opens its event port
-    connect the event port                  nothing is sent on it
-    GetDeviceInfo                           may be empty (X-T4); then FUJIFILM and the ack's name are used
-
-Values come from the 0xD212 state list when the property is in it (the X-T1 answers GetDevicePropValue
-with 0 for some of them, FUJI.md §6.3), otherwise from GetDevicePropValue at the type's size. A capture is
-InitiateCapture, the events 0xC004 and 0xC001 (preview size at byte 20), GetCapturePreview 0x9022 (the
-JPEG) and, shortly after, CaptureComplete 0x400D; the full image stays on the card.
+* **values** come from the 0xD212 list when the property is in it on the X-T1 (which answers
+  GetDevicePropValue with 0 for some of them, FUJI.md §6.3), otherwise from GetDevicePropValue at the
+  type's size; an answer with no data falls back to the last value an events list gave (issue 13);
+* **descriptions** come from GetDevicePropDesc; a refusal or an answer with no data falls back to the
+  0x902B entry, then to a read-only description of the value;
+* **events**: a body whose events list tells changes is polled (``Capabilities.events = poll``): every
+  change becomes DevicePropChanged (the service sends notify.property), a grown 0xD222 ObjectCount
+  ObjectAdded (:mod:`ptpipd.vendors.fuji_events`); the X-T1 pushes its capture events only;
+* **capture** is InitiateCapture, the events 0xC004 and 0xC001 (preview size at byte 20), GetCapturePreview
+  0x9022 (the JPEG) and, shortly after, CaptureComplete 0x400D: the preview, on every body;
+* **files**: a body with full-size files lists and downloads them (:mod:`ptpipd.vendors.fuji_files`); the
+  X-T1's full image stays on the card.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
-from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported, PairingFailed
+from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
 from ptpipd.ip.fuji import FUJI
 from ptpipd.ip.liveview import LiveViewReader
 from ptpipd.ip.packets import Event
-from ptpipd.ip.transport import DataSink, Initiator
+from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
     DataType,
     DecodeError,
-    DeviceInfo,
     DevicePropDesc,
     EventCode,
     NoForm,
+    ObjectInfo,
     OperationCode,
     ResponseCode,
     Value,
@@ -47,36 +48,39 @@ from ptpipd.ptp import (
 from ptpipd.vendors.base import (
     CameraConfig,
     Capabilities,
-    DeviceSummary,
+    FileEntry,
     LiveViewSource,
     Ports,
     PropertySpec,
     PropertyTable,
     StateEntry,
     Transfer,
-    VendorDriver,
     labelled,
 )
+from ptpipd.vendors.fuji_body_codes import (
+    POLL_EVENTS,
+    THUMB_NEEDS_OBJECT_INFO_ABOVE,
+    EventsList,
+    EventsMode,
+    Step,
+)
 from ptpipd.vendors.fuji_codes import (
+    BLOB_PROPERTIES,
     EVENT_NAMES,
-    INIT_SEQUENCE_REMOTE,
     PROPERTY_LABELS,
     PROPERTY_TYPES,
     FujiEvent,
     FujiOperation,
-    FujiProperty,
-    StateItem,
-    decode_state_list,
     preview_size,
-    split_desc_list,
     state_value,
 )
+from ptpipd.vendors.fuji_files import FujiFiles
+from ptpipd.vendors.fuji_setup import FujiSession
 from ptpipd.vendors.labels import PLAIN
 from ptpipd.vendors.liveview import LiveView, StreamLiveView
 
 log = logging.getLogger(__name__)
 
-SESSION_ID = 1
 #: How long CaptureComplete may take after the preview has been read.
 CAPTURE_COMPLETE_WAIT = 2.0
 
@@ -179,8 +183,8 @@ class _CaptureWait:
             self.complete.set_result(None)
 
 
-class FujiDriver(VendorDriver):
-    """A Fujifilm camera in Wi-Fi remote mode (reference: X-T1 firmware 5.51)."""
+class FujiDriver(FujiSession):
+    """A Fujifilm camera in Wi-Fi remote mode: the X-T1 (firmware 5.51) and the bodies after it."""
 
     name = "fuji"
     dialect = FUJI
@@ -192,24 +196,13 @@ class FujiDriver(VendorDriver):
         pairing=("press OK on the camera to let {name!r} connect (first connection only)",),
     )
     event_names = EVENT_NAMES
-    #: After this long without an answer to 0xDF01 the camera is taken to show its pairing prompt.
-    pairing_hint_delay: ClassVar[float] = 0.5
 
-    device: DeviceInfo | None = None
-    summary: DeviceSummary | None = None
     _capture: _CaptureWait | None = None
+    _listed = False  # an events list has been read in this session
 
-    def __init__(
-        self,
-        link: Initiator,
-        config: CameraConfig,
-        ports: Ports,
-        on_pairing: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(link, config, ports, on_pairing)
-        self._descs: dict[int, DevicePropDesc] = {}
-        self._list: list[DevicePropDesc] = []
-        self._state_codes: set[int] | None = None
+    @functools.cached_property
+    def _files(self) -> FujiFiles:
+        return FujiFiles(self.call, self.events, self.read_list)
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
@@ -217,81 +210,24 @@ class FujiDriver(VendorDriver):
         template = INIT_FAIL_MESSAGES.get(reason)
         return None if template is None else template.format(name=config.friendly_name)
 
-    # -------------------------------------------------------------- helpers
-
     def _datatype(self, code: int) -> DataType:
         desc = self._descs.get(code)
         if desc is not None:
             return desc.datatype
         return PROPERTY_TYPES.get(code, DataType.UINT32)
 
+    @property
+    def _changes(self) -> bool:
+        return self.body.events is EventsMode.CHANGES
+
+    async def read_list(self, step: Step = POLL_EVENTS, *, announce: bool | None = None) -> EventsList:
+        """The events list (see :meth:`FujiSession.read_list`); its changes are announced on a body whose
+        list tells changes."""
+        listed = await super().read_list(step, announce=self._changes if announce is None else announce)
+        self._listed = True
+        return listed
+
     # -------------------------------------------------------------- session
-
-    async def open(self) -> DeviceSummary:
-        reply = await self.link.transaction(OperationCode.OpenSession, (SESSION_ID,))
-        if reply.code not in (ResponseCode.OK, ResponseCode.SessionAlreadyOpen):
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), OperationCode.OpenSession)
-        await self._enter_remote_mode()
-        version = await self._read_u32(FujiProperty.AppVersion)
-        await self.call(
-            OperationCode.SetDevicePropValue,
-            (FujiProperty.AppVersion,),
-            data_out=encode_value(DataType.UINT32, version),
-        )
-        await self._load_list()
-        await self.call(OperationCode.InitiateOpenCapture, (0, 0))
-        await self.link.open_events(self.ports.event)
-        self.summary = await self._summary()
-        return self.summary
-
-    async def _enter_remote_mode(self) -> None:
-        """0xDF01 = 5. A new client name makes the camera hold the answer until the user presses OK."""
-        transaction = asyncio.ensure_future(
-            self.link.transaction(
-                OperationCode.SetDevicePropValue,
-                (FujiProperty.InitSequence,),
-                data_out=encode_value(DataType.UINT16, INIT_SEQUENCE_REMOTE),
-                timeout=self.config.pairing_timeout,
-            )
-        )
-        try:
-            done, _ = await asyncio.wait({transaction}, timeout=self.pairing_hint_delay)
-            if not done:
-                log.info("waiting for the pairing to be confirmed on the camera")
-                self.pairing()
-            reply = await transaction
-        except asyncio.CancelledError:
-            transaction.cancel()
-            raise
-        if reply.code != ResponseCode.OK:
-            raise PairingFailed(
-                f"the camera did not enter remote mode for {self.config.friendly_name!r}: "
-                f"{code_name(ResponseCode, reply.code)} (0x{reply.code:04X}); confirm the connection on the camera"
-            )
-
-    async def _read_u32(self, code: int) -> int:
-        reply = await self.call(OperationCode.GetDevicePropValue, (code,))
-        data = reply.data or b""
-        if len(data) < 4:
-            raise DecodeError(f"GetDevicePropValue 0x{code:04X}: {len(data)} bytes, expected a UINT32")
-        value, _ = decode_value(DataType.UINT32, data[:4])
-        assert isinstance(value, int)
-        return value
-
-    async def _summary(self) -> DeviceSummary:
-        """GetDeviceInfo when the camera fills it; else FUJIFILM and the name from its InitCommandAck."""
-        reply = await self.link.transaction(OperationCode.GetDeviceInfo)
-        if reply.code == ResponseCode.OK and reply.data:
-            try:
-                self.device = DeviceInfo.decode(reply.data)
-            except DecodeError as exc:
-                log.info("the camera's DeviceInfo is not standard, ignoring it: %s", exc)
-        d = self.device
-        if d is not None:
-            return DeviceSummary(d.manufacturer or "FUJIFILM", d.model, d.serial_number, d.device_version)
-        ack = self.link.ack
-        model = ack.name if ack is not None and ack.name else "unknown"
-        return DeviceSummary("FUJIFILM", model, "", "")
 
     async def close(self) -> None:
         await self.link.transaction(OperationCode.CloseSession, timeout=2.0)
@@ -299,6 +235,12 @@ class FujiDriver(VendorDriver):
     async def keepalive(self) -> None:
         """GetDevicePropValue of the battery level: one small answer, whatever its response code."""
         await self.link.transaction(OperationCode.GetDevicePropValue, (0x5001,))
+
+    async def poll_events(self) -> list[Event]:
+        """Reads the events list (a body whose list tells changes); returns what changed since."""
+        if self._changes:
+            await self.read_list()
+        return self.events.take()
 
     def supported_properties(self) -> set[int] | None:
         """The codes this camera has: the Fuji table's, those its DeviceInfo lists (when it fills one; the
@@ -308,24 +250,8 @@ class FujiDriver(VendorDriver):
         if self.device is not None:
             codes.update(self.device.device_properties_supported)
         codes.update(desc.code for desc in self._list)
-        if self._state_codes is not None:
-            codes.update(self._state_codes)
+        codes.update(self.events.values)
         return codes
-
-    # -------------------------------------------------------------- descriptions
-
-    async def _load_list(self) -> list[DevicePropDesc]:
-        """Runs 0x902B and refreshes the description cache from it (undecodable entries are skipped)."""
-        reply = await self.call(FujiOperation.GetDeviceInfo)
-        descs = []
-        for index, raw in enumerate(split_desc_list(reply.data or b"")):
-            try:
-                descs.append(DevicePropDesc.decode(raw))
-            except DecodeError as exc:
-                log.info("0x902B entry %d is not a standard DevicePropDesc: %s", index, exc)
-        self._list = descs
-        self._descs.update((d.code, d) for d in descs)
-        return descs
 
     async def device_info(self) -> dict[str, Any]:
         summary = self.summary or await self._summary()
@@ -337,6 +263,7 @@ class FujiDriver(VendorDriver):
             "vendor": self.name,
             "device_info": "camera" if self.device is not None else "empty (synthesised)",
             "properties": [f"0x{d.code:04x}" for d in self._list],
+            "body": self.body.describe(),
         }
         d = self.device
         if d is not None:
@@ -349,46 +276,49 @@ class FujiDriver(VendorDriver):
             )
         return info
 
+    # -------------------------------------------------------------- descriptions
+
     async def describe_all(self) -> list[DevicePropDesc]:
         return list(await self._load_list())
 
     async def describe(self, code: int) -> DevicePropDesc:
-        """GetDevicePropDesc; when the camera answers without data (FUJI.md §6.3) the cached 0x902B entry,
-        else, for a property of the 0xD212 list or of known type, a read-only description of its value."""
-        reply = await self.call(OperationCode.GetDevicePropDesc, (code,))
-        if reply.data:
-            desc = DevicePropDesc.decode(reply.data)
+        """GetDevicePropDesc; when the camera refuses it or answers without data (FUJI.md §6.3) the cached
+        0x902B entry, else a read-only description of the property's value (GetDevicePropValue, or the
+        events list), whose refusal is then the camera's answer."""
+        try:
+            data = (await self.call(OperationCode.GetDevicePropDesc, (code,))).data
+        except CameraRefused as exc:
+            log.debug("0x%04X: %s; describing it from what else the camera says", code, exc)
+            data = None
+        if data:
+            desc = DevicePropDesc.decode(data)
             self._descs[code] = desc
             return desc
         cached = self._descs.get(code)
         if cached is not None:
             return cached
-        if code in PROPERTY_TYPES or (self._state_codes is not None and code in self._state_codes):
-            datatype = PROPERTY_TYPES.get(code, DataType.UINT32)
-            value = await self.get_value(code, datatype)
-            return DevicePropDesc(code, datatype, 0, value, value, NoForm())
-        raise CameraRefused(
-            ResponseCode.DevicePropNotSupported,
-            "DevicePropNotSupported",
-            OperationCode.GetDevicePropDesc,
-            f"the camera cannot describe property 0x{code:04X}",
-        )
+        if code in BLOB_PROPERTIES:  # opaque bytes (FUJI.md §11.4): no value to describe either
+            raise CameraRefused(
+                ResponseCode.DevicePropNotSupported,
+                "DevicePropNotSupported",
+                OperationCode.GetDevicePropDesc,
+                f"the camera cannot describe property 0x{code:04X}",
+            )
+        datatype = PROPERTY_TYPES.get(code, DataType.UINT32)
+        value = await self.get_value(code, datatype)
+        return DevicePropDesc(code, datatype, 0, value, value, NoForm())
 
     # -------------------------------------------------------------- values
 
-    async def _read_state(self) -> list[StateItem]:
-        reply = await self.call(OperationCode.GetDevicePropValue, (FujiProperty.CurrentState,))
-        items = decode_state_list(reply.data or b"")
-        self._state_codes = {item.code for item in items}
-        return items
-
     async def get_value(self, code: int, datatype: DataType) -> Value:
-        if self._state_codes is None or code in self._state_codes:
-            for item in await self._read_state():
-                if item.code == code:
-                    return state_value(datatype, item.value)
-        reply = await self.call(OperationCode.GetDevicePropValue, (code,))
-        data = reply.data or b""
+        if not self._changes and (not self._listed or code in self.events.values):
+            listed = await self.read_list()
+            word = listed.value(code)
+            if word is not None:
+                return state_value(datatype, word)
+        data = (await self.call(OperationCode.GetDevicePropValue, (code,))).data or b""
+        if not data:
+            return await self._listed_value(code, datatype)
         size = datatype.size
         if size is not None and len(data) > size:
             log.debug(
@@ -400,6 +330,20 @@ class FujiDriver(VendorDriver):
             raise DecodeError(f"GetDevicePropValue 0x{code:04X}: {len(data) - end} bytes after the value")
         return value
 
+    async def _listed_value(self, code: int, datatype: DataType) -> Value:
+        """The value the events lists gave, for a camera that answers GetDevicePropValue with no data."""
+        if self._changes:
+            await self.read_list()  # what changed since the last poll
+        word = self.events.value(code)
+        if word is None:
+            raise CameraRefused(
+                ResponseCode.DevicePropNotSupported,
+                "DevicePropNotSupported",
+                OperationCode.GetDevicePropValue,
+                f"the camera answered property 0x{code:04X} with no value, and its events list has none",
+            )
+        return state_value(datatype, word)
+
     async def set_value(self, code: int, datatype: DataType, value: Value) -> None:
         await self.call(OperationCode.SetDevicePropValue, (code,), data_out=encode_value(datatype, value))
         cached = self._descs.get(code)
@@ -409,15 +353,35 @@ class FujiDriver(VendorDriver):
             )
 
     async def state(self) -> list[StateEntry]:
-        """The 0xD212 list with names and labels (INT16 values sign-extended from the low half)."""
+        """The 0xD212 list with names and labels (INT16 values sign-extended from the low half); on a body
+        whose list tells changes, the state the lists have told so far, brought up to date."""
+        listed = await self.read_list()
+        items = self.events.values.items() if self._changes else listed.latest().items()
         out = []
-        for item in await self._read_state():
-            spec = self.properties.spec_for(item.code)
-            datatype = self._datatype(item.code)
-            value = state_value(datatype, item.value)
+        for code, word in items:
+            spec = self.properties.spec_for(code)
+            datatype = self._datatype(code)
+            value = state_value(datatype, word)
             label = labelled(datatype, value, spec.labels).label
-            out.append(StateEntry(item.code, spec.title, spec.name, value, label))
+            out.append(StateEntry(code, spec.title, spec.name, value, label))
         return out
+
+    # -------------------------------------------------------------- files
+
+    async def files(self) -> list[FileEntry]:
+        return await self._files.files()
+
+    async def download(self, handle: int, sink: DataSink) -> Transfer:
+        return await self._files.download(handle, sink)
+
+    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+        return await self._files.part(handle, offset, length, sink)
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        return await self._files.object_info(handle)
+
+    async def thumb(self, handle: int) -> bytes:
+        return await self._files.thumb(handle, self.body.remote_version > THUMB_NEEDS_OBJECT_INFO_ABOVE)
 
     # -------------------------------------------------------------- capture and live view
 

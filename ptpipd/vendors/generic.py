@@ -316,11 +316,6 @@ class GenericDriver(VendorDriver):
         handle, info = (images or infos)[0]
         return await self._fetch(handle, info, sink)
 
-    async def object_info(self, handle: int) -> ObjectInfo:
-        """GetObjectInfo of one handle."""
-        reply = await self.call(OperationCode.GetObjectInfo, (handle,))
-        return ObjectInfo.decode(self._data(reply, f"GetObjectInfo {handle}"))
-
     async def _fetch(self, handle: int, info: ObjectInfo, sink: DataSink) -> Transfer:
         reply = await self.call(OperationCode.GetObject, (handle,), sink=sink)
         return Transfer(self.format_name(info.object_format), reply.data_length, handle, info.filename)

@@ -19,7 +19,7 @@ from ptpipd.camera import Camera
 from ptpipd.errors import CameraError, CameraRefused, NotConnected, NotSupported
 from ptpipd.files import AtomicFile
 from ptpipd.ip.errors import PTPIPError
-from ptpipd.ptp import ObjectFormat, ObjectInfo, OperationCode, ResponseCode, code_name
+from ptpipd.ptp import ObjectFormat, ResponseCode, code_name
 from ptpipd.rpc import Client, Dispatcher, notification_text
 from ptpipd.rpc.models import FileResult
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
@@ -138,10 +138,7 @@ class ServiceBackend:
     async def object_meta(self, handle: int) -> ObjectMeta:
         self._files_supported()
 
-        async def info(camera: Camera) -> ObjectInfo:
-            return await camera.driver.object_info(handle)
-
-        oi = await self._on_camera(info, handle)
+        oi = await self._on_camera(lambda cam: cam.object_info(handle), handle)
         kind = code_name(ObjectFormat, oi.object_format).lower()  # the media type comes from the file name
         return ObjectMeta(handle, oi.filename, kind, oi.compressed_size, oi.capture_date or None)
 
@@ -155,10 +152,7 @@ class ServiceBackend:
     async def thumb(self, handle: int) -> bytes:
         self._files_supported()
 
-        async def get(camera: Camera) -> bytes:
-            return (await camera.driver.call(OperationCode.GetThumb, (handle,))).data or b""
-
-        return await self._on_camera(get, handle)
+        return await self._on_camera(lambda cam: cam.thumb(handle), handle)
 
     # ---------------------------------------------------------------- capture
 

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from ptpipd.camera import Camera, CameraEvent
-from ptpipd.errors import InvalidValue, PairingFailed, UnknownProperty
+from ptpipd.errors import CameraRefused, InvalidValue, PairingFailed, UnknownProperty
 from ptpipd.sim.pictures import DIGITS, counter_layout
 from ptpipd.vendors.base import EnumValues, PropertyDesc, RangeValues
 from ptpipd.vendors.fuji import FujiDriver
@@ -230,15 +230,24 @@ async def test_invalid_values_are_refused_before_anything_is_sent(
     assert (await cam.get(prop)).value == before
 
 
-@pytest.mark.parametrize("prop", [0x9999, "0x9999", "nonsense"])
-async def test_a_property_the_camera_does_not_have_is_unknown(cam: Camera, prop: int | str) -> None:
+async def test_a_name_the_camera_does_not_have_is_unknown(cam: Camera) -> None:
     assert cam._link is not None
     tid = cam._link.next_transaction_id
     for call in (cam.get, cam.describe):
         with pytest.raises(UnknownProperty) as info:
-            await call(prop)
+            await call("nonsense")
         assert "iso" in info.value.known and "effect" in info.value.known
     assert cam._link.next_transaction_id == tid  # nothing was sent to the camera
+
+
+@pytest.mark.parametrize("prop", [0x9999, "0x9999", "9999"])
+async def test_a_code_goes_to_the_camera_whose_refusal_is_the_answer(cam: Camera, prop: int | str) -> None:
+    """Issue 13 item 2: the X-T1 describes 0x9999 with no data, and refuses its value with 0x200A."""
+    for call in (cam.get, cam.describe):
+        with pytest.raises(CameraRefused) as info:
+            await call(prop)
+        assert (info.value.response, info.value.response_name) == (0x200A, "DevicePropNotSupported")
+        assert info.value.opcode == 0x1015
 
 
 # ------------------------------------------------------------------------------------------------ capture

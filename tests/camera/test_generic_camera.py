@@ -158,8 +158,9 @@ async def test_unknown_properties(cam: Camera) -> None:
     with pytest.raises(UnknownProperty) as info:
         await cam.get("recmode")  # the seed tool: "unknown field name 'recmode'" for generic cameras
     assert "iso" in info.value.known
-    with pytest.raises(UnknownProperty):
-        await cam.get("0xd02a")  # a Fuji code this camera does not list
+    with pytest.raises(CameraRefused) as refused:
+        await cam.get("0xd02a")  # a Fuji code this camera does not list: the camera's answer (issue 13)
+    assert refused.value.response_name == "DevicePropNotSupported"
 
 
 async def test_files_lists_the_card(cam: Camera) -> None:

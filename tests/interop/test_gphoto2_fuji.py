@@ -15,13 +15,17 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ptpipd.camera import Camera
+from ptpipd.sim.fuji_card import FujiCard
+from ptpipd.vendors.fuji_body_codes import EventsList, body, partial_requests
 from tests.procs import SimProcess, running_sim, start_sim
+from tests.sim.test_fuji_server import Conn
 
 pytestmark = [
     pytest.mark.interop,
@@ -139,3 +143,112 @@ def test_default_ports(tmp_path: Path) -> None:
         assert "Model: X-T1" in out.splitlines()
     finally:
         process.stop()
+
+
+# ------------------------------------------------------------------------------------------------------
+# The bodies after the X-T1 (tests/data/fuji/BODIES.md §8): gphoto2's Fuji driver has no version or
+# dialog logic, so it must connect to each simulated body as it connects to the X-T1. What it changed is
+# read back over a raw socket (tests.sim.test_fuji_server.Conn), not with our own vendor code.
+# ------------------------------------------------------------------------------------------------------
+
+LATER = ("x-t2", "x-t4", "x-t5", "x-s10")
+WITH_FILES = ("x-t4", "x-t5", "x-s10")  # the X-T2 reports no storage (log-xt2 lines 147-151)
+
+
+@pytest.fixture(scope="module", params=LATER)
+def later(request: pytest.FixtureRequest) -> Iterator[SimProcess]:
+    with running_sim("fuji", "--model", request.param, "--accept-any-client", "-v") as process:
+        yield process
+
+
+def model_of(sim: SimProcess) -> str:
+    return sim.args[sim.args.index("--model") + 1]
+
+
+def raw_remote(sim: SimProcess) -> Conn:
+    conn = Conn(sim.ports[0])
+    conn.remote_mode("check", version=body(model_of(sim)).remote_version or 0)
+    return conn
+
+
+def test_later_body_summary(later: SimProcess, tmp_path: Path) -> None:
+    out = ok(gphoto2(explicit(later), "--summary", home=tmp_path))
+    lines = out.splitlines()
+    # the body sends an empty DeviceInfo, as the X-T4 does: gphoto2 makes up its own (BODIES.md §8)
+    assert "Manufacturer: FUJIFILM" in lines and "Model: X-T42" in lines
+    state = dict(body(model_of(later)).remote_state)
+    iso = state[0xD02A]  # the body's ISO from its log: S6400 (X-T4), S3200 (X-T5)
+    assert re.search(rf"^ExposureIndex\(0xd02a\):\(readwrite\) .* value: {iso}$", out, re.MULTILINE), out
+    assert ("store_10000001:" in lines) is (model_of(later) in WITH_FILES)
+
+
+def test_later_body_list_config(later: SimProcess, tmp_path: Path) -> None:
+    names = ok(gphoto2(explicit(later), "--list-config", home=tmp_path)).splitlines()
+    for name in ("/main/imgsettings/filmsimulation", "/main/imgsettings/whitebalance", "/main/other/d02a"):
+        assert name in names
+
+
+def test_later_body_get_and_set_film_simulation(later: SimProcess, tmp_path: Path) -> None:
+    before = ok(gphoto2(explicit(later), "--get-config", "filmsimulation", home=tmp_path / "get"))
+    assert "Current: PROVIA/Standard" in before.splitlines()  # 0xD001 = 1 in the logs' shooting state
+    ok(gphoto2(explicit(later), "--set-config", "filmsimulation=Classic Chrome", home=tmp_path / "set"))
+    conn = raw_remote(later)
+    try:
+        assert conn.call(0x1015, 0xD001).data == (11).to_bytes(2, "little")
+        # the next session's first list after InitiateOpenCapture carries the whole state, with the change
+        listed = EventsList.decode(conn.call(0x1015, 0xD212).data or b"")
+        assert listed.value(0xD001) == 11
+        assert conn.call(0x1016, 0xD001, data=b"\x01\x00").code == 0x2001  # back to PROVIA for the others
+    finally:
+        conn.close()
+    after = ok(gphoto2(explicit(later), "--get-config", "filmsimulation", home=tmp_path / "again"))
+    assert "Current: PROVIA/Standard" in after.splitlines()
+
+
+def test_later_body_files(later: SimProcess, tmp_path: Path) -> None:
+    model = model_of(later)
+    listing = ok(gphoto2(explicit(later), "--list-files", home=tmp_path / "list"))
+    count = body(model).object_count
+    if model not in WITH_FILES:
+        assert "DSCF" not in listing and "There is no file in folder '/'." in listing
+        return
+    assert f"There are {count} files in folder '/store_10000001'." in listing.splitlines()
+    assert re.search(r"^#3 +DSCF0003\.JPG +rd +100 KB 1536x1024 image/jpeg", listing, re.MULTILINE), listing
+    # 100 KB: the placeholder size until 0xD227 is 1, so gphoto2 takes the whole object with GetObject
+    home = tmp_path / "get"
+    ok(gphoto2(explicit(later), "--get-file", "3", "--folder", "/store_10000001", home=home))
+    expected = tmp_path / "expected.jpg"
+    expected.write_bytes(FujiCard(body(model), seed=0).content(3))
+    assert subprocess.run(["cmp", str(home / "DSCF0003.JPG"), str(expected)], check=False).returncode == 0
+
+
+def test_full_size_in_1_mib_pieces_once_the_size_flag_is_set(tmp_path: Path) -> None:
+    """With 0xD227 = 1 (as Fuji's app sets it) ObjectInfo gives the real size, and gphoto2 fetches an
+    object over 1 MiB with GetPartialObject(handle, offset, 0x100000), as it would from a real body."""
+    with running_sim("fuji", "--model", "x-t4", "--accept-any-client", "-v") as sim:
+        conn = raw_remote(sim)
+        try:
+            assert conn.call(0x1016, 0xD227, data=b"\x01\x00").code == 0x2001
+        finally:
+            conn.close()
+        size = FujiCard(body("x-t4"), seed=0).size(9)
+        ok(gphoto2(explicit(sim), "--get-file", "9", "--folder", "/store_10000001", home=tmp_path))
+        asked = re.findall(r"0x101B tid=\d+ \(9, (\d+), (\d+)\)", sim.stderr_text())
+        assert [(int(offset), int(length)) for offset, length in asked] == list(partial_requests(size))
+        expected = tmp_path / "expected.jpg"
+        expected.write_bytes(FujiCard(body("x-t4"), seed=0).content(9))
+        assert (
+            subprocess.run(["cmp", str(tmp_path / "DSCF0009.JPG"), str(expected)], check=False).returncode
+            == 0
+        )
+
+
+def test_the_dialog_within_gphoto2s_patience(tmp_path: Path) -> None:
+    """A new client makes the body hold the ClientState answer until the user presses Yes; gphoto2 waits
+    2.5 s for it (BODIES.md §8), so a 1 s dialog connects."""
+    with running_sim("fuji", "--model", "x-t4", "--confirm-delay", "1") as sim:
+        started = time.monotonic()
+        out = ok(gphoto2(explicit(sim), "--summary", home=tmp_path))
+        assert time.monotonic() - started >= 1.0
+        assert "Model: X-T42" in out.splitlines()
+        assert "pairing prompt for" in sim.stderr_text()

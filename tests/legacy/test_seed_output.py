@@ -184,11 +184,6 @@ def test_set_refused(xt1: Legacy, command: str, marker: str) -> None:
     assert xt1.nc("info") == info_table()  # nothing changed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 item 2 (camera.py, another helper's): a code the camera did not list is refused "
-    "locally (-32004) instead of being sent to the camera, which answers 0x200A",
-)
 def test_get_unknown_code_is_the_cameras_answer(xt1: Legacy) -> None:
     assert xt1.nc("get 0xd999") == line_for("get 0xd999")
 

@@ -12,7 +12,7 @@ from ptpipd.ip.codec import Role
 from ptpipd.ip.fuji import FUJI_PROTOCOL_VERSION, FujiCodec
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import DataType, DeviceInfo, DevicePropDesc, ResponseCode, encode_string, encode_value
-from ptpipd.sim.fuji_model import AwaitConfirmation, Phase, XT1Model
+from ptpipd.sim.fuji_model import AwaitConfirmation, FujiModel, Phase
 from ptpipd.sim.responder import Outcome as Answer
 from ptpipd.vendors.fuji_codes import (
     PROPERTY_LABELS,
@@ -53,7 +53,7 @@ def small_preview(shot: int) -> bytes:
 class Session:
     """Runs operations against a model with increasing TIDs, starting at 1 like malc0mn."""
 
-    def __init__(self, model: XT1Model) -> None:
+    def __init__(self, model: FujiModel) -> None:
         self.model = model
         self.tid = 0
 
@@ -77,12 +77,12 @@ class Session:
 
 
 @pytest.fixture
-def model() -> XT1Model:
-    return XT1Model(known_client=NAME, preview=small_preview)
+def model() -> FujiModel:
+    return FujiModel(known_client=NAME, preview=small_preview)
 
 
 @pytest.fixture
-def remote(model: XT1Model) -> Session:
+def remote(model: FujiModel) -> Session:
     s = Session(model)
     s.init()
     return s
@@ -91,7 +91,7 @@ def remote(model: XT1Model) -> Session:
 # ------------------------------------------------------------------------------------------------ README bytes
 
 
-def test_default_payloads_are_the_readme_captures(model: XT1Model) -> None:
+def test_default_payloads_are_the_readme_captures(model: FujiModel) -> None:
     assert model.payload_902b() == README_902B
     assert model.payload_d212() == README_D212
 
@@ -160,7 +160,7 @@ def test_flash_mode_keeps_the_captures_disagreement_until_it_is_set(remote: Sess
 # ------------------------------------------------------------------------------------------------ properties
 
 
-def test_describe_before_0x902b_returns_the_captures_as_they_are(model: XT1Model) -> None:
+def test_describe_before_0x902b_returns_the_captures_as_they_are(model: FujiModel) -> None:
     s = Session(model)
     s(0x1002, 1)
     for v in load_vectors("fuji_properties.json"):
@@ -243,7 +243,7 @@ def test_geotag_takes_a_ptp_string(remote: Session) -> None:
 # ------------------------------------------------------------------------------------------------ init steps
 
 
-def test_everything_but_device_info_needs_a_session(model: XT1Model) -> None:
+def test_everything_but_device_info_needs_a_session(model: FujiModel) -> None:
     s = Session(model)
     for code in (0x1015, 0x1014, 0x1016, 0x902B, 0x101C, 0x100E, 0x9022, 0x1003):
         assert code_of(s(code, 0xD212)) == ResponseCode.SessionNotOpen
@@ -252,7 +252,7 @@ def test_everything_but_device_info_needs_a_session(model: XT1Model) -> None:
     assert 0x902B in info.operations_supported and 0xD02A in info.device_properties_supported
 
 
-def test_steps_are_refused_out_of_order(model: XT1Model) -> None:
+def test_steps_are_refused_out_of_order(model: FujiModel) -> None:
     s = Session(model)
     assert model.accept_connection(NAME) is None
     assert code_of(s(0x1002, 0)) == ResponseCode.InvalidParameter
@@ -279,7 +279,7 @@ def test_steps_are_refused_out_of_order(model: XT1Model) -> None:
 
 
 def test_first_name_is_remembered_after_the_prompt() -> None:
-    model = XT1Model()
+    model = FujiModel()
     s = Session(model)
     assert model.accept_connection("first") is None
     s(0x1002, 1)
@@ -296,7 +296,7 @@ def test_first_name_is_remembered_after_the_prompt() -> None:
 
 
 def test_refused_prompt_remembers_nothing() -> None:
-    model = XT1Model()
+    model = FujiModel()
     s = Session(model)
     model.accept_connection("first")
     s(0x1002, 1)
@@ -306,7 +306,7 @@ def test_refused_prompt_remembers_nothing() -> None:
 
 
 def test_accept_any_client_and_protocol_version() -> None:
-    model = XT1Model(known_client="owner", accept_any_client=True)
+    model = FujiModel(known_client="owner", accept_any_client=True)
     assert model.accept_connection("stranger") is None
     s = Session(model)
     s(0x1002, 1)
@@ -325,7 +325,7 @@ def event_bytes(event: Answer, index: int) -> bytes:
 
 
 def test_capture_events_have_the_captured_shape() -> None:
-    model = XT1Model(known_client=NAME, preview=lambda shot: b"\xff\xd8" + bytes(0xF129 - 4) + b"\xff\xd9")
+    model = FujiModel(known_client=NAME, preview=lambda shot: b"\xff\xd8" + bytes(0xF129 - 4) + b"\xff\xd9")
     s = Session(model)
     s.init()
     s.tid = 5  # malc0mn's capture is TID 6 (its init has no 0x902B, ours took TID 5)
@@ -364,7 +364,7 @@ def test_session_end_drops_the_preview(remote: Session) -> None:
 
 
 def test_default_preview_is_an_80_kb_vga_jpeg() -> None:
-    model = XT1Model(known_client=NAME)
+    model = FujiModel(known_client=NAME)
     s = Session(model)
     s.init()
     s(0x100E, 0, 0)

@@ -149,14 +149,15 @@ class Conn:
     def call(self, code: int, *params: int, tid: int | None = None, data: bytes | None = None) -> Reply:
         return self.reply(self.send(code, *params, tid=tid, data=data))
 
-    def remote_mode(self, name: str = "pytest", open_tid: int = 1) -> None:
-        """FUJI.md §4: init, OpenSession, DF01 = 5, DF24 read and written back, InitiateOpenCapture."""
+    def remote_mode(self, name: str = "pytest", open_tid: int = 1, version: int = 0x0002_0001) -> None:
+        """FUJI.md §4: init, OpenSession, DF01 = 5, DF24 read (the X-T1's ``version`` unless told) and
+        written back, InitiateOpenCapture."""
         assert isinstance(self.init(name), InitCommandAck)
         assert self.call(0x1002, 1, tid=open_tid).code == OK
         assert self.call(0x1016, 0xDF01, data=b"\x05\x00").code == OK
-        version = self.call(0x1015, 0xDF24)
-        assert version.code == OK and version.data == bytes.fromhex("01000200")
-        assert self.call(0x1016, 0xDF24, data=version.data).code == OK
+        answer = self.call(0x1015, 0xDF24)
+        assert answer.code == OK and answer.data == version.to_bytes(4, "little")
+        assert self.call(0x1016, 0xDF24, data=answer.data).code == OK
         assert self.call(0x101C, 0, 0).code == OK
 
 
@@ -204,7 +205,16 @@ def test_three_consecutive_ports_and_explicit_ones(sim: SimProcess) -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--fps", "0"], "not a frame rate"), (["--confirm-delay", "-1"], "not a duration")],
+    [
+        (["--fps", "0"], "not a frame rate"),
+        (["--confirm-delay", "-1"], "not a duration"),
+        (["--model", "x-t9"], "unknown Fuji body 'x-t9'; known: x-t1, x-t2, x-t4, x-t5, x-s10"),
+        (
+            ["--wifi-mode", "browse"],
+            "the X-T1 reports no camera state (0xDF00): --wifi-mode needs a later body",
+        ),
+        (["--model", "x-t4", "--wifi-mode", "usb"], "unknown --wifi-mode 'usb'; known: remote, browse"),
+    ],
 )
 def test_command_line_errors(args: list[str], message: str) -> None:
     result = subprocess.run(
@@ -215,7 +225,7 @@ def test_command_line_errors(args: list[str], message: str) -> None:
         cwd=REPO,
         check=False,
     )
-    assert result.returncode == 2 and message in result.stderr
+    assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "listening on" not in result.stdout
 
 
@@ -617,3 +627,35 @@ def test_stop_summary() -> None:
         conn.close()
     err = process.stop()
     assert "sim: sessions=1 transactions=5 violations=0" in err
+
+
+# ------------------------------------------------------------------------------------------------------
+# The bodies after the X-T1 and the issue-13 switches, over the wire
+# ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("model", "name"), [("x-t4", "X-T4"), ("X-S10", "X-S10")])
+def test_later_body_acks_with_its_model_and_sends_no_device_info(model: str, name: str) -> None:
+    with running_sim("fuji", "--model", model, "--accept-any-client") as camera:
+        conn = Conn(camera.ports[0])
+        try:
+            ack = conn.init("pytest")
+            assert isinstance(ack, InitCommandAck) and ack.name == name
+            assert ack.guid.startswith(f"FUJIFILM-{name}".encode()[:16])
+            assert conn.call(0x1001).data == b""  # an empty data container, as the X-T4's
+        finally:
+            conn.close()
+
+
+def test_ignore_device_info_drops_the_request_and_serves_the_next() -> None:
+    with running_sim("fuji", "--ignore-device-info", "--accept-any-client") as camera:
+        conn = Conn(camera.ports[0])
+        try:
+            assert isinstance(conn.init("pytest"), InitCommandAck)
+            conn.send(0x1001, tid=1)
+            # the camera answers in order: the first packet back is OpenSession's response, so GetDeviceInfo
+            # got nothing at all (no data container either), and the camera read on
+            assert conn.call(0x1002, 1, tid=2).code == OK
+            wait_for_log(camera, "0x1001 (TID 1) ignored: no answer")
+        finally:
+            conn.close()

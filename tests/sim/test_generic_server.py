@@ -619,7 +619,7 @@ def test_stop_summary_counts_sessions_and_transactions() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--vendor", "fuji", "--ports", "1,2,3,4"], "the Fujifilm X-T1 listens on 3 ports"),
+        (["--vendor", "fuji", "--ports", "1,2,3,4"], "the Fujifilm camera listens on 3 ports"),
         (["--ports", "1,2"], "the generic camera listens on one port (PTP/IP); got 2"),
         (["--fps", "20"], "--fps: not an option of --vendor generic"),
         (["--object-size", "12Q"], "not a size"),

@@ -1,7 +1,7 @@
 """The Fuji driver over real loopback TCP, against a scripted Fuji responder answering from the X-T1 model.
 
 The responder speaks the Fuji framing with :class:`FujiCodec` in the responder role on three ports
-(command, event, live view) and asks :class:`XT1Model` for every answer. It records what it received, so a
+(command, event, live view) and asks :class:`FujiModel` for every answer. It records what it received, so a
 test can check that nothing was sent for a refused value. Nothing sleeps: the pairing prompt is an
 asyncio.Event the test sets, and every wait is bounded.
 """
@@ -35,11 +35,12 @@ from ptpipd.ip.packets import (
 )
 from ptpipd.ip.transport import Initiator, Timeouts
 from ptpipd.ptp import DataType, EnumForm, NoForm, RangeForm, encode_value
-from ptpipd.sim.fuji_model import AwaitConfirmation, XT1Model
+from ptpipd.sim.fuji_model import AwaitConfirmation, FujiModel
 from ptpipd.sim.pictures import live_jpeg
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import CameraConfig, VendorDriver
 from ptpipd.vendors.fuji import FujiDriver
+from ptpipd.vendors.fuji_body_codes import body
 
 HOST = "127.0.0.1"
 NAME = "ptpipd-test"
@@ -68,7 +69,7 @@ class Received:
 class ScriptedFuji:
     """A Fuji camera on three loopback ports, answering from ``model``."""
 
-    model: XT1Model
+    model: FujiModel
     empty_device_info: bool = False
     undescribed: set[int] = field(default_factory=set)
     live_frames: int = 3
@@ -213,7 +214,7 @@ class ScriptedFuji:
 
 @pytest.fixture
 async def camera_responder() -> AsyncIterator[ScriptedFuji]:
-    responder = ScriptedFuji(XT1Model(known_client=NAME, preview=jpeg_preview))
+    responder = ScriptedFuji(FujiModel(known_client=NAME, preview=jpeg_preview))
     await responder.start()
     try:
         yield responder
@@ -293,7 +294,7 @@ def test_event_names_and_init_failure_messages() -> None:
 
 
 async def test_init_sequence_waits_for_the_pairing_prompt() -> None:
-    responder = ScriptedFuji(XT1Model(preview=jpeg_preview))  # a camera that knows no client yet
+    responder = ScriptedFuji(FujiModel(preview=jpeg_preview))  # a camera that knows no client yet
     await responder.start()
     cam = Camera(responder.config())
     try:
@@ -321,9 +322,40 @@ async def test_init_sequence_waits_for_the_pairing_prompt() -> None:
         await responder.stop()
 
 
+async def test_a_later_body_is_set_up_by_its_answers() -> None:
+    """The X-T1's order, and where the X-T4's answers ask for more: its versions, its events list (the
+    access entries of log-xt4 lines 76-82), Camera Connect's remote version, the shooting state."""
+    responder = ScriptedFuji(FujiModel(profile=body("x-t4"), known_client=NAME, preview=jpeg_preview))
+    await responder.start()
+    cam = Camera(responder.config())
+    try:
+        summary = await within(cam.open())
+        assert (summary.manufacturer, summary.model, summary.serial) == ("FUJIFILM", "X-T1", "")  # the ack's
+        steps = [(r.code, r.transaction_id, r.params, r.data) for r in responder.received]
+        assert steps == [
+            (0x1002, 1, (1,), None),
+            (0x1016, 2, (0xDF01,), b"\x05\x00"),
+            (0x1015, 3, (0xDF24,), None),
+            (0x1015, 4, (0xDF21,), None),
+            (0x1015, 5, (0xDF22,), None),
+            (0x1015, 6, (0xDF25,), None),
+            (0x1015, 7, (0xD212,), None),
+            (0x1016, 8, (0xDF24,), bytes.fromhex("0c000200")),  # 0x0002000C, what Camera Connect writes
+            (0x902B, 9, (), None),
+            (0x101C, 10, (0, 0), None),
+            (0x1015, 11, (0xD212,), None),
+            (0x1001, 12, (), None),
+        ]
+        caps = cam.capabilities
+        assert (caps.events, caps.files, caps.partial_objects) == ("poll", True, True)
+    finally:
+        await within(cam.close())
+        await responder.stop()
+
+
 async def test_pairing_callback_is_told_while_the_camera_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(FujiDriver, "pairing_hint_delay", 0.0)
-    responder = ScriptedFuji(XT1Model(preview=jpeg_preview))
+    responder = ScriptedFuji(FujiModel(preview=jpeg_preview))
     await responder.start()
     told: list[bool] = []
 
@@ -341,7 +373,7 @@ async def test_pairing_callback_is_told_while_the_camera_waits(monkeypatch: pyte
 
 
 async def test_other_client_name_is_refused_with_the_friendly_message() -> None:
-    responder = ScriptedFuji(XT1Model(known_client="the-phone-app"))
+    responder = ScriptedFuji(FujiModel(known_client="the-phone-app"))
     await responder.start()
     try:
         link = Initiator(FUJI, HOST, guid=bytes(16), name=NAME, timeouts=Timeouts(WAIT, WAIT, WAIT))

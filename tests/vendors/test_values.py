@@ -15,7 +15,7 @@ import pytest
 
 from ptpipd.errors import InvalidValue, UnknownProperty
 from ptpipd.ptp import DataType, DevicePropDesc, EnumForm, NoForm
-from ptpipd.sim.fuji_props import XT1Properties
+from ptpipd.sim.fuji_props import FujiProperties
 from ptpipd.sim.generic_props import GENERIC_PROPERTIES
 from ptpipd.vendors.base import PropertySpec, PropertyTable
 from ptpipd.vendors.fuji import FujiDriver
@@ -25,7 +25,7 @@ from ptpipd.vendors.quantities import Aperture, ExposureValue, ShutterSpeed
 from ptpipd.vendors.values import allowed_labels, coerce_value
 
 GENERIC = {p.code: p.describe(p.default) for p in GENERIC_PROPERTIES}
-_XT1 = XT1Properties()
+_XT1 = FujiProperties()
 FUJI = {code: _XT1.desc(code) for code in _XT1.defs}
 BODIES: dict[str, tuple[PropertyTable, dict[int, DevicePropDesc]]] = {
     "generic": (GenericDriver.properties, GENERIC),

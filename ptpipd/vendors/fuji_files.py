@@ -1,0 +1,162 @@
+"""Full-size files of a Fujifilm body that hands them out in remote mode (tests/data/fuji/BODIES.md §5).
+
+The X-T1 does not (its captures give a preview only, FUJI.md §8); the later bodies do, with two quirks:
+ObjectInfo's size is a placeholder unless 0xD227 EnableCorrectFileSize is 1, and leaving it at 1 slows the
+camera's thumbnails down, so Fuji's app sets it around each download (libfuji ``fuji_begin_file_download``,
+``fuji_end_file_download``; fudge ``lib/note.txt``)::
+
+    files      0xD227 := 1; GetStorageIDs; GetObjectHandles(storage, 0, 0) of each storage, or handles
+               1 .. 0xD222 ObjectCount (the events list) when the body reports none (the X-T2);
+               GetObjectInfo of each; 0xD227 := 0
+    download   0xD227 := 1; GetObjectInfo (the real size); GetPartialObject(handle, offset, ≤ 1 MiB) until
+               the size is reached or a piece comes back empty; 0xD227 := 0, also after a failure
+    part       GetPartialObject in ≤ 1 MiB pieces from ``offset``, ``length`` bytes at most
+    info       0xD227 := 1; GetObjectInfo; 0xD227 := 0
+    thumb      GetObjectInfo first on a body whose remote version is above 2.6 (GetThumb "blocks forever"
+               otherwise, libfuji ``fuji_get_thumb``); GetThumb
+
+A body that refuses 0xD227 keeps its sizes as they are (and the download reads until a piece is empty).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
+
+from ptpipd.errors import CameraRefused
+from ptpipd.ip.packets import Buffer
+from ptpipd.ip.transport import DataSink, Reply
+from ptpipd.ptp import DataType, DecodeError, ObjectInfo, OperationCode, decode_uint32_array, encode_value
+from ptpipd.vendors.base import FileEntry, Transfer
+from ptpipd.vendors.fuji_body_codes import (
+    MAX_PARTIAL_OBJECT,
+    BodyProperty,
+    partial_requests,
+    synthetic_handles,
+)
+from ptpipd.vendors.fuji_events import EventsCache
+from ptpipd.vendors.generic import format_name, ptp_date
+
+log = logging.getLogger("ptpipd.vendors.fuji")
+
+
+class Call(Protocol):
+    """The driver's ``call``: one transaction that must succeed."""
+
+    def __call__(
+        self,
+        code: int,
+        params: tuple[int, ...] = (),
+        *,
+        data_out: Buffer | None = None,
+        sink: DataSink | None = None,
+    ) -> Awaitable[Reply]: ...
+
+
+class FujiFiles:
+    """Lists and downloads the full-size files of one session's body."""
+
+    def __init__(self, call: Call, events: EventsCache, refresh: Callable[[], Awaitable[object]]) -> None:
+        self._call = call
+        self._events = events
+        self._refresh = refresh  # reads the events list, so that 0xD222 is current
+
+    @contextlib.asynccontextmanager
+    async def _real_sizes(self) -> AsyncIterator[bool]:
+        """0xD227 = 1 while the block runs (ObjectInfo gives real sizes), 0 after; yields whether the
+        camera took it."""
+        flag = (BodyProperty.EnableCorrectFileSize,)
+        try:
+            await self._call(
+                OperationCode.SetDevicePropValue, flag, data_out=encode_value(DataType.UINT16, 1)
+            )
+        except CameraRefused as exc:
+            log.debug("0xD227 refused (%s): sizes as the camera gives them", exc)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with contextlib.suppress(CameraRefused):
+                await self._call(
+                    OperationCode.SetDevicePropValue, flag, data_out=encode_value(DataType.UINT16, 0)
+                )
+
+    async def _info(self, handle: int) -> ObjectInfo:
+        reply = await self._call(OperationCode.GetObjectInfo, (handle,))
+        if not reply.data:
+            raise DecodeError(f"GetObjectInfo {handle}: the camera sent no data")
+        return ObjectInfo.decode(reply.data)
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """One file's ObjectInfo, with its real size."""
+        async with self._real_sizes():
+            return await self._info(handle)
+
+    async def thumb(self, handle: int, after_info: bool) -> bytes:
+        """GetThumb; ``after_info``: the body answers it only after GetObjectInfo of the same file."""
+        if after_info:
+            await self._info(handle)
+        return (await self._call(OperationCode.GetThumb, (handle,))).data or b""
+
+    async def _handles(self) -> list[int]:
+        reply = await self._call(OperationCode.GetStorageIDs)
+        storages, _ = decode_uint32_array(reply.data or b"\0\0\0\0")
+        if not storages:  # the X-T2: no storage over Wi-Fi, its files are 1 .. ObjectCount
+            await self._refresh()
+            return list(synthetic_handles(self._events.object_count or 0))
+        handles: list[int] = []
+        for storage in storages:
+            listed = await self._call(OperationCode.GetObjectHandles, (storage, 0, 0))
+            handles += decode_uint32_array(listed.data or b"\0\0\0\0")[0]
+        return handles
+
+    async def files(self) -> list[FileEntry]:
+        """Every file on the body, with its real size."""
+        entries = []
+        async with self._real_sizes():
+            for handle in await self._handles():
+                info = await self._info(handle)
+                entries.append(
+                    FileEntry(
+                        handle,
+                        info.storage_id,
+                        info.filename,
+                        format_name(info.object_format),
+                        info.compressed_size,
+                        ptp_date(info.capture_date),
+                    )
+                )
+        return entries
+
+    async def download(self, handle: int, sink: DataSink) -> Transfer:
+        """One whole file, in ≤ 1 MiB GetPartialObject pieces straight into ``sink``."""
+        async with self._real_sizes() as real:
+            info = await self._info(handle)
+            received = 0
+            for offset, length in partial_requests(info.compressed_size):
+                got = await self.part(handle, offset, length, sink)
+                received += got
+                if got < length:
+                    break
+            else:
+                while not real:  # a placeholder size: read on until a piece comes back short
+                    got = await self.part(handle, received, MAX_PARTIAL_OBJECT, sink)
+                    received += got
+                    if got < MAX_PARTIAL_OBJECT:
+                        break
+        return Transfer(format_name(info.object_format), received, handle, info.filename)
+
+    async def part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+        """Up to ``length`` bytes from ``offset``, in pieces of at most 1 MiB; returns how many came."""
+        received = 0
+        for start, size in partial_requests(length):
+            reply = await self._call(
+                OperationCode.GetPartialObject, (handle, offset + start, size), sink=sink
+            )
+            received += reply.data_length
+            if reply.data_length < size:
+                break
+        return received
