@@ -50,6 +50,7 @@ from ptpipd.vendors.base import (
     Capabilities,
     FileEntry,
     LiveViewSource,
+    NewObject,
     Ports,
     PropertySpec,
     PropertyTable,
@@ -388,6 +389,18 @@ class FujiDriver(FujiSession):
     def handle_event(self, event: Event) -> None:
         if self._capture is not None:
             self._capture.feed(event)
+
+    def new_object(self, event: Event) -> NewObject | None:
+        """The shutter pressed on the body in remote mode: a preview waits for 0x9022 (and the body takes no
+        other picture until it is read); during our own capture it is the capture's."""
+        if event.code != FujiEvent.PreviewAvailable or self._capture is not None:
+            return None
+        return NewObject(None, preview_size(event.params))
+
+    async def fetch_new(self, obj: NewObject, sink: DataSink) -> Transfer:
+        """The waiting preview (GetCapturePreview 0x9022): what the X-T1 hands over in remote mode."""
+        reply = await self.call(FujiOperation.GetCapturePreview, sink=sink)
+        return Transfer("jpeg", reply.data_length, None, None)
 
     async def capture(self, sink: DataSink) -> Transfer:
         wait = _CaptureWait(self.link.next_transaction_id)
