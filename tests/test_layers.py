@@ -35,8 +35,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ptpipd.service": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.version"),
     "ptpipd.rpc": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.files", "ptpipd.rpc", "ptpipd.version"),
     # tethered ingest sits beside rpc: the service and below, and its own modules (the pure ones import nothing)
-    "ptpipd.ingest": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.ingest_hook", "ptpipd.ingest_index",
-                      "ptpipd.ingest_names"),  # fmt: skip
+    "ptpipd.ingest": (
+        *BELOW_SERVICE,
+        "ptpipd.service",
+        "ptpipd.ingest_hook",
+        "ptpipd.ingest_index",
+        "ptpipd.ingest_names",
+    ),
     "ptpipd.ingest_hook": (),
     "ptpipd.ingest_index": (),
     "ptpipd.ingest_names": (),
@@ -52,8 +57,13 @@ DENIED: dict[str, tuple[str, ...]] = {
     "ptpipd.transports": ("ptpipd.daemon", "ptpipd.legacy", "ptpipd.web"),
     "ptpipd.web": ("ptpipd.daemon", "ptpipd.legacy", "ptpipd.transports", "ptpipd.sim"),
     "ptpipd.config": (
-        "ptpipd.daemon", "ptpipd.transports", "ptpipd.legacy", "ptpipd.rpc", "ptpipd.service", "ptpipd.ingest",
-    ),  # fmt: skip
+        "ptpipd.daemon",
+        "ptpipd.transports",
+        "ptpipd.legacy",
+        "ptpipd.rpc",
+        "ptpipd.service",
+        "ptpipd.ingest",
+    ),
     "ptpipd.camera_setup": ("ptpipd.daemon", "ptpipd.transports", "ptpipd.legacy", "ptpipd.rpc"),
     "ptpipd.daemon": (),
     "ptpipd": ("ptpipd.camera", "ptpipd.service", "ptpipd.rpc", "ptpipd.daemon", "ptpipd.sim"),
