@@ -91,7 +91,9 @@ class DownloadParams(Params):
 class DeleteParams(Params):
     """An object handle (from `files`)."""
 
-    handle: int = Field(ge=0, le=0xFFFF_FFFE, description="The object to delete (0xFFFFFFFF, all, is refused).")
+    handle: int = Field(
+        ge=0, le=0xFFFF_FFFE, description="The object to delete (0xFFFFFFFF, all, is refused)."
+    )
 
 
 def _code(value: object) -> object:
