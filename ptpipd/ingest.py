@@ -78,6 +78,7 @@ class _Job:
 class _Counters:
     files: int = 0
     bytes: int = 0
+    scans: int = 0
     skipped: int = 0
     errors: int = 0
     dropped: int = 0
@@ -239,8 +240,10 @@ class Ingest:
     async def _scan(self) -> None:
         """Every file on the camera that ingest has neither stored nor found there at first: queued."""
         if not self.service.capabilities.files:
+            self.counters.scans += 1
             return
         entries = [e for e in await self.service.files() if e.format != "folder"]
+        self.counters.scans += 1
         serial = self._serial()
         keys = [(e, Key.of(serial, e.filename, e.size, e.captured)) for e in entries]
         if not self.index.has_baseline(serial):
@@ -447,6 +450,7 @@ class Ingest:
             "bytes": c.bytes,
             "last": c.last,
             "queue": self._queue.qsize() + int(self._busy),
+            "scans": c.scans,
             "current": c.current,
             "skipped": c.skipped,
             "errors": c.errors,

@@ -234,6 +234,7 @@ class IngestStatus(Result):
     bytes: int
     last: IngestLast | None
     queue: int = Field(description="Objects waiting or downloading now.")
+    scans: int = Field(description="Times the camera's files were listed to catch up (once per connection).")
     current: IngestCurrent | None
     skipped: int = Field(description="Objects announced again that were stored already.")
     errors: int
