@@ -167,10 +167,13 @@ class Ingest:
     # ---------------------------------------------------------------- what the service tells
 
     def _on_state(self, state: ConnectionState, reason: str | None) -> None:
-        if state is ConnectionState.CONNECTED:
+        """Handles are good for one connection: the jobs queued in another are skipped (the scan of the
+        next connection finds their objects again)."""
+        if state is ConnectionState.CONNECTED or state is ConnectionState.DISCONNECTED:
             self._session += 1
             self._queued.clear()
             self._announced.clear()
+        if state is ConnectionState.CONNECTED:
             self._put(_Job(self._session, scan=True))
 
     def _on_object(self, new: NewObject, data: bytes | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import signal
 import time
@@ -123,3 +124,13 @@ def hook_script(tmp_path: Path, body: str = "") -> tuple[Path, Path]:
 def hook_runs(log: Path) -> list[list[str]]:
     """The hook log's lines, split."""
     return [line.split(" ") for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie, exited and not yet reaped, does not run)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return state != "Z"

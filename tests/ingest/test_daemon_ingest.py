@@ -9,13 +9,13 @@ the photo files of its ``--card`` directory), never from the daemon.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 from pathlib import Path
 from typing import Any
 
 from tests.ingest.conftest import (
+    alive,
     card_photos,
     hook_runs,
     hook_script,
@@ -178,7 +178,7 @@ def test_a_failing_or_hanging_hook_does_not_stop_ingest(tmp_path: Path) -> None:
             hanging = [int(p) for p in pids.read_text().split()]
             shoot(camera, 2)  # while the third run hangs, files 4 and 5 are still stored
             wait_until(lambda: ingest_status(daemon)["files"] == 5, 20, "five files")
-            assert all(_alive(pid) for pid in hanging), "the hook was not hanging while files came"
+            assert all(alive(pid) for pid in hanging), "the hook was not hanging while files came"
             status = wait_until(
                 lambda: (s := ingest_status(daemon))["hooks"]["runs"] == 5 and s, 30, "five hook runs"
             )
@@ -189,20 +189,8 @@ def test_a_failing_or_hanging_hook_does_not_stop_ingest(tmp_path: Path) -> None:
     assert len(stored_files(out)) == 5 and status["errors"] == 0
     assert "exit status 3: no luck" in log_text
     assert "timed out, killed" in log_text
-    assert not any(_alive(pid) for pid in hanging)  # the hook and its child: the whole group went
+    assert not any(alive(pid) for pid in hanging)  # the hook and its child: the whole group went
     assert len(hook_runs(log)) == 5
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie (exited, not yet reaped) is not running either
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_delete_after_and_the_name_pattern(tmp_path: Path) -> None:
