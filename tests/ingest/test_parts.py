@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from ptpipd.config import SettingsError, load_settings, read_ini
+from ptpipd.config import ConfigFileError, SettingsError, load_settings
 from ptpipd.ingest_hook import hook_command, hook_environment, run_hook
 from ptpipd.ingest_index import IngestIndex, Key, Stored, canonical_time
 from ptpipd.ingest_names import NAME_MAX, PatternError, check_pattern, render
@@ -98,11 +98,13 @@ def test_config_ini_env_and_flags(tmp_path: Path) -> None:
     s = load_settings({"ingest_pattern": "{stem}"}, None, env=env)
     assert (s.ingest_dir, s.ingest_delete_after, s.ingest_pattern) == (Path("/a"), True, "{stem}")
     assert load_settings({}, None, env={}).ingest_dir is None  # off by default
-    assert read_ini(ini)["ingest_hook_timeout"] == "5"
-    with pytest.raises(SettingsError, match=r"ingest_pattern.*unknown field \{camera\}"):
+    with pytest.raises(SettingsError, match=r"--ingest-pattern: .*unknown field \{camera\}"):
         load_settings({"ingest_pattern": "{camera}"}, None, env={})
-    with pytest.raises(SettingsError, match="ingest_hook"):
+    with pytest.raises(SettingsError, match="--ingest-hook: hook"):
         load_settings({"ingest_hook": "sort 'shot"}, None, env={})
+    ini.write_text("[ingest]\npattern = ../{filename}\n")
+    with pytest.raises(ConfigFileError, match=r"\[ingest\] pattern.*leaves the ingest directory"):
+        load_settings({}, ini, env={})
 
 
 # ------------------------------------------------------------------------------------------------ journal
