@@ -27,7 +27,8 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -130,6 +131,7 @@ class Ingest:
         self._busy = False
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-journal")
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -162,6 +164,7 @@ class Ingest:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await asyncio.get_running_loop().run_in_executor(None, self._writer.shutdown)  # writes in flight end
         self.index.close()
 
     # ---------------------------------------------------------------- what the service tells
@@ -251,7 +254,7 @@ class Ingest:
         keys = [(e, Key.of(serial, e.filename, e.size, e.captured)) for e in entries]
         if not self.index.has_baseline(serial):
             kept = [k for e, k in keys if e.handle not in self._announced]
-            self.index.record_baseline(serial, kept)
+            await self._journal(self.index.record_baseline, serial, kept)
             log.info(
                 "ingest: first time on camera %r: its %d files stay on it (ptpipctl sync)", serial, len(kept)
             )
@@ -287,24 +290,29 @@ class Ingest:
         part = self._part(key)
         offset = part.stat().st_size if partial and part.exists() else 0
         offset = offset if offset <= entry.size else 0
-        digest = await asyncio.to_thread(_prefix_digest, part, offset)  # the bytes already there count
-        if offset:
+        digest = hashlib.sha256()
+        if offset:  # the bytes already there count
             log.info("ingest: resuming %s at byte %d of %d", entry.filename, offset, entry.size)
-        with part.open("r+b" if part.exists() else "wb") as file:
-            file.truncate(offset)
-            file.seek(offset)
-            self.counters.current = {"filename": entry.filename, "offset": offset, "size": entry.size}
-            sink = _Sink(file, digest, self.counters)
-            if partial:
-                await self._pieces(handle, offset, entry.size, sink)
-            else:
-                await self.service.download(handle, sink)
-            file.flush()
+            digest = await asyncio.to_thread(_prefix_digest, part, offset)
+        naming = asyncio.ensure_future(self._reserve(key, entry.captured))  # its journal write runs meanwhile
+        try:
+            with part.open("r+b" if part.exists() else "wb") as file:
+                file.truncate(offset)
+                file.seek(offset)
+                self.counters.current = {"filename": entry.filename, "offset": offset, "size": entry.size}
+                sink = _Sink(file, digest, self.counters)
+                if partial:
+                    await self._pieces(handle, offset, entry.size, sink)
+                else:
+                    await self.service.download(handle, sink)
+                file.flush()
+        finally:
+            path = await naming
         size = offset + sink.size
         if size != entry.size:
             part.unlink(missing_ok=True)
             raise ValueError(f"{entry.filename}: {size} bytes came, the camera announced {entry.size}")
-        stored = await self._commit(key, part, digest.hexdigest(), entry.captured)
+        stored = await self._commit(key, part, digest.hexdigest(), path)
         self._finished(key, stored, handle, entry.captured)
         if self.options.delete_after:
             await self._delete(handle, entry.filename)
@@ -337,7 +345,8 @@ class Ingest:
             os.replace(tmp, self._part(key))
         finally:
             tmp.unlink(missing_ok=True)
-        stored = await self._commit(key, self._part(key), digest.hexdigest(), key.captured)
+        path = await self._reserve(key, key.captured)
+        stored = await self._commit(key, self._part(key), digest.hexdigest(), path)
         self._finished(key, stored, None, key.captured)
 
     # ---------------------------------------------------------------- into place
@@ -351,26 +360,38 @@ class Ingest:
             candidate = rel.with_name(f"{rel.stem}-{n}{rel.suffix}")
         return str(candidate)
 
-    async def _commit(self, key: Key, part: Path, sha256: str, captured: str | None) -> Stored:
-        """Syncs the part file and gives it its name (reserved in the journal first, kept across a crash)."""
-        reserved = self.index.target(key)
+    async def _reserve(self, key: Key, captured: str | None, *, again: bool = False) -> str:
+        """The name of ``key`` in the folder: the one reserved before (a download that did not finish), else
+        the pattern's, made free, and reserved in the journal (kept across a crash)."""
+        reserved = None if again else self.index.target(key)
+        if reserved is not None:
+            return reserved[0]
+        when = parse_time(captured) or datetime.now()
+        rel = render(
+            self.options.pattern,
+            captured=when,
+            filename=key.filename,
+            serial=key.serial,
+            n=self.index.count + 1,
+        )
+        path = self._free_name(rel)
+        await self._journal(self.index.reserve, key, path)
+        return path
+
+    async def _commit(self, key: Key, part: Path, sha256: str, path: str) -> Stored:
+        """Syncs the part file and links it to its reserved name (another, should a file have taken that)."""
         for _ in range(3):
-            if reserved is None:
-                when = parse_time(captured) or datetime.now()
-                rel = render(
-                    self.options.pattern, captured=when, filename=key.filename, serial=key.serial,
-                    n=self.index.count + 1,
-                )  # fmt: skip
-                path = self._free_name(rel)
-                self.index.reserve(key, path)
-            else:
-                path = reserved[0]
             if await asyncio.to_thread(_place, part, self.options.directory / path):
                 stored = Stored(path, key.size, sha256)
-                self.index.record_done(key, stored)
+                await self._journal(self.index.record_done, key, stored)
                 return stored
-            reserved = None  # the name was taken meanwhile by another file: another one
+            path = await self._reserve(key, key.captured, again=True)
         raise OSError(f"no free name for {key.filename} in {self.options.directory}")
+
+    def _journal(self, write: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """A journal write (``fsync`` included) on the journal's own thread: the event loop never waits on
+        the disk, and the records keep their order."""
+        return asyncio.get_running_loop().run_in_executor(self._writer, write, *args)
 
     def _finished(self, key: Key, stored: Stored, handle: int | None, captured: str | None) -> None:
         path = str(self.options.directory / stored.path)
@@ -426,7 +447,7 @@ class Ingest:
                 self.hook_argv, env, str(self.options.directory), self.options.hook_timeout
             )
             self._hooked(path, result)
-            self.index.record_hooked(key)
+            await self._journal(self.index.record_hooked, key)
 
     def _hooked(self, path: str, result: HookResult) -> None:
         c = self.counters
