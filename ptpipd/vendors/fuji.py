@@ -372,6 +372,9 @@ class FujiDriver(FujiSession):
     async def files(self) -> list[FileEntry]:
         return await self._files.files()
 
+    async def file_entry(self, handle: int) -> FileEntry:
+        return await self._files.file_entry(handle)
+
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         return await self._files.download(handle, sink)
 
@@ -392,8 +395,11 @@ class FujiDriver(FujiSession):
 
     def new_object(self, event: Event) -> NewObject | None:
         """The shutter pressed on the body in remote mode: a preview waits for 0x9022 (and the body takes no
-        other picture until it is read); during our own capture it is the capture's."""
-        if event.code != FujiEvent.PreviewAvailable or self._capture is not None:
+        other picture until it is read); during our own capture it is the capture's. A later body's events
+        list tells a new photo on the card as ObjectAdded with its handle: the full-size file."""
+        if event.code != FujiEvent.PreviewAvailable:
+            return super().new_object(event)
+        if self._capture is not None:
             return None
         return NewObject(None, preview_size(event.params))
 

@@ -251,6 +251,28 @@ def test_fuji_x_t1_stores_the_preview_it_hands_over(tmp_path: Path) -> None:
     assert status["files"] == 3 and status["scans"] == 1
 
 
+def test_a_later_fuji_body_hands_over_its_full_size_files(tmp_path: Path) -> None:
+    """An X-T4 tells a photo taken on the body in its next events list (ObjectAdded with the handle): ingest
+    stores the full-size file, byte for byte what a `download` of that handle reads."""
+    out = tmp_path / "out"
+    camera = start_camera(None, "--model", "x-t4", vendor="fuji")
+    try:
+        with running_fuji(tmp_path / "d", camera, out) as daemon:
+            with daemon.connect() as watcher:
+                watcher.call("subscribe", {"topics": ["ingest"]})
+                shoot(camera, 1)
+                note = watcher.notification("notify.ingest", timeout=30)["params"]
+            entry = next(f for f in daemon.call("files") if f["handle"] == note["handle"])
+            downloaded = daemon.call("download", {"handle": note["handle"]})  # read from the camera again
+            status = ingest_status(daemon)
+    finally:
+        camera.stop()
+    stored = Path(note["path"])
+    assert stored.name == entry["filename"] and note["size"] == entry["size"] > 1_000_000
+    assert sha256(stored) == note["sha256"] == sha256(Path(downloaded["path"]))
+    assert status["files"] == 1
+
+
 def running_fuji(workdir: Path, camera: Any, out: Path) -> Any:
     ports = camera.ports
     extra = ["--vendor", "fuji", "--cmd-data-port", str(ports[0]), "--event-port", str(ports[1])]
