@@ -13,14 +13,12 @@ import json
 import os
 import re
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from tests.daemon.conftest import wait_until
 from tests.procs import DaemonProcess, SimProcess, running_daemon, start_sim
-
-T = TypeVar("T")
 
 #: The simulator options every ingest test uses: no battery noise, photos ten times faster to draw.
 SIM_ARGS = ("--battery-interval", "0", "--image-size", "640x480")
@@ -30,18 +28,6 @@ NEW_PICTURE = re.compile(
 SHUTTER = "shutter pressed on the body"
 #: The photos on the simulated generic card before anyone shoots.
 INITIAL = frozenset({"IMG_0001.JPG", "IMG_0002.JPG", "IMG_0003.JPG"})
-
-
-def wait_until(predicate: Callable[[], T], timeout: float, what: str, every: float = 0.05) -> T:
-    """Polls ``predicate`` (the peer's own account: its status, its log, its files) until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
-        time.sleep(every)
 
 
 def pictures(*sims: SimProcess, before: frozenset[str] | set[str] = INITIAL) -> dict[str, tuple[int, str]]:
