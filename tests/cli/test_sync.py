@@ -10,13 +10,15 @@ import hashlib
 import http.client
 import json
 import os
+import pty
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ptpipctl.commands.card import MANIFEST
-from tests.cli.conftest import Live, clean_env, ctl
+from tests.cli.conftest import PTPIPCTL, Live, clean_env, ctl
 from tests.procs import running_daemon
 from tests.web.conftest import http_port
 
@@ -144,3 +146,33 @@ def test_delete_of_a_protected_picture_is_the_cameras_refusal(generic: Live) -> 
 
 def test_delete_without_a_handle_is_a_usage_error(generic: Live) -> None:
     assert ctl("delete", "--yes", env=generic.env).code == 2
+
+
+@pytest.mark.parametrize("answer", ["n", "y"])
+def test_delete_asks_on_a_terminal(generic: Live, answer: str) -> None:
+    files = camera_files(generic)
+    handle = max(h for h, f in files.items() if f["filename"] != PROTECTED)
+    master, slave = pty.openpty()
+    try:
+        os.write(master, f"{answer}\n".encode())  # the line waits in the terminal until ptpipctl reads it
+        done = subprocess.run(
+            [str(PTPIPCTL), "delete", str(handle)],
+            stdin=slave,
+            capture_output=True,
+            text=True,
+            env=generic.env,
+            timeout=60,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert f"Delete {files[handle]['filename']} (handle {handle}) from the camera?" in done.stderr
+    if answer == "y":
+        assert (done.returncode, done.stdout) == (
+            0,
+            f"deleted {files[handle]['filename']} (handle {handle})\n",
+        )
+        assert handle not in camera_files(generic)
+    else:
+        assert done.returncode == 1 and done.stderr.endswith("ptpipctl: nothing deleted\n")
+        assert camera_files(generic) == files
