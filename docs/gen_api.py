@@ -254,9 +254,12 @@ async def method_examples(norm: Normaliser, capture_dir: Path) -> tuple[dict[str
             await s.call("A label; the result is read back", "set", {"property": "iso", "value": "800"}),
         )
         add("set", await s.call("Exposure bias", "set", {"property": "exp-bias", "value": "-1/3"}))
-        add("capture", await s.call("Saved by the daemon", "capture"))
+        shot = await s.call("Saved by the daemon", "capture")
+        add("capture", shot)
         add("files", await s.call("The card", "files"))
         add("download", await s.call("Saved by the daemon", "download", {"handle": 3}))
+        handle = shot.response["result"]["handle"]
+        add("delete", await s.call("The picture just taken", "delete", {"handle": handle}))
         add(
             "opreq",
             await s.call(
@@ -468,7 +471,9 @@ def render(document: dict[str, Any], methods: dict[str, list[Example]], errors: 
     w(
         "After `subscribe`, the connection also receives notifications (no `id`): `notify.event` "
         "`{code, name, params, time}`, `notify.property` `{property, code, value, label}` and "
-        "`notify.connection` `{state, reason?}`. A client that does not read them is disconnected with a "
+        "`notify.connection` `{state, reason?}`, and with tethered ingest on (`[ingest] dir`) `notify.ingest` "
+        "`{path, handle, size, sha256, filename, captured}` once a new picture is stored in its folder (topic "
+        "`ingest`). A client that does not read them is disconnected with a "
         'last `notify.connection {"state": "dropped"}` line rather than slowing the camera down. '
         "See [`subscribe`](#subscribe) for real ones."
     )

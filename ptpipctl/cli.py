@@ -63,7 +63,8 @@ def _completer(complete: Completer | None) -> Callable[..., list[str]] | None:
 def _parameter(p: Param) -> inspect.Parameter:
     """The typer parameter of a declared one."""
     common: dict[str, Any] = {"help": p.help, "show_default": False, "autocompletion": _completer(p.complete)}
-    kind: Any = list[str] if p.many else p.kind if p.takes_value else bool if p.off is None else bool | None
+    each: Any = p.kind  # list[int] for many HANDLE arguments: typer converts and bounds each one
+    kind: Any = list[each] if p.many else p.kind if p.takes_value else bool if p.off is None else bool | None
     if p.is_arg:
         low, high = p.bounds or (None, None)
         info: Any = typer.Argument(metavar=p.name, min=low, max=high, **common)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 #: The modules of :mod:`ptpipctl.commands` in help order, the most used first: the fast path imports them
 #: in this order only until it has the command it runs.
-MODULES = ("properties", "images", "status", "camera", "live", "events", "raw")
+MODULES = ("properties", "images", "card", "status", "camera", "live", "events", "raw")
 
 
 class Param:

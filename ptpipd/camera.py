@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from ptpipd.errors import (
     CameraError,
@@ -55,6 +55,7 @@ from ptpipd.vendors.liveview import LiveFrame, LiveView
 from ptpipd.vendors.values import coerce_value, property_desc, property_value
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = ["Camera", "CameraConfig", "CameraEvent", "CameraInfo", "Capture"]
 
@@ -383,6 +384,11 @@ class Camera:
         driver = self._require(self.capabilities.partial_objects, "partial downloads")
         with self._errors():
             return await driver.download_part(handle, offset, length, sink)
+
+    async def on_driver(self, op: Callable[[VendorDriver], Awaitable[T]]) -> T:
+        """A driver operation (``file_entry``, ``delete_object``, ``fetch_new``…) with this layer's errors."""
+        with self._errors():
+            return await op(self.driver)
 
     async def _transfer(
         self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None, cap: int

@@ -10,6 +10,7 @@ The seed's INI examples load unchanged::
     [server]      enabled, address, port          (the legacy text protocol), keep_open (ours)
     [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, auth_token, capture_dir, state_dir,
                   log_level, pairing_timeout, timeout, keepalive, poll_interval
+    [ingest]      dir, pattern, delete_after, hook, hook_timeout   (PTPIPD_INGEST_DIR, …; tethered ingest)
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
 ``PTPIPD_HOST``, ``PTPIPD_VENDOR``, ``PTPIPD_SOCKET``, ``PTPIPD_RPC_TCP``, ``PTPIPD_AUTH_TOKEN``, …
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import shlex
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ptpipd.ingest_names import DEFAULT_PATTERN, check_pattern
 from ptpipd.net import is_loopback_host
 from ptpipd.vendors import VENDORS
 
@@ -129,6 +132,29 @@ class Settings(BaseModel):
     keepalive: float = Field(3.0, gt=0)
     poll_interval: float | None = Field(None, gt=0)
     simulate: str | None = None
+    # [ingest] — tethered ingest (DESIGN.md §10), off without a directory
+    ingest_dir: Path | None = None
+    ingest_pattern: str = DEFAULT_PATTERN
+    ingest_delete_after: bool = False
+    ingest_hook: str | None = None
+    ingest_hook_timeout: float = Field(60.0, gt=0)
+
+    @field_validator("ingest_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        return check_pattern(value)
+
+    @field_validator("ingest_hook")
+    @classmethod
+    def _hook(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None:
+            try:
+                shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"hook {value!r}: {exc}") from None
+        return value
 
     @field_validator("vendor", "simulate")
     @classmethod
@@ -200,6 +226,10 @@ class Settings(BaseModel):
         """Where captures and downloads are saved."""
         return self.capture_dir or self.state_path(env) / "captures"
 
+    def ingest_index_path(self, env: Mapping[str, str] = os.environ) -> Path:
+        """Ingest's journal of what it stored (DESIGN.md §10), in the state directory."""
+        return self.state_path(env) / "ingest" / "index.jsonl"
+
     def check(self) -> None:
         """Cross-field rules (exit 104 when broken)."""
         address = self.rpc_tcp_address()
@@ -235,10 +265,19 @@ _SEED_KEYS: dict[tuple[str, str], str] = {
     ("server", "port"): "legacy_port",
     ("server", "keep_open"): "legacy_keep_open",
 }
-#: INI (section, key) → settings field: the seed's sections, and every other setting under [daemon].
+#: [ingest] dir, pattern, delete_after, hook, hook_timeout
+_INGEST_KEYS = {
+    ("ingest", f.removeprefix("ingest_")): f for f in Settings.model_fields if f.startswith("ingest_")
+}
+#: INI (section, key) → settings field: the seed's sections, [ingest], and every other setting under [daemon].
 INI_KEYS: dict[tuple[str, str], str] = {
     **_SEED_KEYS,
-    **{("daemon", f): f for f in Settings.model_fields if f not in _SEED_KEYS.values()},
+    **_INGEST_KEYS,
+    **{
+        ("daemon", f): f
+        for f in Settings.model_fields
+        if f not in {*_SEED_KEYS.values(), *_INGEST_KEYS.values()}
+    },
 }
 
 ENV_KEYS = {f"PTPIPD_{field.upper()}": field for field in Settings.model_fields}
@@ -257,7 +296,7 @@ def _coerce(field: str, value: str) -> Any:
             return int(value, 8)
         except ValueError:
             raise ValueError(f"not an octal mode such as 0660: {value!r}") from None
-    if field.endswith(("enabled", "keep_open")):
+    if field.endswith(("enabled", "keep_open", "delete_after")):
         return value.strip().lower() in ("1", "true", "yes", "on")
     if field in ("vendor", "simulate"):
         return value.strip().lower()

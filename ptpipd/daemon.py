@@ -32,6 +32,7 @@ from ptpipd.config import (
     SettingsError,
     load,
 )
+from ptpipd.ingest import Ingest, IngestOptions
 from ptpipd.legacy.oneshot import one_shot
 from ptpipd.legacy.server import READER_LIMIT, LegacyHandler
 from ptpipd.logs import setup_logging
@@ -129,6 +130,32 @@ OPTIONS: tuple[tuple[tuple[str, ...], str | None, str, dict[str, Any]], ...] = (
     ),
     (("--log-level",), "LEVEL", "debug, info, warning or error (default info)", {"choices": _LEVELS}),
     (
+        ("--ingest-dir",),
+        "DIR",
+        "tethered ingest: store every new picture there (default: off)",
+        {"type": Path},
+    ),
+    (
+        ("--ingest-pattern",),
+        "PATTERN",
+        "ingest file names: strftime fields of the capture time, {filename} {stem} {ext} {serial} {n} "
+        "(default {filename})",
+        {},
+    ),
+    (
+        ("--ingest-delete-after",),
+        None,
+        "delete each picture from the camera once ingest has stored it",
+        {"action": "store_true", "default": None},
+    ),
+    (
+        ("--ingest-hook",),
+        "COMMAND",
+        "run for each stored file with ACTION=download ARGUMENT=PATH, as gphoto2's --hook-script",
+        {},
+    ),
+    (("--ingest-hook-timeout",), "SECONDS", "kill a hook still running then (default 60)", {"type": float}),
+    (
         ("-c",),
         "COMMAND",
         "one-shot: connect, run one legacy text command, print its answer, exit",
@@ -149,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
         fields = LEGACY_FIELDS if dest == "legacy" else (dest,)
         env = [name for name, field in ENV_KEYS.items() if field in fields]
         shown = f"{text} [env: {', '.join(env)}]" if env else text
-        p.add_argument(*flags, metavar=metavar, help=shown, **{"dest": dest, **extra})
+        named = {"metavar": metavar} if metavar else {}  # a switch (store_true) takes no metavar
+        p.add_argument(*flags, help=shown, **{"dest": dest, **named, **extra})
     p.add_argument("--version", action="version", version=f"ptpipd {__version__}")
     return p
 
@@ -230,6 +258,11 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         config = await resolve_camera(settings, env, stack)
         options = ServiceOptions(keepalive_interval=settings.keepalive, poll_interval=settings.poll_interval)
         service = await stack.enter_async_context(CameraService(config, options))
+        try:
+            ingest = await _start_ingest(settings, env, service, stack)
+        except OSError as exc:
+            log.error("cannot ingest into %s: %s", settings.ingest_dir, exc)
+            return EXIT_SETTINGS
         listeners: list[Listener] = []
         plane: list[WebServer] = []
         dispatcher = make_dispatcher(
@@ -237,7 +270,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
             settings.captures_path(env),
             settings.auth_token,
             client_count=lambda: sum(listener.clients for listener in listeners),
-            status_extra=lambda: plane[0].status() if plane else {},
+            status_extra=lambda: (plane[0].status() if plane else {}) | _ingest_status(ingest),
         )
         handler = ClientHandler(dispatcher, service, require_auth_off_loopback=bool(settings.auth_token))
         rpc = _rpc_listeners(settings, env, handler, activated)
@@ -259,7 +292,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
             lambda state, reason: notifier.status(status_text(state, reason, service.status(), serving))
         )
         await stack.enter_async_context(_watchdog(notifier))
-        stack.push_async_callback(_stop_serving, listeners, plane[0], service, notifier)
+        stack.push_async_callback(_stop_serving, listeners, plane[0], service, notifier, ingest)
         for line in serving:
             log.info("listening on %s", line)
         notifier.ready(status_text(service.state, None, service.status(), serving))
@@ -297,16 +330,43 @@ async def _start_web(
     return web
 
 
+async def _start_ingest(
+    settings: Settings, env: Mapping[str, str], service: CameraService, stack: contextlib.AsyncExitStack
+) -> Ingest | None:
+    """Tethered ingest (DESIGN.md §10), when ``[ingest] dir`` is set."""
+    if settings.ingest_dir is None:
+        return None
+    options = IngestOptions(
+        directory=settings.ingest_dir,
+        index_path=settings.ingest_index_path(env),
+        pattern=settings.ingest_pattern,
+        delete_after=settings.ingest_delete_after,
+        hook=settings.ingest_hook,
+        hook_timeout=settings.ingest_hook_timeout,
+    )
+    return await stack.enter_async_context(Ingest(service, options, env))
+
+
+def _ingest_status(ingest: Ingest | None) -> dict[str, Any]:
+    return {"ingest": ingest.status()} if ingest is not None else {}
+
+
 async def _stop_serving(
-    listeners: list[Listener], web: WebServer, service: CameraService, notifier: Notifier
+    listeners: list[Listener],
+    web: WebServer,
+    service: CameraService,
+    notifier: Notifier,
+    ingest: Ingest | None = None,
 ) -> None:
-    """The first step of the shutdown: no new connections, downloads and viewers end, and the camera
-    session ends in order."""
+    """The first step of the shutdown: no new connections, downloads, viewers and ingest end, and the
+    camera session ends in order."""
     log.info("stopping")
     notifier.stopping()
     for listener in listeners:
         listener.stop_accepting()
     await web.close()
+    if ingest is not None:
+        await ingest.stop()
     await service.drain()
 
 

@@ -32,6 +32,10 @@ class Notifier:
         self._notifier: sdnotify.SystemdNotifier | None = (
             sdnotify.SystemdNotifier() if env.get("NOTIFY_SOCKET") else None
         )
+        if self._notifier is not None and self._notifier.socket is not None:
+            # a reader that falls behind (its queue holds net.unix.max_dgram_qlen datagrams, 10 by default)
+            # must not stop the event loop: the message is dropped instead (sdnotify ignores the error)
+            self._notifier.socket.setblocking(False)
         usec = env.get("WATCHDOG_USEC", "")
         pid = env.get("WATCHDOG_PID", "")
         enabled = usec.isdigit() and int(usec) > 0 and (not pid or pid == str(os.getpid()))

@@ -1,4 +1,4 @@
-"""The imports point one way: ptp ← ip ← vendors ← camera ← service ← {rpc, legacy} ← transports ← daemon.
+"""The imports point one way: ptp ← ip ← vendors ← camera ← service ← {rpc, legacy, ingest} ← transports ← daemon.
 
 The simulator uses only ptp, ip, the vendor names (the ``ptpipd.vendors`` package) and the vendors' pure
 data modules (``ptpipd.vendors.labels`` and every ``ptpipd.vendors.*_codes``), never the initiator side; the
@@ -34,6 +34,17 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ptpipd.camera": BELOW_SERVICE,
     "ptpipd.service": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.version"),
     "ptpipd.rpc": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.files", "ptpipd.rpc", "ptpipd.version"),
+    # tethered ingest sits beside rpc: the service and below, and its own modules (the pure ones import nothing)
+    "ptpipd.ingest": (
+        *BELOW_SERVICE,
+        "ptpipd.service",
+        "ptpipd.ingest_hook",
+        "ptpipd.ingest_index",
+        "ptpipd.ingest_names",
+    ),
+    "ptpipd.ingest_hook": (),
+    "ptpipd.ingest_index": (),
+    "ptpipd.ingest_names": (),
 }
 #: What the simulator may import besides the vendor names and data modules (see :func:`sim_may_import`).
 SIM_ALLOWED = ("ptpipd.ptp", "ptpipd.ip", "ptpipd.sim", "ptpipd.version")
@@ -45,7 +56,14 @@ DENIED: dict[str, tuple[str, ...]] = {
     "ptpipd.legacy": ("ptpipd.transports", "ptpipd.daemon"),
     "ptpipd.transports": ("ptpipd.daemon", "ptpipd.legacy", "ptpipd.web"),
     "ptpipd.web": ("ptpipd.daemon", "ptpipd.legacy", "ptpipd.transports", "ptpipd.sim"),
-    "ptpipd.config": ("ptpipd.daemon", "ptpipd.transports", "ptpipd.legacy", "ptpipd.rpc", "ptpipd.service"),
+    "ptpipd.config": (
+        "ptpipd.daemon",
+        "ptpipd.transports",
+        "ptpipd.legacy",
+        "ptpipd.rpc",
+        "ptpipd.service",
+        "ptpipd.ingest",
+    ),
     "ptpipd.camera_setup": ("ptpipd.daemon", "ptpipd.transports", "ptpipd.legacy", "ptpipd.rpc"),
     "ptpipd.daemon": (),
     "ptpipd": ("ptpipd.camera", "ptpipd.service", "ptpipd.rpc", "ptpipd.daemon", "ptpipd.sim"),

@@ -139,7 +139,7 @@ def download(
     with Destination(path, as_json, handle=handle, resume=resume) as dest:
         again = " ".join(["ptpipctl download", str(handle), *([path] if path else [])])
         try:
-            result, written = _fetch(locate(g), handle, dest, progress)
+            result, written = fetch(locate(g), handle, dest, progress)
         except WriteFailed as exc:
             raise CtlError(
                 f"cannot write {dest.final(dest.name)}: {exc.reason}{dest.kept_note(again)}"
@@ -154,14 +154,15 @@ def download(
         report(dest, result, saved_text(written, size, result["type"], f"camera handle {handle}", resumed))
 
 
-def _fetch(
-    http: HttpTarget, handle: int, dest: Destination, progress: bool | None
+def fetch(
+    http: HttpTarget, handle: int, dest: Destination, progress: bool | None, label: str = "{}"
 ) -> tuple[dict[str, Any], str]:
-    """The object into ``dest``, renamed into place: the download's result, and the path written."""
+    """The object into ``dest``, renamed into place: the download's result, and the path written.
+    ``label`` is the progress bar's, ``{}`` standing for the file's name."""
     with _object(http, handle, dest) as response:
         dest.name = attachment_name(response.headers) or f"object-{handle}"
         start, total = dest.adopt(response)
-        with _bar(dest.name, total, progress, start) as bar:
+        with _bar(label.format(dest.name), total, progress, start) as bar:
             size = receive(response, dest, bar, start)
     written = dest.commit(dest.name, total)
     result = {

@@ -159,6 +159,10 @@ class Api:
         url = object_url(handle) if handle is not None else capture_url(str(path))
         return m.TransferResult.from_transfer(cap.transfer, path=str(path), url=url)
 
+    async def delete(self, client: Client, p: m.DeleteParams) -> bool:
+        await self.service.delete(p.handle)
+        return True
+
     async def opreq(self, client: Client, p: m.OpreqParams) -> m.OpreqResult:
         return m.OpreqResult.from_result(await self.service.opreq(p.code, list(p.params)))
 
@@ -281,6 +285,14 @@ def build_methods(api: Api, discover: Handler) -> list[Method]:
             (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
         ),
         Method(
+            "delete",
+            m.DeleteParams,
+            bool,
+            api.delete,
+            "Deletes one object from the camera (DeleteObject 0x100B); -32003 where the camera has none.",
+            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
+        ),
+        Method(
             "opreq",
             m.OpreqParams,
             m.OpreqResult,
@@ -293,7 +305,7 @@ def build_methods(api: Api, discover: Handler) -> list[Method]:
             m.SubscribeParams,
             bool,
             api.subscribe,
-            "Notifications on this connection: notify.event, notify.property, notify.connection.",
+            "Notifications on this connection: notify.event, notify.property, notify.connection, notify.ingest.",
         ),
         Method(
             "unsubscribe",

@@ -36,7 +36,7 @@ from ptpipd.vendors.base import (
     OpreqResult as CameraOpreq,
 )
 
-Topic = Literal["event", "property", "connection"]
+Topic = Literal["event", "property", "connection", "ingest"]
 PropertyRef = Annotated[
     str | int,
     Field(
@@ -88,6 +88,14 @@ class DownloadParams(Params):
     inline: bool = Field(False, description="Return the bytes as base64 in `data` instead of a `path`.")
 
 
+class DeleteParams(Params):
+    """An object handle (from `files`)."""
+
+    handle: int = Field(
+        ge=0, le=0xFFFF_FFFE, description="The object to delete (0xFFFFFFFF, all, is refused)."
+    )
+
+
 def _code(value: object) -> object:
     if isinstance(value, str):
         text = value.strip().lower()
@@ -116,7 +124,7 @@ class OpreqParams(Params):
 
 
 class SubscribeParams(Params):
-    """Which notifications to receive (all three when omitted)."""
+    """Which notifications to receive (all of them when omitted)."""
 
     topics: list[Topic] | None = None
 
@@ -191,6 +199,53 @@ class LiveViewStatus(Result):
     starts: int = Field(description="How many times the camera's live view was started.")
 
 
+class IngestLast(Result):
+    """The last file ingest stored."""
+
+    path: str
+    size: int
+    sha256: str
+    time: float = Field(description="Unix time it was stored.")
+
+
+class IngestCurrent(Result):
+    """The download in progress."""
+
+    filename: str
+    offset: int = Field(description="Bytes received so far.")
+    size: int
+
+
+class IngestHooks(Result):
+    """The hook runs since the daemon started."""
+
+    runs: int
+    failures: int = Field(description="Runs that exited non-zero, were killed, timed out or could not start.")
+    timeouts: int
+    pending: int = Field(description="Stored files waiting for their hook.")
+
+
+class IngestStatus(Result):
+    """Tethered ingest (`[ingest]`): what it did since the daemon started, and what waits."""
+
+    dir: str
+    pattern: str
+    files: int = Field(description="Files stored since the daemon started.")
+    bytes: int
+    last: IngestLast | None
+    queue: int = Field(description="Objects waiting or downloading now.")
+    scans: int = Field(description="Times the camera's files were listed to catch up (once per connection).")
+    current: IngestCurrent | None
+    skipped: int = Field(description="Objects announced again that were stored already.")
+    errors: int
+    dropped: int = Field(description="Objects left for the next scan because the queue was full.")
+    deleted: int = Field(description="Objects deleted from the camera after storing (`delete_after`).")
+    delete_failures: int
+    hooks: IngestHooks
+    last_error: str | None
+    stored_total: int = Field(description="Files in the ingest journal, across restarts.")
+
+
 class StatusResult(Result):
     """The daemon and the camera connection."""
 
@@ -218,12 +273,14 @@ class StatusResult(Result):
     clients: int
     http: HttpStatus | None = Field(None, description="The HTTP data plane (absent without one).")
     liveview: LiveViewStatus | None = Field(None, description="Live view through the data plane.")
+    ingest: IngestStatus | None = Field(None, description="Tethered ingest (absent when it is off).")
 
     @model_serializer(mode="wrap")
     def _without_plane(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Without a data plane (a dispatcher used on its own) ``http`` and ``liveview`` are left out."""
+        """Without a data plane (a dispatcher used on its own) ``http`` and ``liveview`` are left out, and
+        ``ingest`` when it is off."""
         out: dict[str, Any] = handler(self)
-        for key in ("http", "liveview"):
+        for key in ("http", "liveview", "ingest"):
             if out.get(key) is None:
                 out.pop(key, None)
         return out

@@ -13,7 +13,8 @@ from typing import Any, Self, TypeVar
 from ptpipd import API_VERSION, __version__
 from ptpipd.camera import Camera, CameraEvent, CameraInfo, Capture, resolve_ports
 from ptpipd.errors import CameraError, NotConnected, TooManyRequests
-from ptpipd.ip.transport import DataSink
+from ptpipd.ip.packets import Event
+from ptpipd.ip.transport import BytesSink, DataSink
 from ptpipd.ptp import EventCode
 from ptpipd.service.notify import Fanout, Refresher, Subscription
 from ptpipd.service.session import Session
@@ -23,10 +24,12 @@ from ptpipd.vendors.base import (
     CameraConfig,
     Capabilities,
     FileEntry,
+    NewObject,
     OpreqResult,
     PropertyDesc,
     PropertyValue,
     StateEntry,
+    Transfer,
 )
 from ptpipd.vendors.liveview import LiveFrame, LiveView
 
@@ -35,6 +38,11 @@ T = TypeVar("T")
 
 #: Makes the camera of one connection attempt: ``factory(config, on_pairing=callback)``. Tests pass fakes.
 CameraFactory = Callable[..., Camera]
+#: Told about every new object: what the camera announced, and its bytes when a client's capture already
+#: received them (an object the camera keeps nowhere else, such as a Fujifilm's capture preview).
+ObjectListener = Callable[[NewObject, bytes | None], None]
+#: The most a capture copies in memory for the object listeners.
+CAPTURE_COPY_CAP = 64 << 20
 
 
 class CameraService:
@@ -68,6 +76,7 @@ class CameraService:
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_activity = 0.0
+        self._object_listeners: list[ObjectListener] = []
 
     # ---------------------------------------------------------------- state
 
@@ -243,8 +252,16 @@ class CameraService:
         return await self.request(lambda cam: cam.state())
 
     async def capture(self, sink: DataSink | None = None) -> Capture:
-        """Takes a picture."""
-        return await self.request(lambda cam: cam.capture(sink))
+        """Takes a picture. When it is no object on the camera's storage (no handle: a preview, a picture
+        sent to the host), the object listeners get its bytes too."""
+        if not self._object_listeners:
+            return await self.request(lambda cam: cam.capture(sink))
+        copy = BytesSink(CAPTURE_COPY_CAP)
+        cap = await self.request(lambda cam: cam.capture(_Both(sink, copy) if sink is not None else None))
+        data = cap.data if cap.data is not None else None if copy.overflow else bytes(copy.buffer)
+        if cap.transfer.handle is None and data is not None:
+            self._tell(NewObject(None, cap.transfer.size, cap.transfer.filename), data)
+        return cap
 
     async def files(self) -> list[FileEntry]:
         """The objects on the camera's storage."""
@@ -257,6 +274,18 @@ class CameraService:
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes of an object from ``offset`` (one queued request per piece)."""
         return await self.request(lambda cam: cam.download_part(handle, offset, length, sink))
+
+    async def file_entry(self, handle: int) -> FileEntry:
+        """One object's entry as ``files`` lists it."""
+        return await self.request(lambda cam: cam.on_driver(lambda d: d.file_entry(handle)))
+
+    async def delete(self, handle: int) -> None:
+        """Deletes one object from the camera (DeleteObject)."""
+        await self.request(lambda cam: cam.on_driver(lambda d: d.delete_object(handle)))
+
+    async def fetch_new(self, obj: NewObject, sink: DataSink) -> Transfer:
+        """An announced object without a handle (see :class:`~ptpipd.vendors.base.NewObject`)."""
+        return await self.request(lambda cam: cam.on_driver(lambda d: d.fetch_new(obj, sink)))
 
     async def opreq(self, code: int, params: list[int]) -> OpreqResult:
         """A raw operation."""
@@ -283,15 +312,43 @@ class CameraService:
     # ---------------------------------------------------------------- events and notifications
 
     def subscribe(self, topics: Iterable[str] | None = None) -> Subscription:
-        """A bounded notification queue for ``topics`` (all three by default)."""
+        """A bounded notification queue for ``topics`` (all of them by default)."""
         return self.fanout.subscribe(topics)
 
     def unsubscribe(self, sub: Subscription) -> None:
         """Stops notifications to ``sub``."""
         self.fanout.subscriptions.discard(sub)
 
+    def add_object_listener(self, listener: ObjectListener) -> None:
+        """Calls ``listener`` (synchronously, must not block) for every new object the camera announces
+        (ObjectAdded and the vendors' equivalents) and for every capture kept nowhere on the camera."""
+        self._object_listeners.append(listener)
+
     def on_event(self, event: CameraEvent) -> None:
         """Every camera event, pushed or polled: to subscribers, and changed properties are read back."""
         self.fanout.event(event)
         if event.code == EventCode.DevicePropChanged and event.params:
             self._refresher.changed(event.params[0])
+        camera = self.session.camera
+        if self._object_listeners and camera is not None and camera.is_open:
+            new = camera.driver.new_object(Event(event.code, event.transaction_id, event.params))
+            if new is not None:
+                self._tell(new, None)
+
+    def _tell(self, new: NewObject, data: bytes | None) -> None:
+        for listener in list(self._object_listeners):
+            try:
+                listener(new, data)
+            except Exception:
+                log.exception("object listener failed")
+
+
+class _Both:
+    """A data sink writing to two sinks."""
+
+    def __init__(self, first: DataSink, second: DataSink) -> None:
+        self.first, self.second = first, second
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.first.write(data)
+        self.second.write(data)

@@ -19,7 +19,7 @@ from ptpipd.vendors.base import PropertyValue
 
 log = logging.getLogger(__name__)
 
-TOPICS = ("event", "property", "connection")
+TOPICS = ("event", "property", "connection", "ingest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class Fanout:
         self._last_value: dict[int, object] = {}
 
     def subscribe(self, topics: Iterable[str] | None = None) -> Subscription:
-        """A bounded notification queue for ``topics`` (all three by default)."""
+        """A bounded notification queue for ``topics`` (all of them by default)."""
         chosen = frozenset(topics) if topics is not None else frozenset(TOPICS)
         unknown = chosen - set(TOPICS)
         if unknown:

@@ -46,6 +46,13 @@ def bounded(what: str, low: float, high: float = math.inf, *, above: bool = Fals
 seconds = bounded("a duration in seconds", 0)
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a count: {text!r}")
+    return value
+
+
 def option(
     default: Any, help: str, parse: Callable[[str], Any] | None = None, metavar: str | None = None
 ) -> Any:
@@ -64,6 +71,7 @@ class SimOptions:
         60.0, "lose 1%% of battery every S s, down to 0%% (0: never)", seconds, "S"
     )
     shoot_every: float = option(0.0, "press the shutter on the body every S seconds (0: never)", seconds, "S")
+    shots: int = option(0, "with --shoot-every: stop after N presses (0: never stop)", _count, "N")
     dial_every: float = option(
         0.0, "turn the body's main dial one step every S seconds (0: never)", seconds, "S"
     )

@@ -20,8 +20,10 @@ from typing import Protocol
 from ptpipd.ip import packets as pk
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim.bigobject import parse_size
+from ptpipd.sim.card_dir import CardDir
 from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
 from ptpipd.sim.generic_model import GenericCamera
+from ptpipd.sim.generic_props import IMAGE_SIZES
 from ptpipd.sim.generic_responder import GenericResponder, Kind
 from ptpipd.sim.responder import Action, Close, Outcome, Responder, Send, Stats
 
@@ -39,12 +41,26 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _image_size(text: str) -> str:
+    if text not in IMAGE_SIZES:
+        raise argparse.ArgumentTypeError(
+            f"not one of the ImageSize values {', '.join(IMAGE_SIZES)}: {text!r}"
+        )
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class GenericOptions:
     """The generic camera's own options."""
 
     object_size: int | None = option(
         None, "add BIG00001.BIN of this size (100M, 512K, 1G, bytes) to the card", _size, "SIZE"
+    )
+    card: str | None = option(
+        None, "keep new photos and deletions in DIR: a restarted camera has them again", str, "DIR"
+    )
+    image_size: str | None = option(
+        None, f"ImageSize at start, of {', '.join(IMAGE_SIZES)} (default 1600x1200)", _image_size, "WxH"
     )
 
 
@@ -165,7 +181,11 @@ class GenericBody:
 
 
 def _build(common: SimOptions, own: GenericOptions) -> GenericBody:
-    return GenericBody(GenericCamera(seed=common.seed, object_size=own.object_size))
+    if own.image_size is not None and own.image_size not in IMAGE_SIZES:  # start_simulator skips the parser
+        raise ValueError(f"image_size must be one of {', '.join(IMAGE_SIZES)}, not {own.image_size!r}")
+    card = CardDir(own.card) if own.card is not None else None
+    model = GenericCamera(seed=common.seed, object_size=own.object_size, card=card, image_size=own.image_size)
+    return GenericBody(model)
 
 
 SIMULATOR = Simulator(

@@ -23,6 +23,8 @@ Everything it serves is reproducible from its ``seed`` (and ``object_size``):
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Callable
 
 from ptpipd import __version__
@@ -40,12 +42,14 @@ from ptpipd.ptp import (
 )
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim import bigobject
+from ptpipd.sim.card_dir import CardDir
 from ptpipd.sim.generic_props import DEFAULT_DATETIME, EXPOSURE_TIMES, GENERIC_PROPERTIES
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
 from ptpipd.sim.responder import NO_TRANSACTION, Outcome
 from ptpipd.sim.storage import ALL, SimObject, Storage, folder_info, object_info
 
+log = logging.getLogger("ptpipd.sim")
 OC = OperationCode
 RC = ResponseCode
 
@@ -122,7 +126,14 @@ def _param(params: tuple[int, ...], index: int) -> int:
 class GenericCamera:
     """The camera: DeviceInfo, one card, the standard properties, session state and capture state."""
 
-    def __init__(self, *, seed: int = 0, object_size: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        object_size: int | None = None,
+        card: CardDir | None = None,
+        image_size: str | None = None,
+    ) -> None:
         self.seed = seed
         self.properties = PropertyStore(GENERIC_PROPERTIES)
         self.storage = Storage(STORAGE_ID, CARD_CAPACITY, "SD card", "PTPIPD_SIM")
@@ -130,7 +141,23 @@ class GenericCamera:
         self.capturing: int | None = None  # TransactionID of the capture in progress
         self.photo_memory = 0
         self._last_photo = 0
+        self.card: CardDir | None = None
         self._build_card(object_size)
+        if card is not None:
+            self._replay(card)
+        self.card = card
+        if image_size is not None:
+            self.properties.store(DevicePropCode.ImageSize, image_size)
+
+    def _replay(self, card: CardDir) -> None:
+        """The photos and deletions a previous run kept in ``card``, in their order."""
+        for record in card.records():
+            if record.get("op") == "photo":
+                content = card.photo(str(record["name"]))
+                width, height, date = int(record["width"]), int(record["height"]), str(record["date"])
+                self._add_photo(width, height, date, content=content)
+            elif record.get("op") == "delete" and self.storage.get(int(record["handle"])) is not None:
+                self.storage.remove(int(record["handle"]))
 
     def _build_card(self, object_size: int | None) -> None:
         first, last = INITIAL_DATES[0], INITIAL_DATES[-1]
@@ -142,14 +169,26 @@ class GenericCamera:
             self.storage.add(_big_info(object_size, last), bigobject.build(object_size))
 
     def _add_photo(
-        self, width: int, height: int, date: str, *, target_size: int | None = None, protected: bool = False
+        self,
+        width: int,
+        height: int,
+        date: str,
+        *,
+        target_size: int | None = None,
+        protected: bool = False,
+        content: bytes | None = None,
     ) -> SimObject:
         self._last_photo += 1
         number = self._last_photo
-        data = photo_bytes(self.seed, number, width, height, target_size, date)
+        data = content or photo_bytes(self.seed, number, width, height, target_size, date)
         thumb = thumb_bytes(self.seed, number, date)
         self.photo_memory += len(data) + len(thumb)
         info = _photo_info(number, len(data), thumb, width, height, date, protected)
+        if self.card is not None:
+            self.card.add_photo(info.filename, data, width=width, height=height, date=date)
+        if content is None:
+            sha = hashlib.sha256(data).hexdigest()
+            log.info("new picture %s (card): %d bytes, sha256 %s", info.filename, len(data), sha)
         return self.storage.add(info, data, thumb)
 
     def _new_photos(self, count: int) -> list[int]:
@@ -321,7 +360,7 @@ class GenericCamera:
                 return Outcome(RC.InvalidObjectHandle)
             if obj.protected or obj.is_folder:  # the camera keeps its DCF folders
                 return Outcome(RC.ObjectWriteProtected)
-            self.storage.remove(handle)
+            self._remove(obj)
             return Outcome(RC.OK, events=(Event(EventCode.ObjectRemoved, tid, (handle,)),))
         targets = self.storage.select(ALL, object_format, 0)
         assert isinstance(targets, list)
@@ -334,9 +373,14 @@ class GenericCamera:
             if obj.protected:
                 kept += 1
                 continue
-            self.storage.remove(target)
+            self._remove(obj)
             removed.append(Event(EventCode.ObjectRemoved, tid, (target,)))
         return Outcome(RC.PartialDeletion if kept else RC.OK, events=tuple(removed))
+
+    def _remove(self, obj: SimObject) -> None:
+        self.storage.remove(obj.handle)
+        if self.card is not None:
+            self.card.delete(obj.handle, obj.info.filename)
 
     # ------------------------------------------------------------------ capture
 

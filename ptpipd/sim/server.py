@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -383,15 +384,19 @@ class SimServer:
         if self.options.battery_interval > 0:
             self._tasks.append(loop.create_task(self._every(self.options.battery_interval, self._drain)))
         if self.options.shoot_every > 0:
-            self._tasks.append(loop.create_task(self._every(self.options.shoot_every, self.press_shutter)))
+            shooting = self._every(self.options.shoot_every, self.press_shutter, self.options.shots)
+            self._tasks.append(loop.create_task(shooting))
         if self.options.dial_every > 0:
             self._tasks.append(loop.create_task(self._every(self.options.dial_every, self.turn_dial)))
 
     @staticmethod
-    async def _every(interval: float, tick: Callable[[], None]) -> None:
-        while True:
+    async def _every(interval: float, tick: Callable[[], None], times: int = 0) -> None:
+        """``tick`` every ``interval`` seconds, ``times`` times (0: for ever)."""
+        done = 0
+        while not times or done < times:
             await asyncio.sleep(interval)
             tick()
+            done += 1
 
     # ------------------------------------------------------------------ sessions, events, timers
 
@@ -480,13 +485,16 @@ class SimServer:
             conn.close()
 
     def press_shutter(self) -> None:
-        """Presses the shutter button on the body (``--shoot-every``, SIGUSR1)."""
+        """Presses the shutter button on the body (``--shoot-every``, SIGUSR1). The log line gives the wall
+        clock when the events went out (``at T``), for latency measurements (``bench/ingest.py``)."""
         events = self.body.press_shutter()
-        log.info(
-            "shutter pressed on the body: %s",
-            ", ".join(f"0x{e.code:04X}" for e in events) or "nothing happens",
-        )
+        sent = time.time()
         self.route(events)
+        log.info(
+            "shutter pressed on the body: %s (at %.6f)",
+            ", ".join(f"0x{e.code:04X}" for e in events) or "nothing happens",
+            sent,
+        )
 
     def turn_dial(self) -> None:
         """Turns the main dial on the body one step (``--dial-every``, SIGUSR2)."""

@@ -26,6 +26,7 @@ from ptpipd.ptp import (
     DecodeError,
     DevicePropCode,
     DevicePropDesc,
+    EventCode,
     ObjectInfo,
     OperationCode,
     ResponseCode,
@@ -281,6 +282,20 @@ class FileEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class NewObject:
+    """An object the camera announced (a picture taken by a client or with the body's shutter button).
+
+    With a ``handle`` it is on the camera's storage and is read like any file (``files`` capability); without
+    one the camera offers it once and :meth:`VendorDriver.fetch_new` reads it (a Fujifilm's capture preview).
+    ``size`` and ``filename`` are what the announcement said, where it said it.
+    """
+
+    handle: int | None
+    size: int | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OpreqResult:
     """The outcome of a raw operation: the response, the data, and the raw packets received."""
 
@@ -424,6 +439,14 @@ class VendorDriver(ABC):
         """The error for an operation this vendor or body cannot do."""
         return unsupported(self.name, what)
 
+    def new_object(self, event: Event) -> NewObject | None:
+        """The object ``event`` announces, if it announces one: ObjectAdded (0x4002) names a new object on
+        the storage of a body with file access. A vendor whose bodies announce new pictures otherwise
+        overrides this (and :meth:`fetch_new` for objects without a handle)."""
+        if event.code == EventCode.ObjectAdded and event.params and self.body_capabilities().files:
+            return NewObject(event.params[0])
+        return None
+
     # The operations below exist where :attr:`capabilities` says so; the camera layer checks before calling.
 
     async def poll_events(self) -> list[Event]:
@@ -458,6 +481,18 @@ class VendorDriver(ABC):
         """Writes up to ``length`` bytes of an object from ``offset`` to ``sink``; returns how many came
         (``partial_objects``)."""
         raise self.unsupported("partial downloads")
+
+    async def file_entry(self, handle: int) -> FileEntry:
+        """One object's entry as ``files`` lists it (``files``)."""
+        raise self.unsupported("'files'")
+
+    async def delete_object(self, handle: int) -> None:
+        """Deletes one object from the camera's storage (DeleteObject, where the body has it)."""
+        raise self.unsupported("'delete'")
+
+    async def fetch_new(self, obj: NewObject, sink: DataSink) -> Transfer:
+        """Reads an announced object that has no handle (:meth:`new_object` returned it) into ``sink``."""
+        raise self.unsupported("reading an announced object without a handle")
 
     async def open_liveview(self) -> LiveView:
         """Starts the live view (``liveview`` is not NONE)."""

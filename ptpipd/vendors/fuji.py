@@ -50,6 +50,7 @@ from ptpipd.vendors.base import (
     Capabilities,
     FileEntry,
     LiveViewSource,
+    NewObject,
     Ports,
     PropertySpec,
     PropertyTable,
@@ -371,6 +372,9 @@ class FujiDriver(FujiSession):
     async def files(self) -> list[FileEntry]:
         return await self._files.files()
 
+    async def file_entry(self, handle: int) -> FileEntry:
+        return await self._files.file_entry(handle)
+
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         return await self._files.download(handle, sink)
 
@@ -388,6 +392,21 @@ class FujiDriver(FujiSession):
     def handle_event(self, event: Event) -> None:
         if self._capture is not None:
             self._capture.feed(event)
+
+    def new_object(self, event: Event) -> NewObject | None:
+        """The shutter pressed on the body in remote mode: a preview waits for 0x9022 (and the body takes no
+        other picture until it is read); during our own capture it is the capture's. A later body's events
+        list tells a new photo on the card as ObjectAdded with its handle: the full-size file."""
+        if event.code != FujiEvent.PreviewAvailable:
+            return super().new_object(event)
+        if self._capture is not None:
+            return None
+        return NewObject(None, preview_size(event.params))
+
+    async def fetch_new(self, obj: NewObject, sink: DataSink) -> Transfer:
+        """The waiting preview (GetCapturePreview 0x9022): what the X-T1 hands over in remote mode."""
+        reply = await self.call(FujiOperation.GetCapturePreview, sink=sink)
+        return Transfer("jpeg", reply.data_length, None, None)
 
     async def capture(self, sink: DataSink) -> Transfer:
         wait = _CaptureWait(self.link.next_transaction_id)

@@ -115,21 +115,12 @@ class FujiFiles:
 
     async def files(self) -> list[FileEntry]:
         """Every file on the body, with its real size."""
-        entries = []
         async with self._real_sizes():
-            for handle in await self._handles():
-                info = await self._info(handle)
-                entries.append(
-                    FileEntry(
-                        handle,
-                        info.storage_id,
-                        info.filename,
-                        format_name(info.object_format),
-                        info.compressed_size,
-                        ptp_date(info.capture_date),
-                    )
-                )
-        return entries
+            return [_entry(handle, await self._info(handle)) for handle in await self._handles()]
+
+    async def file_entry(self, handle: int) -> FileEntry:
+        """One file as :meth:`files` lists it (a new photo the events list announced)."""
+        return _entry(handle, await self.object_info(handle))
 
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         """One whole file, in ≤ 1 MiB GetPartialObject pieces straight into ``sink``."""
@@ -160,3 +151,14 @@ class FujiFiles:
             if reply.data_length < size:
                 break
         return received
+
+
+def _entry(handle: int, info: ObjectInfo) -> FileEntry:
+    return FileEntry(
+        handle,
+        info.storage_id,
+        info.filename,
+        format_name(info.object_format),
+        info.compressed_size,
+        ptp_date(info.capture_date),
+    )

@@ -335,6 +335,24 @@ class GenericDriver(VendorDriver):
         reply = await self.call(OperationCode.GetPartialObject, (handle, offset, length), sink=sink)
         return reply.data_length
 
+    async def file_entry(self, handle: int) -> FileEntry:
+        """GetObjectInfo of one object, as ``files`` lists it (without its folder)."""
+        info = await self.object_info(handle)
+        return FileEntry(
+            handle,
+            info.storage_id,
+            info.filename,
+            self.format_name(info.object_format),
+            info.compressed_size,
+            ptp_date(info.capture_date),
+        )
+
+    async def delete_object(self, handle: int) -> None:
+        """DeleteObject (PTP.md §5.1) of one object, where the camera lists the operation."""
+        if self.device is not None and OperationCode.DeleteObject not in self.device.operations_supported:
+            raise self.unsupported("DeleteObject on this camera")
+        await self.call(OperationCode.DeleteObject, (handle, 0))
+
     async def files(self) -> list[FileEntry]:
         storages, _ = decode_uint32_array(
             self._data(await self.call(OperationCode.GetStorageIDs), "GetStorageIDs")

@@ -144,6 +144,7 @@ def default_answers() -> dict[str, Any]:
         "state": STATE,
         "files": FILES,
         "opreq": OPREQ,
+        "delete": True,
         "capture": lambda p: dict(SHOT),
         "download": lambda p: {**SHOT, "handle": p.get("handle")},
         "auth": lambda p: (

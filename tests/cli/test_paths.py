@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -86,6 +87,14 @@ CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
     (["liveview", "--seconds", "soon"], {}, False, 2),
     (["liveview", "--frames", "100", "-o", HOME + "/l.mjpg"], {}, True, 1),  # the stub's stream has 6
     (["url"], {}, True, 0),
+    (["delete", "3", "4", "--yes"], {}, True, 0),
+    (["delete", "--json", "--yes", "4"], {}, True, 0),
+    (["delete", "3", "99", "--yes"], {}, True, 1),  # not on the camera: nothing deleted
+    (["delete", "--yes"], {}, True, 2),
+    (["delete", "x", "--yes"], {}, False, 2),
+    (["delete", "4294967295", "--yes"], {}, False, 2),  # 0xFFFFFFFF means all objects: refused
+    (["sync"], {}, False, 2),
+    (["sync", HOME + "/stub.sock/x"], {}, True, 1),  # under a socket: not a directory
     (["url", "--json"], {}, True, 0),
     (["url", "liveview"], {}, True, 0),
     (["url", "weather"], {}, True, 2),
@@ -195,6 +204,8 @@ EVERY_COMMAND = [
     ["download", "3", "-"],
     ["liveview", "-o", "-", "--frames", "2"],
     ["url"],
+    ["delete", "3", "--yes"],
+    ["sync", HOME + "/synced"],
     ["opreq", "0x1001"],
     ["call", "status"],
     ["events", "--json"],
@@ -214,7 +225,10 @@ def test_fast_path_does_not_import_typer_and_typer_path_does(
             {"method": "notify.event", "params": {"code": "0x4002", "name": "ObjectAdded"}}
         ]
     env = clean_env(home)
+    args = [a.replace(HOME, str(home)) for a in args]
     fast = ctl("--socket", str(stub.address), *args, env=env, python_flags=("-X", "importtime"))
+    if args[0] == "sync":  # the same run again: from an empty directory, not one the first run filled
+        shutil.rmtree(home / "synced")
     slow = ctl("--socket", str(stub.address), *args, env=env, fast=False, python_flags=("-X", "importtime"))
     assert fast.code == slow.code == (105 if args[0] == "events" else 0), fast.err
     assert fast.raw == slow.raw

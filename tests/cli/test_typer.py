@@ -103,8 +103,8 @@ def test_usage_errors_exit_2(home: Path, args: list[str], message: str) -> None:
 
 def test_shell_completion_without_a_daemon(home: Path) -> None:
     env = clean_env(home)
-    assert complete(env, "ptpipctl de", 1) == ["describe"]
-    assert complete(env, "ptpipctl d", 1) == ["describe", "download"]
+    assert complete(env, "ptpipctl de", 1) == ["describe", "delete"]
+    assert complete(env, "ptpipctl d", 1) == ["describe", "download", "delete"]
     assert complete(env, "ptpipctl get i", 2) == [n for n in PROPERTY_NAMES if n.startswith("i")]
     assert complete(env, "ptpipctl set e", 2) == [n for n in PROPERTY_NAMES if n.startswith("e")]
     assert complete(env, "ptpipctl set iso ") == []

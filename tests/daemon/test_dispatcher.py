@@ -160,7 +160,7 @@ SAME: list[tuple[Any, Any]] = [
                 {
                     "type": "literal_error",
                     "loc": ["topics", "0"],
-                    "msg": "Input should be 'event', 'property' or 'connection'",
+                    "msg": "Input should be 'event', 'property', 'connection' or 'ingest'",
                     "input": "nope",
                 }
             ],

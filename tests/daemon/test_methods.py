@@ -242,6 +242,21 @@ def test_download_unknown_handle(shared: Shared, conn: RpcConnection) -> None:
     assert response["error"]["data"]["name"] == "InvalidObjectHandle"
 
 
+def test_delete(shared: Shared, conn: RpcConnection, schemas: Schemas) -> None:
+    """DeleteObject: the object leaves the card, a second delete is refused; the X-T1 has no DeleteObject."""
+    if shared[0] == "fuji":
+        not_supported(conn, "delete", {"handle": 1})
+        return
+    handle = conn.call("capture", timeout=30)["handle"]
+    assert conn.call("delete", {"handle": handle}) is True
+    assert handle not in {f["handle"] for f in conn.call("files")}
+    again = conn.request("delete", [handle])
+    assert again["error"]["code"] == -32002 and again["error"]["data"]["name"] == "InvalidObjectHandle", again
+    locked = conn.request("delete", {"handle": 3})  # IMG_0001.JPG is write-protected on the simulated card
+    assert locked["error"]["data"]["name"] == "ObjectWriteProtected", locked
+    assert conn.request("delete", {"handle": 0xFFFF_FFFF})["error"]["code"] == -32602  # "all" is refused
+
+
 def test_opreq_get_device_info(shared: Shared, conn: RpcConnection, schemas: Schemas) -> None:
     result = conn.call("opreq", {"code": "0x1001"})
     schemas.check("opreq", result)
@@ -297,6 +312,7 @@ def test_rpc_discover_lists_every_method(conn: RpcConnection, schemas: Schemas) 
             "capture",
             "files",
             "download",
+            "delete",
             "opreq",
             "subscribe",
             "unsubscribe",

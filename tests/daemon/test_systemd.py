@@ -239,3 +239,48 @@ def test_socket_activation(tmp_path: Path, names: bool) -> None:
             proc.stdout.close()
         notify.close()
     assert "Traceback" not in output, output
+
+
+def _fill(path: Path) -> int:
+    """Sends datagrams to ``path`` until its queue takes no more; how many it took."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    probe.setblocking(False)
+    try:
+        for sent in range(100_000):  # the queue holds net.unix.max_dgram_qlen datagrams (10 by default)
+            try:
+                probe.sendto(b"STATUS=filler", str(path))
+            except BlockingIOError:
+                return sent
+        raise AssertionError(f"{path} took 100000 datagrams: not a queue that fills")
+    finally:
+        probe.close()
+
+
+def test_a_notify_socket_nobody_reads_does_not_stop_the_daemon(tmp_path: Path) -> None:
+    """systemd's queue full (a manager that falls behind): READY=1 and the watchdog pings cannot go, and
+    the daemon serves all the same; once the queue drains, its messages arrive again."""
+    workdir = tmp_path / "d"
+    (workdir / "run").mkdir(parents=True)
+    notify = NotifyListener(workdir / "notify.sock")
+    assert _fill(notify.path) > 0
+    env = daemon_env(workdir, notify.path, {"WATCHDOG_USEC": str(WATCHDOG_USEC)})
+    sock = workdir / "ptpipd.sock"
+    cmd = [sys.executable, "-m", "ptpipd.daemon", "--socket", str(sock), "--rpc-tcp", "off", "--http", "off"]
+    proc = subprocess.Popen(
+        [*cmd, "--simulate", "generic"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        read_line_until(proc, re.compile(rf"listening on {re.escape(str(sock))}"), 30)
+        with RpcConnection(str(sock), timeout=10) as conn:
+            assert conn.call("status")["api_version"]  # READY=1 found the queue full: a blocking send hangs
+            assert conn.call("files")
+        notify.drain()  # the fillers (and what fitted after them) out of the queue
+        cursor = len(notify.messages)
+        notify.wait_for("WATCHDOG", "1", timeout=5, after=cursor)  # the daemon still talks to systemd
+        assert [m for m in notify.messages if m.get("STATUS") == "filler"]
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+        assert proc.stdout is not None
+        proc.stdout.close()
+        notify.close()

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image, ImageChops
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 
 from ptpipd.sim.pictures import counter_layout
@@ -365,6 +366,50 @@ def test_screenshots(browser: Browser, site: Site) -> None:
         browser.wait(lambda d: browser.by_id("lv-fps").text[0].isdigit(), 10, "a frame rate measured")
     paths = screenshots(browser, site.name)
     assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+def _delete_button(browser: Browser, handle: int) -> object:
+    """The Delete button of the gallery item of ``handle`` (the list refreshed until it shows)."""
+    selector = f"#gallery li[data-handle='{handle}'] button.danger"
+    browser.by_id("files-refresh").send_keys(Keys.ENTER)
+    browser.wait(lambda d: d.find_elements("css selector", selector), 10, f"handle {handle} in the gallery")
+    return browser.driver.find_element("css selector", selector)
+
+
+def _answer(browser: Browser, accept: bool) -> str:
+    """Answers the page's confirm() dialog; its text."""
+    alert = browser.wait(lambda d: expected_conditions.alert_is_present()(d), 10, "the confirm dialog")
+    text = str(alert.text)
+    alert.accept() if accept else alert.dismiss()
+    return text
+
+
+def test_gallery_delete_asks_then_deletes_on_the_camera(browser: Browser, generic: Site) -> None:
+    """The button calls the daemon's `delete` method: cancelled, nothing happens; confirmed, the picture is
+    gone from the camera (its `files`) and from the gallery; refused by the camera, it stays and says why."""
+    ensure_page(browser, generic)
+    handle = generic.daemon.call("capture")["handle"]
+    name = next(f["filename"] for f in generic.daemon.call("files") if f["handle"] == handle)
+    button = _delete_button(browser, handle)
+    assert button.get_attribute("aria-label") == f"Delete {name}"
+    button.send_keys(Keys.ENTER)
+    assert name in _answer(browser, accept=False)
+    assert handle in {f["handle"] for f in generic.daemon.call("files")}
+
+    _delete_button(browser, handle).send_keys(Keys.ENTER)
+    _answer(browser, accept=True)
+    gone = f"#gallery li[data-handle='{handle}']"
+    browser.wait(lambda d: not d.find_elements("css selector", gone), 10, "the picture out of the gallery")
+    assert handle not in {f["handle"] for f in generic.daemon.call("files")}
+
+    locked = next(f["handle"] for f in generic.daemon.call("files") if f["filename"] == "IMG_0001.JPG")
+    _delete_button(browser, locked).send_keys(Keys.ENTER)
+    _answer(browser, accept=True)
+    error = f"#gallery li[data-handle='{locked}'] .err"
+    browser.wait(lambda d: d.find_element("css selector", error).text, 10, "the camera's refusal shown")
+    assert "protected" in browser.driver.find_element("css selector", error).text.lower()
+    assert locked in {f["handle"] for f in generic.daemon.call("files")}
+    assert browser.driver.find_element("css selector", f"{error[:-5]} button.danger").is_enabled()
 
 
 # ------------------------------------------------------------------------------------------ the files

@@ -1,0 +1,536 @@
+"""Tethered ingest (DESIGN.md §10): every new picture the camera announces lands in a folder, exactly once.
+
+:class:`Ingest` listens to the camera service for new objects (ObjectAdded and the vendors' equivalents,
+whoever pressed the shutter: a client's ``capture`` or the button on the body) and, on every connection, lists
+the camera's files to catch up with pictures taken while the daemon or the link was down. Each object is:
+
+1. downloaded through the service's queue, a GetPartialObject piece per request (other clients' calls run
+   in between), into ``.ptpipd-ingest-<key>.part`` in the ingest directory; an interrupted download resumes
+   from that file's length after a reconnect or a restart;
+2. synced and renamed (never over an existing file) to the name ``pattern`` gives
+   (:mod:`ptpipd.ingest_names`); the journal (:mod:`ptpipd.ingest_index`) records the name before the rename
+   and the result after it, so a crash between the two keeps the name and nothing is stored twice;
+3. announced as ``notify.ingest {path, handle, size, sha256, filename, captured}``, handed to the hook
+   (:mod:`ptpipd.ingest_hook`, run one at a time by a task of its own: a slow hook never delays a
+   download), and deleted from the camera with ``delete_after``.
+
+The first time ingest sees a camera (by serial number), the files already on it are recorded and left alone;
+``ptpipctl sync`` copies those. A camera that hands over only a preview (a Fujifilm X-T1 in remote mode) has
+that preview stored: ingest stores what the camera offers, asking the vendor's capabilities, never its name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ptpipd.errors import CameraError
+from ptpipd.ingest_hook import HookResult, hook_command, hook_environment, run_hook
+from ptpipd.ingest_index import IngestIndex, Key, Stored, parse_time, sync_directory
+from ptpipd.ingest_names import DEFAULT_PATTERN, render
+from ptpipd.service import CameraService, ConnectionState, Notification
+from ptpipd.vendors.base import FileEntry, NewObject
+
+log = logging.getLogger("ptpipd.ingest")
+
+#: Temporary files of downloads in progress, in the ingest directory.
+PART_PREFIX, PART_SUFFIX = ".ptpipd-ingest-", ".part"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """``[ingest]``: where, how files are named, what happens after, and the bounds."""
+
+    directory: Path
+    index_path: Path
+    pattern: str = DEFAULT_PATTERN
+    delete_after: bool = False
+    hook: str | None = None
+    hook_timeout: float = 60.0
+    piece: int = 1 << 20
+    max_queue: int = 10_000
+    stop_grace: float = 3.0
+
+
+@dataclass(slots=True)
+class _Job:
+    """One thing for the worker: a scan of the card (``scan``), an object on it (``handle``), or an object
+    without a handle, fetched (``new``) or already received by a client's capture (``data``)."""
+
+    session: int
+    handle: int | None = None
+    entry: FileEntry | None = None
+    new: NewObject | None = None
+    data: bytes | None = None
+    scan: bool = False
+
+
+@dataclass(slots=True)
+class _Counters:
+    files: int = 0
+    bytes: int = 0
+    scans: int = 0
+    skipped: int = 0
+    errors: int = 0
+    dropped: int = 0
+    deleted: int = 0
+    delete_failures: int = 0
+    hook_runs: int = 0
+    hook_failures: int = 0
+    hook_timeouts: int = 0
+    last: dict[str, Any] | None = None
+    last_error: str | None = None
+    current: dict[str, Any] | None = None
+
+
+class _Stopping(Exception):
+    """The daemon stops: the download ends after its current piece (the part file stays for next time)."""
+
+
+class _Sink:
+    """Writes an object's bytes to its part file and hashes them on the way."""
+
+    def __init__(self, file: Any, digest: Any, counters: _Counters) -> None:
+        self.file, self.digest, self.counters, self.size = file, digest, counters, 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.file.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        if self.counters.current is not None:
+            self.counters.current["offset"] += len(data)
+
+
+class Ingest:
+    """Tethered ingest on one camera service (an async context manager: ``async with Ingest(...)``)."""
+
+    def __init__(
+        self, service: CameraService, options: IngestOptions, env: Mapping[str, str] = os.environ
+    ) -> None:
+        self.service = service
+        self.options = options
+        self.env = env
+        self.index = IngestIndex(options.index_path)
+        self.hook_argv = hook_command(options.hook) if options.hook else None
+        self.counters = _Counters()
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue(options.max_queue)
+        self._hooks: asyncio.Queue[tuple[Key, Stored, dict[str, str]]] = asyncio.Queue()
+        self._session = 0
+        self._queued: set[int] = set()  # handles waiting in this session
+        self._announced: set[int] = set()  # handles events announced in this session
+        self._busy = False
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-journal")
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Ingest:
+        self.options.directory.mkdir(parents=True, exist_ok=True)
+        self.index.open()
+        self._recover()
+        self.service.add_object_listener(self._on_object)
+        self.service.add_state_listener(self._on_state)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._work(), name="ingest"), loop.create_task(self._run_hooks())]
+        if self.service.state is ConnectionState.CONNECTED:
+            self._on_state(ConnectionState.CONNECTED, None)
+        log.info("ingest into %s (pattern %r)", self.options.directory, self.options.pattern)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Ends the worker after its current piece (bounded by ``stop_grace``) and the hook in flight."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._tasks and self._busy:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._tasks[0]), self.options.stop_grace)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await asyncio.get_running_loop().run_in_executor(None, self._writer.shutdown)  # writes in flight end
+        self.index.close()
+
+    # ---------------------------------------------------------------- what the service tells
+
+    def _on_state(self, state: ConnectionState, reason: str | None) -> None:
+        """Handles are good for one connection: the jobs queued in another are skipped (the scan of the
+        next connection finds their objects again)."""
+        if state is ConnectionState.CONNECTED or state is ConnectionState.DISCONNECTED:
+            self._session += 1
+            self._queued.clear()
+            self._announced.clear()
+        if state is ConnectionState.CONNECTED:
+            self._put(_Job(self._session, scan=True))
+
+    def _on_object(self, new: NewObject, data: bytes | None) -> None:
+        if data is None and new.handle is not None:
+            self._announced.add(new.handle)
+            if new.handle in self._queued:
+                return
+            self._queued.add(new.handle)
+        self._put(_Job(self._session, new.handle if data is None else None, new=new, data=data))
+
+    def _put(self, job: _Job) -> None:
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self.counters.dropped += 1
+            log.warning("ingest queue full (%d): an object waits for the next scan", self._queue.maxsize)
+
+    # ---------------------------------------------------------------- the worker
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.get()
+            self._busy = True
+            try:
+                await self._do(job)
+            except _Stopping:
+                return
+            except (CameraError, OSError, ValueError) as exc:
+                self._failed(job, exc)
+            finally:
+                self._busy = False
+                self.counters.current = None
+                if job.handle is not None and job.session == self._session:
+                    self._queued.discard(job.handle)
+
+    def _failed(self, job: _Job, exc: Exception) -> None:
+        self.counters.errors += 1
+        what = "the scan of the camera's files" if job.scan else f"object {job.handle or '(preview)'}"
+        self.counters.last_error = f"{what}: {exc}"
+        log.warning("ingest: %s failed: %s (a card object is tried again on the next connection)", what, exc)
+
+    async def _do(self, job: _Job) -> None:
+        if job.scan:
+            if job.session == self._session:
+                await self._scan()
+            return
+        if job.session != self._session and job.data is None:
+            return  # the handle belonged to an earlier connection: the scan of this one finds the object
+        if job.handle is None:
+            await self._fetch_offered(job)
+            return
+        entry = job.entry or await self.service.file_entry(job.handle)
+        if entry.format == "folder":
+            return
+        key = Key.of(self._serial(), entry.filename, entry.size, entry.captured)
+        if self.index.stored(key) is not None:
+            self.counters.skipped += 1
+            return
+        await self._download(job.handle, entry, key)
+
+    def _serial(self) -> str:
+        summary = self.service.session.summary
+        if summary is None:
+            return ""
+        return summary.serial or f"{summary.manufacturer} {summary.model}".strip()
+
+    async def _scan(self) -> None:
+        """Every file on the camera that ingest has neither stored nor found there at first: queued."""
+        if not self.service.capabilities.files:
+            self.counters.scans += 1
+            return
+        entries = [e for e in await self.service.files() if e.format != "folder"]
+        self.counters.scans += 1
+        serial = self._serial()
+        keys = [(e, Key.of(serial, e.filename, e.size, e.captured)) for e in entries]
+        if not self.index.has_baseline(serial):
+            kept = [k for e, k in keys if e.handle not in self._announced]
+            await self._journal(self.index.record_baseline, serial, kept)
+            log.info(
+                "ingest: first time on camera %r: its %d files stay on it (ptpipctl sync)", serial, len(kept)
+            )
+            return
+        if self.options.delete_after:  # stored, but the daemon stopped before deleting it
+            for entry, _ in [(e, k) for e, k in keys if self.index.stored(k) is not None]:
+                await self._delete(entry.handle, entry.filename)
+        wanted = [(e, k) for e, k in keys if self.index.stored(k) is None and not self.index.skipped(k)]
+        for entry, _ in wanted:
+            if entry.handle not in self._queued:
+                self._queued.add(entry.handle)
+                self._put(_Job(self._session, entry.handle, entry=entry))
+        self._remove_orphans({self._part(k).name for _, k in wanted})
+        if wanted:
+            log.info("ingest: %d files on the camera not stored yet", len(wanted))
+
+    def _remove_orphans(self, keep: set[str]) -> None:
+        """Part files of objects no longer on the camera (deleted meanwhile) go."""
+        for part in self.options.directory.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
+            if part.name not in keep:
+                log.info("ingest: removing %s (its object is no longer on the camera)", part.name)
+                part.unlink(missing_ok=True)
+
+    # ---------------------------------------------------------------- downloading
+
+    def _part(self, key: Key) -> Path:
+        digest = hashlib.sha256(repr(key.as_json()).encode()).hexdigest()[:24]
+        return self.options.directory / f"{PART_PREFIX}{digest}{PART_SUFFIX}"
+
+    async def _download(self, handle: int, entry: FileEntry, key: Key) -> None:
+        """The object into its part file (resumed from its length), then into place."""
+        partial = self.service.capabilities.partial_objects
+        part = self._part(key)
+        offset = part.stat().st_size if partial and part.exists() else 0
+        offset = offset if offset <= entry.size else 0
+        digest = hashlib.sha256()
+        if offset:  # the bytes already there count
+            log.info("ingest: resuming %s at byte %d of %d", entry.filename, offset, entry.size)
+            digest = await asyncio.to_thread(_prefix_digest, part, offset)
+        naming = asyncio.ensure_future(self._reserve(key, entry.captured))  # its journal write runs meanwhile
+        try:
+            with part.open("r+b" if part.exists() else "wb") as file:
+                file.truncate(offset)
+                file.seek(offset)
+                self.counters.current = {"filename": entry.filename, "offset": offset, "size": entry.size}
+                sink = _Sink(file, digest, self.counters)
+                if partial:
+                    await self._pieces(handle, offset, entry.size, sink)
+                else:
+                    await self.service.download(handle, sink)
+                file.flush()
+        finally:
+            path = await naming
+        size = offset + sink.size
+        if size != entry.size:
+            part.unlink(missing_ok=True)
+            raise ValueError(f"{entry.filename}: {size} bytes came, the camera announced {entry.size}")
+        stored = await self._commit(key, part, digest.hexdigest(), path)
+        self._finished(key, stored, handle, entry.captured)
+        if self.options.delete_after:
+            await self._delete(handle, entry.filename)
+
+    async def _pieces(self, handle: int, offset: int, size: int, sink: _Sink) -> None:
+        while offset < size:
+            if self._stopping:
+                raise _Stopping
+            want = min(self.options.piece, size - offset)
+            got = await self.service.download_part(handle, offset, want, sink)
+            if got <= 0:
+                raise ValueError(f"the camera sent nothing of object {handle} at byte {offset} of {size}")
+            offset += got
+
+    async def _fetch_offered(self, job: _Job) -> None:
+        """An object without a handle: the bytes a client's capture received, or what the camera offers."""
+        assert job.new is not None
+        when = datetime.now()
+        name = job.new.filename or f"capture-{when:%Y%m%d-%H%M%S}-{when.microsecond // 1000:03d}.jpg"
+        tmp = self.options.directory / f"{PART_PREFIX}offered-{os.getpid()}{PART_SUFFIX}"
+        digest = hashlib.sha256()
+        try:
+            with tmp.open("wb") as file:
+                sink = _Sink(file, digest, self.counters)
+                if job.data is not None:
+                    sink.write(job.data)
+                else:
+                    await self.service.fetch_new(job.new, sink)
+            key = Key.of(self._serial(), name, sink.size, when.isoformat(timespec="seconds"))
+            os.replace(tmp, self._part(key))
+        finally:
+            tmp.unlink(missing_ok=True)
+        path = await self._reserve(key, key.captured)
+        stored = await self._commit(key, self._part(key), digest.hexdigest(), path)
+        self._finished(key, stored, None, key.captured)
+
+    # ---------------------------------------------------------------- into place
+
+    def _free_name(self, rel: PurePosixPath) -> str:
+        """``rel``, or with -1, -2 … before the suffix, taken neither on disk nor by a pending download."""
+        reserved, n = self.index.reserved_paths(), 0
+        candidate = rel
+        while (self.options.directory / candidate).exists() or str(candidate) in reserved:
+            n += 1
+            candidate = rel.with_name(f"{rel.stem}-{n}{rel.suffix}")
+        return str(candidate)
+
+    async def _reserve(self, key: Key, captured: str | None, *, again: bool = False) -> str:
+        """The name of ``key`` in the folder: the one reserved before (a download that did not finish), else
+        the pattern's, made free, and reserved in the journal (kept across a crash)."""
+        reserved = None if again else self.index.target(key)
+        if reserved is not None:
+            return reserved[0]
+        when = parse_time(captured) or datetime.now()
+        rel = render(
+            self.options.pattern,
+            captured=when,
+            filename=key.filename,
+            serial=key.serial,
+            n=self.index.count + 1,
+        )
+        path = self._free_name(rel)
+        await self._journal(self.index.reserve, key, path)
+        return path
+
+    async def _commit(self, key: Key, part: Path, sha256: str, path: str) -> Stored:
+        """Syncs the part file and links it to its reserved name (another, should a file have taken that)."""
+        for _ in range(3):
+            if await asyncio.to_thread(_place, part, self.options.directory / path):
+                stored = Stored(path, key.size, sha256)
+                await self._journal(self.index.record_done, key, stored)
+                return stored
+            path = await self._reserve(key, key.captured, again=True)
+        raise OSError(f"no free name for {key.filename} in {self.options.directory}")
+
+    def _journal(self, write: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """A journal write (``fsync`` included) on the journal's own thread: the event loop never waits on
+        the disk, and the records keep their order."""
+        return asyncio.get_running_loop().run_in_executor(self._writer, write, *args)
+
+    def _finished(self, key: Key, stored: Stored, handle: int | None, captured: str | None) -> None:
+        path = str(self.options.directory / stored.path)
+        c = self.counters
+        c.files += 1
+        c.bytes += stored.size
+        c.last = {"path": path, "size": stored.size, "sha256": stored.sha256, "time": time.time()}
+        log.info("ingest: stored %s (%d bytes, sha256 %s)", path, stored.size, stored.sha256)
+        params = {"path": path, "handle": handle, "size": stored.size, "sha256": stored.sha256}
+        params |= {"filename": key.filename, "captured": captured}
+        self.service.fanout.publish(Notification("ingest", "notify.ingest", params))
+        if self.hook_argv is not None:
+            details = {"filename": key.filename, "handle": "" if handle is None else str(handle)}
+            details |= {"size": str(stored.size), "sha256": stored.sha256, "serial": key.serial}
+            self._hooks.put_nowait(
+                (self.index.find(key) or key, stored, details | {"captured": captured or ""})
+            )
+
+    async def _delete(self, handle: int, filename: str) -> None:
+        try:
+            await self.service.delete(handle)
+            self.counters.deleted += 1
+        except CameraError as exc:
+            self.counters.delete_failures += 1
+            log.warning("ingest: %s is stored but stays on the camera: %s", filename, exc)
+
+    # ---------------------------------------------------------------- recovery and hooks
+
+    def _recover(self) -> None:
+        """After a crash: a rename that happened before its journal record counts as done; hooks that did
+        not run are queued again."""
+        for key, (path, _) in list(self.index.targets.items()):
+            final = self.options.directory / path
+            if not self._part(key).exists() and final.is_file() and final.stat().st_size == key.size:
+                sha = hashlib.sha256(final.read_bytes()).hexdigest()
+                self.index.record_done(key, Stored(path, key.size, sha))
+                log.info("ingest: %s was renamed before the daemon stopped: recorded", path)
+        if self.hook_argv is None:
+            return
+        for key, stored in self.index.unhooked():
+            details = {"filename": key.filename, "handle": "", "size": str(stored.size)}
+            details |= {"sha256": stored.sha256, "serial": key.serial, "captured": key.captured or ""}
+            self._hooks.put_nowait((key, stored, details))
+
+    async def _run_hooks(self) -> None:
+        while True:
+            key, stored, details = await self._hooks.get()
+            if self.hook_argv is None:
+                continue
+            path = str(self.options.directory / stored.path)
+            env = hook_environment(self.env, path, details | {"path": path})
+            result = await run_hook(
+                self.hook_argv, env, str(self.options.directory), self.options.hook_timeout
+            )
+            self._hooked(path, result)
+            await self._journal(self.index.record_hooked, key)
+
+    def _hooked(self, path: str, result: HookResult) -> None:
+        c = self.counters
+        c.hook_runs += 1
+        if result.ok:
+            log.debug("ingest: hook for %s done%s", path, f": {result.output}" if result.output else "")
+            return
+        c.hook_failures += 1
+        c.hook_timeouts += int(result.timed_out)
+        c.last_error = f"hook for {path}: {result.describe()}"
+        log.warning(
+            "ingest: hook for %s %s%s", path, result.describe(), f": {result.output}" if result.output else ""
+        )
+
+    # ---------------------------------------------------------------- status
+
+    def status(self) -> dict[str, Any]:
+        """``status.ingest``: what ingest has done since the daemon started, and what waits."""
+        c = self.counters
+        return {
+            "dir": str(self.options.directory),
+            "pattern": self.options.pattern,
+            "files": c.files,
+            "bytes": c.bytes,
+            "last": c.last,
+            "queue": self._queue.qsize() + int(self._busy),
+            "scans": c.scans,
+            "current": c.current,
+            "skipped": c.skipped,
+            "errors": c.errors,
+            "dropped": c.dropped,
+            "deleted": c.deleted,
+            "delete_failures": c.delete_failures,
+            "hooks": {
+                "runs": c.hook_runs,
+                "failures": c.hook_failures,
+                "timeouts": c.hook_timeouts,
+                "pending": self._hooks.qsize(),
+            },
+            "last_error": c.last_error,
+            "stored_total": len(self.index.done),
+        }
+
+
+def _place(part: Path, final: Path) -> bool:
+    """fsync ``part``, then link it to ``final`` unless a file is there (True), remove the part name, fsync
+    the folders. False when ``final`` holds another file (its name must change)."""
+    with part.open("rb") as f:
+        os.fsync(f.fileno())
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(part, final)
+    except FileExistsError:
+        if final.stat().st_size != part.stat().st_size or not _same_bytes(part, final):
+            return False  # someone else's file
+    except OSError:  # no hard links (FAT, some network mounts): check, then rename
+        if final.exists():
+            return False
+        os.replace(part, final)
+    part.unlink(missing_ok=True)
+    sync_directory(final.parent)
+    if final.parent != part.parent:
+        sync_directory(part.parent)
+    return True
+
+
+def _prefix_digest(part: Path, length: int) -> Any:
+    """The SHA-256 object of the first ``length`` bytes of ``part`` (those a resumed download keeps)."""
+    digest = hashlib.sha256()
+    if length:
+        with part.open("rb") as f:
+            while length > 0 and (chunk := f.read(min(length, 1 << 20))):
+                digest.update(chunk)
+                length -= len(chunk)
+    return digest
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """True when two files hold the same bytes (a link made before a crash, the part name left behind)."""
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while True:
+            ca, cb = fa.read(1 << 20), fb.read(1 << 20)
+            if ca != cb:
+                return False
+            if not ca:
+                return True

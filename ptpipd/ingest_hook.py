@@ -1,0 +1,119 @@
+"""Running ``[ingest] hook`` for a stored file, as gphoto2 runs its ``--hook-script``, within a time limit.
+
+The hook is a program (and its arguments, split as a shell would, without a shell) started in the ingest
+directory with the daemon's environment less its own ``PTPIPD_*`` settings, plus gphoto2's variables
+``ACTION=download`` and ``ARGUMENT=<path of the file>``, and ``PTPIPD_*`` details of the picture (see
+:func:`hook_environment`). It runs in a process group of its own: past ``timeout`` the group gets SIGTERM,
+then SIGKILL a second later, so a hook that hangs (or leaves children behind) never holds ingest up. What
+it prints is logged, at most :data:`OUTPUT_CAP` bytes of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: The most of a hook's output kept for the log.
+OUTPUT_CAP = 4096
+#: Between SIGTERM and SIGKILL to a hook past its time.
+KILL_GRACE = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class HookResult:
+    """How a hook run ended: its exit status (negative: killed by that signal; None: could not start)."""
+
+    returncode: int | None
+    timed_out: bool
+    output: str
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the hook exited 0 in time."""
+        return self.returncode == 0 and not self.timed_out
+
+    def describe(self) -> str:
+        """One phrase for the log: ``exit status 3``, ``timed out after 2 s``, ``cannot start: …``."""
+        if self.error is not None:
+            return f"cannot start: {self.error}"
+        if self.timed_out:
+            return "timed out, killed"
+        assert self.returncode is not None
+        return (
+            f"killed by signal {-self.returncode}"
+            if self.returncode < 0
+            else f"exit status {self.returncode}"
+        )
+
+
+def hook_command(hook: str) -> list[str]:
+    """The hook's argument vector (ValueError for unbalanced quotes or nothing at all)."""
+    argv = shlex.split(hook)
+    if not argv:
+        raise ValueError("the hook is empty")
+    return argv
+
+
+def hook_environment(base: Mapping[str, str], path: str, details: Mapping[str, str]) -> dict[str, str]:
+    """``base`` without ``PTPIPD_*`` (the daemon's own settings, a token among them), plus ``ACTION``,
+    ``ARGUMENT`` and ``PTPIPD_<NAME>`` for each of ``details``."""
+    env = {k: v for k, v in base.items() if not k.startswith("PTPIPD_")}
+    env.update(ACTION="download", ARGUMENT=path)
+    env.update({f"PTPIPD_{name.upper()}": value for name, value in details.items()})
+    return env
+
+
+async def run_hook(argv: list[str], env: Mapping[str, str], cwd: str, timeout: float) -> HookResult:
+    """Runs the hook once and waits for it, at most ``timeout`` seconds (then kills its process group)."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=cwd, env=dict(env), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        return HookResult(None, False, "", exc.strerror or str(exc))
+    assert proc.stdout is not None
+    output = asyncio.ensure_future(_read_capped(proc.stdout))
+    timed_out = False
+    try:
+        await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        timed_out = True
+        await _kill_group(proc)
+    finally:
+        if proc.returncode is None:  # cancelled (the daemon stops): the hook goes too
+            _signal_group(proc, signal.SIGKILL)
+    # a child of the hook may still hold the pipe open: what came so far is enough
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(output), 0.5)
+    output.cancel()
+    text = output.result().decode(errors="replace") if output.done() and not output.cancelled() else ""
+    return HookResult(proc.returncode, timed_out, text.strip())
+
+
+async def _read_capped(stream: asyncio.StreamReader) -> bytes:
+    kept = bytearray()
+    while chunk := await stream.read(65536):
+        kept += chunk[: max(0, OUTPUT_CAP - len(kept))]
+    return bytes(kept)
+
+
+def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), KILL_GRACE)
+    except TimeoutError:
+        _signal_group(proc, signal.SIGKILL)
+        await proc.wait()
+    _signal_group(proc, signal.SIGKILL)  # children that outlived the hook
