@@ -104,6 +104,13 @@ OPTIONS: tuple[tuple[tuple[str, ...], str | None, str, dict[str, Any]], ...] = (
     ),
     (("--legacy",), "HOST:PORT", "serve the seed's text protocol there (default: off)", {}),
     (
+        ("--max-connections",),
+        "N",
+        "clients each JSON-RPC and legacy listener serves at a time; the next gets one error line and is "
+        "closed (default 32)",
+        {"type": int},
+    ),
+    (
         ("--simulate",),
         "VENDOR",
         "run a simulated camera of this dialect in-process and use it",

@@ -88,8 +88,7 @@ class LegacyHandler:
                 )
                 return
             except TimeoutError:
-                what = "the next command" if self.keep_open else "a command"
-                text = f"error: no {what} within {self.read_timeout:g} s; closing\n"
+                text = f"error: no command within {self.read_timeout:g} s; closing\n"
                 await send(writer, text.encode(), self.write_timeout)
                 return
             if raw is None:
