@@ -43,7 +43,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from ptpipd.ptp import DataType, DecodeError, DevicePropDesc, EncodeError, Value
-from ptpipd.ptp.types import Buffer
+from ptpipd.ptp.types import Buffer, decode_counted
 from ptpipd.vendors.labels import (
     Enum,
     ExposureBias,
@@ -556,22 +556,7 @@ def decode_state_list(data: Buffer) -> list[StateItem]:
     Raises:
         DecodeError: shorter than the count, a count the bytes cannot hold, or trailing bytes.
     """
-    view = memoryview(data).cast("B")
-    if len(view) < _U16.size:
-        raise DecodeError(f"0xD212 list: {len(view)} bytes, need 2 for the count", offset=0)
-    (count,) = _U16.unpack_from(view, 0)
-    have = len(view) - _U16.size
-    if count * _STATE_ENTRY.size > have:
-        raise DecodeError(
-            f"0xD212 list: count {count} needs {count * _STATE_ENTRY.size} bytes of entries, have {have}",
-            offset=0,
-        )
-    if count * _STATE_ENTRY.size != have:
-        extra = have - count * _STATE_ENTRY.size
-        raise DecodeError(
-            f"0xD212 list: {extra} trailing bytes after {count} entries", offset=len(view) - extra
-        )
-    return [StateItem(*_STATE_ENTRY.unpack_from(view, 2 + 6 * i)) for i in range(count)]
+    return [StateItem(*item) for item in decode_counted(data, _STATE_ENTRY, "0xD212 list")]
 
 
 def encode_state_list(items: Iterable[tuple[int, int]]) -> bytes:
