@@ -76,6 +76,7 @@ from ptpipd.vendors.fuji_codes import (
     state_value,
 )
 from ptpipd.vendors.fuji_files import FujiFiles
+from ptpipd.vendors.fuji_legacy_labels import LABELS
 from ptpipd.vendors.fuji_setup import FujiSession
 from ptpipd.vendors.labels import PLAIN
 from ptpipd.vendors.liveview import LiveView, StreamLiveView
@@ -197,6 +198,7 @@ class FujiDriver(FujiSession):
         pairing=("press OK on the camera to let {name!r} connect (first connection only)",),
     )
     event_names = EVENT_NAMES
+    legacy_labels = LABELS
 
     _capture: _CaptureWait | None = None
     _listed = False  # an events list has been read in this session

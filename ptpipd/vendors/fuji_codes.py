@@ -389,7 +389,7 @@ def decode_iso(value: int) -> tuple[int, int]:
     return value >> 16, value & 0xFFFF
 
 
-class FujiIso:
+class FujiIso(Labels):
     """Labels of 0xD02A/0xD02B: ``800``, ``S6400`` (auto, max 6400), ``L100``/``H12800`` (extended), ``auto``.
 
     Parsing ignores case and spaces, so ``"S 6400"`` and ``"s6400"`` are ``S6400``.
@@ -442,7 +442,7 @@ def decode_focus_point(value: int) -> tuple[int, int, int]:
     return (value >> 8) & 0xFF, value & 0xFF, value >> 16
 
 
-class FocusPoint:
+class FocusPoint(Labels):
     """Labels of 0xD17C in malc0mn's ``XxY`` form: 0x03020404 → ``4x4``, 0x03020702 → ``7x2``.
 
     The label drops bytes 2–3; parsing ``"4x4"`` (or ``"x=4 y=4"``) gives them the usual ``02 03``.
@@ -478,7 +478,7 @@ def shutter_seconds(value: int) -> Fraction | None:
     return Fraction(value, 1000)
 
 
-class ShutterSpeed:
+class ShutterSpeed(Labels):
     """Labels of 0xD240 (hkr's encoding): 0x8003D090 → ``1/250``, 2000 → ``2s``, 0xFFFFFFFF → ``n/a``."""
 
     def label(self, value: Value) -> str:

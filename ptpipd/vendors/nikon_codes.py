@@ -473,7 +473,7 @@ def _decimal(value: Fraction) -> str:
     return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
-class NikonShutterSpeed:
+class NikonShutterSpeed(Labels):
     """Labels of 0xD100: 0x000100FA → ``1/250``, 0x000A0019 (10/25) → ``1/2.5``, 0x000D000A → ``1.3s``.
 
     A time of at least one second reads ``Ns``; a shorter one reads ``1/x``. Parsing takes those labels,
