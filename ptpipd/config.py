@@ -10,7 +10,8 @@ The seed's INI examples load unchanged::
     [server]      enabled, address, port          (the legacy text protocol); keep_open, command_timeout,
                   idle_timeout (ours)
     [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, max_connections, write_timeout,
-                  auth_token, capture_dir, state_dir, log_level, pairing_timeout, timeout, keepalive, poll_interval
+                  rpc_idle_timeout, auth_token, capture_dir, state_dir, log_level, pairing_timeout, timeout,
+                  keepalive, poll_interval
     [ingest]      dir, pattern, delete_after, hook, hook_timeout   (PTPIPD_INGEST_DIR, …; tethered ingest)
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
@@ -128,6 +129,7 @@ class Settings(BaseModel):
     http_timeout: float = Field(15.0, gt=0)
     max_connections: int = Field(32, ge=1)
     write_timeout: float = Field(15.0, gt=0)
+    rpc_idle_timeout: float = Field(3600.0, ge=0)
     auth_token: str | None = None
     capture_dir: Path | None = None
     state_dir: Path | None = None

@@ -286,6 +286,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
             service,
             require_auth_off_loopback=bool(settings.auth_token),
             write_timeout=settings.write_timeout,
+            idle_timeout=settings.rpc_idle_timeout,
         )
         rpc = _rpc_listeners(settings, env, handler, activated)
         try:

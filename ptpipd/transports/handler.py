@@ -35,12 +35,15 @@ class ClientHandler:
         *,
         require_auth_off_loopback: bool,
         write_timeout: float = 15.0,
+        idle_timeout: float = 0.0,
     ) -> None:
         self.dispatcher = dispatcher
         self.service = service
         self.require_auth = require_auth_off_loopback
         #: A client that takes nothing of an answer or notification for this long is disconnected.
         self.write_timeout = write_timeout
+        #: A client without a subscription that sends no request for this long is closed (0: never).
+        self.idle_timeout = idle_timeout
         self._ids = itertools.count(1)
 
     def refusal(self, limit: int) -> bytes:
@@ -91,7 +94,15 @@ class ClientHandler:
     ) -> None:
         while True:
             try:
-                line = await read_line(reader)
+                line = await self._next_line(reader, client)
+            except TimeoutError:
+                log.info(
+                    "client %d: no request for %g s; closing the connection", client.id, self.idle_timeout
+                )
+                reason = f"no request for {self.idle_timeout:g} s"
+                note = notification_text("notify.connection", {"state": "dropped", "reason": reason})
+                await send(writer, note.encode() + b"\n", self.write_timeout)
+                return
             except LineTooLong as exc:
                 log.warning("client %d: %s; closing the connection", client.id, exc)
                 refused = error_response(INVALID_REQUEST, f"Invalid request: {exc}")
@@ -109,6 +120,13 @@ class ClientHandler:
                 log.warning("client %d: closing the connection after too many wrong tokens", client.id)
                 await linger(reader, writer)
                 return
+
+    async def _next_line(self, reader: asyncio.StreamReader, client: Client) -> bytes | None:
+        """The next request line (None at end of stream); TimeoutError after ``idle_timeout`` seconds of
+        silence, unless the client has subscribed (it then waits for notifications as long as it likes)."""
+        limit = self.idle_timeout if self.idle_timeout > 0 and client.subscription is None else None
+        async with asyncio.timeout(limit):
+            return await read_line(reader)
 
     async def _notify(self, sub: Subscription, writer: asyncio.StreamWriter, client: Client) -> None:
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.legacy.conftest import Legacy, LineClient, running_legacy
+from tests.procs import running_daemon
 from tests.rpcclient import RpcConnection
 
 CAP = 2
@@ -146,3 +147,26 @@ def test_the_cap_and_timeouts_are_settings_of_the_config_file_and_environment(tm
     assert INI_KEYS[("daemon", "max_connections")] == "max_connections"
     env = {"PTPIPD_MAX_CONNECTIONS": "7", "PTPIPD_LEGACY_IDLE_TIMEOUT": "60"}
     assert read_env(env) == {"max_connections": "7", "legacy_idle_timeout": "60"}
+
+
+def test_a_silent_rpc_client_is_closed_a_subscriber_is_not(tmp_path: Path) -> None:
+    config = tmp_path / "ptpipd.ini"
+    config.write_text("[daemon]\nrpc_idle_timeout = 1\n")
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(config)) as daemon:
+        with daemon.connect() as subscriber, daemon.connect("tcp") as silent:
+            subscriber.call("subscribe")
+            started = time.monotonic()
+            while True:  # the subscriber's notifications go by; the silent client's last line is its own
+                note = silent.read_message(timeout=15)
+                if note.get("params", {}).get("state") == "dropped":
+                    break
+            assert note == {
+                "jsonrpc": "2.0",
+                "method": "notify.connection",
+                "params": {"state": "dropped", "reason": "no request for 1 s"},
+            }
+            assert silent.sock.recv(1) == b""
+            assert time.monotonic() - started >= 0.5  # it had its second of silence
+            # the subscriber, silent as long, is still served
+            assert subscriber.call("status")["state"] in ("connected", "connecting", "disconnected")
+        assert "no request for 1 s; closing the connection" in daemon.stderr_text()
