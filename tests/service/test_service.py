@@ -294,7 +294,7 @@ async def test_leaving_lets_the_request_in_flight_finish_then_closes_the_camera(
         await states.wait_for(CONNECTED)
         in_flight = await hold_camera(world, service)
         draining = asyncio.create_task(service.drain())
-        await asyncio.sleep(0)
+        await within(service.session.stopped.wait())  # the drain has begun: the session loop was told to stop
         with pytest.raises(NotConnected, match="stopping"):
             await service.get("iso")  # nothing new once the end has begun
         assert not world.camera.closed
