@@ -77,38 +77,43 @@ class LegacyHandler:
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, adapter: Adapter
     ) -> None:
-        while True:
-            try:
-                raw = await self._next_line(reader)
-            except LineTooLong:
-                await send(
-                    writer,
-                    f"error: line longer than {MAX_LINE} bytes; closing\n".encode(),
-                    self.write_timeout,
-                )
+        while (line := await self._next_text(reader, writer)) is not None:
+            if not await self._run(line, writer, adapter):
                 return
-            except TimeoutError:
-                text = f"error: no command within {self.read_timeout:g} s; closing\n"
-                await send(writer, text.encode(), self.write_timeout)
-                return
+
+    async def _next_text(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> str | None:
+        """The next command line as text; None when the connection ends: at end of stream, or after an
+        error line (too long, too slow, or not UTF-8 on a one-command connection). A keep-open connection
+        goes on after a line that is not UTF-8 (it gets ``""``, a blank line)."""
+        try:
+            raw = await self._next_line(reader)
+        except LineTooLong:
+            error = f"error: line longer than {MAX_LINE} bytes; closing\n"
+        except TimeoutError:
+            error = f"error: no command within {self.read_timeout:g} s; closing\n"
+        else:
             if raw is None:
-                return
+                return None
             try:
-                line = raw.decode("utf-8")
+                return raw.decode("utf-8")
             except UnicodeDecodeError:
-                await send(writer, b"error: the line is not UTF-8\n", self.write_timeout)
-                if not self.keep_open:
-                    return
-                continue
-            reply = await adapter.run_line(line)
-            if reply is None:  # blank to str.split() (Unicode spaces) though not to bytes.strip()
-                continue
-            word = (line.split() or [""])[0]  # the command only: `auth TOKEN` must not reach the log
-            log.debug("legacy client %d: %s ok=%s", adapter.client.id, word, reply.ok)
-            await send(writer, reply.text.encode(), self.write_timeout)
-            authenticating = word.lower() == "auth" and reply.ok
-            if not self.keep_open and not authenticating:
-                return
+                error = "error: the line is not UTF-8\n"
+                if self.keep_open:
+                    await send(writer, error.encode(), self.write_timeout)
+                    return ""
+        await send(writer, error.encode(), self.write_timeout)
+        return None
+
+    async def _run(self, line: str, writer: asyncio.StreamWriter, adapter: Adapter) -> bool:
+        """Runs one command line and writes its answer; False when the connection ends after it."""
+        reply = await adapter.run_line(line)
+        if reply is None:  # blank to str.split() (Unicode spaces) though not to bytes.strip()
+            return True
+        word = (line.split() or [""])[0]  # the command only: `auth TOKEN` must not reach the log
+        log.debug("legacy client %d: %s ok=%s", adapter.client.id, word, reply.ok)
+        await send(writer, reply.text.encode(), self.write_timeout)
+        authenticating = word.lower() == "auth" and reply.ok
+        return self.keep_open or authenticating
 
     async def _next_line(self, reader: asyncio.StreamReader) -> bytes | None:
         """The next line that is not blank (None at end of stream), within :attr:`read_timeout` seconds: a

@@ -96,12 +96,7 @@ class ClientHandler:
             try:
                 line = await self._next_line(reader, client)
             except TimeoutError:
-                log.info(
-                    "client %d: no request for %g s; closing the connection", client.id, self.idle_timeout
-                )
-                reason = f"no request for {self.idle_timeout:g} s"
-                note = notification_text("notify.connection", {"state": "dropped", "reason": reason})
-                await send(writer, note.encode() + b"\n", self.write_timeout)
+                await self._drop_idle(writer, client)
                 return
             except LineTooLong as exc:
                 log.warning("client %d: %s; closing the connection", client.id, exc)
@@ -127,6 +122,13 @@ class ClientHandler:
         limit = self.idle_timeout if self.idle_timeout > 0 and client.subscription is None else None
         async with asyncio.timeout(limit):
             return await read_line(reader)
+
+    async def _drop_idle(self, writer: asyncio.StreamWriter, client: Client) -> None:
+        """Tells a client silent for ``idle_timeout`` why its connection ends (the caller then closes it)."""
+        log.info("client %d: no request for %g s; closing the connection", client.id, self.idle_timeout)
+        reason = f"no request for {self.idle_timeout:g} s"
+        note = notification_text("notify.connection", {"state": "dropped", "reason": reason})
+        await send(writer, note.encode() + b"\n", self.write_timeout)
 
     async def _notify(self, sub: Subscription, writer: asyncio.StreamWriter, client: Client) -> None:
         try:
