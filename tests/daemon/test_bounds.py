@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from tests.legacy.conftest import Legacy, LineClient, running_legacy
-from tests.procs import running_daemon
 from tests.rpcclient import RpcConnection
 
 CAP = 2
@@ -149,24 +148,28 @@ def test_the_cap_and_timeouts_are_settings_of_the_config_file_and_environment(tm
     assert read_env(env) == {"max_connections": "7", "legacy_idle_timeout": "60"}
 
 
-def test_a_silent_rpc_client_is_closed_a_subscriber_is_not(tmp_path: Path) -> None:
+def test_silent_clients_are_closed_a_subscriber_is_not(tmp_path: Path) -> None:
+    """``rpc_idle_timeout`` for a JSON-RPC client that has not subscribed, ``command_timeout`` for a legacy
+    one-command connection that sends nothing: one last line each, then the end of stream."""
     config = tmp_path / "ptpipd.ini"
-    config.write_text("[daemon]\nrpc_idle_timeout = 1\n")
-    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(config)) as daemon:
+    config.write_text("[daemon]\nrpc_idle_timeout = 1\n[server]\ncommand_timeout = 1\n")
+    with running_legacy(tmp_path / "d", "generic", "-f", str(config)) as server:
+        daemon = server.daemon
         with daemon.connect() as subscriber, daemon.connect("tcp") as silent:
             subscriber.call("subscribe")
+            legacy = LineClient(server.host, server.port)
             started = time.monotonic()
-            while True:  # the subscriber's notifications go by; the silent client's last line is its own
-                note = silent.read_message(timeout=15)
-                if note.get("params", {}).get("state") == "dropped":
-                    break
-            assert note == {
+            assert silent.read_message(timeout=15) == {
                 "jsonrpc": "2.0",
                 "method": "notify.connection",
                 "params": {"state": "dropped", "reason": "no request for 1 s"},
             }
             assert silent.sock.recv(1) == b""
-            assert time.monotonic() - started >= 0.5  # it had its second of silence
+            try:
+                assert legacy.read_to_end() == b"error: no command within 1 s; closing\n"
+            finally:
+                legacy.close()
+            assert time.monotonic() - started >= 0.5  # they had their second of silence
             # the subscriber, silent as long, is still served
-            assert subscriber.call("status")["state"] in ("connected", "connecting", "disconnected")
+            assert subscriber.call("status")["state"] == "connected"
         assert "no request for 1 s; closing the connection" in daemon.stderr_text()
