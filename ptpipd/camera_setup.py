@@ -37,14 +37,15 @@ def camera_config(
 async def resolve_camera(
     settings: Settings, env: Mapping[str, str], stack: contextlib.AsyncExitStack
 ) -> CameraConfig:
-    """The camera to use. With ``simulate``, a simulated camera is started in-process on free ports (the
-    stack closes it) and the settings' vendor follows it."""
+    """The camera to use. With ``simulate``, a simulated camera is started in-process, on its own thread and
+    free ports (the stack stops it) and the settings' vendor follows it."""
     if not settings.simulate:
         return camera_config(settings, env)
-    from ptpipd.sim.server import start_simulator  # only when asked: the simulator is not small
+    from ptpipd.sim.thread import SimThread  # only when asked: the simulator is not small
 
-    sim = await start_simulator(settings.simulate, host="127.0.0.1", port=0)
-    stack.push_async_callback(sim.close)
+    # on a thread of its own: its Pillow drawing never holds up the daemon's loop
+    sim = await SimThread(settings.simulate, host="127.0.0.1", port=0).start()
+    stack.push_async_callback(sim.stop)
     settings.vendor = settings.simulate
     log.info("simulated %s camera on %s:%s", settings.simulate, sim.host, ",".join(map(str, sim.ports)))
     return camera_config(settings, env, host=sim.host, ports=list(sim.ports))

@@ -7,9 +7,11 @@ The seed's INI examples load unchanged::
 
     [initiator]   friendly_name, guid
     [responder]   host, port, vendor, cmd_data_port, event_port, stream_port
-    [server]      enabled, address, port          (the legacy text protocol), keep_open (ours)
-    [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, auth_token, capture_dir, state_dir,
-                  log_level, pairing_timeout, timeout, keepalive, poll_interval
+    [server]      enabled, address, port          (the legacy text protocol); keep_open, command_timeout,
+                  idle_timeout (ours)
+    [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, max_connections, write_timeout,
+                  rpc_idle_timeout, auth_token, capture_dir, state_dir, log_level, pairing_timeout, timeout,
+                  keepalive, poll_interval
     [ingest]      dir, pattern, delete_after, hook, hook_timeout   (PTPIPD_INGEST_DIR, …; tethered ingest)
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
@@ -116,6 +118,8 @@ class Settings(BaseModel):
     legacy_address: str = "127.0.0.1"
     legacy_port: int = Field(15740, ge=0, le=65535)
     legacy_keep_open: bool = False
+    legacy_command_timeout: float = Field(15.0, gt=0)
+    legacy_idle_timeout: float = Field(600.0, gt=0)
     # [daemon]
     socket: Path | None = None
     socket_mode: int = 0o660
@@ -123,6 +127,9 @@ class Settings(BaseModel):
     rpc_tcp: str | None = "127.0.0.1:15741"
     http: str | None = "127.0.0.1:15780"
     http_timeout: float = Field(15.0, gt=0)
+    max_connections: int = Field(32, ge=1)
+    write_timeout: float = Field(15.0, gt=0)
+    rpc_idle_timeout: float = Field(3600.0, ge=0)
     auth_token: str | None = None
     capture_dir: Path | None = None
     state_dir: Path | None = None
@@ -264,6 +271,8 @@ _SEED_KEYS: dict[tuple[str, str], str] = {
     ("server", "address"): "legacy_address",
     ("server", "port"): "legacy_port",
     ("server", "keep_open"): "legacy_keep_open",
+    ("server", "command_timeout"): "legacy_command_timeout",
+    ("server", "idle_timeout"): "legacy_idle_timeout",
 }
 #: [ingest] dir, pattern, delete_after, hook, hook_timeout
 _INGEST_KEYS = {

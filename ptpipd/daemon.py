@@ -104,6 +104,13 @@ OPTIONS: tuple[tuple[tuple[str, ...], str | None, str, dict[str, Any]], ...] = (
     ),
     (("--legacy",), "HOST:PORT", "serve the seed's text protocol there (default: off)", {}),
     (
+        ("--max-connections",),
+        "N",
+        "clients each JSON-RPC and legacy listener serves at a time; the next gets one error line and is "
+        "closed (default 32)",
+        {"type": int},
+    ),
+    (
         ("--simulate",),
         "VENDOR",
         "run a simulated camera of this dialect in-process and use it",
@@ -216,29 +223,31 @@ def _rpc_listeners(
     settings: Settings, env: Mapping[str, str], handler: ClientHandler, activated: ActivatedSockets
 ) -> list[Opener]:
     """The JSON-RPC listeners: the sockets systemd handed over, else the Unix socket and TCP of the settings."""
-    openers: list[Opener] = []
+    cap = settings.max_connections
     if activated.any:
-        openers += [partial(serve_unix, handler, Path(), sock=sock) for sock in activated.unix]
-        return openers + [partial(serve_tcp, handler, sock=sock) for sock in activated.tcp]
-    path = settings.socket_path(env)
-    openers.append(partial(serve_unix, handler, path, mode=settings.socket_mode, group=settings.socket_group))
+        unix: list[Opener] = [
+            partial(serve_unix, handler, Path(), sock=sock, max_connections=cap) for sock in activated.unix
+        ]
+        return unix + [partial(serve_tcp, handler, sock=sock, max_connections=cap) for sock in activated.tcp]
+    path, mode, group = settings.socket_path(env), settings.socket_mode, settings.socket_group
+    openers: list[Opener] = [partial(serve_unix, handler, path, mode=mode, group=group, max_connections=cap)]
     address = settings.rpc_tcp_address()
     if address is not None:
-        openers.append(partial(serve_tcp, handler, *address))
+        openers.append(partial(serve_tcp, handler, *address, max_connections=cap))
     return openers
 
 
 def _legacy_listeners(
-    settings: Settings, dispatcher: Dispatcher, activated: ActivatedSockets
+    settings: Settings, env: Mapping[str, str], dispatcher: Dispatcher, activated: ActivatedSockets
 ) -> list[Opener]:
     """The legacy text listener, when enabled in the settings or handed over by systemd."""
     if not (settings.legacy_enabled or activated.legacy):
         return []
-    handler = LegacyHandler(settings, dispatcher)
+    handler = LegacyHandler(settings, dispatcher, env)
+    serve = partial(serve_tcp, handler, limit=READER_LIMIT, max_connections=settings.max_connections)
     if activated.legacy:
-        return [partial(serve_tcp, handler, sock=sock, limit=READER_LIMIT) for sock in activated.legacy]
-    address, port = settings.legacy_address, settings.legacy_port
-    return [partial(serve_tcp, handler, address, port, limit=READER_LIMIT)]
+        return [partial(serve, sock=sock) for sock in activated.legacy]
+    return [partial(serve, settings.legacy_address, settings.legacy_port)]
 
 
 async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
@@ -272,10 +281,16 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
             client_count=lambda: sum(listener.clients for listener in listeners),
             status_extra=lambda: (plane[0].status() if plane else {}) | _ingest_status(ingest),
         )
-        handler = ClientHandler(dispatcher, service, require_auth_off_loopback=bool(settings.auth_token))
+        handler = ClientHandler(
+            dispatcher,
+            service,
+            require_auth_off_loopback=bool(settings.auth_token),
+            write_timeout=settings.write_timeout,
+            idle_timeout=settings.rpc_idle_timeout,
+        )
         rpc = _rpc_listeners(settings, env, handler, activated)
         try:
-            for opener in rpc + _legacy_listeners(settings, dispatcher, activated):
+            for opener in rpc + _legacy_listeners(settings, env, dispatcher, activated):
                 listeners.append(await stack.enter_async_context(await opener()))
             backend = ServiceBackend(service, dispatcher, settings.captures_path(env))
             plane.append(await _start_web(settings, env, activated, backend, stack))

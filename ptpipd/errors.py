@@ -171,6 +171,7 @@ class TooManyRequests(CameraError):
 
 
 class PairingFailed(CameraError):
-    """The camera refused to pair (Fuji InitFail 0x2019/0x201D); the message says what to do on the camera."""
+    """The camera refused this client at the init handshake (InitFail); the message, the vendor driver's
+    explanation of the reason, says what to do on the camera."""
 
     rpc_code = ErrorCode.NOT_CONNECTED

@@ -1,7 +1,10 @@
-"""Which addresses count as this machine (loopback), for the authentication rules of the listeners."""
+"""What every line-based listener (JSON-RPC and the legacy text protocol) needs from a stream: which peers
+count as this machine (loopback), reading a line with a cap, writing with a deadline, and closing politely."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 
 
@@ -23,3 +26,96 @@ def is_loopback_peer(peer: object) -> bool:
     if not isinstance(peer, tuple) or not peer:
         return True
     return is_loopback_host(str(peer[0]))
+
+
+class LineTooLong(Exception):
+    """The client sent a line longer than the cap."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"request line over {cap} bytes")
+        self.cap = cap
+
+
+async def read_line(reader: asyncio.StreamReader, cap: int) -> bytes | None:
+    """The next line without its ``\\n`` (a ``\\r`` before it stays); None at end of stream. A last line
+    without newline counts.
+
+    A line whose text (``\\r\\n`` not counted) is longer than ``cap`` raises :class:`LineTooLong`. The reader's
+    ``limit`` must be at most ``cap`` plus two, so that a longer line is refused without being buffered.
+    """
+    try:
+        line = await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        line = exc.partial
+        if not line:
+            return None
+    except asyncio.LimitOverrunError:
+        raise LineTooLong(cap) from None
+    line = line.removesuffix(b"\n")
+    if len(line.removesuffix(b"\r")) > cap:
+        raise LineTooLong(cap)
+    return line
+
+
+class WriteTimeout(ConnectionError):
+    """The client took nothing of what was written to it for the whole write timeout."""
+
+
+async def send(writer: asyncio.StreamWriter, data: bytes, timeout: float) -> None:
+    """Writes ``data`` and waits until the transport can take more, at most ``timeout`` seconds.
+
+    A client that stops reading would otherwise hold the writer (and the memory of every answer queued for
+    it) for ever: when the deadline passes its connection is aborted (not closed: closing waits for the
+    unsent bytes) and :class:`WriteTimeout` is raised.
+    """
+    writer.write(data)
+    try:
+        async with asyncio.timeout(timeout):
+            await writer.drain()
+    except TimeoutError:
+        writer.transport.abort()
+        raise WriteTimeout(f"the client took nothing for {timeout:g} s") from None
+
+
+async def close(writer: asyncio.StreamWriter, timeout: float) -> None:
+    """Closes the connection: waits at most ``timeout`` seconds for the unsent bytes to go, then aborts it."""
+    writer.close()
+    try:
+        async with asyncio.timeout(timeout):
+            await writer.wait_closed()
+    except TimeoutError:
+        writer.transport.abort()
+    except (ConnectionError, OSError):
+        pass
+
+
+#: :func:`linger`'s default bounds: how long, and how much, it reads and drops.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 64 << 20
+
+
+async def linger(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    seconds: float = LINGER_SECONDS,
+    max_bytes: int = LINGER_BYTES,
+) -> None:
+    """Half-closes, then reads and drops what the client still sends until it closes (bounded by ``seconds``
+    and ``max_bytes``), before the caller closes the connection.
+
+    Closing a socket with unread input makes the kernel send a reset, and a reset can destroy the last answer
+    before the client has read it: a client still writing an over-long line, or ``printf 'get iso\\nget
+    iso\\n' | nc …`` whose second line is never read. Clients such as ``nc`` close as soon as they see our end
+    of stream, so this normally takes no time at all.
+    """
+    if writer.can_write_eof():
+        with contextlib.suppress(OSError, RuntimeError):
+            writer.write_eof()
+    received = 0
+    with contextlib.suppress(TimeoutError, ConnectionError, OSError, asyncio.LimitOverrunError, ValueError):
+        async with asyncio.timeout(seconds):
+            while received < max_bytes:
+                chunk = await reader.read(1 << 16)
+                if not chunk:
+                    break
+                received += len(chunk)

@@ -15,13 +15,13 @@ need to know which dialect is on the wire:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 
 from ptpipd.ip.errors import RemoteProtocolError
 from ptpipd.ip.framing import FrameChunk, FrameHead, FrameReader
-from ptpipd.ip.packets import Buffer, Data, EndData, Packet
+from ptpipd.ip.packets import INIT_FAIL_TEXT, Buffer, Data, EndData, Packet, init_fail_text
 
 
 class ExtraPacket:
@@ -116,7 +116,8 @@ class Dialect:
 
     ``event_handshake``: the event connection starts with InitEventRequest/Ack (standard) or with nothing
     (Fuji). ``open_session_transaction_id``: the TransactionID OpenSession goes out with. ``probes``: the
-    dialect has ProbeRequest/ProbeResponse (Fuji's has none).
+    dialect has ProbeRequest/ProbeResponse (Fuji's has none). ``init_fail_texts``: what each InitFail reason
+    of the dialect means (the standard ones, and the dialect's own).
     """
 
     name: str
@@ -126,3 +127,8 @@ class Dialect:
     event_handshake: bool
     open_session_transaction_id: int
     probes: bool = True
+    init_fail_texts: Mapping[int, str] = field(default_factory=lambda: INIT_FAIL_TEXT)
+
+    def init_fail_text(self, reason: int) -> str:
+        """A human explanation of an InitFail reason the camera sent."""
+        return init_fail_text(reason, self.init_fail_texts)

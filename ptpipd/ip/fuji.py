@@ -27,7 +27,7 @@ handshake at all. hkr's tool ends a session with the 8-byte marker ``08 00 00 00
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -46,6 +46,23 @@ MAX_NAME_CHARS = NAME_FIELD_SIZE // 2 - 1
 CONTAINER_HEADER = struct.Struct("<IHHI")  # length, type, code, transaction id
 TERMINATE_MARKER = b"\x08\x00\x00\x00\xff\xff\xff\xff"
 _INIT_HEAD = struct.Struct("<III")  # length, packet type, protocol version
+
+
+class FujiInitFail(IntEnum):
+    """Fuji's InitFail reasons (FUJI.md): PTP response codes rather than the standard 1–3."""
+
+    #: A session is active, or the camera knows another client name (it asks the user: change / retry).
+    DeviceBusy = 0x0000_2019
+    #: The init request's protocol version is not Fuji's.
+    InvalidParameter = 0x0000_201D
+
+
+#: What each InitFail reason of a Fuji camera means (the standard ones, and Fuji's own).
+FUJI_INIT_FAIL_TEXT: Mapping[int, str] = {
+    **pk.INIT_FAIL_TEXT,
+    FujiInitFail.DeviceBusy: "the camera is busy or does not know this client name",
+    FujiInitFail.InvalidParameter: "the camera rejected the protocol version",
+}
 
 
 class ContainerKind(IntEnum):
@@ -298,4 +315,5 @@ FUJI = Dialect(
     event_handshake=False,
     open_session_transaction_id=1,
     probes=False,
+    init_fail_texts=FUJI_INIT_FAIL_TEXT,
 )

@@ -16,6 +16,7 @@ Streaming (a byte stream split anywhere, big data packets delivered in pieces) i
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -60,30 +61,24 @@ class DataPhase(IntEnum):
 
 
 class InitFailReason(IntEnum):
-    """Reason codes of InitFail (PTPIP.md §4.5); the Fuji ones equal PTP response codes."""
+    """Reason codes of InitFail (PTPIP.md §4.5). A dialect may have its own (Fuji's: :mod:`ptpipd.ip.fuji`)."""
 
     RejectedInitiator = 0x0000_0001
     Busy = 0x0000_0002
     Unspecified = 0x0000_0003
-    FujiDeviceBusy = 0x0000_2019
-    FujiInvalidParameter = 0x0000_201D
 
 
-INIT_FAIL_TEXT = {
+INIT_FAIL_TEXT: Mapping[int, str] = {
     InitFailReason.RejectedInitiator: "the camera does not allow this initiator",
     InitFailReason.Busy: "the camera has too many active connections",
     InitFailReason.Unspecified: "the camera refused the connection (unspecified reason)",
-    InitFailReason.FujiDeviceBusy: "the camera is busy or does not know this client name",
-    InitFailReason.FujiInvalidParameter: "the camera rejected the protocol version",
 }
 
 
-def init_fail_text(reason: int) -> str:
-    """A human explanation of an InitFail reason code."""
-    try:
-        return f"{INIT_FAIL_TEXT[InitFailReason(reason)]} (InitFail 0x{reason:08X})"
-    except ValueError:
-        return f"the camera refused the connection (InitFail 0x{reason:08X})"
+def init_fail_text(reason: int, texts: Mapping[int, str] = INIT_FAIL_TEXT) -> str:
+    """A human explanation of an InitFail reason code (``texts``: the reasons a dialect knows)."""
+    said = texts.get(reason, "the camera refused the connection")
+    return f"{said} (InitFail 0x{reason:08X})"
 
 
 # --------------------------------------------------------------------------------------------------------

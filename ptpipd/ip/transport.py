@@ -43,7 +43,6 @@ from ptpipd.ip.packets import (
     OperationResponse,
     ProbeRequest,
     ProbeResponse,
-    init_fail_text,
 )
 
 log = logging.getLogger(__name__)
@@ -415,7 +414,7 @@ class Initiator:
             if isinstance(packet, kind):
                 return packet
             if isinstance(packet, InitFail):
-                error = InitFailed(packet.reason, init_fail_text(packet.reason))
+                error = InitFailed(packet.reason, self.dialect.init_fail_text(packet.reason))
             else:
                 error = RemoteProtocolError(f"expected {kind.__name__}, got {type(packet).__name__}")
         self._shutdown(error)
@@ -429,7 +428,7 @@ class Initiator:
         if isinstance(packet, InitFail):
             # Record the reason now: the camera closes the connection right after InitFail (PTPIP.md §4.5),
             # and that close must not be what the caller is told.
-            self._shutdown(InitFailed(packet.reason, init_fail_text(packet.reason)))
+            self._shutdown(InitFailed(packet.reason, self.dialect.init_fail_text(packet.reason)))
 
     def _feed_command(self, data: memoryview) -> None:
         if self._in_session:

@@ -37,6 +37,7 @@ __all__ = [
     "DataType",
     "Value",
     "check_value",
+    "decode_counted",
     "decode_string",
     "decode_uint32_array",
     "decode_value",
@@ -419,3 +420,33 @@ def decode_uint32_array(data: Buffer, offset: int = 0) -> tuple[tuple[int, ...],
     """Decode an AUINT32 at ``offset`` (GetStorageIDs / GetObjectHandles data)."""
     reader = _Reader(data, offset, "AUINT32")
     return reader.array(DataType.AUINT32), reader.offset
+
+
+_U16 = struct.Struct("<H")
+
+
+def decode_counted(
+    data: Buffer, entry: struct.Struct, what: str, noun: str = "entries"
+) -> list[tuple[int, ...]]:
+    """The entries of a vendor list laid out as a u16 count, then that many fixed-size entries::
+
+        offset  size               field
+        0       2                  count u16
+        2       count × entry.size the entries, back to back, filling the data exactly
+
+    (Fujifilm's 0xD212 state list, Nikon's 0x90C7 event list.) ``what`` names the list in errors.
+
+    Raises:
+        DecodeError: shorter than the count, a count the bytes cannot hold, or trailing bytes.
+    """
+    view = memoryview(data).cast("B")
+    if len(view) < _U16.size:
+        raise DecodeError(f"{what}: {len(view)} bytes, need 2 for the count", offset=0)
+    (count,) = _U16.unpack_from(view, 0)
+    have, need = len(view) - _U16.size, count * entry.size
+    if need > have:
+        raise DecodeError(f"{what}: count {count} needs {need} bytes of entries, have {have}", offset=0)
+    if need != have:
+        extra = have - need
+        raise DecodeError(f"{what}: {extra} trailing bytes after {count} {noun}", offset=len(view) - extra)
+    return [entry.unpack_from(view, _U16.size + entry.size * i) for i in range(count)]

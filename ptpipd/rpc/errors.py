@@ -40,7 +40,8 @@ ERROR_TABLE: dict[int, str] = {
     NOT_SUPPORTED: "Not supported by this camera or vendor: `data` has `vendor`",
     UNKNOWN_PROPERTY: "Unknown property: `data` has `property` and the `known` names",
     INVALID_VALUE: "Invalid value (nothing was sent to the camera): `data` has `property`, `value`, `allowed`",
-    TOO_MANY_REQUESTS: "Too many queued requests: `data` has `queued`",
+    TOO_MANY_REQUESTS: "Too many queued requests (`data` has `queued`), or too many connections on this "
+    "listener (`data` has `connections`; the connection is then closed)",
     UNAUTHORISED: "Unauthorised: on non-loopback TCP, call `auth` with the daemon's token first",
 }
 

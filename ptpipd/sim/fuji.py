@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from ptpipd.ip.codec import Role as CodecRole
 from ptpipd.ip.fuji import FujiCodec
-from ptpipd.ip.liveview import encode_frame
+from ptpipd.ip.fuji_liveview import encode_frame
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, bounded, option, seconds
 from ptpipd.sim.fuji_model import FujiModel, Phase

@@ -15,7 +15,11 @@ module moves bytes and keeps time, the same way for every dialect:
   that long while no transaction is being answered (a Nikon D5300 drops an idle client after about 30 s,
   gphoto/gphoto2#66);
 * **sessions**: when the body says a session ended, its other connections close, the gated ports stop
-  listening and the session's timers are cancelled.
+  listening and the session's timers are cancelled;
+* **tasks**: every task (a transaction being answered, the body's clock) belongs to the server's
+  :class:`asyncio.TaskGroup`, entered by :meth:`SimServer.start` and left by :meth:`SimServer.close`, which
+  cancels and awaits them all. A task that fails is logged and closes its connection (a camera's bug drops
+  its client, it does not stop the camera).
 
 Start one with :func:`start_simulator` (the daemon's ``--simulate`` and the tests use it in-process; the
 ``ptpipd-sim`` command wraps it).
@@ -28,7 +32,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from ptpipd.ip.packets import Buffer, Event
@@ -287,7 +291,14 @@ class _Connection(asyncio.Protocol):
             else:
                 if self.responder.serial and self.transport is not None:
                     self.transport.pause_reading()  # one transaction at a time, as the camera
-                self._task = asyncio.get_running_loop().create_task(self._answer(action))
+                self._task = self.server.spawn(self._answer_or_drop(action), f"answer {self.peer}")
+
+    async def _answer_or_drop(self, reply: Reply) -> None:
+        try:
+            await self._answer(reply)
+        except Exception:
+            log.exception("answering %s failed; closing the connection", self.peer)
+            self.abort()
 
     async def _answer(self, reply: Reply) -> None:
         """Writes one transaction's data phase and response, then hands its outcome to the server."""
@@ -331,7 +342,10 @@ class SimServer:
         self._listeners: list[_Listener] = []
         self._connections: dict[Responder, _Connection] = {}
         self._timers: set[asyncio.TimerHandle] = set()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._group = asyncio.TaskGroup()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self._entered = False
         self._idle: asyncio.TimerHandle | None = None
 
     @property
@@ -358,6 +372,8 @@ class SimServer:
             for i, (spec, sock) in enumerate(zip(layout, socks, strict=True))
         ]
         self.ports = [listener.port for listener in self._listeners]
+        await self._group.__aenter__()  # left in close(), which awaits every task the server started
+        self._entered = True
         try:
             for listener in self._listeners:
                 if not listener.spec.gated:
@@ -379,15 +395,25 @@ class SimServer:
 
         return protocol
 
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None] | None:
+        """Starts a task the server owns (None once closing: nothing new starts then)."""
+        if self._closing:
+            coro.close()
+            return None
+        task = self._group.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
     def _start_clock(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.options.battery_interval > 0:
-            self._tasks.append(loop.create_task(self._every(self.options.battery_interval, self._drain)))
-        if self.options.shoot_every > 0:
-            shooting = self._every(self.options.shoot_every, self.press_shutter, self.options.shots)
-            self._tasks.append(loop.create_task(shooting))
-        if self.options.dial_every > 0:
-            self._tasks.append(loop.create_task(self._every(self.options.dial_every, self.turn_dial)))
+        clock = (
+            (self.options.battery_interval, self._drain, 0, "battery"),
+            (self.options.shoot_every, self.press_shutter, self.options.shots, "shutter"),
+            (self.options.dial_every, self.turn_dial, 0, "dial"),
+        )
+        for interval, tick, times, name in clock:
+            if interval > 0:
+                self.spawn(self._every(interval, tick, times), name)
 
     @staticmethod
     async def _every(interval: float, tick: Callable[[], None], times: int = 0) -> None:
@@ -395,7 +421,10 @@ class SimServer:
         done = 0
         while not times or done < times:
             await asyncio.sleep(interval)
-            tick()
+            try:
+                tick()
+            except Exception:
+                log.exception("the body's clock failed; it goes on")
             done += 1
 
     # ------------------------------------------------------------------ sessions, events, timers
@@ -507,12 +536,12 @@ class SimServer:
     # ------------------------------------------------------------------ stopping
 
     async def close(self) -> None:
-        """Stops listening, closes every connection and cancels the timers."""
-        for task in self._tasks:
+        """Stops listening, closes every connection, cancels the timers and ends every task it started."""
+        if self._closing:
+            return
+        self._closing = True
+        for task in list(self._tasks):
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         self._cancel_timers()
         if self._idle is not None:
             self._idle.cancel()
@@ -526,6 +555,8 @@ class SimServer:
             await asyncio.sleep(0)
         for listener in self._listeners:
             await listener.close()
+        if self._entered:
+            await self._group.__aexit__(None, None, None)  # every task has ended
 
 
 async def start_simulator(

@@ -15,50 +15,41 @@ import itertools
 import logging
 import socket
 
-from ptpipd.net import is_loopback_peer
+from ptpipd.net import WriteTimeout, close, is_loopback_peer, linger, send
 from ptpipd.rpc import Client, Dispatcher
 from ptpipd.rpc.dispatcher import error_response, notification_text
-from ptpipd.rpc.errors import INVALID_REQUEST
+from ptpipd.rpc.errors import INVALID_REQUEST, TOO_MANY_REQUESTS
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
 from ptpipd.transports.lines import LineTooLong, read_line
 
 log = logging.getLogger(__name__)
 
 
-#: After refusing an over-long line: how long, and how much, the rest of it is read and dropped.
-LINGER_SECONDS = 2.0
-LINGER_BYTES = 64 << 20
-
-
-async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Half-closes and discards what the client is still sending (bounded) before the connection is closed.
-
-    Closing a socket with unread input makes the kernel send a reset, and a client still writing its
-    over-long line (a simple script writes everything before it reads) would then see "connection reset"
-    instead of the -32600 already sent.
-    """
-    if writer.can_write_eof():
-        writer.write_eof()
-    received = 0
-    with contextlib.suppress(TimeoutError, ConnectionError, OSError):
-        async with asyncio.timeout(LINGER_SECONDS):
-            while received < LINGER_BYTES:
-                chunk = await reader.read(1 << 16)
-                if not chunk:
-                    break
-                received += len(chunk)
-
-
 class ClientHandler:
     """Serves connections for a dispatcher."""
 
     def __init__(
-        self, dispatcher: Dispatcher, service: CameraService, *, require_auth_off_loopback: bool
+        self,
+        dispatcher: Dispatcher,
+        service: CameraService,
+        *,
+        require_auth_off_loopback: bool,
+        write_timeout: float = 15.0,
+        idle_timeout: float = 0.0,
     ) -> None:
         self.dispatcher = dispatcher
         self.service = service
         self.require_auth = require_auth_off_loopback
+        #: A client that takes nothing of an answer or notification for this long is disconnected.
+        self.write_timeout = write_timeout
+        #: A client without a subscription that sends no request for this long is closed (0: never).
+        self.idle_timeout = idle_timeout
         self._ids = itertools.count(1)
+
+    def refusal(self, limit: int) -> bytes:
+        """The one line a connection over the listener's cap gets before it is closed: a JSON-RPC error."""
+        message = f"Too many connections: this listener serves at most {limit} at a time; try again later"
+        return error_response(TOO_MANY_REQUESTS, message, data={"connections": limit}).encode() + b"\n"
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -84,6 +75,8 @@ class ClientHandler:
         client.on_subscribe = on_subscribe
         try:
             await self._serve(reader, writer, client)
+        except WriteTimeout as exc:
+            log.warning("client %d dropped: %s", client.id, exc)
         except (ConnectionError, OSError) as exc:
             log.debug("client %d: %s", client.id, exc)
         finally:
@@ -93,9 +86,7 @@ class ClientHandler:
                     await notifier
             if client.subscription is not None:
                 self.service.unsubscribe(client.subscription)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            await close(writer, self.write_timeout)
             log.debug("client %d gone", client.id)
 
     async def _serve(
@@ -103,12 +94,15 @@ class ClientHandler:
     ) -> None:
         while True:
             try:
-                line = await read_line(reader)
+                line = await self._next_line(reader, client)
+            except TimeoutError:
+                await self._drop_idle(writer, client)
+                return
             except LineTooLong as exc:
                 log.warning("client %d: %s; closing the connection", client.id, exc)
-                writer.write(error_response(INVALID_REQUEST, f"Invalid request: {exc}").encode() + b"\n")
-                await writer.drain()
-                await _linger(reader, writer)
+                refused = error_response(INVALID_REQUEST, f"Invalid request: {exc}")
+                await send(writer, refused.encode() + b"\n", self.write_timeout)
+                await linger(reader, writer)
                 return
             if line is None:
                 return
@@ -116,24 +110,39 @@ class ClientHandler:
                 continue
             response = await self.dispatcher.respond(line, client)
             if response is not None:
-                writer.write(response.encode() + b"\n")
-                await writer.drain()
+                await send(writer, response.encode() + b"\n", self.write_timeout)
             if client.closing:
                 log.warning("client %d: closing the connection after too many wrong tokens", client.id)
-                await _linger(reader, writer)
+                await linger(reader, writer)
                 return
+
+    async def _next_line(self, reader: asyncio.StreamReader, client: Client) -> bytes | None:
+        """The next request line (None at end of stream); TimeoutError after ``idle_timeout`` seconds of
+        silence, unless the client has subscribed (it then waits for notifications as long as it likes)."""
+        limit = self.idle_timeout if self.idle_timeout > 0 and client.subscription is None else None
+        async with asyncio.timeout(limit):
+            return await read_line(reader)
+
+    async def _drop_idle(self, writer: asyncio.StreamWriter, client: Client) -> None:
+        """Tells a client silent for ``idle_timeout`` why its connection ends (the caller then closes it)."""
+        log.info("client %d: no request for %g s; closing the connection", client.id, self.idle_timeout)
+        reason = f"no request for {self.idle_timeout:g} s"
+        note = notification_text("notify.connection", {"state": "dropped", "reason": reason})
+        await send(writer, note.encode() + b"\n", self.write_timeout)
 
     async def _notify(self, sub: Subscription, writer: asyncio.StreamWriter, client: Client) -> None:
         try:
             while True:
                 note = await sub.next()
-                writer.write(notification_text(note.method, note.params).encode() + b"\n")
-                await writer.drain()
+                line = notification_text(note.method, note.params).encode() + b"\n"
+                await send(writer, line, self.write_timeout)
         except SubscriberOverflow as exc:
             log.warning("client %d dropped: %s", client.id, exc)
             final = notification_text("notify.connection", {"state": "dropped", "reason": str(exc)})
             with contextlib.suppress(Exception):
                 writer.write(final.encode() + b"\n")
-            writer.close()
+            await close(writer, self.write_timeout)  # bounded: a client that reads nothing is aborted
+        except WriteTimeout as exc:
+            log.warning("client %d dropped: %s", client.id, exc)
         except (ConnectionError, OSError):
             writer.close()

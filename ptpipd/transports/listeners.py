@@ -10,10 +10,10 @@ import logging
 import os
 import socket
 import stat
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
+from ptpipd.net import linger
 from ptpipd.transports.lines import MAX_LINE
 
 log = logging.getLogger(__name__)
@@ -49,21 +49,40 @@ def clear_stale_socket(path: Path) -> None:
 
 #: How long closing connections may take at shutdown before their handlers are cancelled.
 CLOSE_WAIT = 0.5
+#: Connections each listener serves at a time unless told otherwise (``[daemon] max_connections``).
+MAX_CONNECTIONS = 32
+#: A refused connection: how long, and how much, its input is read and dropped after the refusal line.
+REFUSAL_LINGER_SECONDS = 1.0
+REFUSAL_LINGER_BYTES = 1 << 16
 
-ConnectionHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+class ConnectionHandler(Protocol):
+    """Serves one connection; says what a connection over the listener's cap is told."""
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None: ...
+
+    def refusal(self, limit: int) -> bytes:
+        """The one line (newline included) sent to a connection refused because ``limit`` are open."""
+        ...
 
 
 class Listener:
-    """One listening socket and the connections it accepted: it counts them and closes them.
+    """One listening socket and the connections it accepted: it counts them, refuses those over its cap,
+    and closes them.
 
-    The daemon enters it on its exit stack; leaving stops accepting, closes every connection still open
-    (keep-open legacy clients included) and waits, bounded, for their handlers to end.
+    A connection beyond ``max_connections`` gets the handler's one refusal line and is closed (each served
+    connection may buffer two request lines, so the cap also bounds the memory clients can make the daemon
+    hold). The daemon enters the listener on its exit stack; leaving stops accepting, closes every connection
+    still open (keep-open legacy clients included) and waits, bounded, for their handlers to end.
     """
 
-    def __init__(self, handler: ConnectionHandler) -> None:
+    def __init__(self, handler: ConnectionHandler, max_connections: int = MAX_CONNECTIONS) -> None:
         self.handler = handler
+        self.max_connections = max_connections
         self.server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self._refused: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self._full = False  # said once in the log each time the listener fills up
 
     @property
     def clients(self) -> int:
@@ -73,21 +92,39 @@ class Listener:
     @property
     def address(self) -> str:
         """``HOST:PORT`` or the path it listens on."""
-        assert self.server is not None
+        if self.server is None or not self.server.sockets:
+            return "(closed listener)"
         sockname = self.server.sockets[0].getsockname()
         return f"{sockname[0]}:{sockname[1]}" if isinstance(sockname, tuple) else str(sockname)
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections[task] = writer
+        full = len(self._connections) >= self.max_connections
+        table = self._refused if full else self._connections
+        table[task] = writer
         try:
-            await self.handler(reader, writer)
+            if full:
+                await self._refuse(reader, writer)
+            else:
+                self._full = False
+                await self.handler(reader, writer)
         except asyncio.CancelledError:
             log.debug("connection closed at shutdown")  # nobody awaits this task: end it quietly
+        except (ConnectionError, OSError) as exc:
+            log.debug("connection: %s", exc)
         finally:
-            del self._connections[task]
+            del table[task]
             writer.close()
+
+    async def _refuse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._full:
+            self._full = True
+            log.warning(
+                "%s: %d connections open, refusing more until one closes", self.address, self.max_connections
+            )
+        writer.write(self.handler.refusal(self.max_connections))
+        await linger(reader, writer, REFUSAL_LINGER_SECONDS, REFUSAL_LINGER_BYTES)
 
     def stop_accepting(self) -> None:
         """Closes the listening socket; open connections go on."""
@@ -99,9 +136,9 @@ class Listener:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.stop_accepting()
-        for writer in self._connections.values():
+        for writer in [*self._connections.values(), *self._refused.values()]:
             writer.close()
-        tasks = list(self._connections)
+        tasks = [*self._connections, *self._refused]
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=CLOSE_WAIT)
             for task in late:
@@ -118,9 +155,10 @@ async def serve_unix(
     group: str | None = None,
     sock: socket.socket | None = None,
     limit: int = MAX_LINE,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> Listener:
     """The Unix-socket listener (bound at ``path``, or the given socket from systemd)."""
-    listener = Listener(handler)
+    listener = Listener(handler, max_connections)
     bound = sock if sock is not None else bind_unix(path, mode, group)
     listener.server = await asyncio.start_unix_server(listener, sock=bound, limit=limit)
     return listener
@@ -133,9 +171,10 @@ async def serve_tcp(
     *,
     sock: socket.socket | None = None,
     limit: int = MAX_LINE,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> Listener:
     """A TCP listener (NDJSON JSON-RPC by default; the legacy text protocol passes its own line limit)."""
-    listener = Listener(handler)
+    listener = Listener(handler, max_connections)
     if sock is not None:
         listener.server = await asyncio.start_server(listener, sock=sock, limit=limit)
     else:

@@ -34,6 +34,7 @@ from ptpipd.ptp import (
     code_name,
 )
 from ptpipd.vendors.labels import PLAIN, Labels, hex_label
+from ptpipd.vendors.legacy_labels import STANDARD, LegacyLabels
 from ptpipd.vendors.liveview import LiveView
 
 # ------------------------------------------------------------------------------------------------ config
@@ -339,6 +340,8 @@ class VendorDriver(ABC):
     event_names: ClassVar[Mapping[int, str]] = {}
     #: Names of the vendor's own response codes (Canon's 0xA102 …), for errors.
     response_names: ClassVar[Mapping[int, str]] = {}
+    #: The seed tool's words for this vendor's values in the legacy text view (``get``, ``info``, ``state``).
+    legacy_labels: ClassVar[LegacyLabels] = STANDARD
 
     def __init__(
         self,

@@ -99,6 +99,7 @@ from ptpipd.vendors.canon_codes import (
     shutter_seconds,
     viewfinder_jpeg,
 )
+from ptpipd.vendors.canon_legacy_labels import LABELS
 from ptpipd.vendors.canon_state import EVENT_NAMES, EosState
 from ptpipd.vendors.generic import GenericDriver
 from ptpipd.vendors.labels import PLAIN, Labels
@@ -193,6 +194,7 @@ class CanonDriver(GenericDriver):
     event_names = EVENT_NAMES
     response_names = RESPONSE_NAMES
     object_formats = CANON_FORMATS
+    legacy_labels = LABELS
 
     eos: EosState
     _kept_on = 0.0

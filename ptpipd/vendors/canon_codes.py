@@ -35,7 +35,7 @@ from fractions import Fraction
 from typing import ClassVar, TypeAlias
 
 from ptpipd.ptp import DecodeError, EncodeError, Value
-from ptpipd.vendors.labels import Enum, hex_label, normalize
+from ptpipd.vendors.labels import Enum, Labels, hex_label, normalize
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
@@ -1171,7 +1171,7 @@ _EIGHTHS = {0: "", 3: "1/3", 4: "1/2", 5: "2/3"}
 _FRACTION_TEXT = re.compile(r"([+-]?)\s*(?:(\d+)\s+)?(\d)\s*/\s*([23])")
 
 
-class ExposureComp:
+class ExposureComp(Labels):
     """0xD104, a signed byte in 1/8 EV (0x03 = +1/3, 0x04 = +1/2, 0xFD = -1/3; gphoto2 2.5.30 sends u32
     0x000000FD). Labels ``+1/3``, ``-1 2/3``, ``0``; reads those, decimals (``0.3``, ``-1.5``) and integers."""
 

@@ -27,8 +27,8 @@ import logging
 from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
-from ptpipd.ip.fuji import FUJI
-from ptpipd.ip.liveview import LiveViewReader
+from ptpipd.ip.fuji import FUJI, FujiInitFail
+from ptpipd.ip.fuji_liveview import LiveViewReader
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
@@ -76,6 +76,7 @@ from ptpipd.vendors.fuji_codes import (
     state_value,
 )
 from ptpipd.vendors.fuji_files import FujiFiles
+from ptpipd.vendors.fuji_legacy_labels import LABELS
 from ptpipd.vendors.fuji_setup import FujiSession
 from ptpipd.vendors.labels import PLAIN
 from ptpipd.vendors.liveview import LiveView, StreamLiveView
@@ -140,12 +141,12 @@ FUJI_PROPERTIES = (
 )
 
 INIT_FAIL_MESSAGES: dict[int, str] = {
-    ResponseCode.DeviceBusy: (
+    FujiInitFail.DeviceBusy: (
         "the camera refused this client name: choose 'change' on the camera, or use the name it knows "
         "(this client connected as {name!r}). If the camera shows 'not found', choose 'retry' and connect "
         "again (InitFail 0x2019)"
     ),
-    ResponseCode.InvalidParameter: (
+    FujiInitFail.InvalidParameter: (
         "the camera rejected the protocol version: it does not accept the Fuji Wi-Fi init request "
         "(InitFail 0x201D)"
     ),
@@ -197,6 +198,7 @@ class FujiDriver(FujiSession):
         pairing=("press OK on the camera to let {name!r} connect (first connection only)",),
     )
     event_names = EVENT_NAMES
+    legacy_labels = LABELS
 
     _capture: _CaptureWait | None = None
     _listed = False  # an events list has been read in this session

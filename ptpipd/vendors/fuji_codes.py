@@ -43,7 +43,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from ptpipd.ptp import DataType, DecodeError, DevicePropDesc, EncodeError, Value
-from ptpipd.ptp.types import Buffer
+from ptpipd.ptp.types import Buffer, decode_counted
 from ptpipd.vendors.labels import (
     Enum,
     ExposureBias,
@@ -389,7 +389,7 @@ def decode_iso(value: int) -> tuple[int, int]:
     return value >> 16, value & 0xFFFF
 
 
-class FujiIso:
+class FujiIso(Labels):
     """Labels of 0xD02A/0xD02B: ``800``, ``S6400`` (auto, max 6400), ``L100``/``H12800`` (extended), ``auto``.
 
     Parsing ignores case and spaces, so ``"S 6400"`` and ``"s6400"`` are ``S6400``.
@@ -442,7 +442,7 @@ def decode_focus_point(value: int) -> tuple[int, int, int]:
     return (value >> 8) & 0xFF, value & 0xFF, value >> 16
 
 
-class FocusPoint:
+class FocusPoint(Labels):
     """Labels of 0xD17C in malc0mn's ``XxY`` form: 0x03020404 → ``4x4``, 0x03020702 → ``7x2``.
 
     The label drops bytes 2–3; parsing ``"4x4"`` (or ``"x=4 y=4"``) gives them the usual ``02 03``.
@@ -478,7 +478,7 @@ def shutter_seconds(value: int) -> Fraction | None:
     return Fraction(value, 1000)
 
 
-class ShutterSpeed:
+class ShutterSpeed(Labels):
     """Labels of 0xD240 (hkr's encoding): 0x8003D090 → ``1/250``, 2000 → ``2s``, 0xFFFFFFFF → ``n/a``."""
 
     def label(self, value: Value) -> str:
@@ -556,22 +556,7 @@ def decode_state_list(data: Buffer) -> list[StateItem]:
     Raises:
         DecodeError: shorter than the count, a count the bytes cannot hold, or trailing bytes.
     """
-    view = memoryview(data).cast("B")
-    if len(view) < _U16.size:
-        raise DecodeError(f"0xD212 list: {len(view)} bytes, need 2 for the count", offset=0)
-    (count,) = _U16.unpack_from(view, 0)
-    have = len(view) - _U16.size
-    if count * _STATE_ENTRY.size > have:
-        raise DecodeError(
-            f"0xD212 list: count {count} needs {count * _STATE_ENTRY.size} bytes of entries, have {have}",
-            offset=0,
-        )
-    if count * _STATE_ENTRY.size != have:
-        extra = have - count * _STATE_ENTRY.size
-        raise DecodeError(
-            f"0xD212 list: {extra} trailing bytes after {count} entries", offset=len(view) - extra
-        )
-    return [StateItem(*_STATE_ENTRY.unpack_from(view, 2 + 6 * i)) for i in range(count)]
+    return [StateItem(*item) for item in decode_counted(data, _STATE_ENTRY, "0xD212 list")]
 
 
 def encode_state_list(items: Iterable[tuple[int, int]]) -> bytes:

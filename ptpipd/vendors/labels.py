@@ -9,10 +9,11 @@ difference between ``_`` and ``-``, so ``"S 6400"``, ``"s6400"`` and ``"S6400"``
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime
 from fractions import Fraction
-from typing import Protocol
+from typing import ClassVar
 
 from ptpipd.ptp import Value
 
@@ -31,17 +32,27 @@ def hex_label(value: Value) -> str:
     return value
 
 
-class Labels(Protocol):
-    """Converts between a property's values and their labels."""
+class Labels(ABC):
+    """Converts between a property's values and their labels (every kind of label derives from it)."""
 
+    #: What a text must look like when :meth:`parse` makes nothing of it and no other reading may be tried
+    #: (a date wants a date); None: the text is then tried as a plain number.
+    expected: ClassVar[str | None] = None
+
+    @abstractmethod
     def label(self, value: Value) -> str:
         """The label shown for ``value``."""
 
+    @abstractmethod
     def parse(self, text: str) -> Value | None:
         """The value ``text`` labels, or None when it is not a label of this kind."""
 
+    def hint(self, value: Value, allowed: list[str]) -> str | None:
+        """What to write instead when ``value`` is not among the ``allowed`` labels now (None: no hint)."""
+        return None
 
-class Plain:
+
+class Plain(Labels):
     """Numbers shown as decimal, strings as themselves; parses nothing (plain numbers are tried anyway)."""
 
     def __init__(self, unit: str = "") -> None:
@@ -63,7 +74,7 @@ class Plain:
 PLAIN = Plain()
 
 
-class Enum:
+class Enum(Labels):
     """A table of named values; unknown values show as hex. ``aliases`` are extra accepted spellings."""
 
     def __init__(self, names: Mapping[int, str], aliases: Mapping[str, int] | None = None) -> None:
@@ -81,7 +92,7 @@ class Enum:
         return self._by_label.get(normalize(text))
 
 
-class Numeric:
+class Numeric(Labels):
     """A number with a format of its own, where ``special`` values have names (0xFFFF → ``auto``).
 
     Subclasses say how to write a number (:meth:`format`) and how to read one back (:meth:`read`, given the
@@ -182,7 +193,7 @@ class ExposureTime(Numeric):
         return round(seconds * 10000)
 
 
-class ExposureBias:
+class ExposureBias(Labels):
     """Exposure bias in 1/1000 EV (PTP 0x5010, INT16): 333 → ``+1/3``, −2667 → ``-2 2/3``, 0 → ``0``.
 
     A remainder under 0.4 stop counts as ⅓, otherwise ⅔ (the rule of the seed tool), so the thirds the
@@ -232,7 +243,7 @@ class Iso(Numeric):
         return int(text) if text.isdigit() else None
 
 
-class Milliseconds:
+class Milliseconds(Labels):
     """A duration in ms (CaptureDelay 0x5012): 0 → ``off``, 2000 → ``2s``, 500 → ``0.5s``."""
 
     def label(self, value: Value) -> str:
@@ -256,7 +267,7 @@ class Milliseconds:
         return None
 
 
-class Percent:
+class Percent(Labels):
     """A level in percent (BatteryLevel on a 0..100 range): 87 → ``87%``."""
 
     def label(self, value: Value) -> str:
@@ -267,7 +278,7 @@ class Percent:
         return int(t) if t.isdigit() else None
 
 
-class DateTime:
+class DateTime(Labels):
     """A PTP DateTime string (0x5011; PTP.md: ``YYYYMMDDThhmmss[.s][Z|±hhmm]``), checked before it is sent.
 
     ``now`` is the computer's local time (as gphoto2's ``datetime=now``); ISO 8601 spellings

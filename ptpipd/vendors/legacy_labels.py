@@ -13,7 +13,6 @@ the standard tables apply. A code the seed did not know gets an empty name or la
 
 from __future__ import annotations
 
-import importlib
 import math
 import struct
 from collections.abc import Callable, Mapping
@@ -209,15 +208,8 @@ STANDARD = LegacyLabels()
 
 
 def legacy_labels(vendor: str) -> LegacyLabels:
-    """The seed words of ``vendor``: its ``ptpipd.vendors.<vendor>_legacy_labels.LABELS``, else the standard
-    ones."""
-    from ptpipd.vendors import VENDORS
+    """The seed words of ``vendor``: its driver's :attr:`~ptpipd.vendors.base.VendorDriver.legacy_labels`
+    (the standard ones unless the vendor has its own), the standard ones for a name that is no vendor."""
+    from ptpipd.vendors import VENDORS, vendor_driver
 
-    if vendor not in VENDORS:
-        return STANDARD
-    try:
-        module = importlib.import_module(f"ptpipd.vendors.{vendor}_legacy_labels")
-    except ModuleNotFoundError:
-        return STANDARD
-    labels = getattr(module, "LABELS", STANDARD)
-    return labels if isinstance(labels, LegacyLabels) else STANDARD
+    return vendor_driver(vendor).legacy_labels if vendor in VENDORS else STANDARD

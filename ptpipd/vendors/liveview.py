@@ -14,11 +14,32 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from ptpipd.ip.errors import ConnectionClosed, PTPIPError, TransactionTimeout
-from ptpipd.ip.liveview import LiveViewReader
+from ptpipd.ip.packets import Buffer
 from ptpipd.ip.transport import Channel, Initiator
+
+
+class StreamFrame(Protocol):
+    """A frame a :class:`FrameSplitter` cut from the stream: the camera's counter and the JPEG."""
+
+    @property
+    def counter(self) -> int: ...
+
+    @property
+    def jpeg(self) -> bytes: ...
+
+
+class FrameSplitter(Protocol):
+    """A sans-I/O reader that cuts a vendor's live-view stream into frames (Fuji's:
+    :class:`ptpipd.ip.fuji_liveview.LiveViewReader`)."""
+
+    def receive_data(self, data: Buffer) -> None:
+        """Takes the next bytes of the stream; raises a protocol error on a frame it cannot accept."""
+
+    def next_frame(self) -> StreamFrame | None:
+        """The next complete frame, or None until more bytes arrive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +78,7 @@ class StreamLiveView(LiveView):
 
     polled = False
 
-    def __init__(self, splitter: LiveViewReader, frame_timeout: float) -> None:
+    def __init__(self, splitter: FrameSplitter, frame_timeout: float) -> None:
         self.frame_timeout = frame_timeout
         self.received = 0
         self.dropped = 0
@@ -68,7 +89,7 @@ class StreamLiveView(LiveView):
         self._channel: Channel | None = None
 
     @classmethod
-    async def open(cls, link: Initiator, port: int, splitter: LiveViewReader) -> StreamLiveView:
+    async def open(cls, link: Initiator, port: int, splitter: FrameSplitter) -> StreamLiveView:
         """Connects to the camera's live-view ``port`` (closed with ``link``)."""
         view = cls(splitter, link.timeouts.handshake)
         view._channel = await link.open_channel("live-view", port, view._feed, view._lost)

@@ -37,7 +37,7 @@ from enum import IntEnum
 from fractions import Fraction
 
 from ptpipd.ptp import DecodeError, EncodeError, Value
-from ptpipd.ptp.types import Buffer
+from ptpipd.ptp.types import Buffer, decode_counted
 from ptpipd.vendors.labels import (
     Enum,
     ExposureBias,
@@ -473,7 +473,7 @@ def _decimal(value: Fraction) -> str:
     return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
-class NikonShutterSpeed:
+class NikonShutterSpeed(Labels):
     """Labels of 0xD100: 0x000100FA → ``1/250``, 0x000A0019 (10/25) → ``1/2.5``, 0x000D000A → ``1.3s``.
 
     A time of at least one second reads ``Ns``; a shorter one reads ``1/x``. Parsing takes those labels,
@@ -595,26 +595,8 @@ def decode_event_list(data: Buffer) -> list[NikonEventRecord]:
         DecodeError: fewer than 2 bytes, a count the bytes cannot hold, or trailing bytes (libgphoto2
             silently drops the whole list when the count overruns; we say why).
     """
-    view = memoryview(data).cast("B")
-    if len(view) < _U16.size:
-        raise DecodeError(f"0x90C7 list: {len(view)} bytes, need 2 for the count", offset=0)
-    (count,) = _U16.unpack_from(view, 0)
-    have = len(view) - _U16.size
-    if count * _EVENT_ENTRY.size > have:
-        raise DecodeError(
-            f"0x90C7 list: count {count} needs {count * _EVENT_ENTRY.size} bytes of entries, have {have}",
-            offset=0,
-        )
-    if count * _EVENT_ENTRY.size != have:
-        extra = have - count * _EVENT_ENTRY.size
-        raise DecodeError(
-            f"0x90C7 list: {extra} trailing bytes after {count} events", offset=len(view) - extra
-        )
-    out = []
-    for index in range(count):
-        code, param = _EVENT_ENTRY.unpack_from(view, _U16.size + _EVENT_ENTRY.size * index)
-        out.append(NikonEventRecord(code, (param,)))
-    return out
+    entries = decode_counted(data, _EVENT_ENTRY, "0x90C7 list", "events")
+    return [NikonEventRecord(code, (param,)) for code, param in entries]
 
 
 def encode_event_list(events: Sequence[NikonEventRecord | tuple[int, int]]) -> bytes:

@@ -21,7 +21,7 @@ from ptpipd.vendors.nikon_codes import UNIFIED_NAMES, NikonProperty, prohibit_re
 N = NikonProperty
 
 
-class ProhibitLabels:
+class ProhibitLabels(Labels):
     """0xD1A4 LiveViewProhibitCondition: ``none``, or the reasons its bits give (NIKON.md §4.9)."""
 
     def label(self, value: Value) -> str:

@@ -155,9 +155,8 @@ def _type_problem(dt: DataType, value: Value) -> str | None:
 def _string(spec: PropertySpec, desc: DevicePropDesc, text: str) -> Value:
     """A string property's value: what its labels make of the text (``now`` for a date), or the text."""
     parsed = spec.labels.parse(text)
-    expected = getattr(spec.labels, "expected", None)
-    if parsed is None and expected is not None:
-        raise InvalidValue(spec.name, text, allowed_labels(spec, desc), f"not {expected}")
+    if parsed is None and spec.labels.expected is not None:
+        raise InvalidValue(spec.name, text, allowed_labels(spec, desc), f"not {spec.labels.expected}")
     value = text if parsed is None else parsed
     listed = [c.value for c in _choices(spec, desc, None) if normalize(c.label) == normalize(text)]
     if listed:  # one of the camera's own strings, in any case and spacing: 640X480
@@ -174,8 +173,7 @@ def _hint(spec: PropertySpec, value: Value | None, allowed: list[str]) -> str | 
     """What to write instead, when the text names a value the camera does not offer now."""
     if value is None:
         return None
-    hint = getattr(spec.labels, "hint", None)
-    said = hint(value, allowed) if hint is not None else None
+    said = spec.labels.hint(value, allowed)
     label = spec.labels.label(value)
     return f"the camera does not offer {label} now" + (f"; {said}" if said else "")
 

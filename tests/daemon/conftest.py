@@ -16,30 +16,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.procs import DaemonProcess, SimProcess, running_daemon, running_sim, start_sim
+from tests.procs import DaemonProcess, SimProcess, running_daemon, running_sim
 from tests.rpcclient import RpcConnection
 
-FUJI_PENDING = "fuji simulator not merged yet"
-
-
-def _fuji_simulator_works() -> bool:
-    """True when ``python -m ptpipd.sim --vendor fuji --ports 0`` starts (it prints its listening line)."""
-    try:
-        start_sim("fuji", timeout=10).stop()
-    except (RuntimeError, TimeoutError):
-        return False
-    return True
-
-
-#: Both simulated vendors. The Fuji simulator is being written by someone else: while
-#: ``python -m ptpipd.sim --vendor fuji --ports 0`` does not start, every Fuji case is an expected failure
-#: (strict: the day it starts, these marks go and the Fuji cases must pass for real).
-VENDORS = [
-    "generic",
-    "fuji"
-    if _fuji_simulator_works()
-    else pytest.param("fuji", marks=pytest.mark.xfail(strict=True, reason=FUJI_PENDING)),
-]
+#: The vendors of the shared method matrix (test_methods, test_errors, test_notifications): each case states
+#: what the generic and the Fuji simulated bodies answer. Canon has its own module (test_canon_daemon.py).
+VENDORS = ["generic", "fuji"]
 TRANSPORTS = ["unix", "tcp"]
 
 #: What the generic simulator says it is (ptpipd/sim/generic_model.py).

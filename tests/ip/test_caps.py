@@ -21,8 +21,8 @@ from ptpipd.ip.codec import Role
 from ptpipd.ip.errors import FrameTooLarge, RemoteProtocolError
 from ptpipd.ip.framing import DEFAULT_MAX_FRAME, FrameHead
 from ptpipd.ip.fuji import ContainerKind, FujiCodec
+from ptpipd.ip.fuji_liveview import MAX_FRAME, LiveViewReader, encode_frame
 from ptpipd.ip.generic import GenericCodec
-from ptpipd.ip.liveview import MAX_FRAME, LiveViewReader, encode_frame
 
 Reader = GenericCodec | FujiCodec | LiveViewReader
 

@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ptpipd.ip.errors import LocalProtocolError, RemoteProtocolError
-from ptpipd.ip.liveview import HEADER_SIZE, LiveViewReader, StreamFrame, decode_frame, encode_frame
+from ptpipd.ip.fuji_liveview import HEADER_SIZE, LiveViewReader, StreamFrame, decode_frame, encode_frame
 
 jpegs = st.binary(max_size=300).map(lambda b: b"\xff\xd8" + b)
 

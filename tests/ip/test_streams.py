@@ -31,8 +31,8 @@ from ptpipd.ip.fuji import (
     encode_container,
     encode_init_command_request,
 )
+from ptpipd.ip.fuji_liveview import LiveViewReader, StreamFrame, encode_frame
 from ptpipd.ip.generic import GenericCodec
-from ptpipd.ip.liveview import LiveViewReader, StreamFrame, encode_frame
 from tests.ip.codecs import assert_between_packets
 from tests.vectors import vector
 

@@ -108,7 +108,7 @@ async def test_connect_and_ack(net: Net, dialect: Dialect) -> None:
     "name, reason, text",
     [
         ("generic", 1, "the camera does not allow this initiator"),
-        ("generic", 0x2019, "the camera is busy or does not know this client name"),
+        ("generic", 0x2019, "the camera refused the connection"),  # Fuji's reason means nothing here
         ("fuji", 0x2019, "the camera is busy or does not know this client name"),
         ("fuji", 0x201D, "the camera rejected the protocol version"),
         ("fuji", 0x7777, "the camera refused the connection"),

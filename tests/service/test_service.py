@@ -152,7 +152,7 @@ async def test_requests_in_flight_and_queued_fail_at_once_when_the_link_drops() 
         # the camera never answers: only the link loss can end these
         in_flight = await hold_camera(world, service)
         queued = [asyncio.create_task(service.get("iso")) for _ in range(2)]
-        await asyncio.sleep(0)
+        await within(until(lambda: service.queued == 3))  # the one in flight, and both waiting for it
         world.camera.drop("the cable was pulled")
         with pytest.raises(NotConnected, match="camera connection lost: the cable was pulled"):
             await within(in_flight, 1.0)
@@ -270,7 +270,7 @@ async def test_streamed_live_view_frames_need_no_lock() -> None:
         blocked = await hold_camera(world, service)  # holds the camera the whole time
         frames = service.live_frames()
         opening = asyncio.create_task(anext(frames))  # type: ignore[arg-type]
-        await asyncio.sleep(0)
+        await within(until(lambda: service.queued == 2))  # opening waits behind the held request
         world.gate.set()  # opening the view is a request: it waits for the get
         await within(blocked)
         first = await within(opening)
@@ -294,7 +294,7 @@ async def test_leaving_lets_the_request_in_flight_finish_then_closes_the_camera(
         await states.wait_for(CONNECTED)
         in_flight = await hold_camera(world, service)
         draining = asyncio.create_task(service.drain())
-        await asyncio.sleep(0)
+        await within(service.session.stopped.wait())  # the drain has begun: the session loop was told to stop
         with pytest.raises(NotConnected, match="stopping"):
             await service.get("iso")  # nothing new once the end has begun
         assert not world.camera.closed

@@ -22,7 +22,7 @@ from ptpipd.errors import CameraRefused, CameraTimeout, InvalidValue, NotSupport
 from ptpipd.ip.codec import Role
 from ptpipd.ip.errors import InitFailed
 from ptpipd.ip.fuji import FUJI, FujiCodec, FujiInitCommandRequest
-from ptpipd.ip.liveview import encode_frame
+from ptpipd.ip.fuji_liveview import encode_frame
 from ptpipd.ip.packets import (
     Data,
     EndData,

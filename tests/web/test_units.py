@@ -51,6 +51,7 @@ class Camera:
         self.opened = 0
         self.closed = 0
         self.count = 0
+        self.stopped = asyncio.Event()  # the hub ended a camera stream (the linger is over)
 
     def send(self, n: int = 1) -> None:
         for _ in range(n):
@@ -69,6 +70,11 @@ class Camera:
                 yield item
         finally:
             self.closed += 1
+            self.stopped.set()
+
+    async def wait_stopped(self, timeout: float = 5.0) -> None:
+        """Waits for the hub to end the camera stream (its linger timer fired)."""
+        await asyncio.wait_for(self.stopped.wait(), timeout)
 
 
 async def settle() -> None:
@@ -92,7 +98,7 @@ async def test_slow_viewer_skips_frames_fast_one_gets_all() -> None:
         assert camera.opened == 1  # one camera stream for both
         hub.leave(fast)
         hub.leave(slow)
-        await asyncio.sleep(0.2)
+        await camera.wait_stopped()
         assert not hub.running and camera.closed == 1
 
 
@@ -107,8 +113,8 @@ async def test_a_viewer_within_the_linger_keeps_the_stream() -> None:
         assert (await second.next(1.0)).sequence == 1
         assert camera.opened == 1 and hub.starts == 1
         hub.leave(second)
-        await asyncio.sleep(0.4)
-        assert not hub.running
+        await camera.wait_stopped()
+        assert not hub.running and camera.closed == 1
 
 
 async def test_viewer_cap_and_camera_errors() -> None:
