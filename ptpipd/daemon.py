@@ -32,6 +32,7 @@ from ptpipd.config import (
     SettingsError,
     load,
 )
+from ptpipd.files import remove_stale_temp_files
 from ptpipd.ingest import Ingest, IngestOptions
 from ptpipd.legacy.oneshot import one_shot
 from ptpipd.legacy.server import READER_LIMIT, LegacyHandler
@@ -262,6 +263,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     notifier = Notifier(env)
     activated = listen_fds(env)
+    _remove_stale_temp_files(settings.captures_path(env))
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(notifier.close)
         config = await resolve_camera(settings, env, stack)
@@ -313,6 +315,12 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         notifier.ready(status_text(service.state, None, service.status(), serving))
         await stop.wait()
     return 0
+
+
+def _remove_stale_temp_files(directory: Path) -> None:
+    """The temporary files a killed daemon left behind (only ours: ``.ptpipd-XXXXXXXX.part``, unlocked)."""
+    for path in remove_stale_temp_files(directory):
+        log.info("removed %s, left by a daemon that did not finish writing it", path)
 
 
 async def _start_web(

@@ -153,8 +153,8 @@ class Api:
 
     @staticmethod
     def _saved(cap: Capture, sink: AtomicFile, stem: str) -> m.TransferResult:
-        name = cap.transfer.filename or f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{cap.transfer.format}"
-        path = sink.commit(Path(name).name)
+        fallback = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{cap.transfer.format}"
+        path = sink.commit(Path(cap.transfer.filename or "").name, fallback=fallback)
         handle = cap.transfer.handle
         url = object_url(handle) if handle is not None else capture_url(str(path))
         return m.TransferResult.from_transfer(cap.transfer, path=str(path), url=url)
