@@ -97,6 +97,17 @@ def resolve_ports(config: CameraConfig, driver: type[VendorDriver]) -> Ports:
     return Ports(command, event, stream)
 
 
+def failure_reason(exc: BaseException) -> str:
+    """Why a link failed, in words and said once: the innermost reason of a chain of "connection closed"
+    wrappers (``[Errno 104] Connection reset by peer`` rather than ``camera connection lost: camera
+    connection lost: …``), or the exception's class when it carries no text (an empty ``TimeoutError``)."""
+    seen: set[int] = set()
+    while isinstance(exc, ConnectionClosed) and exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return str(exc).strip() or type(exc).__name__
+
+
 @contextlib.contextmanager
 def camera_errors(driver: type[VendorDriver], config: CameraConfig) -> Iterator[None]:
     """Turns transport errors into :mod:`ptpipd.errors` exceptions with the reason."""
@@ -109,7 +120,8 @@ def camera_errors(driver: type[VendorDriver], config: CameraConfig) -> Iterator[
     except InitFailed as exc:
         raise PairingFailed(driver.explain_init_failure(exc.reason, config) or str(exc)) from exc
     except (ConnectionClosed, RemoteProtocolError) as exc:
-        raise NotConnected(f"camera connection lost: {exc}", last_error=str(exc)) from exc
+        reason = failure_reason(exc)
+        raise NotConnected(f"camera connection lost: {reason}", last_error=reason) from exc
     except DataTooLarge as exc:
         raise NotSupported(str(exc), vendor=driver.name) from exc
     except DecodeError as exc:
@@ -394,11 +406,16 @@ class Camera:
         self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None, cap: int
     ) -> Capture:
         collector = BytesSink(cap)
-        with self._errors():
-            transfer = await fetch(sink or collector)
+        try:
+            with self._errors():
+                transfer = await fetch(sink or collector)
+        except BaseException:
+            collector.release()  # at once: the exception's traceback keeps this frame alive
+            raise
         if sink is not None:
             return Capture(transfer, None)
         if collector.overflow:
+            collector.release()
             raise NotSupported(
                 f"the image is {collector.size} bytes, more than the {collector.cap}-byte in-memory limit",
                 vendor=self.vendor,

@@ -89,6 +89,10 @@ class BytesSink:
         if self.size <= self.cap:
             self.buffer += data
 
+    def release(self) -> None:
+        """Frees what was collected (a failed transfer: its memory goes back at once)."""
+        self.buffer = bytearray()
+
 
 class _Discard:
     def write(self, data: Buffer) -> None:
@@ -290,6 +294,12 @@ class _EventChannel:
             error = TransactionTimeout("waiting for the ProbeResponse", limit)
             self._init._shutdown(error)
             raise error from None
+        finally:  # answered, timed out, or the caller gave up: nobody awaits it any more, so it must not
+            if fut in self.probes:  # carry a shutdown error ("Future exception was never retrieved")
+                self.probes.remove(fut)
+            if fut.done() and not fut.cancelled():
+                fut.exception()
+            fut.cancel()
 
     def fail(self, exc: BaseException) -> None:
         for fut in self.probes:
@@ -507,12 +517,15 @@ class Initiator:
                 self._command.write(packet)
         try:
             response = await pending.future
-        except asyncio.CancelledError:
+            if collector is not None and collector.overflow:
+                raise DataTooLarge(collector.size, collector.cap)
+        except BaseException:
             pending.sink = DISCARD
             pending.progress = None
+            if collector is not None:
+                # now, not when the cycle collector gets to it: the exception's traceback holds this frame
+                collector.release()
             raise
-        if collector is not None and collector.overflow:
-            raise DataTooLarge(collector.size, collector.cap)
         return Reply(
             response.code,
             response.transaction_id,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ptpipd.camera import Camera
+from ptpipd.camera import Camera, failure_reason
 from ptpipd.errors import CameraError, TooManyRequests
 from ptpipd.service.state import TRANSITIONS, Backoff, ConnectionState
 from ptpipd.vendors.base import DeviceSummary, EventDelivery
@@ -143,7 +143,7 @@ class Session:
     def _link_lost(self, camera: Camera, reason: BaseException) -> None:
         if camera is not self.camera or self.lost is not None:
             return
-        self.lost = str(reason) or type(reason).__name__
+        self.lost = failure_reason(reason)
         self.lost_error = camera.error_for(reason)
         self.failed(self.lost)
         self._wake.set()

@@ -149,11 +149,6 @@ def test_a_steady_slow_download_is_not_cut(camera: HostileCamera, tmp_path: Path
     assert Path(result["path"]).stat().st_size == size
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 7: a failed transfer keeps its 64 MiB buffer until the cycle collector runs",
-)
 def test_failed_huge_transfers_release_their_memory(camera: HostileCamera, tmp_path: Path) -> None:
     """Issue 14 defect 7: three times, GetDevicePropValue is answered by a Data packet claiming 4 GiB; 80 MiB
     of it arrive, then the camera vanishes. Right after each failed ``get`` the daemon's VmRSS must be back
