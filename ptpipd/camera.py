@@ -463,3 +463,18 @@ class Camera:
         """Proves the camera still answers (a probe, or a cheap transaction)."""
         with self._errors():
             await self.driver.keepalive()
+
+    @property
+    def probes(self) -> bool:
+        """True when the dialect has probe packets: :meth:`probe` then works beside a transaction."""
+        return self.driver_class.dialect.probes
+
+    async def probe(self, timeout: float) -> None:
+        """A ProbeRequest on the event connection, answered within ``timeout`` seconds (else the link is
+        closed and :class:`~ptpipd.errors.CameraTimeout` raised). Unlike :meth:`keepalive` it takes no
+        transaction, so it can prove a camera alive while a capture waits for its events."""
+        link = self._link
+        if link is None:
+            raise NotConnected("the camera is not open")
+        with self._errors():
+            await link.probe(timeout)

@@ -352,6 +352,9 @@ class Initiator:
         self._stall_timer: asyncio.TimerHandle | None = None
         self._error: BaseException | None = None
         self._closing = False
+        #: Set once the initiator stopped working (a failure, or :meth:`close`): waits that do not run a
+        #: transaction (a capture waiting for its events) watch it to end at once.
+        self.down = asyncio.Event()
         self._extra: list[Channel] = []
 
     # ------------------------------------------------------------------ state
@@ -602,6 +605,7 @@ class Initiator:
             log.debug("initiator down: %s", exc)
         reason = self._error or exc
         self._closing = True
+        self.down.set()
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ptpipd.camera import Camera, failure_reason
-from ptpipd.errors import CameraError, TooManyRequests
+from ptpipd.errors import CameraError, CameraTimeout, TooManyRequests
 from ptpipd.service.state import TRANSITIONS, Backoff, ConnectionState
 from ptpipd.vendors.base import DeviceSummary, EventDelivery
 
@@ -141,11 +141,18 @@ class Session:
             self.set_state(ConnectionState.PAIRING, "; ".join(self.pairing_steps()))
 
     def _link_lost(self, camera: Camera, reason: BaseException) -> None:
-        if camera is not self.camera or self.lost is not None:
+        if camera is not self.camera:
             return
-        self.lost = failure_reason(reason)
-        self.lost_error = camera.error_for(reason)
-        self.failed(self.lost)
+        self._lose(failure_reason(reason), camera.error_for(reason))
+
+    def _lose(self, reason: str, error: BaseException) -> None:
+        """The link is lost (the transport says so, or the keepalive): the request in flight fails at once
+        with ``error``, the queued ones with NotConnected, and the loop reconnects."""
+        if self.lost is not None:
+            return
+        self.lost = reason
+        self.lost_error = error
+        self.failed(reason)
         self._wake.set()
         self.service.link_lost()
 
@@ -177,16 +184,24 @@ class Session:
         return None
 
     async def _keepalive(self, interval: float) -> str | None:
+        """A keepalive when nobody used the camera for ``interval``; while a request holds it (a capture
+        waiting for its events, a long download), a probe beside it where the dialect has them, so a camera
+        that stopped answering is noticed then too and the request fails instead of waiting out its own
+        timeout."""
         service = self.service
-        if service.idle < interval or service.busy:
-            return None
+        camera = self.camera
         timeout = service.options.keepalive_timeout
         try:
-            await service.request(lambda cam: asyncio.wait_for(cam.keepalive(), timeout))
+            if service.busy and camera is not None and camera.probes:
+                await asyncio.wait_for(camera.probe(timeout), timeout)
+            elif service.idle >= interval and not service.busy:
+                await service.request(lambda cam: asyncio.wait_for(cam.keepalive(), timeout))
         except TooManyRequests:
             return None
         except (CameraError, TimeoutError) as exc:
-            return self.lost or f"keepalive failed: {str(exc) or f'no answer within {timeout:g} s'}"
+            text = f"keepalive failed: {str(exc) or f'no answer within {timeout:g} s'}"
+            self._lose(text, exc if isinstance(exc, CameraError) else CameraTimeout(text, timeout_s=timeout))
+            return self.lost
         return None
 
     async def end(self, reason: str) -> None:

@@ -7,6 +7,7 @@ SIGSTOP case stops a real camera process.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ptpipd.camera import Camera
+from ptpipd.errors import NotConnected
 from tests.faults.conftest import (
     Defect,
     check,
@@ -64,11 +67,6 @@ def test_camera_vanishing_during_capture_fails_the_calls_at_once(
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 2: a SIGSTOPped camera during a capture holds every client 30-40 s",
-)
 def test_camera_stopped_during_capture_is_noticed(tmp_path: Path) -> None:
     """Issue 14 defect 2, SIGSTOP variant: the camera process answers InitiateCapture OK and is then
     SIGSTOPped (its sockets stay open, nothing more arrives, not even probe answers). With a 0.5 s keepalive
@@ -168,3 +166,16 @@ def test_failed_huge_transfers_release_their_memory(camera: HostileCamera, tmp_p
             f"VmRSS {start // 1024} MiB at the start, {[kib // 1024 for kib in seen]} MiB right after each "
             "failed transfer",
         )
+
+
+async def test_the_library_cameras_capture_ends_when_the_link_drops(camera: HostileCamera) -> None:
+    """Issue 14 defect 2, without the daemon: ``Camera.capture()`` of the library waits for CaptureComplete,
+    and the camera vanishes. The wait ends at once with NotConnected, not after ``capture_timeout``."""
+    camera.on(OC.InitiateCapture, ok_then_hold)
+    async with Camera(host=camera.host, port=camera.port, capture_timeout=30.0) as cam:
+        shot = asyncio.create_task(cam.capture())
+        assert await asyncio.to_thread(camera.fired.wait, 10), "InitiateCapture never arrived"
+        vanished = camera.vanish(rst=False)
+        with pytest.raises(NotConnected, match="camera connection lost: "):
+            await asyncio.wait_for(shot, 10)
+        assert time.monotonic() - vanished <= AT_ONCE_S

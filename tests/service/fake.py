@@ -86,6 +86,14 @@ class FakeCamera(Camera):
         if self.world.keepalive == "hang":
             await asyncio.Event().wait()
 
+    @property
+    def probes(self) -> bool:
+        return True
+
+    async def probe(self, timeout: float) -> None:
+        """A probe beside a request: answered as the keepalive is."""
+        await self.keepalive()
+
     async def get(self, prop: str | int) -> PropertyValue:
         self.world.calls.append(f"get {prop}")
         self.world.started.set()
