@@ -28,7 +28,14 @@ from ptpipd.errors import (
     PairingFailed,
     UnknownProperty,
 )
-from ptpipd.ip.errors import ConnectionClosed, InitFailed, PTPIPError, RemoteProtocolError, TransactionTimeout
+from ptpipd.ip.errors import (
+    ConnectionClosed,
+    InitFailed,
+    PTPIPError,
+    RemoteProtocolError,
+    TransactionDeadline,
+    TransactionTimeout,
+)
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink, DataTooLarge, Initiator
 from ptpipd.ptp import DecodeError, DevicePropDesc, EventCode, ObjectInfo, ResponseCode, code_name
@@ -114,9 +121,8 @@ def camera_errors(driver: type[VendorDriver], config: CameraConfig) -> Iterator[
     try:
         yield
     except TransactionTimeout as exc:
-        raise CameraTimeout(
-            f"the camera did not answer: {exc}", timeout_s=exc.timeout, opcode=exc.opcode
-        ) from exc
+        verb = "did not finish in time" if isinstance(exc, TransactionDeadline) else "did not answer"
+        raise CameraTimeout(f"the camera {verb}: {exc}", timeout_s=exc.timeout, opcode=exc.opcode) from exc
     except InitFailed as exc:
         raise PairingFailed(driver.explain_init_failure(exc.reason, config) or str(exc)) from exc
     except (ConnectionClosed, RemoteProtocolError) as exc:

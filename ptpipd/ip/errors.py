@@ -51,3 +51,13 @@ class TransactionTimeout(PTPIPError):
         super().__init__(f"{what}: no answer within {timeout:g} s")
         self.timeout = timeout
         self.opcode = opcode
+
+
+class TransactionDeadline(TransactionTimeout):
+    """The responder kept a transaction going past its overall deadline (endless data, a trickle of bytes),
+    however short each silence was."""
+
+    def __init__(self, what: str, deadline: float, received: int, opcode: int | None = None) -> None:
+        PTPIPError.__init__(self, f"{what}: not finished within {deadline:.3g} s ({received} bytes received)")
+        self.timeout = deadline
+        self.opcode = opcode

@@ -27,6 +27,7 @@ from ptpipd.ip.errors import (
     LocalProtocolError,
     PTPIPError,
     RemoteProtocolError,
+    TransactionDeadline,
     TransactionTimeout,
 )
 from ptpipd.ip.framing import RawRecorder
@@ -58,9 +59,16 @@ class Timeouts:
 
     connect: float = 10.0
     handshake: float = 10.0
+    #: The longest silence while a transaction is in flight (each transaction may give its own).
     transaction: float = 10.0
     event_connect_attempts: int = 10
     event_connect_delay: float = 0.2
+    #: Whatever arrives, a transaction ends within ``deadline_factor`` times its silence timeout
+    #: (a property read is not a download) …
+    deadline_factor: float = 3.0
+    #: … plus, for a transfer into a caller's sink (a download, a capture), one second per this many bytes
+    #: received: a download's deadline follows its progress, a trickle's does not.
+    deadline_rate: float = 64 << 10
 
 
 class DataSink(Protocol):
@@ -134,7 +142,14 @@ class _Pending:
     timeout: float
     started: float
     progress: Callable[[int, int | None], None] | None
+    deadline: float  # seconds from ``started``, before any progress
+    rate: float | None  # bytes per second of progress that earn more time (None: a fixed deadline)
+    rx_start: int  # the command channel's ``rx_bytes`` when the transaction started
     optional: bool = False
+
+    def allowed(self, rx_bytes: int) -> float:
+        """Seconds from ``started`` this transaction may take, given the channel's ``rx_bytes`` now."""
+        return self.deadline + ((rx_bytes - self.rx_start) / self.rate if self.rate else 0.0)
 
 
 class Channel(asyncio.BufferedProtocol):
@@ -154,6 +169,7 @@ class Channel(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.error: BaseException | None = None
         self.last_rx = 0.0
+        self.rx_bytes = 0  # bytes received so far (a transfer's progress, packets complete or not)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -170,6 +186,7 @@ class Channel(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self.last_rx = asyncio.get_running_loop().time()
+        self.rx_bytes += nbytes
         try:
             self._feed(self._view[:nbytes])
         except Exception as exc:  # a malformed packet or a sink failure: this connection is done
@@ -493,11 +510,15 @@ class Initiator:
         :class:`DataTooLarge` once the transaction has ended). ``timeout`` bounds the *silence* while the
         transaction is in flight. With ``record``, copies of the raw packets received are returned.
         If the caller is cancelled, the transaction still completes on the wire (its data is discarded)
-        before the next one starts, so the session never gets out of step. An ``optional`` transaction the
+        before the next one starts, so the session never gets out of step. Whatever the silences, the
+        transaction must end by its deadline (:class:`Timeouts`: ``deadline_factor`` times ``timeout``,
+        plus time earned by progress when the data goes to a ``sink``), else :class:`TransactionDeadline`
+        and the connection is closed, as for a timeout. An ``optional`` transaction the
         camera leaves unanswered for ``timeout`` is given up instead of ending the connection: it raises
         :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped.
         """
         limit = self.timeouts.transaction if timeout is None else timeout
+        rate = self.timeouts.deadline_rate if sink is not None else None
         collector: BytesSink | None = None
         if sink is None:
             sink = collector = BytesSink(collect_cap)
@@ -509,8 +530,18 @@ class Initiator:
             packets = self._session.start(code, tuple(params), data_out)
             assert self._session.current is not None
             loop = asyncio.get_running_loop()
+            deadline = limit * self.timeouts.deadline_factor
             pending = _Pending(
-                self._session.current, sink, loop.create_future(), limit, loop.time(), progress, optional
+                self._session.current,
+                sink,
+                loop.create_future(),
+                limit,
+                loop.time(),
+                progress,
+                deadline,
+                rate,
+                self._command.rx_bytes,
+                optional,
             )
             self._pending = pending
             self._idle.clear()
@@ -557,16 +588,22 @@ class Initiator:
         pending = self._pending
         if pending is None or self._command is None:
             return
-        silent = asyncio.get_running_loop().time() - max(self._command.last_rx, pending.started)
+        now = asyncio.get_running_loop().time()
+        silent = now - max(self._command.last_rx, pending.started)
+        elapsed, allowed = now - pending.started, pending.allowed(self._command.rx_bytes)
+        code = pending.tx.code
         if silent >= pending.timeout:
-            code = pending.tx.code
             error = TransactionTimeout(f"operation 0x{code:04X}", pending.timeout, opcode=code)
             if pending.optional:
                 self._give_up(pending, error)
             else:
                 self._shutdown(error)
+        elif elapsed >= allowed:
+            what = f"operation 0x{code:04X}"
+            received = self._command.rx_bytes - pending.rx_start
+            self._shutdown(TransactionDeadline(what, allowed, received, opcode=code))
         else:
-            self._arm_stall_timer(pending.timeout - silent)
+            self._arm_stall_timer(min(pending.timeout - silent, allowed - elapsed))
 
     def _give_up(self, pending: _Pending, error: TransactionTimeout) -> None:
         """An optional transaction went unanswered: its caller gets ``error``, the connection stays."""
