@@ -41,7 +41,8 @@ class ServiceOptions:
     keepalive_timeout: float = 5.0
     backoff_initial: float = 0.5
     backoff_max: float = 10.0  # a Wi-Fi camera switched back on should be seen within seconds
-    max_queue: int = 64
+    max_queue: int = 64  # requests of one client waiting or running (its flood is its own)
+    max_total_queue: int = 4096  # of all clients together
     wait_connected: float = 3.0
     subscriber_queue: int = 256
     shutdown_grace: float = 3.0

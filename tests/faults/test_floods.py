@@ -180,11 +180,6 @@ def flood(daemon: DaemonProcess, stop: threading.Event, batches: list[int]) -> N
             batches.append(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 9: one client's flood fills the shared queue; the others get -32006 and crawl",
-)
 def test_one_clients_flood_costs_only_that_client(tmp_path: Path) -> None:
     """Issue 14 defect 9: three clients call ``get iso`` in a loop, first alone (1 s), then while a fourth
     client sends batch after batch of 10,000 ``get`` calls (1.5 s). The three must get no error at all and
