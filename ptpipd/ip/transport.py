@@ -49,6 +49,8 @@ from ptpipd.ip.packets import (
 log = logging.getLogger(__name__)
 
 RECEIVE_BUFFER = 1 << 20
+#: Event-connection packets handled in one turn of the event loop (a flood waits its turn; see _drain).
+EVENT_BURST = 256
 #: In-memory data phases (datasets, property values, previews) are capped at this size by default.
 DEFAULT_COLLECT_CAP = 64 << 20
 
@@ -269,6 +271,7 @@ class _EventChannel:
         self.codec: Codec = initiator.dialect.event_codec(Role.INITIATOR)
         self.channel: Channel | None = None
         self.probes: list[asyncio.Future[None]] = []
+        self._paused = False
 
     async def open(self, port: int) -> None:
         init = self._init
@@ -279,24 +282,55 @@ class _EventChannel:
             await init._handshake(self.channel, request, "the init event request", InitEventAck)
 
     def feed(self, data: memoryview) -> None:
+        self.codec.receive_data(data)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Handles at most :data:`EVENT_BURST` packets, then lets the event loop serve others: with reading
+        paused (the codec's pending bytes are views of the receive buffer, which must not be refilled
+        yet), the rest is handled on the loop's next turn. A camera's flood of events is thus worked
+        through between other clients' requests instead of holding the loop for seconds."""
         codec = self.codec
-        codec.receive_data(data)
-        while (packet := codec.next_event()) is not None:
-            if isinstance(packet, Event):
-                if self._init.on_event is not None:
-                    self._init.on_event(packet)
-            elif isinstance(packet, ProbeRequest):
-                assert self.channel is not None
-                self.channel.write(codec.encode(ProbeResponse()))
-            elif isinstance(packet, ProbeResponse):
-                for fut in self.probes:
-                    if not fut.done():
-                        fut.set_result(None)
-                self.probes.clear()
-            elif isinstance(packet, InitEventAck | InitFail) and self._init.dialect.event_handshake:
-                self._init._handshake_packet(packet)
-            else:
-                raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the event connection")
+        for _ in range(EVENT_BURST):
+            packet = codec.next_event()
+            if packet is None:
+                if self._paused and self.channel is not None and self.channel.transport is not None:
+                    self._paused = False
+                    self.channel.transport.resume_reading()
+                return
+            self._handle(packet)
+        channel = self.channel
+        if channel is not None and channel.transport is not None and channel.error is None:
+            if not self._paused:
+                self._paused = True
+                channel.transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._resume)
+
+    def _resume(self) -> None:
+        channel = self.channel
+        if channel is None or channel.error is not None:
+            return
+        try:
+            self._drain()
+        except Exception as exc:  # as in Channel.buffer_updated: a malformed packet ends the connection
+            channel.fail(exc)
+
+    def _handle(self, packet: object) -> None:
+        if isinstance(packet, Event):
+            if self._init.on_event is not None:
+                self._init.on_event(packet)
+        elif isinstance(packet, ProbeRequest):
+            assert self.channel is not None
+            self.channel.write(self.codec.encode(ProbeResponse()))
+        elif isinstance(packet, ProbeResponse):
+            for fut in self.probes:
+                if not fut.done():
+                    fut.set_result(None)
+            self.probes.clear()
+        elif isinstance(packet, InitEventAck | InitFail) and self._init.dialect.event_handshake:
+            self._init._handshake_packet(packet)
+        else:
+            raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the event connection")
 
     async def probe(self, limit: float) -> None:
         if self.channel is None:

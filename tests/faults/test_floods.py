@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ptpipd.ptp import EventCode
-from tests.faults.conftest import Defect, check_all, daemon_on, simulated_daemon
+from tests.faults.conftest import check_all, daemon_on, simulated_daemon
 from tests.hostile import ISO, HostileCamera
 from tests.procs import DaemonProcess
 
@@ -67,11 +65,6 @@ class Reader(threading.Thread):
             self.error = repr(exc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 8: an event flood drops a subscriber that is reading and stalls other clients",
-)
 def test_an_event_flood_spares_a_reading_subscriber_and_other_clients(
     camera: HostileCamera, tmp_path: Path
 ) -> None:

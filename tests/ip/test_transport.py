@@ -408,6 +408,43 @@ async def test_events_in_order(net: Net) -> None:
     assert await s.seen.wait_events(30) == events
 
 
+async def test_an_event_flood_is_handled_in_bursts_between_other_work(net: Net) -> None:
+    """Issue 14 defect 8: 10,240 events (40 bursts) arrive at once. All are delivered, in order, and the
+    event loop runs other work between bursts (a ticker task counts its turns while they are handled)."""
+    s = await net.connect(GENERIC)
+    assert s.evt is not None
+    count = 10_240
+    events = [Event(0x4006, 0xFFFF_FFFF, (i,)) for i in range(count)]
+    ticks = 0
+    ticks_at: list[int] = []
+    s.init.on_event = lambda event: (s.seen.on_event(event), ticks_at.append(ticks))
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticking = asyncio.create_task(ticker())
+    s.evt.writer.write(b"".join(encode(e) for e in events))
+    try:
+        assert await s.seen.wait_events(count) == events
+    finally:
+        ticking.cancel()
+    turns_between = ticks_at[-1] - ticks_at[0]
+    assert transport.EVENT_BURST <= 256  # so 40 bursts or more, and the ticker ran between most of them
+    assert turns_between >= 20, f"other work ran {turns_between} times during {count} events"
+    assert s.init.alive
+    reply = await within(asyncio.gather(s.init.transaction(0x1001), _answer_ok(s)))
+    assert reply[0].code == OK  # the connection still works
+
+
+async def _answer_ok(s: object) -> None:
+    cmd = s.cmd  # type: ignore[attr-defined]
+    request = await cmd.recv_request()
+    await cmd.respond(OK, request.transaction_id)
+
+
 async def test_fuji_events_are_28_byte_containers(net: Net) -> None:
     s = await net.connect(FUJI)
     assert s.evt is not None

@@ -151,7 +151,7 @@ async def test_a_subscriber_that_falls_behind_is_dropped_and_the_others_are_not(
         await States(service).wait_for(CONNECTED)
         slow = service.subscribe(["event"])
         fast = service.subscribe(["event"])
-        fast.queue = asyncio.Queue(100)
+        fast.limit = 100
         for n in range(3):
             world.camera.emit(0x4002, n)
         with pytest.raises(SubscriberOverflow, match="more than 2 notifications"):
