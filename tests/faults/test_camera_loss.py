@@ -21,6 +21,7 @@ from ptpipd.errors import NotConnected
 from tests.faults.conftest import (
     check,
     daemon_on,
+    draining,
     error_code,
     hostile_process,
     response_within,
@@ -184,7 +185,11 @@ def test_a_camera_that_returns_is_reconnected_within_2_s(tmp_path: Path) -> None
     ``listening on`` line."""
     sim = start_sim("generic")
     try:
-        with daemon_on(sim, tmp_path / "d") as daemon, daemon.connect(timeout=30) as watcher:
+        with (
+            daemon_on(sim, tmp_path / "d") as daemon,
+            draining(daemon),
+            daemon.connect(timeout=30) as watcher,
+        ):
             watcher.call("subscribe", {"topics": ["connection"]})
             sim.kill()
             failures = 0
