@@ -27,12 +27,14 @@ from ptpipd.errors import (
     NotSupported,
     PairingFailed,
     UnknownProperty,
+    WriteFailed,
 )
 from ptpipd.ip.errors import (
     ConnectionClosed,
     InitFailed,
     PTPIPError,
     RemoteProtocolError,
+    SinkFailed,
     TransactionDeadline,
     TransactionTimeout,
 )
@@ -130,6 +132,8 @@ def camera_errors(driver: type[VendorDriver], config: CameraConfig) -> Iterator[
         raise NotConnected(f"camera connection lost: {reason}", last_error=reason) from exc
     except DataTooLarge as exc:
         raise NotSupported(str(exc), vendor=driver.name) from exc
+    except SinkFailed as exc:
+        raise WriteFailed(exc.error) from exc
     except DecodeError as exc:
         raise NotSupported(
             f"the camera's answer is not in the standard format: {exc}", vendor=driver.name

@@ -27,6 +27,7 @@ from ptpipd.ip.errors import (
     LocalProtocolError,
     PTPIPError,
     RemoteProtocolError,
+    SinkFailed,
     TransactionDeadline,
     TransactionTimeout,
 )
@@ -148,6 +149,7 @@ class _Pending:
     rate: float | None  # bytes per second of progress that earn more time (None: a fixed deadline)
     rx_start: int  # the command channel's ``rx_bytes`` when the transaction started
     optional: bool = False
+    sink_error: OSError | None = None  # the sink failed: the rest of the data phase is discarded
 
     def allowed(self, rx_bytes: int) -> float:
         """Seconds from ``started`` this transaction may take, given the channel's ``rx_bytes`` now."""
@@ -517,11 +519,19 @@ class Initiator:
             if pending is None:  # cannot happen: the session checks a transaction is in flight
                 raise RemoteProtocolError(f"unexpected {type(packet).__name__}")
             if isinstance(packet, Data | EndData) and packet.payload:
-                pending.sink.write(packet.payload)
-                if pending.progress is not None:
-                    pending.progress(pending.tx.received, pending.tx.data_in_length)
+                self._to_sink(pending, packet.payload)
             elif isinstance(packet, OperationResponse):
                 self._finish(pending, packet)
+
+    @staticmethod
+    def _to_sink(pending: _Pending, payload: Buffer) -> None:
+        try:
+            pending.sink.write(payload)
+        except OSError as exc:  # our disk, not the camera: the session goes on (SinkFailed at the end)
+            pending.sink_error, pending.sink, pending.progress = exc, DISCARD, None
+            return
+        if pending.progress is not None:
+            pending.progress(pending.tx.received, pending.tx.data_in_length)
 
     # ------------------------------------------------------------------ transactions
 
@@ -549,7 +559,9 @@ class Initiator:
         plus time earned by progress when the data goes to a ``sink``), else :class:`TransactionDeadline`
         and the connection is closed, as for a timeout. An ``optional`` transaction the
         camera leaves unanswered for ``timeout`` is given up instead of ending the connection: it raises
-        :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped.
+        :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped. A sink
+        that raises :class:`OSError` gets nothing more: the rest of the data phase is read and discarded,
+        and the finished transaction raises :class:`SinkFailed` (the session goes on).
         """
         limit = self.timeouts.transaction if timeout is None else timeout
         rate = self.timeouts.deadline_rate if sink is not None else None
@@ -587,6 +599,8 @@ class Initiator:
             response = await pending.future
             if collector is not None and collector.overflow:
                 raise DataTooLarge(collector.size, collector.cap)
+            if pending.sink_error is not None:
+                raise SinkFailed(pending.sink_error, pending.tx.received) from pending.sink_error
         except BaseException:
             pending.sink = DISCARD
             pending.progress = None
