@@ -16,6 +16,7 @@ from ptpipd.errors import CameraError, NotConnected
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink
 from ptpipd.ptp import EventCode
+from ptpipd.service.faults import TaskFaults
 from ptpipd.service.notify import Fanout, Refresher, Subscription
 from ptpipd.service.session import Session
 from ptpipd.service.state import ConnectionState, ServiceOptions
@@ -68,8 +69,10 @@ class CameraService:
         self._declared = driver.capabilities
         self.ports = resolve_ports(config, driver)
         self.fanout = Fanout(opts.subscriber_queue)
+        #: unexpected failures of the background tasks (each logged; the task went on)
+        self.faults = TaskFaults()
         self.session = Session(self, camera_factory)
-        self._refresher = Refresher(self.get, self.fanout)
+        self._refresher = Refresher(self.get, self.fanout, self.faults)
         self._turns = Turns(opts.max_queue, opts.max_total_queue)
         self._inflight: asyncio.Task[Any] | None = None
         self._interrupted: asyncio.Task[Any] | None = None
@@ -120,6 +123,7 @@ class CameraService:
             "capabilities": self.capabilities.describe(),
             "pairing": session.pairing_steps() if pairing else [],
             "next_retry": session.retry_at if self.state is ConnectionState.DISCONNECTED else None,
+            "internal_errors": self.faults.count,
         }
 
     # ---------------------------------------------------------------- lifecycle

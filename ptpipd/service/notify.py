@@ -21,6 +21,7 @@ from typing import Any
 from ptpipd.camera import CameraEvent
 from ptpipd.errors import CameraError
 from ptpipd.ptp import EventCode
+from ptpipd.service.faults import TaskFaults
 from ptpipd.vendors.base import PropertyValue
 
 log = logging.getLogger(__name__)
@@ -157,9 +158,12 @@ class Refresher:
     """Reads the properties the camera says changed and announces their new values, one at a time, and
     only while someone listens to ``property``."""
 
-    def __init__(self, read: Callable[[int], Awaitable[PropertyValue]], fanout: Fanout) -> None:
+    def __init__(
+        self, read: Callable[[int], Awaitable[PropertyValue]], fanout: Fanout, faults: TaskFaults
+    ) -> None:
         self._read = read
         self._fanout = fanout
+        self._faults = faults
         self._codes: dict[int, None] = {}  # insertion-ordered set: a burst of changes is read once each
         self.wakeup = asyncio.Event()
 
@@ -182,3 +186,5 @@ class Refresher:
                     self._fanout.value(await self._read(code))
                 except CameraError as exc:
                     log.debug("could not refresh property 0x%04X: %s", code, exc)
+                except Exception as exc:  # a bug reading one property: the others are still refreshed
+                    self._faults.record(f"refreshing property 0x{code:04X}", exc)

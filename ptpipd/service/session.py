@@ -92,25 +92,53 @@ class Session:
     # ---------------------------------------------------------------- the loop
 
     async def run(self) -> None:
-        """Keeps a session open until :meth:`stop`."""
+        """Keeps a session open until :meth:`stop`. An unexpected exception (a bug) is logged and counted
+        (:class:`~.faults.TaskFaults`) and the session is made again: it never ends the service's tasks."""
         try:
             while not self.stopped.is_set():
-                camera = await self._connect()
-                if camera is None:
-                    delay = self.backoff.next()
-                    self.retry_at = time.time() + delay
-                    log.info("reconnecting in %.1f s", delay)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stopped.wait(), delay)
-                    continue
-                self.backoff.reset()
-                reason = await self._watch(camera)
-                if reason is None:
-                    break
-                self.failed(reason)
-                await self.end(reason)
+                try:
+                    await self._once()
+                except Exception as exc:
+                    self.service.faults.record("the camera session", exc)
+                    await self._recover(exc)
         finally:
-            await self.end("daemon stopping")
+            await self._end_quietly("daemon stopping")
+
+    async def _once(self) -> None:
+        """One connection: made (else the backoff's wait), watched until it is lost, closed."""
+        camera = await self._connect()
+        if camera is None:
+            await self._wait_retry()
+            return
+        self.backoff.reset()
+        reason = await self._watch(camera)
+        if reason is not None:
+            self.failed(reason)
+            await self.end(reason)
+
+    async def _wait_retry(self) -> None:
+        delay = self.backoff.next()
+        self.retry_at = time.time() + delay
+        log.info("reconnecting in %.1f s", delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopped.wait(), delay)
+
+    async def _recover(self, exc: Exception) -> None:
+        """After an unexpected exception: the camera is closed, and a new connection is tried after the
+        backoff's wait (as after a lost link)."""
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        self.failed(reason)
+        await self._end_quietly(reason)
+        if self.state is not ConnectionState.DISCONNECTED:  # it failed before the camera was open
+            self.set_state(ConnectionState.DISCONNECTED, reason)
+        if not self.stopped.is_set():
+            await self._wait_retry()
+
+    async def _end_quietly(self, reason: str) -> None:
+        try:
+            await self.end(reason)
+        except Exception as exc:
+            self.service.faults.record("closing the camera", exc)
 
     async def _connect(self) -> Camera | None:
         self.attempts += 1
@@ -128,6 +156,10 @@ class Session:
             self.failed(str(exc))
             self.set_state(ConnectionState.DISCONNECTED, str(exc))
             return None
+        except Exception:
+            with contextlib.suppress(Exception):  # what failed is the open, reported by the caller
+                await camera.close(timeout=self.service.options.close_timeout)
+            raise
         self.reconnects += self._was_connected  # a connection made again, not the first one
         self._was_connected = True
         self.camera = camera
@@ -181,6 +213,8 @@ class Session:
             pass  # the queue is full: the camera is busy with others; poll next time
         except CameraError as exc:
             log.debug("event poll failed: %s", exc)
+        except Exception as exc:  # a bug in the driver's poll: the next poll may go better
+            self.service.faults.record("the event poll", exc)
         return None
 
     async def _keepalive(self, interval: float) -> str | None:
