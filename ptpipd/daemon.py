@@ -381,16 +381,20 @@ async def _stop_serving(
     notifier: Notifier,
     ingest: Ingest | None = None,
 ) -> None:
-    """The first step of the shutdown: no new connections, downloads, viewers and ingest end, and the
-    camera session ends in order."""
+    """The shutdown, bounded (README: SIGTERM → exit within 5 s, whatever is attached): no new connections;
+    then at the same time the data plane closes (downloads and viewers end: at most ``shutdown_timeout`` +
+    1 s, 2 s), ingest ends (its piece in flight: ``stop_grace`` 3 s; its hook is killed) and the camera
+    session ends in order (the request in flight finishes: ``shutdown_grace`` 2.5 s, then CloseSession:
+    ``close_timeout`` 1 s); then every listener closes its connections, all at once (2 × ``CLOSE_WAIT``,
+    1 s). In all at most 3.5 + 1 = 4.5 s; what is left (the service's tasks, already told to stop) is
+    cancelled."""
     log.info("stopping")
     notifier.stopping()
     for listener in listeners:
         listener.stop_accepting()
-    await web.close()
-    if ingest is not None:
-        await ingest.stop()
-    await service.drain()
+    stopping = [web.close(), service.drain()] + ([ingest.stop()] if ingest is not None else [])
+    await asyncio.gather(*stopping)
+    await asyncio.gather(*(listener.close() for listener in listeners))
 
 
 @contextlib.asynccontextmanager

@@ -47,7 +47,7 @@ class ServiceOptions:
     max_total_queue: int = 4096  # of all clients together
     wait_connected: float = 3.0
     subscriber_queue: int = 256
-    shutdown_grace: float = 3.0
+    shutdown_grace: float = 2.5  # + close_timeout: within the daemon's 5 s shutdown bound (daemon.py)
     close_timeout: float = 1.0
 
 
