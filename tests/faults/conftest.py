@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,26 +91,6 @@ def simulated_daemon(workdir: Path, *args: str, env: dict[str, str] | None = Non
     """A daemon on its built-in simulated camera, connected."""
     with _killed_on_failure(running_daemon(workdir, "--simulate", "generic", *args, env=env)) as daemon:
         yield daemon
-
-
-@contextlib.contextmanager
-def draining(daemon: DaemonProcess) -> Iterator[None]:
-    """Reads the daemon's sd_notify datagrams as they come, as systemd does (a test making many state changes
-    would otherwise fill the socket's queue: on main the daemon's blocking send then stalls it; w/ingest has
-    that fix). Leave it before the daemon stops."""
-    stop = threading.Event()
-
-    def drain() -> None:
-        while not stop.is_set():
-            daemon.notify.drain(0.2)
-
-    thread = threading.Thread(target=drain, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(5)
 
 
 def error_code(response: dict[str, Any]) -> int | None:

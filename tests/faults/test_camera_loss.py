@@ -21,14 +21,13 @@ from ptpipd.errors import NotConnected
 from tests.faults.conftest import (
     check,
     daemon_on,
-    draining,
     error_code,
     hostile_process,
     response_within,
     send_request,
 )
 from tests.hostile import OC, HostileCamera, huge_data, ok_then_hold, stream_data, trickle
-from tests.procs import read_line_until, start_sim
+from tests.procs import draining, read_line_until, start_sim
 
 #: "Within milliseconds" (issue 14: 14 ms without a capture), judged against a generous bound.
 AT_ONCE_S = 1.0
