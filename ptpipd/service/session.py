@@ -101,14 +101,20 @@ class Session:
                 except Exception as exc:
                     self.service.faults.record("the camera session", exc)
                     await self._recover(exc)
-        finally:
+        except asyncio.CancelledError:
             await self._end_quietly("daemon stopping")
+            raise
+        # Stopped: the camera stays open for the service's drain, which lets the request in flight finish
+        # (bounded) before it ends the session; ending it here would cut that request short.
 
     async def _once(self) -> None:
         """One connection: made (else the backoff's wait), watched until it is lost, closed."""
         camera = await self._connect()
         if camera is None:
             await self._wait_retry()
+            return
+        if self.stopped.is_set():  # connected while the daemon stops (perhaps after the drain ended it)
+            await self.end("daemon stopping")
             return
         self.backoff.reset()
         reason = await self._watch(camera)
