@@ -53,7 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.legacy.conftest import legacy_port  # noqa: E402
-from tests.procs import DaemonProcess, SimProcess, running_daemon, start_sim  # noqa: E402
+from tests.procs import DaemonProcess, SimProcess, draining, running_daemon, start_sim  # noqa: E402
 from tests.rpcclient import RpcConnection  # noqa: E402
 from tests.vectors import load_vectors  # noqa: E402
 
@@ -695,26 +695,6 @@ def restart(sim: SimProcess, watcher: RpcConnection, tally: KillTally) -> SimPro
             return new
     tally.never_reconnected += 1
     return new
-
-
-@contextlib.contextmanager
-def draining(daemon: DaemonProcess) -> Iterator[None]:
-    """Reads the daemon's sd_notify datagrams as they come, as systemd does. Needed: the daemon sends them
-    with a blocking ``sendto`` from its event loop, and a receiver that does not read (the kernel queues 10
-    datagrams) freezes the whole daemon after a few reconnect attempts."""
-    stop = threading.Event()
-
-    def drain() -> None:
-        while not stop.is_set():
-            daemon.notify.drain(0.2)
-
-    thread = threading.Thread(target=drain, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(5)
 
 
 def run_kills(cycles: int, away: float, seed: int, workdir: Path) -> None:

@@ -81,7 +81,17 @@ class Daemon:
         self.notify = NotifyListener(workdir / "notify.sock")
         self.socket = workdir / "ptpipd.sock"
         runner = ["-m", "cProfile", "-o", str(profile), "-m"] if profile else ["-m"]
-        cmd = [sys.executable, *runner, "ptpipd.daemon", "--socket", str(self.socket), "--rpc-tcp", "off"]
+        cmd = [
+            sys.executable,
+            *runner,
+            "ptpipd.daemon",
+            "--socket",
+            str(self.socket),
+            "--rpc-tcp",
+            "off",
+            "--http",
+            "off",
+        ]
         self.log = (workdir / "daemon.log").open("wb")
         self.proc = subprocess.Popen(
             [*cmd, "--log-level", "warning", *args],

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import difflib
+import errno
 import json
 import logging
 import socket
@@ -28,6 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from ptpipd.files import AtomicFile
 from ptpipd.ip.transport import Timeouts
 from ptpipd.rpc import Client, Dispatcher, make_dispatcher
 from ptpipd.rpc.errors import ERROR_TABLE
@@ -330,6 +332,16 @@ async def error_examples(norm: Normaliser, capture_dir: Path) -> dict[int, Examp
         s.service.status = broken  # type: ignore[method-assign]
         out[-32603] = await s.call("A bug (here injected into `status`)", "status")
         s.service.status = status  # type: ignore[method-assign]
+
+        def full(self: AtomicFile, data: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        write = AtomicFile.write
+        AtomicFile.write = full  # type: ignore[method-assign,assignment]
+        out[-32007] = await s.call(
+            "A full disk (here injected into the daemon's file writes)", "download", {"handle": 3}
+        )
+        AtomicFile.write = write  # type: ignore[method-assign]
 
     d = Session(norm, capture_dir, options=ServiceOptions(keepalive_interval=3600, wait_connected=0))
     async with d.running(None):

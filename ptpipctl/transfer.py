@@ -270,8 +270,7 @@ def attachment_name(headers: dict[str, str]) -> str:
             break
         if key == "filename":
             name = text.strip().strip('"')
-    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return "" if name in (".", "..") else name
+    return safe_name(name)
 
 
 def unquote(text: str) -> str:
@@ -289,10 +288,19 @@ def unquote(text: str) -> str:
     return out.decode("utf-8", "replace")
 
 
+def safe_name(name: str) -> str:
+    """A camera's file name made safe (no directory part, no control character, not hidden nor read as an
+    option, at most 200 bytes); empty when nothing is left."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join("_" if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c for c in name)
+    return name.strip().lstrip(".-").strip().encode()[:200].decode(errors="ignore")
+
+
 def default_name(result: dict[str, Any], stem: str) -> str:
-    """The camera's file name, else ``STEM-YYYYmmdd-HHMMSS.EXT`` from the format."""
-    name = os.path.basename(str(result.get("filename") or "")).strip()
-    if name and name not in (".", ".."):
+    """The camera's file name made safe (:func:`safe_name`), else ``STEM-YYYYmmdd-HHMMSS.EXT`` from the
+    format."""
+    name = safe_name(str(result.get("filename") or ""))
+    if name:
         return name
     fmt = str(result.get("format") or "bin").lower()
     return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{EXTENSIONS.get(fmt, fmt)}"

@@ -27,8 +27,17 @@ from ptpipd.errors import (
     NotSupported,
     PairingFailed,
     UnknownProperty,
+    WriteFailed,
 )
-from ptpipd.ip.errors import ConnectionClosed, InitFailed, PTPIPError, RemoteProtocolError, TransactionTimeout
+from ptpipd.ip.errors import (
+    ConnectionClosed,
+    InitFailed,
+    PTPIPError,
+    RemoteProtocolError,
+    SinkFailed,
+    TransactionDeadline,
+    TransactionTimeout,
+)
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink, DataTooLarge, Initiator
 from ptpipd.ptp import DecodeError, DevicePropDesc, EventCode, ObjectInfo, ResponseCode, code_name
@@ -97,21 +106,34 @@ def resolve_ports(config: CameraConfig, driver: type[VendorDriver]) -> Ports:
     return Ports(command, event, stream)
 
 
+def failure_reason(exc: BaseException) -> str:
+    """Why a link failed, in words and said once: the innermost reason of a chain of "connection closed"
+    wrappers (``[Errno 104] Connection reset by peer`` rather than ``camera connection lost: camera
+    connection lost: …``), or the exception's class when it carries no text (an empty ``TimeoutError``)."""
+    seen: set[int] = set()
+    while isinstance(exc, ConnectionClosed) and exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return str(exc).strip() or type(exc).__name__
+
+
 @contextlib.contextmanager
 def camera_errors(driver: type[VendorDriver], config: CameraConfig) -> Iterator[None]:
     """Turns transport errors into :mod:`ptpipd.errors` exceptions with the reason."""
     try:
         yield
     except TransactionTimeout as exc:
-        raise CameraTimeout(
-            f"the camera did not answer: {exc}", timeout_s=exc.timeout, opcode=exc.opcode
-        ) from exc
+        verb = "did not finish in time" if isinstance(exc, TransactionDeadline) else "did not answer"
+        raise CameraTimeout(f"the camera {verb}: {exc}", timeout_s=exc.timeout, opcode=exc.opcode) from exc
     except InitFailed as exc:
         raise PairingFailed(driver.explain_init_failure(exc.reason, config) or str(exc)) from exc
     except (ConnectionClosed, RemoteProtocolError) as exc:
-        raise NotConnected(f"camera connection lost: {exc}", last_error=str(exc)) from exc
+        reason = failure_reason(exc)
+        raise NotConnected(f"camera connection lost: {reason}", last_error=reason) from exc
     except DataTooLarge as exc:
         raise NotSupported(str(exc), vendor=driver.name) from exc
+    except SinkFailed as exc:
+        raise WriteFailed(exc.error) from exc
     except DecodeError as exc:
         raise NotSupported(
             f"the camera's answer is not in the standard format: {exc}", vendor=driver.name
@@ -394,11 +416,16 @@ class Camera:
         self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None, cap: int
     ) -> Capture:
         collector = BytesSink(cap)
-        with self._errors():
-            transfer = await fetch(sink or collector)
+        try:
+            with self._errors():
+                transfer = await fetch(sink or collector)
+        except BaseException:
+            collector.release()  # at once: the exception's traceback keeps this frame alive
+            raise
         if sink is not None:
             return Capture(transfer, None)
         if collector.overflow:
+            collector.release()
             raise NotSupported(
                 f"the image is {collector.size} bytes, more than the {collector.cap}-byte in-memory limit",
                 vendor=self.vendor,
@@ -446,3 +473,18 @@ class Camera:
         """Proves the camera still answers (a probe, or a cheap transaction)."""
         with self._errors():
             await self.driver.keepalive()
+
+    @property
+    def probes(self) -> bool:
+        """True when the dialect has probe packets: :meth:`probe` then works beside a transaction."""
+        return self.driver_class.dialect.probes
+
+    async def probe(self, timeout: float) -> None:
+        """A ProbeRequest on the event connection, answered within ``timeout`` seconds (else the link is
+        closed and :class:`~ptpipd.errors.CameraTimeout` raised). Unlike :meth:`keepalive` it takes no
+        transaction, so it can prove a camera alive while a capture waits for its events."""
+        link = self._link
+        if link is None:
+            raise NotConnected("the camera is not open")
+        with self._errors():
+            await link.probe(timeout)

@@ -32,6 +32,7 @@ from ptpipd.config import (
     SettingsError,
     load,
 )
+from ptpipd.files import remove_stale_temp_files
 from ptpipd.ingest import Ingest, IngestOptions
 from ptpipd.legacy.oneshot import one_shot
 from ptpipd.legacy.server import READER_LIMIT, LegacyHandler
@@ -262,6 +263,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     notifier = Notifier(env)
     activated = listen_fds(env)
+    _remove_stale_temp_files(settings.captures_path(env))
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(notifier.close)
         config = await resolve_camera(settings, env, stack)
@@ -313,6 +315,12 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         notifier.ready(status_text(service.state, None, service.status(), serving))
         await stop.wait()
     return 0
+
+
+def _remove_stale_temp_files(directory: Path) -> None:
+    """The temporary files a killed daemon left behind (only ours: ``.ptpipd-XXXXXXXX.part``, unlocked)."""
+    for path in remove_stale_temp_files(directory):
+        log.info("removed %s, left by a daemon that did not finish writing it", path)
 
 
 async def _start_web(
@@ -373,16 +381,20 @@ async def _stop_serving(
     notifier: Notifier,
     ingest: Ingest | None = None,
 ) -> None:
-    """The first step of the shutdown: no new connections, downloads, viewers and ingest end, and the
-    camera session ends in order."""
+    """The shutdown, bounded (README: SIGTERM → exit within 5 s, whatever is attached): no new connections;
+    then at the same time the data plane closes (downloads and viewers end: at most ``shutdown_timeout`` +
+    1 s, 2 s), ingest ends (its piece in flight: ``stop_grace`` 3 s; its hook is killed) and the camera
+    session ends in order (the request in flight finishes: ``shutdown_grace`` 2.5 s, then CloseSession:
+    ``close_timeout`` 1 s); then every listener closes its connections, all at once (2 × ``CLOSE_WAIT``,
+    1 s). In all at most 3.5 + 1 = 4.5 s; what is left (the service's tasks, already told to stop) is
+    cancelled."""
     log.info("stopping")
     notifier.stopping()
     for listener in listeners:
         listener.stop_accepting()
-    await web.close()
-    if ingest is not None:
-        await ingest.stop()
-    await service.drain()
+    stopping = [web.close(), service.drain()] + ([ingest.stop()] if ingest is not None else [])
+    await asyncio.gather(*stopping)
+    await asyncio.gather(*(listener.close() for listener in listeners))
 
 
 @contextlib.asynccontextmanager

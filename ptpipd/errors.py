@@ -8,6 +8,7 @@ through by the service, and turned into JSON-RPC errors by :mod:`ptpipd.rpc` (ea
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any, ClassVar
@@ -28,6 +29,7 @@ class ErrorCode(IntEnum):
     UNKNOWN_PROPERTY = -32004
     INVALID_VALUE = -32005
     TOO_MANY_REQUESTS = -32006
+    WRITE_FAILED = -32007
     UNAUTHORISED = -32010
 
 
@@ -168,6 +170,21 @@ class TooManyRequests(CameraError):
 
     def data(self) -> dict[str, Any]:
         return {"queued": self.queued}
+
+
+class WriteFailed(CameraError):
+    """-32007: the daemon could not store what the camera sent (a full disk, say); the session goes on and
+    the camera keeps its copy."""
+
+    rpc_code = ErrorCode.WRITE_FAILED
+
+    def __init__(self, error: OSError, what: str = "the data") -> None:
+        self.reason = error.strerror or str(error)
+        self.errno_name = errno.errorcode.get(error.errno or 0)
+        super().__init__(f"the daemon could not store {what}: {self.reason}")
+
+    def data(self) -> dict[str, Any]:
+        return {"reason": self.reason, "errno": self.errno_name}
 
 
 class PairingFailed(CameraError):

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -354,6 +355,26 @@ class DaemonProcess:
         self.notify.close()
         self._result = (self.proc.returncode, err)
         return self._result
+
+
+@contextlib.contextmanager
+def draining(daemon: DaemonProcess) -> Iterator[None]:
+    """Reads the daemon's sd_notify datagrams as they come, as systemd does, on a thread; leave it before the
+    daemon stops. Needed where a test makes many state changes (reconnect attempts): the kernel queues only
+    a few datagrams, and a daemon whose notify socket nobody reads blocks on sending (fixed on w/ingest)."""
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            daemon.notify.drain(0.2)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
 
 
 def daemon_env(workdir: Path, notify_path: Path, extra: dict[str, str] | None = None) -> dict[str, str]:

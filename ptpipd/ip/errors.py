@@ -51,3 +51,23 @@ class TransactionTimeout(PTPIPError):
         super().__init__(f"{what}: no answer within {timeout:g} s")
         self.timeout = timeout
         self.opcode = opcode
+
+
+class SinkFailed(PTPIPError):
+    """The caller's sink could not take the data phase (a full disk, say): the rest of it was read and
+    discarded, the transaction finished, and the session is still fine."""
+
+    def __init__(self, error: OSError, received: int) -> None:
+        super().__init__(f"the data could not be stored: {error.strerror or error}")
+        self.error = error
+        self.received = received
+
+
+class TransactionDeadline(TransactionTimeout):
+    """The responder kept a transaction going past its overall deadline (endless data, a trickle of bytes),
+    however short each silence was."""
+
+    def __init__(self, what: str, deadline: float, received: int, opcode: int | None = None) -> None:
+        PTPIPError.__init__(self, f"{what}: not finished within {deadline:.3g} s ({received} bytes received)")
+        self.timeout = deadline
+        self.opcode = opcode

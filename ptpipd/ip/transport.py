@@ -27,6 +27,8 @@ from ptpipd.ip.errors import (
     LocalProtocolError,
     PTPIPError,
     RemoteProtocolError,
+    SinkFailed,
+    TransactionDeadline,
     TransactionTimeout,
 )
 from ptpipd.ip.framing import RawRecorder
@@ -48,6 +50,8 @@ from ptpipd.ip.packets import (
 log = logging.getLogger(__name__)
 
 RECEIVE_BUFFER = 1 << 20
+#: Event-connection packets handled in one turn of the event loop (a flood waits its turn; see _drain).
+EVENT_BURST = 256
 #: In-memory data phases (datasets, property values, previews) are capped at this size by default.
 DEFAULT_COLLECT_CAP = 64 << 20
 
@@ -58,9 +62,16 @@ class Timeouts:
 
     connect: float = 10.0
     handshake: float = 10.0
+    #: The longest silence while a transaction is in flight (each transaction may give its own).
     transaction: float = 10.0
     event_connect_attempts: int = 10
     event_connect_delay: float = 0.2
+    #: Whatever arrives, a transaction ends within ``deadline_factor`` times its silence timeout
+    #: (a property read is not a download) …
+    deadline_factor: float = 3.0
+    #: … plus, for a transfer into a caller's sink (a download, a capture), one second per this many bytes
+    #: received: a download's deadline follows its progress, a trickle's does not.
+    deadline_rate: float = 64 << 10
 
 
 class DataSink(Protocol):
@@ -88,6 +99,10 @@ class BytesSink:
         self.size += len(data)
         if self.size <= self.cap:
             self.buffer += data
+
+    def release(self) -> None:
+        """Frees what was collected (a failed transfer: its memory goes back at once)."""
+        self.buffer = bytearray()
 
 
 class _Discard:
@@ -130,7 +145,15 @@ class _Pending:
     timeout: float
     started: float
     progress: Callable[[int, int | None], None] | None
+    deadline: float  # seconds from ``started``, before any progress
+    rate: float | None  # bytes per second of progress that earn more time (None: a fixed deadline)
+    rx_start: int  # the command channel's ``rx_bytes`` when the transaction started
     optional: bool = False
+    sink_error: OSError | None = None  # the sink failed: the rest of the data phase is discarded
+
+    def allowed(self, rx_bytes: int) -> float:
+        """Seconds from ``started`` this transaction may take, given the channel's ``rx_bytes`` now."""
+        return self.deadline + ((rx_bytes - self.rx_start) / self.rate if self.rate else 0.0)
 
 
 class Channel(asyncio.BufferedProtocol):
@@ -150,6 +173,7 @@ class Channel(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.error: BaseException | None = None
         self.last_rx = 0.0
+        self.rx_bytes = 0  # bytes received so far (a transfer's progress, packets complete or not)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -166,6 +190,7 @@ class Channel(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self.last_rx = asyncio.get_running_loop().time()
+        self.rx_bytes += nbytes
         try:
             self._feed(self._view[:nbytes])
         except Exception as exc:  # a malformed packet or a sink failure: this connection is done
@@ -248,6 +273,7 @@ class _EventChannel:
         self.codec: Codec = initiator.dialect.event_codec(Role.INITIATOR)
         self.channel: Channel | None = None
         self.probes: list[asyncio.Future[None]] = []
+        self._paused = False
 
     async def open(self, port: int) -> None:
         init = self._init
@@ -258,24 +284,55 @@ class _EventChannel:
             await init._handshake(self.channel, request, "the init event request", InitEventAck)
 
     def feed(self, data: memoryview) -> None:
+        self.codec.receive_data(data)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Handles at most :data:`EVENT_BURST` packets, then lets the event loop serve others: with reading
+        paused (the codec's pending bytes are views of the receive buffer, which must not be refilled
+        yet), the rest is handled on the loop's next turn. A camera's flood of events is thus worked
+        through between other clients' requests instead of holding the loop for seconds."""
         codec = self.codec
-        codec.receive_data(data)
-        while (packet := codec.next_event()) is not None:
-            if isinstance(packet, Event):
-                if self._init.on_event is not None:
-                    self._init.on_event(packet)
-            elif isinstance(packet, ProbeRequest):
-                assert self.channel is not None
-                self.channel.write(codec.encode(ProbeResponse()))
-            elif isinstance(packet, ProbeResponse):
-                for fut in self.probes:
-                    if not fut.done():
-                        fut.set_result(None)
-                self.probes.clear()
-            elif isinstance(packet, InitEventAck | InitFail) and self._init.dialect.event_handshake:
-                self._init._handshake_packet(packet)
-            else:
-                raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the event connection")
+        for _ in range(EVENT_BURST):
+            packet = codec.next_event()
+            if packet is None:
+                if self._paused and self.channel is not None and self.channel.transport is not None:
+                    self._paused = False
+                    self.channel.transport.resume_reading()
+                return
+            self._handle(packet)
+        channel = self.channel
+        if channel is not None and channel.transport is not None and channel.error is None:
+            if not self._paused:
+                self._paused = True
+                channel.transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._resume)
+
+    def _resume(self) -> None:
+        channel = self.channel
+        if channel is None or channel.error is not None:
+            return
+        try:
+            self._drain()
+        except Exception as exc:  # as in Channel.buffer_updated: a malformed packet ends the connection
+            channel.fail(exc)
+
+    def _handle(self, packet: object) -> None:
+        if isinstance(packet, Event):
+            if self._init.on_event is not None:
+                self._init.on_event(packet)
+        elif isinstance(packet, ProbeRequest):
+            assert self.channel is not None
+            self.channel.write(self.codec.encode(ProbeResponse()))
+        elif isinstance(packet, ProbeResponse):
+            for fut in self.probes:
+                if not fut.done():
+                    fut.set_result(None)
+            self.probes.clear()
+        elif isinstance(packet, InitEventAck | InitFail) and self._init.dialect.event_handshake:
+            self._init._handshake_packet(packet)
+        else:
+            raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the event connection")
 
     async def probe(self, limit: float) -> None:
         if self.channel is None:
@@ -290,6 +347,12 @@ class _EventChannel:
             error = TransactionTimeout("waiting for the ProbeResponse", limit)
             self._init._shutdown(error)
             raise error from None
+        finally:  # answered, timed out, or the caller gave up: nobody awaits it any more, so it must not
+            if fut in self.probes:  # carry a shutdown error ("Future exception was never retrieved")
+                self.probes.remove(fut)
+            if fut.done() and not fut.cancelled():
+                fut.exception()
+            fut.cancel()
 
     def fail(self, exc: BaseException) -> None:
         for fut in self.probes:
@@ -342,6 +405,9 @@ class Initiator:
         self._stall_timer: asyncio.TimerHandle | None = None
         self._error: BaseException | None = None
         self._closing = False
+        #: Set once the initiator stopped working (a failure, or :meth:`close`): waits that do not run a
+        #: transaction (a capture waiting for its events) watch it to end at once.
+        self.down = asyncio.Event()
         self._extra: list[Channel] = []
 
     # ------------------------------------------------------------------ state
@@ -453,11 +519,19 @@ class Initiator:
             if pending is None:  # cannot happen: the session checks a transaction is in flight
                 raise RemoteProtocolError(f"unexpected {type(packet).__name__}")
             if isinstance(packet, Data | EndData) and packet.payload:
-                pending.sink.write(packet.payload)
-                if pending.progress is not None:
-                    pending.progress(pending.tx.received, pending.tx.data_in_length)
+                self._to_sink(pending, packet.payload)
             elif isinstance(packet, OperationResponse):
                 self._finish(pending, packet)
+
+    @staticmethod
+    def _to_sink(pending: _Pending, payload: Buffer) -> None:
+        try:
+            pending.sink.write(payload)
+        except OSError as exc:  # our disk, not the camera: the session goes on (SinkFailed at the end)
+            pending.sink_error, pending.sink, pending.progress = exc, DISCARD, None
+            return
+        if pending.progress is not None:
+            pending.progress(pending.tx.received, pending.tx.data_in_length)
 
     # ------------------------------------------------------------------ transactions
 
@@ -480,11 +554,17 @@ class Initiator:
         :class:`DataTooLarge` once the transaction has ended). ``timeout`` bounds the *silence* while the
         transaction is in flight. With ``record``, copies of the raw packets received are returned.
         If the caller is cancelled, the transaction still completes on the wire (its data is discarded)
-        before the next one starts, so the session never gets out of step. An ``optional`` transaction the
+        before the next one starts, so the session never gets out of step. Whatever the silences, the
+        transaction must end by its deadline (:class:`Timeouts`: ``deadline_factor`` times ``timeout``,
+        plus time earned by progress when the data goes to a ``sink``), else :class:`TransactionDeadline`
+        and the connection is closed, as for a timeout. An ``optional`` transaction the
         camera leaves unanswered for ``timeout`` is given up instead of ending the connection: it raises
-        :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped.
+        :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped. A sink
+        that raises :class:`OSError` gets nothing more: the rest of the data phase is read and discarded,
+        and the finished transaction raises :class:`SinkFailed` (the session goes on).
         """
         limit = self.timeouts.transaction if timeout is None else timeout
+        rate = self.timeouts.deadline_rate if sink is not None else None
         collector: BytesSink | None = None
         if sink is None:
             sink = collector = BytesSink(collect_cap)
@@ -496,8 +576,18 @@ class Initiator:
             packets = self._session.start(code, tuple(params), data_out)
             assert self._session.current is not None
             loop = asyncio.get_running_loop()
+            deadline = limit * self.timeouts.deadline_factor
             pending = _Pending(
-                self._session.current, sink, loop.create_future(), limit, loop.time(), progress, optional
+                self._session.current,
+                sink,
+                loop.create_future(),
+                limit,
+                loop.time(),
+                progress,
+                deadline,
+                rate,
+                self._command.rx_bytes,
+                optional,
             )
             self._pending = pending
             self._idle.clear()
@@ -507,12 +597,17 @@ class Initiator:
                 self._command.write(packet)
         try:
             response = await pending.future
-        except asyncio.CancelledError:
+            if collector is not None and collector.overflow:
+                raise DataTooLarge(collector.size, collector.cap)
+            if pending.sink_error is not None:
+                raise SinkFailed(pending.sink_error, pending.tx.received) from pending.sink_error
+        except BaseException:
             pending.sink = DISCARD
             pending.progress = None
+            if collector is not None:
+                # now, not when the cycle collector gets to it: the exception's traceback holds this frame
+                collector.release()
             raise
-        if collector is not None and collector.overflow:
-            raise DataTooLarge(collector.size, collector.cap)
         return Reply(
             response.code,
             response.transaction_id,
@@ -541,16 +636,22 @@ class Initiator:
         pending = self._pending
         if pending is None or self._command is None:
             return
-        silent = asyncio.get_running_loop().time() - max(self._command.last_rx, pending.started)
+        now = asyncio.get_running_loop().time()
+        silent = now - max(self._command.last_rx, pending.started)
+        elapsed, allowed = now - pending.started, pending.allowed(self._command.rx_bytes)
+        code = pending.tx.code
         if silent >= pending.timeout:
-            code = pending.tx.code
             error = TransactionTimeout(f"operation 0x{code:04X}", pending.timeout, opcode=code)
             if pending.optional:
                 self._give_up(pending, error)
             else:
                 self._shutdown(error)
+        elif elapsed >= allowed:
+            what = f"operation 0x{code:04X}"
+            received = self._command.rx_bytes - pending.rx_start
+            self._shutdown(TransactionDeadline(what, allowed, received, opcode=code))
         else:
-            self._arm_stall_timer(pending.timeout - silent)
+            self._arm_stall_timer(min(pending.timeout - silent, allowed - elapsed))
 
     def _give_up(self, pending: _Pending, error: TransactionTimeout) -> None:
         """An optional transaction went unanswered: its caller gets ``error``, the connection stays."""
@@ -589,6 +690,7 @@ class Initiator:
             log.debug("initiator down: %s", exc)
         reason = self._error or exc
         self._closing = True
+        self.down.set()
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None

@@ -15,9 +15,11 @@ The answers are the seed tool's, byte for byte where ``SEED-OUTPUT.md`` shows th
   or (``pretty``) indented by four spaces, then a newline.
 * ``opreq`` → per packet received, ``\\nReceived N bytes. HEX dump:\\n`` and its hex dump.
 * ``capture [PATH]`` → ``Image preview saved to PATH`` (``Image saved to PATH`` for a camera that gives the
-  new image itself). PATH is on the daemon's side and written exactly (the seed inserted ``-N`` before the
-  extension); a relative PATH is taken inside the daemon's capture directory, a directory gets the
-  camera's file name, an existing file is replaced. Without PATH the image goes to the capture directory.
+  new image itself). PATH is on the daemon's side and stays inside the daemon's capture directory: relative
+  to it, or absolute within it; ``..``, a symbolic link or an absolute PATH elsewhere is refused (one error
+  line, before the shutter fires), as is a directory that does not exist. A directory gets the camera's file
+  name; an existing file is never replaced (``-1``, ``-2``… go before the extension, as the seed did).
+  Without PATH the image goes to the capture directory.
 * Errors → one line ``COMMAND error: MESSAGE``. A camera's refusal is the seed's text of its response code
   (``set error: invalid device property value``); a value the daemon refuses before sending gets the text the
   camera would have sent (``invalid device property value``, or ``access denied`` for a read-only
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ptpipd.errors import ErrorCode
-from ptpipd.files import AtomicFile
+from ptpipd.files import OutsideCaptureDir, inside_parts, save_inside
 from ptpipd.legacy import seed_format as fmt
 from ptpipd.legacy.parser import Command, ParseError, help_text, parse
 from ptpipd.rpc import Client, Dispatcher, RpcError
@@ -100,10 +102,15 @@ def failure_text(command: Command, failure: CommandFailed) -> str:
 class Adapter:
     """Runs text commands for one client through the dispatcher."""
 
-    def __init__(self, dispatcher: Dispatcher, client: Client, capture_dir: Path) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, client: Client, capture_dir: Path, *, confined: bool = True
+    ) -> None:
         self.dispatcher = dispatcher
         self.client = client
         self.capture_dir = capture_dir
+        #: ``capture PATH`` stays inside ``capture_dir`` (the listener: any local user may connect); the
+        #: one-shot ``ptpipd -c`` runs with its user's own rights and writes where that user says.
+        self.confined = confined
         self._labels: LegacyLabels | None = None
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
@@ -189,36 +196,37 @@ class Adapter:
         if path is None:
             saved: m.TransferResult = await self.call("capture", {"inline": False})
             return _saved_line(saved, saved.path or "")
+        base, where = self._destination(path)
         r: m.TransferResult = await self.call("capture", {"inline": True})
         try:
             data = r.image()
         except (binascii.Error, ValueError) as exc:
             raise CommandFailed(f"no image data in the answer: {exc}") from None
-        target = self.capture_dir / path  # an absolute PATH replaces the directory
-        name = Path(r.filename or f"capture.{r.format}").name
+        name = r.filename or f"capture.{r.format}"
         try:
-            written = await asyncio.to_thread(_write, target, name, data)
+            written = await asyncio.to_thread(save_inside, base, where, name, data)
+        except OutsideCaptureDir as exc:
+            raise CommandFailed(str(exc)) from None
         except OSError as exc:
+            target = self.capture_dir / path
             raise CommandFailed(f"cannot write {target}: {exc.strerror or exc}") from None
         return _saved_line(r, str(written))
+
+    def _destination(self, path: str) -> tuple[Path, str]:
+        """(directory, path within it) for ``capture PATH``, checked before the shutter fires."""
+        if not self.confined:
+            target = self.capture_dir / path  # an absolute PATH replaces the directory
+            return (target, "") if target.is_dir() else (target.parent, target.name)
+        try:
+            inside_parts(self.capture_dir, path)
+            self.capture_dir.mkdir(parents=True, exist_ok=True)
+        except OutsideCaptureDir as exc:
+            raise CommandFailed(str(exc)) from None
+        except OSError as exc:
+            raise CommandFailed(f"cannot write {self.capture_dir}: {exc.strerror or exc}") from None
+        return self.capture_dir, path
 
 
 def _saved_line(r: m.TransferResult, path: str) -> str:
     """The seed's line; a preview (no object on the camera: no handle) is called one."""
     return f"Image {'preview ' if r.handle is None else ''}saved to {path}\n"
-
-
-def _write(target: Path, name: str, data: bytes) -> Path:
-    """Writes ``data`` atomically to ``target`` (a file, replaced) or into it (a directory, unique name).
-
-    No directory is created: a PATH in a directory that does not exist is an error, as it was in the seed.
-    """
-    if not target.parent.is_dir():
-        raise FileNotFoundError(2, "no such directory", str(target.parent))
-    if target.is_dir():
-        with AtomicFile(target) as sink:
-            sink.write(data)
-            return sink.commit(name)
-    with AtomicFile(target.parent) as sink:
-        sink.write(data)
-        return sink.commit(target.name, overwrite=True)

@@ -59,7 +59,9 @@ async def _run(settings: Settings, command: Command) -> int:
             print(f"ptpipd: could not connect to the camera at {where}: {failure}", file=sys.stderr)
             return EXIT_CONNECT
         captures = settings.captures_path(os.environ)
-        adapter = Adapter(make_dispatcher(service, captures), Client(0, "one-shot", "-c"), captures)
+        adapter = Adapter(
+            make_dispatcher(service, captures), Client(0, "one-shot", "-c"), captures, confined=False
+        )
         reply = await adapter.run(command)
     if reply.ok:
         sys.stdout.write(reply.text)

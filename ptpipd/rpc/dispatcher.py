@@ -20,9 +20,9 @@ reasons measured on this code base:
 
 Rules (JSON-RPC 2.0): a request without ``id`` is a notification and is never answered; a batch is answered
 member by member (an invalid member gets its own -32600, the valid ones run concurrently, as jsonrpcserver
-did); an empty batch, or a batch of notifications only, gets no answer at all except the -32600 of the
-former. Every failure of a method becomes its JSON-RPC error (:mod:`ptpipd.rpc.errors`); anything
-unexpected is a bug: -32603, logged with its traceback.
+did, at most :data:`BATCH_CONCURRENCY` at a time); an empty batch, or a batch of notifications only, gets no
+answer at all except the -32600 of the former. Every failure of a method becomes its JSON-RPC error
+(:mod:`ptpipd.rpc.errors`); anything unexpected is a bug: -32603, logged with its traceback.
 """
 
 from __future__ import annotations
@@ -41,10 +41,14 @@ from ptpipd.rpc import errors as codes
 from ptpipd.rpc.errors import RpcError, camera_error, invalid_params, json_safe, problem
 from ptpipd.rpc.methods import Client, Method
 from ptpipd.rpc.models import Params
+from ptpipd.service.turns import REQUESTER
 
 log = logging.getLogger(__name__)
 
 _REQUEST_KEYS = frozenset({"jsonrpc", "method", "id", "params"})
+#: Members of one batch running at once: below the service's queue per client (64), so no member is
+#: refused for being in a large batch.
+BATCH_CONCURRENCY = 32
 
 
 # ------------------------------------------------------------------------------------------ strict JSON
@@ -157,6 +161,7 @@ class Dispatcher:
             return RpcError(codes.METHOD_NOT_FOUND, "Method not found", method)
         if entry.needs_auth and not client.authenticated:
             return RpcError(codes.UNAUTHORISED, "unauthorised: call auth {token} first")
+        token = REQUESTER.set(client)  # the service queues this client's camera requests on their own
         try:
             args = self._params(entry, params)
             return await entry.handler(client, args)
@@ -170,6 +175,8 @@ class Dispatcher:
             return problem("value_error", str(exc) or type(exc).__name__)
         except Exception as exc:
             return _internal(method, exc)
+        finally:
+            REQUESTER.reset(token)
 
     def _params(self, entry: Method, params: object) -> Params:
         if isinstance(params, entry.params):
@@ -201,9 +208,27 @@ class Dispatcher:
             return await self._one(message, client)
         if not message:
             return error_response(codes.INVALID_REQUEST, "Invalid request", data="an empty batch")
-        answers = await asyncio.gather(*(self._one(item, client) for item in message))
+        answers = await self._batch(message, client)
         given = [answer for answer in answers if answer is not None]
         return f"[{', '.join(given)}]" if given else None
+
+    async def _batch(self, members: list[Any], client: Client) -> list[str | None]:
+        """The answers to a batch's members, in order. They run concurrently, but at most
+        :data:`BATCH_CONCURRENCY` at a time: a batch of 10,000 calls is that client's queue, worked through
+        (its members wait their turn rather than being refused), and it never floods the event loop with
+        10,000 tasks ahead of other clients' requests."""
+        answers: list[str | None] = [None] * len(members)
+        todo = iter(enumerate(members))
+
+        async def worker() -> None:
+            for i, member in todo:
+                answers[i] = await self._one(member, client)
+
+        if len(members) == 1:
+            await worker()
+        else:
+            await asyncio.gather(*(worker() for _ in range(min(len(members), BATCH_CONCURRENCY))))
+        return answers
 
     async def _one(self, request: object, client: Client) -> str | None:
         try:

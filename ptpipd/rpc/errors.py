@@ -25,6 +25,7 @@ NOT_SUPPORTED = int(ErrorCode.NOT_SUPPORTED)
 UNKNOWN_PROPERTY = int(ErrorCode.UNKNOWN_PROPERTY)
 INVALID_VALUE = int(ErrorCode.INVALID_VALUE)
 TOO_MANY_REQUESTS = int(ErrorCode.TOO_MANY_REQUESTS)
+WRITE_FAILED = int(ErrorCode.WRITE_FAILED)
 UNAUTHORISED = int(ErrorCode.UNAUTHORISED)
 
 #: Every error a method can answer with, and what it means (used by rpc.discover and the docs).
@@ -42,6 +43,7 @@ ERROR_TABLE: dict[int, str] = {
     INVALID_VALUE: "Invalid value (nothing was sent to the camera): `data` has `property`, `value`, `allowed`",
     TOO_MANY_REQUESTS: "Too many queued requests (`data` has `queued`), or too many connections on this "
     "listener (`data` has `connections`; the connection is then closed)",
+    WRITE_FAILED: "The daemon could not store the data (a full disk…); the camera keeps it: `data` has `reason`, `errno`",
     UNAUTHORISED: "Unauthorised: on non-loopback TCP, call `auth` with the daemon's token first",
 }
 

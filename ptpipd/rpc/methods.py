@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ptpipd.camera import Capture
+from ptpipd.errors import WriteFailed
 from ptpipd.files import AtomicFile
 from ptpipd.ip.transport import BytesSink
 from ptpipd.ptp import DecodeError, ObjectInfo, OperationCode, ResponseCode
@@ -153,8 +154,11 @@ class Api:
 
     @staticmethod
     def _saved(cap: Capture, sink: AtomicFile, stem: str) -> m.TransferResult:
-        name = cap.transfer.filename or f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{cap.transfer.format}"
-        path = sink.commit(Path(name).name)
+        fallback = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{cap.transfer.format}"
+        try:
+            path = sink.commit(Path(cap.transfer.filename or "").name, fallback=fallback)
+        except OSError as exc:  # flushing the last bytes or naming the file: the disk, not the camera
+            raise WriteFailed(exc, "the file") from exc
         handle = cap.transfer.handle
         url = object_url(handle) if handle is not None else capture_url(str(path))
         return m.TransferResult.from_transfer(cap.transfer, path=str(path), url=url)
@@ -266,7 +270,7 @@ def build_methods(api: Api, discover: Handler) -> list[Method]:
             m.TransferResult,
             api.capture,
             "Takes a picture: the new image (generic) or the preview (Fuji), saved by the daemon or returned inline.",
-            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
+            (*CAMERA_ERRORS, codes.NOT_SUPPORTED, codes.WRITE_FAILED),
         ),
         Method(
             "files",
@@ -282,7 +286,7 @@ def build_methods(api: Api, discover: Handler) -> list[Method]:
             m.TransferResult,
             api.download,
             "One object from the camera, saved by the daemon or returned inline.",
-            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
+            (*CAMERA_ERRORS, codes.NOT_SUPPORTED, codes.WRITE_FAILED),
         ),
         Method(
             "delete",

@@ -271,6 +271,9 @@ class StatusResult(Result):
         None, description="While disconnected: Unix time of the next connection attempt (null otherwise)."
     )
     clients: int
+    internal_errors: int = Field(
+        0, description="Unexpected failures of the daemon's background tasks (each logged); they went on."
+    )
     http: HttpStatus | None = Field(None, description="The HTTP data plane (absent without one).")
     liveview: LiveViewStatus | None = Field(None, description="Live view through the data plane.")
     ingest: IngestStatus | None = Field(None, description="Tethered ingest (absent when it is off).")

@@ -12,13 +12,15 @@ from typing import Any, Self, TypeVar
 
 from ptpipd import API_VERSION, __version__
 from ptpipd.camera import Camera, CameraEvent, CameraInfo, Capture, resolve_ports
-from ptpipd.errors import CameraError, NotConnected, TooManyRequests
+from ptpipd.errors import CameraError, NotConnected
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink
 from ptpipd.ptp import EventCode
+from ptpipd.service.faults import TaskFaults
 from ptpipd.service.notify import Fanout, Refresher, Subscription
 from ptpipd.service.session import Session
 from ptpipd.service.state import ConnectionState, ServiceOptions
+from ptpipd.service.turns import REQUESTER, Turns
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
@@ -35,6 +37,7 @@ from ptpipd.vendors.liveview import LiveFrame, LiveView
 
 log = logging.getLogger("ptpipd.service")
 T = TypeVar("T")
+_DRAIN = object()  # the owner of the last turn, taken by drain()
 
 #: Makes the camera of one connection attempt: ``factory(config, on_pairing=callback)``. Tests pass fakes.
 CameraFactory = Callable[..., Camera]
@@ -66,10 +69,11 @@ class CameraService:
         self._declared = driver.capabilities
         self.ports = resolve_ports(config, driver)
         self.fanout = Fanout(opts.subscriber_queue)
+        #: unexpected failures of the background tasks (each logged; the task went on)
+        self.faults = TaskFaults()
         self.session = Session(self, camera_factory)
-        self._refresher = Refresher(self.get, self.fanout)
-        self._lock = asyncio.Lock()
-        self._queued = 0
+        self._refresher = Refresher(self.get, self.fanout, self.faults)
+        self._turns = Turns(opts.max_queue, opts.max_total_queue)
         self._inflight: asyncio.Task[Any] | None = None
         self._interrupted: asyncio.Task[Any] | None = None
         self._draining = False
@@ -119,6 +123,7 @@ class CameraService:
             "capabilities": self.capabilities.describe(),
             "pairing": session.pairing_steps() if pairing else [],
             "next_retry": session.retry_at if self.state is ConnectionState.DISCONNECTED else None,
+            "internal_errors": self.faults.count,
         }
 
     # ---------------------------------------------------------------- lifecycle
@@ -148,14 +153,15 @@ class CameraService:
         self.session.stop()
         grace, acquired = self.options.shutdown_grace, False
         with contextlib.suppress(TimeoutError):
-            acquired = await asyncio.wait_for(self._lock.acquire(), grace)
+            await asyncio.wait_for(self._turns.acquire(_DRAIN), grace)
+            acquired = True
         if not acquired:
             log.warning("a camera request was still running after %.1f s; closing anyway", grace)
         try:
             await self.session.end("daemon stopping")
         finally:
             if acquired:
-                self._lock.release()
+                self._turns.release()
 
     # ---------------------------------------------------------------- requests
 
@@ -174,24 +180,27 @@ class CameraService:
         return camera
 
     async def request(self, op: Callable[[Camera], Awaitable[T]]) -> T:
-        """Runs ``op`` on the camera when its turn comes (requests run one at a time, in arrival order).
+        """Runs ``op`` on the camera when its turn comes: requests run one at a time, clients take turns
+        (round-robin, :mod:`.turns`; the client is :data:`~.turns.REQUESTER`), each client's in arrival order.
 
-        At most ``max_queue`` may wait (:class:`TooManyRequests`); when the camera link drops, the request
-        in flight fails at once with :class:`NotConnected`, whatever it was waiting for, and so do the
-        requests queued behind it (none runs on the next connection).
+        At most ``max_queue`` requests of one client may wait, ``max_total_queue`` in all
+        (:class:`TooManyRequests`); when the camera link drops, the request in flight fails at once with
+        :class:`NotConnected`, whatever it was waiting for, and so do the requests queued behind it (none
+        runs on the next connection).
         """
         if self._draining:
             raise NotConnected("the daemon is stopping", state=self.state.value)
-        if self._queued >= self.options.max_queue:
-            raise TooManyRequests(self._queued)
-        self._queued += 1
+        owner = REQUESTER.get()
+        turns = self._turns
+        turns.admit(owner)
         try:
             if self.state is ConnectionState.CONNECTING and self.options.wait_connected > 0:
                 # A request right after start-up waits briefly for the first connection instead of failing.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.session.connected.wait(), self.options.wait_connected)
             queued_for = self.session.camera
-            async with self._lock:
+            await turns.acquire(owner)
+            try:
                 camera = self._require_camera(queued_for)
                 task = self._inflight = asyncio.current_task()
                 try:
@@ -204,8 +213,10 @@ class CameraService:
                 finally:
                     self._inflight = self._interrupted = None
                     self._last_activity = time.monotonic()
+            finally:
+                turns.release()
         finally:
-            self._queued -= 1
+            turns.leave(owner)
 
     def link_lost(self) -> None:
         """The session calls this when the camera link drops: the request in flight is interrupted."""
@@ -222,12 +233,12 @@ class CameraService:
     @property
     def queued(self) -> int:
         """Requests running or waiting for the camera."""
-        return self._queued
+        return self._turns.admitted
 
     @property
     def busy(self) -> bool:
         """True while a request runs."""
-        return self._lock.locked()
+        return self._turns.locked
 
     async def get(self, prop: str | int) -> PropertyValue:
         """A property's value."""

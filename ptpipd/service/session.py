@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ptpipd.camera import Camera
-from ptpipd.errors import CameraError, TooManyRequests
+from ptpipd.camera import Camera, failure_reason
+from ptpipd.errors import CameraError, CameraTimeout, TooManyRequests
 from ptpipd.service.state import TRANSITIONS, Backoff, ConnectionState
 from ptpipd.vendors.base import DeviceSummary, EventDelivery
 
@@ -92,25 +92,59 @@ class Session:
     # ---------------------------------------------------------------- the loop
 
     async def run(self) -> None:
-        """Keeps a session open until :meth:`stop`."""
+        """Keeps a session open until :meth:`stop`. An unexpected exception (a bug) is logged and counted
+        (:class:`~.faults.TaskFaults`) and the session is made again: it never ends the service's tasks."""
         try:
             while not self.stopped.is_set():
-                camera = await self._connect()
-                if camera is None:
-                    delay = self.backoff.next()
-                    self.retry_at = time.time() + delay
-                    log.info("reconnecting in %.1f s", delay)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stopped.wait(), delay)
-                    continue
-                self.backoff.reset()
-                reason = await self._watch(camera)
-                if reason is None:
-                    break
-                self.failed(reason)
-                await self.end(reason)
-        finally:
+                try:
+                    await self._once()
+                except Exception as exc:
+                    self.service.faults.record("the camera session", exc)
+                    await self._recover(exc)
+        except asyncio.CancelledError:
+            await self._end_quietly("daemon stopping")
+            raise
+        # Stopped: the camera stays open for the service's drain, which lets the request in flight finish
+        # (bounded) before it ends the session; ending it here would cut that request short.
+
+    async def _once(self) -> None:
+        """One connection: made (else the backoff's wait), watched until it is lost, closed."""
+        camera = await self._connect()
+        if camera is None:
+            await self._wait_retry()
+            return
+        if self.stopped.is_set():  # connected while the daemon stops (perhaps after the drain ended it)
             await self.end("daemon stopping")
+            return
+        self.backoff.reset()
+        reason = await self._watch(camera)
+        if reason is not None:
+            self.failed(reason)
+            await self.end(reason)
+
+    async def _wait_retry(self) -> None:
+        delay = self.backoff.next()
+        self.retry_at = time.time() + delay
+        log.info("reconnecting in %.1f s", delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopped.wait(), delay)
+
+    async def _recover(self, exc: Exception) -> None:
+        """After an unexpected exception: the camera is closed, and a new connection is tried after the
+        backoff's wait (as after a lost link)."""
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        self.failed(reason)
+        await self._end_quietly(reason)
+        if self.state is not ConnectionState.DISCONNECTED:  # it failed before the camera was open
+            self.set_state(ConnectionState.DISCONNECTED, reason)
+        if not self.stopped.is_set():
+            await self._wait_retry()
+
+    async def _end_quietly(self, reason: str) -> None:
+        try:
+            await self.end(reason)
+        except Exception as exc:
+            self.service.faults.record("closing the camera", exc)
 
     async def _connect(self) -> Camera | None:
         self.attempts += 1
@@ -128,6 +162,10 @@ class Session:
             self.failed(str(exc))
             self.set_state(ConnectionState.DISCONNECTED, str(exc))
             return None
+        except Exception:
+            with contextlib.suppress(Exception):  # what failed is the open, reported by the caller
+                await camera.close(timeout=self.service.options.close_timeout)
+            raise
         self.reconnects += self._was_connected  # a connection made again, not the first one
         self._was_connected = True
         self.camera = camera
@@ -141,11 +179,18 @@ class Session:
             self.set_state(ConnectionState.PAIRING, "; ".join(self.pairing_steps()))
 
     def _link_lost(self, camera: Camera, reason: BaseException) -> None:
-        if camera is not self.camera or self.lost is not None:
+        if camera is not self.camera:
             return
-        self.lost = str(reason) or type(reason).__name__
-        self.lost_error = camera.error_for(reason)
-        self.failed(self.lost)
+        self._lose(failure_reason(reason), camera.error_for(reason))
+
+    def _lose(self, reason: str, error: BaseException) -> None:
+        """The link is lost (the transport says so, or the keepalive): the request in flight fails at once
+        with ``error``, the queued ones with NotConnected, and the loop reconnects."""
+        if self.lost is not None:
+            return
+        self.lost = reason
+        self.lost_error = error
+        self.failed(reason)
         self._wake.set()
         self.service.link_lost()
 
@@ -174,19 +219,29 @@ class Session:
             pass  # the queue is full: the camera is busy with others; poll next time
         except CameraError as exc:
             log.debug("event poll failed: %s", exc)
+        except Exception as exc:  # a bug in the driver's poll: the next poll may go better
+            self.service.faults.record("the event poll", exc)
         return None
 
     async def _keepalive(self, interval: float) -> str | None:
+        """A keepalive when nobody used the camera for ``interval``; while a request holds it (a capture
+        waiting for its events, a long download), a probe beside it where the dialect has them, so a camera
+        that stopped answering is noticed then too and the request fails instead of waiting out its own
+        timeout."""
         service = self.service
-        if service.idle < interval or service.busy:
-            return None
+        camera = self.camera
         timeout = service.options.keepalive_timeout
         try:
-            await service.request(lambda cam: asyncio.wait_for(cam.keepalive(), timeout))
+            if service.busy and camera is not None and camera.probes:
+                await asyncio.wait_for(camera.probe(timeout), timeout)
+            elif service.idle >= interval and not service.busy:
+                await service.request(lambda cam: asyncio.wait_for(cam.keepalive(), timeout))
         except TooManyRequests:
             return None
         except (CameraError, TimeoutError) as exc:
-            return self.lost or f"keepalive failed: {str(exc) or f'no answer within {timeout:g} s'}"
+            text = f"keepalive failed: {str(exc) or f'no answer within {timeout:g} s'}"
+            self._lose(text, exc if isinstance(exc, CameraError) else CameraTimeout(text, timeout_s=timeout))
+            return self.lost
         return None
 
     async def end(self, reason: str) -> None:

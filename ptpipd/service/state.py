@@ -40,11 +40,14 @@ class ServiceOptions:
     poll_interval: float | None = None
     keepalive_timeout: float = 5.0
     backoff_initial: float = 0.5
-    backoff_max: float = 10.0  # a Wi-Fi camera switched back on should be seen within seconds
-    max_queue: int = 64
+    #: a camera switched back on is connected again within 2 s (issue 14), however long it was away; an
+    #: attempt every 0.75-1.5 s costs a refused or unanswered TCP connect, nothing more
+    backoff_max: float = 1.5
+    max_queue: int = 64  # requests of one client waiting or running (its flood is its own)
+    max_total_queue: int = 4096  # of all clients together
     wait_connected: float = 3.0
     subscriber_queue: int = 256
-    shutdown_grace: float = 3.0
+    shutdown_grace: float = 2.5  # + close_timeout: within the daemon's 5 s shutdown bound (daemon.py)
     close_timeout: float = 1.0
 
 

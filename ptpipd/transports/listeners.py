@@ -135,6 +135,11 @@ class Listener:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stops accepting, closes every connection and waits for their handlers: at most 2 × ``CLOSE_WAIT``
+        (then they are cancelled). Idempotent."""
         self.stop_accepting()
         for writer in [*self._connections.values(), *self._refused.values()]:
             writer.close()

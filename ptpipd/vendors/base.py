@@ -9,16 +9,18 @@ a driver, and asks the driver's :class:`Capabilities`, never its name.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ptpipd.errors import CameraRefused, NotSupported, UnknownProperty
 from ptpipd.ip.codec import Dialect
+from ptpipd.ip.errors import ConnectionClosed
 from ptpipd.ip.packets import Buffer, Event
 from ptpipd.ip.transport import DataSink, Initiator, Reply, Timeouts
 from ptpipd.ptp import (
@@ -36,6 +38,8 @@ from ptpipd.ptp import (
 from ptpipd.vendors.labels import PLAIN, Labels, hex_label
 from ptpipd.vendors.legacy_labels import STANDARD, LegacyLabels
 from ptpipd.vendors.liveview import LiveView
+
+T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------------------ config
 
@@ -374,6 +378,22 @@ class VendorDriver(ABC):
         """The error for a response other than OK to ``opcode``, naming the response."""
         name = self.response_names.get(response) or code_name(ResponseCode, response)
         return CameraRefused(response, name, opcode, message)
+
+    async def wait_event(self, fut: asyncio.Future[T], limit: float) -> T:
+        """The result of ``fut`` (completed by the camera's events) within ``limit`` seconds, else
+        ``TimeoutError``; ends at once with :class:`~ptpipd.ip.errors.ConnectionClosed` when the link drops
+        meanwhile (a capture must not wait out its timeout for a camera that is gone). ``fut`` itself is
+        left as it is."""
+        down = asyncio.ensure_future(self.link.down.wait())
+        try:
+            await asyncio.wait((fut, down), timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            down.cancel()
+        if fut.done():
+            return fut.result()
+        if self.link.down.is_set():
+            raise ConnectionClosed("the connection dropped while waiting for the camera") from self.link.error
+        raise TimeoutError
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:

@@ -293,7 +293,7 @@ class GenericDriver(VendorDriver):
             await self.call(OperationCode.InitiateCapture, (0, 0))
             limit = self.config.capture_timeout
             try:
-                await asyncio.wait_for(asyncio.shield(wait.complete), limit)
+                await self.wait_event(wait.complete, limit)
             except TimeoutError:
                 if not wait.added:
                     raise CameraTimeout(

@@ -25,6 +25,7 @@ STATUS_OF_CODE: dict[int, int] = {
     codes.UNKNOWN_PROPERTY: 404,
     codes.INVALID_VALUE: 400,
     codes.TOO_MANY_REQUESTS: 503,
+    codes.WRITE_FAILED: 507,  # Insufficient Storage
     codes.UNAUTHORISED: 401,
 }
 

@@ -60,6 +60,7 @@ STATUS_JSON = {
     "pairing": [],
     "next_retry": None,
     "clients": 0,
+    "internal_errors": 0,
 }
 
 

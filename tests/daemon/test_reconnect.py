@@ -100,7 +100,9 @@ def test_camera_killed_mid_transfer_and_restarted(tmp_path: Path) -> None:
             assert while_away["error"]["code"] == -32000, while_away
             assert while_away["error"]["data"]["state"] in ("disconnected", "connecting")
 
-            # the camera comes back on the same port
+            # the camera comes back on the same port; meanwhile the notify socket is read, as systemd reads it
+            # (a full queue would drop the daemon's next STATUS: one per state change, two per attempt)
+            daemon.notify.drain()
             sim = start_sim("generic", "--port", str(port), "--object-size", "100M")
             assert sim.port == port
             back = next_note(watcher, "notify.connection", lambda p: p["state"] == "connected", timeout=40)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon.conftest import wait_until
-from tests.faults.conftest import Defect, check_all, daemon_on, send_request
+from tests.faults.conftest import check_all, daemon_on, send_request
 from tests.hostile import OC, FakeObject, HostileCamera, object_info, ok_then_hold, picture, stream_data
 
 PTPIPCTL = Path(sys.executable).with_name("ptpipctl")
@@ -28,11 +28,6 @@ TEMP_GLOB = ".ptpipd-*.part"
 # ------------------------------------------------------------------------------------------------ defect 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 6: .ptpipd-*.part files of a SIGKILLed daemon stay in the capture directory",
-)
 @pytest.mark.parametrize("transfer", ["download", "capture"])
 def test_a_restarted_daemon_removes_the_temp_files_of_a_killed_one(
     camera: HostileCamera, tmp_path: Path, transfer: str
@@ -92,11 +87,6 @@ def unsafe(name: str) -> str | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 10: camera file names with NUL, '..', '.' or control characters are not sanitised",
-)
 def test_camera_file_names_become_safe_local_names(camera: HostileCamera, tmp_path: Path) -> None:
     """Issue 14 defect 10: the camera reports files named ``..``, ``.``, ``IMG<NUL>.JPG`` and one with a
     terminal escape. ``download`` saves each one (no error: the params are valid) as a regular file directly

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ptpipd.ptp import EventCode
-from tests.faults.conftest import Defect, check_all, daemon_on, simulated_daemon
+from tests.faults.conftest import check_all, daemon_on, simulated_daemon
 from tests.hostile import ISO, HostileCamera
 from tests.procs import DaemonProcess
 
@@ -67,11 +65,6 @@ class Reader(threading.Thread):
             self.error = repr(exc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 8: an event flood drops a subscriber that is reading and stalls other clients",
-)
 def test_an_event_flood_spares_a_reading_subscriber_and_other_clients(
     camera: HostileCamera, tmp_path: Path
 ) -> None:
@@ -180,11 +173,6 @@ def flood(daemon: DaemonProcess, stop: threading.Event, batches: list[int]) -> N
             batches.append(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 9: one client's flood fills the shared queue; the others get -32006 and crawl",
-)
 def test_one_clients_flood_costs_only_that_client(tmp_path: Path) -> None:
     """Issue 14 defect 9: three clients call ``get iso`` in a loop, first alone (1 s), then while a fourth
     client sends batch after batch of 10,000 ``get`` calls (1.5 s). The three must get no error at all and

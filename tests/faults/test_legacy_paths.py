@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import Defect, check_all, simulated_daemon
+from tests.faults.conftest import check_all, simulated_daemon
 from tests.legacy.conftest import legacy_port, nc
 
 VICTIM_TEXT = "a text file the daemon did not create\n"
@@ -65,11 +65,6 @@ def attack(server: Server, outside: Path, case: str) -> tuple[str, bool]:
     return foreign.name, False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 1: legacy 'capture PATH' writes outside the capture directory and replaces files",
-)
 @pytest.mark.parametrize("case", ["absolute", "dotdot", "symlink", "foreign-file"])
 def test_capture_path_stays_inside_the_capture_directory(server: Server, tmp_path: Path, case: str) -> None:
     """Issue 14 defect 1: ``capture /tmp/x/victim.txt`` replaced an existing text file with a JPEG and

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.faults.conftest import Defect, check_all, daemon_on, send_request
+from tests.faults.conftest import check_all, daemon_on, send_request
 from tests.hostile import OC, HostileCamera, hold
 from tests.rpcclient import RpcConnection
 
@@ -54,12 +52,6 @@ def message_problems(what: str, message: str) -> list[str]:
     return problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Defect,
-    reason="issue 14 defect 11: doubled prefix 'camera connection lost: camera connection lost: …', "
-    "'Future exception was never retrieved' in the log",
-)
 def test_every_error_says_what_happened_once_in_words(camera: HostileCamera, tmp_path: Path) -> None:
     """Issue 14 defect 11, every symptom the issue lists, each checked (all problems reported together):
 

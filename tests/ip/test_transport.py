@@ -7,6 +7,7 @@ what the initiator *wrote* is also made on the raw bytes with independent parser
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import random
@@ -20,6 +21,7 @@ from ptpipd.ip.errors import (
     ConnectionClosed,
     InitFailed,
     RemoteProtocolError,
+    TransactionDeadline,
     TransactionTimeout,
 )
 from ptpipd.ip.fuji import (
@@ -406,6 +408,43 @@ async def test_events_in_order(net: Net) -> None:
     assert await s.seen.wait_events(30) == events
 
 
+async def test_an_event_flood_is_handled_in_bursts_between_other_work(net: Net) -> None:
+    """Issue 14 defect 8: 10,240 events (40 bursts) arrive at once. All are delivered, in order, and the
+    event loop runs other work between bursts (a ticker task counts its turns while they are handled)."""
+    s = await net.connect(GENERIC)
+    assert s.evt is not None
+    count = 10_240
+    events = [Event(0x4006, 0xFFFF_FFFF, (i,)) for i in range(count)]
+    ticks = 0
+    ticks_at: list[int] = []
+    s.init.on_event = lambda event: (s.seen.on_event(event), ticks_at.append(ticks))
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticking = asyncio.create_task(ticker())
+    s.evt.writer.write(b"".join(encode(e) for e in events))
+    try:
+        assert await s.seen.wait_events(count) == events
+    finally:
+        ticking.cancel()
+    turns_between = ticks_at[-1] - ticks_at[0]
+    assert transport.EVENT_BURST <= 256  # so 40 bursts or more, and the ticker ran between most of them
+    assert turns_between >= 20, f"other work ran {turns_between} times during {count} events"
+    assert s.init.alive
+    reply = await within(asyncio.gather(s.init.transaction(0x1001), _answer_ok(s)))
+    assert reply[0].code == OK  # the connection still works
+
+
+async def _answer_ok(s: object) -> None:
+    cmd = s.cmd  # type: ignore[attr-defined]
+    request = await cmd.recv_request()
+    await cmd.respond(OK, request.transaction_id)
+
+
 async def test_fuji_events_are_28_byte_containers(net: Net) -> None:
     s = await net.connect(FUJI)
     assert s.evt is not None
@@ -534,6 +573,47 @@ async def test_silent_responder_times_out(net: Net, dialect: Dialect) -> None:
         await s.init.transaction(0x1001)
     await s.init.close()
     assert s.seen.closes == [info.value]  # once, with the reason
+
+
+async def _stream(s: object, code: int, pieces: int, interval: float, size: int = 4096) -> None:
+    """Answers the request with ``pieces`` slices of its data phase, one every ``interval`` (a steady stream
+    for the deadline tests: never silent for long), then the response."""
+    cmd = s.cmd  # type: ignore[attr-defined]
+    request = await cmd.recv_request()
+    wire = b"".join(cmd.codec.encode_data(request.transaction_id, code, bytes(size * pieces)))
+    step = -(-len(wire) // pieces)
+    for start in range(0, len(wire), step):
+        await cmd.send(wire[start : start + step])
+        await asyncio.sleep(interval)  # pacing of the camera's side, not synchronisation
+    await cmd.send(cmd.codec.encode(OperationResponse(OK, request.transaction_id)))
+
+
+@pytest.mark.parametrize("kind", ["in-memory", "sink"])
+async def test_a_steady_stream_ends_by_the_deadline_unless_it_goes_to_a_sink(
+    net: Net, dialect: Dialect, kind: str
+) -> None:
+    """Issue 14 defect 3: never 0.3 s of silence, but 1.5 s in all. In memory (a property, a dataset) that is
+    past the deadline of 2 × 0.3 s; into a sink (a download), 24 KiB/s of progress earns the time it takes."""
+    timeouts = Timeouts(transaction=0.3, deadline_factor=2.0, deadline_rate=8 << 10)
+    s = await net.connect(dialect, timeouts=timeouts)
+    sink = transport.BytesSink() if kind == "sink" else None
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    tx = asyncio.create_task(s.init.transaction(0x1009, (1,), sink=sink))
+    camera = asyncio.create_task(_stream(s, 0x1009, 15, 0.1))
+    if sink is not None:
+        reply = await within(tx, 10)
+        assert reply.code == OK and reply.data_length == sink.size == 15 * 4096
+        await within(camera)
+        return
+    with pytest.raises(TransactionDeadline, match=r"0x1009: not finished within 0\.6 s") as info:
+        await within(tx, 10)
+    assert 0.5 <= loop.time() - started < 1.4
+    assert info.value.opcode == 0x1009 and info.value.timeout == pytest.approx(0.6)
+    assert not s.init.alive and s.seen.closes == [info.value]
+    camera.cancel()
+    with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
+        await camera
 
 
 async def test_responder_closes_mid_transfer(net: Net, dialect: Dialect) -> None:

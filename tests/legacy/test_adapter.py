@@ -377,10 +377,14 @@ async def test_capture_to_a_path_on_the_daemons_side(tmp_path: Path) -> None:
     reply = await run(stub, "snap sub/one.jpg", tmp_path)
     assert reply.text == f"Image preview saved to {sub / 'one.jpg'}\n"
     assert content(sub / "one.jpg") == JPEG
-    elsewhere = tmp_path / "abs.jpg"
-    elsewhere.write_bytes(b"old")
-    await run(stub, f"shutter {elsewhere}", tmp_path / "unused")
-    assert content(elsewhere) == JPEG  # an explicit file is replaced
+    existing = tmp_path / "abs.jpg"
+    existing.write_bytes(b"old")
+    reply = await run(stub, f"shutter {existing}", tmp_path)  # absolute, inside the capture directory
+    assert reply.text == f"Image preview saved to {tmp_path / 'abs-1.jpg'}\n"
+    assert content(existing) == b"old"  # an existing file is never replaced (issue 14 defect 1)
+    refused = await run(stub, f"shutter {existing}", tmp_path / "unused")  # outside the capture directory
+    assert not refused.ok and refused.text.count("\n") == 1, refused
+    assert content(existing) == b"old" and not exists(tmp_path / "unused")
     assert (
         await run(stub, f"capture {sub}", tmp_path)
     ).text == f"Image preview saved to {sub / 'IMG_0007.JPG'}\n"

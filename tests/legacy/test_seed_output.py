@@ -189,15 +189,21 @@ def test_get_unknown_code_is_the_cameras_answer(xt1: Legacy) -> None:
 
 
 def test_capture_path(tmp_path: Path) -> None:
-    """The seed wrote /tmp/prev-1.jpg for /tmp/prev.jpg; we write exactly PATH (a deliberate difference) and
-    the line says so."""
+    """The seed wrote /tmp/prev-1.jpg for /tmp/prev.jpg; we write exactly PATH while it is free (a deliberate
+    difference), ``-1`` beside it once it is taken (never replacing a file, issue 14 defect 1), and the line
+    says so. PATH stays inside the daemon's capture directory (tests/faults/test_legacy_paths.py)."""
     seed = line_for("capture /tmp/prev.jpg")
     assert seed == "Image preview saved to /tmp/prev-1.jpg\n"
-    target = tmp_path / "prev.jpg"
     with running_legacy(tmp_path / "d", "fuji") as server:
+        captures = Path(server.nc("capture").split(" saved to ")[1].strip()).parent
+        target = captures / "prev.jpg"
         assert server.nc(f"capture {target}") == seed.replace("/tmp/prev-1.jpg", str(target))
+        assert server.nc(f"capture {target}") == seed.replace("/tmp/prev-1.jpg", str(captures / "prev-1.jpg"))
     assert target.read_bytes()[:3] == b"\xff\xd8\xff"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("prev")] == ["prev.jpg"]
+    assert sorted(p.name for p in captures.iterdir() if p.name.startswith("prev")) == [
+        "prev-1.jpg",
+        "prev.jpg",
+    ]
 
 
 def describe_iso_table() -> str:

@@ -176,7 +176,11 @@ def test_capture_and_aliases_without_path(legacy: Legacy, word: str) -> None:
 
 @pytest.mark.parametrize("word", ["capture", "shoot", "shutter", "snap"])
 def test_capture_and_aliases_to_a_path(legacy: Legacy, word: str, tmp_path: Path) -> None:
-    target = tmp_path / f"{word}.jpg"
+    """An absolute PATH, as old scripts give it; inside the daemon's capture directory (issue 14 defect 1:
+    nothing is written elsewhere, see tests/faults/test_legacy_paths.py)."""
+    plain = SAVED.match(legacy.nc("capture"))
+    assert plain, "a capture without PATH says where the capture directory is"
+    target = Path(plain["path"]).parent / f"{word}-{tmp_path.name}.jpg"
     text = legacy.nc(f"{word} {target}")
     m = SAVED.match(text)
     assert m, text

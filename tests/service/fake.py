@@ -42,9 +42,16 @@ class World:
     cameras: list[FakeCamera] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)  # a `get` has begun
+    bugs: dict[str, int] = field(default_factory=dict)  # "open", "poll", "get": times still to raise
 
     def __post_init__(self) -> None:
         self.gate.set()
+
+    def bug(self, where: str) -> None:
+        """Raises RuntimeError (a bug in a driver, say) while ``bugs[where]`` says so."""
+        if self.bugs.get(where, 0) > 0:
+            self.bugs[where] -= 1
+            raise RuntimeError(f"a bug in {where}")
 
     @property
     def camera(self) -> FakeCamera:
@@ -67,6 +74,7 @@ class FakeCamera(Camera):
     async def open(self) -> DeviceSummary:
         world = self.world
         world.attempts += 1
+        world.bug("open")
         if world.refuse > 0:
             world.refuse -= 1
             raise NotConnected(f"attempt {world.attempts} refused")
@@ -86,14 +94,24 @@ class FakeCamera(Camera):
         if self.world.keepalive == "hang":
             await asyncio.Event().wait()
 
+    @property
+    def probes(self) -> bool:
+        return True
+
+    async def probe(self, timeout: float) -> None:
+        """A probe beside a request: answered as the keepalive is."""
+        await self.keepalive()
+
     async def get(self, prop: str | int) -> PropertyValue:
         self.world.calls.append(f"get {prop}")
         self.world.started.set()
         await self.world.gate.wait()
+        self.world.bug("get")
         return PropertyValue("iso", 0x500F, "ExposureIndex", DataType.UINT16, self.world.iso, "", True)
 
     async def poll_events(self) -> int:
         self.world.calls.append("poll")
+        self.world.bug("poll")
         events, self.world.to_poll = self.world.to_poll, []
         for event in events:
             self._on_event(event)

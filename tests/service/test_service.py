@@ -120,6 +120,28 @@ async def test_keepalive_failure_reconnects(mode: str, reason: str) -> None:
         assert status["reconnects"] == 1 and status["last_error"] == reason
 
 
+async def test_a_camera_that_stops_answering_while_a_request_holds_it_is_noticed() -> None:
+    """Issue 14 defect 2: a request holds the camera (a capture waiting for its events) and the camera stops
+    answering. A probe beside the request notices: the request fails as a timeout, the queued one as not
+    connected, long before either's own timeout, and the service reconnects."""
+    world = World()
+    service = make_service(world, keepalive_interval=0.01, keepalive_timeout=0.05)
+    states = States(service)
+    async with service:
+        await states.wait_for(CONNECTED)
+        in_flight = await hold_camera(world, service)
+        queued = asyncio.create_task(service.get("iso"))
+        world.keepalive = "hang"
+        with pytest.raises(CameraTimeout, match=r"keepalive failed: no answer within 0\.05 s"):
+            await within(in_flight, 1.0)
+        with pytest.raises(NotConnected, match="camera connection lost: keepalive failed"):
+            await within(queued, 1.0)
+        assert await states.wait_for(DISCONNECTED) == "keepalive failed: no answer within 0.05 s"
+        world.keepalive = "ok"
+        world.gate.set()
+        await states.wait_for(CONNECTED, 2)
+
+
 # ------------------------------------------------------------------------------------------------ subscribers
 
 
@@ -129,7 +151,7 @@ async def test_a_subscriber_that_falls_behind_is_dropped_and_the_others_are_not(
         await States(service).wait_for(CONNECTED)
         slow = service.subscribe(["event"])
         fast = service.subscribe(["event"])
-        fast.queue = asyncio.Queue(100)
+        fast.limit = 100
         for n in range(3):
             world.camera.emit(0x4002, n)
         with pytest.raises(SubscriberOverflow, match="more than 2 notifications"):
