@@ -62,7 +62,9 @@ def test_ptpipd_socket_and_service(tmp_path: Path) -> None:
     emu = emulate(service, [sock], tmp_path)
     conf = tmp_path / "etc/ptpipd/ptpipd.conf"
     assert emu.argv[1:] == ["-f", str(conf)]
-    conf.write_text((REPO / "contrib/ptpipd.conf").read_text() + "simulate = generic\n")
+    template = (REPO / "contrib/ptpipd.conf").read_text()
+    assert template.count("\n[daemon]\n") == 1
+    conf.write_text(template.replace("\n[daemon]\n", "\n[daemon]\nsimulate = generic\n"))
     notify = NotifyListener(tmp_path / "notify.sock")
     log = tmp_path / "daemon.log"
     try:
