@@ -6,7 +6,10 @@ subprocess (``--object-size SIZE``) serves the same object to:
 * **daemon + curl** (the product path): ``ptpipd`` connected to the simulator, ``curl -o FILE
   http://…/files/HANDLE`` through its HTTP data plane (GetPartialObject pieces streamed onto the
   connection). Time: curl's wall time. Also the daemon's peak RSS (VmHWM) after all runs, and ``get iso``
-  latency (p50/p99) from a second JSON-RPC client while a download runs, beside the same without one.
+  latency (p50/p99) from a second JSON-RPC client while a download runs, beside the same without one, and
+  the CPU seconds the daemon and the simulator spent per curl download (``/proc/PID/stat``): on a shared
+  machine the wall times swing with the other load, the CPU a download costs much less. With ``--profile``
+  one more curl download runs under ``py-spy`` (when installed) sampling the daemon.
 * **ptpipctl download** (the product path as a user types it): ``ptpipctl download HANDLE FILE`` through
   the same daemon's HTTP Unix socket (``ptpipd-http.sock``), streamed into a temporary file renamed at the
   end. Time: its wall time, Python's start-up included. Also its peak RSS (``wait4``'s ``ru_maxrss`` through
@@ -20,7 +23,9 @@ subprocess (``--object-size SIZE``) serves the same object to:
   small photo, i.e. the transfer without gphoto2's start-up and folder walk.
 * **raw ceiling**: the same bytes from a file in RAM, sent by ``sendfile`` (zero-copy) and received with
   ``splice`` into the output file (socket → pipe → file, no user-space copy): nothing that reads the bytes
-  from a socket into a file can beat it on this machine.
+  from a socket into a file can beat it on this machine. One more ceiling run follows each curl run, and
+  "curl / ceiling (paired)" is the median of those pairs' ratios: on a machine shared with other work the
+  load moves between the methods' turns, a pair sees about the same.
 
 Every downloaded file is checked against the SHA-256 of the formula in :mod:`ptpipd.sim.bigobject`. The table
 shows medians of ``--runs``. MB are 10^6 bytes. It never exits non-zero because of a time.
@@ -353,14 +358,35 @@ def iso_latencies(
     return out
 
 
-def measure_daemon(sim_port: int, size: int, runs: int, work: Path, results: Results) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_daemon(
+    sim: subprocess.Popen[str],
+    sim_port: int,
+    raw_port: int,
+    size: int,
+    runs: int,
+    work: Path,
+    results: Results,
+    profile: bool,
+) -> None:
     expected = bigobject.sha256(size)
     daemon = start_daemon(sim_port, work)
     try:
         handle = big_handle(daemon)
         out = work / "curl.bin"
         for _ in range(runs):
+            before = cpu_seconds(daemon.proc.pid), cpu_seconds(sim.pid)
             results.curl.append(run_curl(daemon, handle, out))
+            results.daemon_cpu.append(cpu_seconds(daemon.proc.pid) - before[0])
+            results.sim_cpu.append(cpu_seconds(sim.pid) - before[1])
+            raw = work / "raw.bin"  # the ceiling right after: both see the same load on a shared machine
+            results.raw_paired.append(run_raw(raw_port, raw, size))
+            raw.unlink()
             assert sha256_file(out) == expected, "daemon + curl: wrong content"
             out.unlink()
             seconds, rss = run_ptpipctl(daemon, handle, out)
@@ -377,8 +403,40 @@ def measure_daemon(sim_port: int, size: int, runs: int, work: Path, results: Res
             busy.wait(600)
         assert sha256_file(out) == expected, "daemon + curl (with get iso beside it): wrong content"
         out.unlink()
+        if profile:
+            results.daemon_profile = profile_daemon(daemon, handle, out)
     finally:
         stop(daemon.proc)
+
+
+def profile_daemon(daemon: Daemon, handle: int, out: Path) -> str:
+    """One more curl download with py-spy sampling the daemon: the functions by own samples."""
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
+        return "py-spy is not installed (pip install py-spy): the daemon was not profiled"
+    raw = out.with_suffix(".spy")
+    command = [spy, "record", "--nonblocking", "-r", "250", "-f", "raw", "-o", str(raw), "-p"]
+    # no start-up handshake to wait for (py-spy prints its banner only when it ends): the first milliseconds
+    # of the download may go unsampled, which a profile can afford
+    sampler = subprocess.Popen(
+        [*command, str(daemon.proc.pid)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        run_curl(daemon, handle, out)
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        said = sampler.communicate(timeout=60)[0].decode(errors="replace")
+    out.unlink()
+    if not raw.exists():
+        return f"py-spy could not sample the daemon: {said.strip()[-500:]}"
+    own: dict[str, int] = {}
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        own[stack.rsplit(";", 1)[-1]] = own.get(stack.rsplit(";", 1)[-1], 0) + int(count)
+    raw.unlink()
+    total = sum(own.values()) or 1
+    top = sorted(own.items(), key=lambda item: -item[1])[:15]
+    return "\n".join(f"{n / total:6.1%}  {frame}" for frame, n in top)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -398,7 +456,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="1G", help="object size (default 1G)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each method; the median is shown")
-    parser.add_argument("--profile", action="store_true", help="also profile one run of ours (cProfile)")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile ours (cProfile), the daemon (py-spy)"
+    )
     parser.add_argument("--dir", type=Path, help="where to write the downloads (default: /dev/shm if roomy)")
     parser.add_argument("--child", choices=["ours", "raw-server"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -445,7 +505,11 @@ class Results:
     daemon_rss: float = 0.0
     iso_idle: list[float] = field(default_factory=list)
     iso_busy: list[float] = field(default_factory=list)
+    raw_paired: list[float] = field(default_factory=list)
+    daemon_cpu: list[float] = field(default_factory=list)
+    sim_cpu: list[float] = field(default_factory=list)
     profile: str = ""
+    daemon_profile: str = ""
 
 
 def measure(size: int, runs: int, profile: bool, root: Path | None, sim_log: IO[str]) -> Results:
@@ -460,7 +524,8 @@ def measure(size: int, runs: int, profile: bool, root: Path | None, sim_log: IO[
         try:
             with tempfile.TemporaryDirectory(prefix="ptpipd-bench-", dir=root) as tmp:
                 work = Path(tmp)
-                measure_daemon(sim_port, size, runs, work, results)  # first: the simulator takes one client
+                # first: the simulator takes one client
+                measure_daemon(sim, sim_port, raw_port, size, runs, work, results, profile)
                 big_number, small_number = gphoto2_numbers(sim_port, work) if has_gphoto2 else (0, 0)
                 for _ in range(runs):
                     out = work / "ours.bin"
@@ -532,6 +597,8 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
     print(
         f"curl / ceiling = {share:.0%}        target >= {TARGET_VS_RAW:.0%}: {verdict(share >= TARGET_VS_RAW)}"
     )
+    paired = statistics.median(r / c for r, c in zip(results.raw_paired, results.curl, strict=True))
+    print(f"curl / ceiling, each curl run against a ceiling run right after it (median) = {paired:.0%}")
     share = raw / ctl
     print(
         f"ptpipctl / ceiling = {share:.0%}    target >= {TARGET_VS_RAW:.0%}: {verdict(share >= TARGET_VS_RAW)}"
@@ -551,7 +618,15 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
         f"get iso, download p50 {percentile(busy, 0.5):.1f} ms  p99 {p99:.1f} ms  ({len(busy)} calls)"
         f"  target p99 <= {TARGET_ISO_P99_MS} ms: {verdict(p99 <= TARGET_ISO_P99_MS)}"
     )
+    gib = size / (1 << 30)
+    daemon_cpu, sim_cpu = statistics.median(results.daemon_cpu), statistics.median(results.sim_cpu)
+    print(
+        f"CPU per GiB through curl: daemon {daemon_cpu / gib:.2f} s, simulator {sim_cpu / gib:.2f} s (medians)"
+    )
     print("content: SHA-256 of every download matches the bigobject formula")
+    if results.daemon_profile:
+        print("\nprofile of one curl download in the daemon (py-spy, share of samples by own time):")
+        print(results.daemon_profile)
     if results.profile:
         print("\nprofile of one GetObject through our initiator (cProfile, by own time):")
         print(results.profile)

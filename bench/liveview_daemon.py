@@ -13,12 +13,18 @@ Run with ``.venv/bin/python bench/liveview_daemon.py [--fps 30] [--seconds 10]``
 
 Targets: 30 fps in → at least 29 fps out per viewer at 10 viewers, frame age p95 ≤ one frame interval,
 daemon ≤ 15 % of a core. It prints "met" / "NOT met" and never exits non-zero because of a time.
+
+A polled body follows (``--polled canon``, or ``nikon``; ``none`` skips it): a simulated EOS 6D hands out one
+frame per GetViewFinderData, as fast as it is asked, so the daemon's ``liveview_fps`` cap (default 30) sets the
+rate. One viewer for ``--seconds``: its fps, and the CPU share of the daemon and of the simulator (both sides
+spin without the cap: ``--polled-fps 0`` shows that).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -28,11 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 LISTENING = re.compile(r"listening on ([0-9.]+):(\d+),(\d+),(\d+)")
+ONE_PORT = re.compile(r"listening on ([0-9.]+):(\d+)")
 STAMP = re.compile(rb"ptpipd-sim frame=(\d+) mono=([0-9.]+)")
 CPU_TARGET = 0.15
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -114,7 +122,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--polled", choices=["canon", "nikon", "none"], default="canon", help="the polled body"
+    )
+    parser.add_argument(
+        "--polled-fps", type=float, help="the daemon's liveview_fps for it (default: its own)"
+    )
+    parser.add_argument("--only-polled", action="store_true", help="skip the Fujifilm cases")
     args = parser.parse_args()
+    if args.only_polled:
+        polled(args.polled, args.polled_fps, args.seconds)
+        return
     sim = subprocess.Popen(
         [
             sys.executable,
@@ -137,41 +155,55 @@ def main() -> None:
     match = LISTENING.search(sim.stdout.readline())
     assert match, "the simulator did not start"
     command_port, event_port, stream_port = match[2], match[3], match[4]
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        http_port = probe.getsockname()[1]
-    with tempfile.TemporaryDirectory(prefix="ptpipd-bench-") as tmp:
-        work = Path(tmp)
-        sock = work / "ptpipd.sock"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PTPIPD_", "LISTEN_", "NOTIFY_"))}
-        env |= {"XDG_RUNTIME_DIR": tmp, "XDG_STATE_HOME": tmp, "STATE_DIRECTORY": tmp}
-        daemon = subprocess.Popen(
+    try:
+        with running_daemon(
             [
-                sys.executable,
-                "-m",
-                "ptpipd.daemon",
                 "--vendor",
                 "fuji",
-                "--host",
-                "127.0.0.1",
                 "--cmd-data-port",
                 command_port,
                 "--event-port",
                 event_port,
                 "--stream-port",
                 stream_port,
-                "--socket",
-                str(sock),
-                "--rpc-tcp",
-                "off",
-                "--http",
-                f"127.0.0.1:{http_port}",
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=REPO,
-            env=env,
+            ]
+        ) as (daemon, sock, http_port):
+            idle0, t0 = cpu_seconds(daemon.pid), time.monotonic()
+            time.sleep(3.0)  # the baseline: a daemon with a camera and no viewer
+            idle = (cpu_seconds(daemon.pid) - idle0) / (time.monotonic() - t0)
+            results = {n: run_viewers(http_port, sock, daemon.pid, n, args.seconds) for n in (1, 10)}
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    report(args.fps, args.seconds, idle, results)
+    if args.polled != "none":
+        polled(args.polled, args.polled_fps, args.seconds)
+
+
+@contextlib.contextmanager
+def running_daemon(
+    camera: list[str], env_extra: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], Path, int]]:
+    """``ptpipd`` on the simulated camera that ``camera`` (flags) names, connected: (process, socket, HTTP port)."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        http_port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="ptpipd-bench-") as tmp:
+        sock = Path(tmp) / "ptpipd.sock"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PTPIPD_", "LISTEN_", "NOTIFY_"))}
+        env |= {"XDG_RUNTIME_DIR": tmp, "XDG_STATE_HOME": tmp, "STATE_DIRECTORY": tmp} | (env_extra or {})
+        command = [
+            sys.executable,
+            "-m",
+            "ptpipd.daemon",
+            "--host",
+            "127.0.0.1",
+            *camera,
+            "--socket",
+            str(sock),
+        ]
+        command += ["--rpc-tcp", "off", "--http", f"127.0.0.1:{http_port}", "--log-level", "warning"]
+        daemon = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=env
         )
         try:
             deadline = time.monotonic() + 30
@@ -184,16 +216,46 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit("ptpipd did not connect")
                 time.sleep(0.05)
-            idle0, t0 = cpu_seconds(daemon.pid), time.monotonic()
-            time.sleep(3.0)  # the baseline: a daemon with a camera and no viewer
-            idle = (cpu_seconds(daemon.pid) - idle0) / (time.monotonic() - t0)
-            results = {n: run_viewers(http_port, sock, daemon.pid, n, args.seconds) for n in (1, 10)}
+            yield daemon, sock, http_port
         finally:
             daemon.terminate()
             daemon.wait(10)
-            sim.terminate()
-            sim.wait(10)
-    report(args.fps, args.seconds, idle, results)
+
+
+def polled(vendor: str, fps: float | None, seconds: float) -> None:
+    """One viewer of a polled body: its fps and the CPU of the daemon and of the simulator."""
+    command = [
+        sys.executable,
+        "-m",
+        "ptpipd.sim",
+        "--vendor",
+        vendor,
+        "--port",
+        "0",
+        "--battery-interval",
+        "0",
+    ]
+    sim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+    try:
+        assert sim.stdout is not None
+        match = ONE_PORT.search(sim.stdout.readline())
+        assert match, "the simulator did not start"
+        env = {} if fps is None else {"PTPIPD_LIVEVIEW_FPS": f"{fps:g}"}
+        with running_daemon(["--vendor", vendor, "--port", match[2]], env) as (daemon, sock, http_port):
+            sim0 = cpu_seconds(sim.pid)
+            t0 = time.monotonic()
+            row = run_viewers(http_port, sock, daemon.pid, 1, seconds)
+            sim_share = (cpu_seconds(sim.pid) - sim0) / (time.monotonic() - t0)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    cap = "its default" if fps is None else f"{fps:g}" + (" (no cap)" if fps == 0 else "")
+    print(f"\npolled live view ({vendor} simulator, daemon liveview_fps {cap}), 1 viewer, {seconds:g} s")
+    print(f"{'viewers':>8}{'fps':>10}{'daemon CPU':>12}{'CPU/frame':>12}{'sim CPU':>10}")
+    print(
+        f"{1:>8}{row['fps_median']:>10.1f}{row['cpu_share']:>11.1%}{row['cpu_per_frame_ms']:>10.2f}ms"
+        f"{sim_share:>9.1%}"
+    )
 
 
 def report(fps: float, seconds: float, idle: float, results: dict[int, dict[str, float]]) -> None:

@@ -11,7 +11,7 @@ The seed's INI examples load unchanged::
                   idle_timeout (ours)
     [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, max_connections, write_timeout,
                   rpc_idle_timeout, auth_token, capture_dir, state_dir, log_level, pairing_timeout, timeout,
-                  keepalive, poll_interval
+                  keepalive, poll_interval, liveview_fps
     [ingest]      dir, pattern, delete_after, hook, hook_timeout   (PTPIPD_INGEST_DIR, …; tethered ingest)
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
@@ -138,6 +138,7 @@ class Settings(BaseModel):
     timeout: float = Field(10.0, gt=0)
     keepalive: float = Field(3.0, gt=0)
     poll_interval: float | None = Field(None, gt=0)
+    liveview_fps: float = Field(30.0, ge=0, le=1000)
     simulate: str | None = None
     # [ingest] — tethered ingest (DESIGN.md §10), off without a directory
     ingest_dir: Path | None = None

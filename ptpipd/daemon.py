@@ -267,7 +267,11 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(notifier.close)
         config = await resolve_camera(settings, env, stack)
-        options = ServiceOptions(keepalive_interval=settings.keepalive, poll_interval=settings.poll_interval)
+        options = ServiceOptions(
+            keepalive_interval=settings.keepalive,
+            poll_interval=settings.poll_interval,
+            liveview_fps=settings.liveview_fps,
+        )
         service = await stack.enter_async_context(CameraService(config, options))
         try:
             ingest = await _start_ingest(settings, env, service, stack)

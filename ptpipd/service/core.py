@@ -33,7 +33,7 @@ from ptpipd.vendors.base import (
     StateEntry,
     Transfer,
 )
-from ptpipd.vendors.liveview import LiveFrame, LiveView
+from ptpipd.vendors.liveview import LiveFrame, LiveView, Pacer
 
 log = logging.getLogger("ptpipd.service")
 T = TypeVar("T")
@@ -304,15 +304,19 @@ class CameraService:
 
     async def live_frames(self) -> AsyncIterator[LiveFrame]:
         """The camera's live-view frames until the caller stops iterating. A polled frame is a transaction
-        and waits its turn like any request; a streamed one needs no lock."""
+        and waits its turn like any request, at most ``options.liveview_fps`` a second; a streamed one needs
+        no lock and comes at the camera's rate."""
 
         async def start(cam: Camera) -> tuple[Camera, LiveView]:
             return cam, await cam.open_liveview()
 
         camera, view = await self.request(start)
+        pacer = Pacer(self.options.liveview_fps, asyncio.get_running_loop().time)
         try:
             while True:
                 if view.polled:
+                    # the wait holds nothing: other clients' requests reach the camera meanwhile
+                    await asyncio.sleep(pacer.take())
                     yield await self.request(lambda _: camera.next_frame(view))
                 else:
                     yield await camera.next_frame(view)

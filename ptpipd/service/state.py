@@ -43,6 +43,8 @@ class ServiceOptions:
     #: a camera switched back on is connected again within 2 s (issue 14), however long it was away; an
     #: attempt every 0.75-1.5 s costs a refused or unanswered TCP connect, nothing more
     backoff_max: float = 1.5
+    #: polled live-view frames (Canon, Nikon) asked for at most this many times a second (0: no cap)
+    liveview_fps: float = 30.0
     max_queue: int = 64  # requests of one client waiting or running (its flood is its own)
     max_total_queue: int = 4096  # of all clients together
     wait_connected: float = 3.0

@@ -4,7 +4,8 @@ A camera either pushes frames on a connection of their own (Fujifilm's port 5574
 or hands out one frame per operation on the command channel (Canon EOS GetViewFinderData 0x9153, Nikon
 GetLiveViewImage 0x9203: :class:`PolledLiveView`). Both deliver :class:`LiveFrame` values from
 ``await view.next_frame()``. ``view.polled`` tells the caller whether each frame is a transaction: the
-service then runs it through its queue like any other request, while a stream needs no lock at all.
+service then runs it through its queue like any other request, while a stream needs no lock at all, and
+paces it with a :class:`Pacer` (a polled camera answers as fast as it can: without a cap both sides would spin).
 """
 
 from __future__ import annotations
@@ -152,3 +153,32 @@ class PolledLiveView(LiveView):
         stop, self._stop = self._stop, None
         if stop is not None:
             await stop()
+
+
+class Pacer:
+    """At most ``fps`` polled frames a second, by deadlines: frame k is due at ``first + k / fps``, so the waits
+    do not add up (no drift: the rate is ``fps`` exactly while the camera keeps up). A frame that comes later
+    than its slot restarts the schedule from now, so a slow frame is never followed by a burst: any ``n + 1``
+    slots span at least ``n / fps`` seconds. ``fps`` 0 means no cap.
+
+    Sans-I/O: :meth:`take` says how long to wait, the caller waits (outside the camera's queue, so that other
+    clients' requests run meanwhile); ``clock`` is the caller's monotonic clock.
+    """
+
+    def __init__(self, fps: float, clock: Callable[[], float]) -> None:
+        if fps < 0:
+            raise ValueError(f"a frame rate of {fps} per second")
+        self.interval = 1.0 / fps if fps else 0.0
+        self._clock = clock
+        self._due: float | None = None
+
+    def take(self) -> float:
+        """Books the next frame's slot; returns the seconds to wait until it (0: ask now)."""
+        if not self.interval:
+            return 0.0
+        now = self._clock()
+        due = self._due
+        if due is None or due < now:  # the first frame, or late: the schedule restarts from now
+            due = now
+        self._due = due + self.interval
+        return due - now

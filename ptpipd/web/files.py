@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
+import sys
 import zlib
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
@@ -160,6 +161,14 @@ async def _drain(response: web.StreamResponse) -> None:
         await writer.drain()
 
 
+def write_copies(transport: asyncio.BaseTransport) -> bool:
+    """True when ``transport.write`` copies whatever the socket does not take at once before it returns, so a
+    view into a buffer about to be reused may be handed over without a copy of our own: asyncio's selector
+    transports up to CPython 3.11 (``bytearray.extend``). From 3.12 they keep the object itself (a deque of
+    views), and another transport (uvloop, a proactor) is not known to copy: those get a copy."""
+    return sys.version_info < (3, 12) and type(transport).__module__ == "asyncio.selector_events"
+
+
 class Forward:
     """The camera's bytes of ``span`` straight onto the client's connection, as they arrive.
 
@@ -177,6 +186,7 @@ class Forward:
         self.position = 0  # of the next byte the camera sends, in the object
         self.sent = 0
         self.dropped: str | None = None
+        self._keeps_views = not write_copies(transport)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         start = self.position
@@ -192,8 +202,10 @@ class Forward:
             self.dropped = f"the client fell more than {self.cap} bytes behind the camera"
             transport.abort()
             return
-        # a copy: the camera link reuses its receive buffer, and the transport may keep what it cannot send
-        transport.write(bytes(memoryview(data)[lo - start : hi - start]))
+        # The camera link reuses its receive buffer once this returns: a transport that may keep the object
+        # itself (not a copy) for what the socket does not take at once gets a copy of its own.
+        piece = memoryview(data)[lo - start : hi - start]
+        transport.write(bytes(piece) if self._keeps_views else piece)
         self.sent += hi - lo
 
     def check(self) -> None:

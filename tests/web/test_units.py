@@ -4,12 +4,14 @@ rules with a frame source of our own (the subprocess tests drive the same throug
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
 from ptpipd.errors import NotConnected
 from ptpipd.web.backend import Frame
+from ptpipd.web.files import Forward
 from ptpipd.web.liveview import LiveHub, ViewerLimit
 from ptpipd.web.ranges import BadRange, ByteRange, parse_range
 
@@ -129,3 +131,31 @@ async def test_viewer_cap_and_camera_errors() -> None:
             with pytest.raises(NotConnected):
                 await viewer.next(1.0)
         assert not hub.running
+
+
+async def test_forward_hands_views_over_safely_when_the_client_lags() -> None:
+    """Forward passes the camera link's buffer on without a copy only where the transport copies what the socket
+    does not take at once: the client must get the bytes as they were, although the buffer is overwritten
+    (as the camera link's receive buffer is) right after each write, while most of them still wait."""
+    loop = asyncio.get_running_loop()
+    ours, client = socket.socketpair()
+    client.setblocking(False)
+    size = 4 << 20
+    expected = bytes(i * 7 % 251 for i in range(size))
+    transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, ours)
+    try:
+        forward = Forward(transport, ByteRange(0, size, size), cap=2 * size)
+        reused = bytearray(1 << 20)  # one receive buffer, refilled for every chunk
+        for offset in range(0, size, len(reused)):
+            reused[:] = expected[offset : offset + len(reused)]
+            forward.write(memoryview(reused))
+            reused[:] = bytes(len(reused))  # the next read overwrites it
+        assert transport.get_write_buffer_size() > 0  # the client lags: the transport holds some of it
+        forward.check()
+        got = bytearray()
+        while len(got) < size:
+            got += await loop.sock_recv(client, 1 << 20)
+        assert got == expected and forward.sent == size
+    finally:
+        transport.close()
+        client.close()
