@@ -448,9 +448,10 @@ def test_client_js_usage_comes_before_connecting(tmp_path: Path) -> None:
 
 def test_legacy_sh_commands(sim_daemon: SimDaemon, tmp_path: Path) -> None:
     host, port = sim_daemon.legacy
-    picture = tmp_path / "legacy.jpg"
+    # a relative PATH names a file in the daemon's capture directory (nothing outside it is written)
+    picture = sim_daemon.captures / "legacy.jpg"
     env = {"PATH": "/usr/bin:/bin", "PTPIPD_LEGACY": f"{host}:{port}"}
-    done = run(["bash", str(CONTRIB / "legacy.sh"), "set iso 800", "get iso", f"capture {picture}"], env)
+    done = run(["bash", str(CONTRIB / "legacy.sh"), "set iso 800", "get iso", "capture legacy.jpg"], env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     # the seed tool's lines (it had no ISO label for a standard PTP camera: the label is empty there)
