@@ -304,12 +304,20 @@ def live_jpeg(
     monotonic: float | None = None,
     wall: float | None = None,
 ) -> bytes:
-    """A live-view frame showing ``counter``, stamped with its production time (now, unless given)."""
+    """A live-view frame showing ``counter``, stamped with the moment it was ready (encoded), unless given."""
     if counter < 0:
         raise ValueError(f"the frame counter must be >= 0, got {counter}")
-    mono = time.monotonic() if monotonic is None else monotonic
-    stamp = f"ptpipd-sim frame={counter} mono={mono:.6f} wall={time.time() if wall is None else wall:.6f}"
-    return _live_canvas(width, height).jpeg(counter, stamp.encode())
+
+    def stamp(mono: float, wall: float) -> bytes:
+        # fixed width, so that the stamp can be rewritten in place once the frame is encoded
+        return f"ptpipd-sim frame={counter} mono={mono:020.6f} wall={wall:020.6f}".encode()
+
+    jpeg = _live_canvas(width, height).jpeg(counter, stamp(0.0, 0.0))
+    if monotonic is not None and wall is not None:
+        return jpeg.replace(stamp(0.0, 0.0), stamp(monotonic, wall), 1)
+    # the time it was ready, not the time its drawing began: a frame's age is what a viewer waits for it
+    ready = stamp(time.monotonic() if monotonic is None else monotonic, time.time() if wall is None else wall)
+    return jpeg.replace(stamp(0.0, 0.0), ready, 1)
 
 
 @dataclass(frozen=True, slots=True)
