@@ -8,15 +8,18 @@ gphoto2, ptpipd, gphoto2, each ``--shots / 2`` shots), so drift of a busy machin
   the object is read in GetPartialObject pieces through the service queue, synced and renamed into place,
   its journal record synced, then the hook runs.
 * **gphoto2**: Debian's ``gphoto2 --capture-tethered --keep --hook-script`` on the same camera, saving
-  into its working directory (libgphoto2's event loop turns ObjectAdded into "file added" and downloads it).
+  into its working directory (libgphoto2's event loop turns ObjectAdded into "file added": GetObjectInfo,
+  GetObject into a ``tmpfileXXXXXX``, renamed to the object's name, then the hook, waited for, and only then
+  the file closed).
 
 Each round starts with a shot that is not counted (gphoto2 opens its session only once it waits for
 events: its first file proves it listens). Each shot is one SIGUSR1 to the simulator, which logs the wall-clock time its ObjectAdded went out (``at T``);
 the next shot waits until the file and its hook are there. Measured per shot:
 
 * **file**: from that time to the moment the complete file has its name in the folder, seen by inotify in
-  this process (ptpipd: the link from its temporary file, IN_CREATE; gphoto2: its write closed,
-  IN_CLOSE_WRITE);
+  this process (ptpipd: the link from its temporary file, IN_CREATE; gphoto2: the rename of its temporary
+  file, IN_MOVED_TO, its bytes all written before; not its close, IN_CLOSE_WRITE, which comes only after
+  its hook has run and ended, and would count the hook's run time against gphoto2);
 * **hook**: to the hook's first line (``date +%s.%N``), for information.
 
 Target (issue 12): ptpipd's median ≤ 1/2 of gphoto2's. Prints p50/p95 of both, the ratio and "met" / "NOT
@@ -181,7 +184,7 @@ def gphoto2_round(sim: SimProcess, work: Path) -> Iterator[tuple[Path, Path, int
         try:
             # gphoto2 prints that it waits before it connects: its session opening on the camera is the sign
             wait_for(lambda: len(SESSION.findall(sim.stderr_text())) > sessions, 30, "gphoto2's session")
-            yield out, log, IN_CLOSE_WRITE
+            yield out, log, IN_MOVED_TO | IN_CLOSE_WRITE  # the rename, first (or a close, writing in place)
         finally:
             proc.send_signal(signal.SIGINT)  # "Press Ctrl-C to abort"
             try:
