@@ -47,27 +47,25 @@ def generic(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Itera
         browser.leave()
 
 
-@pytest.fixture(scope="module")
-def fuji(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def _fuji_site(browser: Browser, workdir: Path, name: str, *sim_args: str) -> Iterator[Site]:
     with (
-        running_sim("fuji", "--fps", "30", "--accept-any-client") as sim,
-        running_site(tmp_path_factory.mktemp("page-fuji"), "fuji", *camera_args(sim, "fuji")) as site,
+        running_sim("fuji", *sim_args, "--accept-any-client") as sim,
+        running_site(workdir, name, *camera_args(sim, "fuji")) as site,
     ):
         site.daemon.wait_connected()
         yield site
         browser.leave()
+
+
+@pytest.fixture(scope="module")
+def fuji(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from _fuji_site(browser, tmp_path_factory.mktemp("page-fuji"), "fuji", "--fps", "30")
 
 
 @pytest.fixture(scope="module")
 def fuji_later(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A later Fujifilm body (X-T4): its card's files listed and downloaded, none deleted (-32003)."""
-    with (
-        running_sim("fuji", "--model", "x-t4", "--accept-any-client") as sim,
-        running_site(tmp_path_factory.mktemp("page-x-t4"), "x-t4", *camera_args(sim, "fuji")) as site,
-    ):
-        site.daemon.wait_connected()
-        yield site
-        browser.leave()
+    yield from _fuji_site(browser, tmp_path_factory.mktemp("page-x-t4"), "x-t4", "--model", "x-t4")
 
 
 @pytest.fixture(params=["generic", "fuji"])
