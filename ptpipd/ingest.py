@@ -9,7 +9,10 @@ the camera's files to catch up with pictures taken while the daemon or the link 
    from that file's length after a reconnect or a restart;
 2. synced and renamed (never over an existing file) to the name ``pattern`` gives
    (:mod:`ptpipd.ingest_names`); the journal (:mod:`ptpipd.ingest_index`) records the name before the rename
-   and the result after it, so a crash between the two keeps the name and nothing is stored twice;
+   and the result after it, so a crash between the two keeps the name and nothing is stored twice. Only the
+   result waits for the journal's ``fsync``, after the rename, so the picture waits for one disk sync, its
+   own: a power cut that loses the name's record finds the file at the pattern's name with the object's
+   bytes, and that counts as stored (byte for byte: a file of someone else's keeps its name, ours the next);
 3. announced as ``notify.ingest {path, handle, size, sha256, filename, captured}``, handed to the hook
    (:mod:`ptpipd.ingest_hook`, run one at a time by a task of its own: a slow hook never delays a
    download), and deleted from the camera with ``delete_after``.
@@ -312,7 +315,7 @@ class Ingest:
         if size != entry.size:
             part.unlink(missing_ok=True)
             raise ValueError(f"{entry.filename}: {size} bytes came, the camera announced {entry.size}")
-        stored = await self._commit(key, part, digest.hexdigest(), path)
+        stored = await self._commit(key, part, digest.hexdigest(), *path)
         self._finished(key, stored, handle, entry.captured)
         if self.options.delete_after:
             await self._delete(handle, entry.filename)
@@ -345,8 +348,9 @@ class Ingest:
             os.replace(tmp, self._part(key))
         finally:
             tmp.unlink(missing_ok=True)
-        path = await self._reserve(key, key.captured)
-        stored = await self._commit(key, self._part(key), digest.hexdigest(), path)
+        stored = await self._commit(
+            key, self._part(key), digest.hexdigest(), *await self._reserve(key, key.captured)
+        )
         self._finished(key, stored, None, key.captured)
 
     # ---------------------------------------------------------------- into place
@@ -360,12 +364,26 @@ class Ingest:
             candidate = rel.with_name(f"{rel.stem}-{n}{rel.suffix}")
         return str(candidate)
 
-    async def _reserve(self, key: Key, captured: str | None, *, again: bool = False) -> str:
+    def _twin(self, rel: PurePosixPath, size: int) -> str | None:
+        """``rel`` when a file of ``size`` bytes holds that name, unreserved: perhaps this object's own copy,
+        renamed before a power cut lost its journal record (:meth:`_settle` compares the bytes)."""
+        name = str(rel)
+        with contextlib.suppress(OSError):
+            if (
+                self.options.directory / rel
+            ).stat().st_size == size and name not in self.index.reserved_paths():
+                return name
+        return None
+
+    async def _reserve(
+        self, key: Key, captured: str | None, *, again: bool = False
+    ) -> tuple[str, str | None]:
         """The name of ``key`` in the folder: the one reserved before (a download that did not finish), else
-        the pattern's, made free, and reserved in the journal (kept across a crash)."""
+        the pattern's, made free, and reserved in the journal (kept across a crash); and the pattern's name
+        when a file of the object's size holds it (:meth:`_twin`)."""
         reserved = None if again else self.index.target(key)
         if reserved is not None:
-            return reserved[0]
+            return reserved[0], None
         when = parse_time(captured) or datetime.now()
         rel = render(
             self.options.pattern,
@@ -376,21 +394,34 @@ class Ingest:
         )
         path = self._free_name(rel)
         await self._journal(self.index.reserve, key, path)
-        return path
+        return path, None if path == str(rel) or again else self._twin(rel, key.size)
 
-    async def _commit(self, key: Key, part: Path, sha256: str, path: str) -> Stored:
-        """Syncs the part file and links it to its reserved name (another, should a file have taken that)."""
+    async def _commit(self, key: Key, part: Path, sha256: str, path: str, twin: str | None = None) -> Stored:
+        """Syncs the part file, links it to its reserved name (another, should a file have taken that) and
+        records it, all on the journal's thread (one hop: the records before it are written by then)."""
         for _ in range(3):
-            if await asyncio.to_thread(_place, part, self.options.directory / path):
-                stored = Stored(path, key.size, sha256)
-                await self._journal(self.index.record_done, key, stored)
+            stored: Stored | None = await self._journal(
+                self._settle, key, part, Stored(path, key.size, sha256), twin
+            )
+            if stored is not None:
                 return stored
-            path = await self._reserve(key, key.captured, again=True)
+            path, twin = (await self._reserve(key, key.captured, again=True))[0], None
         raise OSError(f"no free name for {key.filename} in {self.options.directory}")
 
+    def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None) -> Stored | None:
+        """(On the journal's thread.) ``part`` into place and recorded ``done``; None when its name is taken."""
+        if twin is not None and _same_bytes(part, self.options.directory / twin):
+            log.info("ingest: %s holds %s already (named before its record was lost)", twin, key.filename)
+            part.unlink()
+            stored = Stored(twin, stored.size, stored.sha256)
+        elif not _place(part, self.options.directory / stored.path):
+            return None
+        self.index.record_done(key, stored)
+        return stored
+
     def _journal(self, write: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """A journal write (``fsync`` included) on the journal's own thread: the event loop never waits on
-        the disk, and the records keep their order."""
+        """A journal step (a record, or a file into place and its record) on the journal's own thread: the
+        event loop never waits on the disk, and the records keep their order."""
         return asyncio.get_running_loop().run_in_executor(self._writer, write, *args)
 
     def _finished(self, key: Key, stored: Stored, handle: int | None, captured: str | None) -> None:
@@ -493,10 +524,10 @@ class Ingest:
 
 
 def _place(part: Path, final: Path) -> bool:
-    """fsync ``part``, then link it to ``final`` unless a file is there (True), remove the part name, fsync
-    the folders. False when ``final`` holds another file (its name must change)."""
+    """Syncs ``part``'s bytes, then links it to ``final`` unless a file is there (True), removes the part
+    name, fsyncs the folders. False when ``final`` holds another file (its name must change)."""
     with part.open("rb") as f:
-        os.fsync(f.fileno())
+        _datasync(f.fileno())  # the bytes and the size; not the times (a new file: nothing else to wait for)
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(part, final)
@@ -512,6 +543,10 @@ def _place(part: Path, final: Path) -> bool:
     if final.parent != part.parent:
         sync_directory(part.parent)
     return True
+
+
+#: fdatasync where the system has it (Linux), else fsync (macOS).
+_datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
 
 def _prefix_digest(part: Path, length: int) -> Any:

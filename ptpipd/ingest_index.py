@@ -1,8 +1,13 @@
 """What ingest has stored, kept across restarts: an append-only journal in the state directory.
 
-Each line is one JSON record, written with a single ``write`` and ``fsync`` before ingest goes on, so a crash
-loses at most the line being written; a torn last line is cut off when the journal is opened. Objects are
-keyed by the camera's serial number, the file name, the size and the capture time (:class:`Key`)::
+Each line is one JSON record, written with a single ``write`` (in the kernel from then on: a daemon killed
+keeps it) and, except for ``target`` and ``hooked``, ``fsync`` before ingest goes on, so a crash loses at most
+the line being written; a torn last line is cut off when the journal is opened. A ``target`` is made durable
+by the ``done`` that follows it, synced after the rename (the picture is not kept waiting for the journal's
+disk): a power cut may lose a ``target`` whose file already has its name, and then that file, holding the
+object's bytes, counts as stored (:mod:`ptpipd.ingest`); one that loses a ``hooked`` runs that hook again.
+Objects are keyed by the camera's serial number, the file name, the size and the capture time
+(:class:`Key`)::
 
     {"op": "baseline", "serial": S, "keys": [[name, size, captured], …]}   on the card before ingest first saw it
     {"op": "target", "key": K, "path": P, "n": N}    about to be renamed to P (the N-th file): the name is kept
@@ -201,10 +206,11 @@ class IngestIndex:
 
     # ---------------------------------------------------------------- records
 
-    def _write(self, rec: dict[str, Any]) -> None:
+    def _write(self, rec: dict[str, Any], *, sync: bool = True) -> None:
         line = json.dumps(rec, separators=(",", ":")).encode() + b"\n"
         os.write(self._fd, line)
-        os.fsync(self._fd)
+        if sync:
+            os.fsync(self._fd)
         self._lines += 1
         self._apply(rec)
 
@@ -213,9 +219,10 @@ class IngestIndex:
         self._write({"op": "baseline", "serial": serial, "keys": [k.as_json()[1:] for k in keys]})
 
     def reserve(self, key: Key, path: str) -> int:
-        """Reserves ``path`` for ``key``; returns its number ({n})."""
+        """Reserves ``path`` for ``key``; returns its number ({n}). Written, not synced: the next synced
+        record (``done``, after the rename) makes it durable."""
         n = self.count + 1
-        self._write({"op": "target", "key": key.as_json(), "path": path, "n": n})
+        self._write({"op": "target", "key": key.as_json(), "path": path, "n": n}, sync=False)
         return n
 
     def record_done(self, key: Key, stored: Stored) -> None:
@@ -225,8 +232,9 @@ class IngestIndex:
         self._write(rec | {"sha256": stored.sha256})
 
     def record_hooked(self, key: Key) -> None:
-        """The hook ran for ``key``."""
-        self._write({"op": "hooked", "key": key.as_json()})
+        """The hook ran for ``key``. Written, not synced (the next picture does not wait for it): a power cut
+        that loses it runs the hook again at the next start, as a daemon killed while it ran does."""
+        self._write({"op": "hooked", "key": key.as_json()}, sync=False)
 
     def reserved_paths(self) -> set[str]:
         """Every name reserved and not yet done."""

@@ -177,6 +177,7 @@ class CapabilitiesResult(Result):
     files: bool = Field(description="Lists and downloads full-size objects.")
     partial_objects: bool = Field(description="Reads byte ranges of objects (GetPartialObject).")
     state_list: bool = Field(description="Has a state list (`state`).")
+    delete: bool = Field(description="Deletes objects from its storage (`delete`, DeleteObject).")
 
 
 class HttpStatus(Result):

@@ -96,7 +96,8 @@ class Capabilities:
 
     ``files``: lists and downloads full-size objects; ``partial_objects``: reads byte ranges of them
     (GetPartialObject, where the body lists it); ``state_list``: a state list (Fuji 0xD212); ``pairing``:
-    what the user must do on the camera on a first connection (``{name}`` is our friendly name).
+    what the user must do on the camera on a first connection (``{name}`` is our friendly name);
+    ``delete``: deletes objects from its storage (DeleteObject, where the body lists it).
     """
 
     events: EventDelivery = EventDelivery.CHANNEL
@@ -106,10 +107,11 @@ class Capabilities:
     partial_objects: bool = False
     state_list: bool = False
     pairing: tuple[str, ...] = ()
+    delete: bool = False
 
     def describe(self) -> dict[str, Any]:
         """The capabilities as JSON (``status``): what a client can ask for."""
-        shown = ("events", "liveview", "files", "partial_objects", "state_list")
+        shown = ("events", "liveview", "files", "partial_objects", "state_list", "delete")
         return {key: getattr(self, key) for key in shown}
 
 

@@ -190,6 +190,7 @@ class CanonDriver(GenericDriver):
         files=True,
         partial_objects=True,
         pairing=PAIRING,
+        delete=True,
     )
     event_names = EVENT_NAMES
     response_names = RESPONSE_NAMES

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
@@ -191,7 +192,7 @@ class GenericDriver(VendorDriver):
     dialect = GENERIC
     default_ports = Ports(command=15740, event=15740)
     properties = PropertyTable(STANDARD_PROPERTIES)
-    capabilities = Capabilities(files=True, partial_objects=True)
+    capabilities = Capabilities(files=True, partial_objects=True, delete=True)
 
     #: Names of object formats a vendor's bodies use beyond :data:`FORMAT_NAMES` (0xB103 is a Canon CR2)
     object_formats: ClassVar[Mapping[int, str]] = {}
@@ -229,6 +230,13 @@ class GenericDriver(VendorDriver):
 
     def supported_properties(self) -> set[int] | None:
         return set(self.device.device_properties_supported) if self.device is not None else None
+
+    def body_capabilities(self) -> Capabilities:
+        """The declared capabilities; ``delete`` only where the body lists DeleteObject."""
+        caps = self.capabilities
+        if caps.delete and self.device is not None:
+            return replace(caps, delete=OperationCode.DeleteObject in self.device.operations_supported)
+        return caps
 
     async def device_info(self) -> dict[str, Any]:
         data = self._data(await self.call(OperationCode.GetDeviceInfo), "GetDeviceInfo")

@@ -164,6 +164,7 @@ class NikonDriver(GenericDriver):
         files=True,
         partial_objects=True,
         pairing=REGISTRATION_STEPS,
+        delete=True,
     )
     event_names = {int(e): e.name for e in NikonEvent}
     response_names = {int(r): r.name for r in NikonResponse}
@@ -265,7 +266,8 @@ class NikonDriver(GenericDriver):
         partial = bool({OC.GetPartialObject, NO.GetPartialObjectEx} & ops)
         pairing = self.capabilities.pairing if NO.PrepareHost in ops else ()
         live = LiveViewSource.POLL if NO.StartLiveView in ops else LiveViewSource.NONE
-        return Capabilities(EventDelivery.POLL, POLL_INTERVAL, live, True, partial, False, pairing)
+        delete = OC.DeleteObject in ops
+        return Capabilities(EventDelivery.POLL, POLL_INTERVAL, live, True, partial, False, pairing, delete)
 
     async def device_info(self) -> dict[str, Any]:
         info = await super().device_info()

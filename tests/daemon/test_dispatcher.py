@@ -56,6 +56,7 @@ STATUS_JSON = {
         "files": True,
         "partial_objects": True,
         "state_list": False,
+        "delete": True,
     },
     "pairing": [],
     "next_retry": None,

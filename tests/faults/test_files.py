@@ -132,3 +132,17 @@ def test_camera_file_names_become_safe_local_names(camera: HostileCamera, tmp_pa
                     f"ptpipctl download of {name!r} wrote {new} ({unsafe(new[0]) if new else ''})"
                 )
     check_all(problems)
+
+
+def test_a_body_without_deleteobject_says_so_in_its_capabilities(
+    camera: HostileCamera, tmp_path: Path
+) -> None:
+    """The hostile camera, a generic body, does not list DeleteObject: ``status.capabilities.delete`` is
+    false (the page shows no Delete button), and ``delete`` answers what the capability foretold."""
+    camera.objects[7] = FakeObject(object_info("IMG_0007.JPG", 4096), picture(4096, seed=7))
+    assert OC.DeleteObject not in camera.device_info().operations_supported
+    with daemon_on(camera, tmp_path / "d") as daemon, daemon.connect() as conn:
+        assert daemon.call("status")["capabilities"]["delete"] is False
+        response = conn.request("delete", {"handle": 7})
+    assert response["error"]["code"] == -32003, response
+    assert 7 in camera.objects

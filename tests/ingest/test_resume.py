@@ -1,6 +1,7 @@
 """Ingest in-process on the real service and a simulator on real sockets, where a test needs to act at a
 precise moment: the camera vanishing in the middle of a download (which then resumes with GetPartialObject
-from the bytes already written), and the daemon dying between a rename and its journal record."""
+from the bytes already written), the daemon dying between a rename and its journal record, and a power cut
+that kept a name and lost its record."""
 
 from __future__ import annotations
 
@@ -104,3 +105,49 @@ def test_a_rename_the_journal_never_heard_of_counts_as_done_and_its_hook_runs(tm
     again.close()
     assert [r[:3] for r in hook_runs(log)] == [["download", str(out / "IMG_0004.JPG"), stored.sha256]]
     assert status["stored_total"] == 1
+
+
+@pytest.mark.parametrize("whose", ["ours", "someone else's"])
+def test_a_name_whose_record_a_power_cut_lost(tmp_path: Path, whose: str) -> None:
+    """The name's record is synced only with the result, after the rename: a power cut can keep the file's
+    name and lose both records. The next start downloads the object again and finds the pattern's name
+    taken: by the same bytes (ours) it is the object's copy, recorded there and nothing stored twice; by
+    other bytes of the same size (someone else's), that file is left alone and ours gets the next name."""
+    card, out, index_path = tmp_path / "card", tmp_path / "out", tmp_path / "index.jsonl"
+
+    async def session(shoot: bool) -> Ingest:
+        sim = await start_simulator("generic", port=0, battery_interval=0, card=str(card))
+        config = CameraConfig(host="127.0.0.1", port=sim.ports[0])
+        options = IngestOptions(directory=out, index_path=index_path)
+        try:
+            async with CameraService(config, FAST) as service, Ingest(service, options) as ingest:
+                await until(lambda: ingest.counters.scans == 1, 10, "the first scan")
+                if shoot:
+                    sim.press_shutter()
+                await until(lambda: ingest.counters.files + ingest.counters.errors == 1, 10, "the picture")
+                return ingest
+        finally:
+            await sim.close()
+
+    first = asyncio.run(session(shoot=True)).counters.last
+    assert first is not None and first["path"] == str(out / "IMG_0004.JPG")
+    photo = (out / "IMG_0004.JPG").read_bytes()
+    lines = index_path.read_bytes().splitlines(keepends=True)
+    assert [b'"op":"target"' in line for line in lines] == [False, True, False]  # baseline, target, done
+    index_path.write_bytes(lines[0])  # the power cut: only the baseline reached the disk
+    if whose != "ours":
+        (out / "IMG_0004.JPG").write_bytes(bytes(len(photo)))  # same size, other bytes
+    before = (out / "IMG_0004.JPG").read_bytes()
+
+    again = asyncio.run(session(shoot=False))
+    assert again.counters.errors == 0 and again.counters.files == 1
+    expected = "IMG_0004.JPG" if whose == "ours" else "IMG_0004-1.JPG"
+    assert again.counters.last is not None and again.counters.last["path"] == str(out / expected)
+    assert (out / expected).read_bytes() == photo
+    assert (out / "IMG_0004.JPG").read_bytes() == before  # whoever's it was, untouched
+    assert sorted(p.name for p in out.iterdir()) == sorted({"IMG_0004.JPG", expected})  # no part file
+    index = IngestIndex(index_path)
+    index.open()
+    stored = index.stored(Key.of("SIM-0001", "IMG_0004.JPG", len(photo), None))
+    index.close()
+    assert stored is not None and stored.path == expected and index.targets == {}

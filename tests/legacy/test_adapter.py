@@ -108,6 +108,7 @@ def status(vendor: str) -> dict[str, Any]:
             "files": True,
             "partial_objects": False,
             "state_list": False,
+            "delete": False,
         },
         "pairing": [],
         "clients": 1,

@@ -47,15 +47,25 @@ def generic(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Itera
         browser.leave()
 
 
-@pytest.fixture(scope="module")
-def fuji(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def _fuji_site(browser: Browser, workdir: Path, name: str, *sim_args: str) -> Iterator[Site]:
     with (
-        running_sim("fuji", "--fps", "30", "--accept-any-client") as sim,
-        running_site(tmp_path_factory.mktemp("page-fuji"), "fuji", *camera_args(sim, "fuji")) as site,
+        running_sim("fuji", *sim_args, "--accept-any-client") as sim,
+        running_site(workdir, name, *camera_args(sim, "fuji")) as site,
     ):
         site.daemon.wait_connected()
         yield site
         browser.leave()
+
+
+@pytest.fixture(scope="module")
+def fuji(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from _fuji_site(browser, tmp_path_factory.mktemp("page-fuji"), "fuji", "--fps", "30")
+
+
+@pytest.fixture(scope="module")
+def fuji_later(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A later Fujifilm body (X-T4): its card's files listed and downloaded, none deleted (-32003)."""
+    yield from _fuji_site(browser, tmp_path_factory.mktemp("page-x-t4"), "x-t4", "--model", "x-t4")
 
 
 @pytest.fixture(params=["generic", "fuji"])
@@ -410,6 +420,25 @@ def test_gallery_delete_asks_then_deletes_on_the_camera(browser: Browser, generi
     assert "protected" in browser.driver.find_element("css selector", error).text.lower()
     assert locked in {f["handle"] for f in generic.daemon.call("files")}
     assert browser.driver.find_element("css selector", f"{error[:-5]} button.danger").is_enabled()
+
+
+@pytest.mark.parametrize(("which", "deletes"), [("generic", True), ("fuji_later", False)])
+def test_gallery_offers_delete_only_where_the_camera_deletes(
+    browser: Browser, request: pytest.FixtureRequest, which: str, deletes: bool
+) -> None:
+    """The daemon's ``status.capabilities.delete`` decides: the generic body lists DeleteObject and its
+    pictures get a Delete button; a later Fujifilm body answers -32003 to it and its pictures get none."""
+    site: Site = request.getfixturevalue(which)
+    assert site.daemon.call("status")["capabilities"]["delete"] is deletes
+    ensure_page(browser, site)
+    browser.by_id("files-refresh").send_keys(Keys.ENTER)
+    on_card = (
+        "#gallery li:not([data-handle=''])"  # the card's files (a handle each), the buttons made with them
+    )
+    browser.wait(lambda d: d.find_elements("css selector", on_card), 20, "the card's pictures in the gallery")
+    items = browser.driver.find_elements("css selector", on_card)
+    buttons = browser.driver.find_elements("css selector", "#gallery li button.danger")
+    assert len(buttons) == (len(items) if deletes else 0)
 
 
 # ------------------------------------------------------------------------------------------ the files

@@ -512,7 +512,7 @@ function item(f) {
     { class: "actions" },
     el("a", { href: f.url, download: f.filename, text: "Download" }),
   );
-  if (state.methods.has("delete") && f.handle !== null) {
+  if (caps().delete && state.methods.has("delete") && f.handle !== null) {
     const del = el("button", {
       type: "button",
       class: "danger",
