@@ -232,11 +232,17 @@ class GenericDriver(VendorDriver):
         return set(self.device.device_properties_supported) if self.device is not None else None
 
     def body_capabilities(self) -> Capabilities:
-        """The declared capabilities; ``delete`` only where the body lists DeleteObject."""
+        """The declared capabilities; ``delete`` and ``partial_objects`` only where the body lists
+        DeleteObject and GetPartialObject (a body without the latter is read whole, with GetObject)."""
         caps = self.capabilities
-        if caps.delete and self.device is not None:
-            return replace(caps, delete=OperationCode.DeleteObject in self.device.operations_supported)
-        return caps
+        if self.device is None:
+            return caps
+        listed = self.device.operations_supported
+        return replace(
+            caps,
+            delete=caps.delete and OperationCode.DeleteObject in listed,
+            partial_objects=caps.partial_objects and OperationCode.GetPartialObject in listed,
+        )
 
     async def device_info(self) -> dict[str, Any]:
         data = self._data(await self.call(OperationCode.GetDeviceInfo), "GetDeviceInfo")

@@ -19,6 +19,7 @@ import pytest
 from tests.daemon.conftest import wait_until
 from tests.faults.conftest import check_all, daemon_on, send_request
 from tests.hostile import OC, FakeObject, HostileCamera, object_info, ok_then_hold, picture, stream_data
+from tests.web.conftest import Web, http_port
 
 PTPIPCTL = Path(sys.executable).with_name("ptpipctl")
 #: The daemon's temporary files (ptpipd/files.py): ``.ptpipd-XXXX.part`` in the target directory.
@@ -146,3 +147,18 @@ def test_a_body_without_deleteobject_says_so_in_its_capabilities(
         response = conn.request("delete", {"handle": 7})
     assert response["error"]["code"] == -32003, response
     assert 7 in camera.objects
+
+
+def test_a_body_without_getpartialobject_is_read_whole(camera: HostileCamera, tmp_path: Path) -> None:
+    """The hostile camera does not list GetPartialObject either: ``status.capabilities.partial_objects``
+    is false, and ``GET /files/{handle}`` reads the object with GetObject (not pieces the body would
+    refuse), every byte of it."""
+    data = picture(300_000, seed=8)
+    camera.objects[8] = FakeObject(object_info("IMG_0008.JPG", len(data)), data)
+    assert OC.GetPartialObject not in camera.device_info().operations_supported
+    with daemon_on(camera, tmp_path / "d", "--http", "127.0.0.1:0") as daemon:
+        assert daemon.call("status")["capabilities"]["partial_objects"] is False
+        web = Web(daemon, "127.0.0.1", http_port(daemon), daemon.socket_path.parent / "ptpipd-http.sock")
+        status, _, body = web.request("GET", "/files/8")
+    assert (status, body == data) == (200, True)
+    assert OC.GetObject in camera.requests and OC.GetPartialObject not in camera.requests
