@@ -37,9 +37,10 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Legacy]:
             yield Legacy("generic", daemon, "127.0.0.1", legacy_port(daemon))
 
 
-def test_capture_to_a_path_streams_a_picture_over_the_inline_limit(big: Legacy, tmp_path: Path) -> None:
-    target = tmp_path / "big.jpg"
-    text = big.nc(f"capture {target}", timeout=60)
+def test_capture_to_a_path_streams_a_picture_over_the_inline_limit(big: Legacy) -> None:
+    captures = big.daemon.workdir / "state" / "ptpipd" / "captures"  # PATH stays inside it (issue 14)
+    target = captures / "big.jpg"
+    text = big.nc("capture big.jpg", timeout=60)
     assert text == f"Image saved to {target}\n"
     data = target.read_bytes()
     assert len(data) == PHOTO_SIZE
@@ -51,7 +52,8 @@ def test_capture_to_a_path_streams_a_picture_over_the_inline_limit(big: Legacy, 
         kept = conn.call("download", {"handle": newest["handle"]})
     assert newest["size"] == PHOTO_SIZE
     assert hashlib.sha256(Path(kept["path"]).read_bytes()).digest() == hashlib.sha256(data).digest()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary file left"
+    assert Path(kept["path"]).name == newest["filename"], "the capture's own copy was moved to PATH"
+    assert not [p for p in captures.iterdir() if p.name.startswith(".")], "no temporary file left"
 
 
 def test_opreq_of_more_than_the_cap_says_truncated_with_the_real_size(big: Legacy) -> None:
