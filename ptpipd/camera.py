@@ -68,6 +68,25 @@ T = TypeVar("T")
 
 __all__ = ["Camera", "CameraConfig", "CameraEvent", "CameraInfo", "Capture"]
 
+#: The largest image :meth:`Camera.capture` and :meth:`Camera.download` collect in memory (without a sink).
+MEMORY_CAP = 64 << 20
+
+#: The most of a raw operation's data (and, apart, of its raw packets) :meth:`Camera.opreq` keeps: the camera
+#: decides how much it sends, and the answer goes to a client as base64 and hex.
+OPREQ_CAP = 8 << 20
+
+
+def _capped(packets: tuple[bytes, ...], cap: int) -> tuple[tuple[bytes, ...], bool]:
+    """The first ``cap`` bytes of ``packets`` (the last one kept cut), and whether anything was cut."""
+    kept: list[bytes] = []
+    room = cap
+    for packet in packets:
+        if len(packet) > room:
+            return (*kept, packet[:room]) if room else tuple(kept), True
+        kept.append(packet)
+        room -= len(packet)
+    return tuple(kept), False
+
 
 @dataclass(frozen=True, slots=True)
 class CameraEvent:
@@ -373,21 +392,22 @@ class Camera:
 
     # -------------------------------------------------------------- images
 
-    async def capture(self, sink: DataSink | None = None, *, cap: int = 64 << 20) -> Capture:
+    async def capture(self, sink: DataSink | None = None) -> Capture:
         """Takes a picture; what the camera hands over (the image, or a preview) goes to ``sink`` or is
-        returned in memory (up to ``cap`` bytes)."""
-        return await self._transfer(self.driver.capture, sink, cap)
+        returned in memory (up to :data:`MEMORY_CAP` bytes)."""
+        return await self._transfer(self.driver.capture, sink)
 
-    async def files(self) -> list[FileEntry]:
-        """The images and files on the camera's storage."""
+    async def files(self, between: Callable[[], Awaitable[None]] | None = None) -> list[FileEntry]:
+        """The images and files on the camera's storage. Where the driver's listing allows it, ``between``
+        is awaited between its steps (the service lets other requests run there)."""
         driver = self._require(self.capabilities.files, "'files'")
-        with self._errors():
+        with self._errors(), driver.taking_turns(between):
             return await driver.files()
 
-    async def download(self, handle: int, sink: DataSink | None = None, *, cap: int = 64 << 20) -> Capture:
-        """One object from the camera's storage, to ``sink`` or in memory."""
+    async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
+        """One object from the camera's storage, to ``sink`` or in memory (up to :data:`MEMORY_CAP` bytes)."""
         driver = self._require(self.capabilities.files, "'download'")
-        return await self._transfer(lambda into: driver.download(handle, into), sink, cap)
+        return await self._transfer(lambda into: driver.download(handle, into), sink)
 
     async def object_info(self, handle: int) -> ObjectInfo:
         """An object's description (name, format, size) as the camera gives it."""
@@ -413,9 +433,9 @@ class Camera:
             return await op(self.driver)
 
     async def _transfer(
-        self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None, cap: int
+        self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None
     ) -> Capture:
-        collector = BytesSink(cap)
+        collector = BytesSink(MEMORY_CAP)
         try:
             with self._errors():
                 transfer = await fetch(sink or collector)
@@ -464,10 +484,14 @@ class Camera:
         link = self._link
         if link is None or self._driver is None:
             raise NotConnected("the camera is not open")
+        sink = BytesSink(OPREQ_CAP)  # a sink of our own: more than the cap is counted, not an error
         with self._errors():
-            reply = await link.transaction(code, tuple(params), record=True)
-        data = reply.data if reply.data_length else None
-        return OpreqResult(reply.code, code_name(ResponseCode, reply.code), reply.params, data, reply.raw)
+            reply = await link.transaction(code, tuple(params), sink=sink, record=True)
+        data = bytes(sink.buffer) if sink.size else None
+        packets, cut = _capped(reply.raw, OPREQ_CAP)
+        truncated = sink.overflow or cut or reply.raw_truncated
+        name = code_name(ResponseCode, reply.code)
+        return OpreqResult(reply.code, name, reply.params, data, packets, sink.size, truncated)
 
     async def keepalive(self) -> None:
         """Proves the camera still answers (a probe, or a cheap transaction)."""

@@ -205,9 +205,10 @@ def _open_dir(name: str, dir_fd: int, shown: Path) -> int:
         raise
 
 
-def save_inside(base: Path, path: str, default_name: str, data: Buffer) -> Path:
-    """Writes ``data`` at ``path`` inside the directory ``base``, or into ``path`` under ``default_name``
-    when ``path`` is a directory; returns where it went.
+def save_inside(base: Path, path: str, default_name: str, data: Buffer | Path) -> Path:
+    """Writes ``data`` (bytes, or the content of a file, copied in 1 MiB pieces) at ``path`` inside the
+    directory ``base``, or into ``path`` under ``default_name`` when ``path`` is a directory; returns where
+    it went.
 
     ``path`` is relative to ``base``, or absolute within it; ``..`` and symbolic links are refused
     (:class:`OutsideCaptureDir`: each directory is opened relative to the one before, without following a
@@ -236,7 +237,7 @@ def save_inside(base: Path, path: str, default_name: str, data: Buffer) -> Path:
             os.close(fd)
 
 
-def _write_at(dir_fd: int, directory: Path, name: str, data: Buffer) -> Path:
+def _write_at(dir_fd: int, directory: Path, name: str, data: Buffer | Path) -> Path:
     """``data`` as a new file ``name`` (made unique) in the open directory ``dir_fd``."""
     for _ in range(100):
         temp = f"{TEMP_PREFIX}{os.urandom(6).hex()[:8]}{TEMP_SUFFIX}"
@@ -247,9 +248,12 @@ def _write_at(dir_fd: int, directory: Path, name: str, data: Buffer) -> Path:
         raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        if isinstance(data, Path):
+            with data.open("rb") as source:
+                while piece := source.read(1 << 20):
+                    _write_all(fd, piece)
+        else:
+            _write_all(fd, data)
         os.fsync(fd)
         return link_unique(temp, directory, name, dir_fd)
     except BaseException:
@@ -258,3 +262,9 @@ def _write_at(dir_fd: int, directory: Path, name: str, data: Buffer) -> Path:
         raise
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: Buffer) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

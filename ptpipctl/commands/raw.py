@@ -39,7 +39,8 @@ def parse_number(text: str, what: str, *, hexa: bool = False) -> int:
     JSON,
 )
 def opreq(g: Globals, code: str, params: tuple[str, ...], *, as_json: bool) -> None:
-    """Runs any operation, hex-dumps the packets received and names the response (exit 1 unless OK)."""
+    """Runs any operation, hex-dumps the packets received and names the response (exit 1 unless OK); past 8 MiB
+    the daemon truncates, and a last line says how much the camera sent."""
     if len(params) > 5:
         raise UsageError(f"an operation takes at most 5 parameters, got {len(params)}")
     request = {
@@ -58,6 +59,8 @@ def opreq(g: Globals, code: str, params: tuple[str, ...], *, as_json: bool) -> N
         sys.stdout.write(
             f"\nResponse: {name}" + (f", parameters {params_text}" if params_text else "") + "\n"
         )
+        if result.get("truncated"):  # the daemon keeps at most 8 MiB of what the camera sends
+            sys.stdout.write(f"Truncated: the camera sent {result.get('size')} bytes of data.\n")
     if response.get("code") != OK:
         raise CtlError(f"the camera answered {name} to operation 0x{request['code']:04x}")
 

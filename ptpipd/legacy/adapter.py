@@ -13,7 +13,8 @@ The answers are the seed tool's, byte for byte where ``SEED-OUTPUT.md`` shows th
 * ``… json`` → the seed's JSON (an array of ``{"DevicePropertyCode", "dataType", "readOnly",
   "FactoryDefaultValue", "CurrentValue", "formType", "form"}`` objects; one object for ``describe``), compact
   or (``pretty``) indented by four spaces, then a newline.
-* ``opreq`` → per packet received, ``\\nReceived N bytes. HEX dump:\\n`` and its hex dump.
+* ``opreq`` → per packet received, ``\\nReceived N bytes. HEX dump:\\n`` and its hex dump (up to 8 MiB, then
+  ``Truncated: the camera sent N bytes of data; …``).
 * ``capture [PATH]`` → ``Image preview saved to PATH`` (``Image saved to PATH`` for a camera that gives the
   new image itself). PATH is on the daemon's side and stays inside the daemon's capture directory: relative
   to it, or absolute within it; ``..``, a symbolic link or an absolute PATH elsewhere is refused (one error
@@ -30,7 +31,6 @@ The answers are the seed tool's, byte for byte where ``SEED-OUTPUT.md`` shows th
 from __future__ import annotations
 
 import asyncio
-import binascii
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,7 +152,10 @@ class Adapter:
             return "authenticated\n"
         if c.name == "opreq":
             r: m.OpreqResult = await self.call("opreq", {"code": c.code, "params": list(c.params)})
-            return fmt.packet_dumps([bytes.fromhex(p) for p in r.packets])
+            dumps = fmt.packet_dumps([bytes.fromhex(p) for p in r.packets])
+            if r.truncated:  # not the seed's (it kept everything in memory): said after the dumps
+                dumps += f"\nTruncated: the camera sent {r.size} bytes of data; the dump stops at 8 MiB.\n"
+            return dumps
         if c.name == "capture":
             return await self._capture(c.path)
         if c.name == "set":
@@ -193,24 +196,23 @@ class Adapter:
         return fmt.set_line(c.prop_text, v)
 
     async def _capture(self, path: str | None) -> str:
-        if path is None:
-            saved: m.TransferResult = await self.call("capture", {"inline": False})
+        base, where = self._destination(path) if path is not None else (self.capture_dir, "")
+        # streamed to a file in the capture directory by the daemon (whatever its size), then moved to PATH
+        saved: m.TransferResult = await self.call("capture", {"inline": False})
+        if path is None or saved.path is None:
             return _saved_line(saved, saved.path or "")
-        base, where = self._destination(path)
-        r: m.TransferResult = await self.call("capture", {"inline": True})
+        kept = Path(saved.path)
+        name = saved.filename or f"capture.{saved.format}"
         try:
-            data = r.image()
-        except (binascii.Error, ValueError) as exc:
-            raise CommandFailed(f"no image data in the answer: {exc}") from None
-        name = r.filename or f"capture.{r.format}"
-        try:
-            written = await asyncio.to_thread(save_inside, base, where, name, data)
+            written = await asyncio.to_thread(_place, base, where, name, kept)
         except OutsideCaptureDir as exc:
-            raise CommandFailed(str(exc)) from None
+            raise CommandFailed(f"{exc}; the picture is kept as {kept}") from None
         except OSError as exc:
             target = self.capture_dir / path
-            raise CommandFailed(f"cannot write {target}: {exc.strerror or exc}") from None
-        return _saved_line(r, str(written))
+            raise CommandFailed(
+                f"cannot write {target}: {exc.strerror or exc}; the picture is kept as {kept}"
+            ) from None
+        return _saved_line(saved, str(written))
 
     def _destination(self, path: str) -> tuple[Path, str]:
         """(directory, path within it) for ``capture PATH``, checked before the shutter fires."""
@@ -230,3 +232,17 @@ class Adapter:
 def _saved_line(r: m.TransferResult, path: str) -> str:
     """The seed's line; a preview (no object on the camera: no handle) is called one."""
     return f"Image {'preview ' if r.handle is None else ''}saved to {path}\n"
+
+
+def _place(base: Path, where: str, name: str, kept: Path) -> Path:
+    """Moves the picture the daemon ``kept`` to PATH (``where`` in ``base``, as :func:`save_inside` takes it):
+    copied there (complete or not at all), then removed from the capture directory. Blocking."""
+    try:
+        parts = inside_parts(base, where) if where else []
+    except OutsideCaptureDir:
+        parts = None  # save_inside says why
+    if parts == [] and base.resolve() == kept.parent.resolve():
+        return kept  # PATH is the directory it is in already
+    written = save_inside(base, where, name, kept)
+    kept.unlink(missing_ok=True)
+    return written

@@ -32,6 +32,10 @@ FORGET_AFTER = 600.0
 MAX_PEERS = 4096
 
 
+#: The answer to a wrong token (JSON-RPC ``auth``, the data plane's ``POST /auth``).
+WRONG_TOKEN = "unauthorised: wrong token"
+
+
 class AuthRefused(Exception):
     """A wrong token, or an attempt during a lockout; ``close`` when the connection must end now."""
 
@@ -92,9 +96,7 @@ class AuthGuard:
             lockout = min(MAX_LOCKOUT, FIRST_LOCKOUT * 2 ** (record.failures - FREE_FAILURES))
             record.locked_until = now + lockout
         closing = failures_here + 1 >= MAX_FAILURES_PER_CONNECTION
-        raise AuthRefused(
-            "unauthorised: wrong token" + ("; closing the connection" if closing else ""), close=closing
-        )
+        raise AuthRefused(WRONG_TOKEN + ("; closing the connection" if closing else ""), close=closing)
 
     def _record(self, host: str, now: float) -> _Peer:
         record = self._peers.get(host)

@@ -169,11 +169,7 @@ class Dispatcher:
             return exc
         except CameraError as exc:
             return camera_error(exc)
-        except ValidationError as exc:  # a result model the handler could not build: a bug
-            return _internal(method, exc)
-        except ValueError as exc:  # e.g. a value the handler's own checks refuse
-            return problem("value_error", str(exc) or type(exc).__name__)
-        except Exception as exc:
+        except Exception as exc:  # params were checked above: anything else (a ValueError too) is a bug
             return _internal(method, exc)
         finally:
             REQUESTER.reset(token)

@@ -7,21 +7,18 @@ method's result model (or ``bool`` / the OpenRPC document); the dispatcher seria
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ptpipd.camera import Capture
-from ptpipd.errors import WriteFailed
-from ptpipd.files import AtomicFile
 from ptpipd.ip.transport import BytesSink
-from ptpipd.ptp import DecodeError, ObjectInfo, OperationCode, ResponseCode
 from ptpipd.rpc import errors as codes
 from ptpipd.rpc import models as m
 from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.errors import RpcError
+from ptpipd.rpc.saving import Saved, save
 from ptpipd.rpc.urls import INLINE_LIMIT, capture_url, object_url
 from ptpipd.service import CameraService, Subscription
 
@@ -81,7 +78,6 @@ class Api:
     capture_dir: Path
     auth_token: str | None = None
     client_count: Callable[[], int] = no_clients
-    started: float = field(default_factory=time.time)
     #: More of ``status`` from the layers above (the data plane's ``http`` and ``liveview``).
     status_extra: Callable[[], dict[str, Any]] | None = None
     guard: AuthGuard = field(init=False)
@@ -111,57 +107,33 @@ class Api:
         return m.PropertyDescResult.from_desc(await self.service.describe(p.property))
 
     async def capture(self, client: Client, p: m.CaptureParams) -> m.TransferResult:
-        memory = BytesSink(INLINE_LIMIT if p.inline else 0)
-        with AtomicFile(self.capture_dir) as file:
-            cap = await self.service.capture(_Tee(file, memory))
-            if p.inline and not memory.overflow:
-                file.abort()  # inline: the client gets the bytes, the daemon keeps nothing
-                url = object_url(cap.transfer.handle) if cap.transfer.handle is not None else None
-                return m.TransferResult.from_transfer(cap.transfer, data=bytes(memory.buffer), url=url)
-            saved = self._saved(cap, file, "capture")
+        saved = await save(self.capture_dir, "capture", self.service.capture, inline=_inline(p.inline))
+        if saved.data is not None:  # inline: the client gets the bytes, the daemon keeps nothing
+            handle = saved.transfer.handle
+            url = object_url(handle) if handle is not None else None
+            return m.TransferResult.from_transfer(saved.transfer, data=saved.data, url=url)
+        result = _saved_result(saved)
         if p.inline:  # too big to inline: the picture is kept, and the error says where
-            raise _too_big(cap.transfer.size, saved.url or "", saved.path)
-        return saved
+            raise _too_big(saved.transfer.size, result.url or "", result.path)
+        return result
 
     async def files(self, client: Client, p: m.NoParams) -> list[m.FileResult]:
         return [m.FileResult.from_entry(f) for f in await self.service.files()]
 
     async def download(self, client: Client, p: m.DownloadParams) -> m.TransferResult:
-        if p.inline:
-            size = await self._announced_size(p.handle)
-            if size is not None and size > INLINE_LIMIT:
-                raise _too_big(size, object_url(p.handle))
-            memory = BytesSink(INLINE_LIMIT)
-            cap = await self.service.download(p.handle, memory)
-            if memory.overflow:  # the camera sent more than it announced
-                raise _too_big(memory.size, object_url(p.handle))
-            return m.TransferResult.from_transfer(
-                cap.transfer, data=bytes(memory.buffer), url=object_url(p.handle)
-            )
-        with AtomicFile(self.capture_dir) as sink:
-            cap = await self.service.download(p.handle, sink)
-            return self._saved(cap, sink, f"object-{p.handle}")
-
-    async def _announced_size(self, handle: int) -> int | None:
-        """The size GetObjectInfo announces, or None when the camera does not answer it."""
-        answer = await self.service.opreq(OperationCode.GetObjectInfo, [handle])
-        if answer.code != ResponseCode.OK or not answer.data:
-            return None
-        try:
-            return ObjectInfo.decode(answer.data).compressed_size
-        except DecodeError:
-            return None
-
-    @staticmethod
-    def _saved(cap: Capture, sink: AtomicFile, stem: str) -> m.TransferResult:
-        fallback = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.{cap.transfer.format}"
-        try:
-            path = sink.commit(Path(cap.transfer.filename or "").name, fallback=fallback)
-        except OSError as exc:  # flushing the last bytes or naming the file: the disk, not the camera
-            raise WriteFailed(exc, "the file") from exc
-        handle = cap.transfer.handle
-        url = object_url(handle) if handle is not None else capture_url(str(path))
-        return m.TransferResult.from_transfer(cap.transfer, path=str(path), url=url)
+        handle = p.handle
+        if not p.inline:
+            fetch = functools.partial(self.service.download, handle)
+            return _saved_result(await save(self.capture_dir, f"object-{handle}", fetch))
+        # the size as the vendor's driver reads it (a later Fuji body's GetObjectInfo alone gives a placeholder)
+        info = await self.service.request(lambda camera: camera.object_info(handle))
+        if info.compressed_size > INLINE_LIMIT:
+            raise _too_big(info.compressed_size, object_url(handle))
+        memory = BytesSink(INLINE_LIMIT)
+        cap = await self.service.download(handle, memory)
+        if memory.overflow:  # the camera sent more than it announced
+            raise _too_big(memory.size, object_url(handle))
+        return m.TransferResult.from_transfer(cap.transfer, data=bytes(memory.buffer), url=object_url(handle))
 
     async def delete(self, client: Client, p: m.DeleteParams) -> bool:
         await self.service.delete(p.handle)
@@ -197,16 +169,15 @@ class Api:
         return True
 
 
-class _Tee:
-    """A data sink writing to two sinks."""
+def _inline(inline: bool) -> int | None:
+    return INLINE_LIMIT if inline else None
 
-    def __init__(self, first: AtomicFile, second: BytesSink) -> None:
-        self.first = first
-        self.second = second
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.first.write(data)
-        self.second.write(data)
+def _saved_result(saved: Saved) -> m.TransferResult:
+    """The result for a file the daemon kept: its path, and its URL on the data plane."""
+    handle, path = saved.transfer.handle, str(saved.path)
+    url = object_url(handle) if handle is not None else capture_url(path)
+    return m.TransferResult.from_transfer(saved.transfer, path=path, url=url)
 
 
 def _too_big(size: int, url: str, path: str | None = None) -> RpcError:

@@ -477,11 +477,17 @@ class ResponseInfo(Result):
 
 
 class OpreqResult(SparseResult):
-    """The response, the data (base64) and every packet received, in hex (for hex dumps)."""
+    """The response, the data (base64) and every packet received, in hex (for hex dumps). When the camera sent
+    more than the daemon keeps (8 MiB of data, 8 MiB of packets), ``truncated`` is true and ``size`` is how
+    many data bytes it really sent."""
 
     response: ResponseInfo
     data: str | None = None
     packets: list[str]
+    truncated: bool | None = Field(
+        None, description="True when the data or packets stop at the daemon's cap."
+    )
+    size: int | None = Field(None, description="With `truncated`: how many data bytes the camera sent.")
 
     @classmethod
     def from_result(cls, r: CameraOpreq) -> OpreqResult:
@@ -490,4 +496,6 @@ class OpreqResult(SparseResult):
             response=ResponseInfo(code=_hex4(r.code), name=r.name, params=list(r.params)),
             data=None if r.data is None else base64.b64encode(r.data).decode("ascii"),
             packets=[p.hex() for p in r.packets],
+            truncated=True if r.truncated else None,
+            size=r.size if r.truncated else None,
         )

@@ -275,8 +275,31 @@ class CameraService:
         return cap
 
     async def files(self) -> list[FileEntry]:
-        """The objects on the camera's storage."""
-        return await self.request(lambda cam: cam.files())
+        """The objects on the camera's storage. A long listing lets the requests queued meanwhile run
+        between its steps (:meth:`_let_others_run`)."""
+        return await self.request(lambda cam: cam.files(between=lambda: self._let_others_run(cam)))
+
+    async def _let_others_run(self, camera: Camera) -> None:
+        """Inside a request on ``camera``: hands the camera to the requests waiting (the next turns, as
+        :mod:`.turns` gives them), then takes it back with this client's next turn. Not cancellable halfway:
+        a cancelled caller waits for its turn back (bounded by the others' own timeouts) before the
+        cancellation goes on, so that the request's own release never ends someone else's turn."""
+        turns = self._turns
+        if turns.admitted <= 1:
+            return  # nobody waits
+        task, owner = asyncio.current_task(), REQUESTER.get()
+        turns.release()
+        cancelled = False
+        while True:
+            try:
+                await turns.acquire(owner)
+                break
+            except asyncio.CancelledError:
+                cancelled = True
+        self._inflight = task
+        if cancelled:
+            raise asyncio.CancelledError
+        self._require_camera(camera)  # the link may have dropped meanwhile
 
     async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
         """One object from the camera."""

@@ -62,6 +62,9 @@ class GenericOptions:
     image_size: str | None = option(
         None, f"ImageSize at start, of {', '.join(IMAGE_SIZES)} (default 1600x1200)", _image_size, "WxH"
     )
+    photo_size: int | None = option(
+        None, "every picture taken is a JPEG of exactly this size (12M, bytes; padded)", _size, "SIZE"
+    )
 
 
 class StandardCamera(Protocol):
@@ -185,6 +188,7 @@ def _build(common: SimOptions, own: GenericOptions) -> GenericBody:
         raise ValueError(f"image_size must be one of {', '.join(IMAGE_SIZES)}, not {own.image_size!r}")
     card = CardDir(own.card) if own.card is not None else None
     model = GenericCamera(seed=common.seed, object_size=own.object_size, card=card, image_size=own.image_size)
+    model.photo_size = own.photo_size
     return GenericBody(model)
 
 

@@ -142,6 +142,8 @@ class GenericCamera:
         self.photo_memory = 0
         self._last_photo = 0
         self.card: CardDir | None = None
+        #: the exact size of every picture taken (``--photo-size``), None: as encoded
+        self.photo_size: int | None = None
         self._build_card(object_size)
         if card is not None:
             self._replay(card)
@@ -196,7 +198,12 @@ class GenericCamera:
         size, date = self.properties[DevicePropCode.ImageSize], self.properties[DevicePropCode.DateTime]
         assert isinstance(size, str) and isinstance(date, str)
         width, height = (int(n) for n in size.split("x"))
-        return [self._add_photo(width, height, date).handle for _ in range(count) if not self.card_full]
+        exact = self.photo_size
+        return [
+            self._add_photo(width, height, date, target_size=exact).handle
+            for _ in range(count)
+            if not self.card_full
+        ]
 
     @property
     def card_full(self) -> bool:

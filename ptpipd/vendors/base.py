@@ -10,10 +10,11 @@ a driver, and asks the driver's :class:`Capabilities`, never its name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
@@ -304,13 +305,18 @@ class NewObject:
 
 @dataclass(frozen=True, slots=True)
 class OpreqResult:
-    """The outcome of a raw operation: the response, the data, and the raw packets received."""
+    """The outcome of a raw operation: the response, the data, and the raw packets received.
+
+    ``data`` and ``packets`` are kept up to a cap; ``size`` is how many data bytes the camera really sent, and
+    ``truncated`` says that ``data`` or ``packets`` stop at the cap."""
 
     code: int
     name: str
     params: tuple[int, ...]
     data: bytes | None
     packets: tuple[bytes, ...]
+    size: int = 0
+    truncated: bool = False
 
 
 def labelled(datatype: DataType, value: Value, labels: Labels) -> LabelledValue:
@@ -360,6 +366,7 @@ class VendorDriver(ABC):
         self.config = config
         self.ports = ports
         self._on_pairing = on_pairing
+        self._between: Callable[[], Awaitable[None]] | None = None
 
     async def call(
         self,
@@ -489,6 +496,36 @@ class VendorDriver(ABC):
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         """Writes one object to ``sink`` (``files``)."""
         raise self.unsupported("'download'")
+
+    @contextlib.contextmanager
+    def taking_turns(self, between: Callable[[], Awaitable[None]] | None) -> Iterator[None]:
+        """For the operation run inside: ``between`` is awaited between its steps (the service lets other
+        clients' requests run there), see :meth:`let_others_run`."""
+        self._between = between
+        try:
+            yield
+        finally:
+            self._between = None
+
+    async def let_others_run(self) -> None:
+        """A point in a long operation (a listing) where other requests may run: only where the operation
+        leaves the camera in no state of its own, so another client's request cannot disturb it."""
+        if self._between is not None:
+            await self._between()
+
+    async def object_infos(self, handles: Iterable[int]) -> dict[int, ObjectInfo]:
+        """The ObjectInfo of each handle, letting other requests run between two (a listing of a full card
+        does not hold the camera for seconds); an object deleted meanwhile (InvalidObjectHandle) is left
+        out."""
+        infos: dict[int, ObjectInfo] = {}
+        for handle in handles:
+            await self.let_others_run()
+            try:
+                infos[handle] = await self.object_info(handle)
+            except CameraRefused as exc:
+                if exc.response != ResponseCode.InvalidObjectHandle:
+                    raise
+        return infos
 
     async def object_info(self, handle: int) -> ObjectInfo:
         """One object's ObjectInfo (``files``): GetObjectInfo, unless the vendor needs more around it (a body

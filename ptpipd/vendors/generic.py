@@ -377,7 +377,7 @@ class GenericDriver(VendorDriver):
                 continue  # an empty slot: physical store without logical store (PTP.md §3.3)
             reply = await self.call(OperationCode.GetObjectHandles, (storage, 0, 0))
             handles, _ = decode_uint32_array(self._data(reply, "GetObjectHandles"))
-            infos = {h: await self.object_info(h) for h in handles}
+            infos = await self.object_infos(handles)  # other clients' requests run between two
             for handle, info in infos.items():
                 if info.object_format == ObjectFormat.Association:
                     continue

@@ -30,9 +30,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ptpipd.errors import CameraError, NotSupported
+from ptpipd.errors import CameraError
 from ptpipd.rpc import errors as codes
+from ptpipd.rpc.auth import WRONG_TOKEN
 from ptpipd.rpc.urls import capture_url, object_url
+from ptpipd.vendors.base import unsupported
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
 from ptpipd.web.auth import COOKIE, TokenRule, middleware, session_value, unauthorised
@@ -165,8 +167,7 @@ async def delete_capture(request: web.Request) -> web.Response:
 def _join(request: web.Request) -> Viewer:
     backend = request.app[BACKEND]
     if not backend.liveview:
-        vendor = backend.status().get("vendor")
-        raise NotSupported(f"the {vendor} camera has no live view", vendor=str(vendor))
+        raise unsupported(str(backend.status().get("vendor")), "live view")
     try:
         return request.app[HUB].join()
     except ViewerLimit as exc:
@@ -253,7 +254,7 @@ async def post_auth(request: web.Request) -> web.Response:
     if rule.token is None:
         return web.json_response({"authenticated": True})
     if not isinstance(token, str) or not rule.check(token):
-        raise unauthorised("unauthorised: wrong token")
+        raise unauthorised(WRONG_TOKEN)
     response = web.json_response({"authenticated": True})
     response.set_cookie(COOKIE, session_value(rule.token), httponly=True, samesite="Strict", path="/")
     return response

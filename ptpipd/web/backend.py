@@ -9,11 +9,12 @@ daemon hands it an implementation built on the camera service and the JSON-RPC d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ptpipd.errors import CameraError
+from ptpipd.errors import CameraRefused
+from ptpipd.ptp import OperationCode, ResponseCode
 
 #: The piece of an object read from the camera in one transaction (GetPartialObject; DESIGN.md §8 allows up to
 #: 4 MiB). 1 MiB, as libgphoto2 reads: a download then holds about 1 MiB in the daemon, and other clients'
@@ -21,17 +22,17 @@ from ptpipd.errors import CameraError
 CHUNK = 1 << 20
 
 
-class UnknownObject(CameraError):
-    """No object with this handle on the camera (HTTP 404)."""
+class UnknownObject(CameraRefused):
+    """No object with this handle on the camera: its refusal InvalidObjectHandle (-32002), naming the handle
+    (HTTP 404)."""
 
-    rpc_code = -32002
-
-    def __init__(self, handle: int, detail: str = "") -> None:
-        super().__init__(f"no object with handle {handle} on the camera" + (f" ({detail})" if detail else ""))
+    def __init__(self, handle: int, opcode: int = OperationCode.GetObjectInfo) -> None:
+        response = ResponseCode.InvalidObjectHandle
+        super().__init__(response, response.name, opcode, f"no object with handle {handle} on the camera")
         self.handle = handle
 
     def data(self) -> dict[str, Any]:
-        return {"handle": self.handle, "response": "0x2009", "name": "InvalidObjectHandle"}
+        return {**super().data(), "handle": self.handle}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,10 @@ class RpcSession(Protocol):
     async def respond(self, message: str) -> str | None:
         """The response text to one JSON-RPC message (request or batch); None when nothing is due."""
 
-    def notifications(self) -> AsyncIterator[str]:
+    def notifications(self) -> AsyncGenerator[str, None]:
         """Notification texts after ``subscribe``, in order. After an overflow it yields one final
-        ``notify.connection {state: "dropped"}`` and ends: the client is then disconnected."""
+        ``notify.connection {state: "dropped"}`` and ends: the client is then disconnected. An async generator:
+        the caller closes it (``contextlib.aclosing``) when it stops early."""
 
     @property
     def closing(self) -> bool:
@@ -126,9 +128,9 @@ class Backend(Protocol):
     async def capture(self) -> Shot:
         """Takes a picture (the daemon keeps what the camera hands over in its capture directory)."""
 
-    def frames(self) -> AsyncIterator[Frame]:
+    def frames(self) -> AsyncGenerator[Frame, None]:
         """The camera's live-view frames for as long as the caller iterates (started on the first
-        ``__anext__``, stopped when the iterator is closed); :class:`ptpipd.errors.NotSupported` without one."""
+        ``__anext__``, stopped when the generator is closed: ``aclose``); :class:`ptpipd.errors.NotSupported` without one."""
 
 
 #: ``status`` providers of the web layer (viewers, fps) registered into the JSON-RPC ``status`` result.

@@ -10,20 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ptpipd.camera import Camera
-from ptpipd.errors import CameraError, CameraRefused, NotConnected, NotSupported
-from ptpipd.files import AtomicFile
+from ptpipd.errors import CameraError, CameraRefused, NotConnected
 from ptpipd.ip.errors import PTPIPError
 from ptpipd.ptp import ObjectFormat, ResponseCode, code_name
 from ptpipd.rpc import Client, Dispatcher, notification_text
 from ptpipd.rpc.models import FileResult
+from ptpipd.rpc.saving import save
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
-from ptpipd.vendors.base import LiveViewSource
+from ptpipd.vendors.base import LiveViewSource, unsupported
+from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web.backend import Frame, ObjectMeta, Shot, Sink, UnknownObject
 
 T = TypeVar("T")
@@ -46,7 +46,7 @@ class RpcBridge:
     async def respond(self, message: str) -> str | None:
         return await self.dispatcher.respond(message, self.client)
 
-    async def notifications(self) -> AsyncIterator[str]:
+    async def notifications(self) -> AsyncGenerator[str, None]:
         while True:
             sub = self.client.subscription
             if sub is None:
@@ -113,21 +113,16 @@ class ServiceBackend:
 
     def _files_supported(self) -> None:
         if not self.service.capabilities.files:
-            vendor = self.service.vendor_name
-            raise NotSupported(f"the {vendor} camera has no file access", vendor=vendor)
+            raise unsupported(self.service.vendor_name, "'files'")
 
     async def _on_camera(self, op: Callable[[Camera], Awaitable[T]], handle: int) -> T:
-        """``op`` as one queued request, with the camera layer's errors (an unknown handle: 404)."""
-
-        async def run(camera: Camera) -> T:
-            with camera._errors():
-                return await op(camera)
-
+        """``op`` (a :class:`Camera` method, which raises the camera layer's errors) as one queued request;
+        an unknown handle is a 404."""
         try:
-            return await self.service.request(run)
+            return await self.service.request(op)
         except CameraRefused as exc:
             if exc.response == ResponseCode.InvalidObjectHandle:
-                raise UnknownObject(handle) from None
+                raise UnknownObject(handle, exc.opcode) from None
             raise
 
     # ---------------------------------------------------------------- files
@@ -151,30 +146,26 @@ class ServiceBackend:
 
     async def thumb(self, handle: int) -> bytes:
         self._files_supported()
-
         return await self._on_camera(lambda cam: cam.thumb(handle), handle)
 
     # ---------------------------------------------------------------- capture
 
     async def capture(self) -> Shot:
-        with AtomicFile(self.capture_dir) as sink:
-            cap = await self.service.capture(sink)
-            transfer = cap.transfer
-            name = transfer.filename or f"capture-{time.strftime('%Y%m%d-%H%M%S')}.{transfer.format}"
-            path = sink.commit(Path(name).name)
-        return Shot(transfer.format, transfer.size, transfer.handle, transfer.filename, str(path))
+        saved = await save(self.capture_dir, "capture", self.service.capture)
+        t = saved.transfer
+        return Shot(t.format, t.size, t.handle, t.filename, str(saved.path))
 
     # ---------------------------------------------------------------- live view
 
-    async def frames(self) -> AsyncIterator[Frame]:
-        frames = self.service.live_frames()
+    async def frames(self) -> AsyncGenerator[Frame, None]:
+        # an async generator (typed as an iterator by the service): closing it runs its finally, which stops
+        # the camera's live view
+        frames = cast(AsyncGenerator[LiveFrame, None], self.service.live_frames())
         try:
             async for frame in frames:
                 yield Frame(frame.sequence, frame.received_at, frame.jpeg)
         except PTPIPError as exc:
             raise NotConnected(f"live view lost: {exc}") from exc
         finally:
-            close = getattr(frames, "aclose", None)  # an async generator: its finally stops the camera's
-            if close is not None:
-                with contextlib.suppress(CameraError, PTPIPError, OSError):
-                    await close()
+            with contextlib.suppress(CameraError, PTPIPError, OSError):
+                await frames.aclose()

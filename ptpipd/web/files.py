@@ -26,6 +26,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from ptpipd.errors import NotSupported
+from ptpipd.rpc import errors as codes
 from ptpipd.web.backend import CHUNK, Backend, ObjectMeta
 from ptpipd.web.errors import HttpError
 from ptpipd.web.ranges import BadRange, ByteRange, parse_range
@@ -46,7 +47,7 @@ def parse_handle(text: str) -> int:
     except ValueError:
         value = -1
     if not 0 <= value <= 0xFFFF_FFFF:
-        raise HttpError(404, -32602, f"{text[:40]!r} is not an object handle (a 32-bit number)")
+        raise HttpError(404, codes.INVALID_PARAMS, f"{text[:40]!r} is not an object handle (a 32-bit number)")
     return value
 
 
@@ -79,7 +80,11 @@ def _wanted(request: web.Request, meta: ObjectMeta, tag: str) -> ByteRange | Non
         return parse_range(header, meta.size)
     except BadRange as exc:
         raise HttpError(
-            416, -32602, str(exc), {"size": meta.size}, {"Content-Range": f"bytes */{meta.size}"}
+            416,
+            codes.INVALID_PARAMS,
+            str(exc),
+            {"size": meta.size},
+            {"Content-Range": f"bytes */{meta.size}"},
         ) from None
 
 
@@ -111,6 +116,9 @@ async def serve_object(
         log.info("download of object %d to %s stopped: %s", handle, request.remote, exc or "write timeout")
         transport.abort()
         return response
+    except asyncio.CancelledError:  # the client closed its connection (aiohttp's handler cancellation)
+        log.info("download of object %d to %s stopped: the client went away", handle, request.remote)
+        raise
     await response.write_eof()
     return response
 

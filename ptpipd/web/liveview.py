@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -67,7 +67,7 @@ class LiveHub:
 
     def __init__(
         self,
-        source: Callable[[], AsyncIterator[Frame]],
+        source: Callable[[], AsyncGenerator[Frame, None]],
         *,
         linger: float = 3.0,
         max_viewers: int = 64,
@@ -159,7 +159,7 @@ class LiveHub:
             error = exc
         finally:
             with contextlib.suppress(Exception):
-                await _aclose(frames)
+                await frames.aclose()
             self.latest = None
             if self._stopping and self.viewers and not self._closed:
                 self._start()  # someone came while it was stopping: a fresh camera stream for them
@@ -210,9 +210,3 @@ class LiveHub:
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
-
-
-async def _aclose(frames: AsyncIterator[Frame]) -> None:
-    close = getattr(frames, "aclose", None)
-    if close is not None:
-        await close()

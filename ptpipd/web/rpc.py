@@ -86,8 +86,10 @@ async def _serve(ws: web.WebSocketResponse, session: RpcSession) -> None:
 
 
 async def _notify(ws: web.WebSocketResponse, session: RpcSession) -> None:
+    # aclosing: a cancelled sender (the client left) closes the generator now, not at garbage collection
     with contextlib.suppress(ConnectionError, RuntimeError):
-        async for text in session.notifications():
-            await ws.send_str(text)
+        async with contextlib.aclosing(session.notifications()) as notes:
+            async for text in notes:
+                await ws.send_str(text)
         # the subscription overflowed: the last text said so; this client is dropped
         await ws.close(code=1013, message=b"notifications overflowed")

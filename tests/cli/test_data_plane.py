@@ -359,7 +359,7 @@ def test_liveview_without_a_live_view_is_a_clear_error(big_daemon: Live, tmp_pat
     """The generic camera has no live view: the daemon's 501 (-32003) is exit 1 with its message."""
     result = big_daemon.ctl("liveview", "-o", str(tmp_path / "clip.mjpg"))
     assert (result.code, result.out) == (1, "")
-    assert result.err == "ptpipctl: the generic camera has no live view\n"
+    assert result.err == "ptpipctl: live view is not supported by the generic vendor\n"
     assert list(tmp_path.iterdir()) == []
 
 

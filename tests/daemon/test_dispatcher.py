@@ -381,3 +381,32 @@ async def test_a_silent_exception_still_says_what_happened(tmp_path: Path) -> No
     dispatcher = make_dispatcher(Silent(CameraConfig(host="127.0.0.1", port=1)), tmp_path)
     got = await dispatcher.call("get", ["iso"], Client(1, "unix", "t"))
     assert got == RpcError(-32603, "Internal error", "TimeoutError")
+
+
+async def test_a_value_error_inside_a_method_is_internal_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ValueError raised by a method's own code is a bug of the daemon (-32603, logged), not the client's
+    params: the params were valid (they passed the method's model)."""
+
+    class Buggy(FakeService):
+        async def get(self, prop: str | int) -> PropertyValue:
+            return PropertyValue("iso", 0x500F, "ExposureIndex", DataType.UINT16, int("nonsense"), "", True)
+
+    dispatcher = make_dispatcher(Buggy(CameraConfig(host="127.0.0.1", port=1)), tmp_path)
+    with caplog.at_level(logging.ERROR):
+        got = await ours(dispatcher, json.dumps(req("get", ["iso"], 3)))
+    assert got["error"]["code"] == -32603, got
+    assert got["error"]["message"] == "Internal error"
+    assert "invalid literal for int()" in got["error"]["data"]
+    assert any(r.exc_info and "get failed" in r.getMessage() for r in caplog.records), "no traceback logged"
+
+
+async def test_invalid_params_are_found_where_the_params_are_validated(dispatcher: Dispatcher) -> None:
+    """-32602 comes from the params model (the code's own parser), naming the field, before any camera call."""
+    got = await ours(dispatcher, json.dumps(req("opreq", {"code": "zz"})))
+    assert got["error"]["code"] == -32602
+    (problem,) = got["error"]["data"]
+    assert problem["loc"] == ["code"] and "not a number: 'zz'" in problem["msg"]
+    got = await ours(dispatcher, json.dumps(req("opreq", {"code": 0x1001, "params": [1, 2, 3, 4, 5, 6]})))
+    assert got["error"]["code"] == -32602 and got["error"]["data"][0]["loc"] == ["params"]

@@ -7,6 +7,8 @@ test_seed_output.py run the same commands against the daemon and its simulated c
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -347,16 +349,18 @@ async def test_capture_without_path_says_where_the_daemon_saved_it() -> None:
     )
 
 
-def _inline(p: m.CaptureParams) -> dict[str, Any]:
-    import base64
+def _kept(directory: Path) -> Callable[[m.CaptureParams], dict[str, Any]]:
+    """A daemon's ``capture`` without ``inline``: the picture kept in ``directory`` (its capture directory)."""
+    count = itertools.count(1)
 
-    assert p.inline
-    return {
-        "format": "jpeg",
-        "size": len(JPEG),
-        "filename": "IMG_0007.JPG",
-        "data": base64.b64encode(JPEG).decode(),
-    }
+    def capture(p: m.CaptureParams) -> dict[str, Any]:
+        assert not p.inline
+        directory.mkdir(exist_ok=True)
+        path = directory / f"IMG_0007-{next(count)}.JPG"  # as the daemon names a second IMG_0007.JPG
+        path.write_bytes(JPEG)
+        return {"format": "jpeg", "size": len(JPEG), "filename": "IMG_0007.JPG", "path": str(path)}
+
+    return capture
 
 
 def hidden_files(root: Path) -> list[Path]:
@@ -372,7 +376,8 @@ def content(path: Path) -> bytes:
 
 
 async def test_capture_to_a_path_on_the_daemons_side(tmp_path: Path) -> None:
-    stub = Stub(capture=_inline)
+    kept = tmp_path / "captures"
+    stub = Stub(capture=_kept(kept))
     sub = tmp_path / "sub"
     sub.mkdir()
     reply = await run(stub, "snap sub/one.jpg", tmp_path)
@@ -390,15 +395,22 @@ async def test_capture_to_a_path_on_the_daemons_side(tmp_path: Path) -> None:
         await run(stub, f"capture {sub}", tmp_path)
     ).text == f"Image preview saved to {sub / 'IMG_0007.JPG'}\n"
     assert content(sub / "IMG_0007.JPG") == JPEG  # a directory gets the camera's name
+    assert (await run(stub, f"capture {sub}", tmp_path)).text.endswith(f"{sub / 'IMG_0007-1.JPG'}\n")
+    assert content(sub / "IMG_0007-1.JPG") == JPEG  # and never replaces a file there
     assert hidden_files(tmp_path) == [], "no temporary file is left behind"
+    assert list(kept.iterdir()) == [], "moved out of the capture directory, not copied"
+    assert stub.calls == [("capture", {"inline": False})] * 4  # streamed to a file, whatever its size
 
 
 async def test_capture_into_a_missing_directory_is_one_error_line(tmp_path: Path) -> None:
-    reply = await run(Stub(capture=_inline), "capture nowhere/x.jpg", tmp_path)
+    kept = tmp_path / "captures"
+    reply = await run(Stub(capture=_kept(kept)), "capture nowhere/x.jpg", tmp_path)
     assert not reply.ok
     assert reply.text.startswith(f"capture error: cannot write {tmp_path / 'nowhere' / 'x.jpg'}: ")
+    assert reply.text.endswith(f"; the picture is kept as {kept / 'IMG_0007-1.JPG'}\n")
     assert reply.text.count("\n") == 1
     assert hidden_files(tmp_path) == [] and not exists(tmp_path / "nowhere")
+    assert content(kept / "IMG_0007-1.JPG") == JPEG, "nothing lost"
 
 
 async def test_daemon_errors_become_one_seed_style_line() -> None:

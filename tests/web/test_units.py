@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -62,7 +62,7 @@ class Camera:
                 Frame(self.count, asyncio.get_running_loop().time(), b"\xff\xd8%d" % self.count)
             )
 
-    async def frames(self) -> AsyncIterator[Frame]:
+    async def frames(self) -> AsyncGenerator[Frame, None]:
         self.opened += 1
         try:
             while True:
