@@ -127,7 +127,7 @@ class Settings(BaseModel):
     rpc_tcp: str | None = "127.0.0.1:15741"
     http: str | None = "127.0.0.1:15780"
     http_timeout: float = Field(15.0, gt=0)
-    max_connections: int = Field(32, ge=1)
+    max_connections: int = Field(256, ge=1)
     write_timeout: float = Field(15.0, gt=0)
     rpc_idle_timeout: float = Field(3600.0, ge=0)
     auth_token: str | None = None

@@ -108,7 +108,7 @@ OPTIONS: tuple[tuple[tuple[str, ...], str | None, str, dict[str, Any]], ...] = (
         ("--max-connections",),
         "N",
         "clients each JSON-RPC and legacy listener serves at a time; the next gets one error line and is "
-        "closed (default 32)",
+        "closed (default 256)",
         {"type": int},
     ),
     (
