@@ -25,7 +25,9 @@ subprocess (``--object-size SIZE``) serves the same object to:
   ``splice`` into the output file (socket → pipe → file, no user-space copy): nothing that reads the bytes
   from a socket into a file can beat it on this machine. One more ceiling run follows each curl run, and
   "curl / ceiling (paired)" is the median of those pairs' ratios: on a machine shared with other work the
-  load moves between the methods' turns, a pair sees about the same.
+  load moves between the methods' turns, a pair sees about the same. The ceiling the targets use is the
+  best of all ceiling runs (load only slows a copy down), and each path is held to it by its own best run;
+  if the library's best run ever beats it, the report says the ceiling is wrong.
 
 Every downloaded file is checked against the SHA-256 of the formula in :mod:`ptpipd.sim.bigobject`. The table
 shows medians of ``--runs``. MB are 10^6 bytes. It never exits non-zero because of a time.
@@ -593,17 +595,25 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
         print(f"library / gphoto2 = {gphoto2 / ours:.2f}x")
     else:
         print("curl, ptpipctl / gphoto2: gphoto2 is not installed, not measured")
-    share = raw / curl
+    # A ceiling is the fastest this machine moves the bytes: load only ever slows a copy down, so the ceiling
+    # is the best of every ceiling run, and each path is held to it by its own best run (medians beside).
+    ceiling = min(results.raw + results.raw_paired)
     print(
-        f"curl / ceiling = {share:.0%}        target >= {TARGET_VS_RAW:.0%}: {verdict(share >= TARGET_VS_RAW)}"
+        f"ceiling: the best of {len(results.raw) + len(results.raw_paired)} ceiling runs, {rate(ceiling):.0f} MB/s"
     )
+    for name, times in (("curl", results.curl), ("ptpipctl", results.ctl)):
+        best, median = ceiling / min(times), ceiling / statistics.median(times)
+        print(
+            f"{name + ' / ceiling':<20} best runs {best:4.0%}, medians {median:4.0%}   "
+            f"target >= {TARGET_VS_RAW:.0%}: {verdict(best >= TARGET_VS_RAW)}"
+        )
     paired = statistics.median(r / c for r, c in zip(results.raw_paired, results.curl, strict=True))
     print(f"curl / ceiling, each curl run against a ceiling run right after it (median) = {paired:.0%}")
-    share = raw / ctl
+    library = ceiling / min(results.ours)
     print(
-        f"ptpipctl / ceiling = {share:.0%}    target >= {TARGET_VS_RAW:.0%}: {verdict(share >= TARGET_VS_RAW)}"
+        f"library / ceiling    best runs {library:4.0%}"
+        + ("" if library <= 1 else "   (over 100 %: the ceiling is wrong)")
     )
-    print(f"library / ceiling = {raw / ours:.0%}")
     rss = results.daemon_rss
     print(f"daemon peak RSS   = {rss:.1f} MB  target <= {TARGET_RSS_MB} MB: {verdict(rss <= TARGET_RSS_MB)}")
     rss = max(results.ctl_rss)
