@@ -44,14 +44,17 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ptpipd.camera_images": (*BELOW_CAMERA, "ptpipd.camera_properties"),
     "ptpipd.service": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.version"),
     "ptpipd.rpc": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.files", "ptpipd.rpc", "ptpipd.version"),
-    # tethered ingest sits beside rpc: the service and below, and its own modules (the pure ones import nothing)
+    # tethered ingest sits beside rpc: the service and below, and its own modules (the pure ones import nothing;
+    # the folder, the journal and the names)
     "ptpipd.ingest": (
         *BELOW_SERVICE,
         "ptpipd.service",
+        "ptpipd.ingest_folder",
         "ptpipd.ingest_hook",
         "ptpipd.ingest_index",
         "ptpipd.ingest_names",
     ),
+    "ptpipd.ingest_folder": ("ptpipd.ingest_index", "ptpipd.ingest_names"),
     "ptpipd.ingest_hook": (),
     "ptpipd.ingest_index": (),
     "ptpipd.ingest_names": (),
