@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from ptpipd.camera_images import MEMORY_CAP, Capture, Images
+from ptpipd.camera_properties import CameraInfo, Properties
 from ptpipd.errors import (
     CameraError,
     CameraTimeout,
@@ -26,7 +28,6 @@ from ptpipd.errors import (
     NotConnected,
     NotSupported,
     PairingFailed,
-    UnknownProperty,
     WriteFailed,
 )
 from ptpipd.ip.errors import (
@@ -40,7 +41,7 @@ from ptpipd.ip.errors import (
 )
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink, DataTooLarge, Initiator
-from ptpipd.ptp import DecodeError, DevicePropDesc, EventCode, ObjectInfo, ResponseCode, code_name
+from ptpipd.ptp import DecodeError, EventCode, ObjectInfo, ResponseCode, code_name
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
@@ -56,20 +57,15 @@ from ptpipd.vendors.base import (
     PropertyTable,
     PropertyValue,
     StateEntry,
-    Transfer,
     VendorDriver,
     unsupported,
 )
 from ptpipd.vendors.liveview import LiveFrame, LiveView
-from ptpipd.vendors.values import coerce_value, property_desc, property_value
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-__all__ = ["Camera", "CameraConfig", "CameraEvent", "CameraInfo", "Capture"]
-
-#: The largest image :meth:`Camera.capture` and :meth:`Camera.download` collect in memory (without a sink).
-MEMORY_CAP = 64 << 20
+__all__ = ["MEMORY_CAP", "Camera", "CameraConfig", "CameraEvent", "CameraInfo", "Capture"]
 
 #: The most of a raw operation's data (and, apart, of its raw packets) :meth:`Camera.opreq` keeps: the camera
 #: decides how much it sends, and the answer goes to a client as base64 and hex.
@@ -97,22 +93,6 @@ class CameraEvent:
     transaction_id: int
     params: tuple[int, ...]
     time: float
-
-
-@dataclass(frozen=True, slots=True)
-class CameraInfo:
-    """The answer to ``info``: the device's self-description and every property's description."""
-
-    device: dict[str, Any]
-    properties: list[PropertyDesc]
-
-
-@dataclass(frozen=True, slots=True)
-class Capture:
-    """An image received from the camera; ``data`` is set when it was collected in memory."""
-
-    transfer: Transfer
-    data: bytes | None
 
 
 def resolve_ports(config: CameraConfig, driver: type[VendorDriver]) -> Ports:
@@ -178,7 +158,8 @@ class Camera:
         self.summary: DeviceSummary | None = None
         self._link: Initiator | None = None
         self._driver: VendorDriver | None = None
-        self._descs: dict[int, DevicePropDesc] = {}
+        self._props = Properties(self.driver_class, self._errors)
+        self._images: Images | None = None  # while the session is open
         self._event_listeners: list[Callable[[CameraEvent], None]] = []
         self._close_listeners: list[Callable[[BaseException], None]] = []
 
@@ -233,10 +214,11 @@ class Camera:
                 await link.connect(self.ports.command)
                 driver = self.driver_class(link, cfg, self.ports, self.on_pairing)
                 self._driver = driver
+                self._props.driver, self._images = driver, Images(driver, self._errors)
                 self.summary = summary = await driver.open()
         except BaseException:
             await link.close()
-            self._driver = None
+            self._forget_driver()
             raise
         log.info(
             "connected to %s %s (serial %s) at %s",
@@ -258,7 +240,10 @@ class Camera:
                 async with asyncio.timeout(timeout):
                     await driver.close()
         await link.close()
-        self._driver = None
+        self._forget_driver()
+
+    def _forget_driver(self) -> None:
+        self._driver = self._props.driver = self._images = None
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -270,10 +255,7 @@ class Camera:
         await self.close()
 
     def _on_event(self, event: Event) -> None:
-        if event.code == EventCode.DeviceInfoChanged:
-            self._descs.clear()  # a changed property may have a new form (an ISO list that depends on the mode)
-        elif event.code == EventCode.DevicePropChanged and event.params:
-            self._descs.pop(event.params[0], None)
+        self._props.forget(event)
         if self._driver is not None:
             self._driver.handle_event(event)
         name = self.driver_class.event_names.get(event.code) or code_name(EventCode, event.code)
@@ -308,49 +290,29 @@ class Camera:
             raise unsupported(self.vendor, what)
         return self.driver
 
+    def _open_images(self) -> Images:
+        if self._images is None:
+            raise NotConnected("the camera is not open")
+        return self._images
+
     # -------------------------------------------------------------- properties
 
     @property
     def properties(self) -> PropertyTable:
         """The property names and labels of the connected body (before the session: its vendor's)."""
-        driver = self._driver
-        return driver.body_properties() if driver is not None else self.driver_class.properties
+        return self._props.table
 
     def resolve(self, prop: str | int) -> PropertySpec:
-        """The property a name or code refers to. A name must be one the camera has
-        (:class:`~ptpipd.errors.UnknownProperty` otherwise); a code (``0xd999``, ``d999``, an integer) goes
-        to the camera even when the camera did not list it, and the camera's refusal is the answer."""
-        table = self.properties
-        supported = self._driver.supported_properties() if self._driver is not None else None
-        try:
-            return table.resolve(prop, supported)
-        except UnknownProperty as exc:
-            unknown = exc
-        if not (isinstance(prop, str) and table.by_name(prop.strip())):
-            with contextlib.suppress(UnknownProperty):
-                return table.resolve(prop, None)  # a code goes to the camera, whatever it listed
-        raise unknown
-
-    async def _desc(self, spec: PropertySpec, *, fresh: bool = False) -> DevicePropDesc:
-        desc = None if fresh else self._descs.get(spec.code)
-        if desc is None:
-            with self._errors():
-                desc = await self.driver.describe(spec.code)
-            self._descs[spec.code] = desc
-        return desc
+        """The property a name or code refers to (see :meth:`.camera_properties.Properties.resolve`)."""
+        return self._props.resolve(prop)
 
     async def get(self, prop: str | int) -> PropertyValue:
         """A property's current value, read from the camera."""
-        spec = self.resolve(prop)
-        desc = await self._desc(spec)
-        with self._errors():
-            value = await self.driver.get_value(spec.code, desc.datatype)
-        return property_value(spec, desc, value)
+        return await self._props.get(prop)
 
     async def describe(self, prop: str | int) -> PropertyDesc:
         """A property's description, read from the camera."""
-        spec = self.resolve(prop)
-        return property_desc(spec, await self._desc(spec, fresh=True))
+        return await self._props.describe(prop)
 
     async def set(self, prop: str | int, value: str | int) -> PropertyValue:
         """Checks ``value`` against the camera's description, writes it, and returns the value read back.
@@ -358,22 +320,11 @@ class Camera:
         ``value`` is a label (case-insensitive, spaces ignored), an integer, or a hex string ``"0x320"``.
         An invalid value raises :class:`~ptpipd.errors.InvalidValue` and nothing is sent.
         """
-        spec = self.resolve(prop)
-        desc = await self._desc(spec, fresh=True)
-        wire = coerce_value(spec, desc, value)
-        with self._errors():
-            await self.driver.set_value(spec.code, desc.datatype, wire)
-            current = await self.driver.get_value(spec.code, desc.datatype)
-        return property_value(spec, desc, current)
+        return await self._props.set(prop, value)
 
     async def info(self) -> CameraInfo:
         """The device description and every property's description."""
-        with self._errors():
-            device = await self.driver.device_info()
-            descs = await self.driver.describe_all()
-        table = self.properties
-        self._descs.update((desc.code, desc) for desc in descs)
-        return CameraInfo(device, [property_desc(table.spec_for(desc.code), desc) for desc in descs])
+        return await self._props.info()
 
     async def state(self) -> list[StateEntry]:
         """The camera's state list, where the vendor has one; :class:`NotSupported` elsewhere."""
@@ -395,62 +346,33 @@ class Camera:
     async def capture(self, sink: DataSink | None = None) -> Capture:
         """Takes a picture; what the camera hands over (the image, or a preview) goes to ``sink`` or is
         returned in memory (up to :data:`MEMORY_CAP` bytes)."""
-        return await self._transfer(self.driver.capture, sink)
+        return await self._open_images().capture(sink)
 
     async def files(self, between: Callable[[], Awaitable[None]] | None = None) -> list[FileEntry]:
         """The images and files on the camera's storage. Where the driver's listing allows it, ``between``
         is awaited between its steps (the service lets other requests run there)."""
-        driver = self._require(self.capabilities.files, "'files'")
-        with self._errors(), driver.taking_turns(between):
-            return await driver.files()
+        return await self._open_images().files(between)
 
     async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
         """One object from the camera's storage, to ``sink`` or in memory (up to :data:`MEMORY_CAP` bytes)."""
-        driver = self._require(self.capabilities.files, "'download'")
-        return await self._transfer(lambda into: driver.download(handle, into), sink)
+        return await self._open_images().download(handle, sink)
 
     async def object_info(self, handle: int) -> ObjectInfo:
         """An object's description (name, format, size) as the camera gives it."""
-        driver = self._require(self.capabilities.files, "'files'")
-        with self._errors():
-            return await driver.object_info(handle)
+        return await self._open_images().object_info(handle)
 
     async def thumb(self, handle: int) -> bytes:
         """An object's thumbnail (JPEG)."""
-        driver = self._require(self.capabilities.files, "'files'")
-        with self._errors():
-            return await driver.thumb(handle)
+        return await self._open_images().thumb(handle)
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes of an object from ``offset`` (GetPartialObject); returns how many came."""
-        driver = self._require(self.capabilities.partial_objects, "partial downloads")
-        with self._errors():
-            return await driver.download_part(handle, offset, length, sink)
+        return await self._open_images().download_part(handle, offset, length, sink)
 
     async def on_driver(self, op: Callable[[VendorDriver], Awaitable[T]]) -> T:
         """A driver operation (``file_entry``, ``delete_object``, ``fetch_new``…) with this layer's errors."""
         with self._errors():
             return await op(self.driver)
-
-    async def _transfer(
-        self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None
-    ) -> Capture:
-        collector = BytesSink(MEMORY_CAP)
-        try:
-            with self._errors():
-                transfer = await fetch(sink or collector)
-        except BaseException:
-            collector.release()  # at once: the exception's traceback keeps this frame alive
-            raise
-        if sink is not None:
-            return Capture(transfer, None)
-        if collector.overflow:
-            collector.release()
-            raise NotSupported(
-                f"the image is {collector.size} bytes, more than the {collector.cap}-byte in-memory limit",
-                vendor=self.vendor,
-            )
-        return Capture(transfer, bytes(collector.buffer))
 
     async def open_liveview(self) -> LiveView:
         """Starts the live view; frames from ``await view.next_frame()`` (see :mod:`ptpipd.vendors.liveview`)."""

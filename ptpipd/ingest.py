@@ -8,7 +8,8 @@ the camera's files to catch up with pictures taken while the daemon or the link 
    in between), into ``.ptpipd-ingest-<key>.part`` in the ingest directory; an interrupted download resumes
    from that file's length after a reconnect or a restart;
 2. synced and renamed (never over an existing file) to the name ``pattern`` gives
-   (:mod:`ptpipd.ingest_names`); the journal (:mod:`ptpipd.ingest_index`) records the name before the rename
+   (:mod:`ptpipd.ingest_names`) in the folder (:mod:`ptpipd.ingest_folder`); the journal
+   (:mod:`ptpipd.ingest_index`) records the name before the rename
    and the result after it, so a crash between the two keeps the name and nothing is stored twice. Only the
    result waits for the journal's ``fsync``, after the rename, so the picture waits for one disk sync, its
    own: a power cut that loses the name's record finds the file at the pattern's name with the object's
@@ -30,24 +31,23 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ptpipd.errors import CameraError
-from ptpipd.ingest_hook import HookResult, hook_command, hook_environment, run_hook
-from ptpipd.ingest_index import IngestIndex, Key, Stored, parse_time, sync_directory
-from ptpipd.ingest_names import DEFAULT_PATTERN, render
+from ptpipd.ingest_folder import PART_PREFIX, PART_SUFFIX, IngestFolder
+from ptpipd.ingest_hook import HookResult, HookRunner, hook_command
+from ptpipd.ingest_index import IngestIndex, Key, Stored
+from ptpipd.ingest_names import DEFAULT_PATTERN
 from ptpipd.service import CameraService, ConnectionState, Notification
 from ptpipd.vendors.base import FileEntry, NewObject
 
 log = logging.getLogger("ptpipd.ingest")
 
-#: Temporary files of downloads in progress, in the ingest directory.
-PART_PREFIX, PART_SUFFIX = ".ptpipd-ingest-", ".part"
+__all__ = ["PART_PREFIX", "PART_SUFFIX", "Ingest", "IngestOptions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,8 @@ class _Job:
 
 @dataclass(slots=True)
 class _Counters:
+    """What ingest has done since the daemon started (``status.ingest``)."""
+
     files: int = 0
     bytes: int = 0
     scans: int = 0
@@ -94,6 +96,42 @@ class _Counters:
     last: dict[str, Any] | None = None
     last_error: str | None = None
     current: dict[str, Any] | None = None
+
+    def hook_ran(self, path: str, result: HookResult) -> None:
+        """Counts the hook run for ``path`` (and logs it)."""
+        self.hook_runs += 1
+        if result.ok:
+            log.debug("ingest: hook for %s done%s", path, f": {result.output}" if result.output else "")
+            return
+        self.hook_failures += 1
+        self.hook_timeouts += int(result.timed_out)
+        self.last_error = f"hook for {path}: {result.describe()}"
+        log.warning(
+            "ingest: hook for %s %s%s", path, result.describe(), f": {result.output}" if result.output else ""
+        )
+
+    def report(self, queue: int, hooks_pending: int) -> dict[str, Any]:
+        """The counts of ``status.ingest``, with the jobs and the hooks waiting."""
+        return {
+            "files": self.files,
+            "bytes": self.bytes,
+            "last": self.last,
+            "queue": queue,
+            "scans": self.scans,
+            "current": self.current,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "dropped": self.dropped,
+            "deleted": self.deleted,
+            "delete_failures": self.delete_failures,
+            "hooks": {
+                "runs": self.hook_runs,
+                "failures": self.hook_failures,
+                "timeouts": self.hook_timeouts,
+                "pending": hooks_pending,
+            },
+            "last_error": self.last_error,
+        }
 
 
 class _Stopping(Exception):
@@ -124,28 +162,35 @@ class Ingest:
         self.options = options
         self.env = env
         self.index = IngestIndex(options.index_path)
-        self.hook_argv = hook_command(options.hook) if options.hook else None
+        self.folder = IngestFolder(options.directory, options.pattern, self.index)
+        self.hooks: HookRunner[Key] | None = None
+        if options.hook:
+            argv = hook_command(options.hook)
+            self.hooks = HookRunner(argv, options.directory, env, options.hook_timeout, self._hook_finished)
         self.counters = _Counters()
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(options.max_queue)
-        self._hooks: asyncio.Queue[tuple[Key, Stored, dict[str, str]]] = asyncio.Queue()
         self._session = 0
         self._queued: set[int] = set()  # handles waiting in this session
         self._announced: set[int] = set()  # handles events announced in this session
         self._busy = False
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-journal")
 
     # ---------------------------------------------------------------- lifecycle
 
     async def __aenter__(self) -> Ingest:
         self.options.directory.mkdir(parents=True, exist_ok=True)
         self.index.open()
-        self._recover()
+        self.folder.recover()
+        if self.hooks is not None:  # after a crash: hooks that did not run
+            for key, stored in self.index.unhooked():
+                self._queue_hook(key, stored, None, key.captured)
         self.service.add_object_listener(self._on_object)
         self.service.add_state_listener(self._on_state)
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._work(), name="ingest"), loop.create_task(self._run_hooks())]
+        self._tasks = [loop.create_task(self._work(), name="ingest")]
+        if self.hooks is not None:
+            self._tasks.append(loop.create_task(self.hooks.run(), name="ingest-hooks"))
         if self.service.state is ConnectionState.CONNECTED:
             self._on_state(ConnectionState.CONNECTED, None)
         log.info("ingest into %s (pattern %r)", self.options.directory, self.options.pattern)
@@ -167,8 +212,7 @@ class Ingest:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await asyncio.get_running_loop().run_in_executor(None, self._writer.shutdown)  # writes in flight end
-        self.index.close()
+        await self.folder.close()  # the journal's writes in flight end
 
     # ---------------------------------------------------------------- what the service tells
 
@@ -257,7 +301,7 @@ class Ingest:
         keys = [(e, Key.of(serial, e.filename, e.size, e.captured)) for e in entries]
         if not self.index.has_baseline(serial):
             kept = [k for e, k in keys if e.handle not in self._announced]
-            await self._journal(self.index.record_baseline, serial, kept)
+            await self.folder.journal(self.index.record_baseline, serial, kept)
             log.info(
                 "ingest: first time on camera %r: its %d files stay on it (ptpipctl sync)", serial, len(kept)
             )
@@ -270,34 +314,24 @@ class Ingest:
             if entry.handle not in self._queued:
                 self._queued.add(entry.handle)
                 self._put(_Job(self._session, entry.handle, entry=entry))
-        self._remove_orphans({self._part(k).name for _, k in wanted})
+        self.folder.remove_orphans({self.folder.part(k).name for _, k in wanted})
         if wanted:
             log.info("ingest: %d files on the camera not stored yet", len(wanted))
 
-    def _remove_orphans(self, keep: set[str]) -> None:
-        """Part files of objects no longer on the camera (deleted meanwhile) go."""
-        for part in self.options.directory.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
-            if part.name not in keep:
-                log.info("ingest: removing %s (its object is no longer on the camera)", part.name)
-                part.unlink(missing_ok=True)
-
     # ---------------------------------------------------------------- downloading
-
-    def _part(self, key: Key) -> Path:
-        digest = hashlib.sha256(repr(key.as_json()).encode()).hexdigest()[:24]
-        return self.options.directory / f"{PART_PREFIX}{digest}{PART_SUFFIX}"
 
     async def _download(self, handle: int, entry: FileEntry, key: Key) -> None:
         """The object into its part file (resumed from its length), then into place."""
         partial = self.service.capabilities.partial_objects
-        part = self._part(key)
+        part = self.folder.part(key)
         offset = part.stat().st_size if partial and part.exists() else 0
         offset = offset if offset <= entry.size else 0
         digest = hashlib.sha256()
         if offset:  # the bytes already there count
             log.info("ingest: resuming %s at byte %d of %d", entry.filename, offset, entry.size)
             digest = await asyncio.to_thread(_prefix_digest, part, offset)
-        naming = asyncio.ensure_future(self._reserve(key, entry.captured))  # its journal write runs meanwhile
+        # the name: its journal write runs meanwhile
+        naming = asyncio.ensure_future(self.folder.reserve(key, entry.captured))
         try:
             with part.open("r+b" if part.exists() else "wb") as file:
                 file.truncate(offset)
@@ -315,7 +349,7 @@ class Ingest:
         if size != entry.size:
             part.unlink(missing_ok=True)
             raise ValueError(f"{entry.filename}: {size} bytes came, the camera announced {entry.size}")
-        stored = await self._commit(key, part, digest.hexdigest(), *path)
+        stored = await self.folder.commit(key, part, digest.hexdigest(), *path)
         self._finished(key, stored, handle, entry.captured)
         if self.options.delete_after:
             await self._delete(handle, entry.filename)
@@ -345,84 +379,16 @@ class Ingest:
                 else:
                     await self.service.fetch_new(job.new, sink)
             key = Key.of(self._serial(), name, sink.size, when.isoformat(timespec="seconds"))
-            os.replace(tmp, self._part(key))
+            part = self.folder.part(key)
+            os.replace(tmp, part)
         finally:
             tmp.unlink(missing_ok=True)
-        stored = await self._commit(
-            key, self._part(key), digest.hexdigest(), *await self._reserve(key, key.captured)
+        stored = await self.folder.commit(
+            key, part, digest.hexdigest(), *await self.folder.reserve(key, key.captured)
         )
         self._finished(key, stored, None, key.captured)
 
-    # ---------------------------------------------------------------- into place
-
-    def _free_name(self, rel: PurePosixPath) -> str:
-        """``rel``, or with -1, -2 … before the suffix, taken neither on disk nor by a pending download."""
-        reserved, n = self.index.reserved_paths(), 0
-        candidate = rel
-        while (self.options.directory / candidate).exists() or str(candidate) in reserved:
-            n += 1
-            candidate = rel.with_name(f"{rel.stem}-{n}{rel.suffix}")
-        return str(candidate)
-
-    def _twin(self, rel: PurePosixPath, size: int) -> str | None:
-        """``rel`` when a file of ``size`` bytes holds that name, unreserved: perhaps this object's own copy,
-        renamed before a power cut lost its journal record (:meth:`_settle` compares the bytes)."""
-        name = str(rel)
-        with contextlib.suppress(OSError):
-            if (
-                self.options.directory / rel
-            ).stat().st_size == size and name not in self.index.reserved_paths():
-                return name
-        return None
-
-    async def _reserve(
-        self, key: Key, captured: str | None, *, again: bool = False
-    ) -> tuple[str, str | None]:
-        """The name of ``key`` in the folder: the one reserved before (a download that did not finish), else
-        the pattern's, made free, and reserved in the journal (kept across a crash); and the pattern's name
-        when a file of the object's size holds it (:meth:`_twin`)."""
-        reserved = None if again else self.index.target(key)
-        if reserved is not None:
-            return reserved[0], None
-        when = parse_time(captured) or datetime.now()
-        rel = render(
-            self.options.pattern,
-            captured=when,
-            filename=key.filename,
-            serial=key.serial,
-            n=self.index.count + 1,
-        )
-        path = self._free_name(rel)
-        await self._journal(self.index.reserve, key, path)
-        return path, None if path == str(rel) or again else self._twin(rel, key.size)
-
-    async def _commit(self, key: Key, part: Path, sha256: str, path: str, twin: str | None = None) -> Stored:
-        """Syncs the part file, links it to its reserved name (another, should a file have taken that) and
-        records it, all on the journal's thread (one hop: the records before it are written by then)."""
-        for _ in range(3):
-            stored: Stored | None = await self._journal(
-                self._settle, key, part, Stored(path, key.size, sha256), twin
-            )
-            if stored is not None:
-                return stored
-            path, twin = (await self._reserve(key, key.captured, again=True))[0], None
-        raise OSError(f"no free name for {key.filename} in {self.options.directory}")
-
-    def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None) -> Stored | None:
-        """(On the journal's thread.) ``part`` into place and recorded ``done``; None when its name is taken."""
-        if twin is not None and _same_bytes(part, self.options.directory / twin):
-            log.info("ingest: %s holds %s already (named before its record was lost)", twin, key.filename)
-            part.unlink()
-            stored = Stored(twin, stored.size, stored.sha256)
-        elif not _place(part, self.options.directory / stored.path):
-            return None
-        self.index.record_done(key, stored)
-        return stored
-
-    def _journal(self, write: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """A journal step (a record, or a file into place and its record) on the journal's own thread: the
-        event loop never waits on the disk, and the records keep their order."""
-        return asyncio.get_running_loop().run_in_executor(self._writer, write, *args)
+    # ---------------------------------------------------------------- stored
 
     def _finished(self, key: Key, stored: Stored, handle: int | None, captured: str | None) -> None:
         path = str(self.options.directory / stored.path)
@@ -434,12 +400,7 @@ class Ingest:
         params = {"path": path, "handle": handle, "size": stored.size, "sha256": stored.sha256}
         params |= {"filename": key.filename, "captured": captured}
         self.service.fanout.publish(Notification("ingest", "notify.ingest", params))
-        if self.hook_argv is not None:
-            details = {"filename": key.filename, "handle": "" if handle is None else str(handle)}
-            details |= {"size": str(stored.size), "sha256": stored.sha256, "serial": key.serial}
-            self._hooks.put_nowait(
-                (self.index.find(key) or key, stored, details | {"captured": captured or ""})
-            )
+        self._queue_hook(self.index.find(key) or key, stored, handle, captured)
 
     async def _delete(self, handle: int, filename: str) -> None:
         try:
@@ -449,104 +410,27 @@ class Ingest:
             self.counters.delete_failures += 1
             log.warning("ingest: %s is stored but stays on the camera: %s", filename, exc)
 
-    # ---------------------------------------------------------------- recovery and hooks
+    # ---------------------------------------------------------------- hooks
 
-    def _recover(self) -> None:
-        """After a crash: a rename that happened before its journal record counts as done; hooks that did
-        not run are queued again."""
-        for key, (path, _) in list(self.index.targets.items()):
-            final = self.options.directory / path
-            if not self._part(key).exists() and final.is_file() and final.stat().st_size == key.size:
-                sha = hashlib.sha256(final.read_bytes()).hexdigest()
-                self.index.record_done(key, Stored(path, key.size, sha))
-                log.info("ingest: %s was renamed before the daemon stopped: recorded", path)
-        if self.hook_argv is None:
+    def _queue_hook(self, key: Key, stored: Stored, handle: int | None, captured: str | None) -> None:
+        if self.hooks is None:
             return
-        for key, stored in self.index.unhooked():
-            details = {"filename": key.filename, "handle": "", "size": str(stored.size)}
-            details |= {"sha256": stored.sha256, "serial": key.serial, "captured": key.captured or ""}
-            self._hooks.put_nowait((key, stored, details))
+        details = {"filename": key.filename, "handle": "" if handle is None else str(handle)}
+        details |= {"size": str(stored.size), "sha256": stored.sha256, "serial": key.serial}
+        self.hooks.put(key, stored.path, details | {"captured": captured or ""})
 
-    async def _run_hooks(self) -> None:
-        while True:
-            key, stored, details = await self._hooks.get()
-            if self.hook_argv is None:
-                continue
-            path = str(self.options.directory / stored.path)
-            env = hook_environment(self.env, path, details | {"path": path})
-            result = await run_hook(
-                self.hook_argv, env, str(self.options.directory), self.options.hook_timeout
-            )
-            self._hooked(path, result)
-            await self._journal(self.index.record_hooked, key)
-
-    def _hooked(self, path: str, result: HookResult) -> None:
-        c = self.counters
-        c.hook_runs += 1
-        if result.ok:
-            log.debug("ingest: hook for %s done%s", path, f": {result.output}" if result.output else "")
-            return
-        c.hook_failures += 1
-        c.hook_timeouts += int(result.timed_out)
-        c.last_error = f"hook for {path}: {result.describe()}"
-        log.warning(
-            "ingest: hook for %s %s%s", path, result.describe(), f": {result.output}" if result.output else ""
-        )
+    async def _hook_finished(self, key: Key, path: str, result: HookResult) -> None:
+        self.counters.hook_ran(path, result)
+        await self.folder.journal(self.index.record_hooked, key)
 
     # ---------------------------------------------------------------- status
 
     def status(self) -> dict[str, Any]:
         """``status.ingest``: what ingest has done since the daemon started, and what waits."""
-        c = self.counters
-        return {
-            "dir": str(self.options.directory),
-            "pattern": self.options.pattern,
-            "files": c.files,
-            "bytes": c.bytes,
-            "last": c.last,
-            "queue": self._queue.qsize() + int(self._busy),
-            "scans": c.scans,
-            "current": c.current,
-            "skipped": c.skipped,
-            "errors": c.errors,
-            "dropped": c.dropped,
-            "deleted": c.deleted,
-            "delete_failures": c.delete_failures,
-            "hooks": {
-                "runs": c.hook_runs,
-                "failures": c.hook_failures,
-                "timeouts": c.hook_timeouts,
-                "pending": self._hooks.qsize(),
-            },
-            "last_error": c.last_error,
-            "stored_total": len(self.index.done),
-        }
-
-
-def _place(part: Path, final: Path) -> bool:
-    """Syncs ``part``'s bytes, then links it to ``final`` unless a file is there (True), removes the part
-    name, fsyncs the folders. False when ``final`` holds another file (its name must change)."""
-    with part.open("rb") as f:
-        _datasync(f.fileno())  # the bytes and the size; not the times (a new file: nothing else to wait for)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(part, final)
-    except FileExistsError:
-        if final.stat().st_size != part.stat().st_size or not _same_bytes(part, final):
-            return False  # someone else's file
-    except OSError:  # no hard links (FAT, some network mounts): check, then rename
-        if final.exists():
-            return False
-        os.replace(part, final)
-    part.unlink(missing_ok=True)
-    sync_directory(final.parent)
-    if final.parent != part.parent:
-        sync_directory(part.parent)
-    return True
-
-
-#: fdatasync where the system has it (Linux), else fsync (macOS).
-_datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+        queue = self._queue.qsize() + int(self._busy)
+        hooks = 0 if self.hooks is None else self.hooks.pending
+        report = {"dir": str(self.options.directory), "pattern": self.options.pattern}
+        return report | self.counters.report(queue, hooks) | {"stored_total": len(self.index.done)}
 
 
 def _prefix_digest(part: Path, length: int) -> Any:
@@ -558,14 +442,3 @@ def _prefix_digest(part: Path, length: int) -> Any:
                 digest.update(chunk)
                 length -= len(chunk)
     return digest
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    """True when two files hold the same bytes (a link made before a crash, the part name left behind)."""
-    with a.open("rb") as fa, b.open("rb") as fb:
-        while True:
-            ca, cb = fa.read(1 << 20), fb.read(1 << 20)
-            if ca != cb:
-                return False
-            if not ca:
-                return True

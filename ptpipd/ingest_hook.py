@@ -15,13 +15,16 @@ import contextlib
 import os
 import shlex
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
 
 #: The most of a hook's output kept for the log.
 OUTPUT_CAP = 4096
 #: Between SIGTERM and SIGKILL to a hook past its time.
 KILL_GRACE = 1.0
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,46 @@ class HookResult:
             if self.returncode < 0
             else f"exit status {self.returncode}"
         )
+
+
+class HookRunner(Generic[K]):
+    """Runs the hook for each stored file, one at a time, in a task of its own (:meth:`run`): a slow hook
+    never delays a download. Each file comes with a token (ingest's journal key); ``finished(token, path,
+    result)`` is awaited after its run."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        directory: Path,
+        env: Mapping[str, str],
+        timeout: float,
+        finished: Callable[[K, str, HookResult], Awaitable[None]],
+    ) -> None:
+        self._argv = argv
+        self._directory = directory
+        self._env = env
+        self._timeout = timeout
+        self._finished = finished
+        self._queue: asyncio.Queue[tuple[K, str, dict[str, str]]] = asyncio.Queue()
+
+    @property
+    def pending(self) -> int:
+        """Files waiting for their hook (not the one whose hook runs)."""
+        return self._queue.qsize()
+
+    def put(self, token: K, name: str, details: dict[str, str]) -> None:
+        """Queues the hook for the file ``name`` (relative to the directory), ``details`` as its ``PTPIPD_*``
+        variables (:func:`hook_environment`)."""
+        self._queue.put_nowait((token, name, details))
+
+    async def run(self) -> None:
+        """Runs the hooks queued, as they come, until cancelled."""
+        while True:
+            token, name, details = await self._queue.get()
+            path = str(self._directory / name)
+            env = hook_environment(self._env, path, details | {"path": path})
+            result = await run_hook(self._argv, env, str(self._directory), self._timeout)
+            await self._finished(token, path, result)
 
 
 def hook_command(hook: str) -> list[str]:

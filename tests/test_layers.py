@@ -24,7 +24,10 @@ import pytest
 from tests.procs import REPO
 
 PKG = REPO / "ptpipd"
-BELOW_SERVICE = ("ptpipd.ptp", "ptpipd.ip", "ptpipd.vendors", "ptpipd.errors", "ptpipd.camera")
+#: the camera's parts: its properties and its images (the camera hands calls over to them)
+CAMERA_PARTS = ("ptpipd.camera_properties", "ptpipd.camera_images")
+BELOW_SERVICE = ("ptpipd.ptp", "ptpipd.ip", "ptpipd.vendors", "ptpipd.errors", "ptpipd.camera", *CAMERA_PARTS)
+BELOW_CAMERA = ("ptpipd.ptp", "ptpipd.ip", "ptpipd.vendors", "ptpipd.errors")
 
 #: module prefix → the ptpipd modules (prefixes) it may import; the longest prefix applies.
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -37,16 +40,21 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ptpipd.net": (),
     "ptpipd.vendors": ("ptpipd.ptp", "ptpipd.ip", "ptpipd.vendors", "ptpipd.errors"),
     "ptpipd.camera": BELOW_SERVICE,
+    "ptpipd.camera_properties": BELOW_CAMERA,
+    "ptpipd.camera_images": (*BELOW_CAMERA, "ptpipd.camera_properties"),
     "ptpipd.service": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.version"),
     "ptpipd.rpc": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.files", "ptpipd.rpc", "ptpipd.version"),
-    # tethered ingest sits beside rpc: the service and below, and its own modules (the pure ones import nothing)
+    # tethered ingest sits beside rpc: the service and below, and its own modules (the pure ones import nothing;
+    # the folder, the journal and the names)
     "ptpipd.ingest": (
         *BELOW_SERVICE,
         "ptpipd.service",
+        "ptpipd.ingest_folder",
         "ptpipd.ingest_hook",
         "ptpipd.ingest_index",
         "ptpipd.ingest_names",
     ),
+    "ptpipd.ingest_folder": ("ptpipd.ingest_index", "ptpipd.ingest_names"),
     "ptpipd.ingest_hook": (),
     "ptpipd.ingest_index": (),
     "ptpipd.ingest_names": (),
@@ -180,6 +188,9 @@ def test_ptpipctl_imports_nothing_from_ptpipd(path: Path) -> None:
     ("module", "source", "bad"),
     [
         ("ptpipd.ip.x", "from ptpipd.camera import Camera\n", True),
+        ("ptpipd.camera_properties", "from ptpipd.camera import Camera\n", True),
+        ("ptpipd.camera_images", "from ptpipd.service import CameraService\n", True),
+        ("ptpipd.camera_images", "from ptpipd.camera_properties import Errors\n", False),
         ("ptpipd.ip.x", "from ..ptp import datasets\n", False),
         ("ptpipd.ip.x", "def f():\n    import ptpipd.service\n", True),
         ("ptpipd.sim.x", "from ptpipd.vendors.fuji import FujiDriver\n", True),

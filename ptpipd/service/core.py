@@ -5,22 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from ptpipd import API_VERSION, __version__
 from ptpipd.camera import Camera, CameraEvent, CameraInfo, Capture, resolve_ports
-from ptpipd.errors import CameraError, NotConnected
+from ptpipd.errors import CameraError
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink
 from ptpipd.ptp import EventCode
 from ptpipd.service.faults import TaskFaults
 from ptpipd.service.notify import Fanout, Refresher, Subscription
+from ptpipd.service.requests import Requests
 from ptpipd.service.session import Session
 from ptpipd.service.state import ConnectionState, ServiceOptions
-from ptpipd.service.turns import REQUESTER, Turns
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
@@ -37,7 +36,6 @@ from ptpipd.vendors.liveview import LiveFrame, LiveView, Pacer
 
 log = logging.getLogger("ptpipd.service")
 T = TypeVar("T")
-_DRAIN = object()  # the owner of the last turn, taken by drain()
 
 #: Makes the camera of one connection attempt: ``factory(config, on_pairing=callback)``. Tests pass fakes.
 CameraFactory = Callable[..., Camera]
@@ -73,13 +71,9 @@ class CameraService:
         self.faults = TaskFaults()
         self.session = Session(self, camera_factory)
         self._refresher = Refresher(self.get, self.fanout, self.faults)
-        self._turns = Turns(opts.max_queue, opts.max_total_queue)
-        self._inflight: asyncio.Task[Any] | None = None
-        self._interrupted: asyncio.Task[Any] | None = None
-        self._draining = False
+        self._requests = Requests(self.session, opts)
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
-        self._last_activity = 0.0
         self._object_listeners: list[ObjectListener] = []
 
     # ---------------------------------------------------------------- state
@@ -147,37 +141,13 @@ class CameraService:
     async def drain(self) -> None:
         """Ordered end of the camera session: new requests are refused, the one in flight finishes (bounded
         by ``shutdown_grace``), CloseSession (bounded by ``close_timeout``), connections closed."""
-        if self._draining:
+        if self._requests.closed:
             return
-        self._draining = True
         self.session.stop()
-        grace, acquired = self.options.shutdown_grace, False
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._turns.acquire(_DRAIN), grace)
-            acquired = True
-        if not acquired:
-            log.warning("a camera request was still running after %.1f s; closing anyway", grace)
-        try:
+        async with self._requests.last_turn(self.options.shutdown_grace):
             await self.session.end("daemon stopping")
-        finally:
-            if acquired:
-                self._turns.release()
 
     # ---------------------------------------------------------------- requests
-
-    def _require_camera(self, queued_for: Camera | None) -> Camera:
-        """The camera, if it is still the one the request queued for (a request never outlives its link)."""
-        camera, session = self.session.camera, self.session
-        if self._draining:
-            raise NotConnected("the daemon is stopping", state=self.state.value)
-        if session.lost or (queued_for is not None and camera is not queued_for):
-            raise NotConnected(f"camera connection lost: {session.last_error}", last_error=session.last_error)
-        if camera is None or self.state is not ConnectionState.CONNECTED:
-            state, error = self.state.value, session.last_error
-            raise NotConnected(
-                f"the camera is {state}" + (f" ({error})" if error else ""), state=state, last_error=error
-            )
-        return camera
 
     async def request(self, op: Callable[[Camera], Awaitable[T]]) -> T:
         """Runs ``op`` on the camera when its turn comes: requests run one at a time, clients take turns
@@ -188,57 +158,26 @@ class CameraService:
         :class:`NotConnected`, whatever it was waiting for, and so do the requests queued behind it (none
         runs on the next connection).
         """
-        if self._draining:
-            raise NotConnected("the daemon is stopping", state=self.state.value)
-        owner = REQUESTER.get()
-        turns = self._turns
-        turns.admit(owner)
-        try:
-            if self.state is ConnectionState.CONNECTING and self.options.wait_connected > 0:
-                # A request right after start-up waits briefly for the first connection instead of failing.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.session.connected.wait(), self.options.wait_connected)
-            queued_for = self.session.camera
-            await turns.acquire(owner)
-            try:
-                camera = self._require_camera(queued_for)
-                task = self._inflight = asyncio.current_task()
-                try:
-                    return await op(camera)
-                except asyncio.CancelledError:
-                    if task is None or self._interrupted is not task or task.uncancel() > 0:
-                        raise
-                    # what the link's failure means for this request (a timeout stays a timeout: -32001)
-                    raise self.session.lost_error or NotConnected("camera connection lost") from None
-                finally:
-                    self._inflight = self._interrupted = None
-                    self._last_activity = time.monotonic()
-            finally:
-                turns.release()
-        finally:
-            turns.leave(owner)
+        return await self._requests.run(op)
 
     def link_lost(self) -> None:
         """The session calls this when the camera link drops: the request in flight is interrupted."""
-        task = self._inflight
-        if task is not None and self._interrupted is None:
-            self._interrupted = task
-            task.cancel()
+        self._requests.interrupt()
 
     @property
     def idle(self) -> float:
         """Seconds since the last request finished."""
-        return time.monotonic() - self._last_activity
+        return self._requests.idle
 
     @property
     def queued(self) -> int:
         """Requests running or waiting for the camera."""
-        return self._turns.admitted
+        return self._requests.queued
 
     @property
     def busy(self) -> bool:
         """True while a request runs."""
-        return self._turns.locked
+        return self._requests.busy
 
     async def get(self, prop: str | int) -> PropertyValue:
         """A property's value."""
@@ -276,30 +215,8 @@ class CameraService:
 
     async def files(self) -> list[FileEntry]:
         """The objects on the camera's storage. A long listing lets the requests queued meanwhile run
-        between its steps (:meth:`_let_others_run`)."""
-        return await self.request(lambda cam: cam.files(between=lambda: self._let_others_run(cam)))
-
-    async def _let_others_run(self, camera: Camera) -> None:
-        """Inside a request on ``camera``: hands the camera to the requests waiting (the next turns, as
-        :mod:`.turns` gives them), then takes it back with this client's next turn. Not cancellable halfway:
-        a cancelled caller waits for its turn back (bounded by the others' own timeouts) before the
-        cancellation goes on, so that the request's own release never ends someone else's turn."""
-        turns = self._turns
-        if turns.admitted <= 1:
-            return  # nobody waits
-        task, owner = asyncio.current_task(), REQUESTER.get()
-        turns.release()
-        cancelled = False
-        while True:
-            try:
-                await turns.acquire(owner)
-                break
-            except asyncio.CancelledError:
-                cancelled = True
-        self._inflight = task
-        if cancelled:
-            raise asyncio.CancelledError
-        self._require_camera(camera)  # the link may have dropped meanwhile
+        between its steps (:meth:`.requests.Requests.let_others_run`)."""
+        return await self.request(lambda cam: cam.files(between=lambda: self._requests.let_others_run(cam)))
 
     async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
         """One object from the camera."""

@@ -54,7 +54,7 @@ from ptpipd.ip.packets import (
     StartData,
     encode,
 )
-from ptpipd.ip.transport import DataTooLarge, Reply, Timeouts
+from ptpipd.ip.transport import DataTooLarge, Reply, Timeouts, channel
 from tests.ip.scripted import (
     CAMERA_GUID,
     CAMERA_NAME,
@@ -516,7 +516,7 @@ async def test_event_connection_refused_at_first_is_retried(
     evt_listener = await net.listen(fuji_event_responder_codec, serving=False)  # bound, refusing
     outcomes: list[str] = []
     refused = asyncio.Event()
-    real_open = transport._open
+    real_open = channel.open_channel
 
     async def watched_open(name: str, *args: object, **kwargs: object) -> object:
         try:
@@ -528,7 +528,7 @@ async def test_event_connection_refused_at_first_is_retried(
         outcomes.append(f"{name}: connected")
         return link
 
-    monkeypatch.setattr(transport, "_open", watched_open)
+    monkeypatch.setattr(channel, "open_channel", watched_open)  # what the retry loop calls
     opening = asyncio.create_task(s.init.open_events(evt_listener.port))
     await within(refused.wait())
     assert not opening.done()  # refused, but still trying

@@ -1,4 +1,4 @@
-"""A listing hands the camera to the requests waiting between its steps (CameraService._let_others_run),
+"""A listing hands the camera to the requests waiting between its steps (Requests.let_others_run),
 in-process against a fake camera: the order the camera sees, and a listing cancelled while it waits for
 its turn back never leaves the camera to two requests at once."""
 

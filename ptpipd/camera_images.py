@@ -1,0 +1,98 @@
+"""The images of an open camera session: captures, the storage's listing, downloads, thumbnails.
+
+:class:`Images` checks each operation against the body's capabilities, and collects an image in memory (up
+to :data:`MEMORY_CAP` bytes) when the caller gives no sink. :class:`ptpipd.camera.Camera` hands its calls
+over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ptpipd.camera_properties import Errors
+from ptpipd.errors import NotSupported
+from ptpipd.ip.transport import BytesSink, DataSink
+from ptpipd.ptp import ObjectInfo
+from ptpipd.vendors.base import FileEntry, Transfer, VendorDriver, unsupported
+
+#: The largest image :meth:`Images.capture` and :meth:`Images.download` collect in memory (without a sink).
+MEMORY_CAP = 64 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """An image received from the camera; ``data`` is set when it was collected in memory."""
+
+    transfer: Transfer
+    data: bytes | None
+
+
+class Images:
+    """The image operations of one session over ``driver``; every call to the camera runs inside
+    ``errors()``, and one the body cannot do raises :class:`~ptpipd.errors.NotSupported`."""
+
+    def __init__(self, driver: VendorDriver, errors: Errors) -> None:
+        self._driver = driver
+        self._errors = errors
+
+    def _able(self, able: bool, what: str) -> VendorDriver:
+        if not able:
+            raise unsupported(self._driver.name, what)
+        return self._driver
+
+    def _with_files(self, what: str) -> VendorDriver:
+        return self._able(self._driver.body_capabilities().files, what)
+
+    async def capture(self, sink: DataSink | None) -> Capture:
+        """Takes a picture; what the camera hands over goes to ``sink`` or to memory."""
+        return await self._transfer(self._driver.capture, sink)
+
+    async def files(self, between: Callable[[], Awaitable[None]] | None) -> list[FileEntry]:
+        """The storage's listing, ``between`` awaited between its steps where the driver allows it."""
+        driver = self._with_files("'files'")
+        with self._errors(), driver.taking_turns(between):
+            return await driver.files()
+
+    async def download(self, handle: int, sink: DataSink | None) -> Capture:
+        """One object, to ``sink`` or to memory."""
+        driver = self._with_files("'download'")
+        return await self._transfer(lambda into: driver.download(handle, into), sink)
+
+    async def object_info(self, handle: int) -> ObjectInfo:
+        """An object's description as the camera gives it."""
+        driver = self._with_files("'files'")
+        with self._errors():
+            return await driver.object_info(handle)
+
+    async def thumb(self, handle: int) -> bytes:
+        """An object's thumbnail (JPEG)."""
+        driver = self._with_files("'files'")
+        with self._errors():
+            return await driver.thumb(handle)
+
+    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+        """Up to ``length`` bytes of an object from ``offset``; returns how many came."""
+        driver = self._able(self._driver.body_capabilities().partial_objects, "partial downloads")
+        with self._errors():
+            return await driver.download_part(handle, offset, length, sink)
+
+    async def _transfer(
+        self, fetch: Callable[[DataSink], Awaitable[Transfer]], sink: DataSink | None
+    ) -> Capture:
+        collector = BytesSink(MEMORY_CAP)
+        try:
+            with self._errors():
+                transfer = await fetch(sink or collector)
+        except BaseException:
+            collector.release()  # at once: the exception's traceback keeps this frame alive
+            raise
+        if sink is not None:
+            return Capture(transfer, None)
+        if collector.overflow:
+            collector.release()
+            raise NotSupported(
+                f"the image is {collector.size} bytes, more than the {collector.cap}-byte in-memory limit",
+                vendor=self._driver.name,
+            )
+        return Capture(transfer, bytes(collector.buffer))

@@ -1,0 +1,123 @@
+"""A camera's properties by name or code: :class:`Properties`, which :class:`ptpipd.camera.Camera` hands
+its property calls to.
+
+Names and labels come from the body's property table; every description read is kept until the camera
+says it changed (DevicePropChanged, DeviceInfoChanged), and a value to set is checked against a fresh
+description before anything is sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from ptpipd.errors import NotConnected, UnknownProperty
+from ptpipd.ip.packets import Event
+from ptpipd.ptp import DevicePropDesc, EventCode
+from ptpipd.vendors.base import PropertyDesc, PropertySpec, PropertyTable, PropertyValue, VendorDriver
+from ptpipd.vendors.values import coerce_value, property_desc, property_value
+
+#: Makes the context that turns transport errors into :mod:`ptpipd.errors` ones (the camera's).
+Errors = Callable[[], AbstractContextManager[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CameraInfo:
+    """The answer to ``info``: the device's self-description and every property's description."""
+
+    device: dict[str, Any]
+    properties: list[PropertyDesc]
+
+
+class Properties:
+    """A camera's properties: names and codes resolved against the body's table, values and descriptions
+    read and written through the open session's ``driver`` (each call to the camera inside ``errors()``).
+    Before a session (``driver`` None) names resolve against the vendor's table and reads raise
+    :class:`~ptpipd.errors.NotConnected`."""
+
+    def __init__(self, driver_class: type[VendorDriver], errors: Errors) -> None:
+        self._class = driver_class
+        self._errors = errors
+        #: the open session's driver, set by the camera while there is one
+        self.driver: VendorDriver | None = None
+        self._descs: dict[int, DevicePropDesc] = {}
+
+    @property
+    def table(self) -> PropertyTable:
+        """The property names and labels of the connected body (before the session: its vendor's)."""
+        driver = self.driver
+        return driver.body_properties() if driver is not None else self._class.properties
+
+    def resolve(self, prop: str | int) -> PropertySpec:
+        """The property a name or code refers to. A name must be one the camera has
+        (:class:`~ptpipd.errors.UnknownProperty` otherwise); a code (``0xd999``, ``d999``, an integer) goes
+        to the camera even when the camera did not list it, and the camera's refusal is the answer."""
+        table = self.table
+        supported = self.driver.supported_properties() if self.driver is not None else None
+        try:
+            return table.resolve(prop, supported)
+        except UnknownProperty as exc:
+            unknown = exc
+        if not (isinstance(prop, str) and table.by_name(prop.strip())):
+            with contextlib.suppress(UnknownProperty):
+                return table.resolve(prop, None)  # a code goes to the camera, whatever it listed
+        raise unknown
+
+    def forget(self, event: Event) -> None:
+        """Drops the descriptions ``event`` makes stale."""
+        if event.code == EventCode.DeviceInfoChanged:
+            self._descs.clear()  # a changed property may have a new form (an ISO list that depends on the mode)
+        elif event.code == EventCode.DevicePropChanged and event.params:
+            self._descs.pop(event.params[0], None)
+
+    def _open(self) -> VendorDriver:
+        if self.driver is None:
+            raise NotConnected("the camera is not open")
+        return self.driver
+
+    async def _desc(self, spec: PropertySpec, *, fresh: bool = False) -> DevicePropDesc:
+        desc = None if fresh else self._descs.get(spec.code)
+        if desc is None:
+            driver = self._open()
+            with self._errors():
+                desc = await driver.describe(spec.code)
+            self._descs[spec.code] = desc
+        return desc
+
+    async def get(self, prop: str | int) -> PropertyValue:
+        """A property's current value, read from the camera."""
+        spec = self.resolve(prop)
+        desc = await self._desc(spec)
+        with self._errors():
+            value = await self._open().get_value(spec.code, desc.datatype)
+        return property_value(spec, desc, value)
+
+    async def describe(self, prop: str | int) -> PropertyDesc:
+        """A property's description, read afresh from the camera."""
+        spec = self.resolve(prop)
+        return property_desc(spec, await self._desc(spec, fresh=True))
+
+    async def set(self, prop: str | int, value: str | int) -> PropertyValue:
+        """Checks ``value`` against a fresh description (:class:`~ptpipd.errors.InvalidValue`: nothing is
+        sent), writes it, and returns the value read back."""
+        spec = self.resolve(prop)
+        desc = await self._desc(spec, fresh=True)
+        wire = coerce_value(spec, desc, value)
+        driver = self._open()
+        with self._errors():
+            await driver.set_value(spec.code, desc.datatype, wire)
+            current = await driver.get_value(spec.code, desc.datatype)
+        return property_value(spec, desc, current)
+
+    async def info(self) -> CameraInfo:
+        """The device description and every property's description."""
+        driver = self._open()
+        with self._errors():
+            device = await driver.device_info()
+            descs = await driver.describe_all()
+        table = self.table
+        self._descs.update((desc.code, desc) for desc in descs)
+        return CameraInfo(device, [property_desc(table.spec_for(desc.code), desc) for desc in descs])

@@ -1,0 +1,175 @@
+"""The ingest folder: part files, the pattern's names reserved in the journal, and each picture put into
+place exactly once.
+
+A name is reserved in the journal (:mod:`ptpipd.ingest_index`) before the rename and the result recorded
+after it, so a crash between the two keeps the name and nothing is stored twice. Only the result waits for
+the journal's ``fsync``, after the rename: a power cut that loses the name's record finds the file at the
+pattern's name with the object's bytes, and that counts as stored (byte for byte: a file of someone else's
+keeps its name, ours takes the next). Every journal step runs on one thread of its own
+(:meth:`IngestFolder.journal`): the event loop never waits on the disk, and the records keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ptpipd.ingest_index import IngestIndex, Key, Stored, parse_time, sync_directory
+from ptpipd.ingest_names import render
+
+log = logging.getLogger("ptpipd.ingest")
+
+#: Temporary files of downloads in progress, in the ingest directory.
+PART_PREFIX, PART_SUFFIX = ".ptpipd-ingest-", ".part"
+
+
+class IngestFolder:
+    """The folder ingest stores into (``directory``, names from ``pattern``) and its journal ``index``."""
+
+    def __init__(self, directory: Path, pattern: str, index: IngestIndex) -> None:
+        self.directory = directory
+        self.pattern = pattern
+        self.index = index
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-journal")
+
+    async def close(self) -> None:
+        """Waits for the journal steps in flight, then closes the journal."""
+        await asyncio.get_running_loop().run_in_executor(None, self._writer.shutdown)
+        self.index.close()
+
+    def journal(self, write: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """A journal step (a record, or a file into place and its record) on the journal's own thread: the
+        event loop never waits on the disk, and the records keep their order."""
+        return asyncio.get_running_loop().run_in_executor(self._writer, write, *args)
+
+    # ---------------------------------------------------------------- part files
+
+    def part(self, key: Key) -> Path:
+        """The part file of ``key``'s download (its name the same across restarts: a download resumes)."""
+        digest = hashlib.sha256(repr(key.as_json()).encode()).hexdigest()[:24]
+        return self.directory / f"{PART_PREFIX}{digest}{PART_SUFFIX}"
+
+    def remove_orphans(self, keep: set[str]) -> None:
+        """Part files of objects no longer on the camera (deleted meanwhile) go."""
+        for part in self.directory.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
+            if part.name not in keep:
+                log.info("ingest: removing %s (its object is no longer on the camera)", part.name)
+                part.unlink(missing_ok=True)
+
+    def recover(self) -> None:
+        """After a crash: a rename that happened before its journal record counts as done."""
+        for key, (path, _) in list(self.index.targets.items()):
+            final = self.directory / path
+            if not self.part(key).exists() and final.is_file() and final.stat().st_size == key.size:
+                sha = hashlib.sha256(final.read_bytes()).hexdigest()
+                self.index.record_done(key, Stored(path, key.size, sha))
+                log.info("ingest: %s was renamed before the daemon stopped: recorded", path)
+
+    # ---------------------------------------------------------------- names
+
+    def _free_name(self, rel: PurePosixPath) -> str:
+        """``rel``, or with -1, -2 … before the suffix, taken neither on disk nor by a pending download."""
+        reserved, n = self.index.reserved_paths(), 0
+        candidate = rel
+        while (self.directory / candidate).exists() or str(candidate) in reserved:
+            n += 1
+            candidate = rel.with_name(f"{rel.stem}-{n}{rel.suffix}")
+        return str(candidate)
+
+    def _twin(self, rel: PurePosixPath, size: int) -> str | None:
+        """``rel`` when a file of ``size`` bytes holds that name, unreserved: perhaps this object's own copy,
+        renamed before a power cut lost its journal record (:meth:`_settle` compares the bytes)."""
+        name = str(rel)
+        with contextlib.suppress(OSError):
+            if (self.directory / rel).stat().st_size == size and name not in self.index.reserved_paths():
+                return name
+        return None
+
+    async def reserve(self, key: Key, captured: str | None, *, again: bool = False) -> tuple[str, str | None]:
+        """The name of ``key`` in the folder: the one reserved before (a download that did not finish), else
+        the pattern's, made free, and reserved in the journal (kept across a crash); and the pattern's name
+        when a file of the object's size holds it (:meth:`_twin`)."""
+        reserved = None if again else self.index.target(key)
+        if reserved is not None:
+            return reserved[0], None
+        when = parse_time(captured) or datetime.now()
+        rel = render(
+            self.pattern,
+            captured=when,
+            filename=key.filename,
+            serial=key.serial,
+            n=self.index.count + 1,
+        )
+        path = self._free_name(rel)
+        await self.journal(self.index.reserve, key, path)
+        return path, None if path == str(rel) or again else self._twin(rel, key.size)
+
+    # ---------------------------------------------------------------- into place
+
+    async def commit(self, key: Key, part: Path, sha256: str, path: str, twin: str | None = None) -> Stored:
+        """Syncs the part file, links it to its reserved name (another, should a file have taken that) and
+        records it, all on the journal's thread (one hop: the records before it are written by then)."""
+        for _ in range(3):
+            stored: Stored | None = await self.journal(
+                self._settle, key, part, Stored(path, key.size, sha256), twin
+            )
+            if stored is not None:
+                return stored
+            path, twin = (await self.reserve(key, key.captured, again=True))[0], None
+        raise OSError(f"no free name for {key.filename} in {self.directory}")
+
+    def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None) -> Stored | None:
+        """(On the journal's thread.) ``part`` into place and recorded ``done``; None when its name is taken."""
+        if twin is not None and _same_bytes(part, self.directory / twin):
+            log.info("ingest: %s holds %s already (named before its record was lost)", twin, key.filename)
+            part.unlink()
+            stored = Stored(twin, stored.size, stored.sha256)
+        elif not _place(part, self.directory / stored.path):
+            return None
+        self.index.record_done(key, stored)
+        return stored
+
+
+def _place(part: Path, final: Path) -> bool:
+    """Syncs ``part``'s bytes, then links it to ``final`` unless a file is there (True), removes the part
+    name, fsyncs the folders. False when ``final`` holds another file (its name must change)."""
+    with part.open("rb") as f:
+        _datasync(f.fileno())  # the bytes and the size; not the times (a new file: nothing else to wait for)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(part, final)
+    except FileExistsError:
+        if final.stat().st_size != part.stat().st_size or not _same_bytes(part, final):
+            return False  # someone else's file
+    except OSError:  # no hard links (FAT, some network mounts): check, then rename
+        if final.exists():
+            return False
+        os.replace(part, final)
+    part.unlink(missing_ok=True)
+    sync_directory(final.parent)
+    if final.parent != part.parent:
+        sync_directory(part.parent)
+    return True
+
+
+#: fdatasync where the system has it (Linux), else fsync (macOS).
+_datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """True when two files hold the same bytes (a link made before a crash, the part name left behind)."""
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while True:
+            ca, cb = fa.read(1 << 20), fb.read(1 << 20)
+            if ca != cb:
+                return False
+            if not ca:
+                return True
