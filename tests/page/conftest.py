@@ -29,7 +29,7 @@ from tests.procs import REPO, DaemonProcess, running_daemon
 from tests.web.conftest import http_port
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the test extra) is not installed")
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
@@ -79,9 +79,16 @@ class Browser:
                 self.requests.append(params["url"])
 
     def wait(self, condition: Callable[[WebDriver], Any], timeout: float = 10.0, what: str = "") -> Any:
-        """Polls ``condition`` every 50 ms until it is truthy; fails after ``timeout`` s saying ``what``."""
+        """Polls ``condition`` every 50 ms until it is truthy; fails after ``timeout`` s saying ``what``. An
+        element the page re-rendered between finding and reading it (stale) is read again at the next poll."""
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(condition)
+            waiting = WebDriverWait(
+                self.driver,
+                timeout,
+                poll_frequency=0.05,
+                ignored_exceptions=(StaleElementReferenceException,),
+            )
+            return waiting.until(condition)
         except TimeoutException:
             raise AssertionError(f"not within {timeout} s: {what or condition}") from None
 
