@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.ip.transport import BytesSink
-from ptpipd.rpc import errors as codes
 from ptpipd.rpc import models as m
 from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.errors import RpcError

@@ -31,7 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from ptpipd.errors import CameraError
-from ptpipd.rpc import errors as codes
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import WRONG_TOKEN
 from ptpipd.rpc.urls import capture_url, object_url
 from ptpipd.vendors.base import unsupported

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ptpipd.errors import CameraError
-from ptpipd.rpc import errors as codes
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.web.backend import UnknownObject
 
 #: The HTTP status of each JSON-RPC code (anything else: 500).
