@@ -16,11 +16,11 @@ import logging
 import socket
 
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.net import WriteTimeout, close, is_loopback_peer, linger, send
+from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, read_line, send
 from ptpipd.rpc import Client, Dispatcher
 from ptpipd.rpc.dispatcher import error_response, notification_text
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
-from ptpipd.transports.lines import LineTooLong, read_line
+from ptpipd.transports.listeners import MAX_LINE
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class ClientHandler:
         silence, unless the client has subscribed (it then waits for notifications as long as it likes)."""
         limit = self.idle_timeout if self.idle_timeout > 0 and client.subscription is None else None
         async with asyncio.timeout(limit):
-            return await read_line(reader)
+            return await read_line(reader, MAX_LINE)
 
     async def _drop_idle(self, writer: asyncio.StreamWriter, client: Client) -> None:
         """Tells a client silent for ``idle_timeout`` why its connection ends (the caller then closes it)."""

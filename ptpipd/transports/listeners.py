@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any, Protocol, Self
 
 from ptpipd.net import linger
-from ptpipd.transports.lines import MAX_LINE
 
 log = logging.getLogger(__name__)
+
+#: DESIGN.md §4: a JSON-RPC request line over 1 MiB is refused (the reader's ``limit``, and the handler's cap).
+MAX_LINE = 1 << 20
 
 
 class SocketInUse(Exception):

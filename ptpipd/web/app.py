@@ -35,10 +35,11 @@ from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import WRONG_TOKEN
 from ptpipd.rpc.urls import capture_url, object_url
 from ptpipd.vendors.base import unsupported
+from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
 from ptpipd.web.auth import COOKIE, TokenRule, middleware, session_value, unauthorised
-from ptpipd.web.backend import Backend, Frame
+from ptpipd.web.backend import Backend
 from ptpipd.web.errors import HttpError, bad_request, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
 
@@ -174,14 +175,14 @@ def _join(request: web.Request) -> Viewer:
         raise HttpError(503, codes.TOO_MANY_REQUESTS, str(exc), None, {"Retry-After": "5"}) from None
 
 
-async def _first(viewer: Viewer, timeout: float) -> Frame:
+async def _first(viewer: Viewer, timeout: float) -> LiveFrame:
     try:
         return await viewer.next(timeout)
     except TimeoutError:
         raise HttpError(504, codes.TIMEOUT, f"no live-view frame within {timeout:g} s") from None
 
 
-def _part(frame: Frame) -> bytes:
+def _part(frame: LiveFrame) -> bytes:
     head = (
         f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n"
         f"X-Frame: {frame.sequence}\r\n\r\n"

@@ -9,12 +9,13 @@ daemon hands it an implementation built on the camera service and the JSON-RPC d
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ptpipd.errors import CameraRefused
 from ptpipd.ptp import OperationCode, ResponseCode
+from ptpipd.vendors.liveview import LiveFrame
 
 #: The piece of an object read from the camera in one transaction (GetPartialObject; DESIGN.md §8 allows up to
 #: 4 MiB). 1 MiB, as libgphoto2 reads: a download then holds about 1 MiB in the daemon, and other clients'
@@ -44,16 +45,6 @@ class ObjectMeta:
     format: str
     size: int
     captured: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One live-view JPEG: our sequence number (gaps: frames the camera sent that nobody needed) and when its
-    last byte arrived (event-loop monotonic clock)."""
-
-    sequence: int
-    received_at: float
-    jpeg: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +119,6 @@ class Backend(Protocol):
     async def capture(self) -> Shot:
         """Takes a picture (the daemon keeps what the camera hands over in its capture directory)."""
 
-    def frames(self) -> AsyncGenerator[Frame, None]:
+    def frames(self) -> AsyncGenerator[LiveFrame, None]:
         """The camera's live-view frames for as long as the caller iterates (started on the first
         ``__anext__``, stopped when the generator is closed: ``aclose``); :class:`ptpipd.errors.NotSupported` without one."""
-
-
-#: ``status`` providers of the web layer (viewers, fps) registered into the JSON-RPC ``status`` result.
-StatusHook = Callable[[], dict[str, Any]]

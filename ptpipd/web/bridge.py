@@ -24,7 +24,7 @@ from ptpipd.rpc.saving import save
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
 from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
-from ptpipd.web.backend import Frame, ObjectMeta, Shot, Sink, UnknownObject
+from ptpipd.web.backend import ObjectMeta, Shot, Sink, UnknownObject
 
 T = TypeVar("T")
 
@@ -157,13 +157,13 @@ class ServiceBackend:
 
     # ---------------------------------------------------------------- live view
 
-    async def frames(self) -> AsyncGenerator[Frame, None]:
+    async def frames(self) -> AsyncGenerator[LiveFrame, None]:
         # an async generator (typed as an iterator by the service): closing it runs its finally, which stops
         # the camera's live view
         frames = cast(AsyncGenerator[LiveFrame, None], self.service.live_frames())
         try:
             async for frame in frames:
-                yield Frame(frame.sequence, frame.received_at, frame.jpeg)
+                yield frame
         except PTPIPError as exc:
             raise NotConnected(f"live view lost: {exc}") from exc
         finally:
