@@ -53,7 +53,7 @@ from ptpipd.transports.listeners import (
 )
 from ptpipd.vendors import VENDORS
 from ptpipd.web.app import WebOptions
-from ptpipd.web.bridge import ServiceBackend
+from ptpipd.web.backend import Backend
 from ptpipd.web.server import WebServer
 
 log = logging.getLogger("ptpipd")
@@ -298,7 +298,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         try:
             for opener in rpc + _legacy_listeners(settings, env, dispatcher, activated):
                 listeners.append(await stack.enter_async_context(await opener()))
-            backend = ServiceBackend(service, dispatcher, settings.captures_path(env))
+            backend = Backend(service, dispatcher, settings.captures_path(env))
             plane.append(await _start_web(settings, env, activated, backend, stack))
         except (OSError, SocketInUse) as exc:
             log.error("cannot listen: %s", exc)
@@ -331,7 +331,7 @@ async def _start_web(
     settings: Settings,
     env: Mapping[str, str],
     activated: ActivatedSockets,
-    backend: ServiceBackend,
+    backend: Backend,
     stack: contextlib.AsyncExitStack,
 ) -> WebServer:
     """The HTTP data plane (DESIGN.md §8) on its Unix socket and TCP, or on the sockets systemd passed."""
