@@ -98,6 +98,13 @@ def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
     return host or "127.0.0.1", number
 
 
+def _listener(value: str | None, default_port: int) -> tuple[str, int] | None:
+    """A TCP listener's setting: (host, port), or None when ``off`` (:data:`_OFF`)."""
+    if value is None or value.strip().lower() in _OFF:
+        return None
+    return parse_host_port(value, default_port)
+
+
 class Settings(BaseModel):
     """Every setting of the daemon, validated."""
 
@@ -174,11 +181,10 @@ class Settings(BaseModel):
     @field_validator("rpc_tcp", "http")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        if value is not None and value.strip().lower() not in _OFF:
-            try:
-                parse_host_port(value, 0)
-            except SettingsError as exc:
-                raise ValueError(str(exc)) from None
+        try:
+            _listener(value, 0)
+        except SettingsError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("friendly_name")
@@ -206,15 +212,11 @@ class Settings(BaseModel):
 
     def rpc_tcp_address(self) -> tuple[str, int] | None:
         """The TCP JSON-RPC listener, or None when ``off``."""
-        if self.rpc_tcp is None or self.rpc_tcp.strip().lower() in _OFF:
-            return None
-        return parse_host_port(self.rpc_tcp, 15741)
+        return _listener(self.rpc_tcp, 15741)
 
     def http_address(self) -> tuple[str, int] | None:
         """The data plane's TCP listener (DESIGN.md §8), or None when ``off``."""
-        if self.http is None or self.http.strip().lower() in _OFF:
-            return None
-        return parse_host_port(self.http, 15780)
+        return _listener(self.http, 15780)
 
     def socket_path(self, env: Mapping[str, str] = os.environ) -> Path:
         """The Unix socket path."""

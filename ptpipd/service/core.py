@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
@@ -71,7 +72,8 @@ class CameraService:
         self.faults = TaskFaults()
         self.session = Session(self, camera_factory)
         self._refresher = Refresher(self.get, self.fanout, self.faults)
-        self._requests = Requests(self.session, opts)
+        #: the requests' queue: ``queued`` (running or waiting), ``busy`` (one runs), ``idle`` (seconds since one ran)
+        self.requests = Requests(self.session, opts)
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self._object_listeners: list[ObjectListener] = []
@@ -104,9 +106,7 @@ class CameraService:
             "vendor": self.vendor_name,
             "host": self.config.host,
             "ports": sorted(set(ports), key=ports.index),
-            "camera": None
-            if s is None
-            else {"manufacturer": s.manufacturer, "model": s.model, "serial": s.serial, "version": s.version},
+            "camera": None if s is None else dataclasses.asdict(s),
             "connected_since": session.connected_since,
             "reconnects": session.reconnects,
             "last_error": session.last_error,
@@ -141,10 +141,10 @@ class CameraService:
     async def drain(self) -> None:
         """Ordered end of the camera session: new requests are refused, the one in flight finishes (bounded
         by ``shutdown_grace``), CloseSession (bounded by ``close_timeout``), connections closed."""
-        if self._requests.closed:
+        if self.requests.closed:
             return
         self.session.stop()
-        async with self._requests.last_turn(self.options.shutdown_grace):
+        async with self.requests.last_turn(self.options.shutdown_grace):
             await self.session.end("daemon stopping")
 
     # ---------------------------------------------------------------- requests
@@ -158,26 +158,7 @@ class CameraService:
         :class:`NotConnected`, whatever it was waiting for, and so do the requests queued behind it (none
         runs on the next connection).
         """
-        return await self._requests.run(op)
-
-    def link_lost(self) -> None:
-        """The session calls this when the camera link drops: the request in flight is interrupted."""
-        self._requests.interrupt()
-
-    @property
-    def idle(self) -> float:
-        """Seconds since the last request finished."""
-        return self._requests.idle
-
-    @property
-    def queued(self) -> int:
-        """Requests running or waiting for the camera."""
-        return self._requests.queued
-
-    @property
-    def busy(self) -> bool:
-        """True while a request runs."""
-        return self._requests.busy
+        return await self.requests.run(op)
 
     async def get(self, prop: str | int) -> PropertyValue:
         """A property's value."""
@@ -216,7 +197,7 @@ class CameraService:
     async def files(self) -> list[FileEntry]:
         """The objects on the camera's storage. A long listing lets the requests queued meanwhile run
         between its steps (:meth:`.requests.Requests.let_others_run`)."""
-        return await self.request(lambda cam: cam.files(between=lambda: self._requests.let_others_run(cam)))
+        return await self.request(lambda cam: cam.files(between=lambda: self.requests.let_others_run(cam)))
 
     async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
         """One object from the camera."""

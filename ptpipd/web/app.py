@@ -23,6 +23,7 @@ write ever happens while the camera is held), viewers and their one-frame slots.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,8 +105,7 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 async def list_files(request: web.Request) -> web.Response:
-    entries = await request.app[BACKEND].files()
-    return web.json_response([{**entry, "url": object_url(int(entry["handle"]))} for entry in entries])
+    return web.json_response(await request.app[BACKEND].files())  # each entry with its url (FileResult)
 
 
 async def get_file(request: web.Request) -> web.StreamResponse:
@@ -128,16 +128,7 @@ async def post_capture(request: web.Request) -> web.Response:
         url = capture_url(shot.path)
     else:
         raise HttpError(500, codes.INTERNAL_ERROR, "the capture left neither an object nor a file")
-    return web.json_response(
-        {
-            "handle": shot.handle,
-            "url": url,
-            "format": shot.format,
-            "size": shot.size,
-            "filename": shot.filename,
-            "path": shot.path,
-        }
-    )
+    return web.json_response({"handle": shot.handle, "url": url, **dataclasses.asdict(shot)})
 
 
 def _saved(request: web.Request) -> Path:
