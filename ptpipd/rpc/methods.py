@@ -114,12 +114,12 @@ class Api:
     @method(*PROPERTY_ERRORS)
     async def info(self, client: Client, p: m.NoParams) -> m.InfoResult:
         """The camera's description and all its properties."""
-        return m.InfoResult.from_info(await self.service.info())
+        return m.InfoResult.from_info(await self.service.request(lambda cam: cam.info()))
 
     @method(*CAMERA_ERRORS, codes.NOT_SUPPORTED)
     async def state(self, client: Client, p: m.NoParams) -> list[m.StateEntryResult]:
         """The camera's state list (Fuji 0xD212); other vendors answer -32003."""
-        return [m.StateEntryResult.from_entry(e) for e in await self.service.state_list()]
+        return [m.StateEntryResult.from_entry(e) for e in await self.service.request(lambda cam: cam.state())]
 
     @method(*PROPERTY_ERRORS)
     async def get(self, client: Client, p: m.PropertyParams) -> m.PropertyValueResult:
@@ -135,7 +135,9 @@ class Api:
     @method(*PROPERTY_ERRORS)
     async def describe(self, client: Client, p: m.PropertyParams) -> m.PropertyDescResult:
         """A property's type, default and allowed values."""
-        return m.PropertyDescResult.from_desc(await self.service.describe(p.property))
+        return m.PropertyDescResult.from_desc(
+            await self.service.request(lambda cam: cam.describe(p.property))
+        )
 
     @method(*CAMERA_ERRORS, codes.NOT_SUPPORTED, codes.WRITE_FAILED)
     async def capture(self, client: Client, p: m.CaptureParams) -> m.TransferResult:
@@ -183,7 +185,9 @@ class Api:
     async def opreq(self, client: Client, p: m.OpreqParams) -> m.OpreqResult:
         """Any operation with up to five parameters: the response, the data and the raw packets. It can change
         anything on the camera."""
-        return m.OpreqResult.from_result(await self.service.opreq(p.code, list(p.params)))
+        return m.OpreqResult.from_result(
+            await self.service.request(lambda cam: cam.opreq(p.code, list(p.params)))
+        )
 
     @method()
     async def subscribe(self, client: Client, p: m.SubscribeParams) -> bool:

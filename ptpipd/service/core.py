@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from ptpipd import API_VERSION, __version__
-from ptpipd.camera import Camera, CameraEvent, CameraInfo, Capture, resolve_ports
+from ptpipd.camera import Camera, CameraEvent, Capture, resolve_ports
 from ptpipd.errors import CameraError
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink
@@ -27,10 +27,7 @@ from ptpipd.vendors.base import (
     Capabilities,
     FileEntry,
     NewObject,
-    OpreqResult,
-    PropertyDesc,
     PropertyValue,
-    StateEntry,
     Transfer,
 )
 from ptpipd.vendors.liveview import LiveFrame, LiveView, Pacer
@@ -170,18 +167,6 @@ class CameraService:
         self.fanout.value(result)
         return result
 
-    async def describe(self, prop: str | int) -> PropertyDesc:
-        """A property's description."""
-        return await self.request(lambda cam: cam.describe(prop))
-
-    async def info(self) -> CameraInfo:
-        """Device description and all property descriptions."""
-        return await self.request(lambda cam: cam.info())
-
-    async def state_list(self) -> list[StateEntry]:
-        """The camera's state list (where the vendor has one)."""
-        return await self.request(lambda cam: cam.state())
-
     async def capture(self, sink: DataSink | None = None) -> Capture:
         """Takes a picture. When it is no object on the camera's storage (no handle: a preview, a picture
         sent to the host), the object listeners get its bytes too."""
@@ -218,10 +203,6 @@ class CameraService:
     async def fetch_new(self, obj: NewObject, sink: DataSink) -> Transfer:
         """An announced object without a handle (see :class:`~ptpipd.vendors.base.NewObject`)."""
         return await self.request(lambda cam: cam.on_driver(lambda d: d.fetch_new(obj, sink)))
-
-    async def opreq(self, code: int, params: list[int]) -> OpreqResult:
-        """A raw operation."""
-        return await self.request(lambda cam: cam.opreq(code, params))
 
     async def live_frames(self) -> AsyncIterator[LiveFrame]:
         """The camera's live-view frames until the caller stops iterating. A polled frame is a transaction

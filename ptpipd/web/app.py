@@ -131,17 +131,17 @@ async def post_capture(request: web.Request) -> web.Response:
     return web.json_response({"handle": shot.handle, "url": url, **dataclasses.asdict(shot)})
 
 
-def _saved(request: web.Request) -> Path:
-    """The file ``/captures/{name}`` names in the capture directory; 404 for anything else."""
+def _file_in(directory: Path, where: str, request: web.Request) -> Path:
+    """The file ``{name}`` names in ``directory`` (no sub-directories, no dot-files); 404 for anything else."""
     name = request.match_info["name"]
-    path = request.app[CAPTURES] / name
+    path = directory / name
     if "/" in name or name.startswith(".") or not path.is_file():
-        raise not_found(f"/captures/{name[:100]}")
+        raise not_found(f"{where}{name[:100]}")
     return path
 
 
 async def get_capture(request: web.Request) -> web.StreamResponse:
-    path = _saved(request)
+    path = _file_in(request.app[CAPTURES], "/captures/", request)
     return web.FileResponse(
         path, headers={"Content-Disposition": files_route.disposition("attachment", path.name)}
     )
@@ -149,7 +149,7 @@ async def get_capture(request: web.Request) -> web.StreamResponse:
 
 async def delete_capture(request: web.Request) -> web.Response:
     """Removes a file the daemon saved (a client that has its own copy now, such as ptpipctl capture)."""
-    _saved(request).unlink(missing_ok=True)
+    _file_in(request.app[CAPTURES], "/captures/", request).unlink(missing_ok=True)
     return web.Response(status=204)
 
 
@@ -288,11 +288,7 @@ async def index(request: web.Request) -> web.FileResponse:
 
 async def static_file(request: web.Request) -> web.FileResponse:
     """``/static/NAME``: one of the page's files (no sub-directories, no dot-files)."""
-    name = request.match_info["name"]
-    path = STATIC / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise not_found(f"/static/{name[:100]}")
-    return _page_file(path)
+    return _page_file(_file_in(STATIC, "/static/", request))
 
 
 def create_app(
