@@ -26,6 +26,7 @@ import asyncio
 import dataclasses
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -226,14 +227,6 @@ async def liveview_jpg(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------------------------------------- rpc, auth
 
 
-async def get_rpc(request: web.Request) -> web.StreamResponse:
-    return await rpc_route.websocket(request, request.app[BACKEND], request.app[OPTIONS].heartbeat)
-
-
-async def post_rpc(request: web.Request) -> web.Response:
-    return await rpc_route.post_rpc(request, request.app[BACKEND])
-
-
 async def post_auth(request: web.Request) -> web.Response:
     rule = request.app[RULE]
     if request.content_type == "application/json":
@@ -313,6 +306,6 @@ def create_app(
     app.router.add_delete("/captures/{name}", delete_capture)
     app.router.add_get("/liveview.mjpeg", liveview_mjpeg)
     app.router.add_get("/liveview.jpg", liveview_jpg)
-    app.router.add_get("/rpc", get_rpc)
-    app.router.add_post("/rpc", post_rpc)
+    app.router.add_get("/rpc", partial(rpc_route.websocket, backend=backend, heartbeat=options.heartbeat))
+    app.router.add_post("/rpc", partial(rpc_route.post_rpc, backend=backend))
     return app
