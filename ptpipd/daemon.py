@@ -47,8 +47,7 @@ from ptpipd.transports.listeners import (
     bind_tcp,
     bind_unix,
     remove_socket_file,
-    serve_tcp,
-    serve_unix,
+    serve,
     socket_file_identity,
 )
 from ptpipd.vendors import VENDORS
@@ -194,18 +193,13 @@ def _rpc_listeners(
     settings: Settings, env: Mapping[str, str], handler: ClientHandler, activated: ActivatedSockets
 ) -> list[Opener]:
     """The JSON-RPC listeners: the sockets systemd handed over, else the Unix socket and TCP of the settings."""
-    cap = settings.max_connections
+    serving = partial(serve, handler, max_connections=settings.max_connections)
     if activated.any:
-        unix: list[Opener] = [
-            partial(serve_unix, handler, Path(), sock=sock, max_connections=cap) for sock in activated.unix
-        ]
-        return unix + [partial(serve_tcp, handler, sock=sock, max_connections=cap) for sock in activated.tcp]
+        return [partial(serving, sock) for sock in activated.unix + activated.tcp]
     path, mode, group = settings.socket_path(env), settings.socket_mode, settings.socket_group
-    openers: list[Opener] = [partial(serve_unix, handler, path, mode=mode, group=group, max_connections=cap)]
     address = settings.rpc_tcp_address()
-    if address is not None:
-        openers.append(partial(serve_tcp, handler, *address, max_connections=cap))
-    return openers
+    tcp = [partial(serving, address)] if address is not None else []
+    return [partial(serving, path, mode=mode, group=group), *tcp]
 
 
 def _legacy_listeners(
@@ -215,10 +209,10 @@ def _legacy_listeners(
     if not (settings.legacy_enabled or activated.legacy):
         return []
     handler = LegacyHandler(settings, dispatcher, env)
-    serve = partial(serve_tcp, handler, limit=READER_LIMIT, max_connections=settings.max_connections)
+    serving = partial(serve, handler, limit=READER_LIMIT, max_connections=settings.max_connections)
     if activated.legacy:
-        return [partial(serve, sock=sock) for sock in activated.legacy]
-    return [partial(serve, settings.legacy_address, settings.legacy_port)]
+        return [partial(serving, sock) for sock in activated.legacy]
+    return [partial(serving, (settings.legacy_address, settings.legacy_port))]
 
 
 async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
