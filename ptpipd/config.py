@@ -263,34 +263,24 @@ class Settings(BaseModel):
 
 # ------------------------------------------------------------------------------------------------ sources
 
-_SEED_KEYS: dict[tuple[str, str], str] = {
+#: [server] and [ingest]: the settings legacy_KEY and ingest_KEY (the seed's server mode, tethered ingest).
+_PREFIXED = {
+    (section, field.removeprefix(prefix)): field
+    for section, prefix in (("server", "legacy_"), ("ingest", "ingest_"))
+    for field in Settings.model_fields
+    if field.startswith(prefix)
+}
+#: INI (section, key) → settings field: the seed's sections, [ingest], and every other setting under [daemon].
+INI_KEYS: dict[tuple[str, str], str] = {
     ("initiator", "friendly_name"): "friendly_name",
     ("initiator", "guid"): "guid",
     **{
         ("responder", key): key
         for key in ("host", "port", "vendor", "cmd_data_port", "event_port", "stream_port")
     },
-    ("server", "enabled"): "legacy_enabled",
-    ("server", "address"): "legacy_address",
-    ("server", "port"): "legacy_port",
-    ("server", "keep_open"): "legacy_keep_open",
-    ("server", "command_timeout"): "legacy_command_timeout",
-    ("server", "idle_timeout"): "legacy_idle_timeout",
+    **_PREFIXED,
 }
-#: [ingest] dir, pattern, delete_after, hook, hook_timeout
-_INGEST_KEYS = {
-    ("ingest", f.removeprefix("ingest_")): f for f in Settings.model_fields if f.startswith("ingest_")
-}
-#: INI (section, key) → settings field: the seed's sections, [ingest], and every other setting under [daemon].
-INI_KEYS: dict[tuple[str, str], str] = {
-    **_SEED_KEYS,
-    **_INGEST_KEYS,
-    **{
-        ("daemon", f): f
-        for f in Settings.model_fields
-        if f not in {*_SEED_KEYS.values(), *_INGEST_KEYS.values()}
-    },
-}
+INI_KEYS.update({("daemon", f): f for f in Settings.model_fields if f not in INI_KEYS.values()})
 
 ENV_KEYS = {f"PTPIPD_{field.upper()}": field for field in Settings.model_fields}
 
