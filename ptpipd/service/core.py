@@ -173,7 +173,7 @@ class CameraService:
         if not self._object_listeners:
             return await self.request(lambda cam: cam.capture(sink))
         copy = BytesSink(CAPTURE_COPY_CAP)
-        cap = await self.request(lambda cam: cam.capture(_Both(sink, copy) if sink is not None else None))
+        cap = await self.request(lambda cam: cam.capture(Tee(sink, copy) if sink is not None else None))
         data = cap.data if cap.data is not None else None if copy.overflow else bytes(copy.buffer)
         if cap.transfer.handle is None and data is not None:
             self._tell(NewObject(None, cap.transfer.size, cap.transfer.filename), data)
@@ -260,7 +260,7 @@ class CameraService:
                 log.exception("object listener failed")
 
 
-class _Both:
+class Tee:
     """A data sink writing to two sinks."""
 
     def __init__(self, first: DataSink, second: DataSink) -> None:
