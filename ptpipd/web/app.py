@@ -160,7 +160,7 @@ async def delete_capture(request: web.Request) -> web.Response:
 def _join(request: web.Request) -> Viewer:
     backend = request.app[BACKEND]
     if not backend.liveview:
-        raise unsupported(str(backend.status().get("vendor")), "live view")
+        raise unsupported(backend.service.vendor_name, "live view")
     try:
         return request.app[HUB].join()
     except ViewerLimit as exc:

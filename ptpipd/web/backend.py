@@ -149,10 +149,6 @@ class Backend:
         client = Client(next(self._ids), transport, peer, authenticated=authenticated)
         return RpcSession(self.dispatcher, self.service, client)
 
-    def status(self) -> dict[str, Any]:
-        """The camera part of ``status`` (state, vendor, …)."""
-        return self.service.status()
-
     # ---------------------------------------------------------------- what the camera can do
 
     @property
