@@ -63,6 +63,16 @@ class RpcFailure(CtlError):
     def __str__(self) -> str:
         return describe_error(self.code, self.message, self.data)
 
+    @classmethod
+    def of(cls, error: Any) -> RpcFailure:
+        """The failure an ``error`` object of the daemon's answer (JSON-RPC, or the data plane's) says."""
+        if not isinstance(error, dict):
+            return cls(-32603, f"malformed error from the daemon: {error!r}")
+        code = error.get("code")
+        return cls(
+            code if isinstance(code, int) else -32603, str(error.get("message", "error")), error.get("data")
+        )
+
 
 def describe_error(code: int, message: str, data: Any) -> str:
     """One line for a JSON-RPC error: the daemon's message, completed from ``data`` where it says more."""
@@ -123,8 +133,8 @@ def parse_host_port(
     return host or "127.0.0.1", int(port) if port else default_port
 
 
-class Target:
-    """Where and how to reach the daemon: a Unix socket ``path`` or a TCP ``host``, a token, a timeout."""
+class Address:
+    """A listener of the daemon: a Unix socket ``path`` or TCP ``host``:``port``, the token, the timeout."""
 
     def __init__(
         self,
@@ -137,10 +147,21 @@ class Target:
     ) -> None:
         self.path, self.host, self.port, self.token, self.timeout = path, host, port, token, timeout
 
+    @property
+    def netloc(self) -> str:
+        """``HOST:PORT`` as a URL writes it (``[v6]:PORT``)."""
+        return f"[{self.host}]:{self.port}" if ":" in str(self.host) else f"{self.host}:{self.port}"
+
+    def open(self, what: str) -> _socket.socket:
+        """A stream socket connected to it (:func:`open_stream`; ``what`` names it in the error)."""
+        return open_stream(self.path, self.host, self.port, self.timeout, what)
+
+
+class Target(Address):
+    """Where and how to reach the daemon's JSON-RPC."""
+
     def __str__(self) -> str:
-        if self.host is None:
-            return str(self.path)
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return str(self.path) if self.host is None else self.netloc
 
     def connect(self) -> Connection:
         """A new connection (authenticated when there is a token and this is TCP)."""
@@ -229,14 +250,9 @@ class Connection:
         self._ids = 0
         self._buffer = bytearray()
         self.notifications: list[dict[str, Any]] = []
-        self._sock = self._open(target)
+        self._sock = target.open(f"ptpipd at {'socket ' if target.host is None else ''}{target}")
         if target.token is not None and target.host is not None:
             self.call("auth", {"token": target.token})
-
-    @staticmethod
-    def _open(target: Target) -> _socket.socket:
-        where = f"socket {target}" if target.host is None else str(target)
-        return open_stream(target.path, target.host, target.port, target.timeout, f"ptpipd at {where}")
 
     def close(self) -> None:
         """Closes the connection."""
@@ -269,7 +285,7 @@ class Connection:
             if "id" not in message and "method" in message:
                 self.notifications.append(message)
             elif "error" in message and message.get("id") in (self._ids, None):
-                raise _failure(message["error"])
+                raise RpcFailure.of(message["error"])
             elif message.get("id") != self._ids:
                 raise CtlError(f"unexpected message from the daemon: {str(message)[:200]}")
             else:
@@ -317,12 +333,3 @@ class Connection:
             return loads(text)
         except (UnicodeDecodeError, JSONError) as exc:
             raise CtlError(f"the daemon sent a line that is not JSON: {exc}") from None
-
-
-def _failure(error: Any) -> RpcFailure:
-    if not isinstance(error, dict):
-        return RpcFailure(-32603, f"malformed error from the daemon: {error!r}")
-    code = error.get("code")
-    return RpcFailure(
-        code if isinstance(code, int) else -32603, str(error.get("message", "error")), error.get("data")
-    )

@@ -27,11 +27,11 @@ import _socket
 from ptpipctl import __version__
 from ptpipctl.client import (
     ENV_HTTP,
+    Address,
     CtlError,
     DaemonUnreachable,
     RpcFailure,
     UsageError,
-    open_stream,
     parse_host_port,
 )
 from ptpipctl.jsonio import JSONError, loads
@@ -56,26 +56,13 @@ def is_loopback(host: str) -> bool:
     return host.startswith(_LOOPBACK) or host == "[::1]"
 
 
-class HttpTarget:
+class HttpTarget(Address):
     """The data plane: a Unix socket ``path`` or TCP ``host``:``port``, the token, the timeout."""
-
-    def __init__(
-        self,
-        *,
-        path: str | None = None,
-        host: str | None = None,
-        port: int = DEFAULT_HTTP_PORT,
-        token: str | None = None,
-        timeout: float = 120.0,
-    ) -> None:
-        self.path, self.host, self.port, self.token, self.timeout = path, host, port, token, timeout
 
     @property
     def netloc(self) -> str:
         """``HOST:PORT`` as a URL writes it (``[v6]:PORT``); ``ptpipd`` for the Unix socket."""
-        if self.host is None:
-            return "ptpipd"
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return "ptpipd" if self.host is None else super().netloc
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` (for the Unix socket: curl's ``http://ptpipd/…`` form)."""
@@ -86,7 +73,7 @@ class HttpTarget:
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None) -> Response:
         """Sends a request without a body; returns the response once its head has arrived."""
-        sock = self._open()
+        sock = self.open(f"ptpipd's HTTP data plane at {self}")
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.netloc}", f"User-Agent: ptpipctl/{__version__}"]
         lines.append("Connection: close")
         if method in ("POST", "PUT"):
@@ -105,11 +92,6 @@ class HttpTarget:
         except BaseException:
             sock.close()
             raise
-
-    def _open(self) -> _socket.socket:
-        return open_stream(
-            self.path, self.host, self.port, self.timeout, f"ptpipd's HTTP data plane at {self}"
-        )
 
 
 class Response:
@@ -263,10 +245,7 @@ class Response:
             error = None
         if not isinstance(error, dict):
             raise CtlError(f"ptpipd's HTTP data plane answered {self.status} {self.reason}".strip())
-        code = error.get("code")
-        raise RpcFailure(
-            code if isinstance(code, int) else -32603, str(error.get("message")), error.get("data")
-        )
+        raise RpcFailure.of(error)
 
 
 # ------------------------------------------------------------------------------------------------ where

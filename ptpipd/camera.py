@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from ptpipd.camera_images import MEMORY_CAP, Capture, Images
-from ptpipd.camera_properties import CameraInfo, Properties
+from ptpipd.camera_images import MEMORY_CAP, Capture, ImageAccess
+from ptpipd.camera_properties import CameraInfo, PropertyAccess
 from ptpipd.errors import (
     CameraError,
     CameraTimeout,
@@ -40,22 +40,17 @@ from ptpipd.ip.errors import (
     TransactionTimeout,
 )
 from ptpipd.ip.packets import Event
-from ptpipd.ip.transport import BytesSink, DataSink, DataTooLarge, Initiator
-from ptpipd.ptp import DecodeError, EventCode, ObjectInfo, ResponseCode, code_name
+from ptpipd.ip.transport import BytesSink, DataTooLarge, Initiator
+from ptpipd.ptp import DecodeError, EventCode, ResponseCode, code_name
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
     Capabilities,
     DeviceSummary,
     EventDelivery,
-    FileEntry,
     LiveViewSource,
     OpreqResult,
     Ports,
-    PropertyDesc,
-    PropertySpec,
-    PropertyTable,
-    PropertyValue,
     StateEntry,
     VendorDriver,
     unsupported,
@@ -141,8 +136,11 @@ def camera_errors(driver: type[VendorDriver], config: CameraConfig) -> Iterator[
         raise NotConnected(f"cannot reach the camera at {config.host}: {exc}", last_error=str(exc)) from exc
 
 
-class Camera:
-    """One session with one camera. Use as an async context manager, or call :meth:`open` and :meth:`close`."""
+class Camera(PropertyAccess, ImageAccess):
+    """One session with one camera. Use as an async context manager, or call :meth:`open` and :meth:`close`.
+
+    Its properties (get, set, describe, info) are :class:`~.camera_properties.PropertyAccess`'s, its images
+    (capture, files, download, thumbnails) :class:`~.camera_images.ImageAccess`'s."""
 
     def __init__(
         self,
@@ -158,8 +156,7 @@ class Camera:
         self.summary: DeviceSummary | None = None
         self._link: Initiator | None = None
         self._driver: VendorDriver | None = None
-        self._props = Properties(self.driver_class, self._errors)
-        self._images: Images | None = None  # while the session is open
+        self._descs = {}
         self._event_listeners: list[Callable[[CameraEvent], None]] = []
         self._close_listeners: list[Callable[[BaseException], None]] = []
 
@@ -175,13 +172,6 @@ class Camera:
         """What the connected body can do (before the session: what its vendor declares)."""
         driver = self._driver
         return driver.body_capabilities() if driver is not None else self.driver_class.capabilities
-
-    @property
-    def driver(self) -> VendorDriver:
-        """The vendor driver of the open session."""
-        if self._driver is None:
-            raise NotConnected("the camera is not open")
-        return self._driver
 
     @property
     def is_open(self) -> bool:
@@ -214,11 +204,10 @@ class Camera:
                 await link.connect(self.ports.command)
                 driver = self.driver_class(link, cfg, self.ports, self.on_pairing)
                 self._driver = driver
-                self._props.driver, self._images = driver, Images(driver, self._errors)
                 self.summary = summary = await driver.open()
         except BaseException:
             await link.close()
-            self._forget_driver()
+            self._driver = None
             raise
         log.info(
             "connected to %s %s (serial %s) at %s",
@@ -240,10 +229,7 @@ class Camera:
                 async with asyncio.timeout(timeout):
                     await driver.close()
         await link.close()
-        self._forget_driver()
-
-    def _forget_driver(self) -> None:
-        self._driver = self._props.driver = self._images = None
+        self._driver = None
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -255,7 +241,7 @@ class Camera:
         await self.close()
 
     def _on_event(self, event: Event) -> None:
-        self._props.forget(event)
+        self._forget_descs(event)
         if self._driver is not None:
             self._driver.handle_event(event)
         name = self.driver_class.event_names.get(event.code) or code_name(EventCode, event.code)
@@ -290,41 +276,7 @@ class Camera:
             raise unsupported(self.vendor, what)
         return self.driver
 
-    def _open_images(self) -> Images:
-        if self._images is None:
-            raise NotConnected("the camera is not open")
-        return self._images
-
     # -------------------------------------------------------------- properties
-
-    @property
-    def properties(self) -> PropertyTable:
-        """The property names and labels of the connected body (before the session: its vendor's)."""
-        return self._props.table
-
-    def resolve(self, prop: str | int) -> PropertySpec:
-        """The property a name or code refers to (see :meth:`.camera_properties.Properties.resolve`)."""
-        return self._props.resolve(prop)
-
-    async def get(self, prop: str | int) -> PropertyValue:
-        """A property's current value, read from the camera."""
-        return await self._props.get(prop)
-
-    async def describe(self, prop: str | int) -> PropertyDesc:
-        """A property's description, read from the camera."""
-        return await self._props.describe(prop)
-
-    async def set(self, prop: str | int, value: str | int) -> PropertyValue:
-        """Checks ``value`` against the camera's description, writes it, and returns the value read back.
-
-        ``value`` is a label (case-insensitive, spaces ignored), an integer, or a hex string ``"0x320"``.
-        An invalid value raises :class:`~ptpipd.errors.InvalidValue` and nothing is sent.
-        """
-        return await self._props.set(prop, value)
-
-    async def info(self) -> CameraInfo:
-        """The device description and every property's description."""
-        return await self._props.info()
 
     async def state(self) -> list[StateEntry]:
         """The camera's state list, where the vendor has one; :class:`NotSupported` elsewhere."""
@@ -340,34 +292,6 @@ class Camera:
         for event in events:
             self._on_event(event)
         return len(events)
-
-    # -------------------------------------------------------------- images
-
-    async def capture(self, sink: DataSink | None = None) -> Capture:
-        """Takes a picture; what the camera hands over (the image, or a preview) goes to ``sink`` or is
-        returned in memory (up to :data:`MEMORY_CAP` bytes)."""
-        return await self._open_images().capture(sink)
-
-    async def files(self, between: Callable[[], Awaitable[None]] | None = None) -> list[FileEntry]:
-        """The images and files on the camera's storage. Where the driver's listing allows it, ``between``
-        is awaited between its steps (the service lets other requests run there)."""
-        return await self._open_images().files(between)
-
-    async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
-        """One object from the camera's storage, to ``sink`` or in memory (up to :data:`MEMORY_CAP` bytes)."""
-        return await self._open_images().download(handle, sink)
-
-    async def object_info(self, handle: int) -> ObjectInfo:
-        """An object's description (name, format, size) as the camera gives it."""
-        return await self._open_images().object_info(handle)
-
-    async def thumb(self, handle: int) -> bytes:
-        """An object's thumbnail (JPEG)."""
-        return await self._open_images().thumb(handle)
-
-    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
-        """Up to ``length`` bytes of an object from ``offset`` (GetPartialObject); returns how many came."""
-        return await self._open_images().download_part(handle, offset, length, sink)
 
     async def on_driver(self, op: Callable[[VendorDriver], Awaitable[T]]) -> T:
         """A driver operation (``file_entry``, ``delete_object``, ``fetch_new``…) with this layer's errors."""

@@ -1,8 +1,8 @@
 """The images of an open camera session: captures, the storage's listing, downloads, thumbnails.
 
-:class:`Images` checks each operation against the body's capabilities, and collects an image in memory (up
-to :data:`MEMORY_CAP` bytes) when the caller gives no sink. :class:`ptpipd.camera.Camera` hands its calls
-over.
+:class:`ImageAccess`, the part of :class:`ptpipd.camera.Camera` that handles them, checks each operation
+against the body's capabilities, and collects an image in memory (up to :data:`MEMORY_CAP` bytes) when the
+caller gives no sink.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ptpipd.camera_properties import Errors
+from ptpipd.camera_properties import SessionPart
 from ptpipd.errors import NotSupported
 from ptpipd.ip.transport import BytesSink, DataSink
 from ptpipd.ptp import ObjectInfo
-from ptpipd.vendors.base import FileEntry, Transfer, VendorDriver, unsupported
+from ptpipd.vendors.base import Capabilities, FileEntry, Transfer, VendorDriver, unsupported
 
 #: The largest image :meth:`Images.capture` and :meth:`Images.download` collect in memory (without a sink).
 MEMORY_CAP = 64 << 20
@@ -28,39 +28,39 @@ class Capture:
     data: bytes | None
 
 
-class Images:
-    """The image operations of one session over ``driver``; every call to the camera runs inside
-    ``errors()``, and one the body cannot do raises :class:`~ptpipd.errors.NotSupported`."""
+class ImageAccess(SessionPart):
+    """The image operations of a camera (a part of :class:`ptpipd.camera.Camera`) over the open session's
+    driver; every call to the camera runs inside ``_errors()``, and one the body cannot do raises
+    :class:`~ptpipd.errors.NotSupported` (without a session: :class:`~ptpipd.errors.NotConnected`)."""
 
-    def __init__(self, driver: VendorDriver, errors: Errors) -> None:
-        self._driver = driver
-        self._errors = errors
-
-    def _able(self, able: bool, what: str) -> VendorDriver:
-        if not able:
-            raise unsupported(self._driver.name, what)
-        return self._driver
+    def _able(self, able: Callable[[Capabilities], bool], what: str) -> VendorDriver:
+        driver = self.driver
+        if not able(driver.body_capabilities()):
+            raise unsupported(driver.name, what)
+        return driver
 
     def _with_files(self, what: str) -> VendorDriver:
-        return self._able(self._driver.body_capabilities().files, what)
+        return self._able(lambda caps: caps.files, what)
 
-    async def capture(self, sink: DataSink | None) -> Capture:
-        """Takes a picture; what the camera hands over goes to ``sink`` or to memory."""
-        return await self._transfer(self._driver.capture, sink)
+    async def capture(self, sink: DataSink | None = None) -> Capture:
+        """Takes a picture; what the camera hands over (the image, or a preview) goes to ``sink`` or is
+        returned in memory (up to :data:`MEMORY_CAP` bytes)."""
+        return await self._transfer(self.driver.capture, sink)
 
-    async def files(self, between: Callable[[], Awaitable[None]] | None) -> list[FileEntry]:
-        """The storage's listing, ``between`` awaited between its steps where the driver allows it."""
+    async def files(self, between: Callable[[], Awaitable[None]] | None = None) -> list[FileEntry]:
+        """The images and files on the camera's storage. Where the driver's listing allows it, ``between``
+        is awaited between its steps (the service lets other requests run there)."""
         driver = self._with_files("'files'")
         with self._errors(), driver.taking_turns(between):
             return await driver.files()
 
-    async def download(self, handle: int, sink: DataSink | None) -> Capture:
-        """One object, to ``sink`` or to memory."""
+    async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
+        """One object from the camera's storage, to ``sink`` or in memory (up to :data:`MEMORY_CAP` bytes)."""
         driver = self._with_files("'download'")
         return await self._transfer(lambda into: driver.download(handle, into), sink)
 
     async def object_info(self, handle: int) -> ObjectInfo:
-        """An object's description as the camera gives it."""
+        """An object's description (name, format, size) as the camera gives it."""
         driver = self._with_files("'files'")
         with self._errors():
             return await driver.object_info(handle)
@@ -72,8 +72,8 @@ class Images:
             return await driver.thumb(handle)
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
-        """Up to ``length`` bytes of an object from ``offset``; returns how many came."""
-        driver = self._able(self._driver.body_capabilities().partial_objects, "partial downloads")
+        """Up to ``length`` bytes of an object from ``offset`` (GetPartialObject); returns how many came."""
+        driver = self._able(lambda caps: caps.partial_objects, "partial downloads")
         with self._errors():
             return await driver.download_part(handle, offset, length, sink)
 
@@ -93,6 +93,6 @@ class Images:
             collector.release()
             raise NotSupported(
                 f"the image is {collector.size} bytes, more than the {collector.cap}-byte in-memory limit",
-                vendor=self._driver.name,
+                vendor=self.driver_class.name,
             )
         return Capture(transfer, bytes(collector.buffer))

@@ -98,6 +98,13 @@ def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
     return host or "127.0.0.1", number
 
 
+def _listener(value: str | None, default_port: int) -> tuple[str, int] | None:
+    """A TCP listener's setting: (host, port), or None when ``off`` (:data:`_OFF`)."""
+    if value is None or value.strip().lower() in _OFF:
+        return None
+    return parse_host_port(value, default_port)
+
+
 class Settings(BaseModel):
     """Every setting of the daemon, validated."""
 
@@ -174,11 +181,10 @@ class Settings(BaseModel):
     @field_validator("rpc_tcp", "http")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        if value is not None and value.strip().lower() not in _OFF:
-            try:
-                parse_host_port(value, 0)
-            except SettingsError as exc:
-                raise ValueError(str(exc)) from None
+        try:
+            _listener(value, 0)
+        except SettingsError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("friendly_name")
@@ -206,15 +212,11 @@ class Settings(BaseModel):
 
     def rpc_tcp_address(self) -> tuple[str, int] | None:
         """The TCP JSON-RPC listener, or None when ``off``."""
-        if self.rpc_tcp is None or self.rpc_tcp.strip().lower() in _OFF:
-            return None
-        return parse_host_port(self.rpc_tcp, 15741)
+        return _listener(self.rpc_tcp, 15741)
 
     def http_address(self) -> tuple[str, int] | None:
         """The data plane's TCP listener (DESIGN.md §8), or None when ``off``."""
-        if self.http is None or self.http.strip().lower() in _OFF:
-            return None
-        return parse_host_port(self.http, 15780)
+        return _listener(self.http, 15780)
 
     def socket_path(self, env: Mapping[str, str] = os.environ) -> Path:
         """The Unix socket path."""
@@ -261,34 +263,24 @@ class Settings(BaseModel):
 
 # ------------------------------------------------------------------------------------------------ sources
 
-_SEED_KEYS: dict[tuple[str, str], str] = {
+#: [server] and [ingest]: the settings legacy_KEY and ingest_KEY (the seed's server mode, tethered ingest).
+_PREFIXED = {
+    (section, field.removeprefix(prefix)): field
+    for section, prefix in (("server", "legacy_"), ("ingest", "ingest_"))
+    for field in Settings.model_fields
+    if field.startswith(prefix)
+}
+#: INI (section, key) → settings field: the seed's sections, [ingest], and every other setting under [daemon].
+INI_KEYS: dict[tuple[str, str], str] = {
     ("initiator", "friendly_name"): "friendly_name",
     ("initiator", "guid"): "guid",
     **{
         ("responder", key): key
         for key in ("host", "port", "vendor", "cmd_data_port", "event_port", "stream_port")
     },
-    ("server", "enabled"): "legacy_enabled",
-    ("server", "address"): "legacy_address",
-    ("server", "port"): "legacy_port",
-    ("server", "keep_open"): "legacy_keep_open",
-    ("server", "command_timeout"): "legacy_command_timeout",
-    ("server", "idle_timeout"): "legacy_idle_timeout",
+    **_PREFIXED,
 }
-#: [ingest] dir, pattern, delete_after, hook, hook_timeout
-_INGEST_KEYS = {
-    ("ingest", f.removeprefix("ingest_")): f for f in Settings.model_fields if f.startswith("ingest_")
-}
-#: INI (section, key) → settings field: the seed's sections, [ingest], and every other setting under [daemon].
-INI_KEYS: dict[tuple[str, str], str] = {
-    **_SEED_KEYS,
-    **_INGEST_KEYS,
-    **{
-        ("daemon", f): f
-        for f in Settings.model_fields
-        if f not in {*_SEED_KEYS.values(), *_INGEST_KEYS.values()}
-    },
-}
+INI_KEYS.update({("daemon", f): f for f in Settings.model_fields if f not in INI_KEYS.values()})
 
 ENV_KEYS = {f"PTPIPD_{field.upper()}": field for field in Settings.model_fields}
 

@@ -18,7 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from ptpipd import __version__
 from ptpipd.camera_setup import resolve_camera
@@ -47,19 +47,17 @@ from ptpipd.transports.listeners import (
     bind_tcp,
     bind_unix,
     remove_socket_file,
-    serve_tcp,
-    serve_unix,
+    serve,
     socket_file_identity,
 )
 from ptpipd.vendors import VENDORS
 from ptpipd.web.app import WebOptions
-from ptpipd.web.bridge import ServiceBackend
+from ptpipd.web.backend import Backend
 from ptpipd.web.server import WebServer
 
 log = logging.getLogger("ptpipd")
 
 
-_LEVELS = ("debug", "info", "warning", "error")
 #: The settings ``--legacy HOST:PORT`` sets.
 LEGACY_FIELDS = ("legacy_enabled", "legacy_address", "legacy_port")
 #: Where the socket is when neither --socket nor the config file says (config.default_runtime_dir).
@@ -72,104 +70,73 @@ EXIT_CODES = (
 )
 
 
-#: The options of the command line: (flags, metavar, help, argparse keywords). Each option that is a setting
-#: also says its PTPIPD_* variable (added by :func:`build_parser`).
-OPTIONS: tuple[tuple[tuple[str, ...], str | None, str, dict[str, Any]], ...] = (
-    (("-f", "--config"), "FILE", "INI config file (the seed format plus [daemon])", {"type": Path}),
-    (("--host",), "HOST", "camera address (default 192.168.0.1)", {}),
-    (("--port",), "PORT", "camera port when it has one port for everything (default 15740)", {"type": int}),
-    (("--cmd-data-port",), "PORT", "command/data port (Fuji 55740)", {"type": int}),
-    (("--event-port",), "PORT", "event port (Fuji 55741)", {"type": int}),
-    (("--stream-port",), "PORT", "live-view port (Fuji 55742)", {"type": int}),
+#: The options of the command line, in --help order: (a setting's name, or the flags of an option that is no
+#: setting; metavar, None for a switch; help). A setting's flag is ``--NAME`` with dashes, its type or choices
+#: are the setting's own (:func:`_kind`), and its PTPIPD_* variable is said (all added by :func:`build_parser`).
+OPTIONS: tuple[tuple[str | tuple[str, ...], str | None, str], ...] = (
+    (("-f", "--config"), "FILE", "INI config file (the seed format plus [daemon])"),
+    ("host", "HOST", "camera address (default 192.168.0.1)"),
+    ("port", "PORT", "camera port when it has one port for everything (default 15740)"),
+    ("cmd_data_port", "PORT", "command/data port (Fuji 55740)"),
+    ("event_port", "PORT", "event port (Fuji 55741)"),
+    ("stream_port", "PORT", "live-view port (Fuji 55742)"),
+    ("vendor", "VENDOR", f"camera dialect: {', '.join(VENDORS)} (default {VENDORS[0]})"),
+    ("guid", "UUID", "initiator GUID (default: generated once, kept in the state directory)"),
+    ("friendly_name", "NAME", "initiator name shown on and remembered by the camera (default ptpipd)"),
+    ("socket", "PATH", f"the JSON-RPC Unix socket (default {DEFAULT_SOCKET})"),
+    ("rpc_tcp", "HOST:PORT", "JSON-RPC over TCP, or off (default 127.0.0.1:15741)"),
     (
-        ("--vendor",),
-        "VENDOR",
-        f"camera dialect: {', '.join(VENDORS)} (default {VENDORS[0]})",
-        {"choices": VENDORS},
-    ),
-    (("--guid",), "UUID", "initiator GUID (default: generated once, kept in the state directory)", {}),
-    (
-        ("--friendly-name",),
-        "NAME",
-        "initiator name shown on and remembered by the camera (default ptpipd)",
-        {},
-    ),
-    (("--socket",), "PATH", f"the JSON-RPC Unix socket (default {DEFAULT_SOCKET})", {"type": Path}),
-    (("--rpc-tcp",), "HOST:PORT", "JSON-RPC over TCP, or off (default 127.0.0.1:15741)", {}),
-    (
-        ("--http",),
+        "http",
         "HOST:PORT",
         "HTTP data plane over TCP, or off (default 127.0.0.1:15780; the Unix socket beside --socket, "
         "ptpipd-http.sock, serves it always)",
-        {},
     ),
-    (("--legacy",), "HOST:PORT", "serve the seed's text protocol there (default: off)", {}),
+    (("--legacy",), "HOST:PORT", "serve the seed's text protocol there (default: off)"),
     (
-        ("--max-connections",),
+        "max_connections",
         "N",
         "clients each JSON-RPC and legacy listener serves at a time; the next gets one error line and is "
         "closed (default 256)",
-        {"type": int},
     ),
+    ("simulate", "VENDOR", "run a simulated camera of this dialect in-process and use it"),
+    ("capture_dir", "DIR", "where captures and downloads are saved (default STATE_DIR/captures)"),
     (
-        ("--simulate",),
-        "VENDOR",
-        "run a simulated camera of this dialect in-process and use it",
-        {"choices": VENDORS},
-    ),
-    (
-        ("--capture-dir",),
-        "DIR",
-        "where captures and downloads are saved (default STATE_DIR/captures)",
-        {"type": Path},
-    ),
-    (
-        ("--state-dir",),
+        "state_dir",
         "DIR",
         "state directory: the GUID, captures (default $STATE_DIRECTORY, /var/lib/ptpipd as root, "
         "else $XDG_STATE_HOME/ptpipd)",
-        {"type": Path},
     ),
+    ("timeout", "SECONDS", "how long the camera may stay silent in a transaction (default 10)"),
+    ("log_level", "LEVEL", "debug, info, warning or error (default info)"),
+    ("ingest_dir", "DIR", "tethered ingest: store every new picture there (default: off)"),
     (
-        ("--timeout",),
-        "SECONDS",
-        "how long the camera may stay silent in a transaction (default 10)",
-        {"type": float},
-    ),
-    (("--log-level",), "LEVEL", "debug, info, warning or error (default info)", {"choices": _LEVELS}),
-    (
-        ("--ingest-dir",),
-        "DIR",
-        "tethered ingest: store every new picture there (default: off)",
-        {"type": Path},
-    ),
-    (
-        ("--ingest-pattern",),
+        "ingest_pattern",
         "PATTERN",
         "ingest file names: strftime fields of the capture time, {filename} {stem} {ext} {serial} {n} "
         "(default {filename})",
-        {},
     ),
+    ("ingest_delete_after", None, "delete each picture from the camera once ingest has stored it"),
     (
-        ("--ingest-delete-after",),
-        None,
-        "delete each picture from the camera once ingest has stored it",
-        {"action": "store_true", "default": None},
-    ),
-    (
-        ("--ingest-hook",),
+        "ingest_hook",
         "COMMAND",
         "run for each stored file with ACTION=download ARGUMENT=PATH, as gphoto2's --hook-script",
-        {},
     ),
-    (("--ingest-hook-timeout",), "SECONDS", "kill a hook still running then (default 60)", {"type": float}),
-    (
-        ("-c",),
-        "COMMAND",
-        "one-shot: connect, run one legacy text command, print its answer, exit",
-        {"dest": "command"},
-    ),
+    ("ingest_hook_timeout", "SECONDS", "kill a hook still running then (default 60)"),
+    (("-c",), "COMMAND", "one-shot: connect, run one legacy text command, print its answer, exit"),
 )
+#: The argparse keywords of the options that are no settings, by their last flag.
+_NOT_SETTINGS: dict[str, dict[str, Any]] = {"--config": {"type": Path}, "-c": {"dest": "command"}}
+
+
+def _kind(field: str) -> dict[str, Any]:
+    """argparse's type, choices or switch for a setting, from its declaration in :class:`Settings`."""
+    if field in ("vendor", "simulate"):  # checked against VENDORS by a validator
+        return {"choices": VENDORS}
+    hint = Settings.model_fields[field].annotation
+    if get_origin(hint) is Literal:
+        return {"choices": get_args(hint)}
+    kind = next(k for k in get_args(hint) or (hint,) if k is not type(None))
+    return {"action": "store_true", "default": None} if kind is bool else {"type": kind}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Holds one PTP/IP camera session and serves it as JSON-RPC on a Unix socket and TCP.",
         epilog=f"Precedence: defaults < PTPIPD_* environment < flags < config file. {EXIT_CODES}",
     )
-    for flags, metavar, text, extra in OPTIONS:
+    for names, metavar, text in OPTIONS:
+        flags = names if isinstance(names, tuple) else (f"--{names.replace('_', '-')}",)
+        extra = _NOT_SETTINGS.get(flags[-1], {}) if isinstance(names, tuple) else _kind(names)
         dest = str(extra.get("dest") or flags[-1].removeprefix("--").replace("-", "_"))
         fields = LEGACY_FIELDS if dest == "legacy" else (dest,)
         env = [name for name, field in ENV_KEYS.items() if field in fields]
@@ -224,18 +193,13 @@ def _rpc_listeners(
     settings: Settings, env: Mapping[str, str], handler: ClientHandler, activated: ActivatedSockets
 ) -> list[Opener]:
     """The JSON-RPC listeners: the sockets systemd handed over, else the Unix socket and TCP of the settings."""
-    cap = settings.max_connections
+    serving = partial(serve, handler, max_connections=settings.max_connections)
     if activated.any:
-        unix: list[Opener] = [
-            partial(serve_unix, handler, Path(), sock=sock, max_connections=cap) for sock in activated.unix
-        ]
-        return unix + [partial(serve_tcp, handler, sock=sock, max_connections=cap) for sock in activated.tcp]
+        return [partial(serving, sock) for sock in activated.unix + activated.tcp]
     path, mode, group = settings.socket_path(env), settings.socket_mode, settings.socket_group
-    openers: list[Opener] = [partial(serve_unix, handler, path, mode=mode, group=group, max_connections=cap)]
     address = settings.rpc_tcp_address()
-    if address is not None:
-        openers.append(partial(serve_tcp, handler, *address, max_connections=cap))
-    return openers
+    tcp = [partial(serving, address)] if address is not None else []
+    return [partial(serving, path, mode=mode, group=group), *tcp]
 
 
 def _legacy_listeners(
@@ -245,10 +209,10 @@ def _legacy_listeners(
     if not (settings.legacy_enabled or activated.legacy):
         return []
     handler = LegacyHandler(settings, dispatcher, env)
-    serve = partial(serve_tcp, handler, limit=READER_LIMIT, max_connections=settings.max_connections)
+    serving = partial(serve, handler, limit=READER_LIMIT, max_connections=settings.max_connections)
     if activated.legacy:
-        return [partial(serve, sock=sock) for sock in activated.legacy]
-    return [partial(serve, settings.legacy_address, settings.legacy_port)]
+        return [partial(serving, sock) for sock in activated.legacy]
+    return [partial(serving, (settings.legacy_address, settings.legacy_port))]
 
 
 async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
@@ -298,7 +262,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         try:
             for opener in rpc + _legacy_listeners(settings, env, dispatcher, activated):
                 listeners.append(await stack.enter_async_context(await opener()))
-            backend = ServiceBackend(service, dispatcher, settings.captures_path(env))
+            backend = Backend(service, dispatcher, settings.captures_path(env))
             plane.append(await _start_web(settings, env, activated, backend, stack))
         except (OSError, SocketInUse) as exc:
             log.error("cannot listen: %s", exc)
@@ -331,7 +295,7 @@ async def _start_web(
     settings: Settings,
     env: Mapping[str, str],
     activated: ActivatedSockets,
-    backend: ServiceBackend,
+    backend: Backend,
     stack: contextlib.AsyncExitStack,
 ) -> WebServer:
     """The HTTP data plane (DESIGN.md §8) on its Unix socket and TCP, or on the sockets systemd passed."""

@@ -72,14 +72,9 @@ def link_unique(temp: str | Path, directory: Path, name: str, dir_fd: int | None
     n = 0
     while True:
         candidate = _numbered(name, n)
+        target = candidate if dir_fd is not None else directory / candidate
         try:
-            os.link(
-                temp,
-                candidate if dir_fd is not None else directory / candidate,
-                src_dir_fd=dir_fd,
-                dst_dir_fd=dir_fd,
-                follow_symlinks=False,
-            )
+            os.link(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
         except FileExistsError:
             n += 1
             continue
@@ -90,12 +85,7 @@ def link_unique(temp: str | Path, directory: Path, name: str, dir_fd: int | None
             if os.path.lexists(directory / candidate):
                 n += 1
                 continue
-            os.rename(
-                temp,
-                candidate if dir_fd is not None else directory / candidate,
-                src_dir_fd=dir_fd,
-                dst_dir_fd=dir_fd,
-            )
+            os.rename(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             return directory / candidate
         os.unlink(temp, dir_fd=dir_fd)
         return directory / candidate

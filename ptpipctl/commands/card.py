@@ -27,7 +27,7 @@ from ptpipctl.declare import JSON, PROGRESS, Param, command
 from ptpipctl.httpclient import locate
 from ptpipctl.jsonio import JSONError, dumps, loads
 from ptpipctl.output import json_text, size_text
-from ptpipctl.transfer import Destination, WriteFailed, amended, saved_text
+from ptpipctl.transfer import Destination, WriteFailed, saved_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -149,14 +149,8 @@ class Sync:
         from ptpipctl.commands.images import fetch
 
         with Destination(self.directory, False, handle=handle, resume=True) as dest:
-            again = f"ptpipctl sync {self.directory}"
-            try:
-                result, written = fetch(self.http, handle, dest, self.progress, label)
-            except WriteFailed as exc:
-                note = dest.kept_note(again)
-                raise CtlError(f"cannot write into {self.directory}: {exc.reason}{note}") from None
-            except CtlError as exc:
-                raise amended(exc, dest.kept_note(again)) from None
+            again, where = f"ptpipctl sync {self.directory}", f"into {self.directory}"
+            result, written = fetch(self.http, handle, dest, self.progress, again, label, where)
         try:
             digest = _sha256(written)
         except OSError as exc:

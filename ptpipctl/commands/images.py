@@ -139,13 +139,7 @@ def download(
     with Destination(path, as_json, handle=handle, resume=resume) as dest:
         again = " ".join(["ptpipctl download", str(handle), *([path] if path else [])])
         try:
-            result, written = fetch(locate(g), handle, dest, progress)
-        except WriteFailed as exc:
-            raise CtlError(
-                f"cannot write {dest.final(dest.name)}: {exc.reason}{dest.kept_note(again)}"
-            ) from None
-        except CtlError as exc:
-            raise amended(exc, dest.kept_note(again)) from None
+            result, written = fetch(locate(g), handle, dest, progress, again)
         except KeyboardInterrupt:
             raise Interrupted(f"interrupted{dest.kept_note(again)}") from None
     if not dest.to_stdout:
@@ -155,16 +149,29 @@ def download(
 
 
 def fetch(
-    http: HttpTarget, handle: int, dest: Destination, progress: bool | None, label: str = "{}"
+    http: HttpTarget,
+    handle: int,
+    dest: Destination,
+    progress: bool | None,
+    again: str,
+    label: str = "{}",
+    where: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The object into ``dest``, renamed into place: the download's result, and the path written.
-    ``label`` is the progress bar's, ``{}`` standing for the file's name."""
-    with _object(http, handle, dest) as response:
-        dest.name = attachment_name(response.headers) or f"object-{handle}"
-        start, total = dest.adopt(response)
-        with _bar(label.format(dest.name), total, progress, start) as bar:
-            size = receive(response, dest, bar, start)
-    written = dest.commit(dest.name, total)
+    ``label`` is the progress bar's, ``{}`` standing for the file's name. A failure says what cannot be
+    written (``where``, else the file) and how the command ``again`` continues a partial file kept."""
+    try:
+        with _object(http, handle, dest) as response:
+            dest.name = attachment_name(response.headers) or f"object-{handle}"
+            start, total = dest.adopt(response)
+            with _bar(label.format(dest.name), total, progress, start) as bar:
+                size = receive(response, dest, bar, start)
+        written = dest.commit(dest.name, total)
+    except WriteFailed as exc:
+        where = where or dest.final(dest.name)
+        raise CtlError(f"cannot write {where}: {exc.reason}{dest.kept_note(again)}") from None
+    except CtlError as exc:
+        raise amended(exc, dest.kept_note(again)) from None
     result = {
         "handle": handle,
         "filename": dest.name,

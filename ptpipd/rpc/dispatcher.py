@@ -37,7 +37,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from ptpipd.errors import CameraError
-from ptpipd.rpc import errors as codes
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.errors import RpcError, camera_error, invalid_params, json_safe, problem
 from ptpipd.rpc.methods import Client, Method
 from ptpipd.rpc.models import Params

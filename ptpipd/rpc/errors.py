@@ -1,7 +1,7 @@
 """JSON-RPC errors: what each code means (DESIGN.md §4), and the conversion of exceptions into them.
 
-The numbers themselves live in :class:`ptpipd.errors.ErrorCode`; this module re-exports them under their
-names so the rest of :mod:`ptpipd.rpc` reads ``codes.INVALID_PARAMS``.
+The numbers and their names are :class:`ptpipd.errors.ErrorCode`'s (imported as ``codes``: the layers read
+``codes.INVALID_PARAMS``).
 """
 
 from __future__ import annotations
@@ -11,40 +11,26 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ptpipd.errors import CameraError, ErrorCode
-
-PARSE_ERROR = int(ErrorCode.PARSE_ERROR)
-INVALID_REQUEST = int(ErrorCode.INVALID_REQUEST)
-METHOD_NOT_FOUND = int(ErrorCode.METHOD_NOT_FOUND)
-INVALID_PARAMS = int(ErrorCode.INVALID_PARAMS)
-INTERNAL_ERROR = int(ErrorCode.INTERNAL_ERROR)
-NOT_CONNECTED = int(ErrorCode.NOT_CONNECTED)
-TIMEOUT = int(ErrorCode.TIMEOUT)
-REFUSED = int(ErrorCode.REFUSED)
-NOT_SUPPORTED = int(ErrorCode.NOT_SUPPORTED)
-UNKNOWN_PROPERTY = int(ErrorCode.UNKNOWN_PROPERTY)
-INVALID_VALUE = int(ErrorCode.INVALID_VALUE)
-TOO_MANY_REQUESTS = int(ErrorCode.TOO_MANY_REQUESTS)
-WRITE_FAILED = int(ErrorCode.WRITE_FAILED)
-UNAUTHORISED = int(ErrorCode.UNAUTHORISED)
+from ptpipd.errors import CameraError
+from ptpipd.errors import ErrorCode as codes
 
 #: Every error a method can answer with, and what it means (used by rpc.discover and the docs).
 ERROR_TABLE: dict[int, str] = {
-    PARSE_ERROR: "Parse error: the line is not valid JSON",
-    INVALID_REQUEST: "Invalid request: not a JSON-RPC 2.0 request object (or a line over 1 MiB)",
-    METHOD_NOT_FOUND: "Method not found",
-    INVALID_PARAMS: "Invalid params: `data` lists what is wrong",
-    INTERNAL_ERROR: "Internal error: a bug in the daemon (logged with a traceback)",
-    NOT_CONNECTED: "Camera not connected: `data` has `state` and `last_error`",
-    TIMEOUT: "The camera did not answer in time: `data` has `timeout_s` and `opcode`",
-    REFUSED: "The camera refused (PTP response not OK): `data` has `response`, `name`, `opcode`",
-    NOT_SUPPORTED: "Not supported by this camera or vendor: `data` has `vendor`",
-    UNKNOWN_PROPERTY: "Unknown property: `data` has `property` and the `known` names",
-    INVALID_VALUE: "Invalid value (nothing was sent to the camera): `data` has `property`, `value`, `allowed`",
-    TOO_MANY_REQUESTS: "Too many queued requests (`data` has `queued`), or too many connections on this "
+    codes.PARSE_ERROR: "Parse error: the line is not valid JSON",
+    codes.INVALID_REQUEST: "Invalid request: not a JSON-RPC 2.0 request object (or a line over 1 MiB)",
+    codes.METHOD_NOT_FOUND: "Method not found",
+    codes.INVALID_PARAMS: "Invalid params: `data` lists what is wrong",
+    codes.INTERNAL_ERROR: "Internal error: a bug in the daemon (logged with a traceback)",
+    codes.NOT_CONNECTED: "Camera not connected: `data` has `state` and `last_error`",
+    codes.TIMEOUT: "The camera did not answer in time: `data` has `timeout_s` and `opcode`",
+    codes.REFUSED: "The camera refused (PTP response not OK): `data` has `response`, `name`, `opcode`",
+    codes.NOT_SUPPORTED: "Not supported by this camera or vendor: `data` has `vendor`",
+    codes.UNKNOWN_PROPERTY: "Unknown property: `data` has `property` and the `known` names",
+    codes.INVALID_VALUE: "Invalid value (nothing was sent to the camera): `data` has `property`, `value`, `allowed`",
+    codes.TOO_MANY_REQUESTS: "Too many queued requests (`data` has `queued`), or too many connections on this "
     "listener (`data` has `connections`; the connection is then closed)",
-    WRITE_FAILED: "The daemon could not store the data (a full disk…); the camera keeps it: `data` has `reason`, `errno`",
-    UNAUTHORISED: "Unauthorised: on non-loopback TCP, call `auth` with the daemon's token first",
+    codes.WRITE_FAILED: "The daemon could not store the data (a full disk…); the camera keeps it: `data` has `reason`, `errno`",
+    codes.UNAUTHORISED: "Unauthorised: on non-loopback TCP, call `auth` with the daemon's token first",
 }
 
 #: How much of a client's input an error may echo back (strings, and integers in hex digits).
@@ -108,7 +94,7 @@ def invalid_params(exc: ValidationError) -> RpcError:
 
 def params_error(details: list[dict[str, Any]]) -> RpcError:
     """-32602 with ``details`` (pydantic-shaped: ``type``, ``loc``, ``msg``)."""
-    return RpcError(INVALID_PARAMS, "Invalid params", details)
+    return RpcError(codes.INVALID_PARAMS, "Invalid params", details)
 
 
 def problem(kind: str, message: str) -> RpcError:

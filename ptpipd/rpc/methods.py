@@ -1,6 +1,8 @@
 """The methods table: every JSON-RPC method, its params and result models, and its handler.
 
-The table is explicit (no global registry): :func:`build_methods` returns the list and
+Each method is declared once, as a handler of :class:`Api` decorated with :func:`method`: its name is the
+method's, its annotations are the params model and the result type, its docstring the summary
+``rpc.discover`` shows. :func:`build_methods` returns the table bound to one :class:`Api` and
 :class:`~ptpipd.rpc.dispatcher.Dispatcher` runs it. Handlers take the validated params model and return the
 method's result model (or ``bool`` / the OpenRPC document); the dispatcher serialises it.
 """
@@ -11,10 +13,10 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.ip.transport import BytesSink
-from ptpipd.rpc import errors as codes
 from ptpipd.rpc import models as m
 from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.errors import RpcError
@@ -61,6 +63,22 @@ CAMERA_ERRORS = (codes.NOT_CONNECTED, codes.TIMEOUT, codes.REFUSED, codes.TOO_MA
 PROPERTY_ERRORS = (*CAMERA_ERRORS, codes.UNKNOWN_PROPERTY, codes.NOT_SUPPORTED)
 
 
+#: The declared methods, by name, in the order the docs list them: (errors, needs_auth).
+_DECLARED: dict[str, tuple[tuple[int, ...], bool]] = {}
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def method(*errors: int, needs_auth: bool = True) -> Callable[[H], H]:
+    """Declares an :class:`Api` handler a method of the same name: its params and result models are its
+    annotations, its summary its docstring, ``errors`` the codes it answers with besides -32602."""
+
+    def declare(handler: H) -> H:
+        _DECLARED[handler.__name__] = (errors, needs_auth)
+        return handler
+
+    return declare
+
+
 def no_clients() -> int:
     """The default client count (a dispatcher without listeners)."""
     return 0
@@ -85,28 +103,46 @@ class Api:
     def __post_init__(self) -> None:
         self.guard = AuthGuard(self.auth_token)
 
+    @method()
     async def status(self, client: Client, p: m.NoParams) -> m.StatusResult:
+        """The daemon and the camera connection."""
         extra = self.status_extra() if self.status_extra is not None else {}
         return m.StatusResult.model_validate(
             {**self.service.status(), "clients": self.client_count(), **extra}
         )
 
+    @method(*PROPERTY_ERRORS)
     async def info(self, client: Client, p: m.NoParams) -> m.InfoResult:
-        return m.InfoResult.from_info(await self.service.info())
+        """The camera's description and all its properties."""
+        return m.InfoResult.from_info(await self.service.request(lambda cam: cam.info()))
 
+    @method(*CAMERA_ERRORS, codes.NOT_SUPPORTED)
     async def state(self, client: Client, p: m.NoParams) -> list[m.StateEntryResult]:
-        return [m.StateEntryResult.from_entry(e) for e in await self.service.state_list()]
+        """The camera's state list (Fuji 0xD212); other vendors answer -32003."""
+        return [m.StateEntryResult.from_entry(e) for e in await self.service.request(lambda cam: cam.state())]
 
+    @method(*PROPERTY_ERRORS)
     async def get(self, client: Client, p: m.PropertyParams) -> m.PropertyValueResult:
+        """A property's current value."""
         return m.PropertyValueResult.from_value(await self.service.get(p.property))
 
+    @method(*PROPERTY_ERRORS, codes.INVALID_VALUE)
     async def set(self, client: Client, p: m.SetParams) -> m.PropertyValueResult:
+        """Writes a property; returns the value read back from the camera. Invalid values are refused before
+        anything is sent."""
         return m.PropertyValueResult.from_value(await self.service.set(p.property, p.value))
 
+    @method(*PROPERTY_ERRORS)
     async def describe(self, client: Client, p: m.PropertyParams) -> m.PropertyDescResult:
-        return m.PropertyDescResult.from_desc(await self.service.describe(p.property))
+        """A property's type, default and allowed values."""
+        return m.PropertyDescResult.from_desc(
+            await self.service.request(lambda cam: cam.describe(p.property))
+        )
 
+    @method(*CAMERA_ERRORS, codes.NOT_SUPPORTED, codes.WRITE_FAILED)
     async def capture(self, client: Client, p: m.CaptureParams) -> m.TransferResult:
+        """Takes a picture: the new image (generic) or the preview (Fuji), saved by the daemon or returned
+        inline."""
         saved = await save(self.capture_dir, "capture", self.service.capture, inline=_inline(p.inline))
         if saved.data is not None:  # inline: the client gets the bytes, the daemon keeps nothing
             handle = saved.transfer.handle
@@ -117,10 +153,14 @@ class Api:
             raise _too_big(saved.transfer.size, result.url or "", result.path)
         return result
 
+    @method(*CAMERA_ERRORS, codes.NOT_SUPPORTED)
     async def files(self, client: Client, p: m.NoParams) -> list[m.FileResult]:
+        """The images and files on the camera."""
         return [m.FileResult.from_entry(f) for f in await self.service.files()]
 
+    @method(*CAMERA_ERRORS, codes.NOT_SUPPORTED, codes.WRITE_FAILED)
     async def download(self, client: Client, p: m.DownloadParams) -> m.TransferResult:
+        """One object from the camera, saved by the daemon or returned inline."""
         handle = p.handle
         if not p.inline:
             fetch = functools.partial(self.service.download, handle)
@@ -135,14 +175,23 @@ class Api:
             raise _too_big(memory.size, object_url(handle))
         return m.TransferResult.from_transfer(cap.transfer, data=bytes(memory.buffer), url=object_url(handle))
 
+    @method(*CAMERA_ERRORS, codes.NOT_SUPPORTED)
     async def delete(self, client: Client, p: m.DeleteParams) -> bool:
+        """Deletes one object from the camera (DeleteObject 0x100B); -32003 where the camera has none."""
         await self.service.delete(p.handle)
         return True
 
+    @method(*CAMERA_ERRORS)
     async def opreq(self, client: Client, p: m.OpreqParams) -> m.OpreqResult:
-        return m.OpreqResult.from_result(await self.service.opreq(p.code, list(p.params)))
+        """Any operation with up to five parameters: the response, the data and the raw packets. It can change
+        anything on the camera."""
+        return m.OpreqResult.from_result(
+            await self.service.request(lambda cam: cam.opreq(p.code, list(p.params)))
+        )
 
+    @method()
     async def subscribe(self, client: Client, p: m.SubscribeParams) -> bool:
+        """Notifications on this connection: notify.event, notify.property, notify.connection, notify.ingest."""
         if client.subscription is not None:
             self.service.unsubscribe(client.subscription)
         client.subscription = self.service.subscribe(p.topics)
@@ -150,7 +199,9 @@ class Api:
             client.on_subscribe(client.subscription)
         return True
 
+    @method()
     async def unsubscribe(self, client: Client, p: m.SubscribeParams) -> bool:
+        """Stops the notifications on this connection."""
         if client.subscription is not None:
             self.service.unsubscribe(client.subscription)
             client.subscription = None
@@ -158,7 +209,9 @@ class Api:
                 client.on_subscribe(None)
         return True
 
+    @method(codes.UNAUTHORISED, needs_auth=False)
     async def auth(self, client: Client, p: m.AuthParams) -> bool:
+        """Authenticates a non-loopback TCP client with the daemon's token."""
         try:
             self.guard.check(p.token, client.peer, client.auth_failures)
         except AuthRefused as exc:
@@ -192,118 +245,14 @@ def _too_big(size: int, url: str, path: str | None = None) -> RpcError:
 
 
 def build_methods(api: Api, discover: Handler) -> list[Method]:
-    """The methods of DESIGN.md §4, in the order the docs list them."""
-    return [
-        Method("status", m.NoParams, m.StatusResult, api.status, "The daemon and the camera connection."),
-        Method(
-            "info",
-            m.NoParams,
-            m.InfoResult,
-            api.info,
-            "The camera's description and all its properties.",
-            PROPERTY_ERRORS,
-        ),
-        Method(
-            "state",
-            m.NoParams,
-            list[m.StateEntryResult],
-            api.state,
-            "The camera's state list (Fuji 0xD212); other vendors answer -32003.",
-            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
-        ),
-        Method(
-            "get",
-            m.PropertyParams,
-            m.PropertyValueResult,
-            api.get,
-            "A property's current value.",
-            PROPERTY_ERRORS,
-        ),
-        Method(
-            "set",
-            m.SetParams,
-            m.PropertyValueResult,
-            api.set,
-            "Writes a property; returns the value read back from the camera. Invalid values are refused before anything is sent.",
-            (*PROPERTY_ERRORS, codes.INVALID_VALUE),
-        ),
-        Method(
-            "describe",
-            m.PropertyParams,
-            m.PropertyDescResult,
-            api.describe,
-            "A property's type, default and allowed values.",
-            PROPERTY_ERRORS,
-        ),
-        Method(
-            "capture",
-            m.CaptureParams,
-            m.TransferResult,
-            api.capture,
-            "Takes a picture: the new image (generic) or the preview (Fuji), saved by the daemon or returned inline.",
-            (*CAMERA_ERRORS, codes.NOT_SUPPORTED, codes.WRITE_FAILED),
-        ),
-        Method(
-            "files",
-            m.NoParams,
-            list[m.FileResult],
-            api.files,
-            "The images and files on the camera.",
-            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
-        ),
-        Method(
-            "download",
-            m.DownloadParams,
-            m.TransferResult,
-            api.download,
-            "One object from the camera, saved by the daemon or returned inline.",
-            (*CAMERA_ERRORS, codes.NOT_SUPPORTED, codes.WRITE_FAILED),
-        ),
-        Method(
-            "delete",
-            m.DeleteParams,
-            bool,
-            api.delete,
-            "Deletes one object from the camera (DeleteObject 0x100B); -32003 where the camera has none.",
-            (*CAMERA_ERRORS, codes.NOT_SUPPORTED),
-        ),
-        Method(
-            "opreq",
-            m.OpreqParams,
-            m.OpreqResult,
-            api.opreq,
-            "Any operation with up to five parameters: the response, the data and the raw packets. It can change anything on the camera.",
-            CAMERA_ERRORS,
-        ),
-        Method(
-            "subscribe",
-            m.SubscribeParams,
-            bool,
-            api.subscribe,
-            "Notifications on this connection: notify.event, notify.property, notify.connection, notify.ingest.",
-        ),
-        Method(
-            "unsubscribe",
-            m.SubscribeParams,
-            bool,
-            api.unsubscribe,
-            "Stops the notifications on this connection.",
-        ),
-        Method(
-            "auth",
-            m.AuthParams,
-            bool,
-            api.auth,
-            "Authenticates a non-loopback TCP client with the daemon's token.",
-            (codes.UNAUTHORISED,),
-            needs_auth=False,
-        ),
-        Method(
-            "rpc.discover",
-            m.NoParams,
-            dict[str, Any],
-            discover,
-            "This API as an OpenRPC document.",
-            needs_auth=False,
-        ),
-    ]
+    """The methods of DESIGN.md §4, in the order the docs list them, as :func:`method` declared them."""
+    methods = []
+    for name, (errors, needs_auth) in _DECLARED.items():
+        handler = getattr(Api, name)
+        hints = get_type_hints(handler)
+        summary = " ".join((handler.__doc__ or "").split())
+        methods.append(
+            Method(name, hints["p"], hints["return"], getattr(api, name), summary, errors, needs_auth)
+        )
+    about = "This API as an OpenRPC document."
+    return [*methods, Method("rpc.discover", m.NoParams, dict[str, Any], discover, about, needs_auth=False)]

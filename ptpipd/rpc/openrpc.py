@@ -7,14 +7,15 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from ptpipd import API_VERSION
-from ptpipd.rpc.errors import ERROR_TABLE, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR
+from ptpipd.errors import ErrorCode as codes
+from ptpipd.rpc.errors import ERROR_TABLE
 from ptpipd.rpc.methods import Method
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 #: The errors of the envelope itself, listed after the ones methods answer with.
-_ENVELOPE_ERRORS = (PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND)
+_ENVELOPE_ERRORS = (codes.PARSE_ERROR, codes.INVALID_REQUEST, codes.METHOD_NOT_FOUND)
 
 
 def openrpc_document(methods: list[Method]) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def openrpc_document(methods: list[Method]) -> dict[str, Any]:
                 "paramStructure": "either",
                 "params": params,
                 "result": {"name": f"{method.name}Result", "schema": schema_of(method.result)},
-                "errors": [error(code) for code in (*method.errors, INVALID_PARAMS)],
+                "errors": [error(code) for code in (*method.errors, codes.INVALID_PARAMS)],
             }
         )
     order = [code for code in ERROR_TABLE if code not in _ENVELOPE_ERRORS] + list(_ENVELOPE_ERRORS)

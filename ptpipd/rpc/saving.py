@@ -18,8 +18,9 @@ from pathlib import Path
 
 from ptpipd.camera import Capture
 from ptpipd.errors import WriteFailed
-from ptpipd.files import AtomicFile, Buffer
+from ptpipd.files import AtomicFile
 from ptpipd.ip.transport import BytesSink, DataSink
+from ptpipd.service.core import Tee
 from ptpipd.vendors.base import Transfer
 
 
@@ -51,7 +52,7 @@ async def save(
     """
     memory = BytesSink(inline) if inline is not None else None
     with AtomicFile(directory) as file:
-        capture = await fetch(file if memory is None else _Tee(file, memory))
+        capture = await fetch(file if memory is None else Tee(file, memory))
         if memory is not None and not memory.overflow:
             file.abort()
             return Saved(capture.transfer, None, bytes(memory.buffer))
@@ -75,15 +76,3 @@ async def _commit(file: AtomicFile, name: str, fallback: str) -> Path:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait({job})
         raise
-
-
-class _Tee:
-    """A data sink writing to a file and to memory."""
-
-    def __init__(self, file: AtomicFile, memory: BytesSink) -> None:
-        self.file = file
-        self.memory = memory
-
-    def write(self, data: Buffer) -> None:
-        self.file.write(data)
-        self.memory.write(data)

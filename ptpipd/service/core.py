@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from ptpipd import API_VERSION, __version__
-from ptpipd.camera import Camera, CameraEvent, CameraInfo, Capture, resolve_ports
+from ptpipd.camera import Camera, CameraEvent, Capture, resolve_ports
 from ptpipd.errors import CameraError
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink
@@ -26,10 +27,7 @@ from ptpipd.vendors.base import (
     Capabilities,
     FileEntry,
     NewObject,
-    OpreqResult,
-    PropertyDesc,
     PropertyValue,
-    StateEntry,
     Transfer,
 )
 from ptpipd.vendors.liveview import LiveFrame, LiveView, Pacer
@@ -71,7 +69,8 @@ class CameraService:
         self.faults = TaskFaults()
         self.session = Session(self, camera_factory)
         self._refresher = Refresher(self.get, self.fanout, self.faults)
-        self._requests = Requests(self.session, opts)
+        #: the requests' queue: ``queued`` (running or waiting), ``busy`` (one runs), ``idle`` (seconds since one ran)
+        self.requests = Requests(self.session, opts)
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
         self._object_listeners: list[ObjectListener] = []
@@ -104,9 +103,7 @@ class CameraService:
             "vendor": self.vendor_name,
             "host": self.config.host,
             "ports": sorted(set(ports), key=ports.index),
-            "camera": None
-            if s is None
-            else {"manufacturer": s.manufacturer, "model": s.model, "serial": s.serial, "version": s.version},
+            "camera": None if s is None else dataclasses.asdict(s),
             "connected_since": session.connected_since,
             "reconnects": session.reconnects,
             "last_error": session.last_error,
@@ -141,10 +138,10 @@ class CameraService:
     async def drain(self) -> None:
         """Ordered end of the camera session: new requests are refused, the one in flight finishes (bounded
         by ``shutdown_grace``), CloseSession (bounded by ``close_timeout``), connections closed."""
-        if self._requests.closed:
+        if self.requests.closed:
             return
         self.session.stop()
-        async with self._requests.last_turn(self.options.shutdown_grace):
+        async with self.requests.last_turn(self.options.shutdown_grace):
             await self.session.end("daemon stopping")
 
     # ---------------------------------------------------------------- requests
@@ -158,26 +155,7 @@ class CameraService:
         :class:`NotConnected`, whatever it was waiting for, and so do the requests queued behind it (none
         runs on the next connection).
         """
-        return await self._requests.run(op)
-
-    def link_lost(self) -> None:
-        """The session calls this when the camera link drops: the request in flight is interrupted."""
-        self._requests.interrupt()
-
-    @property
-    def idle(self) -> float:
-        """Seconds since the last request finished."""
-        return self._requests.idle
-
-    @property
-    def queued(self) -> int:
-        """Requests running or waiting for the camera."""
-        return self._requests.queued
-
-    @property
-    def busy(self) -> bool:
-        """True while a request runs."""
-        return self._requests.busy
+        return await self.requests.run(op)
 
     async def get(self, prop: str | int) -> PropertyValue:
         """A property's value."""
@@ -189,25 +167,13 @@ class CameraService:
         self.fanout.value(result)
         return result
 
-    async def describe(self, prop: str | int) -> PropertyDesc:
-        """A property's description."""
-        return await self.request(lambda cam: cam.describe(prop))
-
-    async def info(self) -> CameraInfo:
-        """Device description and all property descriptions."""
-        return await self.request(lambda cam: cam.info())
-
-    async def state_list(self) -> list[StateEntry]:
-        """The camera's state list (where the vendor has one)."""
-        return await self.request(lambda cam: cam.state())
-
     async def capture(self, sink: DataSink | None = None) -> Capture:
         """Takes a picture. When it is no object on the camera's storage (no handle: a preview, a picture
         sent to the host), the object listeners get its bytes too."""
         if not self._object_listeners:
             return await self.request(lambda cam: cam.capture(sink))
         copy = BytesSink(CAPTURE_COPY_CAP)
-        cap = await self.request(lambda cam: cam.capture(_Both(sink, copy) if sink is not None else None))
+        cap = await self.request(lambda cam: cam.capture(Tee(sink, copy) if sink is not None else None))
         data = cap.data if cap.data is not None else None if copy.overflow else bytes(copy.buffer)
         if cap.transfer.handle is None and data is not None:
             self._tell(NewObject(None, cap.transfer.size, cap.transfer.filename), data)
@@ -216,7 +182,7 @@ class CameraService:
     async def files(self) -> list[FileEntry]:
         """The objects on the camera's storage. A long listing lets the requests queued meanwhile run
         between its steps (:meth:`.requests.Requests.let_others_run`)."""
-        return await self.request(lambda cam: cam.files(between=lambda: self._requests.let_others_run(cam)))
+        return await self.request(lambda cam: cam.files(between=lambda: self.requests.let_others_run(cam)))
 
     async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
         """One object from the camera."""
@@ -237,10 +203,6 @@ class CameraService:
     async def fetch_new(self, obj: NewObject, sink: DataSink) -> Transfer:
         """An announced object without a handle (see :class:`~ptpipd.vendors.base.NewObject`)."""
         return await self.request(lambda cam: cam.on_driver(lambda d: d.fetch_new(obj, sink)))
-
-    async def opreq(self, code: int, params: list[int]) -> OpreqResult:
-        """A raw operation."""
-        return await self.request(lambda cam: cam.opreq(code, params))
 
     async def live_frames(self) -> AsyncIterator[LiveFrame]:
         """The camera's live-view frames until the caller stops iterating. A polled frame is a transaction
@@ -298,7 +260,7 @@ class CameraService:
                 log.exception("object listener failed")
 
 
-class _Both:
+class Tee:
     """A data sink writing to two sinks."""
 
     def __init__(self, first: DataSink, second: DataSink) -> None:

@@ -192,7 +192,7 @@ class Session:
         self.lost_error = error
         self.failed(reason)
         self._wake.set()
-        self.service.link_lost()
+        self.service.requests.interrupt()
 
     async def _watch(self, camera: Camera) -> str | None:
         """Until the link drops (its reason) or the service stops (None): keepalive while nobody asks
@@ -232,9 +232,9 @@ class Session:
         camera = self.camera
         timeout = service.options.keepalive_timeout
         try:
-            if service.busy and camera is not None and camera.probes:
+            if service.requests.busy and camera is not None and camera.probes:
                 await asyncio.wait_for(camera.probe(timeout), timeout)
-            elif service.idle >= interval and not service.busy:
+            elif service.requests.idle >= interval and not service.requests.busy:
                 await service.request(lambda cam: asyncio.wait_for(cam.keepalive(), timeout))
         except TooManyRequests:
             return None

@@ -15,12 +15,12 @@ import itertools
 import logging
 import socket
 
-from ptpipd.net import WriteTimeout, close, is_loopback_peer, linger, send
+from ptpipd.errors import ErrorCode as codes
+from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, read_line, send
 from ptpipd.rpc import Client, Dispatcher
 from ptpipd.rpc.dispatcher import error_response, notification_text
-from ptpipd.rpc.errors import INVALID_REQUEST, TOO_MANY_REQUESTS
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
-from ptpipd.transports.lines import LineTooLong, read_line
+from ptpipd.transports.listeners import MAX_LINE
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class ClientHandler:
     def refusal(self, limit: int) -> bytes:
         """The one line a connection over the listener's cap gets before it is closed: a JSON-RPC error."""
         message = f"Too many connections: this listener serves at most {limit} at a time; try again later"
-        return error_response(TOO_MANY_REQUESTS, message, data={"connections": limit}).encode() + b"\n"
+        return error_response(codes.TOO_MANY_REQUESTS, message, data={"connections": limit}).encode() + b"\n"
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
@@ -100,7 +100,7 @@ class ClientHandler:
                 return
             except LineTooLong as exc:
                 log.warning("client %d: %s; closing the connection", client.id, exc)
-                refused = error_response(INVALID_REQUEST, f"Invalid request: {exc}")
+                refused = error_response(codes.INVALID_REQUEST, f"Invalid request: {exc}")
                 await send(writer, refused.encode() + b"\n", self.write_timeout)
                 await linger(reader, writer)
                 return
@@ -121,7 +121,7 @@ class ClientHandler:
         silence, unless the client has subscribed (it then waits for notifications as long as it likes)."""
         limit = self.idle_timeout if self.idle_timeout > 0 and client.subscription is None else None
         async with asyncio.timeout(limit):
-            return await read_line(reader)
+            return await read_line(reader, MAX_LINE)
 
     async def _drop_idle(self, writer: asyncio.StreamWriter, client: Client) -> None:
         """Tells a client silent for ``idle_timeout`` why its connection ends (the caller then closes it)."""

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any, Protocol, Self
 
 from ptpipd.net import linger
-from ptpipd.transports.lines import MAX_LINE
 
 log = logging.getLogger(__name__)
+
+#: DESIGN.md §4: a JSON-RPC request line over 1 MiB is refused (the reader's ``limit``, and the handler's cap).
+MAX_LINE = 1 << 20
 
 
 class SocketInUse(Exception):
@@ -153,38 +155,24 @@ class Listener:
                 await asyncio.wait(late, timeout=CLOSE_WAIT)
 
 
-async def serve_unix(
+async def serve(
     handler: ConnectionHandler,
-    path: Path,
+    address: Path | tuple[str, int] | socket.socket,
     *,
     mode: int = 0o660,
     group: str | None = None,
-    sock: socket.socket | None = None,
     limit: int = MAX_LINE,
     max_connections: int = MAX_CONNECTIONS,
 ) -> Listener:
-    """The Unix-socket listener (bound at ``path``, or the given socket from systemd)."""
+    """A listener on a Unix socket bound at a path (``mode``, ``group``: :func:`bind_unix`), on TCP
+    ``(host, port)``, or on a bound socket (systemd's). NDJSON JSON-RPC by default; the legacy text protocol
+    passes its own line limit."""
     listener = Listener(handler, max_connections)
-    bound = sock if sock is not None else bind_unix(path, mode, group)
-    listener.server = await asyncio.start_unix_server(listener, sock=bound, limit=limit)
-    return listener
-
-
-async def serve_tcp(
-    handler: ConnectionHandler,
-    host: str = "127.0.0.1",
-    port: int = 15741,
-    *,
-    sock: socket.socket | None = None,
-    limit: int = MAX_LINE,
-    max_connections: int = MAX_CONNECTIONS,
-) -> Listener:
-    """A TCP listener (NDJSON JSON-RPC by default; the legacy text protocol passes its own line limit)."""
-    listener = Listener(handler, max_connections)
-    if sock is not None:
-        listener.server = await asyncio.start_server(listener, sock=sock, limit=limit)
+    if isinstance(address, tuple):
+        listener.server = await asyncio.start_server(listener, *address, limit=limit, reuse_address=True)
     else:
-        listener.server = await asyncio.start_server(listener, host, port, limit=limit, reuse_address=True)
+        sock = bind_unix(address, mode, group) if isinstance(address, Path) else address
+        listener.server = await asyncio.start_server(listener, sock=sock, limit=limit)
     return listener
 
 

@@ -23,22 +23,25 @@ write ever happens while the camera is held), viewers and their one-frame slots.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from ptpipd.errors import CameraError
-from ptpipd.rpc import errors as codes
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import WRONG_TOKEN
 from ptpipd.rpc.urls import capture_url, object_url
 from ptpipd.vendors.base import unsupported
+from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
 from ptpipd.web.auth import COOKIE, TokenRule, middleware, session_value, unauthorised
-from ptpipd.web.backend import Backend, Frame
+from ptpipd.web.backend import Backend
 from ptpipd.web.errors import HttpError, bad_request, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
 
@@ -103,8 +106,7 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 async def list_files(request: web.Request) -> web.Response:
-    entries = await request.app[BACKEND].files()
-    return web.json_response([{**entry, "url": object_url(int(entry["handle"]))} for entry in entries])
+    return web.json_response(await request.app[BACKEND].files())  # each entry with its url (FileResult)
 
 
 async def get_file(request: web.Request) -> web.StreamResponse:
@@ -127,29 +129,20 @@ async def post_capture(request: web.Request) -> web.Response:
         url = capture_url(shot.path)
     else:
         raise HttpError(500, codes.INTERNAL_ERROR, "the capture left neither an object nor a file")
-    return web.json_response(
-        {
-            "handle": shot.handle,
-            "url": url,
-            "format": shot.format,
-            "size": shot.size,
-            "filename": shot.filename,
-            "path": shot.path,
-        }
-    )
+    return web.json_response({"handle": shot.handle, "url": url, **dataclasses.asdict(shot)})
 
 
-def _saved(request: web.Request) -> Path:
-    """The file ``/captures/{name}`` names in the capture directory; 404 for anything else."""
+def _file_in(directory: Path, where: str, request: web.Request) -> Path:
+    """The file ``{name}`` names in ``directory`` (no sub-directories, no dot-files); 404 for anything else."""
     name = request.match_info["name"]
-    path = request.app[CAPTURES] / name
+    path = directory / name
     if "/" in name or name.startswith(".") or not path.is_file():
-        raise not_found(f"/captures/{name[:100]}")
+        raise not_found(f"{where}{name[:100]}")
     return path
 
 
 async def get_capture(request: web.Request) -> web.StreamResponse:
-    path = _saved(request)
+    path = _file_in(request.app[CAPTURES], "/captures/", request)
     return web.FileResponse(
         path, headers={"Content-Disposition": files_route.disposition("attachment", path.name)}
     )
@@ -157,7 +150,7 @@ async def get_capture(request: web.Request) -> web.StreamResponse:
 
 async def delete_capture(request: web.Request) -> web.Response:
     """Removes a file the daemon saved (a client that has its own copy now, such as ptpipctl capture)."""
-    _saved(request).unlink(missing_ok=True)
+    _file_in(request.app[CAPTURES], "/captures/", request).unlink(missing_ok=True)
     return web.Response(status=204)
 
 
@@ -167,21 +160,21 @@ async def delete_capture(request: web.Request) -> web.Response:
 def _join(request: web.Request) -> Viewer:
     backend = request.app[BACKEND]
     if not backend.liveview:
-        raise unsupported(str(backend.status().get("vendor")), "live view")
+        raise unsupported(backend.service.vendor_name, "live view")
     try:
         return request.app[HUB].join()
     except ViewerLimit as exc:
         raise HttpError(503, codes.TOO_MANY_REQUESTS, str(exc), None, {"Retry-After": "5"}) from None
 
 
-async def _first(viewer: Viewer, timeout: float) -> Frame:
+async def _first(viewer: Viewer, timeout: float) -> LiveFrame:
     try:
         return await viewer.next(timeout)
     except TimeoutError:
         raise HttpError(504, codes.TIMEOUT, f"no live-view frame within {timeout:g} s") from None
 
 
-def _part(frame: Frame) -> bytes:
+def _part(frame: LiveFrame) -> bytes:
     head = (
         f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(frame.jpeg)}\r\n"
         f"X-Frame: {frame.sequence}\r\n\r\n"
@@ -232,14 +225,6 @@ async def liveview_jpg(request: web.Request) -> web.Response:
 
 
 # ---------------------------------------------------------------------------------------------- rpc, auth
-
-
-async def get_rpc(request: web.Request) -> web.StreamResponse:
-    return await rpc_route.websocket(request, request.app[BACKEND], request.app[OPTIONS].heartbeat)
-
-
-async def post_rpc(request: web.Request) -> web.Response:
-    return await rpc_route.post_rpc(request, request.app[BACKEND])
 
 
 async def post_auth(request: web.Request) -> web.Response:
@@ -296,11 +281,7 @@ async def index(request: web.Request) -> web.FileResponse:
 
 async def static_file(request: web.Request) -> web.FileResponse:
     """``/static/NAME``: one of the page's files (no sub-directories, no dot-files)."""
-    name = request.match_info["name"]
-    path = STATIC / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise not_found(f"/static/{name[:100]}")
-    return _page_file(path)
+    return _page_file(_file_in(STATIC, "/static/", request))
 
 
 def create_app(
@@ -325,6 +306,6 @@ def create_app(
     app.router.add_delete("/captures/{name}", delete_capture)
     app.router.add_get("/liveview.mjpeg", liveview_mjpeg)
     app.router.add_get("/liveview.jpg", liveview_jpg)
-    app.router.add_get("/rpc", get_rpc)
-    app.router.add_post("/rpc", post_rpc)
+    app.router.add_get("/rpc", partial(rpc_route.websocket, backend=backend, heartbeat=options.heartbeat))
+    app.router.add_post("/rpc", partial(rpc_route.post_rpc, backend=backend))
     return app

@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.net import is_loopback_peer
-from ptpipd.rpc import errors as codes
 from ptpipd.web.errors import HttpError
 
 COOKIE = "ptpipd_session"

@@ -1,20 +1,35 @@
-"""What the HTTP data plane needs from the rest of the daemon: one small interface, :class:`Backend`.
+"""What the HTTP data plane needs from the rest of the daemon: :class:`Backend`, the camera service and the
+JSON-RPC dispatcher behind one small interface. This is the only web module that knows them.
 
-The web layer (routes, streaming, live-view fan-out, WebSocket JSON-RPC) talks only to this protocol; the
-daemon hands it an implementation built on the camera service and the JSON-RPC dispatcher
-(:mod:`ptpipd.web.bridge`), and the tests can hand it a fake. Failures are raised as
+Every camera operation is one request through the service's queue, so a download's pieces, thumbnails and
+captures take turns with every other client's requests. Failures are raised as
 :class:`ptpipd.errors.CameraError` subclasses (their JSON-RPC code decides the HTTP status, see
 :mod:`ptpipd.web.errors`) or as :class:`UnknownObject`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
-from ptpipd.errors import CameraRefused
-from ptpipd.ptp import OperationCode, ResponseCode
+from ptpipd.camera import Camera
+from ptpipd.errors import CameraError, CameraRefused, NotConnected
+from ptpipd.ip.errors import PTPIPError
+from ptpipd.ip.transport import DataSink
+from ptpipd.ptp import ObjectFormat, OperationCode, ResponseCode, code_name
+from ptpipd.rpc import Client, Dispatcher, notification_text
+from ptpipd.rpc.models import FileResult
+from ptpipd.rpc.saving import save
+from ptpipd.service import CameraService, SubscriberOverflow, Subscription
+from ptpipd.vendors.base import LiveViewSource, unsupported
+from ptpipd.vendors.liveview import LiveFrame
+
+T = TypeVar("T")
 
 #: The piece of an object read from the camera in one transaction (GetPartialObject; DESIGN.md §8 allows up to
 #: 4 MiB). 1 MiB, as libgphoto2 reads: a download then holds about 1 MiB in the daemon, and other clients'
@@ -47,16 +62,6 @@ class ObjectMeta:
 
 
 @dataclass(frozen=True, slots=True)
-class Frame:
-    """One live-view JPEG: our sequence number (gaps: frames the camera sent that nobody needed) and when its
-    last byte arrived (event-loop monotonic clock)."""
-
-    sequence: int
-    received_at: float
-    jpeg: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class Shot:
     """A picture just taken: the camera's object (``handle``) and/or the file the daemon saved (``path``)."""
 
@@ -67,71 +72,158 @@ class Shot:
     path: str | None
 
 
-class Sink(Protocol):
-    """Receives an object's bytes as the camera sends them (synchronously, in order)."""
+class RpcSession:
+    """One JSON-RPC client of the data plane (a WebSocket, or one ``POST /rpc``) on the dispatcher, with its
+    notifications as an async iterator."""
 
-    def write(self, data: bytes | bytearray | memoryview) -> object:
-        """Takes one chunk; it is only valid during the call."""
-
-
-class RpcSession(Protocol):
-    """One JSON-RPC client of the data plane (a WebSocket, or one ``POST /rpc``)."""
-
-    async def respond(self, message: str) -> str | None:
-        """The response text to one JSON-RPC message (request or batch); None when nothing is due."""
-
-    def notifications(self) -> AsyncGenerator[str, None]:
-        """Notification texts after ``subscribe``, in order. After an overflow it yields one final
-        ``notify.connection {state: "dropped"}`` and ends: the client is then disconnected. An async generator:
-        the caller closes it (``contextlib.aclosing``) when it stops early."""
+    def __init__(self, dispatcher: Dispatcher, service: CameraService, client: Client) -> None:
+        self.dispatcher = dispatcher
+        self.service = service
+        self.client = client
+        self._changed = asyncio.Event()
+        client.on_subscribe = lambda sub: self._changed.set()
 
     @property
     def closing(self) -> bool:
         """True when the connection must end after the last answer (e.g. too many wrong tokens)."""
+        return self.client.closing
+
+    async def respond(self, message: str) -> str | None:
+        """The response text to one JSON-RPC message (request or batch); None when nothing is due."""
+        return await self.dispatcher.respond(message, self.client)
+
+    async def notifications(self) -> AsyncGenerator[str, None]:
+        """Notification texts after ``subscribe``, in order. After an overflow it yields one final
+        ``notify.connection {state: "dropped"}`` and ends: the client is then disconnected. An async generator:
+        the caller closes it (``contextlib.aclosing``) when it stops early."""
+        while True:
+            sub = self.client.subscription
+            if sub is None:
+                await self._changed.wait()
+                self._changed.clear()
+                continue
+            try:
+                note = await self._next(sub)
+            except SubscriberOverflow as exc:
+                yield notification_text("notify.connection", {"state": "dropped", "reason": str(exc)})
+                return
+            if note is not None:
+                yield notification_text(*note)
+
+    async def _next(self, sub: Subscription) -> tuple[str, dict[str, Any]] | None:
+        """The next notification of ``sub``, or None when the client (un)subscribed meanwhile."""
+        getter = asyncio.ensure_future(sub.next())
+        changed = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({getter, changed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
+            if not getter.done():
+                getter.cancel()
+        if getter.done() and not getter.cancelled():
+            note = getter.result()
+            return note.method, note.params
+        self._changed.clear()
+        return None
 
     def close(self) -> None:
         """The client is gone: drop its subscription."""
+        if self.client.subscription is not None:
+            self.service.unsubscribe(self.client.subscription)
+            self.client.subscription = None
 
 
-class Backend(Protocol):
-    """The daemon as the data plane sees it."""
+class Backend:
+    """The daemon as the data plane sees it: the camera service and the JSON-RPC dispatcher."""
+
+    def __init__(self, service: CameraService, dispatcher: Dispatcher, capture_dir: Path) -> None:
+        self.service = service
+        self.dispatcher = dispatcher
+        self.capture_dir = capture_dir
+        self._ids = itertools.count(1_000_000)  # apart from the NDJSON clients' numbers in logs
+
+    # ---------------------------------------------------------------- JSON-RPC
 
     def rpc_session(self, transport: str, peer: str, authenticated: bool) -> RpcSession:
         """A JSON-RPC client context (``authenticated`` False: only ``auth`` and ``rpc.discover`` run)."""
+        client = Client(next(self._ids), transport, peer, authenticated=authenticated)
+        return RpcSession(self.dispatcher, self.service, client)
 
-    def status(self) -> dict[str, Any]:
-        """The camera part of ``status`` (state, vendor, …)."""
+    # ---------------------------------------------------------------- what the camera can do
 
     @property
     def partial_reads(self) -> bool:
         """True when the connected camera reads byte ranges (GetPartialObject)."""
+        return self.service.capabilities.partial_objects
 
     @property
     def liveview(self) -> bool:
         """True when the camera (its vendor) has a live view at all."""
+        return self.service.capabilities.liveview is not LiveViewSource.NONE
+
+    def _files_supported(self) -> None:
+        if not self.service.capabilities.files:
+            raise unsupported(self.service.vendor_name, "'files'")
+
+    async def _on_camera(self, op: Callable[[Camera], Awaitable[T]], handle: int) -> T:
+        """``op`` (a :class:`Camera` method, which raises the camera layer's errors) as one queued request;
+        an unknown handle is a 404."""
+        try:
+            return await self.service.request(op)
+        except CameraRefused as exc:
+            if exc.response == ResponseCode.InvalidObjectHandle:
+                raise UnknownObject(handle, exc.opcode) from None
+            raise
+
+    # ---------------------------------------------------------------- files
 
     async def files(self) -> list[dict[str, Any]]:
         """The ``files`` result (JSON objects as the JSON-RPC method returns them)."""
+        return [FileResult.from_entry(e).model_dump(mode="json") for e in await self.service.files()]
 
     async def object_meta(self, handle: int) -> ObjectMeta:
         """The object's name, format and size; :class:`UnknownObject` for a handle the camera refuses."""
+        self._files_supported()
 
-    async def read_part(self, handle: int, offset: int, length: int, sink: Sink) -> int:
+        oi = await self._on_camera(lambda cam: cam.object_info(handle), handle)
+        kind = code_name(ObjectFormat, oi.object_format).lower()  # the media type comes from the file name
+        return ObjectMeta(handle, oi.filename, kind, oi.compressed_size, oi.capture_date or None)
+
+    async def read_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes from ``offset`` into ``sink`` (one camera transaction); how many came."""
+        return await self._on_camera(lambda cam: cam.download_part(handle, offset, length, sink), handle)
 
-    async def read_all(self, handle: int, sink: Sink) -> int:
+    async def read_all(self, handle: int, sink: DataSink) -> int:
         """The whole object into ``sink`` (GetObject, for cameras without partial reads); its size."""
+        capture = await self._on_camera(lambda cam: cam.download(handle, sink), handle)
+        return capture.transfer.size
 
     async def thumb(self, handle: int) -> bytes:
         """The camera's thumbnail of the object (GetThumb)."""
+        self._files_supported()
+        return await self._on_camera(lambda cam: cam.thumb(handle), handle)
+
+    # ---------------------------------------------------------------- capture
 
     async def capture(self) -> Shot:
         """Takes a picture (the daemon keeps what the camera hands over in its capture directory)."""
+        saved = await save(self.capture_dir, "capture", self.service.capture)
+        t = saved.transfer
+        return Shot(t.format, t.size, t.handle, t.filename, str(saved.path))
 
-    def frames(self) -> AsyncGenerator[Frame, None]:
+    # ---------------------------------------------------------------- live view
+
+    async def frames(self) -> AsyncGenerator[LiveFrame, None]:
         """The camera's live-view frames for as long as the caller iterates (started on the first
         ``__anext__``, stopped when the generator is closed: ``aclose``); :class:`ptpipd.errors.NotSupported` without one."""
-
-
-#: ``status`` providers of the web layer (viewers, fps) registered into the JSON-RPC ``status`` result.
-StatusHook = Callable[[], dict[str, Any]]
+        # an async generator (typed as an iterator by the service): closing it runs its finally, which stops
+        # the camera's live view
+        frames = cast(AsyncGenerator[LiveFrame, None], self.service.live_frames())
+        try:
+            async for frame in frames:
+                yield frame
+        except PTPIPError as exc:
+            raise NotConnected(f"live view lost: {exc}") from exc
+        finally:
+            with contextlib.suppress(CameraError, PTPIPError, OSError):
+                await frames.aclose()

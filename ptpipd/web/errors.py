@@ -9,7 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from ptpipd.errors import CameraError
-from ptpipd.rpc import errors as codes
+from ptpipd.errors import ErrorCode as codes
+from ptpipd.rpc.errors import RpcError
 from ptpipd.web.backend import UnknownObject
 
 #: The HTTP status of each JSON-RPC code (anything else: 500).
@@ -30,8 +31,9 @@ STATUS_OF_CODE: dict[int, int] = {
 }
 
 
-class HttpError(Exception):
-    """An error answer: HTTP ``status``, JSON-RPC ``code``, ``message``, ``data``, extra ``headers``."""
+class HttpError(RpcError):
+    """An error answer: HTTP ``status``, the JSON-RPC error (``code``, ``message``, ``data``), extra
+    ``headers``."""
 
     def __init__(
         self,
@@ -41,11 +43,8 @@ class HttpError(Exception):
         data: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(code, message, data)
         self.status = status
-        self.code = code
-        self.message = message
-        self.data = data
         self.headers = headers or {}
 
     @classmethod
@@ -57,12 +56,9 @@ class HttpError(Exception):
 
     def response(self) -> web.Response:
         """The JSON error response."""
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
         return web.Response(
             status=self.status,
-            text=json.dumps({"error": error}, ensure_ascii=False, default=str),
+            text=json.dumps({"error": self.to_dict()}, ensure_ascii=False, default=str),
             content_type="application/json",
             headers=self.headers,
         )

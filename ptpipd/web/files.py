@@ -25,8 +25,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.errors import NotSupported
-from ptpipd.rpc import errors as codes
 from ptpipd.web.backend import CHUNK, Backend, ObjectMeta
 from ptpipd.web.errors import HttpError
 from ptpipd.web.ranges import BadRange, ByteRange, parse_range

@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 from typing import Any, Self
 
 from ptpipd.errors import CameraError, NotConnected
-from ptpipd.web.backend import Frame
+from ptpipd.vendors.liveview import LiveFrame
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ class Viewer:
     """One viewer's slot: the newest frame not yet taken."""
 
     def __init__(self) -> None:
-        self.slot: Frame | None = None
+        self.slot: LiveFrame | None = None
         self.error: BaseException | None = None
         self.sent = 0
         self.skipped = 0
         self._ready = asyncio.Event()
 
-    def offer(self, frame: Frame) -> None:
+    def offer(self, frame: LiveFrame) -> None:
         """A new frame (replaces an unsent one)."""
         if self.slot is not None:
             self.skipped += 1
@@ -49,7 +49,7 @@ class Viewer:
         self.error = exc
         self._ready.set()
 
-    async def next(self, timeout: float) -> Frame:
+    async def next(self, timeout: float) -> LiveFrame:
         """The newest frame not yet taken, waiting at most ``timeout`` s; the stream's error once it ended."""
         while self.slot is None:
             if self.error is not None:
@@ -67,7 +67,7 @@ class LiveHub:
 
     def __init__(
         self,
-        source: Callable[[], AsyncGenerator[Frame, None]],
+        source: Callable[[], AsyncGenerator[LiveFrame, None]],
         *,
         linger: float = 3.0,
         max_viewers: int = 64,
@@ -76,7 +76,7 @@ class LiveHub:
         self.linger = linger
         self.max_viewers = max_viewers
         self.viewers: set[Viewer] = set()
-        self.latest: Frame | None = None
+        self.latest: LiveFrame | None = None
         self.frames = 0
         self.starts = 0
         self._times: deque[float] = deque(maxlen=90)
@@ -125,15 +125,6 @@ class LiveHub:
             # wait_for), and the flag ends the loop at the next frame anyway
             self._stopping = True
             self._producer.cancel()
-
-    @contextlib.asynccontextmanager
-    async def watching(self) -> AsyncIterator[Viewer]:
-        """``join`` … ``leave``."""
-        viewer = self.join()
-        try:
-            yield viewer
-        finally:
-            self.leave(viewer)
 
     # ------------------------------------------------------------------ the camera stream
 

@@ -17,7 +17,7 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from ptpipd.rpc import errors as codes
+from ptpipd.errors import ErrorCode as codes
 from ptpipd.web.auth import CREDENTIALS, unauthorised
 from ptpipd.web.backend import Backend, RpcSession
 

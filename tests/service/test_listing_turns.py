@@ -52,7 +52,7 @@ async def listing_then_get(
     files = asyncio.create_task(service.files())
     await asyncio.wait_for(listing.wait(), WAIT)
     get = asyncio.create_task(service.get("iso"))
-    while service.queued < 2:  # noqa: ASYNC110 - the get queues behind the listing (no signal of its own)
+    while service.requests.queued < 2:  # noqa: ASYNC110 - the get queues behind the listing (no signal of its own)
         await asyncio.sleep(0)
     return files, get
 
@@ -80,10 +80,12 @@ async def test_a_listing_cancelled_while_it_waits_for_its_turn_back() -> None:
         files.cancel()
         await asyncio.sleep(0)
         assert not files.done(), "a cancelled listing first waits for its turn back"
-        assert service.busy
+        assert service.requests.busy
         world.gate.set()
         assert (await asyncio.wait_for(get, WAIT)).value == 400
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(files, WAIT)
-        assert not service.busy and service.queued == 0, "the camera is free again, held by nobody"
+        assert not service.requests.busy and service.requests.queued == 0, (
+            "the camera is free again, held by nobody"
+        )
         assert (await asyncio.wait_for(service.get("iso"), WAIT)).value == 400

@@ -174,7 +174,9 @@ async def test_requests_in_flight_and_queued_fail_at_once_when_the_link_drops() 
         # the camera never answers: only the link loss can end these
         in_flight = await hold_camera(world, service)
         queued = [asyncio.create_task(service.get("iso")) for _ in range(2)]
-        await within(until(lambda: service.queued == 3))  # the one in flight, and both waiting for it
+        await within(
+            until(lambda: service.requests.queued == 3)
+        )  # the one in flight, and both waiting for it
         world.camera.drop("the cable was pulled")
         with pytest.raises(NotConnected, match="camera connection lost: the cable was pulled"):
             await within(in_flight, 1.0)
@@ -232,7 +234,7 @@ async def test_polled_events_reach_subscribers_through_the_queue() -> None:
         # polls are queued requests: the next one waits for the request that holds the camera
         del world.calls[:]
         busy = await hold_camera(world, service)
-        await within(until(lambda: service.queued == 2))  # the get, and a poll queued behind it
+        await within(until(lambda: service.requests.queued == 2))  # the get, and a poll queued behind it
         assert world.calls == ["get iso"]
         world.gate.set()
         await within(busy)
@@ -252,11 +254,11 @@ async def test_polled_live_view_frames_are_queued_requests() -> None:
         stopped = asyncio.Event()
 
         async def fetch() -> bytes:
-            held.append(service.busy)
+            held.append(service.requests.busy)
             return b"\xff\xd8frame\xff\xd9"
 
         async def stop() -> None:
-            held.append(service.busy)
+            held.append(service.requests.busy)
             stopped.set()
 
         world.liveview = lambda: PolledLiveView(fetch, stop)
@@ -288,11 +290,11 @@ async def test_streamed_live_view_frames_need_no_lock() -> None:
     async with make_service(world) as service:
         await States(service).wait_for(CONNECTED)
         busy: list[bool] = []
-        world.liveview = lambda: StreamView(busy, lambda: service.busy)
+        world.liveview = lambda: StreamView(busy, lambda: service.requests.busy)
         blocked = await hold_camera(world, service)  # holds the camera the whole time
         frames = service.live_frames()
         opening = asyncio.create_task(anext(frames))  # type: ignore[arg-type]
-        await within(until(lambda: service.queued == 2))  # opening waits behind the held request
+        await within(until(lambda: service.requests.queued == 2))  # opening waits behind the held request
         world.gate.set()  # opening the view is a request: it waits for the get
         await within(blocked)
         first = await within(opening)

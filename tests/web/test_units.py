@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 import pytest
 
 from ptpipd.errors import NotConnected
-from ptpipd.web.backend import Frame
+from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web.files import Forward
 from ptpipd.web.liveview import LiveHub, ViewerLimit
 from ptpipd.web.ranges import BadRange, ByteRange, parse_range
@@ -49,7 +49,7 @@ class Camera:
     """A frame source whose frames the test releases one by one."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Frame | BaseException] = asyncio.Queue()
+        self.queue: asyncio.Queue[LiveFrame | BaseException] = asyncio.Queue()
         self.opened = 0
         self.closed = 0
         self.count = 0
@@ -59,10 +59,12 @@ class Camera:
         for _ in range(n):
             self.count += 1
             self.queue.put_nowait(
-                Frame(self.count, asyncio.get_running_loop().time(), b"\xff\xd8%d" % self.count)
+                LiveFrame(
+                    self.count, self.count, asyncio.get_running_loop().time(), 0.0, b"\xff\xd8%d" % self.count
+                )
             )
 
-    async def frames(self) -> AsyncGenerator[Frame, None]:
+    async def frames(self) -> AsyncGenerator[LiveFrame, None]:
         self.opened += 1
         try:
             while True:
