@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from ptpipd.ptp import ObjectFormat, ResponseCode
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.responder import Outcome
-from ptpipd.sim.storage import SimObject, Storage, folder_info, object_info
+from ptpipd.sim.storage import CardAnswers, SimObject, Storage, folder_info, object_info
 from ptpipd.vendors.canon_codes import (
     FolderEntry,
     ImageFile,
@@ -100,7 +100,7 @@ class Shot:
     records: tuple[ObjectAdded | ObjectTransfer, ...]
 
 
-class EosCard:
+class EosCard(CardAnswers):
     """The card and the RAM of the body, with the object operations both share."""
 
     def __init__(self, seed: int = 0, scale: int = 4) -> None:
@@ -123,7 +123,7 @@ class EosCard:
         """True once the new pictures fill :data:`PHOTO_MEMORY`."""
         return self.memory >= PHOTO_MEMORY
 
-    def get(self, handle: int) -> SimObject | None:
+    def find(self, handle: int) -> SimObject | None:
         """An object on the card or in RAM."""
         return self.storage.get(handle) or self.ram.get(handle)
 
@@ -188,35 +188,7 @@ class EosCard:
         self.memory -= len(obj.content)
         return RC.OK
 
-    # ------------------------------------------------------------------ object operations
-
-    def object_info(self, handle: int) -> Outcome:
-        """GetObjectInfo 0x1008."""
-        obj = self.get(handle)
-        return Outcome(RC.InvalidObjectHandle) if obj is None else Outcome(RC.OK, data=obj.info.encode())
-
-    def object_data(self, handle: int) -> Outcome:
-        """GetObject 0x1009 / 0x9104."""
-        obj = self.get(handle)
-        return Outcome(RC.InvalidObjectHandle) if obj is None else Outcome(RC.OK, data=obj.content)
-
-    def partial(self, handle: int, offset: int, most: int) -> Outcome:
-        """GetPartialObject 0x101B / 0x9107: ``most`` bytes from ``offset`` (0xFFFFFFFF: to the end)."""
-        obj = self.get(handle)
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        content = memoryview(obj.content)
-        if offset > len(content):
-            return Outcome(RC.InvalidParameter)
-        piece = content[offset : offset + most]
-        return Outcome(RC.OK, (len(piece),), data=piece)
-
-    def thumb(self, handle: int) -> Outcome:
-        """GetThumb 0x100A."""
-        obj = self.get(handle)
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        return Outcome(RC.NoThumbnailPresent) if obj.thumb is None else Outcome(RC.OK, data=obj.thumb)
+    # ------------------------------------------------------------------ object operations (and CardAnswers')
 
     def delete(self, handle: int) -> Outcome:
         """DeleteObject 0x100B / 0x9105 of one file on the card (the DCF folders stay)."""

@@ -50,7 +50,7 @@ from ptpipd.sim.generic_props import DEFAULT_DATETIME
 from ptpipd.sim.nikon_props import SHUTTER_SPEEDS, follow, nikon_properties
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, live_jpeg, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
-from ptpipd.sim.responder import NO_TRANSACTION, Outcome
+from ptpipd.sim.responder import NO_TRANSACTION, Outcome, param
 from ptpipd.sim.storage import SimObject, folder_info, object_info
 from ptpipd.vendors.nikon_codes import (
     CONFIRM_HOST_PARAM,
@@ -132,10 +132,6 @@ def _caption(number: int) -> Caption:
 def photo_bytes(seed: int, number: int) -> bytes:
     """The JPEG of picture ``number`` the body takes (on the card or in SDRAM)."""
     return photo(seed, _caption(number), *PHOTO_SIZE)
-
-
-def _param(params: tuple[int, ...], index: int) -> int:
-    return params[index] if index < len(params) else 0
 
 
 class NikonCamera(GenericCamera):
@@ -297,7 +293,7 @@ class NikonCamera(GenericCamera):
         """Runs one operation: Nikon ones here, standard ones by :class:`GenericCamera`."""
         if code not in self.operations:
             return Outcome(RC.OperationNotSupported)
-        if self.file_lock and code in LOCKED_OPS and _param(params, 0) != SDRAM_HANDLE:
+        if self.file_lock and code in LOCKED_OPS and param(params, 0) != SDRAM_HANDLE:
             return Outcome(RC.AccessDenied)
         handler = _HANDLERS.get(code)
         if handler is None:
@@ -306,8 +302,8 @@ class NikonCamera(GenericCamera):
             return Outcome(RC.SessionNotOpen)
         return handler(self, tid, params, data)
 
-    def _object(self, params: tuple[int, ...]) -> SimObject | None:
-        handle = _param(params, 0)
+    def find(self, handle: int) -> SimObject | None:
+        """An object on the card, or the picture waiting in SDRAM."""
         return self.sdram if handle == SDRAM_HANDLE else self.storage.get(handle)
 
     # ------------------------------------------------------------------ operations
@@ -336,7 +332,7 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK, capture=0.0)
 
     def _initiate_capture(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        if _param(params, 0) not in (0, STORAGE_ID) or _param(params, 1) not in (0, ObjectFormat.EXIF_JPEG):
+        if param(params, 0) not in (0, STORAGE_ID) or param(params, 1) not in (0, ObjectFormat.EXIF_JPEG):
             return Outcome(RC.InvalidParameter)
         return self._start_capture(tid, TARGET_CARD)
 
@@ -344,8 +340,8 @@ class NikonCamera(GenericCamera):
         return self._start_capture(tid, TARGET_SDRAM)
 
     def _capture_in_media(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        target = _param(params, 1)
-        if _param(params, 0) not in (0xFFFF_FFFF, 0xFFFF_FFFE) or target not in (TARGET_CARD, TARGET_SDRAM):
+        target = param(params, 1)
+        if param(params, 0) not in (0xFFFF_FFFF, 0xFFFF_FFFE) or target not in (TARGET_CARD, TARGET_SDRAM):
             return Outcome(RC.InvalidParameter)
         return self._start_capture(tid, target)
 
@@ -353,9 +349,9 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK)
 
     def _change_mode(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        if _param(params, 0) not in (0, 1):
+        if param(params, 0) not in (0, 1):
             return Outcome(RC.InvalidParameter)
-        self.pc_mode = _param(params, 0) == 1
+        self.pc_mode = param(params, 0) == 1
         return Outcome(RC.OK)
 
     def _delete_sdram(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
@@ -363,7 +359,7 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK)
 
     def _delete_object(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        if _param(params, 0) != SDRAM_HANDLE:
+        if param(params, 0) != SDRAM_HANDLE:
             return super()._delete_object(tid, params, data)
         if self.sdram is None:
             return Outcome(RC.InvalidObjectHandle)
@@ -394,7 +390,7 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK, data=self.live_header + live_jpeg(self.frames, *LIVE_SIZE))
 
     def _object_size(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        obj = self._object(params)
+        obj = self.find(param(params, 0))
         if obj is None:
             return Outcome(RC.InvalidObjectHandle)
         return Outcome(RC.OK, data=len(obj.content).to_bytes(8, "little"))
@@ -404,7 +400,7 @@ class NikonCamera(GenericCamera):
         handle, offset, most = partial_object_ex_request(params or (0,))
         if offset > 0xFFFF_FFFF:  # nothing the simulated card holds is that big
             return Outcome(RC.InvalidParameter)
-        outcome = self._get_partial_object(tid, (handle, offset, min(most, 0xFFFF_FFFF)), data)
+        outcome = self.partial_object((handle, offset, min(most, 0xFFFF_FFFF)))
         if outcome.code != RC.OK:
             return outcome
         return Outcome(RC.OK, split_u64(outcome.params[0]), data=outcome.data)
@@ -418,7 +414,7 @@ class NikonCamera(GenericCamera):
     def _confirm_host(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         if not (self.restricted and self.prepared) or self.host is None:
             return Outcome(RC.TransactionCancelled)
-        if _param(params, 0) != CONFIRM_HOST_PARAM:
+        if param(params, 0) != CONFIRM_HOST_PARAM:
             return Outcome(RC.InvalidParameter)
         self.registered.add(self.host)
         self.wizard = False  # the body leaves its wizard; the computer reconnects as a registered one
@@ -428,7 +424,7 @@ class NikonCamera(GenericCamera):
         outcome = super()._set_prop_value(tid, params, data)
         if not outcome.events:
             return outcome
-        linked = follow(self.properties, _param(params, 0))
+        linked = follow(self.properties, param(params, 0))
         extra = tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in linked)
         return Outcome(outcome.code, events=(*outcome.events, *extra))
 

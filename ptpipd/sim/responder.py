@@ -33,6 +33,11 @@ log = logging.getLogger("ptpipd.sim")
 NO_TRANSACTION = 0xFFFF_FFFF
 
 
+def param(params: Sequence[int], index: int) -> int:
+    """Parameter ``index``; missing ones count as 0 (PTPIP.md §4.6: initiators send only the slots they use)."""
+    return params[index] if index < len(params) else 0
+
+
 @dataclass
 class Stats:
     """What the simulator did: PTP sessions opened, transactions answered, protocol violations seen."""

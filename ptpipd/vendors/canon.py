@@ -99,10 +99,10 @@ from ptpipd.vendors.canon_codes import (
     shutter_seconds,
     viewfinder_jpeg,
 )
-from ptpipd.vendors.canon_legacy_labels import LABELS
 from ptpipd.vendors.canon_state import EVENT_NAMES, EosState
 from ptpipd.vendors.generic import GenericDriver
 from ptpipd.vendors.labels import PLAIN, Labels
+from ptpipd.vendors.legacy_labels import LegacyLabels
 from ptpipd.vendors.liveview import LiveView, PolledLiveView
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,14 @@ CANON_PROPERTIES = (
     _spec(P.CameraTime, "camera-time", PLAIN, "cameratime"),
     _spec(P.ModelID, "model-id"),
 )
+#: EOS words for the legacy text view. The seed tool had no Canon tables, so there are no seed words to
+#: honour: the names are libgphoto2's ``ptp.h`` property names (as :class:`CanonProperty` has them) and the
+#: labels those of the table above, the ones the JSON-RPC API shows (``1/250``, ``f/5.6``, ``+1/3``,
+#: ``RAW+L``), so ``get iso`` over ``nc`` prints ``800 (0x60)`` rather than a bare number.
+LEGACY_LABELS = LegacyLabels(
+    names={int(code): code.name for code in P},
+    labels={spec.code: spec.labels.label for spec in CANON_PROPERTIES if spec.labels is not PLAIN},
+)
 #: Object formats of EOS files (libgphoto2 ptp.h ``PTP_OFC_CANON_*``).
 CANON_FORMATS = {0xB101: "crw", 0xB103: "cr2", 0xB108: "cr3", 0xB104: "mov", 0xB982: "mp4"}
 
@@ -195,7 +203,7 @@ class CanonDriver(GenericDriver):
     event_names = EVENT_NAMES
     response_names = RESPONSE_NAMES
     object_formats = CANON_FORMATS
-    legacy_labels = LABELS
+    legacy_labels = LEGACY_LABELS
 
     eos: EosState
     _kept_on = 0.0
