@@ -265,14 +265,6 @@ class EOS6D:
             self._evf_ready = False  # the first frame takes a moment
         return Outcome(result)
 
-    def _get_prop_desc(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        desc = self.standard.describe(param(params, 0))
-        return Outcome(RC.DevicePropNotSupported) if desc is None else Outcome(RC.OK, data=desc.encode())
-
-    def _get_prop_value(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        value = self.standard.value_bytes(param(params, 0))
-        return Outcome(RC.DevicePropNotSupported) if value is None else Outcome(RC.OK, data=value)
-
     def _set_prop_value(self, params: tuple[int, ...], data: bytes) -> Outcome:
         return Outcome(self.standard.set_from_initiator(param(params, 0), data)[0])
 
@@ -357,7 +349,8 @@ HANDLERS: dict[int, _Handler] = {
     0x1009: lambda m, p, d: m.card.object_data(p),
     0x100A: lambda m, p, d: m.card.thumb(p),
     0x100B: lambda m, p, d: m.card.delete(_p(p, 0)),
-    0x1014: EOS6D._get_prop_desc, 0x1015: EOS6D._get_prop_value, 0x1016: EOS6D._set_prop_value,
+    0x1014: lambda m, p, d: m.standard.get_desc(p), 0x1015: lambda m, p, d: m.standard.get_value(p),
+    0x1016: EOS6D._set_prop_value,
     0x101B: lambda m, p, d: m.card.partial_object(p),
     OC.GetStorageIDs: lambda m, p, d: m.card.storage_ids(p),
     OC.GetStorageInfo: lambda m, p, d: m.card.storage_info(p),

@@ -332,18 +332,6 @@ class GenericCamera(CardAnswers):
 
     # ------------------------------------------------------------------ properties
 
-    def _get_prop_desc(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        desc = self.properties.describe(param(params, 0))
-        if desc is None:
-            return Outcome(RC.DevicePropNotSupported)
-        return Outcome(RC.OK, data=desc.encode())
-
-    def _get_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        value = self.properties.value_bytes(param(params, 0))
-        if value is None:
-            return Outcome(RC.DevicePropNotSupported)
-        return Outcome(RC.OK, data=value)
-
     def _set_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         code = param(params, 0)
         result, changed = self.properties.set_from_initiator(code, data if data is not None else b"")
@@ -370,8 +358,8 @@ _HANDLERS: dict[int, _Handler] = {
     OC.GetThumb: lambda camera, tid, params, data: camera.thumb(params),
     OC.DeleteObject: GenericCamera._delete_object,
     OC.InitiateCapture: GenericCamera._initiate_capture,
-    OC.GetDevicePropDesc: GenericCamera._get_prop_desc,
-    OC.GetDevicePropValue: GenericCamera._get_prop_value,
+    OC.GetDevicePropDesc: lambda camera, tid, params, data: camera.properties.get_desc(params),
+    OC.GetDevicePropValue: lambda camera, tid, params, data: camera.properties.get_value(params),
     OC.SetDevicePropValue: GenericCamera._set_prop_value,
     OC.ResetDevicePropValue: GenericCamera._reset_prop_value,
     OC.GetPartialObject: lambda camera, tid, params, data: camera.partial_object(params),
