@@ -225,9 +225,6 @@ class EOS6D:
         self.remote = param(params, 0) != 0
         return Outcome(RC.OK)
 
-    def _get_remote_mode(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        return Outcome(RC.OK, (int(self.remote),))
-
     def _set_event_mode(self, params: tuple[int, ...], data: bytes) -> Outcome:
         if param(params, 0):
             self._queue(*self.props.dump())
@@ -314,9 +311,6 @@ class EOS6D:
             return Outcome(CanonResponse.OperationRefused)
         return self._full_press()
 
-    def _bulb_end(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        return self._release_off((RELEASE_FULL,), data)
-
     def _do_af(self, params: tuple[int, ...], data: bytes) -> Outcome:
         self._focus()
         return Outcome(RC.OK)
@@ -332,9 +326,6 @@ class EOS6D:
         return Outcome(RC.OK, data=ViewfinderRecord(VIEWFINDER_JPEG, frame).encode())
 
     # ------------------------------------------------------------------ storage
-
-    def _transfer_complete(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        return Outcome(self.card.transfer_complete(param(params, 0)))
 
 
 _Handler = Callable[[EOS6D, tuple[int, ...], bytes], Outcome]
@@ -360,11 +351,14 @@ HANDLERS: dict[int, _Handler] = {
     OC.GetDeviceInfoEx: EOS6D._device_info_ex,
     OC.GetObjectInfoEx: lambda m, p, d: m.card.listing(_p(p, 0), _p(p, 1)),
     OC.RemoteRelease: EOS6D._remote_release, OC.SetDevicePropValueEx: EOS6D._set_prop_ex,
-    OC.GetRemoteMode: EOS6D._get_remote_mode, OC.SetRemoteMode: EOS6D._set_remote_mode,
+    OC.GetRemoteMode: lambda m, p, d: Outcome(RC.OK, (int(m.remote),)),
+    OC.SetRemoteMode: EOS6D._set_remote_mode,
     OC.SetEventMode: EOS6D._set_event_mode, OC.GetEvent: EOS6D._get_event,
-    OC.TransferComplete: EOS6D._transfer_complete, OC.PCHDDCapacity: EOS6D._ok, OC.SetUILock: EOS6D._ok,
+    OC.TransferComplete: lambda m, p, d: Outcome(m.card.transfer_complete(_p(p, 0))),
+    OC.PCHDDCapacity: EOS6D._ok, OC.SetUILock: EOS6D._ok,
     OC.ResetUILock: EOS6D._ok, OC.KeepDeviceOn: EOS6D._ok, OC.BulbStart: EOS6D._bulb_start,
-    OC.BulbEnd: EOS6D._bulb_end, OC.RequestDevicePropValue: EOS6D._request_value,
+    OC.BulbEnd: lambda m, p, d: m._release_off((RELEASE_FULL,), d),
+    OC.RequestDevicePropValue: EOS6D._request_value,
     OC.RemoteReleaseOn: EOS6D._release_on, OC.RemoteReleaseOff: EOS6D._release_off,
     OC.InitiateViewfinder: EOS6D._ok, OC.TerminateViewfinder: EOS6D._ok,
     OC.GetViewFinderData: EOS6D._viewfinder, OC.DoAf: EOS6D._do_af, OC.DriveLens: EOS6D._ok,

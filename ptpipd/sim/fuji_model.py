@@ -142,12 +142,6 @@ class _Controls:
         self.set_value(code, steps[max(0, min(len(steps) - 1, index))])
         return Outcome(OK)
 
-    def _step_aperture(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        return self._step(0x5007, params)
-
-    def _step_bias(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        return self._step(0x5010, params)
-
     def _step_shutter(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
         # The modelled camera is in program mode (0xD240 reads "not available"): nothing to step.
         return Outcome(OK)
@@ -323,12 +317,6 @@ class FujiModel(_Controls):
         self.list_served = True
         return Outcome(OK, data=self.payload_902b())
 
-    def _get_desc(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        return self.properties.describe(params[0], self.list_served)
-
-    def _get_value(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        return self.properties.get(params[0])
-
     def _set_value(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome | AwaitConfirmation:
         code = params[0]
         value = self.properties.parse(code, data or b"")
@@ -436,8 +424,8 @@ OC, FO = OperationCode, FujiOperation
 _HANDLERS: dict[int, _Handler] = {
     OC.CloseSession: FujiModel._close_session,
     OC.InitiateCapture: FujiModel._capture,
-    OC.GetDevicePropDesc: FujiModel._get_desc,
-    OC.GetDevicePropValue: FujiModel._get_value,
+    OC.GetDevicePropDesc: lambda m, t, p, d: m.properties.describe(p[0], m.list_served),
+    OC.GetDevicePropValue: lambda m, t, p, d: m.properties.get(p[0]),
     OC.SetDevicePropValue: FujiModel._set_value,
     OC.InitiateOpenCapture: FujiModel._open_capture,
     FO.InitiateMovieCapture: FujiModel._start_movie,
@@ -447,8 +435,8 @@ _HANDLERS: dict[int, _Handler] = {
     FO.ResetFocusPoint: FujiModel._reset_focus_point,
     FO.GetDeviceInfo: FujiModel._device_prop_list,
     FO.SetShutterSpeed: FujiModel._step_shutter,
-    FO.SetAperture: FujiModel._step_aperture,
-    FO.SetExposureCompensation: FujiModel._step_bias,
+    FO.SetAperture: lambda m, t, p, d: m._step(0x5007, p),
+    FO.SetExposureCompensation: lambda m, t, p, d: m._step(0x5010, p),
 }
 #: Refused with InvalidParameter without a first parameter.
 _NEEDS_PARAM = frozenset({OC.GetDevicePropDesc, OC.GetDevicePropValue, OC.SetDevicePropValue, FO.SetFocusPoint,

@@ -284,6 +284,10 @@ class NikonCamera(GenericCamera):
         """The standard property codes (DeviceInfo) or the Nikon ones (0x90CA)."""
         return tuple(c for c in self.properties.codes if (c < 0xD000) == standard)
 
+    def vendor_codes(self) -> bytes:
+        """GetVendorPropCodes 0x90CA's data: the Nikon property codes."""
+        return encode_value(DataType.AUINT16, self._codes(standard=False))
+
     @property
     def operations(self) -> tuple[int, ...]:
         """OperationsSupported now: the wizard's few, or the body's."""
@@ -320,9 +324,6 @@ class NikonCamera(GenericCamera):
             return Outcome(RC.DeviceBusy)
         return Outcome(RC.OK)
 
-    def _vendor_prop_codes(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return Outcome(RC.OK, data=encode_value(DataType.AUINT16, self._codes(standard=False)))
-
     def _start_capture(self, tid: int, target: int) -> Outcome:
         if self.capturing is not None:
             return Outcome(RC.DeviceBusy)
@@ -336,17 +337,11 @@ class NikonCamera(GenericCamera):
             return Outcome(RC.InvalidParameter)
         return self._start_capture(tid, TARGET_CARD)
 
-    def _capture_sdram(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return self._start_capture(tid, TARGET_SDRAM)
-
     def _capture_in_media(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         target = param(params, 1)
         if param(params, 0) not in (0xFFFF_FFFF, 0xFFFF_FFFE) or target not in (TARGET_CARD, TARGET_SDRAM):
             return Outcome(RC.InvalidParameter)
         return self._start_capture(tid, target)
-
-    def _af_drive(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return Outcome(RC.OK)
 
     def _change_mode(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         if param(params, 0) not in (0, 1):
@@ -377,9 +372,6 @@ class NikonCamera(GenericCamera):
         if not self.live:
             self.busy_polls = BUSY_POLLS
         return Outcome(RC.OK, events=self._live_status(True, tid))
-
-    def _end_live_view(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return Outcome(RC.OK, events=self._live_status(False, tid))
 
     def _live_view_image(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         if not self.live:
@@ -435,16 +427,16 @@ _HANDLERS: dict[int, _Handler] = {
     OC.InitiateCapture: NikonCamera._initiate_capture,
     OC.DeleteObject: NikonCamera._delete_object,
     OC.SetDevicePropValue: NikonCamera._set_prop_value,
-    NO.InitiateCaptureRecInSdram: NikonCamera._capture_sdram,
+    NO.InitiateCaptureRecInSdram: lambda camera, tid, params, data: camera._start_capture(tid, TARGET_SDRAM),
     NO.InitiateCaptureRecInMedia: NikonCamera._capture_in_media,
-    NO.AfDrive: NikonCamera._af_drive,
+    NO.AfDrive: lambda camera, tid, params, data: Outcome(RC.OK),
     NO.ChangeCameraMode: NikonCamera._change_mode,
     NO.DelImageSDRAM: NikonCamera._delete_sdram,
     NO.GetEvent: NikonCamera._get_event,
     NO.DeviceReady: NikonCamera._device_ready,
-    NO.GetVendorPropCodes: NikonCamera._vendor_prop_codes,
+    NO.GetVendorPropCodes: lambda camera, tid, params, data: Outcome(RC.OK, data=camera.vendor_codes()),
     NO.StartLiveView: NikonCamera._start_live_view,
-    NO.EndLiveView: NikonCamera._end_live_view,
+    NO.EndLiveView: lambda camera, tid, params, data: Outcome(RC.OK, events=camera._live_status(False, tid)),
     NO.GetLiveViewImg: NikonCamera._live_view_image,
     NO.GetObjectSize: NikonCamera._object_size,
     NO.GetPartialObjectEx: NikonCamera._partial_object_ex,

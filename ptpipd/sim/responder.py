@@ -34,7 +34,7 @@ NO_TRANSACTION = 0xFFFF_FFFF
 
 
 def param(params: Sequence[int], index: int) -> int:
-    """Parameter ``index``; missing ones count as 0 (PTPIP.md §4.6: initiators send only the slots they use)."""
+    """Parameter ``index``, 0 when missing (PTPIP.md §4.6: initiators send only the slots they use)."""
     return params[index] if index < len(params) else 0
 
 
