@@ -43,11 +43,9 @@ from ptpipd.ptp import (
     DecodeError,
     DeviceInfo,
     DevicePropDesc,
-    EventCode,
     OperationCode,
     ResponseCode,
     Value,
-    code_name,
     decode_uint32_array,
 )
 from ptpipd.vendors.base import (
@@ -200,6 +198,7 @@ class CanonDriver(GenericDriver):
         pairing=PAIRING,
         delete=True,
     )
+    operation_names = {int(c): c.name for c in CanonOperation}
     event_names = EVENT_NAMES
     response_names = RESPONSE_NAMES
     object_formats = CANON_FORMATS
@@ -268,8 +267,6 @@ class CanonDriver(GenericDriver):
         info = await super().device_info()
         d = self.device
         assert d is not None
-        info["operations"] = [_name(CanonOperation, OperationCode, c) for c in d.operations_supported]
-        info["events"] = [EVENT_NAMES.get(c) or code_name(EventCode, c) for c in d.events_supported]
         info["body_serial"] = self.eos.value(P.SerialNumber)
         info["lens"] = self.eos.value(P.LensName)
         return info
@@ -504,13 +501,6 @@ def file_entry(storage: int, entry: FolderEntry, folder: str, fmt: str) -> FileE
     """A file of a GetObjectInfoEx listing as ``files`` shows it (its Unix time as ISO 8601, UTC)."""
     when = datetime.fromtimestamp(entry.time, UTC).strftime("%Y-%m-%dT%H:%M:%S") if entry.time else None
     return FileEntry(entry.handle, storage, entry.name, fmt, entry.size, when, folder)
-
-
-def _name(canon: type[CanonOperation], standard: type[OperationCode], code: int) -> str:
-    try:
-        return canon(code).name
-    except ValueError:
-        return code_name(standard, code)
 
 
 def _not_reported(code: int, opcode: int) -> CameraRefused:
