@@ -167,6 +167,12 @@ def ptp_date(text: str) -> str | None:
     return f"{d[:4]}-{d[4:6]}-{d[6:]}T{t[:2]}:{t[2:4]}:{t[4:6]}{text[15:]}"
 
 
+def object_entry(handle: int, storage: int, info: ObjectInfo, fmt: str, folder: str = "") -> FileEntry:
+    """An object of ``storage`` as ``files`` lists it, from its ObjectInfo (``fmt``: its format's name)."""
+    when = ptp_date(info.capture_date)
+    return FileEntry(handle, storage, info.filename, fmt, info.compressed_size, when, folder)
+
+
 class _CaptureWait:
     """Collects the events of one InitiateCapture."""
 
@@ -352,14 +358,7 @@ class GenericDriver(VendorDriver):
     async def file_entry(self, handle: int) -> FileEntry:
         """GetObjectInfo of one object, as ``files`` lists it (without its folder)."""
         info = await self.object_info(handle)
-        return FileEntry(
-            handle,
-            info.storage_id,
-            info.filename,
-            self.format_name(info.object_format),
-            info.compressed_size,
-            ptp_date(info.capture_date),
-        )
+        return object_entry(handle, info.storage_id, info, self.format_name(info.object_format))
 
     async def delete_object(self, handle: int) -> None:
         """DeleteObject (PTP.md §5.1) of one object, where the camera lists the operation."""
@@ -381,17 +380,8 @@ class GenericDriver(VendorDriver):
             for handle, info in infos.items():
                 if info.object_format == ObjectFormat.Association:
                     continue
-                entries.append(
-                    FileEntry(
-                        handle,
-                        storage,
-                        info.filename,
-                        self.format_name(info.object_format),
-                        info.compressed_size,
-                        ptp_date(info.capture_date),
-                        _folder_path(info.parent_object, infos),
-                    )
-                )
+                fmt, folder = self.format_name(info.object_format), _folder_path(info.parent_object, infos)
+                entries.append(object_entry(handle, storage, info, fmt, folder))
         return entries
 
 
