@@ -358,9 +358,8 @@ class NikonDriver(GenericDriver):
             if reply.code not in (RC.DeviceBusy, NikonResponse.InvalidStatus):
                 raise self.refused(reply.code, code)
             await asyncio.sleep(CAPTURE_RETRY)
-        raise self.refused(
-            reply.code, code, f"the camera stayed busy: {self.operation_name(code)} not accepted"
-        )
+        busy = f"the camera stayed busy: {self.operation_name(code)} not accepted"
+        raise self.refused(reply.code, code, busy)
 
     async def _wait_for_picture(self, target: int, limit: float) -> int:
         """Polls GetEvent until the picture is announced; returns its handle. Events go to the backlog."""
