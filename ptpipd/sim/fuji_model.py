@@ -199,14 +199,6 @@ class FujiModel(_Controls):
         #: The files of a body that hands out full-size files (None: preview only, as the X-T1)
         self.card = FujiCard(profile, seed) if profile.full_size else None
 
-    def payload_902b(self) -> bytes:
-        """The 0x902B answer (see :meth:`FujiProperties.payload_902b`)."""
-        return self.properties.payload_902b()
-
-    def payload_d212(self) -> bytes:
-        """The 0xD212 answer (see :meth:`FujiProperties.payload_d212`)."""
-        return self.properties.payload_d212()
-
     def device_info(self) -> DeviceInfo:
         """The DeviceInfo this model sends for GetDeviceInfo 0x1001."""
         return DeviceInfo(
@@ -315,7 +307,7 @@ class FujiModel(_Controls):
 
     def _device_prop_list(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
         self.list_served = True
-        return Outcome(OK, data=self.payload_902b())
+        return Outcome(OK, data=self.properties.payload_902b())
 
     def _set_value(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome | AwaitConfirmation:
         code = params[0]
