@@ -212,9 +212,6 @@ class CanonDriver(GenericDriver):
         """A Canon refuses the PTP/IP handshake of a computer it has not paired with (CANON.md §8)."""
         return INIT_FAIL.format(name=config.friendly_name, reason=reason)
 
-    def _supports(self, code: int) -> bool:
-        return self.device is not None and code in self.device.operations_supported
-
     # -------------------------------------------------------------- session
 
     async def open(self) -> DeviceSummary:
@@ -225,10 +222,10 @@ class CanonDriver(GenericDriver):
         await self._until_not_busy(OC.SetRemoteMode, (MODE_ON,))
         await self._until_not_busy(OC.SetEventMode, (MODE_ON,))
         await self._drain()
-        if self._supports(OC.GetDeviceInfoEx):
+        if OC.GetDeviceInfoEx in self.ops:
             with contextlib.suppress(CameraRefused, DecodeError):
                 await self.call(OC.GetDeviceInfoEx)
-        if self._supports(OC.RequestDevicePropValue):
+        if OC.RequestDevicePropValue in self.ops:
             for code in (P.Owner, P.Artist, P.Copyright, P.SerialNumber):
                 await self.link.transaction(OC.RequestDevicePropValue, (code,))
         await self._drain()
@@ -260,7 +257,7 @@ class CanonDriver(GenericDriver):
 
     async def keepalive(self) -> None:
         """KeepDeviceOn 0x911D (the body's auto power-off timer starts again)."""
-        await self.call(OC.KeepDeviceOn if self._supports(OC.KeepDeviceOn) else OC.GetEvent)
+        await self.call(OC.KeepDeviceOn if OC.KeepDeviceOn in self.ops else OC.GetEvent)
         self._kept_on = time.monotonic()
 
     async def device_info(self) -> dict[str, Any]:
@@ -363,7 +360,7 @@ class CanonDriver(GenericDriver):
 
     async def capture(self, sink: DataSink) -> Transfer:
         before = set(self.eos.objects) | set(self.eos.transfers)
-        if self._supports(OC.RemoteReleaseOn):
+        if OC.RemoteReleaseOn in self.ops:
             await self._press()
         else:
             reply = await self.call(OC.RemoteRelease)
@@ -456,7 +453,7 @@ class CanonDriver(GenericDriver):
 
     async def files(self) -> list[FileEntry]:
         """Every file, folder by folder with GetObjectInfoEx 0x9109 (the standard listing without it)."""
-        if not self._supports(OC.GetObjectInfoEx):
+        if OC.GetObjectInfoEx not in self.ops:
             return await super().files()
         data = self._data(await self.call(OperationCode.GetStorageIDs), "GetStorageIDs")
         entries: list[FileEntry] = []

@@ -234,6 +234,11 @@ class GenericDriver(VendorDriver):
     async def close(self) -> None:
         await self.link.transaction(OperationCode.CloseSession, timeout=2.0)
 
+    @property
+    def ops(self) -> frozenset[int]:
+        """The body's OperationsSupported (none before GetDeviceInfo)."""
+        return frozenset(self.device.operations_supported if self.device is not None else ())
+
     def supported_properties(self) -> set[int] | None:
         return set(self.device.device_properties_supported) if self.device is not None else None
 

@@ -180,11 +180,6 @@ class NikonDriver(GenericDriver):
             return None
         return REFUSED_TEXT.format(name=config.friendly_name, guid=config.guid.hex())
 
-    @property
-    def ops(self) -> frozenset[int]:
-        """The body's OperationsSupported."""
-        return frozenset(self.device.operations_supported if self.device is not None else ())
-
     def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
         """The error of a refusal, naming Nikon's operation codes too."""
         name = self.response_names.get(response) or code_name(ResponseCode, response)
