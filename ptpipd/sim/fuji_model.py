@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ptpipd.ip.fuji import FUJI_PROTOCOL_VERSION
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import (
     DeviceInfo,
     EnumForm,
@@ -70,7 +70,7 @@ from ptpipd.sim.fuji_card import CardAnswer, FujiCard
 from ptpipd.sim.fuji_props import FujiProperties, Quirks
 from ptpipd.sim.pictures import Caption, photo
 from ptpipd.sim.properties import PropSpec
-from ptpipd.sim.responder import NO_TRANSACTION, Outcome
+from ptpipd.sim.responder import Outcome
 from ptpipd.vendors.fuji_body_codes import XT1, BodyProfile, BodyProperty
 from ptpipd.vendors.fuji_codes import (
     EVENT_FIRST_WORD,

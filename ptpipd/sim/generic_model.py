@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable
 
 from ptpipd import __version__
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import (
     DeviceInfo,
     DevicePropCode,
@@ -45,7 +45,7 @@ from ptpipd.sim.card_dir import CardDir
 from ptpipd.sim.generic_props import DEFAULT_DATETIME, EXPOSURE_TIMES, GENERIC_PROPERTIES
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
-from ptpipd.sim.responder import NO_TRANSACTION, Outcome, param
+from ptpipd.sim.responder import Outcome, param
 from ptpipd.sim.storage import ALL, CardAnswers, SimObject, Storage, folder_info, object_info
 
 log = logging.getLogger("ptpipd.sim")

@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import (
     DataType,
     DeviceInfo,
@@ -50,7 +50,7 @@ from ptpipd.sim.generic_props import DEFAULT_DATETIME
 from ptpipd.sim.nikon_props import SHUTTER_SPEEDS, follow, nikon_properties
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, live_jpeg, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
-from ptpipd.sim.responder import NO_TRANSACTION, Outcome, param
+from ptpipd.sim.responder import Outcome, param
 from ptpipd.sim.storage import SimObject, folder_info, object_info
 from ptpipd.vendors.nikon_codes import (
     CONFIRM_HOST_PARAM,

@@ -29,9 +29,6 @@ from ptpipd.ptp import OperationCode, ResponseCode
 
 log = logging.getLogger("ptpipd.sim")
 
-#: Event TransactionID for events that belong to no transaction (PTP.md §4).
-NO_TRANSACTION = 0xFFFF_FFFF
-
 
 def param(params: Sequence[int], index: int) -> int:
     """Parameter ``index``, 0 when missing (PTPIP.md §4.6: initiators send only the slots they use)."""

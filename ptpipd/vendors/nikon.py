@@ -43,7 +43,7 @@ from dataclasses import replace
 from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotConnected, NotSupported, PairingFailed
-from ptpipd.ip.packets import Event, InitFailReason
+from ptpipd.ip.packets import NO_TRANSACTION, Event, InitFailReason
 from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
     DataType,
@@ -95,7 +95,6 @@ from ptpipd.vendors.nikon_table import nikon_table
 log = logging.getLogger(__name__)
 
 OC, RC, NO, NP = OperationCode, ResponseCode, NikonOperation, NikonProperty
-NO_TRANSACTION = 0xFFFF_FFFF
 #: How often the service asks for events (libgphoto2 polls every 50–200 ms, digiCamControl every 100 ms).
 POLL_INTERVAL = 0.25
 #: DeviceReady is asked this often while the body says it is busy.
