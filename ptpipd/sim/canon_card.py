@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from ptpipd.ptp import ObjectFormat, ResponseCode
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.responder import Outcome
-from ptpipd.sim.storage import CardAnswers, SimObject, Storage, folder_info, object_info
+from ptpipd.sim.storage import PHOTO_MEMORY, CardAnswers, SimObject, Storage, folder_info, object_info
 from ptpipd.vendors.canon_codes import (
     FolderEntry,
     ImageFile,
@@ -51,8 +51,6 @@ CR2 = 0xB103
 ROOT = 0xFFFF_FFFF
 #: Handles of pictures in RAM start here (far from the card's small numbers).
 RAM_HANDLES = 0x8000_0001
-#: Bytes of new pictures (card and RAM) kept in memory before the card counts as full.
-PHOTO_MEMORY = 512 << 20
 #: The 6D's pixel sizes per JPEG size code (0 L, 1 M, 0xE S1, 0xF S2, 0x10 S3) and per RAW size (0 RAW,
 #: 1 mRAW, 2 sRAW).
 JPEG_PIXELS = {0: (5472, 3648), 1: (3648, 2432), 0xE: (2736, 1824), 0xF: (1920, 1280), 0x10: (720, 480)}
@@ -120,7 +118,7 @@ class EosCard(CardAnswers):
 
     @property
     def full(self) -> bool:
-        """True once the new pictures fill :data:`PHOTO_MEMORY`."""
+        """True once the new pictures (card and RAM) fill :data:`~ptpipd.sim.storage.PHOTO_MEMORY`."""
         return self.memory >= PHOTO_MEMORY
 
     def find(self, handle: int) -> SimObject | None:

@@ -51,6 +51,7 @@ from ptpipd.vendors.canon_codes import (
     EVF_PC,
     RELEASE_FULL,
     RELEASE_HALF,
+    SELF_TIMER,
     VIEWFINDER_JPEG,
     CanonEvent,
     CanonOperation,
@@ -72,7 +73,6 @@ OC, P, RC = CanonOperation, CanonProperty, ResponseCode
 MAX_EVENTS = 4096
 BULB = 0x0C
 AV = 0x02
-SELF_TIMER = {0x10: 10.0, 0x11: 2.0}
 LIVE_SIZE = (960, 640)
 #: The 6D's battery levels from full to low (0xD111 values) and the percentage each starts at.
 BATTERY_STEPS = ((2, 88), (4, 63), (1, 38), (5, 13), (0, 0))

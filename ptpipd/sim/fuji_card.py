@@ -39,7 +39,7 @@ from ptpipd.ptp import (
 )
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.responder import Hold, Outcome, param
-from ptpipd.sim.storage import partial
+from ptpipd.sim.storage import ALL, partial
 from ptpipd.vendors.fuji_body_codes import BodyProfile, orientation_keywords, reported_size
 
 OK = ResponseCode.OK
@@ -55,8 +55,6 @@ KEPT_PHOTOS = 4
 KEPT_THUMBS = 1024  # about 6 kB each
 #: How long a GetThumb that "blocks forever" holds the command connection (then: GeneralError).
 NEVER = 3600.0
-#: "All" in StorageID, ObjectFormat ("images") and the parent of GetObjectHandles (PTP.md §5.1).
-ALL = 0xFFFF_FFFF
 
 CardAnswer = Outcome | Hold
 

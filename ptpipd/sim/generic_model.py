@@ -46,7 +46,7 @@ from ptpipd.sim.generic_props import DEFAULT_DATETIME, EXPOSURE_TIMES, GENERIC_P
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
 from ptpipd.sim.responder import Outcome, param
-from ptpipd.sim.storage import ALL, CardAnswers, SimObject, Storage, folder_info, object_info
+from ptpipd.sim.storage import ALL, PHOTO_MEMORY, CardAnswers, SimObject, Storage, folder_info, object_info
 
 log = logging.getLogger("ptpipd.sim")
 OC = OperationCode
@@ -57,8 +57,6 @@ DCIM_HANDLE = 1
 FOLDER_HANDLE = 2
 FOLDER_NAME = "100TEST"
 CARD_CAPACITY = 32_000_000_000
-#: Bytes of new photos the simulated card keeps in memory before it reports itself full.
-PHOTO_MEMORY = 512 << 20
 #: Sizes of the three photos on the card at start-up (bytes, exactly).
 INITIAL_PHOTO_SIZES = (110_000, 150_000, 190_000)
 INITIAL_DATES = ("20240601T101500", "20240601T101623", "20240601T102041")

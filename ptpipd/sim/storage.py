@@ -29,6 +29,8 @@ RC = ResponseCode
 ALL = 0xFFFF_FFFF
 #: GetObjectHandles parent parameter meaning "objects at the root of the storage".
 ROOT_ONLY = 0xFFFF_FFFF
+#: Bytes of new pictures a simulated card keeps in memory before it reports itself full.
+PHOTO_MEMORY = 512 << 20
 
 
 def is_image_format(code: int) -> bool:

@@ -77,6 +77,7 @@ from ptpipd.vendors.canon_codes import (
     PICTURE_STYLE,
     RELEASE_FULL,
     RELEASE_HALF,
+    SELF_TIMER,
     SHOOTING_MODE,
     SHUTTER,
     VIEWFINDER_PARAMS,
@@ -122,8 +123,6 @@ KEEP_ON_EVERY = 10.0
 FRAME_RETRIES, FRAME_RETRY_WAIT = 40, 0.025
 #: DeviceBusy at the start (the 2000D rejects commands sent too early, CANON.md §7): retries, wait.
 BUSY_RETRIES, BUSY_WAIT = 10, 0.2
-#: Self-timer seconds of drive modes 0x10 and 0x11.
-SELF_TIMER = {0x10: 10.0, 0x11: 2.0}
 #: Folders deeper than this, or more entries than that, are not listed.
 MAX_DEPTH, MAX_ENTRIES = 8, 100_000
 RESPONSE_NAMES = {int(c): c.name for c in CanonResponse}

@@ -341,6 +341,8 @@ CAPTURE_TO_PC = 4
 CAPTURE_TO_CARD = 2
 #: PCHDDCapacity arguments gphoto2 sends after CaptureDestination = PC (free space announcement).
 PC_HDD_CAPACITY = (0x0FFF_FFFF, 0x1000, 1)
+#: Self-timer seconds of drive modes 0x10 and 0x11 (DriveMode 0xD106 "Self-timer 10s", "Self-timer 2s").
+SELF_TIMER = {0x10: 10.0, 0x11: 2.0}
 #: ObjectFormat of a folder (PTP Association).
 ASSOCIATION = 0x3001
 #: AvailListChanged list type libgphoto2 understands: an enumeration of u32 elements (CANON.md §4.3).
