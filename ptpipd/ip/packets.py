@@ -29,6 +29,8 @@ U32 = struct.Struct("<I")
 PROTOCOL_VERSION_1_0 = 0x00010000
 #: TotalDataLength value of StartData meaning "unknown length": the data phase ends at EndData.
 UNKNOWN_LENGTH = 0xFFFF_FFFF_FFFF_FFFF
+#: Event TransactionID of an event that belongs to no transaction (PTP.md §4).
+NO_TRANSACTION = 0xFFFF_FFFF
 
 Buffer = bytes | bytearray | memoryview
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from ptpipd.ptp import ObjectFormat, ResponseCode
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.responder import Outcome
-from ptpipd.sim.storage import SimObject, Storage, folder_info, object_info
+from ptpipd.sim.storage import PHOTO_MEMORY, CardAnswers, SimObject, Storage, folder_info, object_info
 from ptpipd.vendors.canon_codes import (
     FolderEntry,
     ImageFile,
@@ -51,8 +51,6 @@ CR2 = 0xB103
 ROOT = 0xFFFF_FFFF
 #: Handles of pictures in RAM start here (far from the card's small numbers).
 RAM_HANDLES = 0x8000_0001
-#: Bytes of new pictures (card and RAM) kept in memory before the card counts as full.
-PHOTO_MEMORY = 512 << 20
 #: The 6D's pixel sizes per JPEG size code (0 L, 1 M, 0xE S1, 0xF S2, 0x10 S3) and per RAW size (0 RAW,
 #: 1 mRAW, 2 sRAW).
 JPEG_PIXELS = {0: (5472, 3648), 1: (3648, 2432), 0xE: (2736, 1824), 0xF: (1920, 1280), 0x10: (720, 480)}
@@ -100,7 +98,7 @@ class Shot:
     records: tuple[ObjectAdded | ObjectTransfer, ...]
 
 
-class EosCard:
+class EosCard(CardAnswers):
     """The card and the RAM of the body, with the object operations both share."""
 
     def __init__(self, seed: int = 0, scale: int = 4) -> None:
@@ -120,10 +118,10 @@ class EosCard:
 
     @property
     def full(self) -> bool:
-        """True once the new pictures fill :data:`PHOTO_MEMORY`."""
+        """True once the new pictures (card and RAM) fill :data:`~ptpipd.sim.storage.PHOTO_MEMORY`."""
         return self.memory >= PHOTO_MEMORY
 
-    def get(self, handle: int) -> SimObject | None:
+    def find(self, handle: int) -> SimObject | None:
         """An object on the card or in RAM."""
         return self.storage.get(handle) or self.ram.get(handle)
 
@@ -188,35 +186,7 @@ class EosCard:
         self.memory -= len(obj.content)
         return RC.OK
 
-    # ------------------------------------------------------------------ object operations
-
-    def object_info(self, handle: int) -> Outcome:
-        """GetObjectInfo 0x1008."""
-        obj = self.get(handle)
-        return Outcome(RC.InvalidObjectHandle) if obj is None else Outcome(RC.OK, data=obj.info.encode())
-
-    def object_data(self, handle: int) -> Outcome:
-        """GetObject 0x1009 / 0x9104."""
-        obj = self.get(handle)
-        return Outcome(RC.InvalidObjectHandle) if obj is None else Outcome(RC.OK, data=obj.content)
-
-    def partial(self, handle: int, offset: int, most: int) -> Outcome:
-        """GetPartialObject 0x101B / 0x9107: ``most`` bytes from ``offset`` (0xFFFFFFFF: to the end)."""
-        obj = self.get(handle)
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        content = memoryview(obj.content)
-        if offset > len(content):
-            return Outcome(RC.InvalidParameter)
-        piece = content[offset : offset + most]
-        return Outcome(RC.OK, (len(piece),), data=piece)
-
-    def thumb(self, handle: int) -> Outcome:
-        """GetThumb 0x100A."""
-        obj = self.get(handle)
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        return Outcome(RC.NoThumbnailPresent) if obj.thumb is None else Outcome(RC.OK, data=obj.thumb)
+    # ------------------------------------------------------------------ object operations (and CardAnswers')
 
     def delete(self, handle: int) -> Outcome:
         """DeleteObject 0x100B / 0x9105 of one file on the card (the DCF folders stay)."""

@@ -38,19 +38,20 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from ptpipd.ip.packets import Event
-from ptpipd.ptp import DataType, DeviceInfo, EnumForm, NoForm, ObjectFormat, ResponseCode, encode_uint32_array
+from ptpipd.ptp import DataType, DeviceInfo, EnumForm, NoForm, ObjectFormat, ResponseCode
 from ptpipd.ptp.types import Buffer
-from ptpipd.sim.canon_card import CR2, STORAGE_ID, EosCard
+from ptpipd.sim.canon_card import CR2, EosCard
 from ptpipd.sim.canon_props import EosProperties
 from ptpipd.sim.pictures import live_jpeg
 from ptpipd.sim.properties import PropertyStore, PropSpec
-from ptpipd.sim.responder import Outcome
+from ptpipd.sim.responder import Outcome, param
 from ptpipd.vendors.canon_codes import (
     CAPTURE_TO_CARD,
     CAPTURE_TO_PC,
     EVF_PC,
     RELEASE_FULL,
     RELEASE_HALF,
+    SELF_TIMER,
     VIEWFINDER_JPEG,
     CanonEvent,
     CanonOperation,
@@ -72,7 +73,6 @@ OC, P, RC = CanonOperation, CanonProperty, ResponseCode
 MAX_EVENTS = 4096
 BULB = 0x0C
 AV = 0x02
-SELF_TIMER = {0x10: 10.0, 0x11: 2.0}
 LIVE_SIZE = (960, 640)
 #: The 6D's battery levels from full to low (0xD111 values) and the percentage each starts at.
 BATTERY_STEPS = ((2, 88), (4, 63), (1, 38), (5, 13), (0, 0))
@@ -91,10 +91,6 @@ STANDARD = (
     PropSpec(0x5001, DataType.UINT8, False, 100, EnumForm((100, 0, 75, 0, 50))),
 )
 EVENTS = (0x4001, 0x4002, 0x4003, 0x4004, 0x4005, *range(0xC181, 0xC18C), 0xC18D, 0xC18E, 0xC18F)
-
-
-def _param(params: tuple[int, ...], index: int) -> int:
-    return params[index] if index < len(params) else 0
 
 
 class EOS6D:
@@ -215,9 +211,9 @@ class EOS6D:
     def _open_session(self, params: tuple[int, ...], data: bytes) -> Outcome:
         if self.session_id is not None:
             return Outcome(RC.SessionAlreadyOpen, (self.session_id,))
-        if _param(params, 0) == 0:
+        if param(params, 0) == 0:
             return Outcome(RC.InvalidParameter)
-        self.session_id = _param(params, 0)
+        self.session_id = param(params, 0)
         self.events.clear()
         return Outcome(RC.OK)
 
@@ -226,14 +222,11 @@ class EOS6D:
         return Outcome(RC.OK)
 
     def _set_remote_mode(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        self.remote = _param(params, 0) != 0
+        self.remote = param(params, 0) != 0
         return Outcome(RC.OK)
 
-    def _get_remote_mode(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        return Outcome(RC.OK, (int(self.remote),))
-
     def _set_event_mode(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        if _param(params, 0):
+        if param(params, 0):
             self._queue(*self.props.dump())
         return Outcome(RC.OK)
 
@@ -243,7 +236,7 @@ class EOS6D:
         return Outcome(RC.OK, data=encode_events(records))
 
     def _request_value(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        code = _param(params, 0)
+        code = param(params, 0)
         if code not in self.props.specs:
             return Outcome(RC.DevicePropNotSupported)
         self._queue(self.props.value_record(code))
@@ -269,21 +262,13 @@ class EOS6D:
             self._evf_ready = False  # the first frame takes a moment
         return Outcome(result)
 
-    def _get_prop_desc(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        desc = self.standard.describe(_param(params, 0))
-        return Outcome(RC.DevicePropNotSupported) if desc is None else Outcome(RC.OK, data=desc.encode())
-
-    def _get_prop_value(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        value = self.standard.value_bytes(_param(params, 0))
-        return Outcome(RC.DevicePropNotSupported) if value is None else Outcome(RC.OK, data=value)
-
     def _set_prop_value(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        return Outcome(self.standard.set_from_initiator(_param(params, 0), data)[0])
+        return Outcome(self.standard.set_from_initiator(param(params, 0), data)[0])
 
     # ------------------------------------------------------------------ release
 
     def _release_on(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        stage = _param(params, 0)
+        stage = param(params, 0)
         if stage not in (RELEASE_HALF, RELEASE_FULL):
             return Outcome(RC.InvalidParameter)
         if stage == RELEASE_HALF:
@@ -305,7 +290,7 @@ class EOS6D:
         return Outcome(RC.OK, capture=self._exposure())
 
     def _release_off(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        stage = _param(params, 0)
+        stage = param(params, 0)
         if stage not in (RELEASE_HALF, RELEASE_FULL):
             return Outcome(RC.InvalidParameter)
         self.pressed = min(self.pressed, stage - 1)
@@ -326,9 +311,6 @@ class EOS6D:
             return Outcome(CanonResponse.OperationRefused)
         return self._full_press()
 
-    def _bulb_end(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        return self._release_off((RELEASE_FULL,), data)
-
     def _do_af(self, params: tuple[int, ...], data: bytes) -> Outcome:
         self._focus()
         return Outcome(RC.OK)
@@ -345,54 +327,38 @@ class EOS6D:
 
     # ------------------------------------------------------------------ storage
 
-    def _storage_ids(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        return Outcome(RC.OK, data=encode_uint32_array([STORAGE_ID]))
-
-    def _storage_info(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        if _param(params, 0) != STORAGE_ID:
-            return Outcome(RC.InvalidStorageID)
-        return Outcome(RC.OK, data=self.card.storage.info().encode())
-
-    def _handles(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        handles = self.card.storage.select(_param(params, 0), _param(params, 1), _param(params, 2))
-        if isinstance(handles, ResponseCode):
-            return Outcome(handles)
-        return Outcome(RC.OK, data=encode_uint32_array(handles))
-
-    def _num_objects(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        handles = self.card.storage.select(_param(params, 0), _param(params, 1), _param(params, 2))
-        return Outcome(handles) if isinstance(handles, ResponseCode) else Outcome(RC.OK, (len(handles),))
-
-    def _transfer_complete(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        return Outcome(self.card.transfer_complete(_param(params, 0)))
-
 
 _Handler = Callable[[EOS6D, tuple[int, ...], bytes], Outcome]
-_p = _param
+_p = param
 #: The operations, in DeviceInfo's order (standard first, then EOS; CANON.md §2, §6.1).
 # fmt: off
 HANDLERS: dict[int, _Handler] = {
     0x1001: EOS6D._get_device_info, 0x1002: EOS6D._open_session, 0x1003: EOS6D._close_session,
-    0x1004: EOS6D._storage_ids, 0x1005: EOS6D._storage_info, 0x1006: EOS6D._num_objects,
-    0x1007: EOS6D._handles,
-    0x1008: lambda m, p, d: m.card.object_info(_p(p, 0)),
-    0x1009: lambda m, p, d: m.card.object_data(_p(p, 0)),
-    0x100A: lambda m, p, d: m.card.thumb(_p(p, 0)),
+    0x1004: lambda m, p, d: m.card.storage_ids(p), 0x1005: lambda m, p, d: m.card.storage_info(p),
+    0x1006: lambda m, p, d: m.card.num_objects(p), 0x1007: lambda m, p, d: m.card.object_handles(p),
+    0x1008: lambda m, p, d: m.card.object_info(p),
+    0x1009: lambda m, p, d: m.card.object_data(p),
+    0x100A: lambda m, p, d: m.card.thumb(p),
     0x100B: lambda m, p, d: m.card.delete(_p(p, 0)),
-    0x1014: EOS6D._get_prop_desc, 0x1015: EOS6D._get_prop_value, 0x1016: EOS6D._set_prop_value,
-    0x101B: lambda m, p, d: m.card.partial(_p(p, 0), _p(p, 1), _p(p, 2)),
-    OC.GetStorageIDs: EOS6D._storage_ids, OC.GetStorageInfo: EOS6D._storage_info,
-    OC.GetObject: lambda m, p, d: m.card.object_data(_p(p, 0)),
+    0x1014: lambda m, p, d: m.standard.get_desc(p), 0x1015: lambda m, p, d: m.standard.get_value(p),
+    0x1016: EOS6D._set_prop_value,
+    0x101B: lambda m, p, d: m.card.partial_object(p),
+    OC.GetStorageIDs: lambda m, p, d: m.card.storage_ids(p),
+    OC.GetStorageInfo: lambda m, p, d: m.card.storage_info(p),
+    OC.GetObject: lambda m, p, d: m.card.object_data(p),
     OC.DeleteObject: lambda m, p, d: m.card.delete(_p(p, 0)),
-    OC.GetPartialObject: lambda m, p, d: m.card.partial(_p(p, 0), _p(p, 1), _p(p, 2)),
+    OC.GetPartialObject: lambda m, p, d: m.card.partial_object(p),
     OC.GetDeviceInfoEx: EOS6D._device_info_ex,
     OC.GetObjectInfoEx: lambda m, p, d: m.card.listing(_p(p, 0), _p(p, 1)),
     OC.RemoteRelease: EOS6D._remote_release, OC.SetDevicePropValueEx: EOS6D._set_prop_ex,
-    OC.GetRemoteMode: EOS6D._get_remote_mode, OC.SetRemoteMode: EOS6D._set_remote_mode,
+    OC.GetRemoteMode: lambda m, p, d: Outcome(RC.OK, (int(m.remote),)),
+    OC.SetRemoteMode: EOS6D._set_remote_mode,
     OC.SetEventMode: EOS6D._set_event_mode, OC.GetEvent: EOS6D._get_event,
-    OC.TransferComplete: EOS6D._transfer_complete, OC.PCHDDCapacity: EOS6D._ok, OC.SetUILock: EOS6D._ok,
+    OC.TransferComplete: lambda m, p, d: Outcome(m.card.transfer_complete(_p(p, 0))),
+    OC.PCHDDCapacity: EOS6D._ok, OC.SetUILock: EOS6D._ok,
     OC.ResetUILock: EOS6D._ok, OC.KeepDeviceOn: EOS6D._ok, OC.BulbStart: EOS6D._bulb_start,
-    OC.BulbEnd: EOS6D._bulb_end, OC.RequestDevicePropValue: EOS6D._request_value,
+    OC.BulbEnd: lambda m, p, d: m._release_off((RELEASE_FULL,), d),
+    OC.RequestDevicePropValue: EOS6D._request_value,
     OC.RemoteReleaseOn: EOS6D._release_on, OC.RemoteReleaseOff: EOS6D._release_off,
     OC.InitiateViewfinder: EOS6D._ok, OC.TerminateViewfinder: EOS6D._ok,
     OC.GetViewFinderData: EOS6D._viewfinder, OC.DoAf: EOS6D._do_af, OC.DriveLens: EOS6D._ok,

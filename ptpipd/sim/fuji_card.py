@@ -38,7 +38,8 @@ from ptpipd.ptp import (
     encode_uint32_array,
 )
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
-from ptpipd.sim.responder import Hold, Outcome
+from ptpipd.sim.responder import Hold, Outcome, param
+from ptpipd.sim.storage import ALL, partial
 from ptpipd.vendors.fuji_body_codes import BodyProfile, orientation_keywords, reported_size
 
 OK = ResponseCode.OK
@@ -54,8 +55,6 @@ KEPT_PHOTOS = 4
 KEPT_THUMBS = 1024  # about 6 kB each
 #: How long a GetThumb that "blocks forever" holds the command connection (then: GeneralError).
 NEVER = 3600.0
-#: "All" in StorageID, ObjectFormat ("images") and the parent of GetObjectHandles (PTP.md §5.1).
-ALL = 0xFFFF_FFFF
 
 CardAnswer = Outcome | Hold
 
@@ -69,10 +68,6 @@ def _kept(cache: OrderedDict[int, bytes], limit: int, handle: int, make: Callabl
     while len(cache) > limit:
         cache.popitem(last=False)
     return data
-
-
-def _param(params: Sequence[int], index: int) -> int:
-    return params[index] if index < len(params) else 0
 
 
 class FujiCard:
@@ -145,10 +140,10 @@ class FujiCard:
         if code == OC.GetStorageIDs:
             return Outcome(OK, data=encode_uint32_array(self.storage_ids))
         if code == OC.GetStorageInfo:
-            return self._storage_info(_param(params, 0))
+            return self._storage_info(param(params, 0))
         if code == OC.GetObjectHandles:
-            return self._handles(_param(params, 0), _param(params, 1), _param(params, 2))
-        handle = _param(params, 0)
+            return self._handles(param(params, 0), param(params, 1), param(params, 2))
+        handle = param(params, 0)
         if not 1 <= handle <= self.count:
             return Outcome(ResponseCode.InvalidObjectHandle)
         if code == OC.GetObjectInfo:
@@ -156,14 +151,9 @@ class FujiCard:
             return Outcome(OK, data=self.object_info(handle, correct_size).encode())
         if code == OC.GetThumb:
             return self._thumb(handle)
-        content = memoryview(self.content(handle))
         if code == OC.GetObject:
-            return Outcome(OK, data=content)
-        offset, most = _param(params, 1), _param(params, 2)
-        if offset > len(content):
-            return Outcome(ResponseCode.InvalidParameter)
-        piece = content[offset : offset + most]
-        return Outcome(OK, (len(piece),), data=piece)
+            return Outcome(OK, data=self.content(handle))
+        return partial(self.content(handle), param(params, 1), param(params, 2))
 
     def _storage_info(self, storage_id: int) -> Outcome:
         if storage_id not in self.storage_ids:

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ptpipd.ip.fuji import FUJI_PROTOCOL_VERSION
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import (
     DeviceInfo,
     EnumForm,
@@ -70,7 +70,7 @@ from ptpipd.sim.fuji_card import CardAnswer, FujiCard
 from ptpipd.sim.fuji_props import FujiProperties, Quirks
 from ptpipd.sim.pictures import Caption, photo
 from ptpipd.sim.properties import PropSpec
-from ptpipd.sim.responder import NO_TRANSACTION, Outcome
+from ptpipd.sim.responder import Outcome
 from ptpipd.vendors.fuji_body_codes import XT1, BodyProfile, BodyProperty
 from ptpipd.vendors.fuji_codes import (
     EVENT_FIRST_WORD,
@@ -142,12 +142,6 @@ class _Controls:
         self.set_value(code, steps[max(0, min(len(steps) - 1, index))])
         return Outcome(OK)
 
-    def _step_aperture(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        return self._step(0x5007, params)
-
-    def _step_bias(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        return self._step(0x5010, params)
-
     def _step_shutter(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
         # The modelled camera is in program mode (0xD240 reads "not available"): nothing to step.
         return Outcome(OK)
@@ -204,14 +198,6 @@ class FujiModel(_Controls):
         self.defs, self.values = self.properties.defs, self.properties.values
         #: The files of a body that hands out full-size files (None: preview only, as the X-T1)
         self.card = FujiCard(profile, seed) if profile.full_size else None
-
-    def payload_902b(self) -> bytes:
-        """The 0x902B answer (see :meth:`FujiProperties.payload_902b`)."""
-        return self.properties.payload_902b()
-
-    def payload_d212(self) -> bytes:
-        """The 0xD212 answer (see :meth:`FujiProperties.payload_d212`)."""
-        return self.properties.payload_d212()
 
     def device_info(self) -> DeviceInfo:
         """The DeviceInfo this model sends for GetDeviceInfo 0x1001."""
@@ -321,13 +307,7 @@ class FujiModel(_Controls):
 
     def _device_prop_list(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
         self.list_served = True
-        return Outcome(OK, data=self.payload_902b())
-
-    def _get_desc(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        return self.properties.describe(params[0], self.list_served)
-
-    def _get_value(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        return self.properties.get(params[0])
+        return Outcome(OK, data=self.properties.payload_902b())
 
     def _set_value(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome | AwaitConfirmation:
         code = params[0]
@@ -436,8 +416,8 @@ OC, FO = OperationCode, FujiOperation
 _HANDLERS: dict[int, _Handler] = {
     OC.CloseSession: FujiModel._close_session,
     OC.InitiateCapture: FujiModel._capture,
-    OC.GetDevicePropDesc: FujiModel._get_desc,
-    OC.GetDevicePropValue: FujiModel._get_value,
+    OC.GetDevicePropDesc: lambda m, t, p, d: m.properties.describe(p[0], m.list_served),
+    OC.GetDevicePropValue: lambda m, t, p, d: m.properties.get(p[0]),
     OC.SetDevicePropValue: FujiModel._set_value,
     OC.InitiateOpenCapture: FujiModel._open_capture,
     FO.InitiateMovieCapture: FujiModel._start_movie,
@@ -447,8 +427,8 @@ _HANDLERS: dict[int, _Handler] = {
     FO.ResetFocusPoint: FujiModel._reset_focus_point,
     FO.GetDeviceInfo: FujiModel._device_prop_list,
     FO.SetShutterSpeed: FujiModel._step_shutter,
-    FO.SetAperture: FujiModel._step_aperture,
-    FO.SetExposureCompensation: FujiModel._step_bias,
+    FO.SetAperture: lambda m, t, p, d: m._step(0x5007, p),
+    FO.SetExposureCompensation: lambda m, t, p, d: m._step(0x5010, p),
 }
 #: Refused with InvalidParameter without a first parameter.
 _NEEDS_PARAM = frozenset({OC.GetDevicePropDesc, OC.GetDevicePropValue, OC.SetDevicePropValue, FO.SetFocusPoint,

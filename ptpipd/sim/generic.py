@@ -25,7 +25,7 @@ from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
 from ptpipd.sim.generic_model import GenericCamera
 from ptpipd.sim.generic_props import IMAGE_SIZES
 from ptpipd.sim.generic_responder import GenericResponder, Kind
-from ptpipd.sim.responder import Action, Close, Outcome, Responder, Send, Stats
+from ptpipd.sim.responder import Action, Clock, Close, Outcome, Responder, Send, Stats
 
 log = logging.getLogger("ptpipd.sim")
 
@@ -67,7 +67,7 @@ class GenericOptions:
     )
 
 
-class StandardCamera(Protocol):
+class StandardCamera(Clock, Protocol):
     """The camera behind a standard PTP/IP body (pure state, see :class:`GenericCamera`)."""
 
     #: the open PTP session's ID, None outside a session
@@ -78,18 +78,6 @@ class StandardCamera(Protocol):
 
     def end_session(self) -> None:
         """The PTP/IP connection is gone, and the session with it."""
-
-    def finish_capture(self) -> list[pk.Event]:
-        """The capture in progress is done: the events that say so."""
-
-    def drain_battery(self) -> list[pk.Event]:
-        """The battery lost one step: the events that say so."""
-
-    def press_shutter(self) -> list[pk.Event]:
-        """The shutter pressed on the body: the events that say so."""
-
-    def turn_dial(self) -> list[pk.Event]:
-        """The main dial turned one step on the body: the events that say so."""
 
 
 class GenericBody:

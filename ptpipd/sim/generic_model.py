@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable
 
 from ptpipd import __version__
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import (
     DeviceInfo,
     DevicePropCode,
@@ -38,7 +38,6 @@ from ptpipd.ptp import (
     OperationCode,
     ResponseCode,
     StillCaptureMode,
-    encode_uint32_array,
 )
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim import bigobject
@@ -46,8 +45,8 @@ from ptpipd.sim.card_dir import CardDir
 from ptpipd.sim.generic_props import DEFAULT_DATETIME, EXPOSURE_TIMES, GENERIC_PROPERTIES
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
-from ptpipd.sim.responder import NO_TRANSACTION, Outcome
-from ptpipd.sim.storage import ALL, SimObject, Storage, folder_info, object_info
+from ptpipd.sim.responder import Outcome, param
+from ptpipd.sim.storage import ALL, PHOTO_MEMORY, CardAnswers, SimObject, Storage, folder_info, object_info
 
 log = logging.getLogger("ptpipd.sim")
 OC = OperationCode
@@ -58,8 +57,6 @@ DCIM_HANDLE = 1
 FOLDER_HANDLE = 2
 FOLDER_NAME = "100TEST"
 CARD_CAPACITY = 32_000_000_000
-#: Bytes of new photos the simulated card keeps in memory before it reports itself full.
-PHOTO_MEMORY = 512 << 20
 #: Sizes of the three photos on the card at start-up (bytes, exactly).
 INITIAL_PHOTO_SIZES = (110_000, 150_000, 190_000)
 INITIAL_DATES = ("20240601T101500", "20240601T101623", "20240601T102041")
@@ -118,12 +115,7 @@ def _big_info(size: int, date: str) -> ObjectInfo:
     )  # fmt: skip
 
 
-def _param(params: tuple[int, ...], index: int) -> int:
-    """Missing parameters count as 0 (PTPIP.md §4.6: initiators send only the slots they use)."""
-    return params[index] if index < len(params) else 0
-
-
-class GenericCamera:
+class GenericCamera(CardAnswers):
     """The camera: DeviceInfo, one card, the standard properties, session state and capture state."""
 
     def __init__(
@@ -288,7 +280,7 @@ class GenericCamera:
         return Outcome(RC.OK, data=self.device_info().encode())
 
     def _open_session(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        session_id = _param(params, 0)
+        session_id = param(params, 0)
         if self.session_id is not None:
             return Outcome(RC.SessionAlreadyOpen, (self.session_id,))
         if session_id == 0:
@@ -300,67 +292,10 @@ class GenericCamera:
         self.session_id = None
         return Outcome(RC.OK)
 
-    # ------------------------------------------------------------------ storage and objects
-
-    def _get_storage_ids(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return Outcome(RC.OK, data=encode_uint32_array([STORAGE_ID]))
-
-    def _get_storage_info(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        if _param(params, 0) != STORAGE_ID:
-            return Outcome(RC.InvalidStorageID)
-        return Outcome(RC.OK, data=self.storage.info().encode())
-
-    def _select(self, params: tuple[int, ...]) -> list[int] | ResponseCode:
-        return self.storage.select(_param(params, 0), _param(params, 1), _param(params, 2))
-
-    def _get_num_objects(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        handles = self._select(params)
-        if isinstance(handles, ResponseCode):
-            return Outcome(handles)
-        return Outcome(RC.OK, (len(handles),))
-
-    def _get_object_handles(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        handles = self._select(params)
-        if isinstance(handles, ResponseCode):
-            return Outcome(handles)
-        return Outcome(RC.OK, data=encode_uint32_array(handles))
-
-    def _object(self, params: tuple[int, ...]) -> SimObject | None:
-        return self.storage.get(_param(params, 0))
-
-    def _get_object_info(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        obj = self._object(params)
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        return Outcome(RC.OK, data=obj.info.encode())
-
-    def _get_object(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        obj = self._object(params)
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        return Outcome(RC.OK, data=obj.content)
-
-    def _get_partial_object(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        obj = self._object(params)
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        offset, most = _param(params, 1), _param(params, 2)
-        content = memoryview(obj.content)
-        if offset > len(content):
-            return Outcome(RC.InvalidParameter)
-        piece = content[offset : offset + most]  # 0xFFFFFFFF ("to the end") needs no special case
-        return Outcome(RC.OK, (len(piece),), data=piece)
-
-    def _get_thumb(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        obj = self._object(params)
-        if obj is None:
-            return Outcome(RC.InvalidObjectHandle)
-        if obj.thumb is None:
-            return Outcome(RC.NoThumbnailPresent)
-        return Outcome(RC.OK, data=obj.thumb)
+    # ------------------------------------------------------------------ objects
 
     def _delete_object(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        handle, object_format = _param(params, 0), _param(params, 1)
+        handle, object_format = param(params, 0), param(params, 1)
         if handle != ALL:  # the format parameter only applies to "delete all" (PTP.md §5.1)
             obj = self.storage.get(handle)
             if obj is None:
@@ -379,7 +314,7 @@ class GenericCamera:
     # ------------------------------------------------------------------ capture
 
     def _initiate_capture(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        storage_id, object_format = _param(params, 0), _param(params, 1)
+        storage_id, object_format = param(params, 0), param(params, 1)
         if storage_id not in (0, STORAGE_ID):
             return Outcome(RC.InvalidStorageID)
         if object_format not in (0, ObjectFormat.EXIF_JPEG):
@@ -395,26 +330,14 @@ class GenericCamera:
 
     # ------------------------------------------------------------------ properties
 
-    def _get_prop_desc(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        desc = self.properties.describe(_param(params, 0))
-        if desc is None:
-            return Outcome(RC.DevicePropNotSupported)
-        return Outcome(RC.OK, data=desc.encode())
-
-    def _get_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        value = self.properties.value_bytes(_param(params, 0))
-        if value is None:
-            return Outcome(RC.DevicePropNotSupported)
-        return Outcome(RC.OK, data=value)
-
     def _set_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        code = _param(params, 0)
+        code = param(params, 0)
         result, changed = self.properties.set_from_initiator(code, data if data is not None else b"")
         events = (Event(EventCode.DevicePropChanged, tid, (code,)),) if changed else ()
         return Outcome(result, events=events)
 
     def _reset_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        result, changed = self.properties.reset(_param(params, 0))
+        result, changed = self.properties.reset(param(params, 0))
         return Outcome(result, events=tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in changed))
 
 
@@ -424,20 +347,20 @@ _HANDLERS: dict[int, _Handler] = {
     OC.GetDeviceInfo: GenericCamera._get_device_info,
     OC.OpenSession: GenericCamera._open_session,
     OC.CloseSession: GenericCamera._close_session,
-    OC.GetStorageIDs: GenericCamera._get_storage_ids,
-    OC.GetStorageInfo: GenericCamera._get_storage_info,
-    OC.GetNumObjects: GenericCamera._get_num_objects,
-    OC.GetObjectHandles: GenericCamera._get_object_handles,
-    OC.GetObjectInfo: GenericCamera._get_object_info,
-    OC.GetObject: GenericCamera._get_object,
-    OC.GetThumb: GenericCamera._get_thumb,
+    OC.GetStorageIDs: lambda camera, tid, params, data: camera.storage_ids(params),
+    OC.GetStorageInfo: lambda camera, tid, params, data: camera.storage_info(params),
+    OC.GetNumObjects: lambda camera, tid, params, data: camera.num_objects(params),
+    OC.GetObjectHandles: lambda camera, tid, params, data: camera.object_handles(params),
+    OC.GetObjectInfo: lambda camera, tid, params, data: camera.object_info(params),
+    OC.GetObject: lambda camera, tid, params, data: camera.object_data(params),
+    OC.GetThumb: lambda camera, tid, params, data: camera.thumb(params),
     OC.DeleteObject: GenericCamera._delete_object,
     OC.InitiateCapture: GenericCamera._initiate_capture,
-    OC.GetDevicePropDesc: GenericCamera._get_prop_desc,
-    OC.GetDevicePropValue: GenericCamera._get_prop_value,
+    OC.GetDevicePropDesc: lambda camera, tid, params, data: camera.properties.get_desc(params),
+    OC.GetDevicePropValue: lambda camera, tid, params, data: camera.properties.get_value(params),
     OC.SetDevicePropValue: GenericCamera._set_prop_value,
     OC.ResetDevicePropValue: GenericCamera._reset_prop_value,
-    OC.GetPartialObject: GenericCamera._get_partial_object,
+    OC.GetPartialObject: lambda camera, tid, params, data: camera.partial_object(params),
 }
 
 

@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import (
     DataType,
     DeviceInfo,
@@ -50,7 +50,7 @@ from ptpipd.sim.generic_props import DEFAULT_DATETIME
 from ptpipd.sim.nikon_props import SHUTTER_SPEEDS, follow, nikon_properties
 from ptpipd.sim.pictures import THUMB_SIZE, Caption, live_jpeg, photo, thumbnail
 from ptpipd.sim.properties import PropertyStore
-from ptpipd.sim.responder import NO_TRANSACTION, Outcome
+from ptpipd.sim.responder import Outcome, param
 from ptpipd.sim.storage import SimObject, folder_info, object_info
 from ptpipd.vendors.nikon_codes import (
     CONFIRM_HOST_PARAM,
@@ -132,10 +132,6 @@ def _caption(number: int) -> Caption:
 def photo_bytes(seed: int, number: int) -> bytes:
     """The JPEG of picture ``number`` the body takes (on the card or in SDRAM)."""
     return photo(seed, _caption(number), *PHOTO_SIZE)
-
-
-def _param(params: tuple[int, ...], index: int) -> int:
-    return params[index] if index < len(params) else 0
 
 
 class NikonCamera(GenericCamera):
@@ -288,6 +284,10 @@ class NikonCamera(GenericCamera):
         """The standard property codes (DeviceInfo) or the Nikon ones (0x90CA)."""
         return tuple(c for c in self.properties.codes if (c < 0xD000) == standard)
 
+    def vendor_codes(self) -> bytes:
+        """GetVendorPropCodes 0x90CA's data: the Nikon property codes."""
+        return encode_value(DataType.AUINT16, self._codes(standard=False))
+
     @property
     def operations(self) -> tuple[int, ...]:
         """OperationsSupported now: the wizard's few, or the body's."""
@@ -297,7 +297,7 @@ class NikonCamera(GenericCamera):
         """Runs one operation: Nikon ones here, standard ones by :class:`GenericCamera`."""
         if code not in self.operations:
             return Outcome(RC.OperationNotSupported)
-        if self.file_lock and code in LOCKED_OPS and _param(params, 0) != SDRAM_HANDLE:
+        if self.file_lock and code in LOCKED_OPS and param(params, 0) != SDRAM_HANDLE:
             return Outcome(RC.AccessDenied)
         handler = _HANDLERS.get(code)
         if handler is None:
@@ -306,8 +306,8 @@ class NikonCamera(GenericCamera):
             return Outcome(RC.SessionNotOpen)
         return handler(self, tid, params, data)
 
-    def _object(self, params: tuple[int, ...]) -> SimObject | None:
-        handle = _param(params, 0)
+    def find(self, handle: int) -> SimObject | None:
+        """An object on the card, or the picture waiting in SDRAM."""
         return self.sdram if handle == SDRAM_HANDLE else self.storage.get(handle)
 
     # ------------------------------------------------------------------ operations
@@ -324,9 +324,6 @@ class NikonCamera(GenericCamera):
             return Outcome(RC.DeviceBusy)
         return Outcome(RC.OK)
 
-    def _vendor_prop_codes(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return Outcome(RC.OK, data=encode_value(DataType.AUINT16, self._codes(standard=False)))
-
     def _start_capture(self, tid: int, target: int) -> Outcome:
         if self.capturing is not None:
             return Outcome(RC.DeviceBusy)
@@ -336,26 +333,20 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK, capture=0.0)
 
     def _initiate_capture(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        if _param(params, 0) not in (0, STORAGE_ID) or _param(params, 1) not in (0, ObjectFormat.EXIF_JPEG):
+        if param(params, 0) not in (0, STORAGE_ID) or param(params, 1) not in (0, ObjectFormat.EXIF_JPEG):
             return Outcome(RC.InvalidParameter)
         return self._start_capture(tid, TARGET_CARD)
 
-    def _capture_sdram(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return self._start_capture(tid, TARGET_SDRAM)
-
     def _capture_in_media(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        target = _param(params, 1)
-        if _param(params, 0) not in (0xFFFF_FFFF, 0xFFFF_FFFE) or target not in (TARGET_CARD, TARGET_SDRAM):
+        target = param(params, 1)
+        if param(params, 0) not in (0xFFFF_FFFF, 0xFFFF_FFFE) or target not in (TARGET_CARD, TARGET_SDRAM):
             return Outcome(RC.InvalidParameter)
         return self._start_capture(tid, target)
 
-    def _af_drive(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return Outcome(RC.OK)
-
     def _change_mode(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        if _param(params, 0) not in (0, 1):
+        if param(params, 0) not in (0, 1):
             return Outcome(RC.InvalidParameter)
-        self.pc_mode = _param(params, 0) == 1
+        self.pc_mode = param(params, 0) == 1
         return Outcome(RC.OK)
 
     def _delete_sdram(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
@@ -363,7 +354,7 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK)
 
     def _delete_object(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        if _param(params, 0) != SDRAM_HANDLE:
+        if param(params, 0) != SDRAM_HANDLE:
             return super()._delete_object(tid, params, data)
         if self.sdram is None:
             return Outcome(RC.InvalidObjectHandle)
@@ -382,9 +373,6 @@ class NikonCamera(GenericCamera):
             self.busy_polls = BUSY_POLLS
         return Outcome(RC.OK, events=self._live_status(True, tid))
 
-    def _end_live_view(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        return Outcome(RC.OK, events=self._live_status(False, tid))
-
     def _live_view_image(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         if not self.live:
             return Outcome(NikonResponse.NotLiveView)
@@ -394,7 +382,7 @@ class NikonCamera(GenericCamera):
         return Outcome(RC.OK, data=self.live_header + live_jpeg(self.frames, *LIVE_SIZE))
 
     def _object_size(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        obj = self._object(params)
+        obj = self.find(param(params, 0))
         if obj is None:
             return Outcome(RC.InvalidObjectHandle)
         return Outcome(RC.OK, data=len(obj.content).to_bytes(8, "little"))
@@ -404,7 +392,7 @@ class NikonCamera(GenericCamera):
         handle, offset, most = partial_object_ex_request(params or (0,))
         if offset > 0xFFFF_FFFF:  # nothing the simulated card holds is that big
             return Outcome(RC.InvalidParameter)
-        outcome = self._get_partial_object(tid, (handle, offset, min(most, 0xFFFF_FFFF)), data)
+        outcome = self.partial_object((handle, offset, min(most, 0xFFFF_FFFF)))
         if outcome.code != RC.OK:
             return outcome
         return Outcome(RC.OK, split_u64(outcome.params[0]), data=outcome.data)
@@ -418,7 +406,7 @@ class NikonCamera(GenericCamera):
     def _confirm_host(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         if not (self.restricted and self.prepared) or self.host is None:
             return Outcome(RC.TransactionCancelled)
-        if _param(params, 0) != CONFIRM_HOST_PARAM:
+        if param(params, 0) != CONFIRM_HOST_PARAM:
             return Outcome(RC.InvalidParameter)
         self.registered.add(self.host)
         self.wizard = False  # the body leaves its wizard; the computer reconnects as a registered one
@@ -428,7 +416,7 @@ class NikonCamera(GenericCamera):
         outcome = super()._set_prop_value(tid, params, data)
         if not outcome.events:
             return outcome
-        linked = follow(self.properties, _param(params, 0))
+        linked = follow(self.properties, param(params, 0))
         extra = tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in linked)
         return Outcome(outcome.code, events=(*outcome.events, *extra))
 
@@ -439,16 +427,16 @@ _HANDLERS: dict[int, _Handler] = {
     OC.InitiateCapture: NikonCamera._initiate_capture,
     OC.DeleteObject: NikonCamera._delete_object,
     OC.SetDevicePropValue: NikonCamera._set_prop_value,
-    NO.InitiateCaptureRecInSdram: NikonCamera._capture_sdram,
+    NO.InitiateCaptureRecInSdram: lambda camera, tid, params, data: camera._start_capture(tid, TARGET_SDRAM),
     NO.InitiateCaptureRecInMedia: NikonCamera._capture_in_media,
-    NO.AfDrive: NikonCamera._af_drive,
+    NO.AfDrive: lambda camera, tid, params, data: Outcome(RC.OK),
     NO.ChangeCameraMode: NikonCamera._change_mode,
     NO.DelImageSDRAM: NikonCamera._delete_sdram,
     NO.GetEvent: NikonCamera._get_event,
     NO.DeviceReady: NikonCamera._device_ready,
-    NO.GetVendorPropCodes: NikonCamera._vendor_prop_codes,
+    NO.GetVendorPropCodes: lambda camera, tid, params, data: Outcome(RC.OK, data=camera.vendor_codes()),
     NO.StartLiveView: NikonCamera._start_live_view,
-    NO.EndLiveView: NikonCamera._end_live_view,
+    NO.EndLiveView: lambda camera, tid, params, data: Outcome(RC.OK, events=camera._live_status(False, tid)),
     NO.GetLiveViewImg: NikonCamera._live_view_image,
     NO.GetObjectSize: NikonCamera._object_size,
     NO.GetPartialObjectEx: NikonCamera._partial_object_ex,

@@ -33,8 +33,6 @@ P = DevicePropCode
 N = NikonProperty
 U8, U16, I16, U32 = DataType.UINT8, DataType.UINT16, DataType.INT16, DataType.UINT32
 
-MODELS = ("d750", "z6")
-
 #: ISO settings (NIKON.md §4.1): the D750 from Lo 1.0 (50) to Hi 2 (51200).
 ISO_D750 = (50, 64, 72, 80, 100, 125, 160, 200, 250, 320, 400, 500, 640, 800, 1000, 1250, 1600, 2000,
             2500, 3200, 4000, 5000, 6400, 8000, 10000, 12800, 16000, 18000, 20000, 25600, 51200)  # fmt: skip

@@ -11,7 +11,7 @@ and answers the three property operations the way PTP.md §5.2 says a device mus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ptpipd.ptp import (
@@ -25,6 +25,7 @@ from ptpipd.ptp import (
     encode_value,
 )
 from ptpipd.ptp.types import Buffer
+from ptpipd.sim.responder import Outcome, param
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,20 @@ class PropertyStore:
         """The bare current value (GetDevicePropValue data, PTP.md §3.5), or None for an unknown code."""
         spec = self.specs.get(code)
         return None if spec is None else encode_value(spec.datatype, self.values[code])
+
+    def get_desc(self, params: Sequence[int]) -> Outcome:
+        """GetDevicePropDesc 0x1014 of the property Param1 names."""
+        desc = self.describe(param(params, 0))
+        if desc is None:
+            return Outcome(ResponseCode.DevicePropNotSupported)
+        return Outcome(ResponseCode.OK, data=desc.encode())
+
+    def get_value(self, params: Sequence[int]) -> Outcome:
+        """GetDevicePropValue 0x1015 of the property Param1 names."""
+        value = self.value_bytes(param(params, 0))
+        if value is None:
+            return Outcome(ResponseCode.DevicePropNotSupported)
+        return Outcome(ResponseCode.OK, data=value)
 
     def set_from_initiator(self, code: int, data: Buffer) -> tuple[ResponseCode, bool]:
         """SetDevicePropValue: checks and stores the value; returns the response code and whether it changed."""

@@ -29,8 +29,10 @@ from ptpipd.ptp import OperationCode, ResponseCode
 
 log = logging.getLogger("ptpipd.sim")
 
-#: Event TransactionID for events that belong to no transaction (PTP.md §4).
-NO_TRANSACTION = 0xFFFF_FFFF
+
+def param(params: Sequence[int], index: int) -> int:
+    """Parameter ``index``, 0 when missing (PTPIP.md §4.6: initiators send only the slots they use)."""
+    return params[index] if index < len(params) else 0
 
 
 @dataclass
@@ -100,9 +102,26 @@ class Violation(Exception):
     """The initiator broke the protocol; the message says how."""
 
 
-class Body(Protocol):
+class Clock(Protocol):
+    """What a simulated camera does as time passes and hands touch it: each returns the events a real body
+    sends then."""
+
+    def finish_capture(self) -> list[Event]:
+        """The capture in progress is done: the events that say so."""
+
+    def drain_battery(self) -> list[Event]:
+        """The battery lost one step: the events that say so."""
+
+    def press_shutter(self) -> list[Event]:
+        """Someone pressed the shutter button on the body: the events a real body sends."""
+
+    def turn_dial(self) -> list[Event]:
+        """Someone turned the main dial on the body one step: the events a real body sends."""
+
+
+class Body(Clock, Protocol):
     """One simulated camera as the server skeleton sees it: responders for its connections, its session,
-    where its events go, and what its clock and its shutter button do."""
+    where its events go, and (:class:`Clock`) what its clock and its shutter button do."""
 
     stats: Stats
     #: live-view frames per second (bodies with a stream port)
@@ -120,18 +139,6 @@ class Body(Protocol):
 
     def route(self, events: Sequence[Event]) -> list[tuple[Responder, bytes]]:
         """Where events go: the connections (by responder) and their bytes; queued or dropped otherwise."""
-
-    def finish_capture(self) -> list[Event]:
-        """The capture in progress is done: the events that say so."""
-
-    def drain_battery(self) -> list[Event]:
-        """The battery lost one step: the events that say so."""
-
-    def press_shutter(self) -> list[Event]:
-        """Someone pressed the shutter button on the body: the events a real body sends."""
-
-    def turn_dial(self) -> list[Event]:
-        """Someone turned the main dial on the body one step: the events a real body sends."""
 
     def live_frame(self, counter: int) -> bytes:
         """Live-view frame ``counter`` as it goes on the stream port."""

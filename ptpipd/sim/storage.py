@@ -6,6 +6,7 @@ a stale handle gets InvalidObjectHandle rather than someone else's file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ptpipd.ptp import (
@@ -17,13 +18,19 @@ from ptpipd.ptp import (
     ResponseCode,
     StorageInfo,
     StorageType,
+    encode_uint32_array,
 )
 from ptpipd.ptp.types import Buffer
+from ptpipd.sim.responder import Outcome, param
+
+RC = ResponseCode
 
 #: StorageID / handle / format parameter meaning "all" (PTP.md §5.1, §5.5).
 ALL = 0xFFFF_FFFF
 #: GetObjectHandles parent parameter meaning "objects at the root of the storage".
 ROOT_ONLY = 0xFFFF_FFFF
+#: Bytes of new pictures a simulated card keeps in memory before it reports itself full.
+PHOTO_MEMORY = 512 << 20
 
 
 def is_image_format(code: int) -> bool:
@@ -153,3 +160,73 @@ class Storage:
                 continue
             out.append(obj.handle)
         return out
+
+
+def partial(content: Buffer, offset: int, most: int) -> Outcome:
+    """GetPartialObject's answer (PTP.md §5.3): at most ``most`` bytes of ``content`` from ``offset``, their
+    count as Param1; an offset past the end is InvalidParameter."""
+    view = memoryview(content)
+    if offset > len(view):
+        return Outcome(RC.InvalidParameter)
+    piece = view[offset : offset + most]  # 0xFFFFFFFF ("to the end") needs no special case
+    return Outcome(RC.OK, (len(piece),), data=piece)
+
+
+class CardAnswers:
+    """The standard storage and object operations (PTP.md §5.1, §5.3) of a body with one card, ``storage``:
+    what every simulated body with a card answers alike, each from the operation's parameters. :meth:`find`
+    may see objects that are not on the card (a picture in the camera's RAM)."""
+
+    storage: Storage
+
+    def find(self, handle: int) -> SimObject | None:
+        """The object ``handle`` names, if any."""
+        return self.storage.get(handle)
+
+    def storage_ids(self, params: Sequence[int]) -> Outcome:
+        """GetStorageIDs 0x1004."""
+        return Outcome(RC.OK, data=encode_uint32_array([self.storage.storage_id]))
+
+    def storage_info(self, params: Sequence[int]) -> Outcome:
+        """GetStorageInfo 0x1005."""
+        if param(params, 0) != self.storage.storage_id:
+            return Outcome(RC.InvalidStorageID)
+        return Outcome(RC.OK, data=self.storage.info().encode())
+
+    def num_objects(self, params: Sequence[int]) -> Outcome:
+        """GetNumObjects 0x1006."""
+        handles = self.storage.select(param(params, 0), param(params, 1), param(params, 2))
+        return Outcome(handles) if isinstance(handles, ResponseCode) else Outcome(RC.OK, (len(handles),))
+
+    def object_handles(self, params: Sequence[int]) -> Outcome:
+        """GetObjectHandles 0x1007."""
+        handles = self.storage.select(param(params, 0), param(params, 1), param(params, 2))
+        if isinstance(handles, ResponseCode):
+            return Outcome(handles)
+        return Outcome(RC.OK, data=encode_uint32_array(handles))
+
+    def object_info(self, params: Sequence[int]) -> Outcome:
+        """GetObjectInfo 0x1008."""
+        obj = self.find(param(params, 0))
+        return Outcome(RC.InvalidObjectHandle) if obj is None else Outcome(RC.OK, data=obj.info.encode())
+
+    def object_data(self, params: Sequence[int]) -> Outcome:
+        """GetObject 0x1009."""
+        obj = self.find(param(params, 0))
+        return Outcome(RC.InvalidObjectHandle) if obj is None else Outcome(RC.OK, data=obj.content)
+
+    def thumb(self, params: Sequence[int]) -> Outcome:
+        """GetThumb 0x100A."""
+        obj = self.find(param(params, 0))
+        if obj is None:
+            return Outcome(RC.InvalidObjectHandle)
+        return Outcome(RC.NoThumbnailPresent) if obj.thumb is None else Outcome(RC.OK, data=obj.thumb)
+
+    def partial_object(self, params: Sequence[int]) -> Outcome:
+        """GetPartialObject 0x101B: handle, offset, at most N bytes (0xFFFFFFFF: to the end)."""
+        obj = self.find(param(params, 0))
+        return (
+            Outcome(RC.InvalidObjectHandle)
+            if obj is None
+            else partial(obj.content, param(params, 1), param(params, 2))
+        )

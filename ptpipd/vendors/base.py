@@ -348,7 +348,8 @@ class VendorDriver(ABC):
     default_ports: ClassVar[Ports]
     properties: ClassVar[PropertyTable]
     capabilities: ClassVar[Capabilities]
-    #: Names of the vendor's own event codes (standard ones are named by :mod:`ptpipd.ptp`).
+    #: Names of the vendor's own operation and event codes (standard ones are named by :mod:`ptpipd.ptp`).
+    operation_names: ClassVar[Mapping[int, str]] = {}
     event_names: ClassVar[Mapping[int, str]] = {}
     #: Names of the vendor's own response codes (Canon's 0xA102 …), for errors.
     response_names: ClassVar[Mapping[int, str]] = {}
@@ -382,6 +383,14 @@ class VendorDriver(ABC):
         if reply.code != ResponseCode.OK:
             raise self.refused(reply.code, code)
         return reply
+
+    def operation_name(self, code: int) -> str:
+        """The name of a standard or vendor operation code (its hex form when it has none)."""
+        return self.operation_names.get(code) or code_name(OperationCode, code)
+
+    def event_name(self, code: int) -> str:
+        """The name of a standard or vendor event code (its hex form when it has none)."""
+        return self.event_names.get(code) or code_name(EventCode, code)
 
     def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
         """The error for a response other than OK to ``opcode``, naming the response."""

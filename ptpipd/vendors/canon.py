@@ -43,11 +43,9 @@ from ptpipd.ptp import (
     DecodeError,
     DeviceInfo,
     DevicePropDesc,
-    EventCode,
     OperationCode,
     ResponseCode,
     Value,
-    code_name,
     decode_uint32_array,
 )
 from ptpipd.vendors.base import (
@@ -79,6 +77,7 @@ from ptpipd.vendors.canon_codes import (
     PICTURE_STYLE,
     RELEASE_FULL,
     RELEASE_HALF,
+    SELF_TIMER,
     SHOOTING_MODE,
     SHUTTER,
     VIEWFINDER_PARAMS,
@@ -99,10 +98,10 @@ from ptpipd.vendors.canon_codes import (
     shutter_seconds,
     viewfinder_jpeg,
 )
-from ptpipd.vendors.canon_legacy_labels import LABELS
 from ptpipd.vendors.canon_state import EVENT_NAMES, EosState
 from ptpipd.vendors.generic import GenericDriver
 from ptpipd.vendors.labels import PLAIN, Labels
+from ptpipd.vendors.legacy_labels import LegacyLabels
 from ptpipd.vendors.liveview import LiveView, PolledLiveView
 
 log = logging.getLogger(__name__)
@@ -124,8 +123,6 @@ KEEP_ON_EVERY = 10.0
 FRAME_RETRIES, FRAME_RETRY_WAIT = 40, 0.025
 #: DeviceBusy at the start (the 2000D rejects commands sent too early, CANON.md §7): retries, wait.
 BUSY_RETRIES, BUSY_WAIT = 10, 0.2
-#: Self-timer seconds of drive modes 0x10 and 0x11.
-SELF_TIMER = {0x10: 10.0, 0x11: 2.0}
 #: Folders deeper than this, or more entries than that, are not listed.
 MAX_DEPTH, MAX_ENTRIES = 8, 100_000
 RESPONSE_NAMES = {int(c): c.name for c in CanonResponse}
@@ -174,6 +171,14 @@ CANON_PROPERTIES = (
     _spec(P.CameraTime, "camera-time", PLAIN, "cameratime"),
     _spec(P.ModelID, "model-id"),
 )
+#: EOS words for the legacy text view. The seed tool had no Canon tables, so there are no seed words to
+#: honour: the names are libgphoto2's ``ptp.h`` property names (as :class:`CanonProperty` has them) and the
+#: labels those of the table above, the ones the JSON-RPC API shows (``1/250``, ``f/5.6``, ``+1/3``,
+#: ``RAW+L``), so ``get iso`` over ``nc`` prints ``800 (0x60)`` rather than a bare number.
+LEGACY_LABELS = LegacyLabels(
+    names={int(code): code.name for code in P},
+    labels={spec.code: spec.labels.label for spec in CANON_PROPERTIES if spec.labels is not PLAIN},
+)
 #: Object formats of EOS files (libgphoto2 ptp.h ``PTP_OFC_CANON_*``).
 CANON_FORMATS = {0xB101: "crw", 0xB103: "cr2", 0xB108: "cr3", 0xB104: "mov", 0xB982: "mp4"}
 
@@ -192,10 +197,11 @@ class CanonDriver(GenericDriver):
         pairing=PAIRING,
         delete=True,
     )
+    operation_names = {int(c): c.name for c in CanonOperation}
     event_names = EVENT_NAMES
     response_names = RESPONSE_NAMES
     object_formats = CANON_FORMATS
-    legacy_labels = LABELS
+    legacy_labels = LEGACY_LABELS
 
     eos: EosState
     _kept_on = 0.0
@@ -204,9 +210,6 @@ class CanonDriver(GenericDriver):
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
         """A Canon refuses the PTP/IP handshake of a computer it has not paired with (CANON.md §8)."""
         return INIT_FAIL.format(name=config.friendly_name, reason=reason)
-
-    def _supports(self, code: int) -> bool:
-        return self.device is not None and code in self.device.operations_supported
 
     # -------------------------------------------------------------- session
 
@@ -218,10 +221,10 @@ class CanonDriver(GenericDriver):
         await self._until_not_busy(OC.SetRemoteMode, (MODE_ON,))
         await self._until_not_busy(OC.SetEventMode, (MODE_ON,))
         await self._drain()
-        if self._supports(OC.GetDeviceInfoEx):
+        if OC.GetDeviceInfoEx in self.ops:
             with contextlib.suppress(CameraRefused, DecodeError):
                 await self.call(OC.GetDeviceInfoEx)
-        if self._supports(OC.RequestDevicePropValue):
+        if OC.RequestDevicePropValue in self.ops:
             for code in (P.Owner, P.Artist, P.Copyright, P.SerialNumber):
                 await self.link.transaction(OC.RequestDevicePropValue, (code,))
         await self._drain()
@@ -253,15 +256,13 @@ class CanonDriver(GenericDriver):
 
     async def keepalive(self) -> None:
         """KeepDeviceOn 0x911D (the body's auto power-off timer starts again)."""
-        await self.call(OC.KeepDeviceOn if self._supports(OC.KeepDeviceOn) else OC.GetEvent)
+        await self.call(OC.KeepDeviceOn if OC.KeepDeviceOn in self.ops else OC.GetEvent)
         self._kept_on = time.monotonic()
 
     async def device_info(self) -> dict[str, Any]:
         info = await super().device_info()
         d = self.device
         assert d is not None
-        info["operations"] = [_name(CanonOperation, OperationCode, c) for c in d.operations_supported]
-        info["events"] = [EVENT_NAMES.get(c) or code_name(EventCode, c) for c in d.events_supported]
         info["body_serial"] = self.eos.value(P.SerialNumber)
         info["lens"] = self.eos.value(P.LensName)
         return info
@@ -358,7 +359,7 @@ class CanonDriver(GenericDriver):
 
     async def capture(self, sink: DataSink) -> Transfer:
         before = set(self.eos.objects) | set(self.eos.transfers)
-        if self._supports(OC.RemoteReleaseOn):
+        if OC.RemoteReleaseOn in self.ops:
             await self._press()
         else:
             reply = await self.call(OC.RemoteRelease)
@@ -451,7 +452,7 @@ class CanonDriver(GenericDriver):
 
     async def files(self) -> list[FileEntry]:
         """Every file, folder by folder with GetObjectInfoEx 0x9109 (the standard listing without it)."""
-        if not self._supports(OC.GetObjectInfoEx):
+        if OC.GetObjectInfoEx not in self.ops:
             return await super().files()
         data = self._data(await self.call(OperationCode.GetStorageIDs), "GetStorageIDs")
         entries: list[FileEntry] = []
@@ -496,13 +497,6 @@ def file_entry(storage: int, entry: FolderEntry, folder: str, fmt: str) -> FileE
     """A file of a GetObjectInfoEx listing as ``files`` shows it (its Unix time as ISO 8601, UTC)."""
     when = datetime.fromtimestamp(entry.time, UTC).strftime("%Y-%m-%dT%H:%M:%S") if entry.time else None
     return FileEntry(entry.handle, storage, entry.name, fmt, entry.size, when, folder)
-
-
-def _name(canon: type[CanonOperation], standard: type[OperationCode], code: int) -> str:
-    try:
-        return canon(code).name
-    except ValueError:
-        return code_name(standard, code)
 
 
 def _not_reported(code: int, opcode: int) -> CameraRefused:

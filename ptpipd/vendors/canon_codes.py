@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 from ptpipd.ptp import DecodeError, EncodeError, Value
 from ptpipd.vendors.labels import Enum, Labels, hex_label, normalize
@@ -44,6 +44,25 @@ _U32 = struct.Struct("<I")
 _HEAD = struct.Struct(
     "<II"
 )  # size, type: the 8 bytes every GetEvent record and viewfinder record starts with
+
+
+class _Fixed:
+    """The fixed fields of a structure, in wire order: a struct format and the dataclass fields it packs, so
+    one declaration serves both directions (the layouts are drawn in the classes' docstrings)."""
+
+    def __init__(self, fmt: str, names: str) -> None:
+        self.struct = struct.Struct(fmt)
+        self.names = names.split()
+        self.size = self.struct.size
+
+    def pack(self, record: object) -> bytes:
+        """The fields of ``record``, packed in wire order."""
+        return self.struct.pack(*(getattr(record, name) for name in self.names))
+
+    def unpack(self, data: Buffer, offset: int, what: str) -> dict[str, Any]:
+        """The fields at ``offset``, by name; a DecodeError naming ``what`` when they do not fit."""
+        return dict(zip(self.names, _unpack(self.struct.format, data, offset, what), strict=True))
+
 
 # ------------------------------------------------------------------------------------------------ codes
 
@@ -322,6 +341,8 @@ CAPTURE_TO_PC = 4
 CAPTURE_TO_CARD = 2
 #: PCHDDCapacity arguments gphoto2 sends after CaptureDestination = PC (free space announcement).
 PC_HDD_CAPACITY = (0x0FFF_FFFF, 0x1000, 1)
+#: Self-timer seconds of drive modes 0x10 and 0x11 (DriveMode 0xD106 "Self-timer 10s", "Self-timer 2s").
+SELF_TIMER = {0x10: 10.0, 0x11: 2.0}
 #: ObjectFormat of a folder (PTP Association).
 ASSOCIATION = 0x3001
 #: AvailListChanged list type libgphoto2 understands: an enumeration of u32 elements (CANON.md §4.3).
@@ -652,27 +673,18 @@ class ObjectAdded:
     trailer: bytes = b""
     type: int = CanonEvent.ObjectAddedEx
 
-    _FIXED: ClassVar[struct.Struct] = struct.Struct("<IIHHIIIII")
+    _FIXED: ClassVar[_Fixed] = _Fixed(
+        "<IIHHIIIII", "handle storage_id object_format reserved0 reserved1 reserved2 size parent reserved3"
+    )
 
     def body(self) -> bytes:
-        head = self._FIXED.pack(
-            self.handle,
-            self.storage_id,
-            self.object_format,
-            self.reserved0,
-            self.reserved1,
-            self.reserved2,
-            self.size,
-            self.parent,
-            self.reserved3,
-        )
-        return head + _ascii(self.name, "ObjectAdded name") + b"\0" + self.trailer
+        return self._FIXED.pack(self) + _ascii(self.name, "ObjectAdded name") + b"\0" + self.trailer
 
     @classmethod
     def from_body(cls, body: bytes, rtype: int = CanonEvent.ObjectAddedEx) -> ObjectAdded:
-        h, sid, ofc, r0, r1, r2, size, parent, r3 = _unpack(cls._FIXED.format, body, 0, "ObjectAdded")
+        fields = cls._FIXED.unpack(body, 0, "ObjectAdded")
         name, trailer = _cstring(body, cls._FIXED.size, "ObjectAdded name")
-        return cls(h, sid, ofc, size, parent, name, r0, r1, r2, r3, trailer, rtype)
+        return cls(**fields, name=name, trailer=trailer, type=rtype)
 
 
 @dataclass(frozen=True, slots=True)
@@ -702,19 +714,16 @@ class ObjectTransfer:
     trailer: bytes = b""
     type: int = CanonEvent.RequestObjectTransfer
 
-    _FIXED: ClassVar[struct.Struct] = struct.Struct("<IHHIII")
+    _FIXED: ClassVar[_Fixed] = _Fixed("<IHHIII", "handle object_format reserved0 reserved1 size reserved2")
 
     def body(self) -> bytes:
-        head = self._FIXED.pack(
-            self.handle, self.object_format, self.reserved0, self.reserved1, self.size, self.reserved2
-        )
-        return head + _ascii(self.name, "ObjectTransfer name") + b"\0" + self.trailer
+        return self._FIXED.pack(self) + _ascii(self.name, "ObjectTransfer name") + b"\0" + self.trailer
 
     @classmethod
     def from_body(cls, body: bytes, rtype: int = CanonEvent.RequestObjectTransfer) -> ObjectTransfer:
-        h, ofc, r0, r1, size, r2 = _unpack(cls._FIXED.format, body, 0, "ObjectTransfer")
+        fields = cls._FIXED.unpack(body, 0, "ObjectTransfer")
         name, trailer = _cstring(body, cls._FIXED.size, "ObjectTransfer name")
-        return cls(h, ofc, size, name, r0, r1, r2, trailer, rtype)
+        return cls(**fields, name=name, trailer=trailer, type=rtype)
 
 
 @dataclass(frozen=True, slots=True)
@@ -905,7 +914,10 @@ class FolderEntry:
     handle2: int = 0
     trailer: bytes = b""
 
-    _FIXED: ClassVar[struct.Struct] = struct.Struct("<IIHHIIIII16sI")
+    _FIXED: ClassVar[_Fixed] = _Fixed(
+        "<IIHHIIIII16sI",
+        "handle storage_id object_format unknown14 flags unknown20 size parent handle2 name_field time",
+    )
 
     @property
     def name(self) -> str:
@@ -935,19 +947,7 @@ class FolderEntry:
         )
 
     def encode(self) -> bytes:
-        fixed = self._FIXED.pack(
-            self.handle,
-            self.storage_id,
-            self.object_format,
-            self.unknown14,
-            self.flags,
-            self.unknown20,
-            self.size,
-            self.parent,
-            self.handle2,
-            self.name_field,
-            self.time,
-        )
+        fixed = self._FIXED.pack(self)
         return _U32.pack(4 + len(fixed) + len(self.trailer)) + fixed + self.trailer
 
     @classmethod
@@ -955,9 +955,9 @@ class FolderEntry:
         size = _u32(data, offset, "FolderEntry size")
         if size < 4 + cls._FIXED.size or offset + size > len(data):
             raise DecodeError(f"FolderEntry: EntrySize {size} does not fit", offset=offset)
-        h, sid, ofc, u14, flags, u20, osize, parent, h2, name, t = cls._FIXED.unpack_from(data, offset + 4)
+        fields = cls._FIXED.unpack(data, offset + 4, "FolderEntry")
         trailer = bytes(data[offset + 4 + cls._FIXED.size : offset + size])
-        return cls(h, sid, ofc, osize, parent, name, t, flags, u14, u20, h2, trailer), offset + size
+        return cls(**fields, trailer=trailer), offset + size
 
 
 def decode_folder(data: Buffer) -> tuple[FolderEntry, ...]:

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TypeVar
 
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import DataType, DecodeError, DevicePropDesc, EnumForm, EventCode, NoForm
 from ptpipd.vendors.canon_codes import (
     AvailListChanged,
@@ -44,8 +44,6 @@ from ptpipd.vendors.canon_codes import (
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-#: Event TransactionID of an event no transaction caused.
-NO_TRANSACTION = 0xFFFF_FFFF
 #: Names of the record types, for ``notify.event``.
 EVENT_NAMES = {int(e): e.name for e in CanonEvent}
 #: Events kept for the service between two polls at most (the oldest go first).

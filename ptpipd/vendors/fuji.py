@@ -41,7 +41,6 @@ from ptpipd.ptp import (
     OperationCode,
     ResponseCode,
     Value,
-    code_name,
     decode_value,
     encode_value,
 )
@@ -274,7 +273,7 @@ class FujiDriver(FujiSession):
                 vendor_extension_id=d.vendor_extension_id,
                 vendor_extension_desc=d.vendor_extension_desc,
                 operations=[f"0x{c:04x}" for c in d.operations_supported],
-                events=[self.event_names.get(c, code_name(EventCode, c)) for c in d.events_supported],
+                events=[self.event_name(c) for c in d.events_supported],
                 supported_properties=[f"0x{c:04x}" for c in d.device_properties_supported],
             )
         return info

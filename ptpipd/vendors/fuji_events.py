@@ -19,12 +19,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import EventCode
 from ptpipd.vendors.fuji_body_codes import MAX_OBJECT_COUNT, BodyProperty, EventsList
 
-#: Event TransactionID for events that belong to no transaction (PTP.md §4).
-NO_TRANSACTION = 0xFFFF_FFFF
 MAX_PENDING = 1024
 #: ObjectAdded events for one growth of the object count, at most (a card swapped for a full one).
 MAX_NEW_OBJECTS = 64

@@ -37,7 +37,7 @@ from ptpipd.vendors.fuji_body_codes import (
     synthetic_handles,
 )
 from ptpipd.vendors.fuji_events import EventsCache
-from ptpipd.vendors.generic import format_name, ptp_date
+from ptpipd.vendors.generic import format_name, object_entry
 
 log = logging.getLogger("ptpipd.vendors.fuji")
 
@@ -154,11 +154,4 @@ class FujiFiles:
 
 
 def _entry(handle: int, info: ObjectInfo) -> FileEntry:
-    return FileEntry(
-        handle,
-        info.storage_id,
-        info.filename,
-        format_name(info.object_format),
-        info.compressed_size,
-        ptp_date(info.capture_date),
-    )
+    return object_entry(handle, info.storage_id, info, format_name(info.object_format))

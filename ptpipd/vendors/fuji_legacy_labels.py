@@ -54,16 +54,11 @@ FLASH: dict[int, str] = {
 }
 FOCUS_MODES: dict[int, str] = {0x8001: "single auto", 0x8002: "continuous auto"}
 IMAGE_QUALITY: dict[int, str] = {2: "fine", 3: "normal", 4: "fine + RAW", 5: "normal + RAW"}
-#: "temprerature" is the seed's spelling; scripts match it.
+#: Fuji's own white balances as ours name them, but "temprerature", the seed's spelling: scripts match it.
 WHITE_BALANCE_FUJI: dict[int, str] = {
     **WHITE_BALANCE,
-    0x8001: "fluorescent 1",
-    0x8002: "fluorescent 2",
-    0x8003: "fluorescent 3",
-    0x8006: "shade",
-    0x800A: "underwater",
+    **{code: name for code, name in ours.WHITE_BALANCE.items() if code >= 0x8000},
     0x800B: "temprerature",
-    0x800C: "custom",
 }
 SELF_TIMER: dict[int, str] = {0: "off", 1: "1 second", 2: "2 seconds", 3: "5 seconds", 4: "10 seconds"}
 

@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported, PairingFailed
 from ptpipd.ip.errors import TransactionTimeout
 from ptpipd.ip.packets import Buffer
-from ptpipd.ip.transport import Initiator, Reply
+from ptpipd.ip.transport import Reply
 from ptpipd.ptp import (
     DataType,
     DecodeError,
@@ -51,7 +50,7 @@ from ptpipd.ptp import (
     code_name,
     encode_value,
 )
-from ptpipd.vendors.base import CameraConfig, Capabilities, DeviceSummary, EventDelivery, Ports, VendorDriver
+from ptpipd.vendors.base import Capabilities, DeviceSummary, EventDelivery, VendorDriver
 from ptpipd.vendors.fuji_body_codes import (
     CAMERA_CONNECT_REMOTE_VERSION,
     CLIENT_STATE,
@@ -143,14 +142,8 @@ class FujiSession(VendorDriver):
     device: DeviceInfo | None = None
     summary: DeviceSummary | None = None
 
-    def __init__(
-        self,
-        link: Initiator,
-        config: CameraConfig,
-        ports: Ports,
-        on_pairing: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(link, config, ports, on_pairing)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._descs: dict[int, DevicePropDesc] = {}
         self._list: list[DevicePropDesc] = []
         self.events = EventsCache()

@@ -167,6 +167,12 @@ def ptp_date(text: str) -> str | None:
     return f"{d[:4]}-{d[4:6]}-{d[6:]}T{t[:2]}:{t[2:4]}:{t[4:6]}{text[15:]}"
 
 
+def object_entry(handle: int, storage: int, info: ObjectInfo, fmt: str, folder: str = "") -> FileEntry:
+    """An object of ``storage`` as ``files`` lists it, from its ObjectInfo (``fmt``: its format's name)."""
+    when = ptp_date(info.capture_date)
+    return FileEntry(handle, storage, info.filename, fmt, info.compressed_size, when, folder)
+
+
 class _CaptureWait:
     """Collects the events of one InitiateCapture."""
 
@@ -228,6 +234,11 @@ class GenericDriver(VendorDriver):
     async def close(self) -> None:
         await self.link.transaction(OperationCode.CloseSession, timeout=2.0)
 
+    @property
+    def ops(self) -> frozenset[int]:
+        """The body's OperationsSupported (none before GetDeviceInfo)."""
+        return frozenset(self.device.operations_supported if self.device is not None else ())
+
     def supported_properties(self) -> set[int] | None:
         return set(self.device.device_properties_supported) if self.device is not None else None
 
@@ -257,8 +268,8 @@ class GenericDriver(VendorDriver):
             "vendor_extension_version": d.vendor_extension_version,
             "vendor_extension_desc": d.vendor_extension_desc,
             "functional_mode": d.functional_mode,
-            "operations": [code_name(OperationCode, c) for c in d.operations_supported],
-            "events": [code_name(EventCode, c) for c in d.events_supported],
+            "operations": [self.operation_name(c) for c in d.operations_supported],
+            "events": [self.event_name(c) for c in d.events_supported],
             "properties": [f"0x{c:04x}" for c in d.device_properties_supported],
             "capture_formats": [self.format_name(c) for c in d.capture_formats],
             "image_formats": [self.format_name(c) for c in d.image_formats],
@@ -352,14 +363,7 @@ class GenericDriver(VendorDriver):
     async def file_entry(self, handle: int) -> FileEntry:
         """GetObjectInfo of one object, as ``files`` lists it (without its folder)."""
         info = await self.object_info(handle)
-        return FileEntry(
-            handle,
-            info.storage_id,
-            info.filename,
-            self.format_name(info.object_format),
-            info.compressed_size,
-            ptp_date(info.capture_date),
-        )
+        return object_entry(handle, info.storage_id, info, self.format_name(info.object_format))
 
     async def delete_object(self, handle: int) -> None:
         """DeleteObject (PTP.md §5.1) of one object, where the camera lists the operation."""
@@ -381,17 +385,8 @@ class GenericDriver(VendorDriver):
             for handle, info in infos.items():
                 if info.object_format == ObjectFormat.Association:
                     continue
-                entries.append(
-                    FileEntry(
-                        handle,
-                        storage,
-                        info.filename,
-                        self.format_name(info.object_format),
-                        info.compressed_size,
-                        ptp_date(info.capture_date),
-                        _folder_path(info.parent_object, infos),
-                    )
-                )
+                fmt, folder = self.format_name(info.object_format), _folder_path(info.parent_object, infos)
+                entries.append(object_entry(handle, storage, info, fmt, folder))
         return entries
 
 

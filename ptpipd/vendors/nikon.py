@@ -43,7 +43,7 @@ from dataclasses import replace
 from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotConnected, NotSupported, PairingFailed
-from ptpipd.ip.packets import Event, InitFailReason
+from ptpipd.ip.packets import NO_TRANSACTION, Event, InitFailReason
 from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
     DataType,
@@ -95,7 +95,6 @@ from ptpipd.vendors.nikon_table import nikon_table
 log = logging.getLogger(__name__)
 
 OC, RC, NO, NP = OperationCode, ResponseCode, NikonOperation, NikonProperty
-NO_TRANSACTION = 0xFFFF_FFFF
 #: How often the service asks for events (libgphoto2 polls every 50–200 ms, digiCamControl every 100 ms).
 POLL_INTERVAL = 0.25
 #: DeviceReady is asked this often while the body says it is busy.
@@ -133,13 +132,6 @@ NOT_IN_WIZARD_TEXT = (
 )
 
 
-def operation_name(code: int) -> str:
-    """The name of a standard or Nikon operation code."""
-    if code in NikonOperation._value2member_map_:
-        return NikonOperation(code).name
-    return code_name(OperationCode, code)
-
-
 def _locked_info(handle: int, size: int) -> ObjectInfo:
     """What a locked Z lets us know about an object: its size. Empty objects are taken for folders."""
     return ObjectInfo(
@@ -166,6 +158,7 @@ class NikonDriver(GenericDriver):
         pairing=REGISTRATION_STEPS,
         delete=True,
     )
+    operation_names = {int(o): o.name for o in NikonOperation}
     event_names = {int(e): e.name for e in NikonEvent}
     response_names = {int(r): r.name for r in NikonResponse}
 
@@ -186,15 +179,10 @@ class NikonDriver(GenericDriver):
             return None
         return REFUSED_TEXT.format(name=config.friendly_name, guid=config.guid.hex())
 
-    @property
-    def ops(self) -> frozenset[int]:
-        """The body's OperationsSupported."""
-        return frozenset(self.device.operations_supported if self.device is not None else ())
-
     def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
         """The error of a refusal, naming Nikon's operation codes too."""
         name = self.response_names.get(response) or code_name(ResponseCode, response)
-        text = f"the camera refused {operation_name(opcode)} (0x{opcode:04X}): {name} (0x{response:04X})"
+        text = f"the camera refused {self.operation_name(opcode)} (0x{opcode:04X}): {name} (0x{response:04X})"
         return super().refused(response, opcode, message or text)
 
     # -------------------------------------------------------------- session
@@ -275,8 +263,6 @@ class NikonDriver(GenericDriver):
         d = self.device
         info["vendor_extension_id"] = effective_vendor_id(d.vendor_extension_id, d.manufacturer)
         info["reported_vendor_extension_id"] = d.vendor_extension_id
-        info["operations"] = [operation_name(c) for c in d.operations_supported]
-        info["events"] = [self.event_names.get(c) or code_name(EventCode, c) for c in d.events_supported]
         info["properties"] += [f"0x{c:04x}" for c in self.vendor_props]
         return info
 
@@ -366,7 +352,8 @@ class NikonDriver(GenericDriver):
             if reply.code not in (RC.DeviceBusy, NikonResponse.InvalidStatus):
                 raise self.refused(reply.code, code)
             await asyncio.sleep(CAPTURE_RETRY)
-        raise self.refused(reply.code, code, f"the camera stayed busy: {operation_name(code)} not accepted")
+        busy = f"the camera stayed busy: {self.operation_name(code)} not accepted"
+        raise self.refused(reply.code, code, busy)
 
     async def _wait_for_picture(self, target: int, limit: float) -> int:
         """Polls GetEvent until the picture is announced; returns its handle. Events go to the backlog."""

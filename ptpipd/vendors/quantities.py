@@ -53,10 +53,6 @@ class Quantity:
         """The position of one spelling, or None when it is not a spelling of this quantity."""
         raise NotImplementedError
 
-    def of_label(self, label: str) -> float | None:
-        """The position of a camera value's label (``auto``, ``bulb`` have none)."""
-        return self.read(label)
-
     def readings(self, text: str) -> list[float]:
         """The positions a user's text may mean (none when it is not this quantity at all)."""
         position = self.read(text)

@@ -72,7 +72,7 @@ def _choices(spec: PropertySpec, desc: DevicePropDesc, quantity: Quantity | None
     out = []
     for value in desc.form.values:
         label = labelled(desc.datatype, value, spec.labels).label
-        out.append(_Choice(value, label, None if quantity is None else quantity.of_label(label)))
+        out.append(_Choice(value, label, None if quantity is None else quantity.read(label)))
     return out
 
 

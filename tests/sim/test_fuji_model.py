@@ -92,8 +92,8 @@ def remote(model: FujiModel) -> Session:
 
 
 def test_default_payloads_are_the_readme_captures(model: FujiModel) -> None:
-    assert model.payload_902b() == README_902B
-    assert model.payload_d212() == README_D212
+    assert model.properties.payload_902b() == README_902B
+    assert model.properties.payload_d212() == README_D212
 
 
 def test_the_answers_carry_the_readme_payloads(remote: Session) -> None:
@@ -122,7 +122,7 @@ def changed(before: bytes, after: bytes) -> list[int]:
 def test_setting_iso_800_changes_both_lists_at_the_iso_bytes_only(remote: Session) -> None:
     model = remote.model
     assert code_of(remote.set(0xD02A, encode_value(DataType.UINT32, 800))) == OK
-    after_list, after_state = model.payload_902b(), model.payload_d212()
+    after_list, after_state = model.properties.payload_902b(), model.properties.payload_d212()
     in_list, in_state = d02a_offsets()
     assert set(changed(README_902B, after_list)) <= set(range(in_list, in_list + 4))
     assert set(changed(README_D212, after_state)) <= set(range(in_state, in_state + 4))
@@ -139,21 +139,21 @@ def test_setting_iso_800_changes_both_lists_at_the_iso_bytes_only(remote: Sessio
 
 def test_exposure_bias_is_int16_in_the_list_and_the_low_half_in_the_state(remote: Session) -> None:
     assert code_of(remote.set(0x5010, encode_value(DataType.INT16, -333))) == OK
-    state = {i.code: i.value for i in decode_state_list(remote.model.payload_d212())}
+    state = {i.code: i.value for i in decode_state_list(remote.model.properties.payload_d212())}
     assert state[0x5010] == 0xFEB3  # b3 fe 00 00, as in the docs capture
     assert state_value(DataType.INT16, state[0x5010]) == -333
-    bias = next(d for d in decode_desc_list(remote.model.payload_902b()) if d.code == 0x5010)
+    bias = next(d for d in decode_desc_list(remote.model.properties.payload_902b()) if d.code == 0x5010)
     assert bias.current == -333
 
 
 def test_flash_mode_keeps_the_captures_disagreement_until_it_is_set(remote: Session) -> None:
     model = remote.model
-    flash = next(d for d in decode_desc_list(model.payload_902b()) if d.code == 0x500C)
-    state = {i.code: i.value for i in decode_state_list(model.payload_d212())}
+    flash = next(d for d in decode_desc_list(model.properties.payload_902b()) if d.code == 0x500C)
+    state = {i.code: i.value for i in decode_state_list(model.properties.payload_d212())}
     assert (flash.current, state[0x500C]) == (0x8009, 0x800A)
     assert code_of(remote.set(0x500C, b"\x09\x80")) == OK
-    flash = next(d for d in decode_desc_list(model.payload_902b()) if d.code == 0x500C)
-    state = {i.code: i.value for i in decode_state_list(model.payload_d212())}
+    flash = next(d for d in decode_desc_list(model.properties.payload_902b()) if d.code == 0x500C)
+    state = {i.code: i.value for i in decode_state_list(model.properties.payload_d212())}
     assert flash.current == state[0x500C] == 0x8009
 
 
@@ -222,9 +222,9 @@ def test_unknown_property_answers(remote: Session) -> None:
     ],
 )
 def test_set_refusals(remote: Session, code: int, data: bytes, expected: int) -> None:
-    before = (remote.model.payload_902b(), remote.model.payload_d212())
+    before = (remote.model.properties.payload_902b(), remote.model.properties.payload_d212())
     assert code_of(remote.set(code, data)) == expected
-    assert (remote.model.payload_902b(), remote.model.payload_d212()) == before
+    assert (remote.model.properties.payload_902b(), remote.model.properties.payload_d212()) == before
 
 
 def test_extra_data_bytes_are_ignored(remote: Session) -> None:
@@ -353,7 +353,7 @@ def test_capture_waits_for_the_preview_to_be_read(remote: Session) -> None:
     second = answer(remote(0x100E, 0, 0))
     assert second.events[1].params[2] == len(small_preview(2))
     assert remote.model.values[0xD229] == remaining - 2
-    state = {i.code: i.value for i in decode_state_list(remote.model.payload_d212())}
+    state = {i.code: i.value for i in decode_state_list(remote.model.properties.payload_d212())}
     assert state[0xD229] == remaining - 2
 
 

@@ -4,12 +4,12 @@ sources (gphoto2 runs, libgphoto2's ptp.h / ptp-pack.c, CANON.md worked examples
 
 from __future__ import annotations
 
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.ptp import DataType, EnumForm, NoForm
 from ptpipd.vendors import canon_codes as cc
 from ptpipd.vendors.base import CameraConfig
 from ptpipd.vendors.canon import CanonDriver
-from ptpipd.vendors.canon_state import NO_TRANSACTION, EosState
+from ptpipd.vendors.canon_state import EosState
 from tests.vendors.test_canon_codes import (
     DUMP_HEAD,
     FOCUS_INFO,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ptpipd.ip.packets import Event
+from ptpipd.ip.packets import NO_TRANSACTION, Event
 from ptpipd.vendors.fuji_body_codes import EventsList
-from ptpipd.vendors.fuji_events import NO_TRANSACTION, EventsCache
+from ptpipd.vendors.fuji_events import EventsCache
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "fuji"
 VECTORS = {v["name"]: v for v in json.loads((DATA / "events_lists.json").read_text())["vectors"]}

@@ -127,14 +127,14 @@ def test_seed_unified_names_map_to_standard_codes() -> None:
 def test_label_kinds_and_drivers_say_their_extras_through_base_class_defaults() -> None:
     """A kind of label without a hint or an expected form has the base class's (None), not a missing
     attribute; each driver names its legacy words (a vendor without its own has the standard ones)."""
-    from ptpipd.vendors import VENDORS, canon_legacy_labels, fuji_legacy_labels, vendor_driver
+    from ptpipd.vendors import VENDORS, canon, fuji_legacy_labels, vendor_driver
     from ptpipd.vendors.labels import PLAIN, DateTime, Enum
     from ptpipd.vendors.legacy_labels import STANDARD, legacy_labels
 
     assert PLAIN.expected is None and PLAIN.hint(5, ["1", "2"]) is None
     assert Enum({1: "one"}).hint(2, ["one"]) is None
     assert DateTime.expected is not None and "YYYYMMDDThhmmss" in DateTime.expected
-    own = {"fuji": fuji_legacy_labels.LABELS, "canon": canon_legacy_labels.LABELS}
+    own = {"fuji": fuji_legacy_labels.LABELS, "canon": canon.LEGACY_LABELS}
     for vendor in VENDORS:
         assert vendor_driver(vendor).legacy_labels is own.get(vendor, STANDARD), vendor
         assert legacy_labels(vendor) is own.get(vendor, STANDARD), vendor
