@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ptpipd.errors import CameraError
-from ptpipd.ingest_folder import PART_PREFIX, PART_SUFFIX, IngestFolder
+from ptpipd.ingest_folder import PART_PREFIX, PART_SUFFIX, IngestFolder, PartWriter
 from ptpipd.ingest_hook import HookResult, HookRunner, hook_command
 from ptpipd.ingest_index import IngestIndex, Key, Stored
 from ptpipd.ingest_names import DEFAULT_PATTERN
@@ -139,14 +139,16 @@ class _Stopping(Exception):
 
 
 class _Sink:
-    """Writes an object's bytes to its part file and hashes them on the way."""
+    """Writes an object's bytes to its part file and hashes them on the way (unless ``digest`` is None:
+    a :class:`PartWriter`'s file is hashed once in place)."""
 
     def __init__(self, file: Any, digest: Any, counters: _Counters) -> None:
         self.file, self.digest, self.counters, self.size = file, digest, counters, 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.file.write(data)
-        self.digest.update(data)
+        if self.digest is not None:
+            self.digest.update(data)
         self.size += len(data)
         if self.counters.current is not None:
             self.counters.current["offset"] += len(data)
@@ -275,14 +277,22 @@ class Ingest:
         if job.handle is None:
             await self._fetch_offered(job)
             return
-        entry = job.entry or await self.service.file_entry(job.handle)
+        if job.entry is None and self.service.capabilities.partial_objects:
+            await self._fetch_announced(job.handle)
+            return
+        await self._fetch(job.handle, job.entry)
+
+    async def _fetch(self, handle: int, entry: FileEntry | None) -> None:
+        """An object on the card: its entry (GetObjectInfo) unless the scan listed it, then unless it is
+        stored, its download."""
+        entry = entry or await self.service.file_entry(handle)
         if entry.format == "folder":
             return
         key = Key.of(self._serial(), entry.filename, entry.size, entry.captured)
         if self.index.stored(key) is not None:
             self.counters.skipped += 1
             return
-        await self._download(job.handle, entry, key)
+        await self._download(handle, entry, key)
 
     def _serial(self) -> str:
         summary = self.service.session.summary
@@ -320,7 +330,46 @@ class Ingest:
 
     # ---------------------------------------------------------------- downloading
 
-    async def _download(self, handle: int, entry: FileEntry, key: Key) -> None:
+    async def _fetch_announced(self, handle: int) -> None:
+        """An object an event announced: its first piece is read before its ObjectInfo, and written and
+        synced on the journal's thread during the ObjectInfo's round trip; a picture of one piece is whole
+        by the time its name is known, and goes straight into place. Exactly-once is the key's business, as
+        ever, before anything is placed: an object stored already (events announce new ones) costs a piece
+        read for nothing; a folder (no piece to read) goes the usual way."""
+        writer = PartWriter(self.folder, self.folder.fresh_part(handle))
+        self.counters.current = {"filename": None, "handle": handle, "offset": 0, "size": None}
+        try:
+            await self.service.download_part(
+                handle, 0, self.options.piece, _Sink(writer, None, self.counters)
+            )
+        except CameraError:
+            await writer.discard()
+            await self._fetch(handle, None)
+            return
+        try:
+            synced = writer.finish()
+            entry = await self.service.file_entry(handle)
+            await synced
+        except BaseException:
+            writer.discard()  # on the journal's thread, after the rest of the file's steps
+            raise
+        await self._place_announced(handle, entry, writer)
+
+    async def _place_announced(self, handle: int, entry: FileEntry, writer: PartWriter) -> None:
+        key = Key.of(self._serial(), entry.filename, entry.size, entry.captured)
+        if entry.format == "folder" or self.index.stored(key) is not None:
+            self.counters.skipped += int(entry.format != "folder")
+            await writer.discard()
+        elif writer.size == entry.size:
+            self._finished(
+                key, await self.folder.store(key, writer.path, entry.captured), handle, entry.captured
+            )
+            await self._deleted_after(handle, entry.filename)
+        else:  # more to come: the usual download goes on from there, under the key's name
+            os.replace(writer.path, self.folder.part(key))
+            await self._download(handle, entry, key, resuming=False)
+
+    async def _download(self, handle: int, entry: FileEntry, key: Key, *, resuming: bool = True) -> None:
         """The object into its part file (resumed from its length), then into place."""
         partial = self.service.capabilities.partial_objects
         part = self.folder.part(key)
@@ -328,7 +377,8 @@ class Ingest:
         offset = offset if offset <= entry.size else 0
         digest = hashlib.sha256()
         if offset:  # the bytes already there count
-            log.info("ingest: resuming %s at byte %d of %d", entry.filename, offset, entry.size)
+            if resuming:
+                log.info("ingest: resuming %s at byte %d of %d", entry.filename, offset, entry.size)
             digest = await asyncio.to_thread(_prefix_digest, part, offset)
         # the name: its journal write runs meanwhile
         naming = asyncio.ensure_future(self.folder.reserve(key, entry.captured))
@@ -351,8 +401,7 @@ class Ingest:
             raise ValueError(f"{entry.filename}: {size} bytes came, the camera announced {entry.size}")
         stored = await self.folder.commit(key, part, digest.hexdigest(), *path)
         self._finished(key, stored, handle, entry.captured)
-        if self.options.delete_after:
-            await self._delete(handle, entry.filename)
+        await self._deleted_after(handle, entry.filename)
 
     async def _pieces(self, handle: int, offset: int, size: int, sink: _Sink) -> None:
         while offset < size:
@@ -401,6 +450,10 @@ class Ingest:
         params |= {"filename": key.filename, "captured": captured}
         self.service.fanout.publish(Notification("ingest", "notify.ingest", params))
         self._queue_hook(self.index.find(key) or key, stored, handle, captured)
+
+    async def _deleted_after(self, handle: int, filename: str) -> None:
+        if self.options.delete_after:
+            await self._delete(handle, filename)
 
     async def _delete(self, handle: int, filename: str) -> None:
         try:

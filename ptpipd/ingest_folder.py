@@ -7,6 +7,8 @@ the journal's ``fsync``, after the rename: a power cut that loses the name's rec
 pattern's name with the object's bytes, and that counts as stored (byte for byte: a file of someone else's
 keeps its name, ours takes the next). Every journal step runs on one thread of its own
 (:meth:`IngestFolder.journal`): the event loop never waits on the disk, and the records keep their order.
+A new object's first piece is written on that thread too (:class:`PartWriter`), so its write and sync run
+while the event loop asks the camera for the object's name; the steps that put it into place queue behind.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -50,12 +53,22 @@ class IngestFolder:
         event loop never waits on the disk, and the records keep their order."""
         return asyncio.get_running_loop().run_in_executor(self._writer, write, *args)
 
+    def submit(self, step: Callable[..., None], *args: Any) -> Future[None]:
+        """A step on the journal's thread that nobody awaits (a piece of a part file: :class:`PartWriter`
+        keeps its error), so the event loop is not woken when it ends."""
+        return self._writer.submit(step, *args)
+
     # ---------------------------------------------------------------- part files
 
     def part(self, key: Key) -> Path:
         """The part file of ``key``'s download (its name the same across restarts: a download resumes)."""
         digest = hashlib.sha256(repr(key.as_json()).encode()).hexdigest()[:24]
         return self.directory / f"{PART_PREFIX}{digest}{PART_SUFFIX}"
+
+    def fresh_part(self, handle: int) -> Path:
+        """The part file of an announced object read before its key is known (:class:`PartWriter`). Left
+        by a crash, it is an orphan: the next scan removes it and downloads the object under its key."""
+        return self.directory / f"{PART_PREFIX}new-{handle:08x}{PART_SUFFIX}"
 
     def remove_orphans(self, keep: set[str]) -> None:
         """Part files of objects no longer on the camera (deleted meanwhile) go."""
@@ -94,55 +107,144 @@ class IngestFolder:
         return None
 
     async def reserve(self, key: Key, captured: str | None, *, again: bool = False) -> tuple[str, str | None]:
+        """The name of ``key`` in the folder (:meth:`name`), reserved in the journal (kept across a crash)
+        unless it was before; and the pattern's name when a file of the object's size holds it."""
+        path, twin, new = self.name(key, captured, again=again)
+        if new:
+            await self.journal(self.index.reserve, key, path)
+        return path, twin
+
+    def name(self, key: Key, captured: str | None, *, again: bool = False) -> tuple[str, str | None, bool]:
         """The name of ``key`` in the folder: the one reserved before (a download that did not finish), else
-        the pattern's, made free, and reserved in the journal (kept across a crash); and the pattern's name
-        when a file of the object's size holds it (:meth:`_twin`)."""
+        the pattern's, made free (then True: it is to be reserved); and the pattern's name when a file of the
+        object's size holds it (:meth:`_twin`)."""
         reserved = None if again else self.index.target(key)
         if reserved is not None:
-            return reserved[0], None
+            return reserved[0], None, False
         when = parse_time(captured) or datetime.now()
-        rel = render(
-            self.pattern,
-            captured=when,
-            filename=key.filename,
-            serial=key.serial,
-            n=self.index.count + 1,
-        )
+        n = self.index.count + 1
+        rel = render(self.pattern, captured=when, filename=key.filename, serial=key.serial, n=n)
         path = self._free_name(rel)
-        await self.journal(self.index.reserve, key, path)
-        return path, None if path == str(rel) or again else self._twin(rel, key.size)
+        return path, None if path == str(rel) or again else self._twin(rel, key.size), True
 
     # ---------------------------------------------------------------- into place
 
     async def commit(self, key: Key, part: Path, sha256: str, path: str, twin: str | None = None) -> Stored:
         """Syncs the part file, links it to its reserved name (another, should a file have taken that) and
         records it, all on the journal's thread (one hop: the records before it are written by then)."""
+        return await self._into_place(key, part, Stored(path, key.size, sha256), twin, _Step())
+
+    async def store(self, key: Key, part: Path, captured: str | None) -> Stored:
+        """A whole part file, synced already (:meth:`PartWriter.finish`), into place under the pattern's
+        name in one hop on the journal's thread: the name's record, the link, then (the picture has its name
+        by then) its SHA-256, read back from the file, and the result."""
+        path, twin, new = self.name(key, captured)
+        return await self._into_place(key, part, Stored(path, key.size, ""), twin, _Step(new, synced=True))
+
+    async def _into_place(
+        self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step
+    ) -> Stored:
         for _ in range(3):
-            stored: Stored | None = await self.journal(
-                self._settle, key, part, Stored(path, key.size, sha256), twin
-            )
-            if stored is not None:
-                return stored
+            done: Stored | None = await self.journal(self._settle, key, part, stored, twin, step)
+            if done is not None:
+                return done
             path, twin = (await self.reserve(key, key.captured, again=True))[0], None
+            stored, step = Stored(path, stored.size, stored.sha256), _Step(synced=step.synced)
         raise OSError(f"no free name for {key.filename} in {self.directory}")
 
-    def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None) -> Stored | None:
+    def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step) -> Stored | None:
         """(On the journal's thread.) ``part`` into place and recorded ``done``; None when its name is taken."""
+        if step.reserve:
+            self.index.reserve(key, stored.path)
         if twin is not None and _same_bytes(part, self.directory / twin):
             log.info("ingest: %s holds %s already (named before its record was lost)", twin, key.filename)
             part.unlink()
             stored = Stored(twin, stored.size, stored.sha256)
-        elif not _place(part, self.directory / stored.path):
+        elif not _place(part, self.directory / stored.path, step.synced):
             return None
+        if not stored.sha256:
+            stored = Stored(stored.path, stored.size, file_digest(self.directory / stored.path, stored.size))
         self.index.record_done(key, stored)
         return stored
 
 
-def _place(part: Path, final: Path) -> bool:
-    """Syncs ``part``'s bytes, then links it to ``final`` unless a file is there (True), removes the part
-    name, fsyncs the folders. False when ``final`` holds another file (its name must change)."""
-    with part.open("rb") as f:
-        _datasync(f.fileno())  # the bytes and the size; not the times (a new file: nothing else to wait for)
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """How :meth:`IngestFolder._settle` goes: the name still to be reserved, the part file synced before."""
+
+    reserve: bool = False
+    synced: bool = False
+
+
+class PartWriter:
+    """A data sink writing a new part file on the journal's thread: the event loop copies each piece it
+    receives (the receive buffer is reused) and goes on, the disk writes beside it. :meth:`finish` syncs
+    and closes the file there; a failure on the way is raised by it."""
+
+    def __init__(self, folder: IngestFolder, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        self._folder = folder
+        self._fd = -1
+        self._error: OSError | None = None
+        folder.submit(self._step, self._open)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        chunk = bytes(data)
+        self.size += len(chunk)
+        self._folder.submit(self._step, self._write, chunk)
+
+    def finish(self) -> asyncio.Future[Any]:
+        """The bytes written and synced (fdatasync), the file closed; raises the first failure (when awaited:
+        a caller that fails before that does not hear of it)."""
+        done = self._folder.journal(self._finish)
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return done
+
+    def discard(self) -> asyncio.Future[Any]:
+        """The file closed and removed."""
+        return self._folder.journal(self._discard)
+
+    def _step(self, step: Callable[..., None], *args: Any) -> None:
+        if self._error is None:
+            try:
+                step(*args)
+            except OSError as exc:
+                self._error = exc
+
+    def _open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+
+    def _write(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def _finish(self) -> None:
+        self._step(_datasync, self._fd)
+        self._close()
+        if self._error is not None:
+            raise self._error
+
+    def _discard(self) -> None:
+        self._close()
+        self.path.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _place(part: Path, final: Path, synced: bool = False) -> bool:
+    """Syncs ``part``'s bytes (unless ``synced``), then links it to ``final`` unless a file is there (True),
+    removes the part name, fsyncs the folders. False when ``final`` holds another file (its name must
+    change). The folders' fsync follows the link: a power cut before it may lose the name, and then the
+    journal, synced after it (``done``), has no record either: the object is downloaded again, never
+    stored twice, never stored half."""
+    if not synced:
+        with part.open("rb") as f:
+            _datasync(f.fileno())  # the bytes and the size; not the times (a new file: nothing else to wait)
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(part, final)
@@ -162,6 +264,16 @@ def _place(part: Path, final: Path) -> bool:
 
 #: fdatasync where the system has it (Linux), else fsync (macOS).
 _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+
+def file_digest(path: Path, length: int) -> str:
+    """The SHA-256 (hex) of the first ``length`` bytes of ``path``."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while length > 0 and (chunk := f.read(min(length, 1 << 20))):
+            digest.update(chunk)
+            length -= len(chunk)
+    return digest.hexdigest()
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
