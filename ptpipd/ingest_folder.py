@@ -187,10 +187,11 @@ class PartWriter:
         self._folder = folder
         self._fd = -1
         self._error: OSError | None = None
-        folder.submit(self._step, self._open)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         chunk = bytes(data)
+        if not self.size:  # opened once the camera answers: the thread stays off the loop before the request
+            self._folder.submit(self._step, self._open)
         self.size += len(chunk)
         self._folder.submit(self._step, self._write, chunk)
 
@@ -221,6 +222,8 @@ class PartWriter:
             view = view[os.write(self._fd, view) :]
 
     def _finish(self) -> None:
+        if self._fd < 0:  # nothing came: an empty file
+            self._step(self._open)
         self._step(_datasync, self._fd)
         self._close()
         if self._error is not None:
