@@ -5,10 +5,12 @@ A name is reserved in the journal (:mod:`ptpipd.ingest_index`) before the rename
 after it, so a crash between the two keeps the name and nothing is stored twice. Only the result waits for
 the journal's ``fsync``, after the rename: a power cut that loses the name's record finds the file at the
 pattern's name with the object's bytes, and that counts as stored (byte for byte: a file of someone else's
-keeps its name, ours takes the next). Every journal step runs on one thread of its own
-(:meth:`IngestFolder.journal`): the event loop never waits on the disk, and the records keep their order.
-A new object's first piece is written on that thread too (:class:`PartWriter`), so its write and sync run
-while the event loop asks the camera for the object's name; the steps that put it into place queue behind.
+keeps its name, ours takes the next). Every sync runs on one thread of its own
+(:meth:`IngestFolder.journal`), as do the journal's records but one: the event loop never waits on the
+disk's syncs, and the records keep their order. A new object's first piece is written and synced on that
+thread too (:class:`PartWriter`) while the event loop asks the camera for the object's name; then the event
+loop writes the name's record and links the file (:meth:`IngestFolder.store`: no thread to wake before the
+picture has its name), and the folder's sync and the result follow on the thread.
 """
 
 from __future__ import annotations
@@ -136,10 +138,26 @@ class IngestFolder:
 
     async def store(self, key: Key, part: Path, captured: str | None) -> Stored:
         """A whole part file, synced already (:meth:`PartWriter.finish`), into place under the pattern's
-        name in one hop on the journal's thread: the name's record, the link, then (the picture has its name
-        by then) its SHA-256, read back from the file, and the result."""
+        name: the name's record and the link here, on the event loop (a line written and a name made, the
+        page cache's business, as the part files' writes are: no thread to wake before the picture has its
+        name), then on the journal's thread the folder's sync, the SHA-256 read back from the file and the
+        result. The record precedes the link as on the thread, so a daemon killed in between finds its
+        name reserved (:meth:`recover`); a name taken meanwhile, or a folder without hard links, goes the
+        journal thread's way (:meth:`_settle`)."""
         path, twin, new = self.name(key, captured)
-        return await self._into_place(key, part, Stored(path, key.size, ""), twin, _Step(new, synced=True))
+        if twin is None:
+            if new:
+                self.index.reserve(key, path)
+            try:
+                _link(part, self.directory / path)
+            except OSError:
+                pass  # taken, or no hard links here: the thread's way
+            else:
+                stored: Stored = await self.journal(self._linked, key, part, Stored(path, key.size, ""))
+                return stored
+        return await self._into_place(
+            key, part, Stored(path, key.size, ""), twin, _Step(twin is not None and new, synced=True)
+        )
 
     async def _into_place(
         self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step
@@ -162,6 +180,16 @@ class IngestFolder:
             stored = Stored(twin, stored.size, stored.sha256)
         elif not _place(part, self.directory / stored.path, step.synced):
             return None
+        return self._record(key, stored)
+
+    def _linked(self, key: Key, part: Path, stored: Stored) -> Stored:
+        """(On the journal's thread.) After :meth:`store`'s link: the part name gone, the folders synced,
+        the result recorded."""
+        _unlink_part(part, self.directory / stored.path)
+        return self._record(key, stored)
+
+    def _record(self, key: Key, stored: Stored) -> Stored:
+        """(On the journal's thread.) ``done``, with the file's SHA-256 read back when not known yet."""
         if not stored.sha256:
             stored = Stored(stored.path, stored.size, file_digest(self.directory / stored.path, stored.size))
         self.index.record_done(key, stored)
@@ -248,9 +276,8 @@ def _place(part: Path, final: Path, synced: bool = False) -> bool:
     if not synced:
         with part.open("rb") as f:
             _datasync(f.fileno())  # the bytes and the size; not the times (a new file: nothing else to wait)
-    final.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.link(part, final)
+        _link(part, final)
     except FileExistsError:
         if final.stat().st_size != part.stat().st_size or not _same_bytes(part, final):
             return False  # someone else's file
@@ -258,11 +285,22 @@ def _place(part: Path, final: Path, synced: bool = False) -> bool:
         if final.exists():
             return False
         os.replace(part, final)
+    _unlink_part(part, final)
+    return True
+
+
+def _link(part: Path, final: Path) -> None:
+    """``final`` made a name of ``part`` (never over a file: FileExistsError)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.link(part, final)
+
+
+def _unlink_part(part: Path, final: Path) -> None:
+    """The part name removed once ``final`` names the file, and the folders synced."""
     part.unlink(missing_ok=True)
     sync_directory(final.parent)
     if final.parent != part.parent:
         sync_directory(part.parent)
-    return True
 
 
 #: fdatasync where the system has it (Linux), else fsync (macOS).

@@ -139,3 +139,33 @@ def test_an_object_bigger_than_a_piece_goes_on_from_its_first_piece(
     assert f"IMG_0004.JPG goes on from byte {piece} of {len(data)}" in caplog.text
     assert "resuming" not in caplog.text
     assert sorted(p.name for p in out.iterdir()) == ["IMG_0004.JPG"]
+
+
+@pytest.mark.parametrize("size", ["same", "other"])
+def test_a_name_taken_by_someone_elses_file_leaves_it_alone(tmp_path: Path, size: str) -> None:
+    """The pattern's name holds a file that is not ours, of the photo's size (perhaps ours, named before a
+    power cut lost its record: the bytes decide) or of another size: it stays as it is, ours takes the next
+    name."""
+    card, out, photo = tmp_path / "card", tmp_path / "out", 300_000
+
+    async def scenario() -> Ingest:
+        sim = await start_simulator("generic", port=0, battery_interval=0, card=str(card), photo_size=photo)
+        config = CameraConfig(host="127.0.0.1", port=sim.ports[0])
+        options = IngestOptions(directory=out, index_path=tmp_path / "index.jsonl")
+        try:
+            async with CameraService(config, FAST) as service, Ingest(service, options) as ingest:
+                await until(lambda: ingest.counters.scans == 1, 10, "the first scan")
+                sim.press_shutter()
+                await until(lambda: ingest.counters.files == 1, 10, "the picture")
+                return ingest
+        finally:
+            await sim.close()
+
+    out.mkdir()
+    theirs = bytes(photo if size == "same" else photo - 1)
+    (out / "IMG_0004.JPG").write_bytes(theirs)
+    ingest = asyncio.run(scenario())
+    assert ingest.counters.errors == 0
+    assert (out / "IMG_0004.JPG").read_bytes() == theirs
+    assert (out / "IMG_0004-1.JPG").read_bytes() == (card / "IMG_0004.JPG").read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0004-1.JPG", "IMG_0004.JPG"]
