@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ptpipd.errors import CameraError
+from ptpipd.errors import CameraError, WriteFailed
 from ptpipd.ingest_folder import PART_PREFIX, PART_SUFFIX, IngestFolder, PartWriter
 from ptpipd.ingest_index import IngestIndex, Key, Stored
 from ptpipd.service import CameraService
@@ -95,19 +95,26 @@ class Fetcher:
 
     async def announced(self, handle: int) -> Fetched | None:
         """An object an event announced (the camera reads pieces): its first piece before its ObjectInfo."""
-        writer = PartWriter(self.folder, self.folder.fresh_part(handle))
+        writer = PartWriter(self.folder.fresh_part(handle))
         self.progress.current = {"filename": None, "handle": handle, "offset": 0, "size": None}
         try:
             await self.service.download_part(handle, 0, self.piece, _Sink(writer, None, self.progress))
-        except CameraError:
-            await writer.discard()
+        except BaseException as exc:
+            writer.discard()
+            if not isinstance(exc, CameraError) or isinstance(exc, WriteFailed):
+                raise
             return await self.listed(handle, None)  # a folder, say: the usual way
+        # The ObjectInfo request goes out first, then the sync goes to the journal's thread (which, woken,
+        # wants the GIL the request's way out needs): the sync runs during the round trip.
+        info = asyncio.ensure_future(self.service.file_entry(handle))
         try:
-            synced = writer.finish()
-            entry = await self.service.file_entry(handle)
+            await asyncio.sleep(0)
+            synced = writer.finish(self.folder)
+            entry = await info
             await synced
         except BaseException:
-            writer.discard()  # on the journal's thread, after the rest of the file's steps
+            info.cancel()
+            writer.discard()  # unlinked at once; the thread closes its descriptor once synced
             raise
         return await self._place_announced(handle, entry, writer)
 
@@ -115,7 +122,7 @@ class Fetcher:
         key = Key.of(self.serial(), entry.filename, entry.size, entry.captured)
         if entry.format == "folder" or self.index.stored(key) is not None:
             self.progress.skipped += int(entry.format != "folder")
-            await writer.discard()
+            writer.discard()
             return None
         if writer.size == entry.size:
             stored = await self.folder.store(key, writer.path, entry.captured)

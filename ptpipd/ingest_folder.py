@@ -21,7 +21,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -54,11 +54,6 @@ class IngestFolder:
         """A journal step (a record, or a file into place and its record) on the journal's own thread: the
         event loop never waits on the disk, and the records keep their order."""
         return asyncio.get_running_loop().run_in_executor(self._writer, write, *args)
-
-    def submit(self, step: Callable[..., None], *args: Any) -> Future[None]:
-        """A step on the journal's thread that nobody awaits (a piece of a part file: :class:`PartWriter`
-        keeps its error), so the event loop is not woken when it ends."""
-        return self._writer.submit(step, *args)
 
     # ---------------------------------------------------------------- part files
 
@@ -205,66 +200,46 @@ class _Step:
 
 
 class PartWriter:
-    """A data sink writing a new part file on the journal's thread: the event loop copies each piece it
-    receives (the receive buffer is reused) and goes on, the disk writes beside it. :meth:`finish` syncs
-    and closes the file there; a failure on the way is raised by it."""
+    """A data sink writing a new part file: each piece as it comes, straight from the receive buffer (the
+    page cache's business, as the part files' writes of a listed download are); :meth:`finish` syncs and
+    closes the file on the journal's thread while the event loop goes on."""
 
-    def __init__(self, folder: IngestFolder, path: Path) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.size = 0
-        self._folder = folder
         self._fd = -1
-        self._error: OSError | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        chunk = bytes(data)
-        if not self.size:  # opened once the camera answers: the thread stays off the loop before the request
-            self._folder.submit(self._step, self._open)
-        self.size += len(chunk)
-        self._folder.submit(self._step, self._write, chunk)
-
-    def finish(self) -> asyncio.Future[Any]:
-        """The bytes written and synced (fdatasync), the file closed; raises the first failure (when awaited:
-        a caller that fails before that does not hear of it)."""
-        done = self._folder.journal(self._finish)
-        done.add_done_callback(lambda f: f.cancelled() or f.exception())
-        return done
-
-    def discard(self) -> asyncio.Future[Any]:
-        """The file closed and removed."""
-        return self._folder.journal(self._discard)
-
-    def _step(self, step: Callable[..., None], *args: Any) -> None:
-        if self._error is None:
-            try:
-                step(*args)
-            except OSError as exc:
-                self._error = exc
-
-    def _open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-
-    def _write(self, chunk: bytes) -> None:
-        view = memoryview(chunk)
+        if self._fd < 0:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        view = memoryview(data).cast("B")
+        self.size += len(view)
         while view:
             view = view[os.write(self._fd, view) :]
 
-    def _finish(self) -> None:
+    def finish(self, folder: IngestFolder) -> asyncio.Future[Any]:
+        """The bytes synced (fdatasync) and the file closed, on ``folder``'s journal thread; a failure is
+        raised when awaited (a caller that fails before that does not hear of it)."""
         if self._fd < 0:  # nothing came: an empty file
-            self._step(self._open)
-        self._step(_datasync, self._fd)
-        self._close()
-        if self._error is not None:
-            raise self._error
+            self.write(b"")
+        fd, self._fd = self._fd, -1
+        done = folder.journal(_sync_and_close, fd)
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return done
 
-    def _discard(self) -> None:
-        self._close()
-        self.path.unlink(missing_ok=True)
-
-    def _close(self) -> None:
+    def discard(self) -> None:
+        """The file closed (unless :meth:`finish` has it) and removed."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        self.path.unlink(missing_ok=True)
+
+
+def _sync_and_close(fd: int) -> None:
+    try:
+        _datasync(fd)
+    finally:
+        os.close(fd)
 
 
 def _place(part: Path, final: Path, synced: bool = False) -> bool:

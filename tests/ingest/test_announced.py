@@ -82,31 +82,27 @@ def test_a_first_piece_left_by_a_crash_goes_and_its_object_is_stored_under_its_k
     assert (out / "IMG_0004.JPG").read_bytes() == (card / "IMG_0004.JPG").read_bytes()
 
 
-def test_a_part_writer_writes_in_order_and_reports_a_failure_when_finished(tmp_path: Path) -> None:
+def test_a_part_writer_writes_in_order_syncs_on_the_thread_and_fails_at_once(tmp_path: Path) -> None:
     pieces = [bytes([n]) * (1000 + n) for n in range(20)]
 
-    async def scenario() -> tuple[int, bytes, BaseException | None, bool]:
+    async def scenario() -> tuple[int, bytes]:
         index = IngestIndex(tmp_path / "index.jsonl")
         index.open()
         folder = IngestFolder(tmp_path, "{filename}", index)
-        good = PartWriter(folder, tmp_path / "good.part")
+        good = PartWriter(tmp_path / "good.part")
         for piece in pieces:
-            good.write(memoryview(bytearray(piece)))  # a buffer the caller reuses: copied on the way
-        await good.finish()
-        bad = PartWriter(folder, tmp_path / "missing" / "bad.part")  # its folder is not there
-        bad.write(b"lost")
-        error: BaseException | None = None
-        try:
-            await bad.finish()
-        except OSError as exc:
-            error = exc
-        await bad.discard()
+            good.write(memoryview(bytearray(piece)))  # a buffer the caller reuses
+        await good.finish(folder)
         await folder.close()
-        return good.size, (tmp_path / "good.part").read_bytes(), error, (tmp_path / "missing").exists()
+        return good.size, (tmp_path / "good.part").read_bytes()
 
-    size, data, error, made = asyncio.run(scenario())
+    size, data = asyncio.run(scenario())
     assert size == sum(map(len, pieces)) and data == b"".join(pieces)
-    assert isinstance(error, FileNotFoundError) and not made
+    bad = PartWriter(tmp_path / "missing" / "bad.part")  # its folder is not there
+    with pytest.raises(FileNotFoundError):
+        bad.write(b"lost")
+    bad.discard()
+    assert not (tmp_path / "missing").exists()
 
 
 def test_an_object_bigger_than_a_piece_goes_on_from_its_first_piece(
