@@ -265,9 +265,14 @@ def _place(part: Path, final: Path, synced: bool = False) -> bool:
 
 
 def _link(part: Path, final: Path) -> None:
-    """``final`` made a name of ``part`` (never over a file: FileExistsError)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.link(part, final)
+    """``final`` made a name of ``part`` (never over a file: FileExistsError), its folder made if need be."""
+    try:
+        os.link(part, final)
+    except FileNotFoundError:
+        if not part.exists():
+            raise
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.link(part, final)
 
 
 def _unlink_part(part: Path, final: Path) -> None:
