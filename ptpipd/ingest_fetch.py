@@ -104,16 +104,10 @@ class Fetcher:
             if not isinstance(exc, CameraError) or isinstance(exc, WriteFailed):
                 raise
             return await self.listed(handle, None)  # a folder, say: the usual way
-        # The ObjectInfo request goes out first, then the sync goes to the journal's thread (which, woken,
-        # wants the GIL the request's way out needs): the sync runs during the round trip.
-        info = asyncio.ensure_future(self.service.file_entry(handle))
+        writer.finish(self.folder)  # the sync runs on the journal's thread during the round trip
         try:
-            await asyncio.sleep(0)
-            synced = writer.finish(self.folder)
-            entry = await info
-            await synced
+            entry = await self.service.file_entry(handle)
         except BaseException:
-            info.cancel()
             writer.discard()  # unlinked at once; the thread closes its descriptor once synced
             raise
         return await self._place_announced(handle, entry, writer)
@@ -125,7 +119,7 @@ class Fetcher:
             writer.discard()
             return None
         if writer.size == entry.size:
-            stored = await self.folder.store(key, writer.path, entry.captured)
+            stored = await self.folder.store(key, writer, entry.captured)
             return Fetched(key, stored, handle, entry.captured)
         os.replace(writer.path, self.folder.part(key))  # more to come: on from there, under the key's name
         return await self._download(handle, entry, key, resuming=False)

@@ -131,18 +131,21 @@ class IngestFolder:
         records it, all on the journal's thread (one hop: the records before it are written by then)."""
         return await self._into_place(key, part, Stored(path, key.size, sha256), twin, _Step())
 
-    async def store(self, key: Key, part: Path, captured: str | None) -> Stored:
-        """A whole part file, synced already (:meth:`PartWriter.finish`), into place under the pattern's
-        name: the name's record and the link here, on the event loop (a line written and a name made, the
-        page cache's business, as the part files' writes are: no thread to wake before the picture has its
-        name), then on the journal's thread the folder's sync, the SHA-256 read back from the file and the
-        result. The record precedes the link as on the thread, so a daemon killed in between finds its
-        name reserved (:meth:`recover`); a name taken meanwhile, or a folder without hard links, goes the
-        journal thread's way (:meth:`_settle`)."""
+    async def store(self, key: Key, writer: PartWriter, captured: str | None) -> Stored:
+        """A whole part file, its sync handed to the journal's thread (:meth:`PartWriter.finish`), into
+        place under the pattern's name. The name's record is written here, on the event loop (a line
+        written, the page cache's business, as the part files' writes are), before the link as on the
+        thread, so a daemon killed in between finds its name reserved (:meth:`recover`). Synced by now,
+        the file is linked here too (no thread to wake before the picture has its name); else the link
+        queues on the journal's thread right behind the sync (no event loop turn between them). Then, on
+        the thread, the folder's sync, the SHA-256 read back from the file and the result. A name taken
+        meanwhile, or a folder without hard links, goes the thread's way (:meth:`_settle`)."""
+        part = writer.path
         path, twin, new = self.name(key, captured)
-        if twin is None:
-            if new:
-                self.index.reserve(key, path)
+        if twin is None and new:
+            self.index.reserve(key, path)
+            new = False
+        if twin is None and writer.durable:
             try:
                 _link(part, self.directory / path)
             except OSError:
@@ -150,9 +153,7 @@ class IngestFolder:
             else:
                 stored: Stored = await self.journal(self._linked, key, part, Stored(path, key.size, ""))
                 return stored
-        return await self._into_place(
-            key, part, Stored(path, key.size, ""), twin, _Step(twin is not None and new, synced=True)
-        )
+        return await self._into_place(key, part, Stored(path, key.size, ""), twin, _Step(new, writer))
 
     async def _into_place(
         self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step
@@ -162,18 +163,20 @@ class IngestFolder:
             if done is not None:
                 return done
             path, twin = (await self.reserve(key, key.captured, again=True))[0], None
-            stored, step = Stored(path, stored.size, stored.sha256), _Step(synced=step.synced)
+            stored, step = Stored(path, stored.size, stored.sha256), _Step(written=step.written)
         raise OSError(f"no free name for {key.filename} in {self.directory}")
 
     def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step) -> Stored | None:
         """(On the journal's thread.) ``part`` into place and recorded ``done``; None when its name is taken."""
+        if step.written is not None and not step.written.durable:
+            raise OSError(f"{part.name} could not be synced: {step.written.error}")  # never put into place
         if step.reserve:
             self.index.reserve(key, stored.path)
         if twin is not None and _same_bytes(part, self.directory / twin):
             log.info("ingest: %s holds %s already (named before its record was lost)", twin, key.filename)
             part.unlink()
             stored = Stored(twin, stored.size, stored.sha256)
-        elif not _place(part, self.directory / stored.path, step.synced):
+        elif not _place(part, self.directory / stored.path, step.written is not None):
             return None
         return self._record(key, stored)
 
@@ -193,10 +196,11 @@ class IngestFolder:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """How :meth:`IngestFolder._settle` goes: the name still to be reserved, the part file synced before."""
+    """How :meth:`IngestFolder._settle` goes: the name still to be reserved; the writer that synced the part
+    file before (the step checks it did), else None (the step syncs it)."""
 
     reserve: bool = False
-    synced: bool = False
+    written: PartWriter | None = None
 
 
 class PartWriter:
@@ -207,6 +211,9 @@ class PartWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.size = 0
+        #: set on the journal's thread once the file is synced (or why it could not be)
+        self.durable = False
+        self.error: OSError | None = None
         self._fd = -1
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -223,7 +230,8 @@ class PartWriter:
         if self._fd < 0:  # nothing came: an empty file
             self.write(b"")
         fd, self._fd = self._fd, -1
-        done = folder.journal(_sync_and_close, fd)
+        _start_writeback(fd)
+        done = folder.journal(self._sync, fd)
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
         return done
 
@@ -234,12 +242,23 @@ class PartWriter:
             self._fd = -1
         self.path.unlink(missing_ok=True)
 
+    def _sync(self, fd: int) -> None:
+        try:
+            _datasync(fd)
+            self.durable = True
+        except OSError as exc:
+            self.error = exc
+            raise
+        finally:
+            os.close(fd)
 
-def _sync_and_close(fd: int) -> None:
-    try:
-        _datasync(fd)
-    finally:
-        os.close(fd)
+
+def _start_writeback(fd: int) -> None:
+    """Starts writing the file's dirty pages to the disk without waiting (Linux, as PostgreSQL's
+    ``pg_flush_data`` does where sync_file_range is missing): the fdatasync that follows on the journal's
+    thread then waits for less. Where the system has no such hint, the fdatasync does it all."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 def _place(part: Path, final: Path, synced: bool = False) -> bool:

@@ -13,7 +13,7 @@ import pytest
 
 from ptpipd.ingest import PART_PREFIX, Ingest, IngestOptions
 from ptpipd.ingest_folder import IngestFolder, PartWriter
-from ptpipd.ingest_index import IngestIndex
+from ptpipd.ingest_index import IngestIndex, Key
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import EventCode
 from ptpipd.service import CameraService
@@ -165,3 +165,28 @@ def test_a_name_taken_by_someone_elses_file_leaves_it_alone(tmp_path: Path, size
     assert (out / "IMG_0004.JPG").read_bytes() == theirs
     assert (out / "IMG_0004-1.JPG").read_bytes() == (card / "IMG_0004.JPG").read_bytes()
     assert sorted(p.name for p in out.iterdir()) == ["IMG_0004-1.JPG", "IMG_0004.JPG"]
+
+
+def test_a_part_file_whose_sync_failed_is_never_put_into_place(tmp_path: Path) -> None:
+    """The link queued behind the sync on the journal's thread checks the sync happened."""
+    key = Key.of("SN1", "IMG_0001.JPG", 4, None)
+
+    async def scenario() -> BaseException | None:
+        index = IngestIndex(tmp_path / "index.jsonl")
+        index.open()
+        folder = IngestFolder(tmp_path, "{filename}", index)
+        writer = PartWriter(tmp_path / "a.part")
+        writer.write(b"data")
+        writer.error = OSError(5, "Input/output error")  # as the thread's fdatasync would have set it
+        try:
+            await folder.store(key, writer, None)
+        except OSError as exc:
+            return exc
+        finally:
+            writer.discard()
+            await folder.close()
+        return None
+
+    error = asyncio.run(scenario())
+    assert isinstance(error, OSError) and "could not be synced" in str(error), error
+    assert not (tmp_path / "IMG_0001.JPG").exists()
