@@ -24,6 +24,22 @@ from tests.ingest.test_resume import FAST, until
 ANY_TRANSACTION = 0xFFFF_FFFF
 
 
+async def one_shot(tmp_path: Path, options: IngestOptions, **sim_options: object) -> Ingest:
+    """Ingest on a simulator (its card in ``tmp_path / "card"``) that shoots one picture once ingest has
+    scanned it: the ingest, once the picture is stored."""
+    card = str(tmp_path / "card")
+    sim = await start_simulator("generic", port=0, battery_interval=0, card=card, **sim_options)
+    config = CameraConfig(host="127.0.0.1", port=sim.ports[0])
+    try:
+        async with CameraService(config, FAST) as service, Ingest(service, options) as ingest:
+            await until(lambda: ingest.counters.scans == 1, 10, "the first scan")
+            sim.press_shutter()
+            await until(lambda: ingest.counters.files == 1, 10, "the picture")
+            return ingest
+    finally:
+        await sim.close()
+
+
 def test_an_object_announced_again_is_not_stored_twice(tmp_path: Path) -> None:
     card, out = tmp_path / "card", tmp_path / "out"
 
@@ -112,20 +128,7 @@ def test_an_object_bigger_than_a_piece_goes_on_from_its_first_piece(
     caplog.set_level(logging.DEBUG, "ptpipd.ingest")
     card, out, piece = tmp_path / "card", tmp_path / "out", 32 << 10
 
-    async def scenario() -> Ingest:
-        sim = await start_simulator("generic", port=0, battery_interval=0, card=str(card))
-        config = CameraConfig(host="127.0.0.1", port=sim.ports[0])
-        options = IngestOptions(directory=out, index_path=tmp_path / "index.jsonl", piece=piece)
-        try:
-            async with CameraService(config, FAST) as service, Ingest(service, options) as ingest:
-                await until(lambda: ingest.counters.scans == 1, 10, "the first scan")
-                sim.press_shutter()
-                await until(lambda: ingest.counters.files == 1, 10, "the picture")
-                return ingest
-        finally:
-            await sim.close()
-
-    ingest = asyncio.run(scenario())
+    ingest = asyncio.run(one_shot(tmp_path, IngestOptions(out, tmp_path / "index.jsonl", piece=piece)))
     data = (out / "IMG_0004.JPG").read_bytes()
     assert len(data) > piece and data == (card / "IMG_0004.JPG").read_bytes()
     assert (
@@ -144,23 +147,11 @@ def test_a_name_taken_by_someone_elses_file_leaves_it_alone(tmp_path: Path, size
     name."""
     card, out, photo = tmp_path / "card", tmp_path / "out", 300_000
 
-    async def scenario() -> Ingest:
-        sim = await start_simulator("generic", port=0, battery_interval=0, card=str(card), photo_size=photo)
-        config = CameraConfig(host="127.0.0.1", port=sim.ports[0])
-        options = IngestOptions(directory=out, index_path=tmp_path / "index.jsonl")
-        try:
-            async with CameraService(config, FAST) as service, Ingest(service, options) as ingest:
-                await until(lambda: ingest.counters.scans == 1, 10, "the first scan")
-                sim.press_shutter()
-                await until(lambda: ingest.counters.files == 1, 10, "the picture")
-                return ingest
-        finally:
-            await sim.close()
-
     out.mkdir()
     theirs = bytes(photo if size == "same" else photo - 1)
     (out / "IMG_0004.JPG").write_bytes(theirs)
-    ingest = asyncio.run(scenario())
+    options = IngestOptions(out, tmp_path / "index.jsonl")
+    ingest = asyncio.run(one_shot(tmp_path, options, photo_size=photo))
     assert ingest.counters.errors == 0
     assert (out / "IMG_0004.JPG").read_bytes() == theirs
     assert (out / "IMG_0004-1.JPG").read_bytes() == (card / "IMG_0004.JPG").read_bytes()
