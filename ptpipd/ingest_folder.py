@@ -7,10 +7,10 @@ the journal's ``fsync``, after the rename: a power cut that loses the name's rec
 pattern's name with the object's bytes, and that counts as stored (byte for byte: a file of someone else's
 keeps its name, ours takes the next). Every sync runs on one thread of its own
 (:meth:`IngestFolder.journal`), as do the journal's records but one: the event loop never waits on the
-disk's syncs, and the records keep their order. A new object's first piece is written and synced on that
-thread too (:class:`PartWriter`) while the event loop asks the camera for the object's name; then the event
-loop writes the name's record and links the file (:meth:`IngestFolder.store`: no thread to wake before the
-picture has its name), and the folder's sync and the result follow on the thread.
+disk's syncs, and the records keep their order. A new object's first piece (:class:`PartWriter`) is synced
+on that thread while the event loop asks the camera for the object's name; then the event loop writes the
+name's record, and the file is linked at once where it is synced already, else on the thread right after
+its sync (:meth:`IngestFolder.store`); the folder's sync and the result follow on the thread.
 """
 
 from __future__ import annotations
@@ -225,8 +225,8 @@ class PartWriter:
             view = view[os.write(self._fd, view) :]
 
     def finish(self, folder: IngestFolder) -> asyncio.Future[Any]:
-        """The bytes synced (fdatasync) and the file closed, on ``folder``'s journal thread; a failure is
-        raised when awaited (a caller that fails before that does not hear of it)."""
+        """The bytes synced (fdatasync) and the file closed, on ``folder``'s journal thread: once that ran,
+        :attr:`durable` says whether it worked (:attr:`error` why not), and so does the future."""
         if self._fd < 0:  # nothing came: an empty file
             self.write(b"")
         fd, self._fd = self._fd, -1
