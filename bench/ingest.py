@@ -5,12 +5,18 @@ Run with ``.venv/bin/python bench/ingest.py [--shots 50] [--image-size 1600x1200
 gphoto2, ptpipd, gphoto2, each ``--shots / 2`` shots), so drift of a busy machine hits both alike:
 
 * **ptpipd**: the daemon (a subprocess) with ``--ingest-dir`` and ``--ingest-hook``: the event reaches it,
-  the object is read in GetPartialObject pieces through the service queue, synced and renamed into place,
-  its journal record synced, then the hook runs.
+  the object's first piece (GetPartialObject, through the service queue) is written to a part file, then
+  its ObjectInfo is asked for while that file is synced, and the file is linked under its name; the
+  folder's sync and the journal record follow, then the hook runs.
 * **gphoto2**: Debian's ``gphoto2 --capture-tethered --keep --hook-script`` on the same camera, saving
-  into its working directory (libgphoto2's event loop turns ObjectAdded into "file added": GetObjectInfo,
-  GetObject into a ``tmpfileXXXXXX``, renamed to the object's name, then the hook, waited for, and only then
-  the file closed).
+  into its working directory, as a user runs it. It waits for events in ``select()`` on the event
+  connection (libgphoto2's ptpip.c: a 1 ms timeout, in a loop), so it reacts to ObjectAdded at once, no
+  poll interval; its event loop turns ObjectAdded into "file added": GetObjectInfo, GetObject into a
+  ``tmpfileXXXXXX``, renamed to the object's name, then the hook, waited for, and only then the file closed.
+
+The simulator draws each picture when its shutter is pressed, before the ObjectAdded goes out (a camera
+announces a picture once it is on its card), and sends a data phase as headers and views of the picture
+(no copy first, as a camera streams from its card): whatever it costs, it costs both programs alike.
 
 Each round starts with a shot that is not counted (gphoto2 opens its session only once it waits for
 events: its first file proves it listens). Each shot is one SIGUSR1 to the simulator, which logs the wall-clock time its ObjectAdded went out (``at T``);

@@ -4,9 +4,10 @@
 whoever pressed the shutter: a client's ``capture`` or the button on the body) and, on every connection, lists
 the camera's files to catch up with pictures taken while the daemon or the link was down. Each object is:
 
-1. downloaded through the service's queue, a GetPartialObject piece per request (other clients' calls run
-   in between), into ``.ptpipd-ingest-<key>.part`` in the ingest directory; an interrupted download resumes
-   from that file's length after a reconnect or a restart;
+1. downloaded through the service's queue (:mod:`ptpipd.ingest_fetch`), a GetPartialObject piece per request
+   (other clients' calls run in between), into ``.ptpipd-ingest-<key>.part`` in the ingest directory; an
+   interrupted download resumes from that file's length after a reconnect or a restart. An object an event
+   announced has its first piece read before its ObjectInfo, written and synced while that round trip runs;
 2. synced and renamed (never over an existing file) to the name ``pattern`` gives
    (:mod:`ptpipd.ingest_names`) in the folder (:mod:`ptpipd.ingest_folder`); the journal
    (:mod:`ptpipd.ingest_index`) records the name before the rename
@@ -27,17 +28,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ptpipd.errors import CameraError
+from ptpipd.ingest_fetch import Fetched, Fetcher, Stopping
 from ptpipd.ingest_folder import PART_PREFIX, PART_SUFFIX, IngestFolder
 from ptpipd.ingest_hook import HookResult, HookRunner, hook_command
 from ptpipd.ingest_index import IngestIndex, Key, Stored
@@ -134,24 +134,6 @@ class _Counters:
         }
 
 
-class _Stopping(Exception):
-    """The daemon stops: the download ends after its current piece (the part file stays for next time)."""
-
-
-class _Sink:
-    """Writes an object's bytes to its part file and hashes them on the way."""
-
-    def __init__(self, file: Any, digest: Any, counters: _Counters) -> None:
-        self.file, self.digest, self.counters, self.size = file, digest, counters, 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.file.write(data)
-        self.digest.update(data)
-        self.size += len(data)
-        if self.counters.current is not None:
-            self.counters.current["offset"] += len(data)
-
-
 class Ingest:
     """Tethered ingest on one camera service (an async context manager: ``async with Ingest(...)``)."""
 
@@ -168,6 +150,7 @@ class Ingest:
             argv = hook_command(options.hook)
             self.hooks = HookRunner(argv, options.directory, env, options.hook_timeout, self._hook_finished)
         self.counters = _Counters()
+        self.fetcher = Fetcher(service, self.folder, options.piece, self.counters)
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(options.max_queue)
         self._session = 0
         self._queued: set[int] = set()  # handles waiting in this session
@@ -203,7 +186,7 @@ class Ingest:
         """Ends the worker after its current piece (bounded by ``stop_grace``) and the hook in flight."""
         if self._stopping:
             return
-        self._stopping = True
+        self._stopping = self.fetcher.stopping = True
         if self._tasks and self._busy:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(self._tasks[0]), self.options.stop_grace)
@@ -249,7 +232,7 @@ class Ingest:
             self._busy = True
             try:
                 await self._do(job)
-            except _Stopping:
+            except Stopping:
                 return
             except (CameraError, OSError, ValueError) as exc:
                 self._failed(job, exc)
@@ -272,23 +255,18 @@ class Ingest:
             return
         if job.session != self._session and job.data is None:
             return  # the handle belonged to an earlier connection: the scan of this one finds the object
+        fetched: Fetched | None
         if job.handle is None:
-            await self._fetch_offered(job)
-            return
-        entry = job.entry or await self.service.file_entry(job.handle)
-        if entry.format == "folder":
-            return
-        key = Key.of(self._serial(), entry.filename, entry.size, entry.captured)
-        if self.index.stored(key) is not None:
-            self.counters.skipped += 1
-            return
-        await self._download(job.handle, entry, key)
-
-    def _serial(self) -> str:
-        summary = self.service.session.summary
-        if summary is None:
-            return ""
-        return summary.serial or f"{summary.manufacturer} {summary.model}".strip()
+            assert job.new is not None
+            fetched = await self.fetcher.offered(job.new, job.data)
+        elif job.entry is None and self.service.capabilities.partial_objects:
+            fetched = await self.fetcher.announced(job.handle)
+        else:
+            fetched = await self.fetcher.listed(job.handle, job.entry)
+        if fetched is not None:
+            self._finished(fetched.key, fetched.stored, fetched.handle, fetched.captured)
+            if fetched.handle is not None and self.options.delete_after:
+                await self._delete(fetched.handle, fetched.key.filename)
 
     async def _scan(self) -> None:
         """Every file on the camera that ingest has neither stored nor found there at first: queued."""
@@ -297,7 +275,7 @@ class Ingest:
             return
         entries = [e for e in await self.service.files() if e.format != "folder"]
         self.counters.scans += 1
-        serial = self._serial()
+        serial = self.fetcher.serial()
         keys = [(e, Key.of(serial, e.filename, e.size, e.captured)) for e in entries]
         if not self.index.has_baseline(serial):
             kept = [k for e, k in keys if e.handle not in self._announced]
@@ -317,76 +295,6 @@ class Ingest:
         self.folder.remove_orphans({self.folder.part(k).name for _, k in wanted})
         if wanted:
             log.info("ingest: %d files on the camera not stored yet", len(wanted))
-
-    # ---------------------------------------------------------------- downloading
-
-    async def _download(self, handle: int, entry: FileEntry, key: Key) -> None:
-        """The object into its part file (resumed from its length), then into place."""
-        partial = self.service.capabilities.partial_objects
-        part = self.folder.part(key)
-        offset = part.stat().st_size if partial and part.exists() else 0
-        offset = offset if offset <= entry.size else 0
-        digest = hashlib.sha256()
-        if offset:  # the bytes already there count
-            log.info("ingest: resuming %s at byte %d of %d", entry.filename, offset, entry.size)
-            digest = await asyncio.to_thread(_prefix_digest, part, offset)
-        # the name: its journal write runs meanwhile
-        naming = asyncio.ensure_future(self.folder.reserve(key, entry.captured))
-        try:
-            with part.open("r+b" if part.exists() else "wb") as file:
-                file.truncate(offset)
-                file.seek(offset)
-                self.counters.current = {"filename": entry.filename, "offset": offset, "size": entry.size}
-                sink = _Sink(file, digest, self.counters)
-                if partial:
-                    await self._pieces(handle, offset, entry.size, sink)
-                else:
-                    await self.service.download(handle, sink)
-                file.flush()
-        finally:
-            path = await naming
-        size = offset + sink.size
-        if size != entry.size:
-            part.unlink(missing_ok=True)
-            raise ValueError(f"{entry.filename}: {size} bytes came, the camera announced {entry.size}")
-        stored = await self.folder.commit(key, part, digest.hexdigest(), *path)
-        self._finished(key, stored, handle, entry.captured)
-        if self.options.delete_after:
-            await self._delete(handle, entry.filename)
-
-    async def _pieces(self, handle: int, offset: int, size: int, sink: _Sink) -> None:
-        while offset < size:
-            if self._stopping:
-                raise _Stopping
-            want = min(self.options.piece, size - offset)
-            got = await self.service.download_part(handle, offset, want, sink)
-            if got <= 0:
-                raise ValueError(f"the camera sent nothing of object {handle} at byte {offset} of {size}")
-            offset += got
-
-    async def _fetch_offered(self, job: _Job) -> None:
-        """An object without a handle: the bytes a client's capture received, or what the camera offers."""
-        assert job.new is not None
-        when = datetime.now()
-        name = job.new.filename or f"capture-{when:%Y%m%d-%H%M%S}-{when.microsecond // 1000:03d}.jpg"
-        tmp = self.options.directory / f"{PART_PREFIX}offered-{os.getpid()}{PART_SUFFIX}"
-        digest = hashlib.sha256()
-        try:
-            with tmp.open("wb") as file:
-                sink = _Sink(file, digest, self.counters)
-                if job.data is not None:
-                    sink.write(job.data)
-                else:
-                    await self.service.fetch_new(job.new, sink)
-            key = Key.of(self._serial(), name, sink.size, when.isoformat(timespec="seconds"))
-            part = self.folder.part(key)
-            os.replace(tmp, part)
-        finally:
-            tmp.unlink(missing_ok=True)
-        stored = await self.folder.commit(
-            key, part, digest.hexdigest(), *await self.folder.reserve(key, key.captured)
-        )
-        self._finished(key, stored, None, key.captured)
 
     # ---------------------------------------------------------------- stored
 
@@ -431,14 +339,3 @@ class Ingest:
         hooks = 0 if self.hooks is None else self.hooks.pending
         report = {"dir": str(self.options.directory), "pattern": self.options.pattern}
         return report | self.counters.report(queue, hooks) | {"stored_total": len(self.index.done)}
-
-
-def _prefix_digest(part: Path, length: int) -> Any:
-    """The SHA-256 object of the first ``length`` bytes of ``part`` (those a resumed download keeps)."""
-    digest = hashlib.sha256()
-    if length:
-        with part.open("rb") as f:
-            while length > 0 and (chunk := f.read(min(length, 1 << 20))):
-                digest.update(chunk)
-                length -= len(chunk)
-    return digest

@@ -5,8 +5,12 @@ A name is reserved in the journal (:mod:`ptpipd.ingest_index`) before the rename
 after it, so a crash between the two keeps the name and nothing is stored twice. Only the result waits for
 the journal's ``fsync``, after the rename: a power cut that loses the name's record finds the file at the
 pattern's name with the object's bytes, and that counts as stored (byte for byte: a file of someone else's
-keeps its name, ours takes the next). Every journal step runs on one thread of its own
-(:meth:`IngestFolder.journal`): the event loop never waits on the disk, and the records keep their order.
+keeps its name, ours takes the next). Every sync runs on one thread of its own
+(:meth:`IngestFolder.journal`), as do the journal's records but one: the event loop never waits on the
+disk's syncs, and the records keep their order. A new object's first piece (:class:`PartWriter`) is synced
+on that thread while the event loop asks the camera for the object's name; then the event loop writes the
+name's record, and the file is linked at once where it is synced already, else on the thread right after
+its sync (:meth:`IngestFolder.store`); the folder's sync and the result follow on the thread.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -57,6 +62,11 @@ class IngestFolder:
         digest = hashlib.sha256(repr(key.as_json()).encode()).hexdigest()[:24]
         return self.directory / f"{PART_PREFIX}{digest}{PART_SUFFIX}"
 
+    def fresh_part(self, handle: int) -> Path:
+        """The part file of an announced object read before its key is known (:class:`PartWriter`). Left
+        by a crash, it is an orphan: the next scan removes it and downloads the object under its key."""
+        return self.directory / f"{PART_PREFIX}new-{handle:08x}{PART_SUFFIX}"
+
     def remove_orphans(self, keep: set[str]) -> None:
         """Part files of objects no longer on the camera (deleted meanwhile) go."""
         for part in self.directory.glob(f"{PART_PREFIX}*{PART_SUFFIX}"):
@@ -94,58 +104,174 @@ class IngestFolder:
         return None
 
     async def reserve(self, key: Key, captured: str | None, *, again: bool = False) -> tuple[str, str | None]:
+        """The name of ``key`` in the folder (:meth:`name`), reserved in the journal (kept across a crash)
+        unless it was before; and the pattern's name when a file of the object's size holds it."""
+        path, twin, new = self.name(key, captured, again=again)
+        if new:
+            await self.journal(self.index.reserve, key, path)
+        return path, twin
+
+    def name(self, key: Key, captured: str | None, *, again: bool = False) -> tuple[str, str | None, bool]:
         """The name of ``key`` in the folder: the one reserved before (a download that did not finish), else
-        the pattern's, made free, and reserved in the journal (kept across a crash); and the pattern's name
-        when a file of the object's size holds it (:meth:`_twin`)."""
+        the pattern's, made free (then True: it is to be reserved); and the pattern's name when a file of the
+        object's size holds it (:meth:`_twin`)."""
         reserved = None if again else self.index.target(key)
         if reserved is not None:
-            return reserved[0], None
+            return reserved[0], None, False
         when = parse_time(captured) or datetime.now()
-        rel = render(
-            self.pattern,
-            captured=when,
-            filename=key.filename,
-            serial=key.serial,
-            n=self.index.count + 1,
-        )
+        n = self.index.count + 1
+        rel = render(self.pattern, captured=when, filename=key.filename, serial=key.serial, n=n)
         path = self._free_name(rel)
-        await self.journal(self.index.reserve, key, path)
-        return path, None if path == str(rel) or again else self._twin(rel, key.size)
+        return path, None if path == str(rel) or again else self._twin(rel, key.size), True
 
     # ---------------------------------------------------------------- into place
 
     async def commit(self, key: Key, part: Path, sha256: str, path: str, twin: str | None = None) -> Stored:
         """Syncs the part file, links it to its reserved name (another, should a file have taken that) and
         records it, all on the journal's thread (one hop: the records before it are written by then)."""
-        for _ in range(3):
-            stored: Stored | None = await self.journal(
-                self._settle, key, part, Stored(path, key.size, sha256), twin
-            )
-            if stored is not None:
+        return await self._into_place(key, part, Stored(path, key.size, sha256), twin, _Step())
+
+    async def store(self, key: Key, writer: PartWriter, captured: str | None) -> Stored:
+        """A whole part file, its sync handed to the journal's thread (:meth:`PartWriter.finish`), into
+        place under the pattern's name. The name's record is written here, on the event loop (a line
+        written, the page cache's business, as the part files' writes are), before the link as on the
+        thread, so a daemon killed in between finds its name reserved (:meth:`recover`). Synced by now,
+        the file is linked here too (no thread to wake before the picture has its name); else the link
+        queues on the journal's thread right behind the sync (no event loop turn between them). Then, on
+        the thread, the folder's sync, the SHA-256 read back from the file and the result. A name taken
+        meanwhile, or a folder without hard links, goes the thread's way (:meth:`_settle`)."""
+        part = writer.path
+        path, twin, new = self.name(key, captured)
+        if twin is None and new:
+            self.index.reserve(key, path)
+            new = False
+        if twin is None and writer.durable:
+            try:
+                _link(part, self.directory / path)
+            except OSError:
+                pass  # taken, or no hard links here: the thread's way
+            else:
+                stored: Stored = await self.journal(self._linked, key, part, Stored(path, key.size, ""))
                 return stored
+        return await self._into_place(key, part, Stored(path, key.size, ""), twin, _Step(new, writer))
+
+    async def _into_place(
+        self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step
+    ) -> Stored:
+        for _ in range(3):
+            done: Stored | None = await self.journal(self._settle, key, part, stored, twin, step)
+            if done is not None:
+                return done
             path, twin = (await self.reserve(key, key.captured, again=True))[0], None
+            stored, step = Stored(path, stored.size, stored.sha256), _Step(written=step.written)
         raise OSError(f"no free name for {key.filename} in {self.directory}")
 
-    def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None) -> Stored | None:
+    def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step) -> Stored | None:
         """(On the journal's thread.) ``part`` into place and recorded ``done``; None when its name is taken."""
+        if step.written is not None and not step.written.durable:
+            raise OSError(f"{part.name} could not be synced: {step.written.error}")  # never put into place
+        if step.reserve:
+            self.index.reserve(key, stored.path)
         if twin is not None and _same_bytes(part, self.directory / twin):
             log.info("ingest: %s holds %s already (named before its record was lost)", twin, key.filename)
             part.unlink()
             stored = Stored(twin, stored.size, stored.sha256)
-        elif not _place(part, self.directory / stored.path):
+        elif not _place(part, self.directory / stored.path, step.written is not None):
             return None
+        return self._record(key, stored)
+
+    def _linked(self, key: Key, part: Path, stored: Stored) -> Stored:
+        """(On the journal's thread.) After :meth:`store`'s link: the part name gone, the folders synced,
+        the result recorded."""
+        _unlink_part(part, self.directory / stored.path)
+        return self._record(key, stored)
+
+    def _record(self, key: Key, stored: Stored) -> Stored:
+        """(On the journal's thread.) ``done``, with the file's SHA-256 read back when not known yet."""
+        if not stored.sha256:
+            stored = Stored(stored.path, stored.size, file_digest(self.directory / stored.path, stored.size))
         self.index.record_done(key, stored)
         return stored
 
 
-def _place(part: Path, final: Path) -> bool:
-    """Syncs ``part``'s bytes, then links it to ``final`` unless a file is there (True), removes the part
-    name, fsyncs the folders. False when ``final`` holds another file (its name must change)."""
-    with part.open("rb") as f:
-        _datasync(f.fileno())  # the bytes and the size; not the times (a new file: nothing else to wait for)
-    final.parent.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """How :meth:`IngestFolder._settle` goes: the name still to be reserved; the writer that synced the part
+    file before (the step checks it did), else None (the step syncs it)."""
+
+    reserve: bool = False
+    written: PartWriter | None = None
+
+
+class PartWriter:
+    """A data sink writing a new part file: each piece as it comes, straight from the receive buffer (the
+    page cache's business, as the part files' writes of a listed download are); :meth:`finish` syncs and
+    closes the file on the journal's thread while the event loop goes on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        #: set on the journal's thread once the file is synced (or why it could not be)
+        self.durable = False
+        self.error: OSError | None = None
+        self._fd = -1
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._fd < 0:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+        view = memoryview(data).cast("B")
+        self.size += len(view)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def finish(self, folder: IngestFolder) -> asyncio.Future[Any]:
+        """The bytes synced (fdatasync) and the file closed, on ``folder``'s journal thread: once that ran,
+        :attr:`durable` says whether it worked (:attr:`error` why not), and so does the future."""
+        if self._fd < 0:  # nothing came: an empty file
+            self.write(b"")
+        fd, self._fd = self._fd, -1
+        _start_writeback(fd)
+        done = folder.journal(self._sync, fd)
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return done
+
+    def discard(self) -> None:
+        """The file closed (unless :meth:`finish` has it) and removed."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self.path.unlink(missing_ok=True)
+
+    def _sync(self, fd: int) -> None:
+        try:
+            _datasync(fd)
+            self.durable = True
+        except OSError as exc:
+            self.error = exc
+            raise
+        finally:
+            os.close(fd)
+
+
+def _start_writeback(fd: int) -> None:
+    """Starts writing the file's dirty pages to the disk without waiting (Linux, as PostgreSQL's
+    ``pg_flush_data`` does where sync_file_range is missing): the fdatasync that follows on the journal's
+    thread then waits for less. Where the system has no such hint, the fdatasync does it all."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def _place(part: Path, final: Path, synced: bool = False) -> bool:
+    """Syncs ``part``'s bytes (unless ``synced``), then links it to ``final`` unless a file is there (True),
+    removes the part name, fsyncs the folders. False when ``final`` holds another file (its name must
+    change). The folders' fsync follows the link: a power cut before it may lose the name, and then the
+    journal, synced after it (``done``), has no record either: the object is downloaded again, never
+    stored twice, never stored half."""
+    if not synced:
+        with part.open("rb") as f:
+            _datasync(f.fileno())  # the bytes and the size; not the times (a new file: nothing else to wait)
     try:
-        os.link(part, final)
+        _link(part, final)
     except FileExistsError:
         if final.stat().st_size != part.stat().st_size or not _same_bytes(part, final):
             return False  # someone else's file
@@ -153,15 +279,41 @@ def _place(part: Path, final: Path) -> bool:
         if final.exists():
             return False
         os.replace(part, final)
+    _unlink_part(part, final)
+    return True
+
+
+def _link(part: Path, final: Path) -> None:
+    """``final`` made a name of ``part`` (never over a file: FileExistsError), its folder made if need be."""
+    try:
+        os.link(part, final)
+    except FileNotFoundError:
+        if not part.exists():
+            raise
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.link(part, final)
+
+
+def _unlink_part(part: Path, final: Path) -> None:
+    """The part name removed once ``final`` names the file, and the folders synced."""
     part.unlink(missing_ok=True)
     sync_directory(final.parent)
     if final.parent != part.parent:
         sync_directory(part.parent)
-    return True
 
 
 #: fdatasync where the system has it (Linux), else fsync (macOS).
 _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+
+def file_digest(path: Path, length: int) -> str:
+    """The SHA-256 (hex) of the first ``length`` bytes of ``path``."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while length > 0 and (chunk := f.read(min(length, 1 << 20))):
+            digest.update(chunk)
+            length -= len(chunk)
+    return digest.hexdigest()
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -114,6 +115,7 @@ class IngestIndex:
         self.count = 0  # names reserved so far: {n} of the next file is count + 1
         self._lines = 0
         self._fd = -1
+        self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- loading
 
@@ -208,10 +210,11 @@ class IngestIndex:
 
     def _write(self, rec: dict[str, Any], *, sync: bool = True) -> None:
         line = json.dumps(rec, separators=(",", ":")).encode() + b"\n"
-        os.write(self._fd, line)
+        with self._lock:  # the event loop writes a name's record too: one writer at a time, never a sync
+            os.write(self._fd, line)
+            self._lines += 1
         if sync:
             os.fsync(self._fd)
-        self._lines += 1
         self._apply(rec)
 
     def record_baseline(self, serial: str, keys: list[Key]) -> None:

@@ -49,11 +49,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "ptpipd.ingest": (
         *BELOW_SERVICE,
         "ptpipd.service",
+        "ptpipd.ingest_fetch",
         "ptpipd.ingest_folder",
         "ptpipd.ingest_hook",
         "ptpipd.ingest_index",
         "ptpipd.ingest_names",
     ),
+    # how one object gets into the folder: the service and below, the folder and its journal
+    "ptpipd.ingest_fetch": (*BELOW_SERVICE, "ptpipd.service", "ptpipd.ingest_folder", "ptpipd.ingest_index"),
     "ptpipd.ingest_folder": ("ptpipd.ingest_index", "ptpipd.ingest_names"),
     "ptpipd.ingest_hook": (),
     "ptpipd.ingest_index": (),

@@ -212,9 +212,11 @@ class IngestLast(Result):
 class IngestCurrent(Result):
     """The download in progress."""
 
-    filename: str
+    filename: str | None = Field(
+        description="null while the first piece of a new object is read, before its ObjectInfo names it."
+    )
     offset: int = Field(description="Bytes received so far.")
-    size: int
+    size: int | None = Field(description="null until the camera said (as `filename`).")
 
 
 class IngestHooks(Result):

@@ -223,6 +223,9 @@ class Responder:
     data_in: ClassVar[frozenset[int]] = frozenset()
     #: data phases above this size go out as pieces (see :meth:`_writes`), with flow control between them
     chunk: ClassVar[int] = 1 << 20
+    #: data phases up to this size are encoded whole (a copy of the data); bigger ones are written as
+    #: headers and views of the data, in pieces of ``chunk`` bytes
+    whole_most: ClassVar[int] = 1 << 20
 
     def __init__(self, stats: Stats, codec: Codec, max_data_out: int = 0) -> None:
         self.stats = stats
@@ -317,7 +320,7 @@ class Responder:
         yield (self.codec.encode(OperationResponse(outcome.code, tid, outcome.params)),)
 
     def _data_packets(self, tid: int, code: int, data: memoryview) -> Iterator[tuple[Buffer, ...]]:
-        if len(data) <= self.chunk:
+        if len(data) <= self.whole_most:
             for packet in self.codec.encode_data(tid, code, data):
                 yield (packet,)
             return
