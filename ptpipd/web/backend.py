@@ -19,7 +19,7 @@ from ptpipd.ptp import OperationCode, ResponseCode
 #: The piece of an object read from the camera in one transaction (GetPartialObject; DESIGN.md §8 allows up to
 #: 4 MiB). 1 MiB, as libgphoto2 reads: a download then holds about 1 MiB in the daemon, and other clients'
 #: requests wait at most one piece (a few ms at loopback speed, a fraction of a second over Wi-Fi).
-CHUNK = 1 << 20
+CHUNK = 4 << 20
 
 
 class UnknownObject(CameraRefused):
