@@ -41,9 +41,9 @@ log = logging.getLogger(__name__)
 #: Bytes a GetObject may run ahead of a slow client before that client is disconnected (cameras without
 #: partial reads cannot be paused mid-object: PTP has no flow control of its own).
 PIPE_CAP = 16 << 20
-#: Seconds in all a client may keep the camera's spliced bytes of one data packet waiting: past them the rest
-#: of the packet is copied into the connection's buffer, so that a slow client never holds the camera (and
-#: every other client's requests) for long.
+#: Seconds in all a client may keep the camera's spliced bytes of one piece (transaction) waiting: past them
+#: the rest of the piece is copied into the connection's buffer, so that a slow client never holds the camera
+#: (and every other client's requests) for long.
 SPLICE_HOLD = 0.1
 
 _FORMAT_TYPES = {"exif_jpeg": "image/jpeg", "jpeg": "image/jpeg", "jfif": "image/jpeg", "png": "image/png"}

@@ -154,6 +154,18 @@ async def next_transaction_works(s: Session) -> None:
     assert reply.code == OK and reply.data == b"device info"
 
 
+async def spliced_download_works(s: Session, connect_client: Callable[..., Awaitable[Client]]) -> None:
+    """Another download into a new client gets exactly its own bytes (nothing left over in the pipe)."""
+    payload = blob(1 << 20, seed=99)
+    client = await connect_client(len(payload))
+    tx, tid = await get_object(s, client.sink)
+    reading = asyncio.create_task(client.read(len(payload)))
+    await s.cmd.send(data_phase(s, tid, payload))
+    await s.cmd.respond(OK, tid)
+    assert (await within(tx)).code == OK
+    assert await within(reading) == payload and client.sink.by_splice > 0
+
+
 async def test_a_large_payload_is_spliced_to_the_client(
     net: Net, dialect: Dialect, connect_client: Callable[..., Awaitable[Client]]
 ) -> None:
@@ -196,6 +208,7 @@ async def test_a_client_that_goes_away_mid_splice_leaves_the_session_usable(
     assert client.sink.dropped is not None  # the download knows it did not get through
     assert client.near.transport.is_closing()
     await next_transaction_works(s)
+    await spliced_download_works(s, connect_client)
     assert s.init.alive
     await s.init.close()
     assert leftovers(before) == [] and splice_tasks() == []
@@ -218,6 +231,7 @@ async def test_a_cancelled_download_stops_feeding_the_client(
     await s.cmd.respond(OK, tid)
     await next_transaction_works(s)
     assert client.sink.dropped is not None and client.near.transport.is_closing()
+    await spliced_download_works(s, connect_client)
     assert splice_tasks() == []
 
 

@@ -16,8 +16,8 @@ throughout:
 3. The bytes taken from the camera are accounted to the codec and the session (``InitiatorSession.spliced``)
    as if decoded, and reading resumes: the packet's end, the next header, the response go the ordinary way.
 
-The pump stops early and the rest of the payload goes the ordinary way when the client has left bytes
-waiting for ``SpliceTarget.hold`` seconds in all (what the pipe holds is read out and written through the
+The pump stops early and the rest of the data phase goes the ordinary way when the client has left bytes
+waiting for ``SpliceTarget.hold`` seconds in all, over the transaction (what the pipe holds is read out and written through the
 sink: a slow client never holds the camera, so other clients' requests, longer than that), or when the
 client's socket fails (what the pipe holds is dropped, the rest of the payload is read and discarded). A
 camera that closes or fails mid-payload fails the connection, as it would anywhere else.
@@ -61,6 +61,7 @@ class Moved:
     delivered: int = 0  # into the client's socket, in order
     leftover: bytes = b""  # taken, not delivered: the client was too slow, they go through the sink's write
     failed: str | None = None  # the client's socket failed: what the pipe held was dropped
+    held: float = 0.0  # seconds the camera went unread because the client took nothing
 
 
 def _splice(src: int, dst: int, count: int) -> int | None:
@@ -162,7 +163,6 @@ class Pump:
     ) -> None:
         moved = self.moved
         loop = asyncio.get_running_loop()
-        held = 0.0  # seconds the client has kept bytes waiting (the camera unread)
         while moved.delivered < length:
             if not wanted():
                 moved.failed = "the transfer was abandoned"
@@ -176,10 +176,11 @@ class Pump:
                     raise TransactionTimeout("the camera's data packet", silence)
                 continue
             began = loop.time()
-            if held >= hold or not await ready(dst, write=True, timeout=hold - held):
+            ready_in_time = moved.held < hold and await ready(dst, write=True, timeout=hold - moved.held)
+            moved.held += loop.time() - began
+            if not ready_in_time:
                 self._read_back()
                 return
-            held += loop.time() - began
 
     def _step(self, src: int, dst: int, length: int, on_rx: Callable[[int], None]) -> bool:
         """One splice each way; True when a byte moved."""

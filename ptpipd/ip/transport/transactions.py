@@ -31,6 +31,7 @@ from ptpipd.ip.transport.sinks import (
     DataSink,
     DataTooLarge,
     SpliceTarget,
+    splice_target,
 )
 from ptpipd.ip.transport.timeouts import Timeouts
 
@@ -66,6 +67,7 @@ class _Pending:
     optional: bool
     sink_error: OSError | None = None  # the sink failed: the rest of the data phase is discarded
     target: SpliceTarget | None = None  # the sink, while payloads may be spliced into it (see .splice)
+    held: float = 0.0  # seconds the target kept the camera unread so far (see SpliceTarget.hold)
     future: asyncio.Future[OperationResponse] = field(init=False)
     started: float = field(init=False)
     rx_start: int = field(init=False)  # the channel's ``rx_bytes`` when the transaction started
@@ -75,14 +77,8 @@ class _Pending:
         self.future = loop.create_future()
         self.started = loop.time()
         self.rx_start = self.channel.rx_bytes
-        sink = self.sink
-        if (
-            splice.AVAILABLE
-            and isinstance(sink, SpliceTarget)
-            and not self.optional
-            and self.channel.fd is not None
-        ):
-            self.target = sink
+        if splice.AVAILABLE and not self.optional and self.channel.fd is not None:
+            self.target = splice_target(self.sink)
 
     def allowed(self) -> float:
         """Seconds from ``started`` this transaction may take, given what its channel received so far."""
@@ -234,8 +230,12 @@ class Transactions:
 
     async def _splice(self, pending: _Pending, target: SpliceTarget, room: int) -> None:
         channel = pending.channel
+        loop = asyncio.get_running_loop()
         try:
-            fd = target.splice_fd(room) if await target.flushed(target.hold) else None
+            began = loop.time()
+            flushed = pending.held < target.hold and await target.flushed(target.hold - pending.held)
+            pending.held += loop.time() - began
+            fd = target.splice_fd(room) if flushed else None
             if fd is None or channel.fd is None:
                 pending.target = None  # the rest of this data phase goes the ordinary way
             else:
@@ -243,7 +243,7 @@ class Transactions:
                     channel.fd,
                     fd,
                     room,
-                    hold=target.hold,
+                    hold=target.hold - pending.held,
                     silence=pending.timeout + 1.0,  # a backstop: the stall timer fires first
                     wanted=lambda: pending.sink is target,
                     on_rx=channel.received,
@@ -259,6 +259,7 @@ class Transactions:
         """The pump is done with a payload: its bytes are accounted, the rest is read the ordinary way."""
         moved = self._pump.moved
         self._pump.moved = splice.Moved()
+        pending.held += moved.held
         try:
             self._session.spliced(moved.taken)
             target.spliced(moved.delivered)
