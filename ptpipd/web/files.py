@@ -44,7 +44,7 @@ PIPE_CAP = 16 << 20
 #: Seconds in all a client may keep the camera's spliced bytes of one piece (transaction) waiting: past them
 #: the rest of the piece is copied into the connection's buffer, so that a slow client never holds the camera
 #: (and every other client's requests) for long.
-SPLICE_HOLD = 0.1
+SPLICE_HOLD = 0.02
 
 _FORMAT_TYPES = {"exif_jpeg": "image/jpeg", "jpeg": "image/jpeg", "jfif": "image/jpeg", "png": "image/png"}
 

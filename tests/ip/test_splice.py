@@ -220,6 +220,7 @@ async def test_a_cancelled_download_stops_feeding_the_client(
     s = await net.connect(GENERIC)
     payload = blob(2 << 20, seed=3)
     client = await connect_client(len(payload), rcvbuf=64 << 10)
+    client.sink.hold = 2.0  # the splice waits on the client (which soon reads nothing) past the cancel
     tx, tid = await get_object(s, client.sink)
     wire = data_phase(s, tid, payload)
     await s.cmd.send(wire[: 1 << 20])
@@ -311,3 +312,23 @@ async def test_a_payload_that_does_not_match_its_start_data_is_a_protocol_error(
 def test_the_packet_header_layout_used_here() -> None:
     # EndData: u32 length, u32 type 12, u32 transaction id, then the payload (PTPIP.md §2, §7)
     assert encode(EndData(7, b"ab")) == struct.pack("<III", 14, PacketType.EndData, 7) + b"ab"
+
+
+async def test_flushed_waits_for_the_connection_buffer_within_its_limit(
+    connect_client: Callable[..., Awaitable[Client]],
+) -> None:
+    """Before a splice, what ``write`` left in the transport's buffer must be out: ``flushed`` waits for it
+    (at most its limit) and puts the transport's flow-control limits back."""
+    payload = blob(4 << 20, seed=8)
+    client = await connect_client(len(payload), rcvbuf=64 << 10)
+    transport = client.near.transport
+    limits = transport.get_write_buffer_limits()
+    client.sink.write(payload)  # the client reads nothing yet: most of it stays in the buffer
+    assert transport.get_write_buffer_size() > 0
+    assert await client.sink.flushed(0.05) is False
+    assert transport.get_write_buffer_limits() == limits
+    reading = asyncio.create_task(client.read(len(payload)))
+    assert await client.sink.flushed(10) is True
+    assert transport.get_write_buffer_size() == 0
+    assert transport.get_write_buffer_limits() == limits
+    assert await within(reading) == payload

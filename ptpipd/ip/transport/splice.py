@@ -179,7 +179,10 @@ class Pump:
             ready_in_time = moved.held < hold and await ready(dst, write=True, timeout=hold - moved.held)
             moved.held += loop.time() - began
             if not ready_in_time:
-                self._read_back()
+                if wanted():
+                    self._read_back()
+                else:
+                    moved.failed = "the transfer was abandoned"
                 return
 
     def _step(self, src: int, dst: int, length: int, on_rx: Callable[[int], None]) -> bool:
