@@ -61,6 +61,19 @@ class Moved:
     held: float = 0.0  # seconds the camera went unread because the client took nothing
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One payload for a :class:`Pump`: ``length`` bytes; the client may leave bytes waiting ``hold`` seconds
+    in all; the camera may stay ``silence`` seconds without a byte; ``wanted`` says whether anyone still
+    wants them; ``on_rx`` hears of every byte taken from the camera."""
+
+    length: int
+    hold: float
+    silence: float
+    wanted: Callable[[], bool]
+    on_rx: Callable[[int], None]
+
+
 def _splice(src: int, dst: int, count: int) -> int | None:
     """Bytes moved, or None when either end would block."""
     try:
@@ -119,27 +132,17 @@ class Pump:
                 os.close(fd)
             self._pipe = None
 
-    async def run(
-        self,
-        src: int,
-        dst: int,
-        length: int,
-        *,
-        hold: float,
-        silence: float,
-        wanted: Callable[[], bool],
-        on_rx: Callable[[int], None],
-    ) -> Moved:
-        """Moves ``length`` bytes from socket ``src`` (the camera) to socket ``dst`` (the client); see the
+    async def run(self, src: int, dst: int, job: Job) -> Moved:
+        """Moves ``job.length`` bytes from socket ``src`` (the camera) to socket ``dst`` (the client); see the
         module's docstring for when it stops early. Raises :class:`ConnectionClosed` when the camera closes,
-        :class:`TransactionTimeout` after ``silence`` seconds without a byte from it, the camera socket's
+        :class:`TransactionTimeout` after ``job.silence`` seconds without a byte from it, the camera socket's
         :class:`OSError`. Both descriptors stay open."""
         self.moved = Moved()
         self._open()
         src, dst = os.dup(src), os.dup(dst)
         clean = False
         try:
-            await self._move(src, dst, length, hold, silence, wanted, on_rx)
+            await self._move(src, dst, job)
             clean = True
         finally:
             os.close(src)
@@ -148,23 +151,15 @@ class Pump:
                 self.close()  # it may hold bytes nobody will read
         return self.moved
 
-    async def _move(
-        self,
-        src: int,
-        dst: int,
-        length: int,
-        hold: float,
-        silence: float,
-        wanted: Callable[[], bool],
-        on_rx: Callable[[int], None],
-    ) -> None:
+    async def _move(self, src: int, dst: int, job: Job) -> None:
         moved = self.moved
         loop = asyncio.get_running_loop()
-        while moved.delivered < length:
+        hold, silence, wanted = job.hold, job.silence, job.wanted
+        while moved.delivered < job.length:
             if not wanted():
                 moved.failed = "the transfer was abandoned"
                 return
-            if self._step(src, dst, length, on_rx):
+            if self._step(src, dst, job.length, job.on_rx):
                 continue
             if moved.failed is not None:
                 return

@@ -239,15 +239,10 @@ class Transactions:
             if fd is None or channel.fd is None:
                 pending.target = None  # the rest of this data phase goes the ordinary way
             else:
-                await self._pump.run(
-                    channel.fd,
-                    fd,
-                    room,
-                    hold=target.hold - pending.held,
-                    silence=pending.timeout + 1.0,  # a backstop: the stall timer fires first
-                    wanted=lambda: pending.sink is target,
-                    on_rx=channel.received,
-                )
+                hold = target.hold - pending.held
+                silence = pending.timeout + 1.0  # a backstop: the stall timer fires first
+                job = splice.Job(room, hold, silence, lambda: pending.sink is target, channel.received)
+                await self._pump.run(channel.fd, fd, job)
         except (PTPIPError, OSError) as exc:  # the camera's socket (the client's are caught by the pump)
             channel.fail(exc)
             return
