@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import mimetypes
+import os
 import sys
 import zlib
 from collections.abc import Awaitable, Callable
@@ -119,7 +121,7 @@ async def serve_object(
     if not isinstance(transport, asyncio.WriteTransport):
         raise ConnectionResetError("the client went away")
     try:
-        forward = Forward(transport, span, drain=lambda: _drain(response))
+        forward = Forward(transport, span, splicing=True)
         await _body(response, transport, backend, handle, forward, write_timeout)
     except (TimeoutError, ConnectionError) as exc:
         # headers are out: the only way left to say "incomplete" is to end the connection
@@ -158,6 +160,12 @@ async def _body(
     transport.set_write_buffer_limits(high=256 << 10, low=64 << 10)
 
     async def drained() -> None:
+        if forward.watched:  # a client that keeps taking bytes is never timed out, a stalled one is
+            if not await forward.settled(64 << 10, write_timeout):
+                raise (
+                    ConnectionResetError("the client went away") if transport.is_closing() else TimeoutError()
+                )
+            return
         async with asyncio.timeout(write_timeout):
             await _drain(response)
 
@@ -207,8 +215,8 @@ class Forward:
     than ``cap`` bytes are waiting for it, the rest is dropped and ``dropped`` says why.
 
     It is also a :class:`~ptpipd.ip.transport.sinks.SpliceTarget`: on a plain socket the camera link may
-    splice a payload into the connection (after :meth:`flushed`, which ``drain`` serves), and tells how it
-    went (:meth:`spliced`, :meth:`splice_failed`).
+    splice a payload into the connection (``splicing``; after :meth:`flushed`), and tells how it went
+    (:meth:`spliced`, :meth:`splice_failed`).
     """
 
     hold = SPLICE_HOLD
@@ -218,7 +226,7 @@ class Forward:
         transport: asyncio.BaseTransport,
         span: ByteRange,
         cap: int = PIPE_CAP,
-        drain: Callable[[], Awaitable[None]] | None = None,
+        splicing: bool = False,
     ) -> None:
         assert isinstance(transport, asyncio.WriteTransport)
         self.transport = transport
@@ -228,8 +236,7 @@ class Forward:
         self.sent = 0
         self.dropped: str | None = None
         self._keeps_views = not write_copies(transport)
-        self._drain = drain
-        self._fd = splice_fd(transport) if drain is not None else None
+        self._fd = splice_fd(transport) if splicing else None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         start = self.position
@@ -261,22 +268,41 @@ class Forward:
 
     async def flushed(self, limit: float) -> bool:
         """Waits (at most ``limit`` s) until the transport has handed all it holds to the socket."""
+        return await self.settled(0, limit, limit)
+
+    @property
+    def watched(self) -> bool:
+        """True when :meth:`settled` can watch the socket (a plain socket on Linux)."""
+        return self._fd is not None
+
+    async def settled(self, low: int, quiet: float, limit: float = math.inf) -> bool:
+        """Waits until the transport holds at most ``low`` bytes; False once the client has taken nothing for
+        ``quiet`` seconds, after ``limit`` seconds in all, or when the connection closes (or cannot be
+        watched: :attr:`watched`)."""
         transport = self.transport
-        if transport.get_write_buffer_size() == 0:
+        if transport.get_write_buffer_size() <= low:
             return True
-        if self._drain is None:
+        if self._fd is None or transport.is_closing():
             return False
-        low, high = transport.get_write_buffer_limits()
-        transport.set_write_buffer_limits(high=0, low=0)  # the client's drain then waits for an empty buffer
+        # Woken when the socket can take more, as the transport's own writer is (which sends from its buffer
+        # on that same turn of the loop). Not the protocol's drain: a timeout would cancel aiohttp's shared
+        # drain waiter, and the response's next drain would then raise CancelledError at once.
+        loop = asyncio.get_running_loop()
+        start = since = loop.time()
+        last = transport.get_write_buffer_size()
+        fd = os.dup(self._fd)
         try:
-            async with asyncio.timeout(limit):
-                await self._drain()
-        except (TimeoutError, ConnectionError):
-            return False
+            while (size := transport.get_write_buffer_size()) > low:
+                now = loop.time()
+                if size < last:
+                    last, since = size, now
+                left = min(since + quiet, start + limit) - now
+                if transport.is_closing() or left <= 0:
+                    return False
+                await splice.ready(fd, write=True, timeout=left)
         finally:
-            if not transport.is_closing():
-                transport.set_write_buffer_limits(high=high, low=low)
-        return transport.get_write_buffer_size() == 0
+            os.close(fd)
+        return True
 
     def spliced(self, n: int) -> None:
         """``n`` bytes went onto the connection past the transport."""

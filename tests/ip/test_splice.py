@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from aiohttp import web
 
 from ptpipd.ip.codec import Dialect
 from ptpipd.ip.errors import ConnectionClosed, RemoteProtocolError, TransactionTimeout
@@ -68,8 +69,8 @@ def splice_tasks() -> list[asyncio.Task[object]]:
 class CountingForward(Forward):
     """The download's sink, counting what went by splice, and telling when a splice starts."""
 
-    def __init__(self, transport: asyncio.BaseTransport, size: int, drain: Callable[[], Awaitable[None]]):
-        super().__init__(transport, ByteRange(0, size, size), drain=drain)
+    def __init__(self, transport: asyncio.BaseTransport, size: int) -> None:
+        super().__init__(transport, ByteRange(0, size, size), splicing=True)
         self.by_splice = 0
         self.splicing = asyncio.Event()
 
@@ -120,7 +121,7 @@ async def connect_client() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
         near = await within(accepted)
         if rcvbuf is not None:
             near.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, rcvbuf)
-        client = Client(reader, writer, near, CountingForward(near.transport, size, near.drain))
+        client = Client(reader, writer, near, CountingForward(near.transport, size))
         clients.append(client)
         return client
 
@@ -332,3 +333,52 @@ async def test_flushed_waits_for_the_connection_buffer_within_its_limit(
     assert transport.get_write_buffer_size() == 0
     assert transport.get_write_buffer_limits() == limits
     assert await within(reading) == payload
+
+
+async def test_a_flush_that_times_out_leaves_the_responses_drain_working() -> None:
+    """Under aiohttp: ``Forward.flushed`` timing out (the client reads nothing yet) must leave the response's
+    own drain usable afterwards (waiting on aiohttp's drain waiter under a timeout would cancel that shared
+    waiter, and every later drain of the response would raise CancelledError at once)."""
+    size = 4 << 20
+    payload = blob(size, seed=9)
+    outcome: asyncio.Future[tuple[bool, bool]] = asyncio.get_running_loop().create_future()
+    reading = asyncio.Event()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_length = size
+        await response.prepare(request)
+        await response.write(b"")
+        assert request.transport is not None
+        request.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 << 10)
+        forward = Forward(request.transport, ByteRange(0, size, size), splicing=True)
+        forward.write(payload)  # far more than the socket takes: the rest waits in the transport
+        early = await forward.flushed(0.01)
+        reading.set()
+        writer = response._payload_writer
+        assert writer is not None
+        await within(writer.drain())  # raised CancelledError at once when the waiter had been cancelled
+        outcome.set_result((early, await forward.flushed(10)))
+        return response
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 10)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (HOST, port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=64 << 10)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await within(reading.wait())
+        body = (await within(reader.read(), 30)).partition(b"\r\n\r\n")[2]
+        writer.close()
+        assert await within(outcome) == (False, True)
+        assert body == payload
+    finally:
+        await runner.cleanup()

@@ -246,6 +246,10 @@ class Transactions:
         except (PTPIPError, OSError) as exc:  # the camera's socket (the client's are caught by the pump)
             channel.fail(exc)
             return
+        except Exception as exc:  # a bug (in the target, say): the link must not stay paused
+            log.exception("splicing a payload failed")
+            channel.fail(exc)
+            return
         finally:
             self._splicing = None
         self._settle(pending, target)
