@@ -28,6 +28,10 @@ subprocess (``--object-size SIZE``) serves the same object to:
   load moves between the methods' turns, a pair sees about the same. The ceiling the targets use is the
   best of all ceiling runs (load only slows a copy down), and each path is held to it by its own best run;
   if the library's best run ever beats it, the report says the ceiling is wrong.
+* **curl alone**: ``curl -o FILE`` of the same bytes from the raw server's HTTP port (a response head,
+  then ``sendfile``): what curl itself can take on this machine, whatever the server (it writes its file in
+  small pieces). It is run right after each daemon + curl run; "curl / curl alone" tells the daemon's
+  share of the gap, the ceiling above stays the one the targets use.
 
 Every downloaded file is checked against the SHA-256 of the formula in :mod:`ptpipd.sim.bigobject`. The table
 shows medians of ``--runs``. MB are 10^6 bytes. It never exits non-zero because of a time.
@@ -54,6 +58,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +75,7 @@ TARGET_VS_RAW = 0.50
 TARGET_RSS_MB = 64
 TARGET_ISO_P99_MS = 50
 LISTENING = re.compile(r"listening on ([0-9.]+):(\d+)")
+HTTP_PORT = re.compile(r"http on [0-9.]+:(\d+)")
 
 
 def peak_rss_mb() -> float:
@@ -144,13 +150,33 @@ def child_raw_server(size: int) -> None:
         for index in range(0, size, bigobject.BLOCK_SIZE):
             f.write(bigobject.block(index // bigobject.BLOCK_SIZE)[: size - index])
         f.flush()
-        with socket.create_server(("127.0.0.1", 0)) as server:
-            print(f"listening on 127.0.0.1:{server.getsockname()[1]}", flush=True)
+        with socket.create_server(("127.0.0.1", 0)) as server, socket.create_server(("127.0.0.1", 0)) as http:
+            port, http_port = server.getsockname()[1], http.getsockname()[1]
+            print(f"listening on 127.0.0.1:{port}, http on 127.0.0.1:{http_port}", flush=True)
+            threading.Thread(target=_serve_http, args=(http, f.fileno(), size), daemon=True).start()
             while True:
                 conn, _ = server.accept()
                 with conn:
-                    f.seek(0)
-                    conn.sendfile(f)
+                    _sendfile(conn, f.fileno(), size)
+
+
+def _sendfile(conn: socket.socket, fd: int, size: int) -> None:
+    offset = 0  # explicit offsets: the two servers share the file, not a file position
+    while offset < size:
+        offset += os.sendfile(conn.fileno(), fd, offset, size - offset)
+
+
+def _serve_http(http: socket.socket, fd: int, size: int) -> None:
+    """Any request on ``http`` gets the file: a response head, then sendfile (curl's own ceiling)."""
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n".encode()
+    while True:
+        conn, _ = http.accept()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request and (chunk := conn.recv(4096)):
+                request += chunk
+            conn.sendall(head)
+            _sendfile(conn, fd, size)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -158,7 +184,8 @@ def child_raw_server(size: int) -> None:
 # ------------------------------------------------------------------------------------------------------
 
 
-def start(command: list[str], log: IO[str] | None = None) -> tuple[subprocess.Popen[str], int]:
+def start(command: list[str], log: IO[str] | None = None) -> tuple[subprocess.Popen[str], int, str]:
+    """The child, its port and its listening line."""
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, cwd=REPO)
     assert proc.stdout is not None
     line = proc.stdout.readline()  # the child prints its listening line first, or exits
@@ -166,7 +193,7 @@ def start(command: list[str], log: IO[str] | None = None) -> tuple[subprocess.Po
     if not match:
         proc.kill()
         raise SystemExit(f"{command[2:4]} did not start: {line!r}")
-    return proc, int(match[2])
+    return proc, int(match[2]), line
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
@@ -318,11 +345,11 @@ def big_handle(daemon: Daemon) -> int:
     return next(int(f["handle"]) for f in files if f["filename"] == bigobject.FILENAME)
 
 
-def run_curl(daemon: Daemon, handle: int, out: Path) -> float:
+def run_curl(daemon: Daemon | str, handle: int, out: Path) -> float:
+    """``curl -o out`` of the object through the daemon (or of any URL given instead): wall seconds."""
+    url = daemon if isinstance(daemon, str) else f"{daemon.http}/files/{handle}"
     start_time = time.perf_counter()
-    subprocess.run(
-        ["curl", "-sS", "-f", "-o", str(out), f"{daemon.http}/files/{handle}"], check=True, timeout=600
-    )
+    subprocess.run(["curl", "-sS", "-f", "-o", str(out), url], check=True, timeout=600)
     return time.perf_counter() - start_time
 
 
@@ -369,7 +396,7 @@ def cpu_seconds(pid: int) -> float:
 def measure_daemon(
     sim: subprocess.Popen[str],
     sim_port: int,
-    raw_port: int,
+    raw_ports: tuple[int, int],
     size: int,
     runs: int,
     work: Path,
@@ -377,6 +404,7 @@ def measure_daemon(
     profile: bool,
 ) -> None:
     expected = bigobject.sha256(size)
+    raw_port, http_port = raw_ports
     daemon = start_daemon(sim_port, work)
     try:
         handle = big_handle(daemon)
@@ -390,6 +418,9 @@ def measure_daemon(
             results.raw_paired.append(run_raw(raw_port, raw, size))
             raw.unlink()
             assert sha256_file(out) == expected, "daemon + curl: wrong content"
+            out.unlink()
+            results.curl_ceiling.append(run_curl(f"http://127.0.0.1:{http_port}/", 0, out))
+            assert sha256_file(out) == expected, "curl alone: wrong content"
             out.unlink()
             seconds, rss = run_ptpipctl(daemon, handle, out)
             results.ctl.append(seconds)
@@ -508,6 +539,7 @@ class Results:
     iso_idle: list[float] = field(default_factory=list)
     iso_busy: list[float] = field(default_factory=list)
     raw_paired: list[float] = field(default_factory=list)
+    curl_ceiling: list[float] = field(default_factory=list)
     daemon_cpu: list[float] = field(default_factory=list)
     sim_cpu: list[float] = field(default_factory=list)
     profile: str = ""
@@ -520,14 +552,18 @@ def measure(size: int, runs: int, profile: bool, root: Path | None, sim_log: IO[
     has_gphoto2 = shutil.which("gphoto2") is not None
     results = Results()
     sim_command = [sys.executable, "-m", "ptpipd.sim", "--port", "0", "--object-size", str(size)]
-    sim, sim_port = start([*sim_command, "--battery-interval", "0"], sim_log)
+    sim, sim_port, _ = start([*sim_command, "--battery-interval", "0"], sim_log)
     try:
-        raw_server, raw_port = start([sys.executable, __file__, "--child", "raw-server", "--size", str(size)])
+        raw_server, raw_port, line = start(
+            [sys.executable, __file__, "--child", "raw-server", "--size", str(size)]
+        )
+        http = HTTP_PORT.search(line)
+        assert http is not None, line
         try:
             with tempfile.TemporaryDirectory(prefix="ptpipd-bench-", dir=root) as tmp:
                 work = Path(tmp)
                 # first: the simulator takes one client
-                measure_daemon(sim, sim_port, raw_port, size, runs, work, results, profile)
+                measure_daemon(sim, sim_port, (raw_port, int(http[1])), size, runs, work, results, profile)
                 big_number, small_number = gphoto2_numbers(sim_port, work) if has_gphoto2 else (0, 0)
                 for _ in range(runs):
                     out = work / "ours.bin"
@@ -582,6 +618,10 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
             f"{'  gphoto2 wall, setup included':<34}{rate(wall):>10.0f}{wall:>10.3f}   {spread(results.gphoto2)}"
         )
     print(f"{'raw ceiling (sendfile → splice)':<34}{rate(raw):>10.0f}{raw:>10.3f}   {spread(results.raw)}")
+    own = statistics.median(results.curl_ceiling)
+    print(
+        f"{'curl alone (sendfile HTTP server)':<34}{rate(own):>10.0f}{own:>10.3f}   {spread(results.curl_ceiling)}"
+    )
     print()
     if results.gphoto2:
         ratio = gphoto2 / curl
@@ -607,6 +647,11 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
             f"{name + ' / ceiling':<20} best runs {best:4.0%}, medians {median:4.0%}   "
             f"target >= {TARGET_VS_RAW:.0%}: {verdict(best >= TARGET_VS_RAW)}"
         )
+    own_best = min(results.curl_ceiling) / min(results.curl)
+    print(
+        f"curl alone / ceiling          best runs {ceiling / min(results.curl_ceiling):4.0%}   (curl alone, any server)"
+    )
+    print(f"curl / curl alone             best runs {own_best:4.0%}   (the daemon's share of curl's gap)")
     paired = statistics.median(r / c for r, c in zip(results.raw_paired, results.curl, strict=True))
     print(f"curl / ceiling, each curl run against a ceiling run right after it (median) = {paired:.0%}")
     library = ceiling / min(results.ours)

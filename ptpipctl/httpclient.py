@@ -3,7 +3,8 @@
 A minimal client on ``_socket``, as :mod:`ptpipctl.client` (no :mod:`http.client`, :mod:`socket` or
 :mod:`re`: start-up time). One request per connection (``Connection: close``); a body is framed by
 ``Content-Length``, the chunked transfer coding (the live view) or the end of the connection, and read
-straight into the caller's buffer (:meth:`Response.readinto`), so nothing is held whole. A status of 400 or
+straight into the caller's buffer (:meth:`Response.readinto`) or, on Linux, spliced into a pipe without
+entering this process (:meth:`Response.splice_to`), so nothing is held whole. A status of 400 or
 more carries the daemon's JSON error, raised as :class:`~ptpipctl.client.RpcFailure` (exit 1).
 
 Where the data plane is (:func:`locate`):
@@ -23,6 +24,8 @@ The token goes as ``Authorization: Bearer TOKEN`` over TCP only; the Unix socket
 from __future__ import annotations
 
 import _socket
+import os
+import select
 
 from ptpipctl import __version__
 from ptpipctl.client import (
@@ -216,6 +219,37 @@ class Response:
                 raise self._lost(f"the daemon closed the connection {self._left} bytes before the body's end")
         if self._left is not None:
             self._left -= n
+        return n
+
+    @property
+    def raw_left(self) -> int:
+        """Body bytes still to come straight off the connection (a ``Content-Length`` body once nothing
+        received is pending): what :meth:`splice_to` may move. 0 otherwise."""
+        if self.chunked or self._pending or self._left is None:
+            return 0
+        return self._left
+
+    def splice_to(self, pipe: int, most: int) -> int:
+        """Moves up to ``most`` body bytes (at most :attr:`raw_left`) from the connection into the empty pipe
+        ``pipe`` with splice(2), never through this process; how many. :class:`~ptpipctl.client.DaemonUnreachable`
+        when the connection ends first or stays silent for the timeout."""
+        want = min(most, self.raw_left)
+        flags = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+        while True:
+            try:
+                n = os.splice(self.sock.fileno(), pipe, want, flags=flags)
+                break
+            except BlockingIOError:  # the socket is non-blocking (it has a timeout)
+                poller = select.poll()
+                poller.register(self.sock.fileno(), select.POLLIN)
+                timeout = self.target.timeout
+                if not poller.poll(None if timeout is None else timeout * 1000):
+                    raise self._lost(f"nothing received for {timeout:g} s") from None
+            except OSError as exc:
+                raise self._lost(exc.strerror or str(exc)) from None
+        if not n:
+            raise self._lost(f"the daemon closed the connection {self._left} bytes before the body's end")
+        self._left = self.raw_left - n
         return n
 
     def read(self, limit: int = SMALL_BODY_LIMIT) -> bytes:

@@ -57,6 +57,12 @@ class Codec:
         self._stream_tid = 0
         self._stream_ends = True
 
+    @property
+    def streaming_tid(self) -> int | None:
+        """The TransactionID of the data frame whose body is still to arrive (:attr:`FrameReader.body_left`),
+        or None."""
+        return self._stream_tid if self.reader.body_left else None
+
     def receive_data(self, data: Buffer) -> None:
         """Feeds bytes received from the peer."""
         self.reader.receive_data(data)

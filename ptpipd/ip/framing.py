@@ -117,6 +117,19 @@ class FrameReader:
         """Bytes received but not yet handed out (the bytes of a partial frame)."""
         return len(self._acc) + sum(len(v) for v in self._pending)
 
+    @property
+    def body_left(self) -> int:
+        """Bytes of the streamed frame's body still to arrive, once every byte received has been handed out;
+        0 when no streamed body is in progress or received bytes are still pending."""
+        return 0 if self._left <= 0 or self._pending else self._left
+
+    def skip_body(self, n: int) -> None:
+        """``n`` bytes of the streamed body were received outside the reader (spliced straight to where they
+        go): the body goes on after them. At most :attr:`body_left`."""
+        if not 0 <= n <= self.body_left:
+            raise ValueError(f"cannot skip {n} bytes of a body with {self.body_left} to come")
+        self._left -= n
+
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Feeds received bytes. They are not copied until :meth:`next_frame` needs to keep them."""
         if data:

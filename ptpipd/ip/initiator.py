@@ -97,6 +97,28 @@ class InitiatorSession:
         """Feeds bytes from the command/data connection."""
         self.codec.receive_data(data)
 
+    def splice_room(self) -> int:
+        """How many payload bytes of the data packet in progress may be received outside the codec (spliced
+        to their destination, see :meth:`spliced`): what is left of the packet's body, within what StartData
+        announced; 0 while anything received is still to be decoded, outside the transaction's data phase,
+        or while raw packets are recorded."""
+        tx, codec = self.current, self.codec
+        if tx is None or self.phase is not Phase.IN_DATA or codec.reader.recorder is not None:
+            return 0
+        if codec.streaming_tid != tx.transaction_id:
+            return 0  # another transaction's data: the codec's path reports it
+        room = codec.reader.body_left
+        if tx.data_in_length is not None:
+            room = min(room, tx.data_in_length - tx.received)
+        return max(room, 0)
+
+    def spliced(self, n: int) -> None:
+        """``n`` payload bytes (at most :meth:`splice_room`) were received outside the codec."""
+        if n:
+            assert self.current is not None
+            self.codec.reader.skip_body(n)
+            self.current.received += n
+
     def next_event(self) -> StartData | Data | EndData | OperationResponse | None:
         """The next packet of the transaction in flight, checked; None when more bytes are needed."""
         while (packet := self.codec.next_event()) is not None:

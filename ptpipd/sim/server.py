@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -260,12 +261,26 @@ class _Connection(asyncio.Protocol):
         if self.gone:
             return
         assert self.transport is not None
-        # One packet, one write (tshark decodes one PDU per segment); joining a 1 MiB payload to its
-        # header is the only copy of the data on its way out, bounded by the flow control.
-        if len(buffers) == 1:
-            self.transport.write(buffers[0])
-        else:
-            self.transport.writelines(buffers)
+        # One packet, one write (tshark decodes one PDU per segment): a header and its payload go out with
+        # one writev, never joined into a copy (asyncio's writelines would join them); only what the socket
+        # does not take at once is copied into the transport's buffer, bounded by the flow control.
+        sent = self._writev(buffers) if len(buffers) > 1 else 0
+        for piece in buffers:
+            size = len(memoryview(piece))
+            if sent < size:
+                self.transport.write(memoryview(piece)[sent:] if sent else piece)
+            sent = max(0, sent - size)
+
+    def _writev(self, buffers: tuple[Buffer, ...]) -> int:
+        """Writes what the socket takes at once, straight (the transport holds nothing, so the order stays);
+        the bytes written. Errors are left for the transport's own write to meet and report."""
+        assert self.transport is not None
+        if self.sock is None or self.transport.get_write_buffer_size():
+            return 0
+        try:
+            return os.writev(self.sock.fileno(), buffers)
+        except OSError:
+            return 0
 
     def close(self) -> None:
         """Closes after flushing what is written (an InitFail must reach the initiator)."""

@@ -31,10 +31,12 @@ from ptpipd.vendors.liveview import LiveFrame
 
 T = TypeVar("T")
 
-#: The piece of an object read from the camera in one transaction (GetPartialObject; DESIGN.md §8 allows up to
-#: 4 MiB). 1 MiB, as libgphoto2 reads: a download then holds about 1 MiB in the daemon, and other clients'
-#: requests wait at most one piece (a few ms at loopback speed, a fraction of a second over Wi-Fi).
-CHUNK = 1 << 20
+#: The piece of an object read from the camera in one transaction (GetPartialObject): 4 MiB, the most DESIGN.md
+#: §8 allows. Each piece costs a round trip and the daemon's work of a transaction (a quarter of them per GiB
+#: compared with libgphoto2's 1 MiB), its bytes go camera → client by splice (the daemon holds none of them, or
+#: at most the piece for a client too slow to keep up), and other clients' requests wait at most one piece
+#: (a few ms at loopback speed, a fraction of a second over Wi-Fi).
+CHUNK = 4 << 20
 
 
 class UnknownObject(CameraRefused):

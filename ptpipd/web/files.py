@@ -9,6 +9,10 @@ taken the previous one: a client that reads slowly delays the camera's next tran
 it covers. Without partial reads the object comes in one GetObject; a client that falls more than
 :data:`PIPE_CAP` bytes behind it is disconnected (PTP cannot pause a data phase).
 
+Large payloads skip user space on Linux: :class:`Forward` is a splice target, the camera link moves them from
+the camera's socket to the client's with ``splice(2)`` (:mod:`ptpipd.ip.transport.splice`), falling back to
+copying for whatever does not fit (a byte range to trim, a client too slow to keep up).
+
 A client that goes away mid-transfer cancels the handler: the piece in flight completes on the wire (its
 bytes are discarded, the session stays in step) and nothing more is asked.
 """
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import mimetypes
+import os
 import sys
 import zlib
 from collections.abc import Awaitable, Callable
@@ -27,6 +33,7 @@ from aiohttp import web
 
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.errors import NotSupported
+from ptpipd.ip.transport import splice
 from ptpipd.web.backend import CHUNK, Backend, ObjectMeta
 from ptpipd.web.errors import HttpError
 from ptpipd.web.ranges import BadRange, ByteRange, parse_range
@@ -36,6 +43,10 @@ log = logging.getLogger(__name__)
 #: Bytes a GetObject may run ahead of a slow client before that client is disconnected (cameras without
 #: partial reads cannot be paused mid-object: PTP has no flow control of its own).
 PIPE_CAP = 16 << 20
+#: Seconds in all a client may keep the camera's spliced bytes of one piece (transaction) waiting: past them
+#: the rest of the piece is copied into the connection's buffer, so that a slow client never holds the camera
+#: (and every other client's requests) for long.
+SPLICE_HOLD = 0.02
 
 _FORMAT_TYPES = {"exif_jpeg": "image/jpeg", "jpeg": "image/jpeg", "jfif": "image/jpeg", "png": "image/png"}
 
@@ -110,7 +121,8 @@ async def serve_object(
     if not isinstance(transport, asyncio.WriteTransport):
         raise ConnectionResetError("the client went away")
     try:
-        await _body(response, transport, backend, handle, Forward(transport, span), write_timeout)
+        forward = Forward(transport, span, splicing=True)
+        await _body(response, transport, backend, handle, forward, write_timeout)
     except (TimeoutError, ConnectionError) as exc:
         # headers are out: the only way left to say "incomplete" is to end the connection
         log.info("download of object %d to %s stopped: %s", handle, request.remote, exc or "write timeout")
@@ -145,9 +157,15 @@ async def _body(
     # once it is down to 64 KiB: the camera's next transaction overlaps the client's reading, and at most
     # about a piece is held (larger limits measured slower as well as bigger: asyncio copies whatever the
     # socket does not take at once)
-    transport.set_write_buffer_limits(high=CHUNK // 4, low=CHUNK // 16)
+    transport.set_write_buffer_limits(high=256 << 10, low=64 << 10)
 
     async def drained() -> None:
+        if forward.watched:  # a client that keeps taking bytes is never timed out, a stalled one is
+            if not await forward.settled(64 << 10, write_timeout):
+                raise (
+                    ConnectionResetError("the client went away") if transport.is_closing() else TimeoutError()
+                )
+            return
         async with asyncio.timeout(write_timeout):
             await _drain(response)
 
@@ -177,16 +195,39 @@ def write_copies(transport: asyncio.BaseTransport) -> bool:
     return sys.version_info < (3, 12) and type(transport).__module__ == "asyncio.selector_events"
 
 
+def splice_fd(transport: asyncio.BaseTransport) -> int | None:
+    """The descriptor of the transport's socket when bytes may be spliced into it behind the transport's back
+    (:class:`Forward`): a plain socket (no TLS) of asyncio's selector loop, on Linux. None otherwise."""
+    if not splice.AVAILABLE or type(transport).__module__ != "asyncio.selector_events":
+        return None
+    if transport.get_extra_info("sslcontext") is not None or transport.get_extra_info("ssl_object"):
+        return None
+    sock = transport.get_extra_info("socket")
+    return None if sock is None else int(sock.fileno())
+
+
 class Forward:
     """The camera's bytes of ``span`` straight onto the client's connection, as they arrive.
 
-    Data phases are handed over synchronously by the camera link, so this sink cannot wait: it writes (the
+    Data phases are handed over synchronously by the camera link, so :meth:`write` cannot wait: it writes (the
     transport keeps what the socket does not take at once) and the caller waits for the client between
     transactions. It never raises (that would break the camera link): once the client is gone, or more
     than ``cap`` bytes are waiting for it, the rest is dropped and ``dropped`` says why.
+
+    It is also a :class:`~ptpipd.ip.transport.sinks.SpliceTarget`: on a plain socket the camera link may
+    splice a payload into the connection (``splicing``; after :meth:`flushed`), and tells how it went
+    (:meth:`spliced`, :meth:`splice_failed`).
     """
 
-    def __init__(self, transport: asyncio.BaseTransport, span: ByteRange, cap: int = PIPE_CAP) -> None:
+    hold = SPLICE_HOLD
+
+    def __init__(
+        self,
+        transport: asyncio.BaseTransport,
+        span: ByteRange,
+        cap: int = PIPE_CAP,
+        splicing: bool = False,
+    ) -> None:
         assert isinstance(transport, asyncio.WriteTransport)
         self.transport = transport
         self.span = span
@@ -195,6 +236,7 @@ class Forward:
         self.sent = 0
         self.dropped: str | None = None
         self._keeps_views = not write_copies(transport)
+        self._fd = splice_fd(transport) if splicing else None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         start = self.position
@@ -215,6 +257,63 @@ class Forward:
         piece = memoryview(data)[lo - start : hi - start]
         transport.write(bytes(piece) if self._keeps_views else piece)
         self.sent += hi - lo
+
+    def splice_fd(self, length: int) -> int | None:
+        """The client's socket, while it works and the next ``length`` bytes are all within ``span``."""
+        if self._fd is None or self.dropped is not None or self.transport.is_closing():
+            return None
+        if not self.span.start <= self.position <= self.span.end - length:
+            return None
+        return self._fd
+
+    async def flushed(self, limit: float) -> bool:
+        """Waits (at most ``limit`` s) until the transport has handed all it holds to the socket."""
+        return await self.settled(0, limit, limit)
+
+    @property
+    def watched(self) -> bool:
+        """True when :meth:`settled` can watch the socket (a plain socket on Linux)."""
+        return self._fd is not None
+
+    async def settled(self, low: int, quiet: float, limit: float = math.inf) -> bool:
+        """Waits until the transport holds at most ``low`` bytes; False once the client has taken nothing for
+        ``quiet`` seconds, after ``limit`` seconds in all, or when the connection closes (or cannot be
+        watched: :attr:`watched`)."""
+        transport = self.transport
+        if transport.get_write_buffer_size() <= low:
+            return True
+        if self._fd is None or transport.is_closing():
+            return False
+        # Woken when the socket can take more, as the transport's own writer is (which sends from its buffer
+        # on that same turn of the loop). Not the protocol's drain: a timeout would cancel aiohttp's shared
+        # drain waiter, and the response's next drain would then raise CancelledError at once.
+        loop = asyncio.get_running_loop()
+        start = since = loop.time()
+        last = transport.get_write_buffer_size()
+        fd = os.dup(self._fd)
+        try:
+            while (size := transport.get_write_buffer_size()) > low:
+                now = loop.time()
+                if size < last:
+                    last, since = size, now
+                left = min(since + quiet, start + limit) - now
+                if transport.is_closing() or left <= 0:
+                    return False
+                await splice.ready(fd, write=True, timeout=left)
+        finally:
+            os.close(fd)
+        return True
+
+    def spliced(self, n: int) -> None:
+        """``n`` bytes went onto the connection past the transport."""
+        self.position += n
+        self.sent += n
+
+    def splice_failed(self, reason: str) -> None:
+        """The connection failed under a splice: it is dropped."""
+        if self.dropped is None:
+            self.dropped = reason
+        self.transport.abort()
 
     def check(self) -> None:
         """Raises when the client did not get everything asked so far."""

@@ -33,7 +33,9 @@ class Channel(asyncio.BufferedProtocol):
         self._on_lost = on_lost
         self._buf = bytearray(RECEIVE_BUFFER)
         self._view = memoryview(self._buf)
+        self._read_view = self._view  # what one read may fill (see limit_reads)
         self.transport: asyncio.Transport | None = None
+        self.fd: int | None = None  # the socket's descriptor, for splice(2) (None: not a plain socket)
         self.error: BaseException | None = None
         self.last_rx = 0.0
         self.rx_bytes = 0  # bytes received so far (a transfer's progress, packets complete or not)
@@ -46,18 +48,40 @@ class Channel(asyncio.BufferedProtocol):
             # Every packet goes out in one write; Nagle would hold small ones back (gphoto2 saw 40 ms stalls).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            self.fd = sock.fileno()
         self.last_rx = asyncio.get_running_loop().time()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self._view
+        return self._read_view
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.last_rx = asyncio.get_running_loop().time()
-        self.rx_bytes += nbytes
+        self.received(nbytes)
         try:
-            self._feed(self._view[:nbytes])
+            self._feed(self._read_view[:nbytes])
         except Exception as exc:  # a malformed packet or a sink failure: this connection is done
             self.fail(exc)
+
+    def received(self, nbytes: int) -> None:
+        """Counts bytes received (also those spliced past the buffer): progress, and the end of a silence."""
+        self.last_rx = asyncio.get_running_loop().time()
+        self.rx_bytes += nbytes
+
+    def limit_reads(self, size: int | None) -> None:
+        """Reads at most ``size`` bytes at a time (None: the whole buffer). Small reads leave a large payload
+        in the kernel, where it can be spliced, once its packet's header has been read."""
+        size = RECEIVE_BUFFER if size is None else min(size, RECEIVE_BUFFER)
+        if size != len(self._read_view):
+            self._read_view = self._view[:size]
+
+    def pause_reading(self) -> None:
+        """Stops reading (the socket's bytes are then the business of whoever paused it)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Reads again after :meth:`pause_reading`."""
+        if self.error is None and self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def eof_received(self) -> bool:
         self.fail(ConnectionClosed(f"the camera closed the {self.name} connection"))

@@ -12,12 +12,27 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ptpipd.ip.errors import RemoteProtocolError, SinkFailed, TransactionDeadline, TransactionTimeout
+from ptpipd.ip.errors import (
+    PTPIPError,
+    RemoteProtocolError,
+    SinkFailed,
+    TransactionDeadline,
+    TransactionTimeout,
+)
 from ptpipd.ip.framing import RawRecorder
 from ptpipd.ip.initiator import InitiatorSession, Transaction
 from ptpipd.ip.packets import Buffer, Data, EndData, OperationResponse
+from ptpipd.ip.transport import splice
 from ptpipd.ip.transport.channel import Channel
-from ptpipd.ip.transport.sinks import DEFAULT_COLLECT_CAP, DISCARD, BytesSink, DataSink, DataTooLarge
+from ptpipd.ip.transport.sinks import (
+    DEFAULT_COLLECT_CAP,
+    DISCARD,
+    BytesSink,
+    DataSink,
+    DataTooLarge,
+    SpliceTarget,
+    splice_target,
+)
 from ptpipd.ip.transport.timeouts import Timeouts
 
 log = logging.getLogger(__name__)
@@ -51,6 +66,8 @@ class _Pending:
     progress: Progress | None
     optional: bool
     sink_error: OSError | None = None  # the sink failed: the rest of the data phase is discarded
+    target: SpliceTarget | None = None  # the sink, while payloads may be spliced into it (see .splice)
+    held: float = 0.0  # seconds the target kept the camera unread so far (see SpliceTarget.hold)
     future: asyncio.Future[OperationResponse] = field(init=False)
     started: float = field(init=False)
     rx_start: int = field(init=False)  # the channel's ``rx_bytes`` when the transaction started
@@ -60,6 +77,8 @@ class _Pending:
         self.future = loop.create_future()
         self.started = loop.time()
         self.rx_start = self.channel.rx_bytes
+        if splice.AVAILABLE and not self.optional and self.channel.fd is not None:
+            self.target = splice_target(self.sink)
 
     def allowed(self) -> float:
         """Seconds from ``started`` this transaction may take, given what its channel received so far."""
@@ -90,6 +109,8 @@ class Transactions:
         self._idle.set()
         self._pending: _Pending | None = None
         self._stall_timer: asyncio.TimerHandle | None = None
+        self._pump = splice.Pump()
+        self._splicing: asyncio.Task[None] | None = None  # moving a payload camera → client (see .splice)
 
     @property
     def next_transaction_id(self) -> int:
@@ -142,6 +163,8 @@ class Transactions:
         self._pending = pending
         self._idle.clear()
         self._session.codec.reader.recorder = recorder
+        if pending.target is not None:
+            pending.channel.limit_reads(splice.HEAD_READ)
         self._arm_stall_timer(pending.timeout)
 
     @staticmethod
@@ -168,6 +191,8 @@ class Transactions:
         """Feeds bytes of the command/data connection received once the session began."""
         self._session.receive_data(data)
         self.drain()
+        if self._pending is not None and self._pending.target is not None:
+            self._read_on(self._pending)
 
     def drain(self) -> None:
         """Handles every complete packet the session has decoded."""
@@ -190,8 +215,74 @@ class Transactions:
         if pending.progress is not None:
             pending.progress(pending.tx.received, pending.tx.data_in_length)
 
+    # ------------------------------------------------------------------ splicing (see .splice)
+
+    def _read_on(self, pending: _Pending) -> None:
+        """After the bytes received are handled: the rest of a large payload is spliced, or reading goes on."""
+        room = self._session.splice_room()
+        target, channel = pending.target, pending.channel
+        if room >= splice.SPLICE_MIN and target is not None and target.splice_fd(room) is not None:
+            channel.pause_reading()
+            self._splicing = asyncio.get_running_loop().create_task(self._splice(pending, target, room))
+            return
+        channel.limit_reads(None if target is None else splice.HEAD_READ)
+        channel.resume_reading()
+
+    async def _splice(self, pending: _Pending, target: SpliceTarget, room: int) -> None:
+        channel = pending.channel
+        loop = asyncio.get_running_loop()
+        try:
+            began = loop.time()
+            flushed = pending.held < target.hold and await target.flushed(target.hold - pending.held)
+            pending.held += loop.time() - began
+            fd = target.splice_fd(room) if flushed else None
+            if fd is None or channel.fd is None:
+                pending.target = None  # the rest of this data phase goes the ordinary way
+            else:
+                hold = target.hold - pending.held
+                silence = pending.timeout + 1.0  # a backstop: the stall timer fires first
+                job = splice.Job(room, hold, silence, lambda: pending.sink is target, channel.received)
+                await self._pump.run(channel.fd, fd, job)
+        except (PTPIPError, OSError) as exc:  # the camera's socket (the client's are caught by the pump)
+            channel.fail(exc)
+            return
+        except Exception as exc:  # a bug (in the target, say): the link must not stay paused
+            log.exception("splicing a payload failed")
+            channel.fail(exc)
+            return
+        finally:
+            self._splicing = None
+        self._settle(pending, target)
+
+    def _settle(self, pending: _Pending, target: SpliceTarget) -> None:
+        """The pump is done with a payload: its bytes are accounted, the rest is read the ordinary way."""
+        moved = self._pump.moved
+        self._pump.moved = splice.Moved()
+        pending.held += moved.held
+        try:
+            self._session.spliced(moved.taken)
+            target.spliced(moved.delivered)
+            if moved.failed is not None or moved.leftover:
+                pending.target = None
+            if moved.failed is not None:
+                target.splice_failed(moved.failed)
+            self._to_sink(pending, moved.leftover)
+            self.drain()
+        except Exception as exc:  # a malformed packet after the payload, as in Channel.buffer_updated
+            pending.channel.fail(exc)
+            return
+        if self._pending is pending:
+            self._read_on(pending)
+        else:
+            pending.channel.limit_reads(None)
+            pending.channel.resume_reading()
+
+    # ------------------------------------------------------------------ the end of a transaction
+
     def _finish(self, pending: _Pending, response: OperationResponse) -> None:
         self._pending = None
+        if pending.target is not None:
+            pending.channel.limit_reads(None)
         self._session.codec.reader.recorder = None
         if self._stall_timer is not None:
             self._stall_timer.cancel()
@@ -247,6 +338,11 @@ class Transactions:
             self._stall_timer.cancel()
             self._stall_timer = None
         pending, self._pending = self._pending, None
+        if self._splicing is not None and self._splicing is not asyncio.current_task():
+            self._splicing.cancel()  # its pump closes its pipe and descriptors as it unwinds
+        else:
+            self._pump.close()
+        self._splicing = None
         self._session.abandon()
         if pending is not None and not pending.future.done():
             pending.future.set_exception(reason)
