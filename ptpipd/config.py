@@ -242,18 +242,15 @@ class Settings(BaseModel):
 
     def check(self) -> None:
         """Cross-field rules (exit 104 when broken)."""
-        address = self.rpc_tcp_address()
-        if address is not None and not self.auth_token and not is_loopback_host(address[0]):
-            raise SettingsError(
-                f"rpc_tcp {address[0]}:{address[1]} is not a loopback address: set auth_token in [daemon] "
-                "(clients then call auth {token} first)"
-            )
-        http = self.http_address()
-        if http is not None and not self.auth_token and not is_loopback_host(http[0]):
-            raise SettingsError(
-                f"http {http[0]}:{http[1]} is not a loopback address: set auth_token in [daemon] "
-                "(HTTP clients then send it as Authorization: Bearer TOKEN)"
-            )
+        for name, address, how in (
+            ("rpc_tcp", self.rpc_tcp_address(), "clients then call auth {token} first"),
+            ("http", self.http_address(), "HTTP clients then send it as Authorization: Bearer TOKEN"),
+        ):
+            if address is not None and not self.auth_token and not is_loopback_host(address[0]):
+                raise SettingsError(
+                    f"{name} {address[0]}:{address[1]} is not a loopback address: set auth_token in [daemon] "
+                    f"({how})"
+                )
         if self.legacy_enabled and not is_loopback_host(self.legacy_address) and not self.auth_token:
             raise SettingsError(
                 f"the legacy text server on {self.legacy_address} would be open to the network without "
@@ -438,13 +435,6 @@ def load(
         if field in ini.values and str(value) != str(getattr(settings, field))
     ]
     return Loaded(settings, overrides)
-
-
-def load_settings(
-    flags: Mapping[str, Any], config_file: Path | None = None, env: Mapping[str, str] = os.environ
-) -> Settings:
-    """The settings of :func:`load`."""
-    return load(flags, config_file, env).settings
 
 
 def persistent_guid(settings: Settings, env: Mapping[str, str] = os.environ) -> bytes:
