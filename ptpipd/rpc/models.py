@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
-    field_validator,
     model_serializer,
 )
 
@@ -109,18 +109,12 @@ def _code(value: object) -> object:
 class OpreqParams(Params):
     """A raw operation: its code and up to five parameters (integers or hex strings)."""
 
-    code: int = Field(ge=0, le=0xFFFF, description='Operation code, e.g. 4117 or "0x1015".')
-    params: list[Annotated[int, Field(ge=0, le=0xFFFF_FFFF)]] = Field(default_factory=list, max_length=5)
-
-    @field_validator("code", mode="before")
-    @classmethod
-    def _parse_code(cls, value: object) -> object:
-        return _code(value)
-
-    @field_validator("params", mode="before")
-    @classmethod
-    def _parse_params(cls, value: object) -> object:
-        return [_code(v) for v in value] if isinstance(value, list) else value
+    code: Annotated[int, BeforeValidator(_code)] = Field(
+        ge=0, le=0xFFFF, description='Operation code, e.g. 4117 or "0x1015".'
+    )
+    params: list[Annotated[int, Field(ge=0, le=0xFFFF_FFFF), BeforeValidator(_code)]] = Field(
+        default_factory=list, max_length=5
+    )
 
 
 class SubscribeParams(Params):
