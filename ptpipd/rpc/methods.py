@@ -143,7 +143,8 @@ class Api:
     async def capture(self, client: Client, p: m.CaptureParams) -> m.TransferResult:
         """Takes a picture: the new image (generic) or the preview (Fuji), saved by the daemon or returned
         inline."""
-        saved = await save(self.capture_dir, "capture", self.service.capture, inline=_inline(p.inline))
+        inline = INLINE_LIMIT if p.inline else None
+        saved = await save(self.capture_dir, "capture", self.service.capture, inline=inline)
         if saved.data is not None:  # inline: the client gets the bytes, the daemon keeps nothing
             handle = saved.transfer.handle
             url = object_url(handle) if handle is not None else None
@@ -220,10 +221,6 @@ class Api:
             raise RpcError(codes.UNAUTHORISED, str(exc)) from None
         client.authenticated = True
         return True
-
-
-def _inline(inline: bool) -> int | None:
-    return INLINE_LIMIT if inline else None
 
 
 def _saved_result(saved: Saved) -> m.TransferResult:
