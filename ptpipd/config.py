@@ -171,12 +171,22 @@ class Settings(BaseModel):
                 raise ValueError(f"hook {value!r}: {exc}") from None
         return value
 
-    @field_validator("vendor", "simulate")
+    @field_validator("vendor", "simulate", mode="before")
     @classmethod
-    def _vendor(cls, value: str | None) -> str | None:
-        if value is not None and value not in VENDORS:
-            raise ValueError(f"unknown vendor {value!r}; known: {', '.join(VENDORS)}")
-        return value
+    def _vendor(cls, value: object) -> object:
+        name = value.strip().lower() if isinstance(value, str) else value
+        if name is not None and name not in VENDORS:
+            raise ValueError(f"unknown vendor {name!r}; known: {', '.join(VENDORS)}")
+        return name
+
+    @field_validator("socket_mode", mode="before")
+    @classmethod
+    def _octal(cls, value: object) -> object:
+        """A mode written in a file or variable is octal (``0660``)."""
+        try:
+            return int(value, 8) if isinstance(value, str) else value
+        except ValueError:
+            raise ValueError(f"not an octal mode such as 0660: {value!r}") from None
 
     @field_validator("rpc_tcp", "http")
     @classmethod
@@ -289,19 +299,6 @@ def _unquote(value: str) -> str:
     return v
 
 
-def _coerce(field: str, value: str) -> Any:
-    if field == "socket_mode":
-        try:
-            return int(value, 8)
-        except ValueError:
-            raise ValueError(f"not an octal mode such as 0660: {value!r}") from None
-    if field.endswith(("enabled", "keep_open", "delete_after")):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    if field in ("vendor", "simulate"):
-        return value.strip().lower()
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class IniValues:
     """What a config file sets: settings fields with their values, and where each was written."""
@@ -334,23 +331,13 @@ def read_ini(path: Path) -> IniValues:
             if field is None:
                 raise ConfigFileError(f"{path}: unknown setting [{section}] {key}")
             out.where[field] = (section, key)
-            try:
-                out.values[field] = _coerce(field, _unquote(raw))
-            except ValueError as exc:
-                raise ConfigFileError(f"{out.origin(field)}: {exc}") from None
+            out.values[field] = _unquote(raw)
     return out
 
 
 def read_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The settings given as ``PTPIPD_*`` environment variables."""
-    out: dict[str, Any] = {}
-    for name, field in ENV_KEYS.items():
-        if name in env:
-            try:
-                out[field] = _coerce(field, env[name])
-            except ValueError as exc:
-                raise SettingsError(f"{name}: {exc}") from exc
-    return out
+    return {field: env[name] for name, field in ENV_KEYS.items() if name in env}
 
 
 def flag_name(field: str) -> str:

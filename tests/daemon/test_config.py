@@ -167,6 +167,15 @@ def test_an_invalid_flag_or_variable_is_named() -> None:
         load({}, None, env={"PTPIPD_PORT": "fifteen"})
     with pytest.raises(SettingsError, match=re.escape("--rpc-tcp: port out of range in '127.0.0.1:99999'")):
         load({"rpc_tcp": "127.0.0.1:99999"}, None, env={})
+    with pytest.raises(
+        SettingsError, match=re.escape("PTPIPD_SOCKET_MODE: not an octal mode such as 0660: '9'")
+    ):
+        load({}, None, env={"PTPIPD_SOCKET_MODE": "9"})
+    # a switch is true or false in any of the usual spellings; anything else is an error, not false
+    assert load({}, None, env={"PTPIPD_LEGACY_KEEP_OPEN": "On"}).settings.legacy_keep_open is True
+    assert load({}, None, env={"PTPIPD_INGEST_DELETE_AFTER": "no"}).settings.ingest_delete_after is False
+    with pytest.raises(SettingsError, match=r"PTPIPD_LEGACY_ENABLED: .*boolean.*: 'maybe'"):
+        load({}, None, env={"PTPIPD_LEGACY_ENABLED": "maybe"})
 
 
 def test_vendors_come_from_the_one_list() -> None:
