@@ -21,7 +21,7 @@ from pydantic import (
 
 from ptpipd.camera import CameraInfo
 from ptpipd.ptp import Value
-from ptpipd.rpc.urls import object_url
+from ptpipd.rpc.urls import object_url, transfer_url
 from ptpipd.vendors.base import (
     EnumValues,
     FileEntry,
@@ -416,10 +416,10 @@ class TransferResult(SparseResult):
 
     @classmethod
     def from_transfer(
-        cls, t: Transfer, *, path: str | None = None, data: bytes | None = None, url: str | None = None
+        cls, t: Transfer, *, path: str | None = None, data: bytes | None = None
     ) -> TransferResult:
-        """From what the camera sent; ``path`` where the daemon saved it, or the bytes themselves; ``url``
-        where the data plane serves it."""
+        """From what the camera sent; ``path`` where the daemon saved it, or the bytes themselves; the data
+        plane's ``url`` for its object, else for the saved file."""
         return cls(
             format=t.format,
             size=t.size,
@@ -427,7 +427,7 @@ class TransferResult(SparseResult):
             filename=t.filename or None,
             path=path,
             data=None if data is None else base64.b64encode(data).decode("ascii"),
-            url=url,
+            url=transfer_url(t.handle, path),
         )
 
     def image(self) -> bytes:
