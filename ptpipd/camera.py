@@ -45,7 +45,6 @@ from ptpipd.ptp import DecodeError, EventCode, ResponseCode, code_name
 from ptpipd.vendors import vendor_driver
 from ptpipd.vendors.base import (
     CameraConfig,
-    Capabilities,
     DeviceSummary,
     EventDelivery,
     LiveViewSource,
@@ -53,7 +52,6 @@ from ptpipd.vendors.base import (
     Ports,
     StateEntry,
     VendorDriver,
-    unsupported,
 )
 from ptpipd.vendors.liveview import LiveFrame, LiveView
 
@@ -168,12 +166,6 @@ class Camera(PropertyAccess, ImageAccess):
         return self.driver_class.name
 
     @property
-    def capabilities(self) -> Capabilities:
-        """What the connected body can do (before the session: what its vendor declares)."""
-        driver = self._driver
-        return driver.body_capabilities() if driver is not None else self.driver_class.capabilities
-
-    @property
     def is_open(self) -> bool:
         """True while the session works."""
         return self._link is not None and self._link.alive and self._driver is not None
@@ -269,12 +261,6 @@ class Camera(PropertyAccess, ImageAccess):
                 raise exc
         except Exception as mapped:
             return mapped
-
-    def _require(self, able: bool, what: str) -> VendorDriver:
-        """The driver, when the vendor's capabilities include ``what``."""
-        if not able:
-            raise unsupported(self.vendor, what)
-        return self.driver
 
     # -------------------------------------------------------------- properties
 

@@ -31,16 +31,24 @@ class Capture:
 class ImageAccess(SessionPart):
     """The image operations of a camera (a part of :class:`ptpipd.camera.Camera`) over the open session's
     driver; every call to the camera runs inside ``_errors()``, and one the body cannot do raises
-    :class:`~ptpipd.errors.NotSupported` (without a session: :class:`~ptpipd.errors.NotConnected`)."""
+    :class:`~ptpipd.errors.NotSupported` (without a session: one its vendor can do raises
+    :class:`~ptpipd.errors.NotConnected`); :meth:`_require` checks the camera's other operations too."""
 
-    def _able(self, able: Callable[[Capabilities], bool], what: str) -> VendorDriver:
-        driver = self.driver
-        if not able(driver.body_capabilities()):
-            raise unsupported(driver.name, what)
-        return driver
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the connected body can do (before the session: what its vendor declares)."""
+        driver = self._driver
+        return driver.body_capabilities() if driver is not None else self.driver_class.capabilities
+
+    def _require(self, able: bool, what: str) -> VendorDriver:
+        """The open session's driver, when the capabilities include ``what``
+        (:class:`~ptpipd.errors.NotSupported` otherwise)."""
+        if not able:
+            raise unsupported(self.driver_class.name, what)
+        return self.driver
 
     def _with_files(self, what: str) -> VendorDriver:
-        return self._able(lambda caps: caps.files, what)
+        return self._require(self.capabilities.files, what)
 
     async def capture(self, sink: DataSink | None = None) -> Capture:
         """Takes a picture; what the camera hands over (the image, or a preview) goes to ``sink`` or is
@@ -73,7 +81,7 @@ class ImageAccess(SessionPart):
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes of an object from ``offset`` (GetPartialObject); returns how many came."""
-        driver = self._able(lambda caps: caps.partial_objects, "partial downloads")
+        driver = self._require(self.capabilities.partial_objects, "partial downloads")
         with self._errors():
             return await driver.download_part(handle, offset, length, sink)
 

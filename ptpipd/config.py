@@ -171,12 +171,22 @@ class Settings(BaseModel):
                 raise ValueError(f"hook {value!r}: {exc}") from None
         return value
 
-    @field_validator("vendor", "simulate")
+    @field_validator("vendor", "simulate", mode="before")
     @classmethod
-    def _vendor(cls, value: str | None) -> str | None:
-        if value is not None and value not in VENDORS:
-            raise ValueError(f"unknown vendor {value!r}; known: {', '.join(VENDORS)}")
-        return value
+    def _vendor(cls, value: object) -> object:
+        name = value.strip().lower() if isinstance(value, str) else value
+        if name is not None and name not in VENDORS:
+            raise ValueError(f"unknown vendor {name!r}; known: {', '.join(VENDORS)}")
+        return name
+
+    @field_validator("socket_mode", mode="before")
+    @classmethod
+    def _octal(cls, value: object) -> object:
+        """A mode written in a file or variable is octal (``0660``)."""
+        try:
+            return int(value, 8) if isinstance(value, str) else value
+        except ValueError:
+            raise ValueError(f"not an octal mode such as 0660: {value!r}") from None
 
     @field_validator("rpc_tcp", "http")
     @classmethod
@@ -242,18 +252,15 @@ class Settings(BaseModel):
 
     def check(self) -> None:
         """Cross-field rules (exit 104 when broken)."""
-        address = self.rpc_tcp_address()
-        if address is not None and not self.auth_token and not is_loopback_host(address[0]):
-            raise SettingsError(
-                f"rpc_tcp {address[0]}:{address[1]} is not a loopback address: set auth_token in [daemon] "
-                "(clients then call auth {token} first)"
-            )
-        http = self.http_address()
-        if http is not None and not self.auth_token and not is_loopback_host(http[0]):
-            raise SettingsError(
-                f"http {http[0]}:{http[1]} is not a loopback address: set auth_token in [daemon] "
-                "(HTTP clients then send it as Authorization: Bearer TOKEN)"
-            )
+        for name, address, how in (
+            ("rpc_tcp", self.rpc_tcp_address(), "clients then call auth {token} first"),
+            ("http", self.http_address(), "HTTP clients then send it as Authorization: Bearer TOKEN"),
+        ):
+            if address is not None and not self.auth_token and not is_loopback_host(address[0]):
+                raise SettingsError(
+                    f"{name} {address[0]}:{address[1]} is not a loopback address: set auth_token in [daemon] "
+                    f"({how})"
+                )
         if self.legacy_enabled and not is_loopback_host(self.legacy_address) and not self.auth_token:
             raise SettingsError(
                 f"the legacy text server on {self.legacy_address} would be open to the network without "
@@ -292,19 +299,6 @@ def _unquote(value: str) -> str:
     return v
 
 
-def _coerce(field: str, value: str) -> Any:
-    if field == "socket_mode":
-        try:
-            return int(value, 8)
-        except ValueError:
-            raise ValueError(f"not an octal mode such as 0660: {value!r}") from None
-    if field.endswith(("enabled", "keep_open", "delete_after")):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    if field in ("vendor", "simulate"):
-        return value.strip().lower()
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class IniValues:
     """What a config file sets: settings fields with their values, and where each was written."""
@@ -337,23 +331,13 @@ def read_ini(path: Path) -> IniValues:
             if field is None:
                 raise ConfigFileError(f"{path}: unknown setting [{section}] {key}")
             out.where[field] = (section, key)
-            try:
-                out.values[field] = _coerce(field, _unquote(raw))
-            except ValueError as exc:
-                raise ConfigFileError(f"{out.origin(field)}: {exc}") from None
+            out.values[field] = _unquote(raw)
     return out
 
 
 def read_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The settings given as ``PTPIPD_*`` environment variables."""
-    out: dict[str, Any] = {}
-    for name, field in ENV_KEYS.items():
-        if name in env:
-            try:
-                out[field] = _coerce(field, env[name])
-            except ValueError as exc:
-                raise SettingsError(f"{name}: {exc}") from exc
-    return out
+    return {field: env[name] for name, field in ENV_KEYS.items() if name in env}
 
 
 def flag_name(field: str) -> str:
@@ -438,13 +422,6 @@ def load(
         if field in ini.values and str(value) != str(getattr(settings, field))
     ]
     return Loaded(settings, overrides)
-
-
-def load_settings(
-    flags: Mapping[str, Any], config_file: Path | None = None, env: Mapping[str, str] = os.environ
-) -> Settings:
-    """The settings of :func:`load`."""
-    return load(flags, config_file, env).settings
 
 
 def persistent_guid(settings: Settings, env: Mapping[str, str] = os.environ) -> bytes:

@@ -19,7 +19,6 @@ import errno
 import fcntl
 import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 from types import TracebackType
@@ -29,18 +28,12 @@ Buffer = bytes | bytearray | memoryview
 
 TEMP_PREFIX = ".ptpipd-"
 TEMP_SUFFIX = ".part"
-#: Exactly the names :func:`tempfile.mkstemp` gives our temporary files (8 characters of its alphabet).
+#: Exactly the names of our temporary files: 8 hex digits (older daemons: :func:`tempfile.mkstemp`'s alphabet).
 TEMP_NAME = re.compile(r"\.ptpipd-[a-z0-9_]{8}\.part")
 #: Longest final name in UTF-8 bytes (file systems allow 255; room is left for ``-N``).
 NAME_BYTES = 200
 #: Characters that reorder or hide text on a terminal (Unicode bidirectional controls).
 _BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def safe_name(name: str, fallback: str = "") -> str:
@@ -92,19 +85,31 @@ def link_unique(temp: str | Path, directory: Path, name: str, dir_fd: int | None
 
 
 class AtomicFile:
-    """A data sink that becomes a file only on :meth:`commit`."""
+    """A data sink that becomes a file only on :meth:`commit`: created in ``directory`` (made when missing),
+    or with ``dir_fd`` in that open directory (``directory`` then only names it in the paths returned)."""
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, dir_fd: int | None = None) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.directory, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+        self._dir_fd = dir_fd
+        if dir_fd is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            temp = f"{TEMP_PREFIX}{os.urandom(6).hex()[:8]}{TEMP_SUFFIX}"
+            where = temp if dir_fd is not None else self.directory / temp
+            with contextlib.suppress(FileExistsError):
+                # the usual mode (0666 less the umask: with the service's UMask=0027, readable by the
+                # ptpipd group that clients belong to)
+                fd = os.open(
+                    where, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=dir_fd
+                )
+                break
+        else:  # pragma: no cover - 100 collisions of 32 random bits
+            raise FileExistsError(errno.EEXIST, "no free temporary name", str(self.directory))
+        self._file = os.fdopen(fd, "wb")
+        self._temp = where  # relative to dir_fd when there is one
+        self.temp_path = self.directory / temp
         # held while the file is open: a daemon starting beside this one (same directory) leaves it alone
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        # mkstemp makes the file 0600 whatever the umask; a picture should get the usual mode (with the
-        # service's UMask=0027, readable by the ptpipd group that clients belong to).
-        os.fchmod(fd, 0o666 & ~_umask())
-        self._file = os.fdopen(fd, "wb")
-        self.temp_path = Path(name)
         self.size = 0
         self.path: Path | None = None
 
@@ -118,14 +123,15 @@ class AtomicFile:
         unique (``-1``, ``-2``…: an existing file is never replaced)."""
         self._file.flush()
         os.fsync(self._file.fileno())
-        self.path = link_unique(self.temp_path, self.directory, safe_name(name, fallback))
+        self.path = link_unique(self._temp, self.directory, safe_name(name, fallback), self._dir_fd)
         self._file.close()
         return self.path
 
     def abort(self) -> None:
         """Drops the temporary file."""
         if self.path is None:
-            self.temp_path.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._temp, dir_fd=self._dir_fd)
         if not self._file.closed:
             self._file.close()
 
@@ -229,32 +235,11 @@ def save_inside(base: Path, path: str, default_name: str, data: Buffer | Path) -
 
 def _write_at(dir_fd: int, directory: Path, name: str, data: Buffer | Path) -> Path:
     """``data`` as a new file ``name`` (made unique) in the open directory ``dir_fd``."""
-    for _ in range(100):
-        temp = f"{TEMP_PREFIX}{os.urandom(6).hex()[:8]}{TEMP_SUFFIX}"
-        with contextlib.suppress(FileExistsError):
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=dir_fd)
-            break
-    else:  # pragma: no cover - 100 collisions of 32 random bits
-        raise FileExistsError(errno.EEXIST, "no free temporary name", str(directory))
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with AtomicFile(directory, dir_fd) as file:
         if isinstance(data, Path):
             with data.open("rb") as source:
                 while piece := source.read(1 << 20):
-                    _write_all(fd, piece)
+                    file.write(piece)
         else:
-            _write_all(fd, data)
-        os.fsync(fd)
-        return link_unique(temp, directory, name, dir_fd)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp, dir_fd=dir_fd)
-        raise
-    finally:
-        os.close(fd)
-
-
-def _write_all(fd: int, data: Buffer) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+            file.write(data)
+        return file.commit(name)

@@ -162,17 +162,14 @@ class Sync:
         for entry in entries:
             record = self.manifest.copies.get(_key(serial, entry))
             why = "not copied" if record is None else _verified(self.directory, record)
-            if why:
-                self.kept.append({"handle": entry["handle"], "filename": entry.get("filename"), "why": why})
-                continue
-            try:
-                self.conn.call("delete", {"handle": entry["handle"]})
-            except RpcFailure as exc:  # the camera's own refusal (a protected picture): the others go on
-                self.kept.append(
-                    {"handle": entry["handle"], "filename": entry.get("filename"), "why": str(exc)}
-                )
-                continue
-            self.deleted.append(int(entry["handle"]))
+            if not why:
+                try:
+                    self.conn.call("delete", {"handle": entry["handle"]})
+                    self.deleted.append(int(entry["handle"]))
+                    continue
+                except RpcFailure as exc:  # the camera's own refusal (a protected picture): the others go on
+                    why = str(exc)
+            self.kept.append({"handle": entry["handle"], "filename": entry.get("filename"), "why": why})
 
     def summary(self) -> str:
         """One line (two with kept objects) saying what the run did."""

@@ -93,9 +93,7 @@ def failure_text(command: Command, failure: CommandFailed) -> str:
     if error.code == ErrorCode.REFUSED and isinstance(data.get("response"), str):
         return response_text(int(data["response"], 16))
     if error.code == ErrorCode.UNKNOWN_PROPERTY and command.prop_text is not None:
-        named = f"unknown property {command.prop_text!r}"
-        known = data.get("known")
-        return f"{named} (known: {', '.join(map(str, known))})" if known else named
+        return error_message(RpcError(error.code, f"unknown property {command.prop_text!r}", error.data))
     return str(failure)
 
 

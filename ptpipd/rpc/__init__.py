@@ -21,16 +21,13 @@ from ptpipd.rpc.openrpc import openrpc_document
 from ptpipd.service import CameraService
 
 __all__ = [
-    "Api",
     "Client",
     "Dispatcher",
     "Method",
     "RpcError",
-    "build_methods",
     "error_response",
     "make_dispatcher",
     "notification_text",
-    "openrpc_document",
 ]
 
 

@@ -20,8 +20,8 @@ from ptpipd.ip.transport import BytesSink
 from ptpipd.rpc import models as m
 from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.errors import RpcError
-from ptpipd.rpc.saving import Saved, save
-from ptpipd.rpc.urls import INLINE_LIMIT, capture_url, object_url
+from ptpipd.rpc.saving import save
+from ptpipd.rpc.urls import INLINE_LIMIT, object_url
 from ptpipd.service import CameraService, Subscription
 
 
@@ -143,12 +143,11 @@ class Api:
     async def capture(self, client: Client, p: m.CaptureParams) -> m.TransferResult:
         """Takes a picture: the new image (generic) or the preview (Fuji), saved by the daemon or returned
         inline."""
-        saved = await save(self.capture_dir, "capture", self.service.capture, inline=_inline(p.inline))
+        inline = INLINE_LIMIT if p.inline else None
+        saved = await save(self.capture_dir, "capture", self.service.capture, inline=inline)
         if saved.data is not None:  # inline: the client gets the bytes, the daemon keeps nothing
-            handle = saved.transfer.handle
-            url = object_url(handle) if handle is not None else None
-            return m.TransferResult.from_transfer(saved.transfer, data=saved.data, url=url)
-        result = _saved_result(saved)
+            return m.TransferResult.from_transfer(saved.transfer, data=saved.data)
+        result = m.TransferResult.from_transfer(saved.transfer, path=str(saved.path))
         if p.inline:  # too big to inline: the picture is kept, and the error says where
             raise _too_big(saved.transfer.size, result.url or "", result.path)
         return result
@@ -164,7 +163,8 @@ class Api:
         handle = p.handle
         if not p.inline:
             fetch = functools.partial(self.service.download, handle)
-            return _saved_result(await save(self.capture_dir, f"object-{handle}", fetch))
+            saved = await save(self.capture_dir, f"object-{handle}", fetch)
+            return m.TransferResult.from_transfer(saved.transfer, path=str(saved.path))
         # the size as the vendor's driver reads it (a later Fuji body's GetObjectInfo alone gives a placeholder)
         info = await self.service.request(lambda camera: camera.object_info(handle))
         if info.compressed_size > INLINE_LIMIT:
@@ -173,7 +173,7 @@ class Api:
         cap = await self.service.download(handle, memory)
         if memory.overflow:  # the camera sent more than it announced
             raise _too_big(memory.size, object_url(handle))
-        return m.TransferResult.from_transfer(cap.transfer, data=bytes(memory.buffer), url=object_url(handle))
+        return m.TransferResult.from_transfer(cap.transfer, data=bytes(memory.buffer))
 
     @method(*CAMERA_ERRORS, codes.NOT_SUPPORTED)
     async def delete(self, client: Client, p: m.DeleteParams) -> bool:
@@ -220,17 +220,6 @@ class Api:
             raise RpcError(codes.UNAUTHORISED, str(exc)) from None
         client.authenticated = True
         return True
-
-
-def _inline(inline: bool) -> int | None:
-    return INLINE_LIMIT if inline else None
-
-
-def _saved_result(saved: Saved) -> m.TransferResult:
-    """The result for a file the daemon kept: its path, and its URL on the data plane."""
-    handle, path = saved.transfer.handle, str(saved.path)
-    url = object_url(handle) if handle is not None else capture_url(path)
-    return m.TransferResult.from_transfer(saved.transfer, path=path, url=url)
 
 
 def _too_big(size: int, url: str, path: str | None = None) -> RpcError:

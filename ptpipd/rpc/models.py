@@ -12,16 +12,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
-    field_validator,
     model_serializer,
 )
 
 from ptpipd.camera import CameraInfo
 from ptpipd.ptp import Value
-from ptpipd.rpc.urls import object_url
+from ptpipd.rpc.urls import object_url, transfer_url
 from ptpipd.vendors.base import (
     EnumValues,
     FileEntry,
@@ -109,18 +109,12 @@ def _code(value: object) -> object:
 class OpreqParams(Params):
     """A raw operation: its code and up to five parameters (integers or hex strings)."""
 
-    code: int = Field(ge=0, le=0xFFFF, description='Operation code, e.g. 4117 or "0x1015".')
-    params: list[Annotated[int, Field(ge=0, le=0xFFFF_FFFF)]] = Field(default_factory=list, max_length=5)
-
-    @field_validator("code", mode="before")
-    @classmethod
-    def _parse_code(cls, value: object) -> object:
-        return _code(value)
-
-    @field_validator("params", mode="before")
-    @classmethod
-    def _parse_params(cls, value: object) -> object:
-        return [_code(v) for v in value] if isinstance(value, list) else value
+    code: Annotated[int, BeforeValidator(_code)] = Field(
+        ge=0, le=0xFFFF, description='Operation code, e.g. 4117 or "0x1015".'
+    )
+    params: list[Annotated[int, Field(ge=0, le=0xFFFF_FFFF), BeforeValidator(_code)]] = Field(
+        default_factory=list, max_length=5
+    )
 
 
 class SubscribeParams(Params):
@@ -422,10 +416,10 @@ class TransferResult(SparseResult):
 
     @classmethod
     def from_transfer(
-        cls, t: Transfer, *, path: str | None = None, data: bytes | None = None, url: str | None = None
+        cls, t: Transfer, *, path: str | None = None, data: bytes | None = None
     ) -> TransferResult:
-        """From what the camera sent; ``path`` where the daemon saved it, or the bytes themselves; ``url``
-        where the data plane serves it."""
+        """From what the camera sent; ``path`` where the daemon saved it, or the bytes themselves; the data
+        plane's ``url`` for its object, else for the saved file."""
         return cls(
             format=t.format,
             size=t.size,
@@ -433,7 +427,7 @@ class TransferResult(SparseResult):
             filename=t.filename or None,
             path=path,
             data=None if data is None else base64.b64encode(data).decode("ascii"),
-            url=url,
+            url=transfer_url(t.handle, path),
         )
 
     def image(self) -> bytes:

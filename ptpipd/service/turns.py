@@ -39,10 +39,6 @@ class Turns:
         # owners with waiting requests, in the order of their next turn (a dict: O(1) move to the back)
         self._waiting: dict[object, deque[asyncio.Future[None]]] = {}
 
-    def count(self, owner: object) -> int:
-        """Requests of ``owner`` waiting or running."""
-        return self._counts.get(owner, 0)
-
     def admit(self, owner: object) -> None:
         """Counts a new request of ``owner``; :class:`TooManyRequests` when its queue (or all) is full."""
         mine = self._counts.get(owner, 0)

@@ -35,7 +35,7 @@ from aiohttp import web
 from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import WRONG_TOKEN
-from ptpipd.rpc.urls import capture_url, object_url
+from ptpipd.rpc.urls import transfer_url
 from ptpipd.vendors.base import unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
@@ -123,11 +123,8 @@ async def get_thumb(request: web.Request) -> web.Response:
 
 async def post_capture(request: web.Request) -> web.Response:
     shot = await request.app[BACKEND].capture()
-    if shot.handle is not None:
-        url = object_url(shot.handle)
-    elif shot.path is not None:
-        url = capture_url(shot.path)
-    else:
+    url = transfer_url(shot.handle, shot.path)
+    if url is None:
         raise HttpError(500, codes.INTERNAL_ERROR, "the capture left neither an object nor a file")
     return web.json_response({"handle": shot.handle, "url": url, **dataclasses.asdict(shot)})
 

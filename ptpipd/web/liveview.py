@@ -14,8 +14,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from ptpipd.errors import CameraError, NotConnected
 from ptpipd.vendors.liveview import LiveFrame
@@ -185,12 +184,8 @@ class LiveHub:
 
     # ------------------------------------------------------------------ lifetime
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def aclose(self) -> None:
+        """Stops the camera stream for good (``contextlib.aclosing`` calls it); new viewers are refused."""
         self._closed = True
         self._stopping = True
         if self._stopper is not None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 
 from aiohttp import WSMsgType, web
 
 from ptpipd.errors import ErrorCode as codes
+from ptpipd.rpc import error_response
 from ptpipd.web.auth import CREDENTIALS, unauthorised
 from ptpipd.web.backend import Backend, RpcSession
 
@@ -32,17 +32,12 @@ def _peer(request: web.Request) -> str:
     return str(peer or "unix")
 
 
-def _error(code: int, message: str) -> str:
-    body = {"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": None}
-    return json.dumps(body)
-
-
 async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
     """``POST /rpc``: the body is one JSON-RPC request or batch; the answer its response (204 when none)."""
     if not request[CREDENTIALS]:
         raise unauthorised()
     if request.content_length is not None and request.content_length > MAX_MESSAGE:
-        return web.Response(status=413, text=_error(codes.INVALID_REQUEST, "request over 1 MiB"))
+        return web.Response(status=413, text=error_response(codes.INVALID_REQUEST, "request over 1 MiB"))
     body = await request.text()
     session = backend.rpc_session("http", _peer(request), True)
     try:
@@ -75,7 +70,7 @@ async def _serve(ws: web.WebSocketResponse, session: RpcSession) -> None:
         if message.type == WSMsgType.TEXT:
             answer = await session.respond(message.data)
         elif message.type == WSMsgType.BINARY:
-            answer = _error(codes.INVALID_REQUEST, "Invalid request: send JSON-RPC as text messages")
+            answer = error_response(codes.INVALID_REQUEST, "Invalid request: send JSON-RPC as text messages")
         else:  # an error or a close: the iteration ends by itself
             continue
         if answer is not None:

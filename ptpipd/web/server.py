@@ -67,7 +67,7 @@ class WebServer:
         if self._closed:
             return
         self._closed = True
-        await self.hub.__aexit__(None, None, None)
+        await self.hub.aclose()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.runner.cleanup(), self.options.shutdown_timeout + 1.0)
 

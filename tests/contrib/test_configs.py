@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from ptpipd.config import INI_KEYS, Settings, load_settings
+from ptpipd.config import INI_KEYS, Settings, load
 from tests.contrib.conftest import CONTRIB, free_tcp_port
 from tests.procs import running_daemon
 
 
 def test_seed_examples_load() -> None:
-    generic = load_settings({}, CONTRIB / "generic.conf", env={})
+    generic = load({}, CONTRIB / "generic.conf", env={}).settings
     assert (generic.vendor, generic.host, generic.command_port()) == ("generic", "192.168.0.1", 15740)
     assert (generic.legacy_enabled, generic.legacy_address, generic.legacy_port) == (True, "127.0.0.1", 15740)
-    fuji = load_settings({}, CONTRIB / "fuji.conf", env={})
+    fuji = load({}, CONTRIB / "fuji.conf", env={}).settings
     assert fuji.vendor == "fuji"
     assert (fuji.cmd_data_port, fuji.event_port, fuji.stream_port) == (55740, 55741, 55742)
     assert fuji.legacy_enabled and fuji.legacy_port != generic.legacy_port, "both instances can run at once"
@@ -49,7 +49,7 @@ def test_seed_examples_keep_the_seed_format() -> None:
 def test_reference_config_documents_every_key(tmp_path: Path) -> None:
     """Every INI key the daemon reads is in ptpipd.conf, in its section; uncommented, the file loads."""
     text = (CONTRIB / "ptpipd.conf").read_text()
-    assert load_settings({}, CONTRIB / "ptpipd.conf", env={}) == Settings(), "everything is commented out"
+    assert load({}, CONTRIB / "ptpipd.conf", env={}).settings == Settings(), "everything is commented out"
     section = None
     documented = set()
     for line in text.splitlines():
@@ -61,7 +61,7 @@ def test_reference_config_documents_every_key(tmp_path: Path) -> None:
     uncommented = re.sub(r"(?m)^;(\w+ = )", r"\1", text)
     path = tmp_path / "uncommented.conf"
     path.write_text(uncommented)
-    settings = load_settings({}, path, env={})
+    settings = load({}, path, env={}).settings
     assert settings.simulate == "generic" and settings.auth_token and settings.rpc_tcp == "127.0.0.1:15741"
 
 

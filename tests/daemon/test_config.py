@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ptpipd.config import ConfigFileError, SettingsError, load_settings
+from ptpipd.config import ConfigFileError, SettingsError, load
 from ptpipd.daemon import build_parser
 from ptpipd.net import is_loopback_peer as is_loopback
 from ptpipd.rpc import make_dispatcher
@@ -35,7 +35,7 @@ TOKEN = "correct horse battery staple"
 
 
 def test_seed_generic_example_loads_unchanged() -> None:
-    s = load_settings({}, DATA / "seed-generic.ini", env={})
+    s = load({}, DATA / "seed-generic.ini", env={}).settings
     assert s.friendly_name == "Golang PTP/IP generic client"
     assert s.guid == "cca455de-79ac-4b12-9731-91e433a899cf"
     assert s.host == "192.168.0.1"
@@ -46,7 +46,7 @@ def test_seed_generic_example_loads_unchanged() -> None:
 
 
 def test_seed_fuji_example_loads_unchanged() -> None:
-    s = load_settings({}, DATA / "seed-fuji.ini", env={})
+    s = load({}, DATA / "seed-fuji.ini", env={}).settings
     assert s.friendly_name == "Golang PTP/IP Fuji client"
     assert s.guid == "9fe5160c-4951-404d-9505-10baaf725606"
     assert s.vendor == "fuji"
@@ -62,7 +62,7 @@ def test_daemon_section_is_read(tmp_path: Path) -> None:
         "[daemon]\nsocket = /tmp/x.sock\nsocket_mode = 0600\nrpc_tcp = off\nlog_level = debug\n"
         'timeout = 2.5\nauth_token = "t0k"\n'
     )
-    s = load_settings({}, ini, env={})
+    s = load({}, ini, env={}).settings
     assert s.socket == Path("/tmp/x.sock")
     assert s.socket_mode == 0o600
     assert s.rpc_tcp_address() is None
@@ -88,7 +88,7 @@ def test_broken_ini_exits_102(tmp_path: Path, name: str) -> None:
     else:
         ini.write_text(content)
     with pytest.raises(ConfigFileError):
-        load_settings({}, ini, env={})
+        load({}, ini, env={})
     done = run_daemon_once(["-f", str(ini)], daemon_env(tmp_path, tmp_path / "no-notify"))
     assert done.returncode == 102, done.stderr
     assert done.stderr.startswith("ptpipd: ") and str(ini) in done.stderr, done.stderr
@@ -155,7 +155,7 @@ def test_an_invalid_value_in_the_file_exits_102_naming_file_section_and_key(
     ini = tmp_path / "c.ini"
     ini.write_text(text)
     with pytest.raises(ConfigFileError, match=re.escape(f"{ini}: {said}")):
-        load_settings({}, ini, env={})
+        load({}, ini, env={})
     done = run_daemon_once(["-f", str(ini)], daemon_env(tmp_path, tmp_path / "no-notify"))
     assert done.returncode == 102, (done.returncode, done.stderr)
     assert done.stderr.startswith(f"ptpipd: {ini}: {said}"), done.stderr
@@ -164,26 +164,35 @@ def test_an_invalid_value_in_the_file_exits_102_naming_file_section_and_key(
 
 def test_an_invalid_flag_or_variable_is_named() -> None:
     with pytest.raises(SettingsError, match=re.escape("PTPIPD_PORT: not a number: 'fifteen'")):
-        load_settings({}, None, env={"PTPIPD_PORT": "fifteen"})
+        load({}, None, env={"PTPIPD_PORT": "fifteen"})
     with pytest.raises(SettingsError, match=re.escape("--rpc-tcp: port out of range in '127.0.0.1:99999'")):
-        load_settings({"rpc_tcp": "127.0.0.1:99999"}, None, env={})
+        load({"rpc_tcp": "127.0.0.1:99999"}, None, env={})
+    with pytest.raises(
+        SettingsError, match=re.escape("PTPIPD_SOCKET_MODE: not an octal mode such as 0660: '9'")
+    ):
+        load({}, None, env={"PTPIPD_SOCKET_MODE": "9"})
+    # a switch is true or false in any of the usual spellings; anything else is an error, not false
+    assert load({}, None, env={"PTPIPD_LEGACY_KEEP_OPEN": "On"}).settings.legacy_keep_open is True
+    assert load({}, None, env={"PTPIPD_INGEST_DELETE_AFTER": "no"}).settings.ingest_delete_after is False
+    with pytest.raises(SettingsError, match=r"PTPIPD_LEGACY_ENABLED: .*boolean.*: 'maybe'"):
+        load({}, None, env={"PTPIPD_LEGACY_ENABLED": "maybe"})
 
 
 def test_vendors_come_from_the_one_list() -> None:
     """Flags and settings accept exactly ptpipd.vendors.VENDORS; the error names them."""
     for name in VENDORS:
-        assert load_settings({"vendor": name, "simulate": name}, None, env={}).vendor == name
+        assert load({"vendor": name, "simulate": name}, None, env={}).settings.vendor == name
     with pytest.raises(SettingsError, match=f"unknown vendor 'polaroid'; known: {', '.join(VENDORS)}"):
-        load_settings({"vendor": "polaroid"}, None, env={})
+        load({"vendor": "polaroid"}, None, env={})
     actions = {a.dest: a for a in build_parser()._actions}
     assert tuple(actions["vendor"].choices) == tuple(actions["simulate"].choices) == VENDORS  # type: ignore[arg-type]
 
 
 def test_public_tcp_with_a_token_is_allowed() -> None:
-    s = load_settings({"rpc_tcp": "0.0.0.0:15741"}, None, env={"PTPIPD_AUTH_TOKEN": TOKEN})
+    s = load({"rpc_tcp": "0.0.0.0:15741"}, None, env={"PTPIPD_AUTH_TOKEN": TOKEN}).settings
     assert s.rpc_tcp_address() == ("0.0.0.0", 15741)
     with pytest.raises(SettingsError):
-        load_settings({"rpc_tcp": "0.0.0.0:15741"}, None, env={})
+        load({"rpc_tcp": "0.0.0.0:15741"}, None, env={})
 
 
 # ------------------------------------------------------------------------------- env and precedence
@@ -201,7 +210,7 @@ def test_env_vars_apply() -> None:
         "PTPIPD_TIMEOUT": "2.5",
         "UNRELATED": "x",
     }
-    s = load_settings({}, None, env=env)
+    s = load({}, None, env=env).settings
     assert (s.host, s.port, s.vendor, s.friendly_name) == ("10.1.2.3", 1234, "fuji", "from env")
     assert s.legacy_enabled is True
     assert s.socket_mode == 0o600
@@ -214,11 +223,11 @@ def test_precedence_env_then_flags_then_file(tmp_path: Path) -> None:
     ini.write_text("[responder]\nport = 3333\n")
     env = {"PTPIPD_HOST": "10.0.0.1", "PTPIPD_PORT": "1111", "PTPIPD_FRIENDLY_NAME": "env"}
     flags: dict[str, Any] = {"port": 2222, "friendly_name": "flag", "host": None}
-    s = load_settings(flags, ini, env=env)
+    s = load(flags, ini, env=env).settings
     assert s.host == "10.0.0.1"  # only the environment sets it
     assert s.friendly_name == "flag"  # flag over environment
     assert s.port == 3333  # config file over flag (the seed's rule)
-    assert load_settings(flags, None, env=env).port == 2222
+    assert load(flags, None, env=env).settings.port == 2222
 
 
 @pytest.fixture

@@ -408,5 +408,8 @@ async def test_invalid_params_are_found_where_the_params_are_validated(dispatche
     assert got["error"]["code"] == -32602
     (problem,) = got["error"]["data"]
     assert problem["loc"] == ["code"] and "not a number: 'zz'" in problem["msg"]
+    got = await ours(dispatcher, json.dumps(req("opreq", {"code": "0x1001", "params": ["0x10", "q"]})))
+    (problem,) = got["error"]["data"]
+    assert problem["loc"] == ["params", "1"] and "not a number: 'q'" in problem["msg"], "names the parameter"
     got = await ours(dispatcher, json.dumps(req("opreq", {"code": 0x1001, "params": [1, 2, 3, 4, 5, 6]})))
     assert got["error"]["code"] == -32602 and got["error"]["data"][0]["loc"] == ["params"]

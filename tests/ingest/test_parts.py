@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from ptpipd.config import ConfigFileError, SettingsError, load_settings
+from ptpipd.config import ConfigFileError, SettingsError, load
 from ptpipd.ingest_hook import hook_command, hook_environment, run_hook
 from ptpipd.ingest_index import IngestIndex, Key, Stored, canonical_time
 from ptpipd.ingest_names import NAME_MAX, PatternError, check_pattern, render
@@ -87,7 +87,7 @@ def test_config_ini_env_and_flags(tmp_path: Path) -> None:
         "[ingest]\ndir = /srv/shots\npattern = %Y/%m/{filename}\ndelete_after = yes\n"
         "hook = /usr/local/bin/sort-shot --fast\nhook_timeout = 5\n"
     )
-    s = load_settings({}, ini, env={})
+    s = load({}, ini, env={}).settings
     assert (s.ingest_dir, s.ingest_pattern, s.ingest_delete_after) == (
         Path("/srv/shots"),
         "%Y/%m/{filename}",
@@ -95,16 +95,16 @@ def test_config_ini_env_and_flags(tmp_path: Path) -> None:
     )
     assert (s.ingest_hook, s.ingest_hook_timeout) == ("/usr/local/bin/sort-shot --fast", 5.0)
     env = {"PTPIPD_INGEST_DIR": "/a", "PTPIPD_INGEST_DELETE_AFTER": "true", "PTPIPD_INGEST_PATTERN": "{n}"}
-    s = load_settings({"ingest_pattern": "{stem}"}, None, env=env)
+    s = load({"ingest_pattern": "{stem}"}, None, env=env).settings
     assert (s.ingest_dir, s.ingest_delete_after, s.ingest_pattern) == (Path("/a"), True, "{stem}")
-    assert load_settings({}, None, env={}).ingest_dir is None  # off by default
+    assert load({}, None, env={}).settings.ingest_dir is None  # off by default
     with pytest.raises(SettingsError, match=r"--ingest-pattern: .*unknown field \{camera\}"):
-        load_settings({"ingest_pattern": "{camera}"}, None, env={})
+        load({"ingest_pattern": "{camera}"}, None, env={})
     with pytest.raises(SettingsError, match="--ingest-hook: hook"):
-        load_settings({"ingest_hook": "sort 'shot"}, None, env={})
+        load({"ingest_hook": "sort 'shot"}, None, env={})
     ini.write_text("[ingest]\npattern = ../{filename}\n")
     with pytest.raises(ConfigFileError, match=r"\[ingest\] pattern.*leaves the ingest directory"):
-        load_settings({}, ini, env={})
+        load({}, ini, env={})
 
 
 # ------------------------------------------------------------------------------------------------ journal

@@ -4,6 +4,7 @@ rules with a frame source of our own (the subprocess tests drive the same throug
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncGenerator
 
@@ -88,7 +89,7 @@ async def settle() -> None:
 
 async def test_slow_viewer_skips_frames_fast_one_gets_all() -> None:
     camera = Camera()
-    async with LiveHub(camera.frames, linger=0.05) as hub:
+    async with contextlib.aclosing(LiveHub(camera.frames, linger=0.05)) as hub:
         fast, slow = hub.join(), hub.join()
         assert hub.running and hub.status()["viewers"] == 2
         got = []
@@ -108,7 +109,7 @@ async def test_slow_viewer_skips_frames_fast_one_gets_all() -> None:
 
 async def test_a_viewer_within_the_linger_keeps_the_stream() -> None:
     camera = Camera()
-    async with LiveHub(camera.frames, linger=0.2) as hub:
+    async with contextlib.aclosing(LiveHub(camera.frames, linger=0.2)) as hub:
         first = hub.join()
         camera.send()
         await first.next(1.0)
@@ -123,7 +124,7 @@ async def test_a_viewer_within_the_linger_keeps_the_stream() -> None:
 
 async def test_viewer_cap_and_camera_errors() -> None:
     camera = Camera()
-    async with LiveHub(camera.frames, max_viewers=2) as hub:
+    async with contextlib.aclosing(LiveHub(camera.frames, max_viewers=2)) as hub:
         a, b = hub.join(), hub.join()
         with pytest.raises(ViewerLimit):
             hub.join()
