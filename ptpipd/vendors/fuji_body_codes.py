@@ -268,14 +268,6 @@ def synthetic_handles(count: int) -> range:
     return range(1, count + 1)
 
 
-def orientation(keywords: str) -> int | None:
-    """The N of a Fuji ObjectInfo's ``Orientation:N`` keywords, or None for any other keywords."""
-    if not keywords.startswith(ORIENTATION_PREFIX):
-        return None
-    digits = keywords[len(ORIENTATION_PREFIX) :]
-    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 2 else None
-
-
 def orientation_keywords(value: int) -> str:
     """The ObjectInfo keywords a Fuji body writes for EXIF orientation ``value`` (1..8)."""
     if not 1 <= value <= 8:

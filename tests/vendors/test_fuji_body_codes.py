@@ -34,7 +34,6 @@ from ptpipd.vendors.fuji_body_codes import (
     decode_version,
     encode_version,
     explain_camera_state,
-    orientation,
     orientation_keywords,
     partial_requests,
     reported_size,
@@ -232,15 +231,11 @@ def test_the_x_t4_object_info_is_the_standard_dataset() -> None:
         f["keywords"],
     )
     assert len(info.encode()) == o["payload_length"]
-    assert orientation(f["keywords"]) == 1
     assert orientation_keywords(1) == f["keywords"]
     assert BODIES["x-t4"].storage_ids == (f["storage_id"],)
 
 
 def test_orientation_keywords_bounds() -> None:
-    assert orientation("Orientation:x") is None
-    assert orientation("") is None
-    assert orientation("Orientation:123") is None
     with pytest.raises(EncodeError):
         orientation_keywords(9)
 
