@@ -139,15 +139,6 @@ def decode_version(data: Buffer) -> int | None:
     return int(value)
 
 
-def encode_version(value: int | None) -> bytes:
-    """The answer a body gives for a version property: 4 bytes, or none when it lacks the property."""
-    if value is None:
-        return b""
-    if not 0 <= value <= 0xFFFF_FFFF:
-        raise EncodeError(f"version 0x{value:X} does not fit a u32")
-    return _U32.pack(value)
-
-
 def version_text(value: int) -> str:
     """``major.minor`` of a remote version: 0x0002000A → ``2.10``."""
     return f"{value >> 16}.{value & 0xFFFF}"
