@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
 
-from ptpipd.ptp import DecodeError, EncodeError, Value
+from ptpipd.ptp import DecodeError, EncodeError
 from ptpipd.ptp.types import Buffer, decode_counted
 from ptpipd.vendors.labels import (
     Enum,
@@ -46,9 +46,8 @@ from ptpipd.vendors.labels import (
     FNumber,
     Iso,
     Labels,
+    Numeric,
     Percent,
-    hex_label,
-    normalize,
 )
 
 # ------------------------------------------------------------------------------------------------ codes
@@ -474,7 +473,7 @@ def _decimal(value: Fraction) -> str:
     return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
-class NikonShutterSpeed(Labels):
+class NikonShutterSpeed(Numeric):
     """Labels of 0xD100: 0x000100FA → ``1/250``, 0x000A0019 (10/25) → ``1/2.5``, 0x000D000A → ``1.3s``.
 
     A time of at least one second reads ``Ns``; a shorter one reads ``1/x``. Parsing takes those labels,
@@ -482,11 +481,10 @@ class NikonShutterSpeed(Labels):
     (``bulb``, ``time``, ``x 200``); times come back in the form the bodies list (:func:`shutter_value`).
     """
 
-    def label(self, value: Value) -> str:
-        if not isinstance(value, int):
-            return hex_label(value)
-        if value in SHUTTER_SPECIAL:
-            return SHUTTER_SPECIAL[value]
+    def __init__(self) -> None:
+        super().__init__(SHUTTER_SPECIAL)
+
+    def format(self, value: int) -> str:
         seconds = shutter_seconds(value)
         if seconds is None:
             return f"0x{value:08X}"
@@ -494,11 +492,7 @@ class NikonShutterSpeed(Labels):
             return f"{_decimal(seconds)}s"
         return f"1/{_decimal(1 / seconds)}"
 
-    def parse(self, text: str) -> Value | None:
-        t = normalize(text)
-        for value, name in SHUTTER_SPECIAL.items():
-            if t == normalize(name):
-                return value
+    def read(self, t: str) -> int | None:
         if t in _SHUTTER_SPECIAL_ALIASES:
             return _SHUTTER_SPECIAL_ALIASES[t]
         raw = re.fullmatch(r"(\d+)/(\d+)", t)
