@@ -136,13 +136,6 @@ def decode_container(data: Buffer) -> Container:
     return Container(kind, code, tid, bytes(data[CONTAINER_HEADER.size :]))
 
 
-def decode_frame(data: Buffer) -> Container | TerminateMarker:
-    """Decodes a container, or the 8-byte terminate marker."""
-    if bytes(data) == TERMINATE_MARKER:
-        return TerminateMarker()
-    return decode_container(data)
-
-
 def encode_init_command_request(guid: bytes, name: str, *, fixed_length: bool = True) -> bytes:
     """The Fuji init request: 82 bytes by default (name zero-padded), or malc0mn's variable-length form."""
     return encode_fuji_init(FujiInitCommandRequest(guid, name, fixed_length=fixed_length))

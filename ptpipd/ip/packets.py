@@ -409,8 +409,3 @@ def _version_tail(what: str, body: memoryview, offset: int) -> int | None:
         raise RemoteProtocolError(f"{what}: {rest} stray bytes after the friendly name")
     version: int = U32.unpack_from(body, offset)[0]
     return version  # anything after the version is ignored, as libgphoto2 does
-
-
-def packet_type(packet: Packet) -> PacketType:
-    """The PacketType of a packet dataclass."""
-    return PacketType[type(packet).__name__]

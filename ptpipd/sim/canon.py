@@ -10,19 +10,13 @@ EOS body: its events wait in the GetEvent queue.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 
 from ptpipd.sim.canon_model import EOS6D
-from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
+from ptpipd.sim.dialect import Port, SimOptions, Simulator, bounded, option
 from ptpipd.sim.generic import GenericBody
 
-
-def _scale(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"not a scale from 1 to 64: {text!r}")
-    return value
+_scale = bounded("a scale from 1 to 64", 1, 64, whole=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,11 +29,14 @@ if TYPE_CHECKING:
     from ptpipd.sim.responder import Body
 
 
-def bounded(what: str, low: float, high: float = math.inf, *, above: bool = False) -> Callable[[str], float]:
-    """A flag parser for a number from ``low`` (or, ``above``, over it) to ``high``; NaN is refused."""
+def bounded(
+    what: str, low: float, high: float = math.inf, *, above: bool = False, whole: bool = False
+) -> Callable[[str], float]:
+    """A flag parser for a number (``whole``: an integer) from ``low`` (or, ``above``, over it) to ``high``;
+    NaN is refused."""
 
     def parse(text: str) -> float:
-        value = float(text)
+        value = int(text) if whole else float(text)
         if not ((value > low) if above else (value >= low)) or not value <= high:
             raise argparse.ArgumentTypeError(f"not {what}: {text!r}")
         return value
@@ -44,13 +47,7 @@ def bounded(what: str, low: float, high: float = math.inf, *, above: bool = Fals
 
 #: A duration in seconds, >= 0.
 seconds = bounded("a duration in seconds", 0)
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"not a count: {text!r}")
-    return value
+_count = bounded("a count", 0, whole=True)
 
 
 def option(

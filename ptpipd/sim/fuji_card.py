@@ -22,9 +22,9 @@ Pure, no I/O. What the sources say, and the choices where they are silent (BODIE
 from __future__ import annotations
 
 import datetime
+import functools
 import random
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ptpipd.ptp import (
     AccessCapability,
@@ -59,15 +59,14 @@ NEVER = 3600.0
 CardAnswer = Outcome | Hold
 
 
-def _kept(cache: OrderedDict[int, bytes], limit: int, handle: int, make: Callable[[], bytes]) -> bytes:
-    """``cache[handle]``, made when missing; the ``limit`` most recently used stay."""
-    data = cache.pop(handle, None)
-    if data is None:
-        data = make()
-    cache[handle] = data
-    while len(cache) > limit:
-        cache.popitem(last=False)
-    return data
+@functools.lru_cache(maxsize=KEPT_PHOTOS)
+def _drawn_photo(seed: int, caption: Caption, size: int) -> bytes:
+    return photo(seed, caption, *PHOTO_SIZE, size)
+
+
+@functools.lru_cache(maxsize=KEPT_THUMBS)
+def _drawn_thumb(seed: int, caption: Caption) -> bytes:
+    return thumbnail(seed, caption)
 
 
 class FujiCard:
@@ -81,8 +80,6 @@ class FujiCard:
         self.seed = seed
         self.count = profile.object_count
         self._described: set[int] = set()
-        self._photos: OrderedDict[int, bytes] = OrderedDict()
-        self._thumbs: OrderedDict[int, bytes] = OrderedDict()
 
     # -------------------------------------------------------------- the photos
 
@@ -103,12 +100,11 @@ class FujiCard:
 
     def content(self, handle: int) -> bytes:
         """The JPEG of photo ``handle`` (drawn once, the last few kept)."""
-        caption, size = self._caption(handle), self.size(handle)
-        return _kept(self._photos, KEPT_PHOTOS, handle, lambda: photo(self.seed, caption, *PHOTO_SIZE, size))
+        return _drawn_photo(self.seed, self._caption(handle), self.size(handle))
 
     def thumb(self, handle: int) -> bytes:
         """The 160×120 thumbnail of photo ``handle`` (every ObjectInfo gives its size: many are kept)."""
-        return _kept(self._thumbs, KEPT_THUMBS, handle, lambda: thumbnail(self.seed, self._caption(handle)))
+        return _drawn_thumb(self.seed, self._caption(handle))
 
     def add(self) -> int:
         """A new photo on the card (a capture, the shutter on the body); returns its handle."""

@@ -41,14 +41,11 @@ from ptpipd.ptp import (
     DataType,
     DecodeError,
     DevicePropDesc,
-    EncodeError,
     EnumForm,
     NoForm,
     RangeForm,
     ResponseCode,
     Value,
-    decode_string,
-    decode_value,
     encode_string,
     encode_value,
 )
@@ -116,19 +113,6 @@ def _spec(desc: DevicePropDesc) -> PropSpec:
 
 def _read_only(code: int, value: int) -> PropSpec:
     return PropSpec(code, PROPERTY_TYPES.get(code, _U32), False, value, NoForm())
-
-
-def value_from(datatype: DataType, data: bytes) -> Value | None:
-    """The value at the start of a SetDevicePropValue payload (extra bytes ignored, FUJI.md §6.2)."""
-    try:
-        if datatype is DataType.STR:
-            return decode_string(data)[0]
-        size = datatype.size
-        if size is None or len(data) < size:
-            return None
-        return decode_value(datatype, data[:size])[0]
-    except (DecodeError, EncodeError):
-        return None
 
 
 class FujiProperties:
@@ -297,7 +281,8 @@ class FujiProperties:
         return Outcome(ResponseCode.DevicePropNotSupported)
 
     def parse(self, code: int, data: bytes) -> Value | Outcome:
-        """The value a SetDevicePropValue of ``code`` asks for, or the refusal."""
+        """The value a SetDevicePropValue of ``code`` asks for (the bytes after it are ignored, FUJI.md §6.2),
+        or the refusal."""
         if code == FujiProperty.CurrentState:
             return Outcome(ResponseCode.AccessDenied)
         if code in self.blob_values and code not in self.defs:
@@ -305,14 +290,8 @@ class FujiProperties:
         definition = self.defs.get(code)
         if definition is None:
             return Outcome(ResponseCode.DevicePropNotSupported)
-        if not definition.writable:
-            return Outcome(ResponseCode.AccessDenied)
-        value = value_from(definition.datatype, data)
-        if value is None:
-            return Outcome(ResponseCode.InvalidDevicePropFormat)
-        if not definition.allows(value):
-            return Outcome(ResponseCode.InvalidDevicePropValue)
-        return value
+        result, value = definition.decode_set(data, exact=False)
+        return Outcome(result) if value is None else value
 
     def set(self, code: int, value: Value) -> None:
         """Changes a property as the camera itself would (no checks): 0x902B and 0xD212 follow."""

@@ -164,7 +164,6 @@ class NikonCamera(GenericCamera):
         self.live = False
         self.frames = 0
         self.busy_polls = 0
-        self.pc_mode = False
         header = LiveViewHeader.build(LIVE_SIZE, self.spec.sensor, af_width=600, af_height=400,
                                       af_x=self.spec.sensor[0] // 2, af_y=self.spec.sensor[1] // 2)  # fmt: skip
         self.live_header = header.encode()
@@ -254,9 +253,9 @@ class NikonCamera(GenericCamera):
             self.events.extend((e.code, e.params[0] if e.params else 0) for e in events)
 
     def end_session(self) -> None:
-        """The computer went away: live view ends, the queue and the control mode go with the session."""
+        """The computer went away: live view ends, the queue and the host go with the session."""
         super().end_session()
-        self.live, self.pc_mode, self.host, self.restricted = False, False, None, False
+        self.live, self.host, self.restricted = False, None, False
         self.properties.store(NP.LiveViewStatus, 0)
         self.events.clear()
 
@@ -346,7 +345,6 @@ class NikonCamera(GenericCamera):
     def _change_mode(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         if param(params, 0) not in (0, 1):
             return Outcome(RC.InvalidParameter)
-        self.pc_mode = param(params, 0) == 1
         return Outcome(RC.OK)
 
     def _delete_sdram(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:

@@ -313,8 +313,6 @@ def live_jpeg(
         return f"ptpipd-sim frame={counter} mono={mono:020.6f} wall={wall:020.6f}".encode()
 
     jpeg = _live_canvas(width, height).jpeg(counter, stamp(0.0, 0.0))
-    if monotonic is not None and wall is not None:
-        return jpeg.replace(stamp(0.0, 0.0), stamp(monotonic, wall), 1)
     # the time it was ready, not the time its drawing began: a frame's age is what a viewer waits for it
     ready = stamp(time.monotonic() if monotonic is None else monotonic, time.time() if wall is None else wall)
     return jpeg.replace(stamp(0.0, 0.0), ready, 1)

@@ -52,6 +52,22 @@ class PropSpec:
             return False
         return self.check is None or self.check(value)
 
+    def decode_set(self, data: Buffer, *, exact: bool = True) -> tuple[ResponseCode, Value | None]:
+        """The data of a SetDevicePropValue of this property: (OK, the value), or the refusal and None:
+        AccessDenied for a read-only property, InvalidDevicePropFormat for data that is not one value of the
+        DataType (``exact``: nothing may follow it), InvalidDevicePropValue for a value it does not allow."""
+        if not self.writable:
+            return ResponseCode.AccessDenied, None
+        try:
+            value, end = decode_value(self.datatype, data)
+        except DecodeError:
+            return ResponseCode.InvalidDevicePropFormat, None
+        if exact and end != len(data):
+            return ResponseCode.InvalidDevicePropFormat, None
+        if not self.allows(value):
+            return ResponseCode.InvalidDevicePropValue, None
+        return ResponseCode.OK, value
+
 
 class PropertyStore:
     """The current values of a set of properties, in the order given (the DeviceInfo order)."""
@@ -103,17 +119,8 @@ class PropertyStore:
         spec = self.specs.get(code)
         if spec is None:
             return ResponseCode.DevicePropNotSupported, False
-        if not spec.writable:
-            return ResponseCode.AccessDenied, False
-        try:
-            value, end = decode_value(spec.datatype, data)
-        except DecodeError:
-            return ResponseCode.InvalidDevicePropFormat, False
-        if end != len(data):
-            return ResponseCode.InvalidDevicePropFormat, False
-        if not spec.allows(value):
-            return ResponseCode.InvalidDevicePropValue, False
-        return ResponseCode.OK, self.store(code, value)
+        result, value = spec.decode_set(data)
+        return result, value is not None and self.store(code, value)
 
     def store(self, code: int, value: Value) -> bool:
         """Sets a value from the camera's side (no access check); returns whether it changed."""

@@ -22,7 +22,6 @@ name. What the set-up learnt (:class:`~ptpipd.vendors.fuji_setup.BodyFacts`) dec
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from typing import Any
 
@@ -37,7 +36,6 @@ from ptpipd.ptp import (
     DevicePropDesc,
     EventCode,
     NoForm,
-    ObjectInfo,
     OperationCode,
     ResponseCode,
     Value,
@@ -47,7 +45,6 @@ from ptpipd.ptp import (
 from ptpipd.vendors.base import (
     CameraConfig,
     Capabilities,
-    FileEntry,
     LiveViewSource,
     NewObject,
     Ports,
@@ -59,7 +56,6 @@ from ptpipd.vendors.base import (
 )
 from ptpipd.vendors.fuji_body_codes import (
     POLL_EVENTS,
-    THUMB_NEEDS_OBJECT_INFO_ABOVE,
     EventsList,
     EventsMode,
     Step,
@@ -76,7 +72,6 @@ from ptpipd.vendors.fuji_codes import (
 )
 from ptpipd.vendors.fuji_files import FujiFiles
 from ptpipd.vendors.fuji_legacy_labels import LABELS
-from ptpipd.vendors.fuji_setup import FujiSession
 from ptpipd.vendors.labels import PLAIN
 from ptpipd.vendors.liveview import LiveView, StreamLiveView
 
@@ -184,7 +179,7 @@ class _CaptureWait:
             self.complete.set_result(None)
 
 
-class FujiDriver(FujiSession):
+class FujiDriver(FujiFiles):
     """A Fujifilm camera in Wi-Fi remote mode: the X-T1 (firmware 5.51) and the bodies after it."""
 
     name = "fuji"
@@ -201,10 +196,6 @@ class FujiDriver(FujiSession):
 
     _capture: _CaptureWait | None = None
     _listed = False  # an events list has been read in this session
-
-    @functools.cached_property
-    def _files(self) -> FujiFiles:
-        return FujiFiles(self.call, self.events, self.read_list)
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
@@ -367,26 +358,6 @@ class FujiDriver(FujiSession):
             label = labelled(datatype, value, spec.labels).label
             out.append(StateEntry(code, spec.title, spec.name, value, label))
         return out
-
-    # -------------------------------------------------------------- files
-
-    async def files(self) -> list[FileEntry]:
-        return await self._files.files()
-
-    async def file_entry(self, handle: int) -> FileEntry:
-        return await self._files.file_entry(handle)
-
-    async def download(self, handle: int, sink: DataSink) -> Transfer:
-        return await self._files.download(handle, sink)
-
-    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
-        return await self._files.part(handle, offset, length, sink)
-
-    async def object_info(self, handle: int) -> ObjectInfo:
-        return await self._files.object_info(handle)
-
-    async def thumb(self, handle: int) -> bytes:
-        return await self._files.thumb(handle, self.body.remote_version > THUMB_NEEDS_OBJECT_INFO_ABOVE)
 
     # -------------------------------------------------------------- capture and live view
 

@@ -139,15 +139,6 @@ def decode_version(data: Buffer) -> int | None:
     return int(value)
 
 
-def encode_version(value: int | None) -> bytes:
-    """The answer a body gives for a version property: 4 bytes, or none when it lacks the property."""
-    if value is None:
-        return b""
-    if not 0 <= value <= 0xFFFF_FFFF:
-        raise EncodeError(f"version 0x{value:X} does not fit a u32")
-    return _U32.pack(value)
-
-
 def version_text(value: int) -> str:
     """``major.minor`` of a remote version: 0x0002000A → ``2.10``."""
     return f"{value >> 16}.{value & 0xFFFF}"
@@ -266,14 +257,6 @@ def synthetic_handles(count: int) -> range:
     if not 0 <= count <= MAX_OBJECT_COUNT:
         raise DecodeError(f"object count {count} outside 0 .. {MAX_OBJECT_COUNT}")
     return range(1, count + 1)
-
-
-def orientation(keywords: str) -> int | None:
-    """The N of a Fuji ObjectInfo's ``Orientation:N`` keywords, or None for any other keywords."""
-    if not keywords.startswith(ORIENTATION_PREFIX):
-        return None
-    digits = keywords[len(ORIENTATION_PREFIX) :]
-    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 2 else None
 
 
 def orientation_keywords(value: int) -> str:

@@ -22,46 +22,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
+from collections.abc import AsyncIterator
 
 from ptpipd.errors import CameraRefused
-from ptpipd.ip.packets import Buffer
-from ptpipd.ip.transport import DataSink, Reply
-from ptpipd.ptp import DataType, DecodeError, ObjectInfo, OperationCode, decode_uint32_array, encode_value
+from ptpipd.ip.transport import DataSink
+from ptpipd.ptp import DataType, ObjectInfo, OperationCode, decode_uint32_array, encode_value
 from ptpipd.vendors.base import FileEntry, Transfer
 from ptpipd.vendors.fuji_body_codes import (
     MAX_PARTIAL_OBJECT,
+    THUMB_NEEDS_OBJECT_INFO_ABOVE,
     BodyProperty,
     partial_requests,
     synthetic_handles,
 )
-from ptpipd.vendors.fuji_events import EventsCache
+from ptpipd.vendors.fuji_setup import FujiSession
 from ptpipd.vendors.generic import format_name, object_entry
 
 log = logging.getLogger("ptpipd.vendors.fuji")
 
 
-class Call(Protocol):
-    """The driver's ``call``: one transaction that must succeed."""
-
-    def __call__(
-        self,
-        code: int,
-        params: tuple[int, ...] = (),
-        *,
-        data_out: Buffer | None = None,
-        sink: DataSink | None = None,
-    ) -> Awaitable[Reply]: ...
-
-
-class FujiFiles:
-    """Lists and downloads the full-size files of one session's body."""
-
-    def __init__(self, call: Call, events: EventsCache, refresh: Callable[[], Awaitable[object]]) -> None:
-        self._call = call
-        self._events = events
-        self._refresh = refresh  # reads the events list, so that 0xD222 is current
+class FujiFiles(FujiSession):
+    """The Fuji driver's files: lists and downloads the full-size files of the session's body;
+    :class:`~ptpipd.vendors.fuji.FujiDriver` adds the properties, capture and live view."""
 
     @contextlib.asynccontextmanager
     async def _real_sizes(self) -> AsyncIterator[bool]:
@@ -69,9 +51,7 @@ class FujiFiles:
         camera took it."""
         flag = (BodyProperty.EnableCorrectFileSize,)
         try:
-            await self._call(
-                OperationCode.SetDevicePropValue, flag, data_out=encode_value(DataType.UINT16, 1)
-            )
+            await self.call(OperationCode.SetDevicePropValue, flag, data_out=encode_value(DataType.UINT16, 1))
         except CameraRefused as exc:
             log.debug("0xD227 refused (%s): sizes as the camera gives them", exc)
             yield False
@@ -80,36 +60,33 @@ class FujiFiles:
             yield True
         finally:
             with contextlib.suppress(CameraRefused):
-                await self._call(
+                await self.call(
                     OperationCode.SetDevicePropValue, flag, data_out=encode_value(DataType.UINT16, 0)
                 )
 
     async def _info(self, handle: int) -> ObjectInfo:
-        reply = await self._call(OperationCode.GetObjectInfo, (handle,))
-        if not reply.data:
-            raise DecodeError(f"GetObjectInfo {handle}: the camera sent no data")
-        return ObjectInfo.decode(reply.data)
+        return await super().object_info(handle)  # the size as the camera gives it now
 
     async def object_info(self, handle: int) -> ObjectInfo:
         """One file's ObjectInfo, with its real size."""
         async with self._real_sizes():
             return await self._info(handle)
 
-    async def thumb(self, handle: int, after_info: bool) -> bytes:
-        """GetThumb; ``after_info``: the body answers it only after GetObjectInfo of the same file."""
-        if after_info:
+    async def thumb(self, handle: int) -> bytes:
+        """GetThumb; after GetObjectInfo of the same file on a body that answers it only then."""
+        if self.body.remote_version > THUMB_NEEDS_OBJECT_INFO_ABOVE:
             await self._info(handle)
-        return (await self._call(OperationCode.GetThumb, (handle,))).data or b""
+        return (await self.call(OperationCode.GetThumb, (handle,))).data or b""
 
     async def _handles(self) -> list[int]:
-        reply = await self._call(OperationCode.GetStorageIDs)
+        reply = await self.call(OperationCode.GetStorageIDs)
         storages, _ = decode_uint32_array(reply.data or b"\0\0\0\0")
         if not storages:  # the X-T2: no storage over Wi-Fi, its files are 1 .. ObjectCount
-            await self._refresh()
-            return list(synthetic_handles(self._events.object_count or 0))
+            await self.read_list()  # so that 0xD222 is current
+            return list(synthetic_handles(self.events.object_count or 0))
         handles: list[int] = []
         for storage in storages:
-            listed = await self._call(OperationCode.GetObjectHandles, (storage, 0, 0))
+            listed = await self.call(OperationCode.GetObjectHandles, (storage, 0, 0))
             handles += decode_uint32_array(listed.data or b"\0\0\0\0")[0]
         return handles
 
@@ -128,25 +105,23 @@ class FujiFiles:
             info = await self._info(handle)
             received = 0
             for offset, length in partial_requests(info.compressed_size):
-                got = await self.part(handle, offset, length, sink)
+                got = await self.download_part(handle, offset, length, sink)
                 received += got
                 if got < length:
                     break
             else:
                 while not real:  # a placeholder size: read on until a piece comes back short
-                    got = await self.part(handle, received, MAX_PARTIAL_OBJECT, sink)
+                    got = await self.download_part(handle, received, MAX_PARTIAL_OBJECT, sink)
                     received += got
                     if got < MAX_PARTIAL_OBJECT:
                         break
         return Transfer(format_name(info.object_format), received, handle, info.filename)
 
-    async def part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
+    async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes from ``offset``, in pieces of at most 1 MiB; returns how many came."""
         received = 0
         for start, size in partial_requests(length):
-            reply = await self._call(
-                OperationCode.GetPartialObject, (handle, offset + start, size), sink=sink
-            )
+            reply = await self.call(OperationCode.GetPartialObject, (handle, offset + start, size), sink=sink)
             received += reply.data_length
             if reply.data_length < size:
                 break

@@ -133,8 +133,8 @@ def _state_name(state: int) -> str:
 
 
 class FujiSession(VendorDriver):
-    """The Fuji driver's session set-up (the order above); :class:`~ptpipd.vendors.fuji.FujiDriver` adds
-    the properties, capture, files and live view."""
+    """The Fuji driver's session set-up (the order above); :class:`~ptpipd.vendors.fuji_files.FujiFiles`
+    adds the files, :class:`~ptpipd.vendors.fuji.FujiDriver` the properties, capture and live view."""
 
     #: After this long without an answer to 0xDF01 the camera is taken to show its Yes/No dialog.
     pairing_hint_delay: ClassVar[float] = 0.5

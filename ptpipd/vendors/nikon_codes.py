@@ -12,7 +12,8 @@ comes from ``tests/data/nikon/NIKON.md``, which names its public source (libgpho
     2 + 6i   2     EventCode u16
     4 + 6i   4     Param1 u32 (the only parameter an entry carries)
 
-0x941C GetEventEx list (NIKON.md §3.2; entries have a variable length)::
+0x941C GetEventEx list (NIKON.md §3.2; entries have a variable length; not decoded here: the driver polls
+0x90C7 only)::
 
     offset   size  field
     0        2     Count u16
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
 
-from ptpipd.ptp import DecodeError, EncodeError, Value
+from ptpipd.ptp import DecodeError, EncodeError
 from ptpipd.ptp.types import Buffer, decode_counted
 from ptpipd.vendors.labels import (
     Enum,
@@ -45,9 +46,8 @@ from ptpipd.vendors.labels import (
     FNumber,
     Iso,
     Labels,
+    Numeric,
     Percent,
-    hex_label,
-    normalize,
 )
 
 # ------------------------------------------------------------------------------------------------ codes
@@ -473,7 +473,7 @@ def _decimal(value: Fraction) -> str:
     return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
-class NikonShutterSpeed(Labels):
+class NikonShutterSpeed(Numeric):
     """Labels of 0xD100: 0x000100FA → ``1/250``, 0x000A0019 (10/25) → ``1/2.5``, 0x000D000A → ``1.3s``.
 
     A time of at least one second reads ``Ns``; a shorter one reads ``1/x``. Parsing takes those labels,
@@ -481,11 +481,10 @@ class NikonShutterSpeed(Labels):
     (``bulb``, ``time``, ``x 200``); times come back in the form the bodies list (:func:`shutter_value`).
     """
 
-    def label(self, value: Value) -> str:
-        if not isinstance(value, int):
-            return hex_label(value)
-        if value in SHUTTER_SPECIAL:
-            return SHUTTER_SPECIAL[value]
+    def __init__(self) -> None:
+        super().__init__(SHUTTER_SPECIAL)
+
+    def format(self, value: int) -> str:
         seconds = shutter_seconds(value)
         if seconds is None:
             return f"0x{value:08X}"
@@ -493,11 +492,7 @@ class NikonShutterSpeed(Labels):
             return f"{_decimal(seconds)}s"
         return f"1/{_decimal(1 / seconds)}"
 
-    def parse(self, text: str) -> Value | None:
-        t = normalize(text)
-        for value, name in SHUTTER_SPECIAL.items():
-            if t == normalize(name):
-                return value
+    def read(self, t: str) -> int | None:
         if t in _SHUTTER_SPECIAL_ALIASES:
             return _SHUTTER_SPECIAL_ALIASES[t]
         raw = re.fullmatch(r"(\d+)/(\d+)", t)
@@ -570,7 +565,6 @@ UNIFIED_NAMES: dict[str, tuple[int, ...]] = {
 
 _U16 = struct.Struct("<H")
 _EVENT_ENTRY = struct.Struct("<HI")
-_EX_HEAD = struct.Struct("<HH")
 #: A bound on list lengths the decoders accept: far above anything a body queues between two polls.
 MAX_EVENTS = 4096
 
@@ -611,61 +605,6 @@ def encode_event_list(events: Sequence[NikonEventRecord | tuple[int, int]]) -> b
         if not (0 <= code <= 0xFFFF and 0 <= param <= 0xFFFF_FFFF):
             raise EncodeError(f"0x90C7 entry 0x{code:X} = {param} does not fit u16 code + u32 param")
         out += _EVENT_ENTRY.pack(code, param)
-    return bytes(out)
-
-
-# ------------------------------------------------------------------------------------------------ 0x941C
-
-#: The most parameters a 0x941C entry may carry (libgphoto2 rejects the list above 5).
-MAX_EVENT_EX_PARAMS = 5
-
-
-def decode_event_ex_list(data: Buffer) -> list[NikonEventRecord]:
-    """The events of a 0x941C payload (variable-length entries from offset 4; module docstring).
-
-    Raises:
-        DecodeError: a count the bytes cannot hold, an entry with more than 5 params or past the end,
-            or trailing bytes.
-    """
-    view = memoryview(data).cast("B")
-    if len(view) < _EX_HEAD.size:
-        raise DecodeError(f"0x941C list: {len(view)} bytes, need 4 for the header", offset=0)
-    (count, _) = _EX_HEAD.unpack_from(view, 0)
-    if count * _EX_HEAD.size > len(view) - _EX_HEAD.size:
-        raise DecodeError(f"0x941C list: count {count} cannot fit in {len(view) - 4} bytes", offset=0)
-    offset = _EX_HEAD.size
-    out = []
-    for index in range(count):
-        if len(view) - offset < _EX_HEAD.size:
-            raise DecodeError(f"0x941C list: entry {index} is cut off", offset=offset)
-        code, nparams = _EX_HEAD.unpack_from(view, offset)
-        end = offset + _EX_HEAD.size + 4 * nparams
-        if nparams > MAX_EVENT_EX_PARAMS or end > len(view):
-            raise DecodeError(
-                f"0x941C list: entry {index} claims {nparams} params, {len(view) - offset - 4} bytes left",
-                offset=offset,
-            )
-        params = struct.unpack_from(f"<{nparams}I", view, offset + _EX_HEAD.size)
-        out.append(NikonEventRecord(code, tuple(params)))
-        offset = end
-    if offset != len(view):
-        raise DecodeError(f"0x941C list: {len(view) - offset} trailing bytes", offset=offset)
-    return out
-
-
-def encode_event_ex_list(events: Sequence[NikonEventRecord], reserved: int = 0) -> bytes:
-    """A 0x941C payload; ``reserved`` fills the u16 at offset 2 that libgphoto2 does not read."""
-    if len(events) > MAX_EVENTS:
-        raise EncodeError(f"0x941C list: {len(events)} events exceed the bound of {MAX_EVENTS}")
-    out = bytearray(_EX_HEAD.pack(len(events), reserved))
-    for event in events:
-        if not 0 <= event.code <= 0xFFFF or len(event.params) > MAX_EVENT_EX_PARAMS:
-            raise EncodeError(f"0x941C entry 0x{event.code:X} with {len(event.params)} params does not fit")
-        if any(not 0 <= p <= 0xFFFF_FFFF for p in event.params):
-            raise EncodeError(f"0x941C entry 0x{event.code:04X}: a param is not a u32")
-        out += _EX_HEAD.pack(event.code, len(event.params)) + struct.pack(
-            f"<{len(event.params)}I", *event.params
-        )
     return bytes(out)
 
 

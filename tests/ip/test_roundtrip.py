@@ -25,7 +25,6 @@ from ptpipd.ip.fuji import (
     FujiCodec,
     FujiInitCommandRequest,
     decode_container,
-    decode_frame,
     decode_init_command_request,
     encode_container,
     encode_fuji_init,
@@ -79,7 +78,7 @@ def test_packet_roundtrip(cls: type, data: st.DataObject) -> None:
     wire = pk.encode(packet)
     length, ptype = struct.unpack_from("<II", wire)
     assert length == len(wire)
-    assert ptype == pk.packet_type(packet) == pk.PacketType[cls.__name__]
+    assert ptype == pk.PacketType[type(packet).__name__] == pk.PacketType[cls.__name__]
     assert pk.decode_generic(wire) == packet
     # and through the streaming codec, fed in two pieces
     codec = GenericCodec(Role.INITIATOR)
@@ -114,7 +113,6 @@ def test_container_roundtrip(c: Container) -> None:
     wire = encode_container(c)
     assert struct.unpack_from("<IHHI", wire) == (len(wire), c.kind, c.code, c.transaction_id)
     assert decode_container(wire) == c
-    assert decode_frame(wire) == c
 
 
 @given(st.sampled_from(list(ContainerKind)), u16, u32, params(5))

@@ -31,11 +31,9 @@ from ptpipd.vendors.nikon_codes import (
     NikonShutterSpeed,
     VersionedLiveViewHeader,
     capture_method,
-    decode_event_ex_list,
     decode_event_list,
     decode_shutter,
     effective_vendor_id,
-    encode_event_ex_list,
     encode_event_list,
     encode_shutter,
     live_view_jpeg,
@@ -131,62 +129,6 @@ def test_event_list_decoder_never_loops_on_garbage(data: bytes) -> None:
     except DecodeError:
         return
     assert encode_event_list(events) == data
-
-
-# ------------------------------------------------------------------------------------------------ 0x941C
-
-# NIKON.md §3.2 worked example (layout of libgphoto2 ptp-pack.c ptp_unpack_Nikon_EC_EX: count, an unread
-# u16, then code/param-count/params): DevicePropChanged(0xD100), CaptureCompleteRecInSdram (no params),
-# ObjectAddedInSDRAM(0xFFFF0001).
-WORKED_GETEVENTEX = bytes.fromhex("0300 00000640 0100 00d1000002c1 000001c1 0100 0100ffff")
-
-
-def test_worked_event_ex_list() -> None:
-    events = decode_event_ex_list(WORKED_GETEVENTEX)
-    assert events == [
-        NikonEventRecord(0x4006, (NikonProperty.ShutterSpeed,)),
-        NikonEventRecord(NikonEvent.CaptureCompleteRecInSdram),
-        NikonEventRecord(NikonEvent.ObjectAddedInSDRAM, (SDRAM_HANDLE,)),
-    ]
-    assert events[1].param1 == 0
-    assert encode_event_ex_list(events) == WORKED_GETEVENTEX
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"\x00\x00", "need 4 for the header"),
-        (bytes.fromhex("0500 0000 0640 0000"), "count 5 cannot fit"),
-        (bytes.fromhex("0100 0000 0640 0600") + bytes(24), "claims 6 params"),
-        (bytes.fromhex("0100 0000 0640 0200 00d10000"), "claims 2 params"),
-        (bytes.fromhex("0200 0000 0640 0100 00d10000 02c1"), "entry 1 is cut off"),
-        (WORKED_GETEVENTEX + b"\x00", "1 trailing bytes"),
-    ],
-)
-def test_broken_event_ex_lists_are_refused(data: bytes, message: str) -> None:
-    with pytest.raises(DecodeError, match=message):
-        decode_event_ex_list(data)
-
-
-def test_event_ex_encoder_bounds() -> None:
-    with pytest.raises(EncodeError, match="does not fit"):
-        encode_event_ex_list([NikonEventRecord(0x4006, (1, 2, 3, 4, 5, 6))])
-    with pytest.raises(EncodeError, match="not a u32"):
-        encode_event_ex_list([NikonEventRecord(0x4006, (-1,))])
-
-
-@given(
-    st.lists(
-        st.builds(
-            NikonEventRecord,
-            st.integers(0, 0xFFFF),
-            st.lists(st.integers(0, 0xFFFF_FFFF), max_size=5).map(tuple),
-        ),
-        max_size=20,
-    )
-)
-def test_event_ex_round_trip(events: list[NikonEventRecord]) -> None:
-    assert decode_event_ex_list(encode_event_ex_list(events)) == events
 
 
 # ------------------------------------------------------------------------------------------------ 0x9203
