@@ -7,7 +7,8 @@ subprocess (``--object-size SIZE``) serves the same object to:
   http://…/files/HANDLE`` through its HTTP data plane (GetPartialObject pieces streamed onto the
   connection). Time: curl's wall time. Also the daemon's peak RSS (VmHWM) after all runs, and ``get iso``
   latency (p50/p99) from a second JSON-RPC client while a download runs, beside the same without one, and
-  the CPU seconds the daemon and the simulator spent per curl download (``/proc/PID/stat``): on a shared
+  the CPU seconds the daemon and the simulator spent per curl download and per ptpipctl download
+  (``/proc/PID/stat``; ptpipctl's own from ``RUSAGE_CHILDREN``): on a shared
   machine the wall times swing with the other load, the CPU a download costs much less. With ``--profile``
   one more curl download runs under ``py-spy`` (when installed) sampling the daemon.
 * **ptpipctl download** (the product path as a user types it): ``ptpipctl download HANDLE FILE`` through
@@ -387,6 +388,12 @@ def iso_latencies(
     return out
 
 
+def children_cpu() -> float:
+    """User + system CPU time of this process's children that have ended (``ptpipctl`` and its wrapper)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (``/proc/PID/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -422,7 +429,10 @@ def measure_daemon(
             results.curl_ceiling.append(run_curl(f"http://127.0.0.1:{http_port}/", 0, out))
             assert sha256_file(out) == expected, "curl alone: wrong content"
             out.unlink()
+            before = cpu_seconds(daemon.proc.pid), cpu_seconds(sim.pid), children_cpu()
             seconds, rss = run_ptpipctl(daemon, handle, out)
+            after = cpu_seconds(daemon.proc.pid), cpu_seconds(sim.pid), children_cpu()
+            results.ctl_cpu.append(tuple(b - a for a, b in zip(before, after, strict=True)))
             results.ctl.append(seconds)
             results.ctl_rss.append(rss)
             assert sha256_file(out) == expected, "ptpipctl download: wrong content"
@@ -542,6 +552,7 @@ class Results:
     curl_ceiling: list[float] = field(default_factory=list)
     daemon_cpu: list[float] = field(default_factory=list)
     sim_cpu: list[float] = field(default_factory=list)
+    ctl_cpu: list[tuple[float, ...]] = field(default_factory=list)  # daemon, simulator, ptpipctl
     profile: str = ""
     daemon_profile: str = ""
 
@@ -677,6 +688,11 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
     daemon_cpu, sim_cpu = statistics.median(results.daemon_cpu), statistics.median(results.sim_cpu)
     print(
         f"CPU per GiB through curl: daemon {daemon_cpu / gib:.2f} s, simulator {sim_cpu / gib:.2f} s (medians)"
+    )
+    daemon_cpu, sim_cpu, ctl_cpu = (statistics.median(c) / gib for c in zip(*results.ctl_cpu, strict=True))
+    print(
+        f"CPU per GiB through ptpipctl: daemon {daemon_cpu:.2f} s, simulator {sim_cpu:.2f} s, ptpipctl {ctl_cpu:.2f} s"
+        " (with its measuring wrapper; medians)"
     )
     print("content: SHA-256 of every download matches the bigobject formula")
     if results.daemon_profile:

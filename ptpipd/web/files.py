@@ -24,6 +24,7 @@ import logging
 import math
 import mimetypes
 import os
+import socket
 import sys
 import zlib
 from collections.abc import Awaitable, Callable
@@ -47,6 +48,9 @@ PIPE_CAP = 16 << 20
 #: the rest of the piece is copied into the connection's buffer, so that a slow client never holds the camera
 #: (and every other client's requests) for long.
 SPLICE_HOLD = 0.02
+#: The send buffer of a Unix-socket connection spliced into (SO_SNDBUF, which the kernel doubles, up to
+#: net.core.wmem_max): the default (about 200 KiB) made the camera link wait for the client five times per MiB.
+UNIX_SEND_BUFFER = 4 << 20
 
 _FORMAT_TYPES = {"exif_jpeg": "image/jpeg", "jpeg": "image/jpeg", "jfif": "image/jpeg", "png": "image/png"}
 
@@ -203,7 +207,11 @@ def splice_fd(transport: asyncio.BaseTransport) -> int | None:
     if transport.get_extra_info("sslcontext") is not None or transport.get_extra_info("ssl_object"):
         return None
     sock = transport.get_extra_info("socket")
-    return None if sock is None else int(sock.fileno())
+    if sock is None:
+        return None
+    if sock.family == socket.AF_UNIX:  # TCP sizes its buffers itself (autotuning)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UNIX_SEND_BUFFER)
+    return int(sock.fileno())
 
 
 class Forward:

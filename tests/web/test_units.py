@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncGenerator
+from pathlib import Path
 
 import pytest
 
 from ptpipd.errors import NotConnected
 from ptpipd.vendors.liveview import LiveFrame
-from ptpipd.web.files import Forward
+from ptpipd.web.files import UNIX_SEND_BUFFER, Forward
 from ptpipd.web.liveview import LiveHub, ViewerLimit
 from ptpipd.web.ranges import BadRange, ByteRange, parse_range
 
@@ -159,6 +160,28 @@ async def test_forward_hands_views_over_safely_when_the_client_lags() -> None:
         while len(got) < size:
             got += await loop.sock_recv(client, 1 << 20)
         assert got == expected and forward.sent == size
+    finally:
+        transport.close()
+        client.close()
+
+
+def wmem_max() -> int:
+    """The largest send buffer an unprivileged SO_SNDBUF may ask for."""
+    return int(Path("/proc/sys/net/core/wmem_max").read_text())
+
+
+async def test_a_spliced_unix_connection_gets_a_large_send_buffer() -> None:
+    """A Unix socket's default send buffer (about 200 KiB) would make the camera link wait for the client several
+    times per MiB: a download spliced into one raises it (the kernel doubles it, within net.core.wmem_max)."""
+    loop = asyncio.get_running_loop()
+    ours, client = socket.socketpair(socket.AF_UNIX)
+    default = ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+    cap = wmem_max()
+    transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, ours)
+    try:
+        Forward(transport, ByteRange(0, 1, 1), splicing=True)
+        raised = ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        assert raised == 2 * min(UNIX_SEND_BUFFER, cap) > default
     finally:
         transport.close()
         client.close()

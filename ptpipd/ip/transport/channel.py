@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from collections.abc import Callable
 
@@ -65,6 +66,19 @@ class Channel(asyncio.BufferedProtocol):
         """Counts bytes received (also those spliced past the buffer): progress, and the end of a silence."""
         self.last_rx = asyncio.get_running_loop().time()
         self.rx_bytes += nbytes
+
+    def read_now(self) -> bool:
+        """While reading is paused: reads what the socket holds already, without waiting, and feeds it; False
+        when it held nothing (after a splice, the next packet's header is usually there: no turn of the loop)."""
+        if self.fd is None or self.error is not None:
+            return False
+        try:
+            n = os.readv(self.fd, [self._read_view])
+        except OSError:  # nothing yet, or an error the transport meets and reports once reading resumes
+            return False
+        if n:
+            self.buffer_updated(n)
+        return n > 0
 
     def limit_reads(self, size: int | None) -> None:
         """Reads at most ``size`` bytes at a time (None: the whole buffer). Small reads leave a large payload

@@ -271,6 +271,11 @@ class Transactions:
         except Exception as exc:  # a malformed packet after the payload, as in Channel.buffer_updated
             pending.channel.fail(exc)
             return
+        # the next header is usually there already: read at once, no turn of the loop for it (receive() goes on
+        # from there unless the transaction ended)
+        splicing = self._pending is pending and pending.target is not None
+        if splicing and pending.channel.read_now() and (self._pending is pending or pending.channel.error):
+            return
         if self._pending is pending:
             self._read_on(pending)
         else:
