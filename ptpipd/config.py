@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from ptpipd.ingest_names import DEFAULT_PATTERN, check_pattern
 from ptpipd.net import is_loopback_host
@@ -105,6 +105,17 @@ def _listener(value: str | None, default_port: int) -> tuple[str, int] | None:
     return parse_host_port(value, default_port)
 
 
+def _switch(value: object) -> object:
+    """A switch as written in a file or a variable: pydantic's words (true/false, yes/no, on/off, 1/0, any
+    case), spaces around them ignored, empty meaning off (``PTPIPD_LEGACY_ENABLED=``); other words are errors."""
+    if isinstance(value, str):
+        return value.strip() or False
+    return value
+
+
+Switch = Annotated[bool, BeforeValidator(_switch)]
+
+
 class Settings(BaseModel):
     """Every setting of the daemon, validated."""
 
@@ -121,10 +132,10 @@ class Settings(BaseModel):
     friendly_name: str = "ptpipd"
     guid: str | None = None
     # [server] — the legacy text protocol
-    legacy_enabled: bool = False
+    legacy_enabled: Switch = False
     legacy_address: str = "127.0.0.1"
     legacy_port: int = Field(15740, ge=0, le=65535)
-    legacy_keep_open: bool = False
+    legacy_keep_open: Switch = False
     legacy_command_timeout: float = Field(15.0, gt=0)
     legacy_idle_timeout: float = Field(600.0, gt=0)
     # [daemon]
@@ -150,7 +161,7 @@ class Settings(BaseModel):
     # [ingest] — tethered ingest (DESIGN.md §10), off without a directory
     ingest_dir: Path | None = None
     ingest_pattern: str = DEFAULT_PATTERN
-    ingest_delete_after: bool = False
+    ingest_delete_after: Switch = False
     ingest_hook: str | None = None
     ingest_hook_timeout: float = Field(60.0, gt=0)
 

@@ -108,10 +108,14 @@ class AtomicFile:
         self._file = os.fdopen(fd, "wb")
         self._temp = where  # relative to dir_fd when there is one
         self.temp_path = self.directory / temp
-        # held while the file is open: a daemon starting beside this one (same directory) leaves it alone
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.size = 0
         self.path: Path | None = None
+        try:
+            # held while the file is open: a daemon starting beside this one (same directory) leaves it alone
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, data: Buffer) -> None:
         """Appends a chunk."""

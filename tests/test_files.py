@@ -52,6 +52,20 @@ def test_commit_never_replaces_a_file(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == ["IMG-1.JPG", "IMG.JPG"]  # no temporary file left
 
 
+def test_a_temp_file_that_cannot_be_locked_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another daemon's start-up clean-up may lock a brand-new temporary file first: nothing is left behind."""
+
+    def taken(fd: int, operation: int) -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr("ptpipd.files.fcntl.flock", taken)
+    with pytest.raises(BlockingIOError):
+        AtomicFile(tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
 def test_stale_temp_files_go_but_a_live_one_and_other_names_stay(tmp_path: Path) -> None:
     stale = tmp_path / ".ptpipd-abcd_123.part"
     stale.write_bytes(b"left by a killed daemon")

@@ -36,12 +36,14 @@ def bounded(
     NaN is refused."""
 
     def parse(text: str) -> float:
-        value = int(text) if whole else float(text)
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
         if not ((value > low) if above else (value >= low)) or not value <= high:
             raise argparse.ArgumentTypeError(f"not {what}: {text!r}")
         return value
 
-    parse.__name__ = what  # argparse names it in "invalid ... value"
     return parse
 
 

@@ -61,11 +61,13 @@ CardAnswer = Outcome | Hold
 
 @functools.lru_cache(maxsize=KEPT_PHOTOS)
 def _drawn_photo(seed: int, caption: Caption, size: int) -> bytes:
+    """A full-size photo, drawn once: the most recently used are kept for the whole process (every card)."""
     return photo(seed, caption, *PHOTO_SIZE, size)
 
 
 @functools.lru_cache(maxsize=KEPT_THUMBS)
 def _drawn_thumb(seed: int, caption: Caption) -> bytes:
+    """A thumbnail, drawn once: the most recently used are kept for the whole process (every card)."""
     return thumbnail(seed, caption)
 
 

@@ -20,6 +20,7 @@ bytes are discarded, the session stays in step) and nothing more is asked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import mimetypes
@@ -210,7 +211,8 @@ def splice_fd(transport: asyncio.BaseTransport) -> int | None:
     if sock is None:
         return None
     if sock.family == socket.AF_UNIX:  # TCP sizes its buffers itself (autotuning)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UNIX_SEND_BUFFER)
+        with contextlib.suppress(OSError):  # only an optimisation: the client may be gone already
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UNIX_SEND_BUFFER)
     return int(sock.fileno())
 
 

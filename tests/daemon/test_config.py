@@ -174,6 +174,9 @@ def test_an_invalid_flag_or_variable_is_named() -> None:
     # a switch is true or false in any of the usual spellings; anything else is an error, not false
     assert load({}, None, env={"PTPIPD_LEGACY_KEEP_OPEN": "On"}).settings.legacy_keep_open is True
     assert load({}, None, env={"PTPIPD_INGEST_DELETE_AFTER": "no"}).settings.ingest_delete_after is False
+    # spaces around the word are ignored, and an empty variable means off (a common systemd idiom)
+    assert load({}, None, env={"PTPIPD_LEGACY_KEEP_OPEN": " yes "}).settings.legacy_keep_open is True
+    assert load({}, None, env={"PTPIPD_LEGACY_ENABLED": ""}).settings.legacy_enabled is False
     with pytest.raises(SettingsError, match=r"PTPIPD_LEGACY_ENABLED: .*boolean.*: 'maybe'"):
         load({}, None, env={"PTPIPD_LEGACY_ENABLED": "maybe"})
 

@@ -625,7 +625,7 @@ def test_stop_summary_counts_sessions_and_transactions() -> None:
         (["--object-size", "12Q"], "not a size"),
         (["--port", "70000"], "not a TCP port"),
         (["--shots", "-1"], "not a count: '-1'"),
-        (["--shots", "1.5"], "invalid a count value"),
+        (["--shots", "1.5"], "not a count: '1.5'"),
         (["--vendor", "canon", "--photo-scale", "65"], "not a scale from 1 to 64: '65'"),
         (["--vendor", "polaroid"], "invalid choice"),
     ],

@@ -69,13 +69,17 @@ class Channel(asyncio.BufferedProtocol):
 
     def read_now(self) -> bool:
         """While reading is paused: reads what the socket holds already, without waiting, and feeds it; False
-        when it held nothing (after a splice, the next packet's header is usually there: no turn of the loop)."""
+        when it held nothing or the camera closed it (after a splice, the next packet's header is usually
+        there: no turn of the loop). A socket error fails the channel here: the kernel reports it only once."""
         if self.fd is None or self.error is not None:
             return False
         try:
             n = os.readv(self.fd, [self._read_view])
-        except OSError:  # nothing yet, or an error the transport meets and reports once reading resumes
+        except BlockingIOError:  # nothing yet: reading resumes the ordinary way
             return False
+        except OSError as exc:
+            self.fail(exc)
+            return True
         if n:
             self.buffer_updated(n)
         return n > 0
