@@ -613,6 +613,11 @@ def report(results: Results, label: str, size: int, runs: int, root: Path | None
     raw = statistics.median(results.raw)
     where = root if root is not None else Path(tempfile.gettempdir())
     print(f"download of {label} ({size} bytes) to files in {where}, median of {runs} runs; MB = 10^6 bytes")
+    wmem = Path("/proc/sys/net/core/wmem_max")
+    cap = wmem.read_text().strip() if wmem.exists() else "unknown"
+    print(
+        f"net.core.wmem_max = {cap} bytes (caps the 4 MiB send buffer the daemon asks for ptpipctl's socket)"
+    )
     curl = statistics.median(results.curl)
     print(f"{'method':<34}{'MB/s':>10}{'seconds':>10}   {'(min..max s)'}")
     print(f"{'ptpipd + curl (HTTP, product)':<34}{rate(curl):>10.0f}{curl:>10.3f}   {spread(results.curl)}")
