@@ -20,7 +20,9 @@ announces a picture once it is on its card), and sends a data phase as headers a
 
 Each round starts with a shot that is not counted (gphoto2 opens its session only once it waits for
 events: its first file proves it listens). Each shot is one SIGUSR1 to the simulator, which logs the wall-clock time its ObjectAdded went out (``at T``);
-the next shot waits until the file and its hook are there. Measured per shot:
+the next shot waits until the file and its hook are there. While a shot is on its way this process only waits
+(its watcher thread wakes at each name; the simulator's log is read once the file is there), so it takes
+neither a core nor the watcher's interpreter lock from either program. Measured per shot:
 
 * **file**: from that time to the moment the complete file has its name in the folder, seen by inotify in
   this process (ptpipd: the link from its temporary file, IN_CREATE; gphoto2: the rename of its temporary
