@@ -20,7 +20,9 @@ announces a picture once it is on its card), and sends a data phase as headers a
 
 Each round starts with a shot that is not counted (gphoto2 opens its session only once it waits for
 events: its first file proves it listens). Each shot is one SIGUSR1 to the simulator, which logs the wall-clock time its ObjectAdded went out (``at T``);
-the next shot waits until the file and its hook are there. Measured per shot:
+the next shot waits until the file and its hook are there. While a shot is on its way this process only waits
+(its watcher thread wakes at each name; the simulator's log is read once the file is there), so it takes
+neither a core nor the watcher's interpreter lock from either program. Measured per shot:
 
 * **file**: from that time to the moment the complete file has its name in the folder, seen by inotify in
   this process (ptpipd: the link from its temporary file, IN_CREATE; gphoto2: the rename of its temporary
@@ -84,6 +86,7 @@ class Watch:
             raise OSError(ctypes.get_errno(), "inotify")
         self.seen: dict[str, float] = {}
         self.closed: dict[str, float] = {}  # IN_CLOSE_WRITE, when in the mask (gphoto2: after its hook)
+        self.arrived = threading.Condition()  # notified for every new name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -98,10 +101,18 @@ class Watch:
                 length = int.from_bytes(data[at + 12 : at + 16], "little")
                 name = data[at + 16 : at + 16 + length].split(b"\0", 1)[0].decode()
                 if not name.startswith("."):
-                    self.seen.setdefault(name, now)
                     if mask & IN_CLOSE_WRITE:
                         self.closed.setdefault(name, now)
+                    with self.arrived:
+                        self.seen.setdefault(name, now)
+                        self.arrived.notify_all()
                 at += 16 + length
+
+    def wait_new(self, count: int, timeout: float) -> bool:
+        """Blocks (no polling: nothing of this process runs while a shot is on its way) until more than
+        ``count`` names were seen; False after ``timeout`` seconds."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.seen) > count, timeout)
 
     def close(self) -> None:
         self._stop.set()
@@ -140,8 +151,9 @@ def shoot(sim: SimProcess, count: int, watch: Watch, hooks: Path) -> list[tuple[
     """``count`` shots, each once the last file and its hook are there: [(file name, event time)]."""
     shots: list[tuple[str, float]] = []
     for _ in range(count):
-        before = len(SHOT.findall(sim.stderr_text()))
+        before, files = len(SHOT.findall(sim.stderr_text())), len(watch.seen)
         sim.proc.send_signal(signal.SIGUSR1)
+        watch.wait_new(files, 30)  # the simulator's log is read once the file is there, not during the shot
         wait_for(lambda b=before: len(SHOT.findall(sim.stderr_text())) > b, 20, "the shutter")
         name, at = SHOT.findall(sim.stderr_text())[-1]
         wait_for(lambda n=name: n in watch.seen and n in hook_times(hooks), 30, f"{name} and its hook")

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from ptpipd.camera import Camera
 from ptpipd.errors import CameraError, WriteFailed
 from ptpipd.ingest_folder import PART_PREFIX, PART_SUFFIX, IngestFolder, PartWriter
 from ptpipd.ingest_index import IngestIndex, Key, Stored
@@ -94,22 +95,24 @@ class Fetcher:
     # ---------------------------------------------------------------- announced
 
     async def announced(self, handle: int) -> Fetched | None:
-        """An object an event announced (the camera reads pieces): its first piece before its ObjectInfo."""
+        """An object an event announced (the camera reads pieces): its first piece, then its ObjectInfo, in
+        one turn with the camera (the piece's sync starts between the two)."""
         writer = PartWriter(self.folder.fresh_part(handle))
         self.progress.current = {"filename": None, "handle": handle, "offset": 0, "size": None}
+        sink = _Sink(writer, None, self.progress)
+
+        async def first(camera: Camera) -> FileEntry:
+            await camera.download_part(handle, 0, self.piece, sink)
+            writer.finish(self.folder)  # the sync runs on the journal's thread during the round trip
+            return await camera.on_driver(lambda driver: driver.file_entry(handle))
+
         try:
-            await self.service.download_part(handle, 0, self.piece, _Sink(writer, None, self.progress))
+            entry = await self.service.request(first)
         except BaseException as exc:
-            writer.discard()
-            if not isinstance(exc, CameraError) or isinstance(exc, WriteFailed):
+            writer.discard()  # unlinked at once; the thread closes its descriptor once synced
+            if writer.finished or not isinstance(exc, CameraError) or isinstance(exc, WriteFailed):
                 raise
             return await self.listed(handle, None)  # a folder, say: the usual way
-        writer.finish(self.folder)  # the sync runs on the journal's thread during the round trip
-        try:
-            entry = await self.service.file_entry(handle)
-        except BaseException:
-            writer.discard()  # unlinked at once; the thread closes its descriptor once synced
-            raise
         return await self._place_announced(handle, entry, writer)
 
     async def _place_announced(self, handle: int, entry: FileEntry, writer: PartWriter) -> Fetched | None:

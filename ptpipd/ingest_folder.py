@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -135,25 +136,19 @@ class IngestFolder:
         """A whole part file, its sync handed to the journal's thread (:meth:`PartWriter.finish`), into
         place under the pattern's name. The name's record is written here, on the event loop (a line
         written, the page cache's business, as the part files' writes are), before the link as on the
-        thread, so a daemon killed in between finds its name reserved (:meth:`recover`). Synced by now,
-        the file is linked here too (no thread to wake before the picture has its name); else the link
-        queues on the journal's thread right behind the sync (no event loop turn between them). Then, on
-        the thread, the folder's sync, the SHA-256 read back from the file and the result. A name taken
-        meanwhile, or a folder without hard links, goes the thread's way (:meth:`_settle`)."""
-        part = writer.path
+        thread, so a daemon killed in between finds its name reserved (:meth:`recover`). The file is linked
+        by whichever side is last: here when it is synced already, else by the thread right after its sync
+        (:meth:`PartWriter.link_when_synced`: no thread or event loop to wake before the picture has its
+        name). Then, on the thread, the folder's sync, the SHA-256 read back from the file and the result.
+        A name taken meanwhile, or a folder without hard links, goes the thread's way (:meth:`_settle`)."""
         path, twin, new = self.name(key, captured)
         if twin is None and new:
             self.index.reserve(key, path)
             new = False
-        if twin is None and writer.durable:
-            try:
-                _link(part, self.directory / path)
-            except OSError:
-                pass  # taken, or no hard links here: the thread's way
-            else:
-                stored: Stored = await self.journal(self._linked, key, part, Stored(path, key.size, ""))
-                return stored
-        return await self._into_place(key, part, Stored(path, key.size, ""), twin, _Step(new, writer))
+        if twin is None:
+            with contextlib.suppress(OSError):  # taken, or no hard links here: the thread's way
+                writer.link_when_synced(self.directory / path)
+        return await self._into_place(key, writer.path, Stored(path, key.size, ""), twin, _Step(new, writer))
 
     async def _into_place(
         self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step
@@ -168,22 +163,20 @@ class IngestFolder:
 
     def _settle(self, key: Key, part: Path, stored: Stored, twin: str | None, step: _Step) -> Stored | None:
         """(On the journal's thread.) ``part`` into place and recorded ``done``; None when its name is taken."""
-        if step.written is not None and not step.written.durable:
-            raise OSError(f"{part.name} could not be synced: {step.written.error}")  # never put into place
+        written, final = step.written, self.directory / stored.path
+        if written is not None and not written.durable:
+            raise OSError(f"{part.name} could not be synced: {written.error}")  # never put into place
+        if written is not None and written.linked == final:
+            _unlink_part(part, final)
+            return self._record(key, stored)
         if step.reserve:
             self.index.reserve(key, stored.path)
         if twin is not None and _same_bytes(part, self.directory / twin):
             log.info("ingest: %s holds %s already (named before its record was lost)", twin, key.filename)
             part.unlink()
             stored = Stored(twin, stored.size, stored.sha256)
-        elif not _place(part, self.directory / stored.path, step.written is not None):
+        elif not _place(part, final, written is not None):
             return None
-        return self._record(key, stored)
-
-    def _linked(self, key: Key, part: Path, stored: Stored) -> Stored:
-        """(On the journal's thread.) After :meth:`store`'s link: the part name gone, the folders synced,
-        the result recorded."""
-        _unlink_part(part, self.directory / stored.path)
         return self._record(key, stored)
 
     def _record(self, key: Key, stored: Stored) -> Stored:
@@ -214,23 +207,29 @@ class PartWriter:
         #: set on the journal's thread once the file is synced (or why it could not be)
         self.durable = False
         self.error: OSError | None = None
+        self.finished = False  # the sync handed to the journal's thread
+        #: where the file was linked once synced (:meth:`link_when_synced`)
+        self.linked: Path | None = None
+        self._link_to: Path | None = None
         self._fd = -1
+        self._lock = threading.Lock()
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
         view = memoryview(data).cast("B")
+        offset = self.size
         self.size += len(view)
         while view:
             view = view[os.write(self._fd, view) :]
+        _start_writeback(self._fd, offset, self.size - offset)
 
     def finish(self, folder: IngestFolder) -> asyncio.Future[Any]:
         """The bytes synced (fdatasync) and the file closed, on ``folder``'s journal thread: once that ran,
         :attr:`durable` says whether it worked (:attr:`error` why not), and so does the future."""
         if self._fd < 0:  # nothing came: an empty file
             self.write(b"")
-        fd, self._fd = self._fd, -1
-        _start_writeback(fd)
+        fd, self._fd, self.finished = self._fd, -1, True
         done = folder.journal(self._sync, fd)
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
         return done
@@ -242,23 +241,38 @@ class PartWriter:
             self._fd = -1
         self.path.unlink(missing_ok=True)
 
+    def link_when_synced(self, final: Path) -> None:
+        """Links the file to ``final`` now when it is synced, else has the journal's thread link it right
+        after a sync that worked; :attr:`linked` says when it was (OSError: it could not be, now)."""
+        with self._lock:
+            if not self.durable:
+                self._link_to = final
+                return
+        _link(self.path, final)
+        self.linked = final
+
     def _sync(self, fd: int) -> None:
         try:
             _datasync(fd)
-            self.durable = True
         except OSError as exc:
             self.error = exc
             raise
         finally:
             os.close(fd)
+        with self._lock:
+            self.durable, final = True, self._link_to
+        if final is not None:
+            with contextlib.suppress(OSError):  # taken, or no hard links: the next step's way
+                _link(self.path, final)
+                self.linked = final
 
 
-def _start_writeback(fd: int) -> None:
-    """Starts writing the file's dirty pages to the disk without waiting (Linux, as PostgreSQL's
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Starts writing bytes just written to the disk without waiting (Linux, as PostgreSQL's
     ``pg_flush_data`` does where sync_file_range is missing): the fdatasync that follows on the journal's
     thread then waits for less. Where the system has no such hint, the fdatasync does it all."""
     with contextlib.suppress(AttributeError, OSError):
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _place(part: Path, final: Path, synced: bool = False) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,34 @@ def test_a_part_file_whose_sync_failed_is_never_put_into_place(tmp_path: Path) -
     error = asyncio.run(scenario())
     assert isinstance(error, OSError) and "could not be synced" in str(error), error
     assert not (tmp_path / "IMG_0001.JPG").exists()
+
+
+@pytest.mark.parametrize("order", ["synced first", "named first", "named first, sync failed"])
+def test_a_part_file_is_linked_by_whichever_side_is_last(tmp_path: Path, order: str) -> None:
+    """Synced before its name is known: linked at once. Named first: the journal's thread links it right
+    after its sync, never before, and never when the sync failed."""
+    final = tmp_path / "IMG_0001.JPG"
+
+    async def scenario() -> tuple[bool, Path | None]:
+        folder = IngestFolder(tmp_path, "{filename}", IngestIndex(tmp_path / "index.jsonl"))
+        writer = PartWriter(tmp_path / "a.part")
+        writer.write(b"photo")
+        if order == "synced first":
+            await writer.finish(folder)
+        writer.link_when_synced(final)
+        before = final.exists()
+        if order == "named first":
+            await writer.finish(folder)
+        elif order == "named first, sync failed":
+            with pytest.raises(OSError):  # fdatasync of /dev/null: EINVAL, as a failing disk's EIO
+                await folder.journal(writer._sync, os.open(os.devnull, os.O_WRONLY))
+            writer.discard()
+        await folder.close()
+        return before, writer.linked
+
+    before, linked = asyncio.run(scenario())
+    assert before is (order == "synced first")
+    if order == "named first, sync failed":
+        assert linked is None and not final.exists()
+    else:
+        assert linked == final and final.read_bytes() == b"photo"
