@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pty
+import random
 import re
 import select
 import shlex
@@ -41,9 +42,15 @@ SERVING = re.compile(r"ptpipd \(PID (\d+)\) is serving a simulated (\w+) camera"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the kernel's ephemeral range: `make run` binds it minutes later (after installing),
+    and meanwhile other tests' sockets bound to port 0 would take an ephemeral one (seen once in CI)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(100):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            return port
+    raise AssertionError(f"no free port below {low} in 100 tries")
 
 
 def clean_env() -> dict[str, str]:
