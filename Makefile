@@ -78,7 +78,7 @@ run: $(RUN_STAMP)
 	@BIN='$(BIN)' VENDOR='$(VENDOR)' RPC_TCP='$(RPC_TCP)' LEGACY='$(LEGACY)' HTTP='$(HTTP)' exec $(BIN)/python scripts/run-simulated.py
 
 bench: $(STAMP)
-	for b in download rpc cli liveview liveview_daemon canon ingest; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in download rpc cli liveview liveview_daemon canon ingest listing; do $(BIN)/python bench/$$b.py || exit 1; done
 
 # Issue 14's reliability suite (fuzz, garbage input, camera kills, soak): figures and goals, several minutes;
 # not part of `make test`. FUZZ_ARGS shortens it, e.g. FUZZ_ARGS='--soak-seconds 10 --cycles 3'.

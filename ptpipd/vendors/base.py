@@ -367,7 +367,7 @@ class VendorDriver(ABC):
         self.config = config
         self.ports = ports
         self._on_pairing = on_pairing
-        self._between: Callable[[], Awaitable[None]] | None = None
+        self._between: list[Callable[[], Awaitable[None]]] = []  # the listings under way, innermost last
 
     async def call(
         self,
@@ -509,18 +509,20 @@ class VendorDriver(ABC):
     @contextlib.contextmanager
     def taking_turns(self, between: Callable[[], Awaitable[None]] | None) -> Iterator[None]:
         """For the operation run inside: ``between`` is awaited between its steps (the service lets other
-        clients' requests run there), see :meth:`let_others_run`."""
-        self._between = between
+        clients' requests run there), see :meth:`let_others_run`. Operations nest (another client's listing
+        run in this one's turn) and may end in any order: each one's end leaves the others' ``between``."""
+        self._between += [between] if between is not None else []
         try:
             yield
         finally:
-            self._between = None
+            if between is not None:
+                self._between.remove(between)
 
     async def let_others_run(self) -> None:
         """A point in a long operation (a listing) where other requests may run: only where the operation
         leaves the camera in no state of its own, so another client's request cannot disturb it."""
-        if self._between is not None:
-            await self._between()
+        if self._between:
+            await self._between[-1]()
 
     async def object_infos(self, handles: Iterable[int]) -> dict[int, ObjectInfo]:
         """The ObjectInfo of each handle, letting other requests run between two (a listing of a full card

@@ -462,6 +462,7 @@ class CanonDriver(GenericDriver):
         return entries
 
     async def _walk(self, storage: int, parent: int, path: str, depth: int, out: list[FileEntry]) -> None:
+        await self.let_others_run()  # between two folders: the walk leaves the body in no state of its own
         reply = await self.call(OC.GetObjectInfoEx, (storage, parent, 0x0010_0000))
         for entry in decode_folder(self._data(reply, "GetObjectInfoEx")):
             if len(out) >= MAX_ENTRIES:

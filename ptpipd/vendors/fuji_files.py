@@ -7,7 +7,8 @@ camera's thumbnails down, so Fuji's app sets it around each download (libfuji ``
 
     files      0xD227 := 1; GetStorageIDs; GetObjectHandles(storage, 0, 0) of each storage, or handles
                1 .. 0xD222 ObjectCount (the events list) when the body reports none (the X-T2);
-               GetObjectInfo of each; 0xD227 := 0
+               GetObjectInfo of each, other clients' requests running between two (with 0xD227 still 1:
+               a download or info among them leaves it so); 0xD227 := 0
     download   0xD227 := 1; GetObjectInfo (the real size); GetPartialObject(handle, offset, ≤ 1 MiB) until
                the size is reached or a piece comes back empty; 0xD227 := 0, also after a failure
     part       GetPartialObject in ≤ 1 MiB pieces from ``offset``, ``length`` bytes at most
@@ -16,6 +17,8 @@ camera's thumbnails down, so Fuji's app sets it around each download (libfuji ``
                otherwise, libfuji ``fuji_get_thumb``); GetThumb
 
 A body that refuses 0xD227 keeps its sizes as they are (and the download reads until a piece is empty).
+Another client's GetThumb in a listing's turn runs with 0xD227 = 1, slower on a real body (as in Fuji's
+own download sequence, fudge ``lib/note.txt``), but it no longer waits for the whole listing.
 """
 
 from __future__ import annotations
@@ -45,24 +48,36 @@ class FujiFiles(FujiSession):
     """The Fuji driver's files: lists and downloads the full-size files of the session's body;
     :class:`~ptpipd.vendors.fuji.FujiDriver` adds the properties, capture and live view."""
 
+    _sizes_users = 0  # the blocks inside _real_sizes: a listing, and the requests run in its turns
+    _sizes_real = False  # whether the camera took 0xD227 = 1 for them
+
     @contextlib.asynccontextmanager
     async def _real_sizes(self) -> AsyncIterator[bool]:
         """0xD227 = 1 while the block runs (ObjectInfo gives real sizes), 0 after; yields whether the
-        camera took it."""
-        flag = (BodyProperty.EnableCorrectFileSize,)
+        camera took it. Blocks nest: another client's download run in a listing's turn finds the flag set
+        and leaves it set (it must not put 0 back under the listing); the last block out puts 0 back."""
+        self._sizes_users += 1
         try:
-            await self.call(OperationCode.SetDevicePropValue, flag, data_out=encode_value(DataType.UINT16, 1))
-        except CameraRefused as exc:
-            log.debug("0xD227 refused (%s): sizes as the camera gives them", exc)
-            yield False
-            return
-        try:
-            yield True
+            if self._sizes_users == 1:
+                self._sizes_real = False
+                self._sizes_real = await self._correct_sizes(1)
+            yield self._sizes_real
         finally:
-            with contextlib.suppress(CameraRefused):
-                await self.call(
-                    OperationCode.SetDevicePropValue, flag, data_out=encode_value(DataType.UINT16, 0)
-                )
+            self._sizes_users -= 1
+            if not self._sizes_users and self._sizes_real:
+                await self._correct_sizes(0)
+
+    async def _correct_sizes(self, value: int) -> bool:
+        """0xD227 EnableCorrectFileSize := ``value``; False when the camera refuses it."""
+        data = encode_value(DataType.UINT16, value)
+        try:
+            await self.call(
+                OperationCode.SetDevicePropValue, (BodyProperty.EnableCorrectFileSize,), data_out=data
+            )
+        except CameraRefused as exc:
+            log.debug("0xD227 := %d refused (%s): sizes as the camera gives them", value, exc)
+            return False
+        return True
 
     async def _info(self, handle: int) -> ObjectInfo:
         return await super().object_info(handle)  # the size as the camera gives it now
@@ -92,8 +107,9 @@ class FujiFiles(FujiSession):
 
     async def files(self) -> list[FileEntry]:
         """Every file on the body, with its real size."""
-        async with self._real_sizes():
-            return [_entry(handle, await self._info(handle)) for handle in await self._handles()]
+        async with self._real_sizes():  # other clients' requests run between two GetObjectInfo, inside
+            infos = await self.object_infos(await self._handles())
+        return [_entry(handle, info) for handle, info in infos.items()]
 
     async def file_entry(self, handle: int) -> FileEntry:
         """One file as :meth:`files` lists it (a new photo the events list announced)."""

@@ -1,6 +1,7 @@
 """A long ``files`` listing does not hold the camera: another client's request runs between two of its
 GetObjectInfo transactions and is answered before the listing is (real daemon and simulator processes; the
-simulator's own transaction log tells the order the camera saw)."""
+simulator's own transaction log tells the order the camera saw). The same on the Fuji, Canon and Nikon
+bodies, whose listings are their own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import select
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tests.daemon.conftest import wait_until
+import pytest
+
+from tests.daemon.conftest import camera_args, wait_until
 from tests.procs import DaemonProcess, SimProcess, running_daemon, running_sim
 from tests.rpcclient import RpcConnection
 
@@ -56,6 +59,36 @@ def test_a_get_from_another_client_answers_during_a_long_listing(tmp_path: Path)
     gets = [m.start() for m in GET_ISO.finditer(log)]
     assert len(infos) == OBJECTS and len(gets) >= 1, log[-2000:]
     assert any(infos[0] < g < infos[-1] for g in gets), "the get ran after the whole listing"
+
+
+#: Per vendor: the simulator's flags (answers 0.01 s late, as a real body's over Wi-Fi or quicker), the
+#: listing's operation in its log, how many files it lists. The X-T5's card has 158 pictures (its
+#: ObjectCount), each one GetObjectInfo; the 6D's card is three folders, one GetObjectInfoEx each, the
+#: D750's two folders and two pictures, one GetObjectInfo each: these answer 0.1 s late so that the listing
+#: lasts long enough to be asked something in the middle.
+BODIES = {
+    "fuji": (("--model", "x-t5", "--response-delay", "0.01"), "0x1008", 158),
+    "canon": (("--response-delay", "0.1"), "0x9109", 3),
+    "nikon": (("--response-delay", "0.1"), "0x1008", 2),
+}
+
+
+@pytest.mark.parametrize("vendor", BODIES)
+def test_a_get_answers_during_a_vendors_listing(vendor: str, tmp_path: Path) -> None:
+    flags, step, count = BODIES[vendor]
+    with (
+        running_sim(vendor, *flags, "--battery-interval", "0", "-v") as sim,
+        running_daemon(tmp_path, *camera_args(sim, vendor)) as daemon,
+    ):
+        daemon.wait_connected()
+        with daemon.connect("unix") as lister, daemon.connect("tcp") as other:
+            lister.send_line(json.dumps({"jsonrpc": "2.0", "method": "files", "id": 1}))
+            wait_for_log(sim, lambda text: step + " tid=" in text)  # the listing is under way
+            assert other.call("get", {"property": "iso"}, timeout=30)["property"] == "iso"
+            readable, _, _ = select.select([lister.sock], [], [], 0)
+            assert not readable, "the listing answered before the other client's get"
+            listing = lister.read_response(timeout=30)
+            assert len(listing["result"]) == count, listing
 
 
 def test_an_object_deleted_during_the_listing_is_left_out(tmp_path: Path) -> None:
