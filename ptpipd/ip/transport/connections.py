@@ -173,10 +173,10 @@ class Initiator:
         self._command: Channel | None = None
         self._events: _EventChannel | None = None
         self._command_codec: Codec = dialect.command_codec(Role.INITIATOR)
-        session = InitiatorSession(
+        self._session = InitiatorSession(
             self._command_codec, first_transaction_id=dialect.open_session_transaction_id
         )
-        self._transactions = Transactions(session, self.timeouts, self._command_channel, self._shutdown)
+        self._transactions = Transactions(self._session, self.timeouts, self._command_channel, self._shutdown)
         #: Runs one transaction and returns its reply, whatever the response code (see
         #: :meth:`.transactions.Transactions.run`).
         self.transaction = self._transactions.run
@@ -204,7 +204,7 @@ class Initiator:
     @property
     def next_transaction_id(self) -> int:
         """The ID the next transaction will carry."""
-        return self._transactions.next_transaction_id
+        return self._session.next_transaction_id
 
     def _check_alive(self) -> None:
         if self._error is not None:

@@ -112,11 +112,6 @@ class Transactions:
         self._pump = splice.Pump()
         self._splicing: asyncio.Task[None] | None = None  # moving a payload camera → client (see .splice)
 
-    @property
-    def next_transaction_id(self) -> int:
-        """The ID the next transaction will carry."""
-        return self._session.next_transaction_id
-
     async def run(
         self,
         code: int,
