@@ -183,7 +183,6 @@ class Initiator:
         self._reply: asyncio.Future[Decoded] | None = None  # the answer to the handshake request in flight
         self._in_session = False
         self._error: BaseException | None = None
-        self._closing = False
         #: Set once the initiator stopped working (a failure, or :meth:`close`): waits that do not run a
         #: transaction (a capture waiting for its events) watch it to end at once.
         self.down = asyncio.Event()
@@ -310,7 +309,7 @@ class Initiator:
     # ------------------------------------------------------------------ closing
 
     def _lost(self, exc: BaseException) -> None:
-        if self._closing:
+        if self._error is not None:  # down already: a channel closing after it is no news
             return
         if not isinstance(exc, PTPIPError):
             wrapped = ConnectionClosed(f"camera connection lost: {exc}")
@@ -324,7 +323,6 @@ class Initiator:
             self._error = exc
             log.debug("initiator down: %s", exc)
         reason = self._error or exc
-        self._closing = True
         self.down.set()
         self._transactions.abort(reason)
         if self._reply is not None and not self._reply.done():
