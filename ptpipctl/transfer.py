@@ -195,10 +195,6 @@ class Destination:
             self.keep = True
         return self.offset, total
 
-    def write(self, data: memoryview) -> None:
-        """Writes all of ``data``; :class:`WriteFailed` with the system's reason."""
-        write_all(self.fd, data)
-
     def final(self, name: str) -> str:
         """The path the picture gets (before ``-1``, ``-2``… for a name taken): the given one, or ``name`` in
         the destination directory."""
@@ -316,7 +312,7 @@ def receive(response: Response, dest: Destination, bar: Progress, done: int) -> 
                 buffer = buffer or memoryview(bytearray(CHUNK))
                 if not (n := response.readinto(buffer)):
                     break
-                dest.write(buffer[:n])
+                write_all(dest.fd, buffer[:n])
             done += n
             bar(done)
     finally:

@@ -32,7 +32,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -111,27 +111,11 @@ class _Counters:
         )
 
     def report(self, queue: int, hooks_pending: int) -> dict[str, Any]:
-        """The counts of ``status.ingest``, with the jobs and the hooks waiting."""
-        return {
-            "files": self.files,
-            "bytes": self.bytes,
-            "last": self.last,
-            "queue": queue,
-            "scans": self.scans,
-            "current": self.current,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "dropped": self.dropped,
-            "deleted": self.deleted,
-            "delete_failures": self.delete_failures,
-            "hooks": {
-                "runs": self.hook_runs,
-                "failures": self.hook_failures,
-                "timeouts": self.hook_timeouts,
-                "pending": hooks_pending,
-            },
-            "last_error": self.last_error,
-        }
+        """The counts of ``status.ingest`` (every field but the hooks', which go under ``hooks``), with the
+        jobs and the hooks waiting."""
+        counts = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("hook_")}
+        hooks = {"runs": self.hook_runs, "failures": self.hook_failures, "timeouts": self.hook_timeouts}
+        return counts | {"queue": queue, "hooks": hooks | {"pending": hooks_pending}}
 
 
 class Ingest:

@@ -23,12 +23,11 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from ptpipd.camera import Camera
 from ptpipd.errors import CameraError, WriteFailed
-from ptpipd.ingest_folder import PART_PREFIX, PART_SUFFIX, IngestFolder, PartWriter
+from ptpipd.ingest_folder import PART_PREFIX, PART_SUFFIX, IngestFolder, PartWriter, prefix_digest
 from ptpipd.ingest_index import IngestIndex, Key, Stored
 from ptpipd.service import CameraService
 from ptpipd.vendors.base import FileEntry, NewObject
@@ -152,7 +151,7 @@ class Fetcher:
             how = "resuming %s at byte %d of %d" if resuming else "%s goes on from byte %d of %d"
             level = logging.INFO if resuming else logging.DEBUG
             log.log(level, "ingest: " + how, entry.filename, offset, entry.size)
-            digest = await asyncio.to_thread(_prefix_digest, part, offset)
+            digest = await asyncio.to_thread(prefix_digest, part, offset)
         # the name: its journal write runs meanwhile
         naming = asyncio.ensure_future(self.folder.reserve(key, entry.captured))
         try:
@@ -213,14 +212,3 @@ class Fetcher:
         return Fetched(
             key, await self.folder.commit(key, part, digest.hexdigest(), *path), None, key.captured
         )
-
-
-def _prefix_digest(part: Path, length: int) -> Any:
-    """The SHA-256 object of the first ``length`` bytes of ``part`` (those a resumed download keeps)."""
-    digest = hashlib.sha256()
-    if length:
-        with part.open("rb") as f:
-            while length > 0 and (chunk := f.read(min(length, 1 << 20))):
-                digest.update(chunk)
-                length -= len(chunk)
-    return digest

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import filecmp
 import hashlib
 import logging
 import os
@@ -80,7 +81,7 @@ class IngestFolder:
         for key, (path, _) in list(self.index.targets.items()):
             final = self.directory / path
             if not self.part(key).exists() and final.is_file() and final.stat().st_size == key.size:
-                sha = hashlib.sha256(final.read_bytes()).hexdigest()
+                sha = prefix_digest(final, key.size).hexdigest()
                 self.index.record_done(key, Stored(path, key.size, sha))
                 log.info("ingest: %s was renamed before the daemon stopped: recorded", path)
 
@@ -171,7 +172,7 @@ class IngestFolder:
             return self._record(key, stored)
         if step.reserve:
             self.index.reserve(key, stored.path)
-        if twin is not None and _same_bytes(part, self.directory / twin):
+        if twin is not None and filecmp.cmp(part, self.directory / twin, shallow=False):
             log.info("ingest: %s holds %s already (named before its record was lost)", twin, key.filename)
             part.unlink()
             stored = Stored(twin, stored.size, stored.sha256)
@@ -182,7 +183,8 @@ class IngestFolder:
     def _record(self, key: Key, stored: Stored) -> Stored:
         """(On the journal's thread.) ``done``, with the file's SHA-256 read back when not known yet."""
         if not stored.sha256:
-            stored = Stored(stored.path, stored.size, file_digest(self.directory / stored.path, stored.size))
+            digest = prefix_digest(self.directory / stored.path, stored.size).hexdigest()
+            stored = Stored(stored.path, stored.size, digest)
         self.index.record_done(key, stored)
         return stored
 
@@ -287,7 +289,7 @@ def _place(part: Path, final: Path, synced: bool = False) -> bool:
     try:
         _link(part, final)
     except FileExistsError:
-        if final.stat().st_size != part.stat().st_size or not _same_bytes(part, final):
+        if not filecmp.cmp(part, final, shallow=False):  # the sizes first, then the bytes
             return False  # someone else's file
     except OSError:  # no hard links (FAT, some network mounts): check, then rename
         if final.exists():
@@ -320,22 +322,13 @@ def _unlink_part(part: Path, final: Path) -> None:
 _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
 
-def file_digest(path: Path, length: int) -> str:
-    """The SHA-256 (hex) of the first ``length`` bytes of ``path``."""
+def prefix_digest(path: Path, length: int) -> Any:
+    """The SHA-256 object of the first ``length`` bytes of ``path`` (a resumed download's part file keeps
+    them; a file put into place is read back whole)."""
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while length > 0 and (chunk := f.read(min(length, 1 << 20))):
-            digest.update(chunk)
-            length -= len(chunk)
-    return digest.hexdigest()
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    """True when two files hold the same bytes (a link made before a crash, the part name left behind)."""
-    with a.open("rb") as fa, b.open("rb") as fb:
-        while True:
-            ca, cb = fa.read(1 << 20), fb.read(1 << 20)
-            if ca != cb:
-                return False
-            if not ca:
-                return True
+    if length > 0:
+        with path.open("rb") as f:
+            while length > 0 and (chunk := f.read(min(length, 1 << 20))):
+                digest.update(chunk)
+                length -= len(chunk)
+    return digest

@@ -16,7 +16,7 @@ import os
 import shlex
 import signal
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -55,25 +55,18 @@ class HookResult:
         )
 
 
+@dataclass(eq=False)
 class HookRunner(Generic[K]):
     """Runs the hook for each stored file, one at a time, in a task of its own (:meth:`run`): a slow hook
     never delays a download. Each file comes with a token (ingest's journal key); ``finished(token, path,
     result)`` is awaited after its run."""
 
-    def __init__(
-        self,
-        argv: list[str],
-        directory: Path,
-        env: Mapping[str, str],
-        timeout: float,
-        finished: Callable[[K, str, HookResult], Awaitable[None]],
-    ) -> None:
-        self._argv = argv
-        self._directory = directory
-        self._env = env
-        self._timeout = timeout
-        self._finished = finished
-        self._queue: asyncio.Queue[tuple[K, str, dict[str, str]]] = asyncio.Queue()
+    argv: list[str]
+    directory: Path
+    env: Mapping[str, str] = field(repr=False)  # the daemon's environment: a token among it, perhaps
+    timeout: float
+    finished: Callable[[K, str, HookResult], Awaitable[None]]
+    _queue: asyncio.Queue[tuple[K, str, dict[str, str]]] = field(default_factory=asyncio.Queue, init=False)
 
     @property
     def pending(self) -> int:
@@ -89,10 +82,10 @@ class HookRunner(Generic[K]):
         """Runs the hooks queued, as they come, until cancelled."""
         while True:
             token, name, details = await self._queue.get()
-            path = str(self._directory / name)
-            env = hook_environment(self._env, path, details | {"path": path})
-            result = await run_hook(self._argv, env, str(self._directory), self._timeout)
-            await self._finished(token, path, result)
+            path = str(self.directory / name)
+            env = hook_environment(self.env, path, details | {"path": path})
+            result = await run_hook(self.argv, env, str(self.directory), self.timeout)
+            await self.finished(token, path, result)
 
 
 def hook_command(hook: str) -> list[str]:

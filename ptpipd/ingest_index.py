@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -231,8 +231,7 @@ class IngestIndex:
     def record_done(self, key: Key, stored: Stored) -> None:
         """``key`` is in place at ``stored.path``."""
         known = self.find(key) or key
-        rec = {"op": "done", "key": known.as_json(), "path": stored.path, "size": stored.size}
-        self._write(rec | {"sha256": stored.sha256})
+        self._write({"op": "done", "key": known.as_json()} | asdict(stored))
 
     def record_hooked(self, key: Key) -> None:
         """The hook ran for ``key``. Written, not synced (the next picture does not wait for it): a power cut
@@ -250,9 +249,7 @@ class IngestIndex:
         lines += [
             {"op": "target", "key": k.as_json(), "path": p, "n": n} for k, (p, n) in self.targets.items()
         ]
-        for key, stored in self.done.items():
-            lines.append({"op": "done", "key": key.as_json(), "path": stored.path, "size": stored.size,
-                          "sha256": stored.sha256})  # fmt: skip
+        lines += [{"op": "done", "key": k.as_json()} | asdict(stored) for k, stored in self.done.items()]
         lines += [{"op": "hooked", "key": k.as_json()} for k in self.hooked]
         lines.append({"op": "count", "n": self.count})
         tmp = self.path.with_suffix(".tmp")

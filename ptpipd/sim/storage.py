@@ -147,18 +147,15 @@ class Storage:
                 return ResponseCode.InvalidObjectHandle
             if not folder.is_folder:
                 return ResponseCode.InvalidParentObject
+        wanted_parent = 0 if parent == ROOT_ONLY else parent  # the root's objects have ParentObject 0
         out = []
         for obj in self.objects.values():
             fmt = obj.info.object_format
-            if object_format == ALL and not is_image_format(fmt):
-                continue
-            if object_format not in (0, ALL) and fmt != object_format:
-                continue
-            if parent == ROOT_ONLY and obj.info.parent_object != 0:
-                continue
-            if parent not in (0, ROOT_ONLY) and obj.info.parent_object != parent:
-                continue
-            out.append(obj.handle)
+            fmt_ok = object_format == 0 or (
+                is_image_format(fmt) if object_format == ALL else fmt == object_format
+            )
+            if fmt_ok and (parent == 0 or obj.info.parent_object == wanted_parent):
+                out.append(obj.handle)
         return out
 
 

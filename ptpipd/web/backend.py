@@ -195,10 +195,9 @@ class Backend:
         """Up to ``length`` bytes from ``offset`` into ``sink`` (one camera transaction); how many came."""
         return await self._on_camera(lambda cam: cam.download_part(handle, offset, length, sink), handle)
 
-    async def read_all(self, handle: int, sink: DataSink) -> int:
-        """The whole object into ``sink`` (GetObject, for cameras without partial reads); its size."""
-        capture = await self._on_camera(lambda cam: cam.download(handle, sink), handle)
-        return capture.transfer.size
+    async def read_all(self, handle: int, sink: DataSink) -> None:
+        """The whole object into ``sink`` (GetObject, for cameras without partial reads)."""
+        await self._on_camera(lambda cam: cam.download(handle, sink), handle)
 
     async def thumb(self, handle: int) -> bytes:
         """The camera's thumbnail of the object (GetThumb)."""

@@ -121,14 +121,14 @@ def test_ptpipctl_imports_nothing_from_ptpipd() -> None:
 def test_unique_names_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from ptpipctl.transfer import Destination
+    from ptpipctl.transfer import Destination, write_all
 
     def no_links(src: str, dst: str) -> None:
         raise PermissionError(1, "Operation not permitted")
 
     def save(data: bytes) -> str:
         with Destination(None, as_json=True) as dest:
-            dest.write(memoryview(data))
+            write_all(dest.fd, memoryview(data))
             return dest.commit("IMG.JPG", len(data))
 
     monkeypatch.setattr(os, "link", no_links)
@@ -142,13 +142,13 @@ def test_unique_names_without_hard_links(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_a_short_file_is_never_renamed_into_place(tmp_path: Path) -> None:
     from ptpipctl.client import CtlError
-    from ptpipctl.transfer import Destination
+    from ptpipctl.transfer import Destination, write_all
 
     target = tmp_path / "x.jpg"
     with (
         pytest.raises(CtlError, match="the file holds 3 bytes, the daemon announced 4"),
         Destination(str(target), as_json=False) as dest,
     ):
-        dest.write(memoryview(b"abc"))
+        write_all(dest.fd, memoryview(b"abc"))
         dest.commit("ignored", 4)
     assert list(tmp_path.iterdir()) == []

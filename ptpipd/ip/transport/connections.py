@@ -23,7 +23,6 @@ from ptpipd.ip.errors import (
 )
 from ptpipd.ip.initiator import InitiatorSession
 from ptpipd.ip.packets import (
-    Buffer,
     Event,
     InitCommandAck,
     InitEventAck,
@@ -33,9 +32,8 @@ from ptpipd.ip.packets import (
     ProbeResponse,
 )
 from ptpipd.ip.transport.channel import Channel, open_channel, open_channel_retrying
-from ptpipd.ip.transport.sinks import DEFAULT_COLLECT_CAP, DataSink
 from ptpipd.ip.transport.timeouts import Timeouts
-from ptpipd.ip.transport.transactions import Progress, Reply, Transactions
+from ptpipd.ip.transport.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +173,16 @@ class Initiator:
         self._command: Channel | None = None
         self._events: _EventChannel | None = None
         self._command_codec: Codec = dialect.command_codec(Role.INITIATOR)
-        session = InitiatorSession(
+        self._session = InitiatorSession(
             self._command_codec, first_transaction_id=dialect.open_session_transaction_id
         )
-        self._transactions = Transactions(session, self.timeouts, self._command_channel, self._shutdown)
+        self._transactions = Transactions(self._session, self.timeouts, self._command_channel, self._shutdown)
+        #: Runs one transaction and returns its reply, whatever the response code (see
+        #: :meth:`.transactions.Transactions.run`).
+        self.transaction = self._transactions.run
         self._reply: asyncio.Future[Decoded] | None = None  # the answer to the handshake request in flight
         self._in_session = False
         self._error: BaseException | None = None
-        self._closing = False
         #: Set once the initiator stopped working (a failure, or :meth:`close`): waits that do not run a
         #: transaction (a capture waiting for its events) watch it to end at once.
         self.down = asyncio.Event()
@@ -203,7 +203,7 @@ class Initiator:
     @property
     def next_transaction_id(self) -> int:
         """The ID the next transaction will carry."""
-        return self._transactions.next_transaction_id
+        return self._session.next_transaction_id
 
     def _check_alive(self) -> None:
         if self._error is not None:
@@ -297,46 +297,6 @@ class Initiator:
 
     # ------------------------------------------------------------------ transactions
 
-    async def transaction(
-        self,
-        code: int,
-        params: tuple[int, ...] | list[int] = (),
-        *,
-        data_out: Buffer | None = None,
-        sink: DataSink | None = None,
-        timeout: float | None = None,
-        record: bool = False,
-        collect_cap: int = DEFAULT_COLLECT_CAP,
-        progress: Progress | None = None,
-        optional: bool = False,
-    ) -> Reply:
-        """Runs one transaction and returns its reply, whatever the response code.
-
-        Without a ``sink`` the data phase is collected in memory (up to ``collect_cap`` bytes, else
-        :class:`DataTooLarge` once the transaction has ended). ``timeout`` bounds the *silence* while the
-        transaction is in flight. With ``record``, copies of the raw packets received are returned.
-        If the caller is cancelled, the transaction still completes on the wire (its data is discarded)
-        before the next one starts, so the session never gets out of step. Whatever the silences, the
-        transaction must end by its deadline (:class:`Timeouts`: ``deadline_factor`` times ``timeout``,
-        plus time earned by progress when the data goes to a ``sink``), else :class:`TransactionDeadline`
-        and the connection is closed, as for a timeout. An ``optional`` transaction the
-        camera leaves unanswered for ``timeout`` is given up instead of ending the connection: it raises
-        :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped. A sink
-        that raises :class:`OSError` gets nothing more: the rest of the data phase is read and discarded,
-        and the finished transaction raises :class:`SinkFailed` (the session goes on).
-        """
-        return await self._transactions.run(
-            code,
-            params,
-            data_out=data_out,
-            sink=sink,
-            timeout=timeout,
-            record=record,
-            collect_cap=collect_cap,
-            progress=progress,
-            optional=optional,
-        )
-
     async def probe(self, timeout: float | None = None) -> None:
         """Sends a ProbeRequest on the event connection and waits for the ProbeResponse."""
         if not self.dialect.probes:
@@ -349,7 +309,7 @@ class Initiator:
     # ------------------------------------------------------------------ closing
 
     def _lost(self, exc: BaseException) -> None:
-        if self._closing:
+        if self._error is not None:  # down already: a channel closing after it is no news
             return
         if not isinstance(exc, PTPIPError):
             wrapped = ConnectionClosed(f"camera connection lost: {exc}")
@@ -363,7 +323,6 @@ class Initiator:
             self._error = exc
             log.debug("initiator down: %s", exc)
         reason = self._error or exc
-        self._closing = True
         self.down.set()
         self._transactions.abort(reason)
         if self._reply is not None and not self._reply.done():

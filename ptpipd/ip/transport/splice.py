@@ -91,19 +91,14 @@ async def ready(fd: int, *, write: bool, timeout: float) -> bool:
     """Waits until ``fd`` is readable (or writable); False after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[bool] = loop.create_future()
-    if write:
-        loop.add_writer(fd, _wake, future, True)
-    else:
-        loop.add_reader(fd, _wake, future, True)
+    watch, unwatch = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
+    watch(fd, _wake, future, True)
     timer = loop.call_later(timeout, _wake, future, False)
     try:
         return await future
     finally:
         timer.cancel()
-        if write:
-            loop.remove_writer(fd)
-        else:
-            loop.remove_reader(fd)
+        unwatch(fd)
 
 
 class Pump:

@@ -112,11 +112,6 @@ class Transactions:
         self._pump = splice.Pump()
         self._splicing: asyncio.Task[None] | None = None  # moving a payload camera → client (see .splice)
 
-    @property
-    def next_transaction_id(self) -> int:
-        """The ID the next transaction will carry."""
-        return self._session.next_transaction_id
-
     async def run(
         self,
         code: int,
@@ -130,7 +125,21 @@ class Transactions:
         progress: Progress | None = None,
         optional: bool = False,
     ) -> Reply:
-        """Runs one transaction and returns its reply (see :meth:`.connections.Initiator.transaction`)."""
+        """Runs one transaction and returns its reply, whatever the response code.
+
+        Without a ``sink`` the data phase is collected in memory (up to ``collect_cap`` bytes, else
+        :class:`DataTooLarge` once the transaction has ended). ``timeout`` bounds the *silence* while the
+        transaction is in flight. With ``record``, copies of the raw packets received are returned.
+        If the caller is cancelled, the transaction still completes on the wire (its data is discarded)
+        before the next one starts, so the session never gets out of step. Whatever the silences, the
+        transaction must end by its deadline (:class:`Timeouts`: ``deadline_factor`` times ``timeout``,
+        plus time earned by progress when the data goes to a ``sink``), else :class:`TransactionDeadline`
+        and the connection is closed, as for a timeout. An ``optional`` transaction the
+        camera leaves unanswered for ``timeout`` is given up instead of ending the connection: it raises
+        :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped. A sink
+        that raises :class:`OSError` gets nothing more: the rest of the data phase is read and discarded,
+        and the finished transaction raises :class:`SinkFailed` (the session goes on).
+        """
         limit = self._timeouts.transaction if timeout is None else timeout
         collector: BytesSink | None = None
         if sink is None:
