@@ -53,7 +53,7 @@ from ptpipd.vendors.base import (
     StateEntry,
     VendorDriver,
 )
-from ptpipd.vendors.liveview import LiveFrame, LiveView
+from ptpipd.vendors.liveview import LiveFrame, LiveView, Pacer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -295,11 +295,16 @@ class Camera(PropertyAccess, ImageAccess):
         with self._errors():
             return await view.next_frame()
 
-    async def liveview(self) -> AsyncIterator[LiveFrame]:
-        """Live-view frames until the iteration stops; :class:`NotSupported` without live view."""
+    async def liveview(self, fps: float = 30.0) -> AsyncIterator[LiveFrame]:
+        """Live-view frames until the iteration stops; :class:`NotSupported` without live view. A camera that
+        hands out one frame per operation (Canon, Nikon) is asked at most ``fps`` times a second (0: as fast as
+        it answers, which keeps both sides busy); a stream (Fujifilm) comes at the camera's own rate."""
         view = await self.open_liveview()
+        pacer = Pacer(fps if view.polled else 0, asyncio.get_running_loop().time)
         try:
             while True:
+                if wait := pacer.take():
+                    await asyncio.sleep(wait)
                 yield await self.next_frame(view)
         finally:
             with contextlib.suppress(PTPIPError, CameraError, OSError):

@@ -8,6 +8,7 @@ pictures are compared with the simulator's log of what it made.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import re
@@ -49,7 +50,7 @@ def last_picture(sim: SimProcess) -> tuple[str, str, int, str]:
 
 async def test_100_live_view_frames_in_order(cam: Camera) -> None:
     frames: list[LiveFrame] = []
-    async for frame in cam.liveview():
+    async for frame in cam.liveview(fps=0):  # as fast as the body answers
         frames.append(frame)
         if len(frames) == 100:
             break
@@ -62,6 +63,19 @@ async def test_100_live_view_frames_in_order(cam: Camera) -> None:
     assert shown == list(range(shown[0], shown[0] + 100))  # one new frame per GetViewFinderData
     assert [f.sequence for f in frames] == list(range(1, 101))
     assert (await cam.get("output")).label == "off"  # the output the body had before
+
+
+async def test_live_view_is_paced_for_a_polled_body(cam: Camera) -> None:
+    """Each frame is a GetViewFinderData: the library asks at most ``fps`` times a second (a lower bound on
+    the time taken, so a slow machine cannot fail it), and every frame asked for arrives, none skipped."""
+    loop = asyncio.get_running_loop()
+    began, frames = loop.time(), []
+    async for frame in cam.liveview(fps=20):
+        frames.append(frame)
+        if len(frames) == 6:
+            break
+    assert loop.time() - began >= 5 / 20
+    assert [f.sequence for f in frames] == list(range(1, 7))
 
 
 async def test_capture_raw_and_jpeg_returns_the_jpeg(sim: SimProcess, cam: Camera) -> None:
