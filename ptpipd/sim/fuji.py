@@ -45,7 +45,7 @@ from ptpipd.sim.fuji_model import FujiModel, Phase
 from ptpipd.sim.fuji_props import Quirks
 from ptpipd.sim.fuji_responder import FujiResponder
 from ptpipd.sim.pictures import live_jpeg
-from ptpipd.sim.responder import Action, Responder, Send, Stats
+from ptpipd.sim.responder import Action, Clock, Responder, Send, Stats
 from ptpipd.vendors.fuji_body_codes import BODIES, DEFAULT_BODY, CameraState, body
 
 log = logging.getLogger("ptpipd.sim")
@@ -114,6 +114,7 @@ class FujiBody:
 
     def __init__(self, model: FujiModel, options: FujiOptions) -> None:
         self.model = model
+        self.clock: Clock = model
         self.stats = Stats()
         self.fps = options.fps
         self.confirm_delay = options.confirm_delay
@@ -168,24 +169,6 @@ class FujiBody:
             return []
         raw = [self._codec.encode(event) for event in events]
         return [(conn, data) for conn in self._events for data in raw]
-
-    def finish_capture(self) -> list[Event]:
-        """A Fuji's capture events are the InitiateCapture outcome's own: nothing more."""
-        return []
-
-    def drain_battery(self) -> list[Event]:
-        """See :meth:`FujiModel.drain_battery` (its events list tells, nothing goes on the event port)."""
-        self.model.drain_battery()
-        return []
-
-    def press_shutter(self) -> list[Event]:
-        """See :meth:`FujiModel.press_shutter`."""
-        return self.model.press_shutter()
-
-    def turn_dial(self) -> list[Event]:
-        """See :meth:`FujiModel.turn_dial` (nothing goes on the event port: no source shows it)."""
-        self.model.turn_dial()
-        return []
 
     def live_frame(self, counter: int) -> bytes:
         """A live-view frame as it goes on port 55742 (FUJI.md §13)."""

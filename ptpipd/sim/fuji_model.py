@@ -389,18 +389,26 @@ class FujiModel(_Controls):
             return []
         return list(self._shoot(NO_TRANSACTION))
 
-    def turn_dial(self) -> None:
+    def turn_dial(self) -> list[Event]:
         """The exposure-compensation dial turned on the body, one step (back down at the top), which a
-        later body's next events list tells; the X-T1's stays as captured."""
-        if self.card is None:
-            return
-        before = self.values[0x5010]
-        if self._step(0x5010, (1,)).code == OK and self.values[0x5010] == before:
-            self._step(0x5010, (0,))
+        later body's next events list tells (nothing goes on the event port: no source shows it); the
+        X-T1's stays as captured."""
+        if self.card is not None:
+            before = self.values[0x5010]
+            if self._step(0x5010, (1,)).code == OK and self.values[0x5010] == before:
+                self._step(0x5010, (0,))
+        return []
 
-    def drain_battery(self) -> None:
-        """The battery lost 1 % (the X-T1's stays the README capture's)."""
+    def drain_battery(self) -> list[Event]:
+        """The battery lost 1 % (the X-T1's stays the README capture's); the events list tells, nothing
+        goes on the event port."""
         self.properties.drain_battery()
+        return []
+
+    @staticmethod
+    def finish_capture() -> list[Event]:
+        """A Fuji's capture events are the InitiateCapture outcome's own: nothing more."""
+        return []
 
     def _get_preview(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
         if self.preview is None:

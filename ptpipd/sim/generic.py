@@ -89,6 +89,7 @@ class GenericBody:
 
     def __init__(self, model: StandardCamera) -> None:
         self.model = model
+        self.clock: Clock = model
         self.stats = Stats()
         self.command: GenericResponder | None = None
         self.events: GenericResponder | None = None
@@ -149,22 +150,6 @@ class GenericBody:
         """Events go to the session's event connection, or nowhere."""
         conn = self.events
         return [] if conn is None else [(conn, conn.codec.encode(event)) for event in events]
-
-    def finish_capture(self) -> list[pk.Event]:
-        """See :meth:`GenericCamera.finish_capture`."""
-        return self.model.finish_capture()
-
-    def drain_battery(self) -> list[pk.Event]:
-        """See :meth:`GenericCamera.drain_battery`."""
-        return self.model.drain_battery()
-
-    def press_shutter(self) -> list[pk.Event]:
-        """See :meth:`GenericCamera.press_shutter`."""
-        return self.model.press_shutter()
-
-    def turn_dial(self) -> list[pk.Event]:
-        """See :meth:`GenericCamera.turn_dial`."""
-        return self.model.turn_dial()
 
     def live_frame(self, counter: int) -> bytes:
         """A standard PTP/IP body has no live-view stream port."""

@@ -488,7 +488,7 @@ class SimServer:
             return
         events = outcome.events
         delay = self.options.capture_delay + outcome.capture
-        self._later(delay, lambda: self.route((*events, *self.body.finish_capture())))
+        self._later(delay, lambda: self.route((*events, *self.body.clock.finish_capture())))
 
     def _later(self, delay: float, action: Callable[[], None]) -> None:
         handle: asyncio.TimerHandle | None = None
@@ -507,7 +507,7 @@ class SimServer:
         self._timers.clear()
 
     def _drain(self) -> None:
-        self.route(self.body.drain_battery())
+        self.route(self.body.clock.drain_battery())
 
     def heard(self) -> None:
         """The host sent something: the ``idle_timeout`` clock starts again."""
@@ -531,7 +531,7 @@ class SimServer:
     def press_shutter(self) -> None:
         """Presses the shutter button on the body (``--shoot-every``, SIGUSR1). The log line gives the wall
         clock when the events went out (``at T``), for latency measurements (``bench/ingest.py``)."""
-        events = self.body.press_shutter()
+        events = self.body.clock.press_shutter()
         sent = time.time()
         self.route(events)
         log.info(
@@ -542,7 +542,7 @@ class SimServer:
 
     def turn_dial(self) -> None:
         """Turns the main dial on the body one step (``--dial-every``, SIGUSR2)."""
-        events = self.body.turn_dial()
+        events = self.body.clock.turn_dial()
         log.info(
             "main dial turned on the body: %s", ", ".join(f"0x{e.code:04X}" for e in events) or "no event"
         )
