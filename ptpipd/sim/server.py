@@ -344,15 +344,14 @@ class _Connection(asyncio.Protocol):
 
 
 class SimServer:
-    """A running simulated camera: ``host``, ``ports`` (where it listens), ``stats``, ``body``, and
-    :meth:`close`. ``options`` are the common options, ``own_options`` the body's own."""
+    """A running simulated camera: ``host``, ``ports`` (where it listens), ``stats``, ``body`` (built with
+    the body's own options), and :meth:`close`. ``options`` are the common options."""
 
-    def __init__(self, simulator: Simulator, body: Body, host: str, options: SimOptions, own: Any) -> None:
+    def __init__(self, simulator: Simulator, body: Body, host: str, options: SimOptions) -> None:
         self.simulator = simulator
         self.body = body
         self.host = host
         self.options = options
-        self.own_options = own
         self.ports: list[int] = []
         self._listeners: list[_Listener] = []
         self._connections: dict[Responder, _Connection] = {}
@@ -600,7 +599,7 @@ async def start_simulator(
     if port is not None and ports is not None:
         raise ValueError("give port or ports, not both")
     common, own = split_options(simulator, options)
-    server = SimServer(simulator, simulator.build(common, own), host, common, own)
+    server = SimServer(simulator, simulator.build(common, own), host, common)
     await server.start([port] if port is not None else ports)
     log.info("simulated %s on %s:%s", simulator.title, host, ",".join(map(str, server.ports)))
     return server
