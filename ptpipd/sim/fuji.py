@@ -36,11 +36,11 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ptpipd.ip.codec import Role as CodecRole
+from ptpipd.ip.codec import Role
 from ptpipd.ip.fuji import FujiCodec
 from ptpipd.ip.fuji_liveview import encode_frame
 from ptpipd.ip.packets import Buffer, Event
-from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, bounded, option, seconds
+from ptpipd.sim.dialect import Port, SimOptions, Simulator, bounded, option, seconds
 from ptpipd.sim.fuji_model import FujiModel, Phase
 from ptpipd.sim.fuji_props import Quirks
 from ptpipd.sim.fuji_responder import FujiResponder
@@ -91,7 +91,7 @@ class EventResponder(Responder):
     logged once and ignored)."""
 
     def __init__(self, body: FujiBody) -> None:
-        super().__init__(body.stats, FujiCodec(CodecRole.RESPONDER, containers=True))
+        super().__init__(body.stats, FujiCodec(Role.RESPONDER, containers=True))
         self.body = body
         self._told = False
 
@@ -123,7 +123,7 @@ class FujiBody:
         self._events: list[EventResponder] = []
         #: events waiting for an event connection, with the session (count) they belong to
         self._queued: deque[tuple[int, Event]] = deque(maxlen=MAX_QUEUED_EVENTS)
-        self._codec = FujiCodec(CodecRole.RESPONDER, containers=True)
+        self._codec = FujiCodec(Role.RESPONDER, containers=True)
 
     def responder(self, port: int) -> Responder:
         """A :class:`FujiResponder` for the command port, an :class:`EventResponder` for the event port."""
@@ -204,7 +204,7 @@ SIMULATOR = Simulator(
     ports=(
         Port("command", 55740),
         Port("event", 55741, gated=True),
-        Port("live view", 55742, gated=True, role=Role.STREAM),
+        Port("live view", 55742, gated=True, stream=True),
     ),
     options=FujiOptions,
     build=_build,

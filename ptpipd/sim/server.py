@@ -37,7 +37,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from ptpipd.ip.packets import Buffer, Event
-from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, load, split_options
+from ptpipd.sim.dialect import Port, SimOptions, Simulator, load, split_options
 from ptpipd.sim.responder import Action, Body, Close, Hold, Outcome, Reply, Responder, Send, Stats
 from ptpipd.sim.stream import StreamConnection
 from ptpipd.vendors import VENDORS
@@ -403,7 +403,7 @@ class SimServer:
             # asyncio creates the protocol a loop turn after accept(): the session may have ended since
             if spec.gated and not (self.body.remote and listener.listening):
                 return _Refused()
-            if spec.role is Role.STREAM:
+            if spec.stream:
                 return StreamConnection(self.body.fps, self.body.live_frame, listener.conns)
             return _Connection(self, listener, self.body.responder(index))
 
