@@ -84,6 +84,8 @@ class GenericBody:
     """A standard PTP/IP body's session table: at most one initiator (command + event connection) at a time."""
 
     fps = 0.0
+    #: a standard PTP/IP body has no gated ports
+    remote = False
     #: the responder's FriendlyName in InitCommandAck
     ack_name: str = SIM_NAME
 
@@ -98,11 +100,6 @@ class GenericBody:
     def responder(self, port: int) -> Responder:
         """A responder for a newly accepted connection."""
         return GenericResponder(self)
-
-    @property
-    def remote(self) -> bool:
-        """The generic camera has no gated ports."""
-        return False
 
     def open_command(self, conn: GenericResponder, request: pk.InitCommandRequest) -> list[Action]:
         """InitCommandRequest: the ack of a new session, or InitFail Busy while one is active."""
