@@ -40,16 +40,6 @@ class SimThread:
         self._stopping = threading.Event()  # stop() was called, perhaps before the loop ran
         self._thread = threading.Thread(target=self._run, name=f"sim-{vendor}", daemon=True)
 
-    @property
-    def alive(self) -> bool:
-        """True while the simulator's thread runs."""
-        return self._thread.is_alive()
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The simulator's own event loop (None before it runs)."""
-        return self._loop
-
     async def start(self, timeout: float = START_TIMEOUT) -> SimThread:
         """Starts the thread; returns once the simulator listens (its error, or TimeoutError, otherwise)."""
         self._thread.start()
