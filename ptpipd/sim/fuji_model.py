@@ -249,11 +249,6 @@ class FujiModel(_Controls):
         """True when the operation has a data-out phase: wait for its data container before :meth:`handle`."""
         return code == OperationCode.SetDevicePropValue
 
-    @property
-    def pairing_pending(self) -> bool:
-        """True while the pairing prompt waits for the user."""
-        return self._pending_pairing is not None
-
     def confirm_pairing(self, accepted: bool = True) -> Outcome:
         """The user answered the prompt: OK (the client name is remembered) or, refused, DeviceBusy."""
         pending, self._pending_pairing = self._pending_pairing, None
