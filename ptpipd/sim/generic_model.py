@@ -76,11 +76,6 @@ def photo_bytes(
     return photo(seed, _caption(number, date), width, height, target_size)
 
 
-def thumb_bytes(seed: int, number: int, date: str | None = None) -> bytes:
-    """The 160×120 thumbnail of photo ``number``."""
-    return thumbnail(seed, _caption(number, date))
-
-
 def _caption(number: int, date: str | None) -> Caption:
     if date is None:
         date = INITIAL_DATES[number - 1] if 0 < number <= len(INITIAL_DATES) else DEFAULT_DATETIME
@@ -175,7 +170,7 @@ class GenericCamera(CardAnswers):
         self._last_photo += 1
         number = self._last_photo
         data = content or photo_bytes(self.seed, number, width, height, target_size, date)
-        thumb = thumb_bytes(self.seed, number, date)
+        thumb = thumbnail(self.seed, _caption(number, date))  # the same card at 160×120
         self.photo_memory += len(data) + len(thumb)
         info = _photo_info(number, len(data), thumb, width, height, date, protected)
         if self.card is not None:
