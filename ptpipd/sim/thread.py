@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import threading
 from typing import Any
@@ -32,8 +33,7 @@ class SimThread:
         self.vendor = vendor
         self.host = host
         self.ports: list[int] = []
-        self._args = (vendor, host, port)
-        self._options = options
+        self._start = functools.partial(start_simulator, vendor, host, port, **options)
         self._ready: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -74,8 +74,7 @@ class SimThread:
     async def _main(self) -> None:
         self._stop = asyncio.Event()
         self._loop = asyncio.get_running_loop()
-        vendor, host, port = self._args
-        server = await start_simulator(vendor, host, port, **self._options)
+        server = await self._start()
         try:
             self._ready.set_result(list(server.ports))
             if not self._stopping.is_set():
