@@ -190,8 +190,7 @@ class EOS6D:
     def _shoot(self) -> None:
         quality = ImageFormat.from_code(self.props.number(P.ImageFormat))
         to_card = self.props[P.CaptureDestination] != CAPTURE_TO_PC or self.session_id is None
-        shot = self.card.shoot(quality, self.props.number(P.CameraTime), to_card=to_card)
-        self._queue(*shot.records)
+        self._queue(*self.card.shoot(quality, self.props.number(P.CameraTime), to_card=to_card))
         self._change(P.AvailableShots, max(0, self.props.number(P.AvailableShots) - 1))
         self._change(P.ShutterCounter, self.props.number(P.ShutterCounter) + 1)
 
