@@ -103,7 +103,6 @@ class EOS6D:
         self.session_id: int | None = None
         self.remote = False
         self.events: deque[Record] = deque(maxlen=MAX_EVENTS)
-        self.pressed = 0  # 0, RELEASE_HALF or RELEASE_FULL
         self.exposing = False  # a full press is being exposed (the server calls finish_capture)
         self.bulb_open = False
         self.battery = 100
@@ -142,7 +141,7 @@ class EOS6D:
             self.exposing, self.bulb_open = True, False
             self.finish_capture()
         self.props.store(P.EVFOutputDevice, 0)
-        self.session_id, self.remote, self.pressed = None, False, 0
+        self.session_id, self.remote = None, False
         self.events.clear()
 
     def finish_capture(self) -> list[Event]:
@@ -271,7 +270,6 @@ class EOS6D:
         if stage not in (RELEASE_HALF, RELEASE_FULL):
             return Outcome(RC.InvalidParameter)
         if stage == RELEASE_HALF:
-            self.pressed = max(self.pressed, RELEASE_HALF)
             self._focus()
             return Outcome(RC.OK)
         return self._full_press()
@@ -281,7 +279,6 @@ class EOS6D:
             return Outcome(RC.DeviceBusy)
         if self.card.full:
             return Outcome(CanonResponse.CannotMakeObject)
-        self.pressed = RELEASE_FULL
         if self.props[P.ShutterSpeed] == BULB:
             self.bulb_open = True
             return Outcome(RC.OK)
@@ -292,7 +289,6 @@ class EOS6D:
         stage = param(params, 0)
         if stage not in (RELEASE_HALF, RELEASE_FULL):
             return Outcome(RC.InvalidParameter)
-        self.pressed = min(self.pressed, stage - 1)
         if stage == RELEASE_FULL and self.bulb_open:
             self.bulb_open, self.exposing = False, True
             return Outcome(RC.OK, capture=0.0)
@@ -302,7 +298,6 @@ class EOS6D:
         if self.props[P.ShutterSpeed] == BULB:
             return Outcome(CanonResponse.OperationRefused)
         outcome = self._full_press()
-        self.pressed = 0
         return outcome if outcome.code != RC.OK else Outcome(RC.OK, (0,), capture=outcome.capture)
 
     def _bulb_start(self, params: tuple[int, ...], data: bytes) -> Outcome:
