@@ -108,6 +108,11 @@ class Simulator:
     options: type[Any]
     build: Callable[[SimOptions, Any], Body]
 
+    @classmethod
+    def standard(cls, title: str, options: type[Any], build: Callable[[SimOptions, Any], Body]) -> Simulator:
+        """A body that speaks standard PTP/IP framing on one port, 15740 (PTPIP.md §3)."""
+        return cls(title, (Port("PTP/IP", 15740),), options, build)
+
     def option_names(self) -> tuple[str, ...]:
         """The names of the body's own options."""
         return tuple(f.name for f in dataclasses.fields(self.options))

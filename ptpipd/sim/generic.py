@@ -21,7 +21,7 @@ from ptpipd.ip import packets as pk
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim.bigobject import parse_size
 from ptpipd.sim.card_dir import CardDir
-from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
+from ptpipd.sim.dialect import SimOptions, Simulator, option
 from ptpipd.sim.generic_model import GenericCamera
 from ptpipd.sim.generic_props import IMAGE_SIZES
 from ptpipd.sim.generic_responder import GenericResponder, Kind
@@ -162,9 +162,4 @@ def _build(common: SimOptions, own: GenericOptions) -> GenericBody:
     return GenericBody(model)
 
 
-SIMULATOR = Simulator(
-    title="the generic camera",
-    ports=(Port("PTP/IP", 15740),),
-    options=GenericOptions,
-    build=_build,
-)
+SIMULATOR = Simulator.standard("the generic camera", GenericOptions, _build)
