@@ -69,7 +69,6 @@ from ptpipd.sim.fuji_card import OPERATIONS as CARD_OPERATIONS
 from ptpipd.sim.fuji_card import CardAnswer, FujiCard
 from ptpipd.sim.fuji_props import FujiProperties, Quirks
 from ptpipd.sim.pictures import Caption, photo
-from ptpipd.sim.properties import PropSpec
 from ptpipd.sim.responder import Outcome
 from ptpipd.vendors.fuji_body_codes import XT1, BodyProfile, BodyProperty
 from ptpipd.vendors.fuji_codes import (
@@ -108,58 +107,7 @@ def preview_jpeg(shot: int, seed: int = 0, model: str = XT1.model) -> bytes:
     return photo(seed, Caption(shot, f"{model} #{shot}"), PREVIEW_WIDTH, PREVIEW_HEIGHT, PREVIEW_SIZE)
 
 
-class _Controls:
-    """Focus, the stepping operations and movie recording (FUJI.md §12), the model's buttons and dials."""
-
-    defs: dict[int, PropSpec]
-    values: dict[int, Value]
-    recording: int | None
-
-    def set_value(self, code: int, value: Value) -> None:
-        """Changes a property as the camera itself would (the model's)."""
-        raise NotImplementedError
-
-    def _set_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        if not self.defs[FujiProperty.FocusPoint].allows(params[0]):
-            return Outcome(ResponseCode.InvalidParameter)
-        self.set_value(FujiProperty.FocusPoint, params[0])
-        self.set_value(FujiProperty.FocusLock, 1)
-        return Outcome(OK)
-
-    def _reset_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        self.set_value(FujiProperty.FocusLock, 0)
-        return Outcome(OK)
-
-    def _step(self, code: int, params: Sequence[int]) -> Outcome:
-        """0x902D/0x902E: one step along the property's enumeration (Param1 1 = up, 0 = down)."""
-        form, current = self.defs[code].form, self.values[code]
-        if params[0] not in (0, 1) or not isinstance(form, EnumForm):
-            return Outcome(ResponseCode.InvalidParameter)
-        steps = sorted(v for v in form.values if isinstance(v, int) and v != 0xFFFF)
-        if current not in steps:
-            return Outcome(ResponseCode.DeviceBusy)  # automatic: nothing to step
-        index = steps.index(current) + (1 if params[0] else -1)
-        self.set_value(code, steps[max(0, min(len(steps) - 1, index))])
-        return Outcome(OK)
-
-    def _step_shutter(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        # The modelled camera is in program mode (0xD240 reads "not available"): nothing to step.
-        return Outcome(OK)
-
-    def _start_movie(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        if self.values[FujiProperty.RecMode] != 1 or self.recording is not None:
-            return Outcome(ResponseCode.DeviceBusy)
-        self.recording = tid
-        return Outcome(OK)
-
-    def _stop_movie(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        if self.recording is None or not params or params[0] != self.recording:
-            return Outcome(ResponseCode.InvalidParameter)
-        self.recording = None
-        return Outcome(OK)
-
-
-class FujiModel(_Controls):
+class FujiModel:
     """One body's state and its answers (see the module docstring for the rules).
 
     ``profile`` is the body (the X-T1 unless told), ``quirks`` how it departs from it. ``known_client``
@@ -411,6 +359,47 @@ class FujiModel(_Controls):
         jpeg, self.preview = self.preview, None
         done = Event(EventCode.CaptureComplete, EVENT_FIRST_WORD, capture_event_params(tid))
         return Outcome(OK, data=jpeg, events=(done,))
+
+    # -------------------------- focus, stepping and movie recording (FUJI.md §12): buttons and dials
+
+    def _set_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        if not self.defs[FujiProperty.FocusPoint].allows(params[0]):
+            return Outcome(ResponseCode.InvalidParameter)
+        self.set_value(FujiProperty.FocusPoint, params[0])
+        self.set_value(FujiProperty.FocusLock, 1)
+        return Outcome(OK)
+
+    def _reset_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        self.set_value(FujiProperty.FocusLock, 0)
+        return Outcome(OK)
+
+    def _step(self, code: int, params: Sequence[int]) -> Outcome:
+        """0x902D/0x902E: one step along the property's enumeration (Param1 1 = up, 0 = down)."""
+        form, current = self.defs[code].form, self.values[code]
+        if params[0] not in (0, 1) or not isinstance(form, EnumForm):
+            return Outcome(ResponseCode.InvalidParameter)
+        steps = sorted(v for v in form.values if isinstance(v, int) and v != 0xFFFF)
+        if current not in steps:
+            return Outcome(ResponseCode.DeviceBusy)  # automatic: nothing to step
+        index = steps.index(current) + (1 if params[0] else -1)
+        self.set_value(code, steps[max(0, min(len(steps) - 1, index))])
+        return Outcome(OK)
+
+    def _step_shutter(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        # The modelled camera is in program mode (0xD240 reads "not available"): nothing to step.
+        return Outcome(OK)
+
+    def _start_movie(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        if self.values[FujiProperty.RecMode] != 1 or self.recording is not None:
+            return Outcome(ResponseCode.DeviceBusy)
+        self.recording = tid
+        return Outcome(OK)
+
+    def _stop_movie(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        if self.recording is None or not params or params[0] != self.recording:
+            return Outcome(ResponseCode.InvalidParameter)
+        self.recording = None
+        return Outcome(OK)
 
 
 _Handler = Callable[[FujiModel, int, Sequence[int], bytes | None], "Outcome | AwaitConfirmation"]
