@@ -62,7 +62,6 @@ from ptpipd.ptp import (
     ObjectFormat,
     OperationCode,
     ResponseCode,
-    Value,
     VendorExtensionID,
 )
 from ptpipd.sim.fuji_card import OPERATIONS as CARD_OPERATIONS
@@ -260,7 +259,7 @@ class FujiModel:
         if code == FujiProperty.InitSequence and value == INIT_SEQUENCE_REMOTE:
             return self._set_mode(tid)
         if code == FujiProperty.InitSequence:
-            self.set_value(code, value)  # another client state (a later body): no remote mode
+            self.properties.set(code, value)  # another client state (a later body): no remote mode
             return Outcome(OK)
         if code == FujiProperty.AppVersion:
             if self.phase < Phase.MODE_SET:
@@ -268,12 +267,8 @@ class FujiModel:
             self.phase = max(self.phase, Phase.VERSION_SET)
         elif self.phase < Phase.REMOTE:
             return Outcome(ResponseCode.DeviceBusy)
-        self.set_value(code, value)
-        return Outcome(OK)
-
-    def set_value(self, code: int, value: Value) -> None:
-        """Changes a property as the camera itself would (no checks): 0x902B and 0xD212 follow."""
         self.properties.set(code, value)
+        return Outcome(OK)
 
     def _set_mode(self, tid: int) -> Outcome | AwaitConfirmation:
         if not self.properties.remote_allowed:
@@ -315,12 +310,12 @@ class FujiModel:
         self.shots += 1
         remaining = self.values[FujiProperty.CapturesRemaining]
         if isinstance(remaining, int) and remaining > 0:
-            self.set_value(FujiProperty.CapturesRemaining, remaining - 1)
+            self.properties.set(FujiProperty.CapturesRemaining, remaining - 1)
         if self.card is not None:
             count = self.card.add()
             for code in (BodyProperty.ObjectCount, BodyProperty.ObjectCount2):
                 if code in self.values:
-                    self.set_value(code, count)
+                    self.properties.set(code, count)
 
     def press_shutter(self) -> list[Event]:
         """The shutter pressed on the body: on the X-T1 in remote mode, a shot as InitiateCapture takes
@@ -365,12 +360,12 @@ class FujiModel:
     def _set_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
         if not self.defs[FujiProperty.FocusPoint].allows(params[0]):
             return Outcome(ResponseCode.InvalidParameter)
-        self.set_value(FujiProperty.FocusPoint, params[0])
-        self.set_value(FujiProperty.FocusLock, 1)
+        self.properties.set(FujiProperty.FocusPoint, params[0])
+        self.properties.set(FujiProperty.FocusLock, 1)
         return Outcome(OK)
 
     def _reset_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        self.set_value(FujiProperty.FocusLock, 0)
+        self.properties.set(FujiProperty.FocusLock, 0)
         return Outcome(OK)
 
     def _step(self, code: int, params: Sequence[int]) -> Outcome:
@@ -382,7 +377,7 @@ class FujiModel:
         if current not in steps:
             return Outcome(ResponseCode.DeviceBusy)  # automatic: nothing to step
         index = steps.index(current) + (1 if params[0] else -1)
-        self.set_value(code, steps[max(0, min(len(steps) - 1, index))])
+        self.properties.set(code, steps[max(0, min(len(steps) - 1, index))])
         return Outcome(OK)
 
     def _step_shutter(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
