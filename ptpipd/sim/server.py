@@ -372,11 +372,6 @@ class SimServer:
         """The open PTP/IP connections."""
         return list(self._connections.values())
 
-    @property
-    def gated_ports_listening(self) -> bool:
-        """True while the gated ports (if any) accept connections."""
-        return any(lo.listening for lo in self._listeners if lo.spec.gated)
-
     async def start(self, ports: Sequence[int] | None) -> None:
         """Binds every port and starts listening on the ungated ones."""
         layout = self.simulator.ports
@@ -456,8 +451,8 @@ class SimServer:
                     log.error("cannot listen on the %s port %d: %s", listener.spec.name, listener.port, exc)
 
     def _shut_gates(self) -> None:
-        if self.gated_ports_listening:
-            self._cancel_timers()
+        if any(lo.listening for lo in self._listeners if lo.spec.gated):
+            self._cancel_timers()  # the session's pending events die with its gated ports
         for listener in self._listeners:
             if listener.spec.gated:
                 listener.shut()
