@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ptpipd.sim.canon_model import EOS6D
-from ptpipd.sim.dialect import Port, SimOptions, Simulator, bounded, option
+from ptpipd.sim.dialect import SimOptions, Simulator, bounded, option
 from ptpipd.sim.generic import GenericBody
 
 _scale = bounded("a scale from 1 to 64", 1, 64, whole=True)
@@ -32,9 +32,4 @@ def _build(common: SimOptions, own: CanonOptions) -> GenericBody:
     return GenericBody(EOS6D(seed=common.seed, scale=own.photo_scale))
 
 
-SIMULATOR = Simulator(
-    title="the Canon EOS 6D",
-    ports=(Port("PTP/IP", 15740),),
-    options=CanonOptions,
-    build=_build,
-)
+SIMULATOR = Simulator.standard("the Canon EOS 6D", CanonOptions, _build)

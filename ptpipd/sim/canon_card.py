@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ptpipd.ptp import ObjectFormat, ResponseCode
@@ -90,14 +89,6 @@ def cr2_bytes(jpeg: bytes, width: int, height: int) -> bytes:
     return b"II*\0" + struct.pack("<I", 0x10) + b"CR\x02\0" + b"\0\0\0\0" + ifd + make + model + jpeg
 
 
-@dataclass(frozen=True, slots=True)
-class Shot:
-    """What one press of the shutter produced: the new objects and the records that announce them."""
-
-    objects: tuple[SimObject, ...]
-    records: tuple[ObjectAdded | ObjectTransfer, ...]
-
-
 class EosCard(CardAnswers):
     """The card and the RAM of the body, with the object operations both share."""
 
@@ -127,13 +118,13 @@ class EosCard(CardAnswers):
 
     # ------------------------------------------------------------------ shooting
 
-    def shoot(self, quality: ImageFormat, unix: int, *, to_card: bool) -> Shot:
-        """One shot at ``quality`` taken at ``unix``: its files on the card or in RAM, and their records."""
+    def shoot(self, quality: ImageFormat, unix: int, *, to_card: bool) -> list[ObjectAdded | ObjectTransfer]:
+        """One shot at ``quality`` taken at ``unix``: its files on the card or in RAM; the records that
+        announce them."""
         self.last_number += 1
-        objects, records = [], []
+        records = []
         for part in quality.files:
             obj = self._picture(part, self.last_number, unix, to_card)
-            objects.append(obj)
             records.append(self._record(obj, to_card))
             self.memory += len(obj.content)
             log.info(
@@ -143,7 +134,7 @@ class EosCard(CardAnswers):
                 len(obj.content),
                 hashlib.sha256(obj.content).hexdigest(),
             )
-        return Shot(tuple(objects), tuple(records))
+        return records
 
     def _picture(self, part: ImageFile, number: int, unix: int, to_card: bool) -> SimObject:
         raw = part.kind == 6

@@ -103,7 +103,6 @@ class EOS6D:
         self.session_id: int | None = None
         self.remote = False
         self.events: deque[Record] = deque(maxlen=MAX_EVENTS)
-        self.pressed = 0  # 0, RELEASE_HALF or RELEASE_FULL
         self.exposing = False  # a full press is being exposed (the server calls finish_capture)
         self.bulb_open = False
         self.battery = 100
@@ -142,7 +141,7 @@ class EOS6D:
             self.exposing, self.bulb_open = True, False
             self.finish_capture()
         self.props.store(P.EVFOutputDevice, 0)
-        self.session_id, self.remote, self.pressed = None, False, 0
+        self.session_id, self.remote = None, False
         self.events.clear()
 
     def finish_capture(self) -> list[Event]:
@@ -190,8 +189,7 @@ class EOS6D:
     def _shoot(self) -> None:
         quality = ImageFormat.from_code(self.props.number(P.ImageFormat))
         to_card = self.props[P.CaptureDestination] != CAPTURE_TO_PC or self.session_id is None
-        shot = self.card.shoot(quality, self.props.number(P.CameraTime), to_card=to_card)
-        self._queue(*shot.records)
+        self._queue(*self.card.shoot(quality, self.props.number(P.CameraTime), to_card=to_card))
         self._change(P.AvailableShots, max(0, self.props.number(P.AvailableShots) - 1))
         self._change(P.ShutterCounter, self.props.number(P.ShutterCounter) + 1)
 
@@ -272,7 +270,6 @@ class EOS6D:
         if stage not in (RELEASE_HALF, RELEASE_FULL):
             return Outcome(RC.InvalidParameter)
         if stage == RELEASE_HALF:
-            self.pressed = max(self.pressed, RELEASE_HALF)
             self._focus()
             return Outcome(RC.OK)
         return self._full_press()
@@ -282,7 +279,6 @@ class EOS6D:
             return Outcome(RC.DeviceBusy)
         if self.card.full:
             return Outcome(CanonResponse.CannotMakeObject)
-        self.pressed = RELEASE_FULL
         if self.props[P.ShutterSpeed] == BULB:
             self.bulb_open = True
             return Outcome(RC.OK)
@@ -293,7 +289,6 @@ class EOS6D:
         stage = param(params, 0)
         if stage not in (RELEASE_HALF, RELEASE_FULL):
             return Outcome(RC.InvalidParameter)
-        self.pressed = min(self.pressed, stage - 1)
         if stage == RELEASE_FULL and self.bulb_open:
             self.bulb_open, self.exposing = False, True
             return Outcome(RC.OK, capture=0.0)
@@ -303,7 +298,6 @@ class EOS6D:
         if self.props[P.ShutterSpeed] == BULB:
             return Outcome(CanonResponse.OperationRefused)
         outcome = self._full_press()
-        self.pressed = 0
         return outcome if outcome.code != RC.OK else Outcome(RC.OK, (0,), capture=outcome.capture)
 
     def _bulb_start(self, params: tuple[int, ...], data: bytes) -> Outcome:

@@ -178,10 +178,6 @@ class EosProperties:
         self.values[code] = value
         return changed
 
-    def reset(self, code: int) -> bool:
-        """Back to the power-on value; returns whether it changed."""
-        return self.store(code, self.specs[code].default)
-
     def value_record(self, code: int) -> PropValueChanged:
         """The PropValueChanged record of ``code``'s current value."""
         return PropValueChanged.of(code, _wire(code, self.values[code]))

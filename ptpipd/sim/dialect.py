@@ -20,7 +20,6 @@ import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ptpipd.vendors import VENDORS
@@ -80,25 +79,20 @@ class SimOptions:
     seed: int = option(0, "seed of the pictures the camera makes", int, "N")
 
 
-class Role(Enum):
-    """What a port carries."""
-
-    #: PTP/IP connections, each with a :class:`~ptpipd.sim.responder.Responder` of the body
-    RESPONDER = "responder"
-    #: a stream the camera pushes (live view): frames from ``Body.live_frame``, the host sends nothing
-    STREAM = "stream"
-
-
 @dataclass(frozen=True, slots=True)
 class Port:
     """One TCP port of a simulated body. A ``gated`` port is bound from the start but listens only while
     ``Body.remote`` is true (connections to it are refused otherwise), as the Fuji's event and live-view
-    ports open only after InitiateOpenCapture."""
+    ports open only after InitiateOpenCapture.
+
+    A port carries PTP/IP connections, each with a :class:`~ptpipd.sim.responder.Responder` of the body,
+    or (``stream``) a stream the camera pushes (live view): frames from ``Body.live_frame``, the host
+    sends nothing."""
 
     name: str
     default: int
     gated: bool = False
-    role: Role = Role.RESPONDER
+    stream: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +107,11 @@ class Simulator:
     ports: tuple[Port, ...]
     options: type[Any]
     build: Callable[[SimOptions, Any], Body]
+
+    @classmethod
+    def standard(cls, title: str, options: type[Any], build: Callable[[SimOptions, Any], Body]) -> Simulator:
+        """A body that speaks standard PTP/IP framing on one port, 15740 (PTPIP.md §3)."""
+        return cls(title, (Port("PTP/IP", 15740),), options, build)
 
     def option_names(self) -> tuple[str, ...]:
         """The names of the body's own options."""

@@ -36,16 +36,16 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ptpipd.ip.codec import Role as CodecRole
+from ptpipd.ip.codec import Role
 from ptpipd.ip.fuji import FujiCodec
 from ptpipd.ip.fuji_liveview import encode_frame
 from ptpipd.ip.packets import Buffer, Event
-from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, bounded, option, seconds
+from ptpipd.sim.dialect import Port, SimOptions, Simulator, bounded, option, seconds
 from ptpipd.sim.fuji_model import FujiModel, Phase
 from ptpipd.sim.fuji_props import Quirks
 from ptpipd.sim.fuji_responder import FujiResponder
 from ptpipd.sim.pictures import live_jpeg
-from ptpipd.sim.responder import Action, Responder, Send, Stats
+from ptpipd.sim.responder import Action, Clock, Responder, Send, Stats
 from ptpipd.vendors.fuji_body_codes import BODIES, DEFAULT_BODY, CameraState, body
 
 log = logging.getLogger("ptpipd.sim")
@@ -91,7 +91,7 @@ class EventResponder(Responder):
     logged once and ignored)."""
 
     def __init__(self, body: FujiBody) -> None:
-        super().__init__(body.stats, FujiCodec(CodecRole.RESPONDER, containers=True))
+        super().__init__(body.stats, FujiCodec(Role.RESPONDER, containers=True))
         self.body = body
         self._told = False
 
@@ -114,6 +114,7 @@ class FujiBody:
 
     def __init__(self, model: FujiModel, options: FujiOptions) -> None:
         self.model = model
+        self.clock: Clock = model
         self.stats = Stats()
         self.fps = options.fps
         self.confirm_delay = options.confirm_delay
@@ -122,7 +123,7 @@ class FujiBody:
         self._events: list[EventResponder] = []
         #: events waiting for an event connection, with the session (count) they belong to
         self._queued: deque[tuple[int, Event]] = deque(maxlen=MAX_QUEUED_EVENTS)
-        self._codec = FujiCodec(CodecRole.RESPONDER, containers=True)
+        self._codec = FujiCodec(Role.RESPONDER, containers=True)
 
     def responder(self, port: int) -> Responder:
         """A :class:`FujiResponder` for the command port, an :class:`EventResponder` for the event port."""
@@ -169,24 +170,6 @@ class FujiBody:
         raw = [self._codec.encode(event) for event in events]
         return [(conn, data) for conn in self._events for data in raw]
 
-    def finish_capture(self) -> list[Event]:
-        """A Fuji's capture events are the InitiateCapture outcome's own: nothing more."""
-        return []
-
-    def drain_battery(self) -> list[Event]:
-        """See :meth:`FujiModel.drain_battery` (its events list tells, nothing goes on the event port)."""
-        self.model.drain_battery()
-        return []
-
-    def press_shutter(self) -> list[Event]:
-        """See :meth:`FujiModel.press_shutter`."""
-        return self.model.press_shutter()
-
-    def turn_dial(self) -> list[Event]:
-        """See :meth:`FujiModel.turn_dial` (nothing goes on the event port: no source shows it)."""
-        self.model.turn_dial()
-        return []
-
     def live_frame(self, counter: int) -> bytes:
         """A live-view frame as it goes on port 55742 (FUJI.md §13)."""
         return encode_frame(counter, live_jpeg(counter))
@@ -221,7 +204,7 @@ SIMULATOR = Simulator(
     ports=(
         Port("command", 55740),
         Port("event", 55741, gated=True),
-        Port("live view", 55742, gated=True, role=Role.STREAM),
+        Port("live view", 55742, gated=True, stream=True),
     ),
     options=FujiOptions,
     build=_build,

@@ -62,14 +62,12 @@ from ptpipd.ptp import (
     ObjectFormat,
     OperationCode,
     ResponseCode,
-    Value,
     VendorExtensionID,
 )
 from ptpipd.sim.fuji_card import OPERATIONS as CARD_OPERATIONS
 from ptpipd.sim.fuji_card import CardAnswer, FujiCard
 from ptpipd.sim.fuji_props import FujiProperties, Quirks
 from ptpipd.sim.pictures import Caption, photo
-from ptpipd.sim.properties import PropSpec
 from ptpipd.sim.responder import Outcome
 from ptpipd.vendors.fuji_body_codes import XT1, BodyProfile, BodyProperty
 from ptpipd.vendors.fuji_codes import (
@@ -108,58 +106,7 @@ def preview_jpeg(shot: int, seed: int = 0, model: str = XT1.model) -> bytes:
     return photo(seed, Caption(shot, f"{model} #{shot}"), PREVIEW_WIDTH, PREVIEW_HEIGHT, PREVIEW_SIZE)
 
 
-class _Controls:
-    """Focus, the stepping operations and movie recording (FUJI.md §12), the model's buttons and dials."""
-
-    defs: dict[int, PropSpec]
-    values: dict[int, Value]
-    recording: int | None
-
-    def set_value(self, code: int, value: Value) -> None:
-        """Changes a property as the camera itself would (the model's)."""
-        raise NotImplementedError
-
-    def _set_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        if not self.defs[FujiProperty.FocusPoint].allows(params[0]):
-            return Outcome(ResponseCode.InvalidParameter)
-        self.set_value(FujiProperty.FocusPoint, params[0])
-        self.set_value(FujiProperty.FocusLock, 1)
-        return Outcome(OK)
-
-    def _reset_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        self.set_value(FujiProperty.FocusLock, 0)
-        return Outcome(OK)
-
-    def _step(self, code: int, params: Sequence[int]) -> Outcome:
-        """0x902D/0x902E: one step along the property's enumeration (Param1 1 = up, 0 = down)."""
-        form, current = self.defs[code].form, self.values[code]
-        if params[0] not in (0, 1) or not isinstance(form, EnumForm):
-            return Outcome(ResponseCode.InvalidParameter)
-        steps = sorted(v for v in form.values if isinstance(v, int) and v != 0xFFFF)
-        if current not in steps:
-            return Outcome(ResponseCode.DeviceBusy)  # automatic: nothing to step
-        index = steps.index(current) + (1 if params[0] else -1)
-        self.set_value(code, steps[max(0, min(len(steps) - 1, index))])
-        return Outcome(OK)
-
-    def _step_shutter(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        # The modelled camera is in program mode (0xD240 reads "not available"): nothing to step.
-        return Outcome(OK)
-
-    def _start_movie(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        if self.values[FujiProperty.RecMode] != 1 or self.recording is not None:
-            return Outcome(ResponseCode.DeviceBusy)
-        self.recording = tid
-        return Outcome(OK)
-
-    def _stop_movie(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
-        if self.recording is None or not params or params[0] != self.recording:
-            return Outcome(ResponseCode.InvalidParameter)
-        self.recording = None
-        return Outcome(OK)
-
-
-class FujiModel(_Controls):
+class FujiModel:
     """One body's state and its answers (see the module docstring for the rules).
 
     ``profile`` is the body (the X-T1 unless told), ``quirks`` how it departs from it. ``known_client``
@@ -249,11 +196,6 @@ class FujiModel(_Controls):
         """True when the operation has a data-out phase: wait for its data container before :meth:`handle`."""
         return code == OperationCode.SetDevicePropValue
 
-    @property
-    def pairing_pending(self) -> bool:
-        """True while the pairing prompt waits for the user."""
-        return self._pending_pairing is not None
-
     def confirm_pairing(self, accepted: bool = True) -> Outcome:
         """The user answered the prompt: OK (the client name is remembered) or, refused, DeviceBusy."""
         pending, self._pending_pairing = self._pending_pairing, None
@@ -317,7 +259,7 @@ class FujiModel(_Controls):
         if code == FujiProperty.InitSequence and value == INIT_SEQUENCE_REMOTE:
             return self._set_mode(tid)
         if code == FujiProperty.InitSequence:
-            self.set_value(code, value)  # another client state (a later body): no remote mode
+            self.properties.set(code, value)  # another client state (a later body): no remote mode
             return Outcome(OK)
         if code == FujiProperty.AppVersion:
             if self.phase < Phase.MODE_SET:
@@ -325,12 +267,8 @@ class FujiModel(_Controls):
             self.phase = max(self.phase, Phase.VERSION_SET)
         elif self.phase < Phase.REMOTE:
             return Outcome(ResponseCode.DeviceBusy)
-        self.set_value(code, value)
-        return Outcome(OK)
-
-    def set_value(self, code: int, value: Value) -> None:
-        """Changes a property as the camera itself would (no checks): 0x902B and 0xD212 follow."""
         self.properties.set(code, value)
+        return Outcome(OK)
 
     def _set_mode(self, tid: int) -> Outcome | AwaitConfirmation:
         if not self.properties.remote_allowed:
@@ -372,12 +310,12 @@ class FujiModel(_Controls):
         self.shots += 1
         remaining = self.values[FujiProperty.CapturesRemaining]
         if isinstance(remaining, int) and remaining > 0:
-            self.set_value(FujiProperty.CapturesRemaining, remaining - 1)
+            self.properties.set(FujiProperty.CapturesRemaining, remaining - 1)
         if self.card is not None:
             count = self.card.add()
             for code in (BodyProperty.ObjectCount, BodyProperty.ObjectCount2):
                 if code in self.values:
-                    self.set_value(code, count)
+                    self.properties.set(code, count)
 
     def press_shutter(self) -> list[Event]:
         """The shutter pressed on the body: on the X-T1 in remote mode, a shot as InitiateCapture takes
@@ -389,18 +327,26 @@ class FujiModel(_Controls):
             return []
         return list(self._shoot(NO_TRANSACTION))
 
-    def turn_dial(self) -> None:
+    def turn_dial(self) -> list[Event]:
         """The exposure-compensation dial turned on the body, one step (back down at the top), which a
-        later body's next events list tells; the X-T1's stays as captured."""
-        if self.card is None:
-            return
-        before = self.values[0x5010]
-        if self._step(0x5010, (1,)).code == OK and self.values[0x5010] == before:
-            self._step(0x5010, (0,))
+        later body's next events list tells (nothing goes on the event port: no source shows it); the
+        X-T1's stays as captured."""
+        if self.card is not None:
+            before = self.values[0x5010]
+            if self._step(0x5010, (1,)).code == OK and self.values[0x5010] == before:
+                self._step(0x5010, (0,))
+        return []
 
-    def drain_battery(self) -> None:
-        """The battery lost 1 % (the X-T1's stays the README capture's)."""
+    def drain_battery(self) -> list[Event]:
+        """The battery lost 1 % (the X-T1's stays the README capture's); the events list tells, nothing
+        goes on the event port."""
         self.properties.drain_battery()
+        return []
+
+    @staticmethod
+    def finish_capture() -> list[Event]:
+        """A Fuji's capture events are the InitiateCapture outcome's own: nothing more."""
+        return []
 
     def _get_preview(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
         if self.preview is None:
@@ -408,6 +354,47 @@ class FujiModel(_Controls):
         jpeg, self.preview = self.preview, None
         done = Event(EventCode.CaptureComplete, EVENT_FIRST_WORD, capture_event_params(tid))
         return Outcome(OK, data=jpeg, events=(done,))
+
+    # -------------------------- focus, stepping and movie recording (FUJI.md §12): buttons and dials
+
+    def _set_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        if not self.defs[FujiProperty.FocusPoint].allows(params[0]):
+            return Outcome(ResponseCode.InvalidParameter)
+        self.properties.set(FujiProperty.FocusPoint, params[0])
+        self.properties.set(FujiProperty.FocusLock, 1)
+        return Outcome(OK)
+
+    def _reset_focus_point(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        self.properties.set(FujiProperty.FocusLock, 0)
+        return Outcome(OK)
+
+    def _step(self, code: int, params: Sequence[int]) -> Outcome:
+        """0x902D/0x902E: one step along the property's enumeration (Param1 1 = up, 0 = down)."""
+        form, current = self.defs[code].form, self.values[code]
+        if params[0] not in (0, 1) or not isinstance(form, EnumForm):
+            return Outcome(ResponseCode.InvalidParameter)
+        steps = sorted(v for v in form.values if isinstance(v, int) and v != 0xFFFF)
+        if current not in steps:
+            return Outcome(ResponseCode.DeviceBusy)  # automatic: nothing to step
+        index = steps.index(current) + (1 if params[0] else -1)
+        self.properties.set(code, steps[max(0, min(len(steps) - 1, index))])
+        return Outcome(OK)
+
+    def _step_shutter(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        # The modelled camera is in program mode (0xD240 reads "not available"): nothing to step.
+        return Outcome(OK)
+
+    def _start_movie(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        if self.values[FujiProperty.RecMode] != 1 or self.recording is not None:
+            return Outcome(ResponseCode.DeviceBusy)
+        self.recording = tid
+        return Outcome(OK)
+
+    def _stop_movie(self, tid: int, params: Sequence[int], data: bytes | None) -> Outcome:
+        if self.recording is None or not params or params[0] != self.recording:
+            return Outcome(ResponseCode.InvalidParameter)
+        self.recording = None
+        return Outcome(OK)
 
 
 _Handler = Callable[[FujiModel, int, Sequence[int], bytes | None], "Outcome | AwaitConfirmation"]

@@ -21,7 +21,7 @@ from ptpipd.ip import packets as pk
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim.bigobject import parse_size
 from ptpipd.sim.card_dir import CardDir
-from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
+from ptpipd.sim.dialect import SimOptions, Simulator, option
 from ptpipd.sim.generic_model import GenericCamera
 from ptpipd.sim.generic_props import IMAGE_SIZES
 from ptpipd.sim.generic_responder import GenericResponder, Kind
@@ -84,11 +84,14 @@ class GenericBody:
     """A standard PTP/IP body's session table: at most one initiator (command + event connection) at a time."""
 
     fps = 0.0
+    #: a standard PTP/IP body has no gated ports
+    remote = False
     #: the responder's FriendlyName in InitCommandAck
     ack_name: str = SIM_NAME
 
     def __init__(self, model: StandardCamera) -> None:
         self.model = model
+        self.clock: Clock = model
         self.stats = Stats()
         self.command: GenericResponder | None = None
         self.events: GenericResponder | None = None
@@ -97,11 +100,6 @@ class GenericBody:
     def responder(self, port: int) -> Responder:
         """A responder for a newly accepted connection."""
         return GenericResponder(self)
-
-    @property
-    def remote(self) -> bool:
-        """The generic camera has no gated ports."""
-        return False
 
     def open_command(self, conn: GenericResponder, request: pk.InitCommandRequest) -> list[Action]:
         """InitCommandRequest: the ack of a new session, or InitFail Busy while one is active."""
@@ -150,22 +148,6 @@ class GenericBody:
         conn = self.events
         return [] if conn is None else [(conn, conn.codec.encode(event)) for event in events]
 
-    def finish_capture(self) -> list[pk.Event]:
-        """See :meth:`GenericCamera.finish_capture`."""
-        return self.model.finish_capture()
-
-    def drain_battery(self) -> list[pk.Event]:
-        """See :meth:`GenericCamera.drain_battery`."""
-        return self.model.drain_battery()
-
-    def press_shutter(self) -> list[pk.Event]:
-        """See :meth:`GenericCamera.press_shutter`."""
-        return self.model.press_shutter()
-
-    def turn_dial(self) -> list[pk.Event]:
-        """See :meth:`GenericCamera.turn_dial`."""
-        return self.model.turn_dial()
-
     def live_frame(self, counter: int) -> bytes:
         """A standard PTP/IP body has no live-view stream port."""
         raise NotImplementedError
@@ -180,9 +162,4 @@ def _build(common: SimOptions, own: GenericOptions) -> GenericBody:
     return GenericBody(model)
 
 
-SIMULATOR = Simulator(
-    title="the generic camera",
-    ports=(Port("PTP/IP", 15740),),
-    options=GenericOptions,
-    build=_build,
-)
+SIMULATOR = Simulator.standard("the generic camera", GenericOptions, _build)

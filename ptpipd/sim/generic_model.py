@@ -76,11 +76,6 @@ def photo_bytes(
     return photo(seed, _caption(number, date), width, height, target_size)
 
 
-def thumb_bytes(seed: int, number: int, date: str | None = None) -> bytes:
-    """The 160×120 thumbnail of photo ``number``."""
-    return thumbnail(seed, _caption(number, date))
-
-
 def _caption(number: int, date: str | None) -> Caption:
     if date is None:
         date = INITIAL_DATES[number - 1] if 0 < number <= len(INITIAL_DATES) else DEFAULT_DATETIME
@@ -175,7 +170,7 @@ class GenericCamera(CardAnswers):
         self._last_photo += 1
         number = self._last_photo
         data = content or photo_bytes(self.seed, number, width, height, target_size, date)
-        thumb = thumb_bytes(self.seed, number, date)
+        thumb = thumbnail(self.seed, _caption(number, date))  # the same card at 160×120
         self.photo_memory += len(data) + len(thumb)
         info = _photo_info(number, len(data), thumb, width, height, date, protected)
         if self.card is not None:
@@ -304,7 +299,25 @@ class GenericCamera(CardAnswers):
                 return Outcome(RC.ObjectWriteProtected)
             self._remove(obj)
             return Outcome(RC.OK, events=(Event(EventCode.ObjectRemoved, tid, (handle,)),))
-        return _delete_all(self.storage, object_format, tid, self._remove)
+        return self._delete_all(object_format, tid)
+
+    def _delete_all(self, object_format: int, tid: int) -> Outcome:
+        """DeleteObject(0xFFFFFFFF): every object of ``object_format`` (0: any) but the folders; protected
+        ones stay, and the answer is then PartialDeletion."""
+        targets = self.storage.select(ALL, object_format, 0)
+        assert isinstance(targets, list)
+        removed: list[Event] = []
+        kept = 0
+        for target in targets:
+            obj = self.storage.objects[target]
+            if obj.is_folder:
+                continue
+            if obj.protected:
+                kept += 1
+                continue
+            self._remove(obj)
+            removed.append(Event(EventCode.ObjectRemoved, tid, (target,)))
+        return Outcome(RC.PartialDeletion if kept else RC.OK, events=tuple(removed))
 
     def _remove(self, obj: SimObject) -> None:
         self.storage.remove(obj.handle)
@@ -362,24 +375,3 @@ _HANDLERS: dict[int, _Handler] = {
     OC.ResetDevicePropValue: GenericCamera._reset_prop_value,
     OC.GetPartialObject: lambda camera, tid, params, data: camera.partial_object(params),
 }
-
-
-def _delete_all(
-    storage: Storage, object_format: int, tid: int, remove: Callable[[SimObject], None]
-) -> Outcome:
-    """DeleteObject(0xFFFFFFFF): every object of ``object_format`` (0: any) but the folders; protected ones
-    stay, and the answer is then PartialDeletion."""
-    targets = storage.select(ALL, object_format, 0)
-    assert isinstance(targets, list)
-    removed: list[Event] = []
-    kept = 0
-    for target in targets:
-        obj = storage.objects[target]
-        if obj.is_folder:
-            continue
-        if obj.protected:
-            kept += 1
-            continue
-        remove(obj)
-        removed.append(Event(EventCode.ObjectRemoved, tid, (target,)))
-    return Outcome(RC.PartialDeletion if kept else RC.OK, events=tuple(removed))

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ptpipd.ip import packets as pk
-from ptpipd.sim.dialect import Port, SimOptions, Simulator, option
+from ptpipd.sim.dialect import SimOptions, Simulator, option
 from ptpipd.sim.generic import GenericBody
 from ptpipd.sim.generic_responder import GenericResponder
 from ptpipd.sim.nikon_model import BODIES, NikonCamera
@@ -113,9 +113,4 @@ def _build(common: SimOptions, own: NikonOptions) -> NikonBody:
     return NikonBody(camera)
 
 
-SIMULATOR = Simulator(
-    title="the Nikon (D750 or Z 6)",
-    ports=(Port("PTP/IP", 15740),),
-    options=NikonOptions,
-    build=_build,
-)
+SIMULATOR = Simulator.standard("the Nikon (D750 or Z 6)", NikonOptions, _build)

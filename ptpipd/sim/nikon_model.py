@@ -99,9 +99,8 @@ EVENTS = (EventCode.ObjectAdded, EventCode.ObjectRemoved, EventCode.DevicePropCh
 
 @dataclass(frozen=True, slots=True)
 class BodySpec:
-    """What differs between the simulated bodies."""
+    """What differs between the simulated bodies (the key of :data:`BODIES` names the body)."""
 
-    model: str
     name: str
     serial: str
     sensor: tuple[int, int]
@@ -111,9 +110,9 @@ class BodySpec:
 
 
 BODIES = {
-    "d750": BodySpec("d750", "D750", "3001750", (6016, 4016),
+    "d750": BodySpec("D750", "3001750", (6016, 4016),
                      (*_STANDARD_OPS, NO.InitiateCaptureRecInSdram, *_NIKON_OPS), VENDOR_NIKON, False),
-    "z6": BodySpec("z6", "Z 6", "6001006", (6048, 4024),
+    "z6": BodySpec("Z 6", "6001006", (6048, 4024),
                    (*_STANDARD_OPS, NO.InitiateCaptureRecInMedia, *_NIKON_OPS, NO.GetObjectSize,
                     NO.GetPartialObjectEx, NO.PrepareHost, NO.ConfirmHost), VENDOR_MTP, True),
 }  # fmt: skip

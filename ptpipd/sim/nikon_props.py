@@ -119,33 +119,29 @@ def follow(store: PropertyStore, code: int) -> list[int]:
     return [other for other, new in pairs if store.store(other, new)]
 
 
-def _enum(values: tuple[int, ...]) -> EnumForm:
-    return EnumForm(tuple(int(v) for v in values))
-
-
 def nikon_properties(model: str) -> tuple[PropSpec, ...]:
     """The property table of a body, standard ones first, in DeviceInfo / 0x90CA order."""
     z = model == "z6"
     iso = ISO_Z6 if z else ISO_D750
     standard = (
         PropSpec(P.BatteryLevel, U8, False, 100, RangeForm(0, 100, 1)),
-        PropSpec(P.CompressionSetting, U8, True, DEFAULT_QUALITY[model], _enum(IMAGE_QUALITIES[model])),
-        PropSpec(P.WhiteBalance, U16, True, 2, _enum(WHITE_BALANCES)),
-        PropSpec(P.FNumber, U16, True, 560, _enum(F_NUMBERS[model])),
-        PropSpec(P.FocusMode, U16, True, 0x8010, _enum(FOCUS_MODES)),
-        PropSpec(P.ExposureTime, U32, not z, exposure_time(DEFAULT_SHUTTER), _enum(EXPOSURE_TIMES)),
-        PropSpec(P.ExposureProgramMode, U16, False, 1, _enum(PROGRAMS[model])),
-        PropSpec(P.ExposureIndex, U16, True, 400, _enum(iso)),
-        PropSpec(P.ExposureBiasCompensation, I16, True, 0, _enum(EXPOSURE_BIAS)),
+        PropSpec(P.CompressionSetting, U8, True, DEFAULT_QUALITY[model], EnumForm(IMAGE_QUALITIES[model])),
+        PropSpec(P.WhiteBalance, U16, True, 2, EnumForm(WHITE_BALANCES)),
+        PropSpec(P.FNumber, U16, True, 560, EnumForm(F_NUMBERS[model])),
+        PropSpec(P.FocusMode, U16, True, 0x8010, EnumForm(FOCUS_MODES)),
+        PropSpec(P.ExposureTime, U32, not z, exposure_time(DEFAULT_SHUTTER), EnumForm(EXPOSURE_TIMES)),
+        PropSpec(P.ExposureProgramMode, U16, False, 1, EnumForm(PROGRAMS[model])),
+        PropSpec(P.ExposureIndex, U16, True, 400, EnumForm(iso)),
+        PropSpec(P.ExposureBiasCompensation, I16, True, 0, EnumForm(EXPOSURE_BIAS)),
     )
     vendor = (
-        PropSpec(N.ShutterSpeed, U32, True, DEFAULT_SHUTTER, _enum(SHUTTER_SPEEDS)),
-        PropSpec(N.RecordingMedia, U8, True, 0, _enum((0, 1))),
-        PropSpec(N.AutofocusMode, U8, True, 0, _enum(AUTOFOCUS_MODES)),
-        PropSpec(N.ISOAuto, U8, True, 0, _enum((0, 1))),
+        PropSpec(N.ShutterSpeed, U32, True, DEFAULT_SHUTTER, EnumForm(SHUTTER_SPEEDS)),
+        PropSpec(N.RecordingMedia, U8, True, 0, EnumForm((0, 1))),
+        PropSpec(N.AutofocusMode, U8, True, 0, EnumForm(AUTOFOCUS_MODES)),
+        PropSpec(N.ISOAuto, U8, True, 0, EnumForm((0, 1))),
         PropSpec(N.LiveViewStatus, U8, False, 0, NoForm()),
         PropSpec(N.LiveViewProhibitCondition, U32, False, 0, NoForm()),
         PropSpec(N.ExposureRemaining, U32, False, SHOTS_LEFT, NoForm()),
     )
-    extended = (PropSpec(N.ExposureIndexEx, U32, True, 400, _enum(ISO_Z6_EX)),) if z else ()
+    extended = (PropSpec(N.ExposureIndexEx, U32, True, 400, EnumForm(ISO_Z6_EX)),) if z else ()
     return (*standard, *vendor, *extended)

@@ -291,9 +291,8 @@ class _LiveCanvas:
         return _encode(frame, 80, comment)
 
 
-@functools.lru_cache(maxsize=4)
-def _live_canvas(width: int, height: int) -> _LiveCanvas:
-    return _LiveCanvas(width, height)
+#: One canvas per frame size, made once.
+_live_canvas = functools.lru_cache(maxsize=4)(_LiveCanvas)
 
 
 def live_jpeg(

@@ -90,22 +90,17 @@ class PropertyStore:
     def __getitem__(self, code: int) -> Value:
         return self.values[code]
 
-    def describe(self, code: int) -> DevicePropDesc | None:
-        """The DevicePropDesc of ``code``, or None when the property does not exist."""
-        spec = self.specs.get(code)
-        return None if spec is None else spec.describe(self.values[code])
-
     def value_bytes(self, code: int) -> bytes | None:
         """The bare current value (GetDevicePropValue data, PTP.md §3.5), or None for an unknown code."""
         spec = self.specs.get(code)
         return None if spec is None else encode_value(spec.datatype, self.values[code])
 
     def get_desc(self, params: Sequence[int]) -> Outcome:
-        """GetDevicePropDesc 0x1014 of the property Param1 names."""
-        desc = self.describe(param(params, 0))
-        if desc is None:
+        """GetDevicePropDesc 0x1014 of the property Param1 names: its DevicePropDesc with the current value."""
+        spec = self.specs.get(param(params, 0))
+        if spec is None:
             return Outcome(ResponseCode.DevicePropNotSupported)
-        return Outcome(ResponseCode.OK, data=desc.encode())
+        return Outcome(ResponseCode.OK, data=spec.describe(self.values[spec.code]).encode())
 
     def get_value(self, params: Sequence[int]) -> Outcome:
         """GetDevicePropValue 0x1015 of the property Param1 names."""

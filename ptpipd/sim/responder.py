@@ -68,7 +68,7 @@ class Outcome:
 
     ``data``: the data-in phase (None: none). ``events``: for the event channel once the response is out.
     ``capture``: set when a capture started; its value is the self-timer in seconds. Then ``events`` go
-    out, followed by those of :meth:`Body.finish_capture`, only after the simulator's capture delay plus
+    out, followed by those of :meth:`Clock.finish_capture`, only after the simulator's capture delay plus
     these seconds (unless the session ends first).
     """
 
@@ -119,11 +119,13 @@ class Clock(Protocol):
         """Someone turned the main dial on the body one step: the events a real body sends."""
 
 
-class Body(Clock, Protocol):
+class Body(Protocol):
     """One simulated camera as the server skeleton sees it: responders for its connections, its session,
-    where its events go, and (:class:`Clock`) what its clock and its shutter button do."""
+    where its events go, and (``clock``) what its clock and its shutter button do."""
 
     stats: Stats
+    #: what the body does as time passes and hands touch it (its camera model)
+    clock: Clock
     #: live-view frames per second (bodies with a stream port)
     fps: float
 

@@ -37,7 +37,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from ptpipd.ip.packets import Buffer, Event
-from ptpipd.sim.dialect import Port, Role, SimOptions, Simulator, load, split_options
+from ptpipd.sim.dialect import Port, SimOptions, Simulator, load, split_options
 from ptpipd.sim.responder import Action, Body, Close, Hold, Outcome, Reply, Responder, Send, Stats
 from ptpipd.sim.stream import StreamConnection
 from ptpipd.vendors import VENDORS
@@ -344,15 +344,14 @@ class _Connection(asyncio.Protocol):
 
 
 class SimServer:
-    """A running simulated camera: ``host``, ``ports`` (where it listens), ``stats``, ``body``, and
-    :meth:`close`. ``options`` are the common options, ``own_options`` the body's own."""
+    """A running simulated camera: ``host``, ``ports`` (where it listens), ``stats``, ``body`` (built with
+    the body's own options), and :meth:`close`. ``options`` are the common options."""
 
-    def __init__(self, simulator: Simulator, body: Body, host: str, options: SimOptions, own: Any) -> None:
+    def __init__(self, simulator: Simulator, body: Body, host: str, options: SimOptions) -> None:
         self.simulator = simulator
         self.body = body
         self.host = host
         self.options = options
-        self.own_options = own
         self.ports: list[int] = []
         self._listeners: list[_Listener] = []
         self._connections: dict[Responder, _Connection] = {}
@@ -372,11 +371,6 @@ class SimServer:
     def connections(self) -> list[_Connection]:
         """The open PTP/IP connections."""
         return list(self._connections.values())
-
-    @property
-    def gated_ports_listening(self) -> bool:
-        """True while the gated ports (if any) accept connections."""
-        return any(lo.listening for lo in self._listeners if lo.spec.gated)
 
     async def start(self, ports: Sequence[int] | None) -> None:
         """Binds every port and starts listening on the ungated ones."""
@@ -404,7 +398,7 @@ class SimServer:
             # asyncio creates the protocol a loop turn after accept(): the session may have ended since
             if spec.gated and not (self.body.remote and listener.listening):
                 return _Refused()
-            if spec.role is Role.STREAM:
+            if spec.stream:
                 return StreamConnection(self.body.fps, self.body.live_frame, listener.conns)
             return _Connection(self, listener, self.body.responder(index))
 
@@ -457,8 +451,8 @@ class SimServer:
                     log.error("cannot listen on the %s port %d: %s", listener.spec.name, listener.port, exc)
 
     def _shut_gates(self) -> None:
-        if self.gated_ports_listening:
-            self._cancel_timers()
+        if any(lo.listening for lo in self._listeners if lo.spec.gated):
+            self._cancel_timers()  # the session's pending events die with its gated ports
         for listener in self._listeners:
             if listener.spec.gated:
                 listener.shut()
@@ -488,7 +482,7 @@ class SimServer:
             return
         events = outcome.events
         delay = self.options.capture_delay + outcome.capture
-        self._later(delay, lambda: self.route((*events, *self.body.finish_capture())))
+        self._later(delay, lambda: self.route((*events, *self.body.clock.finish_capture())))
 
     def _later(self, delay: float, action: Callable[[], None]) -> None:
         handle: asyncio.TimerHandle | None = None
@@ -507,7 +501,7 @@ class SimServer:
         self._timers.clear()
 
     def _drain(self) -> None:
-        self.route(self.body.drain_battery())
+        self.route(self.body.clock.drain_battery())
 
     def heard(self) -> None:
         """The host sent something: the ``idle_timeout`` clock starts again."""
@@ -531,7 +525,7 @@ class SimServer:
     def press_shutter(self) -> None:
         """Presses the shutter button on the body (``--shoot-every``, SIGUSR1). The log line gives the wall
         clock when the events went out (``at T``), for latency measurements (``bench/ingest.py``)."""
-        events = self.body.press_shutter()
+        events = self.body.clock.press_shutter()
         sent = time.time()
         self.route(events)
         log.info(
@@ -542,7 +536,7 @@ class SimServer:
 
     def turn_dial(self) -> None:
         """Turns the main dial on the body one step (``--dial-every``, SIGUSR2)."""
-        events = self.body.turn_dial()
+        events = self.body.clock.turn_dial()
         log.info(
             "main dial turned on the body: %s", ", ".join(f"0x{e.code:04X}" for e in events) or "no event"
         )
@@ -600,7 +594,7 @@ async def start_simulator(
     if port is not None and ports is not None:
         raise ValueError("give port or ports, not both")
     common, own = split_options(simulator, options)
-    server = SimServer(simulator, simulator.build(common, own), host, common, own)
+    server = SimServer(simulator, simulator.build(common, own), host, common)
     await server.start([port] if port is not None else ports)
     log.info("simulated %s on %s:%s", simulator.title, host, ",".join(map(str, server.ports)))
     return server

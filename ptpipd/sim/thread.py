@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import threading
 from typing import Any
@@ -32,23 +33,12 @@ class SimThread:
         self.vendor = vendor
         self.host = host
         self.ports: list[int] = []
-        self._args = (vendor, host, port)
-        self._options = options
+        self._start = functools.partial(start_simulator, vendor, host, port, **options)
         self._ready: concurrent.futures.Future[list[int]] = concurrent.futures.Future()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stopping = threading.Event()  # stop() was called, perhaps before the loop ran
         self._thread = threading.Thread(target=self._run, name=f"sim-{vendor}", daemon=True)
-
-    @property
-    def alive(self) -> bool:
-        """True while the simulator's thread runs."""
-        return self._thread.is_alive()
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        """The simulator's own event loop (None before it runs)."""
-        return self._loop
 
     async def start(self, timeout: float = START_TIMEOUT) -> SimThread:
         """Starts the thread; returns once the simulator listens (its error, or TimeoutError, otherwise)."""
@@ -84,8 +74,7 @@ class SimThread:
     async def _main(self) -> None:
         self._stop = asyncio.Event()
         self._loop = asyncio.get_running_loop()
-        vendor, host, port = self._args
-        server = await start_simulator(vendor, host, port, **self._options)
+        server = await self._start()
         try:
             self._ready.set_result(list(server.ports))
             if not self._stopping.is_set():

@@ -238,7 +238,8 @@ def test_the_dialog_holds_client_state_for_a_new_client() -> None:
     session = Session(model)
     session.open()
     pending = model.handle(0x1016, 2, (0xDF01,), b"\x05\x00")
-    assert isinstance(pending, AwaitConfirmation) and model.pairing_pending
+    assert isinstance(pending, AwaitConfirmation)
+    # raises RuntimeError unless the prompt is open
     assert model.confirm_pairing().code == OK and model.known_client == NAME
     assert model.phase is Phase.MODE_SET
 

@@ -35,6 +35,7 @@ from ptpipd.ip.packets import (
     OperationResponse,
     StartData,
 )
+from ptpipd.sim.fuji import FujiBody
 from ptpipd.sim.pictures import frame_stamp
 from tests.procs import REPO, SimProcess, running_daemon, running_sim, start_sim
 from tests.sim.test_generic_server import wait_for_log
@@ -596,8 +597,9 @@ async def test_start_simulator_in_process_with_fuji_options() -> None:
     try:
         command, event, stream = server.ports
         assert (event, stream) == (command + 1, command + 2)
-        options = server.own_options
-        assert (options.accept_any_client, options.confirm_delay, options.fps) == (True, 0.5, 25)
+        body = server.body
+        assert isinstance(body, FujiBody)
+        assert (body.model.accept_any_client, body.confirm_delay, body.fps) == (True, 0.5, 25)
         reader, writer = await asyncio.open_connection(HOST, command)
         request = encode_fuji_init(FujiInitCommandRequest(GUID, "in-process", FUJI_PROTOCOL_VERSION, True))
         writer.write(request)
