@@ -15,7 +15,6 @@ from typing import TypeVar
 from ptpipd.ip.codec import Codec, Decoded, Dialect, Role
 from ptpipd.ip.errors import (
     ConnectionClosed,
-    InitFailed,
     LocalProtocolError,
     PTPIPError,
     RemoteProtocolError,
@@ -264,7 +263,7 @@ class Initiator:
             if isinstance(packet, kind):
                 return packet
             if isinstance(packet, InitFail):
-                error = InitFailed(packet.reason, self.dialect.init_fail_text(packet.reason))
+                error = self.dialect.init_failed(packet.reason)
             else:
                 error = RemoteProtocolError(f"expected {kind.__name__}, got {type(packet).__name__}")
         self._shutdown(error)
@@ -278,7 +277,7 @@ class Initiator:
         if isinstance(packet, InitFail):
             # Record the reason now: the camera closes the connection right after InitFail (PTPIP.md §4.5),
             # and that close must not be what the caller is told.
-            self._shutdown(InitFailed(packet.reason, self.dialect.init_fail_text(packet.reason)))
+            self._shutdown(self.dialect.init_failed(packet.reason))
 
     def _feed_command(self, data: memoryview) -> None:
         if self._in_session:
