@@ -50,7 +50,6 @@ class _EventChannel:
         self.codec: Codec = initiator.dialect.event_codec(Role.INITIATOR)
         self.channel: Channel | None = None
         self.probes: list[asyncio.Future[None]] = []
-        self._paused = False
 
     async def open(self, port: int) -> None:
         init = self._init
@@ -71,20 +70,16 @@ class _EventChannel:
         paused (the codec's pending bytes are views of the receive buffer, which must not be refilled
         yet), the rest is handled on the loop's next turn. A camera's flood of events is thus worked
         through between other clients' requests instead of holding the loop for seconds."""
-        codec = self.codec
+        codec, channel = self.codec, self.channel
         for _ in range(EVENT_BURST):
             packet = codec.next_event()
             if packet is None:
-                if self._paused and self.channel is not None and self.channel.transport is not None:
-                    self._paused = False
-                    self.channel.transport.resume_reading()
+                if channel is not None:
+                    channel.resume_reading()  # a no-op unless a burst paused it
                 return
             self._handle(packet)
-        channel = self.channel
-        if channel is not None and channel.transport is not None and channel.error is None:
-            if not self._paused:
-                self._paused = True
-                channel.transport.pause_reading()
+        if channel is not None and channel.error is None:
+            channel.pause_reading()
             asyncio.get_running_loop().call_soon(self._resume)
 
     def _resume(self) -> None:
