@@ -176,7 +176,8 @@ class Initiator:
         self.transaction = self._transactions.run
         self._reply: asyncio.Future[Decoded] | None = None  # the answer to the handshake request in flight
         self._in_session = False
-        self._error: BaseException | None = None
+        #: Why the initiator stopped working, or None while it works.
+        self.error: BaseException | None = None
         #: Set once the initiator stopped working (a failure, or :meth:`close`): waits that do not run a
         #: transaction (a capture waiting for its events) watch it to end at once.
         self.down = asyncio.Event()
@@ -185,14 +186,9 @@ class Initiator:
     # ------------------------------------------------------------------ state
 
     @property
-    def error(self) -> BaseException | None:
-        """Why the initiator stopped working, or None while it works."""
-        return self._error
-
-    @property
     def alive(self) -> bool:
         """True while the command connection works."""
-        return self._error is None and self._command is not None
+        return self.error is None and self._command is not None
 
     @property
     def next_transaction_id(self) -> int:
@@ -200,8 +196,8 @@ class Initiator:
         return self._session.next_transaction_id
 
     def _check_alive(self) -> None:
-        if self._error is not None:
-            raise ConnectionClosed(f"the camera connection is down: {self._error}") from self._error
+        if self.error is not None:
+            raise ConnectionClosed(f"the camera connection is down: {self.error}") from self.error
         if self._command is None:
             raise ConnectionClosed("not connected")
 
@@ -303,7 +299,7 @@ class Initiator:
     # ------------------------------------------------------------------ closing
 
     def _lost(self, exc: BaseException) -> None:
-        if self._error is not None:  # down already: a channel closing after it is no news
+        if self.error is not None:  # down already: a channel closing after it is no news
             return
         if not isinstance(exc, PTPIPError):
             wrapped = ConnectionClosed(f"camera connection lost: {exc}")
@@ -312,11 +308,11 @@ class Initiator:
         self._shutdown(exc)
 
     def _shutdown(self, exc: BaseException) -> None:
-        first = self._error is None
+        first = self.error is None
         if first:
-            self._error = exc
+            self.error = exc
             log.debug("initiator down: %s", exc)
-        reason = self._error or exc
+        reason = self.error or exc
         self.down.set()
         self._transactions.abort(reason)
         if self._reply is not None and not self._reply.done():
