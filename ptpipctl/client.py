@@ -153,8 +153,26 @@ class Address:
         return f"[{self.host}]:{self.port}" if ":" in str(self.host) else f"{self.host}:{self.port}"
 
     def open(self, what: str) -> _socket.socket:
-        """A stream socket connected to it (:func:`open_stream`; ``what`` names it in the error)."""
-        return open_stream(self.path, self.host, self.port, self.timeout, what)
+        """A stream socket connected to it; when that fails, :class:`DaemonUnreachable` saying it cannot reach
+        ``what`` and why."""
+        sock: _socket.socket | None = None
+        try:
+            if self.host is None:
+                sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+                address: Any = str(self.path)
+            else:
+                family, kind, proto, _, address = _socket.getaddrinfo(
+                    self.host, self.port, 0, _socket.SOCK_STREAM
+                )[0]
+                sock = _socket.socket(family, kind, proto)
+            sock.settimeout(self.timeout)
+            sock.connect(address)
+        except OSError as exc:
+            if sock is not None:
+                sock.close()
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise DaemonUnreachable(f"cannot reach {what}: {reason}") from None
+        return sock
 
 
 class Target(Address):
@@ -219,27 +237,6 @@ def _seconds(value: str | float, where: str) -> float:
 
 
 # ------------------------------------------------------------------------------------------------ connection
-
-
-def open_stream(path: str | None, host: str | None, port: int, timeout: float, what: str) -> _socket.socket:
-    """A stream socket connected to the Unix socket ``path`` or to ``host``:``port``; when that fails,
-    :class:`DaemonUnreachable` saying it cannot reach ``what`` and why."""
-    sock: _socket.socket | None = None
-    try:
-        if host is None:
-            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-            address: Any = str(path)
-        else:
-            family, kind, proto, _, address = _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM)[0]
-            sock = _socket.socket(family, kind, proto)
-        sock.settimeout(timeout)
-        sock.connect(address)
-    except OSError as exc:
-        if sock is not None:
-            sock.close()
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        raise DaemonUnreachable(f"cannot reach {what}: {reason}") from None
-    return sock
 
 
 class Connection:

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ptpipd.ip.errors import RemoteProtocolError
+from ptpipd.ip.errors import InitFailed, RemoteProtocolError
 from ptpipd.ip.framing import FrameChunk, FrameHead, FrameReader
-from ptpipd.ip.packets import INIT_FAIL_TEXT, Buffer, Data, EndData, Packet, init_fail_text
+from ptpipd.ip.packets import INIT_FAIL_TEXT, Buffer, Data, EndData, Packet
 
 
 class ExtraPacket:
@@ -135,6 +135,7 @@ class Dialect:
     probes: bool = True
     init_fail_texts: Mapping[int, str] = field(default_factory=lambda: INIT_FAIL_TEXT)
 
-    def init_fail_text(self, reason: int) -> str:
-        """A human explanation of an InitFail reason the camera sent."""
-        return init_fail_text(reason, self.init_fail_texts)
+    def init_failed(self, reason: int) -> InitFailed:
+        """The error of an InitFail the camera sent, with a human explanation of its reason."""
+        said = self.init_fail_texts.get(reason, "the camera refused the connection")
+        return InitFailed(reason, f"{said} (InitFail 0x{reason:08X})")

@@ -113,11 +113,6 @@ class FrameReader:
         self._failed: RemoteProtocolError | None = None
 
     @property
-    def buffered(self) -> int:
-        """Bytes received but not yet handed out (the bytes of a partial frame)."""
-        return len(self._acc) + sum(len(v) for v in self._pending)
-
-    @property
     def body_left(self) -> int:
         """Bytes of the streamed frame's body still to arrive, once every byte received has been handed out;
         0 when no streamed body is in progress or received bytes are still pending."""

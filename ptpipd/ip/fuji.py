@@ -172,10 +172,6 @@ def decode_init_command_request(data: Buffer) -> FujiInitCommandRequest:
     )
 
 
-def _is_data_container(head: bytes) -> bool:
-    return bool(struct.unpack_from("<H", head, 4)[0] == ContainerKind.Data)
-
-
 def _is_repeated_init(frame: bytes) -> bool:
     # libgphoto2 2.5.30 sends the init request twice; read as a container it is kind 1, code 0 and a TID
     # equal to the magic version, which no real command has.
@@ -210,7 +206,7 @@ class FujiCodec(Codec):
         super().__init__(role, reader)
 
     def _streamable(self, head: bytes) -> bool:
-        return self.containers and _is_data_container(head)
+        return self.containers and bool(struct.unpack_from("<H", head, 4)[0] == ContainerKind.Data)
 
     def start_containers(self) -> None:
         """Switches from the init phase to container framing."""

@@ -54,15 +54,11 @@ class InitiatorSession:
 
     def __init__(self, codec: Codec, *, first_transaction_id: int = 0) -> None:
         self.codec = codec
-        self._next_tid = first_transaction_id
+        #: The ID the next transaction will carry.
+        self.next_transaction_id = first_transaction_id
         self.current: Transaction | None = None
         self.phase = Phase.IDLE
         self._given_up: deque[int] = deque(maxlen=GIVEN_UP)
-
-    @property
-    def next_transaction_id(self) -> int:
-        """The ID the next transaction will carry."""
-        return self._next_tid
 
     def start(self, code: int, params: tuple[int, ...] = (), data_out: Buffer | None = None) -> list[bytes]:
         """Begins a transaction; returns the packets to write, each with one write."""
@@ -70,13 +66,13 @@ class InitiatorSession:
             raise LocalProtocolError(
                 f"transaction 0x{self.current.code:04X} is still in flight; one at a time per session"
             )
-        tid = self._next_tid
+        tid = self.next_transaction_id
         phase = DataPhase.DataOut if data_out is not None else DataPhase.NoDataOrDataIn
         out = [self.codec.encode(OperationRequest(phase, code, tid, tuple(params)))]
         if data_out is not None:
             out.extend(self.codec.encode_data(tid, code, data_out))
         # Only a request that can be sent uses up its ID: a strict camera expects the next one to follow.
-        self._next_tid = 1 if tid >= LAST_TRANSACTION_ID else tid + 1
+        self.next_transaction_id = 1 if tid >= LAST_TRANSACTION_ID else tid + 1
         self.current = Transaction(code, tid, data_out is not None)
         self.phase = Phase.WAIT_RESPONSE if data_out is not None else Phase.WAIT_DATA_OR_RESPONSE
         return out

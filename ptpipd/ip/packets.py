@@ -77,12 +77,6 @@ INIT_FAIL_TEXT: Mapping[int, str] = {
 }
 
 
-def init_fail_text(reason: int, texts: Mapping[int, str] = INIT_FAIL_TEXT) -> str:
-    """A human explanation of an InitFail reason code (``texts``: the reasons a dialect knows)."""
-    said = texts.get(reason, "the camera refused the connection")
-    return f"{said} (InitFail 0x{reason:08X})"
-
-
 # --------------------------------------------------------------------------------------------------------
 # Friendly names and GUIDs
 # --------------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ string is the one case that is not byte-identical.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import TypeAlias
 
@@ -142,14 +142,15 @@ def _int_bounds(datatype: DataType) -> tuple[int, int]:
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
-def _resolve(datatype: int, error: type[ValueError], context: str) -> DataType:
-    """``datatype`` as a DataType with a wire encoding, or ``error`` (unknown code or UNDEF)."""
+def _resolve(datatype: int, error: Callable[[str], ValueError], where: str = "") -> DataType:
+    """``datatype`` as a DataType with a wire encoding, else the error ``error`` makes of why not (an unknown
+    code, or UNDEF); ``where`` tells where the code was read (`` at offset N``)."""
     try:
         resolved = DataType(datatype)
     except ValueError:
-        raise error(f"{context}: unknown data type 0x{datatype:04X}") from None
+        raise error(f"unknown data type 0x{datatype:04X}{where}") from None
     if resolved is DataType.UNDEF:
-        raise error(f"{context}: data type UNDEF has no wire encoding")
+        raise error(f"data type UNDEF{where} has no wire encoding")
     return resolved
 
 
@@ -217,7 +218,7 @@ def encode_value(datatype: int, value: Value) -> bytes:
         EncodeError: unknown or UNDEF data type, or a value that does not fit (see
             :func:`check_value`).
     """
-    dt = _resolve(datatype, EncodeError, "encode_value")
+    dt = _resolve(datatype, lambda why: EncodeError(f"encode_value: {why}"))
     if dt is DataType.STR:
         return _encode_string(value)
     if dt.is_array:
@@ -375,13 +376,7 @@ class _Reader:
 
     def datatype(self, code: int, at: int) -> DataType:
         """``code`` (read at offset ``at``) as a decodable DataType."""
-        try:
-            resolved = DataType(code)
-        except ValueError:
-            raise self.fail(f"unknown data type 0x{code:04X} at offset {at}", at) from None
-        if resolved is DataType.UNDEF:
-            raise self.fail(f"data type UNDEF at offset {at} has no wire encoding", at)
-        return resolved
+        return _resolve(code, lambda why: self.fail(why, at), f" at offset {at}")
 
     def expect_end(self) -> None:
         """Raise if bytes are left over."""
@@ -398,7 +393,7 @@ def decode_value(datatype: int, data: Buffer, offset: int = 0) -> tuple[Value, i
         DecodeError: unknown or UNDEF data type, truncated data, a hostile array count, or a bad
             PTP string.
     """
-    dt = _resolve(datatype, DecodeError, "decode_value")
+    dt = _resolve(datatype, lambda why: DecodeError(f"decode_value: {why}"))
     reader = _Reader(data, offset, dt.name)
     return reader.value(dt), reader.offset
 

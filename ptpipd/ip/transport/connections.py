@@ -15,7 +15,6 @@ from typing import TypeVar
 from ptpipd.ip.codec import Codec, Decoded, Dialect, Role
 from ptpipd.ip.errors import (
     ConnectionClosed,
-    InitFailed,
     LocalProtocolError,
     PTPIPError,
     RemoteProtocolError,
@@ -51,7 +50,6 @@ class _EventChannel:
         self.codec: Codec = initiator.dialect.event_codec(Role.INITIATOR)
         self.channel: Channel | None = None
         self.probes: list[asyncio.Future[None]] = []
-        self._paused = False
 
     async def open(self, port: int) -> None:
         init = self._init
@@ -72,20 +70,16 @@ class _EventChannel:
         paused (the codec's pending bytes are views of the receive buffer, which must not be refilled
         yet), the rest is handled on the loop's next turn. A camera's flood of events is thus worked
         through between other clients' requests instead of holding the loop for seconds."""
-        codec = self.codec
+        codec, channel = self.codec, self.channel
         for _ in range(EVENT_BURST):
             packet = codec.next_event()
             if packet is None:
-                if self._paused and self.channel is not None and self.channel.transport is not None:
-                    self._paused = False
-                    self.channel.transport.resume_reading()
+                if channel is not None:
+                    channel.resume_reading()  # a no-op unless a burst paused it
                 return
             self._handle(packet)
-        channel = self.channel
-        if channel is not None and channel.transport is not None and channel.error is None:
-            if not self._paused:
-                self._paused = True
-                channel.transport.pause_reading()
+        if channel is not None and channel.error is None:
+            channel.pause_reading()
             asyncio.get_running_loop().call_soon(self._resume)
 
     def _resume(self) -> None:
@@ -182,7 +176,8 @@ class Initiator:
         self.transaction = self._transactions.run
         self._reply: asyncio.Future[Decoded] | None = None  # the answer to the handshake request in flight
         self._in_session = False
-        self._error: BaseException | None = None
+        #: Why the initiator stopped working, or None while it works.
+        self.error: BaseException | None = None
         #: Set once the initiator stopped working (a failure, or :meth:`close`): waits that do not run a
         #: transaction (a capture waiting for its events) watch it to end at once.
         self.down = asyncio.Event()
@@ -191,14 +186,9 @@ class Initiator:
     # ------------------------------------------------------------------ state
 
     @property
-    def error(self) -> BaseException | None:
-        """Why the initiator stopped working, or None while it works."""
-        return self._error
-
-    @property
     def alive(self) -> bool:
         """True while the command connection works."""
-        return self._error is None and self._command is not None
+        return self.error is None and self._command is not None
 
     @property
     def next_transaction_id(self) -> int:
@@ -206,8 +196,8 @@ class Initiator:
         return self._session.next_transaction_id
 
     def _check_alive(self) -> None:
-        if self._error is not None:
-            raise ConnectionClosed(f"the camera connection is down: {self._error}") from self._error
+        if self.error is not None:
+            raise ConnectionClosed(f"the camera connection is down: {self.error}") from self.error
         if self._command is None:
             raise ConnectionClosed("not connected")
 
@@ -264,7 +254,7 @@ class Initiator:
             if isinstance(packet, kind):
                 return packet
             if isinstance(packet, InitFail):
-                error = InitFailed(packet.reason, self.dialect.init_fail_text(packet.reason))
+                error = self.dialect.init_failed(packet.reason)
             else:
                 error = RemoteProtocolError(f"expected {kind.__name__}, got {type(packet).__name__}")
         self._shutdown(error)
@@ -278,7 +268,7 @@ class Initiator:
         if isinstance(packet, InitFail):
             # Record the reason now: the camera closes the connection right after InitFail (PTPIP.md §4.5),
             # and that close must not be what the caller is told.
-            self._shutdown(InitFailed(packet.reason, self.dialect.init_fail_text(packet.reason)))
+            self._shutdown(self.dialect.init_failed(packet.reason))
 
     def _feed_command(self, data: memoryview) -> None:
         if self._in_session:
@@ -309,7 +299,7 @@ class Initiator:
     # ------------------------------------------------------------------ closing
 
     def _lost(self, exc: BaseException) -> None:
-        if self._error is not None:  # down already: a channel closing after it is no news
+        if self.error is not None:  # down already: a channel closing after it is no news
             return
         if not isinstance(exc, PTPIPError):
             wrapped = ConnectionClosed(f"camera connection lost: {exc}")
@@ -318,11 +308,11 @@ class Initiator:
         self._shutdown(exc)
 
     def _shutdown(self, exc: BaseException) -> None:
-        first = self._error is None
+        first = self.error is None
         if first:
-            self._error = exc
+            self.error = exc
             log.debug("initiator down: %s", exc)
-        reason = self._error or exc
+        reason = self.error or exc
         self.down.set()
         self._transactions.abort(reason)
         if self._reply is not None and not self._reply.done():
