@@ -87,6 +87,26 @@ def split_pdus(stream: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
+def _rebuild(segs: list[dict[str, str]]) -> tuple[bytes, dict[int, dict[str, str]]]:
+    """One direction's byte stream from its segments placed by sequence number, and the segment that
+    starts at each offset. A segment sent again (a TCP tail-loss probe or retransmission, seen on a busy
+    machine when an ACK is late) carries bytes already placed: it must repeat them exactly, and it starts
+    nothing new."""
+    segs = sorted(segs, key=lambda s: int(s["tcp.seq"]))
+    base = int(segs[0]["tcp.seq"])
+    stream, starts = b"", {}
+    for seg in segs:
+        at, payload = int(seg["tcp.seq"]) - base, bytes.fromhex(seg["tcp.payload"].replace(":", ""))
+        if at < len(stream):
+            assert at + len(payload) <= len(stream), f"a segment at {at} overlaps the stream's end"
+            assert stream[at : at + len(payload)] == payload, f"a segment sent again at {at} differs"
+            continue
+        assert at == len(stream), f"bytes {len(stream)}..{at} of the stream were not captured"
+        starts[at] = seg
+        stream += payload
+    return stream, starts
+
+
 async def _talk(host: str, port: int, sent: list[tuple[int, int]]) -> None:
     """A session of our initiator; records (opcode, TID) of every transaction it starts."""
     async with Camera(host=host, port=port, vendor="generic") as cam:
@@ -157,13 +177,7 @@ def test_tshark_dissects_every_packet() -> None:
         s["tcp.srcport"] for s in segments if s["ptpip.pktType"] in ("0x00000001", "0x00000003")
     }
     for direction, segs in by_direction.items():
-        segs.sort(key=lambda s: int(s["tcp.seq"]))
-        stream = b"".join(bytes.fromhex(s["tcp.payload"].replace(":", "")) for s in segs)
-        starts: dict[int, dict[str, str]] = {}
-        offset = 0
-        for seg in segs:
-            starts[offset] = seg
-            offset += int(seg["tcp.len"])
+        stream, starts = _rebuild(segs)
         segment_starts = sorted(starts)
         previous = b""
         at_in_segment: dict[int, int] = defaultdict(int)  # segment start -> PDUs already met in it
