@@ -9,8 +9,10 @@ method's result model (or ``bool`` / the OpenRPC document); the dispatcher seria
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
@@ -41,6 +43,38 @@ class Client:
     on_subscribe: Callable[[Subscription | None], None] | None = None
     auth_failures: int = 0
     closing: bool = False
+
+
+@contextlib.asynccontextmanager
+async def notifying(
+    client: Client, service: CameraService, notify: Callable[[Subscription], Coroutine[Any, Any, None]] | None
+) -> AsyncIterator[None]:
+    """A connection's notifications: while inside, ``notify(subscription)`` runs as a task of its own for the
+    client's subscription, started when the client subscribes and cancelled when it unsubscribes or subscribes
+    anew. Leaving ends the subscription and waits for the task, cancelled. ``notify`` None: a transport that
+    cannot send notifications (``POST /rpc``); a subscription then only ends with it."""
+    task: asyncio.Task[None] | None = None
+
+    def follow(sub: Subscription | None) -> None:
+        nonlocal task
+        if task is not None:
+            task.cancel()
+        task = (
+            None
+            if sub is None or notify is None
+            else asyncio.create_task(notify(sub), name=f"notify-{client.id}")
+        )
+
+    client.on_subscribe = follow
+    try:
+        yield
+    finally:
+        if client.subscription is not None:
+            service.unsubscribe(client.subscription)
+            client.subscription = None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task})
 
 
 Handler = Callable[[Client, Any], Awaitable[Any]]
