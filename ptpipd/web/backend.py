@@ -24,7 +24,7 @@ from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import ObjectFormat, OperationCode, ResponseCode, code_name
 from ptpipd.rpc import Client, Dispatcher, notification_text
 from ptpipd.rpc.models import FileResult
-from ptpipd.rpc.saving import save
+from ptpipd.rpc.saving import Saved, save
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
 from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
@@ -61,17 +61,6 @@ class ObjectMeta:
     format: str
     size: int
     captured: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Shot:
-    """A picture just taken: the camera's object (``handle``) and/or the file the daemon saved (``path``)."""
-
-    format: str
-    size: int
-    handle: int | None
-    filename: str | None
-    path: str | None
 
 
 class Backend:
@@ -154,11 +143,9 @@ class Backend:
 
     # ---------------------------------------------------------------- capture
 
-    async def capture(self) -> Shot:
+    async def capture(self) -> Saved:
         """Takes a picture (the daemon keeps what the camera hands over in its capture directory)."""
-        saved = await save(self.capture_dir, "capture", self.service.capture)
-        t = saved.transfer
-        return Shot(t.format, t.size, t.handle, t.filename, str(saved.path))
+        return await save(self.capture_dir, "capture", self.service.capture)
 
     # ---------------------------------------------------------------- live view
 
