@@ -49,7 +49,7 @@ class UnknownObject(CameraRefused):
         self.handle = handle
 
     def data(self) -> dict[str, Any]:
-        return {**super().data(), "handle": self.handle}
+        return {**(super().data() or {}), "handle": self.handle}
 
 
 @dataclass(frozen=True, slots=True)
