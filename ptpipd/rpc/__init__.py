@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ptpipd.rpc.auth import AuthGuard
 from ptpipd.rpc.dispatcher import Dispatcher, error_response, notification_text
 from ptpipd.rpc.errors import RpcError
 from ptpipd.rpc.methods import Api, Client, Method, build_methods, no_clients, notifying
@@ -46,7 +47,7 @@ def make_dispatcher(
     the sum of its listeners' own counts. ``status_extra`` adds the layers above to ``status`` (the data
     plane's ``http`` and ``liveview``).
     """
-    api = Api(service, capture_dir, auth_token, client_count, status_extra=status_extra)
+    api = Api(service, capture_dir, AuthGuard(auth_token), client_count, status_extra)
     document: dict[str, Any] = {}
 
     async def discover(client: Client, params: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
@@ -123,19 +123,15 @@ class Api:
     """The handlers, bound to the service and the daemon's settings.
 
     ``client_count`` answers how many clients are connected (the listeners count their own; the daemon
-    passes their sum).
+    passes their sum); ``guard`` checks ``auth`` tokens against the daemon's.
     """
 
     service: CameraService
     capture_dir: Path
-    auth_token: str | None = None
-    client_count: Callable[[], int] = no_clients
+    guard: AuthGuard
+    client_count: Callable[[], int]
     #: More of ``status`` from the layers above (the data plane's ``http`` and ``liveview``).
-    status_extra: Callable[[], dict[str, Any]] | None = None
-    guard: AuthGuard = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.guard = AuthGuard(self.auth_token)
+    status_extra: Callable[[], dict[str, Any]] | None
 
     @method()
     async def status(self, client: Client, p: m.NoParams) -> m.StatusResult:
