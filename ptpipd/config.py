@@ -21,6 +21,7 @@ Values may be quoted ("..."), as in the seed. Environment variables use the opti
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import shlex
 import uuid
@@ -443,16 +444,13 @@ def persistent_guid(settings: Settings, env: Mapping[str, str] = os.environ) -> 
     if settings.guid:
         return uuid.UUID(settings.guid).bytes
     path = settings.state_path(env) / "guid"
-    try:
+    with contextlib.suppress(OSError, ValueError):
         return uuid.UUID(path.read_text().strip()).bytes
-    except (OSError, ValueError):
-        pass
     new = uuid.uuid4()
-    try:
+    # read-only state: this run uses a fresh GUID, which only matters for pairing
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(f"{new}\n")
         os.replace(tmp, path)
-    except OSError:
-        pass  # read-only state: this run uses a fresh GUID, which only matters for pairing
     return new.bytes

@@ -53,13 +53,18 @@ def echo(value: object) -> str:
 
 
 class CameraError(Exception):
-    """Base class: a camera operation did not succeed, for a reason a client should be told."""
+    """Base class: a camera operation did not succeed, for a reason a client should be told; ``data`` is the
+    JSON-RPC ``error.data`` object that goes with it (DESIGN.md §4), given by each subclass's constructor."""
 
     rpc_code: ClassVar[int] = ErrorCode.INTERNAL_ERROR
 
+    def __init__(self, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self._data = data
+
     def data(self) -> dict[str, Any] | None:
         """The JSON-RPC ``error.data`` object for this error (DESIGN.md §4)."""
-        return None
+        return self._data
 
 
 class NotConnected(CameraError):
@@ -68,12 +73,7 @@ class NotConnected(CameraError):
     rpc_code = ErrorCode.NOT_CONNECTED
 
     def __init__(self, message: str, *, state: str = "disconnected", last_error: str | None = None) -> None:
-        super().__init__(message)
-        self.state = state
-        self.last_error = last_error
-
-    def data(self) -> dict[str, Any]:
-        return {"state": self.state, "last_error": self.last_error}
+        super().__init__(message, {"state": state, "last_error": last_error})
 
 
 class CameraTimeout(CameraError):
@@ -82,15 +82,8 @@ class CameraTimeout(CameraError):
     rpc_code = ErrorCode.TIMEOUT
 
     def __init__(self, message: str, *, timeout_s: float, opcode: int | None = None) -> None:
-        super().__init__(message)
-        self.timeout_s = timeout_s
-        self.opcode = opcode
-
-    def data(self) -> dict[str, Any]:
-        return {
-            "timeout_s": self.timeout_s,
-            "opcode": None if self.opcode is None else f"0x{self.opcode:04X}",
-        }
+        code = None if opcode is None else f"0x{opcode:04X}"
+        super().__init__(message, {"timeout_s": timeout_s, "opcode": code})
 
 
 class CameraRefused(CameraError):
@@ -100,18 +93,12 @@ class CameraRefused(CameraError):
 
     def __init__(self, response: int, response_name: str, opcode: int, message: str | None = None) -> None:
         super().__init__(
-            message or f"the camera refused operation 0x{opcode:04X}: {response_name} (0x{response:04X})"
+            message or f"the camera refused operation 0x{opcode:04X}: {response_name} (0x{response:04X})",
+            {"response": f"0x{response:04X}", "name": response_name, "opcode": f"0x{opcode:04X}"},
         )
         self.response = response
         self.response_name = response_name
         self.opcode = opcode
-
-    def data(self) -> dict[str, Any]:
-        return {
-            "response": f"0x{self.response:04X}",
-            "name": self.response_name,
-            "opcode": f"0x{self.opcode:04X}",
-        }
 
 
 class NotSupported(CameraError):
@@ -120,11 +107,7 @@ class NotSupported(CameraError):
     rpc_code = ErrorCode.NOT_SUPPORTED
 
     def __init__(self, message: str, *, vendor: str) -> None:
-        super().__init__(message)
-        self.vendor = vendor
-
-    def data(self) -> dict[str, Any]:
-        return {"vendor": self.vendor}
+        super().__init__(message, {"vendor": vendor})
 
 
 class UnknownProperty(CameraError):
@@ -133,12 +116,9 @@ class UnknownProperty(CameraError):
     rpc_code = ErrorCode.UNKNOWN_PROPERTY
 
     def __init__(self, prop: str, known: Sequence[str]) -> None:
-        super().__init__(f"unknown property {echo(prop)}")
-        self.prop = str(shorten(prop))
-        self.known = list(known)
-
-    def data(self) -> dict[str, Any]:
-        return {"property": self.prop, "known": self.known}
+        super().__init__(
+            f"unknown property {echo(prop)}", {"property": str(shorten(prop)), "known": list(known)}
+        )
 
 
 class InvalidValue(CameraError):
@@ -150,13 +130,10 @@ class InvalidValue(CameraError):
         # the whole list, never cut mid-list: it is what the user may write instead
         listed = f"allowed: {', '.join(allowed)}" if allowed else None
         detail = "; ".join(part for part in (reason, listed) if part) or "no value is allowed"
-        super().__init__(f"invalid value {echo(value)} for {prop}: {detail}")
-        self.prop = prop
-        self.value = shorten(value)
-        self.allowed = list(allowed)
-
-    def data(self) -> dict[str, Any]:
-        return {"property": self.prop, "value": self.value, "allowed": self.allowed}
+        super().__init__(
+            f"invalid value {echo(value)} for {prop}: {detail}",
+            {"property": prop, "value": shorten(value), "allowed": list(allowed)},
+        )
 
 
 class TooManyRequests(CameraError):
@@ -165,11 +142,7 @@ class TooManyRequests(CameraError):
     rpc_code = ErrorCode.TOO_MANY_REQUESTS
 
     def __init__(self, queued: int) -> None:
-        super().__init__(f"too many queued requests ({queued}); try again later")
-        self.queued = queued
-
-    def data(self) -> dict[str, Any]:
-        return {"queued": self.queued}
+        super().__init__(f"too many queued requests ({queued}); try again later", {"queued": queued})
 
 
 class WriteFailed(CameraError):
@@ -179,12 +152,11 @@ class WriteFailed(CameraError):
     rpc_code = ErrorCode.WRITE_FAILED
 
     def __init__(self, error: OSError, what: str = "the data") -> None:
-        self.reason = error.strerror or str(error)
-        self.errno_name = errno.errorcode.get(error.errno or 0)
-        super().__init__(f"the daemon could not store {what}: {self.reason}")
-
-    def data(self) -> dict[str, Any]:
-        return {"reason": self.reason, "errno": self.errno_name}
+        reason = error.strerror or str(error)
+        errno_name = errno.errorcode.get(error.errno or 0)
+        super().__init__(
+            f"the daemon could not store {what}: {reason}", {"reason": reason, "errno": errno_name}
+        )
 
 
 class PairingFailed(CameraError):

@@ -107,7 +107,6 @@ class AtomicFile:
             raise FileExistsError(errno.EEXIST, "no free temporary name", str(self.directory))
         self._file = os.fdopen(fd, "wb")
         self._temp = where  # relative to dir_fd when there is one
-        self.temp_path = self.directory / temp
         self.size = 0
         self.path: Path | None = None
         try:

@@ -33,7 +33,6 @@ class LineTooLong(Exception):
 
     def __init__(self, cap: int) -> None:
         super().__init__(f"request line over {cap} bytes")
-        self.cap = cap
 
 
 async def read_line(reader: asyncio.StreamReader, cap: int) -> bytes | None:

@@ -77,10 +77,12 @@ def test_stale_temp_files_go_but_a_live_one_and_other_names_stay(tmp_path: Path)
     for path in others:
         path.write_text("not ours")
     (tmp_path / ".ptpipd-link0000.part").symlink_to(others[0])
+    before = set(tmp_path.iterdir())
     with AtomicFile(tmp_path) as live:  # another daemon writing into the same directory
         live.write(b"in progress")
+        (live_temp,) = set(tmp_path.iterdir()) - before
         assert remove_stale_temp_files(tmp_path) == [stale]
-        assert live.temp_path.exists()
+        assert live_temp.exists()
     assert all(p.exists() for p in others)
     assert remove_stale_temp_files(tmp_path / "missing") == []
 

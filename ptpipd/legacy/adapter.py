@@ -52,11 +52,10 @@ from ptpipd.vendors.legacy_labels import (
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The text for the client; ``ok`` is False for an error line; ``usage`` for a line that did not parse."""
+    """The text for the client; ``ok`` is False for an error line."""
 
     text: str
     ok: bool = True
-    usage: bool = False
 
 
 class CommandFailed(Exception):
@@ -130,7 +129,7 @@ class Adapter:
         try:
             command = parse(line)
         except ParseError as exc:
-            return Reply(exc.line() + "\n", ok=False, usage=True)
+            return Reply(exc.line() + "\n", ok=False)
         if command is None:
             return None
         return await self.run(command)

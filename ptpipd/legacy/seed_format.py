@@ -127,10 +127,13 @@ def _cells(code: int, value: m.Scalar, labels: LegacyLabels) -> tuple[str, str, 
     return str(value), "-", "-"
 
 
+def _shown(value: m.Scalar) -> str:
+    """A value in the seed's hex (Go's ``%#x``); one that is not a number (the seed had none) as itself."""
+    return go_hex(value) if isinstance(value, int) else str(value)
+
+
 def _json_value(code: int, value: m.Scalar, labels: LegacyLabels) -> dict[str, str]:
-    if isinstance(value, int):
-        return {"value": go_hex(value), "label": labels.label(code, value)}
-    return {"value": str(value), "label": ""}
+    return {"value": _shown(value), "label": labels.label(code, value) if isinstance(value, int) else ""}
 
 
 # ------------------------------------------------------------------------------------------ properties
@@ -148,12 +151,9 @@ def value_rows(items: Sequence[m.PropertyDescResult | m.StateEntryResult], label
 def _allowed(form: m.EnumFormResult | m.RangeFormResult | m.NoFormResult) -> str:
     """The allowed values in hex; a range (the seed printed none) as ``min 0x0, max 0x10, step 0x1``."""
     if isinstance(form, m.EnumFormResult):
-        return ", ".join(go_hex(v.value) if isinstance(v.value, int) else str(v.value) for v in form.values)
+        return ", ".join(_shown(v.value) for v in form.values)
     if isinstance(form, m.RangeFormResult):
-        low, high, step = (
-            go_hex(x) if isinstance(x, int) else str(x) for x in (form.min, form.max, form.step)
-        )
-        return f"min {low}, max {high}, step {step}"
+        return f"min {_shown(form.min)}, max {_shown(form.max)}, step {_shown(form.step)}"
     return ""
 
 
@@ -170,37 +170,35 @@ def describe_rows(d: m.PropertyDescResult, labels: LegacyLabels) -> str:
     return table(DESCRIBE_HEADER, [row])
 
 
+def _prop_json(
+    code: int, labels: LegacyLabels, data_type: str, read_only: bool, default: m.Scalar, current: m.Scalar
+) -> dict[str, Any]:
+    """The seed's JSON object of a property, without a form (``property_json`` adds its own)."""
+    return {
+        "DevicePropertyCode": {"code": go_hex(code), "label": labels.name(code)},
+        "dataType": data_type,
+        "readOnly": read_only,
+        "FactoryDefaultValue": _json_value(code, default, labels),
+        "CurrentValue": _json_value(code, current, labels),
+        "formType": "none",
+        "form": None,
+    }
+
+
 def property_json(d: m.PropertyDescResult, labels: LegacyLabels) -> dict[str, Any]:
     """One property in the seed's JSON shape."""
     code = _code(d.code)
-    form: dict[str, Any] | None
+    data_type = TYPE_NAMES.get(d.type, d.type)
+    out = _prop_json(code, labels, data_type, not d.writable, d.factory_default.value, d.value)
     if isinstance(d.form, m.EnumFormResult):
-        kind, form = "enum", {"values": [_json_value(code, v.value, labels) for v in d.form.values]}
+        out["formType"] = "enum"
+        out["form"] = {"values": [_json_value(code, v.value, labels) for v in d.form.values]}
     elif isinstance(d.form, m.RangeFormResult):
-        bounds = {"min": d.form.min, "max": d.form.max, "step": d.form.step}
-        kind, form = "range", {k: _json_value(code, v, labels)["value"] for k, v in bounds.items()}
-    else:
-        kind, form = "none", None
-    return {
-        "DevicePropertyCode": {"code": go_hex(code), "label": labels.name(code)},
-        "dataType": TYPE_NAMES.get(d.type, d.type),
-        "readOnly": not d.writable,
-        "FactoryDefaultValue": _json_value(code, d.factory_default.value, labels),
-        "CurrentValue": _json_value(code, d.value, labels),
-        "formType": kind,
-        "form": form,
-    }
+        out["formType"] = "range"
+        out["form"] = {"min": _shown(d.form.min), "max": _shown(d.form.max), "step": _shown(d.form.step)}
+    return out
 
 
 def state_json(e: m.StateEntryResult, labels: LegacyLabels) -> dict[str, Any]:
     """One state list entry in the seed's JSON shape: a read-only uint32 without form, default 0."""
-    code = _code(e.code)
-    return {
-        "DevicePropertyCode": {"code": go_hex(code), "label": labels.name(code)},
-        "dataType": "uint32",
-        "readOnly": True,
-        "FactoryDefaultValue": _json_value(code, 0, labels),
-        "CurrentValue": _json_value(code, e.value, labels),
-        "formType": "none",
-        "form": None,
-    }
+    return _prop_json(_code(e.code), labels, "uint32", True, 0, e.value)

@@ -2,9 +2,9 @@
 
 For a transport (NDJSON, WebSocket, ``POST /rpc``): ``make_dispatcher(...)`` once, a :class:`Client` per
 connection, then ``await dispatcher.respond(message, client)`` per message (text, bytes, or already parsed)
-→ the response text, or None when nothing is due; notifications after ``subscribe`` arrive on
-``client.on_subscribe``'s subscription and are written with :func:`notification_text`; close the connection
-after an answer when ``client.closing`` is set. In-process callers use ``await dispatcher.call(method,
+→ the response text, or None when nothing is due; notifications after ``subscribe`` arrive on the
+subscription :func:`notifying` hands to the transport's sender (``client.on_subscribe``) and are written with
+:func:`notification_text`; close the connection after an answer when ``client.closing`` is set. In-process callers use ``await dispatcher.call(method,
 params, client)`` → the result model or an :class:`RpcError`.
 """
 
@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ptpipd.rpc.auth import AuthGuard
 from ptpipd.rpc.dispatcher import Dispatcher, error_response, notification_text
 from ptpipd.rpc.errors import RpcError
-from ptpipd.rpc.methods import Api, Client, Method, build_methods, no_clients
+from ptpipd.rpc.methods import Api, Client, Method, build_methods, no_clients, notifying
 from ptpipd.rpc.openrpc import openrpc_document
 from ptpipd.service import CameraService
 
@@ -28,6 +29,7 @@ __all__ = [
     "error_response",
     "make_dispatcher",
     "notification_text",
+    "notifying",
 ]
 
 
@@ -45,7 +47,7 @@ def make_dispatcher(
     the sum of its listeners' own counts. ``status_extra`` adds the layers above to ``status`` (the data
     plane's ``http`` and ``liveview``).
     """
-    api = Api(service, capture_dir, auth_token, client_count, status_extra=status_extra)
+    api = Api(service, capture_dir, AuthGuard(auth_token), client_count, status_extra)
     document: dict[str, Any] = {}
 
     async def discover(client: Client, params: Any) -> dict[str, Any]:

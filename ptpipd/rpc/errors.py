@@ -57,12 +57,6 @@ class RpcError(Exception):
             error["data"] = self.data
         return error
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RpcError) and self.to_dict() == other.to_dict()
-
-    def __hash__(self) -> int:
-        return hash((self.code, self.message))
-
     def __repr__(self) -> str:
         return f"RpcError({self.code}, {self.message!r}, {self.data!r})"
 

@@ -9,9 +9,11 @@ method's result model (or ``bool`` / the OpenRPC document); the dispatcher seria
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
@@ -41,6 +43,38 @@ class Client:
     on_subscribe: Callable[[Subscription | None], None] | None = None
     auth_failures: int = 0
     closing: bool = False
+
+
+@contextlib.asynccontextmanager
+async def notifying(
+    client: Client, service: CameraService, notify: Callable[[Subscription], Coroutine[Any, Any, None]] | None
+) -> AsyncIterator[None]:
+    """A connection's notifications: while inside, ``notify(subscription)`` runs as a task of its own for the
+    client's subscription, started when the client subscribes and cancelled when it unsubscribes or subscribes
+    anew. Leaving ends the subscription and waits for the task, cancelled. ``notify`` None: a transport that
+    cannot send notifications (``POST /rpc``); a subscription then only ends with it."""
+    task: asyncio.Task[None] | None = None
+
+    def follow(sub: Subscription | None) -> None:
+        nonlocal task
+        if task is not None:
+            task.cancel()
+        task = (
+            None
+            if sub is None or notify is None
+            else asyncio.create_task(notify(sub), name=f"notify-{client.id}")
+        )
+
+    client.on_subscribe = follow
+    try:
+        yield
+    finally:
+        if client.subscription is not None:
+            service.unsubscribe(client.subscription)
+            client.subscription = None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait({task})
 
 
 Handler = Callable[[Client, Any], Awaitable[Any]]
@@ -89,19 +123,15 @@ class Api:
     """The handlers, bound to the service and the daemon's settings.
 
     ``client_count`` answers how many clients are connected (the listeners count their own; the daemon
-    passes their sum).
+    passes their sum); ``guard`` checks ``auth`` tokens against the daemon's.
     """
 
     service: CameraService
     capture_dir: Path
-    auth_token: str | None = None
-    client_count: Callable[[], int] = no_clients
+    guard: AuthGuard
+    client_count: Callable[[], int]
     #: More of ``status`` from the layers above (the data plane's ``http`` and ``liveview``).
-    status_extra: Callable[[], dict[str, Any]] | None = None
-    guard: AuthGuard = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.guard = AuthGuard(self.auth_token)
+    status_extra: Callable[[], dict[str, Any]] | None
 
     @method()
     async def status(self, client: Client, p: m.NoParams) -> m.StatusResult:

@@ -430,10 +430,6 @@ class TransferResult(SparseResult):
             url=transfer_url(t.handle, path),
         )
 
-    def image(self) -> bytes:
-        """The inline bytes (``data``); empty when there are none."""
-        return base64.b64decode(self.data) if self.data else b""
-
 
 class FileResult(Result):
     """An object on the camera's storage."""

@@ -19,14 +19,9 @@ def object_url(handle: int) -> str:
     return f"/files/{handle}"
 
 
-def capture_url(path: str) -> str:
-    """A file the daemon saved in its capture directory (a capture preview): ``GET /captures/{name}``."""
-    return f"/captures/{PurePath(path).name}"
-
-
 def transfer_url(handle: int | None, path: str | None = None) -> str | None:
     """Where the data plane serves what the camera sent: its object (``handle``), else the file the daemon
-    saved (``path``); None for neither."""
+    saved in its capture directory (``path``, a capture preview): ``GET /captures/{name}``; None for neither."""
     if handle is not None:
         return object_url(handle)
-    return capture_url(path) if path else None
+    return f"/captures/{PurePath(path).name}" if path else None

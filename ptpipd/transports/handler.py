@@ -17,7 +17,7 @@ import socket
 
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, read_line, send
-from ptpipd.rpc import Client, Dispatcher
+from ptpipd.rpc import Client, Dispatcher, notifying
 from ptpipd.rpc.dispatcher import error_response, notification_text
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
 from ptpipd.transports.listeners import MAX_LINE
@@ -62,30 +62,14 @@ class ClientHandler:
             authenticated=not self.require_auth or is_loopback_peer(peer),
         )
         log.debug("client %d connected over %s from %s", client.id, kind, client.peer)
-        notifier: asyncio.Task[None] | None = None
-
-        def on_subscribe(sub: Subscription | None) -> None:
-            nonlocal notifier
-            if notifier is not None:
-                notifier.cancel()
-                notifier = None
-            if sub is not None:
-                notifier = asyncio.create_task(self._notify(sub, writer, client), name=f"notify-{client.id}")
-
-        client.on_subscribe = on_subscribe
         try:
-            await self._serve(reader, writer, client)
+            async with notifying(client, self.service, lambda sub: self._notify(sub, writer, client)):
+                await self._serve(reader, writer, client)
         except WriteTimeout as exc:
             log.warning("client %d dropped: %s", client.id, exc)
         except (ConnectionError, OSError) as exc:
             log.debug("client %d: %s", client.id, exc)
         finally:
-            if notifier is not None:
-                notifier.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await notifier
-            if client.subscription is not None:
-                self.service.unsubscribe(client.subscription)
             await close(writer, self.write_timeout)
             log.debug("client %d gone", client.id)
 

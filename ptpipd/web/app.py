@@ -23,7 +23,6 @@ write ever happens while the camera is held), viewers and their one-frame slots.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -122,11 +121,11 @@ async def get_thumb(request: web.Request) -> web.Response:
 
 
 async def post_capture(request: web.Request) -> web.Response:
-    shot = await request.app[BACKEND].capture()
-    url = transfer_url(shot.handle, shot.path)
-    if url is None:
-        raise HttpError(500, codes.INTERNAL_ERROR, "the capture left neither an object nor a file")
-    return web.json_response({"handle": shot.handle, "url": url, **dataclasses.asdict(shot)})
+    saved = await request.app[BACKEND].capture()
+    t, path = saved.transfer, str(saved.path)
+    url = transfer_url(t.handle, path)  # the camera's object, else the file the daemon saved
+    shot = {"format": t.format, "size": t.size, "handle": t.handle, "filename": t.filename, "path": path}
+    return web.json_response({"handle": t.handle, "url": url, **shot})
 
 
 def _file_in(directory: Path, where: str, request: web.Request) -> Path:

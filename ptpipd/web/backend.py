@@ -1,5 +1,6 @@
 """What the HTTP data plane needs from the rest of the daemon: :class:`Backend`, the camera service and the
-JSON-RPC dispatcher behind one small interface. This is the only web module that knows them.
+JSON-RPC dispatcher behind one small interface. The other web modules use them only through it (JSON-RPC
+messages go to its dispatcher, notifications through :meth:`Backend.relay`).
 
 Every camera operation is one request through the service's queue, so a download's pieces, thumbnails and
 captures take turns with every other client's requests. Failures are raised as
@@ -9,7 +10,6 @@ captures take turns with every other client's requests. Failures are raised as
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -24,7 +24,7 @@ from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import ObjectFormat, OperationCode, ResponseCode, code_name
 from ptpipd.rpc import Client, Dispatcher, notification_text
 from ptpipd.rpc.models import FileResult
-from ptpipd.rpc.saving import save
+from ptpipd.rpc.saving import Saved, save
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
 from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
@@ -49,7 +49,7 @@ class UnknownObject(CameraRefused):
         self.handle = handle
 
     def data(self) -> dict[str, Any]:
-        return {**super().data(), "handle": self.handle}
+        return {**(super().data() or {}), "handle": self.handle}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,78 +63,6 @@ class ObjectMeta:
     captured: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Shot:
-    """A picture just taken: the camera's object (``handle``) and/or the file the daemon saved (``path``)."""
-
-    format: str
-    size: int
-    handle: int | None
-    filename: str | None
-    path: str | None
-
-
-class RpcSession:
-    """One JSON-RPC client of the data plane (a WebSocket, or one ``POST /rpc``) on the dispatcher, with its
-    notifications as an async iterator."""
-
-    def __init__(self, dispatcher: Dispatcher, service: CameraService, client: Client) -> None:
-        self.dispatcher = dispatcher
-        self.service = service
-        self.client = client
-        self._changed = asyncio.Event()
-        client.on_subscribe = lambda sub: self._changed.set()
-
-    @property
-    def closing(self) -> bool:
-        """True when the connection must end after the last answer (e.g. too many wrong tokens)."""
-        return self.client.closing
-
-    async def respond(self, message: str) -> str | None:
-        """The response text to one JSON-RPC message (request or batch); None when nothing is due."""
-        return await self.dispatcher.respond(message, self.client)
-
-    async def notifications(self) -> AsyncGenerator[str, None]:
-        """Notification texts after ``subscribe``, in order. After an overflow it yields one final
-        ``notify.connection {state: "dropped"}`` and ends: the client is then disconnected. An async generator:
-        the caller closes it (``contextlib.aclosing``) when it stops early."""
-        while True:
-            sub = self.client.subscription
-            if sub is None:
-                await self._changed.wait()
-                self._changed.clear()
-                continue
-            try:
-                note = await self._next(sub)
-            except SubscriberOverflow as exc:
-                yield notification_text("notify.connection", {"state": "dropped", "reason": str(exc)})
-                return
-            if note is not None:
-                yield notification_text(*note)
-
-    async def _next(self, sub: Subscription) -> tuple[str, dict[str, Any]] | None:
-        """The next notification of ``sub``, or None when the client (un)subscribed meanwhile."""
-        getter = asyncio.ensure_future(sub.next())
-        changed = asyncio.ensure_future(self._changed.wait())
-        try:
-            await asyncio.wait({getter, changed}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            changed.cancel()
-            if not getter.done():
-                getter.cancel()
-        if getter.done() and not getter.cancelled():
-            note = getter.result()
-            return note.method, note.params
-        self._changed.clear()
-        return None
-
-    def close(self) -> None:
-        """The client is gone: drop its subscription."""
-        if self.client.subscription is not None:
-            self.service.unsubscribe(self.client.subscription)
-            self.client.subscription = None
-
-
 class Backend:
     """The daemon as the data plane sees it: the camera service and the JSON-RPC dispatcher."""
 
@@ -146,10 +74,19 @@ class Backend:
 
     # ---------------------------------------------------------------- JSON-RPC
 
-    def rpc_session(self, transport: str, peer: str, authenticated: bool) -> RpcSession:
+    def rpc_client(self, transport: str, peer: str, authenticated: bool) -> Client:
         """A JSON-RPC client context (``authenticated`` False: only ``auth`` and ``rpc.discover`` run)."""
-        client = Client(next(self._ids), transport, peer, authenticated=authenticated)
-        return RpcSession(self.dispatcher, self.service, client)
+        return Client(next(self._ids), transport, peer, authenticated=authenticated)
+
+    async def relay(self, sub: Subscription, send: Callable[[str], Awaitable[None]]) -> None:
+        """Sends the notifications of ``sub`` as texts with ``send``, in order, until it overflows: then one final
+        ``notify.connection {state: "dropped"}`` goes out and it returns (the caller disconnects the client)."""
+        try:
+            while True:
+                note = await sub.next()
+                await send(notification_text(note.method, note.params))
+        except SubscriberOverflow as exc:
+            await send(notification_text("notify.connection", {"state": "dropped", "reason": str(exc)}))
 
     # ---------------------------------------------------------------- what the camera can do
 
@@ -206,11 +143,9 @@ class Backend:
 
     # ---------------------------------------------------------------- capture
 
-    async def capture(self) -> Shot:
+    async def capture(self) -> Saved:
         """Takes a picture (the daemon keeps what the camera hands over in its capture directory)."""
-        saved = await save(self.capture_dir, "capture", self.service.capture)
-        t = saved.transfer
-        return Shot(t.format, t.size, t.handle, t.filename, str(saved.path))
+        return await save(self.capture_dir, "capture", self.service.capture)
 
     # ---------------------------------------------------------------- live view
 

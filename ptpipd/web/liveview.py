@@ -32,7 +32,6 @@ class Viewer:
     def __init__(self) -> None:
         self.slot: LiveFrame | None = None
         self.error: BaseException | None = None
-        self.sent = 0
         self.skipped = 0
         self._ready = asyncio.Event()
 
@@ -57,7 +56,6 @@ class Viewer:
                 await self._ready.wait()
             self._ready.clear()
         frame, self.slot = self.slot, None
-        self.sent += 1
         return frame
 
 

@@ -10,16 +10,17 @@ final ``notify.connection {state: "dropped"}`` (its queue is bounded by the serv
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+from functools import partial
 
 from aiohttp import WSMsgType, web
 
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.rpc import error_response
+from ptpipd.rpc import Client, Dispatcher, error_response, notifying
+from ptpipd.service import Subscription
 from ptpipd.web.auth import CREDENTIALS, unauthorised
-from ptpipd.web.backend import Backend, RpcSession
+from ptpipd.web.backend import Backend
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,9 @@ async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_MESSAGE:
         return web.Response(status=413, text=error_response(codes.INVALID_REQUEST, "request over 1 MiB"))
     body = await request.text()
-    session = backend.rpc_session("http", _peer(request), True)
-    try:
-        answer = await session.respond(body)
-    finally:
-        session.close()
+    client = backend.rpc_client("http", _peer(request), True)
+    async with notifying(client, backend.service, None):
+        answer = await backend.dispatcher.respond(body, client)
     if answer is None:
         return web.Response(status=204)
     return web.Response(text=answer, content_type="application/json")
@@ -53,38 +52,32 @@ async def websocket(request: web.Request, backend: Backend, heartbeat: float) ->
     """``GET /rpc``: JSON-RPC over a WebSocket until either side closes."""
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=heartbeat, compress=False)
     await ws.prepare(request)
-    session = backend.rpc_session("websocket", _peer(request), bool(request[CREDENTIALS]))
+    client = backend.rpc_client("websocket", _peer(request), bool(request[CREDENTIALS]))
     try:
-        async with asyncio.TaskGroup() as group:
-            notes = group.create_task(_notify(ws, session), name="ws-notify")
-            await _serve(ws, session)
-            notes.cancel()
+        async with notifying(client, backend.service, partial(_notify, ws, backend)):
+            await _serve(ws, backend.dispatcher, client)
     finally:
-        session.close()
         await ws.close()
     return ws
 
 
-async def _serve(ws: web.WebSocketResponse, session: RpcSession) -> None:
+async def _serve(ws: web.WebSocketResponse, dispatcher: Dispatcher, client: Client) -> None:
     async for message in ws:
         if message.type == WSMsgType.TEXT:
-            answer = await session.respond(message.data)
+            answer = await dispatcher.respond(message.data, client)
         elif message.type == WSMsgType.BINARY:
             answer = error_response(codes.INVALID_REQUEST, "Invalid request: send JSON-RPC as text messages")
         else:  # an error or a close: the iteration ends by itself
             continue
         if answer is not None:
             await ws.send_str(answer)
-        if session.closing:
+        if client.closing:
             await ws.close(code=1008, message=b"too many wrong tokens")
             return
 
 
-async def _notify(ws: web.WebSocketResponse, session: RpcSession) -> None:
-    # aclosing: a cancelled sender (the client left) closes the generator now, not at garbage collection
+async def _notify(ws: web.WebSocketResponse, backend: Backend, sub: Subscription) -> None:
     with contextlib.suppress(ConnectionError, RuntimeError):
-        async with contextlib.aclosing(session.notifications()) as notes:
-            async for text in notes:
-                await ws.send_str(text)
+        await backend.relay(sub, ws.send_str)
         # the subscription overflowed: the last text said so; this client is dropped
         await ws.close(code=1013, message=b"notifications overflowed")

@@ -79,18 +79,14 @@ class WebServer:
         self.addresses.append(address)
         return address
 
-    @property
-    def connections(self) -> int:
-        """HTTP connections open right now (WebSockets and viewers included)."""
-        server = self.runner.server
-        return len(server.connections) if server is not None else 0
-
     def status(self) -> dict[str, Any]:
-        """``{http: {addresses, connections, tasks}, liveview: {running, viewers, fps, frames, starts}}``."""
+        """``{http: {addresses, connections, tasks}, liveview: {running, viewers, fps, frames, starts}}``;
+        ``connections`` counts the HTTP connections open right now (WebSockets and viewers included)."""
+        server = self.runner.server
         return {
             "http": {
                 "addresses": list(self.addresses),
-                "connections": self.connections,
+                "connections": len(server.connections) if server is not None else 0,
                 "tasks": len(asyncio.all_tasks()),
             },
             "liveview": self.hub.status(),

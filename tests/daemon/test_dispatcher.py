@@ -268,12 +268,15 @@ async def test_call_returns_errors_instead_of_raising(dispatcher: Dispatcher) ->
     missing = await dispatcher.call("get", {}, client)
     assert isinstance(missing, RpcError) and missing.code == -32602
     assert missing.data == MISSING_PROPERTY
-    assert await dispatcher.call("nope", None, client) == RpcError(-32601, "Method not found", "nope")
+    nope = await dispatcher.call("nope", None, client)
+    assert isinstance(nope, RpcError)
+    assert nope.to_dict() == {"code": -32601, "message": "Method not found", "data": "nope"}
     camera = await dispatcher.call("get", {"property": "battery"}, client)
     assert isinstance(camera, RpcError) and camera.code == -32000
     locked = Client(2, "tcp", "('192.0.2.1', 1)", authenticated=False)
     refused = await dispatcher.call("get", {"property": "iso"}, locked)
-    assert refused == RpcError(-32010, "unauthorised: call auth {token} first")
+    assert isinstance(refused, RpcError)
+    assert refused.to_dict() == {"code": -32010, "message": "unauthorised: call auth {token} first"}
 
 
 async def test_status_counts_the_clients_the_daemon_reports(tmp_path: Path) -> None:
@@ -380,7 +383,8 @@ async def test_a_silent_exception_still_says_what_happened(tmp_path: Path) -> No
 
     dispatcher = make_dispatcher(Silent(CameraConfig(host="127.0.0.1", port=1)), tmp_path)
     got = await dispatcher.call("get", ["iso"], Client(1, "unix", "t"))
-    assert got == RpcError(-32603, "Internal error", "TimeoutError")
+    assert isinstance(got, RpcError)
+    assert got.to_dict() == {"code": -32603, "message": "Internal error", "data": "TimeoutError"}
 
 
 async def test_a_value_error_inside_a_method_is_internal_and_logged(

@@ -471,9 +471,9 @@ def test_invalid_params_are_explained_from_pydantics_errors() -> None:
 async def test_parse_errors_never_reach_the_dispatcher() -> None:
     stub = Stub(get=ISO)
     reply = await run(stub, "get")
-    assert reply == Reply("get error: missing a property; usage: get PROP\n", ok=False, usage=True)
+    assert reply == Reply("get error: missing a property; usage: get PROP\n", ok=False)
     reply = await run(stub, "frobnicate now")
-    assert reply.usage and reply.text.startswith("unknown command 'frobnicate'")
+    assert not reply.ok and reply.text.startswith("unknown command 'frobnicate'")
     assert stub.calls == []
 
 
