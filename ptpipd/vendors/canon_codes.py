@@ -1047,8 +1047,9 @@ def _is_half_stop(code: int) -> bool:
 class StopTable(Enum):
     """A Canon code table where a 1/2-stop and a 1/3-stop code can share a label (f/1.8 is 0x14 and 0x15).
 
-    :meth:`parse` gives the 1/3-stop code (the cameras' default step); :meth:`parse_among` picks the code the
-    camera offers right now, so both step settings work.
+    :meth:`parse` gives the 1/3-stop code (the cameras' default step); the code the camera offers right now
+    is picked by its label among the listed values (:func:`ptpipd.vendors.values.coerce_value`), so both step
+    settings work.
     """
 
     def __init__(self, names: Mapping[int, str], aliases: Mapping[str, int] | None = None) -> None:
@@ -1061,23 +1062,6 @@ class StopTable(Enum):
                 self._by_label[key] = code
         for alias, code in (aliases or {}).items():
             self._by_label.setdefault(normalize(alias), code)
-
-    def parse_among(self, text: str, allowed: Iterable[int]) -> int | None:
-        """The allowed code whose label is ``text``; the plain parse when none of them is."""
-        key = self._canonical(text)
-        for code in allowed:
-            if code in self.names and normalize(self.names[code]) == key:
-                return code
-        value = self.parse(text)
-        return value if isinstance(value, int) else None
-
-    def _canonical(self, text: str) -> str:
-        value = self.parse(text)
-        return (
-            normalize(self.names[value])
-            if isinstance(value, int) and value in self.names
-            else normalize(text)
-        )
 
 
 def _with_aliases(names: Mapping[int, str], make: Callable[[str], Iterable[str]]) -> dict[str, int]:
