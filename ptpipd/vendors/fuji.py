@@ -327,7 +327,7 @@ class FujiDriver(FujiFiles):
         """The value the events lists gave, for a camera that answers GetDevicePropValue with no data."""
         if self._changes:
             await self.read_list()  # what changed since the last poll
-        word = self.events.value(code)
+        word = self.events.values.get(code)
         if word is None:
             raise CameraRefused(
                 ResponseCode.DevicePropNotSupported,

@@ -176,17 +176,13 @@ def object_entry(handle: int, storage: int, info: ObjectInfo, fmt: str, folder: 
 class _CaptureWait:
     """Collects the events of one InitiateCapture."""
 
-    def __init__(self, transaction_id: int) -> None:
-        self.transaction_id = transaction_id
+    def __init__(self) -> None:
         self.added: list[int] = []
         self.complete = asyncio.get_running_loop().create_future()
-        self.first_object = asyncio.get_running_loop().create_future()
 
     def feed(self, event: Event) -> None:
         if event.code == EventCode.ObjectAdded and event.params:
             self.added.append(event.params[0])
-            if not self.first_object.done():
-                self.first_object.set_result(None)
         elif event.code == EventCode.CaptureComplete and not self.complete.done():
             self.complete.set_result(None)
 
@@ -312,7 +308,7 @@ class GenericDriver(VendorDriver):
             self._capture.feed(event)
 
     async def capture(self, sink: DataSink) -> Transfer:
-        wait = _CaptureWait(self.link.next_transaction_id)
+        wait = _CaptureWait()
         self._capture = wait
         try:
             await self.call(OperationCode.InitiateCapture, (0, 0))
