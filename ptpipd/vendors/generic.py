@@ -52,7 +52,6 @@ from ptpipd.vendors.labels import (
     FNumber,
     Iso,
     Milliseconds,
-    Percent,
     Plain,
     Scaled,
 )
@@ -84,7 +83,7 @@ EFFECT = Enum({1: "standard", 2: "b&w", 3: "sepia"}, {"bw": 2, "black-white": 2,
 
 #: The standard properties (PTP.md §5.4, §5.6) under the seed tool's unified names and a few more.
 STANDARD_PROPERTIES = (
-    PropertySpec(0x5001, "battery", "BatteryLevel", Percent(), ("batterylevel", "battery-level")),
+    PropertySpec(0x5001, "battery", "BatteryLevel", Plain("%"), ("batterylevel", "battery-level")),
     PropertySpec(0x5002, "functional-mode", "FunctionalMode", Enum({0: "standard", 1: "sleep"})),
     PropertySpec(0x5003, "imagesize", "ImageSize", aliases=("image-size",)),
     PropertySpec(0x5004, "compression", "CompressionSetting"),

@@ -53,7 +53,8 @@ class Labels(ABC):
 
 
 class Plain(Labels):
-    """Numbers shown as decimal, strings as themselves; parses nothing (plain numbers are tried anyway)."""
+    """Numbers shown as decimal with an optional ``unit`` (BatteryLevel in percent: 87 → ``87%``), strings as
+    themselves; parses only a number with its unit (plain numbers are tried anyway)."""
 
     def __init__(self, unit: str = "") -> None:
         self.unit = unit
@@ -134,7 +135,7 @@ class Scaled(Numeric):
         self.unit = unit
 
     def format(self, value: int) -> str:
-        return f"{_trim(Fraction(value, self.scale))}{self.unit}"
+        return f"{decimal(Fraction(value, self.scale))}{self.unit}"
 
     def read(self, text: str) -> int | None:
         t = text
@@ -148,9 +149,9 @@ class Scaled(Numeric):
             return None
 
 
-def _trim(value: Fraction) -> str:
-    """A decimal with at most two places and no trailing zeros: 5.6, 11, 0.25."""
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+def decimal(value: Fraction, places: int = 2) -> str:
+    """A decimal with at most ``places`` places and no trailing zeros: 5.6, 11, 0.25 (0.333 with three)."""
+    text = f"{float(value):.{places}f}".rstrip("0").rstrip(".")
     return text if text != "-0" else "0"
 
 
@@ -161,7 +162,7 @@ class FNumber(Numeric):
     """
 
     def format(self, value: int) -> str:
-        return f"f/{_trim(Fraction(value, 100))}"
+        return f"f/{decimal(Fraction(value, 100))}"
 
     def read(self, text: str) -> int | None:
         match = re.fullmatch(r"(?:f/?)?(\d+(?:\.\d+)?)", text)
@@ -180,7 +181,7 @@ class ExposureTime(Numeric):
             denominator = Fraction(10000, value)
             if abs(denominator - round(denominator)) < Fraction(1, 20) or denominator >= 3:
                 return f"1/{round(denominator)}"
-        return f"{_trim(Fraction(value, 10000))}s"
+        return f"{decimal(Fraction(value, 10000))}s"
 
     def read(self, text: str) -> int | None:
         t = text.removesuffix("s").removesuffix('"')
@@ -251,7 +252,7 @@ class Milliseconds(Labels):
             return hex_label(value)
         if value == 0:
             return "off"
-        return f"{_trim(Fraction(value, 1000))}s"
+        return f"{decimal(Fraction(value, 1000))}s"
 
     def parse(self, text: str) -> Value | None:
         t = normalize(text)
@@ -265,17 +266,6 @@ class Milliseconds(Labels):
             except (ValueError, ZeroDivisionError):
                 return None
         return None
-
-
-class Percent(Labels):
-    """A level in percent (BatteryLevel on a 0..100 range): 87 → ``87%``."""
-
-    def label(self, value: Value) -> str:
-        return f"{value}%" if isinstance(value, int) else hex_label(value)
-
-    def parse(self, text: str) -> Value | None:
-        t = normalize(text).removesuffix("%")
-        return int(t) if t.isdigit() else None
 
 
 class DateTime(Labels):

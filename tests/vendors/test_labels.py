@@ -10,7 +10,7 @@ from ptpipd.vendors.labels import (
     FNumber,
     Iso,
     Milliseconds,
-    Percent,
+    Plain,
     normalize,
 )
 
@@ -105,8 +105,8 @@ def test_delay_and_battery() -> None:
     assert Milliseconds().label(0) == "off"
     assert Milliseconds().label(2000) == "2s"
     assert Milliseconds().parse("10s") == 10000
-    assert Percent().label(87) == "87%"
-    assert Percent().parse("87 %") == 87
+    assert Plain("%").label(87) == "87%"
+    assert Plain("%").parse("87 %") == 87
 
 
 def test_seed_unified_names_map_to_standard_codes() -> None:
