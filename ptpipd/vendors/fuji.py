@@ -37,7 +37,6 @@ from ptpipd.ptp import (
     EventCode,
     NoForm,
     OperationCode,
-    ResponseCode,
     Value,
     decode_value,
     encode_value,
@@ -53,6 +52,7 @@ from ptpipd.vendors.base import (
     StateEntry,
     Transfer,
     labelled,
+    no_property,
 )
 from ptpipd.vendors.fuji_body_codes import (
     POLL_EVENTS,
@@ -222,9 +222,6 @@ class FujiDriver(FujiFiles):
 
     # -------------------------------------------------------------- session
 
-    async def close(self) -> None:
-        await self.link.transaction(OperationCode.CloseSession, timeout=2.0)
-
     async def keepalive(self) -> None:
         """GetDevicePropValue of the battery level: one small answer, whatever its response code."""
         await self.link.transaction(OperationCode.GetDevicePropValue, (0x5001,))
@@ -291,11 +288,8 @@ class FujiDriver(FujiFiles):
         if cached is not None:
             return cached
         if code in BLOB_PROPERTIES:  # opaque bytes (FUJI.md §11.4): no value to describe either
-            raise CameraRefused(
-                ResponseCode.DevicePropNotSupported,
-                "DevicePropNotSupported",
-                OperationCode.GetDevicePropDesc,
-                f"the camera cannot describe property 0x{code:04X}",
+            raise no_property(
+                OperationCode.GetDevicePropDesc, f"the camera cannot describe property 0x{code:04X}"
             )
         datatype = PROPERTY_TYPES.get(code, DataType.UINT32)
         value = await self.get_value(code, datatype)
@@ -329,9 +323,7 @@ class FujiDriver(FujiFiles):
             await self.read_list()  # what changed since the last poll
         word = self.events.values.get(code)
         if word is None:
-            raise CameraRefused(
-                ResponseCode.DevicePropNotSupported,
-                "DevicePropNotSupported",
+            raise no_property(
                 OperationCode.GetDevicePropValue,
                 f"the camera answered property 0x{code:04X} with no value, and its events list has none",
             )

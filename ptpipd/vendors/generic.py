@@ -226,9 +226,6 @@ class GenericDriver(VendorDriver):
         d = self.device
         return DeviceSummary(d.manufacturer, d.model, d.serial_number, d.device_version)
 
-    async def close(self) -> None:
-        await self.link.transaction(OperationCode.CloseSession, timeout=2.0)
-
     @property
     def ops(self) -> frozenset[int]:
         """The body's OperationsSupported (none before GetDeviceInfo)."""
