@@ -262,8 +262,6 @@ class CanonDriver(GenericDriver):
 
     async def device_info(self) -> dict[str, Any]:
         info = await super().device_info()
-        d = self.device
-        assert d is not None
         info["body_serial"] = self.eos.value(P.SerialNumber)
         info["lens"] = self.eos.value(P.LensName)
         return info
