@@ -26,7 +26,6 @@ SetDevicePropValueEx 0x9110 data (§5)::
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from fractions import Fraction
 from typing import Any, ClassVar, TypeAlias
 
 from ptpipd.ptp import DecodeError, EncodeError, Value
-from ptpipd.vendors.labels import Enum, Labels, hex_label, normalize
+from ptpipd.vendors.labels import Enum, Labels, fraction, hex_label, normalize
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
@@ -1152,7 +1151,6 @@ ISO_SPEEDS: dict[int, str] = {0x00: "Auto"} | {
 ISO = StopTable(ISO_SPEEDS, _with_aliases(ISO_SPEEDS, lambda lab: (f"ISO {lab}",)))
 
 _EIGHTHS = {0: "", 3: "1/3", 4: "1/2", 5: "2/3"}
-_FRACTION_TEXT = re.compile(r"([+-]?)\s*(?:(\d+)\s+)?(\d)\s*/\s*([23])")
 
 
 class ExposureComp(Labels):
@@ -1172,31 +1170,15 @@ class ExposureComp(Labels):
         return ("+" if eighths > 0 else "-") + text
 
     def parse(self, text: str) -> int | None:
-        t = text.strip().lower().removesuffix("ev").strip()
-        match = _FRACTION_TEXT.fullmatch(t)
-        if match:
-            sign, whole, num, den = match.groups()
-            rest = {"1/3": 3, "1/2": 4, "2/3": 5}.get(f"{num}/{den}")
-            eighths = None if rest is None else int(whole or 0) * 8 + rest
-        else:
-            sign, eighths = "", _decimal_eighths(t)
-        if eighths is None:
+        stops = fraction(text.strip().lower().removesuffix("ev").strip())
+        if stops is None:
             return None
-        return (-eighths if sign == "-" else eighths) & 0xFF
-
-
-def _decimal_eighths(text: str) -> int | None:
-    try:
-        stops = Fraction(text.replace(" ", ""))
-    except (ValueError, ZeroDivisionError):
-        return None
-    whole, rest = divmod(abs(stops), 1)
-    tenths = round(rest * 10)
-    step = {0: 0, 3: 3, 5: 4, 6: 5, 7: 5}.get(tenths)
-    if step is None:
-        return None
-    eighths = int(whole) * 8 + step
-    return -eighths if stops < 0 else eighths
+        whole, rest = divmod(abs(stops), 1)
+        step = {0: 0, 3: 3, 5: 4, 6: 5, 7: 5}.get(round(rest * 10))  # in tenths: 1/3 ≈ 0.3, 1/2, 2/3 ≈ 0.7
+        if step is None:
+            return None
+        eighths = int(whole) * 8 + step
+        return (-eighths if stops < 0 else eighths) & 0xFF
 
 
 EXPOSURE_COMP = ExposureComp()

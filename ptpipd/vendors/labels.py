@@ -32,6 +32,27 @@ def hex_label(value: Value) -> str:
     return value
 
 
+#: A decimal number as people write it: ``5``, ``5.6``, ``.5``.
+NUMBER = r"\d+(?:\.\d*)?|\.\d+"
+_MIXED = re.compile(r"([+-]?)\s*(?:(\d+)\s+)?(\d+)\s*/\s*(\d+)")  # -2 1/3, +1/3
+_DECIMAL = re.compile(rf"([+-]?)\s*({NUMBER})")
+
+
+def fraction(text: str) -> Fraction | None:
+    """``-2 1/3``, ``+1/3``, ``-0.3``, ``1.5`` as an exact number; None for anything else."""
+    t = text.strip()
+    if match := _MIXED.fullmatch(t):
+        sign, whole, num, den = match.groups()
+        if int(den) == 0:
+            return None
+        value = int(whole or 0) + Fraction(int(num), int(den))
+        return -value if sign == "-" else value
+    if match := _DECIMAL.fullmatch(t):
+        value = Fraction(match.group(2))
+        return -value if match.group(1) == "-" else value
+    return None
+
+
 class Labels(ABC):
     """Converts between a property's values and their labels (every kind of label derives from it)."""
 
@@ -217,21 +238,15 @@ class ExposureBias(Labels):
 
     def parse(self, text: str) -> Value | None:
         t = text.strip().lower().removesuffix("ev").strip()
-        match = re.fullmatch(r"([+-]?)\s*(?:(\d+)\s+)?(\d+)\s*/\s*3", t)
-        if match:
-            sign = -1 if match.group(1) == "-" else 1
-            thirds = int(match.group(2) or 0) * 3 + int(match.group(3))
-            whole, rest = divmod(thirds, 3)
-            return sign * (whole * 1000 + (0, 333, 667)[rest])
-        if t in ("off", "±0", "0"):
+        if t in ("off", "±0"):
             return 0
-        try:
-            stops = Fraction(t.replace(" ", ""))
-        except (ValueError, ZeroDivisionError):
+        stops = fraction(t)
+        if stops is None or stops.denominator not in (1, 2, 3):
             return None
-        if stops.denominator == 1 or stops.denominator == 2:
-            return round(stops * 1000)
-        return None
+        if stops.denominator == 3:  # the thirds cameras use: 333, 667, 1333 …
+            whole, rest = divmod(int(abs(stops) * 3), 3)
+            return (-1 if stops < 0 else 1) * (whole * 1000 + (0, 333, 667)[rest])
+        return round(stops * 1000)
 
 
 class Iso(Numeric):
