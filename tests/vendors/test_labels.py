@@ -72,6 +72,8 @@ def test_exposure_bias_parses_loose_forms() -> None:
     assert labels.parse("+4/3") == 1333
     assert labels.parse("-1 1/3 EV") == -1333
     assert labels.parse("0.5") == 500
+    assert labels.parse("1 1/2") == 1500 and labels.parse("- 1/3") == -333 and labels.parse("±0") == 0
+    assert labels.parse("0.3") is None  # not a third: the snapping to the camera's list reads it (values)
     assert labels.parse("daylight") is None
 
 
