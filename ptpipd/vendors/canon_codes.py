@@ -826,11 +826,6 @@ def split_records(data: Buffer) -> list[bytes]:
         at += size
 
 
-def decode_events(data: Buffer) -> tuple[Record, ...]:
-    """All records of GetEvent data, decoded (:func:`split_records` then :func:`decode_record`)."""
-    return tuple(decode_record(r) for r in split_records(data))
-
-
 def encode_events(records: Iterable[Record]) -> bytes:
     """GetEvent data: the records and the terminator (an empty poll is just the terminator)."""
     return b"".join(encode_record(r) for r in records) + TERMINATOR

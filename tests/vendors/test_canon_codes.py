@@ -210,12 +210,12 @@ def test_status_and_unknown_records() -> None:
     assert cc.decode_record(STATUS) == CameraStatusChanged(1)
     assert cc.decode_record(SHUTDOWN_TIMER) == UnknownRecord(0xC18E, h("1e000000"))
     data = STATUS + SHUTDOWN_TIMER + cc.TERMINATOR
-    assert cc.encode_events(cc.decode_events(data)) == data
+    assert cc.encode_events(decode_events(data)) == data
 
 
 def test_an_empty_poll_is_the_terminator_alone() -> None:
     # gphoto2 run: every idle GetEvent answer was these 8 bytes, and gphoto2 went on polling.
-    assert cc.decode_events(h("08000000 00000000")) == ()
+    assert decode_events(h("08000000 00000000")) == ()
     assert cc.encode_events([]) == h("08000000 00000000")
 
 
@@ -425,12 +425,12 @@ def test_viewfinder_records() -> None:
 )
 def test_malformed_event_data_is_a_clear_error(data: bytes, message: str) -> None:
     with pytest.raises(DecodeError, match=message):
-        cc.decode_events(data)
+        decode_events(data)
 
 
 def test_a_value_too_short_for_its_property_is_an_error_when_read() -> None:
     # The record framing is fine (Size 12, no value bytes); the value is read on demand.
-    (record,) = cc.decode_events(h("0c000000 89c10000 03d10000") + cc.TERMINATOR)
+    (record,) = decode_events(h("0c000000 89c10000 03d10000") + cc.TERMINATOR)
     assert isinstance(record, PropValueChanged)
     with pytest.raises(DecodeError, match="0 value bytes, need 2"):
         _ = record.value
@@ -469,7 +469,7 @@ def test_values_that_do_not_fit_are_refused(code: int, value: object) -> None:
 @given(st.binary(max_size=200))
 def test_garbage_never_escapes_as_another_exception(data: bytes) -> None:
     for decode in (
-        cc.decode_events,
+        decode_events,
         cc.decode_viewfinder,
         cc.decode_folder,
         SetPropValue.decode,
@@ -503,6 +503,11 @@ LABEL_TABLES = {
 }
 #: gphoto2 labels that are its own placeholders or name two codes the same way.
 NOT_OURS = {"Unknown 7", "implicit auto", "Small Fine JPEG"}
+
+
+def decode_events(data: bytes) -> tuple[cc.Record, ...]:
+    """All records of GetEvent data, decoded (split_records, then decode_record), as the driver reads them."""
+    return tuple(cc.decode_record(r) for r in cc.split_records(data))
 
 
 def coerce_among(prop: int, text: str, codes: list[int]) -> Value:
