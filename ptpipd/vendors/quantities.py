@@ -28,9 +28,6 @@ class Quantity:
     """A quantity measured in stops. Subclasses read one spelling (:meth:`read`); a user's text may have
     several readings (:meth:`readings`), a camera's label one."""
 
-    #: what the stops count, for messages
-    unit = "stop"
-
     def read(self, text: str) -> float | None:
         """The position of one spelling, or None when it is not a spelling of this quantity."""
         raise NotImplementedError
@@ -43,8 +40,6 @@ class Quantity:
 
 class ExposureValue(Quantity):
     """Exposure bias in EV: ``+1/3``, ``-2 2/3``, ``-0.3``, ``+1.5 EV``, ``0``, ``±0``."""
-
-    unit = "EV"
 
     def read(self, text: str) -> float | None:
         t = text.strip().lower().removesuffix("ev").strip().replace("±", "")
