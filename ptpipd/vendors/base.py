@@ -156,10 +156,6 @@ class PropertyTable:
         title = code_name(DevicePropCode, code)
         return PropertySpec(code, f"0x{code:04x}", title)
 
-    def names(self) -> list[str]:
-        """The unified names, in table order."""
-        return [s.name for s in self.specs]
-
     def resolve(self, prop: str | int, supported: set[int] | None) -> PropertySpec:
         """The property a name or code refers to, among the ``supported`` codes (None: any);
         :class:`UnknownProperty` when there is none. ``"5005"`` is read as hex, as the seed tool does."""
