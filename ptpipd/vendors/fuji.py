@@ -54,12 +54,6 @@ from ptpipd.vendors.base import (
     labelled,
     no_property,
 )
-from ptpipd.vendors.fuji_body_codes import (
-    POLL_EVENTS,
-    EventsList,
-    EventsMode,
-    Step,
-)
 from ptpipd.vendors.fuji_codes import (
     BLOB_PROPERTIES,
     EVENT_NAMES,
@@ -195,7 +189,6 @@ class FujiDriver(FujiFiles):
     legacy_labels = LABELS
 
     _capture: _CaptureWait | None = None
-    _listed = False  # an events list has been read in this session
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
@@ -208,17 +201,6 @@ class FujiDriver(FujiFiles):
         if desc is not None:
             return desc.datatype
         return PROPERTY_TYPES.get(code, DataType.UINT32)
-
-    @property
-    def _changes(self) -> bool:
-        return self.body.events is EventsMode.CHANGES
-
-    async def read_list(self, step: Step = POLL_EVENTS, *, announce: bool | None = None) -> EventsList:
-        """The events list (see :meth:`FujiSession.read_list`); its changes are announced on a body whose
-        list tells changes."""
-        listed = await super().read_list(step, announce=self._changes if announce is None else announce)
-        self._listed = True
-        return listed
 
     # -------------------------------------------------------------- session
 
