@@ -185,7 +185,7 @@ class FujiSession(VendorDriver):
     async def _ok(self, step: Step, code: int, params: tuple[int, ...] = (), **kw: Any) -> Reply:
         reply = await self._step(step, code, params, **kw)
         if reply.code != ResponseCode.OK:
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), code)
+            raise self.refused(reply.code, code)
         return reply
 
     @property
@@ -209,7 +209,7 @@ class FujiSession(VendorDriver):
     async def open(self) -> DeviceSummary:
         reply = await self._step(OPEN_SESSION, OperationCode.OpenSession, (SESSION_ID,))
         if reply.code not in (ResponseCode.OK, ResponseCode.SessionAlreadyOpen):
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), OperationCode.OpenSession)
+            raise self.refused(reply.code, OperationCode.OpenSession)
         await self._client_state()
         version = await self._remote_version()
         if self.body.later:

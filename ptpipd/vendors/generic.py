@@ -219,7 +219,7 @@ class GenericDriver(VendorDriver):
         await self.link.open_events(self.ports.event)
         reply = await self.link.transaction(OperationCode.OpenSession, (SESSION_ID,))
         if reply.code not in (ResponseCode.OK, ResponseCode.SessionAlreadyOpen):
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), OperationCode.OpenSession)
+            raise self.refused(reply.code, OperationCode.OpenSession)
         self.device = DeviceInfo.decode(
             self._data(await self.call(OperationCode.GetDeviceInfo), "GetDeviceInfo")
         )
