@@ -71,7 +71,7 @@ class StreamLiveView(LiveView):
     """Frames pushed on a connection of their own, split by a sans-I/O ``splitter`` (Fuji: FUJI.md §13).
 
     It holds at most one unread frame: when the reader is slower than the camera, the newest frame replaces
-    the unread one (counted in ``dropped``), so a reader never falls behind. Waiting is bounded by
+    the unread one (a gap in the frames' ``sequence``), so a reader never falls behind. Waiting is bounded by
     ``frame_timeout``.
     """
 
@@ -80,7 +80,6 @@ class StreamLiveView(LiveView):
     def __init__(self, splitter: FrameSplitter, frame_timeout: float) -> None:
         self.frame_timeout = frame_timeout
         self.received = 0
-        self.dropped = 0
         self._splitter = splitter
         self._latest: LiveFrame | None = None
         self._ready = asyncio.Event()
@@ -99,7 +98,6 @@ class StreamLiveView(LiveView):
         now = asyncio.get_running_loop().time()
         while (frame := self._splitter.next_frame()) is not None:
             self.received += 1
-            self.dropped += self._latest is not None
             self._latest = LiveFrame(self.received, frame.counter, now, frame.jpeg)
             self._ready.set()
 
