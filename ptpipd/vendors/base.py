@@ -156,10 +156,6 @@ class PropertyTable:
         title = code_name(DevicePropCode, code)
         return PropertySpec(code, f"0x{code:04x}", title)
 
-    def names(self) -> list[str]:
-        """The unified names, in table order."""
-        return [s.name for s in self.specs]
-
     def resolve(self, prop: str | int, supported: set[int] | None) -> PropertySpec:
         """The property a name or code refers to, among the ``supported`` codes (None: any);
         :class:`UnknownProperty` when there is none. ``"5005"`` is read as hex, as the seed tool does."""
@@ -331,6 +327,12 @@ def labelled(datatype: DataType, value: Value, labels: Labels) -> LabelledValue:
 # ------------------------------------------------------------------------------------------------ drivers
 
 
+def no_property(opcode: int, message: str) -> CameraRefused:
+    """The refusal for a property the camera gives no value or description of, as it would answer it
+    (DevicePropNotSupported to ``opcode``), with ``message`` saying why."""
+    return CameraRefused(ResponseCode.DevicePropNotSupported, "DevicePropNotSupported", opcode, message)
+
+
 def unsupported(vendor: str, what: str) -> NotSupported:
     """The error for an operation a vendor cannot do (``'state' is not supported by the generic vendor``)."""
     return NotSupported(f"{what} is not supported by the {vendor} vendor", vendor=vendor)
@@ -427,9 +429,9 @@ class VendorDriver(ABC):
     async def open(self) -> DeviceSummary:
         """Runs the vendor's session set-up after the command connection's handshake."""
 
-    @abstractmethod
     async def close(self) -> None:
         """Ends the session politely (CloseSession); the caller closes the connections."""
+        await self.link.transaction(OperationCode.CloseSession, timeout=2.0)
 
     @abstractmethod
     async def device_info(self) -> dict[str, Any]:

@@ -58,6 +58,7 @@ from ptpipd.vendors.base import (
     PropertySpec,
     PropertyTable,
     Transfer,
+    no_property,
 )
 from ptpipd.vendors.canon_codes import (
     APERTURE,
@@ -261,8 +262,6 @@ class CanonDriver(GenericDriver):
 
     async def device_info(self) -> dict[str, Any]:
         info = await super().device_info()
-        d = self.device
-        assert d is not None
         info["body_serial"] = self.eos.value(P.SerialNumber)
         info["lens"] = self.eos.value(P.LensName)
         return info
@@ -321,7 +320,7 @@ class CanonDriver(GenericDriver):
         await self._poll()
         desc = self.eos.describe(code)
         if desc is None:
-            raise _not_reported(code, OC.GetEvent)
+            raise no_property(OC.GetEvent, f"the body has not reported property 0x{code:04X}")
         return desc
 
     async def get_value(self, code: int, datatype: DataType) -> Value:
@@ -330,7 +329,7 @@ class CanonDriver(GenericDriver):
         await self._poll()
         value = self.eos.value(code)
         if value is None:
-            raise _not_reported(code, OC.GetEvent)
+            raise no_property(OC.GetEvent, f"the body has not reported property 0x{code:04X}")
         return value
 
     async def set_value(self, code: int, datatype: DataType, value: Value) -> None:
@@ -498,15 +497,6 @@ def file_entry(storage: int, entry: FolderEntry, folder: str, fmt: str) -> FileE
     """A file of a GetObjectInfoEx listing as ``files`` shows it (its Unix time as ISO 8601, UTC)."""
     when = datetime.fromtimestamp(entry.time, UTC).strftime("%Y-%m-%dT%H:%M:%S") if entry.time else None
     return FileEntry(entry.handle, storage, entry.name, fmt, entry.size, when, folder)
-
-
-def _not_reported(code: int, opcode: int) -> CameraRefused:
-    return CameraRefused(
-        ResponseCode.DevicePropNotSupported,
-        "DevicePropNotSupported",
-        opcode,
-        f"the body has not reported property 0x{code:04X}",
-    )
 
 
 DRIVER = CanonDriver

@@ -26,7 +26,6 @@ SetDevicePropValueEx 0x9110 data (§5)::
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from fractions import Fraction
 from typing import Any, ClassVar, TypeAlias
 
 from ptpipd.ptp import DecodeError, EncodeError, Value
-from ptpipd.vendors.labels import Enum, Labels, hex_label, normalize
+from ptpipd.vendors.labels import Enum, Labels, fraction, hex_label, normalize
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
@@ -827,11 +826,6 @@ def split_records(data: Buffer) -> list[bytes]:
         at += size
 
 
-def decode_events(data: Buffer) -> tuple[Record, ...]:
-    """All records of GetEvent data, decoded (:func:`split_records` then :func:`decode_record`)."""
-    return tuple(decode_record(r) for r in split_records(data))
-
-
 def encode_events(records: Iterable[Record]) -> bytes:
     """GetEvent data: the records and the terminator (an empty poll is just the terminator)."""
     return b"".join(encode_record(r) for r in records) + TERMINATOR
@@ -1047,8 +1041,9 @@ def _is_half_stop(code: int) -> bool:
 class StopTable(Enum):
     """A Canon code table where a 1/2-stop and a 1/3-stop code can share a label (f/1.8 is 0x14 and 0x15).
 
-    :meth:`parse` gives the 1/3-stop code (the cameras' default step); :meth:`parse_among` picks the code the
-    camera offers right now, so both step settings work.
+    :meth:`parse` gives the 1/3-stop code (the cameras' default step); the code the camera offers right now
+    is picked by its label among the listed values (:func:`ptpipd.vendors.values.coerce_value`), so both step
+    settings work.
     """
 
     def __init__(self, names: Mapping[int, str], aliases: Mapping[str, int] | None = None) -> None:
@@ -1061,23 +1056,6 @@ class StopTable(Enum):
                 self._by_label[key] = code
         for alias, code in (aliases or {}).items():
             self._by_label.setdefault(normalize(alias), code)
-
-    def parse_among(self, text: str, allowed: Iterable[int]) -> int | None:
-        """The allowed code whose label is ``text``; the plain parse when none of them is."""
-        key = self._canonical(text)
-        for code in allowed:
-            if code in self.names and normalize(self.names[code]) == key:
-                return code
-        value = self.parse(text)
-        return value if isinstance(value, int) else None
-
-    def _canonical(self, text: str) -> str:
-        value = self.parse(text)
-        return (
-            normalize(self.names[value])
-            if isinstance(value, int) and value in self.names
-            else normalize(text)
-        )
 
 
 def _with_aliases(names: Mapping[int, str], make: Callable[[str], Iterable[str]]) -> dict[str, int]:
@@ -1168,7 +1146,6 @@ ISO_SPEEDS: dict[int, str] = {0x00: "Auto"} | {
 ISO = StopTable(ISO_SPEEDS, _with_aliases(ISO_SPEEDS, lambda lab: (f"ISO {lab}",)))
 
 _EIGHTHS = {0: "", 3: "1/3", 4: "1/2", 5: "2/3"}
-_FRACTION_TEXT = re.compile(r"([+-]?)\s*(?:(\d+)\s+)?(\d)\s*/\s*([23])")
 
 
 class ExposureComp(Labels):
@@ -1188,31 +1165,15 @@ class ExposureComp(Labels):
         return ("+" if eighths > 0 else "-") + text
 
     def parse(self, text: str) -> int | None:
-        t = text.strip().lower().removesuffix("ev").strip()
-        match = _FRACTION_TEXT.fullmatch(t)
-        if match:
-            sign, whole, num, den = match.groups()
-            rest = {"1/3": 3, "1/2": 4, "2/3": 5}.get(f"{num}/{den}")
-            eighths = None if rest is None else int(whole or 0) * 8 + rest
-        else:
-            sign, eighths = "", _decimal_eighths(t)
-        if eighths is None:
+        stops = fraction(text.strip().lower().removesuffix("ev").strip())
+        if stops is None:
             return None
-        return (-eighths if sign == "-" else eighths) & 0xFF
-
-
-def _decimal_eighths(text: str) -> int | None:
-    try:
-        stops = Fraction(text.replace(" ", ""))
-    except (ValueError, ZeroDivisionError):
-        return None
-    whole, rest = divmod(abs(stops), 1)
-    tenths = round(rest * 10)
-    step = {0: 0, 3: 3, 5: 4, 6: 5, 7: 5}.get(tenths)
-    if step is None:
-        return None
-    eighths = int(whole) * 8 + step
-    return -eighths if stops < 0 else eighths
+        whole, rest = divmod(abs(stops), 1)
+        step = {0: 0, 3: 3, 5: 4, 6: 5, 7: 5}.get(round(rest * 10))  # in tenths: 1/3 ≈ 0.3, 1/2, 2/3 ≈ 0.7
+        if step is None:
+            return None
+        eighths = int(whole) * 8 + step
+        return (-eighths if stops < 0 else eighths) & 0xFF
 
 
 EXPOSURE_COMP = ExposureComp()

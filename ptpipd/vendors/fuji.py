@@ -37,7 +37,6 @@ from ptpipd.ptp import (
     EventCode,
     NoForm,
     OperationCode,
-    ResponseCode,
     Value,
     decode_value,
     encode_value,
@@ -53,12 +52,7 @@ from ptpipd.vendors.base import (
     StateEntry,
     Transfer,
     labelled,
-)
-from ptpipd.vendors.fuji_body_codes import (
-    POLL_EVENTS,
-    EventsList,
-    EventsMode,
-    Step,
+    no_property,
 )
 from ptpipd.vendors.fuji_codes import (
     BLOB_PROPERTIES,
@@ -195,7 +189,6 @@ class FujiDriver(FujiFiles):
     legacy_labels = LABELS
 
     _capture: _CaptureWait | None = None
-    _listed = False  # an events list has been read in this session
 
     @classmethod
     def explain_init_failure(cls, reason: int, config: CameraConfig) -> str | None:
@@ -209,21 +202,7 @@ class FujiDriver(FujiFiles):
             return desc.datatype
         return PROPERTY_TYPES.get(code, DataType.UINT32)
 
-    @property
-    def _changes(self) -> bool:
-        return self.body.events is EventsMode.CHANGES
-
-    async def read_list(self, step: Step = POLL_EVENTS, *, announce: bool | None = None) -> EventsList:
-        """The events list (see :meth:`FujiSession.read_list`); its changes are announced on a body whose
-        list tells changes."""
-        listed = await super().read_list(step, announce=self._changes if announce is None else announce)
-        self._listed = True
-        return listed
-
     # -------------------------------------------------------------- session
-
-    async def close(self) -> None:
-        await self.link.transaction(OperationCode.CloseSession, timeout=2.0)
 
     async def keepalive(self) -> None:
         """GetDevicePropValue of the battery level: one small answer, whatever its response code."""
@@ -291,11 +270,8 @@ class FujiDriver(FujiFiles):
         if cached is not None:
             return cached
         if code in BLOB_PROPERTIES:  # opaque bytes (FUJI.md §11.4): no value to describe either
-            raise CameraRefused(
-                ResponseCode.DevicePropNotSupported,
-                "DevicePropNotSupported",
-                OperationCode.GetDevicePropDesc,
-                f"the camera cannot describe property 0x{code:04X}",
+            raise no_property(
+                OperationCode.GetDevicePropDesc, f"the camera cannot describe property 0x{code:04X}"
             )
         datatype = PROPERTY_TYPES.get(code, DataType.UINT32)
         value = await self.get_value(code, datatype)
@@ -327,11 +303,9 @@ class FujiDriver(FujiFiles):
         """The value the events lists gave, for a camera that answers GetDevicePropValue with no data."""
         if self._changes:
             await self.read_list()  # what changed since the last poll
-        word = self.events.value(code)
+        word = self.events.values.get(code)
         if word is None:
-            raise CameraRefused(
-                ResponseCode.DevicePropNotSupported,
-                "DevicePropNotSupported",
+            raise no_property(
                 OperationCode.GetDevicePropValue,
                 f"the camera answered property 0x{code:04X} with no value, and its events list has none",
             )

@@ -51,6 +51,7 @@ from ptpipd.vendors.labels import (
     FNumber,
     Labels,
     Plain,
+    decimal,
     hex_label,
     normalize,
 )
@@ -362,12 +363,6 @@ EXPOSURE_TIME_SPECIAL: dict[int, str] = {0: "auto", 0xFFFF_FFFF: "bulb"}
 # ------------------------------------------------------------------------------------------------ encodings
 
 
-def _decimal(value: Fraction) -> str:
-    """A number with at most three decimals and no trailing zeros: 2.5, 250, 0.333."""
-    text = f"{float(value):.3f}".rstrip("0").rstrip(".")
-    return text if text != "-0" else "0"
-
-
 #: 0xD02A/0xD02B whole value meaning "auto ISO".
 ISO_AUTO = 0xFFFF_FFFF
 #: High 16 bits of an ISO value: 0 manual, 0x8000 auto with this maximum ("S"), 0x4000 extended ("L"/"H").
@@ -487,8 +482,8 @@ class ShutterSpeed(Labels):
         if value == SHUTTER_NOT_AVAILABLE:
             return "n/a"
         if value & SHUTTER_FRACTION:
-            return f"1/{_decimal(Fraction(value & 0x0FFF_FFFF, 1000))}"
-        return f"{_decimal(Fraction(value, 1000))}s"
+            return f"1/{decimal(Fraction(value & 0x0FFF_FFFF, 1000), 3)}"
+        return f"{decimal(Fraction(value, 1000), 3)}s"
 
     def parse(self, text: str) -> Value | None:
         t = normalize(text)

@@ -32,7 +32,7 @@ class EventsCache:
     """The last value of every code the camera's events lists gave, and the events not yet handed out."""
 
     def __init__(self) -> None:
-        self.values: dict[int, int] = {}
+        self.values: dict[int, int] = {}  # the last u32 the lists gave each code they mentioned
         self._pending: deque[Event] = deque(maxlen=MAX_PENDING)
 
     def feed(self, listed: EventsList, *, announce: bool = True) -> None:
@@ -57,15 +57,6 @@ class EventsCache:
         out = list(self._pending)
         self._pending.clear()
         return out
-
-    def value(self, code: int) -> int | None:
-        """The last value the lists gave ``code`` (u32), or None when none mentioned it."""
-        return self.values.get(code)
-
-    @property
-    def camera_state(self) -> int | None:
-        """0xDF00 CameraState, when a list carried it."""
-        return self.values.get(BodyProperty.CameraState)
 
     @property
     def object_count(self) -> int | None:

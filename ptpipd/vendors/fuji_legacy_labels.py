@@ -36,6 +36,8 @@ NAMES: dict[int, str] = {
 BATTERY = ours.BATTERY_LEVELS
 COMMAND_DIAL = ours.COMMAND_DIAL
 DEVICE_ERRORS = ours.DEVICE_ERRORS
+#: 0xD17C: ``XxY`` from byte 1 (x) and byte 0 (y).
+FOCUS_POINT = ours.FocusPoint().label
 FOCUS_LOCK = ours.FOCUS_LOCK
 IMAGE_SIZES = ours.IMAGE_SIZES
 FILM_SIMULATIONS: dict[int, str] = {**ours.FILM_SIMULATIONS, 13: "ACROS Ye", 14: "ACROS R", 15: "ACROS G"}
@@ -76,11 +78,6 @@ def iso(value: int) -> str:
     return str(sensitivity)
 
 
-def focus_point(value: int) -> str:
-    """0xD17C: ``XxY`` from byte 1 (x) and byte 0 (y)."""
-    return f"{(value >> 8) & 0xFF}x{value & 0xFF}"
-
-
 LABELS = LegacyLabels(
     names=NAMES,
     labels={
@@ -92,7 +89,7 @@ LABELS = LegacyLabels(
         0xD001: FILM_SIMULATIONS,
         0x500C: FLASH,
         0xD209: FOCUS_LOCK,
-        0xD17C: focus_point,
+        0xD17C: FOCUS_POINT,
         0x500A: FOCUS_MODES,
         0xD241: IMAGE_SIZES,
         0xD018: IMAGE_QUALITY,

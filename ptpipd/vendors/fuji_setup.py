@@ -141,6 +141,7 @@ class FujiSession(VendorDriver):
 
     device: DeviceInfo | None = None
     summary: DeviceSummary | None = None
+    _listed = False  # an events list has been read in this session
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -153,10 +154,9 @@ class FujiSession(VendorDriver):
         """A body whose events list tells changes is polled; one with full-size files lists and downloads
         them."""
         caps, body = self.capabilities, self.body
-        polled = body.events is EventsMode.CHANGES
         return replace(
             caps,
-            events=EventDelivery.POLL if polled else caps.events,
+            events=EventDelivery.POLL if self._changes else caps.events,
             files=body.full_size,
             partial_objects=body.full_size,
         )
@@ -185,14 +185,21 @@ class FujiSession(VendorDriver):
     async def _ok(self, step: Step, code: int, params: tuple[int, ...] = (), **kw: Any) -> Reply:
         reply = await self._step(step, code, params, **kw)
         if reply.code != ResponseCode.OK:
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), code)
+            raise self.refused(reply.code, code)
         return reply
 
-    async def read_list(self, step: Step = POLL_EVENTS, *, announce: bool = True) -> EventsList:
-        """GetDevicePropValue 0xD212, fed to the events cache (``announce``: its changes become events)."""
+    @property
+    def _changes(self) -> bool:
+        """The body's events list tells changes (it is polled)."""
+        return self.body.events is EventsMode.CHANGES
+
+    async def read_list(self, step: Step = POLL_EVENTS, *, announce: bool | None = None) -> EventsList:
+        """GetDevicePropValue 0xD212, fed to the events cache: its changes become events with ``announce``,
+        by default on a body whose list tells changes."""
         reply = await self._ok(step, OperationCode.GetDevicePropValue, (BodyProperty.EventsList,))
         listed = EventsList.decode(reply.data or b"")
-        self.events.feed(listed, announce=announce)
+        self.events.feed(listed, announce=self._changes if announce is None else announce)
+        self._listed = True
         if listed.camera_state is not None:
             self.body.camera_state = listed.camera_state
         return listed
@@ -202,7 +209,7 @@ class FujiSession(VendorDriver):
     async def open(self) -> DeviceSummary:
         reply = await self._step(OPEN_SESSION, OperationCode.OpenSession, (SESSION_ID,))
         if reply.code not in (ResponseCode.OK, ResponseCode.SessionAlreadyOpen):
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), OperationCode.OpenSession)
+            raise self.refused(reply.code, OperationCode.OpenSession)
         await self._client_state()
         version = await self._remote_version()
         if self.body.later:
@@ -214,7 +221,7 @@ class FujiSession(VendorDriver):
         )
         await self._load_list()
         await self._ok(OPEN_CAPTURE, OperationCode.InitiateOpenCapture, (0, 0))
-        if self.body.events is EventsMode.CHANGES:
+        if self._changes:
             await self.read_list(announce=False)  # the whole shooting state
         try:
             await self.link.open_events(self.ports.event)

@@ -52,7 +52,6 @@ from ptpipd.vendors.labels import (
     FNumber,
     Iso,
     Milliseconds,
-    Percent,
     Plain,
     Scaled,
 )
@@ -84,7 +83,7 @@ EFFECT = Enum({1: "standard", 2: "b&w", 3: "sepia"}, {"bw": 2, "black-white": 2,
 
 #: The standard properties (PTP.md §5.4, §5.6) under the seed tool's unified names and a few more.
 STANDARD_PROPERTIES = (
-    PropertySpec(0x5001, "battery", "BatteryLevel", Percent(), ("batterylevel", "battery-level")),
+    PropertySpec(0x5001, "battery", "BatteryLevel", Plain("%"), ("batterylevel", "battery-level")),
     PropertySpec(0x5002, "functional-mode", "FunctionalMode", Enum({0: "standard", 1: "sleep"})),
     PropertySpec(0x5003, "imagesize", "ImageSize", aliases=("image-size",)),
     PropertySpec(0x5004, "compression", "CompressionSetting"),
@@ -176,17 +175,13 @@ def object_entry(handle: int, storage: int, info: ObjectInfo, fmt: str, folder: 
 class _CaptureWait:
     """Collects the events of one InitiateCapture."""
 
-    def __init__(self, transaction_id: int) -> None:
-        self.transaction_id = transaction_id
+    def __init__(self) -> None:
         self.added: list[int] = []
         self.complete = asyncio.get_running_loop().create_future()
-        self.first_object = asyncio.get_running_loop().create_future()
 
     def feed(self, event: Event) -> None:
         if event.code == EventCode.ObjectAdded and event.params:
             self.added.append(event.params[0])
-            if not self.first_object.done():
-                self.first_object.set_result(None)
         elif event.code == EventCode.CaptureComplete and not self.complete.done():
             self.complete.set_result(None)
 
@@ -224,15 +219,12 @@ class GenericDriver(VendorDriver):
         await self.link.open_events(self.ports.event)
         reply = await self.link.transaction(OperationCode.OpenSession, (SESSION_ID,))
         if reply.code not in (ResponseCode.OK, ResponseCode.SessionAlreadyOpen):
-            raise CameraRefused(reply.code, code_name(ResponseCode, reply.code), OperationCode.OpenSession)
+            raise self.refused(reply.code, OperationCode.OpenSession)
         self.device = DeviceInfo.decode(
             self._data(await self.call(OperationCode.GetDeviceInfo), "GetDeviceInfo")
         )
         d = self.device
         return DeviceSummary(d.manufacturer, d.model, d.serial_number, d.device_version)
-
-    async def close(self) -> None:
-        await self.link.transaction(OperationCode.CloseSession, timeout=2.0)
 
     @property
     def ops(self) -> frozenset[int]:
@@ -312,7 +304,7 @@ class GenericDriver(VendorDriver):
             self._capture.feed(event)
 
     async def capture(self, sink: DataSink) -> Transfer:
-        wait = _CaptureWait(self.link.next_transaction_id)
+        wait = _CaptureWait()
         self._capture = wait
         try:
             await self.call(OperationCode.InitiateCapture, (0, 0))

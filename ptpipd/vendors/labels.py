@@ -32,6 +32,27 @@ def hex_label(value: Value) -> str:
     return value
 
 
+#: A decimal number as people write it: ``5``, ``5.6``, ``.5``.
+NUMBER = r"\d+(?:\.\d*)?|\.\d+"
+_MIXED = re.compile(r"([+-]?)\s*(?:(\d+)\s+)?(\d+)\s*/\s*(\d+)")  # -2 1/3, +1/3
+_DECIMAL = re.compile(rf"([+-]?)\s*({NUMBER})")
+
+
+def fraction(text: str) -> Fraction | None:
+    """``-2 1/3``, ``+1/3``, ``-0.3``, ``1.5`` as an exact number; None for anything else."""
+    t = text.strip()
+    if match := _MIXED.fullmatch(t):
+        sign, whole, num, den = match.groups()
+        if int(den) == 0:
+            return None
+        value = int(whole or 0) + Fraction(int(num), int(den))
+        return -value if sign == "-" else value
+    if match := _DECIMAL.fullmatch(t):
+        value = Fraction(match.group(2))
+        return -value if match.group(1) == "-" else value
+    return None
+
+
 class Labels(ABC):
     """Converts between a property's values and their labels (every kind of label derives from it)."""
 
@@ -53,7 +74,8 @@ class Labels(ABC):
 
 
 class Plain(Labels):
-    """Numbers shown as decimal, strings as themselves; parses nothing (plain numbers are tried anyway)."""
+    """Numbers shown as decimal with an optional ``unit`` (BatteryLevel in percent: 87 → ``87%``), strings as
+    themselves; parses only a number with its unit (plain numbers are tried anyway)."""
 
     def __init__(self, unit: str = "") -> None:
         self.unit = unit
@@ -134,7 +156,7 @@ class Scaled(Numeric):
         self.unit = unit
 
     def format(self, value: int) -> str:
-        return f"{_trim(Fraction(value, self.scale))}{self.unit}"
+        return f"{decimal(Fraction(value, self.scale))}{self.unit}"
 
     def read(self, text: str) -> int | None:
         t = text
@@ -148,9 +170,9 @@ class Scaled(Numeric):
             return None
 
 
-def _trim(value: Fraction) -> str:
-    """A decimal with at most two places and no trailing zeros: 5.6, 11, 0.25."""
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+def decimal(value: Fraction, places: int = 2) -> str:
+    """A decimal with at most ``places`` places and no trailing zeros: 5.6, 11, 0.25 (0.333 with three)."""
+    text = f"{float(value):.{places}f}".rstrip("0").rstrip(".")
     return text if text != "-0" else "0"
 
 
@@ -161,7 +183,7 @@ class FNumber(Numeric):
     """
 
     def format(self, value: int) -> str:
-        return f"f/{_trim(Fraction(value, 100))}"
+        return f"f/{decimal(Fraction(value, 100))}"
 
     def read(self, text: str) -> int | None:
         match = re.fullmatch(r"(?:f/?)?(\d+(?:\.\d+)?)", text)
@@ -180,7 +202,7 @@ class ExposureTime(Numeric):
             denominator = Fraction(10000, value)
             if abs(denominator - round(denominator)) < Fraction(1, 20) or denominator >= 3:
                 return f"1/{round(denominator)}"
-        return f"{_trim(Fraction(value, 10000))}s"
+        return f"{decimal(Fraction(value, 10000))}s"
 
     def read(self, text: str) -> int | None:
         t = text.removesuffix("s").removesuffix('"')
@@ -216,21 +238,15 @@ class ExposureBias(Labels):
 
     def parse(self, text: str) -> Value | None:
         t = text.strip().lower().removesuffix("ev").strip()
-        match = re.fullmatch(r"([+-]?)\s*(?:(\d+)\s+)?(\d+)\s*/\s*3", t)
-        if match:
-            sign = -1 if match.group(1) == "-" else 1
-            thirds = int(match.group(2) or 0) * 3 + int(match.group(3))
-            whole, rest = divmod(thirds, 3)
-            return sign * (whole * 1000 + (0, 333, 667)[rest])
-        if t in ("off", "±0", "0"):
+        if t in ("off", "±0"):
             return 0
-        try:
-            stops = Fraction(t.replace(" ", ""))
-        except (ValueError, ZeroDivisionError):
+        stops = fraction(t)
+        if stops is None or stops.denominator not in (1, 2, 3):
             return None
-        if stops.denominator == 1 or stops.denominator == 2:
-            return round(stops * 1000)
-        return None
+        if stops.denominator == 3:  # the thirds cameras use: 333, 667, 1333 …
+            whole, rest = divmod(int(abs(stops) * 3), 3)
+            return (-1 if stops < 0 else 1) * (whole * 1000 + (0, 333, 667)[rest])
+        return round(stops * 1000)
 
 
 class Iso(Numeric):
@@ -251,7 +267,7 @@ class Milliseconds(Labels):
             return hex_label(value)
         if value == 0:
             return "off"
-        return f"{_trim(Fraction(value, 1000))}s"
+        return f"{decimal(Fraction(value, 1000))}s"
 
     def parse(self, text: str) -> Value | None:
         t = normalize(text)
@@ -265,17 +281,6 @@ class Milliseconds(Labels):
             except (ValueError, ZeroDivisionError):
                 return None
         return None
-
-
-class Percent(Labels):
-    """A level in percent (BatteryLevel on a 0..100 range): 87 → ``87%``."""
-
-    def label(self, value: Value) -> str:
-        return f"{value}%" if isinstance(value, int) else hex_label(value)
-
-    def parse(self, text: str) -> Value | None:
-        t = normalize(text).removesuffix("%")
-        return int(t) if t.isdigit() else None
 
 
 class DateTime(Labels):

@@ -11,7 +11,6 @@ paces it with a :class:`Pacer` (a polled camera answers as fast as it can: witho
 from __future__ import annotations
 
 import asyncio
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,12 +45,11 @@ class FrameSplitter(Protocol):
 @dataclass(frozen=True, slots=True)
 class LiveFrame:
     """One live-view frame as delivered: our sequence number (gaps = frames dropped because the reader was
-    slow), the camera's counter, when its last byte arrived (monotonic and wall clock), and the JPEG."""
+    slow), the camera's counter, when its last byte arrived (monotonic clock), and the JPEG."""
 
     sequence: int
     counter: int
     received_at: float
-    wall_time: float
     jpeg: bytes
 
 
@@ -73,7 +71,7 @@ class StreamLiveView(LiveView):
     """Frames pushed on a connection of their own, split by a sans-I/O ``splitter`` (Fuji: FUJI.md §13).
 
     It holds at most one unread frame: when the reader is slower than the camera, the newest frame replaces
-    the unread one (counted in ``dropped``), so a reader never falls behind. Waiting is bounded by
+    the unread one (a gap in the frames' ``sequence``), so a reader never falls behind. Waiting is bounded by
     ``frame_timeout``.
     """
 
@@ -82,7 +80,6 @@ class StreamLiveView(LiveView):
     def __init__(self, splitter: FrameSplitter, frame_timeout: float) -> None:
         self.frame_timeout = frame_timeout
         self.received = 0
-        self.dropped = 0
         self._splitter = splitter
         self._latest: LiveFrame | None = None
         self._ready = asyncio.Event()
@@ -101,8 +98,7 @@ class StreamLiveView(LiveView):
         now = asyncio.get_running_loop().time()
         while (frame := self._splitter.next_frame()) is not None:
             self.received += 1
-            self.dropped += self._latest is not None
-            self._latest = LiveFrame(self.received, frame.counter, now, time.time(), frame.jpeg)
+            self._latest = LiveFrame(self.received, frame.counter, now, frame.jpeg)
             self._ready.set()
 
     def _lost(self, exc: BaseException) -> None:
@@ -147,7 +143,7 @@ class PolledLiveView(LiveView):
         jpeg = await self._fetch()
         self.received += 1
         now = asyncio.get_running_loop().time()
-        return LiveFrame(self.received, self.received, now, time.time(), jpeg)
+        return LiveFrame(self.received, self.received, now, jpeg)
 
     async def close(self) -> None:
         stop, self._stop = self._stop, None

@@ -47,7 +47,8 @@ from ptpipd.vendors.labels import (
     Iso,
     Labels,
     Numeric,
-    Percent,
+    Plain,
+    decimal,
 )
 
 # ------------------------------------------------------------------------------------------------ codes
@@ -468,11 +469,6 @@ def shutter_value(seconds: Fraction) -> int | None:
     return None
 
 
-def _decimal(value: Fraction) -> str:
-    """At most two decimals, no trailing zeros: 2.5, 30, 1.3."""
-    return f"{float(value):.2f}".rstrip("0").rstrip(".")
-
-
 class NikonShutterSpeed(Numeric):
     """Labels of 0xD100: 0x000100FA → ``1/250``, 0x000A0019 (10/25) → ``1/2.5``, 0x000D000A → ``1.3s``.
 
@@ -489,8 +485,8 @@ class NikonShutterSpeed(Numeric):
         if seconds is None:
             return f"0x{value:08X}"
         if seconds >= 1:
-            return f"{_decimal(seconds)}s"
-        return f"1/{_decimal(1 / seconds)}"
+            return f"{decimal(seconds)}s"
+        return f"1/{decimal(1 / seconds)}"
 
     def read(self, t: str) -> int | None:
         if t in _SHUTTER_SPECIAL_ALIASES:
@@ -525,7 +521,7 @@ def property_labels(model: str = "d750") -> dict[int, Labels]:
         Enum(IMAGE_QUALITY_Z, IMAGE_QUALITY_Z_ALIASES) if z else Enum(IMAGE_QUALITY, IMAGE_QUALITY_ALIASES)
     )
     return {
-        0x5001: Percent(),
+        0x5001: Plain("%"),
         0x5004: quality,
         0x5005: Enum(WHITE_BALANCE, WHITE_BALANCE_ALIASES),
         0x5007: FNumber(),

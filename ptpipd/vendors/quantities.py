@@ -15,39 +15,18 @@ from __future__ import annotations
 
 import math
 import re
-from fractions import Fraction
+
+from ptpipd.vendors.labels import NUMBER, fraction
 
 #: How far (in stops) a spelling may be from a listed value and still mean it: half of a third stop, the
 #: finest step cameras list. ``-0.3`` is 1/30 EV from −1/3 and means it; ``f/6.3`` is 1/3 stop from f/5.6
 #: and does not.
 TOLERANCE = 1 / 6
 
-_NUMBER = r"\d+(?:\.\d*)?|\.\d+"
-_MIXED = re.compile(r"([+-]?)(?:(\d+)\s+)?(\d+)\s*/\s*(\d+)")  # -2 1/3, +1/3
-_DECIMAL = re.compile(rf"([+-]?)({_NUMBER})")
-
-
-def _fraction(text: str) -> Fraction | None:
-    """``-2 1/3``, ``+1/3``, ``-0.3``, ``1.5`` as an exact number; None for anything else."""
-    t = text.strip()
-    if match := _MIXED.fullmatch(t):
-        sign, whole, num, den = match.groups()
-        if int(den) == 0:
-            return None
-        value = int(whole or 0) + Fraction(int(num), int(den))
-        return -value if sign == "-" else value
-    if match := _DECIMAL.fullmatch(t):
-        value = Fraction(match.group(2))
-        return -value if match.group(1) == "-" else value
-    return None
-
 
 class Quantity:
     """A quantity measured in stops. Subclasses read one spelling (:meth:`read`); a user's text may have
     several readings (:meth:`readings`), a camera's label one."""
-
-    #: what the stops count, for messages
-    unit = "stop"
 
     def read(self, text: str) -> float | None:
         """The position of one spelling, or None when it is not a spelling of this quantity."""
@@ -62,11 +41,9 @@ class Quantity:
 class ExposureValue(Quantity):
     """Exposure bias in EV: ``+1/3``, ``-2 2/3``, ``-0.3``, ``+1.5 EV``, ``0``, ``±0``."""
 
-    unit = "EV"
-
     def read(self, text: str) -> float | None:
         t = text.strip().lower().removesuffix("ev").strip().replace("±", "")
-        value = _fraction(t)
+        value = fraction(t)
         return None if value is None else float(value)
 
 
@@ -75,7 +52,7 @@ class Aperture(Quantity):
 
     def read(self, text: str) -> float | None:
         t = re.sub(r"\s+", "", text.lower()).removeprefix("f").removeprefix("/")
-        match = re.fullmatch(_NUMBER, t)
+        match = re.fullmatch(NUMBER, t)
         if not match or float(t) <= 0:
             return None
         return 2 * math.log2(float(t))
@@ -91,11 +68,11 @@ class ShutterSpeed(Quantity):
 
     def read(self, text: str) -> float | None:
         t = re.sub(r"\s+", "", text.lower()).removesuffix("sec").removesuffix("s")
-        if match := re.fullmatch(rf"1/({_NUMBER})", t):
+        if match := re.fullmatch(rf"1/({NUMBER})", t):
             seconds = 1 / float(match.group(1)) if float(match.group(1)) > 0 else 0.0
         elif match := re.fullmatch(r"(\d+)\"(\d+)", t):  # 1"3: 1.3 s, as Canon and Fuji bodies write it
             seconds = float(f"{match.group(1)}.{match.group(2)}")
-        elif re.fullmatch(rf"({_NUMBER})\"?", t):
+        elif re.fullmatch(rf"({NUMBER})\"?", t):
             seconds = float(t.removesuffix('"'))
         else:
             return None

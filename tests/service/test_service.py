@@ -279,7 +279,7 @@ class StreamView(LiveView):
     async def next_frame(self) -> LiveFrame:
         self.busy.append(self.service_busy())  # type: ignore[operator]
         self.count += 1
-        return LiveFrame(self.count, self.count, 0.0, 0.0, b"\xff\xd8\xff\xd9")
+        return LiveFrame(self.count, self.count, 0.0, b"\xff\xd8\xff\xd9")
 
     async def close(self) -> None:
         pass

@@ -21,7 +21,7 @@ from ptpipd.vendors.canon_codes import (
     ObjectTransfer,
     PropValueChanged,
 )
-from tests.vendors.test_canon_codes import DUMP_HEAD, ISO_800, SERIAL, h
+from tests.vendors.test_canon_codes import DUMP_HEAD, ISO_800, SERIAL, decode_events, h
 
 RC = ResponseCode
 
@@ -79,7 +79,7 @@ def test_the_dump_starts_as_gphoto2_saw_it_values_before_lists() -> None:
     ok(model, 0x9115, 1)
     data = events(model)
     assert data.startswith(DUMP_HEAD) and data.endswith(IDLE)
-    records = cc.decode_events(data)
+    records = decode_events(data)
     kinds = [type(r) for r in records]
     first_list = kinds.index(AvailListChanged)
     assert set(kinds[:first_list]) == {PropValueChanged} and set(kinds[first_list:]) == {AvailListChanged}
@@ -125,7 +125,7 @@ def test_writes_the_body_refuses(body: EOS6D, data: bytes, response: int) -> Non
 def test_exposure_compensation_accepts_both_sign_extensions(body: EOS6D) -> None:
     ok(body, 0x9110, data=h("0c000000 04d10000 fd000000"))  # gphoto2's -1/3
     ok(body, 0x9110, data=h("0c000000 04d10000 fbffffff"))  # -2/3 sign-extended to 32 bits
-    assert [r.value for r in cc.decode_events(events(body)) if isinstance(r, PropValueChanged)] == [
+    assert [r.value for r in decode_events(events(body)) if isinstance(r, PropValueChanged)] == [
         0xFD,
         0xFB,
     ]
@@ -135,7 +135,7 @@ def test_strings_and_image_formats_are_written(body: EOS6D) -> None:
     ok(body, 0x9110, data=h("0d000000 d0d10000 4a616e6500"))  # CANON.md §5: --set-config artist=Jane
     raw_l = cc.SetPropValue.of(0xD120, ImageFormat.from_code(0x0C03)).encode()
     ok(body, 0x9110, data=raw_l)
-    records = cc.decode_events(events(body))
+    records = decode_events(events(body))
     assert [r.value for r in records if isinstance(r, PropValueChanged)] == [
         "Jane",
         ImageFormat.from_code(0x0C03),
@@ -153,14 +153,14 @@ def test_nothing_is_written_or_released_outside_remote_mode() -> None:
 def _release(body: EOS6D) -> list[object]:
     """A full remote release as gphoto2 does it; the records it produced."""
     ok(body, 0x9128, 1, 0)
-    focus = cc.decode_events(events(body))
+    focus = decode_events(events(body))
     assert [r.code for r in focus if isinstance(r, PropValueChanged)] == [0xD1D3]  # FocusInfoEx ends the wait
     outcome = ok(body, 0x9128, 2, 0)
     assert outcome.capture is not None and outcome.capture == pytest.approx(1 / 250)  # the shutter speed
     ok(body, 0x9129, 2)
     ok(body, 0x9129, 1)
     assert body.finish_capture() == []  # what the server calls after the exposure: no PTP event
-    return list(cc.decode_events(events(body)))
+    return list(decode_events(events(body)))
 
 
 def test_release_to_the_card(body: EOS6D) -> None:
@@ -207,7 +207,7 @@ def test_remote_release_answers_zero_and_takes_a_picture(body: EOS6D) -> None:
     outcome = ok(body, 0x910F)
     assert outcome.params == (0,) and outcome.capture is not None
     body.finish_capture()
-    assert [r.name for r in cc.decode_events(events(body)) if isinstance(r, ObjectAdded)] == ["IMG_0003.JPG"]
+    assert [r.name for r in decode_events(events(body)) if isinstance(r, ObjectAdded)] == ["IMG_0003.JPG"]
 
 
 def test_live_view_frames_need_the_pc_output(body: EOS6D) -> None:
@@ -237,7 +237,7 @@ def test_the_battery_reports_its_level_steps_only(body: EOS6D) -> None:
     reported = []
     for _ in range(40):
         body.drain_battery()
-        reported += [r.value for r in cc.decode_events(events(body)) if isinstance(r, PropValueChanged)]
+        reported += [r.value for r in decode_events(events(body)) if isinstance(r, PropValueChanged)]
     assert reported == [4, 1]  # 75 % below 88 %, 50 % below 63 %
     assert body.standard.value_bytes(0x5001) == b"\x32"  # the standard BatteryLevel follows: 50
 
@@ -246,14 +246,14 @@ def test_the_body_shutter_and_the_session_end(body: EOS6D) -> None:
     ok(body, 0x9110, data=TO_PC)
     ok(body, 0x9110, data=EVF_PC)
     body.press_shutter()
-    assert any(isinstance(r, ObjectTransfer) for r in cc.decode_events(events(body)))
+    assert any(isinstance(r, ObjectTransfer) for r in decode_events(events(body)))
     body.end_session()
     assert body.props[0xD11C] == cc.CAPTURE_TO_CARD and body.props[0xD1B0] == 0
     ok(body, 0x1002, 1)
     ok(body, 0x9114, 1)
     ok(body, 0x9110, data=h("0c000000 1cd10000 01000000"))  # "card" as older libgphoto2 writes it
     body.press_shutter()
-    assert any(isinstance(r, ObjectAdded) for r in cc.decode_events(events(body)))
+    assert any(isinstance(r, ObjectAdded) for r in decode_events(events(body)))
     body.end_session()
     ok(body, 0x1002, 1)
     assert events(body) == IDLE  # the queue belonged to the old session

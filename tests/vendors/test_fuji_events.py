@@ -27,13 +27,13 @@ def test_the_x_t4_session_as_logged() -> None:
     cache.feed(listed("xt4_events_after_open_session"), announce=False)  # log-xt4 lines 76-82
     cache.feed(listed("xt4_events_after_open_capture"), announce=False)  # lines 136-156
     assert cache.take() == []
-    assert (cache.camera_state, cache.object_count) == (6, 44)
-    assert cache.value(0xD02A) == 0x8000_1900 and cache.value(0xD246) == 11
+    assert (cache.values[0xDF00], cache.object_count) == (6, 44)
+    assert cache.values[0xD02A] == 0x8000_1900 and cache.values[0xD246] == 11
     cache.feed(listed("xt4_events_after_client_state_11"))  # lines 219-221: 0xDF00 = 11, 0xD222 = 44
     assert cache.take() == [changed(0xDF00)]  # the count did not change: no ObjectAdded
     cache.feed(listed("xt4_events_none"))  # line 241: "00 00"
     assert cache.take() == []
-    assert cache.camera_state == 11
+    assert cache.values[0xDF00] == 11
 
 
 def test_a_grown_object_count_adds_objects() -> None:

@@ -10,7 +10,7 @@ from ptpipd.vendors.labels import (
     FNumber,
     Iso,
     Milliseconds,
-    Percent,
+    Plain,
     normalize,
 )
 
@@ -72,6 +72,8 @@ def test_exposure_bias_parses_loose_forms() -> None:
     assert labels.parse("+4/3") == 1333
     assert labels.parse("-1 1/3 EV") == -1333
     assert labels.parse("0.5") == 500
+    assert labels.parse("1 1/2") == 1500 and labels.parse("- 1/3") == -333 and labels.parse("±0") == 0
+    assert labels.parse("0.3") is None  # not a third: the snapping to the camera's list reads it (values)
     assert labels.parse("daylight") is None
 
 
@@ -105,8 +107,8 @@ def test_delay_and_battery() -> None:
     assert Milliseconds().label(0) == "off"
     assert Milliseconds().label(2000) == "2s"
     assert Milliseconds().parse("10s") == 10000
-    assert Percent().label(87) == "87%"
-    assert Percent().parse("87 %") == 87
+    assert Plain("%").label(87) == "87%"
+    assert Plain("%").parse("87 %") == 87
 
 
 def test_seed_unified_names_map_to_standard_codes() -> None:

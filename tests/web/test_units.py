@@ -62,7 +62,7 @@ class Camera:
             self.count += 1
             self.queue.put_nowait(
                 LiveFrame(
-                    self.count, self.count, asyncio.get_running_loop().time(), 0.0, b"\xff\xd8%d" % self.count
+                    self.count, self.count, asyncio.get_running_loop().time(), b"\xff\xd8%d" % self.count
                 )
             )
 
