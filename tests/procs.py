@@ -324,6 +324,9 @@ class DaemonProcess:
             cursor = len(self.notify.messages)
             status = self.call("status")
             if status["state"] == "connected":
+                # The daemon sent its "camera connected" STATUS= before it could answer: read it now, so
+                # a cursor taken after this call counts only what comes later.
+                self.notify.drain()
                 return dict(status)
             left = deadline - time.monotonic()
             if left <= 0:
