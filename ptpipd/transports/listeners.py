@@ -89,8 +89,9 @@ class Listener:
 
     @property
     def clients(self) -> int:
-        """Connections open right now."""
-        return len(self._connections)
+        """Connections open right now: not those being closed (their client has gone, or is being sent
+        away), whose close the event loop completes a turn or two later (uvloop's one more than asyncio's)."""
+        return sum(not writer.transport.is_closing() for writer in self._connections.values())
 
     @property
     def address(self) -> str:
