@@ -213,3 +213,71 @@ def test_a_part_file_is_linked_by_whichever_side_is_last(tmp_path: Path, order: 
         assert linked is None and not final.exists()
     else:
         assert linked == final and final.read_bytes() == b"photo"
+
+
+class SyncSpy:
+    """``fdatasync`` as it is (a real sync), noting the file's size at each call; ``fail`` makes the first
+    one fail with EIO instead, as a failing disk's would."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.sizes: list[int] = []
+        self.fail = fail
+
+    def __call__(self, fd: int) -> None:
+        self.sizes.append(os.fstat(fd).st_size)
+        if self.fail and len(self.sizes) == 1:
+            raise OSError(5, "Input/output error")
+        os.fdatasync(fd)
+
+
+@pytest.mark.parametrize("pieces", [1, 2])
+def test_a_first_piece_is_synced_as_soon_as_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pieces: int
+) -> None:
+    """With its folder, a part writer has its first piece synced on the journal's thread at once, before the
+    transaction ends; finish() syncs again only when more came after it, so a one-piece picture is synced
+    once, before it is asked for, and a later piece is never left unsynced."""
+    spy = SyncSpy()
+    monkeypatch.setattr("ptpipd.ingest_folder._datasync", spy)
+    final = tmp_path / "IMG_0001.JPG"
+
+    async def scenario() -> list[int]:
+        folder = IngestFolder(tmp_path, "{filename}", IngestIndex(tmp_path / "index.jsonl"))
+        writer = PartWriter(tmp_path / "a.part", folder)
+        writer.write(b"photo")
+        await folder.journal(lambda: None)  # the thread's steps before this one have run
+        synced_before_finish = list(spy.sizes)
+        if pieces == 2:
+            writer.write(b" and more")
+        writer.link_when_synced(final)
+        await writer.finish(folder)
+        await folder.close()
+        assert writer.durable and writer.linked == final
+        return synced_before_finish
+
+    assert asyncio.run(scenario()) == [5]
+    assert spy.sizes == ([5] if pieces == 1 else [5, 14])
+    assert final.read_bytes() == (b"photo" if pieces == 1 else b"photo and more")
+
+
+def test_a_first_piece_whose_early_sync_failed_is_never_put_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The early sync failed (the kernel reports a write-back error once): finish() fails too, even though
+    its own sync would now succeed, and the file never gets its name."""
+    monkeypatch.setattr("ptpipd.ingest_folder._datasync", SyncSpy(fail=True))
+    final = tmp_path / "IMG_0001.JPG"
+
+    async def scenario() -> PartWriter:
+        folder = IngestFolder(tmp_path, "{filename}", IngestIndex(tmp_path / "index.jsonl"))
+        writer = PartWriter(tmp_path / "a.part", folder)
+        writer.write(b"photo")
+        writer.link_when_synced(final)
+        with pytest.raises(OSError, match="Input/output error"):
+            await writer.finish(folder)
+        writer.discard()
+        await folder.close()
+        return writer
+
+    writer = asyncio.run(scenario())
+    assert not writer.durable and writer.linked is None and not final.exists()
