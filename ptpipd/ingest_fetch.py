@@ -96,13 +96,13 @@ class Fetcher:
     async def announced(self, handle: int) -> Fetched | None:
         """An object an event announced (the camera reads pieces): its first piece, then its ObjectInfo, in
         one turn with the camera (the piece's sync starts between the two)."""
-        writer = PartWriter(self.folder.fresh_part(handle), self.folder)
+        writer = PartWriter(self.folder.fresh_part(handle))
         self.progress.current = {"filename": None, "handle": handle, "offset": 0, "size": None}
         sink = _Sink(writer, None, self.progress)
 
         async def first(camera: Camera) -> FileEntry:
             await camera.download_part(handle, 0, self.piece, sink)
-            writer.finish(self.folder)  # the sync (begun with the first piece) ends on the journal's thread
+            writer.finish(self.folder)  # the sync runs on the journal's thread during the round trip
             return await camera.on_driver(lambda driver: driver.file_entry(handle))
 
         try:

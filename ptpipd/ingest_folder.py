@@ -201,20 +201,11 @@ class _Step:
 class PartWriter:
     """A data sink writing a new part file: each piece as it comes, straight from the receive buffer (the
     page cache's business, as the part files' writes of a listed download are); :meth:`finish` syncs and
-    closes the file on the journal's thread while the event loop goes on.
+    closes the file on the journal's thread while the event loop goes on."""
 
-    With ``folder``, the first piece's sync starts on ``folder``'s journal thread as soon as it is written
-    (:meth:`_sync_early`), while the rest of the transaction and its response are handled: a picture that
-    comes in one piece, as most do, is then synced before anyone asks, and :meth:`finish` only checks that
-    the sync covered every byte (else it syncs the rest)."""
-
-    def __init__(self, path: Path, folder: IngestFolder | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.size = 0
-        self._folder = folder
-        #: bytes the early sync covers (set on the journal's thread once it worked), -1 before it is asked for
-        self._early = -1
-        self._covered = 0
         #: set on the journal's thread once the file is synced (or why it could not be)
         self.durable = False
         self.error: OSError | None = None
@@ -233,13 +224,7 @@ class PartWriter:
         self.size += len(view)
         while view:
             view = view[os.write(self._fd, view) :]
-        if self._folder is None or self._early >= 0:
-            _start_writeback(self._fd, offset, self.size - offset)
-            return
-        # the bytes so far, synced on the journal's thread (its own descriptor: discard() may close ours)
-        self._early = self.size
-        early = self._folder.journal(self._sync_early, os.dup(self._fd), self.size)
-        early.add_done_callback(_retrieved)
+        _start_writeback(self._fd, offset, self.size - offset)
 
     def finish(self, folder: IngestFolder) -> asyncio.Future[Any]:
         """The bytes synced (fdatasync) and the file closed, on ``folder``'s journal thread: once that ran,
@@ -248,7 +233,7 @@ class PartWriter:
             self.write(b"")
         fd, self._fd, self.finished = self._fd, -1, True
         done = folder.journal(self._sync, fd)
-        done.add_done_callback(_retrieved)
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
         return done
 
     def discard(self) -> None:
@@ -268,24 +253,9 @@ class PartWriter:
         _link(self.path, final)
         self.linked = final
 
-    def _sync_early(self, fd: int, size: int) -> None:
-        """(On the journal's thread.) The first ``size`` bytes synced: :meth:`_sync`, queued after it on
-        the same thread, need not sync them again."""
-        try:
-            _datasync(fd)
-        except OSError as exc:
-            self.error = exc  # never durable, whatever a later sync says (the kernel reports an error once)
-            raise
-        finally:
-            os.close(fd)
-        self._covered = size
-
     def _sync(self, fd: int) -> None:
         try:
-            if self.error is not None:
-                raise self.error
-            if self._covered < self.size:  # no piece came after the early sync's: nothing left to sync
-                _datasync(fd)
+            _datasync(fd)
         except OSError as exc:
             self.error = exc
             raise
@@ -297,12 +267,6 @@ class PartWriter:
             with contextlib.suppress(OSError):  # taken, or no hard links: the next step's way
                 _link(self.path, final)
                 self.linked = final
-
-
-def _retrieved(future: asyncio.Future[Any]) -> None:
-    """A journal step's failure is told where it matters (:attr:`PartWriter.error`): not as unretrieved."""
-    if not future.cancelled():
-        future.exception()
 
 
 def _start_writeback(fd: int, offset: int, length: int) -> None:
