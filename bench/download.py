@@ -1,6 +1,6 @@
 """Download throughput of a big object through the product path and beside it, in one run.
 
-Run with ``.venv/bin/python bench/download.py [--size 1G] [--runs 3] [--profile]``. One simulator
+Run with ``.venv/bin/python bench/download.py [--size 1G] [--runs 3] [--profile] [--event-loop auto|uvloop|asyncio]``. One simulator
 subprocess (``--object-size SIZE``) serves the same object to:
 
 * **daemon + curl** (the product path): ``ptpipd`` connected to the simulator, ``curl -o FILE
@@ -307,6 +307,10 @@ class Daemon:
         return 0.0
 
 
+#: The daemon's event loop (``--event-loop``).
+EVENT_LOOP = ["auto"]
+
+
 def start_daemon(sim_port: int, work: Path) -> Daemon:
     port = free_port()
     sock = work / "ptpipd.sock"
@@ -322,6 +326,8 @@ def start_daemon(sim_port: int, work: Path) -> Daemon:
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
+        "--event-loop",
+        EVENT_LOOP[0],
     ]
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env
@@ -503,10 +509,17 @@ def main() -> None:
         "--profile", action="store_true", help="also profile ours (cProfile), the daemon (py-spy)"
     )
     parser.add_argument("--dir", type=Path, help="where to write the downloads (default: /dev/shm if roomy)")
+    parser.add_argument(
+        "--event-loop",
+        default="auto",
+        choices=["auto", "uvloop", "asyncio"],
+        help="the daemon's (default auto)",
+    )
     parser.add_argument("--child", choices=["ours", "raw-server"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    EVENT_LOOP[0] = args.event_loop
     size = bigobject.parse_size(args.size)
     if args.child == "ours":
         child_ours(args.port, args.out, args.profile)

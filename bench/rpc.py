@@ -1,6 +1,6 @@
 """Latency and throughput of ``get iso`` through the daemon vs the library, in one run.
 
-Run with ``.venv/bin/python bench/rpc.py [--calls 3000] [--runs 3] [--profile FILE]``. Measured, each after a warm-up:
+Run with ``.venv/bin/python bench/rpc.py [--calls 3000] [--runs 3] [--profile FILE] [--event-loop auto|uvloop|asyncio]``. Measured, each after a warm-up:
 
 * **daemon, 1 / 8 clients**: JSON-RPC ``get iso`` over the Unix socket of ``ptpipd --simulate generic`` (a
   subprocess; the simulated camera runs inside the daemon's event loop), by 1 client and by 8 concurrent
@@ -215,7 +215,14 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=Path, help="run the daemon of the 'sim process' cases under cProfile, write FILE"
     )
+    parser.add_argument(
+        "--event-loop",
+        default="auto",
+        choices=["auto", "uvloop", "asyncio"],
+        help="the daemons' (default auto)",
+    )
     args = parser.parse_args()
+    loop = ("--event-loop", args.event_loop)
 
     results: dict[str, list[Result]] = {name: [] for name in CASES}
     with tempfile.TemporaryDirectory(prefix="ptpipd-bench-") as tmp:
@@ -224,13 +231,14 @@ def main() -> int:
         sim_library = start_sim("generic", "--battery-interval", "0")
         simulate = external = None
         try:
-            simulate = Daemon(Path(tmp) / "simulate", "--simulate", "generic")
+            simulate = Daemon(Path(tmp) / "simulate", "--simulate", "generic", *loop)
             external = Daemon(
                 Path(tmp) / "external",
                 "--host",
                 sim_daemon.host,
                 "--port",
                 str(sim_daemon.port),
+                *loop,
                 profile=args.profile,
             )
             for _ in range(args.runs):  # the cases take turns, so that a noisy moment hits all of them

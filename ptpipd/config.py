@@ -11,7 +11,7 @@ The seed's INI examples load unchanged::
                   idle_timeout (ours)
     [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, max_connections, write_timeout,
                   rpc_idle_timeout, auth_token, capture_dir, state_dir, log_level, pairing_timeout, timeout,
-                  keepalive, poll_interval, liveview_fps
+                  keepalive, poll_interval, liveview_fps, event_loop
     [ingest]      dir, pattern, delete_after, hook, hook_timeout   (PTPIPD_INGEST_DIR, …; tethered ingest)
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
@@ -34,6 +34,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from ptpipd.ingest_names import DEFAULT_PATTERN, check_pattern
+from ptpipd.loops import LoopName, uvloop_available
 from ptpipd.net import is_loopback_host
 from ptpipd.vendors import VENDORS
 
@@ -159,6 +160,7 @@ class Settings(BaseModel):
     poll_interval: float | None = Field(None, gt=0)
     liveview_fps: float = Field(30.0, ge=0, le=1000)
     simulate: str | None = None
+    event_loop: LoopName = "auto"
     # [ingest] — tethered ingest (DESIGN.md §10), off without a directory
     ingest_dir: Path | None = None
     ingest_pattern: str = DEFAULT_PATTERN
@@ -273,6 +275,10 @@ class Settings(BaseModel):
                     f"{name} {address[0]}:{address[1]} is not a loopback address: set auth_token in [daemon] "
                     f"({how})"
                 )
+        if self.event_loop == "uvloop" and not uvloop_available():
+            raise SettingsError(
+                "event_loop uvloop: uvloop is not installed (pip install uvloop; or auto, asyncio)"
+            )
         if self.legacy_enabled and not is_loopback_host(self.legacy_address) and not self.auth_token:
             raise SettingsError(
                 f"the legacy text server on {self.legacy_address} would be open to the network without "

@@ -37,6 +37,7 @@ from ptpipd.ingest import Ingest, IngestOptions
 from ptpipd.legacy.oneshot import one_shot
 from ptpipd.legacy.server import READER_LIMIT, LegacyHandler
 from ptpipd.logs import setup_logging
+from ptpipd.loops import describe_loop, run_on
 from ptpipd.rpc import Dispatcher, make_dispatcher
 from ptpipd.service import CameraService, ConnectionState, ServiceOptions
 from ptpipd.systemd import ActivatedSockets, Notifier, listen_fds
@@ -108,6 +109,11 @@ OPTIONS: tuple[tuple[str | tuple[str, ...], str | None, str], ...] = (
     ),
     ("timeout", "SECONDS", "how long the camera may stay silent in a transaction (default 10)"),
     ("log_level", "LEVEL", "debug, info, warning or error (default info)"),
+    (
+        "event_loop",
+        "LOOP",
+        "auto (uvloop when installed, the default), uvloop, or asyncio (the standard loop)",
+    ),
     ("ingest_dir", "DIR", "tethered ingest: store every new picture there (default: off)"),
     (
         "ingest_pattern",
@@ -223,8 +229,10 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
     CloseSession), then each listener closes its connections, then the service's tasks end.
     """
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    log.info("event loop: %s", describe_loop(loop))
     for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.set)
     notifier = Notifier(env)
     activated = listen_fds(env)
     _remove_stale_temp_files(settings.captures_path(env))
@@ -406,9 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "; ".join(str(o) for o in loaded.overrides),
         )
     if args.command is not None:
-        return asyncio.run(one_shot(settings, args.command))
+        return run_on(one_shot(settings, args.command), settings.event_loop)
     try:
-        return asyncio.run(run(settings))
+        return run_on(run(settings), settings.event_loop)
     except KeyboardInterrupt:
         return 0
 

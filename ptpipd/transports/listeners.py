@@ -89,8 +89,10 @@ class Listener:
 
     @property
     def clients(self) -> int:
-        """Connections open right now."""
-        return len(self._connections)
+        """Connections open right now (the cap counts the same): not those being closed with nothing left to
+        send (their client has gone), whose descriptor the event loop frees a turn or two later (uvloop's one
+        more than asyncio's); one still sending what is left counts until it is done."""
+        return sum(_holding(writer) for writer in self._connections.values())
 
     @property
     def address(self) -> str:
@@ -103,7 +105,7 @@ class Listener:
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        full = len(self._connections) >= self.max_connections
+        full = self.clients >= self.max_connections
         table = self._refused if full else self._connections
         table[task] = writer
         try:
@@ -153,6 +155,12 @@ class Listener:
                 task.cancel()
             if late:
                 await asyncio.wait(late, timeout=CLOSE_WAIT)
+
+
+def _holding(writer: asyncio.StreamWriter) -> bool:
+    """The connection holds its descriptor for more than a loop turn: open, or closing with bytes to send."""
+    transport = writer.transport
+    return not transport.is_closing() or transport.get_write_buffer_size() > 0
 
 
 async def serve(

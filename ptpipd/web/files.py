@@ -122,8 +122,8 @@ async def serve_object(
     if request.method == "HEAD" or span.length == 0:
         return response
     await response.write(b"")  # the headers go out now: the body goes straight onto the connection
-    transport = request.transport
-    if not isinstance(transport, asyncio.WriteTransport):
+    transport = request.transport  # asyncio's or uvloop's (which does not subclass asyncio's classes)
+    if transport is None or transport.is_closing():
         raise ConnectionResetError("the client went away")
     try:
         forward = Forward(transport, span, splicing=True)
@@ -200,10 +200,16 @@ def write_copies(transport: asyncio.BaseTransport) -> bool:
     return sys.version_info < (3, 12) and type(transport).__module__ == "asyncio.selector_events"
 
 
+#: The transports known to write nothing behind a splice once they hold nothing (:meth:`Forward.flushed`):
+#: asyncio's selector loop and uvloop's (its ``get_write_buffer_size`` counts what libuv still holds too).
+SPLICE_SAFE_TRANSPORTS = ("asyncio.selector_events", "uvloop.loop")
+
+
 def splice_fd(transport: asyncio.BaseTransport) -> int | None:
     """The descriptor of the transport's socket when bytes may be spliced into it behind the transport's back
-    (:class:`Forward`): a plain socket (no TLS) of asyncio's selector loop, on Linux. None otherwise."""
-    if not splice.AVAILABLE or type(transport).__module__ != "asyncio.selector_events":
+    (:class:`Forward`): a plain socket (no TLS) of asyncio's selector loop or uvloop, on Linux. None
+    otherwise."""
+    if not splice.AVAILABLE or type(transport).__module__ not in SPLICE_SAFE_TRANSPORTS:
         return None
     if transport.get_extra_info("sslcontext") is not None or transport.get_extra_info("ssl_object"):
         return None
@@ -233,12 +239,11 @@ class Forward:
 
     def __init__(
         self,
-        transport: asyncio.BaseTransport,
+        transport: asyncio.WriteTransport,
         span: ByteRange,
         cap: int = PIPE_CAP,
         splicing: bool = False,
     ) -> None:
-        assert isinstance(transport, asyncio.WriteTransport)
         self.transport = transport
         self.span = span
         self.cap = cap

@@ -12,6 +12,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Callable
+from typing import cast
 
 from ptpipd.ip.errors import ConnectionClosed, TransactionTimeout
 from ptpipd.ip.packets import Buffer
@@ -42,8 +43,8 @@ class Channel(asyncio.BufferedProtocol):
         self.rx_bytes = 0  # bytes received so far (a transfer's progress, packets complete or not)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # asyncio's or uvloop's transport (uvloop's do not subclass asyncio's classes)
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # Every packet goes out in one write; Nagle would hold small ones back (gphoto2 saw 40 ms stalls).
