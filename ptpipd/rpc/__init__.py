@@ -3,9 +3,10 @@
 For a transport (NDJSON, WebSocket, ``POST /rpc``): ``make_dispatcher(...)`` once, a :class:`Client` per
 connection, then ``await dispatcher.respond(message, client)`` per message (text, bytes, or already parsed)
 → the response text, or None when nothing is due; notifications after ``subscribe`` arrive on the
-subscription :func:`notifying` hands to the transport's sender (``client.on_subscribe``) and are written with
-:func:`notification_text`; close the connection after an answer when ``client.closing`` is set. In-process callers use ``await dispatcher.call(method,
-params, client)`` → the result model or an :class:`RpcError`.
+subscription :func:`notifying` hands to the transport's sender (``client.on_subscribe``) and are written
+with :func:`notification_text`; close the connection after an answer when ``client.closing`` is set.
+In-process callers use ``await dispatcher.call(method, params, client)`` → the result model or an
+:class:`RpcError`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from ptpipd.rpc.errors import RpcError
 from ptpipd.rpc.saving import save
 from ptpipd.rpc.urls import INLINE_LIMIT, object_url
 from ptpipd.service import CameraService, Subscription
+
+log = logging.getLogger("ptpipd.rpc")
 
 
 @dataclass(eq=False)
@@ -51,19 +54,24 @@ async def notifying(
 ) -> AsyncIterator[None]:
     """A connection's notifications: while inside, ``notify(subscription)`` runs as a task of its own for the
     client's subscription, started when the client subscribes and cancelled when it unsubscribes or subscribes
-    anew. Leaving ends the subscription and waits for the task, cancelled. ``notify`` None: a transport that
-    cannot send notifications (``POST /rpc``); a subscription then only ends with it."""
-    task: asyncio.Task[None] | None = None
+    anew. Leaving ends the subscription and waits for the tasks, cancelled; a task that fails is logged
+    (the connection goes on without notifications). ``notify`` None: a transport that cannot send
+    notifications (``POST /rpc``); a subscription then only ends with it."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    def ended(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # the connection goes on serving requests; only its notifications stopped
+            log.error("client %d: notifications stopped: %r", client.id, exc, exc_info=exc)
 
     def follow(sub: Subscription | None) -> None:
-        nonlocal task
-        if task is not None:
+        for task in tasks:
             task.cancel()
-        task = (
-            None
-            if sub is None or notify is None
-            else asyncio.create_task(notify(sub), name=f"notify-{client.id}")
-        )
+        if sub is not None and notify is not None:
+            task = asyncio.create_task(notify(sub), name=f"notify-{client.id}")
+            tasks.add(task)
+            task.add_done_callback(ended)
 
     client.on_subscribe = follow
     try:
@@ -72,9 +80,9 @@ async def notifying(
         if client.subscription is not None:
             service.unsubscribe(client.subscription)
             client.subscription = None
-        if task is not None:
-            task.cancel()
-            await asyncio.wait({task})
+        follow(None)  # every task cancelled, those of earlier subscriptions too, and waited for
+        if tasks:
+            await asyncio.wait(set(tasks))
 
 
 Handler = Callable[[Client, Any], Awaitable[Any]]

@@ -21,7 +21,8 @@ def object_url(handle: int) -> str:
 
 def transfer_url(handle: int | None, path: str | None = None) -> str | None:
     """Where the data plane serves what the camera sent: its object (``handle``), else the file the daemon
-    saved in its capture directory (``path``, a capture preview): ``GET /captures/{name}``; None for neither."""
+    saved in its capture directory (``path``, a capture preview): ``GET /captures/{name}``; None for
+    neither."""
     if handle is not None:
         return object_url(handle)
     return f"/captures/{PurePath(path).name}" if path else None

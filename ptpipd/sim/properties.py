@@ -96,7 +96,8 @@ class PropertyStore:
         return None if spec is None else encode_value(spec.datatype, self.values[code])
 
     def get_desc(self, params: Sequence[int]) -> Outcome:
-        """GetDevicePropDesc 0x1014 of the property Param1 names: its DevicePropDesc with the current value."""
+        """GetDevicePropDesc 0x1014 of the property Param1 names: its DevicePropDesc with the current
+        value."""
         spec = self.specs.get(param(params, 0))
         if spec is None:
             return Outcome(ResponseCode.DevicePropNotSupported)

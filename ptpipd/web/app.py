@@ -122,7 +122,8 @@ async def get_thumb(request: web.Request) -> web.Response:
 
 async def post_capture(request: web.Request) -> web.Response:
     saved = await request.app[BACKEND].capture()
-    t, path = saved.transfer, str(saved.path)
+    t = saved.transfer
+    path = str(saved.path)  # save() without inline=True always keeps a file
     url = transfer_url(t.handle, path)  # the camera's object, else the file the daemon saved
     shot = {"format": t.format, "size": t.size, "handle": t.handle, "filename": t.filename, "path": path}
     return web.json_response({"handle": t.handle, "url": url, **shot})

@@ -79,8 +79,9 @@ class Backend:
         return Client(next(self._ids), transport, peer, authenticated=authenticated)
 
     async def relay(self, sub: Subscription, send: Callable[[str], Awaitable[None]]) -> None:
-        """Sends the notifications of ``sub`` as texts with ``send``, in order, until it overflows: then one final
-        ``notify.connection {state: "dropped"}`` goes out and it returns (the caller disconnects the client)."""
+        """Sends the notifications of ``sub`` as texts with ``send``, in order, until it overflows: then one
+        final ``notify.connection {state: "dropped"}`` goes out and it returns (the caller disconnects the
+        client)."""
         try:
             while True:
                 note = await sub.next()
