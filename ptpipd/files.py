@@ -19,6 +19,7 @@ import errno
 import fcntl
 import os
 import re
+import shutil
 import unicodedata
 from pathlib import Path
 from types import TracebackType
@@ -241,8 +242,7 @@ def _write_at(dir_fd: int, directory: Path, name: str, data: Buffer | Path) -> P
     with AtomicFile(directory, dir_fd) as file:
         if isinstance(data, Path):
             with data.open("rb") as source:
-                while piece := source.read(1 << 20):
-                    file.write(piece)
+                shutil.copyfileobj(source, file, 1 << 20)
         else:
             file.write(data)
         return file.commit(name)
