@@ -297,14 +297,6 @@ class _Reader:
         self.offset += size
         return int.from_bytes(self.data[self.offset - size : self.offset], "little", signed=signed)
 
-    def u8(self) -> int:
-        """One UINT8."""
-        return self.scalar(DataType.UINT8)
-
-    def u16(self) -> int:
-        """One UINT16."""
-        return self.scalar(DataType.UINT16)
-
     def array(self, datatype: DataType) -> tuple[int, ...]:
         """An array: u32 count, then that many elements (count checked before allocating)."""
         start = self.offset
