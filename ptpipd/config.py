@@ -48,8 +48,9 @@ class ConfigFileError(Exception):
     """The config file cannot be read or parsed (exit 102)."""
 
 
-class SettingsError(Exception):
-    """The settings are invalid (exit 104)."""
+class SettingsError(ValueError):
+    """The settings are invalid (exit 104). A ValueError, so that a settings validator may let it through:
+    pydantic reports its message as the field's problem."""
 
 
 def _is_root() -> bool:
@@ -205,10 +206,7 @@ class Settings(BaseModel):
     @field_validator("rpc_tcp", "http")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        try:
-            _listener(value, 0)
-        except SettingsError as exc:
-            raise ValueError(str(exc)) from None
+        _listener(value, 0)
         return value
 
     @field_validator("friendly_name")
