@@ -22,7 +22,6 @@ import re
 import shutil
 import unicodedata
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 Buffer = bytes | bytearray | memoryview
@@ -142,9 +141,7 @@ class AtomicFile:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self.path is None:
             self.abort()
 
