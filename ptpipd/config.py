@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic.functional_validators import AfterValidator
 
 from ptpipd.ingest_names import DEFAULT_PATTERN, check_pattern
 from ptpipd.loops import LoopName, uvloop_available
@@ -164,15 +165,10 @@ class Settings(BaseModel):
     event_loop: LoopName = "auto"
     # [ingest] — tethered ingest (DESIGN.md §10), off without a directory
     ingest_dir: Path | None = None
-    ingest_pattern: str = DEFAULT_PATTERN
+    ingest_pattern: Annotated[str, AfterValidator(check_pattern)] = DEFAULT_PATTERN
     ingest_delete_after: Switch = False
     ingest_hook: str | None = None
     ingest_hook_timeout: float = Field(60.0, gt=0)
-
-    @field_validator("ingest_pattern")
-    @classmethod
-    def _pattern(cls, value: str) -> str:
-        return check_pattern(value)
 
     @field_validator("ingest_hook")
     @classmethod
