@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic.functional_validators import AfterValidator
 
 from ptpipd.ingest_names import DEFAULT_PATTERN, check_pattern
 from ptpipd.loops import LoopName, uvloop_available
@@ -48,8 +49,9 @@ class ConfigFileError(Exception):
     """The config file cannot be read or parsed (exit 102)."""
 
 
-class SettingsError(Exception):
-    """The settings are invalid (exit 104)."""
+class SettingsError(ValueError):
+    """The settings are invalid (exit 104). A ValueError, so that a settings validator may let it through:
+    pydantic reports its message as the field's problem."""
 
 
 def _is_root() -> bool:
@@ -163,15 +165,10 @@ class Settings(BaseModel):
     event_loop: LoopName = "auto"
     # [ingest] — tethered ingest (DESIGN.md §10), off without a directory
     ingest_dir: Path | None = None
-    ingest_pattern: str = DEFAULT_PATTERN
+    ingest_pattern: Annotated[str, AfterValidator(check_pattern)] = DEFAULT_PATTERN
     ingest_delete_after: Switch = False
     ingest_hook: str | None = None
     ingest_hook_timeout: float = Field(60.0, gt=0)
-
-    @field_validator("ingest_pattern")
-    @classmethod
-    def _pattern(cls, value: str) -> str:
-        return check_pattern(value)
 
     @field_validator("ingest_hook")
     @classmethod
@@ -205,10 +202,7 @@ class Settings(BaseModel):
     @field_validator("rpc_tcp", "http")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        try:
-            _listener(value, 0)
-        except SettingsError as exc:
-            raise ValueError(str(exc)) from None
+        _listener(value, 0)
         return value
 
     @field_validator("friendly_name")

@@ -19,9 +19,9 @@ import errno
 import fcntl
 import os
 import re
+import shutil
 import unicodedata
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 Buffer = bytes | bytearray | memoryview
@@ -141,9 +141,7 @@ class AtomicFile:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self.path is None:
             self.abort()
 
@@ -241,8 +239,7 @@ def _write_at(dir_fd: int, directory: Path, name: str, data: Buffer | Path) -> P
     with AtomicFile(directory, dir_fd) as file:
         if isinstance(data, Path):
             with data.open("rb") as source:
-                while piece := source.read(1 << 20):
-                    file.write(piece)
+                shutil.copyfileobj(source, file, 1 << 20)
         else:
             file.write(data)
         return file.commit(name)

@@ -30,6 +30,7 @@ import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import partial
 
 from ptpipd.ip import packets as pk
 from ptpipd.ip.codec import Codec, Dialect, ExtraPacket, Role
@@ -290,16 +291,12 @@ _CONTAINER_KINDS = {
 }
 
 
-def _fuji_event_codec(role: Role) -> Codec:
-    return FujiCodec(role, containers=True)
-
-
 #: Fuji Wi-Fi: 82-byte init request, containers afterwards, no event handshake, OpenSession with TID 1
 #: (what malc0mn's X-T1 client sends; FUJI.md §4).
 FUJI = Dialect(
     name="fuji",
     command_codec=FujiCodec,
-    event_codec=_fuji_event_codec,
+    event_codec=partial(FujiCodec, containers=True),
     init_request=encode_init_command_request,
     event_handshake=False,
     open_session_transaction_id=1,

@@ -96,10 +96,6 @@ def packet_dumps(packets: list[bytes]) -> str:
 # ------------------------------------------------------------------------------------------ values
 
 
-def _code(hexa: str) -> int:
-    return int(hexa, 16)
-
-
 def short_hex(hexa: str | None) -> str | None:
     """A value's hex as wide as its type, without leading zeros (Go's ``%#x`` of the unsigned value)."""
     return None if not hexa else go_hex(int(hexa, 16))
@@ -111,7 +107,7 @@ def value_line(v: m.PropertyValueResult, labels: LegacyLabels) -> str:
     hexa = short_hex(v.hex)
     if hexa is None:
         return f"{v.value}\n"
-    return f"{labels.label(_code(v.code), v.value)} ({hexa})\n"
+    return f"{labels.label(int(v.code, 16), v.value)} ({hexa})\n"
 
 
 def set_line(prop_text: str, v: m.PropertyValueResult) -> str:
@@ -143,7 +139,7 @@ def value_rows(items: Sequence[m.PropertyDescResult | m.StateEntryResult], label
     """``info`` (the properties) and ``state`` (the state list entries): one row each, in the camera's order."""
     rows = []
     for item in items:
-        code = _code(item.code)
+        code = int(item.code, 16)
         rows.append((go_hex(code), labels.name(code), *_cells(code, item.value, labels)))
     return table(INFO_HEADER, rows)
 
@@ -159,7 +155,7 @@ def _allowed(form: m.EnumFormResult | m.RangeFormResult | m.NoFormResult) -> str
 
 def describe_rows(d: m.PropertyDescResult, labels: LegacyLabels) -> str:
     """``describe``: the default and current value, and the allowed values."""
-    code = _code(d.code)
+    code = int(d.code, 16)
     row = (
         go_hex(code),
         labels.name(code),
@@ -187,7 +183,7 @@ def _prop_json(
 
 def property_json(d: m.PropertyDescResult, labels: LegacyLabels) -> dict[str, Any]:
     """One property in the seed's JSON shape."""
-    code = _code(d.code)
+    code = int(d.code, 16)
     data_type = TYPE_NAMES.get(d.type, d.type)
     out = _prop_json(code, labels, data_type, not d.writable, d.factory_default.value, d.value)
     if isinstance(d.form, m.EnumFormResult):
@@ -201,4 +197,4 @@ def property_json(d: m.PropertyDescResult, labels: LegacyLabels) -> dict[str, An
 
 def state_json(e: m.StateEntryResult, labels: LegacyLabels) -> dict[str, Any]:
     """One state list entry in the seed's JSON shape: a read-only uint32 without form, default 0."""
-    return _prop_json(_code(e.code), labels, "uint32", True, 0, e.value)
+    return _prop_json(int(e.code, 16), labels, "uint32", True, 0, e.value)

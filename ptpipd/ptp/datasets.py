@@ -356,14 +356,14 @@ class DevicePropDesc(_Dataset):
 
     @classmethod
     def _read(cls, reader: _Reader) -> Self:
-        code = reader.u16()
+        code = reader.scalar(DataType.UINT16)
         at = reader.offset
-        datatype = reader.datatype(reader.u16(), at)
-        get_set = reader.u8()
+        datatype = reader.datatype(reader.scalar(DataType.UINT16), at)
+        get_set = reader.scalar(DataType.UINT8)
         factory_default = reader.value(datatype)
         current = reader.value(datatype)
         at = reader.offset
-        flag = reader.u8()
+        flag = reader.scalar(DataType.UINT8)
         form: Form
         if flag == NoForm.flag:
             form = NoForm()
@@ -373,7 +373,7 @@ class DevicePropDesc(_Dataset):
             # Each value takes at least one byte, so the count is bounded by the bytes left and
             # the loop below cannot run long on a hostile count: it fails at the first value
             # that does not fit.
-            count = reader.u16()
+            count = reader.scalar(DataType.UINT16)
             form = EnumForm(tuple(reader.value(datatype) for _ in range(count)))
         else:
             raise reader.fail(f"unknown FormFlag 0x{flag:02X} at offset {at}", at)

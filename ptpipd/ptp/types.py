@@ -169,21 +169,6 @@ def _as_int(datatype: DataType, value: object, what: str) -> int:
     return value
 
 
-def _string_units(text: object) -> bytes:
-    """The UTF-16LE code units of ``text`` (without NUL), checked against the 254-unit limit."""
-    if not isinstance(text, str):
-        raise EncodeError(f"STR: expected a str, got {type(text).__name__}")
-    try:
-        units = text.encode("utf-16-le")
-    except UnicodeEncodeError as exc:  # a lone surrogate
-        raise EncodeError(f"STR: {text!r} is not encodable as UTF-16: {exc.reason}") from None
-    if len(units) // 2 > _MAX_STRING_UNITS:
-        raise EncodeError(
-            f"STR: {len(units) // 2} UTF-16 code units, at most {_MAX_STRING_UNITS} fit a PTP string"
-        )
-    return units
-
-
 def check_value(datatype: int, value: Value) -> None:
     """Check that ``value`` can be encoded as ``datatype``.
 
@@ -220,7 +205,7 @@ def encode_value(datatype: int, value: Value) -> bytes:
     """
     dt = _resolve(datatype, lambda why: EncodeError(f"encode_value: {why}"))
     if dt is DataType.STR:
-        return _encode_string(value)
+        return encode_string(value)
     if dt.is_array:
         items = _as_array(dt, value)
         element = dt.element
@@ -231,20 +216,26 @@ def encode_value(datatype: int, value: Value) -> bytes:
     return _pack_int(dt, _as_int(dt, value, dt.name))
 
 
-def encode_string(text: str) -> bytes:
+def encode_string(text: object) -> bytes:
     """``text`` as a PTP string: count byte (units incl. NUL), UTF-16LE units, NUL unit.
 
     The empty string becomes the single byte ``00``. Characters outside the BMP become surrogate
-    pairs (two units each); PTP.md treats them as out of scope.
+    pairs (two units each); PTP.md treats them as out of scope. The code units (without NUL) are
+    checked against the 254-unit limit.
 
     Raises:
         EncodeError: more than 254 UTF-16 code units, a lone surrogate, or not a ``str``.
     """
-    return _encode_string(text)
-
-
-def _encode_string(text: object) -> bytes:
-    units = _string_units(text)
+    if not isinstance(text, str):
+        raise EncodeError(f"STR: expected a str, got {type(text).__name__}")
+    try:
+        units = text.encode("utf-16-le")
+    except UnicodeEncodeError as exc:  # a lone surrogate
+        raise EncodeError(f"STR: {text!r} is not encodable as UTF-16: {exc.reason}") from None
+    if len(units) // 2 > _MAX_STRING_UNITS:
+        raise EncodeError(
+            f"STR: {len(units) // 2} UTF-16 code units, at most {_MAX_STRING_UNITS} fit a PTP string"
+        )
     if not units:
         return b"\x00"
     return bytes((len(units) // 2 + 1,)) + units + b"\x00\x00"
@@ -305,14 +296,6 @@ class _Reader:
         self.need(size, datatype.name)
         self.offset += size
         return int.from_bytes(self.data[self.offset - size : self.offset], "little", signed=signed)
-
-    def u8(self) -> int:
-        """One UINT8."""
-        return self.scalar(DataType.UINT8)
-
-    def u16(self) -> int:
-        """One UINT16."""
-        return self.scalar(DataType.UINT16)
 
     def array(self, datatype: DataType) -> tuple[int, ...]:
         """An array: u32 count, then that many elements (count checked before allocating)."""
