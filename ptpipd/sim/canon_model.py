@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from fractions import Fraction
 
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import DataType, DeviceInfo, EnumForm, NoForm, ObjectFormat, ResponseCode
@@ -51,7 +50,6 @@ from ptpipd.vendors.canon_codes import (
     EVF_PC,
     RELEASE_FULL,
     RELEASE_HALF,
-    SELF_TIMER,
     VIEWFINDER_JPEG,
     CanonEvent,
     CanonOperation,
@@ -64,7 +62,7 @@ from ptpipd.vendors.canon_codes import (
     ViewfinderRecord,
     encode_events,
     encode_focus_info,
-    shutter_seconds,
+    exposure_seconds,
 )
 
 log = logging.getLogger("ptpipd.sim")
@@ -193,10 +191,6 @@ class EOS6D:
         self._change(P.AvailableShots, max(0, self.props.number(P.AvailableShots) - 1))
         self._change(P.ShutterCounter, self.props.number(P.ShutterCounter) + 1)
 
-    def _exposure(self) -> float:
-        seconds = shutter_seconds(self.props.number(P.ShutterSpeed)) or Fraction(0)
-        return float(seconds) + SELF_TIMER.get(self.props.number(P.DriveMode), 0.0)
-
     def _focus(self) -> None:
         info = encode_focus_info(5472, 3648, AF_POINTS)
         self._queue(PropValueChanged(P.FocusInfoEx, info))
@@ -283,7 +277,7 @@ class EOS6D:
             self.bulb_open = True
             return Outcome(RC.OK)
         self.exposing = True
-        return Outcome(RC.OK, capture=self._exposure())
+        return Outcome(RC.OK, capture=exposure_seconds(self.props[P.ShutterSpeed], self.props[P.DriveMode]))
 
     def _release_off(self, params: tuple[int, ...], data: bytes) -> Outcome:
         stage = param(params, 0)
