@@ -191,10 +191,6 @@ class EOS6D:
         self._change(P.AvailableShots, max(0, self.props.number(P.AvailableShots) - 1))
         self._change(P.ShutterCounter, self.props.number(P.ShutterCounter) + 1)
 
-    def _focus(self) -> None:
-        info = encode_focus_info(5472, 3648, AF_POINTS)
-        self._queue(PropValueChanged(P.FocusInfoEx, info))
-
     # ------------------------------------------------------------------ session and events
 
     def _get_device_info(self, params: tuple[int, ...], data: bytes) -> Outcome:
@@ -263,8 +259,8 @@ class EOS6D:
         stage = param(params, 0)
         if stage not in (RELEASE_HALF, RELEASE_FULL):
             return Outcome(RC.InvalidParameter)
-        if stage == RELEASE_HALF:
-            self._focus()
+        if stage == RELEASE_HALF:  # focuses (DoAf too): FocusInfoEx tells where
+            self._queue(PropValueChanged(P.FocusInfoEx, encode_focus_info(5472, 3648, AF_POINTS)))
             return Outcome(RC.OK)
         return self._full_press()
 
@@ -298,10 +294,6 @@ class EOS6D:
         if self.props[P.ShutterSpeed] != BULB:
             return Outcome(CanonResponse.OperationRefused)
         return self._full_press()
-
-    def _do_af(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        self._focus()
-        return Outcome(RC.OK)
 
     # ------------------------------------------------------------------ live view
 
@@ -349,7 +341,8 @@ HANDLERS: dict[int, _Handler] = {
     OC.RequestDevicePropValue: EOS6D._request_value,
     OC.RemoteReleaseOn: EOS6D._release_on, OC.RemoteReleaseOff: EOS6D._release_off,
     OC.InitiateViewfinder: EOS6D._ok, OC.TerminateViewfinder: EOS6D._ok,
-    OC.GetViewFinderData: EOS6D._viewfinder, OC.DoAf: EOS6D._do_af, OC.DriveLens: EOS6D._ok,
+    OC.GetViewFinderData: EOS6D._viewfinder, OC.DriveLens: EOS6D._ok,
+    OC.DoAf: lambda m, p, d: m._release_on((RELEASE_HALF,), d),
     OC.Zoom: EOS6D._ok, OC.ZoomPosition: EOS6D._ok, OC.AfCancel: EOS6D._ok,
 }
 # fmt: on
