@@ -353,8 +353,7 @@ class NikonCamera(GenericCamera):
             return super()._delete_object(tid, params, data)
         if self.sdram is None:
             return Outcome(RC.InvalidObjectHandle)
-        self.sdram = None
-        return Outcome(RC.OK)
+        return self._delete_sdram(tid, params, data)
 
     def _live_status(self, on: bool, tid: int) -> tuple[Event, ...]:
         self.live = on
