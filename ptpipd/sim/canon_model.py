@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from fractions import Fraction
 
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import DataType, DeviceInfo, EnumForm, NoForm, ObjectFormat, ResponseCode
@@ -51,7 +50,6 @@ from ptpipd.vendors.canon_codes import (
     EVF_PC,
     RELEASE_FULL,
     RELEASE_HALF,
-    SELF_TIMER,
     VIEWFINDER_JPEG,
     CanonEvent,
     CanonOperation,
@@ -64,7 +62,7 @@ from ptpipd.vendors.canon_codes import (
     ViewfinderRecord,
     encode_events,
     encode_focus_info,
-    shutter_seconds,
+    exposure_seconds,
 )
 
 log = logging.getLogger("ptpipd.sim")
@@ -193,14 +191,6 @@ class EOS6D:
         self._change(P.AvailableShots, max(0, self.props.number(P.AvailableShots) - 1))
         self._change(P.ShutterCounter, self.props.number(P.ShutterCounter) + 1)
 
-    def _exposure(self) -> float:
-        seconds = shutter_seconds(self.props.number(P.ShutterSpeed)) or Fraction(0)
-        return float(seconds) + SELF_TIMER.get(self.props.number(P.DriveMode), 0.0)
-
-    def _focus(self) -> None:
-        info = encode_focus_info(5472, 3648, AF_POINTS)
-        self._queue(PropValueChanged(P.FocusInfoEx, info))
-
     # ------------------------------------------------------------------ session and events
 
     def _get_device_info(self, params: tuple[int, ...], data: bytes) -> Outcome:
@@ -269,8 +259,8 @@ class EOS6D:
         stage = param(params, 0)
         if stage not in (RELEASE_HALF, RELEASE_FULL):
             return Outcome(RC.InvalidParameter)
-        if stage == RELEASE_HALF:
-            self._focus()
+        if stage == RELEASE_HALF:  # focuses (DoAf too): FocusInfoEx tells where
+            self._queue(PropValueChanged(P.FocusInfoEx, encode_focus_info(5472, 3648, AF_POINTS)))
             return Outcome(RC.OK)
         return self._full_press()
 
@@ -283,7 +273,7 @@ class EOS6D:
             self.bulb_open = True
             return Outcome(RC.OK)
         self.exposing = True
-        return Outcome(RC.OK, capture=self._exposure())
+        return Outcome(RC.OK, capture=exposure_seconds(self.props[P.ShutterSpeed], self.props[P.DriveMode]))
 
     def _release_off(self, params: tuple[int, ...], data: bytes) -> Outcome:
         stage = param(params, 0)
@@ -304,10 +294,6 @@ class EOS6D:
         if self.props[P.ShutterSpeed] != BULB:
             return Outcome(CanonResponse.OperationRefused)
         return self._full_press()
-
-    def _do_af(self, params: tuple[int, ...], data: bytes) -> Outcome:
-        self._focus()
-        return Outcome(RC.OK)
 
     # ------------------------------------------------------------------ live view
 
@@ -355,7 +341,8 @@ HANDLERS: dict[int, _Handler] = {
     OC.RequestDevicePropValue: EOS6D._request_value,
     OC.RemoteReleaseOn: EOS6D._release_on, OC.RemoteReleaseOff: EOS6D._release_off,
     OC.InitiateViewfinder: EOS6D._ok, OC.TerminateViewfinder: EOS6D._ok,
-    OC.GetViewFinderData: EOS6D._viewfinder, OC.DoAf: EOS6D._do_af, OC.DriveLens: EOS6D._ok,
+    OC.GetViewFinderData: EOS6D._viewfinder, OC.DriveLens: EOS6D._ok,
+    OC.DoAf: lambda m, p, d: m._release_on((RELEASE_HALF,), d),
     OC.Zoom: EOS6D._ok, OC.ZoomPosition: EOS6D._ok, OC.AfCancel: EOS6D._ok,
 }
 # fmt: on

@@ -38,6 +38,7 @@ from ptpipd.ptp import (
     OperationCode,
     ResponseCode,
     StillCaptureMode,
+    Value,
 )
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim import bigobject
@@ -112,6 +113,9 @@ def _big_info(size: int, date: str) -> ObjectInfo:
 
 class GenericCamera(CardAnswers):
     """The camera: DeviceInfo, one card, the standard properties, session state and capture state."""
+
+    #: The property the main dial steps and its values in the dial's order: ExposureTime, shortest first.
+    dial: tuple[int, tuple[Value, ...]] = (DevicePropCode.ExposureTime, EXPOSURE_TIMES)
 
     def __init__(
         self,
@@ -252,13 +256,17 @@ class GenericCamera(CardAnswers):
         return [Event(EventCode.ObjectAdded, NO_TRANSACTION, (handle,)) for handle in handles]
 
     def turn_dial(self) -> list[Event]:
-        """The main dial turned one click: ExposureTime moves to the next of its values (after the longest,
-        back to the shortest), announced by DevicePropChanged."""
-        times = list(EXPOSURE_TIMES)
-        current = self.properties[DevicePropCode.ExposureTime]
-        at = times.index(current) if current in times else -1
-        self.properties.store(DevicePropCode.ExposureTime, times[(at + 1) % len(times)])
-        return [Event(EventCode.DevicePropChanged, NO_TRANSACTION, (DevicePropCode.ExposureTime,))]
+        """The main dial turned one click: :attr:`dial`'s property moves to the next of its values (after
+        the last, back to the first), announced by DevicePropChanged with those that move with it."""
+        code, values = self.dial
+        current = self.properties[code]
+        at = values.index(current) if current in values else -1
+        self.properties.store(code, values[(at + 1) % len(values)])
+        return [Event(EventCode.DevicePropChanged, NO_TRANSACTION, (c,)) for c in (code, *self._linked(code))]
+
+    def _linked(self, code: int) -> list[int]:
+        """After ``code`` changed: the codes of the properties that changed with it (none here)."""
+        return []
 
     def drain_battery(self) -> list[Event]:
         """One step of battery drain (1 %); an empty battery stays empty (and says nothing more)."""
@@ -346,8 +354,8 @@ class GenericCamera(CardAnswers):
     def _set_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         code = param(params, 0)
         result, changed = self.properties.set_from_initiator(code, data if data is not None else b"")
-        events = (Event(EventCode.DevicePropChanged, tid, (code,)),) if changed else ()
-        return Outcome(result, events=events)
+        moved = (code, *self._linked(code)) if changed else ()
+        return Outcome(result, events=tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in moved))
 
     def _reset_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
         result, changed = self.properties.reset(param(params, 0))

@@ -7,8 +7,6 @@ the rules.
 
 from __future__ import annotations
 
-import re
-
 from ptpipd.ptp import (
     DataType,
     DevicePropCode,
@@ -26,6 +24,7 @@ from ptpipd.ptp import (
     WhiteBalance,
 )
 from ptpipd.sim.properties import PropSpec
+from ptpipd.vendors.labels import DateTime
 
 P = DevicePropCode
 WB, Metering, Program, FocusMetering = (
@@ -70,12 +69,11 @@ FOCUS_INFINITY = 0xFFFF
 #: Default DateTime (the camera clock does not tick: the simulator is deterministic).
 DEFAULT_DATETIME = "20240601T120000"
 
-_DATETIME = re.compile(r"\d{8}T\d{6}(\.\d)?(Z|[+-]\d{4})?")
-
 
 def is_datetime(value: Value) -> bool:
-    """A PTP DateTime string (PTP.md §2.2): ``YYYYMMDDThhmmss[.s][Z|±hhmm]``."""
-    return isinstance(value, str) and _DATETIME.fullmatch(value) is not None
+    """A PTP DateTime string (PTP.md §2.2): ``YYYYMMDDThhmmss[.s][Z|±hhmm]`` of a real date and time, as
+    the vendors' DateTime labels read it."""
+    return isinstance(value, str) and DateTime().parse(value) == value
 
 
 def _enum(*values: int) -> EnumForm:

@@ -140,6 +140,10 @@ class NikonCamera(GenericCamera):
     STA mode (``sta``); ``wizard``: the body waits in its connect-to-computer wizard.
     """
 
+    #: The main dial steps the shutter speed 0xD100 (bulb, x 200 and time left out: after 30 s, 1/8000 s
+    #: again); 0x500D follows it.
+    dial = (NP.ShutterSpeed, tuple(s for s in SHUTTER_SPEEDS if s not in SHUTTER_SPECIAL))
+
     def __init__(
         self, model: str = "d750", *, seed: int = 0, vendor_id: int | None = None, sta: bool = False,
         registered: Iterable[bytes] = (), wizard: bool = False, file_lock: bool = False,
@@ -217,15 +221,9 @@ class NikonCamera(GenericCamera):
             return []
         return self._shot_events(self.target, tid, complete=True)
 
-    def turn_dial(self) -> list[Event]:
-        """The main dial turned one click: the next shutter speed (after 30 s, 1/8000 s again); 0x500D
-        follows it."""
-        speeds = [s for s in SHUTTER_SPEEDS if s not in SHUTTER_SPECIAL]
-        current = self.properties[NP.ShutterSpeed]
-        at = speeds.index(current) if current in speeds else -1
-        self.properties.store(NP.ShutterSpeed, speeds[(at + 1) % len(speeds)])
-        moved = (NP.ShutterSpeed, *follow(self.properties, NP.ShutterSpeed))
-        return [Event(EventCode.DevicePropChanged, NO_TRANSACTION, (code,)) for code in moved]
+    def _linked(self, code: int) -> list[int]:
+        """0x500D and 0xD100, 0x500F and 0xD0B4 move together (:func:`~ptpipd.sim.nikon_props.follow`)."""
+        return follow(self.properties, code)
 
     def press_shutter(self) -> list[Event]:
         """The shutter pressed on the body: a picture where RecordingMedia 0xD10B points."""
@@ -355,8 +353,7 @@ class NikonCamera(GenericCamera):
             return super()._delete_object(tid, params, data)
         if self.sdram is None:
             return Outcome(RC.InvalidObjectHandle)
-        self.sdram = None
-        return Outcome(RC.OK)
+        return self._delete_sdram(tid, params, data)
 
     def _live_status(self, on: bool, tid: int) -> tuple[Event, ...]:
         self.live = on
@@ -409,21 +406,12 @@ class NikonCamera(GenericCamera):
         self.wizard = False  # the body leaves its wizard; the computer reconnects as a registered one
         return Outcome(RC.OK)
 
-    def _set_prop_value(self, tid: int, params: tuple[int, ...], data: Buffer | None) -> Outcome:
-        outcome = super()._set_prop_value(tid, params, data)
-        if not outcome.events:
-            return outcome
-        linked = follow(self.properties, param(params, 0))
-        extra = tuple(Event(EventCode.DevicePropChanged, tid, (c,)) for c in linked)
-        return Outcome(outcome.code, events=(*outcome.events, *extra))
-
 
 _Handler = Callable[[NikonCamera, int, tuple[int, ...], Buffer | None], Outcome]
 #: Nikon operations and the standard ones the Nikon answers its own way.
 _HANDLERS: dict[int, _Handler] = {
     OC.InitiateCapture: NikonCamera._initiate_capture,
     OC.DeleteObject: NikonCamera._delete_object,
-    OC.SetDevicePropValue: NikonCamera._set_prop_value,
     NO.InitiateCaptureRecInSdram: lambda camera, tid, params, data: camera._start_capture(tid, TARGET_SDRAM),
     NO.InitiateCaptureRecInMedia: NikonCamera._capture_in_media,
     NO.AfDrive: lambda camera, tid, params, data: Outcome(RC.OK),

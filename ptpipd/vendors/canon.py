@@ -78,7 +78,6 @@ from ptpipd.vendors.canon_codes import (
     PICTURE_STYLE,
     RELEASE_FULL,
     RELEASE_HALF,
-    SELF_TIMER,
     SHOOTING_MODE,
     SHUTTER,
     VIEWFINDER_PARAMS,
@@ -95,8 +94,8 @@ from ptpipd.vendors.canon_codes import (
     Record,
     SetPropValue,
     decode_folder,
+    exposure_seconds,
     property_kind,
-    shutter_seconds,
     viewfinder_jpeg,
 )
 from ptpipd.vendors.canon_state import EVENT_NAMES, EosState
@@ -374,7 +373,9 @@ class CanonDriver(GenericDriver):
             ]
             return added + [r for h, r in self.eos.transfers.items() if h not in before]
 
-        limit = self.config.capture_timeout + exposure_seconds(self.eos)
+        limit = self.config.capture_timeout + exposure_seconds(
+            self.eos.value(P.ShutterSpeed), self.eos.value(P.DriveMode)
+        )
         if not await self._until(lambda _: bool(fresh()), limit):
             raise CameraTimeout(
                 f"the body announced no new picture within {limit:g} s of the release",
@@ -483,14 +484,6 @@ def check_eos(d: DeviceInfo) -> None:
             f"GetEvent 0x9116 {'listed' if polls else 'missing'}); try --vendor generic",
             vendor=CanonDriver.name,
         )
-
-
-def exposure_seconds(eos: EosState) -> float:
-    """The shutter speed plus the self-timer, in seconds (0 for bulb or an unknown speed)."""
-    speed = eos.value(P.ShutterSpeed)
-    seconds = shutter_seconds(speed) if isinstance(speed, int) else None
-    drive = eos.value(P.DriveMode)
-    return float(seconds or 0) + SELF_TIMER.get(drive if isinstance(drive, int) else -1, 0.0)
 
 
 def file_entry(storage: int, entry: FolderEntry, folder: str, fmt: str) -> FileEntry:

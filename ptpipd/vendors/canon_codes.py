@@ -1129,6 +1129,13 @@ def shutter_seconds(code: int) -> Fraction | None:
     return None
 
 
+def exposure_seconds(speed: Value | None, drive: Value | None) -> float:
+    """How long a full press at shutter code ``speed`` and drive mode ``drive`` lasts: the shutter speed
+    plus the self-timer, in seconds (0 for bulb or an unknown speed)."""
+    seconds = shutter_seconds(speed) if isinstance(speed, int) else None
+    return float(seconds or 0) + SELF_TIMER.get(drive if isinstance(drive, int) else -1, 0.0)
+
+
 #: 0xD103 ISO (libgphoto2 config.c ``canon_isospeed``; 0 is Auto).
 # fmt: off
 ISO_SPEEDS: dict[int, str] = {0x00: "Auto"} | {

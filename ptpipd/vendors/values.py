@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ptpipd.errors import InvalidValue
 from ptpipd.ptp import DataType, DevicePropDesc, EncodeError, EnumForm, RangeForm, Value, check_value
+from ptpipd.ptp.types import _MAX_STRING_UNITS, _int_bounds
 from ptpipd.vendors.base import (
     EnumValues,
     PropertyDesc,
@@ -22,9 +23,6 @@ from ptpipd.vendors.base import (
 )
 from ptpipd.vendors.labels import normalize
 from ptpipd.vendors.quantities import QUANTITIES, TOLERANCE, Quantity
-
-#: The characters a PTP string holds (its length byte counts the terminating NUL; UTF-16 code units).
-MAX_STRING_CHARS = 254
 
 _INT = re.compile(r"[+-]?\d+")
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
@@ -143,11 +141,8 @@ def _type_problem(dt: DataType, value: Value) -> str | None:
     except EncodeError:
         if dt == DataType.STR and isinstance(value, str):
             units = len(value.encode("utf-16-le", "surrogatepass")) // 2
-            return f"too long: {units} characters, a PTP string holds at most {MAX_STRING_CHARS}"
-        size = dt.size or 0
-        lo, hi = (
-            (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if dt.signed else (0, (1 << 8 * size) - 1)
-        )
+            return f"too long: {units} characters, a PTP string holds at most {_MAX_STRING_UNITS}"
+        lo, hi = _int_bounds(dt)
         return f"out of range for a {dt.label} ({lo}..{hi})"
     return None
 

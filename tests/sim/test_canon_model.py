@@ -150,6 +150,12 @@ def test_nothing_is_written_or_released_outside_remote_mode() -> None:
     assert op(EOS6D(scale=16), 0x9116).code == RC.SessionNotOpen
 
 
+def test_do_af_focuses_as_a_half_press(body: EOS6D) -> None:
+    assert ok(body, 0x9154).capture is None  # DoAf: nothing is exposed
+    records = decode_events(events(body))
+    assert [r.code for r in records if isinstance(r, PropValueChanged)] == [0xD1D3]  # FocusInfoEx
+
+
 def _release(body: EOS6D) -> list[object]:
     """A full remote release as gphoto2 does it; the records it produced."""
     ok(body, 0x9128, 1, 0)

@@ -286,6 +286,10 @@ def test_set_property_refusals_and_changes() -> None:
     assert cam.op(0x1016, 0x500F, data=u16.pack(12345)).code == 0x201C  # not in the enumeration
     assert cam.op(0x1016, 0x5014, data=b"\x0b").code == 0x201C  # contrast 11 is out of 0..10
     assert cam.op(0x1016, 0x5011, data=encode_value(DataType.STR, "yesterday")).code == 0x201C
+    for no_date in ("20240231T120000", "2024-06-01 12:00", "now", " 20240601T120000"):  # PTP form, real dates
+        assert cam.op(0x1016, 0x5011, data=encode_value(DataType.STR, no_date)).code == 0x201C
+    for date in ("20240601T120000.5+0200", "20240601T120000"):  # the last is the default again
+        assert cam.op(0x1016, 0x5011, data=encode_value(DataType.STR, date)).code == OK
     assert cam.op(0x1016, 0x5003, data=encode_value(DataType.STR, "640x480") + b"\x00").code == 0x201B
     set_iso = cam.op(0x1016, 0x500F, data=u16.pack(800))
     assert (set_iso.code, set_iso.events) == (OK, (Event(0x4006, cam.tid - 1, (0x500F,)),))

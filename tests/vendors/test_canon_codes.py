@@ -620,3 +620,11 @@ def test_shutter_seconds() -> None:
     assert cc.shutter_seconds(0x78) == cc.Fraction(1, 250)
     assert cc.shutter_seconds(0x35) == cc.Fraction(13, 10)
     assert cc.shutter_seconds(0x0C) is None
+
+
+def test_exposure_seconds_adds_the_self_timer() -> None:
+    assert cc.exposure_seconds(0x35, 0x00) == 1.3
+    assert cc.exposure_seconds(0x35, 0x10) == 11.3  # self-timer 10 s
+    assert cc.exposure_seconds(0x78, 0x11) == 2.004  # 1/250 s after the 2 s self-timer
+    assert cc.exposure_seconds(0x0C, 0x11) == 2.0  # bulb: no known length
+    assert cc.exposure_seconds(None, None) == 0.0  # not yet reported
