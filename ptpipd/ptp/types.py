@@ -53,7 +53,7 @@ Buffer: TypeAlias = bytes | bytearray | memoryview
 """What the decoders accept."""
 
 _ARRAY_BIT = 0x4000
-_MAX_STRING_UNITS = 254  # NumChars is a u8 that also counts the NUL
+MAX_STRING_UNITS = 254  # NumChars is a u8 that also counts the NUL
 
 
 class DataType(IntEnum):
@@ -136,7 +136,7 @@ _INT_SPECS: dict[DataType, tuple[int, bool, str]] = {
 _U32 = struct.Struct("<I")
 
 
-def _int_bounds(datatype: DataType) -> tuple[int, int]:
+def int_bounds(datatype: DataType) -> tuple[int, int]:
     size, signed, _ = _INT_SPECS[datatype]
     bits = 8 * size
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
@@ -163,7 +163,7 @@ def _as_int(datatype: DataType, value: object, what: str) -> int:
     # bool is an int subclass but never a PTP value; IntEnum members (codes) are welcome.
     if isinstance(value, bool) or not isinstance(value, int):
         raise EncodeError(f"{what}: expected an int for {datatype.name}, got {type(value).__name__}")
-    lo, hi = _int_bounds(datatype)
+    lo, hi = int_bounds(datatype)
     if not lo <= value <= hi:
         raise EncodeError(f"{what}: {value} does not fit {datatype.name} ({lo}..{hi})")
     return value
@@ -232,9 +232,9 @@ def encode_string(text: object) -> bytes:
         units = text.encode("utf-16-le")
     except UnicodeEncodeError as exc:  # a lone surrogate
         raise EncodeError(f"STR: {text!r} is not encodable as UTF-16: {exc.reason}") from None
-    if len(units) // 2 > _MAX_STRING_UNITS:
+    if len(units) // 2 > MAX_STRING_UNITS:
         raise EncodeError(
-            f"STR: {len(units) // 2} UTF-16 code units, at most {_MAX_STRING_UNITS} fit a PTP string"
+            f"STR: {len(units) // 2} UTF-16 code units, at most {MAX_STRING_UNITS} fit a PTP string"
         )
     if not units:
         return b"\x00"

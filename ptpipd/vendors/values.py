@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ptpipd.errors import InvalidValue
 from ptpipd.ptp import DataType, DevicePropDesc, EncodeError, EnumForm, RangeForm, Value, check_value
-from ptpipd.ptp.types import _MAX_STRING_UNITS, _int_bounds
+from ptpipd.ptp.types import MAX_STRING_UNITS, int_bounds
 from ptpipd.vendors.base import (
     EnumValues,
     PropertyDesc,
@@ -141,8 +141,8 @@ def _type_problem(dt: DataType, value: Value) -> str | None:
     except EncodeError:
         if dt == DataType.STR and isinstance(value, str):
             units = len(value.encode("utf-16-le", "surrogatepass")) // 2
-            return f"too long: {units} characters, a PTP string holds at most {_MAX_STRING_UNITS}"
-        lo, hi = _int_bounds(dt)
+            return f"too long: {units} characters, a PTP string holds at most {MAX_STRING_UNITS}"
+        lo, hi = int_bounds(dt)
         return f"out of range for a {dt.label} ({lo}..{hi})"
     return None
 
