@@ -311,16 +311,10 @@ def reported(status: Any) -> tuple[list[tuple[str, int]], list[str]]:
     """The TCP listeners (host, port) and socket paths a ``status`` result lists under ``http.addresses``."""
     http = status.get("http") if isinstance(status, dict) else None
     addresses = http.get("addresses") if isinstance(http, dict) else None
-    tcp: list[tuple[str, int]] = []
-    unix: list[str] = []
-    for address in addresses if isinstance(addresses, list) else []:
-        text = str(address)
-        if text.startswith("http://"):
-            host, port = parse_host_port(text[len("http://") :].rstrip("/"), DEFAULT_HTTP_PORT)
-            tcp.append((host, port))
-        else:
-            unix.append(text)
-    return tcp, unix
+    listed = [str(address) for address in addresses] if isinstance(addresses, list) else []
+    urls = [text.removeprefix("http://") for text in listed if text.startswith("http://")]
+    tcp = [parse_host_port(url.rstrip("/"), DEFAULT_HTTP_PORT) for url in urls]
+    return tcp, [text for text in listed if not text.startswith("http://")]
 
 
 def reachable_host(listening: str, used: str | None) -> str:
