@@ -108,15 +108,14 @@ class Response:
         self.length: int | None = None  # the body's announced length (Content-Length)
         self.chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
         bodiless = method == "HEAD" or self.status in (204, 304)
-        self._left: int | None = 0 if bodiless else None  # body bytes left (Content-Length), or chunk bytes
+        # body bytes left (Content-Length), or chunk bytes; None: up to the end of the connection
+        self._left: int | None = 0 if bodiless or self.chunked else None
         self._done = bodiless
         self._first_chunk = True
         if length is not None and not bodiless and not self.chunked:
             if not length.strip().isdigit():
                 raise self._broken(f"a malformed Content-Length {length[:40]!r}")
             self._left = self.length = int(length)
-        elif self.chunked:
-            self._left = 0
 
     def __enter__(self) -> Response:
         return self
