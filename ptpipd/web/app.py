@@ -27,7 +27,6 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -39,7 +38,7 @@ from ptpipd.vendors.base import unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
-from ptpipd.web.auth import COOKIE, TokenRule, middleware, session_value, unauthorised
+from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, session_value, unauthorised
 from ptpipd.web.backend import Backend
 from ptpipd.web.errors import HttpError, bad_request, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
@@ -73,10 +72,9 @@ RULE = web.AppKey("rule", TokenRule)
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        response: web.StreamResponse = await handler(request)
-        return response
+        return await handler(request)
     except HttpError as exc:
         return exc.response()
     except CameraError as exc:
