@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
@@ -54,9 +53,7 @@ class WebServer:
         await self.runner.setup()
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def close(self) -> None:
