@@ -108,15 +108,14 @@ class Response:
         self.length: int | None = None  # the body's announced length (Content-Length)
         self.chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
         bodiless = method == "HEAD" or self.status in (204, 304)
-        self._left: int | None = 0 if bodiless else None  # body bytes left (Content-Length), or chunk bytes
+        # body bytes left (Content-Length), or chunk bytes; None: up to the end of the connection
+        self._left: int | None = 0 if bodiless or self.chunked else None
         self._done = bodiless
         self._first_chunk = True
         if length is not None and not bodiless and not self.chunked:
             if not length.strip().isdigit():
                 raise self._broken(f"a malformed Content-Length {length[:40]!r}")
             self._left = self.length = int(length)
-        elif self.chunked:
-            self._left = 0
 
     def __enter__(self) -> Response:
         return self
@@ -311,16 +310,10 @@ def reported(status: Any) -> tuple[list[tuple[str, int]], list[str]]:
     """The TCP listeners (host, port) and socket paths a ``status`` result lists under ``http.addresses``."""
     http = status.get("http") if isinstance(status, dict) else None
     addresses = http.get("addresses") if isinstance(http, dict) else None
-    tcp: list[tuple[str, int]] = []
-    unix: list[str] = []
-    for address in addresses if isinstance(addresses, list) else []:
-        text = str(address)
-        if text.startswith("http://"):
-            host, port = parse_host_port(text[len("http://") :].rstrip("/"), DEFAULT_HTTP_PORT)
-            tcp.append((host, port))
-        else:
-            unix.append(text)
-    return tcp, unix
+    listed = [str(address) for address in addresses] if isinstance(addresses, list) else []
+    urls = [text.removeprefix("http://") for text in listed if text.startswith("http://")]
+    tcp = [parse_host_port(url.rstrip("/"), DEFAULT_HTTP_PORT) for url in urls]
+    return tcp, [text for text in listed if not text.startswith("http://")]
 
 
 def reachable_host(listening: str, used: str | None) -> str:

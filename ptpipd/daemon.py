@@ -312,7 +312,6 @@ async def _start_web(
         WebServer(
             backend,
             token=settings.auth_token,
-            capture_dir=settings.captures_path(env),
             options=WebOptions(write_timeout=timeout, idle_timeout=timeout),
         )
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ptpipctl.client import CtlError, UsageError
+from ptpipctl.commands import show
 from ptpipctl.declare import JSON, PRETTY, Param, command
 from ptpipctl.jsonio import JSONError, loads
 from ptpipctl.output import json_text, packet_dumps
@@ -83,6 +84,4 @@ def call(g: Globals, method: str, params: str | None, *, pretty: bool, as_json: 
             raise UsageError(f"the params are not valid JSON: {exc}") from None
         if not isinstance(value, dict | list):
             raise UsageError("the params must be a JSON object or array")
-    with g.target().connect() as conn:
-        result = conn.call(method, value)
-    sys.stdout.write(json_text(result, pretty=pretty))
+    show(g, method, value, json_text, True, pretty)  # JSON always

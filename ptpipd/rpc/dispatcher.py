@@ -38,7 +38,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.rpc.errors import RpcError, camera_error, invalid_params, json_safe, problem
+from ptpipd.rpc.errors import RpcError, invalid_params, json_safe, problem
 from ptpipd.rpc.methods import Client, Method
 from ptpipd.rpc.models import Params
 from ptpipd.service.turns import REQUESTER
@@ -167,8 +167,8 @@ class Dispatcher:
             return await entry.handler(client, args)
         except RpcError as exc:
             return exc
-        except CameraError as exc:
-            return camera_error(exc)
+        except CameraError as exc:  # its JSON-RPC error
+            return RpcError(exc.rpc_code, str(exc), exc.data())
         except Exception as exc:  # params were checked above: anything else (a ValueError too) is a bug
             return _internal(method, exc)
         finally:

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
 
 #: Every error a method can answer with, and what it means (used by rpc.discover and the docs).
@@ -59,11 +58,6 @@ class RpcError(Exception):
 
     def __repr__(self) -> str:
         return f"RpcError({self.code}, {self.message!r}, {self.data!r})"
-
-
-def camera_error(exc: CameraError) -> RpcError:
-    """The JSON-RPC error of a camera error."""
-    return RpcError(exc.rpc_code, str(exc), exc.data())
 
 
 def invalid_params(exc: ValidationError) -> RpcError:

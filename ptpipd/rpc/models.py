@@ -10,14 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ptpipd.camera import CameraInfo
 from ptpipd.ptp import Value
@@ -138,12 +131,12 @@ class Result(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class SparseResult(Result):
-    """A result whose unset optional fields are left out of the JSON rather than sent as null."""
+def _unset(value: object) -> bool:
+    return value is None
 
-    @model_serializer(mode="wrap")
-    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return {key: value for key, value in handler(self).items() if value is not None}
+
+#: An optional result field that is left out of the JSON when unset, rather than sent as null.
+Sparse = Field(exclude_if=_unset)
 
 
 def _scalar(value: Value) -> int | str | list[int]:
@@ -271,19 +264,17 @@ class StatusResult(Result):
     internal_errors: int = Field(
         0, description="Unexpected failures of the daemon's background tasks (each logged); they went on."
     )
-    http: HttpStatus | None = Field(None, description="The HTTP data plane (absent without one).")
-    liveview: LiveViewStatus | None = Field(None, description="Live view through the data plane.")
-    ingest: IngestStatus | None = Field(None, description="Tethered ingest (absent when it is off).")
-
-    @model_serializer(mode="wrap")
-    def _without_plane(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Without a data plane (a dispatcher used on its own) ``http`` and ``liveview`` are left out, and
-        ``ingest`` when it is off."""
-        out: dict[str, Any] = handler(self)
-        for key in ("http", "liveview", "ingest"):
-            if out.get(key) is None:
-                out.pop(key, None)
-        return out
+    # Without a data plane (a dispatcher used on its own) ``http`` and ``liveview`` are left out, and
+    # ``ingest`` when it is off.
+    http: Annotated[HttpStatus | None, Sparse] = Field(
+        None, description="The HTTP data plane (absent without one)."
+    )
+    liveview: Annotated[LiveViewStatus | None, Sparse] = Field(
+        None, description="Live view through the data plane."
+    )
+    ingest: Annotated[IngestStatus | None, Sparse] = Field(
+        None, description="Tethered ingest (absent when it is off)."
+    )
 
 
 class PropertyValueResult(Result):
@@ -399,16 +390,18 @@ class StateEntryResult(Result):
         return cls(code=_hex4(e.code), name=e.name, property=e.prop, value=e.value, label=e.label)
 
 
-class TransferResult(SparseResult):
+class TransferResult(Result):
     """An image or file from the camera: saved on the daemon's side (`path`) or inline (`data`, base64)."""
 
     format: str
     size: int
-    handle: int | None = None
-    filename: str | None = None
-    path: str | None = None
-    data: str | None = Field(None, description="base64, when `inline` was true (objects up to 8 MiB).")
-    url: str | None = Field(
+    handle: Annotated[int | None, Sparse] = None
+    filename: Annotated[str | None, Sparse] = None
+    path: Annotated[str | None, Sparse] = None
+    data: Annotated[str | None, Sparse] = Field(
+        None, description="base64, when `inline` was true (objects up to 8 MiB)."
+    )
+    url: Annotated[str | None, Sparse] = Field(
         None,
         description="Where the HTTP data plane serves it: /files/HANDLE (a camera object) or /captures/NAME "
         "(a file the daemon saved); a path on the daemon's HTTP address.",
@@ -468,18 +461,20 @@ class ResponseInfo(Result):
     params: list[int]
 
 
-class OpreqResult(SparseResult):
+class OpreqResult(Result):
     """The response, the data (base64) and every packet received, in hex (for hex dumps). When the camera sent
     more than the daemon keeps (8 MiB of data, 8 MiB of packets), ``truncated`` is true and ``size`` is how
     many data bytes it really sent."""
 
     response: ResponseInfo
-    data: str | None = None
+    data: Annotated[str | None, Sparse] = None
     packets: list[str]
-    truncated: bool | None = Field(
+    truncated: Annotated[bool | None, Sparse] = Field(
         None, description="True when the data or packets stop at the daemon's cap."
     )
-    size: int | None = Field(None, description="With `truncated`: how many data bytes the camera sent.")
+    size: Annotated[int | None, Sparse] = Field(
+        None, description="With `truncated`: how many data bytes the camera sent."
+    )
 
     @classmethod
     def from_result(cls, r: CameraOpreq) -> OpreqResult:

@@ -27,7 +27,6 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
@@ -39,7 +38,7 @@ from ptpipd.vendors.base import unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
-from ptpipd.web.auth import COOKIE, TokenRule, middleware, session_value, unauthorised
+from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, session_value, unauthorised
 from ptpipd.web.backend import Backend
 from ptpipd.web.errors import HttpError, bad_request, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
@@ -70,14 +69,12 @@ BACKEND = web.AppKey("backend", Backend)
 HUB = web.AppKey("hub", LiveHub)
 OPTIONS = web.AppKey("options", WebOptions)
 RULE = web.AppKey("rule", TokenRule)
-CAPTURES = web.AppKey("captures", Path)
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        response: web.StreamResponse = await handler(request)
-        return response
+        return await handler(request)
     except HttpError as exc:
         return exc.response()
     except CameraError as exc:
@@ -139,7 +136,7 @@ def _file_in(directory: Path, where: str, request: web.Request) -> Path:
 
 
 async def get_capture(request: web.Request) -> web.StreamResponse:
-    path = _file_in(request.app[CAPTURES], "/captures/", request)
+    path = _file_in(request.app[BACKEND].capture_dir, "/captures/", request)
     return web.FileResponse(
         path, headers={"Content-Disposition": files_route.disposition("attachment", path.name)}
     )
@@ -147,7 +144,7 @@ async def get_capture(request: web.Request) -> web.StreamResponse:
 
 async def delete_capture(request: web.Request) -> web.Response:
     """Removes a file the daemon saved (a client that has its own copy now, such as ptpipctl capture)."""
-    _file_in(request.app[CAPTURES], "/captures/", request).unlink(missing_ok=True)
+    _file_in(request.app[BACKEND].capture_dir, "/captures/", request).unlink(missing_ok=True)
     return web.Response(status=204)
 
 
@@ -281,9 +278,7 @@ async def static_file(request: web.Request) -> web.FileResponse:
     return _page_file(_file_in(STATIC, "/static/", request))
 
 
-def create_app(
-    backend: Backend, hub: LiveHub, *, token: str | None, capture_dir: Path, options: WebOptions
-) -> web.Application:
+def create_app(backend: Backend, hub: LiveHub, *, token: str | None, options: WebOptions) -> web.Application:
     """The application: routes, the token rule, JSON errors, a 1 MiB body cap."""
     rule = TokenRule(token)
     app = web.Application(middlewares=[_errors, middleware(rule)], client_max_size=rpc_route.MAX_MESSAGE)
@@ -291,7 +286,6 @@ def create_app(
     app[HUB] = hub
     app[OPTIONS] = options
     app[RULE] = rule
-    app[CAPTURES] = capture_dir
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/auth", post_auth)

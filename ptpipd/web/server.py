@@ -9,8 +9,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
@@ -34,12 +32,10 @@ def address_of(sock: socket.socket) -> str:
 class WebServer:
     """The data plane: the application, its live-view hub, and the listening sockets."""
 
-    def __init__(
-        self, backend: Backend, *, token: str | None, capture_dir: Path, options: WebOptions | None = None
-    ) -> None:
+    def __init__(self, backend: Backend, *, token: str | None, options: WebOptions | None = None) -> None:
         self.options = opts = options or WebOptions()
         self.hub = LiveHub(backend.frames, linger=opts.linger, max_viewers=opts.max_viewers)
-        self.app = create_app(backend, self.hub, token=token, capture_dir=capture_dir, options=opts)
+        self.app = create_app(backend, self.hub, token=token, options=opts)
         self.runner = web.AppRunner(
             self.app,
             access_log=None,  # URLs may carry ?token=; the daemon logs events, not requests
@@ -57,9 +53,7 @@ class WebServer:
         await self.runner.setup()
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def close(self) -> None:
