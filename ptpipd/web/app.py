@@ -32,7 +32,7 @@ from aiohttp import web
 
 from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.rpc.auth import WRONG_TOKEN
+from ptpipd.rpc.auth import AuthRefused
 from ptpipd.rpc.urls import transfer_url
 from ptpipd.vendors.base import unsupported
 from ptpipd.vendors.liveview import LiveFrame
@@ -232,8 +232,10 @@ async def post_auth(request: web.Request) -> web.Response:
         token = (await request.post()).get("token")
     if rule.token is None:
         return web.json_response({"authenticated": True})
-    if not isinstance(token, str) or not rule.check(token):
-        raise unauthorised(WRONG_TOKEN)
+    try:
+        rule.check(token if isinstance(token, str) else "", request)
+    except AuthRefused as exc:
+        raise unauthorised(str(exc)) from None
     response = web.json_response({"authenticated": True})
     response.set_cookie(COOKIE, session_value(rule.token), httponly=True, samesite="Strict", path="/")
     return response

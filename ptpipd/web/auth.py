@@ -14,6 +14,9 @@
   Without one, the answer is 401 with ``-32010``; ``/`` and ``/static/…`` (the page, no camera access) and
   ``POST /auth`` need none. A WebSocket at ``/rpc`` may also open without one and send JSON-RPC ``auth``
   first, exactly as on NDJSON TCP.
+* A wrong token (header, query or ``POST /auth``) counts against the peer's address as a wrong JSON-RPC
+  ``auth`` does: after three, the address is locked out for a time that doubles with each further one, the
+  right token refused meanwhile (:mod:`ptpipd.rpc.auth`).
 * Browsers let any web site send requests to loopback, so state-changing requests and WebSockets that carry
   an ``Origin`` are refused (403) unless it is the daemon's own origin (the ``Host`` they were sent to).
 """
@@ -30,6 +33,7 @@ from aiohttp.typedefs import Middleware
 
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.net import is_loopback_peer
+from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.web.errors import HttpError
 
 COOKIE = "ptpipd_session"
@@ -40,6 +44,8 @@ OPEN_PREFIXES = ("/static/",)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CREDENTIALS = "ptpipd.credentials"
+#: Why a token the request showed was refused (a wrong one, or its address locked out), for the 401.
+REFUSAL = "ptpipd.refusal"
 
 
 def session_value(token: str) -> str:
@@ -57,6 +63,9 @@ class TokenRule:
     def __init__(self, token: str | None) -> None:
         self.token = token
         self._session = session_value(token) if token else None
+        #: wrong tokens counted per peer address, as JSON-RPC ``auth`` counts them (:mod:`ptpipd.rpc.auth`):
+        #: after a few, the address is locked out for a time that doubles, right token or not
+        self.guard = AuthGuard(token)
 
     def exempt(self, request: web.Request) -> bool:
         """True when the request needs no token (no token set, Unix socket or loopback peer)."""
@@ -65,21 +74,29 @@ class TokenRule:
         return is_loopback_peer(request.transport.get_extra_info("peername") if request.transport else None)
 
     def presented(self, request: web.Request) -> bool:
-        """True when the request carries the token (header, query or session cookie)."""
+        """True when the request carries the token (session cookie, header or query). A token shown in the
+        header or the query is checked by :attr:`guard`: a wrong one counts against the peer's address, and
+        while it is locked out none is taken; why is kept in ``request[REFUSAL]``."""
         assert self.token is not None and self._session is not None
+        cookie = request.cookies.get(COOKIE)
+        if cookie is not None and _equal(cookie, self._session):
+            return True
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and _equal(value.strip(), self.token):
-            return True
-        query = request.query.get("token")
-        if query is not None and _equal(query, self.token):
-            return True
-        cookie = request.cookies.get(COOKIE)
-        return cookie is not None and _equal(cookie, self._session)
+        given = value.strip() if scheme.lower() == "bearer" else request.query.get("token")
+        if given is None:
+            return False
+        try:
+            self.check(given, request)
+        except AuthRefused as exc:
+            request[REFUSAL] = str(exc)
+            return False
+        return True
 
-    def check(self, given: str) -> bool:
-        """True when ``given`` is the token."""
-        return self.token is not None and _equal(given, self.token)
+    def check(self, given: str, request: web.Request) -> None:
+        """Returns when ``given`` is the token and the peer's address is not locked out; else
+        :class:`~ptpipd.rpc.auth.AuthRefused` says why (the failure counted for the address)."""
+        self.guard.check(given, request.remote or "", 0)
 
 
 def same_origin(request: web.Request) -> bool:
@@ -109,7 +126,7 @@ def middleware(rule: TokenRule) -> Middleware:
         if (request.method not in ("GET", "HEAD") or is_ws) and not same_origin(request):
             raise HttpError(403, codes.UNAUTHORISED, "cross-site request refused (Origin is not this daemon)")
         if not (allowed or is_ws or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)):
-            raise unauthorised()
+            raise unauthorised(request[REFUSAL]) if REFUSAL in request else unauthorised()
         return await handler(request)
 
     return guard

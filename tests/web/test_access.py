@@ -96,6 +96,44 @@ def test_token_off_loopback(tmp_path: Path) -> None:
         assert done.stdout == "200", done.stderr
 
 
+def _post_auth(host: str, port: int, token: str) -> tuple[int, str]:
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request(
+            "POST", "/auth", body=json.dumps({"token": token}), headers={"Content-Type": "application/json"}
+        )
+        answer = conn.getresponse()
+        return answer.status, json.loads(answer.read())["error"]["message"] if answer.status != 200 else ""
+    finally:
+        conn.close()
+
+
+def test_wrong_tokens_over_http_lock_the_address_out(tmp_path: Path) -> None:
+    """Guessing the token over HTTP is as slow as over JSON-RPC: three wrong ones (POST /auth, Bearer,
+    ?token=), then the address is locked out and even the right token is refused for a while."""
+    address = non_loopback_ipv4()
+    assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
+    ini = tmp_path / "auth.ini"
+    ini.write_text(f'[daemon]\nhttp = {address}:0\nauth_token = "{TOKEN}"\n')
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini)) as daemon:
+        daemon.wait_connected()
+        ready = daemon.notify.wait_for("READY", "1", timeout=0)
+        match = re.search(rf"http://{re.escape(address)}:(\d+)", ready["STATUS"])
+        assert match, ready
+        port = int(match.group(1))
+        assert _post_auth(address, port, "guess-1") == (401, "unauthorised: wrong token")
+        status, _, body = _get(address, port, "/files", {"Authorization": "Bearer guess-2"})
+        assert (status, json.loads(body)["error"]["message"]) == (401, "unauthorised: wrong token")
+        assert _get(address, port, "/files?token=guess-3")[0] == 401
+        status, message = _post_auth(address, port, TOKEN)
+        assert status == 401 and message.startswith(f"unauthorised: too many wrong tokens from {address}")
+        status, _, body = _get(address, port, "/files", {"Authorization": f"Bearer {TOKEN}"})
+        assert status == 401 and "too many wrong tokens" in json.loads(body)["error"]["message"]
+        assert _get(address, port, "/")[0] == 200  # the page itself stays open
+        # loopback is exempt, as before
+        assert daemon.call("status")["state"] == "connected"
+
+
 def test_non_loopback_http_without_a_token_is_refused(tmp_path: Path) -> None:
     env = daemon_env(tmp_path, tmp_path / "notify.sock")
     done = run_daemon_once(
