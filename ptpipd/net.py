@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import weakref
 
 
 def is_loopback_host(host: str) -> bool:
@@ -76,8 +77,15 @@ async def send(writer: asyncio.StreamWriter, data: bytes, timeout: float) -> Non
         raise WriteTimeout(f"the client took nothing for {timeout:g} s") from None
 
 
+#: The connections :func:`close` has closed: their handler only waits for the unsent bytes to go and the
+#: descriptor to be freed (a listener stops counting one once nothing is left to send). A connection the
+#: peer reset is not in it: its handler may still be serving the last request.
+CLOSED_HERE: weakref.WeakSet[asyncio.StreamWriter] = weakref.WeakSet()
+
+
 async def close(writer: asyncio.StreamWriter, timeout: float) -> None:
     """Closes the connection: waits at most ``timeout`` seconds for the unsent bytes to go, then aborts it."""
+    CLOSED_HERE.add(writer)
     writer.close()
     try:
         async with asyncio.timeout(timeout):

@@ -13,7 +13,7 @@ import stat
 from pathlib import Path
 from typing import Any, Protocol, Self
 
-from ptpipd.net import linger
+from ptpipd.net import CLOSED_HERE, linger
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +89,10 @@ class Listener:
 
     @property
     def clients(self) -> int:
-        """Connections open right now (the cap counts the same): not those being closed with nothing left to
-        send (their client has gone), whose descriptor the event loop frees a turn or two later (uvloop's one
-        more than asyncio's); one still sending what is left counts until it is done."""
+        """Connections open right now (the cap counts the same): not those their handler has closed with
+        nothing left to send, whose descriptor the event loop frees a turn or two later (uvloop's one more
+        than asyncio's); one still sending what is left counts until it is done, and one the client reset
+        counts until its handler ends (it may still be serving a request)."""
         return sum(_holding(writer) for writer in self._connections.values())
 
     @property
@@ -158,9 +159,9 @@ class Listener:
 
 
 def _holding(writer: asyncio.StreamWriter) -> bool:
-    """The connection holds its descriptor for more than a loop turn: open, or closing with bytes to send."""
-    transport = writer.transport
-    return not transport.is_closing() or transport.get_write_buffer_size() > 0
+    """The connection holds more than its descriptor for a loop turn: not closed by its handler
+    (:data:`~ptpipd.net.CLOSED_HERE`), or closed with bytes still to send."""
+    return writer not in CLOSED_HERE or writer.transport.get_write_buffer_size() > 0
 
 
 async def serve(
