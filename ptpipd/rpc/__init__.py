@@ -48,7 +48,8 @@ def make_dispatcher(
     the sum of its listeners' own counts. ``status_extra`` adds the layers above to ``status`` (the data
     plane's ``http`` and ``liveview``).
     """
-    api = Api(service, capture_dir, AuthGuard(auth_token), client_count, status_extra)
+    guard = AuthGuard(auth_token)
+    api = Api(service, capture_dir, guard, client_count, status_extra)
     document: dict[str, Any] = {}
 
     async def discover(client: Client, params: Any) -> dict[str, Any]:
@@ -56,4 +57,4 @@ def make_dispatcher(
 
     methods = build_methods(api, discover)
     document.update(openrpc_document(methods))
-    return Dispatcher(methods)
+    return Dispatcher(methods, guard)

@@ -38,6 +38,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
+from ptpipd.rpc.auth import AuthGuard
 from ptpipd.rpc.errors import RpcError, invalid_params, json_safe, problem
 from ptpipd.rpc.methods import Client, Method
 from ptpipd.rpc.models import Params
@@ -147,8 +148,10 @@ class Dispatcher:
       nothing is due (a notification).
     """
 
-    def __init__(self, methods: Iterable[Method]) -> None:
+    def __init__(self, methods: Iterable[Method], guard: AuthGuard | None = None) -> None:
         self.table: dict[str, Method] = {method.name: method for method in methods}
+        #: the record of wrong ``auth`` tokens per address, which the data plane's token checks share
+        self.guard = guard if guard is not None else AuthGuard(None)
         self._fields = {name: tuple(method.params.model_fields) for name, method in self.table.items()}
         self._results: dict[str, TypeAdapter[Any]] = {
             name: TypeAdapter(method.result) for name, method in self.table.items()

@@ -282,7 +282,7 @@ async def static_file(request: web.Request) -> web.FileResponse:
 
 def create_app(backend: Backend, hub: LiveHub, *, token: str | None, options: WebOptions) -> web.Application:
     """The application: routes, the token rule, JSON errors, a 1 MiB body cap."""
-    rule = TokenRule(token)
+    rule = TokenRule(token, backend.dispatcher.guard)
     app = web.Application(middlewares=[_errors, middleware(rule)], client_max_size=rpc_route.MAX_MESSAGE)
     app[BACKEND] = backend
     app[HUB] = hub

@@ -114,13 +114,14 @@ def test_wrong_tokens_over_http_lock_the_address_out(tmp_path: Path) -> None:
     address = non_loopback_ipv4()
     assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
     ini = tmp_path / "auth.ini"
-    ini.write_text(f'[daemon]\nhttp = {address}:0\nauth_token = "{TOKEN}"\n')
+    ini.write_text(f'[daemon]\nhttp = {address}:0\nrpc_tcp = {address}:0\nauth_token = "{TOKEN}"\n')
     with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini)) as daemon:
         daemon.wait_connected()
         ready = daemon.notify.wait_for("READY", "1", timeout=0)
         match = re.search(rf"http://{re.escape(address)}:(\d+)", ready["STATUS"])
-        assert match, ready
-        port = int(match.group(1))
+        rpc_match = re.search(rf"(?<!/){re.escape(address)}:(\d+)", ready["STATUS"])
+        assert match and rpc_match, ready
+        port, rpc_port = int(match.group(1)), int(rpc_match.group(1))
         assert _post_auth(address, port, "guess-1") == (401, "unauthorised: wrong token")
         status, _, body = _get(address, port, "/files", {"Authorization": "Bearer guess-2"})
         assert (status, json.loads(body)["error"]["message"]) == (401, "unauthorised: wrong token")
@@ -130,8 +131,33 @@ def test_wrong_tokens_over_http_lock_the_address_out(tmp_path: Path) -> None:
         status, _, body = _get(address, port, "/files", {"Authorization": f"Bearer {TOKEN}"})
         assert status == 401 and "too many wrong tokens" in json.loads(body)["error"]["message"]
         assert _get(address, port, "/")[0] == 200  # the page itself stays open
-        # loopback is exempt, as before
-        assert daemon.call("status")["state"] == "connected"
+        # one record for the daemon: JSON-RPC auth from that address is locked out too
+        with socket.create_connection((address, rpc_port), timeout=30) as sock:
+            sock.sendall(
+                b'{"jsonrpc": "2.0", "id": 1, "method": "auth", "params": {"token": "%s"}}\n' % TOKEN.encode()
+            )
+            answer = json.loads(sock.makefile("rb").readline())
+        assert answer["error"]["code"] == -32010, answer
+        assert "too many wrong tokens" in answer["error"]["message"], answer
+        # the HTTP Unix socket (no peer address) is never locked out
+        done = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--unix-socket",
+                str(daemon.socket_path.parent / "ptpipd-http.sock"),
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "http://x/files",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.stdout == "200", done.stderr
 
 
 def test_non_loopback_http_without_a_token_is_refused(tmp_path: Path) -> None:

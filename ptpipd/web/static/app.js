@@ -195,8 +195,15 @@ $("login-form").addEventListener("submit", async (e) => {
       body: JSON.stringify({ token: input.value }),
     });
   } catch (err) {
-    $("login-error").textContent =
-      err.code === -32010 ? "That is not the daemon's token." : describeError(err);
+    // a wrong token, or this address locked out after several (the daemon then says how long to wait)
+    const message = String(err.message || "");
+    let text = describeError(err);
+    if (err.code === -32010 && /too many wrong tokens/.test(message)) {
+      text = message.replace(/^unauthorised: t/, "T") + ".";
+    } else if (err.code === -32010) {
+      text = "That is not the daemon's token.";
+    }
+    $("login-error").textContent = text;
     input.select();
     return;
   } finally {
