@@ -131,9 +131,11 @@ async def run_hook(argv: list[str], env: Mapping[str, str], cwd: str, timeout: f
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(KILL_GRACE)  # killed: gone at once, reaped
         # a child of the hook may still hold the pipe open: what came so far is enough
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(output.ended), 0.5)
-        output.close()
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(output.ended), 0.5)
+        finally:
+            output.close()  # even when cancelled again meanwhile: the pipe and its reader go
     return HookResult(proc.returncode, timed_out, output.kept.decode(errors="replace").strip())
 
 

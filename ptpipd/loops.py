@@ -25,12 +25,17 @@ def uvloop_available() -> bool:
 
 
 def loop_factory(name: LoopName) -> LoopFactory | None:
-    """The factory of the loop ``name`` stands for; None for asyncio's default. :class:`ImportError` when
-    ``uvloop`` is asked for and missing."""
+    """The factory of the loop ``name`` stands for; None for asyncio's default (``auto`` too when uvloop is
+    missing or cannot be loaded: a broken wheel, another ABI). :class:`ImportError` when ``uvloop`` is
+    asked for and cannot be loaded."""
     if name == "asyncio" or (name == "auto" and not uvloop_available()):
         return None
-    import uvloop  # only when chosen: the fallback never loads it
-
+    try:
+        import uvloop  # only when chosen: the fallback never loads it
+    except ImportError:
+        if name == "uvloop":
+            raise
+        return None
     return uvloop.new_event_loop
 
 

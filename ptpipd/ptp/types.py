@@ -137,6 +137,7 @@ _U32 = struct.Struct("<I")
 
 
 def int_bounds(datatype: DataType) -> tuple[int, int]:
+    """The least and greatest value of an integer type (``INT8`` … ``UINT128``; KeyError for the others)."""
     size, signed, _ = _INT_SPECS[datatype]
     bits = 8 * size
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)

@@ -7,6 +7,9 @@ the rules.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from ptpipd.ptp import (
     DataType,
     DevicePropCode,
@@ -24,7 +27,6 @@ from ptpipd.ptp import (
     WhiteBalance,
 )
 from ptpipd.sim.properties import PropSpec
-from ptpipd.vendors.labels import DateTime
 
 P = DevicePropCode
 WB, Metering, Program, FocusMetering = (
@@ -70,10 +72,20 @@ FOCUS_INFINITY = 0xFFFF
 DEFAULT_DATETIME = "20240601T120000"
 
 
+#: PTP.md §2.2, checked here on its own (not with the initiator's parser: the simulator is an oracle).
+_DATETIME = re.compile(r"(\d{8}T\d{6})(\.\d)?(Z|[+-]\d{4})?")
+
+
 def is_datetime(value: Value) -> bool:
-    """A PTP DateTime string (PTP.md §2.2): ``YYYYMMDDThhmmss[.s][Z|±hhmm]`` of a real date and time, as
-    the vendors' DateTime labels read it."""
-    return isinstance(value, str) and DateTime().parse(value) == value
+    """A PTP DateTime string (PTP.md §2.2): ``YYYYMMDDThhmmss[.s][Z|±hhmm]`` of a real date and time."""
+    match = _DATETIME.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return False
+    try:
+        datetime.strptime(match.group(1), "%Y%m%dT%H%M%S")
+    except ValueError:  # 31 February, hour 24 …
+        return False
+    return True
 
 
 def _enum(*values: int) -> EnumForm:

@@ -142,7 +142,10 @@ def _type_problem(dt: DataType, value: Value) -> str | None:
         if dt == DataType.STR and isinstance(value, str):
             units = len(value.encode("utf-16-le", "surrogatepass")) // 2
             return f"too long: {units} characters, a PTP string holds at most {MAX_STRING_UNITS}"
-        lo, hi = int_bounds(dt)
+        try:
+            lo, hi = int_bounds(dt)
+        except KeyError:  # a string type given a number, an array type …
+            return f"not a {dt.label}"
         return f"out of range for a {dt.label} ({lo}..{hi})"
     return None
 

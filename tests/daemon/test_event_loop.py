@@ -8,11 +8,13 @@ simulated camera is reached and a request served."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 import ptpipd.config
+from ptpipd import loops
 from ptpipd.config import SettingsError, load
 from tests.daemon.conftest import camera_args
 from tests.procs import running_daemon, running_sim
@@ -69,3 +71,13 @@ def test_uvloop_asked_for_but_missing_is_a_settings_error(monkeypatch: pytest.Mo
     with pytest.raises(SettingsError, match="uvloop is not installed"):
         load({"event_loop": "uvloop"}, env={})
     assert load({}, env={}).settings.event_loop == "auto"  # auto falls back (ptpipd.loops.loop_factory)
+
+
+def test_auto_falls_back_when_uvloop_is_there_but_cannot_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A uvloop that is installed but does not import (a broken wheel, another ABI): ``auto`` takes
+    asyncio's loop, ``uvloop`` says why it cannot."""
+    monkeypatch.setattr(loops, "uvloop_available", lambda: True)  # found on disk…
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # …but import uvloop raises ImportError
+    assert loops.loop_factory("auto") is None
+    with pytest.raises(ImportError):
+        loops.loop_factory("uvloop")

@@ -302,3 +302,13 @@ def test_a_string_without_a_check_is_sent_as_typed() -> None:
     spec = PropertySpec(0x501E, "artist", "Artist")
     desc = DevicePropDesc(0x501E, DataType.STR, 1, "", "", NoForm())
     assert coerce_value(spec, desc, "Ansel Adams") == "Ansel Adams"
+
+
+def test_a_value_of_the_wrong_kind_is_named_not_measured() -> None:
+    """A number for a string property, and an out-of-range number, each say what is wrong."""
+    from ptpipd.ptp import DataType
+    from ptpipd.vendors.values import _type_problem
+
+    assert _type_problem(DataType.STR, 5) == "not a str"
+    assert _type_problem(DataType.UINT8, 300) == "out of range for a uint8 (0..255)"
+    assert _type_problem(DataType.INT16, -1) is None
