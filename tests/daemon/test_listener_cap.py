@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -42,13 +44,19 @@ def _reset_after_a_line(port: int) -> None:
 LOOPS = pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 
 
+@contextlib.asynccontextmanager
+async def listening(handler: Working) -> AsyncIterator[tuple[Listener, int]]:
+    """A listener of at most 2 connections on a free loopback port, closed on leaving."""
+    async with Listener(handler, max_connections=2) as listener:
+        listener.server = await asyncio.start_server(listener, "127.0.0.1", 0)
+        yield listener, listener.server.sockets[0].getsockname()[1]
+
+
 @LOOPS
 def test_clients_that_reset_still_count_while_their_handler_works(loop: str) -> None:
     async def main() -> None:
         handler = Working()
-        async with Listener(handler, max_connections=2) as listener:
-            listener.server = await asyncio.start_server(listener, "127.0.0.1", 0)
-            port = listener.server.sockets[0].getsockname()[1]
+        async with listening(handler) as (listener, port):
             for _ in range(2):
                 await asyncio.to_thread(_reset_after_a_line, port)
                 await asyncio.wait_for(handler.started.get(), 5)
@@ -65,9 +73,7 @@ def test_clients_that_reset_still_count_while_their_handler_works(loop: str) -> 
 def test_a_connection_its_handler_closed_stops_counting_once_nothing_is_left_to_send(loop: str) -> None:
     async def main() -> None:
         handler = Working()
-        async with Listener(handler, max_connections=2) as listener:
-            listener.server = await asyncio.start_server(listener, "127.0.0.1", 0)
-            port = listener.server.sockets[0].getsockname()[1]
+        async with listening(handler) as (listener, port):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(b"work\n")
             await asyncio.wait_for(handler.started.get(), 5)

@@ -3,18 +3,20 @@ the Unix socket, oversized headers, connections that never finish a request, and
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.daemon.conftest import run_daemon_once, wait_until
 from tests.daemon.test_config import non_loopback_ipv4
-from tests.procs import daemon_env, running_daemon
+from tests.procs import DaemonProcess, daemon_env, running_daemon
 from tests.web.conftest import Web, raw_request
 
 TOKEN = "s3cret-token"
@@ -32,17 +34,39 @@ def _get(
         conn.close()
 
 
-def test_token_off_loopback(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def token_daemon(tmp_path: Path) -> Iterator[tuple[DaemonProcess, str, int, int]]:
+    """A daemon with ``auth_token``, HTTP and JSON-RPC on this machine's non-loopback address: (daemon,
+    address, HTTP port, JSON-RPC port), connected to its simulated camera."""
     address = non_loopback_ipv4()
     assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
     ini = tmp_path / "auth.ini"
-    ini.write_text(f'[daemon]\nhttp = {address}:0\nauth_token = "{TOKEN}"\n')
+    ini.write_text(f'[daemon]\nhttp = {address}:0\nrpc_tcp = {address}:0\nauth_token = "{TOKEN}"\n')
     with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini)) as daemon:
         daemon.wait_connected()
         ready = daemon.notify.wait_for("READY", "1", timeout=0)
         match = re.search(rf"http://{re.escape(address)}:(\d+)", ready["STATUS"])
-        assert match, ready
-        port = int(match.group(1))
+        rpc_match = re.search(rf"(?<!/){re.escape(address)}:(\d+)", ready["STATUS"])
+        assert match and rpc_match, ready
+        yield daemon, address, int(match.group(1)), int(rpc_match.group(1))
+
+
+def _unix_status(daemon: DaemonProcess, path: str) -> str:
+    """The HTTP status of GET ``path`` over the data plane's Unix socket (curl), which needs no token."""
+    sock = str(daemon.socket_path.parent / "ptpipd-http.sock")
+    done = subprocess.run(
+        ["curl", "-sS", "--unix-socket", sock, "-o", "/dev/null", "-w", "%{http_code}", f"http://x{path}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert not done.stderr, done.stderr
+    return done.stdout
+
+
+def test_token_off_loopback(tmp_path: Path) -> None:
+    with token_daemon(tmp_path) as (daemon, address, port, _):
         status, headers, body = _get(address, port, "/files")
         assert status == 401
         assert headers["www-authenticate"].startswith("Bearer")
@@ -75,25 +99,7 @@ def test_token_off_loopback(tmp_path: Path) -> None:
         conn.close()
         # the Unix socket needs no token
         assert _get(address, port, "/liveview.jpg")[0] == 401
-        http_sock = daemon.socket_path.parent / "ptpipd-http.sock"
-        done = subprocess.run(
-            [
-                "curl",
-                "-sS",
-                "--unix-socket",
-                str(http_sock),
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "http://x/files",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        assert done.stdout == "200", done.stderr
+        assert _unix_status(daemon, "/files") == "200"
 
 
 def _post_auth(host: str, port: int, token: str) -> tuple[int, str]:
@@ -111,17 +117,7 @@ def _post_auth(host: str, port: int, token: str) -> tuple[int, str]:
 def test_wrong_tokens_over_http_lock_the_address_out(tmp_path: Path) -> None:
     """Guessing the token over HTTP is as slow as over JSON-RPC: three wrong ones (POST /auth, Bearer,
     ?token=), then the address is locked out and even the right token is refused for a while."""
-    address = non_loopback_ipv4()
-    assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
-    ini = tmp_path / "auth.ini"
-    ini.write_text(f'[daemon]\nhttp = {address}:0\nrpc_tcp = {address}:0\nauth_token = "{TOKEN}"\n')
-    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini)) as daemon:
-        daemon.wait_connected()
-        ready = daemon.notify.wait_for("READY", "1", timeout=0)
-        match = re.search(rf"http://{re.escape(address)}:(\d+)", ready["STATUS"])
-        rpc_match = re.search(rf"(?<!/){re.escape(address)}:(\d+)", ready["STATUS"])
-        assert match and rpc_match, ready
-        port, rpc_port = int(match.group(1)), int(rpc_match.group(1))
+    with token_daemon(tmp_path) as (daemon, address, port, rpc_port):
         assert _post_auth(address, port, "guess-1") == (401, "unauthorised: wrong token")
         status, _, body = _get(address, port, "/files", {"Authorization": "Bearer guess-2"})
         assert (status, json.loads(body)["error"]["message"]) == (401, "unauthorised: wrong token")
@@ -140,24 +136,7 @@ def test_wrong_tokens_over_http_lock_the_address_out(tmp_path: Path) -> None:
         assert answer["error"]["code"] == -32010, answer
         assert "too many wrong tokens" in answer["error"]["message"], answer
         # the HTTP Unix socket (no peer address) is never locked out
-        done = subprocess.run(
-            [
-                "curl",
-                "-sS",
-                "--unix-socket",
-                str(daemon.socket_path.parent / "ptpipd-http.sock"),
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "http://x/files",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        assert done.stdout == "200", done.stderr
+        assert _unix_status(daemon, "/files") == "200"
 
 
 def test_non_loopback_http_without_a_token_is_refused(tmp_path: Path) -> None:
