@@ -60,13 +60,13 @@ def _equal(given: str, expected: str) -> bool:
 class TokenRule:
     """Decides for each request; ``token`` None means nobody is ever asked."""
 
-    def __init__(self, token: str | None, guard: AuthGuard | None = None) -> None:
+    def __init__(self, token: str | None, guard: AuthGuard) -> None:
         self.token = token
         self._session = session_value(token) if token else None
         #: wrong tokens counted per peer address (:mod:`ptpipd.rpc.auth`), in the daemon's one record that
         #: JSON-RPC ``auth`` shares: after a few, the address is locked out for a time that doubles, right
         #: token or not, whichever way it tries
-        self.guard = guard if guard is not None else AuthGuard(token)
+        self.guard = guard
 
     def exempt(self, request: web.Request) -> bool:
         """True when the request needs no token (no token set, Unix socket or loopback peer)."""
