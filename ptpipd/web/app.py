@@ -34,7 +34,7 @@ from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import AuthRefused
 from ptpipd.rpc.urls import transfer_url
-from ptpipd.vendors.base import unsupported
+from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
@@ -152,9 +152,9 @@ async def delete_capture(request: web.Request) -> web.Response:
 
 
 def _join(request: web.Request) -> Viewer:
-    backend = request.app[BACKEND]
-    if not backend.liveview:
-        raise unsupported(backend.service.vendor_name, "live view")
+    service = request.app[BACKEND].service
+    if service.capabilities.liveview is LiveViewSource.NONE:
+        raise unsupported(service.vendor_name, "live view")
     try:
         return request.app[HUB].join()
     except ViewerLimit as exc:

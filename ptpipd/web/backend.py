@@ -1,6 +1,6 @@
 """What the HTTP data plane needs from the rest of the daemon: :class:`Backend`, the camera service and the
 JSON-RPC dispatcher behind one small interface. The other web modules use them only through it (JSON-RPC
-messages go to its dispatcher, notifications through :meth:`Backend.relay`).
+messages go to its dispatcher).
 
 Every camera operation is one request through the service's queue, so a download's pieces, thumbnails and
 captures take turns with every other client's requests. Failures are raised as
@@ -11,7 +11,6 @@ captures take turns with every other client's requests. Failures are raised as
 from __future__ import annotations
 
 import contextlib
-import itertools
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,11 @@ from ptpipd.errors import CameraError, CameraRefused, NotConnected
 from ptpipd.ip.errors import PTPIPError
 from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import ObjectFormat, OperationCode, ResponseCode, code_name
-from ptpipd.rpc import Client, Dispatcher, notification_text
+from ptpipd.rpc import Dispatcher
 from ptpipd.rpc.models import FileResult
 from ptpipd.rpc.saving import Saved, save
-from ptpipd.service import CameraService, SubscriberOverflow, Subscription
-from ptpipd.vendors.base import LiveViewSource, unsupported
+from ptpipd.service import CameraService
+from ptpipd.vendors.base import unsupported
 from ptpipd.vendors.liveview import LiveFrame
 
 T = TypeVar("T")
@@ -70,36 +69,8 @@ class Backend:
         self.service = service
         self.dispatcher = dispatcher
         self.capture_dir = capture_dir
-        self._ids = itertools.count(1_000_000)  # apart from the NDJSON clients' numbers in logs
-
-    # ---------------------------------------------------------------- JSON-RPC
-
-    def rpc_client(self, transport: str, peer: str, authenticated: bool) -> Client:
-        """A JSON-RPC client context (``authenticated`` False: only ``auth`` and ``rpc.discover`` run)."""
-        return Client(next(self._ids), transport, peer, authenticated=authenticated)
-
-    async def relay(self, sub: Subscription, send: Callable[[str], Awaitable[None]]) -> None:
-        """Sends the notifications of ``sub`` as texts with ``send``, in order, until it overflows: then one
-        final ``notify.connection {state: "dropped"}`` goes out and it returns (the caller disconnects the
-        client)."""
-        try:
-            while True:
-                note = await sub.next()
-                await send(notification_text(note.method, note.params))
-        except SubscriberOverflow as exc:
-            await send(notification_text("notify.connection", {"state": "dropped", "reason": str(exc)}))
 
     # ---------------------------------------------------------------- what the camera can do
-
-    @property
-    def partial_reads(self) -> bool:
-        """True when the connected camera reads byte ranges (GetPartialObject)."""
-        return self.service.capabilities.partial_objects
-
-    @property
-    def liveview(self) -> bool:
-        """True when the camera (its vendor) has a live view at all."""
-        return self.service.capabilities.liveview is not LiveViewSource.NONE
 
     def _files_supported(self) -> None:
         if not self.service.capabilities.files:

@@ -174,7 +174,7 @@ async def _body(
         async with asyncio.timeout(write_timeout):
             await _drain(response)
 
-    if backend.partial_reads:
+    if backend.service.capabilities.partial_objects:
         try:
             await _in_pieces(backend, handle, forward, drained)
             return
