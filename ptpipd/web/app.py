@@ -233,7 +233,8 @@ async def post_auth(request: web.Request) -> web.Response:
     if rule.token is None:
         return web.json_response({"authenticated": True})
     try:
-        rule.check(token if isinstance(token, str) else "", request)
+        # a wrong token counts against the peer's address; while it is locked out none is taken
+        rule.guard.check(token if isinstance(token, str) else "", request.remote or "", 0)
     except AuthRefused as exc:
         raise unauthorised(str(exc)) from None
     response = web.json_response({"authenticated": True})

@@ -88,16 +88,11 @@ class TokenRule:
         if given is None:
             return False
         try:
-            self.check(given, request)
+            self.guard.check(given, request.remote or "", 0)
         except AuthRefused as exc:
             request[REFUSAL] = str(exc)
             return False
         return True
-
-    def check(self, given: str, request: web.Request) -> None:
-        """Returns when ``given`` is the token and the peer's address is not locked out; else
-        :class:`~ptpipd.rpc.auth.AuthRefused` says why (the failure counted for the address)."""
-        self.guard.check(given, request.remote or "", 0)
 
 
 def same_origin(request: web.Request) -> bool:
