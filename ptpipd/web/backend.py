@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -20,12 +19,12 @@ from ptpipd.camera import Camera
 from ptpipd.errors import CameraError, CameraRefused, NotConnected
 from ptpipd.ip.errors import PTPIPError
 from ptpipd.ip.transport import DataSink
-from ptpipd.ptp import ObjectFormat, OperationCode, ResponseCode, code_name
+from ptpipd.ptp import OperationCode, ResponseCode
 from ptpipd.rpc import Dispatcher
 from ptpipd.rpc.models import FileResult
 from ptpipd.rpc.saving import Saved, save
 from ptpipd.service import CameraService
-from ptpipd.vendors.base import unsupported
+from ptpipd.vendors.base import FileEntry, unsupported
 from ptpipd.vendors.liveview import LiveFrame
 
 T = TypeVar("T")
@@ -49,17 +48,6 @@ class UnknownObject(CameraRefused):
 
     def data(self) -> dict[str, Any]:
         return {**(super().data() or {}), "handle": self.handle}
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectMeta:
-    """What a download needs to know before the first byte: the camera's description of the object."""
-
-    handle: int
-    filename: str
-    format: str
-    size: int
-    captured: str | None = None
 
 
 class Backend:
@@ -92,13 +80,11 @@ class Backend:
         """The ``files`` result (JSON objects as the JSON-RPC method returns them)."""
         return [FileResult.from_entry(e).model_dump(mode="json") for e in await self.service.files()]
 
-    async def object_meta(self, handle: int) -> ObjectMeta:
-        """The object's name, format and size; :class:`UnknownObject` for a handle the camera refuses."""
+    async def file_entry(self, handle: int) -> FileEntry:
+        """What a download needs to know before the first byte: the object as ``files`` lists it (name,
+        format, size, capture time); :class:`UnknownObject` for a handle the camera refuses."""
         self._files_supported()
-
-        oi = await self._on_camera(lambda cam: cam.object_info(handle), handle)
-        kind = code_name(ObjectFormat, oi.object_format).lower()  # the media type comes from the file name
-        return ObjectMeta(handle, oi.filename, kind, oi.compressed_size, oi.capture_date or None)
+        return await self._on_camera(lambda cam: cam.on_driver(lambda d: d.file_entry(handle)), handle)
 
     async def read_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes from ``offset`` into ``sink`` (one camera transaction); how many came."""
