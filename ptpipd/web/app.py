@@ -33,6 +33,7 @@ from aiohttp import web
 from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import AuthRefused
+from ptpipd.rpc.saving import save
 from ptpipd.rpc.urls import transfer_url
 from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
@@ -40,7 +41,7 @@ from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
 from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, session_value, unauthorised
 from ptpipd.web.backend import Backend
-from ptpipd.web.errors import HttpError, bad_request, not_found
+from ptpipd.web.errors import HttpError, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,9 @@ async def get_thumb(request: web.Request) -> web.Response:
 
 
 async def post_capture(request: web.Request) -> web.Response:
-    saved = await request.app[BACKEND].capture()
+    backend = request.app[BACKEND]
+    # the daemon keeps what the camera hands over in its capture directory
+    saved = await save(backend.capture_dir, "capture", backend.service.capture)
     t = saved.transfer
     path = str(saved.path)  # save() without inline=True always keeps a file
     url = transfer_url(t.handle, path)  # the camera's object, else the file the daemon saved
@@ -227,7 +230,7 @@ async def post_auth(request: web.Request) -> web.Response:
         try:
             token = (await request.json()).get("token")
         except (ValueError, AttributeError):
-            raise bad_request('the body must be JSON {"token": "…"}') from None
+            raise HttpError(400, codes.INVALID_PARAMS, 'the body must be JSON {"token": "…"}') from None
     else:
         token = (await request.post()).get("token")
     if rule.token is None:

@@ -22,7 +22,6 @@ from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import OperationCode, ResponseCode
 from ptpipd.rpc import Dispatcher
 from ptpipd.rpc.models import FileResult
-from ptpipd.rpc.saving import Saved, save
 from ptpipd.service import CameraService
 from ptpipd.vendors.base import FileEntry, unsupported
 from ptpipd.vendors.liveview import LiveFrame
@@ -98,12 +97,6 @@ class Backend:
         """The camera's thumbnail of the object (GetThumb)."""
         self._files_supported()
         return await self._on_camera(lambda cam: cam.thumb(handle), handle)
-
-    # ---------------------------------------------------------------- capture
-
-    async def capture(self) -> Saved:
-        """Takes a picture (the daemon keeps what the camera hands over in its capture directory)."""
-        return await save(self.capture_dir, "capture", self.service.capture)
 
     # ---------------------------------------------------------------- live view
 
