@@ -53,10 +53,6 @@ def session_value(token: str) -> str:
     return hmac.new(token.encode(), b"ptpipd web session v1", hashlib.sha256).hexdigest()
 
 
-def _equal(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
 class TokenRule:
     """Decides for each request; ``token`` None means nobody is ever asked."""
 
@@ -80,7 +76,7 @@ class TokenRule:
         while it is locked out none is taken; why is kept in ``request[REFUSAL]``."""
         assert self.token is not None and self._session is not None
         cookie = request.cookies.get(COOKIE)
-        if cookie is not None and _equal(cookie, self._session):
+        if cookie is not None and hmac.compare_digest(cookie.encode(), self._session.encode()):
             return True
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
