@@ -80,10 +80,9 @@ class ParseError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A parsed command: the canonical ``name``, the ``word`` typed, and the arguments it takes."""
+    """A parsed command: the canonical ``name`` (an alias's command), and the arguments it takes."""
 
     name: str
-    word: str
     prop: str | int | None = None
     prop_text: str | None = None
     value: str | None = None
@@ -140,10 +139,10 @@ def parse(line: str) -> Command | None:
     if name == "capture":
         if len(args) > 1:
             raise ParseError(name, f"too many arguments; {_usage(name)}")
-        return Command(name, word, path=args[0] if args else None)
+        return Command(name, path=args[0] if args else None)
     if name in ("info", "state"):
         as_json, pretty = _json_flags(name, args)
-        return Command(name, word, json=as_json, pretty=pretty)
+        return Command(name, json=as_json, pretty=pretty)
     if name in ("get", "describe", "set"):
         wanted = 2 if name == "set" else 1
         if len(args) < wanted or (name != "describe" and len(args) > wanted):
@@ -154,7 +153,6 @@ def parse(line: str) -> Command | None:
         as_json, pretty = _json_flags(name, args[1:]) if name == "describe" else (False, False)
         return Command(
             name,
-            word,
             prop=parse_property(args[0]),
             prop_text=args[0],
             value=args[1] if name == "set" else None,
@@ -168,7 +166,7 @@ def parse(line: str) -> Command | None:
             raise ParseError(name, f"at most 5 parameters; {_usage(name)}")
         code = parse_hex(args[0], 16, "operation code", name)
         params = tuple(parse_hex(a, 32, "parameter", name) for a in args[1:])
-        return Command(name, word, code=code, params=params)
+        return Command(name, code=code, params=params)
     if name == "help":
         if len(args) > 1:
             raise ParseError(name, f"too many arguments; {_usage(name)}")
@@ -177,11 +175,11 @@ def parse(line: str) -> Command | None:
             topic = ALIASES.get(topic, topic)
             if topic not in USAGE:
                 raise ParseError(name, f"unknown command {args[0]!r}; commands: {', '.join(USAGE)}")
-        return Command(name, word, topic=topic)
+        return Command(name, topic=topic)
     if name == "auth":
         if len(args) != 1:
             raise ParseError(name, "usage: auth TOKEN")
-        return Command(name, word, token=args[0])
+        return Command(name, token=args[0])
     raise ParseError(None, f"unknown command {word!r}; try 'help' (commands: {', '.join(USAGE)})")
 
 

@@ -80,11 +80,9 @@ def hex_dump(data: bytes) -> str:
     lines = []
     for offset in range(0, len(data), 16):
         chunk = data[offset : offset + 16]
-        left = " ".join(f"{b:02x}" for b in chunk[:8])
-        right = " ".join(f"{b:02x}" for b in chunk[8:])
-        hexes = f"{left}  {right}" if right else left
+        hexes = f"{chunk[:8].hex(' ')}  {chunk[8:].hex(' ')}"  # two groups of 8 bytes
         text = "".join(chr(b) if 32 <= b <= 126 else "." for b in chunk)
-        lines.append(f"{offset:08x}  {hexes.ljust(48)}  |{text}|\n")
+        lines.append(f"{offset:08x}  {hexes.ljust(49)} |{text}|\n")
     return "".join(lines)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from ptpipd.rpc.auth import AuthGuard
 from ptpipd.rpc.dispatcher import Dispatcher, error_response, notification_text
 from ptpipd.rpc.errors import RpcError
-from ptpipd.rpc.methods import Api, Client, Method, build_methods, no_clients, notifying
+from ptpipd.rpc.methods import Api, Client, Method, build_methods, notifying
 from ptpipd.rpc.openrpc import openrpc_document
 from ptpipd.service import CameraService
 
@@ -39,14 +39,14 @@ def make_dispatcher(
     capture_dir: Path,
     auth_token: str | None = None,
     *,
-    client_count: Callable[[], int] = no_clients,
-    status_extra: Callable[[], dict[str, Any]] | None = None,
+    client_count: Callable[[], int] = int,
+    status_extra: Callable[[], dict[str, Any]] = dict,
 ) -> Dispatcher:
     """The daemon's dispatcher: the methods of DESIGN.md §4 bound to ``service``.
 
     ``client_count`` says how many clients are connected right now (``status.clients``); the daemon passes
     the sum of its listeners' own counts. ``status_extra`` adds the layers above to ``status`` (the data
-    plane's ``http`` and ``liveview``).
+    plane's ``http`` and ``liveview``). Without them (``int``, ``dict``): no clients, nothing more.
     """
     guard = AuthGuard(auth_token)
     api = Api(service, capture_dir, guard, client_count, status_extra)

@@ -121,11 +121,6 @@ def method(*errors: int, needs_auth: bool = True) -> Callable[[H], H]:
     return declare
 
 
-def no_clients() -> int:
-    """The default client count (a dispatcher without listeners)."""
-    return 0
-
-
 @dataclass
 class Api:
     """The handlers, bound to the service and the daemon's settings.
@@ -139,14 +134,13 @@ class Api:
     guard: AuthGuard
     client_count: Callable[[], int]
     #: More of ``status`` from the layers above (the data plane's ``http`` and ``liveview``).
-    status_extra: Callable[[], dict[str, Any]] | None
+    status_extra: Callable[[], dict[str, Any]]
 
     @method()
     async def status(self, client: Client, p: m.NoParams) -> m.StatusResult:
         """The daemon and the camera connection."""
-        extra = self.status_extra() if self.status_extra is not None else {}
         return m.StatusResult.model_validate(
-            {**self.service.status(), "clients": self.client_count(), **extra}
+            {**self.service.status(), "clients": self.client_count(), **self.status_extra()}
         )
 
     @method(*PROPERTY_ERRORS)

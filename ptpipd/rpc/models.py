@@ -131,12 +131,8 @@ class Result(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-def _unset(value: object) -> bool:
-    return value is None
-
-
 #: An optional result field that is left out of the JSON when unset, rather than sent as null.
-Sparse = Field(exclude_if=_unset)
+Sparse = Field(exclude_if=lambda value: value is None)
 
 
 def _scalar(value: Value) -> int | str | list[int]:

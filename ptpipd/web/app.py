@@ -33,14 +33,15 @@ from aiohttp import web
 from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import AuthRefused
+from ptpipd.rpc.saving import save
 from ptpipd.rpc.urls import transfer_url
-from ptpipd.vendors.base import unsupported
+from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
 from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, session_value, unauthorised
 from ptpipd.web.backend import Backend
-from ptpipd.web.errors import HttpError, bad_request, not_found
+from ptpipd.web.errors import HttpError, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,9 @@ async def get_thumb(request: web.Request) -> web.Response:
 
 
 async def post_capture(request: web.Request) -> web.Response:
-    saved = await request.app[BACKEND].capture()
+    backend = request.app[BACKEND]
+    # the daemon keeps what the camera hands over in its capture directory
+    saved = await save(backend.capture_dir, "capture", backend.service.capture)
     t = saved.transfer
     path = str(saved.path)  # save() without inline=True always keeps a file
     url = transfer_url(t.handle, path)  # the camera's object, else the file the daemon saved
@@ -152,9 +155,9 @@ async def delete_capture(request: web.Request) -> web.Response:
 
 
 def _join(request: web.Request) -> Viewer:
-    backend = request.app[BACKEND]
-    if not backend.liveview:
-        raise unsupported(backend.service.vendor_name, "live view")
+    service = request.app[BACKEND].service
+    if service.capabilities.liveview is LiveViewSource.NONE:
+        raise unsupported(service.vendor_name, "live view")
     try:
         return request.app[HUB].join()
     except ViewerLimit as exc:
@@ -227,13 +230,14 @@ async def post_auth(request: web.Request) -> web.Response:
         try:
             token = (await request.json()).get("token")
         except (ValueError, AttributeError):
-            raise bad_request('the body must be JSON {"token": "…"}') from None
+            raise HttpError(400, codes.INVALID_PARAMS, 'the body must be JSON {"token": "…"}') from None
     else:
         token = (await request.post()).get("token")
     if rule.token is None:
         return web.json_response({"authenticated": True})
     try:
-        rule.check(token if isinstance(token, str) else "", request)
+        # a wrong token counts against the peer's address; while it is locked out none is taken
+        rule.guard.check(token if isinstance(token, str) else "", request.remote or "", 0)
     except AuthRefused as exc:
         raise unauthorised(str(exc)) from None
     response = web.json_response({"authenticated": True})

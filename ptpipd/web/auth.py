@@ -53,10 +53,6 @@ def session_value(token: str) -> str:
     return hmac.new(token.encode(), b"ptpipd web session v1", hashlib.sha256).hexdigest()
 
 
-def _equal(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
 class TokenRule:
     """Decides for each request; ``token`` None means nobody is ever asked."""
 
@@ -80,7 +76,7 @@ class TokenRule:
         while it is locked out none is taken; why is kept in ``request[REFUSAL]``."""
         assert self.token is not None and self._session is not None
         cookie = request.cookies.get(COOKIE)
-        if cookie is not None and _equal(cookie, self._session):
+        if cookie is not None and hmac.compare_digest(cookie.encode(), self._session.encode()):
             return True
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
@@ -88,16 +84,11 @@ class TokenRule:
         if given is None:
             return False
         try:
-            self.check(given, request)
+            self.guard.check(given, request.remote or "", 0)
         except AuthRefused as exc:
             request[REFUSAL] = str(exc)
             return False
         return True
-
-    def check(self, given: str, request: web.Request) -> None:
-        """Returns when ``given`` is the token and the peer's address is not locked out; else
-        :class:`~ptpipd.rpc.auth.AuthRefused` says why (the failure counted for the address)."""
-        self.guard.check(given, request.remote or "", 0)
 
 
 def same_origin(request: web.Request) -> bool:

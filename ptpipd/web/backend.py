@@ -1,6 +1,6 @@
 """What the HTTP data plane needs from the rest of the daemon: :class:`Backend`, the camera service and the
 JSON-RPC dispatcher behind one small interface. The other web modules use them only through it (JSON-RPC
-messages go to its dispatcher, notifications through :meth:`Backend.relay`).
+messages go to its dispatcher).
 
 Every camera operation is one request through the service's queue, so a download's pieces, thumbnails and
 captures take turns with every other client's requests. Failures are raised as
@@ -11,9 +11,7 @@ captures take turns with every other client's requests. Failures are raised as
 from __future__ import annotations
 
 import contextlib
-import itertools
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -21,12 +19,11 @@ from ptpipd.camera import Camera
 from ptpipd.errors import CameraError, CameraRefused, NotConnected
 from ptpipd.ip.errors import PTPIPError
 from ptpipd.ip.transport import DataSink
-from ptpipd.ptp import ObjectFormat, OperationCode, ResponseCode, code_name
-from ptpipd.rpc import Client, Dispatcher, notification_text
+from ptpipd.ptp import OperationCode, ResponseCode
+from ptpipd.rpc import Dispatcher
 from ptpipd.rpc.models import FileResult
-from ptpipd.rpc.saving import Saved, save
-from ptpipd.service import CameraService, SubscriberOverflow, Subscription
-from ptpipd.vendors.base import LiveViewSource, unsupported
+from ptpipd.service import CameraService
+from ptpipd.vendors.base import FileEntry, unsupported
 from ptpipd.vendors.liveview import LiveFrame
 
 T = TypeVar("T")
@@ -52,17 +49,6 @@ class UnknownObject(CameraRefused):
         return {**(super().data() or {}), "handle": self.handle}
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectMeta:
-    """What a download needs to know before the first byte: the camera's description of the object."""
-
-    handle: int
-    filename: str
-    format: str
-    size: int
-    captured: str | None = None
-
-
 class Backend:
     """The daemon as the data plane sees it: the camera service and the JSON-RPC dispatcher."""
 
@@ -70,36 +56,8 @@ class Backend:
         self.service = service
         self.dispatcher = dispatcher
         self.capture_dir = capture_dir
-        self._ids = itertools.count(1_000_000)  # apart from the NDJSON clients' numbers in logs
-
-    # ---------------------------------------------------------------- JSON-RPC
-
-    def rpc_client(self, transport: str, peer: str, authenticated: bool) -> Client:
-        """A JSON-RPC client context (``authenticated`` False: only ``auth`` and ``rpc.discover`` run)."""
-        return Client(next(self._ids), transport, peer, authenticated=authenticated)
-
-    async def relay(self, sub: Subscription, send: Callable[[str], Awaitable[None]]) -> None:
-        """Sends the notifications of ``sub`` as texts with ``send``, in order, until it overflows: then one
-        final ``notify.connection {state: "dropped"}`` goes out and it returns (the caller disconnects the
-        client)."""
-        try:
-            while True:
-                note = await sub.next()
-                await send(notification_text(note.method, note.params))
-        except SubscriberOverflow as exc:
-            await send(notification_text("notify.connection", {"state": "dropped", "reason": str(exc)}))
 
     # ---------------------------------------------------------------- what the camera can do
-
-    @property
-    def partial_reads(self) -> bool:
-        """True when the connected camera reads byte ranges (GetPartialObject)."""
-        return self.service.capabilities.partial_objects
-
-    @property
-    def liveview(self) -> bool:
-        """True when the camera (its vendor) has a live view at all."""
-        return self.service.capabilities.liveview is not LiveViewSource.NONE
 
     def _files_supported(self) -> None:
         if not self.service.capabilities.files:
@@ -121,13 +79,11 @@ class Backend:
         """The ``files`` result (JSON objects as the JSON-RPC method returns them)."""
         return [FileResult.from_entry(e).model_dump(mode="json") for e in await self.service.files()]
 
-    async def object_meta(self, handle: int) -> ObjectMeta:
-        """The object's name, format and size; :class:`UnknownObject` for a handle the camera refuses."""
+    async def file_entry(self, handle: int) -> FileEntry:
+        """What a download needs to know before the first byte: the object as ``files`` lists it (name,
+        format, size, capture time); :class:`UnknownObject` for a handle the camera refuses."""
         self._files_supported()
-
-        oi = await self._on_camera(lambda cam: cam.object_info(handle), handle)
-        kind = code_name(ObjectFormat, oi.object_format).lower()  # the media type comes from the file name
-        return ObjectMeta(handle, oi.filename, kind, oi.compressed_size, oi.capture_date or None)
+        return await self._on_camera(lambda cam: cam.on_driver(lambda d: d.file_entry(handle)), handle)
 
     async def read_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes from ``offset`` into ``sink`` (one camera transaction); how many came."""
@@ -141,12 +97,6 @@ class Backend:
         """The camera's thumbnail of the object (GetThumb)."""
         self._files_supported()
         return await self._on_camera(lambda cam: cam.thumb(handle), handle)
-
-    # ---------------------------------------------------------------- capture
-
-    async def capture(self) -> Saved:
-        """Takes a picture (the daemon keeps what the camera hands over in its capture directory)."""
-        return await save(self.capture_dir, "capture", self.service.capture)
 
     # ---------------------------------------------------------------- live view
 

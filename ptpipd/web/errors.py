@@ -67,8 +67,3 @@ class HttpError(RpcError):
 def not_found(what: str) -> HttpError:
     """404 for a path the data plane does not serve."""
     return HttpError(404, codes.METHOD_NOT_FOUND, f"no such resource: {what}")
-
-
-def bad_request(message: str, data: Any = None) -> HttpError:
-    """400 with -32602."""
-    return HttpError(400, codes.INVALID_PARAMS, message, data)

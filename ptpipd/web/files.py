@@ -36,7 +36,8 @@ from aiohttp import web
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.errors import NotSupported
 from ptpipd.ip.transport import splice
-from ptpipd.web.backend import CHUNK, Backend, ObjectMeta
+from ptpipd.vendors.base import FileEntry
+from ptpipd.web.backend import CHUNK, Backend
 from ptpipd.web.errors import HttpError
 from ptpipd.web.ranges import BadRange, ByteRange, parse_range
 
@@ -67,13 +68,13 @@ def parse_handle(text: str) -> int:
     return value
 
 
-def content_type(meta: ObjectMeta) -> str:
+def content_type(meta: FileEntry) -> str:
     """The object's media type, from its format or its file name."""
     guessed, _ = mimetypes.guess_type(meta.filename)
     return _FORMAT_TYPES.get(meta.format) or guessed or "application/octet-stream"
 
 
-def etag(meta: ObjectMeta) -> str:
+def etag(meta: FileEntry) -> str:
     """A strong validator: the handle, size, name and capture time (what identifies a picture on a card)."""
     digest = zlib.crc32(f"{meta.filename}\0{meta.captured}".encode())
     return f'"{meta.handle:x}-{meta.size:x}-{digest:08x}"'
@@ -85,7 +86,7 @@ def disposition(kind: str, filename: str) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
-def _wanted(request: web.Request, meta: ObjectMeta, tag: str) -> ByteRange | None:
+def _wanted(request: web.Request, meta: FileEntry, tag: str) -> ByteRange | None:
     header = request.headers.get("Range")
     if header is None:
         return None
@@ -108,7 +109,7 @@ async def serve_object(
     request: web.Request, backend: Backend, handle: int, write_timeout: float
 ) -> web.StreamResponse:
     """The object, or the range asked for, with its headers."""
-    meta = await backend.object_meta(handle)
+    meta = await backend.file_entry(handle)
     tag = etag(meta)
     if request.headers.get("If-None-Match", "").strip() == tag:
         return web.Response(status=304, headers={"ETag": tag})
@@ -140,7 +141,7 @@ async def serve_object(
     return response
 
 
-def _headers(meta: ObjectMeta, tag: str) -> dict[str, str]:
+def _headers(meta: FileEntry, tag: str) -> dict[str, str]:
     return {
         "Content-Type": content_type(meta),
         "Content-Disposition": disposition("attachment", meta.filename),
@@ -174,7 +175,7 @@ async def _body(
         async with asyncio.timeout(write_timeout):
             await _drain(response)
 
-    if backend.partial_reads:
+    if backend.service.capabilities.partial_objects:
         try:
             await _in_pieces(backend, handle, forward, drained)
             return

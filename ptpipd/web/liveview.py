@@ -2,7 +2,7 @@
 
 The camera stream starts with the first viewer and stops :attr:`LiveHub.linger` seconds after the last one
 left (a viewer that reconnects at once, or a page that reloads, does not restart the camera). Each viewer has
-a one-frame slot: a new frame replaces an unsent one (counted in ``skipped``), so a slow viewer skips frames
+a one-frame slot: a new frame replaces an unsent one, so a slow viewer skips frames
 and never holds up the producer or the other viewers; a viewer that stops reading altogether is dropped by
 its write timeout (:mod:`ptpipd.web.app`).
 """
@@ -32,13 +32,10 @@ class Viewer:
     def __init__(self) -> None:
         self.slot: LiveFrame | None = None
         self.error: BaseException | None = None
-        self.skipped = 0
         self._ready = asyncio.Event()
 
     def offer(self, frame: LiveFrame) -> None:
         """A new frame (replaces an unsent one)."""
-        if self.slot is not None:
-            self.skipped += 1
         self.slot = frame
         self._ready.set()
 

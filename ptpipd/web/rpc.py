@@ -11,14 +11,15 @@ final ``notify.connection {state: "dropped"}`` (its queue is bounded by the serv
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 from functools import partial
 
 from aiohttp import WSMsgType, web
 
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.rpc import Client, Dispatcher, error_response, notifying
-from ptpipd.service import Subscription
+from ptpipd.rpc import Client, Dispatcher, error_response, notification_text, notifying
+from ptpipd.service import SubscriberOverflow, Subscription
 from ptpipd.web.auth import CREDENTIALS, unauthorised
 from ptpipd.web.backend import Backend
 
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 
 #: The largest request or batch, as on NDJSON (a line over 1 MiB is refused there).
 MAX_MESSAGE = 1 << 20
+
+#: Client ids of data-plane connections start high so they do not collide with the NDJSON clients' in logs.
+_IDS = itertools.count(1_000_000)
 
 
 def _peer(request: web.Request) -> str:
@@ -40,7 +44,7 @@ async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_MESSAGE:
         return web.Response(status=413, text=error_response(codes.INVALID_REQUEST, "request over 1 MiB"))
     body = await request.text()
-    client = backend.rpc_client("http", _peer(request), True)
+    client = Client(next(_IDS), "http", _peer(request))
     async with notifying(client, backend.service, None):
         answer = await backend.dispatcher.respond(body, client)
     if answer is None:
@@ -52,9 +56,10 @@ async def websocket(request: web.Request, backend: Backend, heartbeat: float) ->
     """``GET /rpc``: JSON-RPC over a WebSocket until either side closes."""
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=heartbeat, compress=False)
     await ws.prepare(request)
-    client = backend.rpc_client("websocket", _peer(request), bool(request[CREDENTIALS]))
+    # without credentials only ``auth`` and ``rpc.discover`` run until ``auth`` succeeds
+    client = Client(next(_IDS), "websocket", _peer(request), authenticated=bool(request[CREDENTIALS]))
     try:
-        async with notifying(client, backend.service, partial(_notify, ws, backend)):
+        async with notifying(client, backend.service, partial(_notify, ws)):
             await _serve(ws, backend.dispatcher, client)
     finally:
         await ws.close()
@@ -76,8 +81,15 @@ async def _serve(ws: web.WebSocketResponse, dispatcher: Dispatcher, client: Clie
             return
 
 
-async def _notify(ws: web.WebSocketResponse, backend: Backend, sub: Subscription) -> None:
+async def _notify(ws: web.WebSocketResponse, sub: Subscription) -> None:
+    """Sends the notifications of ``sub``, in order, until it overflows: then one final
+    ``notify.connection {state: "dropped"}`` goes out and the client is disconnected."""
     with contextlib.suppress(ConnectionError, RuntimeError):
-        await backend.relay(sub, ws.send_str)
-        # the subscription overflowed: the last text said so; this client is dropped
+        try:
+            while True:
+                note = await sub.next()
+                await ws.send_str(notification_text(note.method, note.params))
+        except SubscriberOverflow as exc:
+            dropped = {"state": "dropped", "reason": str(exc)}
+            await ws.send_str(notification_text("notify.connection", dropped))
         await ws.close(code=1013, message=b"notifications overflowed")
