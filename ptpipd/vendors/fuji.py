@@ -28,7 +28,6 @@ from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
 from ptpipd.ip.fuji import FUJI, FujiInitFail
-from ptpipd.ip.fuji_liveview import LiveViewReader
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
@@ -380,7 +379,7 @@ class FujiDriver(FujiFiles):
         """Frames from the live-view port (FUJI.md §13); the camera streams as soon as it is connected."""
         if self.ports.stream is None:
             raise NotSupported("no live-view port is configured", vendor=self.name)
-        return await StreamLiveView.open(self.link, self.ports.stream, LiveViewReader())
+        return await StreamLiveView.open(self.link, self.ports.stream)
 
 
 DRIVER = FujiDriver
