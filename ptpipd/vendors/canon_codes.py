@@ -34,9 +34,8 @@ from fractions import Fraction
 from typing import Any, ClassVar, TypeAlias
 
 from ptpipd.ptp import DecodeError, EncodeError, Value
+from ptpipd.ptp.types import Buffer
 from ptpipd.vendors.labels import Enum, Labels, fraction, hex_label, normalize
-
-Buffer: TypeAlias = bytes | bytearray | memoryview
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
