@@ -398,9 +398,11 @@ class VendorDriver(ABC):
         return self.event_names.get(code) or code_name(EventCode, code)
 
     def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
-        """The error for a response other than OK to ``opcode``, naming the response."""
+        """The error for a response other than OK to ``opcode``, naming the response and the operation (the
+        vendor's own codes too)."""
         name = self.response_names.get(response) or code_name(ResponseCode, response)
-        return CameraRefused(response, name, opcode, message)
+        text = f"the camera refused {self.operation_name(opcode)} (0x{opcode:04X}): {name} (0x{response:04X})"
+        return CameraRefused(response, name, opcode, message or text)
 
     async def wait_event(self, fut: asyncio.Future[T], limit: float) -> T:
         """The result of ``fut`` (completed by the camera's events) within ``limit`` seconds, else
