@@ -306,9 +306,7 @@ class Camera(PropertyAccess, ImageAccess):
             raise InvalidValue("code", code, [], "an operation code is a 16-bit number")
         if len(params) > 5 or any(not 0 <= p <= 0xFFFF_FFFF for p in params):
             raise InvalidValue("params", list(params), [], "at most 5 parameters, each a 32-bit number")
-        link = self._link
-        if link is None or self._driver is None:
-            raise NotConnected("the camera is not open")
+        link = self.driver.link  # NotConnected when the camera is not open
         sink = BytesSink(OPREQ_CAP)  # a sink of our own: more than the cap is counted, not an error
         with self._errors():
             reply = await link.transaction(code, tuple(params), sink=sink, record=OPREQ_CAP)
