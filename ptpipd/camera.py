@@ -65,18 +65,6 @@ __all__ = ["MEMORY_CAP", "Camera", "CameraConfig", "CameraEvent", "CameraInfo", 
 OPREQ_CAP = 8 << 20
 
 
-def _capped(packets: tuple[bytes, ...], cap: int) -> tuple[tuple[bytes, ...], bool]:
-    """The first ``cap`` bytes of ``packets`` (the last one kept cut), and whether anything was cut."""
-    kept: list[bytes] = []
-    room = cap
-    for packet in packets:
-        if len(packet) > room:
-            return (*kept, packet[:room]) if room else tuple(kept), True
-        kept.append(packet)
-        room -= len(packet)
-    return tuple(kept), False
-
-
 @dataclass(frozen=True, slots=True)
 class CameraEvent:
     """An event the camera sent, as passed to listeners."""
@@ -318,17 +306,14 @@ class Camera(PropertyAccess, ImageAccess):
             raise InvalidValue("code", code, [], "an operation code is a 16-bit number")
         if len(params) > 5 or any(not 0 <= p <= 0xFFFF_FFFF for p in params):
             raise InvalidValue("params", list(params), [], "at most 5 parameters, each a 32-bit number")
-        link = self._link
-        if link is None or self._driver is None:
-            raise NotConnected("the camera is not open")
+        link = self.driver.link  # NotConnected when the camera is not open
         sink = BytesSink(OPREQ_CAP)  # a sink of our own: more than the cap is counted, not an error
         with self._errors():
-            reply = await link.transaction(code, tuple(params), sink=sink, record=True)
+            reply = await link.transaction(code, tuple(params), sink=sink, record=OPREQ_CAP)
         data = bytes(sink.buffer) if sink.size else None
-        packets, cut = _capped(reply.raw, OPREQ_CAP)
-        truncated = sink.overflow or cut or reply.raw_truncated
+        truncated = sink.overflow or reply.raw_truncated
         name = code_name(ResponseCode, reply.code)
-        return OpreqResult(reply.code, name, reply.params, data, packets, sink.size, truncated)
+        return OpreqResult(reply.code, name, reply.params, data, reply.raw, sink.size, truncated)
 
     async def keepalive(self) -> None:
         """Proves the camera still answers (a probe, or a cheap transaction)."""

@@ -8,12 +8,11 @@ description before anything is sent.
 
 from __future__ import annotations
 
-import contextlib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from ptpipd.errors import NotConnected, UnknownProperty
+from ptpipd.errors import NotConnected
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import DevicePropDesc, EventCode
 from ptpipd.vendors.base import PropertyDesc, PropertySpec, PropertyTable, PropertyValue, VendorDriver
@@ -62,19 +61,10 @@ class PropertyAccess(SessionPart):
         return driver.body_properties() if driver is not None else self.driver_class.properties
 
     def resolve(self, prop: str | int) -> PropertySpec:
-        """The property a name or code refers to. A name must be one the camera has
-        (:class:`~ptpipd.errors.UnknownProperty` otherwise); a code (``0xd999``, ``d999``, an integer) goes
-        to the camera even when the camera did not list it, and the camera's refusal is the answer."""
-        table = self.properties
+        """The property a name or code refers to (see :meth:`~ptpipd.vendors.base.PropertyTable.resolve`):
+        a name must be one the camera has, a code goes to the camera even when the camera did not list it."""
         supported = self._driver.supported_properties() if self._driver is not None else None
-        try:
-            return table.resolve(prop, supported)
-        except UnknownProperty as exc:
-            unknown = exc
-        if not (isinstance(prop, str) and table.by_name(prop.strip())):
-            with contextlib.suppress(UnknownProperty):
-                return table.resolve(prop, None)  # a code goes to the camera, whatever it listed
-        raise unknown
+        return self.properties.resolve(prop, supported)
 
     def _forget_descs(self, event: Event) -> None:
         """Drops the descriptions ``event`` makes stale."""

@@ -157,21 +157,24 @@ class PropertyTable:
         return PropertySpec(code, f"0x{code:04x}", title)
 
     def resolve(self, prop: str | int, supported: set[int] | None) -> PropertySpec:
-        """The property a name or code refers to, among the ``supported`` codes (None: any);
-        :class:`UnknownProperty` when there is none. ``"5005"`` is read as hex, as the seed tool does."""
+        """The property a name or code refers to. A name must be one of the ``supported`` codes (None: any);
+        a code (``0xd999``, ``d999``, an integer) is taken even when the camera did not list it, and the
+        camera's refusal is the answer. ``"5005"`` is read as hex, as the seed tool does.
+        :class:`UnknownProperty` (naming the supported properties) when there is none."""
         code: int | None = None
         if isinstance(prop, int) and not isinstance(prop, bool):
             code = prop
         elif isinstance(prop, str):
             text = prop.strip()
             spec = self.by_name(text)
-            if spec is not None and (supported is None or spec.code in supported):
-                return spec
-            if _HEX.fullmatch(text) or _HEX4.fullmatch(text):
+            if spec is not None:
+                if supported is None or spec.code in supported:
+                    return spec
+            elif _HEX.fullmatch(text) or _HEX4.fullmatch(text):
                 code = int(text.removeprefix("0x").removeprefix("0X"), 16)
             elif text.isdigit():
                 code = int(text)
-        if code is not None and 0 <= code <= 0xFFFF and (supported is None or code in supported):
+        if code is not None and 0 <= code <= 0xFFFF:
             return self.spec_for(code)
         known = [s.name for s in self.specs if supported is None or s.code in supported]
         raise UnknownProperty(str(prop), known)
@@ -395,9 +398,11 @@ class VendorDriver(ABC):
         return self.event_names.get(code) or code_name(EventCode, code)
 
     def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
-        """The error for a response other than OK to ``opcode``, naming the response."""
+        """The error for a response other than OK to ``opcode``, naming the response and the operation (the
+        vendor's own codes too)."""
         name = self.response_names.get(response) or code_name(ResponseCode, response)
-        return CameraRefused(response, name, opcode, message)
+        text = f"the camera refused {self.operation_name(opcode)} (0x{opcode:04X}): {name} (0x{response:04X})"
+        return CameraRefused(response, name, opcode, message or text)
 
     async def wait_event(self, fut: asyncio.Future[T], limit: float) -> T:
         """The result of ``fut`` (completed by the camera's events) within ``limit`` seconds, else

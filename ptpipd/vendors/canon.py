@@ -32,6 +32,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -231,9 +232,7 @@ class CanonDriver(GenericDriver):
         self.eos.take_events()  # the dump is the starting state, not news
         self._kept_on = time.monotonic()
         serial = self.eos.value(P.SerialNumber)
-        return DeviceSummary(
-            summary.manufacturer, summary.model, str(serial or summary.serial), summary.version
-        )
+        return replace(summary, serial=str(serial or summary.serial))
 
     async def _until_not_busy(self, code: int, params: tuple[int, ...]) -> None:
         for _ in range(BUSY_RETRIES):

@@ -34,9 +34,8 @@ from fractions import Fraction
 from typing import Any, ClassVar, TypeAlias
 
 from ptpipd.ptp import DecodeError, EncodeError, Value
+from ptpipd.ptp.types import Buffer
 from ptpipd.vendors.labels import Enum, Labels, fraction, hex_label, normalize
-
-Buffer: TypeAlias = bytes | bytearray | memoryview
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
@@ -574,7 +573,7 @@ class PropValueChanged:
 
     code: int
     data: bytes
-    TYPE: ClassVar[int] = CanonEvent.PropValueChanged
+    type: ClassVar[int] = CanonEvent.PropValueChanged
 
     @classmethod
     def of(cls, code: int, value: EosValue) -> PropValueChanged:
@@ -610,7 +609,7 @@ class AvailListChanged:
     code: int
     values: tuple[int | ImageFormat, ...]
     list_type: int = LIST_ENUMERATION
-    TYPE: ClassVar[int] = CanonEvent.AvailListChanged
+    type: ClassVar[int] = CanonEvent.AvailListChanged
 
     def body(self) -> bytes:
         out = struct.pack("<III", self.code, self.list_type, len(self.values))
@@ -731,7 +730,7 @@ class CameraStatusChanged:
 
     status: int
     extra: bytes = b""
-    TYPE: ClassVar[int] = CanonEvent.CameraStatusChanged
+    type: ClassVar[int] = CanonEvent.CameraStatusChanged
 
     def body(self) -> bytes:
         return _pack_u32(self.status, "CameraStatusChanged status") + self.extra
@@ -787,17 +786,10 @@ def _decode_body(rtype: int, body: bytes) -> Record:
     return UnknownRecord(rtype, body)
 
 
-def record_type(record: Record) -> int:
-    """The Type field a record is written with."""
-    if isinstance(record, (ObjectAdded, ObjectTransfer, UnknownRecord)):
-        return record.type
-    return record.TYPE
-
-
 def encode_record(record: Record) -> bytes:
     """The wire bytes of one record, its 8-byte header included."""
     body = record.body()
-    return _HEAD.pack(8 + len(body), record_type(record)) + body
+    return _HEAD.pack(8 + len(body), record.type) + body
 
 
 def split_records(data: Buffer) -> list[bytes]:

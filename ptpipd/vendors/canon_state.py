@@ -131,7 +131,7 @@ class EosState:
             _remember(self.transfers, record.handle, record)
             return [Event(record.type, NO_TRANSACTION, (record.handle,))]
         if isinstance(record, CameraStatusChanged):
-            return [Event(record.TYPE, NO_TRANSACTION, (record.status,))]
+            return [Event(record.type, NO_TRANSACTION, (record.status,))]
         assert isinstance(record, UnknownRecord)
         return [Event(record.type, NO_TRANSACTION)]
 

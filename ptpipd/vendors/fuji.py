@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import asdict, replace
 from typing import Any
 
 from ptpipd.errors import CameraRefused, CameraTimeout, NotSupported
 from ptpipd.ip.fuji import FUJI, FujiInitFail
-from ptpipd.ip.fuji_liveview import LiveViewReader
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import DataSink
 from ptpipd.ptp import (
@@ -228,10 +228,7 @@ class FujiDriver(FujiFiles):
     async def device_info(self) -> dict[str, Any]:
         summary = self.summary or await self._summary()
         info: dict[str, Any] = {
-            "manufacturer": summary.manufacturer,
-            "model": summary.model,
-            "version": summary.version,
-            "serial": summary.serial,
+            **asdict(summary),
             "vendor": self.name,
             "device_info": "camera" if self.device is not None else "empty (synthesised)",
             "properties": [f"0x{d.code:04x}" for d in self._list],
@@ -315,9 +312,7 @@ class FujiDriver(FujiFiles):
         await self.call(OperationCode.SetDevicePropValue, (code,), data_out=encode_value(datatype, value))
         cached = self._descs.get(code)
         if cached is not None:
-            self._descs[code] = DevicePropDesc(
-                cached.code, cached.datatype, cached.get_set, cached.factory_default, value, cached.form
-            )
+            self._descs[code] = replace(cached, current=value)
 
     async def state(self) -> list[StateEntry]:
         """The 0xD212 list with names and labels (INT16 values sign-extended from the low half); on a body
@@ -384,7 +379,7 @@ class FujiDriver(FujiFiles):
         """Frames from the live-view port (FUJI.md §13); the camera streams as soon as it is connected."""
         if self.ports.stream is None:
             raise NotSupported("no live-view port is configured", vendor=self.name)
-        return await StreamLiveView.open(self.link, self.ports.stream, LiveViewReader())
+        return await StreamLiveView.open(self.link, self.ports.stream)
 
 
 DRIVER = FujiDriver

@@ -180,18 +180,6 @@ class EventsList:
         """0xDF00 when the list carries it."""
         return self.value(BodyProperty.CameraState)
 
-    @property
-    def object_count(self) -> int | None:
-        """0xD222 (the number of images the client may fetch) when the list carries it.
-
-        Raises:
-            DecodeError: a count above :data:`MAX_OBJECT_COUNT` (no card holds that many).
-        """
-        count = self.value(BodyProperty.ObjectCount)
-        if count is not None and count > MAX_OBJECT_COUNT:
-            raise DecodeError(f"events list: object count {count} exceeds {MAX_OBJECT_COUNT}")
-        return count
-
 
 @dataclass(slots=True)
 class ChangeJournal:

@@ -41,18 +41,10 @@ FOCUS_POINT = ours.FocusPoint().label
 FOCUS_LOCK = ours.FOCUS_LOCK
 IMAGE_SIZES = ours.IMAGE_SIZES
 FILM_SIMULATIONS: dict[int, str] = {**ours.FILM_SIMULATIONS, 13: "ACROS Ye", 14: "ACROS R", 15: "ACROS G"}
+#: Fuji's own flash modes as ours name them, with the seed's spaces for our hyphens ("red eye").
 FLASH: dict[int, str] = {
     **FLASH_MODES,
-    0x8001: "on",
-    0x8002: "red eye",
-    0x8003: "red eye on",
-    0x8004: "red eye sync",
-    0x8005: "red eye rear",
-    0x8006: "slow sync",
-    0x8007: "rear sync",
-    0x8008: "commander",
-    0x8009: "disabled",
-    0x800A: "enabled",
+    **{code: name.replace("-", " ") for code, name in ours.FLASH_MODES.items() if code >= 0x8000},
 }
 FOCUS_MODES: dict[int, str] = {0x8001: "single auto", 0x8002: "continuous auto"}
 IMAGE_QUALITY: dict[int, str] = {2: "fine", 3: "normal", 4: "fine + RAW", 5: "normal + RAW"}

@@ -346,9 +346,8 @@ class GenericDriver(VendorDriver):
         return await self._fetch(handle, info, sink)
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
-        """GetPartialObject (PTP.md §5.3), where the camera lists it: at most ``length`` bytes from ``offset``."""
-        if self.device is not None and OperationCode.GetPartialObject not in self.device.operations_supported:
-            raise self.unsupported("GetPartialObject on this camera")
+        """GetPartialObject (PTP.md §5.3): at most ``length`` bytes from ``offset``. The camera layer asks only
+        where the body lists it (``partial_objects`` of :meth:`body_capabilities`)."""
         reply = await self.call(OperationCode.GetPartialObject, (handle, offset, length), sink=sink)
         return reply.data_length
 

@@ -14,32 +14,11 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from ptpipd.ip.errors import ConnectionClosed, PTPIPError, TransactionTimeout
-from ptpipd.ip.packets import Buffer
+from ptpipd.ip.fuji_liveview import LiveViewReader
 from ptpipd.ip.transport import Channel, Initiator
-
-
-class StreamFrame(Protocol):
-    """A frame a :class:`FrameSplitter` cut from the stream: the camera's counter and the JPEG."""
-
-    @property
-    def counter(self) -> int: ...
-
-    @property
-    def jpeg(self) -> bytes: ...
-
-
-class FrameSplitter(Protocol):
-    """A sans-I/O reader that cuts a vendor's live-view stream into frames (Fuji's:
-    :class:`ptpipd.ip.fuji_liveview.LiveViewReader`)."""
-
-    def receive_data(self, data: Buffer) -> None:
-        """Takes the next bytes of the stream; raises a protocol error on a frame it cannot accept."""
-
-    def next_frame(self) -> StreamFrame | None:
-        """The next complete frame, or None until more bytes arrive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +47,8 @@ class LiveView(ABC):
 
 
 class StreamLiveView(LiveView):
-    """Frames pushed on a connection of their own, split by a sans-I/O ``splitter`` (Fuji: FUJI.md §13).
+    """Frames pushed on a connection of their own, cut from the stream by the sans-I/O
+    :class:`~ptpipd.ip.fuji_liveview.LiveViewReader` (Fuji's, FUJI.md §13: the camera that streams).
 
     It holds at most one unread frame: when the reader is slower than the camera, the newest frame replaces
     the unread one (a gap in the frames' ``sequence``), so a reader never falls behind. Waiting is bounded by
@@ -77,19 +57,19 @@ class StreamLiveView(LiveView):
 
     polled = False
 
-    def __init__(self, splitter: FrameSplitter, frame_timeout: float) -> None:
+    def __init__(self, frame_timeout: float) -> None:
         self.frame_timeout = frame_timeout
         self.received = 0
-        self._splitter = splitter
+        self._splitter = LiveViewReader()
         self._latest: LiveFrame | None = None
         self._ready = asyncio.Event()
         self._error: BaseException | None = None
         self._channel: Channel | None = None
 
     @classmethod
-    async def open(cls, link: Initiator, port: int, splitter: FrameSplitter) -> StreamLiveView:
+    async def open(cls, link: Initiator, port: int) -> StreamLiveView:
         """Connects to the camera's live-view ``port`` (closed with ``link``)."""
-        view = cls(splitter, link.timeouts.handshake)
+        view = cls(link.timeouts.handshake)
         view._channel = await link.open_channel("live-view", port, view._feed, view._lost)
         return view
 

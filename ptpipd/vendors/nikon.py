@@ -53,7 +53,6 @@ from ptpipd.ptp import (
     ObjectInfo,
     OperationCode,
     ResponseCode,
-    code_name,
     decode_value,
 )
 from ptpipd.vendors.base import (
@@ -178,12 +177,6 @@ class NikonDriver(GenericDriver):
         if reason != InitFailReason.RejectedInitiator:
             return None
         return REFUSED_TEXT.format(name=config.friendly_name, guid=config.guid.hex())
-
-    def refused(self, response: int, opcode: int, message: str | None = None) -> CameraRefused:
-        """The error of a refusal, naming Nikon's operation codes too."""
-        name = self.response_names.get(response) or code_name(ResponseCode, response)
-        text = f"the camera refused {self.operation_name(opcode)} (0x{opcode:04X}): {name} (0x{response:04X})"
-        return super().refused(response, opcode, message or text)
 
     # -------------------------------------------------------------- session
 

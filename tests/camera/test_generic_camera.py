@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from ptpipd.camera import Camera, CameraEvent
-from ptpipd.errors import CameraRefused, InvalidValue, UnknownProperty
+from ptpipd.errors import CameraRefused, InvalidValue, NotConnected, UnknownProperty
 from ptpipd.ptp import DataType, DeviceInfo
 from ptpipd.vendors.base import EnumValues, PropertyDesc, RangeValues
 from tests.procs import SimProcess, start_sim
@@ -236,3 +236,10 @@ async def test_refusals_carry_the_response_code(cam: Camera) -> None:
     with pytest.raises(CameraRefused) as info:
         await cam.download(999_999)
     assert info.value.response == 0x2009 and info.value.data()["name"] == "InvalidObjectHandle"
+
+
+async def test_a_camera_not_open_refuses_raw_operations() -> None:
+    """``opreq`` before :meth:`Camera.open` (or after a failed one): NotConnected, nothing sent."""
+    cam = Camera(host="127.0.0.1", vendor="generic")
+    with pytest.raises(NotConnected, match="the camera is not open"):
+        await cam.opreq(0x1001)

@@ -358,34 +358,46 @@ async def test_record_returns_the_raw_packets(net: Net, dialect: Dialect) -> Non
     s = await net.connect(dialect)
     tid = dialect.open_session_transaction_id
     big = blob(300_000, seed=4)  # over the stream threshold: recorded piece by piece, returned whole
-    if dialect is GENERIC:
-        packets = [
-            encode(StartData(tid, len(big) + 5)),
-            encode(Data(tid, big)),
-            encode(Data(tid, b"abc")),
-            encode(EndData(tid, b"de")),
-            encode(OperationResponse(OK, tid, (1,))),
-        ]
-    else:
-        packets = [
+
+    def packets_of(tid: int) -> list[bytes]:
+        if dialect is GENERIC:
+            return [
+                encode(StartData(tid, len(big) + 5)),
+                encode(Data(tid, big)),
+                encode(Data(tid, b"abc")),
+                encode(EndData(tid, b"de")),
+                encode(OperationResponse(OK, tid, (1,))),
+            ]
+        return [
             encode_container(Container(ContainerKind.Data, 0x1001, tid, big + b"abcde")),
             encode_container(Container.with_params(ContainerKind.Response, OK, tid, (1,))),
         ]
-    tx = asyncio.create_task(s.init.transaction(0x1001, record=True))
-    await s.cmd.recv_request()
-    stream = b"".join(packets)
-    for i in range(0, len(stream), 7777):  # TCP pieces that do not line up with the packets
-        s.cmd.writer.write(stream[i : i + 7777])
-    await s.cmd.writer.drain()
-    reply = await within(tx)
+
+    async def recorded(tid: int, cap: int) -> Reply:
+        tx = asyncio.create_task(s.init.transaction(0x1001, record=cap))
+        await s.cmd.recv_request()
+        stream = b"".join(packets_of(tid))
+        for i in range(0, len(stream), 7777):  # TCP pieces that do not line up with the packets
+            s.cmd.writer.write(stream[i : i + 7777])
+        await s.cmd.writer.drain()
+        return await within(tx)
+
+    packets = packets_of(tid)
+    reply = await recorded(tid, 1 << 20)
     assert reply.raw == tuple(packets)
     assert not reply.raw_truncated
     assert reply.data == big + b"abcde"
-    # without record=True nothing is kept
+    # without record nothing is kept
     tx = asyncio.create_task(s.init.transaction(0x1002))
     await s.cmd.recv_request()
     await s.cmd.respond(OK, tid + 1)
     assert (await within(tx)).raw == ()
+    # record keeps at most its cap: the packet that crosses it is cut, the ones after it are left out
+    cap = len(packets[0]) + 5
+    reply = await recorded(tid + 2, cap)
+    assert reply.raw == (packets_of(tid + 2)[0], packets_of(tid + 2)[1][:5])
+    assert reply.raw_truncated
+    assert reply.data == big + b"abcde"  # the data phase itself is whole
 
 
 # --------------------------------------------------------------------------------------------

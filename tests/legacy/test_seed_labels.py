@@ -79,3 +79,11 @@ def test_fuji_tables_shared_with_ours_say_what_the_seed_said() -> None:
     assert [fuji.label(0xD241, v) for v in (2, 10, 12)] == ["S 3:2", "L 3:2", "L 1:1"]
     assert [fuji.label(0xD028, v) for v in (0, 3)] == ["both", "none"]
     assert [fuji.label(c, 0) for c in (0xD209, 0xD21B)] == ["off", "none"]
+    # flash: the standard modes, then Fuji's own with the seed's spaces (malc0mn fmt/string_fuji.go)
+    assert [fuji.label(0x500C, v) for v in (1, 0x8001, 0x8002, 0x8005, 0x800A)] == [
+        "auto flash",
+        "on",
+        "red eye",
+        "red eye rear",
+        "enabled",
+    ]
