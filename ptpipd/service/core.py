@@ -7,11 +7,10 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from ptpipd import API_VERSION, __version__
-from ptpipd.camera import Camera, CameraEvent, Capture, resolve_ports
+from ptpipd.camera import Camera, CameraEvent, Capture, resolve_ports, tell_each
 from ptpipd.errors import CameraError
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink
@@ -127,9 +126,7 @@ class CameraService:
         ]
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.drain()
         for task in self._tasks:
             task.cancel()  # the loop may be waiting for a camera that does not answer: no need to wait
@@ -253,11 +250,7 @@ class CameraService:
                 self._tell(new, None)
 
     def _tell(self, new: NewObject, data: bytes | None) -> None:
-        for listener in list(self._object_listeners):
-            try:
-                listener(new, data)
-            except Exception:
-                log.exception("object listener failed")
+        tell_each(log, "object", self._object_listeners, new, data)
 
 
 class Tee:
