@@ -173,13 +173,12 @@ class Settings(BaseModel):
     @field_validator("ingest_hook")
     @classmethod
     def _hook(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
+        if value is None or not value.strip():
             return None
-        if value is not None:
-            try:
-                shlex.split(value)
-            except ValueError as exc:
-                raise ValueError(f"hook {value!r}: {exc}") from None
+        try:
+            shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"hook {value!r}: {exc}") from None
         return value
 
     @field_validator("vendor", "simulate", mode="before")
