@@ -410,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if loaded.overrides:  # the seed's precedence stays, but a flag that did nothing is said once
         log.warning(
             "the config file overrides these flags (as in the seed tool, the file wins): %s",
-            "; ".join(str(o) for o in loaded.overrides),
+            "; ".join(loaded.overrides),
         )
     if args.command is not None:
         return run_on(one_shot(settings, args.command), settings.event_loop)
