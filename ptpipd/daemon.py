@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -284,7 +284,8 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         service.add_state_listener(
             lambda state, reason: notifier.status(status_text(state, reason, service.status(), serving))
         )
-        await stack.enter_async_context(_watchdog(notifier))
+        tasks = await stack.enter_async_context(asyncio.TaskGroup())  # the watchdog's (cancelled on leaving)
+        stack.callback(tasks.create_task(notifier.watchdog(), name="watchdog").cancel)
         stack.push_async_callback(_stop_serving, listeners, plane[0], service, notifier, ingest)
         for line in serving:
             log.info("listening on %s", line)
@@ -370,28 +371,6 @@ async def _stop_serving(
     stopping = [web.close(), service.drain()] + ([ingest.stop()] if ingest is not None else [])
     await asyncio.gather(*stopping)
     await asyncio.gather(*(listener.close() for listener in listeners))
-
-
-@contextlib.asynccontextmanager
-async def _watchdog(notifier: Notifier) -> AsyncIterator[None]:
-    """``WATCHDOG=1`` every half watchdog interval while the daemon runs (when systemd watches it)."""
-    interval = notifier.watchdog_interval
-    if interval is None:
-        yield
-        return
-
-    async def ping() -> None:
-        while True:
-            notifier.watchdog()
-            await asyncio.sleep(interval)  # a timer, not synchronisation: the ping proves the loop still runs
-
-    task = asyncio.create_task(ping(), name="watchdog")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def main(argv: Sequence[str] | None = None) -> int:

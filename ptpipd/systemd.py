@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -56,9 +57,13 @@ class Notifier:
         """``STATUS=`` line shown by ``systemctl status``."""
         self.notify(f"STATUS={text}")
 
-    def watchdog(self) -> None:
-        """``WATCHDOG=1``."""
-        self.notify("WATCHDOG=1")
+    async def watchdog(self) -> None:
+        """``WATCHDOG=1`` every half watchdog interval (:attr:`watchdog_interval`) for as long as it runs (a task
+        of the daemon's); it ends at once when systemd does not watch this process."""
+        while self.watchdog_interval is not None:
+            self.notify("WATCHDOG=1")
+            # a timer, not synchronisation: each ping proves the loop still runs
+            await asyncio.sleep(self.watchdog_interval)
 
     def stopping(self) -> None:
         """``STOPPING=1``."""
