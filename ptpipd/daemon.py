@@ -31,6 +31,7 @@ from ptpipd.config import (
     Settings,
     SettingsError,
     load,
+    parse_host_port,
 )
 from ptpipd.files import remove_stale_temp_files
 from ptpipd.ingest import Ingest, IngestOptions
@@ -169,8 +170,6 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags set (None = not given)."""
     flags = {key: value for key, value in vars(args).items() if key in Settings.model_fields}
     if args.legacy:
-        from ptpipd.config import parse_host_port
-
         host, port = parse_host_port(args.legacy, 15740)
         flags.update(zip(LEGACY_FIELDS, (True, host, port), strict=True))
     return flags
@@ -378,12 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         loaded = load(flags_from_args(args), args.config)
-    except ConfigFileError as exc:
+    except (ConfigFileError, SettingsError) as exc:
         print(f"ptpipd: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except SettingsError as exc:
-        print(f"ptpipd: {exc}", file=sys.stderr)
-        return EXIT_SETTINGS
+        return EXIT_CONFIG if isinstance(exc, ConfigFileError) else EXIT_SETTINGS
     settings = loaded.settings
     setup_logging(settings.log_level)
     if loaded.overrides:  # the seed's precedence stays, but a flag that did nothing is said once

@@ -91,7 +91,7 @@ class ActivatedSockets:
         return bool(self.unix or self.tcp or self.legacy or self.http)
 
 
-def listen_fds(env: Mapping[str, str] = os.environ, *, unset: bool = True) -> ActivatedSockets:
+def listen_fds(env: Mapping[str, str] = os.environ) -> ActivatedSockets:
     """The sockets of socket activation; empty when ``LISTEN_PID`` is not this process.
 
     Names from ``LISTEN_FDNAMES`` decide the role (``legacy`` → the text protocol, ``http`` and ``http-tcp``
@@ -119,7 +119,7 @@ def listen_fds(env: Mapping[str, str] = os.environ, *, unset: bool = True) -> Ac
             out.unix.append(sock)
         else:
             out.tcp.append(sock)
-    if unset and env is os.environ:
+    if env is os.environ:
         for key in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
             os.environ.pop(key, None)  # children must not think the sockets are theirs
     return out
