@@ -258,14 +258,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
             client_count=lambda: sum(listener.clients for listener in listeners),
             status_extra=lambda: (plane[0].status() if plane else {}) | _ingest_status(ingest),
         )
-        handler = ClientHandler(
-            dispatcher,
-            service,
-            require_auth_off_loopback=bool(settings.auth_token),
-            write_timeout=settings.write_timeout,
-            idle_timeout=settings.rpc_idle_timeout,
-        )
-        rpc = _rpc_listeners(settings, env, handler, activated)
+        rpc = _rpc_listeners(settings, env, ClientHandler(dispatcher, service, settings), activated)
         try:
             for opener in rpc + _legacy_listeners(settings, env, dispatcher, activated):
                 listeners.append(await stack.enter_async_context(await opener()))
