@@ -95,13 +95,12 @@ class CameraService:
         """The ``status`` result of DESIGN.md §4, less ``clients`` (the listeners count those)."""
         session = self.session
         s = session.summary
-        ports = [p for p in (self.ports.command, self.ports.event, self.ports.stream) if p is not None]
         pairing = self.state is ConnectionState.PAIRING
         return {
             "state": self.state.value,
             "vendor": self.vendor_name,
             "host": self.config.host,
-            "ports": sorted(set(ports), key=ports.index),
+            "ports": list(dict.fromkeys(p for p in dataclasses.astuple(self.ports) if p is not None)),
             "camera": None if s is None else dataclasses.asdict(s),
             "connected_since": session.connected_since,
             "reconnects": session.reconnects,
