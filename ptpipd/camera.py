@@ -327,8 +327,6 @@ class Camera(PropertyAccess, ImageAccess):
         """A ProbeRequest on the event connection, answered within ``timeout`` seconds (else the link is
         closed and :class:`~ptpipd.errors.CameraTimeout` raised). Unlike :meth:`keepalive` it takes no
         transaction, so it can prove a camera alive while a capture waits for its events."""
-        link = self._link
-        if link is None:
-            raise NotConnected("the camera is not open")
+        link = self.driver.link  # NotConnected when the camera is not open
         with self._errors():
             await link.probe(timeout)
