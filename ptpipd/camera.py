@@ -16,8 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, ParamSpec, Self, TypeVar
 
 from ptpipd.camera_images import MEMORY_CAP, Capture, ImageAccess
 from ptpipd.camera_properties import CameraInfo, PropertyAccess
@@ -57,12 +56,26 @@ from ptpipd.vendors.liveview import LiveFrame, LiveView, Pacer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 
 __all__ = ["MEMORY_CAP", "Camera", "CameraConfig", "CameraEvent", "CameraInfo", "Capture"]
 
 #: The most of a raw operation's data (and, apart, of its raw packets) :meth:`Camera.opreq` keeps: the camera
 #: decides how much it sends, and the answer goes to a client as base64 and hex.
 OPREQ_CAP = 8 << 20
+
+
+def tell_each(
+    logger: logging.Logger, what: str, listeners: list[Callable[P, None]], *args: P.args, **kwargs: P.kwargs
+) -> None:
+    """Calls every listener (of a copy: one may add or remove listeners); one that raises is logged on
+    ``logger`` (``WHAT listener failed``), and the others are still called: a listener's bug must not break
+    its caller (the event connection, the session loop)."""
+    for listener in list(listeners):
+        try:
+            listener(*args, **kwargs)
+        except Exception:
+            logger.exception("%s listener failed", what)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +162,6 @@ class Camera(PropertyAccess, ImageAccess):
     # -------------------------------------------------------------- lifecycle
 
     @property
-    def vendor(self) -> str:
-        """The vendor name."""
-        return self.driver_class.name
-
-    @property
     def is_open(self) -> bool:
         """True while the session works."""
         return self._link is not None and self._link.alive and self._driver is not None
@@ -215,9 +223,7 @@ class Camera(PropertyAccess, ImageAccess):
         await self.open()
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     def _on_event(self, event: Event) -> None:
@@ -226,18 +232,10 @@ class Camera(PropertyAccess, ImageAccess):
             self._driver.handle_event(event)
         name = self.driver_class.event_names.get(event.code) or code_name(EventCode, event.code)
         camera_event = CameraEvent(event.code, name, event.transaction_id, event.params, time.time())
-        for listener in list(self._event_listeners):
-            try:
-                listener(camera_event)
-            except Exception:  # a listener's bug must not break the event connection
-                log.exception("event listener failed")
+        tell_each(log, "event", self._event_listeners, camera_event)
 
     def _on_close(self, reason: BaseException) -> None:
-        for listener in list(self._close_listeners):
-            try:
-                listener(reason)
-            except Exception:
-                log.exception("close listener failed")
+        tell_each(log, "close", self._close_listeners, reason)
 
     def _errors(self) -> contextlib.AbstractContextManager[None]:
         return camera_errors(self.driver_class, self.config)
@@ -329,8 +327,6 @@ class Camera(PropertyAccess, ImageAccess):
         """A ProbeRequest on the event connection, answered within ``timeout`` seconds (else the link is
         closed and :class:`~ptpipd.errors.CameraTimeout` raised). Unlike :meth:`keepalive` it takes no
         transaction, so it can prove a camera alive while a capture waits for its events."""
-        link = self._link
-        if link is None:
-            raise NotConnected("the camera is not open")
+        link = self.driver.link  # NotConnected when the camera is not open
         with self._errors():
             await link.probe(timeout)

@@ -8,6 +8,7 @@ description before anything is sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +34,7 @@ class SessionPart:
 
     driver_class: type[VendorDriver]
     _driver: VendorDriver | None
-
-    def _errors(self) -> AbstractContextManager[None]:
-        raise NotImplementedError  # the camera's
+    _errors: Callable[[], AbstractContextManager[None]]  # the camera's
 
     @property
     def driver(self) -> VendorDriver:

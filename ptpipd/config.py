@@ -173,13 +173,12 @@ class Settings(BaseModel):
     @field_validator("ingest_hook")
     @classmethod
     def _hook(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
+        if value is None or not value.strip():
             return None
-        if value is not None:
-            try:
-                shlex.split(value)
-            except ValueError as exc:
-                raise ValueError(f"hook {value!r}: {exc}") from None
+        try:
+            shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"hook {value!r}: {exc}") from None
         return value
 
     @field_validator("vendor", "simulate", mode="before")
@@ -375,24 +374,12 @@ def _problem(error: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Override:
-    """A flag the config file overrode (the seed's precedence): the daemon says so once at start-up."""
-
-    flag: str
-    flag_value: Any
-    origin: str
-    file_value: Any
-
-    def __str__(self) -> str:
-        return f"{self.flag} {self.flag_value} by {self.origin} = {self.file_value}"
-
-
-@dataclass(frozen=True, slots=True)
 class Loaded:
-    """The settings, and the flags the config file overrode."""
+    """The settings, and the flags the config file overrode (the seed's precedence), which the daemon says
+    once at start-up: ``FLAG VALUE by FILE: [section] key = VALUE``."""
 
     settings: Settings
-    overrides: list[Override]
+    overrides: list[str]
 
 
 def _invalid(exc: ValidationError, ini: IniValues, env_fields: set[str]) -> Exception:
@@ -429,7 +416,7 @@ def load(
         raise _invalid(exc, ini, set(from_env) - set(from_flags)) from exc
     settings.check()
     overrides = [
-        Override(flag_name(field), value, ini.origin(field), getattr(settings, field))
+        f"{flag_name(field)} {value} by {ini.origin(field)} = {getattr(settings, field)}"
         for field, value in from_flags.items()
         if field in ini.values and str(value) != str(getattr(settings, field))
     ]

@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -31,6 +31,7 @@ from ptpipd.config import (
     Settings,
     SettingsError,
     load,
+    parse_host_port,
 )
 from ptpipd.files import remove_stale_temp_files
 from ptpipd.ingest import Ingest, IngestOptions
@@ -169,8 +170,6 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags set (None = not given)."""
     flags = {key: value for key, value in vars(args).items() if key in Settings.model_fields}
     if args.legacy:
-        from ptpipd.config import parse_host_port
-
         host, port = parse_host_port(args.legacy, 15740)
         flags.update(zip(LEGACY_FIELDS, (True, host, port), strict=True))
     return flags
@@ -259,14 +258,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
             client_count=lambda: sum(listener.clients for listener in listeners),
             status_extra=lambda: (plane[0].status() if plane else {}) | _ingest_status(ingest),
         )
-        handler = ClientHandler(
-            dispatcher,
-            service,
-            require_auth_off_loopback=bool(settings.auth_token),
-            write_timeout=settings.write_timeout,
-            idle_timeout=settings.rpc_idle_timeout,
-        )
-        rpc = _rpc_listeners(settings, env, handler, activated)
+        rpc = _rpc_listeners(settings, env, ClientHandler(dispatcher, service, settings), activated)
         try:
             for opener in rpc + _legacy_listeners(settings, env, dispatcher, activated):
                 listeners.append(await stack.enter_async_context(await opener()))
@@ -284,7 +276,8 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         service.add_state_listener(
             lambda state, reason: notifier.status(status_text(state, reason, service.status(), serving))
         )
-        await stack.enter_async_context(_watchdog(notifier))
+        tasks = await stack.enter_async_context(asyncio.TaskGroup())  # the watchdog's (cancelled on leaving)
+        stack.callback(tasks.create_task(notifier.watchdog(), name="watchdog").cancel)
         stack.push_async_callback(_stop_serving, listeners, plane[0], service, notifier, ingest)
         for line in serving:
             log.info("listening on %s", line)
@@ -372,45 +365,20 @@ async def _stop_serving(
     await asyncio.gather(*(listener.close() for listener in listeners))
 
 
-@contextlib.asynccontextmanager
-async def _watchdog(notifier: Notifier) -> AsyncIterator[None]:
-    """``WATCHDOG=1`` every half watchdog interval while the daemon runs (when systemd watches it)."""
-    interval = notifier.watchdog_interval
-    if interval is None:
-        yield
-        return
-
-    async def ping() -> None:
-        while True:
-            notifier.watchdog()
-            await asyncio.sleep(interval)  # a timer, not synchronisation: the ping proves the loop still runs
-
-    task = asyncio.create_task(ping(), name="watchdog")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ptpipd``."""
     args = build_parser().parse_args(argv)
     try:
         loaded = load(flags_from_args(args), args.config)
-    except ConfigFileError as exc:
+    except (ConfigFileError, SettingsError) as exc:
         print(f"ptpipd: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except SettingsError as exc:
-        print(f"ptpipd: {exc}", file=sys.stderr)
-        return EXIT_SETTINGS
+        return EXIT_CONFIG if isinstance(exc, ConfigFileError) else EXIT_SETTINGS
     settings = loaded.settings
     setup_logging(settings.log_level)
     if loaded.overrides:  # the seed's precedence stays, but a flag that did nothing is said once
         log.warning(
             "the config file overrides these flags (as in the seed tool, the file wins): %s",
-            "; ".join(str(o) for o in loaded.overrides),
+            "; ".join(loaded.overrides),
         )
     if args.command is not None:
         return run_on(one_shot(settings, args.command), settings.event_loop)

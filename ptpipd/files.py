@@ -131,7 +131,7 @@ class AtomicFile:
         return self.path
 
     def abort(self) -> None:
-        """Drops the temporary file."""
+        """Drops the temporary file (nothing to do once committed)."""
         if self.path is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._temp, dir_fd=self._dir_fd)
@@ -142,8 +142,7 @@ class AtomicFile:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.path is None:
-            self.abort()
+        self.abort()
 
 
 def remove_stale_temp_files(directory: Path) -> list[Path]:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -56,9 +57,13 @@ class Notifier:
         """``STATUS=`` line shown by ``systemctl status``."""
         self.notify(f"STATUS={text}")
 
-    def watchdog(self) -> None:
-        """``WATCHDOG=1``."""
-        self.notify("WATCHDOG=1")
+    async def watchdog(self) -> None:
+        """``WATCHDOG=1`` every half watchdog interval (:attr:`watchdog_interval`) for as long as it runs (a task
+        of the daemon's); it ends at once when systemd does not watch this process."""
+        while self.watchdog_interval is not None:
+            self.notify("WATCHDOG=1")
+            # a timer, not synchronisation: each ping proves the loop still runs
+            await asyncio.sleep(self.watchdog_interval)
 
     def stopping(self) -> None:
         """``STOPPING=1``."""
@@ -86,7 +91,7 @@ class ActivatedSockets:
         return bool(self.unix or self.tcp or self.legacy or self.http)
 
 
-def listen_fds(env: Mapping[str, str] = os.environ, *, unset: bool = True) -> ActivatedSockets:
+def listen_fds(env: Mapping[str, str] = os.environ) -> ActivatedSockets:
     """The sockets of socket activation; empty when ``LISTEN_PID`` is not this process.
 
     Names from ``LISTEN_FDNAMES`` decide the role (``legacy`` → the text protocol, ``http`` and ``http-tcp``
@@ -114,7 +119,7 @@ def listen_fds(env: Mapping[str, str] = os.environ, *, unset: bool = True) -> Ac
             out.unix.append(sock)
         else:
             out.tcp.append(sock)
-    if unset and env is os.environ:
+    if env is os.environ:
         for key in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
             os.environ.pop(key, None)  # children must not think the sockets are theirs
     return out

@@ -7,11 +7,10 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from ptpipd import API_VERSION, __version__
-from ptpipd.camera import Camera, CameraEvent, Capture, resolve_ports
+from ptpipd.camera import Camera, CameraEvent, Capture, resolve_ports, tell_each
 from ptpipd.errors import CameraError
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink
@@ -96,13 +95,12 @@ class CameraService:
         """The ``status`` result of DESIGN.md §4, less ``clients`` (the listeners count those)."""
         session = self.session
         s = session.summary
-        ports = [p for p in (self.ports.command, self.ports.event, self.ports.stream) if p is not None]
         pairing = self.state is ConnectionState.PAIRING
         return {
             "state": self.state.value,
             "vendor": self.vendor_name,
             "host": self.config.host,
-            "ports": sorted(set(ports), key=ports.index),
+            "ports": list(dict.fromkeys(p for p in dataclasses.astuple(self.ports) if p is not None)),
             "camera": None if s is None else dataclasses.asdict(s),
             "connected_since": session.connected_since,
             "reconnects": session.reconnects,
@@ -127,9 +125,7 @@ class CameraService:
         ]
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.drain()
         for task in self._tasks:
             task.cancel()  # the loop may be waiting for a camera that does not answer: no need to wait
@@ -253,11 +249,7 @@ class CameraService:
                 self._tell(new, None)
 
     def _tell(self, new: NewObject, data: bytes | None) -> None:
-        for listener in list(self._object_listeners):
-            try:
-                listener(new, data)
-            except Exception:
-                log.exception("object listener failed")
+        tell_each(log, "object", self._object_listeners, new, data)
 
 
 class Tee:

@@ -99,12 +99,9 @@ class Fanout:
         self._last_value: dict[int, object] = {}
 
     def subscribe(self, topics: Iterable[str] | None = None) -> Subscription:
-        """A bounded notification queue for ``topics`` (all of them by default)."""
-        chosen = frozenset(topics) if topics is not None else frozenset(TOPICS)
-        unknown = chosen - set(TOPICS)
-        if unknown:
-            raise ValueError(f"unknown topics {sorted(unknown)}; known: {list(TOPICS)}")
-        sub = Subscription(chosen, self.queue_size)
+        """A bounded notification queue for ``topics`` (all of :data:`TOPICS` by default; the JSON-RPC
+        ``subscribe`` params admit no other)."""
+        sub = Subscription(frozenset(TOPICS if topics is None else topics), self.queue_size)
         self.subscriptions.add(sub)
         return sub
 

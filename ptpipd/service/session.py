@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ptpipd.camera import Camera, failure_reason
+from ptpipd.camera import Camera, failure_reason, tell_each
 from ptpipd.errors import CameraError, CameraTimeout, TooManyRequests
 from ptpipd.service.state import TRANSITIONS, Backoff, ConnectionState
 from ptpipd.vendors.base import DeviceSummary, EventDelivery
@@ -68,11 +68,7 @@ class Session:
             logging.WARNING if failed else logging.INFO, "camera %s%s", new, f": {reason}" if reason else ""
         )
         self.service.fanout.connection(new.value, reason)
-        for listener in list(self.listeners):
-            try:
-                listener(new, reason)
-            except Exception:
-                log.exception("state listener failed")
+        tell_each(log, "state", self.listeners, new, reason)
 
     def failed(self, reason: str) -> None:
         """Records ``reason`` as the last error, with its time."""

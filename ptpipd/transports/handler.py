@@ -15,6 +15,7 @@ import itertools
 import logging
 import socket
 
+from ptpipd.config import Settings
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, read_line, send
 from ptpipd.rpc import Client, Dispatcher, notifying
@@ -26,24 +27,17 @@ log = logging.getLogger(__name__)
 
 
 class ClientHandler:
-    """Serves connections for a dispatcher."""
+    """Serves connections for a dispatcher, as the settings say (``auth_token``: a client off loopback
+    authenticates first; ``write_timeout``, ``rpc_idle_timeout``)."""
 
-    def __init__(
-        self,
-        dispatcher: Dispatcher,
-        service: CameraService,
-        *,
-        require_auth_off_loopback: bool,
-        write_timeout: float = 15.0,
-        idle_timeout: float = 0.0,
-    ) -> None:
+    def __init__(self, dispatcher: Dispatcher, service: CameraService, settings: Settings) -> None:
         self.dispatcher = dispatcher
         self.service = service
-        self.require_auth = require_auth_off_loopback
+        self.require_auth = bool(settings.auth_token)
         #: A client that takes nothing of an answer or notification for this long is disconnected.
-        self.write_timeout = write_timeout
+        self.write_timeout = settings.write_timeout
         #: A client without a subscription that sends no request for this long is closed (0: never).
-        self.idle_timeout = idle_timeout
+        self.idle_timeout = settings.rpc_idle_timeout
         self._ids = itertools.count(1)
 
     def refusal(self, limit: int) -> bytes:

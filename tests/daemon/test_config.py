@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ptpipd.config import ConfigFileError, SettingsError, load
+from ptpipd.config import ConfigFileError, Settings, SettingsError, load
 from ptpipd.daemon import build_parser
 from ptpipd.net import is_loopback_peer as is_loopback
 from ptpipd.rpc import make_dispatcher
@@ -336,7 +336,7 @@ async def converse(peer: object, lines: list[dict[str, Any]], token: str | None)
     """Runs the daemon's real client handler and dispatcher on ``lines`` from ``peer``; returns the answers."""
     service = CameraService(CameraConfig(host="127.0.0.1", port=1))  # never run: status works without it
     dispatcher = make_dispatcher(service, Path("/nonexistent"), token)
-    handler = ClientHandler(dispatcher, service, require_auth_off_loopback=bool(token))
+    handler = ClientHandler(dispatcher, service, Settings(auth_token=token))
     reader = asyncio.StreamReader()
     for i, line in enumerate(lines):
         reader.feed_data(json.dumps({"jsonrpc": "2.0", "id": i, **line}).encode() + b"\n")
