@@ -112,11 +112,6 @@ class PropertyStore(Values[Value]):
     def __contains__(self, code: int) -> bool:
         return code in self.specs
 
-    def value_bytes(self, code: int) -> bytes | None:
-        """The bare current value (GetDevicePropValue data, PTP.md §3.5), or None for an unknown code."""
-        spec = self.specs.get(code)
-        return None if spec is None else encode_value(spec.datatype, self.values[code])
-
     def get_desc(self, params: Sequence[int]) -> Outcome:
         """GetDevicePropDesc 0x1014 of the property Param1 names: its DevicePropDesc with the current
         value."""
@@ -126,11 +121,11 @@ class PropertyStore(Values[Value]):
         return Outcome(ResponseCode.OK, data=spec.describe(self.values[spec.code]).encode())
 
     def get_value(self, params: Sequence[int]) -> Outcome:
-        """GetDevicePropValue 0x1015 of the property Param1 names."""
-        value = self.value_bytes(param(params, 0))
-        if value is None:
+        """GetDevicePropValue 0x1015 of the property Param1 names: its bare current value (PTP.md §3.5)."""
+        spec = self.specs.get(param(params, 0))
+        if spec is None:
             return Outcome(ResponseCode.DevicePropNotSupported)
-        return Outcome(ResponseCode.OK, data=value)
+        return Outcome(ResponseCode.OK, data=encode_value(spec.datatype, self.values[spec.code]))
 
     def set_from_initiator(self, code: int, data: Buffer) -> tuple[ResponseCode, bool]:
         """SetDevicePropValue: checks and stores the value; returns the response code and whether it changed."""
