@@ -624,6 +624,8 @@ def test_stop_summary_counts_sessions_and_transactions() -> None:
         (["--fps", "20"], "--fps: not an option of --vendor generic"),
         (["--object-size", "12Q"], "not a size"),
         (["--port", "70000"], "not a TCP port"),
+        (["--port", "x"], "not a TCP port: 'x'"),
+        (["--ports", "15740,-1"], "not a TCP port: '-1'"),
         (["--shots", "-1"], "not a count: '-1'"),
         (["--shots", "1.5"], "not a count: '1.5'"),
         (["--vendor", "canon", "--photo-scale", "65"], "not a scale from 1 to 64: '65'"),
