@@ -141,7 +141,7 @@ def encode_init_command_request(
     guid: bytes, name: str, *, fixed_length: bool = True, version: int = FUJI_PROTOCOL_VERSION
 ) -> bytes:
     """The Fuji init request: 82 bytes by default (name zero-padded), or malc0mn's variable-length form;
-    any ``version`` (another one for tests of refusals)."""
+    ``version`` is Fuji's unless given (tests of refusals send others)."""
     if len(guid) != 16:
         raise LocalProtocolError(f"a GUID is 16 bytes, got {len(guid)}")
     name_bytes = pk.encode_name(name)
