@@ -53,7 +53,6 @@ class Codec:
         self.role = role
         self.reader = reader
         self._ready: deque[Decoded] = deque()
-        self._error: RemoteProtocolError | None = None
         self._stream_tid = 0
         self._stream_ends = True
 
@@ -69,9 +68,7 @@ class Codec:
 
     def next_event(self) -> Decoded | None:
         """The next decoded packet, or None when more bytes are needed. After a protocol error the codec
-        keeps raising it: the bytes that follow cannot be trusted."""
-        if self._error is not None:
-            raise self._error
+        keeps raising it (:meth:`FrameReader.fail`): the bytes that follow cannot be trusted."""
         try:
             while not self._ready:
                 frame = self.reader.next_frame()
@@ -84,7 +81,7 @@ class Codec:
                 else:
                     self._frame(frame)
         except RemoteProtocolError as exc:
-            self._error = exc
+            self.reader.fail(exc)
             raise
         return self._ready.popleft()
 

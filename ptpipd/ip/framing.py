@@ -137,9 +137,15 @@ class FrameReader:
         try:
             return self._next()
         except RemoteProtocolError as exc:
-            self._failed = exc  # the stream is out of step: everything after this point is garbage
-            self._pending.clear()
+            self.fail(exc)
             raise
+
+    def fail(self, exc: RemoteProtocolError) -> None:
+        """Makes ``exc`` final (a frame, or what a caller decoded from one, broke the protocol): the stream is
+        out of step, everything after this point is garbage, and :meth:`next_frame` raises ``exc`` from now
+        on."""
+        self._failed = exc
+        self._pending.clear()
 
     def _fill(self, n: int) -> bool:
         acc = self._acc

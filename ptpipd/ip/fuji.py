@@ -137,22 +137,19 @@ def decode_container(data: Buffer) -> Container:
     return Container(kind, code, tid, bytes(data[CONTAINER_HEADER.size :]))
 
 
-def encode_init_command_request(guid: bytes, name: str, *, fixed_length: bool = True) -> bytes:
-    """The Fuji init request: 82 bytes by default (name zero-padded), or malc0mn's variable-length form."""
-    return encode_fuji_init(FujiInitCommandRequest(guid, name, fixed_length=fixed_length))
-
-
-def encode_fuji_init(request: FujiInitCommandRequest) -> bytes:
-    """Encodes a :class:`FujiInitCommandRequest` (any version, for tests of refusals)."""
-    if len(request.guid) != 16:
-        raise LocalProtocolError(f"a GUID is 16 bytes, got {len(request.guid)}")
-    name = request.name
+def encode_init_command_request(
+    guid: bytes, name: str, *, fixed_length: bool = True, version: int = FUJI_PROTOCOL_VERSION
+) -> bytes:
+    """The Fuji init request: 82 bytes by default (name zero-padded), or malc0mn's variable-length form;
+    ``version`` is Fuji's unless given (tests of refusals send others)."""
+    if len(guid) != 16:
+        raise LocalProtocolError(f"a GUID is 16 bytes, got {len(guid)}")
     name_bytes = pk.encode_name(name)
-    if request.fixed_length:
+    if fixed_length:
         if len(name) > MAX_NAME_CHARS or len(name_bytes) > NAME_FIELD_SIZE:
             raise LocalProtocolError(f"a Fuji client name has at most {MAX_NAME_CHARS} characters: {name!r}")
         name_bytes = name_bytes.ljust(NAME_FIELD_SIZE, b"\x00")
-    body = pk.U32.pack(request.version) + request.guid + name_bytes
+    body = pk.U32.pack(version) + guid + name_bytes
     return pk.encode_header(pk.PacketType.InitCommandRequest, len(body)) + body
 
 

@@ -72,7 +72,6 @@ class LiveViewReader:
             stream_threshold=max_frame,
             what="live-view frame",
         )
-        self._error: RemoteProtocolError | None = None
 
     def receive_data(self, data: Buffer) -> None:
         """Feeds received bytes."""
@@ -80,8 +79,6 @@ class LiveViewReader:
 
     def next_frame(self) -> StreamFrame | None:
         """The next complete frame, or None when more bytes are needed. Errors are final."""
-        if self._error is not None:
-            raise self._error
         frame = self._reader.next_frame()
         if frame is None:
             return None
@@ -89,5 +86,5 @@ class LiveViewReader:
         try:
             return decode_frame(frame)
         except RemoteProtocolError as exc:
-            self._error = exc
+            self._reader.fail(exc)
             raise

@@ -105,16 +105,12 @@ class GenericCodec(Codec):
             yield last
 
 
-def _generic_init_request(guid: bytes, name: str) -> bytes:
-    return encode(InitCommandRequest(guid, name))
-
-
 #: Standard PTP/IP: one port for both connections, InitEventRequest on the event one, OpenSession with TID 0.
 GENERIC = Dialect(
     name="generic",
     command_codec=GenericCodec,
     event_codec=GenericCodec,
-    init_request=_generic_init_request,
+    init_request=lambda guid, name: encode(InitCommandRequest(guid, name)),
     event_handshake=True,
     open_session_transaction_id=0,
 )

@@ -3,8 +3,6 @@
 Each dataset is a small frozen dataclass that mirrors the wire fields one to one, with:
 
 - ``decode(data)``: the dataset must fill ``data`` exactly; trailing bytes are a DecodeError.
-- ``decode_from(data, offset)``: one dataset starting at ``offset``; returns it and the offset
-  after it, for parsing lists of datasets (e.g. Fuji's 0x902B DevicePropDesc list).
 - ``encode()``: the wire bytes. ``decode(x.encode()) == x`` and, for bytes that decode,
   ``decode(b).encode() == b`` (the one exception is an empty string sent as ``01 00 00``, which
   is re-encoded as ``00``; see :mod:`ptpipd.ptp.types`).
@@ -60,17 +58,6 @@ class _Dataset:
         obj = cls._read(reader)
         reader.expect_end()
         return obj
-
-    @classmethod
-    def decode_from(cls, data: Buffer, offset: int = 0) -> tuple[Self, int]:
-        """Decode one dataset starting at ``offset``; returns it and the offset just after it.
-
-        Raises:
-            DecodeError: truncated data or a malformed field.
-        """
-        reader = _Reader(data, offset, cls.__name__)
-        obj = cls._read(reader)
-        return obj, reader.offset
 
     @classmethod
     def _read(cls, reader: _Reader) -> Self:

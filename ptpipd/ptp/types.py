@@ -38,7 +38,6 @@ __all__ = [
     "Value",
     "check_value",
     "decode_counted",
-    "decode_string",
     "decode_uint32_array",
     "decode_value",
     "encode_string",
@@ -380,19 +379,6 @@ def decode_value(datatype: int, data: Buffer, offset: int = 0) -> tuple[Value, i
     dt = _resolve(datatype, lambda why: DecodeError(f"decode_value: {why}"))
     reader = _Reader(data, offset, dt.name)
     return reader.value(dt), reader.offset
-
-
-def decode_string(data: Buffer, offset: int = 0) -> tuple[str, int]:
-    """Decode the PTP string at ``offset``; returns the text and the offset after it.
-
-    Both empty forms, ``00`` and ``01 00 00``, give ``""``. Code units before the terminator are
-    kept as they are (including any embedded NULs), so re-encoding the text reproduces the bytes.
-
-    Raises:
-        DecodeError: truncated data, a missing NUL terminator, or invalid UTF-16 (lone surrogate).
-    """
-    reader = _Reader(data, offset, "STR")
-    return reader.string(), reader.offset
 
 
 def decode_uint32_array(data: Buffer, offset: int = 0) -> tuple[tuple[int, ...], int]:

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ptpipd.ptp import DecodeError, EncodeError, ResponseCode
+from ptpipd.sim.properties import Values
 from ptpipd.vendors.canon_codes import (
     CAPTURE_TO_CARD,
     CAPTURE_TO_PC,
@@ -153,7 +154,7 @@ def _fits(kind: Kind, raw: bytes) -> bool:
     return high in (0, (1 << (32 - width)) - 1)
 
 
-class EosProperties:
+class EosProperties(Values[int | str]):
     """The current values of the body's EOS properties, in dump order."""
 
     def __init__(self, specs: tuple[EosProp, ...] = SIX_D) -> None:
@@ -161,22 +162,7 @@ class EosProperties:
         for spec in specs:
             if spec.allowed is not None and spec.default not in spec.allowed:
                 raise ValueError(f"property 0x{spec.code:04X}: the default {spec.default!r} is not allowed")
-        self.values: dict[int, int | str] = {spec.code: spec.default for spec in specs}
-
-    def __getitem__(self, code: int) -> int | str:
-        return self.values[code]
-
-    def number(self, code: int) -> int:
-        """The value of a numeric property."""
-        value = self.values[code]
-        assert isinstance(value, int), f"0x{code:04X} is not a number"
-        return value
-
-    def store(self, code: int, value: int | str) -> bool:
-        """Sets a value from the body's side (no check); returns whether it changed."""
-        changed = self.values[code] != value
-        self.values[code] = value
-        return changed
+        super().__init__({spec.code: spec.default for spec in specs})
 
     def value_record(self, code: int) -> PropValueChanged:
         """The PropValueChanged record of ``code``'s current value."""

@@ -21,22 +21,18 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ptpipd.sim.dialect import SimOptions, Simulator, load
+from ptpipd.sim.dialect import SimOptions, Simulator, bounded, load
 from ptpipd.sim.server import start_simulator
 from ptpipd.vendors import VENDORS
 
 log = logging.getLogger("ptpipd.sim")
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
-    return value
+_port = bounded("a TCP port", 0, 65535, whole=True)
 
 
 def _ports(text: str) -> list[int]:
-    return [_port(part) for part in text.split(",")]
+    return [int(_port(part)) for part in text.split(",")]
 
 
 def _add_options(group: argparse._ArgumentGroup, options: type[Any], seen: set[str]) -> None:

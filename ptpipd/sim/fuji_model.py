@@ -123,7 +123,6 @@ class FujiModel:
         quirks: Quirks | None = None,
         known_client: str | None = None,
         accept_any_client: bool = False,
-        serial: str | None = None,
         seed: int = 0,
         preview: Callable[[int], bytes] | None = None,
     ) -> None:
@@ -131,7 +130,7 @@ class FujiModel:
         self.quirks = quirks or Quirks()
         self.known_client = known_client
         self.accept_any_client = accept_any_client
-        self.serial = serial or f"SIMULATED-{profile.model}"
+        self.serial = f"SIMULATED-{profile.model}"
         self._preview_maker = preview or (lambda shot: preview_jpeg(shot, seed, profile.model))
         self.client: str | None = None
         self.phase = Phase.CLOSED

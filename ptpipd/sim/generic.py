@@ -41,14 +41,6 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _image_size(text: str) -> str:
-    if text not in IMAGE_SIZES:
-        raise argparse.ArgumentTypeError(
-            f"not one of the ImageSize values {', '.join(IMAGE_SIZES)}: {text!r}"
-        )
-    return text
-
-
 @dataclass(frozen=True, slots=True)
 class GenericOptions:
     """The generic camera's own options."""
@@ -60,7 +52,7 @@ class GenericOptions:
         None, "keep new photos and deletions in DIR: a restarted camera has them again", str, "DIR"
     )
     image_size: str | None = option(
-        None, f"ImageSize at start, of {', '.join(IMAGE_SIZES)} (default 1600x1200)", _image_size, "WxH"
+        None, f"ImageSize at start, of {', '.join(IMAGE_SIZES)} (default 1600x1200)", str, "WxH"
     )
     photo_size: int | None = option(
         None, "every picture taken is a JPEG of exactly this size (12M, bytes; padded)", _size, "SIZE"
@@ -154,8 +146,10 @@ class GenericBody:
 
 
 def _build(common: SimOptions, own: GenericOptions) -> GenericBody:
-    if own.image_size is not None and own.image_size not in IMAGE_SIZES:  # start_simulator skips the parser
-        raise ValueError(f"image_size must be one of {', '.join(IMAGE_SIZES)}, not {own.image_size!r}")
+    if own.image_size is not None and own.image_size not in IMAGE_SIZES:
+        raise ValueError(
+            f"--image-size {own.image_size}: not one of the ImageSize values {', '.join(IMAGE_SIZES)}"
+        )
     card = CardDir(own.card) if own.card is not None else None
     model = GenericCamera(seed=common.seed, object_size=own.object_size, card=card, image_size=own.image_size)
     model.photo_size = own.photo_size

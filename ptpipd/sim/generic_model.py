@@ -244,9 +244,7 @@ class GenericCamera(CardAnswers):
         self.capturing = None
         count = 1
         if self.properties[DevicePropCode.StillCaptureMode] == StillCaptureMode.Burst:
-            burst = self.properties[DevicePropCode.BurstNumber]
-            assert isinstance(burst, int)
-            count = burst
+            count = self.properties.number(DevicePropCode.BurstNumber)
         events = [Event(EventCode.ObjectAdded, tid, (handle,)) for handle in self._new_photos(count)]
         return [*events, Event(EventCode.CaptureComplete, tid)]
 
@@ -270,8 +268,7 @@ class GenericCamera(CardAnswers):
 
     def drain_battery(self) -> list[Event]:
         """One step of battery drain (1 %); an empty battery stays empty (and says nothing more)."""
-        level = self.properties[DevicePropCode.BatteryLevel]
-        assert isinstance(level, int)
+        level = self.properties.number(DevicePropCode.BatteryLevel)
         if level <= 0:
             return []
         self.properties.store(DevicePropCode.BatteryLevel, level - 1)
@@ -345,8 +342,7 @@ class GenericCamera(CardAnswers):
         if self.card_full:
             return Outcome(RC.StoreFull)
         self.capturing = tid
-        delay = self.properties[DevicePropCode.CaptureDelay]
-        assert isinstance(delay, int)
+        delay = self.properties.number(DevicePropCode.CaptureDelay)
         return Outcome(RC.OK, capture=delay / 1000)
 
     # ------------------------------------------------------------------ properties

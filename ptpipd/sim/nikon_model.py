@@ -202,8 +202,7 @@ class NikonCamera(GenericCamera):
     def _shot_events(self, target: int, tid: int, *, complete: bool) -> list[Event]:
         """Takes a picture and returns the events that announce it (and the shots left)."""
         obj = self._take_picture(target)
-        left = self.properties[NP.ExposureRemaining]
-        assert isinstance(left, int)
+        left = self.properties.number(NP.ExposureRemaining)
         self.properties.store(NP.ExposureRemaining, max(0, left - 1))
         if target == TARGET_SDRAM:
             events = [Event(NikonEvent.ObjectAddedInSDRAM, tid, (SDRAM_HANDLE,))]
@@ -229,8 +228,7 @@ class NikonCamera(GenericCamera):
         """The shutter pressed on the body: a picture where RecordingMedia 0xD10B points."""
         if self.card_full or self.capturing is not None:
             return []
-        target = self.properties[NP.RecordingMedia]
-        assert isinstance(target, int)
+        target = self.properties.number(NP.RecordingMedia)
         return self._shot_events(target, NO_TRANSACTION, complete=False)
 
     # ------------------------------------------------------------------ session and events

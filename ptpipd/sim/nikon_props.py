@@ -105,8 +105,7 @@ SHOTS_LEFT = 1234
 def follow(store: PropertyStore, code: int) -> list[int]:
     """After ``code`` changed: the properties that move with it (module docstring), the codes of those that
     changed."""
-    value = store[code]
-    assert isinstance(value, int)
+    value = store.number(code)
     pairs: list[tuple[int, int]] = []
     if code == N.ShutterSpeed:
         pairs.append((P.ExposureTime, exposure_time(value)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from ptpipd.ptp import (
     DataType,
@@ -26,6 +27,30 @@ from ptpipd.ptp import (
 )
 from ptpipd.ptp.types import Buffer
 from ptpipd.sim.responder import Outcome, param
+
+V = TypeVar("V", bound=Value)
+
+
+class Values(Generic[V]):
+    """The current values of a body's properties by code, as the camera itself reads and changes them."""
+
+    def __init__(self, values: dict[int, V]) -> None:
+        self.values = values
+
+    def __getitem__(self, code: int) -> V:
+        return self.values[code]
+
+    def number(self, code: int) -> int:
+        """The value of a numeric property."""
+        value = self.values[code]
+        assert isinstance(value, int), f"0x{code:04X} is not a number"
+        return value
+
+    def store(self, code: int, value: V) -> bool:
+        """Sets a value from the camera's side (no access check); returns whether it changed."""
+        changed = self.values[code] != value
+        self.values[code] = value
+        return changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +94,7 @@ class PropSpec:
         return ResponseCode.OK, value
 
 
-class PropertyStore:
+class PropertyStore(Values[Value]):
     """The current values of a set of properties, in the order given (the DeviceInfo order)."""
 
     def __init__(self, specs: Iterable[PropSpec]) -> None:
@@ -77,7 +102,7 @@ class PropertyStore:
         for spec in self.specs.values():
             if not spec.allows(spec.default):  # a table error: fail at start-up, not at the first Get
                 raise ValueError(f"property 0x{spec.code:04X}: the default {spec.default!r} breaks its form")
-        self.values: dict[int, Value] = {code: spec.default for code, spec in self.specs.items()}
+        super().__init__({code: spec.default for code, spec in self.specs.items()})
 
     @property
     def codes(self) -> tuple[int, ...]:
@@ -86,14 +111,6 @@ class PropertyStore:
 
     def __contains__(self, code: int) -> bool:
         return code in self.specs
-
-    def __getitem__(self, code: int) -> Value:
-        return self.values[code]
-
-    def value_bytes(self, code: int) -> bytes | None:
-        """The bare current value (GetDevicePropValue data, PTP.md §3.5), or None for an unknown code."""
-        spec = self.specs.get(code)
-        return None if spec is None else encode_value(spec.datatype, self.values[code])
 
     def get_desc(self, params: Sequence[int]) -> Outcome:
         """GetDevicePropDesc 0x1014 of the property Param1 names: its DevicePropDesc with the current
@@ -104,11 +121,11 @@ class PropertyStore:
         return Outcome(ResponseCode.OK, data=spec.describe(self.values[spec.code]).encode())
 
     def get_value(self, params: Sequence[int]) -> Outcome:
-        """GetDevicePropValue 0x1015 of the property Param1 names."""
-        value = self.value_bytes(param(params, 0))
-        if value is None:
+        """GetDevicePropValue 0x1015 of the property Param1 names: its bare current value (PTP.md §3.5)."""
+        spec = self.specs.get(param(params, 0))
+        if spec is None:
             return Outcome(ResponseCode.DevicePropNotSupported)
-        return Outcome(ResponseCode.OK, data=value)
+        return Outcome(ResponseCode.OK, data=encode_value(spec.datatype, self.values[spec.code]))
 
     def set_from_initiator(self, code: int, data: Buffer) -> tuple[ResponseCode, bool]:
         """SetDevicePropValue: checks and stores the value; returns the response code and whether it changed."""
@@ -117,12 +134,6 @@ class PropertyStore:
             return ResponseCode.DevicePropNotSupported, False
         result, value = spec.decode_set(data)
         return result, value is not None and self.store(code, value)
-
-    def store(self, code: int, value: Value) -> bool:
-        """Sets a value from the camera's side (no access check); returns whether it changed."""
-        changed = self.values[code] != value
-        self.values[code] = value
-        return changed
 
     def reset(self, code: int) -> tuple[ResponseCode, list[int]]:
         """ResetDevicePropValue: ``code`` or 0xFFFFFFFF for every writable property.

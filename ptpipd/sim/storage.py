@@ -113,14 +113,10 @@ class Storage:
         """Deletes one object (the caller checked it may)."""
         del self.objects[handle]
 
-    @property
-    def used(self) -> int:
-        """Bytes taken by the objects."""
-        return sum(obj.info.compressed_size for obj in self.objects.values())
-
     def info(self) -> StorageInfo:
-        """The StorageInfo dataset: a removable, read-write DCF card."""
-        free = max(0, self.capacity - self.used)
+        """The StorageInfo dataset: a removable, read-write DCF card, less the bytes its objects take."""
+        used = sum(obj.info.compressed_size for obj in self.objects.values())
+        free = max(0, self.capacity - used)
         return StorageInfo(
             storage_type=StorageType.RemovableRAM,
             filesystem_type=FilesystemType.DCF,

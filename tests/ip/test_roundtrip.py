@@ -27,7 +27,6 @@ from ptpipd.ip.fuji import (
     decode_container,
     decode_init_command_request,
     encode_container,
-    encode_fuji_init,
     encode_init_command_request,
 )
 from ptpipd.ip.generic import DATA_CHUNK, GenericCodec
@@ -162,7 +161,9 @@ fuji_inits = st.builds(FujiInitCommandRequest, guids, fuji_names, u32, st.boolea
 
 @given(fuji_inits)
 def test_fuji_init_roundtrip(request: FujiInitCommandRequest) -> None:
-    wire = encode_fuji_init(request)
+    wire = encode_init_command_request(
+        request.guid, request.name, fixed_length=request.fixed_length, version=request.version
+    )
     assert struct.unpack_from("<III", wire) == (len(wire), 1, request.version)
     if request.fixed_length:
         assert len(wire) == INIT_REQUEST_SIZE

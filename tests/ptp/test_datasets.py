@@ -42,8 +42,6 @@ def test_round_trip(cls: Any, data: st.DataObject) -> None:
     assert decoded == obj
     assert hash(decoded) == hash(obj)
     assert decoded.encode() == wire
-    # decode_from inside a larger buffer ends exactly at the dataset's end.
-    assert cls.decode_from(b"\x00\x00\x00" + wire + b"\xee", 3) == (obj, 3 + len(wire))
 
 
 @pytest.mark.parametrize("cls", DATASETS, ids=ids)

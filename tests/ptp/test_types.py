@@ -14,7 +14,6 @@ from ptpipd.ptp import (
     DecodeError,
     EncodeError,
     check_value,
-    decode_string,
     decode_uint32_array,
     decode_value,
     encode_string,
@@ -180,9 +179,9 @@ def test_array_accepts_a_list_and_decodes_to_a_tuple() -> None:
 
 
 def test_both_empty_string_forms_decode() -> None:
-    assert decode_string(b"\x00") == ("", 1)
-    assert decode_string(b"\x01\x00\x00") == ("", 3)
-    assert decode_string(b"\xff\x00\x01\x00\x00", 2) == ("", 5)
+    assert decode_value(DataType.STR, b"\x00") == ("", 1)
+    assert decode_value(DataType.STR, b"\x01\x00\x00") == ("", 3)
+    assert decode_value(DataType.STR, b"\xff\x00\x01\x00\x00", 2) == ("", 5)
     # The writer always uses the one-byte form.
     assert encode_string("") == b"\x00"
 
@@ -191,11 +190,11 @@ def test_string_length_limit() -> None:
     longest = "x" * 254
     data = encode_string(longest)
     assert data[0] == 255 and len(data) == 1 + 2 * 255
-    assert decode_string(data) == (longest, len(data))
+    assert decode_value(DataType.STR, data) == (longest, len(data))
     with pytest.raises(EncodeError, match="254"):
         encode_string("x" * 255)
     # A non-BMP character costs two code units, so 127 of them fit and 128 do not.
-    assert decode_string(encode_string("\U0001f600" * 127))[0] == "\U0001f600" * 127
+    assert decode_value(DataType.STR, encode_string("\U0001f600" * 127))[0] == "\U0001f600" * 127
     with pytest.raises(EncodeError):
         encode_string("\U0001f600" * 128)
 
@@ -217,13 +216,13 @@ def test_string_with_lone_surrogate_cannot_be_encoded() -> None:
 )
 def test_bad_strings(wire: str, match: str) -> None:
     with pytest.raises(DecodeError, match=match):
-        decode_string(bytes.fromhex(wire))
+        decode_value(DataType.STR, bytes.fromhex(wire))
 
 
 def test_string_keeps_embedded_nul_units() -> None:
     # e.g. a fixed-width field padded with NULs: every unit is kept so re-encoding is exact.
     data = bytes.fromhex("04 41 00 00 00 00 00 00 00")
-    text, end = decode_string(data)
+    text, end = decode_value(DataType.STR, data)
     assert (text, end) == ("A\x00\x00", 9)
     assert encode_string(text) == data
 
@@ -232,8 +231,8 @@ def test_string_keeps_embedded_nul_units() -> None:
 def test_string_round_trip(text: str) -> None:
     data = encode_string(text)
     assert data[0] == (len(text) + 1 if text else 0)
-    assert decode_string(data) == (text, len(data))
-    assert decode_string(b"\x99" + data + b"\x77", 1) == (text, len(data) + 1)
+    assert decode_value(DataType.STR, data) == (text, len(data))
+    assert decode_value(DataType.STR, b"\x99" + data + b"\x77", 1) == (text, len(data) + 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,7 +319,7 @@ def test_random_bytes_decode_or_raise_decode_error(datatype: DataType, blob: byt
 @given(blob=st.binary(max_size=80), offset=st.integers(0, 80))
 def test_random_bytes_string_decode(blob: bytes, offset: int) -> None:
     try:
-        text, end = decode_string(blob, offset)
+        text, end = decode_value(DataType.STR, blob, offset)
     except DecodeError:
         return
     assert offset < end <= len(blob)

@@ -16,7 +16,6 @@ from ptpipd.ptp import (
     NoForm,
     ObjectInfo,
     RangeForm,
-    decode_string,
     decode_value,
     encode_string,
     encode_value,
@@ -152,7 +151,6 @@ def test_device_info_libgphoto2_fuji() -> None:
     assert info.device_version == m["DeviceVersion"]
     assert info.serial_number == m["SerialNumber"]
     assert info.encode() == v.data
-    assert DeviceInfo.decode_from(v.data, 0) == (info, len(v.data))
 
 
 OBJECT_INFO_FIELDS = {
@@ -199,7 +197,7 @@ def test_ptp_string_vector() -> None:
     v = vector("set_prop_D500_data_ptp_string")
     m = v.meaning["Payload"]["PTPString"]
     payload = v.container_payload
-    text, end = decode_string(payload)
+    text, end = decode_value(DataType.STR, payload)
     assert text == m["text"]
     assert end == len(payload)
     assert payload[0] == m["length_byte (chars incl. NUL)"] == len(text) + 1
@@ -236,15 +234,15 @@ LISTS_902B = [
 
 
 @pytest.mark.parametrize("v", LISTS_902B)
-def test_902b_list_with_decode_from(v: Vector) -> None:
-    """decode_from walks the list: each DPD ends exactly where its size prefix says."""
+def test_902b_list_entries_decode_whole(v: Vector) -> None:
+    """Walking the list by its size prefixes: each DPD fills exactly the bytes its prefix gives it."""
     payload = v.container_payload
     (count,) = struct.unpack_from("<I", payload, 0)
     offset = 4
     for _ in range(count):
         (size,) = struct.unpack_from("<I", payload, offset)
-        dpd, end = DevicePropDesc.decode_from(payload, offset + 4)
-        assert end == offset + size
+        end = offset + size
+        dpd = DevicePropDesc.decode(payload[offset + 4 : end])
         assert dpd.encode() == payload[offset + 4 : end]
         offset = end
     assert offset == len(payload)

@@ -245,7 +245,7 @@ def test_the_battery_reports_its_level_steps_only(body: EOS6D) -> None:
         body.drain_battery()
         reported += [r.value for r in decode_events(events(body)) if isinstance(r, PropValueChanged)]
     assert reported == [4, 1]  # 75 % below 88 %, 50 % below 63 %
-    assert body.standard.value_bytes(0x5001) == b"\x32"  # the standard BatteryLevel follows: 50
+    assert body.standard.get_value((0x5001,)).data == b"\x32"  # the standard BatteryLevel follows: 50
 
 
 def test_the_body_shutter_and_the_session_end(body: EOS6D) -> None:

@@ -25,7 +25,7 @@ import pytest
 from PIL import Image
 
 from ptpipd.ip.codec import Role
-from ptpipd.ip.fuji import FUJI_PROTOCOL_VERSION, FujiCodec, FujiInitCommandRequest, encode_fuji_init
+from ptpipd.ip.fuji import FUJI_PROTOCOL_VERSION, FujiCodec, encode_init_command_request
 from ptpipd.ip.packets import (
     Data,
     EndData,
@@ -118,7 +118,7 @@ class Conn:
     def init(
         self, name: str, *, fixed: bool = True, version: int = FUJI_PROTOCOL_VERSION
     ) -> InitCommandAck | InitFail:
-        self.sock.sendall(encode_fuji_init(FujiInitCommandRequest(GUID, name, version, fixed)))
+        self.sock.sendall(encode_init_command_request(GUID, name, fixed_length=fixed, version=version))
         reply = self.packet()
         assert isinstance(reply, InitCommandAck | InitFail), reply
         return reply
@@ -239,7 +239,7 @@ def test_command_line_errors(args: list[str], message: str) -> None:
 def test_both_init_request_forms_are_accepted(sim: SimProcess, fixed: bool) -> None:
     conn = Conn(sim.ports[0])
     try:
-        raw = encode_fuji_init(FujiInitCommandRequest(GUID, "form-test", FUJI_PROTOCOL_VERSION, fixed))
+        raw = encode_init_command_request(GUID, "form-test", fixed_length=fixed)
         assert (len(raw) == 82) is fixed
         ack = conn.init("form-test", fixed=fixed)
         assert isinstance(ack, InitCommandAck)
@@ -263,7 +263,7 @@ def test_repeated_init_request_is_answered_twice(sim: SimProcess) -> None:
     """libgphoto2 2.5.30 sends the 82-byte request twice on one connection (ORACLES.md §2)."""
     sock = socket.create_connection((HOST, sim.ports[0]), timeout=TIMEOUT)
     try:
-        request = encode_fuji_init(FujiInitCommandRequest(GUID, "gphoto-like", FUJI_PROTOCOL_VERSION, True))
+        request = encode_init_command_request(GUID, "gphoto-like", fixed_length=True)
         sock.sendall(request + request)
         first, second = recv_frame(sock), recv_frame(sock)
         assert first == second
@@ -601,7 +601,7 @@ async def test_start_simulator_in_process_with_fuji_options() -> None:
         assert isinstance(body, FujiBody)
         assert (body.model.accept_any_client, body.confirm_delay, body.fps) == (True, 0.5, 25)
         reader, writer = await asyncio.open_connection(HOST, command)
-        request = encode_fuji_init(FujiInitCommandRequest(GUID, "in-process", FUJI_PROTOCOL_VERSION, True))
+        request = encode_init_command_request(GUID, "in-process", fixed_length=True)
         writer.write(request)
         head = await asyncio.wait_for(reader.readexactly(8), TIMEOUT)
         assert struct.unpack("<II", head)[1] == 2

@@ -624,6 +624,12 @@ def test_stop_summary_counts_sessions_and_transactions() -> None:
         (["--fps", "20"], "--fps: not an option of --vendor generic"),
         (["--object-size", "12Q"], "not a size"),
         (["--port", "70000"], "not a TCP port"),
+        (["--port", "x"], "not a TCP port: 'x'"),
+        (
+            ["--image-size", "1x1"],
+            "--image-size 1x1: not one of the ImageSize values 640x480, 1600x1200, 4000x3000",
+        ),
+        (["--ports", "15740,-1"], "not a TCP port: '-1'"),
         (["--shots", "-1"], "not a count: '-1'"),
         (["--shots", "1.5"], "not a count: '1.5'"),
         (["--vendor", "canon", "--photo-scale", "65"], "not a scale from 1 to 64: '65'"),
@@ -711,6 +717,8 @@ async def test_start_simulator_in_process() -> None:
         await start_simulator("polaroid", port=0)
     with pytest.raises(TypeError, match="has no option fps"):
         await start_simulator("generic", port=0, fps=25)
+    with pytest.raises(ValueError, match="--image-size 1x1: not one of the ImageSize values 640x480, "):
+        await start_simulator("generic", port=0, image_size="1x1")
 
 
 async def test_a_bug_in_the_model_is_a_general_error(caplog: pytest.LogCaptureFixture) -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ptpipd.ptp import DecodeError, EncodeError, decode_string
+from ptpipd.ptp import DataType, DecodeError, EncodeError, decode_value
 from ptpipd.vendors.labels import normalize
 from ptpipd.vendors.nikon_codes import (
     LIVE_VIEW_HEADER_SIZES,
@@ -403,8 +403,8 @@ def test_partial_object_ex_parameters() -> None:
 
 
 def test_string_helper_agrees_with_the_z8_log() -> None:
-    # decode_string reads the u8-count PTP string of the #1135 DeviceInfo once the full text is there
+    # decode_value(DataType.STR) reads the u8-count PTP string of the #1135 DeviceInfo once the full text is there
     text = "Microsoft.com/DeviceServices: 1.0"
     encoded = bytes([len(text) + 1]) + (text + "\0").encode("utf-16-le")
     assert encoded[:1] == b"\x22"
-    assert decode_string(encoded)[0] == text
+    assert decode_value(DataType.STR, encoded)[0] == text
