@@ -34,7 +34,8 @@ log = logging.getLogger("ptpipd.rpc")
 class Client:
     """One connected client: the context every method receives.
 
-    ``closing`` is set by a method when the connection must end once its answer is sent (too many wrong
+    ``peer`` is the client's address (its transport's name for a Unix-socket peer: never one that needs a
+    token); ``closing`` is set by a method when the connection must end once its answer is sent (too many wrong
     ``auth`` tokens); ``auth_failures`` counts this connection's wrong tokens.
     """
 

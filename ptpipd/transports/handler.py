@@ -17,7 +17,7 @@ import socket
 
 from ptpipd.config import Settings
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, read_line, send
+from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, peer_host, read_line, send
 from ptpipd.rpc import Client, Dispatcher, notifying
 from ptpipd.rpc.dispatcher import error_response, notification_text
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
@@ -52,10 +52,10 @@ class ClientHandler:
         client = Client(
             next(self._ids),
             kind,
-            str(peer or kind),
+            peer_host(peer) or kind,
             authenticated=not self.require_auth or is_loopback_peer(peer),
         )
-        log.debug("client %d connected over %s from %s", client.id, kind, client.peer)
+        log.debug("client %d connected over %s from %s", client.id, kind, peer or kind)
         try:
             async with notifying(client, self.service, lambda sub: self._notify(sub, writer, client)):
                 await self._serve(reader, writer, client)

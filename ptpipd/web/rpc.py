@@ -32,11 +32,6 @@ MAX_MESSAGE = 1 << 20
 _IDS = itertools.count(1_000_000)
 
 
-def _peer(request: web.Request) -> str:
-    peer = request.transport.get_extra_info("peername") if request.transport else None
-    return str(peer or "unix")
-
-
 async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
     """``POST /rpc``: the body is one JSON-RPC request or batch; the answer its response (204 when none)."""
     if not request[CREDENTIALS]:
@@ -44,7 +39,7 @@ async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_MESSAGE:
         return web.Response(status=413, text=error_response(codes.INVALID_REQUEST, "request over 1 MiB"))
     body = await request.text()
-    client = Client(next(_IDS), "http", _peer(request))
+    client = Client(next(_IDS), "http", request.remote or "unix")
     async with notifying(client, backend.service, None):
         answer = await backend.dispatcher.respond(body, client)
     if answer is None:
@@ -57,7 +52,9 @@ async def websocket(request: web.Request, backend: Backend, heartbeat: float) ->
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=heartbeat, compress=False)
     await ws.prepare(request)
     # without credentials only ``auth`` and ``rpc.discover`` run until ``auth`` succeeds
-    client = Client(next(_IDS), "websocket", _peer(request), authenticated=bool(request[CREDENTIALS]))
+    client = Client(
+        next(_IDS), "websocket", request.remote or "unix", authenticated=bool(request[CREDENTIALS])
+    )
     try:
         async with notifying(client, backend.service, partial(_notify, ws)):
             await _serve(ws, backend.dispatcher, client)
