@@ -73,6 +73,12 @@ class ImageAccess(SessionPart):
         with self._errors():
             return await driver.object_info(handle)
 
+    async def file_entry(self, handle: int) -> FileEntry:
+        """One object's entry as :meth:`files` lists it (name, format, size, capture time)."""
+        driver = self._with_files("'files'")
+        with self._errors():
+            return await driver.file_entry(handle)
+
     async def thumb(self, handle: int) -> bytes:
         """An object's thumbnail (JPEG)."""
         driver = self._with_files("'files'")

@@ -190,7 +190,7 @@ class CameraService:
 
     async def file_entry(self, handle: int) -> FileEntry:
         """One object's entry as ``files`` lists it."""
-        return await self.request(lambda cam: cam.on_driver(lambda d: d.file_entry(handle)))
+        return await self.request(lambda cam: cam.file_entry(handle))
 
     async def delete(self, handle: int) -> None:
         """Deletes one object from the camera (DeleteObject)."""
