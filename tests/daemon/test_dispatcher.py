@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from ptpipd.errors import NotConnected
+from ptpipd.errors import NotConnected, shorten
 from ptpipd.ptp import DataType
 from ptpipd.rpc import Client, Dispatcher, RpcError, make_dispatcher
 from ptpipd.rpc import models as m
 from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.dispatcher import parse_json
+from ptpipd.rpc.errors import json_safe
 from ptpipd.service import CameraService
 from ptpipd.vendors.base import CameraConfig, PropertyValue
 
@@ -417,3 +418,10 @@ async def test_invalid_params_are_found_where_the_params_are_validated(dispatche
     assert problem["loc"] == ["params", "1"] and "not a number: 'q'" in problem["msg"], "names the parameter"
     got = await ours(dispatcher, json.dumps(req("opreq", {"code": 0x1001, "params": [1, 2, 3, 4, 5, 6]})))
     assert got["error"]["code"] == -32602 and got["error"]["data"][0]["loc"] == ["params"]
+
+
+def test_the_invalid_params_echo_is_cut_later_than_a_camera_errors() -> None:
+    assert json_safe("x" * 500) == "x" * 200 + "…"
+    assert json_safe(1 << 1000) == f"{1 << 1000:#x}"[:200] + "…"
+    assert json_safe({"k" * 300: 1}) == {"k" * 200: 1}
+    assert shorten("x" * 500) == "x" * 64 + "…" and shorten("x" * 64) == "x" * 64
