@@ -19,14 +19,12 @@ from aiohttp import WSMsgType, web
 
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc import Client, Dispatcher, error_response, notification_text, notifying
+from ptpipd.rpc.dispatcher import MAX_MESSAGE
 from ptpipd.service import SubscriberOverflow, Subscription
 from ptpipd.web.auth import CREDENTIALS, unauthorised
 from ptpipd.web.backend import Backend
 
 log = logging.getLogger(__name__)
-
-#: The largest request or batch, as on NDJSON (a line over 1 MiB is refused there).
-MAX_MESSAGE = 1 << 20
 
 #: Client ids of data-plane connections start high so they do not collide with the NDJSON clients' in logs.
 _IDS = itertools.count(1_000_000)
