@@ -54,6 +54,8 @@ class AuthGuard:
     """The daemon's token and the failure records of the peers that tried it."""
 
     def __init__(self, token: str | None, clock: Callable[[], float] = time.monotonic) -> None:
+        #: the daemon's ``auth_token`` (None: no token is right); the data plane's token rule reads it too
+        self.token = token
         self._token = token.encode() if token is not None else None
         self._clock = clock
         self._peers: OrderedDict[str, _Peer] = OrderedDict()

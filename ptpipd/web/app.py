@@ -285,9 +285,9 @@ async def static_file(request: web.Request) -> web.FileResponse:
     return _page_file(_file_in(STATIC, "/static/", request))
 
 
-def create_app(backend: Backend, hub: LiveHub, *, token: str | None, options: WebOptions) -> web.Application:
+def create_app(backend: Backend, hub: LiveHub, options: WebOptions) -> web.Application:
     """The application: routes, the token rule, JSON errors, a 1 MiB body cap."""
-    rule = TokenRule(token, backend.dispatcher.guard)
+    rule = TokenRule(backend.dispatcher.guard)
     app = web.Application(middlewares=[_errors, middleware(rule)], client_max_size=MAX_MESSAGE)
     app[BACKEND] = backend
     app[HUB] = hub
