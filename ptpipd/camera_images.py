@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from ptpipd.camera_properties import SessionPart
 from ptpipd.errors import NotSupported
 from ptpipd.ip.transport import BytesSink, DataSink
-from ptpipd.ptp import ObjectInfo
 from ptpipd.vendors.base import Capabilities, FileEntry, Transfer, VendorDriver, unsupported
 
 #: The largest image :meth:`Images.capture` and :meth:`Images.download` collect in memory (without a sink).
@@ -67,11 +66,11 @@ class ImageAccess(SessionPart):
         driver = self._with_files("'download'")
         return await self._transfer(lambda into: driver.download(handle, into), sink)
 
-    async def object_info(self, handle: int) -> ObjectInfo:
-        """An object's description (name, format, size) as the camera gives it."""
+    async def file_entry(self, handle: int) -> FileEntry:
+        """One object's entry as :meth:`files` lists it (name, format, size, capture time)."""
         driver = self._with_files("'files'")
         with self._errors():
-            return await driver.object_info(handle)
+            return await driver.file_entry(handle)
 
     async def thumb(self, handle: int) -> bytes:
         """An object's thumbnail (JPEG)."""

@@ -302,11 +302,7 @@ async def _start_web(
     """The HTTP data plane (DESIGN.md §8) on its Unix socket and TCP, or on the sockets systemd passed."""
     timeout = settings.http_timeout
     web = await stack.enter_async_context(
-        WebServer(
-            backend,
-            token=settings.auth_token,
-            options=WebOptions(write_timeout=timeout, idle_timeout=timeout),
-        )
+        WebServer(backend, WebOptions(write_timeout=timeout, idle_timeout=timeout))
     )
     if activated.any:
         for sock in activated.http:

@@ -33,14 +33,16 @@ class ErrorCode(IntEnum):
     UNAUTHORISED = -32010
 
 
-#: How much of a user's value or name an error repeats (the rest is cut: a 100 kB value is not echoed).
+#: How much of a user's value or name a camera error repeats in its message and ``data`` (the rest is cut: a
+#: 100 kB value is not echoed). A second, longer limit is the -32602 ``data``'s echo of a request's input
+#: (:data:`ptpipd.rpc.errors.INPUT_ECHO_LIMIT`).
 ECHO_LIMIT = 64
 
 
-def shorten(value: object) -> object:
-    """``value``, or its first :data:`ECHO_LIMIT` characters and ``…`` when it is a longer text."""
-    if isinstance(value, str) and len(value) > ECHO_LIMIT:
-        return value[:ECHO_LIMIT] + "…"
+def shorten(value: object, limit: int = ECHO_LIMIT) -> object:
+    """``value``, or its first ``limit`` characters and ``…`` when it is a longer text."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
     return value
 
 

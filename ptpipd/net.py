@@ -22,11 +22,15 @@ def is_loopback_host(host: str) -> bool:
     return bool((mapped or address).is_loopback)
 
 
+def peer_host(peer: object) -> str | None:
+    """The address of a TCP peer ``(host, port, …)`` (a stream's ``peername``); None for a Unix-socket peer."""
+    return str(peer[0]) if isinstance(peer, tuple) and peer else None
+
+
 def is_loopback_peer(peer: object) -> bool:
     """True for a Unix-socket peer (not a tuple) or a TCP peer ``(host, port, …)`` on a loopback address."""
-    if not isinstance(peer, tuple) or not peer:
-        return True
-    return is_loopback_host(str(peer[0]))
+    host = peer_host(peer)
+    return host is None or is_loopback_host(host)
 
 
 class LineTooLong(Exception):

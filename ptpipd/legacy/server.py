@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from ptpipd.config import Settings
 from ptpipd.legacy.adapter import Adapter
 from ptpipd.legacy.parser import MAX_LINE
-from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, read_line, send
+from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, peer_host, read_line, send
 from ptpipd.rpc import Client, Dispatcher
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,13 @@ class LegacyHandler:
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         client = Client(
-            next(_IDS), "legacy", str(peer), authenticated=not self.require_auth or is_loopback_peer(peer)
+            next(_IDS),
+            "legacy",
+            peer_host(peer) or "unix",
+            authenticated=not self.require_auth or is_loopback_peer(peer),
         )
         adapter = Adapter(self.dispatcher, client, self.capture_dir)
-        log.debug("legacy client %d connected from %s", client.id, client.peer)
+        log.debug("legacy client %d connected from %s", client.id, peer)
         try:
             await self._serve(reader, writer, adapter)
             await linger(reader, writer)

@@ -17,7 +17,6 @@ attempt and would not slow down an attacker who does not wait for answers.
 
 from __future__ import annotations
 
-import ast
 import hmac
 import time
 from collections import OrderedDict
@@ -51,32 +50,22 @@ class _Peer:
     last: float = 0.0
 
 
-def peer_host(peer: str) -> str:
-    """The address part of a peer as the transports write it (``"('127.0.0.1', 5000)"`` → ``127.0.0.1``)."""
-    if peer.startswith("("):
-        try:
-            parsed = ast.literal_eval(peer)
-        except (ValueError, SyntaxError):
-            return peer
-        if isinstance(parsed, tuple) and parsed:
-            return str(parsed[0])
-    return peer
-
-
 class AuthGuard:
     """The daemon's token and the failure records of the peers that tried it."""
 
     def __init__(self, token: str | None, clock: Callable[[], float] = time.monotonic) -> None:
+        #: the daemon's ``auth_token`` (None: no token is right); the data plane's token rule reads it too
+        self.token = token
         self._token = token.encode() if token is not None else None
         self._clock = clock
         self._peers: OrderedDict[str, _Peer] = OrderedDict()
 
-    def check(self, token: str, peer: str, failures_here: int) -> None:
+    def check(self, token: str, host: str, failures_here: int) -> None:
         """Returns when ``token`` is right; raises :class:`AuthRefused` otherwise.
 
-        ``failures_here`` is how many wrong tokens this connection has sent already.
+        ``host`` is the peer's address (any port counts against it); ``failures_here`` is how many wrong
+        tokens this connection has sent already.
         """
-        host = peer_host(peer)
         now = self._clock()
         if failures_here >= MAX_FAILURES_PER_CONNECTION:
             raise AuthRefused("unauthorised: too many wrong tokens on this connection", close=True)

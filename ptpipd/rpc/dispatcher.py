@@ -50,6 +50,9 @@ _REQUEST_KEYS = frozenset({"jsonrpc", "method", "id", "params"})
 #: Members of one batch running at once: below the service's queue per client (64), so no member is
 #: refused for being in a large batch.
 BATCH_CONCURRENCY = 32
+#: DESIGN.md §4: the largest request or batch, 1 MiB (an NDJSON line, a WebSocket message or a ``POST /rpc``
+#: body over it is refused; the transports read no more than this).
+MAX_MESSAGE = 1 << 20
 
 
 # ------------------------------------------------------------------------------------------ strict JSON

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ptpipd.errors import ErrorCode as codes
+from ptpipd.errors import shorten
 
 #: Every error a method can answer with, and what it means (used by rpc.discover and the docs).
 ERROR_TABLE: dict[int, str] = {
@@ -32,8 +33,10 @@ ERROR_TABLE: dict[int, str] = {
     codes.UNAUTHORISED: "Unauthorised: on non-loopback TCP, call `auth` with the daemon's token first",
 }
 
-#: How much of a client's input an error may echo back (strings, and integers in hex digits).
-ECHO_LIMIT = 200
+#: How much of a client's input the -32602 ``data`` may echo back (strings, and integers in hex digits): more
+#: than a camera error repeats of a value (:data:`ptpipd.errors.ECHO_LIMIT`, which its one-line message
+#: quotes), since this echo is what shows a program which part of its request was refused.
+INPUT_ECHO_LIMIT = 200
 
 
 class RpcError(Exception):
@@ -65,7 +68,7 @@ def invalid_params(exc: ValidationError) -> RpcError:
 
     The errors are taken as Python objects (never through pydantic's JSON and back) and the echoed input is
     made safe for strict JSON: no NaN or Infinity, no integer wider than the JSON a client can read (shown as
-    hex), nothing longer than :data:`ECHO_LIMIT`.
+    hex), nothing longer than :data:`INPUT_ECHO_LIMIT`.
     """
     details = []
     for error in exc.errors(include_url=False, include_context=False):
@@ -97,17 +100,16 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     if isinstance(value, int):
         if abs(value) < 1 << 63:
             return value
-        text = f"{value:#x}"
-        return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "…"
+        return shorten(f"{value:#x}", INPUT_ECHO_LIMIT)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        return value if len(value) <= ECHO_LIMIT else value[:ECHO_LIMIT] + "…"
+        return shorten(value, INPUT_ECHO_LIMIT)
     if depth >= 4:
         return "…"
     if isinstance(value, dict):
         items = list(value.items())[:20]
-        return {str(k)[:ECHO_LIMIT]: json_safe(v, depth + 1) for k, v in items}
+        return {str(k)[:INPUT_ECHO_LIMIT]: json_safe(v, depth + 1) for k, v in items}
     if isinstance(value, list | tuple):
         return [json_safe(v, depth + 1) for v in value[:20]]
     return json_safe(repr(value))

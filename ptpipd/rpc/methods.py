@@ -34,7 +34,8 @@ log = logging.getLogger("ptpipd.rpc")
 class Client:
     """One connected client: the context every method receives.
 
-    ``closing`` is set by a method when the connection must end once its answer is sent (too many wrong
+    ``peer`` is the client's address (its transport's name for a Unix-socket peer: never one that needs a
+    token); ``closing`` is set by a method when the connection must end once its answer is sent (too many wrong
     ``auth`` tokens); ``auth_failures`` counts this connection's wrong tokens.
     """
 
@@ -197,10 +198,10 @@ class Api:
             fetch = functools.partial(self.service.download, handle)
             saved = await save(self.capture_dir, f"object-{handle}", fetch)
             return m.TransferResult.from_transfer(saved.transfer, path=str(saved.path))
-        # the size as the vendor's driver reads it (a later Fuji body's GetObjectInfo alone gives a placeholder)
-        info = await self.service.request(lambda camera: camera.object_info(handle))
-        if info.compressed_size > INLINE_LIMIT:
-            raise _too_big(info.compressed_size, object_url(handle))
+        # the size as the driver lists it (a later Fuji body's GetObjectInfo alone gives a placeholder)
+        size = (await self.service.file_entry(handle)).size
+        if size > INLINE_LIMIT:
+            raise _too_big(size, object_url(handle))
         memory = BytesSink(INLINE_LIMIT)
         cap = await self.service.download(handle, memory)
         if memory.overflow:  # the camera sent more than it announced

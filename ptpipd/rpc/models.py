@@ -8,6 +8,7 @@ camera layer's value (``from_…``): the only place where a camera value becomes
 from __future__ import annotations
 
 import base64
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -436,17 +437,8 @@ class FileResult(Result):
 
     @classmethod
     def from_entry(cls, f: FileEntry) -> FileResult:
-        """From the camera's object list entry."""
-        return cls(
-            handle=f.handle,
-            storage=f"0x{f.storage:08x}",
-            filename=f.filename,
-            folder=f.folder,
-            format=f.format,
-            size=f.size,
-            captured=f.captured,
-            url=object_url(f.handle),
-        )
+        """From the camera's object list entry: its fields, the storage ID in hex, and the object's ``url``."""
+        return cls(**asdict(f) | {"storage": f"0x{f.storage:08x}", "url": object_url(f.handle)})
 
 
 class ResponseInfo(Result):

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Self, TypeVar
 
 from ptpipd import API_VERSION, __version__
-from ptpipd.camera import Camera, CameraEvent, Capture, resolve_ports, tell_each
+from ptpipd.camera import MEMORY_CAP, Camera, CameraEvent, Capture, resolve_ports, tell_each
 from ptpipd.errors import CameraError
 from ptpipd.ip.packets import Event
 from ptpipd.ip.transport import BytesSink, DataSink
@@ -39,8 +39,6 @@ CameraFactory = Callable[..., Camera]
 #: Told about every new object: what the camera announced, and its bytes when a client's capture already
 #: received them (an object the camera keeps nowhere else, such as a Fujifilm's capture preview).
 ObjectListener = Callable[[NewObject, bytes | None], None]
-#: The most a capture copies in memory for the object listeners.
-CAPTURE_COPY_CAP = 64 << 20
 
 
 class CameraService:
@@ -168,7 +166,7 @@ class CameraService:
         sent to the host), the object listeners get its bytes too."""
         if not self._object_listeners:
             return await self.request(lambda cam: cam.capture(sink))
-        copy = BytesSink(CAPTURE_COPY_CAP)
+        copy = BytesSink(MEMORY_CAP)  # for the listeners, no more than a capture without a sink keeps
         cap = await self.request(lambda cam: cam.capture(Tee(sink, copy) if sink is not None else None))
         data = cap.data if cap.data is not None else None if copy.overflow else bytes(copy.buffer)
         if cap.transfer.handle is None and data is not None:
@@ -190,7 +188,7 @@ class CameraService:
 
     async def file_entry(self, handle: int) -> FileEntry:
         """One object's entry as ``files`` lists it."""
-        return await self.request(lambda cam: cam.on_driver(lambda d: d.file_entry(handle)))
+        return await self.request(lambda cam: cam.file_entry(handle))
 
     async def delete(self, handle: int) -> None:
         """Deletes one object from the camera (DeleteObject)."""

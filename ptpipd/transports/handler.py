@@ -17,11 +17,10 @@ import socket
 
 from ptpipd.config import Settings
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, read_line, send
+from ptpipd.net import LineTooLong, WriteTimeout, close, is_loopback_peer, linger, peer_host, read_line, send
 from ptpipd.rpc import Client, Dispatcher, notifying
-from ptpipd.rpc.dispatcher import error_response, notification_text
+from ptpipd.rpc.dispatcher import MAX_MESSAGE, error_response, notification_text
 from ptpipd.service import CameraService, SubscriberOverflow, Subscription
-from ptpipd.transports.listeners import MAX_LINE
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +51,10 @@ class ClientHandler:
         client = Client(
             next(self._ids),
             kind,
-            str(peer or kind),
+            peer_host(peer) or kind,
             authenticated=not self.require_auth or is_loopback_peer(peer),
         )
-        log.debug("client %d connected over %s from %s", client.id, kind, client.peer)
+        log.debug("client %d connected over %s from %s", client.id, kind, peer or kind)
         try:
             async with notifying(client, self.service, lambda sub: self._notify(sub, writer, client)):
                 await self._serve(reader, writer, client)
@@ -99,7 +98,7 @@ class ClientHandler:
         silence, unless the client has subscribed (it then waits for notifications as long as it likes)."""
         limit = self.idle_timeout if self.idle_timeout > 0 and client.subscription is None else None
         async with asyncio.timeout(limit):
-            return await read_line(reader, MAX_LINE)
+            return await read_line(reader, MAX_MESSAGE)
 
     async def _drop_idle(self, writer: asyncio.StreamWriter, client: Client) -> None:
         """Tells a client silent for ``idle_timeout`` why its connection ends (the caller then closes it)."""

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any, Protocol, Self
 
 from ptpipd.net import CLOSED_HERE, linger
+from ptpipd.rpc.dispatcher import MAX_MESSAGE
 
 log = logging.getLogger(__name__)
-
-#: DESIGN.md §4: a JSON-RPC request line over 1 MiB is refused (the reader's ``limit``, and the handler's cap).
-MAX_LINE = 1 << 20
 
 
 class SocketInUse(Exception):
@@ -170,7 +168,7 @@ async def serve(
     *,
     mode: int = 0o660,
     group: str | None = None,
-    limit: int = MAX_LINE,
+    limit: int = MAX_MESSAGE,
     max_connections: int = MAX_CONNECTIONS,
 ) -> Listener:
     """A listener on a Unix socket bound at a path (``mode``, ``group``: :func:`bind_unix`), on TCP

@@ -33,6 +33,7 @@ from aiohttp import web
 from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import AuthRefused
+from ptpipd.rpc.dispatcher import MAX_MESSAGE
 from ptpipd.rpc.saving import save
 from ptpipd.rpc.urls import transfer_url
 from ptpipd.vendors.base import LiveViewSource, unsupported
@@ -284,10 +285,10 @@ async def static_file(request: web.Request) -> web.FileResponse:
     return _page_file(_file_in(STATIC, "/static/", request))
 
 
-def create_app(backend: Backend, hub: LiveHub, *, token: str | None, options: WebOptions) -> web.Application:
+def create_app(backend: Backend, hub: LiveHub, options: WebOptions) -> web.Application:
     """The application: routes, the token rule, JSON errors, a 1 MiB body cap."""
-    rule = TokenRule(token, backend.dispatcher.guard)
-    app = web.Application(middlewares=[_errors, middleware(rule)], client_max_size=rpc_route.MAX_MESSAGE)
+    rule = TokenRule(backend.dispatcher.guard)
+    app = web.Application(middlewares=[_errors, middleware(rule)], client_max_size=MAX_MESSAGE)
     app[BACKEND] = backend
     app[HUB] = hub
     app[OPTIONS] = options

@@ -54,10 +54,10 @@ def session_value(token: str) -> str:
 
 
 class TokenRule:
-    """Decides for each request; ``token`` None means nobody is ever asked."""
+    """Decides for each request, by the token of ``guard``; no token means nobody is ever asked."""
 
-    def __init__(self, token: str | None, guard: AuthGuard) -> None:
-        self.token = token
+    def __init__(self, guard: AuthGuard) -> None:
+        self.token = token = guard.token
         self._session = session_value(token) if token else None
         #: wrong tokens counted per peer address (:mod:`ptpipd.rpc.auth`), in the daemon's one record that
         #: JSON-RPC ``auth`` shares: after a few, the address is locked out for a time that doubles, right

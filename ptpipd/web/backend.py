@@ -23,7 +23,7 @@ from ptpipd.ptp import OperationCode, ResponseCode
 from ptpipd.rpc import Dispatcher
 from ptpipd.rpc.models import FileResult
 from ptpipd.service import CameraService
-from ptpipd.vendors.base import FileEntry, unsupported
+from ptpipd.vendors.base import FileEntry
 from ptpipd.vendors.liveview import LiveFrame
 
 T = TypeVar("T")
@@ -57,12 +57,6 @@ class Backend:
         self.dispatcher = dispatcher
         self.capture_dir = capture_dir
 
-    # ---------------------------------------------------------------- what the camera can do
-
-    def _files_supported(self) -> None:
-        if not self.service.capabilities.files:
-            raise unsupported(self.service.vendor_name, "'files'")
-
     async def _on_camera(self, op: Callable[[Camera], Awaitable[T]], handle: int) -> T:
         """``op`` (a :class:`Camera` method, which raises the camera layer's errors) as one queued request;
         an unknown handle is a 404."""
@@ -82,8 +76,7 @@ class Backend:
     async def file_entry(self, handle: int) -> FileEntry:
         """What a download needs to know before the first byte: the object as ``files`` lists it (name,
         format, size, capture time); :class:`UnknownObject` for a handle the camera refuses."""
-        self._files_supported()
-        return await self._on_camera(lambda cam: cam.on_driver(lambda d: d.file_entry(handle)), handle)
+        return await self._on_camera(lambda cam: cam.file_entry(handle), handle)
 
     async def read_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """Up to ``length`` bytes from ``offset`` into ``sink`` (one camera transaction); how many came."""
@@ -95,7 +88,6 @@ class Backend:
 
     async def thumb(self, handle: int) -> bytes:
         """The camera's thumbnail of the object (GetThumb)."""
-        self._files_supported()
         return await self._on_camera(lambda cam: cam.thumb(handle), handle)
 
     # ---------------------------------------------------------------- live view

@@ -19,22 +19,15 @@ from aiohttp import WSMsgType, web
 
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc import Client, Dispatcher, error_response, notification_text, notifying
+from ptpipd.rpc.dispatcher import MAX_MESSAGE
 from ptpipd.service import SubscriberOverflow, Subscription
 from ptpipd.web.auth import CREDENTIALS, unauthorised
 from ptpipd.web.backend import Backend
 
 log = logging.getLogger(__name__)
 
-#: The largest request or batch, as on NDJSON (a line over 1 MiB is refused there).
-MAX_MESSAGE = 1 << 20
-
 #: Client ids of data-plane connections start high so they do not collide with the NDJSON clients' in logs.
 _IDS = itertools.count(1_000_000)
-
-
-def _peer(request: web.Request) -> str:
-    peer = request.transport.get_extra_info("peername") if request.transport else None
-    return str(peer or "unix")
 
 
 async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
@@ -44,7 +37,7 @@ async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_MESSAGE:
         return web.Response(status=413, text=error_response(codes.INVALID_REQUEST, "request over 1 MiB"))
     body = await request.text()
-    client = Client(next(_IDS), "http", _peer(request))
+    client = Client(next(_IDS), "http", request.remote or "unix")
     async with notifying(client, backend.service, None):
         answer = await backend.dispatcher.respond(body, client)
     if answer is None:
@@ -57,7 +50,9 @@ async def websocket(request: web.Request, backend: Backend, heartbeat: float) ->
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=heartbeat, compress=False)
     await ws.prepare(request)
     # without credentials only ``auth`` and ``rpc.discover`` run until ``auth`` succeeds
-    client = Client(next(_IDS), "websocket", _peer(request), authenticated=bool(request[CREDENTIALS]))
+    client = Client(
+        next(_IDS), "websocket", request.remote or "unix", authenticated=bool(request[CREDENTIALS])
+    )
     try:
         async with notifying(client, backend.service, partial(_notify, ws)):
             await _serve(ws, backend.dispatcher, client)

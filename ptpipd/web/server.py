@@ -32,10 +32,10 @@ def address_of(sock: socket.socket) -> str:
 class WebServer:
     """The data plane: the application, its live-view hub, and the listening sockets."""
 
-    def __init__(self, backend: Backend, *, token: str | None, options: WebOptions | None = None) -> None:
+    def __init__(self, backend: Backend, options: WebOptions | None = None) -> None:
         self.options = opts = options or WebOptions()
         self.hub = LiveHub(backend.frames, linger=opts.linger, max_viewers=opts.max_viewers)
-        self.app = create_app(backend, self.hub, token=token, options=opts)
+        self.app = create_app(backend, self.hub, opts)
         self.runner = web.AppRunner(
             self.app,
             access_log=None,  # URLs may carry ?token=; the daemon logs events, not requests

@@ -18,6 +18,7 @@ import pytest
 from ptpipd.config import ConfigFileError, Settings, SettingsError, load
 from ptpipd.daemon import build_parser
 from ptpipd.net import is_loopback_peer as is_loopback
+from ptpipd.net import peer_host
 from ptpipd.rpc import make_dispatcher
 from ptpipd.service import CameraService
 from ptpipd.transports.handler import ClientHandler
@@ -303,6 +304,13 @@ def test_no_override_line_when_the_file_agrees_with_the_flags(tmp_path: Path, si
 )
 def test_is_loopback(peer: object, loopback: bool) -> None:
     assert is_loopback(peer) is loopback
+
+
+def test_peer_host_is_the_address_any_port_counts_against() -> None:
+    # the wrong-token lockout is kept per address: two connections from one host share it whatever their ports
+    assert peer_host(("192.0.2.5", 40001)) == peer_host(("192.0.2.5", 40002)) == "192.0.2.5"
+    assert peer_host(("2001:db8::1", 40000, 0, 0)) == "2001:db8::1"
+    assert peer_host("") is None and peer_host(None) is None  # a Unix socket peer
 
 
 class FakeWriter:

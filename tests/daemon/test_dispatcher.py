@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from ptpipd.errors import NotConnected
+from ptpipd.errors import NotConnected, shorten
 from ptpipd.ptp import DataType
 from ptpipd.rpc import Client, Dispatcher, RpcError, make_dispatcher
 from ptpipd.rpc import models as m
 from ptpipd.rpc.auth import AuthGuard, AuthRefused
 from ptpipd.rpc.dispatcher import parse_json
+from ptpipd.rpc.errors import json_safe
 from ptpipd.service import CameraService
 from ptpipd.vendors.base import CameraConfig, PropertyValue
 
@@ -273,7 +274,7 @@ async def test_call_returns_errors_instead_of_raising(dispatcher: Dispatcher) ->
     assert nope.to_dict() == {"code": -32601, "message": "Method not found", "data": "nope"}
     camera = await dispatcher.call("get", {"property": "battery"}, client)
     assert isinstance(camera, RpcError) and camera.code == -32000
-    locked = Client(2, "tcp", "('192.0.2.1', 1)", authenticated=False)
+    locked = Client(2, "tcp", "192.0.2.1", authenticated=False)
     refused = await dispatcher.call("get", {"property": "iso"}, locked)
     assert isinstance(refused, RpcError)
     assert refused.to_dict() == {"code": -32010, "message": "unauthorised: call auth {token} first"}
@@ -327,19 +328,19 @@ class Clock:
 def test_auth_guard_limits_per_connection_and_locks_out_per_address() -> None:
     clock = Clock()
     guard = AuthGuard("right", clock)
-    peer = "('192.0.2.5', 40000)"
+    peer = "192.0.2.5"
     guard.check("right", peer, 0)  # a right token passes
     for here in range(2):
         with pytest.raises(AuthRefused) as refused:
             guard.check("wrong", peer, here)
         assert str(refused.value) == "unauthorised: wrong token" and not refused.value.close
     with pytest.raises(AuthRefused) as refused:
-        guard.check("wrong", "('192.0.2.5', 40001)", 2)  # third wrong token: this connection ends
+        guard.check("wrong", peer, 2)  # third wrong token: this connection ends
     assert refused.value.close and "closing" in str(refused.value)
-    # the address (any port) is locked out 0.5 s, then 1 s, 2 s … ; the token is not even looked at
+    # the address is locked out 0.5 s, then 1 s, 2 s … ; the token is not even looked at
     with pytest.raises(AuthRefused, match=r"from 192\.0\.2\.5; try again in 0\.5 s"):
-        guard.check("right", "('192.0.2.5', 40002)", 0)
-    guard.check("right", "('198.51.100.1', 1)", 0)  # another address is not affected
+        guard.check("right", peer, 0)
+    guard.check("right", "198.51.100.1", 0)  # another address is not affected
     clock.now += 0.5
     with pytest.raises(AuthRefused, match="wrong token"):
         guard.check("wrong", peer, 0)
@@ -365,7 +366,7 @@ def test_auth_guard_forgets_quiet_addresses_and_remembers_a_bounded_number() -> 
             guard.check("wrong", "unix", 0)
     for i in range(5000):
         with pytest.raises(AuthRefused):
-            guard.check("wrong", f"('10.0.{i // 256}.{i % 256}', 1)", 0)
+            guard.check("wrong", f"10.0.{i // 256}.{i % 256}", 0)
     assert len(guard._peers) <= 4096
 
 
@@ -417,3 +418,10 @@ async def test_invalid_params_are_found_where_the_params_are_validated(dispatche
     assert problem["loc"] == ["params", "1"] and "not a number: 'q'" in problem["msg"], "names the parameter"
     got = await ours(dispatcher, json.dumps(req("opreq", {"code": 0x1001, "params": [1, 2, 3, 4, 5, 6]})))
     assert got["error"]["code"] == -32602 and got["error"]["data"][0]["loc"] == ["params"]
+
+
+def test_the_invalid_params_echo_is_cut_later_than_a_camera_errors() -> None:
+    assert json_safe("x" * 500) == "x" * 200 + "…"
+    assert json_safe(1 << 1000) == f"{1 << 1000:#x}"[:200] + "…"
+    assert json_safe({"k" * 300: 1}) == {"k" * 200: 1}
+    assert shorten("x" * 500) == "x" * 64 + "…" and shorten("x" * 64) == "x" * 64

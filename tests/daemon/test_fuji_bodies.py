@@ -228,6 +228,17 @@ def test_full_size_download(later: Later) -> None:
     assert not [n for n in os.listdir(captures) if n.startswith(".")]  # no temporary file left behind
 
 
+def test_inline_download_goes_by_the_real_size(later: Later) -> None:
+    """``download`` inline checks the file's real size (the driver's, not GetObjectInfo's placeholder) against
+    the inline limit: a file under it comes whole, in base64."""
+    model, _, d, _ = later
+    card = FujiCard(body(model), seed=0)
+    assert card.size(3) <= 8 << 20
+    result = d.call("download", {"handle": 3, "inline": True})
+    assert result["size"] == card.size(3) and "path" not in result
+    assert base64.b64decode(result["data"], validate=True) == card.content(3)
+
+
 def test_state_is_the_whole_state(later: Later) -> None:
     model, _, d, _ = later
     entries = {e["code"]: e for e in d.call("state")}
