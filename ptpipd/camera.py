@@ -307,7 +307,7 @@ class Camera(PropertyAccess, ImageAccess):
         link = self.driver.link  # NotConnected when the camera is not open
         sink = BytesSink(OPREQ_CAP)  # a sink of our own: more than the cap is counted, not an error
         with self._errors():
-            reply = await link.transaction(code, tuple(params), sink=sink, record=OPREQ_CAP)
+            reply = await link.transaction(code, tuple(params), sink=sink, record_cap=OPREQ_CAP)
         data = bytes(sink.buffer) if sink.size else None
         truncated = sink.overflow or reply.raw_truncated
         name = code_name(ResponseCode, reply.code)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from ptpipctl.client import Globals
 
-TOPICS = ("event", "property", "connection")
+TOPICS = ("event", "property", "connection", "ingest")
 
 
 def _complete_topic(_g: Globals, incomplete: str, _given: dict[str, Any]) -> list[str]:
@@ -27,7 +27,7 @@ def _complete_topic(_g: Globals, incomplete: str, _given: dict[str, Any]) -> lis
     Param(
         "--topic",
         "topics",
-        "event, property or connection (repeatable; default: all).",
+        "event, property, connection or ingest (repeatable; default: all).",
         metavar="TOPIC",
         many=True,
         complete=_complete_topic,
@@ -68,6 +68,9 @@ def note_text(note: dict[str, Any], now: float | None = None) -> str:
         what = str(p.get("state")) + (f": {p['reason']}" if p.get("reason") else "")
     elif topic == "property":
         what = f"{p.get('property')} = {p.get('label')} ({p.get('code')})"
+    elif topic == "ingest":
+        handle = f", handle {p['handle']}" if p.get("handle") is not None else ""
+        what = f"{p.get('path')} ({p.get('size')} bytes{handle})"
     else:
         what, topic = json_text(p).strip(), method
     return f"{stamp}  {topic:<10}  {what}\n"

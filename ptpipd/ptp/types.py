@@ -323,7 +323,8 @@ class _Reader:
         return values
 
     def string(self) -> str:
-        """A PTP string (both empty forms accepted)."""
+        """A PTP string. Both empty forms, ``00`` and ``01 00 00``, give ``""``; the code units before the
+        terminator are kept as they are (embedded NULs included), so re-encoding the text gives the bytes back."""
         start = self.offset
         self.need(1, "STR count")
         count = self.data[start]

@@ -144,7 +144,7 @@ def test_events_human_lines_then_105_when_the_daemon_goes(home: Path, stub: Stub
     assert lines[2].endswith("  connection  disconnected: camera gone")
     assert len(lines) == 3
     assert result.err.splitlines() == [
-        "listening to event, property, connection notifications; Ctrl-C stops",
+        "listening to event, property, connection, ingest notifications; Ctrl-C stops",
         f"ptpipctl: lost the connection to ptpipd at {stub.address}: the daemon closed the connection",
     ]
     assert stub.requests[-1]["method"] == "subscribe" and "params" not in stub.requests[-1]
@@ -162,8 +162,19 @@ def test_events_json_with_topics(home: Path, stub: StubDaemon) -> None:
     bad = ctl("events", "--topic", "weather", env=env)
     assert (bad.code, bad.err) == (
         2,
-        "ptpipctl: unknown topic weather; topics: event, property, connection\n",
+        "ptpipctl: unknown topic weather; topics: event, property, connection, ingest\n",
     )
+
+
+def test_events_ingest_topic(home: Path, stub: StubDaemon) -> None:
+    """Ingest's notifications can be chosen and read as text: the file's path, size and handle."""
+    stored = {"path": "/pics/IMG_0001.JPG", "handle": 7, "size": 1234, "sha256": "ab" * 32, "time": 0}
+    stub.after_subscribe = [{"method": "notify.ingest", "params": stored}]
+    env = clean_env(home, PTPIPCTL_SOCKET=str(stub.address))
+    result = ctl("events", "--topic", "ingest", env=env)
+    assert stub.requests[-1]["params"] == {"topics": ["ingest"]}
+    assert result.err.startswith("listening to ingest notifications; Ctrl-C stops\n")
+    assert result.out.endswith("  ingest      /pics/IMG_0001.JPG (1234 bytes, handle 7)\n")
 
 
 IMAGE = bytes(range(256)) * (12 * 1024)  # 3 MiB

@@ -374,7 +374,7 @@ async def test_record_returns_the_raw_packets(net: Net, dialect: Dialect) -> Non
         ]
 
     async def recorded(tid: int, cap: int) -> Reply:
-        tx = asyncio.create_task(s.init.transaction(0x1001, record=cap))
+        tx = asyncio.create_task(s.init.transaction(0x1001, record_cap=cap))
         await s.cmd.recv_request()
         stream = b"".join(packets_of(tid))
         for i in range(0, len(stream), 7777):  # TCP pieces that do not line up with the packets

@@ -120,7 +120,7 @@ class Transactions:
         data_out: Buffer | None = None,
         sink: DataSink | None = None,
         timeout: float | None = None,
-        record: int = 0,
+        record_cap: int = 0,
         collect_cap: int = DEFAULT_COLLECT_CAP,
         progress: Progress | None = None,
         optional: bool = False,
@@ -129,8 +129,8 @@ class Transactions:
 
         Without a ``sink`` the data phase is collected in memory (up to ``collect_cap`` bytes, else
         :class:`DataTooLarge` once the transaction has ended). ``timeout`` bounds the *silence* while the
-        transaction is in flight. With ``record`` (a byte count), copies of the raw packets received are returned,
-        up to that many bytes in all (the last one cut; ``raw_truncated`` says so).
+        transaction is in flight. With ``record_cap`` (a byte count), copies of the raw packets received are
+        returned, up to that many bytes in all (the last one cut; ``raw_truncated`` says so).
         If the caller is cancelled, the transaction still completes on the wire (its data is discarded)
         before the next one starts, so the session never gets out of step. Whatever the silences, the
         transaction must end by its deadline (:class:`Timeouts`: ``deadline_factor`` times ``timeout``,
@@ -145,7 +145,7 @@ class Transactions:
         collector: BytesSink | None = None
         if sink is None:
             sink = collector = BytesSink(collect_cap)
-        recorder = RawRecorder(record) if record else None
+        recorder = RawRecorder(record_cap) if record_cap else None
         async with self._lock:
             await self._idle.wait()
             channel = self._command()
