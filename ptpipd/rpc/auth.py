@@ -18,6 +18,7 @@ attempt and would not slow down an attacker who does not wait for answers.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -66,6 +67,7 @@ class AuthGuard:
         ``host`` is the peer's address (any port counts against it); ``failures_here`` is how many wrong
         tokens this connection has sent already.
         """
+        host = address_key(host)
         now = self._clock()
         if failures_here >= MAX_FAILURES_PER_CONNECTION:
             raise AuthRefused("unauthorised: too many wrong tokens on this connection", close=True)
@@ -98,3 +100,14 @@ class AuthGuard:
                 self._peers.popitem(last=False)
         self._peers.move_to_end(host)
         return record
+
+
+def address_key(host: str) -> str:
+    """The key of ``host``'s failure record: an IPv4 client of a dual-stack listener (``::ffff:a.b.c.d``, the
+    data plane on ``[::]``) is the same client as on an IPv4 listener (``a.b.c.d``), with one lockout, not two
+    budgets of guesses."""
+    try:
+        mapped = ipaddress.IPv6Address(host).ipv4_mapped
+    except ValueError:  # IPv4, a scoped or no address ("unix")
+        return host
+    return host if mapped is None else str(mapped)

@@ -293,6 +293,7 @@ def test_no_override_line_when_the_file_agrees_with_the_flags(tmp_path: Path, si
         (("127.0.0.1", 40000), True),
         (("127.8.9.10", 40000), True),
         (("::1", 40000, 0, 0), True),
+        (("::ffff:127.0.0.1", 40000, 0, 0), True),  # an IPv4 client of a dual-stack listener
         ("", True),  # a Unix socket peer
         (None, True),
         (("192.0.2.7", 40000), False),

@@ -354,6 +354,20 @@ def test_auth_guard_limits_per_connection_and_locks_out_per_address() -> None:
         guard.check("right", peer, 3)  # a connection over the limit is refused unchecked
 
 
+def test_an_ipv4_client_has_one_lockout_on_ipv4_and_dual_stack_listeners() -> None:
+    """The data plane on [::] sees an IPv4 client as ::ffff:a.b.c.d, JSON-RPC on 0.0.0.0 as a.b.c.d: one
+    record for both, so the guesses of one count against the other (review of w/trim17)."""
+    guard = AuthGuard("right", Clock())
+    for here, host in enumerate(("::ffff:192.0.2.5", "192.0.2.5", "::ffff:192.0.2.5")):
+        with pytest.raises(AuthRefused, match="wrong token"):
+            guard.check("wrong", host, here)
+    with pytest.raises(AuthRefused, match=r"too many wrong tokens from 192\.0\.2\.5"):
+        guard.check("right", "192.0.2.5", 0)
+    with pytest.raises(AuthRefused, match=r"too many wrong tokens from 192\.0\.2\.5"):
+        guard.check("right", "::ffff:192.0.2.5", 0)
+    guard.check("right", "2001:db8::5", 0)  # a plain IPv6 address is its own
+
+
 def test_auth_guard_forgets_quiet_addresses_and_remembers_a_bounded_number() -> None:
     clock = Clock()
     guard = AuthGuard("right", clock)
