@@ -266,7 +266,7 @@ class Camera(PropertyAccess, ImageAccess):
         return len(events)
 
     async def on_driver(self, op: Callable[[VendorDriver], Awaitable[T]]) -> T:
-        """A driver operation (``file_entry``, ``delete_object``, ``fetch_new``…) with this layer's errors."""
+        """A driver operation (``delete_object``, ``fetch_new``…) with this layer's errors."""
         with self._errors():
             return await op(self.driver)
 

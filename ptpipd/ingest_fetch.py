@@ -103,7 +103,7 @@ class Fetcher:
         async def first(camera: Camera) -> FileEntry:
             await camera.download_part(handle, 0, self.piece, sink)
             writer.finish(self.folder)  # the sync runs on the journal's thread during the round trip
-            return await camera.on_driver(lambda driver: driver.file_entry(handle))
+            return await camera.file_entry(handle)
 
         try:
             entry = await self.service.request(first)

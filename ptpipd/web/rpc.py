@@ -3,9 +3,10 @@ or notification, ``subscribe`` included) and ``POST /rpc`` (one request or batch
 through the same dispatcher as NDJSON, so methods, params and errors are the same.
 
 A WebSocket opened without credentials starts unauthenticated, like a TCP client off loopback: only ``auth``
-and ``rpc.discover`` run until ``auth {token}`` succeeds. Messages are capped at the NDJSON line cap; a
-binary message is answered -32600; a client that falls behind with its notifications is dropped with a
-final ``notify.connection {state: "dropped"}`` (its queue is bounded by the service).
+and ``rpc.discover`` run until ``auth {token}`` succeeds. Messages are capped at the NDJSON line cap (a
+longer one closes the WebSocket with 1009, unread); a binary message is answered -32600; a client that falls
+behind with its notifications is dropped with a final ``notify.connection {state: "dropped"}`` (its queue is
+bounded by the service).
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
 
 async def websocket(request: web.Request, backend: Backend, heartbeat: float) -> web.WebSocketResponse:
     """``GET /rpc``: JSON-RPC over a WebSocket until either side closes."""
-    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE, heartbeat=heartbeat, compress=False)
+    # aiohttp refuses a message of max_msg_size bytes or more; 1 MiB itself is allowed, as on NDJSON and POST
+    limit = MAX_MESSAGE + 1
+    ws = web.WebSocketResponse(max_msg_size=limit, heartbeat=heartbeat, compress=False)
     await ws.prepare(request)
     # without credentials only ``auth`` and ``rpc.discover`` run until ``auth`` succeeds
     client = Client(

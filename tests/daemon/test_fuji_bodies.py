@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import signal
@@ -19,10 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from ptpipd.rpc import Client, make_dispatcher, methods
+from ptpipd.service import CameraService
 from ptpipd.sim.fuji_card import FujiCard
+from ptpipd.vendors.base import CameraConfig
 from ptpipd.vendors.fuji_body_codes import body
 from tests.cli.conftest import clean_env, ctl
 from tests.daemon.conftest import camera_args, other_enum_value
+from tests.ingest.test_resume import FAST, until
 from tests.legacy.conftest import running_legacy
 from tests.procs import DaemonProcess, SimProcess, running_daemon, running_sim
 from tests.sim.test_generic_server import wait_for_log
@@ -229,14 +234,47 @@ def test_full_size_download(later: Later) -> None:
 
 
 def test_inline_download_goes_by_the_real_size(later: Later) -> None:
-    """``download`` inline checks the file's real size (the driver's, not GetObjectInfo's placeholder) against
-    the inline limit: a file under it comes whole, in base64."""
+    """``download`` inline of a file under the inline limit: it comes whole, in base64, with its real size
+    (not GetObjectInfo's placeholder). That the limit is checked against the real size is
+    :func:`test_inline_refusal_goes_by_the_real_size`'s part: no simulated photo is over 8 MiB."""
     model, _, d, _ = later
     card = FujiCard(body(model), seed=0)
     assert card.size(3) <= 8 << 20
     result = d.call("download", {"handle": 3, "inline": True})
     assert result["size"] == card.size(3) and "path" not in result
     assert base64.b64decode(result["data"], validate=True) == card.content(3)
+
+
+@pytest.mark.parametrize("model", LATER)
+async def test_inline_refusal_goes_by_the_real_size(
+    model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inline limit is checked against the file's real size, before any byte of it is fetched. With the
+    limit set between the placeholder size (100 KiB, GetObjectInfo while 0xD227 is 0) and the photo's real
+    size, ``download`` inline is refused with -32602 naming the real size and the URL, and the camera is never
+    asked for the photo's bytes (GetPartialObject). The daemon's own methods on the real service, in-process
+    (the limit is a constant), against a simulated body over TCP."""
+    card = FujiCard(body(model), seed=0)
+    limit = 1 << 20
+    placeholder = card.object_info(3, correct_size=False).compressed_size
+    assert placeholder < limit < card.size(3), "a body whose ObjectInfo gives a placeholder size"
+    monkeypatch.setattr(methods, "INLINE_LIMIT", limit)
+    request = {"jsonrpc": "2.0", "id": 1, "method": "download", "params": {"handle": 3, "inline": True}}
+    with running_sim("fuji", "--model", model, "--accept-any-client", "-v") as sim:
+        command, event, stream = sim.ports
+        config = CameraConfig(sim.host, "fuji", port=command, event_port=event, stream_port=stream)
+        async with CameraService(config, FAST) as service:
+            await until(lambda: service.status()["state"] == "connected", 30, "the camera connected")
+            dispatcher = make_dispatcher(service, tmp_path / "captures")
+            text = await dispatcher.respond(json.dumps(request), Client(1, "test", "test"))
+    answer = json.loads(text or "")
+    error = answer["error"]
+    assert error["code"] == -32602, error
+    assert error["data"] == {"size": card.size(3), "limit": limit, "url": "/files/3"}
+    transactions = sim.stderr_text()
+    assert re.search(r"0x1008 tid=\d+ \(3,\)", transactions), "the daemon read the photo's ObjectInfo"
+    assert not re.search(r"0x101B tid=\d+ \(3,", transactions), "nor any of its bytes"
+    assert not (tmp_path / "captures").exists() or not os.listdir(tmp_path / "captures")
 
 
 def test_state_is_the_whole_state(later: Later) -> None:

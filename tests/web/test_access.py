@@ -11,7 +11,9 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.daemon.conftest import run_daemon_once, wait_until
@@ -20,6 +22,7 @@ from tests.procs import DaemonProcess, daemon_env, running_daemon
 from tests.web.conftest import Web, raw_request
 
 TOKEN = "s3cret-token"
+WRONG = "unauthorised: wrong token"
 
 
 def _get(
@@ -133,10 +136,69 @@ def test_wrong_tokens_over_http_lock_the_address_out(tmp_path: Path) -> None:
                 b'{"jsonrpc": "2.0", "id": 1, "method": "auth", "params": {"token": "%s"}}\n' % TOKEN.encode()
             )
             answer = json.loads(sock.makefile("rb").readline())
-        assert answer["error"]["code"] == -32010, answer
+        assert answer.get("error", {}).get("code") == -32010, answer
         assert "too many wrong tokens" in answer["error"]["message"], answer
         # the HTTP Unix socket (no peer address) is never locked out
         assert _unix_status(daemon, "/files") == "200"
+
+
+def _auth(n: int, token: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": n, "method": "auth", "params": {"token": token}}
+
+
+def _ndjson_auth(address: str, rpc_port: int, tokens: list[str]) -> list[dict[str, Any]]:
+    """The answers to JSON-RPC ``auth`` with each of ``tokens`` in turn, on one NDJSON TCP connection."""
+    with socket.create_connection((address, rpc_port), timeout=30) as sock:
+        answers = sock.makefile("rb")
+        replies = []
+        for n, token in enumerate(tokens):
+            sock.sendall(json.dumps(_auth(n, token)).encode() + b"\n")
+            replies.append(json.loads(answers.readline()))
+        return replies
+
+
+def _refused(answer: dict[str, Any]) -> str:
+    """The message of an ``auth`` refused with -32010."""
+    assert answer.get("error", {}).get("code") == -32010, answer
+    return str(answer["error"]["message"])
+
+
+async def test_wrong_tokens_over_websocket_auth_lock_out_ndjson(tmp_path: Path) -> None:
+    """A WebSocket opened without credentials sends three wrong tokens with JSON-RPC ``auth``: the daemon
+    closes it (1008), and the right token over NDJSON TCP from the same address is refused: one lockout
+    record for both transports."""
+    with token_daemon(tmp_path) as (_, address, port, rpc_port):
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"http://{address}:{port}/rpc") as ws:
+                replies = []
+                for n in range(3):
+                    await ws.send_json(_auth(n, f"guess-{n}"))
+                    replies.append(_refused(json.loads(await ws.receive_str(timeout=30))))
+                closing = await ws.receive(timeout=30)
+            assert replies == [WRONG, WRONG, f"{WRONG}; closing the connection"]
+            assert (closing.type, closing.data, closing.extra) == (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSCloseCode.POLICY_VIOLATION,
+                "too many wrong tokens",
+            )
+            [answer] = _ndjson_auth(address, rpc_port, [TOKEN])
+        assert _refused(answer).startswith(f"unauthorised: too many wrong tokens from {address}; try again")
+
+
+async def test_wrong_tokens_over_ndjson_lock_out_websocket_auth(tmp_path: Path) -> None:
+    """The reverse: three wrong tokens over NDJSON TCP, then the right one with ``auth`` on a WebSocket from
+    the same address is refused, and the WebSocket stays unauthenticated."""
+    with token_daemon(tmp_path) as (_, address, port, rpc_port):
+        wrong = _ndjson_auth(address, rpc_port, ["guess-1", "guess-2", "guess-3"])
+        assert [_refused(a) for a in wrong] == [WRONG, WRONG, f"{WRONG}; closing the connection"]
+        url = f"http://{address}:{port}/rpc"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await ws.send_json(_auth(1, TOKEN))
+            answer = json.loads(await ws.receive_str(timeout=30))
+            await ws.send_json({"jsonrpc": "2.0", "id": 2, "method": "status"})
+            status = json.loads(await ws.receive_str(timeout=30))
+        assert _refused(answer).startswith(f"unauthorised: too many wrong tokens from {address}; try again")
+        assert status["error"]["code"] == -32010, status  # still not authenticated
 
 
 def test_non_loopback_http_without_a_token_is_refused(tmp_path: Path) -> None:

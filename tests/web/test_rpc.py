@@ -9,10 +9,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import WSCloseCode, WSMsgType
 
+from ptpipd.rpc.dispatcher import MAX_MESSAGE
 from tests.daemon.conftest import other_enum_value
 from tests.rpcclient import RpcConnection
-from tests.web.conftest import Web
+from tests.web.conftest import Web, raw_request
 
 #: Bad inputs and mistakes; each must get the same error code(s) on every transport.
 BAD = [
@@ -140,6 +142,50 @@ async def test_post_rpc(generic_web: Web) -> None:
             assert response.status == 204
         async with session.post(generic_web.url("/rpc"), data=io.BytesIO(b"[" * 2_000_000)) as response:
             assert response.status == 413
+
+
+#: A request padded with JSON whitespace to any length.
+STATUS = '{"jsonrpc": "2.0", "method": "status", "id": 1}'
+
+
+async def test_websocket_message_over_1_mib_closes_the_socket(generic_web: Web) -> None:
+    """A WebSocket message of 1 MiB (``MAX_MESSAGE``) is answered, as an NDJSON line of 1 MiB is; one byte
+    more and the daemon closes the WebSocket with 1009 (message too big), no JSON-RPC answer, without reading
+    the message; it serves the next connection as before."""
+    assert codes(ndjson(generic_web, STATUS.ljust(MAX_MESSAGE))) is None  # the NDJSON line cap, for reference
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(generic_web.url("/rpc")) as ws:
+            await ws.send_str(STATUS.ljust(MAX_MESSAGE))
+            assert json.loads(await ws.receive_str(timeout=30))["result"]["state"] == "connected"
+            await ws.send_str(STATUS.ljust(MAX_MESSAGE + 1))
+            closing = await ws.receive(timeout=30)
+            assert (closing.type, closing.data, closing.extra) == (
+                WSMsgType.CLOSE,
+                WSCloseCode.MESSAGE_TOO_BIG,
+                "",
+            )
+            assert (await ws.receive(timeout=30)).type == WSMsgType.CLOSED
+            assert ws.close_code == 1009
+        async with session.ws_connect(generic_web.url("/rpc")) as ws:
+            await ws.send_str(STATUS)
+            assert json.loads(await ws.receive_str(timeout=30))["result"]["state"] == "connected"
+
+
+def test_post_rpc_content_length_over_1_mib_is_413_at_once(generic_web: Web) -> None:
+    """``POST /rpc`` announcing a body over 1 MiB is refused (413, -32600) from its headers alone: the daemon
+    answers before a byte of the body is sent. A body of exactly 1 MiB is answered."""
+    head = b"POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_MESSAGE + 1)
+    with raw_request(generic_web.host, generic_web.port, head) as sock:
+        answer = sock.makefile("rb")
+        assert answer.readline().startswith(b"HTTP/1.1 413 "), "refused without the body"
+        headers = {}
+        while (line := answer.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.lower()] = value.strip()
+        error = json.loads(answer.read(int(headers["content-length"])))["error"]
+    assert (error["code"], error["message"]) == (-32600, "request over 1 MiB")
+    status, _, body = generic_web.request("POST", "/rpc", STATUS.ljust(MAX_MESSAGE))
+    assert status == 200 and json.loads(body)["result"]["state"] == "connected"
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "null"])
