@@ -28,12 +28,14 @@ from ptpipd.vendors.liveview import LiveFrame
 
 T = TypeVar("T")
 
-#: The piece of an object read from the camera in one transaction (GetPartialObject): 4 MiB, the most DESIGN.md
-#: §8 allows. Each piece costs a round trip and the daemon's work of a transaction (a quarter of them per GiB
-#: compared with libgphoto2's 1 MiB), its bytes go camera → client by splice (the daemon holds none of them, or
-#: at most the piece for a client too slow to keep up), and other clients' requests wait at most one piece
-#: (a few ms at loopback speed, a fraction of a second over Wi-Fi).
-CHUNK = 4 << 20
+#: The piece of an object read from the camera in one transaction (GetPartialObject): 2 MiB (DESIGN.md §8 allows
+#: up to 4). Each piece costs a round trip and the daemon's work of a transaction (half of them per GiB compared
+#: with libgphoto2's 1 MiB), its bytes go camera → client by splice (the daemon holds none of them, or at most
+#: the piece for a client too slow to keep up), and other clients' requests wait at most one piece (a few ms at
+#: loopback speed, a fraction of a second over Wi-Fi). 4 MiB pieces measured no faster (bench/download.py:
+#: ptpipctl 89–94 % of the ceiling either way), doubled `get iso`'s wait during a download (p99 10 ms against
+#: 4–6), and a slow client's piece held in memory took the daemon past its 64 MB under a loaded CI run.
+CHUNK = 2 << 20
 
 
 class UnknownObject(CameraRefused):
