@@ -238,7 +238,7 @@ async def post_auth(request: web.Request) -> web.Response:
         return web.json_response({"authenticated": True})
     try:
         # a wrong token counts against the peer's address; while it is locked out none is taken
-        rule.guard.check(token if isinstance(token, str) else "", request.remote or "", 0)
+        rule.guard.check(token if isinstance(token, str) else "", request.remote or "unix", 0)
     except AuthRefused as exc:
         raise unauthorised(str(exc)) from None
     response = web.json_response({"authenticated": True})

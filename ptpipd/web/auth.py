@@ -84,7 +84,7 @@ class TokenRule:
         if given is None:
             return False
         try:
-            self.guard.check(given, request.remote or "", 0)
+            self.guard.check(given, request.remote or "unix", 0)
         except AuthRefused as exc:
             request[REFUSAL] = str(exc)
             return False
