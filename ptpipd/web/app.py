@@ -40,7 +40,7 @@ from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
-from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, session_value, unauthorised
+from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, unauthorised
 from ptpipd.web.backend import Backend
 from ptpipd.web.errors import HttpError, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
@@ -234,7 +234,7 @@ async def post_auth(request: web.Request) -> web.Response:
             raise HttpError(400, codes.INVALID_PARAMS, 'the body must be JSON {"token": "…"}') from None
     else:
         token = (await request.post()).get("token")
-    if rule.token is None:
+    if rule.session is None:
         return web.json_response({"authenticated": True})
     try:
         # a wrong token counts against the peer's address; while it is locked out none is taken
@@ -242,7 +242,7 @@ async def post_auth(request: web.Request) -> web.Response:
     except AuthRefused as exc:
         raise unauthorised(str(exc)) from None
     response = web.json_response({"authenticated": True})
-    response.set_cookie(COOKIE, session_value(rule.token), httponly=True, samesite="Strict", path="/")
+    response.set_cookie(COOKIE, rule.session, httponly=True, samesite="Strict", path="/")
     return response
 
 
