@@ -23,7 +23,6 @@ from ptpipd.camera_properties import CameraInfo, PropertyAccess
 from ptpipd.errors import (
     CameraError,
     CameraTimeout,
-    InvalidValue,
     NotConnected,
     NotSupported,
     PairingFailed,
@@ -299,11 +298,8 @@ class Camera(PropertyAccess, ImageAccess):
     # -------------------------------------------------------------- raw
 
     async def opreq(self, code: int, params: list[int] | tuple[int, ...] = ()) -> OpreqResult:
-        """Runs any operation (at most 5 parameters) and returns the response, data and raw packets."""
-        if not 0 <= code <= 0xFFFF:
-            raise InvalidValue("code", code, [], "an operation code is a 16-bit number")
-        if len(params) > 5 or any(not 0 <= p <= 0xFFFF_FFFF for p in params):
-            raise InvalidValue("params", list(params), [], "at most 5 parameters, each a 32-bit number")
+        """Runs any operation and returns the response, data and raw packets. The code and its at most 5
+        parameters are checked by the JSON-RPC params (:class:`~ptpipd.rpc.models.OpreqParams`)."""
         link = self.driver.link  # NotConnected when the camera is not open
         sink = BytesSink(OPREQ_CAP)  # a sink of our own: more than the cap is counted, not an error
         with self._errors():

@@ -46,9 +46,6 @@ class ImageAccess(SessionPart):
             raise unsupported(self.driver_class.name, what)
         return self.driver
 
-    def _with_files(self, what: str) -> VendorDriver:
-        return self._require(self.capabilities.files, what)
-
     async def capture(self, sink: DataSink | None = None) -> Capture:
         """Takes a picture; what the camera hands over (the image, or a preview) goes to ``sink`` or is
         returned in memory (up to :data:`MEMORY_CAP` bytes)."""
@@ -57,24 +54,24 @@ class ImageAccess(SessionPart):
     async def files(self, between: Callable[[], Awaitable[None]] | None = None) -> list[FileEntry]:
         """The images and files on the camera's storage. Where the driver's listing allows it, ``between``
         is awaited between its steps (the service lets other requests run there)."""
-        driver = self._with_files("'files'")
+        driver = self._require(self.capabilities.files, "'files'")
         with self._errors(), driver.taking_turns(between):
             return await driver.files()
 
     async def download(self, handle: int, sink: DataSink | None = None) -> Capture:
         """One object from the camera's storage, to ``sink`` or in memory (up to :data:`MEMORY_CAP` bytes)."""
-        driver = self._with_files("'download'")
+        driver = self._require(self.capabilities.files, "'download'")
         return await self._transfer(lambda into: driver.download(handle, into), sink)
 
     async def file_entry(self, handle: int) -> FileEntry:
         """One object's entry as :meth:`files` lists it (name, format, size, capture time)."""
-        driver = self._with_files("'files'")
+        driver = self._require(self.capabilities.files, "'files'")
         with self._errors():
             return await driver.file_entry(handle)
 
     async def thumb(self, handle: int) -> bytes:
         """An object's thumbnail (JPEG)."""
-        driver = self._with_files("'files'")
+        driver = self._require(self.capabilities.files, "'files'")
         with self._errors():
             return await driver.thumb(handle)
 

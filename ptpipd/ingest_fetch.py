@@ -202,7 +202,7 @@ class Fetcher:
                 if data is not None:
                     sink.write(data)
                 else:
-                    await self.service.fetch_new(new, sink)
+                    await self.service.request(lambda cam: cam.on_driver(lambda d: d.fetch_new(new, sink)))
             key = Key.of(self.serial(), name, sink.size, when.isoformat(timespec="seconds"))
             part = self.folder.part(key)
             os.replace(tmp, part)

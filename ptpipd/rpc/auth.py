@@ -57,7 +57,6 @@ class AuthGuard:
     def __init__(self, token: str | None, clock: Callable[[], float] = time.monotonic) -> None:
         #: the daemon's ``auth_token`` (None: no token is right); the data plane's token rule reads it too
         self.token = token
-        self._token = token.encode() if token is not None else None
         self._clock = clock
         self._peers: OrderedDict[str, _Peer] = OrderedDict()
 
@@ -78,7 +77,7 @@ class AuthGuard:
                 f"unauthorised: too many wrong tokens from {host}; try again in {wait:.1f} s",
                 close=failures_here + 1 >= MAX_FAILURES_PER_CONNECTION,
             )
-        if self._token is not None and hmac.compare_digest(token.encode(), self._token):
+        if self.token is not None and hmac.compare_digest(token.encode(), self.token.encode()):
             self._peers.pop(host, None)
             return
         record.failures += 1

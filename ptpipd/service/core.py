@@ -27,7 +27,6 @@ from ptpipd.vendors.base import (
     FileEntry,
     NewObject,
     PropertyValue,
-    Transfer,
 )
 from ptpipd.vendors.liveview import LiveFrame, LiveView, Pacer
 
@@ -193,10 +192,6 @@ class CameraService:
     async def delete(self, handle: int) -> None:
         """Deletes one object from the camera (DeleteObject)."""
         await self.request(lambda cam: cam.on_driver(lambda d: d.delete_object(handle)))
-
-    async def fetch_new(self, obj: NewObject, sink: DataSink) -> Transfer:
-        """An announced object without a handle (see :class:`~ptpipd.vendors.base.NewObject`)."""
-        return await self.request(lambda cam: cam.on_driver(lambda d: d.fetch_new(obj, sink)))
 
     async def live_frames(self) -> AsyncIterator[LiveFrame]:
         """The camera's live-view frames until the caller stops iterating. A polled frame is a transaction

@@ -34,13 +34,13 @@ from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.auth import AuthRefused
 from ptpipd.rpc.dispatcher import MAX_MESSAGE
+from ptpipd.rpc.models import TransferResult
 from ptpipd.rpc.saving import save
-from ptpipd.rpc.urls import transfer_url
 from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
-from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, session_value, unauthorised
+from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, unauthorised
 from ptpipd.web.backend import Backend
 from ptpipd.web.errors import HttpError, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
@@ -124,10 +124,10 @@ async def post_capture(request: web.Request) -> web.Response:
     # the daemon keeps what the camera hands over in its capture directory
     saved = await save(backend.capture_dir, "capture", backend.service.capture)
     t = saved.transfer
-    path = str(saved.path)  # save() without inline=True always keeps a file
-    url = transfer_url(t.handle, path)  # the camera's object, else the file the daemon saved
-    shot = {"format": t.format, "size": t.size, "handle": t.handle, "filename": t.filename, "path": path}
-    return web.json_response({"handle": t.handle, "url": url, **shot})
+    # as the JSON-RPC capture answers (the url: the camera's object, else the file the daemon saved; save()
+    # without inline=True always keeps one), with the handle and file name even when there are none
+    shot = TransferResult.from_transfer(t, path=str(saved.path)).model_dump(mode="json")
+    return web.json_response({"handle": t.handle, "filename": t.filename, **shot})
 
 
 def _file_in(directory: Path, where: str, request: web.Request) -> Path:
@@ -234,15 +234,15 @@ async def post_auth(request: web.Request) -> web.Response:
             raise HttpError(400, codes.INVALID_PARAMS, 'the body must be JSON {"token": "…"}') from None
     else:
         token = (await request.post()).get("token")
-    if rule.token is None:
+    if rule.session is None:
         return web.json_response({"authenticated": True})
     try:
         # a wrong token counts against the peer's address; while it is locked out none is taken
-        rule.guard.check(token if isinstance(token, str) else "", request.remote or "", 0)
+        rule.guard.check(token if isinstance(token, str) else "", request.remote or "unix", 0)
     except AuthRefused as exc:
         raise unauthorised(str(exc)) from None
     response = web.json_response({"authenticated": True})
-    response.set_cookie(COOKIE, session_value(rule.token), httponly=True, samesite="Strict", path="/")
+    response.set_cookie(COOKIE, rule.session, httponly=True, samesite="Strict", path="/")
     return response
 
 

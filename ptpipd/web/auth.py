@@ -57,8 +57,8 @@ class TokenRule:
     """Decides for each request, by the token of ``guard``; no token means nobody is ever asked."""
 
     def __init__(self, guard: AuthGuard) -> None:
-        self.token = token = guard.token
-        self._session = session_value(token) if token else None
+        #: the session cookie's value for the daemon's token (None: no token is set)
+        self.session = session_value(guard.token) if guard.token is not None else None
         #: wrong tokens counted per peer address (:mod:`ptpipd.rpc.auth`), in the daemon's one record that
         #: JSON-RPC ``auth`` shares: after a few, the address is locked out for a time that doubles, right
         #: token or not, whichever way it tries
@@ -66,7 +66,7 @@ class TokenRule:
 
     def exempt(self, request: web.Request) -> bool:
         """True when the request needs no token (no token set, Unix socket or loopback peer)."""
-        if self.token is None:
+        if self.session is None:
             return True
         return is_loopback_peer(request.transport.get_extra_info("peername") if request.transport else None)
 
@@ -74,9 +74,9 @@ class TokenRule:
         """True when the request carries the token (session cookie, header or query). A token shown in the
         header or the query is checked by :attr:`guard`: a wrong one counts against the peer's address, and
         while it is locked out none is taken; why is kept in ``request[REFUSAL]``."""
-        assert self.token is not None and self._session is not None
+        assert self.session is not None
         cookie = request.cookies.get(COOKIE)
-        if cookie is not None and hmac.compare_digest(cookie.encode(), self._session.encode()):
+        if cookie is not None and hmac.compare_digest(cookie.encode(), self.session.encode()):
             return True
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
@@ -84,7 +84,7 @@ class TokenRule:
         if given is None:
             return False
         try:
-            self.guard.check(given, request.remote or "", 0)
+            self.guard.check(given, request.remote or "unix", 0)
         except AuthRefused as exc:
             request[REFUSAL] = str(exc)
             return False

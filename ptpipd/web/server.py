@@ -65,13 +65,11 @@ class WebServer:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.runner.cleanup(), self.options.shutdown_timeout + 1.0)
 
-    async def serve(self, sock: socket.socket) -> str:
-        """Serves HTTP on a bound socket (the daemon's or systemd's); returns its address."""
+    async def serve(self, sock: socket.socket) -> None:
+        """Serves HTTP on a bound socket (the daemon's or systemd's); its address joins :attr:`addresses`."""
         site = web.SockSite(self.runner, sock, shutdown_timeout=self.options.shutdown_timeout)
         await site.start()
-        address = address_of(sock)
-        self.addresses.append(address)
-        return address
+        self.addresses.append(address_of(sock))
 
     def status(self) -> dict[str, Any]:
         """``{http: {addresses, connections, tasks}, liveview: {running, viewers, fps, frames, starts}}``;

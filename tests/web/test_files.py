@@ -288,6 +288,8 @@ def test_capture_gives_the_new_objects_url(generic_web: Web) -> None:
     assert status == 200, body
     shot = json.loads(body)
     assert shot["handle"] is not None and shot["url"] == f"/files/{shot['handle']}"
+    # README's {handle, url, format, size, filename, path}
+    assert {"format", "size", "filename", "path"} <= set(shot)
     status, headers, data = generic_web.request("GET", shot["url"])
     assert status == 200 and len(data) == shot["size"] == int(headers["content-length"])
     Image.open(io.BytesIO(data)).verify()
@@ -298,6 +300,8 @@ def test_fuji_capture_gives_the_previews_url_and_no_files(fuji_web: Web) -> None
     assert status == 200, body
     shot = json.loads(body)
     assert shot["handle"] is None and shot["url"].startswith("/captures/")
+    # README's {handle, url, format, size, filename, path}
+    assert {"format", "size", "filename", "path"} <= set(shot)
     status, _, data = fuji_web.request("GET", shot["url"])
     assert status == 200 and len(data) == shot["size"]
     Image.open(io.BytesIO(data)).verify()
