@@ -95,7 +95,12 @@ class Container:
 
     @classmethod
     def with_params(cls, kind: int, code: int, transaction_id: int, params: tuple[int, ...]) -> Container:
-        """A command, response or event container carrying ``params``."""
+        """A command, response or event container carrying ``params`` (at most five, as the decoder and a
+        camera take: a sixth would make the camera drop the session)."""
+        if len(params) > 5:
+            raise LocalProtocolError(f"a container carries at most 5 parameters, got {len(params)}")
+        if not 0 <= code <= 0xFFFF:
+            raise LocalProtocolError(f"code 0x{code:X} does not fit in 16 bits")
         try:
             return cls(kind, code, transaction_id, struct.pack(f"<{len(params)}I", *params))
         except struct.error as exc:

@@ -21,6 +21,7 @@ from PIL import Image, ImageStat
 
 from ptpipd.camera import Camera, CameraEvent
 from ptpipd.errors import CameraRefused, InvalidValue, PairingFailed, UnknownProperty
+from ptpipd.ip.errors import LocalProtocolError
 from ptpipd.sim.pictures import DIGITS, counter_layout
 from ptpipd.vendors.base import EnumValues, PropertyDesc, RangeValues
 from ptpipd.vendors.fuji import FujiDriver
@@ -201,6 +202,18 @@ async def test_set_by_label_reads_back(cam: Camera, prop: str, text: str, value:
     state = {entry.prop: entry.value for entry in await cam.state()}
     if prop in state:  # the 0xD212 list follows (exposure bias as u32 in the list: sign-extended back)
         assert state[prop] == value
+
+
+async def test_opreq_fields_that_do_not_fit_are_refused_before_sending(cam: Camera) -> None:
+    """As on the generic camera: a library ``opreq`` the Fuji container cannot carry is refused before
+    anything is sent (a sixth parameter once went out, and the camera dropped the session)."""
+    with pytest.raises(LocalProtocolError, match="does not fit"):
+        await cam.opreq(0x1_0000)
+    with pytest.raises(LocalProtocolError, match="does not fit"):
+        await cam.opreq(0x1001, [1 << 32])
+    with pytest.raises(LocalProtocolError, match="at most 5 parameters"):
+        await cam.opreq(0x1001, [1, 2, 3, 4, 5, 6])
+    assert (await cam.opreq(0x1001)).name == "OK"
 
 
 @pytest.mark.parametrize(

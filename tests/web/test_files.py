@@ -289,7 +289,7 @@ def test_capture_gives_the_new_objects_url(generic_web: Web) -> None:
     shot = json.loads(body)
     assert shot["handle"] is not None and shot["url"] == f"/files/{shot['handle']}"
     # README's {handle, url, format, size, filename, path}
-    assert {"format", "size", "filename", "path"} <= set(shot)
+    assert set(shot) == {"handle", "url", "format", "size", "filename", "path"}
     status, headers, data = generic_web.request("GET", shot["url"])
     assert status == 200 and len(data) == shot["size"] == int(headers["content-length"])
     Image.open(io.BytesIO(data)).verify()
@@ -301,7 +301,7 @@ def test_fuji_capture_gives_the_previews_url_and_no_files(fuji_web: Web) -> None
     shot = json.loads(body)
     assert shot["handle"] is None and shot["url"].startswith("/captures/")
     # README's {handle, url, format, size, filename, path}
-    assert {"format", "size", "filename", "path"} <= set(shot)
+    assert set(shot) == {"handle", "url", "format", "size", "filename", "path"}
     status, _, data = fuji_web.request("GET", shot["url"])
     assert status == 200 and len(data) == shot["size"]
     Image.open(io.BytesIO(data)).verify()
