@@ -299,7 +299,9 @@ class Camera(PropertyAccess, ImageAccess):
 
     async def opreq(self, code: int, params: list[int] | tuple[int, ...] = ()) -> OpreqResult:
         """Runs any operation and returns the response, data and raw packets. The code and its at most 5
-        parameters are checked by the JSON-RPC params (:class:`~ptpipd.rpc.models.OpreqParams`)."""
+        parameters are checked by the JSON-RPC params (:class:`~ptpipd.rpc.models.OpreqParams`); a library
+        caller's code or parameters that do not fit are refused by the dialect's encoder
+        (:class:`~ptpipd.ip.errors.LocalProtocolError`) before anything is sent."""
         link = self.driver.link  # NotConnected when the camera is not open
         sink = BytesSink(OPREQ_CAP)  # a sink of our own: more than the cap is counted, not an error
         with self._errors():

@@ -40,7 +40,7 @@ from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
-from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, unauthorised
+from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, peer_key, unauthorised
 from ptpipd.web.backend import Backend
 from ptpipd.web.errors import HttpError, not_found
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
@@ -238,7 +238,7 @@ async def post_auth(request: web.Request) -> web.Response:
         return web.json_response({"authenticated": True})
     try:
         # a wrong token counts against the peer's address; while it is locked out none is taken
-        rule.guard.check(token if isinstance(token, str) else "", request.remote or "unix", 0)
+        rule.guard.check(token if isinstance(token, str) else "", peer_key(request), 0)
     except AuthRefused as exc:
         raise unauthorised(str(exc)) from None
     response = web.json_response({"authenticated": True})

@@ -53,6 +53,12 @@ def session_value(token: str) -> str:
     return hmac.new(token.encode(), b"ptpipd web session v1", hashlib.sha256).hexdigest()
 
 
+def peer_key(request: web.Request) -> str:
+    """The client's address: the key its wrong tokens count against (shared with JSON-RPC ``auth``) and its
+    JSON-RPC client's peer; ``"unix"`` behind the Unix socket, which has none."""
+    return request.remote or "unix"
+
+
 class TokenRule:
     """Decides for each request, by the token of ``guard``; no token means nobody is ever asked."""
 
@@ -84,7 +90,7 @@ class TokenRule:
         if given is None:
             return False
         try:
-            self.guard.check(given, request.remote or "unix", 0)
+            self.guard.check(given, peer_key(request), 0)
         except AuthRefused as exc:
             request[REFUSAL] = str(exc)
             return False

@@ -22,7 +22,7 @@ from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc import Client, Dispatcher, error_response, notification_text, notifying
 from ptpipd.rpc.dispatcher import MAX_MESSAGE
 from ptpipd.service import SubscriberOverflow, Subscription
-from ptpipd.web.auth import CREDENTIALS, unauthorised
+from ptpipd.web.auth import CREDENTIALS, peer_key, unauthorised
 from ptpipd.web.backend import Backend
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ async def post_rpc(request: web.Request, backend: Backend) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_MESSAGE:
         return web.Response(status=413, text=error_response(codes.INVALID_REQUEST, "request over 1 MiB"))
     body = await request.text()
-    client = Client(next(_IDS), "http", request.remote or "unix")
+    client = Client(next(_IDS), "http", peer_key(request))
     async with notifying(client, backend.service, None):
         answer = await backend.dispatcher.respond(body, client)
     if answer is None:
@@ -53,9 +53,7 @@ async def websocket(request: web.Request, backend: Backend, heartbeat: float) ->
     ws = web.WebSocketResponse(max_msg_size=limit, heartbeat=heartbeat, compress=False)
     await ws.prepare(request)
     # without credentials only ``auth`` and ``rpc.discover`` run until ``auth`` succeeds
-    client = Client(
-        next(_IDS), "websocket", request.remote or "unix", authenticated=bool(request[CREDENTIALS])
-    )
+    client = Client(next(_IDS), "websocket", peer_key(request), authenticated=bool(request[CREDENTIALS]))
     try:
         async with notifying(client, backend.service, partial(_notify, ws)):
             await _serve(ws, backend.dispatcher, client)
