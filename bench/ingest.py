@@ -3,8 +3,8 @@
 Run with ``.venv/bin/python bench/ingest.py [--shots 50] [--image-size 1600x1200] [--dir DIR]
 [--event-loop auto|uvloop|asyncio]…`` (``--event-loop`` twice or more: a daemon round of each loop, in
 the same run, each compared with gphoto2). One simulated camera
-(``python -m ptpipd.sim --vendor generic``, a subprocess) serves both, one after the other in rounds (ptpipd,
-gphoto2, ptpipd, gphoto2, each ``--shots / 2`` shots), so drift of a busy machine hits both alike:
+(``python -m ptpipd.sim --vendor generic``, a subprocess) serves all three, one after the other in rounds (ptpipd,
+bare initiator, gphoto2, twice, each ``--shots / 2`` shots), so drift of a busy machine hits all alike:
 
 * **ptpipd**: the daemon (a subprocess) with ``--ingest-dir`` and ``--ingest-hook``: the event reaches it,
   the object's first piece (GetPartialObject, through the service queue) is written to a part file, then
@@ -15,6 +15,13 @@ gphoto2, ptpipd, gphoto2, each ``--shots / 2`` shots), so drift of a busy machin
   connection (libgphoto2's ptpip.c: a 1 ms timeout, in a loop), so it reacts to ObjectAdded at once, no
   poll interval; its event loop turns ObjectAdded into "file added": GetObjectInfo, GetObject into a
   ``tmpfileXXXXXX``, renamed to the object's name, then the hook, waited for, and only then the file closed.
+* **bare initiator** (the floor): ``bench/bare_ingest.py``, a subprocess of a hundred lines of struct and
+  sockets that takes only the steps no ingest can skip, as ptpipd takes them (GetPartialObject, then
+  GetObjectInfo while a thread writes and syncs the bytes, then the link) and nothing else: no service
+  queue, journal, naming pattern, exactly-once index, hook process or recovery. What it takes is the
+  simulator's, the kernel's and the disk's share plus a minimum of Python; ptpipd's time above it is what
+  the daemon's own work costs, and a target below it is out of reach of a Python initiator that syncs
+  before naming, on that storage.
 
 The simulator draws each picture when its shutter is pressed, before the ObjectAdded goes out (a camera
 announces a picture once it is on its card), and sends a data phase as headers and views of the picture
@@ -34,8 +41,8 @@ neither a core nor the watcher's interpreter lock from either program. Measured 
 * **closed** (gphoto2): to its close of the file (IN_CLOSE_WRITE), after its hook has ended, for
   information: what this benchmark measured as gphoto2's "file" before, its hook's run time included.
 
-Target (issue 12): ptpipd's median ≤ 1/2 of gphoto2's. Prints p50/p95 of both, the ratio and "met" / "NOT
-met"; never exits non-zero because of a time.
+Target (issue 12): ptpipd's median ≤ 1/2 of gphoto2's. Prints p50/p95 of each, the ratio and "met" / "NOT
+met", ptpipd's time above the floor and the floor's ratio; never exits non-zero because of a time.
 
 ptpipd syncs each file before giving it its name (a crash never leaves a half-written picture); gphoto2 does
 not. That costs what the folder's storage takes to sync a photo, printed beside the figures (the median of
@@ -222,6 +229,24 @@ def gphoto2_round(sim: SimProcess, work: Path) -> Iterator[tuple[Path, Path, int
                 proc.wait()
 
 
+@contextlib.contextmanager
+def bare_round(sim: SimProcess, work: Path) -> Iterator[tuple[Path, Path, int]]:
+    """``bench/bare_ingest.py`` on ``sim``: only the steps no initiator can skip (the floor)."""
+    out, log = work / "out", work / "hook.log"
+    out.mkdir(parents=True)
+    command = [sys.executable, str(REPO / "bench" / "bare_ingest.py"), "--host", sim.host, "--port"]
+    command += [str(sim.port), "--dir", str(out), "--hook-log", str(log)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":  # its session is open
+            raise SystemExit("benchmark: the bare initiator did not start")
+        yield out, log, IN_CREATE  # the link of its synced temporary file
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 Times = tuple[list[float], list[float], list[float]]  # file, hook, file closed (where seen)
 
 
@@ -272,10 +297,16 @@ def report(results: dict[str, Times], shots: int, size: str, folder: Path, sync:
         print("gphoto2: not installed, not compared")
         return
     theirs = statistics.median(results["gphoto2"][0])
+    floor = statistics.median(results["bare initiator"][0])
     for name in (n for n in results if n.startswith("ptpipd")):
         ours = statistics.median(results[name][0])
         verdict = "met" if ours <= TARGET * theirs else "NOT met"
         print(f"{name} / gphoto2 (file p50): {ours / theirs:.2f}  target ≤ {TARGET}: {verdict}")
+        print(f"  {name}'s own time above the bare initiator's (file p50): {(ours - floor) * 1e3:+.1f} ms")
+    print(
+        f"bare initiator / gphoto2 (file p50): {floor / theirs:.2f}: the floor of a Python initiator that"
+        " syncs before naming, here"
+    )
     print(
         f"syncing one photo there takes {sync * 1e3:.1f} ms (ptpipd syncs before the rename, gphoto2 never)"
     )
@@ -300,7 +331,8 @@ def main() -> int:
         ("ptpipd" if len(loops) == 1 else f"ptpipd/{loop}", functools.partial(ptpipd_round, loop=loop))
         for loop in loops
     ]
-    rounds = ours + ([("gphoto2", gphoto2_round)] if shutil.which("gphoto2") else [])
+    rounds = [*ours, ("bare initiator", bare_round)]
+    rounds += [("gphoto2", gphoto2_round)] if shutil.which("gphoto2") else []
     results: dict[str, Times] = {name: ([], [], []) for name, _ in rounds}
     sim_args = ("--battery-interval", "0", "--image-size", args.image_size)
     with (
