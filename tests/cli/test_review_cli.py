@@ -97,3 +97,51 @@ def generic(tmp_path: Path) -> Iterator[Live]:
         daemon.wait_connected()
         (tmp_path / "run").mkdir()
         yield Live("generic", daemon, clean_env(tmp_path, PTPIPCTL_SOCKET=str(daemon.socket_path)))
+
+
+def test_sync_delete_never_deletes_a_picture_it_did_not_copy(generic: Live, tmp_path: Path) -> None:
+    """A file that merely has the picture's name and size in DIR (last month's DSC_0001 of a fixed-size
+    format after the camera's numbering restarted, a placeholder, a truncated-and-padded copy) is taken as
+    the copy (``Sync._here``, ptpipctl/commands/card.py): its own SHA-256 goes into the manifest, and
+    ``--delete`` then "verifies" the foreign file against that and deletes the camera's picture, never
+    copied anywhere."""
+    out = tmp_path / "card"
+    out.mkdir()
+    files = {str(f["filename"]): f for f in generic.daemon.call("files")}
+    victim = files["IMG_0002.JPG"]  # not write-protected on the simulator
+    (out / "IMG_0002.JPG").write_bytes(b"\0" * int(victim["size"]))  # not the camera's picture
+    run = generic.ctl("sync", str(out), "--delete")
+    left = {f["handle"] for f in generic.daemon.call("files")}
+    copies = [
+        p for p in out.iterdir() if p.name != MANIFEST and p.read_bytes() != b"\0" * int(victim["size"])
+    ]
+    assert victim["handle"] in left or any(p.stat().st_size == victim["size"] for p in copies), (
+        f"IMG_0002.JPG was deleted from the camera, and DIR holds only the zeros: {run.out}"
+    )
+
+
+def test_an_interrupted_sync_suggests_a_command_that_exists(tmp_path: Path) -> None:
+    """A sync cut mid-file ends with "'ptpipctl sync DIR --resume' continues it"; sync has no --resume
+    (the fix: suggest 'ptpipctl sync DIR', which resumes by itself). Here the stub data plane cuts the
+    body; any cut does it (a full disk, the camera gone)."""
+    from tests.cli.conftest import ctl
+    from tests.cli.stub import stub_daemon
+
+    (tmp_path / "run").mkdir()
+    data = bytes(range(256)) * 64
+    entry = {"handle": 4, "filename": "IMG_0002.JPG", "size": len(data), "captured": None}
+    with stub_daemon(tmp_path / "stub.sock") as stub:
+        stub.answers["files"] = [entry]
+        stub.http.objects[4] = ("IMG_0002.JPG", data)
+        stub.http.cut_after = 5000
+        env = clean_env(tmp_path, PTPIPCTL_SOCKET=str(stub.address))
+        out = tmp_path / "card"
+        broken = ctl("sync", str(out), env=env)
+        assert broken.code == 105, broken.err
+        suggested = broken.err.rsplit(": '", 1)[1].split("' continues it")[0]
+        stub.http.cut_after = None
+        again = ctl(*suggested.split()[1:], env=env)
+        assert again.code == 0, (
+            f"{suggested!r} (suggested by: {broken.err.strip()!r}) -> {again.err.strip()!r}"
+        )
+        assert (out / "IMG_0002.JPG").read_bytes() == data
