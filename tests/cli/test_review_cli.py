@@ -145,3 +145,17 @@ def test_an_interrupted_sync_suggests_a_command_that_exists(tmp_path: Path) -> N
             f"{suggested!r} (suggested by: {broken.err.strip()!r}) -> {again.err.strip()!r}"
         )
         assert (out / "IMG_0002.JPG").read_bytes() == data
+
+
+def test_delete_json_reports_what_it_deleted_before_a_refusal(generic: Live) -> None:
+    """``delete 4 3 --yes --json``: 4 is deleted, then the camera refuses 3 (write-protected). The command
+    ends with exit 1, and stdout holds nothing: a script reading the JSON never learns that 4 is gone
+    (``delete`` in ptpipctl/commands/card.py writes the JSON only after the loop)."""
+    files = {str(f["filename"]): int(f["handle"]) for f in generic.daemon.call("files")}
+    protected, other = files["IMG_0001.JPG"], files["IMG_0002.JPG"]
+    run = generic.ctl("delete", str(other), str(protected), "--yes", "--json")
+    gone = other not in {f["handle"] for f in generic.daemon.call("files")}
+    assert run.code == 1 and gone, (run.code, gone)
+    assert str(other) in run.out + run.err, (
+        f"nowhere says handle {other} was deleted: {run.out!r} {run.err!r}"
+    )
