@@ -220,12 +220,13 @@ class Destination:
         self.done = True
         return written
 
-    def kept_note(self, command: str) -> str:
-        """What the user can do with a partial file left behind (empty when none is kept)."""
+    def kept_note(self, hint: str) -> str:
+        """What the user can do with a partial file left behind (empty when none is kept): ``hint`` says it
+        whole (the command that continues it, as the caller's command has it)."""
         held = self.written()
         if not (self.keep and held and not self.done):
             return ""
-        return f"; {size_text(held)} kept in {self.tmp}: '{command} --resume' continues it"
+        return f"; {size_text(held)} kept in {self.tmp}: {hint}"
 
 
 def write_all(fd: int, data: memoryview) -> None:

@@ -12,6 +12,7 @@ the message says where the picture is.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 from ptpipctl.client import CtlError
@@ -137,7 +138,8 @@ def download(
 ) -> None:
     """Copies one object from the camera (streamed; --resume continues an interrupted copy)."""
     with Destination(path, as_json, handle=handle, resume=resume) as dest:
-        again = " ".join(["ptpipctl download", str(handle), *([path] if path else [])])
+        command = shlex.join(["ptpipctl", "download", str(handle), *([path] if path else []), "--resume"])
+        again = f"'{command}' continues it"
         try:
             result, written = fetch(locate(g), handle, dest, progress, again)
         except KeyboardInterrupt:
@@ -159,7 +161,8 @@ def fetch(
 ) -> tuple[dict[str, Any], str]:
     """The object into ``dest``, renamed into place: the download's result, and the path written.
     ``label`` is the progress bar's, ``{}`` standing for the file's name. A failure says what cannot be
-    written (``where``, else the file) and how the command ``again`` continues a partial file kept."""
+    written (``where``, else the file) and, with ``again`` (the whole hint: ``'COMMAND' continues it``), how
+    to continue a partial file kept."""
     try:
         with _object(http, handle, dest) as response:
             dest.name = attachment_name(response.headers) or f"object-{handle}"
