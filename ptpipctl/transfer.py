@@ -220,13 +220,15 @@ class Destination:
         self.done = True
         return written
 
-    def kept_note(self, hint: str) -> str:
-        """What the user can do with a partial file left behind (empty when none is kept): ``hint`` says it
-        whole (the command that continues it, as the caller's command has it)."""
+    def kept_note(self, command: tuple[str, ...]) -> str:
+        """What the user can do with a partial file left behind (empty when none is kept): run ``command``,
+        given whole by the caller (``download`` continues with ``--resume``, ``sync`` by itself)."""
         held = self.written()
         if not (self.keep and held and not self.done):
             return ""
-        return f"; {size_text(held)} kept in {self.tmp}: {hint}"
+        import shlex  # here, not at the top: the fast path's commands never import re
+
+        return f"; {size_text(held)} kept in {self.tmp}: '{shlex.join(command)}' continues it"
 
 
 def write_all(fd: int, data: memoryview) -> None:

@@ -29,7 +29,6 @@ to stderr with exit 1. It asks on a terminal unless ``--yes``.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 
 from ptpipctl.client import CtlError, RpcFailure, UsageError
@@ -189,8 +188,10 @@ class Sync:
 
         found = self._found(key)
         with Destination(self.directory, False, handle=handle, resume=True) as dest:
-            again = f"'{shlex.join(['ptpipctl', 'sync', self.directory])}' continues it"
-            where = f"into {self.directory}"
+            again, where = (
+                ("ptpipctl", "sync", self.directory),
+                f"into {self.directory}",
+            )  # it resumes by itself
             result, written = fetch(self.http, handle, dest, self.progress, again, label, where)
         name, note = os.path.basename(written), {}
         try:

@@ -12,7 +12,6 @@ the message says where the picture is.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 
 from ptpipctl.client import CtlError
@@ -138,8 +137,7 @@ def download(
 ) -> None:
     """Copies one object from the camera (streamed; --resume continues an interrupted copy)."""
     with Destination(path, as_json, handle=handle, resume=resume) as dest:
-        command = shlex.join(["ptpipctl", "download", str(handle), *([path] if path else []), "--resume"])
-        again = f"'{command}' continues it"
+        again = ("ptpipctl", "download", str(handle), *([path] if path else []), "--resume")
         try:
             result, written = fetch(locate(g), handle, dest, progress, again)
         except KeyboardInterrupt:
@@ -155,14 +153,13 @@ def fetch(
     handle: int,
     dest: Destination,
     progress: bool | None,
-    again: str,
+    again: tuple[str, ...],
     label: str = "{}",
     where: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The object into ``dest``, renamed into place: the download's result, and the path written.
     ``label`` is the progress bar's, ``{}`` standing for the file's name. A failure says what cannot be
-    written (``where``, else the file) and, with ``again`` (the whole hint: ``'COMMAND' continues it``), how
-    to continue a partial file kept."""
+    written (``where``, else the file) and the command that continues a partial file kept (``again``, whole)."""
     try:
         with _object(http, handle, dest) as response:
             dest.name = attachment_name(response.headers) or f"object-{handle}"
