@@ -220,12 +220,15 @@ class Destination:
         self.done = True
         return written
 
-    def kept_note(self, command: str) -> str:
-        """What the user can do with a partial file left behind (empty when none is kept)."""
+    def kept_note(self, command: tuple[str, ...]) -> str:
+        """What the user can do with a partial file left behind (empty when none is kept): run ``command``,
+        given whole by the caller (``download`` continues with ``--resume``, ``sync`` by itself)."""
         held = self.written()
         if not (self.keep and held and not self.done):
             return ""
-        return f"; {size_text(held)} kept in {self.tmp}: '{command} --resume' continues it"
+        import shlex  # here, not at the top: the fast path's commands never import re
+
+        return f"; {size_text(held)} kept in {self.tmp}: '{shlex.join(command)}' continues it"
 
 
 def write_all(fd: int, data: memoryview) -> None:

@@ -5,16 +5,25 @@ before is downloaded through the HTTP data plane as ``download`` does (streamed 
 renamed into place once it holds the announced length, ``--resume`` of a partial file an interrupted sync
 left), then written down in the manifest ``DIR/.ptpipctl-sync.jsonl``: one JSON line per copy, appended and
 synced, keyed by camera serial, file name, size and capture time, with the copy's path and SHA-256 (read
-back from the disk). What the manifest names is not copied again, even under a new handle or after the
-file here was moved away; a file of the same name and size already in ``DIR`` is taken as the copy.
+back from the disk) and whether its bytes are the camera's (``verified``). What the manifest names is not
+copied again, even under a new handle or after the file here was moved away.
 
-``--delete`` removes an object from the camera only once its copy is verified: the file named in the
-manifest is there, with the recorded size and SHA-256. A copy that fails the check, and a picture the camera
-refuses to delete (protected), are kept on the camera and said so, one line each; the run then ends with
-exit 1.
+A file of the same name and size already in ``DIR`` (copied by other means, or a different picture that
+happens to share them) is taken as the copy without a download, but written down as not verified: nothing
+here says its bytes are the camera's. ``--delete`` downloads such a picture after all and compares: the same
+bytes make the file here the verified copy (the download is dropped), other bytes keep both (the camera's
+gets ``-1``, ``-2``… as ``download`` names it), so a picture is never deleted on the word of a file it was
+never compared with.
+
+``--delete`` removes an object from the camera only once its copy is verified: its bytes came from the
+camera, and the file named in the manifest is there, with the recorded size and SHA-256. A copy that fails
+the check, and a picture the camera refuses to delete (protected), are kept on the camera and said so, one
+line each; the run then ends with exit 1.
 
 ``delete HANDLE…`` asks ``files`` first, so that a handle not on the camera refuses the whole command before
-anything is deleted, then calls ``delete`` (DeleteObject) for each; it asks on a terminal unless ``--yes``.
+anything is deleted, then calls ``delete`` (DeleteObject) for each, going on past one the camera refuses (a
+protected picture): what it deleted goes to stdout (``--json``: ``{"deleted", "refused"}``), the refusals
+to stderr with exit 1. It asks on a terminal unless ``--yes``.
 """
 
 from __future__ import annotations
@@ -54,8 +63,9 @@ class Manifest:
         self.path = os.path.join(directory, MANIFEST)
         self.copies: dict[Key, dict[str, Any]] = {}
         try:
-            with open(self.path, encoding="utf-8") as file:
-                lines = file.read().splitlines()
+            with open(self.path, "rb") as file:
+                # a line cut short by a crash may end mid-character: it fails as JSON below, like any torn line
+                lines = file.read().decode("utf-8", "replace").splitlines()
         except FileNotFoundError:
             lines = []
         except OSError as exc:
@@ -66,13 +76,14 @@ class Manifest:
                 key = (record["serial"], record["filename"], record["size"], record["captured"])
             except (JSONError, KeyError, TypeError):
                 continue  # a line cut short by a crash: that copy is made again
-            self.copies[key] = record
+            self.copies[key] = record  # a later line of the same picture (verified since) wins
 
-    def add(self, key: Key, path: str, size: int, sha256: str) -> dict[str, Any]:
-        """Writes a copy down (appended and synced before this returns)."""
+    def add(self, key: Key, path: str, size: int, sha256: str, verified: bool) -> dict[str, Any]:
+        """Writes a copy down (appended and synced before this returns); ``verified``: its bytes are the
+        camera's (downloaded, or compared with a download)."""
         serial, filename, listed, captured = key
         record = {"serial": serial, "filename": filename, "size": listed, "captured": captured}
-        record |= {"path": path, "bytes": size, "sha256": sha256}
+        record |= {"path": path, "bytes": size, "sha256": sha256, "verified": verified}
         line = dumps(record) + "\n"
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
@@ -82,7 +93,7 @@ class Manifest:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise WriteFailed(exc.strerror or str(exc)) from None
+            raise WriteFailed(f"cannot write the manifest {self.path}: {exc.strerror or exc}") from None
         self.copies[key] = record
         return record
 
@@ -94,8 +105,15 @@ def _sha256(path: str) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
+#: Why a copy found here (not downloaded) does not let ``--delete`` delete the camera's picture.
+UNCOMPARED = "the file here was found, not copied, and never compared with the camera's bytes"
+
+
 def _verified(directory: str, record: dict[str, Any]) -> str:
-    """Why the copy of ``record`` cannot be trusted; empty when it is there, whole and unchanged."""
+    """Why the copy of ``record`` cannot be trusted; empty when its bytes were the camera's and it is there,
+    whole and unchanged."""
+    if record.get("verified") is not True:  # manifests written before the flag: compared again, to be safe
+        return UNCOMPARED
     path = os.path.join(directory, str(record.get("path")))
     try:
         if os.path.getsize(path) != record.get("bytes"):
@@ -118,13 +136,16 @@ class Sync:
         self.deleted: list[int] = []
         self.kept: list[dict[str, Any]] = []
 
-    def copy(self, serial: str, entries: list[dict[str, Any]], as_json: bool) -> None:
-        """Every entry whose key the manifest lacks, into the directory."""
-        new = [e for e in entries if _key(serial, e) not in self.manifest.copies]
+    def copy(self, serial: str, entries: list[dict[str, Any]], as_json: bool, compare: bool) -> None:
+        """Every entry whose key the manifest lacks, into the directory; with ``compare`` (``--delete``) also
+        every entry whose copy was found here rather than downloaded, to compare it with the camera's bytes."""
+        new = [e for e in entries if self._wanted(_key(serial, e), compare)]
         self.already = len(entries) - len(new)
         for n, entry in enumerate(new, 1):
-            key = _key(serial, entry)
-            record = self._here(key) or self._download(key, int(entry["handle"]), f"[{n}/{len(new)}] {{}}")
+            key, label = _key(serial, entry), f"[{n}/{len(new)}] {{}}"
+            record = (None if compare else self._here(key)) or self._download(
+                key, int(entry["handle"]), label
+            )
             self.copied.append({"handle": entry["handle"], **record})
             if not as_json:
                 where = os.path.join(self.directory, record["path"])
@@ -132,30 +153,58 @@ class Sync:
                 sys.stdout.write(saved_text(where, record["bytes"], *about))
                 sys.stdout.flush()
 
-    def _here(self, key: Key) -> dict[str, Any] | None:
-        """A file of the picture's name and size already in the directory (copied by other means)."""
-        path = os.path.join(self.directory, key[1])
-        if not key[1] or os.path.basename(key[1]) != key[1]:
+    def _wanted(self, key: Key, compare: bool) -> bool:
+        record = self.manifest.copies.get(key)
+        return record is None or (compare and record.get("verified") is not True)
+
+    def _found(self, key: Key) -> str | None:
+        """The name of a file here that may be the picture: the one an earlier run found, else a file of the
+        picture's name and size."""
+        record = self.manifest.copies.get(key)
+        name = str(record["path"]) if record is not None else key[1]
+        if not name or os.path.basename(name) != name:
             return None
+        path = os.path.join(self.directory, name)
         try:
-            if not os.path.isfile(path) or os.path.getsize(path) != key[2]:
-                return None
-            record = self.manifest.add(key, key[1], key[2], _sha256(path))
+            return name if os.path.isfile(path) and os.path.getsize(path) == key[2] else None
         except OSError:
             return None
-        return {**record, "found": "already here"}
+
+    def _here(self, key: Key) -> dict[str, Any] | None:
+        """A file of the picture's name and size already in the directory (copied by other means, or another
+        picture that shares them), written down as not verified."""
+        name = self._found(key)
+        if name is None:
+            return None
+        try:
+            record = self.manifest.add(key, name, key[2], _sha256(os.path.join(self.directory, name)), False)
+        except OSError:
+            return None
+        return {**record, "found": "already here, not compared with the camera's (--delete compares it)"}
 
     def _download(self, key: Key, handle: int, label: str) -> dict[str, Any]:
+        """The picture downloaded; when a file here may be it, compared: the same bytes keep only that file."""
         from ptpipctl.commands.images import fetch
 
+        found = self._found(key)
         with Destination(self.directory, False, handle=handle, resume=True) as dest:
-            again, where = f"ptpipctl sync {self.directory}", f"into {self.directory}"
+            again, where = (
+                ("ptpipctl", "sync", self.directory),
+                f"into {self.directory}",
+            )  # it resumes by itself
             result, written = fetch(self.http, handle, dest, self.progress, again, label, where)
+        name, note = os.path.basename(written), {}
         try:
             digest = _sha256(written)
+            if found is not None and found != name:
+                if _sha256(os.path.join(self.directory, found)) == digest:
+                    os.unlink(written)  # the file here is the camera's picture: it is the copy
+                    name, note = found, {"found": "already here, the same bytes as the camera's"}
+                else:
+                    note = {"found": f"{found} here holds other bytes: kept as it is"}
         except OSError as exc:
             raise CtlError(f"cannot read back {written}: {exc.strerror or exc}") from None
-        return self.manifest.add(key, os.path.basename(written), int(result["size"]), digest)
+        return {**self.manifest.add(key, name, int(result["size"]), digest, True), **note}
 
     def delete(self, serial: str, entries: list[dict[str, Any]]) -> None:
         """Deletes from the camera each entry whose copy here is verified."""
@@ -187,6 +236,8 @@ class Sync:
 def _directory(path: str) -> str:
     try:
         os.makedirs(path, exist_ok=True)
+    except FileExistsError:  # a file (or a link to one) of that name
+        raise CtlError(f"cannot use {path} as the sync directory: it is not a directory") from None
     except OSError as exc:
         raise CtlError(f"cannot use {path} as the sync directory: {exc.strerror or exc}") from None
     return path
@@ -210,7 +261,7 @@ def sync(g: Globals, directory: str, *, delete: bool, as_json: bool, progress: b
         serial = str((conn.call("status").get("camera") or {}).get("serial") or "")
         entries = [e for e in conn.call("files") if isinstance(e.get("handle"), int)]
         run = Sync(_directory(directory), locate(g), conn, progress)
-        run.copy(serial, entries, as_json)
+        run.copy(serial, entries, as_json, compare=delete)
         if delete:
             run.delete(serial, entries)
     if as_json:
@@ -242,14 +293,34 @@ def delete(g: Globals, handles: tuple[int, ...], *, yes: bool, as_json: bool) ->
             )
         if not yes:
             _confirm([f"{names[h]} (handle {h})" for h in handles])
-        done = []
-        for handle in dict.fromkeys(handles):
-            conn.call("delete", {"handle": handle})
-            done.append({"handle": handle, "filename": names[handle]})
-            if not as_json:
-                sys.stdout.write(f"deleted {names[handle]} (handle {handle})\n")
+        done, refused = _delete_each(conn, names, handles, as_json)
     if as_json:
-        sys.stdout.write(json_text(done))
+        sys.stdout.write(json_text({"deleted": done, "refused": refused}))
+    if refused:  # after what was deleted: the refusals end the command (stderr, exit 1)
+        raise CtlError(
+            "; ".join(f"not deleted {r['filename']} (handle {r['handle']}): {r['why']}" for r in refused)
+        )
+
+
+def _delete_each(
+    conn: Connection, names: dict[Any, str], handles: tuple[int, ...], as_json: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Deletes each handle, going on past one the camera refuses: (deleted, refused); what is deleted is
+    said as it happens without ``as_json``."""
+    done: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    for handle in dict.fromkeys(handles):
+        entry: dict[str, Any] = {"handle": handle, "filename": names[handle]}
+        try:
+            conn.call("delete", {"handle": handle})
+        except RpcFailure as exc:  # the camera's own refusal (a protected picture): the others go on
+            refused.append({**entry, "why": str(exc)})
+            continue
+        done.append(entry)
+        if not as_json:
+            sys.stdout.write(f"deleted {names[handle]} (handle {handle})\n")
+            sys.stdout.flush()
+    return done, refused
 
 
 def _confirm(what: list[str]) -> None:

@@ -137,7 +137,7 @@ def download(
 ) -> None:
     """Copies one object from the camera (streamed; --resume continues an interrupted copy)."""
     with Destination(path, as_json, handle=handle, resume=resume) as dest:
-        again = " ".join(["ptpipctl download", str(handle), *([path] if path else [])])
+        again = ("ptpipctl", "download", str(handle), *([path] if path else []), "--resume")
         try:
             result, written = fetch(locate(g), handle, dest, progress, again)
         except KeyboardInterrupt:
@@ -153,13 +153,13 @@ def fetch(
     handle: int,
     dest: Destination,
     progress: bool | None,
-    again: str,
+    again: tuple[str, ...],
     label: str = "{}",
     where: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The object into ``dest``, renamed into place: the download's result, and the path written.
     ``label`` is the progress bar's, ``{}`` standing for the file's name. A failure says what cannot be
-    written (``where``, else the file) and how the command ``again`` continues a partial file kept."""
+    written (``where``, else the file) and the command that continues a partial file kept (``again``, whole)."""
     try:
         with _object(http, handle, dest) as response:
             dest.name = attachment_name(response.headers) or f"object-{handle}"

@@ -15,15 +15,18 @@
 | ``GET /``, ``GET /static/{name}`` | the remote-control page and its files (``static/``, shipped in the package) |
 
 Errors are ``{"error": {code, message, data}}`` with the JSON-RPC code and an HTTP status
-(:mod:`ptpipd.web.errors`). Everything is bounded (:class:`WebOptions`): request line and header sizes, a
-connection that sends no complete request, a client that stops reading (each write has a timeout, and no
-write ever happens while the camera is held), viewers and their one-frame slots.
+(:mod:`ptpipd.web.errors`), until the answer has begun: a stream (a download, live view) that fails after its
+head went out ends its connection, so the client sees a short body and never an error inside it. Everything
+is bounded (:class:`WebOptions`): request line and header sizes, a connection that sends no complete request,
+a client that stops reading (each write has a timeout, and no write ever happens while the camera is held),
+viewers and their one-frame slots.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -73,31 +76,64 @@ OPTIONS = web.AppKey("options", WebOptions)
 RULE = web.AppKey("rule", TokenRule)
 
 
+#: The responses prepared (their head on the wire) while the handler of the current request runs: from then on a
+#: failure can only end the connection, never become an error answer (aiohttp would write that into the body
+#: already begun). A context variable, not request storage: aiohttp before 3.14 has no typed request keys.
+_BEGUN: ContextVar[list[web.StreamResponse] | None] = ContextVar("ptpipd_web_begun", default=None)
+
+
+async def _prepared(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: notes an answer under way (every streaming handler's ``prepare()``, downloads,
+    live view and WebSockets alike, passes through here; the middleware's own answers come after it)."""
+    begun = _BEGUN.get()
+    if begun is not None:
+        begun.append(response)
+
+
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    begun: list[web.StreamResponse] = []
+    token = _BEGUN.set(begun)
     try:
         return await handler(request)
-    except HttpError as exc:
+    except Exception as exc:
+        if not begun:
+            return _answer(request, exc)
+        # the head (and maybe part of the body) is out: the client must see a short body, never foreign bytes
+        if isinstance(exc, (CameraError, ConnectionError, TimeoutError)):
+            log.info(
+                "%s %s to %s stopped: %s", request.method, request.path, request.remote, exc or "timeout"
+            )
+        else:  # a bug: logged with its traceback
+            log.exception("%s %s failed after its answer began", request.method, request.path)
+        if request.transport is not None:
+            request.transport.abort()
+        return begun[0]  # already prepared: aiohttp sends nothing more on the closed transport
+    finally:
+        _BEGUN.reset(token)
+
+
+def _answer(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The error answer of a request whose handler failed before any answer began."""
+    if isinstance(exc, HttpError):
         return exc.response()
-    except CameraError as exc:
+    if isinstance(exc, CameraError):
         return HttpError.from_camera(exc).response()
-    except web.HTTPException as exc:
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         if exc.status == 404:
             return not_found(request.path[:200]).response()
         return HttpError(exc.status, codes.INVALID_REQUEST, exc.reason, None, dict(exc.headers)).response()
-    except (ConnectionError, TimeoutError) as exc:
+    if isinstance(exc, (ConnectionError, TimeoutError)):
         # the client went away, or stopped reading for longer than the write timeout: nothing to answer
         log.debug("%s %s: client %s gone: %s", request.method, request.path, request.remote, exc)
         if request.transport is not None:
             request.transport.abort()
         return web.Response(status=499)  # never sent (the transport is closed); aiohttp drops it quietly
-    except Exception as exc:  # a bug: logged with its traceback, -32603 for the client
-        log.exception("%s %s failed", request.method, request.path)
-        return HttpError(
-            500, codes.INTERNAL_ERROR, "Internal error", str(exc) or type(exc).__name__
-        ).response()
+    # a bug: logged with its traceback, -32603 for the client
+    log.error("%s %s failed", request.method, request.path, exc_info=exc)
+    return HttpError(500, codes.INTERNAL_ERROR, "Internal error", str(exc) or type(exc).__name__).response()
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -293,6 +329,7 @@ def create_app(backend: Backend, hub: LiveHub, options: WebOptions) -> web.Appli
     app[HUB] = hub
     app[OPTIONS] = options
     app[RULE] = rule
+    app.on_response_prepare.append(_prepared)
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_post("/auth", post_auth)

@@ -14,7 +14,9 @@ the camera's socket to the client's with ``splice(2)`` (:mod:`ptpipd.ip.transpor
 copying for whatever does not fit (a byte range to trim, a client too slow to keep up).
 
 A client that goes away mid-transfer cancels the handler: the piece in flight completes on the wire (its
-bytes are discarded, the session stays in step) and nothing more is asked.
+bytes are discarded, the session stays in step) and nothing more is asked. Once the head is out, any other
+failure (the camera gone mid-object, a client that stopped reading) ends the connection too: the client sees
+a body shorter than its ``Content-Length``, never an error answer inside it.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from ptpipd.errors import CameraError, NotSupported
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.errors import NotSupported
 from ptpipd.ip.transport import splice
 from ptpipd.vendors.base import FileEntry
 from ptpipd.web.backend import CHUNK, Backend
@@ -129,8 +131,9 @@ async def serve_object(
     try:
         forward = Forward(transport, span, splicing=True)
         await _body(response, transport, backend, handle, forward, write_timeout)
-    except (TimeoutError, ConnectionError) as exc:
-        # headers are out: the only way left to say "incomplete" is to end the connection
+    except (TimeoutError, ConnectionError, CameraError) as exc:
+        # headers are out: the only way left to say "incomplete" is to end the connection (the client sees a
+        # short body); the camera gone mid-object (NotConnected) ends it the same way
         log.info("download of object %d to %s stopped: %s", handle, request.remote, exc or "write timeout")
         transport.abort()
         return response

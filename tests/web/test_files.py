@@ -20,8 +20,9 @@ from PIL import Image
 
 from ptpipd.sim import bigobject
 from tests.daemon.conftest import wait_until
+from tests.procs import start_sim
 from tests.rpcclient import RpcConnection
-from tests.web.conftest import GIB, Web, raw_request
+from tests.web.conftest import GIB, Web, raw_request, running_web
 
 CURL = "curl"
 
@@ -347,3 +348,36 @@ def test_stalled_download_is_dropped_without_holding_the_camera(big_web: Web) ->
         assert total < GIB, "the whole object arrived: the connection was not dropped"
     finally:
         sock.close()
+
+
+def test_camera_lost_mid_download_cuts_the_body_short(tmp_path: Path) -> None:
+    """The simulator is killed while the daemon streams its 64 MiB object: the client gets the 200 head, a
+    body that is a prefix of the object and shorter than its Content-Length, then the end of the connection.
+    Never an error answer inside the body (the daemon's JSON 503 once went there, after the camera's bytes),
+    and the daemon goes on (its ``status`` answers)."""
+    size = 64 << 20
+    sim = start_sim("generic", "--object-size", str(size), "--response-delay", "0.05")
+    try:
+        with running_web(tmp_path, sim, "generic") as web:
+            sock = raw_request(web.host, web.port, b"GET /files/6 HTTP/1.1\r\nHost: x\r\n\r\n", timeout=60)
+            try:
+                data = bytearray()
+                while b"\r\n\r\n" not in data or len(data) < 8 << 20:
+                    chunk = sock.recv(1 << 20)
+                    assert chunk, data[:200]
+                    data += chunk
+                sim.kill()  # the camera vanishes mid-object (Wi-Fi gone)
+                with contextlib.suppress(ConnectionResetError):
+                    while chunk := sock.recv(1 << 20):
+                        data += chunk
+            finally:
+                sock.close()
+            head, _, body = bytes(data).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            assert f"Content-Length: {size}".encode() in head, head
+            assert 8 << 20 <= len(body) < size, len(body)
+            expected = bigobject.build(size)[: len(body)]
+            assert body == expected, f"foreign bytes in the body: {body[-200:]!r}"
+            assert "state" in web.daemon.call("status")
+    finally:
+        sim.stop()

@@ -10,9 +10,11 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from ptpipd.errors import NotConnected
 from ptpipd.vendors.liveview import LiveFrame
+from ptpipd.web import app as web_app
 from ptpipd.web.files import UNIX_SEND_BUFFER, Forward
 from ptpipd.web.liveview import LiveHub, ViewerLimit
 from ptpipd.web.ranges import BadRange, ByteRange, parse_range
@@ -185,3 +187,51 @@ async def test_a_spliced_unix_connection_gets_a_large_send_buffer() -> None:
     finally:
         transport.close()
         client.close()
+
+
+@pytest.mark.parametrize("failure", [NotConnected("the camera is gone"), RuntimeError("a bug")])
+async def test_a_stream_that_fails_after_its_head_ends_its_connection(failure: Exception) -> None:
+    """The data plane's error middleware: a handler that fails before its answer began gets a JSON error
+    answer; one that fails after ``prepare()`` (a download, live view) gets its connection ended, so the
+    client sees a body shorter than announced and nothing else (no error answer written into the body)."""
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = 100
+        await response.prepare(request)
+        await response.write(b"x" * 10)
+        raise failure
+
+    async def early(request: web.Request) -> web.StreamResponse:
+        raise failure
+
+    app = web.Application(middlewares=[web_app._errors])
+    app.on_response_prepare.append(web_app._prepared)
+    app.router.add_get("/stream", stream)
+    app.router.add_get("/early", early)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        cut = await _exchange(port, "/stream")
+        head, _, body = cut.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 100" in head, cut
+        assert body == b"x" * 10, cut
+        answer = await _exchange(port, "/early")
+        status = b"503" if isinstance(failure, NotConnected) else b"500"
+        assert answer.startswith(b"HTTP/1.1 " + status) and b'"error"' in answer, answer
+    finally:
+        await runner.cleanup()
+
+
+async def _exchange(port: int, path: str) -> bytes:
+    """One request on a fresh connection that asks it closed after; all that comes back until it ends."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        async with asyncio.timeout(10):
+            return await reader.read(-1)
+    finally:
+        writer.close()
