@@ -44,11 +44,14 @@ async def save(
     fetch: Callable[[DataSink], Awaitable[Capture]],
     *,
     inline: int | None = None,
+    copy_kept: bool = True,
 ) -> Saved:
     """Runs ``fetch`` into a new file in ``directory`` and keeps it.
 
     With ``inline`` (a byte count), an object of at most that size is returned in ``data`` and no file is
-    kept; a larger one is kept as a file as without it (the caller says where it is).
+    kept; a larger one is kept as a file as without it (the caller says where it is). With ``copy_kept``
+    false, nothing is kept of an object the camera keeps itself (one with a handle: ``/files/HANDLE`` serves
+    it); what the camera keeps nothing of (a preview, a picture sent to the host) is kept all the same.
     """
     memory = BytesSink(inline) if inline is not None else None
     with AtomicFile(directory) as file:
@@ -56,6 +59,9 @@ async def save(
         if memory is not None and not memory.overflow:
             file.abort()
             return Saved(capture.transfer, None, bytes(memory.buffer))
+        if not copy_kept and capture.transfer.handle is not None:
+            file.abort()
+            return Saved(capture.transfer, None, None)
         name = Path(capture.transfer.filename or "").name  # made safe by the commit
         try:
             path = await _commit(file, name, fallback_name(capture.transfer, stem))

@@ -5,7 +5,7 @@
 | ``GET /files`` | the ``files`` result, each entry with its ``url`` |
 | ``GET``/``HEAD /files/{handle}`` | the object streamed from the camera (``Range``, ``ETag``, ``If-Range``) |
 | ``GET /files/{handle}/thumb`` | the camera's thumbnail |
-| ``POST /capture`` | takes a picture: ``{handle, url, format, size, filename, path}`` |
+| ``POST /capture`` | takes a picture: ``{handle, url, format, size, filename, path}`` (:func:`post_capture`) |
 | ``GET /captures/{name}`` | a file the daemon saved (a capture preview on cameras that keep no object) |
 | ``DELETE /captures/{name}`` | removes it (a client that kept its own copy) |
 | ``GET /liveview.mjpeg`` | ``multipart/x-mixed-replace`` JPEG stream (one camera stream for all viewers) |
@@ -156,14 +156,20 @@ async def get_thumb(request: web.Request) -> web.Response:
 
 
 async def post_capture(request: web.Request) -> web.Response:
+    """Takes a picture. The daemon keeps a copy in its capture directory (``path``, ``GET /captures/NAME``);
+    with ``?copy=needed`` only of what the camera keeps nothing of (a preview): a picture on the card is then
+    served from ``/files/HANDLE`` and ``path`` is null (no copy piles up, as a time-lapse from the page would)."""
     backend = request.app[BACKEND]
-    # the daemon keeps what the camera hands over in its capture directory
-    saved = await save(backend.capture_dir, "capture", backend.service.capture)
+    copy = request.query.get("copy", "always")
+    if copy not in ("always", "needed"):
+        raise HttpError(400, codes.INVALID_PARAMS, f"copy must be 'always' or 'needed', not {copy[:40]!r}")
+    saved = await save(backend.capture_dir, "capture", backend.service.capture, copy_kept=copy == "always")
     t = saved.transfer
-    # as the JSON-RPC capture answers (the url: the camera's object, else the file the daemon saved; save()
-    # without inline=True always keeps one), with the handle and file name even when there are none
-    shot = TransferResult.from_transfer(t, path=str(saved.path)).model_dump(mode="json")
-    return web.json_response({"handle": t.handle, "filename": t.filename, **shot})
+    # as the JSON-RPC capture answers (the url: the camera's object, else the file the daemon saved), with
+    # the handle and file name even when there are none
+    path = str(saved.path) if saved.path is not None else None
+    shot = TransferResult.from_transfer(t, path=path).model_dump(mode="json")
+    return web.json_response({"handle": t.handle, "filename": t.filename, "path": path, **shot})
 
 
 def _file_in(directory: Path, where: str, request: web.Request) -> Path:

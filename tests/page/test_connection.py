@@ -60,6 +60,50 @@ def test_camera_lost_and_back_without_a_reload(browser: Browser, tmp_path: Path)
         sim.stop()
 
 
+def _item_name(browser: Browser, handle: int) -> str:
+    found = browser.driver.find_elements("css selector", f"#gallery li[data-handle='{handle}'] .name")
+    return str(found[0].text) if found else ""
+
+
+def test_gallery_item_follows_the_file_behind_its_url_after_a_reconnection(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """PTP object handles belong to a session: after the camera comes back, ``/files/6`` may be another
+    picture (a body that numbers its objects anew, a card changed while away). The gallery must show the file
+    the camera lists now, not the item it drew for the old one — whose Delete button would then ask
+    "Delete BIG00001.BIN?" and delete another picture. (Found by review, w/rev-web.)"""
+    sim = start_sim("generic", "--object-size", "1K")  # handle 6: BIG00001.BIN
+    port = sim.port
+    try:
+        with running_site(tmp_path / "d", "rev", *camera_args(sim, "generic")) as site:
+            site.daemon.wait_connected()
+            open_page(browser, site)
+            browser.wait(
+                lambda d: _item_name(browser, 6) == "BIG00001.BIN", 20, "BIG00001.BIN in the gallery"
+            )
+            sim.kill()
+            sim.stop()
+            sim = start_sim("generic", "--port", str(port))  # another card: handle 6 is the next picture
+            site.daemon.wait_connected()
+            shot = site.daemon.call("capture")
+            assert shot["handle"] == 6 and shot["filename"] == "IMG_0004.JPG", shot
+            assert {f["handle"]: f["filename"] for f in site.daemon.call("files")}[6] == "IMG_0004.JPG"
+            browser.by_id("files-refresh").click()
+            browser.wait(
+                lambda d: _item_name(browser, 6) == "IMG_0004.JPG",
+                15,
+                f"the gallery names handle 6 as the camera does (shows {_item_name(browser, 6)!r})",
+            )
+            names = [e.text for e in browser.driver.find_elements("css selector", "#gallery li .name")]
+            assert "BIG00001.BIN" not in names, names  # nothing of the old card is left
+            delete = browser.driver.find_element("css selector", "#gallery li[data-handle='6'] button.danger")
+            assert delete.get_attribute("aria-label") == "Delete IMG_0004.JPG"
+            screenshots(browser, "gallery-after-reconnection")
+            browser.leave()
+    finally:
+        sim.stop()
+
+
 def test_pairing_shows_what_to_do_on_the_camera(browser: Browser, tmp_path: Path) -> None:
     # a first connection to this X-T1 waits for OK on the camera (3 s here)
     with (

@@ -274,9 +274,16 @@ def test_capture_shows_the_picture_and_its_download(browser: Browser, site: Site
         assert _fetch(first.get_attribute("href") or "") == data
 
 
+def _captures(site: Site) -> set[str]:
+    """The files in the daemon's capture directory."""
+    directory = site.daemon.workdir / "state" / "ptpipd" / "captures"
+    return {p.name for p in directory.iterdir()} if directory.is_dir() else set()
+
+
 def test_time_lapse_takes_its_pictures(browser: Browser, generic: Site) -> None:
     ensure_page(browser, generic)
     before = {f["handle"] for f in generic.daemon.call("files")}
+    kept = _captures(generic)
     for field, value in (("lapse-every", "1"), ("lapse-count", "2")):
         browser.by_id(field).send_keys(Keys.CONTROL, "a")
         browser.by_id(field).send_keys(value)
@@ -285,6 +292,8 @@ def test_time_lapse_takes_its_pictures(browser: Browser, generic: Site) -> None:
     browser.wait(lambda d: state.text == "Time-lapse done.", 15, f"the time-lapse done ({state.text!r})")
     new = {f["handle"] for f in generic.daemon.call("files")} - before
     assert len(new) == 2, new
+    # the camera keeps them: the daemon kept no copy (a long time-lapse would fill its disk)
+    assert _captures(generic) == kept
     browser.wait(
         lambda d: (
             {li.get_attribute("data-handle") for li in d.find_elements("css selector", "#gallery li")[:2]}
@@ -420,6 +429,40 @@ def test_gallery_delete_asks_then_deletes_on_the_camera(browser: Browser, generi
     assert "protected" in browser.driver.find_element("css selector", error).text.lower()
     assert locked in {f["handle"] for f in generic.daemon.call("files")}
     assert browser.driver.find_element("css selector", f"{error[:-5]} button.danger").is_enabled()
+
+
+def test_gallery_delete_refuses_a_handle_that_names_another_picture_now(
+    browser: Browser, generic: Site
+) -> None:
+    """The dialog names the file the page listed; if the camera's object at that handle is another one now (a
+    listing older than the page knows: a card changed, a body that renumbered), nothing is deleted, the page
+    says why and reads the card again. The stale listing is made here by editing the page's own state."""
+    ensure_page(browser, generic)
+    handle = generic.daemon.call("capture")["handle"]
+    files = generic.daemon.call("files")
+    name = next(f["filename"] for f in files if f["handle"] == handle)
+    other = next(f for f in files if f["handle"] != handle and f["filename"] != name)
+    _delete_button(browser, handle)
+    browser.js(
+        "const s = window.ptpipd.state, h = arguments[0], o = arguments[1];"
+        "s.files = s.files.map((f) => f.handle === h ? {...f, filename: o.filename, size: o.size} : f);"
+        "document.getElementById('files-more').click();",  # renders the gallery again (hidden or not)
+        handle,
+        other,
+    )
+    button = browser.driver.find_element("css selector", f"#gallery li[data-handle='{handle}'] button.danger")
+    assert button.get_attribute("aria-label") == f"Delete {other['filename']}"
+    button.send_keys(Keys.ENTER)
+    assert other["filename"] in _answer(browser, accept=True)
+    error = browser.by_id("files-error")
+    browser.wait(lambda d: "nothing was deleted" in error.text, 10, f"the refusal ({error.text!r})")
+    assert f"On the camera this picture is now {name}, not {other['filename']}" in error.text
+    browser.screenshot("gallery-delete-refused", full=True)
+    assert handle in {f["handle"] for f in generic.daemon.call("files")}  # the picture is still there
+    selector = f"#gallery li[data-handle='{handle}'] .name"
+    browser.wait(
+        lambda d: d.find_element("css selector", selector).text == name, 10, "the gallery read again"
+    )
 
 
 @pytest.mark.parametrize(("which", "deletes"), [("generic", True), ("fuji_later", False)])

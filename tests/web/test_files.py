@@ -313,6 +313,49 @@ def test_fuji_capture_gives_the_previews_url_and_no_files(fuji_web: Web) -> None
         assert status == 501 and body["error"]["code"] == -32003, path
 
 
+def _captures(web: Web) -> set[str]:
+    """The files in the daemon's capture directory (its state directory under the test's workdir)."""
+    directory = web.daemon.workdir / "state" / "ptpipd" / "captures"
+    return {p.name for p in directory.iterdir()} if directory.is_dir() else set()
+
+
+def test_capture_copy_needed_keeps_no_copy_of_a_picture_on_the_card(generic_web: Web) -> None:
+    """``POST /capture?copy=needed`` (the page's): the camera keeps the picture, so the daemon keeps none
+    (``path`` null, nothing left in its capture directory, not even a temporary file); ``/files/N`` serves it.
+    Without it the daemon keeps its copy as before (what ptpipctl capture fetches and deletes)."""
+    before = _captures(generic_web)
+    status, _, body = generic_web.request("POST", "/capture?copy=needed")
+    assert status == 200, body
+    shot = json.loads(body)
+    assert set(shot) == {"handle", "url", "format", "size", "filename", "path"}
+    assert shot["path"] is None and shot["url"] == f"/files/{shot['handle']}", shot
+    assert _captures(generic_web) == before
+    status, _, data = generic_web.request("GET", shot["url"])
+    assert status == 200 and len(data) == shot["size"]
+    Image.open(io.BytesIO(data)).verify()
+
+    status, _, body = generic_web.request("POST", "/capture?copy=always")
+    kept = json.loads(body)["path"]
+    assert status == 200 and kept and _captures(generic_web) == before | {Path(kept).name}
+    assert generic_web.request("DELETE", f"/captures/{Path(kept).name}")[0] == 204
+
+    status, _, body = generic_web.request("POST", "/capture?copy=no")
+    assert status == 400 and json.loads(body)["error"]["code"] == -32602, body
+    assert "'always' or 'needed'" in json.loads(body)["error"]["message"]
+
+
+def test_capture_copy_needed_keeps_the_preview_the_camera_does_not(fuji_web: Web) -> None:
+    """An X-T1 hands over a preview and keeps nothing: the daemon's copy is the only one, kept and served."""
+    status, _, body = fuji_web.request("POST", "/capture?copy=needed")
+    assert status == 200, body
+    shot = json.loads(body)
+    assert shot["handle"] is None and shot["path"] and shot["url"] == f"/captures/{Path(shot['path']).name}"
+    assert Path(shot["path"]).name in _captures(fuji_web)
+    status, _, data = fuji_web.request("GET", shot["url"])
+    assert status == 200 and len(data) == shot["size"]
+    assert fuji_web.request("DELETE", shot["url"])[0] == 204
+
+
 def test_a_saved_capture_can_be_deleted(fuji_web: Web) -> None:
     """``DELETE /captures/NAME`` (what ptpipctl capture does with its own copy): 204, then the file is gone
     (404); a path out of the capture directory is 404 too, and a foreign Origin is refused."""

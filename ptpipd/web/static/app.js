@@ -17,6 +17,7 @@ const state = {
   loadedFor: null, // connected_since of the session whose info and files are shown
   liveWanted: true,
   files: [],
+  filesFor: null, // connected_since of the session the card's listing was read in (handles are per session)
   shown: PAGE_SIZE,
   shots: [], // this page's captures, for cameras without card access
 };
@@ -105,6 +106,8 @@ function applyStatus(status) {
   summary();
   if (connected() && state.loadedFor !== status.connected_since) {
     state.loadedFor = status.connected_since;
+    // a handle of the last session may name another picture in this one
+    if (state.filesFor !== status.connected_since) forgetFiles();
     loadCamera();
   }
   updateLive();
@@ -372,7 +375,12 @@ async function shoot() {
   button.disabled = true;
   button.textContent = "Capturing…";
   try {
-    const shot = await http("/capture", { method: "POST", headers: { Accept: "application/json" } });
+    // the daemon keeps a copy only of what the camera keeps nothing of (a preview): a picture on the card is
+    // shown from /files, and a time-lapse leaves no copies behind in the daemon's capture directory
+    const shot = await http("/capture?copy=needed", {
+      method: "POST",
+      headers: { Accept: "application/json" },
+    });
     showShot(shot);
     return true;
   } catch (err) {
@@ -471,7 +479,18 @@ async function runLapse(every, count) {
 // ------------------------------------------------------------------------------------------ pictures
 
 let filesTimer = null;
-const items = new Map(); // url -> <li>, kept so that thumbnails are not fetched again
+// the gallery's <li> by the file they show, kept so that thumbnails are not fetched again: the url alone is
+// not enough (after a reconnection, or on another card, /files/6 may be another picture)
+const items = new Map();
+const itemKey = (f) => JSON.stringify([f.url, f.filename, f.size, f.captured ?? null]);
+
+/** Drops the card's listing and its items (a new camera session: its handles may name other pictures). */
+function forgetFiles() {
+  state.files = [];
+  state.filesFor = null;
+  items.clear();
+  renderFiles();
+}
 
 function scheduleFiles(ms = 500) {
   clearTimeout(filesTimer);
@@ -487,12 +506,14 @@ async function loadFiles() {
     return;
   }
   $("files-note").textContent = "";
+  const session = state.status && state.status.connected_since;
   try {
     const list = await http("/files");
     list.sort(
       (a, b) => String(b.captured || "").localeCompare(String(a.captured || "")) || b.handle - a.handle,
     );
     state.files = list;
+    state.filesFor = session;
     if (!list.length) $("files-note").textContent = "The card is empty.";
   } catch (err) {
     $("files-error").textContent = describeError(err);
@@ -503,9 +524,9 @@ async function loadFiles() {
 function renderFiles() {
   const list = caps().files ? state.files : state.shots;
   const shown = list.slice(0, state.shown);
-  const keep = new Set(shown.map((f) => f.url));
-  for (const url of [...items.keys()]) if (!keep.has(url)) items.delete(url);
-  $("gallery").replaceChildren(...shown.map((f) => items.get(f.url) || item(f)));
+  const keep = new Set(shown.map(itemKey));
+  for (const key of [...items.keys()]) if (!keep.has(key)) items.delete(key);
+  $("gallery").replaceChildren(...shown.map((f) => items.get(itemKey(f)) || item(f)));
   $("files-more").hidden = list.length <= state.shown;
 }
 
@@ -546,14 +567,54 @@ function item(f) {
       ),
     ),
   );
-  items.set(f.url, li);
+  items.set(itemKey(f), li);
   return li;
+}
+
+/** What the camera's object at `url` is now: its name and size (HEAD, no body); null when it is gone. */
+async function current(url) {
+  let response;
+  try {
+    response = await fetch(url, { method: "HEAD", cache: "no-store" });
+  } catch {
+    throw new RpcError({ message: "the daemon cannot be reached" });
+  }
+  if (response.status === 404) return null;
+  if (!response.ok) throw new RpcError({ message: `HTTP ${response.status}` });
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const utf8 = /filename\*=UTF-8''([^;\s]+)/i.exec(disposition);
+  const plain = /filename="([^"]*)"/i.exec(disposition);
+  const filename = utf8 ? decodeURIComponent(utf8[1]) : plain ? plain[1] : "";
+  return { filename, size: Number(response.headers.get("Content-Length")) };
+}
+
+/** Why `f` may not be deleted now (its handle names another picture, or none), or "" when it may. */
+async function stale(f) {
+  if (state.filesFor === null || !state.status || state.filesFor !== state.status.connected_since) {
+    return "The camera reconnected since this list was read";
+  }
+  const now = await current(f.url);
+  if (now === null) return `${f.filename} is no longer on the camera`;
+  if (now.filename !== f.filename || now.size !== f.size) {
+    return `On the camera this picture is now ${now.filename}, not ${f.filename}`;
+  }
+  return "";
 }
 
 async function remove(f, button, error) {
   if (!window.confirm(`Delete ${f.filename} from the camera's card? This cannot be undone.`)) return;
   button.disabled = true;
+  error.textContent = "";
   try {
+    // the dialog named f: the handle must still be f on the camera (never delete another picture)
+    const why = await stale(f);
+    if (why) {
+      button.disabled = false;
+      await loadFiles(); // the gallery as the camera has it now (this item may go)
+      const more = $("files-error").textContent;
+      $("files-error").textContent = `${why}: nothing was deleted; the list was read again. ${more}`.trim();
+      return;
+    }
     await rpc.call("delete", { handle: f.handle });
     state.files = state.files.filter((x) => x.handle !== f.handle);
     renderFiles();
