@@ -10,16 +10,17 @@
 | ``DELETE /captures/{name}`` | removes it (a client that kept its own copy) |
 | ``GET /liveview.mjpeg`` | ``multipart/x-mixed-replace`` JPEG stream (one camera stream for all viewers) |
 | ``GET /liveview.jpg`` | the newest live-view frame |
+| ``HEAD`` of either | their headers only: no viewer joins, the camera's live view does not start |
 | ``GET /rpc`` / ``POST /rpc`` | JSON-RPC over a WebSocket / one request or batch |
 | ``POST /auth`` | sets the browser's session cookie (see :mod:`ptpipd.web.auth`) |
 | ``GET /``, ``GET /static/{name}`` | the remote-control page and its files (``static/``, shipped in the package) |
 
 Errors are ``{"error": {code, message, data}}`` with the JSON-RPC code and an HTTP status
-(:mod:`ptpipd.web.errors`), until the answer has begun: a stream (a download, live view) that fails after its
-head went out ends its connection, so the client sees a short body and never an error inside it. Everything
-is bounded (:class:`WebOptions`): request line and header sizes, a connection that sends no complete request,
-a client that stops reading (each write has a timeout, and no write ever happens while the camera is held),
-viewers and their one-frame slots.
+(:mod:`ptpipd.web.errors`), aiohttp's own refusals too (a 405 keeps its ``Allow``), until the answer has
+begun: a stream (a download, live view) that fails after its head went out ends its connection, so the client
+sees a short body and never an error inside it. Everything is bounded (:class:`WebOptions`): request line and
+header sizes, a connection that sends no complete request, a client that stops reading (each write has a
+timeout, and no write ever happens while the camera is held), viewers and their one-frame slots.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The data plane's pure parts, in-process: Range and If-None-Match (RFC 9110 §14, §13.1.2) and the live-view hub's
-rules with a frame source of our own (the subprocess tests drive the same through the daemon)."""
+"""The data plane's pure parts, in-process: Range and If-None-Match (RFC 9110 §14, §13.1.2) and the live-view
+hub's rules with a frame source of our own (the subprocess tests drive the same through the daemon)."""
 
 from __future__ import annotations
 
