@@ -216,6 +216,17 @@ def test_chunked_post_rpc_over_1_mib_is_a_413(generic_web: Web) -> None:
     assert generic_web.daemon.stderr_text().count(" ERROR ") == errors_before
 
 
+def test_get_rpc_without_a_websocket_upgrade_is_a_json_400(generic_web: Web) -> None:
+    """``GET /rpc`` as a plain request (a browser tab, ``curl``): aiohttp refuses the handshake; the answer is
+    the JSON error every answer has (400, -32600, aiohttp's reason), not a bare text 500 with a traceback."""
+    errors_before = generic_web.daemon.stderr_text().count(" ERROR ")
+    status, headers, body = generic_web.request("GET", "/rpc")
+    assert (status, headers["content-type"]) == (400, "application/json; charset=utf-8"), body
+    error = json.loads(body)["error"]
+    assert error["code"] == -32600 and "WebSocket" in error["message"], error
+    assert generic_web.daemon.stderr_text().count(" ERROR ") == errors_before
+
+
 @pytest.mark.parametrize("origin", ["http://evil.example", "null"])
 async def test_cross_site_websocket_and_post_refused(generic_web: Web, origin: str) -> None:
     async with aiohttp.ClientSession() as session:
