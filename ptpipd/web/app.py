@@ -10,16 +10,17 @@
 | ``DELETE /captures/{name}`` | removes it (a client that kept its own copy) |
 | ``GET /liveview.mjpeg`` | ``multipart/x-mixed-replace`` JPEG stream (one camera stream for all viewers) |
 | ``GET /liveview.jpg`` | the newest live-view frame |
+| ``HEAD`` of either | their headers only: no viewer joins, the camera's live view does not start |
 | ``GET /rpc`` / ``POST /rpc`` | JSON-RPC over a WebSocket / one request or batch |
 | ``POST /auth`` | sets the browser's session cookie (see :mod:`ptpipd.web.auth`) |
 | ``GET /``, ``GET /static/{name}`` | the remote-control page and its files (``static/``, shipped in the package) |
 
 Errors are ``{"error": {code, message, data}}`` with the JSON-RPC code and an HTTP status
-(:mod:`ptpipd.web.errors`), until the answer has begun: a stream (a download, live view) that fails after its
-head went out ends its connection, so the client sees a short body and never an error inside it. Everything
-is bounded (:class:`WebOptions`): request line and header sizes, a connection that sends no complete request,
-a client that stops reading (each write has a timeout, and no write ever happens while the camera is held),
-viewers and their one-frame slots.
+(:mod:`ptpipd.web.errors`), aiohttp's own refusals too (a 405 keeps its ``Allow``), until the answer has
+begun: a stream (a download, live view) that fails after its head went out ends its connection, so the client
+sees a short body and never an error inside it. Everything is bounded (:class:`WebOptions`): request line and
+header sizes, a connection that sends no complete request, a client that stops reading (each write has a
+timeout, and no write ever happens while the camera is held), viewers and their one-frame slots.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
 from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, peer_key, unauthorised
 from ptpipd.web.backend import Backend
-from ptpipd.web.errors import HttpError, not_found
+from ptpipd.web.errors import HttpError, not_found, reason
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             return _answer(request, exc)
         # the head (and maybe part of the body) is out: the client must see a short body, never foreign bytes
         if isinstance(exc, (CameraError, ConnectionError, TimeoutError)):
-            log.info(
-                "%s %s to %s stopped: %s", request.method, request.path, request.remote, exc or "timeout"
-            )
+            log.info("%s %s to %s stopped: %s", request.method, request.path, request.remote, reason(exc))
         else:  # a bug: logged with its traceback
             log.exception("%s %s failed after its answer began", request.method, request.path)
         if request.transport is not None:
@@ -124,7 +123,7 @@ def _answer(request: web.Request, exc: Exception) -> web.StreamResponse:
             raise exc
         if exc.status == 404:
             return not_found(request.path[:200]).response()
-        return HttpError(exc.status, codes.INVALID_REQUEST, exc.reason, None, dict(exc.headers)).response()
+        return _refusal(request, exc).response()
     if isinstance(exc, (ConnectionError, TimeoutError)):
         # the client went away, or stopped reading for longer than the write timeout: nothing to answer
         log.debug("%s %s: client %s gone: %s", request.method, request.path, request.remote, exc)
@@ -134,6 +133,20 @@ def _answer(request: web.Request, exc: Exception) -> web.StreamResponse:
     # a bug: logged with its traceback, -32603 for the client
     log.error("%s %s failed", request.method, request.path, exc_info=exc)
     return HttpError(500, codes.INTERNAL_ERROR, "Internal error", str(exc) or type(exc).__name__).response()
+
+
+def _refusal(request: web.Request, exc: web.HTTPException) -> HttpError:
+    """aiohttp's own refusal (a 405, a body over the cap, a bad WebSocket handshake …) as a JSON error. Its
+    headers (``Allow`` …) are kept, not those of its text body (``Content-Type``: aiohttp refuses both that
+    header and the JSON body's ``content_type``)."""
+    headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+    if exc.status == 405:
+        allowed = headers.get("Allow", "")
+        message = f"{request.method} is not allowed on {request.path[:200]} (allowed: {allowed})"
+        return HttpError(405, codes.INVALID_REQUEST, message, {"allow": allowed.split(",")}, headers)
+    if exc.status == 413:  # a body over the cap without a Content-Length that says so (chunked)
+        return HttpError(413, codes.INVALID_REQUEST, f"request over {MAX_MESSAGE >> 20} MiB", None, headers)
+    return HttpError(exc.status, codes.INVALID_REQUEST, exc.text or exc.reason, None, headers)
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -197,10 +210,32 @@ async def delete_capture(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------------------------------------- live view
 
 
-def _join(request: web.Request) -> Viewer:
+#: The headers of each live-view answer.
+MJPEG_HEADERS = {
+    "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+    "Cache-Control": "no-store",
+    "X-Accel-Buffering": "no",
+}
+JPEG_HEADERS = {"Content-Type": "image/jpeg", "Cache-Control": "no-store"}
+
+
+def _check_liveview(request: web.Request) -> None:
     service = request.app[BACKEND].service
     if service.capabilities.liveview is LiveViewSource.NONE:
         raise unsupported(service.vendor_name, "live view")
+
+
+async def _head_only(request: web.Request, headers: dict[str, str]) -> web.StreamResponse:
+    """``HEAD`` (aiohttp adds it to every GET route): the answer's headers alone, without joining the hub, so
+    no camera stream starts and no viewer stays for a body a HEAD never has (RFC 9110 §9.3.2)."""
+    _check_liveview(request)
+    response = web.StreamResponse(headers=headers)
+    await response.prepare(request)  # no Content-Length: a frame's size is only known once it came
+    return response
+
+
+def _join(request: web.Request) -> Viewer:
+    _check_liveview(request)
     try:
         return request.app[HUB].join()
     except ViewerLimit as exc:
@@ -222,28 +257,35 @@ def _part(frame: LiveFrame) -> bytes:
     return head.encode() + frame.jpeg + b"\r\n"
 
 
+async def _stream(response: web.StreamResponse, viewer: Viewer, frame: LiveFrame, opts: WebOptions) -> None:
+    """Writes ``frame`` and each next one until the stream fails (with a reason the log line names)."""
+    while True:
+        try:
+            async with asyncio.timeout(opts.write_timeout):
+                await response.write(_part(frame))
+        except TimeoutError:
+            raise TimeoutError("write timeout") from None
+        try:
+            frame = await viewer.next(opts.frame_timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no frame from the camera for {opts.frame_timeout:g} s") from None
+
+
 async def liveview_mjpeg(request: web.Request) -> web.StreamResponse:
+    if request.method == "HEAD":
+        return await _head_only(request, MJPEG_HEADERS)
     opts, hub = request.app[OPTIONS], request.app[HUB]
     viewer = _join(request)
     try:
         frame = await _first(viewer, opts.first_frame_timeout)
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
-                "Cache-Control": "no-store",
-                "X-Accel-Buffering": "no",
-            }
-        )
+        response = web.StreamResponse(headers=MJPEG_HEADERS)
         await response.prepare(request)
         try:
-            while True:
-                async with asyncio.timeout(opts.write_timeout):
-                    await response.write(_part(frame))
-                frame = await viewer.next(opts.frame_timeout)
+            await _stream(response, viewer, frame, opts)
         except (CameraError, TimeoutError, ConnectionError) as exc:
             # the camera's stream ended, no frame came for long, or the viewer stopped reading: a multipart
             # stream has no end marker a player waits for, so the connection simply ends
-            log.info("live-view viewer %s: %s", request.remote, exc or "timed out")
+            log.info("live-view viewer %s: %s", request.remote, reason(exc))
             if request.transport is not None:
                 request.transport.abort()
         return response
@@ -251,17 +293,15 @@ async def liveview_mjpeg(request: web.Request) -> web.StreamResponse:
         hub.leave(viewer)
 
 
-async def liveview_jpg(request: web.Request) -> web.Response:
+async def liveview_jpg(request: web.Request) -> web.StreamResponse:
+    if request.method == "HEAD":
+        return await _head_only(request, JPEG_HEADERS)
     viewer = _join(request)
     try:
         frame = await _first(viewer, request.app[OPTIONS].first_frame_timeout)
     finally:
         request.app[HUB].leave(viewer)
-    return web.Response(
-        body=frame.jpeg,
-        content_type="image/jpeg",
-        headers={"Cache-Control": "no-store", "X-Frame": str(frame.sequence)},
-    )
+    return web.Response(body=frame.jpeg, headers={**JPEG_HEADERS, "X-Frame": str(frame.sequence)})
 
 
 # ---------------------------------------------------------------------------------------------- rpc, auth

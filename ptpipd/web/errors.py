@@ -67,3 +67,12 @@ class HttpError(RpcError):
 def not_found(what: str) -> HttpError:
     """404 for a path the data plane does not serve."""
     return HttpError(404, codes.METHOD_NOT_FOUND, f"no such resource: {what}")
+
+
+def reason(exc: BaseException, timeout: str = "timed out") -> str:
+    """Why a stream stopped, for its log line: the exception's text, else ``timeout`` for a timeout (whose
+    text is empty), else the exception's type name; never empty (an exception is always true, its text often
+    empty)."""
+    if text := str(exc):
+        return text
+    return timeout if isinstance(exc, TimeoutError) else type(exc).__name__

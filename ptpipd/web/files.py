@@ -40,8 +40,8 @@ from ptpipd.errors import ErrorCode as codes
 from ptpipd.ip.transport import splice
 from ptpipd.vendors.base import FileEntry
 from ptpipd.web.backend import CHUNK, Backend
-from ptpipd.web.errors import HttpError
-from ptpipd.web.ranges import BadRange, ByteRange, parse_range
+from ptpipd.web.errors import HttpError, reason
+from ptpipd.web.ranges import BadRange, ByteRange, none_match, parse_range
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,9 @@ def _wanted(request: web.Request, meta: FileEntry, tag: str) -> ByteRange | None
         return None
     if_range = request.headers.get("If-Range")
     if if_range is not None and if_range.strip() != tag:
-        return None  # the object changed since the client's partial copy: the whole object
+        # the object changed since the client's partial copy (a strong comparison, RFC 9110 §13.1.5: a weak
+        # tag or a date never matches): the whole object
+        return None
     try:
         return parse_range(header, meta.size)
     except BadRange as exc:
@@ -113,8 +115,8 @@ async def serve_object(
     """The object, or the range asked for, with its headers."""
     meta = await backend.file_entry(handle)
     tag = etag(meta)
-    if request.headers.get("If-None-Match", "").strip() == tag:
-        return web.Response(status=304, headers={"ETag": tag})
+    if none_match(request.headers.get("If-None-Match", ""), tag):
+        return web.Response(status=304, headers={"ETag": tag, "Cache-Control": "no-cache"})
     wanted = _wanted(request, meta, tag)
     span = wanted or ByteRange(0, meta.size, meta.size)
     response = web.StreamResponse(status=200 if wanted is None else 206, headers=_headers(meta, tag))
@@ -134,7 +136,12 @@ async def serve_object(
     except (TimeoutError, ConnectionError, CameraError) as exc:
         # headers are out: the only way left to say "incomplete" is to end the connection (the client sees a
         # short body); the camera gone mid-object (NotConnected) ends it the same way
-        log.info("download of object %d to %s stopped: %s", handle, request.remote, exc or "write timeout")
+        log.info(
+            "download of object %d to %s stopped: %s",
+            handle,
+            request.remote,
+            reason(exc, timeout="write timeout"),
+        )
         transport.abort()
         return response
     except asyncio.CancelledError:  # the client closed its connection (aiohttp's handler cancellation)

@@ -256,13 +256,91 @@ def test_object_headers_head_etag_and_ranges(generic_web: Web) -> None:
     assert status == 304
 
 
-@pytest.mark.parametrize("spec", ["bytes=999999999-", "bytes=0-1,5-6", "items=0-1", "bytes=5-2", "bytes=-0"])
+def _raw_get(web: Web, path: str, *header_lines: bytes) -> tuple[int, dict[str, str], bytes]:
+    """``GET path`` with exactly these header lines (as curl -H sends them), on a connection the daemon
+    closes after the answer: (status, lower-cased headers, body)."""
+    head = b"GET %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n" % (
+        path.encode(),
+        b"".join(line + b"\r\n" for line in header_lines),
+    )
+    with raw_request(web.host, web.port, head) as sock:
+        answer = b""
+        while piece := sock.recv(1 << 16):
+            answer += piece
+    status_and_headers, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = status_and_headers.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"Range: items=0-5",  # a unit the daemon does not know: MUST be ignored (RFC 9110 §14.2)
+        b"Range: bytes=5-2",  # invalid (ends before it starts): ignored
+        b"Range: bytes=0-1,5-6",  # several ranges (curl -r 0-1,5-6): the whole object, no multipart
+        b"Range: bytes=abc",
+    ],
+)
+def test_a_range_not_served_as_asked_gets_the_whole_object(generic_web: Web, line: bytes) -> None:
+    """What RFC 9110 lets or makes a server ignore is ignored: 200 with the whole object, not a 416."""
+    _, _, whole = generic_web.request("GET", "/files/3")
+    status, headers, body = _raw_get(generic_web, "/files/3", line)
+    assert (status, body) == (200, whole), (line, status, body[:200])
+    assert "content-range" not in headers and headers["content-length"] == str(len(whole))
+
+
+def test_if_none_match_lists_star_and_weak_tags(generic_web: Web) -> None:
+    """``If-None-Match`` (RFC 9110 §13.1.2): ``*``, a list holding the object's tag, the tag marked weak (the
+    weak comparison) all answer 304 with the ETag and no body; a list without it the object (200)."""
+    _, headers, whole = generic_web.request("GET", "/files/3")
+    tag = headers["etag"]
+    for value in ("*", f'"other", {tag}', f"W/{tag}", f'W/"other",W/{tag}'):
+        status, answer, body = _raw_get(generic_web, "/files/3", b"If-None-Match: " + value.encode())
+        assert (status, body, answer["etag"]) == (304, b"", tag), value
+        assert answer["cache-control"] == "no-cache"
+    status, _, body = _raw_get(generic_web, "/files/3", b'If-None-Match: "other", W/"else"')
+    assert (status, body) == (200, whole)
+    # If-Range compares strongly: a weak tag never matches, so the whole object comes
+    status, _, body = _raw_get(generic_web, "/files/3", b"Range: bytes=0-9", b"If-Range: W/" + tag.encode())
+    assert (status, body) == (200, whole)
+    status, _, body = _raw_get(generic_web, "/files/3", b"Range: bytes=0-9", b"If-Range: " + tag.encode())
+    assert (status, body) == (206, whole[:10])
+
+
+@pytest.mark.parametrize("spec", ["bytes=999999999-", "bytes=-0", "bytes=999999999-,1000000000-1000000009"])
 def test_bad_range_is_416(generic_web: Web, spec: str) -> None:
+    """A valid byte-range set none of whose ranges lies within the object (RFC 9110 §15.5.17)."""
     status, headers, body = generic_web.request("GET", "/files/3", headers={"Range": spec})
     assert status == 416, spec
     assert headers["content-range"].startswith("bytes */")
     error = json.loads(body)["error"]
     assert error["code"] == -32602 and error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/files", {"GET", "HEAD"}),
+        ("POST", "/files/3", {"GET", "HEAD"}),
+        ("DELETE", "/files/3", {"GET", "HEAD"}),
+        ("GET", "/capture", {"POST"}),
+        ("PATCH", "/captures/x.jpg", {"GET", "HEAD", "DELETE"}),
+    ],
+)
+def test_wrong_method_is_a_json_405(generic_web: Web, method: str, path: str, allowed: set[str]) -> None:
+    """A method a route does not take (``curl -X PUT /files``): 405 with ``Allow`` and the JSON error body
+    every answer has (README, Errors), not a bare 500 "Server got itself in trouble" with a traceback logged
+    at ERROR."""
+    errors_before = generic_web.daemon.stderr_text().count(" ERROR ")
+    status, headers, body = generic_web.request(method, path)
+    assert status == 405, (status, body)
+    assert set(headers["allow"].split(",")) == allowed, headers
+    assert headers["content-type"] == "application/json; charset=utf-8", headers
+    error = json.loads(body)["error"]
+    assert error["code"] == -32600 and f"{method} is not allowed on {path}" in error["message"], error
+    assert set(error["data"]["allow"]) == allowed
+    assert generic_web.daemon.stderr_text().count(" ERROR ") == errors_before
 
 
 @pytest.mark.parametrize(
@@ -371,7 +449,8 @@ def test_a_saved_capture_can_be_deleted(fuji_web: Web) -> None:
 
 def test_stalled_download_is_dropped_without_holding_the_camera(big_web: Web) -> None:
     """A client that asks for the 1 GiB object and never reads: other clients go on at once, and the daemon
-    closes the stalled connection after its write timeout (``http_timeout``, 15 s by default; 2 s here)."""
+    closes the stalled connection after its write timeout (``http_timeout``, 15 s by default; 2 s here),
+    logging why."""
     dropped = "download of object 6"
     before = big_web.daemon.stderr_text().count(dropped)  # earlier tests' downloads said so too
     sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -384,6 +463,8 @@ def test_stalled_download_is_dropped_without_holding_the_camera(big_web: Web) ->
             "the daemon to drop the client",
         )
         assert big_web.daemon.call("get", ["iso"])["property"] == "iso"
+        said = [line for line in big_web.daemon.stderr_text().splitlines() if dropped in line][before:]
+        assert said[0].endswith(f"{dropped} to {big_web.host} stopped: write timeout"), said  # never empty
         total = 0
         with contextlib.suppress(ConnectionResetError):
             while chunk := sock.recv(1 << 20):

@@ -6,6 +6,7 @@ leaving no task or file descriptor behind."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import json
 import os
@@ -17,10 +18,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.daemon.conftest import wait_until
-from tests.web.conftest import Web
+from tests.procs import running_sim
+from tests.web.conftest import Web, running_web
 from tests.web.mjpeg import Part, open_stream
 
 WARMUP = 1.0
@@ -102,6 +105,52 @@ def test_camera_stream_starts_with_the_first_viewer_and_stops_after_the_last(fuj
     assert liveview_status(fuji_web)["viewers"] == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [("/liveview.mjpeg", "multipart/x-mixed-replace; boundary="), ("/liveview.jpg", "image/jpeg")],
+)
+def test_head_of_live_view_sends_the_headers_only(fuji_web: Web, path: str, media_type: str) -> None:
+    """``HEAD`` of a live-view route (aiohttp adds HEAD to every GET route) answers the headers and ends: a
+    HEAD response has no content (RFC 9110 §9.3.2), so the next request on the same keep-alive connection is
+    answered, not buried under an endless multipart body. No viewer joins and the camera's live view does not
+    start for a client that never looks."""
+    wait_until(lambda: not liveview_status(fuji_web)["running"], 30, "the live view to stop (earlier tests)")
+    before = liveview_status(fuji_web)
+    conn = http.client.HTTPConnection(fuji_web.host, fuji_web.port, timeout=30)
+    try:
+        conn.request("HEAD", path)
+        head = conn.getresponse()
+        assert head.status == 200 and head.getheader("Content-Type", "").startswith(media_type)
+        assert head.getheader("Cache-Control") == "no-store"
+        assert head.read() == b""
+        conn.request("GET", "/static/style.css")
+        page = conn.getresponse()
+        assert page.status == 200 and page.getheader("Content-Type", "").startswith("text/css")
+        assert page.read()
+    finally:
+        conn.close()
+    after = liveview_status(fuji_web)
+    assert (after["starts"], after["viewers"], after["running"]) == (before["starts"], 0, False), after
+
+
+def test_a_viewer_that_stops_reading_is_dropped_with_a_reason(tmp_path: Path) -> None:
+    """A viewer that never reads is dropped after the write timeout (``http_timeout``, 2 s here) and the
+    daemon's log line says why ("write timeout"), not an empty reason."""
+    env = {"PTPIPD_HTTP_TIMEOUT": "2"}
+    with (
+        running_sim("fuji", "--fps", "30", "--accept-any-client") as sim,
+        running_web(tmp_path, sim, "fuji", env=env) as web,
+    ):
+        stalled = stalled_viewer(web)
+        try:
+            wait_until(lambda: liveview_status(web)["viewers"] == 1, 20, "the viewer to join")
+            wait_until(lambda: liveview_status(web)["viewers"] == 0, 60, "the stalled viewer to be dropped")
+        finally:
+            stalled.close()
+        lines = [line for line in web.daemon.stderr_text().splitlines() if "live-view viewer" in line]
+    assert len(lines) == 1 and lines[0].endswith(f"live-view viewer {web.host}: write timeout"), lines
+
+
 def test_ffprobe_reads_the_stream(fuji_web: Web) -> None:
     ffprobe = shutil.which("ffprobe")
     assert ffprobe is not None, "ffprobe (Debian ffmpeg) is installed by make system-deps"
@@ -131,6 +180,7 @@ def test_no_liveview_on_a_camera_without_one(generic_web: Web) -> None:
         status, body = generic_web.get_json(path)
         assert status == 501, path
         assert body["error"]["code"] == -32003 and body["error"]["data"]["vendor"] == "generic"
+        assert generic_web.request("HEAD", path)[0] == 501, path  # HEAD as GET, without the body
 
 
 def _fd_count(pid: int) -> int:

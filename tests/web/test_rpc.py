@@ -3,6 +3,7 @@ answering exactly as NDJSON does for the same input."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from typing import Any
@@ -186,6 +187,44 @@ def test_post_rpc_content_length_over_1_mib_is_413_at_once(generic_web: Web) -> 
     assert (error["code"], error["message"]) == (-32600, "request over 1 MiB")
     status, _, body = generic_web.request("POST", "/rpc", STATUS.ljust(MAX_MESSAGE))
     assert status == 200 and json.loads(body)["result"]["state"] == "connected"
+
+
+def test_chunked_post_rpc_over_1_mib_is_a_413(generic_web: Web) -> None:
+    """A body over 1 MiB without Content-Length (chunked) is refused as one with it is: 413 with the same
+    JSON error (-32600, "request over 1 MiB"), not a bare text 500 with a traceback logged at ERROR."""
+    errors_before = generic_web.daemon.stderr_text().count(" ERROR ")
+    sock = raw_request(
+        generic_web.host,
+        generic_web.port,
+        b"POST /rpc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )
+    with sock:
+        chunk = b"[" * (256 << 10)
+        with contextlib.suppress(OSError):  # the daemon may answer and close before the last chunk
+            for _ in range(5):
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while piece := sock.recv(65536):
+                answer += piece
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), answer[:300]
+    assert b"content-type: application/json" in head.lower(), head
+    error = json.loads(body)["error"]
+    assert (error["code"], error["message"]) == (-32600, "request over 1 MiB")
+    assert generic_web.daemon.stderr_text().count(" ERROR ") == errors_before
+
+
+def test_get_rpc_without_a_websocket_upgrade_is_a_json_400(generic_web: Web) -> None:
+    """``GET /rpc`` as a plain request (a browser tab, ``curl``): aiohttp refuses the handshake; the answer is
+    the JSON error every answer has (400, -32600, aiohttp's reason), not a bare text 500 with a traceback."""
+    errors_before = generic_web.daemon.stderr_text().count(" ERROR ")
+    status, headers, body = generic_web.request("GET", "/rpc")
+    assert (status, headers["content-type"]) == (400, "application/json; charset=utf-8"), body
+    error = json.loads(body)["error"]
+    assert error["code"] == -32600 and "WebSocket" in error["message"], error
+    assert generic_web.daemon.stderr_text().count(" ERROR ") == errors_before
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "null"])

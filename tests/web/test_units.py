@@ -1,5 +1,5 @@
-"""The data plane's pure parts, in-process: Range parsing (RFC 9110 §14 examples) and the live-view hub's
-rules with a frame source of our own (the subprocess tests drive the same through the daemon)."""
+"""The data plane's pure parts, in-process: Range and If-None-Match (RFC 9110 §14, §13.1.2) and the live-view
+hub's rules with a frame source of our own (the subprocess tests drive the same through the daemon)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import app as web_app
 from ptpipd.web.files import UNIX_SEND_BUFFER, Forward
 from ptpipd.web.liveview import LiveHub, ViewerLimit
-from ptpipd.web.ranges import BadRange, ByteRange, parse_range
+from ptpipd.web.ranges import BadRange, ByteRange, none_match, parse_range
 
 
 @pytest.mark.parametrize(
@@ -42,11 +42,62 @@ def test_ranges(header: str, size: int, expected: ByteRange) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["bytes=10000-", "bytes=0-1,4-5", "bytes=", "bytes=-", "bytes=-0", "bytes=9-3", "items=0-1", "bytes=a-b"],
+    ["bytes=10000-", "bytes=-0", "bytes=10000-,20000-30000", "bytes=-0,99999-", "bytes=" + "9" * 5000 + "-"],
 )
-def test_bad_ranges(header: str) -> None:
+def test_unsatisfiable_ranges(header: str) -> None:
+    """A valid byte-range set none of whose ranges lies within the object: 416 (RFC 9110 §15.5.17)."""
     with pytest.raises(BadRange):
         parse_range(header, 10000)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "items=0-1",  # another unit: MUST be ignored (§14.2)
+        "bytes=9-3",  # invalid: ends before it starts (§14.1.1)
+        "bytes=",
+        "bytes=-",
+        "bytes=a-b",
+        "bytes 0-1",
+        "bytes=0-1;x",
+        "bytes=0-1,4-5",  # several ranges: served whole (no multipart answers)
+        "bytes=0-1,99999-",  # one of them satisfiable
+        "bytes=-5,0-",
+    ],
+)
+def test_ranges_not_served_as_asked_are_ignored(header: str) -> None:
+    """None: the whole object is served (200)."""
+    assert parse_range(header, 10000) is None
+
+
+def test_range_set_with_empty_elements() -> None:
+    """A list may hold empty elements (RFC 9110 §5.6.1)."""
+    assert parse_range("bytes=, 5-9 ,", 10000) == ByteRange(5, 10, 10000)
+    assert parse_range("Bytes=5-9", 10000) == ByteRange(5, 10, 10000)  # range units are case-insensitive
+
+
+TAG = '"3-1f-0a1b2c3d"'
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [
+        (TAG, True),
+        ("*", True),  # any current representation
+        (f'"x", {TAG}', True),
+        (f'"x",{TAG} , "y"', True),
+        (f"W/{TAG}", True),  # the weak comparison (RFC 9110 §8.8.3.2)
+        (f'W/"x", W/{TAG},', True),
+        (f'"a,b", {TAG}', True),  # a comma inside an opaque tag
+        ('"x"', False),
+        (TAG[:-2] + '"', False),
+        (TAG.strip('"'), False),  # not quoted: malformed
+        (f'"x" {TAG}', False),  # no comma between the tags: malformed
+        ("", False),
+    ],
+)
+def test_if_none_match(header: str, matches: bool) -> None:
+    assert none_match(header, TAG) is matches
 
 
 class Camera:
