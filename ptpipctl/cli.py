@@ -72,7 +72,7 @@ def _parameter(p: Param) -> inspect.Parameter:
         names = [f"{p.name}/{p.off}" if p.off else p.name, *([p.short] if p.short else [])]
         info = typer.Option(*names, metavar=p.metavar, envvar=p.env, **common)
     default = inspect.Parameter.empty if p.required else p.default
-    if default is None or p.many:
+    if default is None or (p.many and not p.required):
         kind, default = kind | None, None
     return inspect.Parameter(p.dest, KEYWORD, default=default, annotation=Annotated[kind, info])
 

@@ -35,9 +35,9 @@ MODULES = ("properties", "images", "card", "status", "camera", "live", "events",
 class Param:
     """A positional argument (``name`` is its METAVAR) or an option (``name`` starts with ``--``): a flag
     (False, or True when given), a switch pair with ``off`` (None, True or False), or an option with a
-    value when ``metavar`` is set. ``many``: repeatable or the rest of the line (a tuple); ``kind`` converts
-    the text, within ``bounds``; ``complete`` offers shell completions; ``short`` is an option's one-letter
-    name (``-o``) beside its long one."""
+    value when ``metavar`` is set. ``many``: repeatable or the rest of the line (a tuple; an argument then
+    optional unless ``required`` is given); ``kind`` converts the text, within ``bounds``; ``complete``
+    offers shell completions; ``short`` is an option's one-letter name (``-o``) beside its long one."""
 
     def __init__(
         self,
@@ -48,7 +48,7 @@ class Param:
         metavar: str | None = None,
         off: str | None = None,
         many: bool = False,
-        required: bool = True,
+        required: bool | None = None,
         kind: type[str] | type[int] | type[float] = str,
         bounds: tuple[int, int] | None = None,
         default: object = None,
@@ -60,7 +60,7 @@ class Param:
         self.short = short
         self.many, self.kind, self.bounds, self.env, self.complete = many, kind, bounds, env, complete
         self.is_arg = not name.startswith("-")
-        self.required = required and self.is_arg and not many
+        self.required = self.is_arg and (not many if required is None else required)
         self.takes_value = self.is_arg or metavar is not None
         flag = not self.takes_value and off is None
         self.default = () if many else False if flag else default

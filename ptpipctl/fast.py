@@ -84,6 +84,8 @@ def _values(command: Command, words: list[str]) -> Values:
             i += 1
     for arg in (p for p in command.params if p.is_arg):
         if arg.many:
+            if arg.required and not positionals:
+                raise Decline
             values[arg.dest] = tuple(map(arg.convert, positionals))
             positionals = []
         elif positionals:

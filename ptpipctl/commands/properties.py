@@ -70,7 +70,10 @@ PROP = Param(
 VALUE = Param(
     "VALUE",
     "value",
-    'A label ("800", "auto", "+1/3"; case-insensitive), an integer or hex (0x320). A negative value needs no --.',
+    'A label ("800", "auto", "+1/3"; case-insensitive), an integer or hex (0x320). A negative value needs '
+    "no --. Its words are joined by one blank (set exp-bias -1 2/3); quote it to keep blanks as typed.",
+    many=True,
+    required=True,
     complete=complete_value,
 )
 
@@ -82,9 +85,9 @@ def get(g: Globals, prop: str, *, as_json: bool) -> None:
 
 
 @command(PROP, VALUE, JSON, dash_values=True)
-def set_(g: Globals, prop: str, value: str, *, as_json: bool) -> None:
+def set_(g: Globals, prop: str, value: tuple[str, ...], *, as_json: bool) -> None:
     """Writes a property; prints the value the camera reports afterwards."""
-    show(g, "set", {"property": prop.strip(), "value": value}, value_text, as_json)
+    show(g, "set", {"property": prop.strip(), "value": " ".join(value)}, value_text, as_json)
 
 
 @command(PROP, JSON, PRETTY)

@@ -24,7 +24,8 @@ The answers are the seed tool's, byte for byte where ``SEED-OUTPUT.md`` shows th
 * Errors → one line ``COMMAND error: MESSAGE``. A camera's refusal is the seed's text of its response code
   (``set error: invalid device property value``); a value the daemon refuses before sending gets the text the
   camera would have sent (``invalid device property value``, or ``access denied`` for a read-only
-  property); everything else is the JSON-RPC error's message. An unknown command →
+  property); a command sent before ``auth TOKEN`` where one is needed: ``unauthorised: send 'auth TOKEN'
+  first``; everything else is the JSON-RPC error's message. An unknown command →
   ``unknown command 'X'; try 'help' (…)``; ``help`` lists the commands.
 """
 
@@ -66,6 +67,10 @@ class CommandFailed(Exception):
         self.error = error
 
 
+#: The refusal of a command before ``auth TOKEN`` on a listener off loopback, in the text protocol's words.
+NOT_AUTHENTICATED = "unauthorised: send 'auth TOKEN' first"
+
+
 def error_message(error: RpcError) -> str:
     """One line from a JSON-RPC error (``Invalid params`` completed from pydantic's errors)."""
     message, data = error.message, error.data
@@ -89,6 +94,8 @@ def failure_text(command: Command, failure: CommandFailed) -> str:
     if error is None:
         return str(failure)
     data = error.data if isinstance(error.data, dict) else {}
+    if error.code == ErrorCode.UNAUTHORISED and command.name != "auth":
+        return NOT_AUTHENTICATED  # the dispatcher's words are JSON-RPC's (call auth {token})
     if error.code == ErrorCode.REFUSED and isinstance(data.get("response"), str):
         return response_text(int(data["response"], 16))
     if error.code == ErrorCode.UNKNOWN_PROPERTY and command.prop_text is not None:

@@ -8,7 +8,7 @@ Grammar (DESIGN.md §5, the seed's server mode; words are separated by blanks, c
     state [json [pretty]]
     describe PROP [json [pretty]]
     get PROP
-    set PROP VALUE
+    set PROP VALUE                 VALUE: the rest of the line (``set exp-bias -1 2/3``)
     opreq CODE [PARAM...]          CODE and up to five PARAMs in hex, with or without 0x
     help [COMMAND]
     auth TOKEN                     ours: only needed on a non-loopback listener with an auth_token
@@ -16,7 +16,12 @@ Grammar (DESIGN.md §5, the seed's server mode; words are separated by blanks, c
 ``PROP`` is tried as hex first, as the seed does (``0x5005`` or ``5005``: at most four hex digits), then taken
 as a unified name (``iso``, ``exp-bias``…). ``VALUE`` is given to the daemon as typed: a label (``800``,
 ``auto``, ``+1/3``), a decimal integer or ``0x``-hex. (The seed's code read every value as hex, so that its
-own README example ``set iso 800`` meant 0x800; we follow the README.)
+own README example ``set iso 800`` meant 0x800; we follow the README.) The seed's README gives ``set`` two
+parameters, the property and the value; as labels hold blanks (``-1 2/3``, ``AI Servo``, ``Lo 1.0``, which
+``get`` prints), the value is everything after the property, blanks inside kept as typed (a string property
+gets them; a label matches whatever its blanks), so a script writes back what it read. (The seed's code
+ignored words after the value; here they are part of it, and a value that is no label is the daemon's
+invalid-value error.)
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ ALIASES = {"shoot": "capture", "shutter": "capture", "snap": "capture"}
 
 #: Usage and a one-line description of every command, in ``help`` order.
 USAGE: dict[str, tuple[str, str]] = {
+    "auth": (
+        "auth TOKEN",
+        "only off loopback, where the daemon has an auth_token: the first line, before the command "
+        "(on loopback no command needs it)",
+    ),
     "capture": (
         "capture [PATH]",
         "take a picture; the image (or preview) goes to PATH on the daemon's side, else to its capture "
@@ -44,7 +54,11 @@ USAGE: dict[str, tuple[str, str]] = {
         "opreq CODE [PARAM...]",
         "run any operation (hex code, up to 5 hex parameters) and hex-dump the packets received",
     ),
-    "set": ("set PROP VALUE", "write a property (VALUE: a label, an integer or 0x-hex)"),
+    "set": (
+        "set PROP VALUE",
+        "write a property; VALUE is the rest of the line: a label as get prints it (-1 2/3, AI Servo), "
+        "an integer or 0x-hex",
+    ),
     "state": ("state [json [pretty]]", "the camera's state list (Fujifilm)"),
 }
 
@@ -129,6 +143,14 @@ def _json_flags(name: str, words: list[str]) -> tuple[bool, bool]:
     raise ParseError(name, f"unexpected {' '.join(words)!r}; {_usage(name)}")
 
 
+def _set(line: str) -> Command:
+    """``set PROP VALUE``: VALUE is the rest of the line after PROP (blanks around it dropped)."""
+    words = line.strip().split(None, 2)  # the same blanks as str.split(): [set, PROP, VALUE]
+    if len(words) < 3:
+        raise ParseError("set", f"missing {'a value' if words[1:] else 'a property'}; {_usage('set')}")
+    return Command("set", prop=parse_property(words[1]), prop_text=words[1], value=words[2])
+
+
 def parse(line: str) -> Command | None:
     """The command on ``line``; None for a blank line; :class:`ParseError` for anything else."""
     words = line.split()
@@ -143,22 +165,15 @@ def parse(line: str) -> Command | None:
     if name in ("info", "state"):
         as_json, pretty = _json_flags(name, args)
         return Command(name, json=as_json, pretty=pretty)
-    if name in ("get", "describe", "set"):
-        wanted = 2 if name == "set" else 1
-        if len(args) < wanted or (name != "describe" and len(args) > wanted):
-            missing = "a property" if not args else "a value"
-            raise ParseError(
-                name, f"{'too many arguments' if args[wanted:] else 'missing ' + missing}; {_usage(name)}"
-            )
+    if name == "set":
+        return _set(line)
+    if name in ("get", "describe"):
+        if not args:
+            raise ParseError(name, f"missing a property; {_usage(name)}")
+        if name == "get" and len(args) > 1:
+            raise ParseError(name, f"too many arguments; {_usage(name)}")
         as_json, pretty = _json_flags(name, args[1:]) if name == "describe" else (False, False)
-        return Command(
-            name,
-            prop=parse_property(args[0]),
-            prop_text=args[0],
-            value=args[1] if name == "set" else None,
-            json=as_json,
-            pretty=pretty,
-        )
+        return Command(name, prop=parse_property(args[0]), prop_text=args[0], json=as_json, pretty=pretty)
     if name == "opreq":
         if not args:
             raise ParseError(name, f"missing the operation code; {_usage(name)}")
@@ -178,7 +193,7 @@ def parse(line: str) -> Command | None:
         return Command(name, topic=topic)
     if name == "auth":
         if len(args) != 1:
-            raise ParseError(name, "usage: auth TOKEN")
+            raise ParseError(name, _usage(name))
         return Command(name, token=args[0])
     raise ParseError(None, f"unknown command {word!r}; try 'help' (commands: {', '.join(USAGE)})")
 

@@ -74,6 +74,28 @@ def test_set_a_negative_value_needs_no_double_dash(live: Live) -> None:
     assert pairs(result.out)["value"] == negative
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "typer"])
+def test_set_a_label_with_blanks_as_words_or_quoted(live: Live, fast: bool) -> None:
+    """``ptpipctl set exp-bias -1 2/3``: VALUE is the rest of the words (joined by one blank; ``-1`` is not
+    an option), or one quoted word; either way the label ``get`` printed is written back."""
+    desc = live.daemon.call("describe", {"property": "exp-bias"})
+    spaced = [v for v in desc["form"]["values"] if " " in v["label"] and v["label"].startswith("-")]
+    assert len(spaced) >= 2, desc["form"]["values"]
+    try:
+        for value, args in (
+            (spaced[0], spaced[0]["label"].split()),
+            (spaced[1], [spaced[1]["label"]]),
+            (spaced[0], ["--json", *spaced[0]["label"].split()]),
+        ):
+            result = live.ctl("set", "exp-bias", *args, fast=fast)
+            assert result.code == 0, result.err
+            shown = json.loads(result.out)["label"] if "--json" in args else pairs(result.out)["value"]
+            assert shown == value["label"]
+            assert live.daemon.call("get", {"property": "exp-bias"})["value"] == value["value"]
+    finally:
+        live.daemon.call("set", {"property": "exp-bias", "value": desc["label"]})
+
+
 def test_camera_error_exits_1_with_the_daemons_message(live: Live) -> None:
     with live.daemon.connect() as conn:
         error = conn.request("set", {"property": "iso", "value": "123"})["error"]

@@ -16,7 +16,7 @@ import pytest
 from ptpipctl.declare import commands
 from ptpipctl.fast import parse
 from tests.cli.conftest import Result, clean_env, ctl
-from tests.cli.stub import StubDaemon, stub_daemon
+from tests.cli.stub import ISO, StubDaemon, stub_daemon
 
 SOCK = "{sock}"  # replaced by the stub's socket path
 HOME = "{home}"  # replaced by the test's home directory
@@ -36,6 +36,8 @@ CASES: list[tuple[list[str], dict[str, str], bool, int]] = [
     (["set", "iso", "-800"], {}, True, 0),  # a value like an option: set declares dash_values, as typer's
     (["set", "iso", "--json", "-800"], {}, True, 0),
     (["set", "-h", "iso", "800"], {}, False, 0),
+    (["set", "iso"], {}, False, 2),  # VALUE takes the rest of the words, but at least one
+    (["set", "iso", "--json"], {}, False, 2),
     (["describe", "iso"], {}, True, 0),
     (["describe", "iso", "--json"], {}, True, 0),
     (["describe", "--pretty", "iso"], {}, True, 0),
@@ -183,6 +185,31 @@ def test_both_paths_agree(
             assert f"at socket {default_dir(home)}/ptpipd.sock: " in fast.err
     elif code == 1:
         assert fast.err.startswith("ptpipctl: ") and fast.err.count("\n") == 1 and fast.out == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "prop", "sent"),
+    [
+        (["set", "exp-bias", "-1", "2/3"], "exp-bias", "-1 2/3"),  # "-1" is a word of the value, no option
+        (["set", "exp-bias", "-1 2/3"], "exp-bias", "-1 2/3"),
+        (["set", "--json", "artist", "Jane  Doe"], "artist", "Jane  Doe"),  # one quoted word: blanks as typed
+        (["set", "whitebalance", "Color", "temperature", "--json"], "whitebalance", "Color temperature"),
+        (["set", "focusmode", "AI", "Servo"], "focusmode", "AI Servo"),
+        (["set", "exp-bias", "--", "-1", "2/3"], "exp-bias", "-1 2/3"),  # typer's
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, list) else None,
+)
+def test_set_sends_the_rest_of_the_words_as_one_value(
+    home: Path, stub: StubDaemon, args: list[str], prop: str, sent: str
+) -> None:
+    """``set PROP VALUE…``: the words after PROP are the value, joined by one blank, on both paths."""
+    stub.answers["set"] = lambda p: {**ISO, "property": p["property"], "label": p["value"]}
+    env = clean_env(home, PTPIPCTL_SOCKET=str(stub.address))
+    fast, typer, requests = run_both(args, env, stub)
+    assert (fast.code, fast.raw, fast.err) == (typer.code, typer.raw, typer.err)
+    assert fast.code == 0, fast.err
+    for each in requests:
+        assert [(r["method"], r["params"]) for r in each] == [("set", {"property": prop, "value": sent})]
 
 
 def imported(importtime: str) -> set[str]:

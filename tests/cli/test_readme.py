@@ -61,7 +61,7 @@ def command_rows() -> list[str]:
             continue
         usage, description, parts = help_of(name)
         arguments = usage.removeprefix(f"ptpipctl {name} ").replace("[OPTIONS]", "").split()
-        arguments = [a.removeprefix("{").removesuffix("}") for a in arguments]  # typer's {REQUIRED}
+        arguments = [re.sub(r"\{(\w+)\}", r"\1", a) for a in arguments]  # typer's {REQUIRED}, {MANY}...
         options = [term.replace(" / ", "/") for term, _ in parts["Options"] if term != "-h, --help"]
         synopsis = " ".join([name, *arguments, *(f"[{o}]" for o in options)])
         rows.append(f"| `{synopsis}` | {description} |")

@@ -487,13 +487,15 @@ async def test_help_needs_no_daemon() -> None:
     assert reply.ok and reply.text.startswith("Supported commands:\n")
 
 
-async def test_unauthenticated_client_gets_the_dispatchers_error() -> None:
-    stub = Stub(get=ISO, auth=True)
-    dispatcher = stub.dispatcher()
+@pytest.mark.parametrize("line", ["get iso", "set iso 800", "opreq 0x1001", "capture", "info json"])
+async def test_unauthenticated_client_is_told_the_text_command(line: str) -> None:
+    """The dispatcher refuses (-32010, in JSON-RPC's words: ``call auth {token}``); the line gives the text
+    protocol's command instead, and nothing reaches the camera."""
+    stub = Stub(get=ISO, set=ISO, opreq={"packets": []}, capture={}, info={}, auth=True)
     client = Client(1, "legacy", "192.0.2.1", authenticated=False)
-    adapter = Adapter(dispatcher, client, Path("/"))
-    reply = await adapter.run_line("get iso")
-    assert reply == Reply("get error: unauthorised: call auth {token} first\n", ok=False)
+    reply = await Adapter(stub.dispatcher(), client, Path("/")).run_line(line)
+    name = line.split()[0]
+    assert reply == Reply(f"{name} error: unauthorised: send 'auth TOKEN' first\n", ok=False)
     assert stub.calls == []
 
 

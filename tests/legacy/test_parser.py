@@ -73,6 +73,29 @@ def test_get_set_describe() -> None:
     )
 
 
+@pytest.mark.parametrize("value", ["-1 2/3", "AI Servo", "One Shot", "Lo 1.0", "Hi 1", "Color temperature"])
+def test_set_takes_the_rest_of_the_line_as_its_value(value: str) -> None:
+    """Labels hold blanks, and ``get`` prints them (``-1 2/3 (0xf97d)``): a script writes back what it read.
+    The seed's README gives ``set`` two parameters, the property and the value; the value is now all the
+    rest of the line."""
+    assert ok(f"set exp-bias {value}") == Command("set", prop="exp-bias", prop_text="exp-bias", value=value)
+    assert ok(f"SET 0x5010 {value}\r\n") == Command("set", prop=0x5010, prop_text="0x5010", value=value)
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("set artist Jane  Doe", "Jane  Doe"),  # blanks inside are kept as typed (a string property)
+        ("  set\tartist \t Jane\tDoe \t\r\n", "Jane\tDoe"),  # blanks around it are not
+        ("set iso 800 now", "800 now"),  # the seed's code ignored "now"; now it is part of the value
+        ("set exp-bias -1\u00a02/3", "-1\u00a02/3"),  # a Unicode blank is one to str.split() too
+    ],
+)
+def test_set_keeps_blanks_inside_the_value(line: str, value: str) -> None:
+    assert ok(line).value == value
+    assert ok(line).prop_text == line.split()[1]
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -80,7 +103,7 @@ def test_get_set_describe() -> None:
         ("get iso extra", "get error: too many arguments; usage: get PROP"),
         ("set iso", "set error: missing a value; usage: set PROP VALUE"),
         ("set", "set error: missing a property; usage: set PROP VALUE"),
-        ("set iso 800 now", "set error: too many arguments; usage: set PROP VALUE"),
+        ("set iso \t ", "set error: missing a value; usage: set PROP VALUE"),
         ("describe", "describe error: missing a property; usage: describe PROP [json [pretty]]"),
     ],
 )
@@ -147,6 +170,15 @@ def test_auth() -> None:
     assert ok("auth s3cret").token == "s3cret"
     with pytest.raises(ParseError, match="usage: auth TOKEN"):
         parse("auth")
+
+
+def test_help_lists_auth() -> None:
+    """A listener off loopback wants ``auth TOKEN`` first: ``help`` says so, and ``help auth`` explains it."""
+    assert "\n  auth TOKEN " in help_text()
+    assert ok("help auth").topic == "auth"
+    about = help_text("auth")
+    assert about.startswith("auth TOKEN\n")
+    assert "loopback" in about and "auth_token" in about
 
 
 def test_line_cap_is_4_kib() -> None:
