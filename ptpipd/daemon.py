@@ -234,6 +234,12 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         loop.add_signal_handler(sig, stop.set)
     notifier = Notifier(env)
     activated = listen_fds(env)
+    try:
+        for role, (host, port), name in activated.network():
+            settings.check_exposure(role, host, port, name)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return EXIT_SETTINGS
     _remove_stale_temp_files(settings.captures_path(env))
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(notifier.close)
@@ -264,12 +270,9 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
                 listeners.append(await stack.enter_async_context(await opener()))
             backend = Backend(service, dispatcher, settings.captures_path(env))
             plane.append(await _start_web(settings, env, activated, backend, stack))
-        except (OSError, SocketInUse) as exc:
+        except (OSError, SocketInUse) as exc:  # the files bound so far are removed on leaving the stack
             log.error("cannot listen: %s", exc)
             return EXIT_UNSPECIFIED
-        if not activated.any:  # our own socket file (systemd's stay where they are)
-            path = settings.socket_path(env)
-            stack.callback(remove_socket_file, path, socket_file_identity(path))
         # JSON-RPC, then HTTP, then the legacy text listener (which tests and scripts expect last)
         addresses = [listener.address for listener in listeners]
         serving = addresses[: len(rpc)] + plane[0].addresses + addresses[len(rpc) :]
@@ -309,8 +312,9 @@ async def _start_web(
             await web.serve(sock)
         return web
     path = settings.http_socket_path(env)
-    await web.serve(bind_unix(path, settings.socket_mode, settings.socket_group))
+    sock = bind_unix(path, settings.socket_mode, settings.socket_group)
     stack.callback(remove_socket_file, path, socket_file_identity(path))
+    await web.serve(sock)
     address = settings.http_address()
     if address is not None:
         await web.serve(bind_tcp(*address))
