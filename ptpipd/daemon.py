@@ -60,7 +60,7 @@ from ptpipd.web.server import WebServer
 log = logging.getLogger("ptpipd")
 
 
-#: The settings ``--legacy HOST:PORT`` sets.
+#: The settings ``--legacy HOST:PORT`` sets (``--legacy PORT``: on 127.0.0.1).
 LEGACY_FIELDS = ("legacy_enabled", "legacy_address", "legacy_port")
 #: Where the socket is when neither --socket nor the config file says (config.default_runtime_dir).
 DEFAULT_SOCKET = "/run/ptpipd/ptpipd.sock as root, else $XDG_RUNTIME_DIR/ptpipd/ptpipd.sock, else /tmp/ptpipd-$UID/ptpipd.sock"
@@ -86,14 +86,22 @@ OPTIONS: tuple[tuple[str | tuple[str, ...], str | None, str], ...] = (
     ("guid", "UUID", "initiator GUID (default: generated once, kept in the state directory)"),
     ("friendly_name", "NAME", "initiator name shown on and remembered by the camera (default ptpipd)"),
     ("socket", "PATH", f"the JSON-RPC Unix socket (default {DEFAULT_SOCKET})"),
-    ("rpc_tcp", "HOST:PORT", "JSON-RPC over TCP, or off (default 127.0.0.1:15741)"),
+    (
+        "rpc_tcp",
+        "HOST:PORT",
+        "JSON-RPC over TCP, or off (default 127.0.0.1:15741; a bare PORT is 127.0.0.1:PORT)",
+    ),
     (
         "http",
         "HOST:PORT",
-        "HTTP data plane over TCP, or off (default 127.0.0.1:15780; the Unix socket beside --socket, "
-        "ptpipd-http.sock, serves it always)",
+        "HTTP data plane over TCP, or off (default 127.0.0.1:15780; a bare PORT is 127.0.0.1:PORT; the Unix "
+        "socket beside --socket, ptpipd-http.sock, serves it always)",
     ),
-    (("--legacy",), "HOST:PORT", "serve the seed's text protocol there (default: off)"),
+    (
+        ("--legacy",),
+        "HOST:PORT",
+        "serve the seed's text protocol there (default: off; a bare PORT is 127.0.0.1:PORT)",
+    ),
     (
         "max_connections",
         "N",
