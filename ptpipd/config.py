@@ -303,11 +303,12 @@ class Settings(BaseModel):
     def check_exposure(self, role: str, host: str, port: int, what: str | None = None) -> None:
         """The rule for every TCP listener, configured or handed over by systemd: off loopback only with
         ``auth_token`` (:class:`SettingsError`, exit 104). ``role`` is ``rpc_tcp``, ``http`` or ``legacy``
-        (the message says how its clients then authenticate); ``what`` names the listener, address included
-        (default: ``ROLE HOST:PORT``)."""
+        (the message says how its clients then authenticate); ``what`` names the listener when the role does
+        not (``rpc_tcp 0.0.0.0:15741``, ``the socket systemd passed as fd 3 (0.0.0.0:15741)``)."""
         if self.auth_token or is_loopback_host(host):
             return
-        subject = what or f"{role} {format_host_port(host, port)}"
+        address = format_host_port(host, port)
+        subject = f"{what} ({address})" if what else f"{role} {address}"
         raise SettingsError(
             f"{subject} is not a loopback address: set auth_token in [daemon] ({_AUTH_HOW[role]})"
         )

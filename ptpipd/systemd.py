@@ -95,16 +95,14 @@ class ActivatedSockets:
     def network(self) -> list[tuple[str, tuple[str, int], str]]:
         """The TCP sockets among them, for the rule on addresses off loopback: each as (its role: ``rpc_tcp``,
         ``http`` or ``legacy``; the address it is bound to; its name: ``the socket systemd passed as fd 3
-        "rpc" (0.0.0.0:15741)``)."""
+        "rpc"``)."""
         out = []
         for role, socks in (("rpc_tcp", self.tcp), ("http", self.http), ("legacy", self.legacy)):
             for sock in socks:
-                if sock.family not in (socket.AF_INET, socket.AF_INET6):
-                    continue
-                fd, (host, port) = sock.fileno(), sock.getsockname()[:2]
-                name = f' "{self.names[fd]}"' if fd in self.names else ""
-                shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-                out.append((role, (host, port), f"the socket systemd passed as fd {fd}{name} ({shown})"))
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    fd, (host, port) = sock.fileno(), sock.getsockname()[:2]
+                    name = f' "{self.names[fd]}"' if fd in self.names else ""
+                    out.append((role, (host, port), f"the socket systemd passed as fd {fd}{name}"))
         return out
 
 

@@ -85,8 +85,8 @@ class Listener:
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._refused: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._full = False  # said once in the log each time the listener fills up
-        #: The Unix socket file this listener bound (path, identity), removed when it closes; None for TCP and
-        #: for sockets handed over by systemd (those stay where they are)
+        #: The Unix socket file this listener bound (path, identity), removed when it stops accepting; None for
+        #: TCP and for sockets handed over by systemd (those stay where they are)
         self.socket_file: tuple[Path, tuple[int, int] | None] | None = None
 
     @property

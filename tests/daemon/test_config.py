@@ -260,6 +260,13 @@ def test_public_tcp_with_a_token_is_allowed() -> None:
     assert s.rpc_tcp_address() == ("0.0.0.0", 15741)
     with pytest.raises(SettingsError):
         load({"rpc_tcp": "0.0.0.0:15741"}, None, env={})
+    with pytest.raises(SettingsError, match=re.escape("rpc_tcp [::]:15741 is not a loopback address")):
+        load({"rpc_tcp": "[::]:15741"}, None, env={})
+    said = (
+        "legacy 0.0.0.0:15740 is not a loopback address: set auth_token in [daemon] (text clients then send"
+    )
+    with pytest.raises(SettingsError, match=re.escape(said)):
+        load({"legacy_enabled": True, "legacy_address": "0.0.0.0"}, None, env={})
 
 
 # ------------------------------------------------------------------------------- env and precedence
