@@ -234,12 +234,7 @@ def test_socket_activation(tmp_path: Path, names: bool) -> None:
         notify.wait_for("STOPPING", "1", timeout=0)
         assert sock_path.is_socket(), "the daemon removed a socket that systemd owns"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        output = proc.stdout.read() if proc.stdout else ""
-        if proc.stdout:
-            proc.stdout.close()
+        output = _reap(proc)
         notify.close()
     assert "Traceback" not in output, output
 
@@ -275,6 +270,16 @@ def _activate(tmp_path: Path, listen: list[str], fdnames: str, *extra_env: str) 
     return proc
 
 
+def _reap(proc: subprocess.Popen[str]) -> str:
+    """Kills ``proc`` if it still runs; its whole output."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    assert proc.stdout is not None
+    with proc.stdout:
+        return proc.stdout.read()
+
+
 def _answer(address: tuple[str, int], request: bytes) -> bytes:
     """Everything the listener at ``address`` answers to ``request`` before it closes (a reset: nothing)."""
     with socket.create_connection(address, timeout=30) as conn:
@@ -301,12 +306,7 @@ def test_an_activated_socket_off_loopback_without_a_token_is_refused(tmp_path: P
         answer = _answer(("127.0.0.1", port), EXPOSED_REQUESTS[fdname])  # the first connection starts it
         assert proc.wait(30) == 104
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        output = proc.stdout.read() if proc.stdout else ""
-        if proc.stdout:
-            proc.stdout.close()
+        output = _reap(proc)
     assert answer == b"", answer
     name = f' "{fdname}"' if fdname else ""
     said = (
@@ -350,12 +350,7 @@ def test_an_activated_socket_off_loopback_with_a_token_asks_for_it(tmp_path: Pat
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        output = proc.stdout.read() if proc.stdout else ""
-        if proc.stdout:
-            proc.stdout.close()
+        output = _reap(proc)
     assert token not in output and "Traceback" not in output, output
 
 
