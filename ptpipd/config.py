@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import grp
 import os
 import shlex
 import uuid
@@ -36,7 +37,7 @@ from pydantic.functional_validators import AfterValidator
 
 from ptpipd.ingest_names import DEFAULT_PATTERN, check_pattern
 from ptpipd.loops import LoopName, uvloop_available
-from ptpipd.net import is_loopback_host
+from ptpipd.net import format_host_port, is_loopback_host
 from ptpipd.vendors import VENDORS
 
 EXIT_UNSPECIFIED = 1
@@ -79,13 +80,23 @@ def default_state_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "ptpipd"
 
 
+#: How the clients of each kind of TCP listener authenticate off loopback.
+_AUTH_HOW = {
+    "rpc_tcp": "clients then call auth {token} first",
+    "http": "HTTP clients then send it as Authorization: Bearer TOKEN",
+    "legacy": "text clients then send auth TOKEN first; it travels in clear text: better keep it on loopback",
+}
+
 #: The spellings of "no TCP listener".
 _OFF = ("", "off", "no", "false", "none")
 
 
 def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
-    """``HOST:PORT``, ``:PORT``, ``HOST`` or ``[v6]:PORT``."""
+    """``HOST:PORT``, ``:PORT``, ``HOST`` or ``[v6]:PORT``; a bare number is a port, as ``:PORT``
+    (``--legacy 15740`` means 127.0.0.1:15740, not a host named 15740)."""
     t = text.strip()
+    if t.isdigit():
+        t = f":{t}"
     if t.startswith("["):
         host, _, rest = t[1:].partition("]")
         port = rest.removeprefix(":")
@@ -192,11 +203,28 @@ class Settings(BaseModel):
     @field_validator("socket_mode", mode="before")
     @classmethod
     def _octal(cls, value: object) -> object:
-        """A mode written in a file or variable is octal (``0660``)."""
+        """A mode written in a file or variable is octal (``0660``): permission bits only, 0000 to 0777."""
         try:
-            return int(value, 8) if isinstance(value, str) else value
+            mode = int(value, 8) if isinstance(value, str) else value
         except ValueError:
             raise ValueError(f"not an octal mode such as 0660: {value!r}") from None
+        if isinstance(mode, int) and not 0 <= mode <= 0o777:
+            raise ValueError(f"not a mode from 0000 to 0777 (permission bits only): {value!r}")
+        return mode
+
+    @field_validator("socket_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        """A group that exists (a name, or a numeric GID): the sockets are given to it when they are bound."""
+        if value is None or not value.strip():
+            return None
+        name = value.strip()
+        if not name.isdigit():
+            try:
+                grp.getgrnam(name)
+            except KeyError:
+                raise ValueError(f"no group named {name!r} on this machine (getent group {name})") from None
+        return name
 
     @field_validator("rpc_tcp", "http")
     @classmethod
@@ -259,24 +287,31 @@ class Settings(BaseModel):
 
     def check(self) -> None:
         """Cross-field rules (exit 104 when broken)."""
-        for name, address, how in (
-            ("rpc_tcp", self.rpc_tcp_address(), "clients then call auth {token} first"),
-            ("http", self.http_address(), "HTTP clients then send it as Authorization: Bearer TOKEN"),
+        legacy = (self.legacy_address, self.legacy_port) if self.legacy_enabled else None
+        for name, address in (
+            ("rpc_tcp", self.rpc_tcp_address()),
+            ("http", self.http_address()),
+            ("legacy", legacy),
         ):
-            if address is not None and not self.auth_token and not is_loopback_host(address[0]):
-                raise SettingsError(
-                    f"{name} {address[0]}:{address[1]} is not a loopback address: set auth_token in [daemon] "
-                    f"({how})"
-                )
+            if address is not None:
+                self.check_exposure(name, *address)
         if self.event_loop == "uvloop" and not uvloop_available():
             raise SettingsError(
                 "event_loop uvloop: uvloop is not installed (pip install uvloop; or auto, asyncio)"
             )
-        if self.legacy_enabled and not is_loopback_host(self.legacy_address) and not self.auth_token:
-            raise SettingsError(
-                f"the legacy text server on {self.legacy_address} would be open to the network without "
-                "authentication; bind it to a loopback address"
-            )
+
+    def check_exposure(self, role: str, host: str, port: int, what: str | None = None) -> None:
+        """The rule for every TCP listener, configured or handed over by systemd: off loopback only with
+        ``auth_token`` (:class:`SettingsError`, exit 104). ``role`` is ``rpc_tcp``, ``http`` or ``legacy``
+        (the message says how its clients then authenticate); ``what`` names the listener when the role does
+        not (``rpc_tcp 0.0.0.0:15741``, ``the socket systemd passed as fd 3 (0.0.0.0:15741)``)."""
+        if self.auth_token or is_loopback_host(host):
+            return
+        address = format_host_port(host, port)
+        subject = f"{what} ({address})" if what else f"{role} {address}"
+        raise SettingsError(
+            f"{subject} is not a loopback address: set auth_token in [daemon] ({_AUTH_HOW[role]})"
+        )
 
 
 # ------------------------------------------------------------------------------------------------ sources

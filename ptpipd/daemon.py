@@ -60,7 +60,7 @@ from ptpipd.web.server import WebServer
 log = logging.getLogger("ptpipd")
 
 
-#: The settings ``--legacy HOST:PORT`` sets.
+#: The settings ``--legacy HOST:PORT`` sets (``--legacy PORT``: on 127.0.0.1).
 LEGACY_FIELDS = ("legacy_enabled", "legacy_address", "legacy_port")
 #: Where the socket is when neither --socket nor the config file says (config.default_runtime_dir).
 DEFAULT_SOCKET = "/run/ptpipd/ptpipd.sock as root, else $XDG_RUNTIME_DIR/ptpipd/ptpipd.sock, else /tmp/ptpipd-$UID/ptpipd.sock"
@@ -86,14 +86,22 @@ OPTIONS: tuple[tuple[str | tuple[str, ...], str | None, str], ...] = (
     ("guid", "UUID", "initiator GUID (default: generated once, kept in the state directory)"),
     ("friendly_name", "NAME", "initiator name shown on and remembered by the camera (default ptpipd)"),
     ("socket", "PATH", f"the JSON-RPC Unix socket (default {DEFAULT_SOCKET})"),
-    ("rpc_tcp", "HOST:PORT", "JSON-RPC over TCP, or off (default 127.0.0.1:15741)"),
+    (
+        "rpc_tcp",
+        "HOST:PORT",
+        "JSON-RPC over TCP, or off (default 127.0.0.1:15741; a bare PORT is 127.0.0.1:PORT)",
+    ),
     (
         "http",
         "HOST:PORT",
-        "HTTP data plane over TCP, or off (default 127.0.0.1:15780; the Unix socket beside --socket, "
-        "ptpipd-http.sock, serves it always)",
+        "HTTP data plane over TCP, or off (default 127.0.0.1:15780; a bare PORT is 127.0.0.1:PORT; the Unix "
+        "socket beside --socket, ptpipd-http.sock, serves it always)",
     ),
-    (("--legacy",), "HOST:PORT", "serve the seed's text protocol there (default: off)"),
+    (
+        ("--legacy",),
+        "HOST:PORT",
+        "serve the seed's text protocol there (default: off; a bare PORT is 127.0.0.1:PORT)",
+    ),
     (
         "max_connections",
         "N",
@@ -234,6 +242,12 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         loop.add_signal_handler(sig, stop.set)
     notifier = Notifier(env)
     activated = listen_fds(env)
+    try:
+        for role, (host, port), name in activated.network():
+            settings.check_exposure(role, host, port, name)
+    except SettingsError as exc:
+        log.error("%s", exc)
+        return EXIT_SETTINGS
     _remove_stale_temp_files(settings.captures_path(env))
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(notifier.close)
@@ -264,12 +278,9 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
                 listeners.append(await stack.enter_async_context(await opener()))
             backend = Backend(service, dispatcher, settings.captures_path(env))
             plane.append(await _start_web(settings, env, activated, backend, stack))
-        except (OSError, SocketInUse) as exc:
+        except (OSError, SocketInUse) as exc:  # the files bound so far are removed on leaving the stack
             log.error("cannot listen: %s", exc)
             return EXIT_UNSPECIFIED
-        if not activated.any:  # our own socket file (systemd's stay where they are)
-            path = settings.socket_path(env)
-            stack.callback(remove_socket_file, path, socket_file_identity(path))
         # JSON-RPC, then HTTP, then the legacy text listener (which tests and scripts expect last)
         addresses = [listener.address for listener in listeners]
         serving = addresses[: len(rpc)] + plane[0].addresses + addresses[len(rpc) :]
@@ -309,8 +320,9 @@ async def _start_web(
             await web.serve(sock)
         return web
     path = settings.http_socket_path(env)
-    await web.serve(bind_unix(path, settings.socket_mode, settings.socket_group))
+    sock = bind_unix(path, settings.socket_mode, settings.socket_group)
     stack.callback(remove_socket_file, path, socket_file_identity(path))
+    await web.serve(sock)
     address = settings.http_address()
     if address is not None:
         await web.serve(bind_tcp(*address))

@@ -22,6 +22,11 @@ def is_loopback_host(host: str) -> bool:
     return bool((mapped or address).is_loopback)
 
 
+def format_host_port(host: str, port: int) -> str:
+    """``HOST:PORT`` as a user writes it (``[::]:15741`` for an IPv6 address)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def peer_host(peer: object) -> str | None:
     """The address of a TCP peer ``(host, port, …)`` (a stream's ``peername``); None for a Unix-socket peer."""
     return str(peer[0]) if isinstance(peer, tuple) and peer else None

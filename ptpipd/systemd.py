@@ -84,11 +84,26 @@ class ActivatedSockets:
     tcp: list[socket.socket] = field(default_factory=list)
     legacy: list[socket.socket] = field(default_factory=list)
     http: list[socket.socket] = field(default_factory=list)
+    #: descriptor → its name in ``LISTEN_FDNAMES`` (systemd's FileDescriptorName=), when it has one
+    names: dict[int, str] = field(default_factory=dict)
 
     @property
     def any(self) -> bool:
         """True when systemd passed at least one socket."""
         return bool(self.unix or self.tcp or self.legacy or self.http)
+
+    def network(self) -> list[tuple[str, tuple[str, int], str]]:
+        """The TCP sockets among them, for the rule on addresses off loopback: each as (its role: ``rpc_tcp``,
+        ``http`` or ``legacy``; the address it is bound to; its name: ``the socket systemd passed as fd 3
+        "rpc"``)."""
+        out = []
+        for role, socks in (("rpc_tcp", self.tcp), ("http", self.http), ("legacy", self.legacy)):
+            for sock in socks:
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    fd, (host, port) = sock.fileno(), sock.getsockname()[:2]
+                    name = f' "{self.names[fd]}"' if fd in self.names else ""
+                    out.append((role, (host, port), f"the socket systemd passed as fd {fd}{name}"))
+        return out
 
 
 def listen_fds(env: Mapping[str, str] = os.environ) -> ActivatedSockets:
@@ -111,6 +126,8 @@ def listen_fds(env: Mapping[str, str] = os.environ) -> ActivatedSockets:
         os.set_inheritable(fd, False)
         sock = socket.socket(fileno=fd)
         name = names[i] if i < len(names) else ""
+        if name:
+            out.names[fd] = name
         if name == "legacy":
             out.legacy.append(sock)
         elif name in ("http", "http-tcp"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import grp
 import logging
 import os
 import socket
@@ -13,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any, Protocol, Self
 
-from ptpipd.net import CLOSED_HERE, linger
+from ptpipd.net import CLOSED_HERE, format_host_port, linger
 from ptpipd.rpc.dispatcher import MAX_MESSAGE
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ class Listener:
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._refused: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._full = False  # said once in the log each time the listener fills up
+        #: The Unix socket file this listener bound (path, identity), removed when it stops accepting; None for
+        #: TCP and for sockets handed over by systemd (those stay where they are)
+        self.socket_file: tuple[Path, tuple[int, int] | None] | None = None
 
     @property
     def clients(self) -> int:
@@ -131,9 +135,12 @@ class Listener:
         await linger(reader, writer, REFUSAL_LINGER_SECONDS, REFUSAL_LINGER_BYTES)
 
     def stop_accepting(self) -> None:
-        """Closes the listening socket; open connections go on."""
+        """Closes the listening socket and removes the socket file it bound; open connections go on."""
         if self.server is not None:
             self.server.close()
+        if self.socket_file is not None:
+            remove_socket_file(*self.socket_file)
+            self.socket_file = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -171,16 +178,37 @@ async def serve(
     limit: int = MAX_MESSAGE,
     max_connections: int = MAX_CONNECTIONS,
 ) -> Listener:
-    """A listener on a Unix socket bound at a path (``mode``, ``group``: :func:`bind_unix`), on TCP
-    ``(host, port)``, or on a bound socket (systemd's). NDJSON JSON-RPC by default; the legacy text protocol
-    passes its own line limit."""
+    """A listener on a Unix socket bound at a path (``mode``, ``group``: :func:`bind_unix`; the listener
+    removes the file when it stops accepting), on TCP ``(host, port)``, or on a bound socket (systemd's).
+    NDJSON JSON-RPC by default; the legacy text protocol passes its own line limit.
+
+    Raises:
+        CannotBind: the address cannot be bound (in use, no such address, no permission); it is named.
+        SocketInUse: another daemon serves the Unix socket path, or a file that is no socket is in the way.
+    """
     listener = Listener(handler, max_connections)
-    if isinstance(address, tuple):
-        listener.server = await asyncio.start_server(listener, *address, limit=limit, reuse_address=True)
-    else:
-        sock = bind_unix(address, mode, group) if isinstance(address, Path) else address
-        listener.server = await asyncio.start_server(listener, sock=sock, limit=limit)
+    if isinstance(address, Path):
+        await _serve_unix(listener, address, mode, group, limit)
+    elif isinstance(address, tuple):
+        try:
+            listener.server = await asyncio.start_server(listener, *address, limit=limit, reuse_address=True)
+        except OSError as exc:
+            raise CannotBind(format_host_port(*address), exc) from exc
+    else:  # systemd's: its file, if any, stays where it is
+        listener.server = await asyncio.start_server(listener, sock=address, limit=limit)
     return listener
+
+
+async def _serve_unix(listener: Listener, path: Path, mode: int, group: str | None, limit: int) -> None:
+    """Binds ``path`` and serves it; from the bind on, the listener owns the file (a failure removes it)."""
+    sock = bind_unix(path, mode, group)
+    listener.socket_file = (path, socket_file_identity(path))
+    try:
+        listener.server = await asyncio.start_server(listener, sock=sock, limit=limit)
+    except BaseException:
+        sock.close()
+        listener.stop_accepting()
+        raise
 
 
 def socket_file_identity(path: Path) -> tuple[int, int] | None:
@@ -200,13 +228,17 @@ def remove_socket_file(path: Path, identity: tuple[int, int] | None) -> None:
 
 
 def bind_unix(path: Path, mode: int = 0o660, group: str | None = None) -> socket.socket:
-    """A Unix socket bound at ``path`` with ``mode`` (never more open, not even for an instant)."""
+    """A Unix socket bound at ``path`` with ``mode`` (never more open, not even for an instant), given to
+    ``group`` (a name or a numeric GID; the settings checked that it exists) when the daemon may."""
     path.parent.mkdir(parents=True, exist_ok=True)
     clear_stale_socket(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o117)
     try:
         sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise CannotBind(str(path), exc) from exc
     except BaseException:
         sock.close()
         raise
@@ -214,11 +246,39 @@ def bind_unix(path: Path, mode: int = 0o660, group: str | None = None) -> socket
         os.umask(old)
     os.chmod(path, mode)
     if group:
-        import grp
-
-        with contextlib.suppress(KeyError, PermissionError):
-            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+        _give_to_group(path, group)
     return sock
+
+
+def _give_to_group(path: Path, group: str) -> None:
+    """chgrp; a daemon that may not (its user is not in the group) says so and goes on: the socket stays in
+    its own group, which its own users can still use."""
+    try:
+        os.chown(path, -1, int(group) if group.isdigit() else grp.getgrnam(group).gr_gid)
+    except (KeyError, OSError) as exc:
+        reason = "no such group" if isinstance(exc, KeyError) else exc.strerror or str(exc)
+        log.warning(
+            "cannot give %s to group %s (%s): it stays in group %d; the daemon's user must be a member of %s",
+            path,
+            group,
+            reason,
+            path.stat().st_gid,
+            group,
+        )
+
+
+class CannotBind(OSError):
+    """A listening socket could not be bound; the message names its address: ``127.0.0.1:15780: Address
+    already in use``."""
+
+    def __init__(self, address: str, exc: OSError) -> None:
+        # asyncio words it "error while attempting to bind on address (…): address already in use"
+        known = exc.errno is not None and exc.errno > 0 and not isinstance(exc, socket.gaierror)
+        reason = os.strerror(exc.errno) if known and exc.errno is not None else exc.strerror or str(exc)
+        super().__init__(exc.errno, f"{address}: {reason}")
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def bind_tcp(host: str, port: int) -> socket.socket:
@@ -228,6 +288,9 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CannotBind(format_host_port(host, port), exc) from exc
     except BaseException:
         sock.close()
         raise

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import grp
 import json
+import logging
+import os
 import re
 import socket
 import stat
@@ -16,12 +20,13 @@ from typing import Any
 import pytest
 
 from ptpipd.config import ConfigFileError, Settings, SettingsError, load
-from ptpipd.daemon import build_parser
+from ptpipd.daemon import build_parser, flags_from_args
 from ptpipd.net import is_loopback_peer as is_loopback
 from ptpipd.net import peer_host
 from ptpipd.rpc import make_dispatcher
 from ptpipd.service import CameraService
 from ptpipd.transports.handler import ClientHandler
+from ptpipd.transports.listeners import bind_unix
 from ptpipd.vendors import VENDORS
 from ptpipd.vendors.base import CameraConfig
 from tests.daemon.conftest import camera_args, run_daemon_once
@@ -144,6 +149,19 @@ INVALID_IN_FILE: dict[str, tuple[str, str]] = {
         "[daemon] socket_mode: not an octal mode such as 0660: 'rw'",
     ),
     "bad-rpc-tcp": ("[daemon]\nrpc_tcp = 127.0.0.1:http\n", "[daemon] rpc_tcp: bad port in '127.0.0.1:http'"),
+    # a socket permission that cannot be applied is refused, not skipped when the socket is bound
+    "no-such-group": (
+        "[daemon]\nsocket_group = no-such-group-ptpipd\n",
+        "[daemon] socket_group: no group named 'no-such-group-ptpipd' on this machine",
+    ),
+    "mode-too-big": (
+        "[daemon]\nsocket_mode = 7777777\n",
+        "[daemon] socket_mode: not a mode from 0000 to 0777 (permission bits only): '7777777'",
+    ),
+    "mode-setuid": (
+        "[daemon]\nsocket_mode = 4660\n",
+        "[daemon] socket_mode: not a mode from 0000 to 0777 (permission bits only): '4660'",
+    ),
     "legacy-port": ("[server]\nport = 15740x\n", "[server] port: not a number: '15740x'"),
 }
 
@@ -172,6 +190,10 @@ def test_an_invalid_flag_or_variable_is_named() -> None:
         SettingsError, match=re.escape("PTPIPD_SOCKET_MODE: not an octal mode such as 0660: '9'")
     ):
         load({}, None, env={"PTPIPD_SOCKET_MODE": "9"})
+    with pytest.raises(SettingsError, match=re.escape("PTPIPD_SOCKET_MODE: not a mode from 0000 to 0777")):
+        load({}, None, env={"PTPIPD_SOCKET_MODE": "1777"})
+    with pytest.raises(SettingsError, match=re.escape("PTPIPD_SOCKET_GROUP: no group named 'nobody-here'")):
+        load({}, None, env={"PTPIPD_SOCKET_GROUP": "nobody-here"})
     # a switch is true or false in any of the usual spellings; anything else is an error, not false
     assert load({}, None, env={"PTPIPD_LEGACY_KEEP_OPEN": "On"}).settings.legacy_keep_open is True
     assert load({}, None, env={"PTPIPD_INGEST_DELETE_AFTER": "no"}).settings.ingest_delete_after is False
@@ -192,11 +214,59 @@ def test_vendors_come_from_the_one_list() -> None:
     assert tuple(actions["vendor"].choices) == tuple(actions["simulate"].choices) == VENDORS  # type: ignore[arg-type]
 
 
+def test_socket_group_is_a_group_of_this_machine() -> None:
+    """A group name that exists, or a numeric GID (systemd's SocketGroup= takes both); empty means none."""
+    own = grp.getgrgid(os.getegid()).gr_name
+    assert load({}, None, env={"PTPIPD_SOCKET_GROUP": own}).settings.socket_group == own
+    assert load({}, None, env={"PTPIPD_SOCKET_GROUP": " 4242 "}).settings.socket_group == "4242"
+    assert load({}, None, env={"PTPIPD_SOCKET_GROUP": ""}).settings.socket_group is None
+    assert load({}, None, env={"PTPIPD_SOCKET_MODE": "0777"}).settings.socket_mode == 0o777
+    assert load({}, None, env={"PTPIPD_SOCKET_MODE": "0"}).settings.socket_mode == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "field", "expected"),
+    [
+        (["--legacy", "41790"], {}, "legacy", ("127.0.0.1", 41790)),
+        (["--rpc-tcp", "41791"], {}, "rpc_tcp", ("127.0.0.1", 41791)),
+        ([], {"PTPIPD_HTTP": " 41792 "}, "http", ("127.0.0.1", 41792)),
+        (["--legacy", "192.0.2.7"], {"PTPIPD_AUTH_TOKEN": TOKEN}, "legacy", ("192.0.2.7", 15740)),
+    ],
+)
+def test_a_bare_number_is_a_port(argv: list[str], env: dict[str, str], field: str, expected: object) -> None:
+    """``--legacy 41790`` listens on 127.0.0.1:41790 (as ``:41790``), not on a host named 41790; a bare
+    address still takes the default port."""
+    s = load(flags_from_args(build_parser().parse_args(argv)), None, env=env).settings
+    address = {
+        "legacy": (s.legacy_address, s.legacy_port) if s.legacy_enabled else None,
+        "rpc_tcp": s.rpc_tcp_address(),
+        "http": s.http_address(),
+    }[field]
+    assert address == expected
+
+
+def test_a_bare_port_reaches_the_daemon(tmp_path: Path) -> None:
+    """Bare ports on the command line (0: any free one), served on loopback."""
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "--rpc-tcp", "0", "--legacy", "0") as daemon:
+        status = daemon.notify.wait_for("READY", "1", timeout=0)["STATUS"]
+        assert len(re.findall(r"127\.0\.0\.1:\d+", status)) == 3, status  # JSON-RPC, HTTP, legacy
+        with socket.create_connection(daemon.tcp or ("", 0), timeout=10) as conn:
+            conn.sendall(b'{"jsonrpc":"2.0","id":1,"method":"status"}\n')
+            assert json.loads(conn.makefile().readline())["result"]["vendor"] == "generic"
+
+
 def test_public_tcp_with_a_token_is_allowed() -> None:
     s = load({"rpc_tcp": "0.0.0.0:15741"}, None, env={"PTPIPD_AUTH_TOKEN": TOKEN}).settings
     assert s.rpc_tcp_address() == ("0.0.0.0", 15741)
     with pytest.raises(SettingsError):
         load({"rpc_tcp": "0.0.0.0:15741"}, None, env={})
+    with pytest.raises(SettingsError, match=re.escape("rpc_tcp [::]:15741 is not a loopback address")):
+        load({"rpc_tcp": "[::]:15741"}, None, env={})
+    said = (
+        "legacy 0.0.0.0:15740 is not a loopback address: set auth_token in [daemon] (text clients then send"
+    )
+    with pytest.raises(SettingsError, match=re.escape(said)):
+        load({"legacy_enabled": True, "legacy_address": "0.0.0.0"}, None, env={})
 
 
 # ------------------------------------------------------------------------------- env and precedence
@@ -496,6 +566,76 @@ def test_a_file_in_the_way_is_not_deleted(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "not a socket" in done.stderr, done.stderr
     assert precious.read_text() == "do not delete"
+
+
+@pytest.mark.parametrize("which", ["--http", "--legacy", "--rpc-tcp"])
+def test_a_listener_that_cannot_bind_names_its_address_and_leaves_no_socket_file(
+    tmp_path: Path, which: str
+) -> None:
+    """The Unix sockets are bound first; when a TCP listener after them cannot be bound the daemon exits 1
+    naming that address, and removes the socket files it created, as when it stops."""
+    with contextlib.ExitStack() as stack:
+        busy = stack.enter_context(socket.socket())
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        camera = stack.enter_context(socket.socket())
+        camera.bind(("127.0.0.1", 0))  # bound, not listening: the camera is refused at once
+        address = f"127.0.0.1:{busy.getsockname()[1]}"
+        listeners = {"--rpc-tcp": "off", "--http": "off", which: address}
+        args = ["--host", "127.0.0.1", "--port", str(camera.getsockname()[1])]
+        args += ["--socket", str(tmp_path / "run" / "ptpipd.sock")]
+        done = run_daemon_once(
+            [*args, *(item for flag, value in listeners.items() for item in (flag, value))],
+            daemon_env(tmp_path, tmp_path / "no-notify"),
+        )
+    assert done.returncode == 1, done.stderr
+    assert f"cannot listen: {address}: Address already in use" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert list((tmp_path / "run").iterdir()) == [], "socket files left behind after exit 1"
+
+
+def _socket_gid(path: Path) -> int:
+    return path.stat().st_gid
+
+
+def test_socket_group_is_applied(tmp_path: Path) -> None:
+    """Both Unix sockets (JSON-RPC and HTTP) are given to ``socket_group``."""
+    own = os.getegid()
+    mine = os.getgroups() if os.geteuid() else [g.gr_gid for g in grp.getgrall()]
+    other = next((gid for gid in mine if gid != own), None)
+    if other is None:
+        pytest.skip("the test user can give files to no other group")
+    ini = tmp_path / "g.ini"
+    ini.write_text(f"[daemon]\nsocket_group = {grp.getgrgid(other).gr_name}\nsocket_mode = 0640\n")
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini)) as daemon:
+        http = daemon.socket_path.with_name("ptpipd-http.sock")
+        assert [_socket_gid(p) for p in (daemon.socket_path, http)] == [other, other]
+        assert [mode_of(p) for p in (daemon.socket_path, http)] == [0o640, 0o640]
+
+
+def test_a_group_the_daemon_may_not_give_to_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A daemon whose user is not in ``socket_group`` cannot chgrp (EPERM): it says so once and serves with
+    the socket in its own group. As root nothing is refused, so the kernel's answer is played there."""
+    target = 0
+    if os.geteuid() == 0:
+        target = next(g.gr_gid for g in grp.getgrall() if g.gr_gid != os.getegid())
+
+        def refuse(path: object, uid: int, gid: int) -> None:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+
+        monkeypatch.setattr(os, "chown", refuse)
+    elif target in os.getgroups():
+        pytest.skip("the test user is in group 0")
+    path = tmp_path / "g.sock"
+    with caplog.at_level(logging.WARNING), bind_unix(path, 0o660, str(target)):
+        assert path.is_socket() and _socket_gid(path) == os.getegid()
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said == [
+        f"cannot give {path} to group {target} (Operation not permitted): it stays in group {os.getegid()}; "
+        f"the daemon's user must be a member of {target}"
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ logs

@@ -3,6 +3,7 @@ WATCHDOG, STOPPING) and socket activation by the real ``systemd-socket-activate`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ptpipd.config import Settings, SettingsError
+from ptpipd.systemd import ActivatedSockets
 from tests.daemon.conftest import camera_args, wait_until
 from tests.procs import REPO, NotifyListener, daemon_env, read_line_until, running_daemon, running_sim
 from tests.rpcclient import RpcConnection
@@ -231,14 +234,154 @@ def test_socket_activation(tmp_path: Path, names: bool) -> None:
         notify.wait_for("STOPPING", "1", timeout=0)
         assert sock_path.is_socket(), "the daemon removed a socket that systemd owns"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        output = proc.stdout.read() if proc.stdout else ""
-        if proc.stdout:
-            proc.stdout.close()
+        output = _reap(proc)
         notify.close()
     assert "Traceback" not in output, output
+
+
+#: What each kind of activated socket is sent to see whether it is served: (FileDescriptorName, request).
+EXPOSED_REQUESTS = {
+    "rpc-tcp": b'{"jsonrpc":"2.0","id":1,"method":"opreq","params":{"code":4097}}\n',
+    "": b'{"jsonrpc":"2.0","id":1,"method":"opreq","params":{"code":4097}}\n',  # unnamed: JSON-RPC
+    "http": b"GET /files HTTP/1.0\r\n\r\n",
+    "legacy": b"opreq 0x1001\n",
+}
+
+
+def _activate(tmp_path: Path, listen: list[str], fdnames: str, *extra_env: str) -> subprocess.Popen[str]:
+    """systemd-socket-activate holding ``listen`` (named ``fdnames``) for the simulated daemon; returns
+    once it announced every socket (it starts the daemon at the first connection)."""
+    assert ACTIVATE is not None
+    env = daemon_env(tmp_path, tmp_path / "notify.sock")
+    passed = [f"--setenv={k}={env[k]}" for k in ("XDG_RUNTIME_DIR", "STATE_DIRECTORY", "HOME")]
+    cmd = [
+        ACTIVATE,
+        *(f"--listen={address}" for address in listen),
+        *([f"--fdname={fdnames}"] if fdnames else []),
+        *passed,
+        *(f"--setenv={item}" for item in extra_env),
+        "--setenv=PYTHONUNBUFFERED=1",
+        *(sys.executable, "-m", "ptpipd.daemon", "--simulate", "generic"),
+        *("--socket", str(tmp_path / "not-used.sock")),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    for _ in listen:
+        read_line_until(proc, LISTENING_ON, 10)
+    return proc
+
+
+def _reap(proc: subprocess.Popen[str]) -> str:
+    """Kills ``proc`` if it still runs; its whole output."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    assert proc.stdout is not None
+    with proc.stdout:
+        return proc.stdout.read()
+
+
+def _answer(address: tuple[str, int], request: bytes) -> bytes:
+    """Everything the listener at ``address`` answers to ``request`` before it closes (a reset: nothing)."""
+    with socket.create_connection(address, timeout=30) as conn:
+        conn.sendall(request)
+        data = b""
+        try:
+            while chunk := conn.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+        return data
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(ACTIVATE is None, reason="systemd-socket-activate is not installed")
+@pytest.mark.parametrize("fdname", sorted(EXPOSED_REQUESTS), ids=lambda n: n or "unnamed")
+def test_an_activated_socket_off_loopback_without_a_token_is_refused(tmp_path: Path, fdname: str) -> None:
+    """A drop-in ``ListenStream=0.0.0.0:15741`` is the same exposure as ``rpc_tcp = 0.0.0.0:15741``: without
+    auth_token the daemon refuses to start (exit 104) naming the socket, and serves nothing on it (JSON-RPC,
+    HTTP, or the text protocol)."""
+    port = free_tcp_port()
+    proc = _activate(tmp_path, [f"0.0.0.0:{port}"], fdname)
+    try:
+        answer = _answer(("127.0.0.1", port), EXPOSED_REQUESTS[fdname])  # the first connection starts it
+        assert proc.wait(30) == 104
+    finally:
+        output = _reap(proc)
+    assert answer == b"", answer
+    name = f' "{fdname}"' if fdname else ""
+    said = (
+        f"the socket systemd passed as fd 3{name} (0.0.0.0:{port}) is not a loopback address: set auth_token"
+    )
+    assert said in output, output
+    assert "Traceback" not in output, output
+
+
+def _lan_address() -> str | None:
+    """This machine's own non-loopback IPv4 address, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(ACTIVATE is None, reason="systemd-socket-activate is not installed")
+def test_an_activated_socket_off_loopback_with_a_token_asks_for_it(tmp_path: Path) -> None:
+    """With auth_token the same socket serves: a peer off loopback must call ``auth`` first (-32010 until
+    then: opreq is not run for it), a loopback peer needs nothing."""
+    lan = _lan_address()
+    if lan is None:
+        pytest.skip("no non-loopback IPv4 address to connect from")
+    port = free_tcp_port()
+    token = "an activated token"
+    proc = _activate(tmp_path, [f"0.0.0.0:{port}"], "rpc-tcp", f"PTPIPD_AUTH_TOKEN={token}")
+    try:
+        with RpcConnection((lan, port), timeout=30) as remote:
+            assert remote.sock.getsockname()[0] == lan  # the daemon sees a peer off loopback
+            refused = remote.request("opreq", {"code": 0x1001})
+            assert refused["error"]["code"] == -32010, refused
+            assert remote.call("auth", {"token": token}) is True
+            assert remote.call("status")["vendor"] == "generic"
+        with RpcConnection(("127.0.0.1", port), timeout=30) as local:
+            assert local.call("status")["vendor"] == "generic"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        output = _reap(proc)
+    assert token not in output and "Traceback" not in output, output
+
+
+def test_activated_network_sockets_are_named_by_descriptor_and_address() -> None:
+    """What the rule sees of systemd's sockets: every TCP one (not the Unix ones), its role, the address it
+    is bound to, and a name an administrator finds in the unit (descriptor and FileDescriptorName)."""
+    with contextlib.ExitStack() as stack:
+        unix = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+        public, local, legacy = (stack.enter_context(socket.socket()) for _ in range(3))
+        public.bind(("0.0.0.0", 0))
+        local.bind(("127.0.0.1", 0))
+        legacy.bind(("127.0.0.1", 0))
+        activated = ActivatedSockets(
+            unix=[unix], tcp=[public], http=[local], legacy=[legacy], names={public.fileno(): "rpc-tcp"}
+        )
+        seen = activated.network()
+        assert [(role, address) for role, address, _ in seen] == [
+            ("rpc_tcp", public.getsockname()),
+            ("http", local.getsockname()),
+            ("legacy", legacy.getsockname()),
+        ]
+        assert seen[0][2] == f'the socket systemd passed as fd {public.fileno()} "rpc-tcp"'
+        assert seen[2][2] == f"the socket systemd passed as fd {legacy.fileno()}"
+        for role, (host, bound), name in seen:
+            Settings(auth_token="t").check_exposure(role, host, bound, name)
+            if host == "0.0.0.0":
+                said = f"{name} (0.0.0.0:{bound}) is not a loopback address: set auth_token in [daemon]"
+                with pytest.raises(SettingsError, match=re.escape(said)):
+                    Settings().check_exposure(role, host, bound, name)
+            else:
+                Settings().check_exposure(role, host, bound, name)  # loopback: no token needed
 
 
 def _fill(path: Path) -> int:
