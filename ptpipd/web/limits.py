@@ -4,7 +4,10 @@ at most ``http_max_connections`` HTTP connections are open at a time.
 aiohttp's ``keepalive_timeout`` only covers a connection between requests: a client that announces a body and
 stops sending it would be waited for without end, with what it sent buffered. :func:`body_middleware` reads
 every body (at most 1 MiB, the data plane's cap) before the handler runs, within the timeout; a body that does
-not arrive in time is answered 408 and its connection closed.
+not arrive in time is answered 408 and its connection closed. A request without credentials (a peer off
+loopback that has not shown the token: it can only log in, ``POST /auth``) may send at most
+:data:`ANONYMOUS_BODY` bytes, declared by ``Content-Length``, so that strangers cannot make the daemon hold
+megabytes.
 
 :class:`ConnectionCap` counts connections as they are accepted (before aiohttp's own handler sees them, so a
 burst of connects cannot slip past it); one over the cap gets a short 503 and is closed, unread, after a
@@ -26,7 +29,7 @@ from aiohttp.typedefs import Middleware
 
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.dispatcher import MAX_MESSAGE
-from ptpipd.web.auth import Handler
+from ptpipd.web.auth import CREDENTIALS, Handler
 from ptpipd.web.errors import HttpError
 
 log = logging.getLogger(__name__)
@@ -34,12 +37,21 @@ log = logging.getLogger(__name__)
 #: How long a refused connection may take to read its 503 (and how much of its request is read and dropped).
 REFUSAL_LINGER_SECONDS = 1.0
 REFUSAL_LINGER_BYTES = 64 << 10
+#: The largest body of a request without credentials (``POST /auth {"token": …}`` needs a few dozen bytes).
+ANONYMOUS_BODY = 8 << 10
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def too_large() -> HttpError:
     """413 for a body over the 1 MiB cap (JSON like every error answer)."""
     return HttpError(413, codes.INVALID_REQUEST, "request over 1 MiB")
+
+
+def _anonymous_too_large(request: web.Request) -> bool:
+    """True for a body a request without credentials may not send: over :data:`ANONYMOUS_BODY`, or of a
+    length it does not declare (chunked)."""
+    length = request.content_length
+    return not request.get(CREDENTIALS, True) and (length is None or length > ANONYMOUS_BODY)
 
 
 def body_middleware(timeout: float) -> Middleware:
@@ -51,6 +63,11 @@ def body_middleware(timeout: float) -> Middleware:
         if request.body_exists:
             if request.content_length is not None and request.content_length > MAX_MESSAGE:
                 return _closing(too_large())  # from the headers alone, before a byte of the body is read
+            if _anonymous_too_large(request):
+                message = (
+                    f"without the token a request body is at most {ANONYMOUS_BODY} bytes, with Content-Length"
+                )
+                return _closing(HttpError(413, codes.INVALID_REQUEST, message))
             try:
                 async with asyncio.timeout(timeout):
                     # a form is parsed now (a multipart one cannot be read twice), anything else kept as bytes

@@ -311,7 +311,7 @@ def test_a_request_body_that_never_completes_is_closed_after_http_timeout(tmp_pa
     off loopback with no token may POST /auth (the login is open): one that announces a body and stops
     sending it is answered 408 (JSON) after http_timeout (2 s here) and its connection closed, not held for
     ever with what it sent buffered (100 such connections took a daemon from 67 to 211 MB and kept it
-    there)."""
+    there). Nor may such a peer announce more than a login needs."""
     address = non_loopback_ipv4()
     assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
     ini = tmp_path / "auth.ini"
@@ -328,9 +328,18 @@ def test_a_request_body_that_never_completes_is_closed_after_http_timeout(tmp_pa
                 answer = _read_all(sock)  # the answer and the end of the connection, within 12 s
             except TimeoutError:
                 pytest.fail("the daemon still waits for the body 12 s later (http_timeout is 2 s)")
-    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
-    error = json.loads(answer.partition(b"\r\n\r\n")[2])["error"]
-    assert (error["code"], error["message"]) == (-32600, "the request body did not arrive within 2 s")
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+            error = json.loads(answer.partition(b"\r\n\r\n")[2])["error"]
+            assert (error["code"], error["message"]) == (-32600, "the request body did not arrive within 2 s")
+        # without the token a body is small and declared: 413 from the headers, before any of it is sent
+        for framing in (b"Content-Length: 9000", b"Transfer-Encoding: chunked"):
+            big = b"POST /auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s\r\n\r\n" % framing
+            with raw_request(address, port, big, timeout=12) as sock:
+                answer = _read_all(sock)
+            assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+            assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["message"] == (
+                "without the token a request body is at most 8192 bytes, with Content-Length"
+            )
 
 
 def test_a_half_sent_body_on_loopback_is_dropped_too(big_web: Web) -> None:
