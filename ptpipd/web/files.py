@@ -100,9 +100,9 @@ def _wanted(request: web.Request, meta: FileEntry, tag: str) -> ByteRange | None
     return _satisfiable(header, meta.size)
 
 
-def _satisfiable(header: str, size: int) -> ByteRange:
-    """The range ``header`` asks of ``size`` bytes; 416 (-32602, ``Content-Range: bytes */SIZE``) when it
-    cannot be served."""
+def _satisfiable(header: str, size: int) -> ByteRange | None:
+    """The range ``header`` asks of ``size`` bytes (None: the whole object, :func:`parse_range`); 416 (-32602,
+    ``Content-Range: bytes */SIZE``) when it lies wholly beyond the object."""
     try:
         return parse_range(header, size)
     except BadRange as exc:

@@ -259,7 +259,7 @@ def test_object_headers_head_etag_and_ranges(generic_web: Web) -> None:
 def _raw_get(web: Web, path: str, *header_lines: bytes) -> tuple[int, dict[str, str], bytes]:
     """``GET path`` with exactly these header lines (as curl -H sends them), on a connection the daemon
     closes after the answer: (status, lower-cased headers, body)."""
-    head = b"GET %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n" % (
+    head = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n" % (
         path.encode(),
         b"".join(line + b"\r\n" for line in header_lines),
     )

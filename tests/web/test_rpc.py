@@ -208,7 +208,7 @@ def test_chunked_post_rpc_over_1_mib_is_a_413(generic_web: Web) -> None:
     sock = raw_request(
         generic_web.host,
         generic_web.port,
-        b"POST /rpc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
     )
     with sock:
         chunk = b"[" * (256 << 10)
