@@ -54,7 +54,7 @@ class Viewer:
 
 async def watch(port: int, viewer: Viewer, until: float) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: bench\r\n\r\n")
+    writer.write(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     await reader.readuntil(b"\r\n\r\n")
     body = bytearray()
     try:

@@ -69,7 +69,7 @@ def view(path: Path, stop: threading.Event, frames: list[int]) -> None:
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(30)
         s.connect(str(path))
-        s.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: bench\r\n\r\n")
+        s.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         while not stop.is_set():
             data = s.recv(1 << 16)
             if not data:

@@ -9,9 +9,10 @@ The seed's INI examples load unchanged::
     [responder]   host, port, vendor, cmd_data_port, event_port, stream_port
     [server]      enabled, address, port          (the legacy text protocol); keep_open, command_timeout,
                   idle_timeout (ours)
-    [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, max_connections, write_timeout,
-                  rpc_idle_timeout, auth_token, capture_dir, state_dir, log_level, pairing_timeout, timeout,
-                  keepalive, poll_interval, liveview_fps, event_loop
+    [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, http_max_connections,
+                  http_require_token, max_connections, write_timeout, rpc_idle_timeout, auth_token,
+                  capture_dir, state_dir, log_level, pairing_timeout, timeout, keepalive, poll_interval,
+                  liveview_fps, event_loop
     [ingest]      dir, pattern, delete_after, hook, hook_timeout   (PTPIPD_INGEST_DIR, …; tethered ingest)
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
@@ -160,6 +161,8 @@ class Settings(BaseModel):
     rpc_tcp: str | None = "127.0.0.1:15741"
     http: str | None = "127.0.0.1:15780"
     http_timeout: float = Field(15.0, gt=0)
+    http_max_connections: int = Field(128, ge=1)
+    http_require_token: Switch = False
     max_connections: int = Field(256, ge=1)
     write_timeout: float = Field(15.0, gt=0)
     rpc_idle_timeout: float = Field(3600.0, ge=0)
@@ -295,6 +298,8 @@ class Settings(BaseModel):
         ):
             if address is not None:
                 self.check_exposure(name, *address)
+        if self.http_require_token and not self.auth_token:
+            raise SettingsError("http_require_token needs auth_token in [daemon]: the token it would require")
         if self.event_loop == "uvloop" and not uvloop_available():
             raise SettingsError(
                 "event_loop uvloop: uvloop is not installed (pip install uvloop; or auto, asyncio)"

@@ -312,9 +312,13 @@ async def _start_web(
 ) -> WebServer:
     """The HTTP data plane (DESIGN.md §8) on its Unix socket and TCP, or on the sockets systemd passed."""
     timeout = settings.http_timeout
-    web = await stack.enter_async_context(
-        WebServer(backend, WebOptions(write_timeout=timeout, idle_timeout=timeout))
+    options = WebOptions(
+        write_timeout=timeout,
+        idle_timeout=timeout,
+        max_connections=settings.http_max_connections,
+        loopback_exempt=not settings.http_require_token,
     )
+    web = await stack.enter_async_context(WebServer(backend, options))
     if activated.any:
         for sock in activated.http:
             await web.serve(sock)

@@ -77,7 +77,7 @@ class AuthGuard:
                 f"unauthorised: too many wrong tokens from {host}; try again in {wait:.1f} s",
                 close=failures_here + 1 >= MAX_FAILURES_PER_CONNECTION,
             )
-        if self.token is not None and hmac.compare_digest(token.encode(), self.token.encode()):
+        if self.token is not None and hmac.compare_digest(_utf8(token), _utf8(self.token)):
             self._peers.pop(host, None)
             return
         record.failures += 1
@@ -99,6 +99,14 @@ class AuthGuard:
                 self._peers.popitem(last=False)
         self._peers.move_to_end(host)
         return record
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as bytes to compare, whatever it holds: a token that is not valid Unicode (an HTTP header's
+    bytes that are not UTF-8, which aiohttp hands over as lone surrogates, or a JSON ``"\\ud800"``) is just a
+    wrong token, never an error. A lone surrogate encodes to bytes no valid UTF-8 text has, so it can equal
+    only the same surrogate (a token set through an environment variable that is not UTF-8)."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def address_key(host: str) -> str:

@@ -44,9 +44,10 @@ from ptpipd.vendors.base import LiveViewSource, unsupported
 from ptpipd.vendors.liveview import LiveFrame
 from ptpipd.web import files as files_route
 from ptpipd.web import rpc as rpc_route
-from ptpipd.web.auth import COOKIE, Handler, TokenRule, middleware, peer_key, unauthorised
+from ptpipd.web.auth import Handler, TokenRule, cookie_name, middleware, peer_key, unauthorised
 from ptpipd.web.backend import Backend
 from ptpipd.web.errors import HttpError, not_found, reason
+from ptpipd.web.limits import body_middleware
 from ptpipd.web.liveview import LiveHub, Viewer, ViewerLimit
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ class WebOptions:
     """Limits and timeouts of the data plane (seconds and bytes)."""
 
     write_timeout: float = 20.0  # one write to a client that does not read
-    idle_timeout: float = 15.0  # a connection without a complete request (slow or silent headers)
+    idle_timeout: float = 15.0  # a connection without a complete request (slow or silent headers or body)
+    max_connections: int = 128  # HTTP connections at a time (more: 503), every listener together
+    loopback_exempt: bool = True  # False: loopback peers show the token too (a reverse proxy on this machine)
     first_frame_timeout: float = 10.0
     frame_timeout: float = 10.0
     linger: float = 3.0  # the camera's live view runs this long after the last viewer left
@@ -196,6 +199,8 @@ def _file_in(directory: Path, where: str, request: web.Request) -> Path:
 
 async def get_capture(request: web.Request) -> web.StreamResponse:
     path = _file_in(request.app[BACKEND].capture_dir, "/captures/", request)
+    # a bad Range: the JSON 416 of /files, not aiohttp's empty one
+    files_route.check_range(request, path.stat().st_size)
     return web.FileResponse(
         path, headers={"Content-Disposition": files_route.disposition("attachment", path.name)}
     )
@@ -324,7 +329,7 @@ async def post_auth(request: web.Request) -> web.Response:
     except AuthRefused as exc:
         raise unauthorised(str(exc)) from None
     response = web.json_response({"authenticated": True})
-    response.set_cookie(COOKIE, rule.session, httponly=True, samesite="Strict", path="/")
+    response.set_cookie(cookie_name(request), rule.session, httponly=True, samesite="Strict", path="/")
     return response
 
 
@@ -369,8 +374,9 @@ async def static_file(request: web.Request) -> web.FileResponse:
 
 def create_app(backend: Backend, hub: LiveHub, options: WebOptions) -> web.Application:
     """The application: routes, the token rule, JSON errors, a 1 MiB body cap."""
-    rule = TokenRule(backend.dispatcher.guard)
-    app = web.Application(middlewares=[_errors, middleware(rule)], client_max_size=MAX_MESSAGE)
+    rule = TokenRule(backend.dispatcher.guard, loopback_exempt=options.loopback_exempt)
+    middlewares = [_errors, middleware(rule), body_middleware(options.idle_timeout)]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_MESSAGE)
     app[BACKEND] = backend
     app[HUB] = hub
     app[OPTIONS] = options

@@ -97,16 +97,26 @@ def _wanted(request: web.Request, meta: FileEntry, tag: str) -> ByteRange | None
         # the object changed since the client's partial copy (a strong comparison, RFC 9110 §13.1.5: a weak
         # tag or a date never matches): the whole object
         return None
+    return _satisfiable(header, meta.size)
+
+
+def _satisfiable(header: str, size: int) -> ByteRange | None:
+    """The range ``header`` asks of ``size`` bytes (None: the whole object, :func:`parse_range`); 416 (-32602,
+    ``Content-Range: bytes */SIZE``) when it lies wholly beyond the object."""
     try:
-        return parse_range(header, meta.size)
+        return parse_range(header, size)
     except BadRange as exc:
         raise HttpError(
-            416,
-            codes.INVALID_PARAMS,
-            str(exc),
-            {"size": meta.size},
-            {"Content-Range": f"bytes */{meta.size}"},
+            416, codes.INVALID_PARAMS, str(exc), {"size": size}, {"Content-Range": f"bytes */{size}"}
         ) from None
+
+
+def check_range(request: web.Request, size: int) -> None:
+    """Refuses (416, as :func:`serve_object` does) a ``Range`` that a file of ``size`` bytes cannot satisfy;
+    a satisfiable one, or none, is left to the file's own response."""
+    header = request.headers.get("Range")
+    if header is not None and request.headers.get("If-Range") is None:
+        _satisfiable(header, size)
 
 
 async def serve_object(

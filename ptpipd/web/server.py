@@ -1,7 +1,7 @@
 """The data plane's server: bound sockets (a Unix socket and TCP from the daemon, or systemd's) served by one
 aiohttp runner inside the daemon's event loop. :class:`WebServer` is an async context manager the daemon
 enters on its exit stack; leaving it stops accepting, ends the live view and closes every connection
-(bounded)."""
+(bounded). At most ``max_connections`` connections are served at a time (:mod:`ptpipd.web.limits`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ptpipd.web.app import WebOptions, create_app
 from ptpipd.web.backend import Backend
+from ptpipd.web.limits import ConnectionCap
 from ptpipd.web.liveview import LiveHub
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ class WebServer:
             max_headers=opts.max_headers,
             shutdown_timeout=opts.shutdown_timeout,
         )
+        self.cap = ConnectionCap(opts.max_connections)
         self.addresses: list[str] = []
+        self._listeners: list[asyncio.AbstractServer] = []
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -61,14 +64,19 @@ class WebServer:
         if self._closed:
             return
         self._closed = True
+        for listener in self._listeners:
+            listener.close()
+        self.cap.close()
         await self.hub.aclose()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.runner.cleanup(), self.options.shutdown_timeout + 1.0)
 
     async def serve(self, sock: socket.socket) -> None:
         """Serves HTTP on a bound socket (the daemon's or systemd's); its address joins :attr:`addresses`."""
-        site = web.SockSite(self.runner, sock, shutdown_timeout=self.options.shutdown_timeout)
-        await site.start()
+        server = self.runner.server
+        assert server is not None, "serve() after the runner is set up"
+        factory = self.cap.factory(server)
+        self._listeners.append(await asyncio.get_running_loop().create_server(factory, sock=sock))
         self.addresses.append(address_of(sock))
 
     def status(self) -> dict[str, Any]:

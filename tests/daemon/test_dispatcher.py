@@ -354,6 +354,22 @@ def test_auth_guard_limits_per_connection_and_locks_out_per_address() -> None:
         guard.check("right", peer, 3)  # a connection over the limit is refused unchecked
 
 
+def test_a_token_that_is_not_valid_unicode_is_a_wrong_token() -> None:
+    """Lone surrogates (a JSON ``"\\ud800"``, header bytes aiohttp keeps as ``\\udcff``) are wrong tokens,
+    counted like any other, never a UnicodeEncodeError; a daemon token set from bytes that are not UTF-8 (an
+    environment variable) is matched by the same bytes."""
+    guard = AuthGuard("right", Clock())
+    for here, token in enumerate(("\ud800", "\udcff\udcfe", "right\udcff")):
+        with pytest.raises(AuthRefused, match="wrong token"):
+            guard.check(token, "192.0.2.5", here)
+    with pytest.raises(AuthRefused, match="too many wrong tokens"):
+        guard.check("right", "192.0.2.5", 0)
+    odd = AuthGuard("t\udcff", Clock())
+    odd.check("t\udcff", "192.0.2.6", 0)
+    with pytest.raises(AuthRefused, match="wrong token"):
+        odd.check("t\u00ff", "192.0.2.6", 0)
+
+
 def test_an_ipv4_client_has_one_lockout_on_ipv4_and_dual_stack_listeners() -> None:
     """The data plane on [::] sees an IPv4 client as ::ffff:a.b.c.d, JSON-RPC on 0.0.0.0 as a.b.c.d: one
     record for both, so the guesses of one count against the other (review of w/trim17)."""

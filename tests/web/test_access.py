@@ -19,7 +19,7 @@ import pytest
 from tests.daemon.conftest import run_daemon_once, wait_until
 from tests.daemon.test_config import non_loopback_ipv4
 from tests.procs import DaemonProcess, daemon_env, running_daemon
-from tests.web.conftest import Web, raw_request
+from tests.web.conftest import Web, http_port, raw_request
 
 TOKEN = "s3cret-token"
 WRONG = "unauthorised: wrong token"
@@ -217,18 +217,24 @@ def test_http_off(tmp_path: Path) -> None:
 
 
 def test_oversized_headers_refused_and_serving_goes_on(generic_web: Web) -> None:
-    big = b"GET /files HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
+    big = b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
     sock = raw_request(generic_web.host, generic_web.port, big)
     with sock:
         answer = sock.recv(4096)
     assert re.match(rb"HTTP/1\.[01] (400|431)", answer), answer[:100]
-    many = b"GET /files HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(500)) + b"\r\n"
+    many = (
+        b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + b"".join(b"X-%d: y\r\n" % i for i in range(500))
+        + b"\r\n"
+    )
     with raw_request(generic_web.host, generic_web.port, many) as sock:
         assert re.match(rb"HTTP/1\.[01] (400|431)", sock.recv(4096))
     assert generic_web.request("GET", "/files")[0] == 200
 
 
-@pytest.mark.parametrize("head", [b"", b"GET /files HTTP/1.1\r\nHost: x\r\n"], ids=["silent", "half-headers"])
+@pytest.mark.parametrize(
+    "head", [b"", b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\n"], ids=["silent", "half-headers"]
+)
 def test_connection_without_a_complete_request_is_closed(big_web: Web, head: bytes) -> None:
     """A client that connects and sends nothing, or stops in the middle of its headers, is disconnected
     after ``http_timeout`` (2 s for this daemon); nobody else waits meanwhile."""
@@ -244,7 +250,7 @@ def test_shutdown_with_clients_connected_is_prompt(tmp_path: Path) -> None:
         ready = daemon.notify.wait_for("READY", "1", timeout=0)
         port = int(re.findall(r"http://127\.0\.0\.1:(\d+)", ready["STATUS"])[0])
         viewer = socket.create_connection(("127.0.0.1", port), timeout=30)
-        viewer.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n")
+        viewer.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert viewer.recv(100).startswith(b"HTTP/1.1 200")
         wait_until(lambda: daemon.call("status")["liveview"]["viewers"] == 1, 10, "the viewer")
         rc, log = daemon.stop(timeout=10)
@@ -252,3 +258,193 @@ def test_shutdown_with_clients_connected_is_prompt(tmp_path: Path) -> None:
     assert rc == 0, log
     assert "Traceback" not in log
     assert not (daemon.socket_path.parent / "ptpipd-http.sock").exists()
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    answer = b""
+    with contextlib.suppress(ConnectionResetError):
+        while piece := sock.recv(65536):
+            answer += piece
+    return answer
+
+
+def test_dns_rebinding_host_cannot_drive_the_camera(generic_web: Web) -> None:
+    """A page on a foreign site reached through DNS rebinding sends ``Origin: http://evil:PORT`` with
+    ``Host: evil:PORT`` to the loopback daemon: Origin equals Host, yet the site is foreign. Without a token
+    the daemon answers only a ``Host`` that names it: anything else is 403 (-32010) — changing (``delete``),
+    reading (``/files``, a picture) and the WebSocket alike — while localhost and the loopback addresses
+    work as before."""
+    web = generic_web
+    evil = f"rebind.evil.example:{web.port}"
+    body = json.dumps({"jsonrpc": "2.0", "method": "delete", "params": {"handle": 5}, "id": 1})
+    status, headers, answer = web.request(
+        "POST", "/rpc", body, {"Host": evil, "Origin": f"http://{evil}", "Content-Type": "application/json"}
+    )
+    assert status == 403, (status, answer)
+    assert headers["content-type"].startswith("application/json")
+    error = json.loads(answer)["error"]
+    assert error["code"] == -32010 and "rebind.evil.example" in error["message"], error
+    assert 5 in [f["handle"] for f in web.get_json("/files")[1]]
+    for path in ("/files", "/files/5", "/liveview.jpg", "/"):
+        assert web.request("GET", path, headers={"Host": evil})[0] == 403, path
+    # the WebSocket: the handshake is refused
+    sock = raw_request(
+        web.host,
+        web.port,
+        f"GET /rpc HTTP/1.1\r\nHost: {evil}\r\nOrigin: http://{evil}\r\nConnection: Upgrade\r\n"
+        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "\r\n".encode(),
+    )
+    with sock:
+        assert sock.recv(100).startswith(b"HTTP/1.1 403 "), "the WebSocket must not open"
+    for host in (f"localhost:{web.port}", f"127.0.0.1:{web.port}", "127.0.0.2", "[::1]:1", "app.localhost"):
+        assert web.request("GET", "/files", headers={"Host": host})[0] == 200, host
+        origin = {"Host": host, "Origin": f"http://{host}"}
+        assert web.request("POST", "/rpc", STATUS, origin)[0] == 200, host
+
+
+STATUS = '{"jsonrpc": "2.0", "method": "status", "id": 1}'
+
+
+def test_a_request_body_that_never_completes_is_closed_after_http_timeout(tmp_path: Path) -> None:
+    """README (Bounds): "a connection without a complete request … is closed after http_timeout". A peer
+    off loopback with no token may POST /auth (the login is open): one that announces a body and stops
+    sending it is answered 408 (JSON) after http_timeout (2 s here) and its connection closed, not held for
+    ever with what it sent buffered (100 such connections took a daemon from 67 to 211 MB and kept it
+    there). Nor may such a peer announce more than a login needs."""
+    address = non_loopback_ipv4()
+    assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
+    ini = tmp_path / "auth.ini"
+    ini.write_text(f'[daemon]\nhttp = {address}:0\nrpc_tcp = off\nauth_token = "{TOKEN}"\n')
+    env = {"PTPIPD_HTTP_TIMEOUT": "2"}
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini), env=env) as daemon:
+        daemon.wait_connected()
+        port = http_port(daemon, address)
+        head = (
+            b"POST /auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
+        with raw_request(address, port, head + b'{"token"', timeout=12) as sock:
+            try:
+                answer = _read_all(sock)  # the answer and the end of the connection, within 12 s
+            except TimeoutError:
+                pytest.fail("the daemon still waits for the body 12 s later (http_timeout is 2 s)")
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+            error = json.loads(answer.partition(b"\r\n\r\n")[2])["error"]
+            assert (error["code"], error["message"]) == (-32600, "the request body did not arrive within 2 s")
+        # without the token a body is small and declared: 413 from the headers, before any of it is sent
+        for framing in (b"Content-Length: 9000", b"Transfer-Encoding: chunked"):
+            big = b"POST /auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s\r\n\r\n" % framing
+            with raw_request(address, port, big, timeout=12) as sock:
+                answer = _read_all(sock)
+            assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+            assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["message"] == (
+                "without the token a request body is at most 8192 bytes, with Content-Length"
+            )
+
+
+def test_a_half_sent_body_on_loopback_is_dropped_too(big_web: Web) -> None:
+    """The same on loopback (``POST /rpc``, 2 s for this daemon): a 408, the connection closed, and nobody
+    else waited meanwhile."""
+    head = b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+    with raw_request(big_web.host, big_web.port, head + b'{"jsonrpc"', timeout=12) as sock:
+        assert big_web.daemon.call("get", ["iso"])["property"] == "iso"
+        answer = _read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+
+
+@contextlib.contextmanager
+def _loopback_daemon(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[DaemonProcess, int]]:
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "--http", "127.0.0.1:0", env=env) as daemon:
+        daemon.wait_connected()
+        yield daemon, http_port(daemon)
+
+
+def test_http_connections_over_the_cap_get_a_503(tmp_path: Path) -> None:
+    """``http_max_connections`` (3 here): a fourth connection gets a JSON 503 (-32006, ``Retry-After``) and
+    is closed, while the three go on; once one closes, a new connection is served."""
+    with _loopback_daemon(tmp_path, {"PTPIPD_HTTP_MAX_CONNECTIONS": "3"}) as (daemon, port):
+        held = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(3)]
+        try:
+            wait_until(lambda: daemon.call("status")["http"]["connections"] == 3, 10, "three connections")
+            with raw_request("127.0.0.1", port, b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") as sock:
+                answer = _read_all(sock)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 5" in head, answer[:300]
+            assert json.loads(body)["error"]["code"] == -32006
+            held[0].sendall(b"GET /files HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert _read_all(held[0]).startswith(b"HTTP/1.1 200 "), "a connection under the cap is served"
+            held.pop(0).close()
+            wait_until(lambda: daemon.call("status")["http"]["connections"] == 2, 10, "one closed")
+            assert _get("127.0.0.1", port, "/files")[0] == 200
+        finally:
+            for sock in held:
+                sock.close()
+        rc, log = daemon.stop(timeout=10)
+    assert rc == 0 and "Traceback" not in log, log
+    assert "HTTP: 3 connections open, refusing more until one closes" in log
+
+
+async def test_a_token_that_is_not_utf8_is_a_wrong_token(tmp_path: Path) -> None:
+    """Off loopback, a token that is not UTF-8 (bytes in a header or cookie, a lone surrogate in JSON-RPC
+    ``auth`` over a WebSocket or NDJSON) is a wrong token: 401 / -32010 and counted by the lockout like any
+    other, never a 500 -32603 with a traceback logged at ERROR."""
+    with token_daemon(tmp_path) as (daemon, address, port, rpc_port):
+        # a session cookie that is not this daemon's is no token shown (not counted); a header is a wrong one
+        for header, message in (
+            (b"Cookie: ptpipd_session_%d=\xff" % port, "unauthorised: this address needs the daemon's token"),
+            (b"Authorization: Bearer \xff\xfe", WRONG),
+        ):
+            request = b"GET /files HTTP/1.1\r\nHost: x\r\n%s\r\nConnection: close\r\n\r\n" % header
+            with raw_request(address, port, request) as sock:
+                answer = _read_all(sock)
+            assert answer.startswith(b"HTTP/1.1 401 "), answer[:400]
+            assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["message"] == message
+        url = f"http://{address}:{port}/rpc"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await ws.send_str('{"jsonrpc": "2.0", "id": 1, "method": "auth", "params": {"token": "\\ud800"}}')
+            assert _refused(json.loads(await ws.receive_str(timeout=30))) == WRONG
+        [answer] = _ndjson_auth(address, rpc_port, ["\udcff"])  # the third: NDJSON, escaped as \udcff
+        assert _refused(answer) == WRONG
+        status, _, body = _get(address, port, "/files", {"Authorization": f"Bearer {TOKEN}"})
+        assert status == 401 and "too many wrong tokens" in json.loads(body)["error"]["message"]
+        rc, log = daemon.stop(timeout=10)
+    assert rc == 0 and "Traceback" not in log, log
+
+
+async def test_two_daemons_on_one_host_keep_their_sessions_apart(tmp_path: Path) -> None:
+    """A browser keeps cookies per host, not per port (RFC 6265 §8.5): each daemon's session cookie is
+    named after its port, so logging in to a second daemon on the same machine keeps the first session."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        token_daemon(tmp_path / "a") as (_, address, port_a, _),
+        token_daemon(tmp_path / "b") as (*_, port_b, _),
+    ):
+        jar = aiohttp.CookieJar(unsafe=True)  # a browser's jar (one per host, ports ignored), IP hosts too
+        async with aiohttp.ClientSession(cookie_jar=jar) as session:
+            for port in (port_a, port_b):
+                async with session.post(f"http://{address}:{port}/auth", json={"token": TOKEN}) as r:
+                    assert r.status == 200
+                    assert set(r.cookies) == {f"ptpipd_session_{port}"}
+            assert len(jar) == 2
+            for port in (port_a, port_b):
+                async with session.get(f"http://{address}:{port}/files") as r:
+                    assert r.status == 200, port
+
+
+def test_http_require_token_asks_loopback_peers_too(tmp_path: Path) -> None:
+    """``http_require_token`` (behind a reverse proxy on this machine every client comes from loopback): a
+    loopback peer shows the token too, then any ``Host`` (the proxy's public name) is fine; the Unix socket
+    stays open. Without ``auth_token`` the setting is refused (exit 104)."""
+    env = {"PTPIPD_AUTH_TOKEN": TOKEN, "PTPIPD_HTTP_REQUIRE_TOKEN": "true"}
+    with _loopback_daemon(tmp_path, env) as (daemon, port):
+        assert _get("127.0.0.1", port, "/files")[0] == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}", "Host": "camera.example.org"}
+        assert _get("127.0.0.1", port, "/files", bearer)[0] == 200
+        assert _unix_status(daemon, "/files") == "200"
+    done = run_daemon_once(
+        ["--simulate", "generic", "--socket", str(tmp_path / "s")],
+        {**daemon_env(tmp_path, tmp_path / "notify.sock"), "PTPIPD_HTTP_REQUIRE_TOKEN": "yes"},
+    )
+    assert done.returncode == 104, done.stderr
+    assert "http_require_token needs auth_token" in done.stderr

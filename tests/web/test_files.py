@@ -124,7 +124,7 @@ def test_inline_over_the_limit_names_the_url(big_web: Web) -> None:
 
 
 def test_client_gone_mid_transfer_leaves_the_session_usable(big_web: Web) -> None:
-    sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     received = 0
     while received < 8 << 20:
         chunk = sock.recv(1 << 20)
@@ -165,7 +165,7 @@ def test_downloads_dropped_mid_splice_leave_no_descriptor_behind(big_web: Web) -
     stopped = "download of object 6 to"
     for n in range(3):
         before = big_web.daemon.stderr_text().count(stopped)
-        sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         received = 0
         while received < (6 + n) << 20:  # somewhere in the second piece or later
             chunk = sock.recv(1 << 20)
@@ -259,7 +259,7 @@ def test_object_headers_head_etag_and_ranges(generic_web: Web) -> None:
 def _raw_get(web: Web, path: str, *header_lines: bytes) -> tuple[int, dict[str, str], bytes]:
     """``GET path`` with exactly these header lines (as curl -H sends them), on a connection the daemon
     closes after the answer: (status, lower-cased headers, body)."""
-    head = b"GET %s HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n" % (
+    head = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n" % (
         path.encode(),
         b"".join(line + b"\r\n" for line in header_lines),
     )
@@ -453,7 +453,7 @@ def test_stalled_download_is_dropped_without_holding_the_camera(big_web: Web) ->
     logging why."""
     dropped = "download of object 6"
     before = big_web.daemon.stderr_text().count(dropped)  # earlier tests' downloads said so too
-    sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock = raw_request(big_web.host, big_web.port, b"GET /files/6 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     try:
         for _ in range(3):
             assert big_web.daemon.call("get", ["iso"])["property"] == "iso"
@@ -483,7 +483,9 @@ def test_camera_lost_mid_download_cuts_the_body_short(tmp_path: Path) -> None:
     sim = start_sim("generic", "--object-size", str(size), "--response-delay", "0.05")
     try:
         with running_web(tmp_path, sim, "generic") as web:
-            sock = raw_request(web.host, web.port, b"GET /files/6 HTTP/1.1\r\nHost: x\r\n\r\n", timeout=60)
+            sock = raw_request(
+                web.host, web.port, b"GET /files/6 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", timeout=60
+            )
             try:
                 data = bytearray()
                 while b"\r\n\r\n" not in data or len(data) < 8 << 20:
@@ -505,3 +507,19 @@ def test_camera_lost_mid_download_cuts_the_body_short(tmp_path: Path) -> None:
             assert "state" in web.daemon.call("status")
     finally:
         sim.stop()
+
+
+def test_a_bad_range_of_a_saved_capture_is_the_json_416(fuji_web: Web) -> None:
+    """``/captures/NAME`` answers a ``Range`` it cannot satisfy as ``/files/N`` does: 416 with the JSON error
+    (-32602, ``data.size``) and ``Content-Range: bytes */SIZE``, not an empty body; a good range is a 206."""
+    _, _, body = fuji_web.request("POST", "/capture")
+    shot = json.loads(body)
+    size = shot["size"]
+    status, headers, answer = fuji_web.request("GET", shot["url"], headers={"Range": f"bytes={size}-"})
+    assert status == 416, (status, answer)
+    assert headers["content-type"].startswith("application/json")
+    assert headers["content-range"] == f"bytes */{size}"
+    error = json.loads(answer)["error"]
+    assert (error["code"], error["data"]) == (-32602, {"size": size})
+    status, headers, answer = fuji_web.request("GET", shot["url"], headers={"Range": "bytes=0-9"})
+    assert (status, headers["content-range"], len(answer)) == (206, f"bytes 0-9/{size}", 10)

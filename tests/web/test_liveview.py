@@ -47,7 +47,7 @@ def stalled_viewer(web: Web) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((web.host, web.port))
-    sock.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     return sock
 
 
@@ -193,7 +193,7 @@ def _come_and_go(web: Web, rng: random.Random) -> None:
         with sock:
             if rng.random() < 0.1:
                 return  # connects and leaves without a word
-            sock.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /liveview.mjpeg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             for _ in range(rng.randrange(0, 4)):
                 if not sock.recv(rng.choice((100, 5000, 65536))):
                     break

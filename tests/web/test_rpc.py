@@ -145,6 +145,17 @@ async def test_post_rpc(generic_web: Web) -> None:
             assert response.status == 413
 
 
+def test_post_rpc_not_utf8_is_a_parse_error(generic_web: Web) -> None:
+    """A body that is not UTF-8 is -32700 as the same bytes are on NDJSON ("not UTF-8"), not a 500 -32603
+    "Internal error" with a traceback logged at ERROR (DESIGN.md §8: same dispatcher and errors)."""
+    status, _, body = generic_web.request("POST", "/rpc", b"\xff\xfe")
+    assert status == 200, (status, body)
+    error = json.loads(body)["error"]
+    assert (error["code"], error["data"]) == (-32700, "not UTF-8 (byte 0)"), body
+    same_on_ndjson = ndjson(generic_web, b"\xff\xfe")  # type: ignore[arg-type]
+    assert same_on_ndjson["error"] == error
+
+
 #: A request padded with JSON whitespace to any length.
 STATUS = '{"jsonrpc": "2.0", "method": "status", "id": 1}'
 
@@ -175,7 +186,7 @@ async def test_websocket_message_over_1_mib_closes_the_socket(generic_web: Web) 
 def test_post_rpc_content_length_over_1_mib_is_413_at_once(generic_web: Web) -> None:
     """``POST /rpc`` announcing a body over 1 MiB is refused (413, -32600) from its headers alone: the daemon
     answers before a byte of the body is sent. A body of exactly 1 MiB is answered."""
-    head = b"POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (MAX_MESSAGE + 1)
+    head = b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % (MAX_MESSAGE + 1)
     with raw_request(generic_web.host, generic_web.port, head) as sock:
         answer = sock.makefile("rb")
         assert answer.readline().startswith(b"HTTP/1.1 413 "), "refused without the body"
@@ -183,7 +194,8 @@ def test_post_rpc_content_length_over_1_mib_is_413_at_once(generic_web: Web) -> 
         while (line := answer.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode().partition(":")
             headers[name.lower()] = value.strip()
-        error = json.loads(answer.read(int(headers["content-length"])))["error"]
+        assert headers["content-type"].startswith("application/json"), headers
+    error = json.loads(answer.read(int(headers["content-length"])))["error"]
     assert (error["code"], error["message"]) == (-32600, "request over 1 MiB")
     status, _, body = generic_web.request("POST", "/rpc", STATUS.ljust(MAX_MESSAGE))
     assert status == 200 and json.loads(body)["result"]["state"] == "connected"
@@ -196,7 +208,7 @@ def test_chunked_post_rpc_over_1_mib_is_a_413(generic_web: Web) -> None:
     sock = raw_request(
         generic_web.host,
         generic_web.port,
-        b"POST /rpc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
     )
     with sock:
         chunk = b"[" * (256 << 10)
