@@ -438,6 +438,19 @@ async def test_leaving_lets_the_request_in_flight_finish_then_closes_the_camera(
     assert world.attempts == 1  # no reconnection after the end
 
 
+async def test_a_request_still_running_after_the_grace_fails_as_the_daemon_stopping() -> None:
+    world = World()
+    service = make_service(world, shutdown_grace=0.05)
+    async with service:
+        await States(service).wait_for(CONNECTED)
+        in_flight = await hold_camera(world, service)  # the camera never answers it
+        draining = asyncio.create_task(service.drain())
+        with pytest.raises(NotConnected, match=r"^the daemon is stopping$"):
+            await within(in_flight)
+        await within(draining)
+        assert world.camera.closed
+
+
 async def test_leaving_while_the_camera_is_away_ends_at_once() -> None:
     world = World(refuse=10**6)
     service = make_service(world, backoff_initial=30.0, backoff_max=30.0)
