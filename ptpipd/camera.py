@@ -196,7 +196,7 @@ class Camera(PropertyAccess, ImageAccess):
             await link.close()
             self._driver = None
             raise
-        log.info(
+        log.debug(  # the service says it, as loudly as its reconnect loop allows
             "connected to %s %s (serial %s) at %s",
             summary.manufacturer,
             summary.model,

@@ -11,8 +11,8 @@ The seed's INI examples load unchanged::
                   idle_timeout (ours)
     [daemon]      socket, socket_mode, socket_group, rpc_tcp, http, http_timeout, http_max_connections,
                   http_require_token, max_connections, write_timeout, rpc_idle_timeout, auth_token,
-                  capture_dir, state_dir, log_level, pairing_timeout, timeout, keepalive, poll_interval,
-                  liveview_fps, event_loop
+                  capture_dir, state_dir, log_level, pairing_timeout, timeout, keepalive, keepalive_timeout,
+                  poll_interval, liveview_fps, event_loop
     [ingest]      dir, pattern, delete_after, hook, hook_timeout   (PTPIPD_INGEST_DIR, …; tethered ingest)
 
 Values may be quoted ("..."), as in the seed. Environment variables use the option names in upper case:
@@ -173,6 +173,7 @@ class Settings(BaseModel):
     pairing_timeout: float = Field(60.0, gt=0)
     timeout: float = Field(10.0, gt=0)
     keepalive: float = Field(3.0, gt=0)
+    keepalive_timeout: float = Field(5.0, gt=0)
     poll_interval: float | None = Field(None, gt=0)
     liveview_fps: float = Field(30.0, ge=0, le=1000)
     simulate: str | None = None

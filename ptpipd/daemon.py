@@ -116,7 +116,17 @@ OPTIONS: tuple[tuple[str | tuple[str, ...], str | None, str], ...] = (
         "state directory: the GUID, captures (default $STATE_DIRECTORY, /var/lib/ptpipd as root, "
         "else $XDG_STATE_HOME/ptpipd)",
     ),
-    ("timeout", "SECONDS", "how long the camera may stay silent in a transaction (default 10)"),
+    (
+        "timeout",
+        "SECONDS",
+        "how long the camera may stay silent in a transaction, if it answers the probes meanwhile (default 10)",
+    ),
+    (
+        "keepalive_timeout",
+        "SECONDS",
+        "how long a keepalive, or a probe beside a running request (not Fujifilm), may go unanswered before "
+        "the link counts as lost (default 5)",
+    ),
     ("log_level", "LEVEL", "debug, info, warning or error (default info)"),
     (
         "event_loop",
@@ -254,6 +264,7 @@ async def run(settings: Settings, env: Mapping[str, str] = os.environ) -> int:
         config = await resolve_camera(settings, env, stack)
         options = ServiceOptions(
             keepalive_interval=settings.keepalive,
+            keepalive_timeout=settings.keepalive_timeout,
             poll_interval=settings.poll_interval,
             liveview_fps=settings.liveview_fps,
         )

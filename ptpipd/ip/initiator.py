@@ -47,6 +47,8 @@ class Transaction:
     data_out: bool
     data_in_length: int | None = None
     received: int = 0
+    #: the most data the request asked for (GetPartialObject's length): more is the camera's protocol error
+    max_data_in: int | None = None
 
 
 class InitiatorSession:
@@ -60,8 +62,17 @@ class InitiatorSession:
         self.phase = Phase.IDLE
         self._given_up: deque[int] = deque(maxlen=GIVEN_UP)
 
-    def start(self, code: int, params: tuple[int, ...] = (), data_out: Buffer | None = None) -> list[bytes]:
-        """Begins a transaction; returns the packets to write, each with one write."""
+    def start(
+        self,
+        code: int,
+        params: tuple[int, ...] = (),
+        data_out: Buffer | None = None,
+        *,
+        max_data_in: int | None = None,
+    ) -> list[bytes]:
+        """Begins a transaction; returns the packets to write, each with one write. With ``max_data_in``
+        (what a request such as GetPartialObject asks for), a data phase announcing or carrying more bytes
+        is a :class:`RemoteProtocolError`, raised before any byte past the limit is passed on."""
         if self.current is not None:
             raise LocalProtocolError(
                 f"transaction 0x{self.current.code:04X} is still in flight; one at a time per session"
@@ -73,7 +84,7 @@ class InitiatorSession:
             out.extend(self.codec.encode_data(tid, code, data_out))
         # Only a request that can be sent uses up its ID: a strict camera expects the next one to follow.
         self.next_transaction_id = 1 if tid >= LAST_TRANSACTION_ID else tid + 1
-        self.current = Transaction(code, tid, data_out is not None)
+        self.current = Transaction(code, tid, data_out is not None, max_data_in=max_data_in)
         self.phase = Phase.WAIT_RESPONSE if data_out is not None else Phase.WAIT_DATA_OR_RESPONSE
         return out
 
@@ -106,6 +117,8 @@ class InitiatorSession:
         room = codec.reader.body_left
         if tx.data_in_length is not None:
             room = min(room, tx.data_in_length - tx.received)
+        if tx.max_data_in is not None:
+            room = min(room, tx.max_data_in - tx.received)
         return max(room, 0)
 
     def spliced(self, n: int) -> None:
@@ -157,6 +170,8 @@ class InitiatorSession:
                 # A second data phase for the same transaction (malc0mn reads several Fuji data containers)
                 # is concatenated; the announced length then no longer says the total.
                 tx.data_in_length = packet.known_length if self.phase is Phase.WAIT_DATA_OR_RESPONSE else None
+                if tx.max_data_in is not None and (packet.known_length or 0) > tx.max_data_in - tx.received:
+                    raise self._too_much(tx, f"StartData announced {packet.known_length} bytes")
                 self.phase = Phase.IN_DATA
                 return packet
             case Data(tid, payload) | EndData(tid, payload):
@@ -166,6 +181,8 @@ class InitiatorSession:
                         return None  # stray empty EndData: libgphoto2 skips it as well
                     raise RemoteProtocolError(f"{type(packet).__name__} without StartData")
                 tx.received += len(payload)
+                if tx.max_data_in is not None and tx.received > tx.max_data_in:
+                    raise self._too_much(tx, f"{tx.received} bytes arrived")
                 if isinstance(packet, EndData):
                     if tx.data_in_length is not None and tx.received != tx.data_in_length:
                         raise RemoteProtocolError(
@@ -178,6 +195,13 @@ class InitiatorSession:
                     )
                 return packet
         raise RemoteProtocolError(f"unexpected {type(packet).__name__} on the command/data connection")
+
+    @staticmethod
+    def _too_much(tx: Transaction, what: str) -> RemoteProtocolError:
+        return RemoteProtocolError(
+            f"the camera sent more than it was asked for: operation 0x{tx.code:04X} asked for at most "
+            f"{tx.max_data_in} bytes, {what}"
+        )
 
     @staticmethod
     def _check_tid(tid: int, tx: Transaction, what: str) -> None:

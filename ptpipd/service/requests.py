@@ -40,6 +40,7 @@ class Requests:
         self._turns = Turns(options.max_queue, options.max_total_queue)
         self._inflight: asyncio.Task[Any] | None = None
         self._interrupted: asyncio.Task[Any] | None = None
+        self._interruption: BaseException | None = None  # what the interrupted request fails with
         #: set by :meth:`last_turn`: every request from then on is refused
         self.closed = False
         self._last_activity = 0.0
@@ -109,10 +110,11 @@ class Requests:
         except asyncio.CancelledError:
             if task is None or self._interrupted is not task or task.uncancel() > 0:
                 raise
-            # what the link's failure means for this request (a timeout stays a timeout: -32001)
-            raise self._session.lost_error or NotConnected("camera connection lost") from None
+            # what the link's failure (or the daemon's end) means for this request (a timeout stays a
+            # timeout: -32001)
+            raise self._interruption or NotConnected("camera connection lost") from None
         finally:
-            self._inflight = self._interrupted = None
+            self._inflight = self._interrupted = self._interruption = None
             self._last_activity = time.monotonic()
 
     async def let_others_run(self, camera: Camera) -> None:
@@ -137,11 +139,13 @@ class Requests:
             raise asyncio.CancelledError
         self._require_camera(camera)  # the link may have dropped meanwhile
 
-    def interrupt(self) -> None:
-        """The camera link dropped: the request in flight is cancelled (and fails with the link's error)."""
+    def interrupt(self, error: BaseException | None = None) -> None:
+        """The camera link dropped: the request in flight is cancelled and fails with ``error`` (by default the
+        link's)."""
         task = self._inflight
         if task is not None and self._interrupted is None:
             self._interrupted = task
+            self._interruption = error or self._session.lost_error
             task.cancel()
 
     @contextlib.asynccontextmanager
@@ -155,6 +159,8 @@ class Requests:
             acquired = True
         if not acquired:
             log.warning("a camera request was still running after %.1f s; closing anyway", grace)
+            # it fails now, and as what it is, not as the link the drain is about to close
+            self.interrupt(NotConnected("the daemon is stopping", state=self._session.state.value))
         try:
             yield
         finally:

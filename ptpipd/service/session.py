@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ptpipd.camera import Camera, failure_reason, tell_each
 from ptpipd.errors import CameraError, CameraTimeout, TooManyRequests
+from ptpipd.service.outages import Outages
 from ptpipd.service.state import TRANSITIONS, Backoff, ConnectionState
 from ptpipd.vendors.base import DeviceSummary, EventDelivery
 
@@ -29,6 +30,10 @@ class Session:
         self.factory = factory
         opts = service.options
         self.backoff = Backoff(opts.backoff_initial, opts.backoff_max)
+        self.outages = Outages(opts.outage_reminder)
+        #: the current link has stayed up for ``stable_after`` (its loss is reconnected at once)
+        self.stable = False
+        self._stable_timer: asyncio.TimerHandle | None = None
         self.state = ConnectionState.DISCONNECTED
         self.listeners: list[Callable[[ConnectionState, str | None], None]] = []
         self.camera: Camera | None = None
@@ -63,10 +68,10 @@ class Session:
             self.connected.set()
         else:
             self.connected.clear()
-        failed = new is ConnectionState.DISCONNECTED and reason and not self.stopped.is_set()
-        log.log(
-            logging.WARNING if failed else logging.INFO, "camera %s%s", new, f": {reason}" if reason else ""
-        )
+        level, more = (logging.INFO, "") if self.stopped.is_set() else self.outages.level(new, reason)
+        if new is ConnectionState.CONNECTED and (s := self.summary) is not None:
+            more = f" to {s.manufacturer} {s.model} (serial {s.serial}) at {self.service.config.host}{more}"
+        log.log(level, "camera %s%s%s", new, f": {reason}" if reason else "", more)
         self.service.fanout.connection(new.value, reason)
         tell_each(log, "state", self.listeners, new, reason)
 
@@ -112,16 +117,31 @@ class Session:
         if self.stopped.is_set():  # connected while the daemon stops (perhaps after the drain ended it)
             await self.end("daemon stopping")
             return
-        self.backoff.reset()
         reason = await self._watch(camera)
-        if reason is not None:
-            self.failed(reason)
-            await self.end(reason)
+        if reason is None:
+            return
+        self.failed(reason)
+        stable = self.stable
+        await self.end(reason)
+        if not stable:  # a link that did not stay up: a failed attempt, retried after the backoff's wait
+            await self._wait_retry()
+
+    def _stayed_up(self, camera: Camera) -> None:
+        """The link has stayed up for ``stable_after``: the backoff starts over, the outage is over."""
+        self._stable_timer = None
+        if camera is not self.camera or self.lost is not None:
+            return
+        self.stable = True
+        self.backoff.reset()
+        if (message := self.outages.stable()) is not None:
+            log.info("%s", message)
 
     async def _wait_retry(self) -> None:
+        if self.stopped.is_set():
+            return
         delay = self.backoff.next()
         self.retry_at = time.time() + delay
-        log.info("reconnecting in %.1f s", delay)
+        log.log(self.outages.routine, "reconnecting in %.1f s", delay)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopped.wait(), delay)
 
@@ -133,8 +153,7 @@ class Session:
         await self._end_quietly(reason)
         if self.state is not ConnectionState.DISCONNECTED:  # it failed before the camera was open
             self.set_state(ConnectionState.DISCONNECTED, reason)
-        if not self.stopped.is_set():
-            await self._wait_retry()
+        await self._wait_retry()
 
     async def _end_quietly(self, reason: str) -> None:
         try:
@@ -167,6 +186,9 @@ class Session:
         self.camera = camera
         self.attempts = 0
         self.connected_since = time.time()
+        self.stable = False
+        delay = self.service.options.stable_after
+        self._stable_timer = asyncio.get_running_loop().call_later(delay, self._stayed_up, camera)
         self.set_state(ConnectionState.CONNECTED)
         return camera
 
@@ -245,6 +267,9 @@ class Session:
         camera, self.camera = self.camera, None
         if camera is None:
             return
+        if self._stable_timer is not None:
+            self._stable_timer.cancel()
+            self._stable_timer = None
         self.set_state(ConnectionState.DISCONNECTED, reason)
         self.connected_since = None
         await camera.close(timeout=self.service.options.close_timeout)

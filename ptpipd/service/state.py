@@ -43,6 +43,12 @@ class ServiceOptions:
     #: a camera switched back on is connected again within 2 s (issue 14), however long it was away; an
     #: attempt every 0.75-1.5 s costs a refused or unanswered TCP connect, nothing more
     backoff_max: float = 1.5
+    #: a link must stay up this long for the backoff to start over: one lost sooner counts as a failed attempt
+    #: (a camera that drops each session at once is not reconnected in a tight loop), one lost later is
+    #: reconnected at once
+    stable_after: float = 10.0
+    #: while the same failure repeats, a reminder at WARNING this often (the repeats are logged at DEBUG)
+    outage_reminder: float = 600.0
     #: polled live-view frames (Canon, Nikon) asked for at most this many times a second (0: no cap)
     liveview_fps: float = 30.0
     max_queue: int = 64  # requests of one client waiting or running (its flood is its own)
@@ -70,5 +76,6 @@ class Backoff:
         return delay
 
     def reset(self) -> None:
-        """After a successful connection: the next failure starts from ``initial`` again."""
+        """After a link that stayed up (``ServiceOptions.stable_after``): the next failure starts from
+        ``initial`` again."""
         self.attempt = 0

@@ -382,9 +382,13 @@ class VendorDriver(ABC):
         data_out: Buffer | None = None,
         sink: DataSink | None = None,
         timeout: float | None = None,
+        max_data: int | None = None,
     ) -> Reply:
-        """Runs a transaction and raises :class:`CameraRefused` unless the camera answers OK."""
-        reply = await self.link.transaction(code, params, data_out=data_out, sink=sink, timeout=timeout)
+        """Runs a transaction and raises :class:`CameraRefused` unless the camera answers OK. ``max_data``: the
+        most data the request asks for (GetPartialObject's length); more is the camera's protocol error."""
+        reply = await self.link.transaction(
+            code, params, data_out=data_out, sink=sink, timeout=timeout, max_data=max_data
+        )
         if reply.code != ResponseCode.OK:
             raise self.refused(reply.code, code)
         return reply

@@ -404,7 +404,10 @@ class CanonDriver(GenericDriver):
                 reply = await self.call(OperationCode.GetObject, (chosen.handle,), sink=sink)
                 return Transfer(fmt, reply.data_length, chosen.handle, chosen.name)
             reply = await self.call(
-                OperationCode.GetPartialObject, (chosen.handle, 0, chosen.size), sink=sink
+                OperationCode.GetPartialObject,
+                (chosen.handle, 0, chosen.size),
+                sink=sink,
+                max_data=chosen.size,
             )
             return Transfer(fmt, reply.data_length, None, chosen.name)
         finally:

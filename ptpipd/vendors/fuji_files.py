@@ -137,7 +137,8 @@ class FujiFiles(FujiSession):
         """Up to ``length`` bytes from ``offset``, in pieces of at most 1 MiB; returns how many came."""
         received = 0
         for start, size in partial_requests(length):
-            reply = await self.call(OperationCode.GetPartialObject, (handle, offset + start, size), sink=sink)
+            params = (handle, offset + start, size)
+            reply = await self.call(OperationCode.GetPartialObject, params, sink=sink, max_data=size)
             received += reply.data_length
             if reply.data_length < size:
                 break

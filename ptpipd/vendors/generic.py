@@ -335,7 +335,19 @@ class GenericDriver(VendorDriver):
 
     async def _fetch(self, handle: int, info: ObjectInfo, sink: DataSink) -> Transfer:
         reply = await self.call(OperationCode.GetObject, (handle,), sink=sink)
-        return Transfer(self.format_name(info.object_format), reply.data_length, handle, info.filename)
+        listed, sent = info.compressed_size, reply.data_length
+        # GetObject has no length to hold the camera to (a listed size may be stale or a placeholder, and
+        # 0xFFFFFFFF stands for 4 GiB or more): what it sent is kept, and a difference is said
+        if sent != listed and listed != ALL:
+            log.warning(
+                "object %d (%s): the camera listed %d bytes but sent %d (kept as sent; an HTTP download "
+                "serves the listed size)",
+                handle,
+                info.filename,
+                listed,
+                sent,
+            )
+        return Transfer(self.format_name(info.object_format), sent, handle, info.filename)
 
     async def download(self, handle: int, sink: DataSink) -> Transfer:
         info = await self.object_info(handle)
@@ -348,7 +360,9 @@ class GenericDriver(VendorDriver):
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
         """GetPartialObject (PTP.md §5.3): at most ``length`` bytes from ``offset``. The camera layer asks only
         where the body lists it (``partial_objects`` of :meth:`body_capabilities`)."""
-        reply = await self.call(OperationCode.GetPartialObject, (handle, offset, length), sink=sink)
+        reply = await self.call(
+            OperationCode.GetPartialObject, (handle, offset, length), sink=sink, max_data=length
+        )
         return reply.data_length
 
     async def file_entry(self, handle: int) -> FileEntry:

@@ -410,9 +410,8 @@ class NikonDriver(GenericDriver):
         return Transfer(format_name(info.object_format), offset, handle, info.filename)
 
     async def _partial_ex(self, handle: int, offset: int, length: int, sink: DataSink) -> int:
-        reply = await self.call(
-            NO.GetPartialObjectEx, partial_object_ex_params(handle, offset, length), sink=sink
-        )
+        params = partial_object_ex_params(handle, offset, length)
+        reply = await self.call(NO.GetPartialObjectEx, params, sink=sink, max_data=length)
         return reply.data_length
 
     async def download_part(self, handle: int, offset: int, length: int, sink: DataSink) -> int:

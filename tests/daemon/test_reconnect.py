@@ -160,3 +160,35 @@ def test_camera_absent_at_start(tmp_path: Path) -> None:
             next_note(conn, "notify.connection", lambda p: p["state"] == "connected", timeout=40)
             assert conn.call("get", ["iso"])["property"] == "iso"
             assert conn.call("status")["reconnects"] == 0  # a first connection, not a reconnection
+
+
+#: The shortest wait the backoff ever makes (ServiceOptions.backoff_initial 0.5 s × 0.5), with some slack.
+MIN_GAP_S = 0.2
+FLAPS = 6
+
+
+def test_a_camera_that_drops_each_session_at_once_is_retried_with_backoff(tmp_path: Path) -> None:
+    """Review w/rev-daemon: the session loop reset its backoff as soon as a connection opened and, after a
+    lost link, connected again at once: a camera that accepts the session and then drops it (a body going to
+    sleep, a Wi-Fi link that carries the handshake and little more, the simulator's ``--idle-timeout``) was
+    hammered with full handshakes (82 in 6 s), each logged as a WARNING. A link that did not stay up
+    (``stable_after``, 10 s) is retried after the backoff's delay like a failed attempt; its repeated failure
+    is logged once."""
+    # the simulated camera drops clients silent for 50 ms; the daemon's keepalive comes every 3 s
+    with (
+        running_sim("generic", "--idle-timeout", "0.05", "--battery-interval", "0") as sim,
+        running_daemon(tmp_path, "--host", "127.0.0.1", "--port", str(sim.port)) as daemon,
+        daemon.connect() as conn,
+    ):
+        conn.call("subscribe", {"topics": ["connection"]})
+        gaps: list[float] = []
+        for _ in range(FLAPS):
+            next_note(conn, "notify.connection", lambda p: p["state"] == "disconnected")
+            lost = time.monotonic()
+            next_note(conn, "notify.connection", lambda p: p["state"] == "connecting")
+            gaps.append(time.monotonic() - lost)
+        log = daemon.stderr_text()
+    assert min(gaps) >= MIN_GAP_S, f"reconnected after {[round(g, 3) for g in gaps]} s"
+    warnings = [line for line in log.splitlines() if " WARNING " in line]
+    assert warnings == [warnings[0]] and "camera disconnected: the camera closed" in warnings[0], log
+    assert log.count("camera connected to ") == 2, log  # the first, back once (INFO); the repeats are DEBUG

@@ -26,7 +26,7 @@ from tests.faults.conftest import (
     response_within,
     send_request,
 )
-from tests.hostile import OC, HostileCamera, huge_data, ok_then_hold, stream_data, trickle
+from tests.hostile import OC, HostileCamera, freeze_now, huge_data, ok_then_hold, stream_data, trickle
 from tests.procs import draining, read_line_until, start_sim
 
 #: "Within milliseconds" (issue 14: 14 ms without a capture), judged against a generous bound.
@@ -92,6 +92,31 @@ def test_camera_stopped_during_capture_is_noticed(tmp_path: Path) -> None:
                 )
             state = daemon.call("status")["state"]
             check(state != "connected", f"status still says {state!r} after the camera stopped answering")
+
+
+def test_the_probe_beside_a_busy_request_is_bounded_by_keepalive_timeout(
+    camera: HostileCamera, tmp_path: Path
+) -> None:
+    """Review w/rev-daemon: the probe beside a running request had a fixed 5 s limit that neither --timeout
+    nor any setting governed (ServiceOptions.keepalive_timeout). It is ``keepalive_timeout``: the camera
+    freezes (probes unanswered too) during a ``get`` with ``timeout = 30``, and with ``--keepalive-timeout 1``
+    the request fails as a keepalive timeout of 1 s, long before 30 s."""
+    camera.on(OC.GetDevicePropValue, freeze_now)
+    env = {"PTPIPD_TIMEOUT": "30", "PTPIPD_KEEPALIVE": str(KEEPALIVE_S)}
+    with (
+        daemon_on(camera, tmp_path / "d", "--keepalive-timeout", "1", env=env) as daemon,
+        daemon.connect() as c,
+    ):
+        send_request(c, "get", ["iso"])
+        assert camera.fired.wait(10), "the daemon never asked for the value"
+        # within less than the fixed 5 s limit it had before (plus the keepalive interval)
+        response, _ = response_within(c, 4.0, "get iso (camera frozen)")
+        camera.thaw()
+    message = (response.get("error") or {}).get("message", "")
+    check(
+        error_code(response) == -32001 and "keepalive failed: no answer within 1 s" in message,
+        f"get iso on a frozen camera: expected -32001 'keepalive failed: no answer within 1 s', got {response}",
+    )
 
 
 def _deadline_case(camera: HostileCamera, tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ A real ``ptpipd`` subprocess (SIGKILLed, then restarted) against the hostile fak
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -16,6 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from ptpipd.camera import Camera
+from ptpipd.errors import CameraError
+from ptpipd.ip.packets import UNKNOWN_LENGTH
+from ptpipd.ip.transport import BytesSink
 from tests.daemon.conftest import wait_until
 from tests.faults.conftest import check_all, daemon_on, send_request
 from tests.hostile import OC, FakeObject, HostileCamera, object_info, ok_then_hold, picture, stream_data
@@ -162,3 +168,51 @@ def test_a_body_without_getpartialobject_is_read_whole(camera: HostileCamera, tm
         status, _, body = web.request("GET", "/files/8")
     assert (status, body == data) == (200, True)
     assert OC.GetObject in camera.requests and OC.GetPartialObject not in camera.requests
+
+
+# ----------------------------------------------------------------------- more data than the camera listed
+
+#: What the hostile camera sends for object 1, listed (and asked for) at 4096 bytes.
+OVERSIZED = 10240
+
+
+def list_partial_reads(camera: HostileCamera) -> None:
+    """The hostile camera lists GetPartialObject among its operations (the standard answer is scripted)."""
+    standard = camera.device_info()
+    camera.device_info = lambda: dataclasses.replace(  # type: ignore[method-assign]
+        standard, operations_supported=(*standard.operations_supported, OC.GetPartialObject)
+    )
+
+
+@pytest.mark.parametrize("announced", [OVERSIZED, UNKNOWN_LENGTH], ids=["announced", "unannounced"])
+async def test_a_partial_read_passes_on_no_more_than_it_asked_for(
+    camera: HostileCamera, announced: int
+) -> None:
+    """Review w/rev-daemon: GetPartialObject(1, 0, 4096) answered with 10240 bytes went whole to the sink (an
+    ingested file, a JSON-RPC download saved 10240 bytes). More than was asked for is the camera's protocol
+    error: a clear error, no byte past the length in the sink, the connection closed as for any malformed
+    data phase."""
+    list_partial_reads(camera)
+    camera.on(
+        OC.GetPartialObject, stream_data(announced, chunk=1024, interval=0, limit=OVERSIZED, finish=True)
+    )
+    sink = BytesSink()
+    async with Camera(host=camera.host, port=camera.port, vendor="generic") as cam:
+        assert cam.capabilities.partial_objects
+        with pytest.raises(CameraError, match=r"more than it was asked for: .* at most 4096 bytes") as error:
+            await asyncio.wait_for(cam.download_part(1, 0, 4096, sink), 10)
+        assert not cam.is_open, "the link stayed open after a malformed data phase"
+    assert sink.size <= 4096, f"the sink got {sink.size} bytes of a 4096-byte read"
+    assert "0x101B" in str(error.value)
+
+
+def test_an_object_sent_longer_than_listed_is_kept_and_said(camera: HostileCamera, tmp_path: Path) -> None:
+    """Review w/rev-daemon: GetObject has no length to hold the camera to (a Fujifilm lists placeholder sizes),
+    so a JSON-RPC download keeps what the camera sent; the difference from its listing is logged."""
+    camera.objects[1] = FakeObject(object_info("IMG_0001.JPG", 4096), picture(OVERSIZED))
+    with daemon_on(camera, tmp_path / "d", "--capture-dir", str(tmp_path / "captures")) as daemon:
+        result = daemon.call("download", {"handle": 1})
+        assert result["size"] == OVERSIZED and Path(result["path"]).stat().st_size == OVERSIZED
+        wait_until(lambda: "listed 4096 bytes but sent 10240" in daemon.stderr_text(), 5, "the warning")
+    line = next(x for x in daemon.stderr_text().splitlines() if "listed 4096 bytes" in x)
+    assert " WARNING " in line and "object 1 (IMG_0001.JPG)" in line, line

@@ -16,8 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.faults.conftest import check, daemon_on, send_request
-from tests.hostile import OC, HostileCamera, hold
+from tests.faults.conftest import check, daemon_on, response_within, send_request
+from tests.hostile import OC, HostileCamera, hold, stream_data
 from tests.legacy.conftest import legacy_port
 
 #: README's promise.
@@ -52,3 +52,26 @@ def test_sigterm_with_clients_mid_request_exits_within_5_s(camera: HostileCamera
             download.close()
         check(code == 0, f"exit code {code} ({took:.2f} s after SIGTERM)")
         check(took <= SHUTDOWN_S, f"the daemon exited {took:.2f} s after SIGTERM")
+
+
+def test_a_request_cut_short_by_the_shutdown_is_told_the_daemon_is_stopping(
+    camera: HostileCamera, tmp_path: Path
+) -> None:
+    """Review w/rev-daemon: a download the camera feeds with endless data outlasts the drain's grace (2.5 s);
+    it was then failed by the link the drain closed ("camera connection lost: the initiator was closed",
+    state disconnected), as if the camera had gone, instead of by the daemon's end."""
+    camera.on(OC.GetObject, stream_data(chunk=1024, interval=0.05))
+    with (
+        daemon_on(camera, tmp_path / "d", env={"PTPIPD_TIMEOUT": "30"}) as daemon,
+        daemon.connect() as conn,
+    ):
+        send_request(conn, "download", {"handle": 1})
+        assert camera.fired.wait(10), "the daemon never sent GetObject"
+        daemon.proc.send_signal(signal.SIGTERM)
+        response, _ = response_within(conn, SHUTDOWN_S, "the download cut short")
+        assert daemon.proc.wait(SHUTDOWN_S) == 0
+    error = response.get("error") or {}
+    check(
+        error.get("code") == -32000 and error.get("message") == "the daemon is stopping",
+        f"the download cut short by the shutdown got {response}",
+    )

@@ -240,6 +240,40 @@ def test_data_over_start_data_fails_before_end_data() -> None:
         give(s, pk.StartData(4, 4), pk.Data(4, b"12345"))
 
 
+@pytest.mark.parametrize(
+    ("packets", "what"),
+    [
+        ([pk.StartData(4, 10)], "StartData announced 10 bytes"),
+        ([pk.StartData(4, pk.UNKNOWN_LENGTH), pk.Data(4, b"1234"), pk.Data(4, b"56")], "6 bytes arrived"),
+        ([pk.StartData(4, pk.UNKNOWN_LENGTH), pk.EndData(4, b"12345")], "5 bytes arrived"),
+    ],
+    ids=["announced", "sent", "sent-at-the-end"],
+)
+def test_more_data_than_asked_for_is_an_error_before_it_is_passed_on(
+    packets: list[pk.Packet], what: str
+) -> None:
+    """Review w/rev-daemon: GetPartialObject(handle, 0, 4) answered with more than 4 bytes. Nothing past the
+    limit is passed on: the packet that crosses it is the error."""
+    s = generic(4)
+    s.start(0x101B, (1, 0, 4), max_data_in=4)
+    passed: list[object] = []
+    with pytest.raises(RemoteProtocolError, match=f"asked for at most 4 bytes, {what}") as error:
+        for packet in packets:
+            passed += give(s, packet)
+    assert "operation 0x101B" in str(error.value)
+    assert sum(len(p.payload) for p in passed if isinstance(p, pk.Data | pk.EndData)) <= 4
+
+
+def test_data_up_to_what_was_asked_for_passes() -> None:
+    s = generic(4)
+    s.start(0x101B, (1, 0, 4), max_data_in=4)
+    out = give(s, pk.StartData(4, pk.UNKNOWN_LENGTH), pk.Data(4, b"12"), pk.EndData(4, b"34"))
+    assert out[1:] == [pk.Data(4, b"12"), pk.EndData(4, b"34")]
+    finish(s, 4)
+    s.start(0x101B, (1, 4, 4), max_data_in=4)
+    assert give(s, pk.StartData(5, 2), pk.EndData(5, b"56"))[1:] == [pk.EndData(5, b"56")]  # less is fine
+
+
 def test_stray_empty_end_data_after_the_data_phase_is_skipped() -> None:
     s = generic(4)
     s.start(0x1001)

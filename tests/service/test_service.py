@@ -8,6 +8,7 @@ timings are shrunk through ServiceOptions so the whole file runs in well under a
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import statistics
 from collections.abc import Callable
@@ -18,10 +19,11 @@ from ptpipd.errors import CameraTimeout, NotConnected, TooManyRequests
 from ptpipd.ip.errors import TransactionTimeout
 from ptpipd.ip.packets import Event
 from ptpipd.ptp import EventCode
-from ptpipd.service import Backoff, ConnectionState, SubscriberOverflow
-from ptpipd.vendors.base import Capabilities, EventDelivery
+from ptpipd.service import Backoff, CameraService, ConnectionState, SubscriberOverflow
+from ptpipd.service.outages import Outages
+from ptpipd.vendors.base import Capabilities, DeviceSummary, EventDelivery
 from ptpipd.vendors.liveview import LiveFrame, LiveView, PolledLiveView
-from tests.service.fake import WAIT, States, World, hold_camera, make_service
+from tests.service.fake import WAIT, FakeCamera, States, World, hold_camera, make_service
 
 CONNECTED = ConnectionState.CONNECTED
 DISCONNECTED = ConnectionState.DISCONNECTED
@@ -55,7 +57,7 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
 
 async def test_failed_attempts_back_off_then_connect() -> None:
     world = World(refuse=3)
-    service = make_service(world)
+    service = make_service(world, stable_after=0.3)
     states = States(service)
     delays: list[float] = []
     draw = service.session.backoff.next
@@ -69,10 +71,116 @@ async def test_failed_attempts_back_off_then_connect() -> None:
         ]
         assert states.seen[1][1] == "attempt 1 refused"
         assert len(delays) == 3 and all(0.0005 <= d <= 0.002 for d in delays), delays
-        assert service.session.backoff.attempt == 0  # a success starts the backoff over
+        assert service.session.backoff.attempt == 3  # a connection alone does not start the backoff over…
+        await within(until(lambda: service.session.backoff.attempt == 0))  # …a link that stayed up does
+        assert service.session.stable
         status = service.status()
         assert status["state"] == "connected" and status["reconnects"] == 0
         assert status["last_error"] == "attempt 3 refused"
+
+
+def counting_delays(service: CameraService) -> list[float]:
+    """The backoff's delays, as the session draws them."""
+    delays: list[float] = []
+    draw = service.session.backoff.next
+    service.session.backoff.next = lambda: delays.append(draw()) or delays[-1]  # type: ignore[method-assign]
+    return delays
+
+
+async def test_a_link_that_does_not_stay_up_counts_as_a_failed_attempt() -> None:
+    """Review w/rev-daemon: a camera that drops each session right after opening it was reconnected at once,
+    in a tight loop. A link lost before ``stable_after`` is retried after the backoff's wait, which grows."""
+    world = World()
+    service = make_service(world, stable_after=60.0)
+    states = States(service)
+    delays = counting_delays(service)
+    async with service:
+        for cycle in range(1, 4):
+            await states.wait_for(CONNECTED, cycle)
+            world.camera.drop("the camera went to sleep")
+            await states.wait_for(DISCONNECTED, cycle)
+        await states.wait_for(CONNECTED, 4)
+        assert len(delays) == 3 and service.session.backoff.attempt == 3, delays
+        assert delays[2] > 0.001  # the third wait comes from the doubled delay (0.001 × 2² capped at 0.002)
+        assert service.status()["reconnects"] == 3
+
+
+async def test_the_loss_of_a_link_that_stayed_up_is_reconnected_at_once() -> None:
+    world = World(refuse=2)
+    service = make_service(world, stable_after=0.05)
+    states = States(service)
+    delays = counting_delays(service)
+    async with service:
+        await states.wait_for(CONNECTED)
+        assert len(delays) == 2
+        await within(until(lambda: service.session.stable))
+        world.camera.drop("the cable was pulled")
+        await states.wait_for(CONNECTED, 2)
+        assert len(delays) == 2 and service.session.backoff.attempt == 0  # no wait, and none counted
+
+
+async def test_a_camera_left_off_logs_its_failure_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Review w/rev-daemon: every failed attempt logged a WARNING and two INFO lines, for as long as the
+    camera stayed away. The first failure and a changed reason are WARNINGs, the repeats DEBUG, and the
+    recovery INFO."""
+    world = World(refuse=6)
+    service = make_service(world, stable_after=0.05)
+    states = States(service)
+    reasons = iter(["connection refused"] * 3 + ["no route to host"] * 3)
+    open_ = FakeCamera.open
+
+    async def refused(camera: FakeCamera) -> DeviceSummary:
+        if camera.world.refuse > 0:
+            camera.world.refuse -= 1
+            raise NotConnected(next(reasons))
+        return await open_(camera)
+
+    caplog.set_level(logging.DEBUG, "ptpipd.service")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeCamera, "open", refused)
+        async with service:
+            await states.wait_for(CONNECTED)
+            await within(until(lambda: service.session.stable))
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "ptpipd.service"]
+    loud = [line for line in lines if line[0] >= logging.INFO]
+    assert loud == [
+        (logging.INFO, "camera connecting"),
+        (logging.WARNING, "camera disconnected: connection refused"),
+        (logging.WARNING, "camera disconnected: no route to host"),
+        (logging.INFO, "camera connected to Fake Camera (serial 1) at fake"),
+        (logging.INFO, "camera disconnected: daemon stopping"),
+    ], lines
+    assert len([line for line in lines if line[1].startswith("reconnecting in")]) == 6
+
+
+def test_an_outage_is_logged_at_its_start_when_it_changes_and_as_a_reminder() -> None:
+    now = [0.0]
+    outages = Outages(reminder=600.0, clock=lambda: now[0])
+    failed = ConnectionState.DISCONNECTED
+
+    def step(state: ConnectionState, reason: str | None = None, after: float = 1.0) -> tuple[int, str]:
+        now[0] += after
+        return outages.level(state, reason)
+
+    assert step(ConnectionState.CONNECTING) == (logging.INFO, "")
+    assert step(failed, "refused") == (logging.WARNING, "")
+    assert [step(s, r) for s, r in [(ConnectionState.CONNECTING, None), (failed, "refused")]] == [
+        (logging.DEBUG, ""),
+        (logging.DEBUG, ""),
+    ]
+    assert step(failed, "refused", after=600.0) == (logging.WARNING, " (still, after 3 failures in 10 min)")
+    assert step(failed, "refused") == (logging.DEBUG, "")
+    # back, dropped at once, back again: the first connection after a WARNING is INFO, the next one DEBUG
+    assert step(ConnectionState.CONNECTED) == (logging.INFO, "")
+    assert step(failed, "closed by the camera") == (logging.WARNING, "")
+    assert step(ConnectionState.CONNECTED) == (logging.INFO, "")
+    assert step(failed, "closed by the camera") == (logging.DEBUG, "")
+    assert step(ConnectionState.CONNECTED) == (logging.DEBUG, "")
+    # that link stays up: the recovery logged quietly is said at INFO, and the outage is over
+    now[0] += 10.0
+    assert outages.stable() == "camera connection stable again after 6 failures in 618 s"
+    assert outages.routine == logging.INFO and outages.stable() is None
+    assert step(failed, "closed by the camera") == (logging.WARNING, "")
 
 
 # ------------------------------------------------------------------------------------------------ queue
@@ -328,6 +436,19 @@ async def test_leaving_lets_the_request_in_flight_finish_then_closes_the_camera(
         assert world.camera.closed
         assert states.seen[-1] == (DISCONNECTED, "daemon stopping")
     assert world.attempts == 1  # no reconnection after the end
+
+
+async def test_a_request_still_running_after_the_grace_fails_as_the_daemon_stopping() -> None:
+    world = World()
+    service = make_service(world, shutdown_grace=0.05)
+    async with service:
+        await States(service).wait_for(CONNECTED)
+        in_flight = await hold_camera(world, service)  # the camera never answers it
+        draining = asyncio.create_task(service.drain())
+        with pytest.raises(NotConnected, match=r"^the daemon is stopping$"):
+            await within(in_flight)
+        await within(draining)
+        assert world.camera.closed
 
 
 async def test_leaving_while_the_camera_is_away_ends_at_once() -> None:

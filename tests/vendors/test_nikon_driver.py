@@ -228,7 +228,7 @@ async def test_a_locked_object_comes_with_partial_object_ex() -> None:
     answers = opened(
         x1008=[(0x200F, None, ())],
         x9421=[(OK, bytes.fromhex("0a00000000000000"), ())],  # u64 10
-        x9431=[(OK, b"0123456789", (10, 0))],  # the bytes sent, as (low, high)
+        x9431=[(OK, b"0123456789", (10, 0)), (OK, b"234", (3, 0))],  # the bytes sent, as (low, high)
     )
     async with nikon(answers) as (driver, script):
         await within(driver.open())
@@ -246,7 +246,8 @@ async def test_a_locked_object_comes_with_partial_object_ex() -> None:
             (0x9431, (0x1234, 0, 0, 10, 0)),  # handle, offset low/high, size low/high
         ]
         part = BytesSink()
-        assert await within(driver.download_part(0x1234, 0x1_0000_0002, 3, part)) == 10
+        assert await within(driver.download_part(0x1234, 0x1_0000_0002, 3, part)) == 3
+        assert bytes(part.buffer) == b"234"
         assert script.sent()[-1] == (0x9431, (0x1234, 2, 1, 3, 0))
 
 

@@ -124,6 +124,7 @@ class Transactions:
         collect_cap: int = DEFAULT_COLLECT_CAP,
         progress: Progress | None = None,
         optional: bool = False,
+        max_data: int | None = None,
     ) -> Reply:
         """Runs one transaction and returns its reply, whatever the response code.
 
@@ -139,7 +140,9 @@ class Transactions:
         camera leaves unanswered for ``timeout`` is given up instead of ending the connection: it raises
         :class:`TransactionTimeout`, the next transaction may start, and a late answer is dropped. A sink
         that raises :class:`OSError` gets nothing more: the rest of the data phase is read and discarded,
-        and the finished transaction raises :class:`SinkFailed` (the session goes on).
+        and the finished transaction raises :class:`SinkFailed` (the session goes on). With ``max_data`` (the
+        length a GetPartialObject asks for), a data phase longer than that is the camera's protocol error: no
+        byte past it reaches the sink, and the connection is closed as for any malformed data phase.
         """
         limit = self._timeouts.transaction if timeout is None else timeout
         collector: BytesSink | None = None
@@ -149,7 +152,7 @@ class Transactions:
         async with self._lock:
             await self._idle.wait()
             channel = self._command()
-            packets = self._session.start(code, tuple(params), data_out)
+            packets = self._session.start(code, tuple(params), data_out, max_data_in=max_data)
             assert self._session.current is not None
             deadline = limit * self._timeouts.deadline_factor
             rate = self._timeouts.deadline_rate if collector is None else None
