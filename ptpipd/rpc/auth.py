@@ -77,7 +77,7 @@ class AuthGuard:
                 f"unauthorised: too many wrong tokens from {host}; try again in {wait:.1f} s",
                 close=failures_here + 1 >= MAX_FAILURES_PER_CONNECTION,
             )
-        if self.token is not None and hmac.compare_digest(_utf8(token), _utf8(self.token)):
+        if self.token is not None and hmac.compare_digest(token_bytes(token), token_bytes(self.token)):
             self._peers.pop(host, None)
             return
         record.failures += 1
@@ -101,7 +101,7 @@ class AuthGuard:
         return record
 
 
-def _utf8(text: str) -> bytes:
+def token_bytes(text: str) -> bytes:
     """``text`` as bytes to compare, whatever it holds: a token that is not valid Unicode (an HTTP header's
     bytes that are not UTF-8, which aiohttp hands over as lone surrogates, or a JSON ``"\\ud800"``) is just a
     wrong token, never an error. A lone surrogate encodes to bytes no valid UTF-8 text has, so it can equal

@@ -42,7 +42,7 @@ from aiohttp.typedefs import Middleware
 
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.net import is_loopback_host, is_loopback_peer
-from ptpipd.rpc.auth import AuthGuard, AuthRefused
+from ptpipd.rpc.auth import AuthGuard, AuthRefused, token_bytes
 from ptpipd.web.errors import HttpError
 
 COOKIE = "ptpipd_session"
@@ -59,9 +59,7 @@ REFUSAL = "ptpipd.refusal"
 
 def session_value(token: str) -> str:
     """The cookie value for ``token``: derived from it (the cookie never holds the token itself)."""
-    return hmac.new(
-        token.encode("utf-8", "surrogatepass"), b"ptpipd web session v1", hashlib.sha256
-    ).hexdigest()
+    return hmac.new(token_bytes(token), b"ptpipd web session v1", hashlib.sha256).hexdigest()
 
 
 def _local(request: web.Request) -> object:
@@ -112,7 +110,7 @@ class TokenRule:
         while it is locked out none is taken; why is kept in ``request[REFUSAL]``."""
         assert self.session is not None
         cookie = request.cookies.get(cookie_name(request))
-        if cookie is not None and hmac.compare_digest(_bytes(cookie), self.session.encode()):
+        if cookie is not None and hmac.compare_digest(token_bytes(cookie), self.session.encode()):
             return True
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
@@ -135,11 +133,6 @@ def same_origin(request: web.Request) -> bool:
     if origin == "null":
         return False
     return urlsplit(origin).netloc.lower() == request.host.lower()
-
-
-def _bytes(text: str) -> bytes:
-    """A header's text as bytes to compare (aiohttp keeps bytes that are not UTF-8 as lone surrogates)."""
-    return text.encode("utf-8", "surrogatepass")
 
 
 def own_host(request: web.Request) -> bool:
@@ -173,14 +166,16 @@ def _same_address(name: str, address: str) -> bool:
     return given in (mine, mapped)
 
 
-def foreign_host(request: web.Request) -> HttpError:
-    """403 for a request let in without a token whose ``Host`` does not name the daemon."""
+def foreign_host(request: web.Request, *, token: bool) -> HttpError:
+    """403 for a request let in without a token whose ``Host`` does not name the daemon (``token``: the daemon
+    has one, which the message then offers)."""
     shown = (request.headers.get("Host") or "")[:100]
     return HttpError(
         403,
         codes.UNAUTHORISED,
         f"Host {shown!r} is not a name of this daemon: use localhost or its address (a foreign name on "
-        "this port is refused, as a DNS-rebinding web page would send), or send the token",
+        "this port is refused, as a DNS-rebinding web page would send)"
+        + (", or send the token" if token else ""),
     )
 
 
@@ -195,8 +190,11 @@ def middleware(rule: TokenRule) -> Middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         exempt = rule.exempt(request)
-        if exempt and isinstance(_local(request), tuple) and not own_host(request):
-            raise foreign_host(request)
+        # let in without a token, a request must name the daemon (a DNS-rebinding page names its own host);
+        # one that shows the token may name any (a local proxy passing its public Host)
+        foreign = exempt and isinstance(_local(request), tuple) and not own_host(request)
+        if foreign and (rule.session is None or not rule.presented(request)):
+            raise foreign_host(request, token=rule.session is not None)
         allowed = exempt or rule.presented(request)
         request[CREDENTIALS] = allowed
         path = request.path

@@ -1,5 +1,6 @@
 """The data plane's own bounds beyond aiohttp's: a request body must arrive whole within ``http_timeout``, and
-at most ``http_max_connections`` HTTP connections are open at a time.
+at most ``http_max_connections`` HTTP connections from this machine, and as many from elsewhere, are open at a
+time.
 
 aiohttp's ``keepalive_timeout`` only covers a connection between requests: a client that announces a body and
 stops sending it would be waited for without end, with what it sent buffered. :func:`body_middleware` reads
@@ -10,7 +11,8 @@ loopback that has not shown the token: it can only log in, ``POST /auth``) may s
 megabytes.
 
 :class:`ConnectionCap` counts connections as they are accepted (before aiohttp's own handler sees them, so a
-burst of connects cannot slip past it); one over the cap gets a short 503 and is closed, unread, after a
+burst of connects cannot slip past it), those from this machine and those from elsewhere apart (strangers
+cannot lock local users out); one over its cap gets a short 503 and is closed, unread, after a
 bounded linger (its request bytes are read and dropped, so that closing does not reset the connection and
 destroy the answer before the client has read it).
 """
@@ -28,6 +30,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from ptpipd.errors import ErrorCode as codes
+from ptpipd.net import is_loopback_host
 from ptpipd.rpc.dispatcher import MAX_MESSAGE
 from ptpipd.web.auth import CREDENTIALS, Handler
 from ptpipd.web.errors import HttpError
@@ -90,31 +93,38 @@ def _closing(error: HttpError) -> web.Response:
 
 
 class ConnectionCap:
-    """At most ``limit`` HTTP connections at a time over every listener of the data plane."""
+    """At most ``limit`` HTTP connections at a time from this machine (the Unix socket and loopback), and at
+    most ``limit`` from other addresses: strangers holding every slot they may take (a connection that never
+    shows the token is only dropped after ``http_timeout``, and may come back) never lock local users out."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        #: the connections being served (weak: a connection that never started is forgotten with it)
-        self.served: weakref.WeakSet[_Counted] = weakref.WeakSet()
+        #: the connections being served, local ones (True) and the others (weak: a connection that never
+        #: started is forgotten with it)
+        self.served: dict[bool, weakref.WeakSet[_Counted]] = {
+            True: weakref.WeakSet(),
+            False: weakref.WeakSet(),
+        }
         self.refused: weakref.WeakSet[_Refusal] = weakref.WeakSet()
-        self._full = False
+        self._full = {True: False, False: False}
 
     def factory(self, make: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
-        """The protocol factory for ``loop.create_server``: ``make()``'s protocol (aiohttp's handler) while
-        under the cap, else a refusal."""
+        """The protocol factory for ``loop.create_server``: a connection counted as it is accepted, served
+        by ``make()``'s protocol (aiohttp's handler) while its pool is under the cap, else refused."""
+        return lambda: _Counted(make, self)
 
-        def protocol() -> asyncio.Protocol:
-            if len(self.served) >= self.limit:
-                if not self._full:
-                    self._full = True
-                    log.warning("HTTP: %d connections open, refusing more until one closes", self.limit)
-                return _Refusal(self)
-            self._full = False
-            counted = _Counted(make(), self)
-            self.served.add(counted)
-            return counted
-
-        return protocol
+    def admit(self, conn: _Counted, local: bool) -> bool:
+        """Counts ``conn`` in its pool (True) unless the pool is full (False: a warning, once per filling)."""
+        pool = self.served[local]
+        if len(pool) >= self.limit:
+            if not self._full[local]:
+                self._full[local] = True
+                where = "from this machine" if local else "from other addresses"
+                log.warning("HTTP: %d connections open %s, refusing more until one closes", self.limit, where)
+            return False
+        self._full[local] = False
+        pool.add(conn)
+        return True
 
     def close(self) -> None:
         """Ends the refusals still lingering (shutdown)."""
@@ -123,30 +133,40 @@ class ConnectionCap:
 
 
 class _Counted(asyncio.Protocol):
-    """aiohttp's protocol for one connection, passed everything, so that its end is seen and counted."""
+    """One accepted connection: counted in its pool when it is made (before aiohttp sees it, so a burst of
+    connects cannot slip past the cap), then passed to aiohttp's protocol, or to a :class:`_Refusal`."""
 
-    def __init__(self, inner: asyncio.Protocol, cap: ConnectionCap) -> None:
-        self.inner = inner
+    def __init__(self, make: Callable[[], asyncio.Protocol], cap: ConnectionCap) -> None:
+        self.make = make
         self.cap = cap
+        self.inner: asyncio.Protocol | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        local = not isinstance(peer, tuple) or is_loopback_host(peer[0])  # a Unix socket's peer is no tuple
+        self.inner = self.make() if self.cap.admit(self, local) else _Refusal(self.cap)
         self.inner.connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.cap.served.discard(self)
-        self.inner.connection_lost(exc)
+        for pool in self.cap.served.values():
+            pool.discard(self)
+        if self.inner is not None:
+            self.inner.connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        self.inner.data_received(data)
+        if self.inner is not None:
+            self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
-        return self.inner.eof_received()
+        return self.inner.eof_received() if self.inner is not None else None
 
     def pause_writing(self) -> None:
-        self.inner.pause_writing()
+        if self.inner is not None:
+            self.inner.pause_writing()
 
     def resume_writing(self) -> None:
-        self.inner.resume_writing()
+        if self.inner is not None:
+            self.inner.resume_writing()
 
 
 def _refusal_bytes(limit: int) -> bytes:

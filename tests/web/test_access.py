@@ -381,7 +381,7 @@ def test_http_connections_over_the_cap_get_a_503(tmp_path: Path) -> None:
                 sock.close()
         rc, log = daemon.stop(timeout=10)
     assert rc == 0 and "Traceback" not in log, log
-    assert "HTTP: 3 connections open, refusing more until one closes" in log
+    assert "HTTP: 3 connections open from this machine, refusing more until one closes" in log
 
 
 async def test_a_token_that_is_not_utf8_is_a_wrong_token(tmp_path: Path) -> None:
@@ -448,3 +448,40 @@ def test_http_require_token_asks_loopback_peers_too(tmp_path: Path) -> None:
     )
     assert done.returncode == 104, done.stderr
     assert "http_require_token needs auth_token" in done.stderr
+
+
+def test_a_loopback_request_showing_the_token_may_name_any_host(tmp_path: Path) -> None:
+    """A local proxy passing its public Host, without http_require_token: the token it shows lets the
+    request in whatever Host it names; without the token the same Host is refused (DNS rebinding)."""
+    with _loopback_daemon(tmp_path, {"PTPIPD_AUTH_TOKEN": TOKEN}) as (_, port):
+        public = {"Host": "camera.example.org"}
+        status, _, body = _get("127.0.0.1", port, "/files", public | {"Authorization": f"Bearer {TOKEN}"})
+        assert status == 200, body[:300]
+        status, _, body = _get("127.0.0.1", port, "/files", public)
+        assert status == 403 and b"or send the token" in body, body[:300]
+
+
+def test_strangers_filling_the_cap_never_lock_local_users_out(tmp_path: Path) -> None:
+    """http_max_connections counts the connections from this machine (Unix socket, loopback) and those from
+    elsewhere apart: peers off loopback that never show the token hold every slot they may take, and the
+    next of them is refused, while the Unix socket and loopback are still served."""
+    address = non_loopback_ipv4()
+    assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
+    ini = tmp_path / "auth.ini"
+    ini.write_text(f'[daemon]\nhttp = 0.0.0.0:0\nrpc_tcp = off\nauth_token = "{TOKEN}"\n')
+    env = {"PTPIPD_HTTP_MAX_CONNECTIONS": "3"}
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini), env=env) as daemon:
+        daemon.wait_connected()
+        ready = daemon.notify.wait_for("READY", "1", timeout=0)
+        match = re.search(r"http://0\.0\.0\.0:(\d+)", ready["STATUS"])
+        assert match, ready
+        port = int(match.group(1))
+        held = [socket.create_connection((address, port), timeout=30) for _ in range(3)]
+        try:
+            wait_until(lambda: daemon.call("status")["http"]["connections"] == 3, 10, "three connections")
+            assert _get(address, port, "/files")[0] == 503, "a fourth stranger is over the cap"
+            assert _unix_status(daemon, "/files") == "200", "the Unix socket is locked out by strangers"
+            assert _get("127.0.0.1", port, "/files")[0] == 200, "loopback is locked out by strangers"
+        finally:
+            for sock in held:
+                sock.close()
