@@ -306,19 +306,31 @@ def test_dns_rebinding_host_cannot_drive_the_camera(generic_web: Web) -> None:
 STATUS = '{"jsonrpc": "2.0", "method": "status", "id": 1}'
 
 
+@contextlib.contextmanager
+def _token_daemon_off_loopback(
+    tmp_path: Path, http: str, env: dict[str, str]
+) -> Iterator[tuple[DaemonProcess, str]]:
+    """A daemon with the token and its HTTP data plane on ``http`` (``{address}`` stands for this machine's
+    address off loopback), JSON-RPC TCP off; yields it and that address."""
+    address = non_loopback_ipv4()
+    assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
+    ini = tmp_path / "auth.ini"
+    ini.write_text(
+        f'[daemon]\nhttp = {http.format(address=address)}\nrpc_tcp = off\nauth_token = "{TOKEN}"\n'
+    )
+    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini), env=env) as daemon:
+        daemon.wait_connected()
+        yield daemon, address
+
+
 def test_a_request_body_that_never_completes_is_closed_after_http_timeout(tmp_path: Path) -> None:
     """README (Bounds): "a connection without a complete request … is closed after http_timeout". A peer
     off loopback with no token may POST /auth (the login is open): one that announces a body and stops
     sending it is answered 408 (JSON) after http_timeout (2 s here) and its connection closed, not held for
     ever with what it sent buffered (100 such connections took a daemon from 67 to 211 MB and kept it
     there). Nor may such a peer announce more than a login needs."""
-    address = non_loopback_ipv4()
-    assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
-    ini = tmp_path / "auth.ini"
-    ini.write_text(f'[daemon]\nhttp = {address}:0\nrpc_tcp = off\nauth_token = "{TOKEN}"\n')
     env = {"PTPIPD_HTTP_TIMEOUT": "2"}
-    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini), env=env) as daemon:
-        daemon.wait_connected()
+    with _token_daemon_off_loopback(tmp_path, "{address}:0", env) as (daemon, address):
         port = http_port(daemon, address)
         head = (
             b"POST /auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
@@ -465,13 +477,8 @@ def test_strangers_filling_the_cap_never_lock_local_users_out(tmp_path: Path) ->
     """http_max_connections counts the connections from this machine (Unix socket, loopback) and those from
     elsewhere apart: peers off loopback that never show the token hold every slot they may take, and the
     next of them is refused, while the Unix socket and loopback are still served."""
-    address = non_loopback_ipv4()
-    assert address is not None, "this test needs a non-loopback IPv4 address (the existing auth tests too)"
-    ini = tmp_path / "auth.ini"
-    ini.write_text(f'[daemon]\nhttp = 0.0.0.0:0\nrpc_tcp = off\nauth_token = "{TOKEN}"\n')
     env = {"PTPIPD_HTTP_MAX_CONNECTIONS": "3"}
-    with running_daemon(tmp_path / "d", "--simulate", "generic", "-f", str(ini), env=env) as daemon:
-        daemon.wait_connected()
+    with _token_daemon_off_loopback(tmp_path, "0.0.0.0:0", env) as (daemon, address):
         ready = daemon.notify.wait_for("READY", "1", timeout=0)
         match = re.search(r"http://0\.0\.0\.0:(\d+)", ready["STATUS"])
         assert match, ready
