@@ -9,17 +9,21 @@ import ipaddress
 import weakref
 
 
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses, IPv4-mapped ones (``::ffff:127.0.0.1``) included."""
-    if host == "localhost":
-        return True
+def ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` writes (its zone, ``%eth0``, dropped), an IPv4-mapped one as the IPv4 address it
+    stands for (an IPv4 client of a dual-stack listener shows up as ``::ffff:a.b.c.d``); None for a name."""
     try:
         address = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
-        return False
-    # an IPv4 client of a dual-stack listener shows up as ::ffff:127.0.0.1
+        return None
     mapped = getattr(address, "ipv4_mapped", None)
-    return bool((mapped or address).is_loopback)
+    return mapped or address
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses, IPv4-mapped ones (``::ffff:127.0.0.1``) included."""
+    address = ip_address(host)
+    return host == "localhost" or (address is not None and address.is_loopback)
 
 
 def format_host_port(host: str, port: int) -> str:

@@ -188,10 +188,8 @@ class Sync:
 
         found = self._found(key)
         with Destination(self.directory, False, handle=handle, resume=True) as dest:
-            again, where = (
-                ("ptpipctl", "sync", self.directory),
-                f"into {self.directory}",
-            )  # it resumes by itself
+            again = ("ptpipctl", "sync", self.directory)  # it resumes by itself
+            where = f"into {self.directory}"
             result, written = fetch(self.http, handle, dest, self.progress, again, label, where)
         name, note = os.path.basename(written), {}
         try:

@@ -147,8 +147,6 @@ def _refusal(request: web.Request, exc: web.HTTPException) -> HttpError:
         allowed = headers.get("Allow", "")
         message = f"{request.method} is not allowed on {request.path[:200]} (allowed: {allowed})"
         return HttpError(405, codes.INVALID_REQUEST, message, {"allow": allowed.split(",")}, headers)
-    if exc.status == 413:  # a body over the cap without a Content-Length that says so (chunked)
-        return HttpError(413, codes.INVALID_REQUEST, f"request over {MAX_MESSAGE >> 20} MiB", None, headers)
     return HttpError(exc.status, codes.INVALID_REQUEST, exc.text or exc.reason, None, headers)
 
 

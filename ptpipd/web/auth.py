@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -41,7 +40,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.net import is_loopback_host, is_loopback_peer
+from ptpipd.net import ip_address, is_loopback_host, is_loopback_peer
 from ptpipd.rpc.auth import AuthGuard, AuthRefused, token_bytes
 from ptpipd.web.errors import HttpError
 
@@ -158,12 +157,8 @@ def own_host(request: web.Request) -> bool:
 
 
 def _same_address(name: str, address: str) -> bool:
-    try:
-        given, mine = ipaddress.ip_address(name), ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return False
-    mapped = getattr(mine, "ipv4_mapped", None)  # an IPv4 client of a dual-stack listener
-    return given in (mine, mapped)
+    given = ip_address(name)
+    return given is not None and given == ip_address(address)
 
 
 def foreign_host(request: web.Request, *, token: bool) -> HttpError:

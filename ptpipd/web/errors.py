@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ptpipd.camera import failure_reason
 from ptpipd.errors import CameraError
 from ptpipd.errors import ErrorCode as codes
 from ptpipd.rpc.errors import RpcError
@@ -70,9 +71,8 @@ def not_found(what: str) -> HttpError:
 
 
 def reason(exc: BaseException, timeout: str = "timed out") -> str:
-    """Why a stream stopped, for its log line: the exception's text, else ``timeout`` for a timeout (whose
-    text is empty), else the exception's type name; never empty (an exception is always true, its text often
-    empty)."""
-    if text := str(exc):
-        return text
-    return timeout if isinstance(exc, TimeoutError) else type(exc).__name__
+    """Why a stream stopped, for its log line: ``timeout`` for a timeout without text, else the link's
+    :func:`~ptpipd.camera.failure_reason` (the text, or the exception's type name); never empty."""
+    if isinstance(exc, TimeoutError) and not str(exc).strip():
+        return timeout
+    return failure_reason(exc)

@@ -30,7 +30,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from ptpipd.errors import ErrorCode as codes
-from ptpipd.net import is_loopback_host
+from ptpipd.net import is_loopback_peer
 from ptpipd.rpc.dispatcher import MAX_MESSAGE
 from ptpipd.web.auth import CREDENTIALS, Handler
 from ptpipd.web.errors import HttpError
@@ -47,7 +47,7 @@ _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 def too_large() -> HttpError:
     """413 for a body over the 1 MiB cap (JSON like every error answer)."""
-    return HttpError(413, codes.INVALID_REQUEST, "request over 1 MiB")
+    return HttpError(413, codes.INVALID_REQUEST, f"request over {MAX_MESSAGE >> 20} MiB")
 
 
 def _anonymous_too_large(request: web.Request) -> bool:
@@ -142,8 +142,7 @@ class _Counted(asyncio.Protocol):
         self.inner: asyncio.Protocol | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        peer = transport.get_extra_info("peername")
-        local = not isinstance(peer, tuple) or is_loopback_host(peer[0])  # a Unix socket's peer is no tuple
+        local = is_loopback_peer(transport.get_extra_info("peername"))  # the Unix socket's peer too
         self.inner = self.make() if self.cap.admit(self, local) else _Refusal(self.cap)
         self.inner.connection_made(transport)
 
